@@ -1,0 +1,42 @@
+# larder: build, test, lint and benchmark.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+PKG         := github.com/larder-build/larder
+LDFLAGS     := -s -w -X $(PKG)/cmd/larder/cmd.Version=$(VERSION)
+BENCHTIME   ?= 1x
+
+.PHONY: all build test test-short lint bench difftest clean
+
+all: build
+
+## build: the larder binary, into bin/
+build:
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags '$(LDFLAGS)' -o bin/larder ./cmd/larder
+
+## test: every unit and integration test (needs python3 with pip; see .ci/run)
+test:
+	$(GO) test -count=1 ./...
+
+## test-short: the fast tests only
+test-short:
+	$(GO) test -short ./...
+
+## lint: gofmt, go vet and staticcheck must all be silent
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: every benchmark, with allocations
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+## difftest: the differential tests against pip's packaging on the whole
+## PyPI version corpus (needs the env library's pypi.tsv)
+difftest:
+	LARDER_DIFFTEST_FULL=1 $(GO) test -count=1 -run 'Diff|Reference' ./resolver/...
+
+clean:
+	rm -rf bin

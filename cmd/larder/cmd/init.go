@@ -1,0 +1,82 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/cmd/larder/config"
+)
+
+func newInitCmd(g *globals) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "init [FILES...]",
+		Short: "Write a starter larder.toml from the requirement files found",
+		Long: `Write a commented starter larder.toml. Without FILES, init looks for
+requirements*.txt, requirements/**/*.txt, pyproject.toml and uv.lock in the
+working folder, picks the main one and lists the others for you to add.`,
+		Example:     "  larder init\n  larder init requirements/edx/base.txt requirements/constraints.txt",
+		Annotations: map[string]string{"config": "none"},
+		RunE: func(cmd *cobra.Command, files []string) error {
+			dir, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if _, err := os.Stat(f); err != nil {
+					return fmt.Errorf("init: %w", err)
+				}
+			}
+			out := g.configFile
+			if out == "" {
+				out = config.DefaultFile
+			}
+			if _, err := os.Stat(out); err == nil && !force {
+				return withHint(fmt.Errorf("init: %s already exists", out), "use --force to overwrite it")
+			} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("init: %w", err)
+			}
+			b, err := config.Starter(dir, files)
+			if err != nil {
+				return fmt.Errorf("init: %w", err)
+			}
+			if err := writeFileAtomic(out, b, 0o644); err != nil {
+				return fmt.Errorf("init: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s; next: larder lock\n", out)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	return c
+}
+
+// writeFileAtomic writes through a temporary file in the same folder so
+// that an interrupted write never leaves a half-written file.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}

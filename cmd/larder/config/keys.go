@@ -1,0 +1,171 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// lineIndex maps dotted key paths ("target[1].platform") to the line they
+// are written on.
+type lineIndex map[string]int
+
+// line returns the line of key, or of the nearest enclosing table written
+// in the file, or 0.
+func (l lineIndex) line(key string) int {
+	for key != "" {
+		if n, ok := l[key]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+// keyLines walks the document with go-toml's parser to record where each
+// key is written; decoding alone loses positions for values that decode.
+func keyLines(data []byte) lineIndex {
+	lines := lineIndex{}
+	var p unstable.Parser
+	p.Reset(data)
+	arrays := map[string]int{}
+	table := ""
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			table = joinKey(e.Key())
+			if e.Kind == unstable.ArrayTable {
+				n := arrays[table]
+				arrays[table] = n + 1
+				table = fmt.Sprintf("%s[%d]", table, n)
+			}
+			// Table nodes carry no range of their own: the key does.
+			if it := e.Key(); it.Next() {
+				lines[table] = p.Shape(it.Node().Raw).Start.Line
+			}
+		case unstable.KeyValue:
+			key := joinKey(e.Key())
+			if table != "" {
+				key = table + "." + key
+			}
+			line := p.Shape(e.Value().Raw).Start.Line
+			lines[key] = line
+			if e.Value().Kind == unstable.Array {
+				i := 0
+				for it := e.Value().Children(); it.Next(); i++ {
+					lines[fmt.Sprintf("%s[%d]", key, i)] = p.Shape(it.Node().Raw).Start.Line
+				}
+			}
+		}
+	}
+	return lines
+}
+
+func joinKey(it unstable.Iterator) string {
+	var parts []string
+	for it.Next() {
+		parts = append(parts, string(it.Node().Data))
+	}
+	return strings.Join(parts, ".")
+}
+
+// fieldType finds the Go type a key path decodes into.
+func fieldType(key []string) (reflect.Type, bool) {
+	t := reflect.TypeOf(Config{})
+	for _, k := range key {
+		for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+			continue
+		case reflect.Struct:
+		default:
+			return nil, false
+		}
+		f, ok := fieldByTag(t, k)
+		if !ok {
+			return nil, false
+		}
+		t = f.Type
+	}
+	return t, true
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// knownKeys lists the keys allowed beside an unknown one.
+func knownKeys(key []string) string {
+	if len(key) == 0 {
+		return ""
+	}
+	t, ok := fieldType(key[:len(key)-1])
+	if !ok {
+		return ""
+	}
+	for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	var names []string
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+		if tag != "" && tag != "-" {
+			names = append(names, tag)
+		}
+	}
+	sort.Strings(names)
+	where := "at the top level"
+	if len(key) > 1 {
+		where = "in [" + strings.Join(key[:len(key)-1], ".") + "]"
+	}
+	return fmt.Sprintf(" (known keys %s: %s)", where, strings.Join(names, ", "))
+}
+
+// expected describes in words the type a key wants.
+func expected(key []string) string {
+	t, ok := fieldType(key)
+	if !ok {
+		return ""
+	}
+	return describe(t, key)
+}
+
+func describe(t reflect.Type, key []string) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Struct {
+			return fmt.Sprintf("tables written as [[%s]]", strings.Join(key, "."))
+		}
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(describe(t.Elem(), key), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return fmt.Sprintf("a table written as [%s]", strings.Join(key, "."))
+	}
+	return t.String()
+}
