@@ -1,0 +1,138 @@
+package pep440
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The differential tests run on testdata/pep440/versions.txt, a committed,
+// deterministic sample of the version column of the package list below
+// (every sampleStride-th row, so invalid, legacy and epoch versions appear in
+// their real proportions) followed by hand-picked edge cases. Each line is a
+// Go-quoted string; lines starting with # are comments. With
+// LARDER_PEP440_REGENERATE=1, TestSampleIsCurrent rewrites the file.
+
+const (
+	pypiList     = "/work/.library/env/packages/pypi.tsv"
+	samplePath   = "../../testdata/pep440/versions.txt"
+	sampleStride = 44
+)
+
+// fullCorpus reports whether the differential tests should run on the whole
+// package list rather than the committed sample (make difftest).
+func fullCorpus() bool { return os.Getenv("LARDER_DIFFTEST_FULL") == "1" }
+
+// readPyPIVersions returns the version column of the package list, in file
+// order, the header skipped.
+func readPyPIVersions(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	first := true
+	for sc.Scan() {
+		if first {
+			first = false
+			continue
+		}
+		cols := strings.SplitN(sc.Text(), "\t", 3)
+		if len(cols) < 2 {
+			continue
+		}
+		out = append(out, cols[1])
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// readSample returns the versions of the committed sample.
+func readSample(t testing.TB) []string {
+	t.Helper()
+	data, err := os.ReadFile(samplePath)
+	if err != nil {
+		t.Fatalf("reading the sample: %v", err)
+	}
+	var out []string
+	for n, line := range strings.Split(string(data), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		s, err := strconv.Unquote(line)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", samplePath, n+1, err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// corpus returns the versions the differential tests run on: the whole
+// package list in full mode, else the committed sample.
+func corpus(t testing.TB) []string {
+	t.Helper()
+	if !fullCorpus() {
+		return readSample(t)
+	}
+	vs, err := readPyPIVersions(pypiList)
+	if err != nil {
+		t.Fatalf("LARDER_DIFFTEST_FULL=1 needs the package list: %v", err)
+	}
+	return append(vs, edgeVersions()...)
+}
+
+func renderSample(column []string) string {
+	var b strings.Builder
+	b.WriteString("# PEP 440 differential-test sample; regenerate with\n")
+	b.WriteString("# LARDER_PEP440_REGENERATE=1 go test ./resolver/pep440 -run TestSampleIsCurrent\n")
+	fmt.Fprintf(&b, "# every %dth version of the PyPI package list (%d rows), Go-quoted:\n", sampleStride, len(column))
+	for i := 0; i < len(column); i += sampleStride {
+		b.WriteString(strconv.Quote(column[i]))
+		b.WriteByte('\n')
+	}
+	b.WriteString("# hand-picked edge cases (edgeVersions in edges_test.go):\n")
+	for _, s := range edgeVersions() {
+		b.WriteString(strconv.Quote(s))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func TestSampleIsCurrent(t *testing.T) {
+	column, err := readPyPIVersions(pypiList)
+	if err != nil {
+		t.Skipf("package list not available: %v", err)
+	}
+	want := renderSample(column)
+	if os.Getenv("LARDER_PEP440_REGENERATE") == "1" {
+		if err := os.MkdirAll(filepath.Dir(samplePath), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(samplePath, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(samplePath)
+	if err != nil {
+		t.Fatalf("reading the sample: %v", err)
+	}
+	// A package list of another day has other rows: only the one the
+	// sample was drawn from can say whether it is stale.
+	if !strings.Contains(string(got), fmt.Sprintf("(%d rows)", len(column))) {
+		t.Skipf("the package list has %d rows, not the ones the sample was drawn from", len(column))
+	}
+	if string(got) != want {
+		t.Errorf("%s is stale: regenerate it with LARDER_PEP440_REGENERATE=1", samplePath)
+	}
+}

@@ -1,0 +1,265 @@
+package pylock
+
+import (
+	"fmt"
+	"github.com/larder-build/larder/resolver/pep440"
+	"strconv"
+	"strings"
+)
+
+// SupportedMajor is the lock-version major this package reads and writes.
+const SupportedMajor = 1
+
+// Validate checks what PEP 751 requires of a lock: a supported lock-version,
+// created-by, and for every package a normalized name, a version when files
+// from an index are given, exactly one kind of source, and hashes on every
+// file. Errors name the key, such as packages[3].wheels[0].hashes.
+func (l *Lock) Validate() error {
+	return validate(l, indexKeyLines("", nil))
+}
+
+// checkLockVersion parses "MAJOR.MINOR" and refuses other majors: PEP 751
+// says a reader MUST raise an error for a major version it does not support.
+func checkLockVersion(v string) error {
+	major, minor, ok := strings.Cut(v, ".")
+	if !ok || !isDigits(major) || !isDigits(minor) {
+		return fmt.Errorf("invalid lock-version %q: want MAJOR.MINOR such as \"1.0\"", v)
+	}
+	if n, err := strconv.Atoi(major); err != nil || n != SupportedMajor {
+		return fmt.Errorf("unsupported lock-version %q: this reader knows major version %d", v, SupportedMajor)
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func validate(l *Lock, x *keyLines) error {
+	p := &problems{x: x}
+	if l.LockVersion == "" {
+		p.addf("lock-version", "missing required key")
+	} else if err := checkLockVersion(l.LockVersion); err != nil {
+		p.add(x.wrap("lock-version", err))
+	}
+	if l.CreatedBy == "" {
+		p.addf("created-by", "missing required key")
+	}
+	if l.RequiresPython != "" {
+		if _, err := pep440.ParseSpecifiers(l.RequiresPython); err != nil {
+			p.add(x.wrap("requires-python", err))
+		}
+	}
+	for i, env := range l.Environments {
+		if err := checkMarker(env); err != nil {
+			p.add(x.wrap(indexKey("environments", i), err))
+		}
+	}
+	for i := range l.Packages {
+		validatePackage(p, indexKey("packages", i), &l.Packages[i])
+	}
+	return p.err()
+}
+
+func validatePackage(p *problems, path string, pkg *Package) {
+	key := func(k string) string { return joinKey(path, k) }
+	switch {
+	case pkg.Name == "":
+		p.addf(key("name"), "missing required key")
+	case !validName(pkg.Name):
+		p.addf(key("name"), "invalid project name %q", pkg.Name)
+	case normalizeName(pkg.Name) != pkg.Name:
+		p.addf(key("name"), "name %q is not normalized: want %q", pkg.Name, normalizeName(pkg.Name))
+	}
+	if pkg.Version != "" {
+		if _, err := pep440.Parse(pkg.Version); err != nil {
+			p.add(p.x.wrap(key("version"), err))
+		}
+	}
+	if pkg.RequiresPython != "" {
+		if _, err := pep440.ParseSpecifiers(pkg.RequiresPython); err != nil {
+			p.add(p.x.wrap(key("requires-python"), err))
+		}
+	}
+	if pkg.Marker != "" {
+		if err := checkMarker(pkg.Marker); err != nil {
+			p.add(p.x.wrap(key("marker"), err))
+		}
+	}
+	for i, d := range pkg.Dependencies {
+		if d.Name == "" {
+			p.addf(joinKey(indexKey(key("dependencies"), i), "name"), "missing required key")
+		}
+	}
+
+	var kinds []string
+	if pkg.VCS != nil {
+		kinds = append(kinds, "vcs")
+		validateVCS(p, key("vcs"), pkg.VCS)
+	}
+	if pkg.Directory != nil {
+		kinds = append(kinds, "directory")
+		if pkg.Directory.Path == "" {
+			p.addf(joinKey(key("directory"), "path"), "missing required key")
+		}
+	}
+	if pkg.Archive != nil {
+		kinds = append(kinds, "archive")
+		a := pkg.Archive
+		validateLocation(p, key("archive"), a.URL, a.Path)
+		validateSize(p, key("archive"), a.Size)
+		validateHashes(p, key("archive"), a.Hashes)
+	}
+	if pkg.Sdist != nil || len(pkg.Wheels) > 0 {
+		// An sdist and wheels are two forms of one release from an index:
+		// together they are one kind of source.
+		kinds = append(kinds, "sdist/wheels")
+		if pkg.Version == "" {
+			// PEP 751 only says SHOULD; larder needs the version to match
+			// files against an index, so it requires it.
+			p.addf(key("version"), "missing: required when sdist or wheels are given")
+		}
+	}
+	if pkg.Sdist != nil {
+		validateFile(p, key("sdist"), pkg.Sdist)
+	}
+	for i := range pkg.Wheels {
+		validateFile(p, indexKey(key("wheels"), i), &pkg.Wheels[i])
+	}
+	for i, a := range pkg.AttestationIdentities {
+		if a.Kind == "" {
+			p.addf(joinKey(indexKey(key("attestation-identities"), i), "kind"), "missing required key")
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		p.addf(path, "package %q has no source: want one of vcs, directory, archive, sdist or wheels", pkg.Name)
+	case 1:
+	default:
+		p.addf(path, "package %q has %d kinds of source (%s): want exactly one", pkg.Name, len(kinds), strings.Join(kinds, ", "))
+	}
+}
+
+func validateVCS(p *problems, path string, v *VCS) {
+	switch v.Type {
+	case "":
+		p.addf(joinKey(path, "type"), "missing required key")
+	case "git", "hg", "svn", "bzr":
+	default:
+		p.addf(joinKey(path, "type"), "unknown VCS type %q: want git, hg, svn or bzr", v.Type)
+	}
+	validateLocation(p, path, v.URL, v.Path)
+	if v.CommitID == "" {
+		p.addf(joinKey(path, "commit-id"), "missing required key")
+	}
+}
+
+func validateFile(p *problems, path string, f *File) {
+	validateLocation(p, path, f.URL, f.Path)
+	validateSize(p, path, f.Size)
+	validateHashes(p, path, f.Hashes)
+}
+
+func validateLocation(p *problems, path, url, file string) {
+	if url == "" && file == "" {
+		p.addf(path, "missing url or path")
+	}
+}
+
+func validateSize(p *problems, path string, size int64) {
+	if size < 0 {
+		p.addf(joinKey(path, "size"), "negative size %d", size)
+	}
+}
+
+// validateHashes requires at least one hash: an unverified file would break
+// larder's promise that nothing enters a wheelhouse unchecked.
+func validateHashes(p *problems, path string, h Hashes) {
+	hpath := joinKey(path, "hashes")
+	if len(h) == 0 {
+		p.addf(hpath, "missing: every file needs at least one hash")
+		return
+	}
+	for alg, digest := range h {
+		if !isHashName(alg) {
+			p.addf(joinKey(hpath, alg), "invalid hash algorithm name %q", alg)
+		}
+		if err := checkHex(digest); err != nil {
+			p.add(p.x.wrap(joinKey(hpath, alg), err))
+		}
+	}
+}
+
+func isHashName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkHex(s string) error {
+	if s == "" || len(s)%2 != 0 {
+		return fmt.Errorf("invalid digest %q: want lowercase hex", s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return fmt.Errorf("invalid digest %q: want lowercase hex", s)
+		}
+	}
+	return nil
+}
+
+// normalizeName applies the PyPA name normalization: lowercase, and every
+// run of "-", "_" and "." becomes a single "-".
+func normalizeName(s string) string {
+	var b strings.Builder
+	sep := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '-' || c == '_' || c == '.':
+			sep = true
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// validName reports whether s is a valid PEP 508 project name.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
