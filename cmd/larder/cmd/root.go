@@ -76,6 +76,8 @@ when requirements change.`,
 		newVersionCmd(),
 		newConfigCmd(g),
 		newInitCmd(g),
+		newLockCmd(g),
+		newWhyCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

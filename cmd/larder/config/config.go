@@ -49,6 +49,13 @@ type Project struct {
 	OnlyBinary []string `toml:"only-binary"`
 	// NoBinary names projects (or ":all:") that must be built from source.
 	NoBinary []string `toml:"no-binary"`
+	// Extras and Groups select optional dependencies and PEP 735
+	// dependency groups of a pyproject.toml input.
+	Extras []string `toml:"extras"`
+	Groups []string `toml:"groups"`
+	// Python is the interpreter that runs PEP 517 hooks: metadata of
+	// sdists and forks whose metadata is not static, and wheel builds.
+	Python string `toml:"python"`
 }
 
 // Index configures the package index.
@@ -94,7 +101,7 @@ type Build struct {
 // Default returns the configuration used when there is no larder.toml.
 func Default() *Config {
 	return &Config{
-		Project:    Project{Lock: "pylock.toml"},
+		Project:    Project{Lock: "pylock.toml", Python: "python3"},
 		Index:      Index{URL: "https://pypi.org/simple/"},
 		Targets:    []Target{{Platform: "linux/amd64", Python: "3.11", Libc: target.DefaultLibc.String()}},
 		Wheelhouse: Wheelhouse{Dir: ".larder/wheelhouse"},

@@ -1,0 +1,281 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/resolver"
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/pep517"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/target"
+)
+
+// lockOptions are the flags of larder lock.
+type lockOptions struct {
+	requirements []string
+	constraints  []string
+	indexURL     string
+	targets      []string
+	lock         string
+	offline      bool
+	allowMissing bool
+	cacheDir     string
+	parallel     int
+}
+
+func newLockCmd(g *globals) *cobra.Command {
+	o := &lockOptions{}
+	c := &cobra.Command{
+		Use:   "lock",
+		Short: "Resolve the requirements into pylock.toml, for every target",
+		Long: `Resolve the project's requirements into the complete closure for every target
+and write it as a PEP 751 lock with the hash of every file.
+
+Fully pinned inputs (pip-compile output, pylock.toml) are verified instead:
+every dependency of every pinned package must be satisfied and pinned.`,
+		Example: `  larder lock
+  larder lock -r requirements/edx/base.txt -c requirements/constraints.txt \
+    --target linux/amd64:3.11:glibc2.36 --target linux/arm64:3.11:glibc2.36`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLock(cmd, g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringArrayVarP(&o.requirements, "requirement", "r", nil, "requirement file (repeatable; default [project] requirements)")
+	f.StringArrayVarP(&o.constraints, "constraint", "c", nil, "constraint file (repeatable; default [project] constraints)")
+	f.StringVar(&o.indexURL, "index-url", "", "simple index URL (default [index] url)")
+	f.StringArrayVar(&o.targets, "target", nil, "target OS/ARCH:PYTHON[:LIBC], e.g. linux/amd64:3.11:glibc2.36 (repeatable; default [[target]])")
+	f.StringVar(&o.lock, "lock", "", "lock file to write (default [project] lock)")
+	f.BoolVar(&o.offline, "offline", false, "use only the local cache, never the network")
+	f.BoolVar(&o.allowMissing, "allow-missing-includes", false, "warn instead of failing when a -r/-c file named inside a requirement file is missing")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "HTTP and metadata cache (default $XDG_CACHE_HOME/larder)")
+	f.IntVar(&o.parallel, "parallel", 16, "requests in flight at once")
+	return c
+}
+
+// lockSummary is what larder lock reports, also as JSON.
+type lockSummary struct {
+	Lock     string          `json:"lock"`
+	Packages int             `json:"packages"`
+	Targets  []targetSummary `json:"targets"`
+	Build    []string        `json:"build"`
+	Private  []string        `json:"private"`
+	Seconds  float64         `json:"seconds"`
+	Requests index.Stats     `json:"requests"`
+	Verified bool            `json:"verified"`
+	Warnings []string        `json:"warnings,omitempty"`
+}
+
+type targetSummary struct {
+	Target   string `json:"target"`
+	Packages int    `json:"packages"`
+	Files    int    `json:"files"`
+	Bytes    int64  `json:"bytes"`
+}
+
+func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
+	cfg := g.cfg
+	start := time.Now()
+	reqs, cons := o.requirements, o.constraints
+	if len(reqs) == 0 {
+		for _, r := range cfg.Project.Requirements {
+			reqs = append(reqs, cfg.Path(r))
+		}
+		if len(cons) == 0 {
+			for _, c := range cfg.Project.Constraints {
+				cons = append(cons, cfg.Path(c))
+			}
+		}
+	}
+	if len(reqs) == 0 {
+		return withHint(errors.New("lock: no requirements to lock"),
+			"list them under [project] requirements in larder.toml ('larder init' writes one), or pass -r FILE")
+	}
+	targets, err := lockTargets(cfg, o.targets)
+	if err != nil {
+		return usageError{fmt.Errorf("lock: %w", err)}
+	}
+	lockPath := o.lock
+	if lockPath == "" {
+		lockPath = cfg.Path(cfg.Project.Lock)
+	}
+	in, err := resolver.ReadInputs(reqs, cons, resolver.InputOptions{IgnoreMissing: o.allowMissing, Extras: cfg.Project.Extras, Groups: cfg.Project.Groups})
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	indexURL := o.indexURL
+	if indexURL == "" {
+		indexURL = cfg.Index.URL
+	}
+	cacheDir := o.cacheDir
+	if cacheDir == "" {
+		cacheDir = index.DefaultCacheDir()
+	}
+	clientOpts := []index.Option{index.WithParallel(o.parallel), index.WithOffline(o.offline), index.WithCacheDir(cacheDir)}
+	python := cfg.Project.Python
+	clientOpts = append(clientOpts, index.WithSdistMetadata(func(ctx context.Context, sdist string) ([]byte, error) {
+		dir, err := os.MkdirTemp("", "larder-sdist-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		src, err := pep517.Unpack(sdist, dir)
+		if err != nil {
+			return nil, err
+		}
+		return pep517.Metadata(ctx, python, src)
+	}))
+	for name, u := range cfg.Index.Projects {
+		clientOpts = append(clientOpts, index.WithProjectIndex(name, u))
+	}
+	client, err := index.New(append([]string{indexURL}, cfg.Index.ExtraURLs...), clientOpts...)
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	var resolvedCount atomic.Int64
+	var lastPkg atomic.Value
+	lastPkg.Store("")
+	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, func() string {
+		s := client.Stats()
+		return fmt.Sprintf("resolving: %d versions examined, %d requests (%d pages, %d metadata), %s",
+			resolvedCount.Load(), s.Requests, s.PagesFetched+s.Revalidated, s.MetadataFiles+s.RangeReads+s.FullDownloads, lastPkg.Load())
+	})
+	res, err := resolver.Resolve(cmd.Context(), client, resolver.Request{
+		Requirements: in.Requirements,
+		Constraints:  in.Constraints,
+		Targets:      targets,
+		Pre:          cfg.Project.Pre || in.Pre,
+		OnlyBinary:   append(append([]string{}, cfg.Project.OnlyBinary...), in.OnlyBinary...),
+		NoBinary:     append(append([]string{}, cfg.Project.NoBinary...), in.NoBinary...),
+		Verify:       in.Pinned,
+		Private:      cfg.Index.Private,
+		Python:       cfg.Project.Python,
+		CacheDir:     cacheDir,
+	}, func(e resolver.Event) {
+		resolvedCount.Add(1)
+		lastPkg.Store(e.Package + " " + e.Version)
+	})
+	st.Done()
+	if err != nil {
+		return indexHint(fmt.Errorf("lock: %w", err), indexURL)
+	}
+	lk := res.Lock()
+	if err := pylock.WriteFile(lockPath, lk); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	sum := summarize(res, lockPath, time.Since(start), client.Stats())
+	sum.Verified = in.Pinned
+	sum.Warnings = in.Warnings
+	return printLockSummary(cmd.OutOrStdout(), g.json, sum)
+}
+
+// lockTargets picks the targets from --target flags or the configuration.
+func lockTargets(cfg *config.Config, flags []string) ([]target.Target, error) {
+	if len(flags) == 0 {
+		return cfg.ParsedTargets()
+	}
+	var out []target.Target
+	for _, s := range flags {
+		t, err := target.Parse(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// indexHint adds what to try when the index could not be reached.
+func indexHint(err error, indexURL string) error {
+	var ne net.Error
+	var se *index.StatusError
+	switch {
+	case errors.As(err, &ne):
+		return withHint(err, "the index %s is unreachable: check the URL and the network, or use --offline to lock from the cache", indexURL)
+	case errors.As(err, &se) && se.Code >= 500:
+		return withHint(err, "the index %s is failing; try again later", indexURL)
+	}
+	return err
+}
+
+func summarize(res *resolver.Result, lockPath string, d time.Duration, stats index.Stats) *lockSummary {
+	s := &lockSummary{Lock: lockPath, Seconds: d.Seconds(), Requests: stats, Build: []string{}, Private: []string{}}
+	names := map[string]bool{}
+	for ti, t := range res.Targets {
+		ts := targetSummary{Target: t.String()}
+		for _, p := range res.Packages {
+			f, ok := p.Files[ti]
+			if !ok {
+				continue
+			}
+			ts.Packages++
+			ts.Files++
+			if f.Size > 0 {
+				ts.Bytes += f.Size
+			}
+		}
+		s.Targets = append(s.Targets, ts)
+	}
+	for _, p := range res.Packages {
+		names[p.Name] = true
+		if p.Build {
+			s.Build = append(s.Build, p.Name+"=="+p.Version.String())
+		}
+	}
+	s.Packages = len(names)
+	sort.Strings(s.Build)
+	return s
+}
+
+func printLockSummary(w io.Writer, asJSON bool, s *lockSummary) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	verb := "locked"
+	if s.Verified {
+		verb = "verified and locked"
+	}
+	fmt.Fprintf(w, "%s %d packages for %d target(s) in %.1fs -> %s\n", verb, s.Packages, len(s.Targets), s.Seconds, s.Lock)
+	for _, t := range s.Targets {
+		fmt.Fprintf(w, "  %-32s %4d packages %4d files %10s\n", t.Target, t.Packages, t.Files, humanBytes(t.Bytes))
+	}
+	if len(s.Build) > 0 {
+		fmt.Fprintf(w, "  to build from source: %v\n", s.Build)
+	}
+	r := s.Requests
+	fmt.Fprintf(w, "  %d requests: pages %d fetched, %d revalidated, %d cached; metadata %d files, %d range reads, %d downloads, %d cached\n",
+		r.Requests, r.PagesFetched, r.Revalidated, r.PageCacheHits, r.MetadataFiles, r.RangeReads, r.FullDownloads, r.MetadataHits)
+	for _, wn := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", wn)
+	}
+	return nil
+}
+
+// humanBytes formats a size with a binary-free decimal unit, as people read
+// download sizes.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}

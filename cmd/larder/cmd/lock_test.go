@@ -1,0 +1,135 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+)
+
+func smallIndex() *pypitest.Index {
+	w := []pypitest.Wheel{{Tags: "py3-none-any"}}
+	return &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "web", Releases: []pypitest.Release{
+			{Version: "1.0", Requires: []string{"django<4"}, Wheels: w},
+			{Version: "2.0", Requires: []string{"django>=4", `asgiref ; python_version >= "3.8"`}, Wheels: w},
+		}},
+		{Name: "django", Releases: []pypitest.Release{{Version: "3.2", Wheels: w}, {Version: "4.2", Wheels: w}, {Version: "5.0", Wheels: w}}},
+		{Name: "asgiref", Releases: []pypitest.Release{{Version: "3.8.1", Wheels: w}}},
+		{Name: "fast", Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{
+			{Tags: "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"},
+			{Tags: "cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64"},
+		}}}},
+	}}
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLockWritesAStableLockAndRelockRevalidatesOnly(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex(), pypitest.WithCacheControl("max-age=0"))
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": "web\nfast\n",
+		"constraints.txt":  "django<5\n",
+		"larder.toml": `[project]
+requirements = ["requirements.txt"]
+constraints = ["constraints.txt"]
+[index]
+url = "` + srv.URL() + `"
+[[target]]
+platform = "linux/amd64"
+python = "3.11"
+[[target]]
+platform = "linux/arm64"
+python = "3.11"
+`,
+	})
+	code, out, stderr := run(t, dir, "lock", "--json")
+	if code != 0 {
+		t.Fatalf("lock: %d\n%s\n%s", code, out, stderr)
+	}
+	var sum lockSummary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if sum.Packages != 4 || len(sum.Targets) != 2 || sum.Targets[0].Files != 4 {
+		t.Errorf("summary %+v", sum)
+	}
+	first, err := os.ReadFile(filepath.Join(dir, "pylock.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := string(first)
+	for _, want := range []string{`name = "django"`, `version = "4.2"`, `version = "2.0"`, "fast-1.0-cp311-cp311-manylinux_2_17_aarch64", "sha256 = "} {
+		if !strings.Contains(lock, want) {
+			t.Errorf("lock lacks %q", want)
+		}
+	}
+	metaBefore := 0
+	for p, n := range srv.Counts() {
+		if strings.HasSuffix(p, ".metadata") {
+			metaBefore += n
+		}
+	}
+	code, _, stderr = run(t, dir, "lock")
+	if code != 0 {
+		t.Fatalf("relock: %s", stderr)
+	}
+	second, _ := os.ReadFile(filepath.Join(dir, "pylock.toml"))
+	if string(first) != string(second) {
+		t.Errorf("relock changed the lock:\n%s\n---\n%s", first, second)
+	}
+	code, out, _ = run(t, dir, "why", "asgiref")
+	if code != 0 || !strings.Contains(out, "asgiref 3.8.1") || !strings.Contains(out, "<- web 2.0 (required by the project)") {
+		t.Errorf("why asgiref: %d\n%s", code, out)
+	}
+	code, _, stderr = run(t, dir, "why", "djnago")
+	if code != 1 || !strings.Contains(stderr, "did you mean django?") {
+		t.Errorf("why djnago: %d %s", code, stderr)
+	}
+	metaAfter := 0
+	for p, n := range srv.Counts() {
+		if strings.HasSuffix(p, ".metadata") {
+			metaAfter += n
+		}
+	}
+	if metaAfter != metaBefore {
+		t.Errorf("relock downloaded metadata again: %d -> %d requests", metaBefore, metaAfter)
+	}
+}
+
+func TestLockExplainsConflictsAndUnknownProjects(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex())
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"conflict.txt": "web>=2\ndjango<4\n",
+		"unknown.txt":  "djnago\n",
+	})
+	code, _, stderr := run(t, dir, "lock", "-r", "conflict.txt", "--index-url", srv.URL())
+	if code != 1 || !strings.Contains(stderr, "web==2.0 depends on django>=4") {
+		t.Errorf("conflict: %d %s", code, stderr)
+	}
+	code, _, stderr = run(t, dir, "lock", "-r", "unknown.txt", "--index-url", srv.URL())
+	if code != 1 || !strings.Contains(stderr, `"djnago"`) || !strings.Contains(stderr, "unknown.txt:1") {
+		t.Errorf("unknown: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pylock.toml")); !os.IsNotExist(err) {
+		t.Error("a failed lock left a lock file behind")
+	}
+}

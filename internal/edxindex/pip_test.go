@@ -1,0 +1,103 @@
+package edxindex
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/pep508"
+)
+
+// TestPipResolvesTheRootsToExactlyThePins runs a resolver nobody here wrote,
+// pip, on the roots and constraints against the fake PyPI serving the
+// workload. It takes minutes, so it runs only with EDXINDEX_PIP=1.
+//
+// Conflict decoys are left out: pip's resolvelib 1.0 backjumping is unsound
+// and reports ResolutionImpossible on them although the pins are a solution
+// (with the pins as constraints pip accepts them). mysqlclient gets a wheel,
+// since pip cannot build its sdist offline here (no setuptools wheel).
+func TestPipResolvesTheRootsToExactlyThePins(t *testing.T) {
+	if testing.Short() || os.Getenv("EDXINDEX_PIP") != "1" {
+		t.Skip("takes minutes; set EDXINDEX_PIP=1")
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skipf("python3 not found: %v", err)
+	}
+	idx, w, err := Generate(Options{Scale: 0.0001, Reasons: []Reason{ReasonRequiresPython, ReasonMissingVersion, ReasonConstraint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range idx.Projects {
+		if idx.Projects[i].Name == "mysqlclient" {
+			for j := range idx.Projects[i].Releases {
+				idx.Projects[i].Releases[j].Wheels = []pypitest.Wheel{{Tags: "py3-none-any"}}
+			}
+		}
+	}
+	srv := pypitest.Start(t, idx)
+	dir := t.TempDir()
+	roots, err := w.RootsFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+		"--no-build-isolation", "--index-url", srv.URL(), "-r", roots, "--report", report, "-q")
+	cmd.Dir = dir
+	cmd.Env = pipEnv(dir)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pip: %v\n%s", err, out)
+	}
+	t.Logf("pip resolved in %s", time.Since(start).Round(time.Second))
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Install []struct {
+			Metadata struct{ Name, Version string } `json:"metadata"`
+		} `json:"install"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, in := range rep.Install {
+		got[pep508.NormalizeName(in.Metadata.Name)] = in.Metadata.Version
+	}
+	for name, ver := range w.Pins {
+		if got[name] != ver {
+			t.Errorf("%s: pip chose %q, the pin is %s", name, got[name], ver)
+		}
+	}
+	for name, ver := range got {
+		if _, ok := w.Pins[name]; !ok {
+			t.Errorf("pip installs %s %s, which is not pinned", name, ver)
+		}
+	}
+}
+
+// pipEnv isolates pip from the machine's configuration and proxies.
+func pipEnv(dir string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(k)
+		if strings.HasPrefix(upper, "PIP_") || strings.HasSuffix(upper, "_PROXY") || upper == "HOME" || strings.HasPrefix(upper, "XDG_") || upper == "PYTHONPATH" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+dir, "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_CACHE_DIR=1",
+		"PIP_DISABLE_PIP_VERSION_CHECK=1", "NO_PROXY=*", "PYTHONDONTWRITEBYTECODE=1")
+}

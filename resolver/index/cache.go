@@ -1,0 +1,158 @@
+package index
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cache is an on-disk HTTP cache for index pages and an immutable store
+// for metadata keyed by content hash. Writes go through a temporary file
+// and a rename, so a crash never leaves a torn entry.
+type cache struct {
+	dir string
+	now func() time.Time
+}
+
+// entry is a cached response: a JSON header line, then the body.
+type entry struct {
+	URL          string    `json:"url"`
+	FinalURL     string    `json:"final_url"`
+	ContentType  string    `json:"content_type"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	Stored       time.Time `json:"stored"`
+	MaxAge       int       `json:"max_age"` // seconds; -1 = must revalidate
+	Body         []byte    `json:"-"`
+}
+
+func (e *entry) fresh(now time.Time) bool {
+	return e.MaxAge > 0 && now.Before(e.Stored.Add(time.Duration(e.MaxAge)*time.Second))
+}
+
+func newCache(dir string) *cache {
+	return &cache{dir: dir, now: time.Now}
+}
+
+func (c *cache) pagePath(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	h := hex.EncodeToString(sum[:])
+	return filepath.Join(c.dir, "http", h[:2], h)
+}
+
+func (c *cache) getPage(key string) (*entry, bool) {
+	if c == nil {
+		return nil, false
+	}
+	f, err := os.Open(c.pagePath(key))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return nil, false
+	}
+	var e entry
+	if json.Unmarshal(line, &e) != nil || e.URL != key {
+		return nil, false
+	}
+	if e.Body, err = io.ReadAll(r); err != nil {
+		return nil, false
+	}
+	return &e, true
+}
+
+func (c *cache) putPage(key string, e *entry) error {
+	if c == nil {
+		return nil
+	}
+	head, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	data := append(append(head, '\n'), e.Body...)
+	return writeAtomic(c.pagePath(key), data)
+}
+
+// metaPath is where the metadata of the file with this sha256 lives.
+func (c *cache) metaPath(fileSHA256 string) string {
+	return filepath.Join(c.dir, "metadata", "sha256", fileSHA256[:2], fileSHA256)
+}
+
+func (c *cache) getMeta(fileSHA256 string) ([]byte, bool) {
+	if c == nil || len(fileSHA256) < 2 {
+		return nil, false
+	}
+	b, err := os.ReadFile(c.metaPath(fileSHA256))
+	return b, err == nil
+}
+
+func (c *cache) putMeta(fileSHA256 string, b []byte) error {
+	if c == nil || len(fileSHA256) < 2 {
+		return nil
+	}
+	return writeAtomic(c.metaPath(fileSHA256), b)
+}
+
+// cacheControl reads max-age and the no-cache/no-store directives.
+func cacheControl(h http.Header) (maxAge int, store bool) {
+	maxAge, store = 0, true
+	for _, d := range strings.Split(h.Get("Cache-Control"), ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(strings.ToLower(d)), "=")
+		switch k {
+		case "no-store":
+			store = false
+		case "no-cache":
+			maxAge = -1
+		case "max-age":
+			if n, err := strconv.Atoi(strings.Trim(v, `"`)); err == nil && maxAge >= 0 {
+				maxAge = n
+			}
+		}
+	}
+	return maxAge, store
+}
+
+func writeAtomic(name string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return fmt.Errorf("creating cache folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing cache: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing cache: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing cache: %w", err)
+	}
+	return nil
+}
+
+// DefaultCacheDir returns $XDG_CACHE_HOME/larder, or ~/.cache/larder.
+func DefaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "larder")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "larder")
+	}
+	return filepath.Join(os.TempDir(), "larder-cache")
+}

@@ -1,0 +1,406 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/larder-build/larder/resolver/dist"
+)
+
+// maxPageSize bounds how much of an index page is read: the largest
+// projects on PyPI list tens of thousands of files in a few megabytes.
+const maxPageSize = 64 << 20
+
+// Client reads project pages and metadata from one or more indexes.
+// It is safe for concurrent use.
+type Client struct {
+	indexes []string
+	pins    map[string]string // normalized name -> index URL
+	http    *http.Client
+	cache   *cache
+	sem     chan struct{}
+	retries int
+	backoff time.Duration
+	offline bool
+
+	sdistBuilder func(ctx context.Context, sdistPath string) ([]byte, error)
+
+	group singleflight.Group
+	mu    sync.Mutex
+	pages map[string]*Page // page URL -> parsed page, for this client's lifetime
+
+	stats counters
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithHTTPClient sets the HTTP client (default: a keep-alive client with
+// HTTP/2 where offered and sane timeouts).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error { c.http = hc; return nil }
+}
+
+// WithCacheDir keeps the HTTP and metadata cache in dir; "" disables it.
+func WithCacheDir(dir string) Option {
+	return func(c *Client) error {
+		if dir == "" {
+			c.cache = nil
+		} else {
+			c.cache = newCache(dir)
+		}
+		return nil
+	}
+}
+
+// WithParallel bounds the requests in flight at once.
+func WithParallel(n int) Option {
+	return func(c *Client) error {
+		if n < 1 {
+			return fmt.Errorf("parallel requests must be at least 1, not %d", n)
+		}
+		c.sem = make(chan struct{}, n)
+		return nil
+	}
+}
+
+// WithRetries sets how many times a request is retried after a 5xx, a 429
+// or a network error, and the first back-off delay (doubled each time).
+func WithRetries(n int, backoff time.Duration) Option {
+	return func(c *Client) error {
+		if n < 0 {
+			return fmt.Errorf("retries must not be negative, not %d", n)
+		}
+		c.retries, c.backoff = n, backoff
+		return nil
+	}
+}
+
+// WithProjectIndex pins a project to one index: it is looked up there and
+// nowhere else.
+func WithProjectIndex(project, indexURL string) Option {
+	return func(c *Client) error {
+		u, err := checkIndexURL(indexURL)
+		if err != nil {
+			return err
+		}
+		c.pins[dist.NormalizeName(project)] = u
+		return nil
+	}
+}
+
+// WithOffline answers from the cache only and never touches the network.
+func WithOffline(offline bool) Option {
+	return func(c *Client) error { c.offline = offline; return nil }
+}
+
+// WithSdistMetadata sets how the core metadata of an sdist whose metadata
+// is not static is obtained: fn gets the path of the downloaded, verified
+// sdist and returns METADATA (e.g. through the PEP 517 hook).
+func WithSdistMetadata(fn func(ctx context.Context, sdistPath string) ([]byte, error)) Option {
+	return func(c *Client) error { c.sdistBuilder = fn; return nil }
+}
+
+// New returns a client for the given indexes, in priority order: the
+// first index that has a project serves all of it. Indexes are never
+// merged for one project, because that is how dependency confusion
+// happens.
+func New(indexes []string, opts ...Option) (*Client, error) {
+	if len(indexes) == 0 {
+		return nil, errors.New("no index URL given")
+	}
+	c := &Client{
+		pins:    map[string]string{},
+		cache:   newCache(DefaultCacheDir()),
+		sem:     make(chan struct{}, 16),
+		retries: 4,
+		backoff: 200 * time.Millisecond,
+		pages:   map[string]*Page{},
+	}
+	for _, ix := range indexes {
+		u, err := checkIndexURL(ix)
+		if err != nil {
+			return nil, err
+		}
+		c.indexes = append(c.indexes, u)
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.http == nil {
+		c.http = defaultHTTPClient(cap(c.sem))
+	}
+	return c, nil
+}
+
+func checkIndexURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("index URL %q: want http:// or https:// with a host", s)
+	}
+	return strings.TrimSuffix(u.String(), "/") + "/", nil
+}
+
+func defaultHTTPClient(parallel int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = parallel
+	t.MaxConnsPerHost = parallel
+	t.ForceAttemptHTTP2 = true
+	t.ResponseHeaderTimeout = 30 * time.Second
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: t}
+}
+
+// Indexes returns the index URLs in priority order.
+func (c *Client) Indexes() []string { return append([]string(nil), c.indexes...) }
+
+// NotFoundError reports a project that no index has.
+type NotFoundError struct {
+	Name    string
+	Indexes []string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no project %q on %s", e.Name, strings.Join(e.Indexes, ", "))
+}
+
+// StatusError is an unexpected HTTP status.
+type StatusError struct {
+	URL    string
+	Status string
+	Code   int
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e.Status) }
+
+// Project returns the listing of a project from the first index that has
+// it (or the index it is pinned to).
+func (c *Client) Project(ctx context.Context, name string) (*Page, error) {
+	norm := dist.NormalizeName(name)
+	if !dist.ValidName(name) {
+		return nil, fmt.Errorf("project name %q is not valid", name)
+	}
+	indexes := c.indexes
+	if ix, ok := c.pins[norm]; ok {
+		indexes = []string{ix}
+	}
+	for _, ix := range indexes {
+		p, err := c.page(ctx, ix, norm)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			continue
+		}
+		// Any other failure stops the search: falling through to the
+		// next index while the first is down would hand the name to
+		// whoever registers it there.
+		return p, err
+	}
+	return nil, &NotFoundError{Name: name, Indexes: indexes}
+}
+
+func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error) {
+	pageURL := indexURL + norm + "/"
+	c.mu.Lock()
+	p, ok := c.pages[pageURL]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	v, err, _ := c.group.Do(pageURL, func() (any, error) {
+		p, err := c.fetchPage(ctx, pageURL)
+		if err != nil {
+			return nil, err
+		}
+		p.Index = indexURL
+		c.mu.Lock()
+		c.pages[pageURL] = p
+		c.mu.Unlock()
+		return p, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Page), nil
+}
+
+func (c *Client) fetchPage(ctx context.Context, pageURL string) (*Page, error) {
+	cached, have := c.cache.getPage(pageURL)
+	if have && (cached.fresh(time.Now()) || c.offline) {
+		c.stats.pageHits.Add(1)
+		return parsePage(cached.FinalURL, cached.ContentType, cached.Body)
+	}
+	if c.offline {
+		return nil, fmt.Errorf("offline: %s is not in the cache", pageURL)
+	}
+	hdr := http.Header{"Accept": {acceptHeader}}
+	if have {
+		if cached.ETag != "" {
+			hdr.Set("If-None-Match", cached.ETag)
+		}
+		if cached.LastModified != "" {
+			hdr.Set("If-Modified-Since", cached.LastModified)
+		}
+	}
+	var e *entry
+	err := c.do(ctx, pageURL, hdr, func(resp *http.Response) error {
+		switch {
+		case resp.StatusCode == http.StatusNotModified && have:
+			c.stats.revalidated.Add(1)
+			e = cached
+		case resp.StatusCode == http.StatusNotFound:
+			return &NotFoundError{Name: pageURL}
+		case resp.StatusCode != http.StatusOK:
+			return &StatusError{URL: pageURL, Status: resp.Status, Code: resp.StatusCode}
+		default:
+			body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageSize+1))
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", pageURL, err)
+			}
+			if len(body) > maxPageSize {
+				return fmt.Errorf("reading %s: page larger than %d bytes", pageURL, maxPageSize)
+			}
+			c.stats.pagesFetched.Add(1)
+			e = &entry{URL: pageURL, FinalURL: resp.Request.URL.String(), ContentType: resp.Header.Get("Content-Type"),
+				ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Body: body}
+		}
+		maxAge, store := cacheControl(resp.Header)
+		e.Stored, e.MaxAge = time.Now(), maxAge
+		if store {
+			// A cache write failure costs a refetch next time, nothing more.
+			_ = c.cache.putPage(pageURL, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parsePage(e.FinalURL, e.ContentType, e.Body)
+}
+
+// do sends a GET with retries and hands a successful exchange to fn. The
+// response body is closed afterwards. fn's error is final unless it is a
+// network error while reading the body, which is retried.
+func (c *Client) do(ctx context.Context, u string, hdr http.Header, fn func(*http.Response) error) error {
+	var last error
+	for attempt := 0; attempt <= c.retries; attempt++ {
+		if attempt > 0 {
+			d := c.backoff << (attempt - 1)
+			d += time.Duration(rand.Int64N(int64(d)/4 + 1))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+			c.stats.retries.Add(1)
+		}
+		err := c.once(ctx, u, hdr, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		last = err
+	}
+	return fmt.Errorf("%w (after %d attempts)", last, c.retries+1)
+}
+
+func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*http.Response) error) error {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", "larder")
+	c.stats.requests.Add(1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &netError{err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
+	}
+	if err := fn(resp); err != nil {
+		var ne *netError
+		if !errors.As(err, &ne) && isNetErr(err) {
+			return &netError{err}
+		}
+		return err
+	}
+	return nil
+}
+
+// netError marks a failure of the connection rather than of the content.
+type netError struct{ err error }
+
+func (e *netError) Error() string { return e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code >= 500 || se.Code == http.StatusTooManyRequests
+	}
+	var ne *netError
+	return errors.As(err, &ne)
+}
+
+// Stats counts what a client did, for progress lines and tests.
+type Stats struct {
+	Requests      int64 // HTTP requests sent, retries included
+	Retries       int64
+	PagesFetched  int64 // pages downloaded (200)
+	PageCacheHits int64 // pages answered from a fresh cache entry
+	Revalidated   int64 // pages confirmed unchanged by a 304
+	MetadataFiles int64 // PEP 658 .metadata files downloaded
+	RangeReads    int64 // wheels whose METADATA came through range requests
+	FullDownloads int64 // files downloaded whole to read their metadata
+	MetadataHits  int64 // metadata answered from the cache
+}
+
+type counters struct {
+	requests, retries, pagesFetched, pageHits, revalidated atomic.Int64
+	metaFiles, rangeReads, fullDownloads, metaHits         atomic.Int64
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Client) Stats() Stats {
+	s := &c.stats
+	return Stats{
+		Requests: s.requests.Load(), Retries: s.retries.Load(),
+		PagesFetched: s.pagesFetched.Load(), PageCacheHits: s.pageHits.Load(), Revalidated: s.revalidated.Load(),
+		MetadataFiles: s.metaFiles.Load(), RangeReads: s.rangeReads.Load(), FullDownloads: s.fullDownloads.Load(),
+		MetadataHits: s.metaHits.Load(),
+	}
+}

@@ -1,0 +1,334 @@
+package resolver
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/larder-build/larder/resolver/pep440"
+	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/pyproject"
+	"github.com/larder-build/larder/resolver/reqfile"
+	"github.com/larder-build/larder/resolver/uvlock"
+)
+
+// Inputs are a project's requirements, read from its files.
+type Inputs struct {
+	Requirements []Requirement
+	Constraints  []Requirement
+	// Pinned reports that every requirement pins one exact version: the
+	// inputs are already a closure (pip-compile output, uv.lock,
+	// pylock.toml), so resolving them verifies them.
+	Pinned bool
+	// Files lists every file read.
+	Files []string
+	// Pre, OnlyBinary and NoBinary come from the files' option lines.
+	Pre        bool
+	OnlyBinary []string
+	NoBinary   []string
+	// Warnings are things accepted that were probably not meant.
+	Warnings []string
+}
+
+// InputOptions say how inputs are read.
+type InputOptions struct {
+	// IgnoreMissing turns a missing -r/-c file into a warning.
+	IgnoreMissing bool
+	// Extras and Groups select optional dependencies and PEP 735
+	// dependency groups of a pyproject.toml; without Groups, uv's
+	// default-groups apply.
+	Extras []string
+	Groups []string
+}
+
+// ReadInputs reads requirement files (pip requirement files,
+// pyproject.toml, uv.lock or pylock.toml) and constraint files.
+func ReadInputs(requirements, constraints []string, o InputOptions) (*Inputs, error) {
+	in := &Inputs{Pinned: len(requirements) > 0}
+	ignoreMissing := o.IgnoreMissing
+	var opts []reqfile.Option
+	if ignoreMissing {
+		opts = append(opts, reqfile.IgnoreMissing())
+	}
+	for _, name := range requirements {
+		base := filepath.Base(name)
+		switch {
+		case base == "pylock.toml" || strings.HasPrefix(base, "pylock.") && strings.HasSuffix(base, ".toml"):
+			if err := in.readPylock(name); err != nil {
+				return nil, err
+			}
+		case base == "pyproject.toml":
+			if err := in.readPyproject(name, o); err != nil {
+				return nil, err
+			}
+		case base == "uv.lock":
+			if err := in.readUVLock(name); err != nil {
+				return nil, err
+			}
+		default:
+			f, err := reqfile.ParseFile(name, opts...)
+			if err != nil {
+				return nil, err
+			}
+			if err := in.addReqfile(f, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, name := range constraints {
+		f, err := reqfile.ParseFile(name, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if err := in.addReqfile(f, true); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (in *Inputs) addReqfile(f *reqfile.File, asConstraints bool) error {
+	in.Files = append(in.Files, f.Files...)
+	for _, w := range f.Warnings {
+		in.Warnings = append(in.Warnings, w.String())
+	}
+	in.Pre = in.Pre || f.Options.Pre
+	in.OnlyBinary = append(in.OnlyBinary, f.Options.OnlyBinary...)
+	in.NoBinary = append(in.NoBinary, f.Options.NoBinary...)
+	for _, r := range f.Constraints {
+		c, err := convert(r)
+		if err != nil {
+			return err
+		}
+		in.Constraints = append(in.Constraints, c)
+	}
+	for _, r := range f.Requirements {
+		c, err := convert(r)
+		if err != nil {
+			return err
+		}
+		if asConstraints {
+			in.Constraints = append(in.Constraints, c)
+			continue
+		}
+		if !isExactPin(c.Specifiers) && c.VCS == nil {
+			in.Pinned = false
+		}
+		in.Requirements = append(in.Requirements, c)
+	}
+	return nil
+}
+
+func convert(r reqfile.Requirement) (Requirement, error) {
+	if r.Req == nil {
+		return Requirement{}, fmt.Errorf("%s: %s: a requirement without a project name is not supported; write it as \"name @ %s\"", r.Source, r.Raw, r.URL)
+	}
+	if r.Editable || r.LocalPath != "" {
+		return Requirement{}, fmt.Errorf("%s: %s: local and editable requirements are not supported yet", r.Source, r.Raw)
+	}
+	req := *r.Req
+	req.Marker = r.Marker
+	req.Extras = r.Extras
+	if r.URL != "" {
+		req.URL = r.URL
+	}
+	out := Requirement{Requirement: req, Source: r.Source.String(), Hashes: r.Hashes}
+	if r.VCS != nil {
+		if r.VCS.Kind != "git" {
+			return Requirement{}, fmt.Errorf("%s: %s: only git is supported among version control systems, not %s", r.Source, r.Raw, r.VCS.Kind)
+		}
+		out.VCS = &VCS{URL: r.VCS.URL, Rev: r.VCS.Rev, Subdirectory: r.VCS.Subdirectory}
+		// A fork's version comes from its checkout, not from a pin.
+		out.Specifiers = nil
+	}
+	return out, nil
+}
+
+func isExactPin(ss pep440.Specifiers) bool {
+	return len(ss) == 1 && isPin(ss)
+}
+
+// readPylock takes a PEP 751 lock as pinned requirements: every package at
+// its version, with its file hashes as --hash pins.
+func (in *Inputs) readPylock(name string) error {
+	l, err := pylock.Load(name)
+	if err != nil {
+		return err
+	}
+	in.Files = append(in.Files, name)
+	for i, p := range l.Packages {
+		src := fmt.Sprintf("%s: packages[%d] (%s)", name, i, p.Name)
+		switch {
+		case p.Directory != nil:
+			continue // the project itself, or a local tree: nothing to fetch
+		case p.Archive != nil:
+			return fmt.Errorf("%s: archive sources are not supported yet", src)
+		case p.VCS != nil:
+			if p.VCS.Type != "git" {
+				return fmt.Errorf("%s: only git is supported among version control systems, not %s", src, p.VCS.Type)
+			}
+			r, err := pep508.ParseRequirement(p.Name + markerSuffix(p.Marker))
+			if err != nil {
+				return fmt.Errorf("%s: %w", src, err)
+			}
+			rev := p.VCS.CommitID
+			if rev == "" {
+				rev = p.VCS.RequestedRevision
+			}
+			in.Requirements = append(in.Requirements, Requirement{Requirement: r, Source: src,
+				VCS: &VCS{URL: p.VCS.URL, Rev: rev, Subdirectory: p.VCS.Subdirectory}})
+			continue
+		case p.Version == "":
+			return fmt.Errorf("%s: a package from an index needs a version", src)
+		}
+		text := p.Name + "==" + p.Version
+		r, err := pep508.ParseRequirement(text + markerSuffix(p.Marker))
+		if err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
+		req := Requirement{Requirement: r, Source: src}
+		for _, f := range append(p.Wheels, derefFile(p.Sdist)...) {
+			if h := f.Hashes["sha256"]; h != "" {
+				req.Hashes = append(req.Hashes, "sha256:"+h)
+			}
+		}
+		in.Requirements = append(in.Requirements, req)
+	}
+	if len(in.Requirements) == 0 {
+		return errors.New(name + ": the lock has no packages")
+	}
+	return nil
+}
+
+func derefFile(f *pylock.File) []pylock.File {
+	if f == nil {
+		return nil
+	}
+	return []pylock.File{*f}
+}
+
+// readPyproject takes a pyproject.toml's dependencies (with the chosen
+// extras and groups) as loose requirements, uv's constraint-dependencies
+// as constraints, and its git sources as forks.
+func (in *Inputs) readPyproject(name string, o InputOptions) error {
+	p, err := pyproject.Load(name)
+	if err != nil {
+		return err
+	}
+	in.Files = append(in.Files, name)
+	in.Pinned = false
+	groups := o.Groups
+	if groups == nil && p.UV != nil {
+		groups = p.UV.DefaultGroups
+	}
+	reqs, err := p.Requirements(o.Extras, groups)
+	if err != nil {
+		return err
+	}
+	sources := map[string][]pyproject.Source{}
+	if p.UV != nil {
+		sources = p.UV.Sources
+		for _, c := range p.UV.ConstraintDependencies {
+			in.Constraints = append(in.Constraints, Requirement{Requirement: c.Requirement, Source: fmt.Sprintf("%s:%d", name, c.Line)})
+		}
+	}
+	for _, r := range reqs {
+		req := Requirement{Requirement: r.Requirement, Source: fmt.Sprintf("%s:%d", name, r.Line)}
+		for _, src := range sources[r.NormalizedName()] {
+			switch src.Kind() {
+			case "git":
+				rev := src.Rev
+				if rev == "" {
+					rev = src.Tag
+				}
+				if rev == "" {
+					rev = src.Branch
+				}
+				req.VCS = &VCS{URL: strings.TrimPrefix(src.Git, "git+"), Rev: rev, Subdirectory: src.Subdirectory}
+				req.Specifiers = nil
+			case "index":
+				// Served by the configured indexes; pinning a project to a
+				// named index is configured in larder.toml.
+			default:
+				return fmt.Errorf("%s: [tool.uv.sources] %s: %s sources are not supported yet", req.Source, r.NormalizedName(), src.Kind())
+			}
+		}
+		in.Requirements = append(in.Requirements, req)
+	}
+	return nil
+}
+
+// readUVLock takes a uv.lock as the requirements of its workspace
+// members, with every project that has one locked version constrained to
+// it and git sources pinned to their locked commit, so that resolving
+// reproduces the lock for each target.
+func (in *Inputs) readUVLock(name string) error {
+	l, err := uvlock.Load(name)
+	if err != nil {
+		return err
+	}
+	in.Files = append(in.Files, name)
+	in.Pinned = false
+	versions := map[string][]string{}
+	gits := map[string]*VCS{}
+	var members []uvlock.Package
+	for _, p := range l.Packages {
+		switch p.Source.Kind {
+		case uvlock.SourceEditable, uvlock.SourceVirtual, uvlock.SourceDirectory:
+			members = append(members, p)
+		case uvlock.SourceGit:
+			g, err := p.Source.Git()
+			if err != nil {
+				return fmt.Errorf("%s: package %s: %w", name, p.Name, err)
+			}
+			gits[p.Name] = &VCS{URL: g.URL, Rev: g.Commit, Subdirectory: g.Subdirectory}
+		case uvlock.SourceRegistry:
+			versions[p.Name] = append(versions[p.Name], p.Version)
+		}
+	}
+	if len(members) == 0 {
+		return fmt.Errorf("%s: no workspace member (editable or virtual package) to take requirements from", name)
+	}
+	for _, m := range members {
+		for i, r := range m.Metadata.RequiresDist {
+			text := r.Name
+			if len(r.Extras) > 0 {
+				text += "[" + strings.Join(r.Extras, ",") + "]"
+			}
+			text += r.Specifier
+			if r.Marker != "" {
+				text += " ; " + r.Marker
+			}
+			pr, err := pep508.ParseRequirement(text)
+			if err != nil {
+				return fmt.Errorf("%s: package %s: requires-dist[%d]: %w", name, m.Name, i, err)
+			}
+			req := Requirement{Requirement: pr, Source: fmt.Sprintf("%s: %s requires-dist[%d]", name, m.Name, i)}
+			if v, ok := gits[pr.NormalizedName()]; ok {
+				vv := *v
+				req.VCS, req.Specifiers = &vv, nil
+			}
+			in.Requirements = append(in.Requirements, req)
+		}
+	}
+	for n, vs := range versions {
+		if len(vs) != 1 {
+			continue // locked per fork: resolution picks among them
+		}
+		r, err := pep508.ParseRequirement(n + "==" + vs[0])
+		if err != nil {
+			return fmt.Errorf("%s: package %s: %w", name, n, err)
+		}
+		in.Constraints = append(in.Constraints, Requirement{Requirement: r, Source: name})
+	}
+	return nil
+}
+
+func markerSuffix(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " ; " + m
+}

@@ -1,0 +1,91 @@
+package resolver
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadInputsTakesEveryKindOfInput(t *testing.T) {
+	root := filepath.Join("..", "testdata")
+	tests := []struct {
+		name   string
+		files  []string
+		reqs   int
+		pinned bool
+		check  func(*testing.T, *Inputs)
+	}{
+		{
+			name:   "pip-compile output is pinned",
+			files:  []string{filepath.Join(root, "edxindex", "requirements", "edx", "base.txt")},
+			reqs:   302,
+			pinned: true,
+		},
+		{
+			name:  "pyproject.toml with uv sources",
+			files: []string{filepath.Join(root, "pyproject", "edx-platform", "pyproject.toml")},
+			reqs:  135,
+			check: func(t *testing.T, in *Inputs) {
+				if len(in.Constraints) != 21 {
+					t.Errorf("constraints = %d, want tool.uv's 21", len(in.Constraints))
+				}
+				for _, r := range in.Requirements {
+					if r.NormalizedName() == "xblocks-core" && (r.VCS == nil || !strings.Contains(r.VCS.URL, "github.com")) {
+						t.Errorf("xblocks-core must come from its git source: %+v", r.VCS)
+					}
+				}
+			},
+		},
+		{
+			name:  "uv.lock takes the members' requirements and the locked versions",
+			files: []string{filepath.Join(root, "uvlock", "uv.lock")},
+			check: func(t *testing.T, in *Inputs) {
+				if len(in.Requirements) == 0 || len(in.Constraints) == 0 {
+					t.Errorf("requirements %d, constraints %d", len(in.Requirements), len(in.Constraints))
+				}
+			},
+		},
+		{
+			name:   "pylock.toml is pinned with hashes",
+			files:  []string{filepath.Join(root, "pylock", "pylock.toml")},
+			pinned: true,
+			check: func(t *testing.T, in *Inputs) {
+				hashed := 0
+				for _, r := range in.Requirements {
+					if len(r.Hashes) > 0 {
+						hashed++
+					}
+				}
+				if hashed == 0 {
+					t.Error("no hash pins taken from the lock")
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := ReadInputs(tt.files, nil, InputOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.reqs > 0 && len(in.Requirements) != tt.reqs {
+				t.Errorf("requirements = %d, want %d", len(in.Requirements), tt.reqs)
+			}
+			if in.Pinned != tt.pinned {
+				t.Errorf("pinned = %v, want %v", in.Pinned, tt.pinned)
+			}
+			if tt.check != nil {
+				tt.check(t, in)
+			}
+		})
+	}
+}
+
+func TestReadInputsNamesTheFileAndLineOfBadInput(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "r.txt"), "django>=4.2\nfoo >= \n")
+	_, err := ReadInputs([]string{filepath.Join(dir, "r.txt")}, nil, InputOptions{})
+	if err == nil || !strings.Contains(err.Error(), "r.txt:2") {
+		t.Errorf("got %v", err)
+	}
+}
