@@ -31,12 +31,12 @@ lint:
 
 ## bench: every benchmark, with allocations
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 60m ./...
 
 ## difftest: the differential tests against pip's packaging on the whole
 ## PyPI version corpus (needs the env library's pypi.tsv)
 difftest:
-	LARDER_DIFFTEST_FULL=1 $(GO) test -count=1 -run 'Diff|Reference' ./resolver/...
+	LARDER_DIFFTEST_FULL=1 $(GO) test -count=1 -timeout 30m -run 'Diff|Reference' ./resolver/...
 
 clean:
 	rm -rf bin
