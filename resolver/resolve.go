@@ -500,6 +500,10 @@ func (p *targetProblem) listing(ctx context.Context, name string) (*listing, err
 	}
 	page, err := p.sh.ix.Project(ctx, name)
 	if err != nil {
+		var nf *index.NotFoundError
+		if errors.As(err, &nf) && len(nf.Suggestions) == 0 {
+			nf.Suggestions = p.sh.suggest(ctx, name)
+		}
 		return nil, err
 	}
 	l := newListing(page, name, p.t, p.ranker, p.policy, p.hashes[name])
@@ -809,4 +813,27 @@ func (p *targetProblem) verifyClosed(sol map[string]int) error {
 	return fmt.Errorf("the inputs pin every version but miss %s%s, required through %s; "+
 		"they are not a complete closure: regenerate them (pip-compile) or add the pin",
 		version(missing[0]), more, strings.Join(chain, " -> "))
+}
+
+// projectNamer is an index that can list its projects.
+type projectNamer interface {
+	ProjectNames(ctx context.Context) ([]string, error)
+}
+
+// suggest finds names close to an unknown one, when the index can list
+// its projects; any failure just means no suggestion.
+func (sh *shared) suggest(ctx context.Context, name string) []string {
+	pn, ok := sh.ix.(projectNamer)
+	if !ok {
+		return nil
+	}
+	names, err := pn.ProjectNames(ctx)
+	if err != nil {
+		return nil
+	}
+	norm := make([]string, 0, len(names))
+	for _, n := range names {
+		norm = append(norm, dist.NormalizeName(n))
+	}
+	return Closest(dist.NormalizeName(name), norm, 3)
 }

@@ -211,8 +211,48 @@ func TestResolveReportsUnknownProjectsAndImpossibleVersions(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown project: %v", err)
 	}
+	_, err = resolveWith(t, &idx, Request{Requirements: reqs(t, "lbi")})
+	if err == nil || !strings.Contains(err.Error(), "did you mean lib?") {
+		t.Errorf("misspelt project: %v", err)
+	}
 	_, err = resolveWith(t, &idx, Request{Requirements: reqs(t, "lib>=5")})
 	if err == nil || !strings.Contains(err.Error(), "lib>=5") || !strings.Contains(err.Error(), "available: 1.0") {
 		t.Errorf("impossible version: %v", err)
 	}
+}
+
+func TestResolveSkipsAVersionWithBrokenMetadata(t *testing.T) {
+	idx := &pypitest.Index{Projects: []pypitest.Project{{Name: "lib", Releases: []pypitest.Release{pure("1.0"), pure("2.0")}}}}
+	srv := pypitest.Start(t, idx)
+	// The index answers for 2.0 with something that is not core metadata.
+	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(context.Background(), &brokenMeta{Index: c, broken: "lib-2.0-py3-none-any.whl"},
+		Request{Requirements: reqs(t, "lib"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pins(res, 0); got != "lib==1.0" {
+		t.Errorf("got %s, want the version with readable metadata", got)
+	}
+	_, err = Resolve(context.Background(), &brokenMeta{Index: c, broken: "lib-2.0-py3-none-any.whl"},
+		Request{Requirements: reqs(t, "lib>=2"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "lib==2.0 cannot be used") || !strings.Contains(err.Error(), "metadata") {
+		t.Errorf("got %v, want an explanation naming the broken metadata", err)
+	}
+}
+
+// brokenMeta answers with unparseable metadata for one file.
+type brokenMeta struct {
+	Index
+	broken string
+}
+
+func (b *brokenMeta) Metadata(ctx context.Context, f index.File) ([]byte, error) {
+	if f.Filename == b.broken {
+		return []byte("this is not metadata\n"), nil
+	}
+	return b.Index.Metadata(ctx, f)
 }

@@ -173,10 +173,51 @@ func (c *Client) Indexes() []string { return append([]string(nil), c.indexes...)
 type NotFoundError struct {
 	Name    string
 	Indexes []string
+	// Suggestions are close names the index does have, when known.
+	Suggestions []string
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no project %q on %s", e.Name, strings.Join(e.Indexes, ", "))
+	msg := fmt.Sprintf("no project %q on %s", e.Name, strings.Join(e.Indexes, ", "))
+	if len(e.Suggestions) > 0 {
+		msg += " (did you mean " + strings.Join(e.Suggestions, ", ") + "?)"
+	}
+	return msg
+}
+
+// ProjectNames returns the names of every project on the first index, from
+// its root page (cached like any page). It serves "did you mean".
+func (c *Client) ProjectNames(ctx context.Context) ([]string, error) {
+	u := c.indexes[0]
+	cached, have := c.cache.getPage(u)
+	var body []byte
+	var ctype string
+	if have && (cached.fresh(time.Now()) || c.offline) {
+		body, ctype = cached.Body, cached.ContentType
+	} else if c.offline {
+		return nil, fmt.Errorf("offline: %s is not in the cache", u)
+	} else {
+		err := c.do(ctx, u, http.Header{"Accept": {acceptHeader}}, func(resp *http.Response) error {
+			if resp.StatusCode != http.StatusOK {
+				return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
+			}
+			var err error
+			body, err = io.ReadAll(io.LimitReader(resp.Body, maxPageSize))
+			ctype = resp.Header.Get("Content-Type")
+			if err == nil {
+				maxAge, store := cacheControl(resp.Header)
+				if store {
+					_ = c.cache.putPage(u, &entry{URL: u, FinalURL: resp.Request.URL.String(), ContentType: ctype,
+						ETag: resp.Header.Get("ETag"), Body: body, Stored: time.Now(), MaxAge: maxAge})
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return parseProjectList(ctype, body)
 }
 
 // StatusError is an unexpected HTTP status.

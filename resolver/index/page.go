@@ -300,3 +300,45 @@ func attr(t html.Token, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// parseProjectList reads the root page of an index: PEP 691's "projects"
+// or the anchors' text of PEP 503.
+func parseProjectList(contentType string, body []byte) ([]string, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == mediaJSON {
+		var root struct {
+			Projects []struct {
+				Name string `json:"name"`
+			} `json:"projects"`
+		}
+		if err := json.Unmarshal(body, &root); err != nil {
+			return nil, fmt.Errorf("decoding project list: %w", err)
+		}
+		names := make([]string, 0, len(root.Projects))
+		for _, p := range root.Projects {
+			names = append(names, p.Name)
+		}
+		return names, nil
+	}
+	var names []string
+	z := html.NewTokenizer(bytes.NewReader(body))
+	inA := false
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return names, nil
+		case html.StartTagToken:
+			if tok := z.Token(); tok.DataAtom == atom.A {
+				inA = true
+			}
+		case html.EndTagToken:
+			inA = false
+		case html.TextToken:
+			if inA {
+				if n := strings.TrimSpace(string(z.Text())); n != "" {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+}
