@@ -1,0 +1,107 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+)
+
+// Option configures a Host.
+type Option func(*options) error
+
+type options struct {
+	python    string
+	cacheDir  string
+	indexURL  string
+	findLinks []string
+	logDir    string
+}
+
+// WithPython sets the interpreter that runs pip (default "python3"); a
+// name without a slash is looked up on PATH.
+func WithPython(path string) Option {
+	return func(o *options) error {
+		if path == "" {
+			return errors.New("python: empty path")
+		}
+		o.python = path
+		return nil
+	}
+}
+
+// WithCacheDir sets where built wheels and git checkouts are kept (default
+// $XDG_CACHE_HOME/larder/builds).
+func WithCacheDir(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("cache dir: empty path")
+		}
+		o.cacheDir = dir
+		return nil
+	}
+}
+
+// WithIndex sets a PEP 503 index (file://, http:// or https://) that serves
+// build dependencies for isolated builds. pip reaches no other index.
+func WithIndex(rawURL string) Option {
+	return func(o *options) error {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return fmt.Errorf("parsing index URL %q: %w", rawURL, err)
+		}
+		switch u.Scheme {
+		case "file", "http", "https":
+		default:
+			return fmt.Errorf("index URL %q: want a file, http or https URL", rawURL)
+		}
+		o.indexURL = rawURL
+		return nil
+	}
+}
+
+// WithFindLinks adds a folder of wheels that serves build dependencies for
+// isolated builds; it may be given several times.
+func WithFindLinks(dir string) Option {
+	return func(o *options) error {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("find-links %q: %w", dir, err)
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return fmt.Errorf("find-links: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("find-links %q: not a folder", dir)
+		}
+		o.findLinks = append(o.findLinks, abs)
+		return nil
+	}
+}
+
+// WithLogDir sets where the logs of failed builds are saved (default: logs
+// in the cache folder).
+func WithLogDir(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("log dir: empty path")
+		}
+		o.logDir = dir
+		return nil
+	}
+}
+
+// defaultCacheDir is $XDG_CACHE_HOME/larder/builds, or the platform's user
+// cache folder when XDG_CACHE_HOME is unset.
+func defaultCacheDir() (string, error) {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "larder", "builds"), nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the cache folder: %w", err)
+	}
+	return filepath.Join(d, "larder", "builds"), nil
+}
