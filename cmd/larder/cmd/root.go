@@ -78,6 +78,9 @@ when requirements change.`,
 		newInitCmd(g),
 		newLockCmd(g),
 		newWhyCmd(g),
+		newFetchCmd(g),
+		newVerifyCmd(g),
+		newGCCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

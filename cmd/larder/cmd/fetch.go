@@ -1,0 +1,298 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/build"
+	"github.com/larder-build/larder/wheelhouse/fetch"
+)
+
+// fetchOptions are the flags of larder fetch.
+type fetchOptions struct {
+	lock       string
+	wheelhouse string
+	jobs       int
+	retries    int
+	builder    string
+	cacheDir   string
+}
+
+func newFetchCmd(g *globals) *cobra.Command {
+	o := &fetchOptions{}
+	c := &cobra.Command{
+		Use:   "fetch",
+		Short: "Download, verify and build every file of the lock into the wheelhouse",
+		Long: `Fill the wheelhouse with every file the lock lists, each verified against the
+lock's sha256 and size before it is kept, and build wheels for the packages
+that have only an sdist or come from git. Files already in the wheelhouse or
+in the user cache are not downloaded again. The wheelhouse gets a PEP 658
+.metadata file for every wheel and a static simple index, so that pip installs
+from it with --find-links DIR/files or --index-url file://DIR/simple/.
+
+An interrupted fetch keeps what finished; run it again to get the rest.`,
+		Example: `  larder fetch
+  larder fetch --lock pylock.toml --wheelhouse /tmp/wh --jobs 16
+  larder fetch --builder none --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runFetch(cmd, g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.lock, "lock", "", "lock file to fetch (default [project] lock)")
+	f.StringVar(&o.wheelhouse, "wheelhouse", "", "wheelhouse folder (default [wheelhouse] dir)")
+	f.IntVarP(&o.jobs, "jobs", "j", fetch.DefaultJobs, "downloads at once")
+	f.IntVar(&o.retries, "retries", fetch.DefaultRetries, "retries of a failed download (0 for none)")
+	f.StringVar(&o.builder, "builder", "host", `how to build wheels from source: "host" (pip on this machine) or "none"`)
+	f.StringVar(&o.cacheDir, "cache-dir", "", "user cache shared by wheelhouses and builds (default $XDG_CACHE_HOME/larder)")
+	return c
+}
+
+// fetchSummary is what larder fetch reports, also as JSON.
+type fetchSummary struct {
+	Lock       string `json:"lock"`
+	Wheelhouse string `json:"wheelhouse"`
+	*fetch.Report
+}
+
+// wheelhousePaths picks the lock and wheelhouse from flags or larder.toml.
+func wheelhousePaths(g *globals, lockFlag, dirFlag string) (lockPath, dir string) {
+	lockPath, dir = lockFlag, dirFlag
+	if lockPath == "" {
+		lockPath = g.cfg.Path(g.cfg.Project.Lock)
+	}
+	if dir == "" {
+		dir = g.cfg.Path(g.cfg.Wheelhouse.Dir)
+	}
+	return lockPath, dir
+}
+
+// loadLock reads the lock with the hint every wheelhouse verb gives.
+func loadLock(verb, path string) (*pylock.Lock, error) {
+	l, err := pylock.Load(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, withHint(fmt.Errorf("%s: %w", verb, err), "run 'larder lock' first, or pass --lock FILE")
+		}
+		return nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	return l, nil
+}
+
+func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
+	if o.jobs < 1 {
+		return usageError{fmt.Errorf("fetch: --jobs must be at least 1, not %d", o.jobs)}
+	}
+	if o.retries < 0 {
+		return usageError{fmt.Errorf("fetch: --retries must not be negative, not %d", o.retries)}
+	}
+	if o.builder != "host" && o.builder != "none" {
+		return usageError{fmt.Errorf("fetch: unknown --builder %q: want \"host\" or \"none\"", o.builder)}
+	}
+	lockPath, dir := wheelhousePaths(g, o.lock, o.wheelhouse)
+	lock, err := loadLock("fetch", lockPath)
+	if err != nil {
+		return err
+	}
+	store, err := wheelhouse.Create(dir)
+	var inconsistent *wheelhouse.InconsistentError
+	if err != nil && !errors.As(err, &inconsistent) { // fetch repairs an inconsistent store
+		return fmt.Errorf("fetch: %w", err)
+	}
+	cacheDir := o.cacheDir
+	if cacheDir == "" {
+		cacheDir = index.DefaultCacheDir()
+	}
+	opts := fetch.Options{Jobs: o.jobs, Retries: o.retries, CacheDir: cacheDir}
+	if o.retries == 0 {
+		opts.Retries = -1
+	}
+	if o.builder == "host" {
+		opts.Builder = &lazyBuilder{make: func() (build.Builder, error) {
+			bo := []build.Option{
+				build.WithPython(g.cfg.Project.Python),
+				build.WithCacheDir(filepath.Join(cacheDir, "builds")),
+				build.WithFindLinks(filepath.Join(store.Dir(), wheelhouse.FilesDir)),
+			}
+			if g.cfg.Index.URL != "" {
+				bo = append(bo, build.WithIndex(g.cfg.Index.URL))
+			}
+			return build.NewHost(bo...)
+		}}
+	}
+
+	p := newFetchProgress(lock, cmd.ErrOrStderr(), g.verbose && !g.json)
+	opts.Progress = p.event
+	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, p.line)
+	rep, err := fetch.Fetch(cmd.Context(), store, lock, opts)
+	st.Done()
+	var nb *fetch.NeedsBuilderError
+	if rep != nil && (err == nil || errors.As(err, &nb)) {
+		if perr := printFetchSummary(cmd.OutOrStdout(), g.json, &fetchSummary{Lock: lockPath, Wheelhouse: dir, Report: rep}); perr != nil {
+			return perr
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &nb):
+		if o.builder == "none" {
+			return withHint(fmt.Errorf("fetch: %w", err), "drop --builder none to build them with pip on this machine")
+		}
+		return fmt.Errorf("fetch: %w", err)
+	case errors.Is(err, context.Canceled):
+		return withHint(fmt.Errorf("fetch: %w", err), "run 'larder fetch' again to download the rest")
+	}
+	var se *fetch.StatusError
+	var he *fetch.HashError
+	switch {
+	case errors.As(err, &he):
+		return withHint(fmt.Errorf("fetch: %w", err), "the index serves other bytes than the lock recorded: re-run 'larder lock' if the file was replaced upstream")
+	case errors.As(err, &se) && se.Code == 404:
+		return withHint(fmt.Errorf("fetch: %w", err), "the file is gone from the index: re-run 'larder lock'")
+	}
+	return fmt.Errorf("fetch: %w", err)
+}
+
+// lazyBuilder makes the real builder on the first build, so that a lock
+// with nothing to build never needs a Python.
+type lazyBuilder struct {
+	make func() (build.Builder, error)
+	once sync.Once
+	b    build.Builder
+	err  error
+}
+
+func (l *lazyBuilder) Build(ctx context.Context, req build.Request, outDir string) (string, error) {
+	l.once.Do(func() { l.b, l.err = l.make() })
+	if l.err != nil {
+		return "", l.err
+	}
+	return l.b.Build(ctx, req, outDir)
+}
+
+// fetchProgress turns fetch events into a status line (and, with -v, a
+// line per file).
+type fetchProgress struct {
+	start   time.Time
+	files   int
+	total   int64
+	verbose io.Writer
+
+	mu       sync.Mutex
+	done     int
+	bytes    map[string]int64
+	building map[string]bool
+}
+
+func newFetchProgress(l *pylock.Lock, w io.Writer, verbose bool) *fetchProgress {
+	p := &fetchProgress{start: time.Now(), bytes: map[string]int64{}, building: map[string]bool{}}
+	for _, pkg := range l.Packages {
+		for _, f := range pkg.Wheels {
+			p.files++
+			p.total += f.Size
+		}
+		if pkg.Sdist != nil {
+			p.files++
+			p.total += pkg.Sdist.Size
+		}
+	}
+	if verbose {
+		p.verbose = w
+	}
+	return p
+}
+
+func (p *fetchProgress) event(e fetch.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := e.File
+	if e.Via == fetch.ViaBuild {
+		key = e.Project + " for " + e.Target
+	}
+	switch e.State {
+	case fetch.Started:
+		if e.Via == fetch.ViaBuild {
+			p.building[key] = true
+		}
+	case fetch.Progress:
+		p.bytes[key] = e.Bytes
+	case fetch.Done, fetch.Skipped:
+		if e.Via == fetch.ViaBuild {
+			delete(p.building, key)
+		} else if e.Target == "" {
+			p.bytes[key] = e.Bytes
+			p.done++
+		}
+		if p.verbose != nil {
+			fmt.Fprintf(p.verbose, "  %-8s %s (%s)\n", e.Via, e.File, humanBytes(e.Bytes))
+		}
+	case fetch.Failed:
+		delete(p.building, key)
+		if p.verbose != nil {
+			fmt.Fprintf(p.verbose, "  failed   %s: %v\n", e.File, e.Err)
+		}
+	}
+}
+
+func (p *fetchProgress) line() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var got int64
+	for _, n := range p.bytes {
+		got += n
+	}
+	s := fmt.Sprintf("fetching: %d/%d files, %s of %s", p.done, p.files, humanBytes(got), humanBytes(p.total))
+	if secs := time.Since(p.start).Seconds(); secs > 0.5 {
+		s += fmt.Sprintf(", %s/s", humanBytes(int64(float64(got)/secs)))
+	}
+	if n := len(p.building); n > 0 {
+		for k := range p.building {
+			s += ", building " + k
+			break
+		}
+		if n > 1 {
+			s += fmt.Sprintf(" and %d more", n-1)
+		}
+	}
+	return s
+}
+
+func printFetchSummary(w io.Writer, asJSON bool, s *fetchSummary) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	r := s.Report
+	fmt.Fprintf(w, "fetched %d files of %s into %s in %.1fs\n", r.Files, s.Lock, s.Wheelhouse, r.Seconds)
+	fmt.Fprintf(w, "  %d downloaded (%s), %d from the cache, %d already present", r.Downloaded, humanBytes(r.Bytes), r.Linked, r.Present)
+	if r.Adopted > 0 {
+		fmt.Fprintf(w, " (%d adopted)", r.Adopted)
+	}
+	fmt.Fprintf(w, ", %d built", r.Built)
+	if r.Retries > 0 {
+		fmt.Fprintf(w, ", %d retries", r.Retries)
+	}
+	fmt.Fprintln(w)
+	for _, n := range r.NeedsBuilder {
+		fmt.Fprintf(w, "  needs a builder: %s\n", n)
+	}
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", wn)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// runWheelhouseVerb runs larder with args in dir, through the real root
+// once fetch, verify and gc are registered there, else through a root
+// made the same way with them.
+func runWheelhouseVerb(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	if c, _, err := New().Find([]string{"gc"}); err == nil && c.Name() == "gc" {
+		return run(t, dir, args...)
+	}
+	t.Chdir(dir)
+	g := &globals{}
+	root := &cobra.Command{Use: "larder", SilenceUsage: true, SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.loadConfig(cmd) }}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	f := root.PersistentFlags()
+	f.StringVar(&g.configFile, "config", "", "")
+	f.BoolVarP(&g.verbose, "verbose", "v", false, "")
+	f.BoolVar(&g.json, "json", false, "")
+	f.BoolVar(&g.noProgress, "no-progress", false, "")
+	root.AddCommand(newFetchCmd(g), newVerifyCmd(g), newGCCmd(g))
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
+	var out, errb bytes.Buffer
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		printError(&errb, err)
+		if isUsage(err) {
+			return exitUsage, out.String(), errb.String()
+		}
+		return exitError, out.String(), errb.String()
+	}
+	return exitOK, out.String(), errb.String()
+}
+
+func TestFetchVerifyAndGCFromTheCommandLine(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex())
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": "web\nfast\n",
+		"larder.toml": `[project]
+requirements = ["requirements.txt"]
+[index]
+url = "` + srv.URL() + `"
+[wheelhouse]
+dir = "wh"
+[[target]]
+platform = "linux/amd64"
+python = "3.11"
+`,
+	})
+	if code, out, stderr := run(t, dir, "lock"); code != 0 {
+		t.Fatalf("lock: %d\n%s\n%s", code, out, stderr)
+	}
+
+	code, out, stderr := runWheelhouseVerb(t, dir, "fetch", "--json", "--jobs", "2")
+	if code != 0 {
+		t.Fatalf("fetch: %d\n%s\n%s", code, out, stderr)
+	}
+	var sum fetchSummary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("fetch --json: %v\n%s", err, out)
+	}
+	if sum.Report == nil || sum.Downloaded != 4 || sum.Files != 4 || sum.Wheelhouse != filepath.Join(dir, "wh") {
+		t.Errorf("fetch summary %s", out)
+	}
+
+	code, out, _ = runWheelhouseVerb(t, dir, "fetch")
+	if code != 0 || !strings.Contains(out, "0 downloaded") || !strings.Contains(out, "4 already present") {
+		t.Errorf("second fetch: %d\n%s", code, out)
+	}
+
+	code, out, _ = runWheelhouseVerb(t, dir, "verify")
+	if code != 0 || !strings.Contains(out, "every file is present and intact") {
+		t.Errorf("verify of a sound wheelhouse: %d\n%s", code, out)
+	}
+
+	// Damage it: an unexpected file fails verify, gc lists then removes it.
+	stray := filepath.Join(dir, "wh", wheelhouse.FilesDir, "stray-1.0.tar.gz")
+	if err := os.WriteFile(stray, []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runWheelhouseVerb(t, dir, "verify")
+	if code != 1 || !strings.Contains(out, "unexpected stray-1.0.tar.gz") || !strings.Contains(stderr, "1 unexpected") || !strings.Contains(stderr, "hint: ") {
+		t.Errorf("verify of a damaged wheelhouse: %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, _ = runWheelhouseVerb(t, dir, "verify", "--json")
+	var vs verifySummary
+	if code != 1 || json.Unmarshal([]byte(out), &vs) != nil || vs.OK || len(vs.Problems) != 1 {
+		t.Errorf("verify --json: %d\n%s", code, out)
+	}
+	code, out, _ = runWheelhouseVerb(t, dir, "gc")
+	if code != 0 || !strings.Contains(out, "would remove 1 file ") || !strings.Contains(out, "stray-1.0.tar.gz") {
+		t.Errorf("gc: %d\n%s", code, out)
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Errorf("gc without --force removed the file")
+	}
+	code, out, _ = runWheelhouseVerb(t, dir, "gc", "--force", "--json")
+	var gs gcSummary
+	if code != 0 || json.Unmarshal([]byte(out), &gs) != nil || !gs.Removed || len(gs.Files) != 1 {
+		t.Errorf("gc --force: %d\n%s", code, out)
+	}
+	if code, out, _ := runWheelhouseVerb(t, dir, "verify"); code != 0 {
+		t.Errorf("verify after gc: %d\n%s", code, out)
+	}
+}
+
+func TestFetchCommandErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"fetch"}, 1, "hint: run 'larder lock' first"},
+		{[]string{"fetch", "--jobs", "0"}, 2, "--jobs must be at least 1"},
+		{[]string{"fetch", "--builder", "docker"}, 2, `unknown --builder "docker"`},
+		{[]string{"verify"}, 1, "hint: run 'larder fetch' first"},
+		{[]string{"gc"}, 1, "hint: run 'larder lock' first"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runWheelhouseVerb(t, dir, tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("larder %v: exit %d, stderr %q; want exit %d with %q", tt.args, code, stderr, tt.code, tt.want)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/wheelhouse/fetch"
+)
+
+func newGCCmd(g *globals) *cobra.Command {
+	var lockFlag, dirFlag string
+	var force bool
+	c := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove from the wheelhouse what the lock no longer needs",
+		Long: `List the files of the wheelhouse that the lock does not need: files of
+packages that left the lock, files the manifest does not list, sidecars of no
+wheel and leftovers of interrupted fetches. With --force, remove them and
+update the manifest and the static index; without it, only say what would go.
+
+Do not run it while a fetch writes to the same wheelhouse.`,
+		Example: "  larder gc\n  larder gc --force",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lockPath, dir := wheelhousePaths(g, lockFlag, dirFlag)
+			lock, err := loadLock("gc", lockPath)
+			if err != nil {
+				return err
+			}
+			store, err := openWheelhouse("gc", dir)
+			if err != nil {
+				return err
+			}
+			r, err := fetch.GC(store, lock, !force)
+			if err != nil {
+				return fmt.Errorf("gc: %w", err)
+			}
+			return printGCSummary(cmd.OutOrStdout(), g.json, &gcSummary{Wheelhouse: dir, Lock: lockPath, GCReport: r})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&lockFlag, "lock", "", "lock file whose files are kept (default [project] lock)")
+	f.StringVar(&dirFlag, "wheelhouse", "", "wheelhouse folder (default [wheelhouse] dir)")
+	f.BoolVar(&force, "force", false, "remove the files (default: only list them)")
+	return c
+}
+
+// gcSummary is what larder gc reports, also as JSON.
+type gcSummary struct {
+	Wheelhouse string `json:"wheelhouse"`
+	Lock       string `json:"lock"`
+	*fetch.GCReport
+}
+
+func printGCSummary(w io.Writer, asJSON bool, s *gcSummary) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	switch {
+	case len(s.Files) == 0:
+		fmt.Fprintf(w, "nothing to remove: %s holds only what %s needs\n", s.Wheelhouse, s.Lock)
+		return nil
+	case s.Removed:
+		fmt.Fprintf(w, "removed %s (%s) from %s:\n", filesCount(len(s.Files)), humanBytes(s.Bytes), s.Wheelhouse)
+	default:
+		fmt.Fprintf(w, "would remove %s (%s) from %s (run with --force to remove them):\n", filesCount(len(s.Files)), humanBytes(s.Bytes), s.Wheelhouse)
+	}
+	for _, f := range s.Files {
+		fmt.Fprintf(w, "  %-60s %10s  %s\n", f.File, humanBytes(f.Size), f.Reason)
+	}
+	return nil
+}
+
+// filesCount says "1 file" or "N files".
+func filesCount(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
+}

@@ -1,0 +1,338 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/build"
+)
+
+// Defaults of Options.
+const (
+	DefaultJobs    = 8
+	DefaultRetries = 4
+)
+
+// Options configure Fetch. The zero value works: 8 downloads at once, 4
+// retries, no shared cache, no builder.
+type Options struct {
+	// Jobs is how many files are downloaded at once (default 8).
+	Jobs int
+	// Retries is how many times a failed download is tried again, after
+	// a 5xx or 429 answer, a reset connection, a stalled or truncated
+	// body (default 4; negative for none).
+	Retries int
+	// CacheDir is larder's user cache folder, shared by every store on
+	// the machine: files are kept under CacheDir/files/sha256/<aa>/<hash>,
+	// hard-linked into a store instead of downloaded again. "" disables it.
+	CacheDir string
+	// Builder makes wheels from sdists and git checkouts. Without one,
+	// the packages that need a build are reported in the Report and the
+	// error is a *NeedsBuilderError, once everything else is fetched.
+	Builder build.Builder
+	// Client is the HTTP client (default: a keep-alive transport with
+	// Jobs idle connections per host and no transparent decompression).
+	Client *http.Client
+	// Progress receives an Event for each step of each file; it is
+	// called from several goroutines at once and must be quick.
+	Progress func(Event)
+
+	// Test seams.
+	backoff     time.Duration               // first retry delay (default 250ms)
+	stall       time.Duration               // a body that sends nothing this long is retried (default 60s)
+	commitEvery time.Duration               // manifest commit interval (default 2s)
+	wrapWriter  func(w io.Writer) io.Writer // wraps every temporary file as written (disk-full tests)
+}
+
+// State is where a file stands.
+type State string
+
+// The states of an Event.
+const (
+	Started  State = "started"
+	Progress State = "progress"
+	Done     State = "done"
+	Skipped  State = "skipped"
+	Failed   State = "failed"
+)
+
+// How a file got into the store, in Event.Via.
+const (
+	ViaDownload = "download" // from its URL
+	ViaCache    = "cache"    // linked or copied from the user cache
+	ViaPresent  = "present"  // already in the store (re-hashed)
+	ViaBuild    = "build"    // built by the Builder
+)
+
+// Event is a step of one file.
+type Event struct {
+	// File is the file name; for a build, the sdist or the repository
+	// until Done names the wheel.
+	File    string
+	Project string
+	Version string
+	// Target is set for builds.
+	Target string
+	State  State
+	Via    string
+	// Bytes of Total are done; Total is 0 when unknown.
+	Bytes, Total int64
+	Err          error
+}
+
+// Report is what a fetch did.
+type Report struct {
+	// Files is how many files the lock needs (built wheels included).
+	Files      int   `json:"files"`
+	Downloaded int   `json:"downloaded"`
+	Linked     int   `json:"linked_from_cache"`
+	Present    int   `json:"present"`
+	Adopted    int   `json:"adopted"` // of Present: on disk but not in the manifest
+	Built      int   `json:"built"`
+	Retries    int   `json:"retries"`
+	Bytes      int64 `json:"bytes_downloaded"`
+	TotalBytes int64 `json:"total_bytes"` // size of every file the lock needs
+	// NeedsBuilder lists "name==version for target" left unbuilt for
+	// want of a Builder.
+	NeedsBuilder []string      `json:"needs_builder"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	Duration     time.Duration `json:"-"`
+	Seconds      float64       `json:"seconds"`
+}
+
+// NeedsBuilderError reports packages that only a build can provide for
+// some targets when Options.Builder is nil.
+type NeedsBuilderError struct {
+	Packages []string // "name==version for target"
+}
+
+// Error lists the packages and targets left unbuilt.
+func (e *NeedsBuilderError) Error() string {
+	return fmt.Sprintf("%d wheel(s) must be built from source and no builder is set: %s",
+		len(e.Packages), strings.Join(e.Packages, ", "))
+}
+
+// HashError is a download whose sha256 differs from the lock's.
+type HashError struct {
+	File, Want, Got string
+}
+
+// Error names the file and both digests.
+func (e *HashError) Error() string {
+	return fmt.Sprintf("%s: sha256 mismatch: the lock says %s, the download is %s (nothing was kept)", e.File, e.Want, e.Got)
+}
+
+// StatusError is an HTTP answer that is not a success.
+type StatusError struct {
+	URL    string
+	Code   int
+	Status string
+}
+
+// Error names the URL and the status.
+func (e *StatusError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e.Status) }
+
+// fetcher is one run of Fetch.
+type fetcher struct {
+	store  *wheelhouse.Store
+	plan   *plan
+	opts   Options
+	client *http.Client
+	files  string // the store's files/ folder
+	cache  string // the cache's sha256/ folder, or ""
+
+	mu  sync.Mutex // guards rep
+	rep Report
+
+	commitMu sync.Mutex
+	warned   sync.Once
+}
+
+// Fetch makes store hold every file lock needs, verified against the
+// lock's sha256 and size, with a PEP 658 sidecar for every wheel, the
+// manifest and the static simple index (wheelhouse.WriteStatic). Files
+// already in the store (or on disk under their name) whose hash matches
+// cost no network; files in the user cache are linked. On error or
+// cancellation, what finished is kept and committed, and nothing else is
+// left behind.
+func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opts Options) (rep *Report, err error) {
+	start := time.Now()
+	p, err := makePlan(lock)
+	if err != nil {
+		return nil, err
+	}
+	opts = withDefaults(opts)
+	f := &fetcher{store: store, plan: p, opts: opts, files: filepath.Join(store.Dir(), wheelhouse.FilesDir)}
+	f.rep.NeedsBuilder = []string{}
+	if opts.CacheDir != "" {
+		f.cache = filepath.Join(opts.CacheDir, "files", "sha256")
+	}
+	f.client = opts.Client
+	if f.client == nil {
+		tr := newTransport(opts.Jobs)
+		defer tr.CloseIdleConnections()
+		f.client = &http.Client{Transport: tr}
+	}
+	if err := os.MkdirAll(f.files, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", f.files, err)
+	}
+	for _, w := range p.wants {
+		f.rep.TotalBytes += w.size
+	}
+	f.rep.Files = len(p.wants)
+	for _, j := range p.jobs {
+		f.rep.Files += len(j.targets) // at most: a pure wheel serves several
+	}
+
+	stop := make(chan struct{})
+	var loop sync.WaitGroup
+	loop.Add(1)
+	go func() {
+		defer loop.Done()
+		t := time.NewTicker(opts.commitEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = f.commit() // the final commit reports errors
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		loop.Wait()
+		// Renames are durable before the manifest names them.
+		syncDir(f.files)
+		cerr := f.commit()
+		if cerr == nil && err == nil {
+			cerr = wheelhouse.WriteStatic(store)
+		}
+		if err == nil && cerr != nil {
+			err = cerr
+		}
+		f.mu.Lock()
+		f.rep.Duration = time.Since(start)
+		f.rep.Seconds = f.rep.Duration.Seconds()
+		r := f.rep
+		f.mu.Unlock()
+		sort.Strings(r.NeedsBuilder)
+		rep = &r
+		if err == nil && len(r.NeedsBuilder) > 0 {
+			err = &NeedsBuilderError{Packages: r.NeedsBuilder}
+		}
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	for _, w := range p.wants {
+		g.Go(func() error {
+			err := f.fetchFile(gctx, w)
+			if err != nil && gctx.Err() == nil {
+				f.emit(Event{File: w.name, Project: w.project, Version: w.version, State: Failed, Err: err})
+			}
+			return err
+		})
+	}
+	err = g.Wait()
+	if err == nil {
+		err = f.buildAll(ctx)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("fetching was interrupted (what finished is kept): %w", context.Cause(ctx))
+	}
+	return nil, err
+}
+
+func withDefaults(o Options) Options {
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs
+	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = DefaultRetries
+	case o.Retries < 0:
+		o.Retries = 0
+	}
+	if o.backoff <= 0 {
+		o.backoff = 250 * time.Millisecond
+	}
+	if o.stall <= 0 {
+		o.stall = 60 * time.Second
+	}
+	if o.commitEvery <= 0 {
+		o.commitEvery = 2 * time.Second
+	}
+	return o
+}
+
+// newTransport keeps a connection per job alive, and asks for no
+// Content-Encoding so that the bytes hashed are the bytes of the file.
+func newTransport(jobs int) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          max(100, jobs),
+		MaxIdleConnsPerHost:   jobs,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+}
+
+func (f *fetcher) emit(e Event) {
+	if f.opts.Progress != nil {
+		f.opts.Progress(e)
+	}
+}
+
+func (f *fetcher) count(fn func(r *Report)) {
+	f.mu.Lock()
+	fn(&f.rep)
+	f.mu.Unlock()
+}
+
+func (f *fetcher) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	f.count(func(r *Report) {
+		if len(r.Warnings) < 20 {
+			r.Warnings = append(r.Warnings, msg)
+		}
+	})
+}
+
+// commit writes the manifest; the periodic and the final commits never
+// interleave, so an older snapshot never lands after a newer one.
+func (f *fetcher) commit() error {
+	f.commitMu.Lock()
+	defer f.commitMu.Unlock()
+	return f.store.Commit()
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// errStalled cancels an attempt whose body stopped arriving.
+var errStalled = errors.New("no data received for too long")

@@ -1,0 +1,355 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// fetchFile puts one file the lock lists into the store: from the store
+// itself when it is already there, else from the cache, else from its URL.
+func (f *fetcher) fetchFile(ctx context.Context, w *want) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ok, err := f.present(w)
+	if err != nil || ok {
+		return err
+	}
+	if f.cache != "" {
+		ok, err := f.fromCache(ctx, w)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return f.download(ctx, w)
+}
+
+// entry is the manifest entry of a verified file.
+func (f *fetcher) entry(w *want, size int64) wheelhouse.Entry {
+	targets := append([]string{}, w.targets...)
+	sort.Strings(targets)
+	return wheelhouse.Entry{
+		Filename: w.name, Project: w.project, Version: w.version, SHA256: w.sha256, Size: size,
+		RequiresPython: w.requiresPython, UploadTime: w.uploadTime.UTC(),
+		Origin:  wheelhouse.Origin{Kind: wheelhouse.OriginIndex, URL: w.url, Index: w.index},
+		Targets: targets, Private: w.private,
+	}
+}
+
+// present reports whether the file is already on disk under its name with
+// the lock's size and sha256, and records it (adopting a file the manifest
+// does not list, and rewriting a sidecar that is absent or wrong).
+func (f *fetcher) present(w *want) (bool, error) {
+	path := f.store.Path(w.name)
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() || (w.size > 0 && st.Size() != w.size) {
+		return false, nil
+	}
+	sum, size, err := wheelhouse.HashFile(path)
+	if err != nil || sum != w.sha256 {
+		return false, nil // replaced by the download's rename
+	}
+	old, listed := f.store.Lookup(w.name)
+	e := f.entry(w, size)
+	if w.wheel {
+		if listed && old.SHA256 == sum && old.MetadataSHA256 != "" && sidecarMatches(f.store.MetadataPath(w.name), old.MetadataSHA256) {
+			e.MetadataSHA256, e.RequiresPython = old.MetadataSHA256, old.RequiresPython
+		} else {
+			raw, rp, err := wheelMetadata(path)
+			if err != nil {
+				return false, fmt.Errorf("reading the metadata of %s: %w", w.name, err)
+			}
+			if e.MetadataSHA256, err = writeSidecar(f.store.MetadataPath(w.name), raw); err != nil {
+				return false, err
+			}
+			e.RequiresPython = firstNonEmpty(rp, e.RequiresPython)
+		}
+	} else {
+		e.RequiresPython = firstNonEmpty(e.RequiresPython, old.RequiresPython)
+		if e.RequiresPython == "" {
+			e.RequiresPython = sdistRequiresPython(path)
+		}
+	}
+	if err := f.store.Put(e); err != nil {
+		return false, err
+	}
+	f.count(func(r *Report) {
+		r.Present++
+		if !listed {
+			r.Adopted++
+		}
+	})
+	f.emit(Event{File: w.name, Project: w.project, Version: w.version, State: Skipped, Via: ViaPresent, Bytes: size, Total: size})
+	return true, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func sidecarMatches(path, sum string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]) == sum
+}
+
+// writeSidecar writes a wheel's PEP 658 metadata file and returns its
+// hash. It is renamed into place but not synced: it is derived from the
+// wheel, and a sidecar lost in a crash no longer matches the manifest, so
+// the next fetch writes it again (and verify reports it until then).
+func writeSidecar(path string, raw []byte) (string, error) {
+	tmp := tempPath(filepath.Dir(path), filepath.Base(path), "tmp")
+	err := os.WriteFile(tmp, raw, 0o644)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("writing %s: %w", filepath.Base(path), err)
+	}
+	h := sha256.Sum256(raw)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// wheelMetadata returns the raw METADATA of a wheel and its
+// Requires-Python.
+func wheelMetadata(path string) ([]byte, string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, "", err
+	}
+	md, raw, err := dist.ReadWheelMetadata(fh, st.Size())
+	if err != nil {
+		return nil, "", err
+	}
+	return raw, md.RequiresPython, nil
+}
+
+// sdistRequiresPython reads Requires-Python from an sdist's PKG-INFO, for
+// the index page; "" when it cannot.
+func sdistRequiresPython(path string) string {
+	sm, err := dist.ReadSdistMetadata(path)
+	if err != nil {
+		return ""
+	}
+	md, err := dist.ParseMetadata(bytes.NewReader(sm.Raw))
+	if err != nil {
+		return ""
+	}
+	return md.RequiresPython
+}
+
+// tempPath returns a fresh name for a temporary file in files/ that
+// starts with a dot, so that nothing ever mistakes it for a distribution.
+func tempPath(dir, name, kind string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return filepath.Join(dir, "."+name+"."+kind+"-"+hex.EncodeToString(b[:]))
+}
+
+// cachePath is where the user cache keeps a file with a given hash.
+func (f *fetcher) cachePath(sum string) string {
+	return filepath.Join(f.cache, sum[:2], sum)
+}
+
+// fromCache links (or, across file systems, copies) a file of the user
+// cache into the store. A cached file whose hash is wrong is dropped from
+// the cache and reported as absent.
+func (f *fetcher) fromCache(ctx context.Context, w *want) (bool, error) {
+	cp := f.cachePath(w.sha256)
+	st, err := os.Stat(cp)
+	if err != nil || !st.Mode().IsRegular() {
+		return false, nil
+	}
+	if w.size > 0 && st.Size() != w.size {
+		_ = os.Remove(cp)
+		return false, nil
+	}
+	tmp := tempPath(f.files, w.name, "tmp-link")
+	if err := os.Link(cp, tmp); err == nil {
+		sum, size, err := wheelhouse.HashFile(tmp)
+		if err != nil || sum != w.sha256 {
+			_ = os.Remove(tmp)
+			_ = os.Remove(cp)
+			return false, nil
+		}
+		if err := f.finish(tmp, w, size, false); err != nil {
+			return false, err
+		}
+	} else {
+		ok, err := f.copyFromCache(ctx, w, cp)
+		if err != nil || !ok {
+			return ok, err
+		}
+	}
+	f.count(func(r *Report) { r.Linked++ })
+	f.emit(Event{File: w.name, Project: w.project, Version: w.version, State: Done, Via: ViaCache, Bytes: st.Size(), Total: st.Size()})
+	return true, nil
+}
+
+func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, error) {
+	src, err := os.Open(cp)
+	if err != nil {
+		return false, nil
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(f.files, "."+w.name+".tmp-*")
+	if err != nil {
+		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(f.writer(tmp, h), &ctxReader{ctx: ctx, r: src})
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return false, fmt.Errorf("copying %s from the cache: %w", w.name, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != w.sha256 {
+		_ = os.Remove(tmp.Name())
+		_ = os.Remove(cp)
+		return false, nil
+	}
+	if err := f.finish(tmp.Name(), w, n, false); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// ctxReader stops a copy when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// writer is where the bytes of a temporary file go: the file (through the
+// test seam) and the hash.
+func (f *fetcher) writer(file *os.File, h hash.Hash) io.Writer {
+	var w io.Writer = file
+	if f.opts.wrapWriter != nil {
+		w = f.opts.wrapWriter(w)
+	}
+	return io.MultiWriter(w, h)
+}
+
+// finish moves a verified, synced temporary file to its real name, writes
+// the sidecar of a wheel and records the entry. toCache puts a fresh
+// download into the user cache first. The temporary file is gone when
+// finish returns, whatever happens.
+func (f *fetcher) finish(tmp string, w *want, size int64, toCache bool) (err error) {
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	e := f.entry(w, size)
+	var raw []byte
+	if w.wheel {
+		var rp string
+		raw, rp, err = wheelMetadata(tmp)
+		if err != nil {
+			return fmt.Errorf("reading the metadata of %s: %w", w.name, err)
+		}
+		e.RequiresPython = firstNonEmpty(rp, e.RequiresPython)
+	} else if e.RequiresPython == "" {
+		e.RequiresPython = sdistRequiresPython(tmp)
+	}
+	if toCache && f.cache != "" {
+		if err := f.cachePut(tmp, w.sha256); err != nil {
+			f.warnCache(err)
+		}
+	}
+	if err := os.Rename(tmp, f.store.Path(w.name)); err != nil {
+		return fmt.Errorf("storing %s: %w", w.name, err)
+	}
+	if w.wheel {
+		if e.MetadataSHA256, err = writeSidecar(f.store.MetadataPath(w.name), raw); err != nil {
+			return err
+		}
+	}
+	return f.store.Put(e)
+}
+
+func (f *fetcher) warnCache(err error) {
+	f.warned.Do(func() { f.warn("the user cache is not updated: %v", err) })
+}
+
+// cachePut adds a verified file to the user cache, by a hard link when
+// the cache is on the same file system, else by a copy; the cache too
+// only ever holds complete files under their hash.
+func (f *fetcher) cachePut(src, sum string) error {
+	dst := f.cachePath(sum)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := tempPath(filepath.Dir(dst), sum, "tmp")
+	if err := os.Link(src, tmp); err != nil {
+		if err := copyFile(src, tmp); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

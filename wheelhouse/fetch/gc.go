@@ -1,0 +1,124 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// Garbage is one thing GC removes (or would remove).
+type Garbage struct {
+	File string `json:"file"`
+	// Size counts the file and its sidecar, in bytes.
+	Size   int64  `json:"size"`
+	Reason string `json:"reason"`
+}
+
+// GCReport lists what no lock needs.
+type GCReport struct {
+	Files   []Garbage `json:"files"`
+	Bytes   int64     `json:"bytes"`
+	Removed bool      `json:"removed"`
+}
+
+// GC finds what the store holds that the lock does not need: manifest
+// entries of files the lock no longer lists, files the manifest does not
+// list (unless the lock needs them: fetch adopts those), sidecars of no
+// wheel, and leftovers of interrupted writes. Unless dryRun, it removes
+// them, commits the manifest and rewrites the static index. It must not
+// run while a fetch writes to the same store.
+func GC(store *wheelhouse.Store, lock *pylock.Lock, dryRun bool) (*GCReport, error) {
+	if lock == nil {
+		return nil, errors.New("collecting garbage: no lock to keep files for")
+	}
+	p, err := makePlan(lock)
+	if err != nil {
+		return nil, fmt.Errorf("collecting garbage: %w", err)
+	}
+	files := filepath.Join(store.Dir(), wheelhouse.FilesDir)
+	size := func(name string) int64 {
+		st, err := os.Lstat(filepath.Join(files, name))
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}
+	rep := &GCReport{Files: []Garbage{}}
+	stale := map[string]bool{}
+	for _, e := range store.Entries() {
+		if p.needed(e) {
+			continue
+		}
+		stale[e.Filename] = true
+		reason := "the lock does not need it"
+		if w, ok := p.byName[e.Filename]; ok && w.sha256 != e.SHA256 {
+			reason = "the lock needs another file of that name"
+		}
+		rep.Files = append(rep.Files, Garbage{File: e.Filename, Size: size(e.Filename) + size(e.Filename+".metadata"), Reason: reason})
+	}
+	dirents, err := os.ReadDir(files)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("collecting garbage: %w", err)
+	}
+	var loose []string // not entries: removed by name
+	keep := func(name string) bool {
+		if _, listed := store.Lookup(name); listed {
+			return true
+		}
+		_, needed := p.byName[name]
+		return needed
+	}
+	for _, d := range dirents {
+		name := d.Name()
+		reason := ""
+		switch {
+		case wheelhouse.IsTemporary(name):
+			reason = "left over by an interrupted write"
+		case d.IsDir():
+			reason = "a folder in files/"
+		case strings.HasSuffix(name, ".metadata"):
+			base := strings.TrimSuffix(name, ".metadata")
+			if keep(base) || stale[base] {
+				continue
+			}
+			reason = "the sidecar of no wheel"
+		case keep(name):
+			continue
+		default:
+			reason = "not in the manifest"
+		}
+		loose = append(loose, name)
+		rep.Files = append(rep.Files, Garbage{File: name, Size: size(name), Reason: reason})
+	}
+	sort.Slice(rep.Files, func(i, j int) bool { return rep.Files[i].File < rep.Files[j].File })
+	for _, g := range rep.Files {
+		rep.Bytes += g.Size
+	}
+	if dryRun || len(rep.Files) == 0 {
+		return rep, nil
+	}
+	for name := range stale {
+		if err := store.Remove(name); err != nil {
+			return rep, fmt.Errorf("collecting garbage: %w", err)
+		}
+	}
+	for _, name := range loose {
+		if err := os.RemoveAll(filepath.Join(files, name)); err != nil {
+			return rep, fmt.Errorf("collecting garbage: removing %s: %w", name, err)
+		}
+	}
+	rep.Removed = true
+	if err := store.Commit(); err != nil {
+		return rep, fmt.Errorf("collecting garbage: %w", err)
+	}
+	if err := wheelhouse.WriteStatic(store); err != nil {
+		return rep, fmt.Errorf("collecting garbage: %w", err)
+	}
+	return rep, nil
+}

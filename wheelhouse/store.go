@@ -1,0 +1,282 @@
+package wheelhouse
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ManifestName is the manifest's file name inside a store.
+const ManifestName = "manifest.json"
+
+// FilesDir is the folder of distributions inside a store.
+const FilesDir = "files"
+
+// manifestVersion is the format version of manifest.json.
+const manifestVersion = 1
+
+// Origin says where a file came from.
+type Origin struct {
+	// Kind is "index" (downloaded), "vcs" (built from a git checkout) or
+	// "sdist" (built from an sdist).
+	Kind string `json:"kind"`
+	// URL is the download URL, or the repository URL of a VCS build.
+	URL string `json:"url,omitempty"`
+	// Index is the simple index the file was listed on.
+	Index string `json:"index,omitempty"`
+	// Commit is the commit a VCS build was made from.
+	Commit string `json:"commit,omitempty"`
+	// Sdist is the sdist file name (and SdistSHA256 its hash) a wheel
+	// was built from.
+	Sdist       string `json:"sdist,omitempty"`
+	SdistSHA256 string `json:"sdist_sha256,omitempty"`
+}
+
+// Origin kinds.
+const (
+	OriginIndex = "index"
+	OriginVCS   = "vcs"
+	OriginSdist = "sdist"
+)
+
+// Entry is one file of the store.
+type Entry struct {
+	Filename       string    `json:"filename"`
+	Project        string    `json:"project"` // normalized (PEP 503)
+	Version        string    `json:"version"`
+	SHA256         string    `json:"sha256"`
+	Size           int64     `json:"size"`
+	MetadataSHA256 string    `json:"metadata_sha256,omitempty"` // of the .metadata sidecar (wheels)
+	RequiresPython string    `json:"requires_python,omitempty"`
+	UploadTime     time.Time `json:"upload_time,omitzero"`
+	Origin         Origin    `json:"origin"`
+	Targets        []string  `json:"targets,omitempty"`
+	Private        bool      `json:"private,omitempty"`
+}
+
+// IsWheel reports whether the entry is a wheel.
+func (e Entry) IsWheel() bool { return strings.HasSuffix(e.Filename, ".whl") }
+
+// manifest is manifest.json.
+type manifest struct {
+	Version int     `json:"version"`
+	Files   []Entry `json:"files"`
+}
+
+// Store is an open wheelhouse folder. It is safe for concurrent use.
+type Store struct {
+	dir string
+
+	mu      sync.RWMutex
+	entries map[string]Entry // by filename
+}
+
+// ValidFilename reports whether name can be a file of the store: a plain
+// base name of a distribution, never a path.
+func ValidFilename(name string) bool {
+	if name == "" || len(name) > 255 || name == "." || name == ".." || strings.HasPrefix(name, ".") {
+		return false
+	}
+	for _, c := range name {
+		if c == '/' || c == '\\' || c == 0 || c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return strings.HasSuffix(name, ".whl") || strings.HasSuffix(name, ".tar.gz") || strings.HasSuffix(name, ".zip") ||
+		strings.HasSuffix(name, ".tgz") || strings.HasSuffix(name, ".tar.bz2")
+}
+
+// Create opens the store in dir, making the folder and an empty manifest
+// when there is none.
+func Create(dir string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Join(dir, FilesDir), 0o755); err != nil {
+		return nil, fmt.Errorf("creating wheelhouse: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestName)); errors.Is(err, fs.ErrNotExist) {
+		s := &Store{dir: dir, entries: map[string]Entry{}}
+		if err := s.Commit(); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	return Open(dir)
+}
+
+// Open reads the store in dir and checks the manifest against the folder:
+// every entry must name a valid file that exists with the recorded size.
+// (Hashes are checked by Verify, which reads every byte.)
+func Open(dir string) (*Store, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("opening wheelhouse %s: no %s (run 'larder fetch' first): %w", dir, ManifestName, err)
+		}
+		return nil, fmt.Errorf("opening wheelhouse: %w", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("opening wheelhouse %s: %s is corrupt: %w", dir, ManifestName, err)
+	}
+	if m.Version != manifestVersion {
+		return nil, fmt.Errorf("opening wheelhouse %s: manifest version %d is not supported (want %d)", dir, m.Version, manifestVersion)
+	}
+	s := &Store{dir: dir, entries: make(map[string]Entry, len(m.Files))}
+	var problems []string
+	for _, e := range m.Files {
+		switch {
+		case !ValidFilename(e.Filename):
+			problems = append(problems, fmt.Sprintf("%q is not a valid file name", e.Filename))
+			continue
+		case len(e.SHA256) != 64:
+			problems = append(problems, fmt.Sprintf("%s has no sha256", e.Filename))
+			continue
+		}
+		st, err := os.Stat(s.Path(e.Filename))
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s is missing", e.Filename))
+		case st.Size() != e.Size:
+			problems = append(problems, fmt.Sprintf("%s is %d bytes, the manifest says %d", e.Filename, st.Size(), e.Size))
+		}
+		s.entries[e.Filename] = e
+	}
+	if len(problems) > 0 {
+		return s, &InconsistentError{Dir: dir, Problems: problems}
+	}
+	return s, nil
+}
+
+// InconsistentError reports a manifest that does not match the folder.
+// Open still returns the store, so that fetch can repair it and verify
+// can report it.
+type InconsistentError struct {
+	Dir      string
+	Problems []string
+}
+
+func (e *InconsistentError) Error() string {
+	msg := fmt.Sprintf("wheelhouse %s does not match its manifest: %s", e.Dir, strings.Join(e.Problems[:min(len(e.Problems), 5)], "; "))
+	if len(e.Problems) > 5 {
+		msg += fmt.Sprintf(" (and %d more)", len(e.Problems)-5)
+	}
+	return msg + " (run 'larder verify' for details, 'larder fetch' to repair)"
+}
+
+// Dir returns the store's folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Path returns where a file of the store lives.
+func (s *Store) Path(filename string) string { return filepath.Join(s.dir, FilesDir, filename) }
+
+// MetadataPath returns where a wheel's PEP 658 sidecar lives.
+func (s *Store) MetadataPath(filename string) string { return s.Path(filename) + ".metadata" }
+
+// Lookup returns the entry of a file.
+func (s *Store) Lookup(filename string) (Entry, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.entries[filename]
+	return e, ok
+}
+
+// Entries returns every entry, sorted by file name.
+func (s *Store) Entries() []Entry {
+	s.mu.RLock()
+	out := make([]Entry, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, e)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Filename < out[j].Filename })
+	return out
+}
+
+// Projects returns the entries grouped by normalized project name.
+func (s *Store) Projects() map[string][]Entry {
+	out := map[string][]Entry{}
+	for _, e := range s.Entries() {
+		out[e.Project] = append(out[e.Project], e)
+	}
+	return out
+}
+
+// Put records an entry whose file (and sidecar, for a wheel) is already in
+// place under its real name. Commit writes the manifest.
+func (s *Store) Put(e Entry) error {
+	if !ValidFilename(e.Filename) {
+		return fmt.Errorf("adding %q to the wheelhouse: not a valid file name", e.Filename)
+	}
+	s.mu.Lock()
+	s.entries[e.Filename] = e
+	s.mu.Unlock()
+	return nil
+}
+
+// Remove deletes a file, its sidecar and its entry. Commit writes the
+// manifest.
+func (s *Store) Remove(filename string) error {
+	if !ValidFilename(filename) {
+		return fmt.Errorf("removing %q: not a valid file name", filename)
+	}
+	s.mu.Lock()
+	delete(s.entries, filename)
+	s.mu.Unlock()
+	for _, p := range []string{s.Path(filename), s.MetadataPath(filename)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s: %w", filename, err)
+		}
+	}
+	return nil
+}
+
+// Commit writes the manifest atomically.
+func (s *Store) Commit() error {
+	m := manifest{Version: manifestVersion, Files: s.Entries()}
+	if m.Files == nil {
+		m.Files = []Entry{}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := WriteFileAtomic(filepath.Join(s.dir, ManifestName), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data through a temporary file in the same folder,
+// synced and renamed, so that a reader sees the old content or the new,
+// never a torn file.
+func WriteFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}

@@ -1,0 +1,265 @@
+package wheelhouse
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ProblemKind classifies what is wrong with a file of a store.
+type ProblemKind string
+
+// The kinds of problems Verify reports, from the most to the least severe.
+const (
+	// ProblemMissing is a file that should be in the store and is not.
+	ProblemMissing ProblemKind = "missing"
+	// ProblemCorrupt is a file whose bytes differ from what was recorded.
+	ProblemCorrupt ProblemKind = "corrupt"
+	// ProblemMetadata is a wheel whose PEP 658 sidecar is absent or wrong.
+	ProblemMetadata ProblemKind = "metadata"
+	// ProblemUnexpected is something in files/ the manifest does not list:
+	// a stray file, a leftover of an interrupted write, a folder.
+	ProblemUnexpected ProblemKind = "unexpected"
+	// ProblemStale is a verified file that the lock no longer needs: a
+	// warning, since it harms nothing but size.
+	ProblemStale ProblemKind = "stale"
+)
+
+var problemOrder = map[ProblemKind]int{ProblemMissing: 0, ProblemCorrupt: 1, ProblemMetadata: 2, ProblemUnexpected: 3, ProblemStale: 4}
+
+// Problem is one finding of a verification.
+type Problem struct {
+	Kind   ProblemKind `json:"kind"`
+	File   string      `json:"file"`
+	Detail string      `json:"detail"`
+}
+
+// VerifyReport is the outcome of a verification.
+type VerifyReport struct {
+	// Files and Bytes count the files of the manifest that were re-hashed.
+	Files    int       `json:"files"`
+	Bytes    int64     `json:"bytes"`
+	Problems []Problem `json:"problems"`
+}
+
+// Add records a problem.
+func (r *VerifyReport) Add(kind ProblemKind, file, format string, args ...any) {
+	r.Problems = append(r.Problems, Problem{Kind: kind, File: file, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Count returns how many problems of a kind were found.
+func (r *VerifyReport) Count(kind ProblemKind) int {
+	n := 0
+	for _, p := range r.Problems {
+		if p.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed reports whether the store is unfit for use: any problem but a
+// stale file, or any problem at all when strict.
+func (r *VerifyReport) Failed(strict bool) bool {
+	for _, p := range r.Problems {
+		if p.Kind != ProblemStale || strict {
+			return true
+		}
+	}
+	return false
+}
+
+// Sort orders the problems by severity, then file name.
+func (r *VerifyReport) Sort() {
+	sort.SliceStable(r.Problems, func(i, j int) bool {
+		a, b := r.Problems[i], r.Problems[j]
+		if a.Kind != b.Kind {
+			return problemOrder[a.Kind] < problemOrder[b.Kind]
+		}
+		return a.File < b.File
+	})
+}
+
+// IsTemporary reports whether a name in files/ is a leftover of a write
+// that never finished: every temporary file and folder the store and its
+// writers make starts with a dot.
+func IsTemporary(name string) bool { return strings.HasPrefix(name, ".") }
+
+// HashFile returns the hex sha256 and the size of a file.
+func HashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Verify re-reads every file of the manifest with jobs readers at once
+// (0 means one per CPU) and reports files that are absent, whose size or
+// sha256 differ from the manifest, wheels whose .metadata sidecar is
+// absent or does not hold the METADATA inside the wheel, and anything in
+// files/ that the manifest does not list. It returns an error only when
+// the folder cannot be read at all.
+func (s *Store) Verify(jobs int) (*VerifyReport, error) {
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	r := &VerifyReport{Problems: []Problem{}}
+	entries := s.Entries()
+	listed := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		listed[e.Filename] = true
+	}
+	dirents, err := os.ReadDir(filepath.Join(s.dir, FilesDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("verifying wheelhouse: %w", err)
+	}
+	for _, d := range dirents {
+		name := d.Name()
+		switch {
+		case IsTemporary(name):
+			r.Add(ProblemUnexpected, name, "a leftover of an interrupted write")
+		case d.IsDir():
+			r.Add(ProblemUnexpected, name, "a folder")
+		case strings.HasSuffix(name, ".metadata") && listed[strings.TrimSuffix(name, ".metadata")]:
+			// A sidecar of a listed wheel: checked with its wheel.
+		case strings.HasSuffix(name, ".metadata"):
+			r.Add(ProblemUnexpected, name, "a metadata sidecar of no file in the manifest")
+		case !listed[name]:
+			r.Add(ProblemUnexpected, name, "not in the manifest")
+		}
+	}
+
+	var mu sync.Mutex
+	work := make(chan Entry)
+	var wg sync.WaitGroup
+	for range min(jobs, max(len(entries), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for e := range work {
+				probs, size := s.verifyEntry(e)
+				mu.Lock()
+				r.Problems = append(r.Problems, probs...)
+				r.Files++
+				r.Bytes += size
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, e := range entries {
+		work <- e
+	}
+	close(work)
+	wg.Wait()
+	r.Sort()
+	return r, nil
+}
+
+// verifyEntry checks one file and its sidecar against the manifest.
+func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
+	var out []Problem
+	add := func(kind ProblemKind, format string, args ...any) {
+		out = append(out, Problem{Kind: kind, File: e.Filename, Detail: fmt.Sprintf(format, args...)})
+	}
+	sum, size, err := HashFile(s.Path(e.Filename))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		add(ProblemMissing, "listed in the manifest but absent from %s/", FilesDir)
+		return out, 0
+	case err != nil:
+		add(ProblemCorrupt, "cannot be read: %v", err)
+		return out, 0
+	case size != e.Size:
+		add(ProblemCorrupt, "is %d bytes, the manifest says %d", size, e.Size)
+		return out, size
+	case sum != e.SHA256:
+		add(ProblemCorrupt, "has sha256 %s, the manifest says %s", sum, e.SHA256)
+		return out, size
+	}
+	if !e.IsWheel() {
+		return out, size
+	}
+	side, err := os.ReadFile(s.MetadataPath(e.Filename))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			add(ProblemMetadata, "has no .metadata sidecar")
+		} else {
+			add(ProblemMetadata, "its sidecar cannot be read: %v", err)
+		}
+		return out, size
+	}
+	sideSum := sha256.Sum256(side)
+	if got := hex.EncodeToString(sideSum[:]); got != e.MetadataSHA256 {
+		add(ProblemMetadata, "sidecar has sha256 %s, the manifest says %q", got, e.MetadataSHA256)
+		return out, size
+	}
+	raw, err := wheelMetadata(s.Path(e.Filename))
+	if err != nil {
+		add(ProblemCorrupt, "its METADATA cannot be read: %v", err)
+		return out, size
+	}
+	if !bytes.Equal(raw, side) {
+		add(ProblemMetadata, "sidecar differs from the METADATA inside the wheel")
+	}
+	return out, size
+}
+
+// maxMetadata bounds the METADATA read out of a wheel, as a defence
+// against a zip bomb in a corrupted store.
+const maxMetadata = 32 << 20
+
+// wheelMetadata returns the raw METADATA of the one .dist-info folder at
+// the top of a wheel. (resolver/dist parses it; the store stays on the
+// standard library so that the index server in images stays small.)
+func wheelMetadata(path string) ([]byte, error) {
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, err
+	}
+	defer z.Close()
+	var found *zip.File
+	for _, f := range z.File {
+		dir, base, ok := strings.Cut(f.Name, "/")
+		if !ok || base != "METADATA" || !strings.HasSuffix(dir, ".dist-info") {
+			continue
+		}
+		if found != nil {
+			return nil, fmt.Errorf("more than one .dist-info folder (%s, %s)", found.Name, f.Name)
+		}
+		found = f
+	}
+	if found == nil {
+		return nil, errors.New("no .dist-info/METADATA")
+	}
+	rc, err := found.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxMetadata+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMetadata {
+		return nil, errors.New("METADATA is too large")
+	}
+	return b, nil
+}
