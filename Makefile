@@ -13,6 +13,9 @@ all: build
 ## build: the larder binary, into bin/
 build:
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags '$(LDFLAGS)' -o bin/larder ./cmd/larder
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index ./cmd/larder-index
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index-linux-arm64 ./cmd/larder-index
+	cp bin/larder-index bin/larder-index-linux-amd64
 
 ## test: every unit and integration test (needs python3 with pip; see .ci/run)
 test:

@@ -81,6 +81,7 @@ when requirements change.`,
 		newFetchCmd(g),
 		newVerifyCmd(g),
 		newGCCmd(g),
+		newServeCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,105 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/wheelhouse/serve"
+)
+
+// serveOptions are the flags of larder serve, the same as larder-index's.
+type serveOptions struct {
+	wheelhouse string
+	addr       string
+	upstream   string
+	offline    bool
+	private    []string
+	cacheDir   string
+	ttl        time.Duration
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	o := &serveOptions{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the wheelhouse as a PyPI-compatible index, falling through to the upstream",
+		Long: `Serve the wheelhouse as a simple index (PEP 503 HTML and PEP 691 JSON) until
+interrupted. Public projects fall through to the upstream index: its newer files
+are listed next to the baked ones, verified and cached as they are downloaded.
+Private projects ([index] private globs, --private, forks built from git) never
+fall through.
+
+This is the server larder-index runs inside images; -v logs every request.`,
+		Example: `  larder serve
+  pip install --index-url http://127.0.0.1:3141/simple/ -r requirements.txt
+  larder serve --offline --addr 0.0.0.0:3141 --private 'acme-*'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.wheelhouse, "wheelhouse", "", "wheelhouse folder to serve (default [wheelhouse] dir)")
+	f.StringVar(&o.addr, "addr", serve.DefaultAddr, "HOST:PORT to listen on")
+	f.StringVar(&o.upstream, "upstream", "", "simple index to fall through to (default [index] url)")
+	f.BoolVar(&o.offline, "offline", false, "never contact the upstream")
+	f.StringArrayVar(&o.private, "private", nil, "GLOB of project names that never fall through (repeatable; added to [index] private)")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "folder for fall-through files (default $XDG_CACHE_HOME/larder/index or /var/cache/larder-index)")
+	f.DurationVar(&o.ttl, "ttl", serve.DefaultTTL, "how long an upstream page is used before it is revalidated")
+	return c
+}
+
+func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
+	cfg := serve.Config{
+		Wheelhouse: o.wheelhouse,
+		Addr:       o.addr,
+		Upstream:   o.upstream,
+		Private:    append(append([]string{}, g.cfg.Index.Private...), o.private...),
+		Offline:    o.offline,
+		CacheDir:   o.cacheDir,
+		TTL:        serve.Duration(o.ttl),
+		AccessLog:  g.verbose,
+	}
+	if cfg.Wheelhouse == "" {
+		cfg.Wheelhouse = g.cfg.Path(g.cfg.Wheelhouse.Dir)
+	}
+	if cfg.Upstream == "" {
+		cfg.Upstream = g.cfg.Index.URL
+	}
+	if err := cfg.WithDefaults().Validate(); err != nil {
+		return usageError{fmt.Errorf("serve: %w", err)}
+	}
+	level := slog.LevelWarn
+	if g.verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	srv, err := serve.Open(cfg, log, serve.WithVersion(currentVersion().Version))
+	if err != nil {
+		return withHint(fmt.Errorf("serve: %w", err), "run 'larder fetch' to fill the wheelhouse, or pass --wheelhouse DIR")
+	}
+	ln, err := serve.Listen(cfg.WithDefaults().Addr)
+	if err != nil {
+		srv.Close()
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return withHint(fmt.Errorf("serve: %w", err), "another server uses %s; pick a free address with --addr", cfg.Addr)
+		}
+		return fmt.Errorf("serve: %w", err)
+	}
+	h := srv.Health()
+	upstream := h.Upstream.URL
+	if cfg.Offline {
+		upstream = "none (offline)"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "serving %d projects (%d files) from %s on %s\n  upstream: %s\n",
+		h.Projects, h.Files, cfg.Wheelhouse, serve.IndexURL(ln.Addr().String()), upstream)
+	if err := srv.Serve(cmd.Context(), ln); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package serve
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// fileKind says where a local file came from, for people reading "/".
+type fileKind int
+
+const (
+	kindBaked   fileKind = iota // downloaded from an index when the store was fetched
+	kindFork                    // built from a VCS checkout
+	kindSdist                   // built from an sdist
+	kindFetched                 // fetched through from the upstream by this server
+)
+
+func (k fileKind) String() string {
+	switch k {
+	case kindFork:
+		return "built from a fork"
+	case kindSdist:
+		return "built from an sdist"
+	case kindFetched:
+		return "fetched through"
+	}
+	return "baked"
+}
+
+// localFile is a file on disk the server may open: a store entry checked
+// against its folder. Its paths come from the store, never from a request.
+type localFile struct {
+	entry    wheelhouse.Entry
+	project  string // normalized
+	path     string
+	metaPath string // "" when no verified sidecar is advertised
+	metaSHA  string
+	kind     fileKind
+}
+
+// catalog is the files of one store, by name and by project.
+type catalog struct {
+	files    map[string]*localFile
+	projects map[string][]*localFile // sorted by file name
+	private  map[string]bool         // projects a baked entry marks private
+}
+
+func newCatalog() *catalog {
+	return &catalog{files: map[string]*localFile{}, projects: map[string][]*localFile{}, private: map[string]bool{}}
+}
+
+// loadCatalog reads a store's entries, keeping only those whose file is in
+// place with the recorded size, and advertising a wheel's sidecar only when
+// it exists and matches the recorded hash (a client that is promised
+// metadata fails the install without it).
+func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog {
+	c := newCatalog()
+	if st == nil {
+		return c
+	}
+	for _, e := range st.Entries() {
+		if !wheelhouse.ValidFilename(e.Filename) || len(e.SHA256) != 64 {
+			log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
+			continue
+		}
+		lf := &localFile{entry: e, project: normalize(e.Project), path: st.Path(e.Filename)}
+		if lf.project == "" {
+			if p, _, ok := splitFilename(e.Filename); ok {
+				lf.project = normalize(p)
+			}
+		}
+		if !validProjectName(lf.project) {
+			log.Warn("skipping a manifest entry with no valid project name", "file", e.Filename, "project", e.Project)
+			continue
+		}
+		fi, err := os.Stat(lf.path)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != e.Size {
+			log.Warn("skipping a file that does not match the manifest (run 'larder verify')", "file", e.Filename, "wheelhouse", st.Dir())
+			continue
+		}
+		switch {
+		case fetched:
+			lf.kind = kindFetched
+		case e.Origin.Kind == wheelhouse.OriginVCS:
+			lf.kind = kindFork
+		case e.Origin.Kind == wheelhouse.OriginSdist:
+			lf.kind = kindSdist
+		}
+		if e.IsWheel() {
+			lf.metaPath, lf.metaSHA = checkSidecar(st.MetadataPath(e.Filename), e.MetadataSHA256)
+			if lf.metaSHA == "" && e.MetadataSHA256 != "" {
+				log.Warn("not advertising metadata whose sidecar is missing or does not match the manifest", "file", e.Filename)
+			}
+		}
+		c.add(lf)
+	}
+	return c
+}
+
+// checkSidecar hashes a metadata sidecar and returns its path and hash when
+// it exists and matches want (any hash when want is empty).
+func checkSidecar(p, want string) (string, string) {
+	got, err := hashFile(p, maxMetadataSize)
+	if err != nil || (want != "" && got != want) {
+		return "", ""
+	}
+	return p, got
+}
+
+func hashFile(p string, limit int64) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, limit+1))
+	if err != nil {
+		return "", err
+	}
+	if n > limit {
+		return "", errTooLarge
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// add puts a file in, replacing one of the same name.
+func (c *catalog) add(lf *localFile) {
+	name := lf.entry.Filename
+	if old, ok := c.files[name]; ok {
+		fs := c.projects[old.project]
+		for i, f := range fs {
+			if f == old {
+				c.projects[old.project] = append(fs[:i:i], fs[i+1:]...)
+				break
+			}
+		}
+	}
+	c.files[name] = lf
+	fs := append(c.projects[lf.project], lf)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].entry.Filename < fs[j].entry.Filename })
+	c.projects[lf.project] = fs
+	if lf.entry.Private || lf.entry.Origin.Kind == wheelhouse.OriginVCS {
+		c.private[lf.project] = true
+	}
+}
+
+// row is one file as a project page lists it.
+type row struct {
+	filename       string
+	sha256         string // "" when unknown
+	requiresPython string
+	yanked         bool
+	yankedReason   string
+	meta           bool   // core metadata is advertised
+	metaSHA        string // its hash; "" with meta means "true"
+	size           int64  // -1 when unknown
+	uploadTime     time.Time
+}
+
+func (lf *localFile) row() row {
+	return row{
+		filename:       lf.entry.Filename,
+		sha256:         lf.entry.SHA256,
+		requiresPython: lf.entry.RequiresPython,
+		meta:           lf.metaSHA != "",
+		metaSHA:        lf.metaSHA,
+		size:           lf.entry.Size,
+		uploadTime:     lf.entry.UploadTime,
+	}
+}

@@ -1,0 +1,232 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults of the server's settings.
+const (
+	// DefaultAddr is where the server listens: loopback only, so that an
+	// image's index is not reachable from outside the container.
+	DefaultAddr = "127.0.0.1:3141"
+	// DefaultUpstream is the index public projects fall through to.
+	DefaultUpstream = "https://pypi.org/simple/"
+	// DefaultTTL is how long an upstream page is used before it is
+	// revalidated.
+	DefaultTTL = 10 * time.Minute
+	// DefaultConfigFile is where larder-index looks for its configuration;
+	// larder's bake writes it into images.
+	DefaultConfigFile = "/etc/larder/index.json"
+)
+
+// Config is the configuration of an index server, as written to
+// /etc/larder/index.json (keys as in the JSON tags; ttl is a Go duration
+// such as "10m" or a number of seconds) and as set by the flags of
+// `larder serve` and `larder-index`.
+type Config struct {
+	// Wheelhouse is the store's folder.
+	Wheelhouse string `json:"wheelhouse"`
+	// Addr is the HOST:PORT to listen on; DefaultAddr when empty.
+	Addr string `json:"addr,omitempty"`
+	// Upstream is the simple index to fall through to; DefaultUpstream
+	// when empty.
+	Upstream string `json:"upstream,omitempty"`
+	// Private are globs of project names that never fall through.
+	Private []string `json:"private,omitempty"`
+	// Offline never contacts the upstream.
+	Offline bool `json:"offline,omitempty"`
+	// CacheDir keeps fall-through files; DefaultCacheDir when empty.
+	CacheDir string `json:"cache_dir,omitempty"`
+	// TTL is how long an upstream page is used before it is revalidated;
+	// DefaultTTL when zero.
+	TTL Duration `json:"ttl,omitempty"`
+	// AccessLog logs every request.
+	AccessLog bool `json:"access_log,omitempty"`
+}
+
+// Duration is a time.Duration that reads from JSON as "10m" or a number
+// of seconds and is written as "10m0s".
+type Duration time.Duration
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("ttl %q: want a duration such as \"10m\"", s)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil || secs < 0 {
+		return fmt.Errorf("ttl %s: want a duration such as \"10m\" or a number of seconds", b)
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// ReadConfig reads a configuration file. Unknown keys are errors, so that a
+// misspelt key cannot silently leave a project public.
+func ReadConfig(name string) (Config, error) {
+	var c Config
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return c, fmt.Errorf("reading index configuration: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("reading index configuration %s: %w", name, err)
+	}
+	if dec.More() {
+		return c, fmt.Errorf("reading index configuration %s: trailing data after the JSON object", name)
+	}
+	return c, nil
+}
+
+// WithDefaults returns c with every empty setting filled in (the cache
+// folder excepted: Open picks it, since choosing one probes the disk).
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Upstream == "" {
+		c.Upstream = DefaultUpstream
+	}
+	if c.TTL == 0 {
+		c.TTL = Duration(DefaultTTL)
+	}
+	return c
+}
+
+// Validate reports settings that cannot work, quoting them.
+func (c Config) Validate() error {
+	if c.Wheelhouse == "" {
+		return errors.Join(errors.New("no wheelhouse folder given"), c.validateServer())
+	}
+	return c.validateServer()
+}
+
+// validateServer checks everything but the wheelhouse.
+func (c Config) validateServer() error {
+	var errs []error
+	if c.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("address %q: want HOST:PORT, e.g. %s", c.Addr, DefaultAddr))
+		}
+	}
+	if c.Upstream != "" {
+		if err := checkUpstream(c.Upstream); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := newGlobMatcher(c.Private); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TTL < 0 {
+		errs = append(errs, fmt.Errorf("ttl %s: must not be negative", time.Duration(c.TTL)))
+	}
+	return errors.Join(errs...)
+}
+
+func checkUpstream(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("upstream %q: want an http(s) URL of a simple index, e.g. %s", s, DefaultUpstream)
+	}
+	return nil
+}
+
+// Options returns the server options cfg stands for, choosing the cache
+// folder (DefaultCacheDir when CacheDir is empty).
+func (c Config) Options(log *slog.Logger) ([]Option, error) {
+	c = c.WithDefaults()
+	if err := c.validateServer(); err != nil {
+		return nil, err
+	}
+	cacheDir := c.CacheDir
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir()
+	}
+	return []Option{
+		WithUpstream(c.Upstream), WithOffline(c.Offline), WithPrivate(c.Private...),
+		WithCacheDir(cacheDir), WithTTL(time.Duration(c.TTL)), WithLogger(log), WithAccessLog(c.AccessLog),
+	}, nil
+}
+
+// DefaultCacheDir returns a writable folder for fall-through files:
+// $XDG_CACHE_HOME/larder/index when XDG_CACHE_HOME is set, else
+// /var/cache/larder-index, else ~/.cache/larder/index, else a new temporary
+// folder (so that a read-only image still serves, caching for its lifetime).
+func DefaultCacheDir() string {
+	var dirs []string
+	if x := os.Getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		dirs = append(dirs, filepath.Join(x, "larder", "index"))
+	}
+	dirs = append(dirs, "/var/cache/larder-index")
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		dirs = append(dirs, filepath.Join(h, ".cache", "larder", "index"))
+	}
+	for _, d := range dirs {
+		if writable(d) {
+			return d
+		}
+	}
+	if d, err := os.MkdirTemp("", "larder-index-cache-"); err == nil {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "larder-index-cache")
+}
+
+// writable reports whether dir exists or can be made, and takes a file.
+func writable(dir string) bool {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
+
+// IndexURL returns the simple index URL a client should use for a server
+// listening on addr (for PIP_INDEX_URL and friends): a wildcard host is
+// reached through loopback.
+func IndexURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/simple/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		} else {
+			host = "127.0.0.1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/simple/"
+}
+
+// withTrailingSlash makes an upstream URL end in one slash, so that project
+// pages resolve under it.
+func withTrailingSlash(u string) string { return strings.TrimRight(u, "/") + "/" }

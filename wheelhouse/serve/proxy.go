@@ -1,0 +1,397 @@
+package serve
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// unavailable answers a file request the upstream cannot serve now.
+func (s *Server) unavailable(w http.ResponseWriter, err error) {
+	var ue *unreachableError
+	if errors.As(err, &ue) && ue.retryIn > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ue.retryIn.Seconds())+1))
+	}
+	http.Error(w, err.Error(), http.StatusServiceUnavailable)
+}
+
+// getUpstream sends one GET upstream through the breaker. A nil response
+// with a nil error means the client went away.
+func (s *Server) getUpstream(ctx context.Context, rawURL string) (*http.Response, error) {
+	if err := s.up.allow(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		s.up.br.done()
+		return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
+	}
+	req.Header.Set("User-Agent", s.up.userAgent)
+	s.stats.upstreamRequests.Add(1)
+	resp, err := s.up.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			s.up.br.done()
+			return nil, nil
+		}
+		s.up.failed(err)
+		return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
+	}
+	if isOutage(resp.StatusCode) {
+		resp.Body.Close()
+		err := fmt.Errorf("fetching %s: %s", rawURL, resp.Status)
+		s.up.failed(err)
+		return nil, err
+	}
+	s.up.br.success()
+	return resp, nil
+}
+
+// proxyFile streams an upstream file to the client while hashing it into a
+// temporary file of the cache. The last buffer is held back until the hash
+// is checked: on a mismatch the connection is cut before the client has the
+// whole file, and nothing is kept. A verified file is renamed into the
+// cache, so the next request for it is local.
+func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamFile) {
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	if uf.sha256 != "" {
+		h.Set("ETag", `"`+uf.sha256+`"`)
+		h.Set("Cache-Control", immutable)
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if r.Method == http.MethodHead {
+		if uf.size >= 0 {
+			h.Set("Content-Length", strconv.FormatInt(uf.size, 10))
+		}
+		return
+	}
+	if uf.sha256 != "" && etagMatch(r.Header.Get("If-None-Match"), `"`+uf.sha256+`"`) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	resp, err := s.getUpstream(ctx, uf.url)
+	switch {
+	case err != nil:
+		s.log.Warn("fall-through download failed", "file", uf.filename, "err", err)
+		s.unavailable(w, err)
+		return
+	case resp == nil:
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		s.log.Warn("fall-through download refused", "file", uf.filename, "status", resp.Status)
+		code := http.StatusBadGateway
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+			code = http.StatusNotFound
+		}
+		http.Error(w, "upstream: "+resp.Status, code)
+		return
+	}
+	size := uf.size
+	if size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != size {
+		s.stats.hashMismatches.Add(1)
+		s.log.Error("upstream file has the wrong size; not serving it", "file", uf.filename, "listed", size, "sent", resp.ContentLength)
+		http.Error(w, "upstream file has the wrong size", http.StatusBadGateway)
+		return
+	}
+	if size < 0 {
+		size = resp.ContentLength
+	}
+	var tmp *os.File
+	if s.cache != nil && uf.sha256 != "" {
+		tmp, err = os.CreateTemp(filepath.Join(s.cache.Dir(), wheelhouse.FilesDir), "."+uf.filename+".*.tmp")
+		if err != nil {
+			s.log.Warn("cannot cache fall-through files", "dir", s.cache.Dir(), "err", err)
+			tmp = nil
+		} else {
+			defer func() {
+				if tmp != nil {
+					tmp.Close()
+					os.Remove(tmp.Name())
+				}
+			}()
+		}
+	}
+	if size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	s.stats.filesProxied.Add(1)
+	w.WriteHeader(http.StatusOK)
+	// The client sees the answer start at once, as from the upstream.
+	http.NewResponseController(w).Flush()
+
+	// A download that stalls is cut; every read that makes progress
+	// resets the clock.
+	watchdog := time.AfterFunc(idleReadTimeout, cancel)
+	defer watchdog.Stop()
+	hash := sha256.New()
+	bufs := [2][]byte{make([]byte, 64<<10), make([]byte, 64<<10)}
+	var pending []byte
+	var n int64
+	for i := 0; ; i++ {
+		buf := bufs[i%2]
+		m, rerr := resp.Body.Read(buf)
+		watchdog.Reset(idleReadTimeout)
+		if m > 0 {
+			n += int64(m)
+			hash.Write(buf[:m])
+			if tmp != nil {
+				if _, err := tmp.Write(buf[:m]); err != nil {
+					s.log.Warn("cannot cache fall-through file", "file", uf.filename, "err", err)
+					tmp.Close()
+					os.Remove(tmp.Name())
+					tmp = nil
+				}
+			}
+			if pending != nil {
+				if _, err := w.Write(pending); err != nil {
+					return // the client went away
+				}
+			}
+			pending = buf[:m]
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			// A download cut short is this file's problem, not proof that
+			// the upstream is gone: the breaker stays as it is.
+			if r.Context().Err() == nil {
+				s.log.Warn("fall-through download cut short; cutting the client's too", "file", uf.filename, "err", rerr, "bytes", n)
+			}
+			panic(http.ErrAbortHandler)
+		}
+	}
+	sum := hex.EncodeToString(hash.Sum(nil))
+	if (uf.sha256 != "" && sum != uf.sha256) || (size >= 0 && n != size) {
+		s.stats.hashMismatches.Add(1)
+		s.log.Error("upstream file does not match its listing; cutting the download and keeping nothing",
+			"file", uf.filename, "listed_sha256", uf.sha256, "got_sha256", sum, "bytes", n)
+		panic(http.ErrAbortHandler)
+	}
+	if pending != nil {
+		if _, err := w.Write(pending); err != nil {
+			return
+		}
+	}
+	if tmp != nil {
+		t := tmp
+		tmp = nil
+		if err := s.keep(t, uf, n); err != nil {
+			s.log.Warn("cannot cache fall-through file", "file", uf.filename, "err", err)
+			os.Remove(t.Name())
+		}
+	}
+}
+
+// keep renames a verified download into the cache and records it.
+func (s *Server) keep(tmp *os.File, uf *upstreamFile, size int64) error {
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	final := s.cache.Path(uf.filename)
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return err
+	}
+	_, version, _ := splitFilename(uf.filename)
+	e := wheelhouse.Entry{
+		Filename: uf.filename, Project: uf.project, Version: version, SHA256: uf.sha256, Size: size,
+		RequiresPython: uf.requiresPython, UploadTime: uf.uploadTime,
+		Origin: wheelhouse.Origin{Kind: wheelhouse.OriginIndex, URL: uf.url, Index: s.up.base},
+	}
+	lf := &localFile{entry: e, project: uf.project, path: final, kind: kindFetched}
+	if e.IsWheel() {
+		lf.metaPath, lf.metaSHA = s.cacheSidecar(uf, final)
+		lf.entry.MetadataSHA256 = lf.metaSHA
+	}
+	if err := s.cache.Put(lf.entry); err != nil {
+		return err
+	}
+	s.commitMu.Lock()
+	err := s.cache.Commit()
+	s.commitMu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.cacheMu.Lock()
+	s.cached.add(lf)
+	s.cacheGen.Add(1)
+	s.cacheMu.Unlock()
+	s.stats.filesCached.Add(1)
+	return nil
+}
+
+// cacheSidecar provides the PEP 658 sidecar of a cached wheel: one fetched
+// earlier if it matches the listing, else the wheel's own METADATA (the
+// same bytes, by the standard) when it matches the listing or the listing
+// has no hash. It returns the sidecar's path and hash, or "" when it
+// cannot provide one.
+func (s *Server) cacheSidecar(uf *upstreamFile, wheel string) (string, string) {
+	p := s.cache.MetadataPath(uf.filename)
+	if uf.metaSHA != "" {
+		if got, err := hashFile(p, maxMetadataSize); err == nil && got == uf.metaSHA {
+			return p, got
+		}
+	}
+	data, err := wheelMetadata(wheel, uf.filename)
+	if err != nil {
+		s.log.Warn("cannot read a fall-through wheel's metadata", "file", uf.filename, "err", err)
+		return "", ""
+	}
+	sum := sha256.Sum256(data)
+	got := hex.EncodeToString(sum[:])
+	if uf.metaSHA != "" && got != uf.metaSHA {
+		s.log.Warn("a fall-through wheel's METADATA does not match the listed metadata hash; not advertising it", "file", uf.filename)
+		return "", ""
+	}
+	if err := wheelhouse.WriteFileAtomic(p, data, 0o644); err != nil {
+		return "", ""
+	}
+	return p, got
+}
+
+// wheelMetadata reads NAME-VERSION.dist-info/METADATA from a wheel.
+func wheelMetadata(wheel, filename string) ([]byte, error) {
+	zr, err := zip.OpenReader(wheel)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, err)
+	}
+	defer zr.Close()
+	project, version, _ := splitFilename(filename)
+	want := strings.ToLower(project + "-" + version + ".dist-info/METADATA")
+	var found *zip.File
+	for _, f := range zr.File {
+		dir, base, ok := strings.Cut(f.Name, "/")
+		if !ok || base != "METADATA" || !strings.HasSuffix(dir, ".dist-info") {
+			continue
+		}
+		if strings.ToLower(f.Name) == want || found == nil {
+			found = f
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("reading %s: no .dist-info/METADATA", filename)
+	}
+	rc, err := found.Open()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxMetadataSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, err)
+	}
+	if len(data) > maxMetadataSize {
+		return nil, fmt.Errorf("reading %s: METADATA %w", filename, errTooLarge)
+	}
+	return data, nil
+}
+
+// proxyMetadata serves an upstream file's PEP 658 metadata: from the cache
+// when a verified copy is there, else fetched, verified against the listing
+// and kept.
+func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstreamFile) {
+	if !uf.meta {
+		http.NotFound(w, r)
+		return
+	}
+	var data []byte
+	if s.cache != nil && uf.metaSHA != "" {
+		if b, err := readLimited(s.cache.MetadataPath(uf.filename), maxMetadataSize); err == nil && sha256Hex(b) == uf.metaSHA {
+			data = b
+		}
+	}
+	if data == nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.o.pageTimeout)
+		defer cancel()
+		resp, err := s.getUpstream(ctx, uf.url+".metadata")
+		switch {
+		case err != nil:
+			s.log.Warn("fall-through metadata failed", "file", uf.filename, "err", err)
+			s.unavailable(w, err)
+			return
+		case resp == nil:
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			http.Error(w, "upstream: "+resp.Status, http.StatusBadGateway)
+			return
+		}
+		data, err = io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
+		if err != nil || len(data) > maxMetadataSize {
+			http.Error(w, "upstream metadata unreadable", http.StatusBadGateway)
+			return
+		}
+		if uf.metaSHA != "" {
+			if sha256Hex(data) != uf.metaSHA {
+				s.stats.hashMismatches.Add(1)
+				s.log.Error("upstream metadata does not match its listing; not serving it", "file", uf.filename)
+				http.Error(w, "upstream metadata does not match its hash", http.StatusBadGateway)
+				return
+			}
+			if s.cache != nil {
+				if err := wheelhouse.WriteFileAtomic(s.cache.MetadataPath(uf.filename), data, 0o644); err != nil {
+					s.log.Warn("cannot cache fall-through metadata", "file", uf.filename, "err", err)
+				}
+			}
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	if uf.metaSHA != "" {
+		h.Set("ETag", `"`+uf.metaSHA+`"`)
+		h.Set("Cache-Control", immutable)
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+func readLimited(p string, limit int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
