@@ -1,12 +1,10 @@
 package pylock
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"io"
 	"os"
-
-	toml "github.com/pelletier/go-toml/v2"
 )
 
 // Load reads and validates the pylock.toml file at path. Errors name the
@@ -30,149 +28,147 @@ func Decode(r io.Reader) (*Lock, error) {
 }
 
 func decode(file string, data []byte) (*Lock, error) {
-	x := indexKeyLines(file, data)
-	var doc map[string]any
-	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, x.decodeError(err)
-	}
-	p := &problems{x: x}
-	l := readLock(&table{p: p, m: doc})
-	if err := p.err(); err != nil {
+	root, err := tomldoc.Parse(file, data)
+	if err != nil {
 		return nil, err
 	}
-	if err := validate(l, x); err != nil {
+	l := readLock(root)
+	if err := root.P.Err(); err != nil {
+		return nil, err
+	}
+	if err := validate(l, root.P.X); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-func readLock(t *table) *Lock {
+func readLock(t *tomldoc.Table) *Lock {
 	l := &Lock{
-		LockVersion:      t.requiredStr("lock-version"),
-		Environments:     t.strs("environments"),
-		RequiresPython:   t.str("requires-python"),
-		Extras:           t.strs("extras"),
-		DependencyGroups: t.strs("dependency-groups"),
-		DefaultGroups:    t.strs("default-groups"),
-		CreatedBy:        t.str("created-by"),
+		LockVersion:      t.RequiredStr("lock-version"),
+		Environments:     t.Strs("environments"),
+		RequiresPython:   t.Str("requires-python"),
+		Extras:           t.Strs("extras"),
+		DependencyGroups: t.Strs("dependency-groups"),
+		DefaultGroups:    t.Strs("default-groups"),
+		CreatedBy:        t.Str("created-by"),
 	}
 	// A major version this reader does not know may change anything below,
 	// so nothing else is read.
 	if err := checkLockVersion(l.LockVersion); err != nil && l.LockVersion != "" {
-		t.p.add(t.p.x.wrap("lock-version", err))
+		t.P.Add(t.P.X.Wrap("lock-version", err))
 		return l
 	}
-	for _, pt := range t.tables("packages") {
+	for _, pt := range t.Tables("packages") {
 		l.Packages = append(l.Packages, readPackage(pt))
 	}
-	l.Tool = readTool(t.sub("tool"))
+	l.Tool = readTool(t.Sub("tool"))
 	return l
 }
 
-func readPackage(t *table) Package {
+func readPackage(t *tomldoc.Table) Package {
 	p := Package{
-		Name:           t.str("name"),
-		Version:        t.str("version"),
-		Marker:         t.str("marker"),
-		RequiresPython: t.str("requires-python"),
-		Index:          t.str("index"),
+		Name:           t.Str("name"),
+		Version:        t.Str("version"),
+		Marker:         t.Str("marker"),
+		RequiresPython: t.Str("requires-python"),
+		Index:          t.Str("index"),
 	}
-	for _, dt := range t.tables("dependencies") {
-		d := Dependency{Name: dt.str("name"), Version: dt.str("version")}
-		d.Other = others(dt.m, "name", "version")
+	for _, dt := range t.Tables("dependencies") {
+		d := Dependency{Name: dt.Str("name"), Version: dt.Str("version")}
+		d.Other = others(dt.M, "name", "version")
 		p.Dependencies = append(p.Dependencies, d)
 	}
-	if vt := t.sub("vcs"); vt != nil {
+	if vt := t.Sub("vcs"); vt != nil {
 		p.VCS = &VCS{
-			Type:              vt.str("type"),
-			URL:               vt.str("url"),
-			Path:              vt.str("path"),
-			RequestedRevision: vt.str("requested-revision"),
-			CommitID:          vt.str("commit-id"),
-			Subdirectory:      vt.str("subdirectory"),
+			Type:              vt.Str("type"),
+			URL:               vt.Str("url"),
+			Path:              vt.Str("path"),
+			RequestedRevision: vt.Str("requested-revision"),
+			CommitID:          vt.Str("commit-id"),
+			Subdirectory:      vt.Str("subdirectory"),
 		}
 	}
-	if dt := t.sub("directory"); dt != nil {
+	if dt := t.Sub("directory"); dt != nil {
 		p.Directory = &Directory{
-			Path:         dt.str("path"),
-			Editable:     dt.boolean("editable"),
-			Subdirectory: dt.str("subdirectory"),
+			Path:         dt.Str("path"),
+			Editable:     dt.Boolean("editable"),
+			Subdirectory: dt.Str("subdirectory"),
 		}
 	}
-	if at := t.sub("archive"); at != nil {
+	if at := t.Sub("archive"); at != nil {
 		p.Archive = &Archive{
-			URL:          at.str("url"),
-			Path:         at.str("path"),
-			Size:         at.integer("size"),
-			UploadTime:   at.datetime("upload-time"),
+			URL:          at.Str("url"),
+			Path:         at.Str("path"),
+			Size:         at.Integer("size"),
+			UploadTime:   at.Datetime("upload-time"),
 			Hashes:       readHashes(at),
-			Subdirectory: at.str("subdirectory"),
+			Subdirectory: at.Str("subdirectory"),
 		}
 	}
-	if st := t.sub("sdist"); st != nil {
+	if st := t.Sub("sdist"); st != nil {
 		f := readFile(st)
 		p.Sdist = &f
 	}
-	for _, wt := range t.tables("wheels") {
+	for _, wt := range t.Tables("wheels") {
 		p.Wheels = append(p.Wheels, readFile(wt))
 	}
-	for _, it := range t.tables("attestation-identities") {
+	for _, it := range t.Tables("attestation-identities") {
 		p.AttestationIdentities = append(p.AttestationIdentities, AttestationIdentity{
-			Kind:  it.str("kind"),
-			Other: others(it.m, "kind"),
+			Kind:  it.Str("kind"),
+			Other: others(it.M, "kind"),
 		})
 	}
-	p.Tool = readTool(t.sub("tool"))
+	p.Tool = readTool(t.Sub("tool"))
 	return p
 }
 
-func readFile(t *table) File {
+func readFile(t *tomldoc.Table) File {
 	return File{
-		Name:       t.str("name"),
-		UploadTime: t.datetime("upload-time"),
-		URL:        t.str("url"),
-		Path:       t.str("path"),
-		Size:       t.integer("size"),
+		Name:       t.Str("name"),
+		UploadTime: t.Datetime("upload-time"),
+		URL:        t.Str("url"),
+		Path:       t.Str("path"),
+		Size:       t.Integer("size"),
 		Hashes:     readHashes(t),
 	}
 }
 
 // readHashes returns nil when the key is absent, so that validation can tell
 // a missing table from an empty one.
-func readHashes(t *table) Hashes {
-	ht := t.sub("hashes")
+func readHashes(t *tomldoc.Table) Hashes {
+	ht := t.Sub("hashes")
 	if ht == nil {
 		return nil
 	}
 	h := Hashes{}
-	for alg := range ht.m {
-		if s := ht.str(alg); s != "" || isString(ht.m[alg]) {
+	for alg := range ht.M {
+		if s := ht.Str(alg); s != "" || tomldoc.IsString(ht.M[alg]) {
 			h[alg] = s
 		}
 	}
 	return h
 }
 
-func readTool(t *table) Tool {
+func readTool(t *tomldoc.Table) Tool {
 	if t == nil {
 		return Tool{}
 	}
-	tool := Tool{Other: others(t.m, "larder")}
-	if lt := t.sub("larder"); lt != nil {
+	tool := Tool{Other: others(t.M, "larder")}
+	if lt := t.Sub("larder"); lt != nil {
 		lar := &LarderTool{
-			Targets: lt.strs("targets"),
-			Private: lt.boolean("private"),
-			Build:   lt.str("build"),
-			Other:   others(lt.m, "targets", "private", "via", "build"),
+			Targets: lt.Strs("targets"),
+			Private: lt.Boolean("private"),
+			Build:   lt.Str("build"),
+			Other:   others(lt.M, "targets", "private", "via", "build"),
 		}
-		if v, ok := lt.m["via"]; ok {
-			path := lt.keyPath("via")
+		if v, ok := lt.M["via"]; ok {
+			path := lt.KeyPath("via")
 			if arr, ok := v.([]any); ok {
 				for i, chain := range arr {
-					lar.Via = append(lar.Via, lt.p.strings(indexKey(path, i), chain))
+					lar.Via = append(lar.Via, lt.P.Strings(tomldoc.IndexKey(path, i), chain))
 				}
 			} else {
-				lt.wrongType(path, "an array of arrays of strings", v)
+				lt.WrongType(path, "an array of arrays of strings", v)
 			}
 		}
 		tool.Larder = lar

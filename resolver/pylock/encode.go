@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"io"
 	"math"
 	"os"
@@ -572,7 +573,7 @@ func quote(s string) string {
 
 // tomlKey writes k bare when TOML allows it, else quoted.
 func tomlKey(k string) string {
-	if isBareKey(k) {
+	if tomldoc.IsBareKey(k) {
 		return k
 	}
 	return quote(k)

@@ -3,6 +3,7 @@ package pylock
 import (
 	"bytes"
 	"errors"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -277,7 +278,7 @@ func canon(v any, key string) any {
 	case map[string]any:
 		out := map[string]any{}
 		for k, e := range x {
-			if arr, ok := asArray(e); ok && len(arr) == 0 {
+			if arr, ok := tomldoc.AsArray(e); ok && len(arr) == 0 {
 				continue
 			}
 			if b, ok := e.(bool); ok && !b && k == "editable" {
@@ -287,7 +288,7 @@ func canon(v any, key string) any {
 		}
 		return out
 	case []map[string]any, []any:
-		arr, _ := asArray(x)
+		arr, _ := tomldoc.AsArray(x)
 		out := make([]any, len(arr))
 		for i, e := range arr {
 			out[i] = canon(e, "")
@@ -455,7 +456,7 @@ func canonicalTool(t *testing.T, doc []byte) any {
 	if err := toml.Unmarshal(doc, &m); err != nil {
 		t.Fatal(err)
 	}
-	pkgs, _ := asArray(m["packages"])
+	pkgs, _ := tomldoc.AsArray(m["packages"])
 	return nanFree(canon([]any{m["tool"], pkgs[0].(map[string]any)["tool"]}, ""))
 }
 

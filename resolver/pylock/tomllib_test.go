@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"math"
 	"os/exec"
 	"strconv"
@@ -117,7 +118,7 @@ func tagged(v any) any {
 		}
 		return out
 	case []any, []map[string]any:
-		arr, _ := asArray(x)
+		arr, _ := tomldoc.AsArray(x)
 		out := make([]any, len(arr))
 		for i, e := range arr {
 			out[i] = tagged(e)

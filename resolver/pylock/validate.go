@@ -2,6 +2,8 @@ package pylock
 
 import (
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"github.com/larder-build/larder/resolver/pep440"
 	"strconv"
 	"strings"
@@ -15,7 +17,7 @@ const SupportedMajor = 1
 // from an index are given, exactly one kind of source, and hashes on every
 // file. Errors name the key, such as packages[3].wheels[0].hashes.
 func (l *Lock) Validate() error {
-	return validate(l, indexKeyLines("", nil))
+	return validate(l, tomldoc.Index("", nil))
 }
 
 // checkLockVersion parses "MAJOR.MINOR" and refuses other majors: PEP 751
@@ -43,60 +45,60 @@ func isDigits(s string) bool {
 	return true
 }
 
-func validate(l *Lock, x *keyLines) error {
-	p := &problems{x: x}
+func validate(l *Lock, x *tomldoc.KeyLines) error {
+	p := &tomldoc.Problems{X: x}
 	if l.LockVersion == "" {
-		p.addf("lock-version", "missing required key")
+		p.Addf("lock-version", "missing required key")
 	} else if err := checkLockVersion(l.LockVersion); err != nil {
-		p.add(x.wrap("lock-version", err))
+		p.Add(x.Wrap("lock-version", err))
 	}
 	if l.CreatedBy == "" {
-		p.addf("created-by", "missing required key")
+		p.Addf("created-by", "missing required key")
 	}
 	if l.RequiresPython != "" {
 		if _, err := pep440.ParseSpecifiers(l.RequiresPython); err != nil {
-			p.add(x.wrap("requires-python", err))
+			p.Add(x.Wrap("requires-python", err))
 		}
 	}
 	for i, env := range l.Environments {
 		if err := checkMarker(env); err != nil {
-			p.add(x.wrap(indexKey("environments", i), err))
+			p.Add(x.Wrap(tomldoc.IndexKey("environments", i), err))
 		}
 	}
 	for i := range l.Packages {
-		validatePackage(p, indexKey("packages", i), &l.Packages[i])
+		validatePackage(p, tomldoc.IndexKey("packages", i), &l.Packages[i])
 	}
-	return p.err()
+	return p.Err()
 }
 
-func validatePackage(p *problems, path string, pkg *Package) {
-	key := func(k string) string { return joinKey(path, k) }
+func validatePackage(p *tomldoc.Problems, path string, pkg *Package) {
+	key := func(k string) string { return tomldoc.JoinKey(path, k) }
 	switch {
 	case pkg.Name == "":
-		p.addf(key("name"), "missing required key")
-	case !validName(pkg.Name):
-		p.addf(key("name"), "invalid project name %q", pkg.Name)
+		p.Addf(key("name"), "missing required key")
+	case !dist.ValidName(pkg.Name):
+		p.Addf(key("name"), "invalid project name %q", pkg.Name)
 	case normalizeName(pkg.Name) != pkg.Name:
-		p.addf(key("name"), "name %q is not normalized: want %q", pkg.Name, normalizeName(pkg.Name))
+		p.Addf(key("name"), "name %q is not normalized: want %q", pkg.Name, normalizeName(pkg.Name))
 	}
 	if pkg.Version != "" {
 		if _, err := pep440.Parse(pkg.Version); err != nil {
-			p.add(p.x.wrap(key("version"), err))
+			p.Add(p.X.Wrap(key("version"), err))
 		}
 	}
 	if pkg.RequiresPython != "" {
 		if _, err := pep440.ParseSpecifiers(pkg.RequiresPython); err != nil {
-			p.add(p.x.wrap(key("requires-python"), err))
+			p.Add(p.X.Wrap(key("requires-python"), err))
 		}
 	}
 	if pkg.Marker != "" {
 		if err := checkMarker(pkg.Marker); err != nil {
-			p.add(p.x.wrap(key("marker"), err))
+			p.Add(p.X.Wrap(key("marker"), err))
 		}
 	}
 	for i, d := range pkg.Dependencies {
 		if d.Name == "" {
-			p.addf(joinKey(indexKey(key("dependencies"), i), "name"), "missing required key")
+			p.Addf(tomldoc.JoinKey(tomldoc.IndexKey(key("dependencies"), i), "name"), "missing required key")
 		}
 	}
 
@@ -108,7 +110,7 @@ func validatePackage(p *problems, path string, pkg *Package) {
 	if pkg.Directory != nil {
 		kinds = append(kinds, "directory")
 		if pkg.Directory.Path == "" {
-			p.addf(joinKey(key("directory"), "path"), "missing required key")
+			p.Addf(tomldoc.JoinKey(key("directory"), "path"), "missing required key")
 		}
 	}
 	if pkg.Archive != nil {
@@ -125,75 +127,75 @@ func validatePackage(p *problems, path string, pkg *Package) {
 		if pkg.Version == "" {
 			// PEP 751 only says SHOULD; larder needs the version to match
 			// files against an index, so it requires it.
-			p.addf(key("version"), "missing: required when sdist or wheels are given")
+			p.Addf(key("version"), "missing: required when sdist or wheels are given")
 		}
 	}
 	if pkg.Sdist != nil {
 		validateFile(p, key("sdist"), pkg.Sdist)
 	}
 	for i := range pkg.Wheels {
-		validateFile(p, indexKey(key("wheels"), i), &pkg.Wheels[i])
+		validateFile(p, tomldoc.IndexKey(key("wheels"), i), &pkg.Wheels[i])
 	}
 	for i, a := range pkg.AttestationIdentities {
 		if a.Kind == "" {
-			p.addf(joinKey(indexKey(key("attestation-identities"), i), "kind"), "missing required key")
+			p.Addf(tomldoc.JoinKey(tomldoc.IndexKey(key("attestation-identities"), i), "kind"), "missing required key")
 		}
 	}
 	switch len(kinds) {
 	case 0:
-		p.addf(path, "package %q has no source: want one of vcs, directory, archive, sdist or wheels", pkg.Name)
+		p.Addf(path, "package %q has no source: want one of vcs, directory, archive, sdist or wheels", pkg.Name)
 	case 1:
 	default:
-		p.addf(path, "package %q has %d kinds of source (%s): want exactly one", pkg.Name, len(kinds), strings.Join(kinds, ", "))
+		p.Addf(path, "package %q has %d kinds of source (%s): want exactly one", pkg.Name, len(kinds), strings.Join(kinds, ", "))
 	}
 }
 
-func validateVCS(p *problems, path string, v *VCS) {
+func validateVCS(p *tomldoc.Problems, path string, v *VCS) {
 	switch v.Type {
 	case "":
-		p.addf(joinKey(path, "type"), "missing required key")
+		p.Addf(tomldoc.JoinKey(path, "type"), "missing required key")
 	case "git", "hg", "svn", "bzr":
 	default:
-		p.addf(joinKey(path, "type"), "unknown VCS type %q: want git, hg, svn or bzr", v.Type)
+		p.Addf(tomldoc.JoinKey(path, "type"), "unknown VCS type %q: want git, hg, svn or bzr", v.Type)
 	}
 	validateLocation(p, path, v.URL, v.Path)
 	if v.CommitID == "" {
-		p.addf(joinKey(path, "commit-id"), "missing required key")
+		p.Addf(tomldoc.JoinKey(path, "commit-id"), "missing required key")
 	}
 }
 
-func validateFile(p *problems, path string, f *File) {
+func validateFile(p *tomldoc.Problems, path string, f *File) {
 	validateLocation(p, path, f.URL, f.Path)
 	validateSize(p, path, f.Size)
 	validateHashes(p, path, f.Hashes)
 }
 
-func validateLocation(p *problems, path, url, file string) {
+func validateLocation(p *tomldoc.Problems, path, url, file string) {
 	if url == "" && file == "" {
-		p.addf(path, "missing url or path")
+		p.Addf(path, "missing url or path")
 	}
 }
 
-func validateSize(p *problems, path string, size int64) {
+func validateSize(p *tomldoc.Problems, path string, size int64) {
 	if size < 0 {
-		p.addf(joinKey(path, "size"), "negative size %d", size)
+		p.Addf(tomldoc.JoinKey(path, "size"), "negative size %d", size)
 	}
 }
 
 // validateHashes requires at least one hash: an unverified file would break
 // larder's promise that nothing enters a wheelhouse unchecked.
-func validateHashes(p *problems, path string, h Hashes) {
-	hpath := joinKey(path, "hashes")
+func validateHashes(p *tomldoc.Problems, path string, h Hashes) {
+	hpath := tomldoc.JoinKey(path, "hashes")
 	if len(h) == 0 {
-		p.addf(hpath, "missing: every file needs at least one hash")
+		p.Addf(hpath, "missing: every file needs at least one hash")
 		return
 	}
 	for alg, digest := range h {
 		if !isHashName(alg) {
-			p.addf(joinKey(hpath, alg), "invalid hash algorithm name %q", alg)
+			p.Addf(tomldoc.JoinKey(hpath, alg), "invalid hash algorithm name %q", alg)
 		}
 		if err := checkHex(digest); err != nil {
-			p.add(p.x.wrap(joinKey(hpath, alg), err))
+			p.Add(p.X.Wrap(tomldoc.JoinKey(hpath, alg), err))
 		}
 	}
 }
@@ -245,21 +247,4 @@ func normalizeName(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-// validName reports whether s is a valid PEP 508 project name.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
-	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !alnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
 }

@@ -1,15 +1,15 @@
 package pyproject
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"os"
 	"sort"
 	"strings"
 
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep508"
-	toml "github.com/pelletier/go-toml/v2"
 )
 
 // Load reads the pyproject.toml at path. Every requirement string is parsed
@@ -25,39 +25,38 @@ func Load(path string) (*Project, error) {
 }
 
 func parse(file string, data []byte) (*Project, error) {
-	x := indexKeyLines(file, data)
-	var doc map[string]any
-	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, x.decodeError(err)
+	root, err := tomldoc.Parse(file, data)
+	if err != nil {
+		return nil, err
 	}
-	r := &reader{p: &problems{x: x}}
-	proj := r.project(&table{p: r.p, m: doc})
-	if err := r.p.err(); err != nil {
+	r := &reader{p: root.P}
+	proj := r.project(root)
+	if err := r.p.Err(); err != nil {
 		return nil, err
 	}
 	return proj, nil
 }
 
 type reader struct {
-	p *problems
+	p *tomldoc.Problems
 }
 
-func (r *reader) project(doc *table) *Project {
-	proj := &Project{File: r.p.x.file}
-	if pt := doc.sub("project"); pt != nil {
+func (r *reader) project(doc *tomldoc.Table) *Project {
+	proj := &Project{File: r.p.X.File()}
+	if pt := doc.Sub("project"); pt != nil {
 		proj.HasProject = true
 		r.projectTable(proj, pt)
 	}
-	proj.DependencyGroups = r.groups(doc.sub("dependency-groups"))
-	if bt := doc.sub("build-system"); bt != nil {
+	proj.DependencyGroups = r.groups(doc.Sub("dependency-groups"))
+	if bt := doc.Sub("build-system"); bt != nil {
 		proj.BuildSystem = &BuildSystem{
 			Requires:     r.requirements(bt, "requires"),
-			BuildBackend: bt.str("build-backend"),
-			BackendPath:  bt.strs("backend-path"),
+			BuildBackend: bt.Str("build-backend"),
+			BackendPath:  bt.Strs("backend-path"),
 		}
 	}
-	if tt := doc.sub("tool"); tt != nil {
-		if ut := tt.sub("uv"); ut != nil {
+	if tt := doc.Sub("tool"); tt != nil {
+		if ut := tt.Sub("uv"); ut != nil {
 			proj.UV = r.uv(ut)
 			r.checkUVReferences(proj, ut)
 		}
@@ -65,42 +64,42 @@ func (r *reader) project(doc *table) *Project {
 	return proj
 }
 
-func (r *reader) projectTable(proj *Project, t *table) {
-	proj.Dynamic = t.strs("dynamic")
+func (r *reader) projectTable(proj *Project, t *tomldoc.Table) {
+	proj.Dynamic = t.Strs("dynamic")
 	dynamic := map[string]bool{}
 	for _, d := range proj.Dynamic {
 		dynamic[d] = true
 	}
-	proj.Name = t.str("name")
+	proj.Name = t.Str("name")
 	switch {
 	case dynamic["name"]:
-		r.p.addf(t.keyPath("dynamic"), `"name" cannot be dynamic (PEP 621)`)
-	case !t.has("name"):
-		r.p.addf(t.keyPath("name"), "missing required key")
-	case isString(t.m["name"]) && !validName(proj.Name):
-		r.p.addf(t.keyPath("name"), "invalid project name %q", proj.Name)
+		r.p.Addf(t.KeyPath("dynamic"), `"name" cannot be dynamic (PEP 621)`)
+	case !t.Has("name"):
+		r.p.Addf(t.KeyPath("name"), "missing required key")
+	case tomldoc.IsString(t.M["name"]) && !dist.ValidName(proj.Name):
+		r.p.Addf(t.KeyPath("name"), "invalid project name %q", proj.Name)
 	}
-	proj.Version = t.str("version")
-	if t.has("version") {
+	proj.Version = t.Str("version")
+	if t.Has("version") {
 		if dynamic["version"] {
-			r.p.addf(t.keyPath("version"), `"version" is both given and listed in dynamic (PEP 621)`)
+			r.p.Addf(t.KeyPath("version"), `"version" is both given and listed in dynamic (PEP 621)`)
 		}
-		if _, err := pep440.Parse(proj.Version); err != nil && isString(t.m["version"]) {
-			r.p.add(r.p.x.wrap(t.keyPath("version"), err))
+		if _, err := pep440.Parse(proj.Version); err != nil && tomldoc.IsString(t.M["version"]) {
+			r.p.Add(r.p.X.Wrap(t.KeyPath("version"), err))
 		}
 	}
-	proj.RequiresPython = t.str("requires-python")
+	proj.RequiresPython = t.Str("requires-python")
 	if proj.RequiresPython != "" {
 		if _, err := pep440.ParseSpecifiers(proj.RequiresPython); err != nil {
-			r.p.add(r.p.x.wrap(t.keyPath("requires-python"), err))
+			r.p.Add(r.p.X.Wrap(t.KeyPath("requires-python"), err))
 		}
 	}
 	proj.Dependencies = r.requirements(t, "dependencies")
 	proj.OptionalDependencies = map[string][]Requirement{}
-	if ot := t.sub("optional-dependencies"); ot != nil {
+	if ot := t.Sub("optional-dependencies"); ot != nil {
 		seen := map[string]string{}
-		for _, extra := range sortedKeys(ot.m) {
-			norm := r.normalizedName(ot.keyPath(extra), "extra", extra, seen)
+		for _, extra := range sortedKeys(ot.M) {
+			norm := r.normalizedName(ot.KeyPath(extra), "extra", extra, seen)
 			proj.OptionalDependencies[norm] = r.requirements(ot, extra)
 		}
 	}
@@ -109,32 +108,32 @@ func (r *reader) projectTable(proj *Project, t *table) {
 // normalizedName validates a name used as a key (an extra, a group, a
 // source) and refuses two spellings of one name.
 func (r *reader) normalizedName(path, what, name string, seen map[string]string) string {
-	if !validName(name) {
-		r.p.addf(path, "invalid %s name %q", what, name)
+	if !dist.ValidName(name) {
+		r.p.Addf(path, "invalid %s name %q", what, name)
 	}
 	norm := pep508.NormalizeName(name)
 	if prev, ok := seen[norm]; ok {
-		r.p.addf(path, "%s %q is the same name as %q once normalized", what, name, prev)
+		r.p.Addf(path, "%s %q is the same name as %q once normalized", what, name, prev)
 	}
 	seen[norm] = name
 	return norm
 }
 
 // requirements reads an array of requirement strings at key.
-func (r *reader) requirements(t *table, key string) []Requirement {
-	v, ok := t.m[key]
+func (r *reader) requirements(t *tomldoc.Table, key string) []Requirement {
+	v, ok := t.M[key]
 	if !ok {
 		return nil
 	}
-	path := t.keyPath(key)
+	path := t.KeyPath(key)
 	arr, ok := v.([]any)
 	if !ok {
-		r.p.addf(path, "expected an array of requirement strings, got %s", describe(v))
+		r.p.Addf(path, "expected an array of requirement strings, got %s", tomldoc.Describe(v))
 		return nil
 	}
 	out := make([]Requirement, 0, len(arr))
 	for i, e := range arr {
-		if req, ok := r.requirement(indexKey(path, i), e); ok {
+		if req, ok := r.requirement(tomldoc.IndexKey(path, i), e); ok {
 			out = append(out, req)
 		}
 	}
@@ -144,15 +143,15 @@ func (r *reader) requirements(t *table, key string) []Requirement {
 func (r *reader) requirement(path string, v any) (Requirement, bool) {
 	s, ok := v.(string)
 	if !ok {
-		r.p.addf(path, "expected a requirement string, got %s", describe(v))
+		r.p.Addf(path, "expected a requirement string, got %s", tomldoc.Describe(v))
 		return Requirement{}, false
 	}
 	parsed, err := pep508.ParseRequirement(s)
 	if err != nil {
-		r.p.add(r.p.x.wrap(path, err))
+		r.p.Add(r.p.X.Wrap(path, err))
 		return Requirement{}, false
 	}
-	return Requirement{Requirement: parsed, Raw: s, Key: path, Line: r.p.x.line(path)}, true
+	return Requirement{Requirement: parsed, Raw: s, Key: path, Line: r.p.X.Line(path)}, true
 }
 
 // groupEntry is one item of a dependency group as written: a requirement
@@ -164,7 +163,7 @@ type groupEntry struct {
 }
 
 // groups reads [dependency-groups] and expands includes (PEP 735).
-func (r *reader) groups(t *table) map[string]DependencyGroup {
+func (r *reader) groups(t *tomldoc.Table) map[string]DependencyGroup {
 	out := map[string]DependencyGroup{}
 	if t == nil {
 		return out
@@ -172,18 +171,18 @@ func (r *reader) groups(t *table) map[string]DependencyGroup {
 	entries := map[string][]groupEntry{}
 	raw := map[string]string{}
 	seen := map[string]string{}
-	for _, name := range sortedKeys(t.m) {
-		path := t.keyPath(name)
+	for _, name := range sortedKeys(t.M) {
+		path := t.KeyPath(name)
 		norm := r.normalizedName(path, "dependency group", name, seen)
 		raw[norm] = name
-		arr, ok := asArray(t.m[name])
+		arr, ok := tomldoc.AsArray(t.M[name])
 		if !ok {
-			r.p.addf(path, "expected an array of requirement strings and include tables, got %s", describe(t.m[name]))
+			r.p.Addf(path, "expected an array of requirement strings and include tables, got %s", tomldoc.Describe(t.M[name]))
 			continue
 		}
 		g := DependencyGroup{Name: norm}
 		for i, e := range arr {
-			ipath := indexKey(path, i)
+			ipath := tomldoc.IndexKey(path, i)
 			switch v := e.(type) {
 			case string:
 				if req, ok := r.requirement(ipath, v); ok {
@@ -193,14 +192,14 @@ func (r *reader) groups(t *table) map[string]DependencyGroup {
 			case map[string]any:
 				inc, ok := v["include-group"].(string)
 				if !ok || len(v) != 1 {
-					r.p.addf(ipath, `expected {include-group = "NAME"}, got %s`, inlineText(v))
+					r.p.Addf(ipath, `expected {include-group = "NAME"}, got %s`, inlineText(v))
 					continue
 				}
 				n := pep508.NormalizeName(inc)
 				g.Includes = append(g.Includes, n)
-				entries[norm] = append(entries[norm], groupEntry{include: n, path: joinKey(ipath, "include-group")})
+				entries[norm] = append(entries[norm], groupEntry{include: n, path: tomldoc.JoinKey(ipath, "include-group")})
 			default:
-				r.p.addf(ipath, "expected a requirement string or an include table, got %s", describe(e))
+				r.p.Addf(ipath, "expected a requirement string or an include table, got %s", tomldoc.Describe(e))
 			}
 		}
 		out[norm] = g
@@ -224,12 +223,12 @@ func (r *reader) groups(t *table) map[string]DependencyGroup {
 				continue
 			}
 			if _, known := out[e.include]; !known {
-				r.p.addf(e.path, "include of unknown dependency group %q (%s)", e.include, strings.Join(append(chain, e.include), " -> "))
+				r.p.Addf(e.path, "include of unknown dependency group %q (%s)", e.include, strings.Join(append(chain, e.include), " -> "))
 				ok = false
 				continue
 			}
 			if i := indexOf(chain, e.include); i >= 0 {
-				r.p.addf(e.path, "dependency groups include each other in a cycle: %s", strings.Join(append(chain[i:], e.include), " -> "))
+				r.p.Addf(e.path, "dependency groups include each other in a cycle: %s", strings.Join(append(chain[i:], e.include), " -> "))
 				ok = false
 				continue
 			}
@@ -263,73 +262,73 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-func (r *reader) uv(t *table) *UV {
+func (r *reader) uv(t *tomldoc.Table) *UV {
 	uv := &UV{
 		ConstraintDependencies: r.requirements(t, "constraint-dependencies"),
 		OverrideDependencies:   r.requirements(t, "override-dependencies"),
 		DevDependencies:        r.requirements(t, "dev-dependencies"),
 		Sources:                map[string][]Source{},
 	}
-	if v, ok := t.m["default-groups"]; ok {
+	if v, ok := t.M["default-groups"]; ok {
 		if s, isStr := v.(string); isStr {
 			if s == "all" {
 				uv.DefaultGroupsAll = true
 			} else {
-				r.p.addf(t.keyPath("default-groups"), `expected "all" or an array of group names, got %q`, s)
+				r.p.Addf(t.KeyPath("default-groups"), `expected "all" or an array of group names, got %q`, s)
 			}
 		} else {
 			uv.DefaultGroups = []string{}
-			for _, g := range r.p.strings(t.keyPath("default-groups"), v) {
+			for _, g := range r.p.Strings(t.KeyPath("default-groups"), v) {
 				uv.DefaultGroups = append(uv.DefaultGroups, pep508.NormalizeName(g))
 			}
 		}
 	}
-	if v, ok := t.m["conflicts"]; ok {
-		path := t.keyPath("conflicts")
+	if v, ok := t.M["conflicts"]; ok {
+		path := t.KeyPath("conflicts")
 		sets, isArr := v.([]any)
 		if !isArr {
-			r.p.addf(path, "expected an array of conflict sets, got %s", describe(v))
+			r.p.Addf(path, "expected an array of conflict sets, got %s", tomldoc.Describe(v))
 		}
 		for i, s := range sets {
-			setPath := indexKey(path, i)
-			members, isArr := asArray(s)
+			setPath := tomldoc.IndexKey(path, i)
+			members, isArr := tomldoc.AsArray(s)
 			if !isArr {
-				r.p.addf(setPath, "expected an array of conflict items, got %s", describe(s))
+				r.p.Addf(setPath, "expected an array of conflict items, got %s", tomldoc.Describe(s))
 				continue
 			}
 			var items []ConflictItem
 			for j, e := range members {
 				m, isTable := e.(map[string]any)
 				if !isTable {
-					r.p.addf(indexKey(setPath, j), "expected a table, got %s", describe(e))
+					r.p.Addf(tomldoc.IndexKey(setPath, j), "expected a table, got %s", tomldoc.Describe(e))
 					continue
 				}
-				it := &table{p: r.p, path: indexKey(setPath, j), m: m}
+				it := &tomldoc.Table{P: r.p, Path: tomldoc.IndexKey(setPath, j), M: m}
 				item := ConflictItem{
-					Package: normalizeIfSet(it.str("package")),
-					Extra:   normalizeIfSet(it.str("extra")),
-					Group:   normalizeIfSet(it.str("group")),
+					Package: normalizeIfSet(it.Str("package")),
+					Extra:   normalizeIfSet(it.Str("extra")),
+					Group:   normalizeIfSet(it.Str("group")),
 				}
 				if (item.Extra == "") == (item.Group == "") {
-					r.p.addf(it.path, "a conflict item names exactly one extra or one group")
+					r.p.Addf(it.Path, "a conflict item names exactly one extra or one group")
 				}
 				items = append(items, item)
 			}
 			if len(items) == 1 {
-				r.p.addf(setPath, "a conflict set needs at least two items")
+				r.p.Addf(setPath, "a conflict set needs at least two items")
 			}
 			uv.Conflicts = append(uv.Conflicts, items)
 		}
 	}
-	if st := t.sub("sources"); st != nil {
+	if st := t.Sub("sources"); st != nil {
 		seen := map[string]string{}
-		for _, name := range sortedKeys(st.m) {
-			norm := r.normalizedName(st.keyPath(name), "package", name, seen)
+		for _, name := range sortedKeys(st.M) {
+			norm := r.normalizedName(st.KeyPath(name), "package", name, seen)
 			uv.Sources[norm] = r.sources(st, name)
 		}
 	}
-	for _, it := range t.tables("index") {
-		ix := Index{Name: it.str("name"), URL: it.requiredStr("url"), Explicit: it.boolean("explicit"), Default: it.boolean("default")}
+	for _, it := range t.Tables("index") {
+		ix := Index{Name: it.Str("name"), URL: it.RequiredStr("url"), Explicit: it.Boolean("explicit"), Default: it.Boolean("default")}
 		uv.Indexes = append(uv.Indexes, ix)
 	}
 	return uv
@@ -344,30 +343,30 @@ func normalizeIfSet(s string) string {
 
 // sources reads one [tool.uv.sources] value: a table, or an array of tables
 // told apart by marker, extra or group.
-func (r *reader) sources(st *table, name string) []Source {
-	var tables []*table
-	switch st.m[name].(type) {
+func (r *reader) sources(st *tomldoc.Table, name string) []Source {
+	var tables []*tomldoc.Table
+	switch st.M[name].(type) {
 	case map[string]any:
-		tables = []*table{st.sub(name)}
+		tables = []*tomldoc.Table{st.Sub(name)}
 	case []any:
-		tables = st.tables(name)
+		tables = st.Tables(name)
 	default:
-		st.wrongType(st.keyPath(name), "a source table or an array of them", st.m[name])
+		st.WrongType(st.KeyPath(name), "a source table or an array of them", st.M[name])
 		return nil
 	}
 	out := make([]Source, 0, len(tables))
 	for _, t := range tables {
-		for _, k := range sortedKeys(t.m) {
+		for _, k := range sortedKeys(t.M) {
 			if !knownSourceKeys[k] {
-				r.p.addf(t.keyPath(k), "unknown source key %q", k)
+				r.p.Addf(t.KeyPath(k), "unknown source key %q", k)
 			}
 		}
 		s := Source{
-			Git: t.str("git"), Branch: t.str("branch"), Tag: t.str("tag"), Rev: t.str("rev"),
-			Path: t.str("path"), Editable: t.boolean("editable"),
-			URL: t.str("url"), Subdirectory: t.str("subdirectory"),
-			Index: t.str("index"), Workspace: t.boolean("workspace"),
-			Marker: t.str("marker"), Extra: normalizeIfSet(t.str("extra")), Group: normalizeIfSet(t.str("group")),
+			Git: t.Str("git"), Branch: t.Str("branch"), Tag: t.Str("tag"), Rev: t.Str("rev"),
+			Path: t.Str("path"), Editable: t.Boolean("editable"),
+			URL: t.Str("url"), Subdirectory: t.Str("subdirectory"),
+			Index: t.Str("index"), Workspace: t.Boolean("workspace"),
+			Marker: t.Str("marker"), Extra: normalizeIfSet(t.Str("extra")), Group: normalizeIfSet(t.Str("group")),
 		}
 		r.checkSource(t, s)
 		out = append(out, s)
@@ -381,55 +380,55 @@ var knownSourceKeys = map[string]bool{
 	"marker": true, "extra": true, "group": true, "lfs": true,
 }
 
-func (r *reader) checkSource(t *table, s Source) {
+func (r *reader) checkSource(t *tomldoc.Table, s Source) {
 	var kinds []string
 	for _, k := range []string{"git", "path", "url", "index", "workspace"} {
-		if t.has(k) {
+		if t.Has(k) {
 			kinds = append(kinds, k)
 		}
 	}
 	switch len(kinds) {
 	case 0:
-		r.p.addf(t.path, "a source needs one of git, path, url, index or workspace")
+		r.p.Addf(t.Path, "a source needs one of git, path, url, index or workspace")
 	case 1:
 	default:
-		r.p.addf(t.path, "a source has one of git, path, url, index or workspace, not %s", strings.Join(kinds, " and "))
+		r.p.Addf(t.Path, "a source has one of git, path, url, index or workspace, not %s", strings.Join(kinds, " and "))
 	}
 	var refs []string
 	for _, k := range []string{"branch", "tag", "rev"} {
-		if t.has(k) {
+		if t.Has(k) {
 			refs = append(refs, k)
 			if s.Git == "" {
-				r.p.addf(t.keyPath(k), "%s applies to git sources only", k)
+				r.p.Addf(t.KeyPath(k), "%s applies to git sources only", k)
 			}
 		}
 	}
 	if len(refs) > 1 {
-		r.p.addf(t.path, "a git source has one of branch, tag or rev, not %s", strings.Join(refs, " and "))
+		r.p.Addf(t.Path, "a git source has one of branch, tag or rev, not %s", strings.Join(refs, " and "))
 	}
-	if t.has("subdirectory") && s.Git == "" && s.URL == "" {
-		r.p.addf(t.keyPath("subdirectory"), "subdirectory applies to git and url sources only")
+	if t.Has("subdirectory") && s.Git == "" && s.URL == "" {
+		r.p.Addf(t.KeyPath("subdirectory"), "subdirectory applies to git and url sources only")
 	}
-	if t.has("editable") && s.Path == "" && !s.Workspace {
-		r.p.addf(t.keyPath("editable"), "editable applies to path and workspace sources only")
+	if t.Has("editable") && s.Path == "" && !s.Workspace {
+		r.p.Addf(t.KeyPath("editable"), "editable applies to path and workspace sources only")
 	}
 	if s.Marker != "" {
 		if _, err := pep508.ParseMarker(s.Marker); err != nil {
-			r.p.add(r.p.x.wrap(t.keyPath("marker"), err))
+			r.p.Add(r.p.X.Wrap(t.KeyPath("marker"), err))
 		}
 	}
 }
 
 // checkUVReferences checks that conflicts and default-groups name groups
 // and extras that exist.
-func (r *reader) checkUVReferences(proj *Project, t *table) {
+func (r *reader) checkUVReferences(proj *Project, t *tomldoc.Table) {
 	hasGroup := func(g string) bool {
 		_, ok := proj.DependencyGroups[g]
 		return ok || g == "dev" && len(proj.UV.DevDependencies) > 0
 	}
 	for i, g := range proj.UV.DefaultGroups {
 		if !hasGroup(g) {
-			r.p.addf(indexKey(t.keyPath("default-groups"), i), "default group %q is not defined", g)
+			r.p.Addf(tomldoc.IndexKey(t.KeyPath("default-groups"), i), "default group %q is not defined", g)
 		}
 	}
 	for i, set := range proj.UV.Conflicts {
@@ -437,12 +436,12 @@ func (r *reader) checkUVReferences(proj *Project, t *table) {
 			if it.Package != "" && it.Package != pep508.NormalizeName(proj.Name) {
 				continue // another workspace member: not visible from here
 			}
-			path := indexKey(indexKey(t.keyPath("conflicts"), i), j)
+			path := tomldoc.IndexKey(tomldoc.IndexKey(t.KeyPath("conflicts"), i), j)
 			if it.Group != "" && !hasGroup(it.Group) {
-				r.p.addf(path, "conflict names undefined dependency group %q", it.Group)
+				r.p.Addf(path, "conflict names undefined dependency group %q", it.Group)
 			}
 			if _, ok := proj.OptionalDependencies[it.Extra]; it.Extra != "" && !ok {
-				r.p.addf(path, "conflict names undefined extra %q", it.Extra)
+				r.p.Addf(path, "conflict names undefined extra %q", it.Extra)
 			}
 		}
 	}
@@ -464,22 +463,4 @@ func inlineText(m map[string]any) string {
 		parts = append(parts, fmt.Sprintf("%s = %v", k, m[k]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-// validName reports whether s is a valid PEP 508 name (also the rule for
-// extras and PEP 735 group names).
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
-	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !alnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
 }

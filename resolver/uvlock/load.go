@@ -1,8 +1,9 @@
 package uvlock
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"io"
 	"os"
 	"sort"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep508"
-	toml "github.com/pelletier/go-toml/v2"
 )
 
 // SupportedVersion is the uv.lock format version this package reads.
@@ -37,157 +37,155 @@ func Decode(r io.Reader) (*Lock, error) {
 }
 
 func decode(file string, data []byte) (*Lock, error) {
-	x := indexKeyLines(file, data)
-	var doc map[string]any
-	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, x.decodeError(err)
+	root, err := tomldoc.Parse(file, data)
+	if err != nil {
+		return nil, err
 	}
-	p := &problems{x: x}
-	l := readLock(&table{p: p, m: doc})
-	if err := p.err(); err != nil {
+	l := readLock(root)
+	if err := root.P.Err(); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-func readLock(t *table) *Lock {
+func readLock(t *tomldoc.Table) *Lock {
 	l := &Lock{}
-	if !t.has("version") {
-		t.p.addf("version", "missing required key")
+	if !t.Has("version") {
+		t.P.Addf("version", "missing required key")
 		return l
 	}
-	l.Version = t.integer("version")
+	l.Version = t.Integer("version")
 	if l.Version != SupportedVersion {
-		if _, isInt := t.m["version"].(int64); isInt {
-			t.p.addf("version", "unsupported uv.lock version %d: this reader knows version %d", l.Version, SupportedVersion)
+		if _, isInt := t.M["version"].(int64); isInt {
+			t.P.Addf("version", "unsupported uv.lock version %d: this reader knows version %d", l.Version, SupportedVersion)
 		}
 		return l // another format version may mean anything below
 	}
-	l.Revision = t.integer("revision")
-	l.RequiresPython = t.str("requires-python")
+	l.Revision = t.Integer("revision")
+	l.RequiresPython = t.Str("requires-python")
 	if l.RequiresPython != "" {
 		if _, err := pep440.ParseSpecifiers(l.RequiresPython); err != nil {
-			t.p.add(t.p.x.wrap("requires-python", err))
+			t.P.Add(t.P.X.Wrap("requires-python", err))
 		}
 	}
 	l.ResolutionMarkers = markers(t, "resolution-markers")
 	l.SupportedMarkers = markers(t, "supported-markers")
 	l.RequiredMarkers = markers(t, "required-markers")
 	l.Conflicts = conflicts(t)
-	if ot := t.sub("options"); ot != nil {
+	if ot := t.Sub("options"); ot != nil {
 		l.Options = Options{
-			ResolutionMode: ot.str("resolution-mode"),
-			PrereleaseMode: ot.str("prerelease-mode"),
-			ExcludeNewer:   ot.str("exclude-newer"),
+			ResolutionMode: ot.Str("resolution-mode"),
+			PrereleaseMode: ot.Str("prerelease-mode"),
+			ExcludeNewer:   ot.Str("exclude-newer"),
 		}
 	}
-	if mt := t.sub("manifest"); mt != nil {
+	if mt := t.Sub("manifest"); mt != nil {
 		l.Manifest = Manifest{
-			Members:      mt.strs("members"),
+			Members:      mt.Strs("members"),
 			Requirements: requirements(mt, "requirements"),
 			Constraints:  requirements(mt, "constraints"),
 			Overrides:    requirements(mt, "overrides"),
 		}
-		if gt := mt.sub("dependency-groups"); gt != nil {
+		if gt := mt.Sub("dependency-groups"); gt != nil {
 			l.Manifest.DependencyGroups = map[string][]Requirement{}
-			for _, g := range sortedKeys(gt.m) {
+			for _, g := range sortedKeys(gt.M) {
 				l.Manifest.DependencyGroups[g] = requirements(gt, g)
 			}
 		}
 	}
-	for _, pt := range t.tables("package") {
+	for _, pt := range t.Tables("package") {
 		l.Packages = append(l.Packages, readPackage(pt))
 	}
 	checkReferences(t, l)
 	return l
 }
 
-func markers(t *table, key string) []string {
-	ms := t.strs(key)
+func markers(t *tomldoc.Table, key string) []string {
+	ms := t.Strs(key)
 	for i, m := range ms {
-		checkMarker(t.p, indexKey(t.keyPath(key), i), m)
+		checkMarker(t.P, tomldoc.IndexKey(t.KeyPath(key), i), m)
 	}
 	return ms
 }
 
-func checkMarker(p *problems, path, m string) {
+func checkMarker(p *tomldoc.Problems, path, m string) {
 	if _, err := pep508.ParseMarker(m); err != nil {
-		p.add(p.x.wrap(path, err))
+		p.Add(p.X.Wrap(path, err))
 	}
 }
 
-func conflicts(t *table) [][]ConflictItem {
-	v, ok := t.m["conflicts"]
+func conflicts(t *tomldoc.Table) [][]ConflictItem {
+	v, ok := t.M["conflicts"]
 	if !ok {
 		return nil
 	}
-	path := t.keyPath("conflicts")
+	path := t.KeyPath("conflicts")
 	sets, ok := v.([]any)
 	if !ok {
-		t.wrongType(path, "an array of conflict sets", v)
+		t.WrongType(path, "an array of conflict sets", v)
 		return nil
 	}
 	var out [][]ConflictItem
 	for i, s := range sets {
 		members, ok := s.([]any)
 		if !ok {
-			t.wrongType(indexKey(path, i), "an array of conflict items", s)
+			t.WrongType(tomldoc.IndexKey(path, i), "an array of conflict items", s)
 			continue
 		}
 		var set []ConflictItem
 		for j, e := range members {
 			m, ok := e.(map[string]any)
 			if !ok {
-				t.wrongType(indexKey(indexKey(path, i), j), "a table", e)
+				t.WrongType(tomldoc.IndexKey(tomldoc.IndexKey(path, i), j), "a table", e)
 				continue
 			}
-			it := &table{p: t.p, path: indexKey(indexKey(path, i), j), m: m}
-			set = append(set, ConflictItem{Package: it.str("package"), Extra: it.str("extra"), Group: it.str("group")})
+			it := &tomldoc.Table{P: t.P, Path: tomldoc.IndexKey(tomldoc.IndexKey(path, i), j), M: m}
+			set = append(set, ConflictItem{Package: it.Str("package"), Extra: it.Str("extra"), Group: it.Str("group")})
 		}
 		out = append(out, set)
 	}
 	return out
 }
 
-func readPackage(t *table) Package {
+func readPackage(t *tomldoc.Table) Package {
 	p := Package{
-		Name:              t.requiredStr("name"),
-		Version:           t.str("version"),
+		Name:              t.RequiredStr("name"),
+		Version:           t.Str("version"),
 		ResolutionMarkers: markers(t, "resolution-markers"),
 	}
-	if p.Name != "" && !validName(p.Name) {
-		t.p.addf(t.keyPath("name"), "invalid project name %q", p.Name)
+	if p.Name != "" && !dist.ValidName(p.Name) {
+		t.P.Addf(t.KeyPath("name"), "invalid project name %q", p.Name)
 	}
-	if st := t.sub("source"); st != nil {
+	if st := t.Sub("source"); st != nil {
 		p.Source = readSource(st)
-	} else if !t.has("source") {
-		t.p.addf(t.keyPath("source"), "missing required key")
+	} else if !t.Has("source") {
+		t.P.Addf(t.KeyPath("source"), "missing required key")
 	}
 	if p.Version != "" {
 		if _, err := pep440.Parse(p.Version); err != nil {
-			t.p.add(t.p.x.wrap(t.keyPath("version"), err))
+			t.P.Add(t.P.X.Wrap(t.KeyPath("version"), err))
 		}
 	} else if p.Source.Kind == SourceRegistry || p.Source.Kind == SourceGit || p.Source.Kind == SourceURL {
-		t.p.addf(t.keyPath("version"), "missing: required for a %s source", p.Source.Kind)
+		t.P.Addf(t.KeyPath("version"), "missing: required for a %s source", p.Source.Kind)
 	}
 	p.Dependencies = dependencies(t, "dependencies")
 	p.OptionalDependencies = dependencyMap(t, "optional-dependencies")
 	p.DevDependencies = dependencyMap(t, "dev-dependencies")
-	if st := t.sub("sdist"); st != nil {
+	if st := t.Sub("sdist"); st != nil {
 		f := readFile(st)
 		p.Sdist = &f
 	}
-	for _, wt := range t.tables("wheels") {
+	for _, wt := range t.Tables("wheels") {
 		p.Wheels = append(p.Wheels, readFile(wt))
 	}
-	if mt := t.sub("metadata"); mt != nil {
+	if mt := t.Sub("metadata"); mt != nil {
 		p.Metadata = Metadata{
 			RequiresDist:   requirements(mt, "requires-dist"),
-			ProvidesExtras: mt.strs("provides-extras"),
+			ProvidesExtras: mt.Strs("provides-extras"),
 		}
-		if rt := mt.sub("requires-dev"); rt != nil {
+		if rt := mt.Sub("requires-dev"); rt != nil {
 			p.Metadata.RequiresDev = map[string][]Requirement{}
-			for _, g := range sortedKeys(rt.m) {
+			for _, g := range sortedKeys(rt.M) {
 				p.Metadata.RequiresDev[g] = requirements(rt, g)
 			}
 		}
@@ -196,94 +194,94 @@ func readPackage(t *table) Package {
 }
 
 // readSource reads source = { KIND = "value" }, with exactly one kind.
-func readSource(t *table) Source {
+func readSource(t *tomldoc.Table) Source {
 	var s Source
 	var kinds []string
 	for _, k := range SourceKinds {
-		if t.has(k) {
+		if t.Has(k) {
 			kinds = append(kinds, k)
-			s.Kind, s.Value = k, t.str(k)
+			s.Kind, s.Value = k, t.Str(k)
 		}
 	}
-	s.Subdirectory = t.str("subdirectory")
+	s.Subdirectory = t.Str("subdirectory")
 	switch len(kinds) {
 	case 0:
-		t.p.addf(t.path, "a source needs one of %s", strings.Join(SourceKinds, ", "))
+		t.P.Addf(t.Path, "a source needs one of %s", strings.Join(SourceKinds, ", "))
 	case 1:
 		if s.Kind == SourceGit {
 			if _, err := parseGit(s.Value); err != nil {
-				t.p.add(t.p.x.wrap(t.keyPath("git"), err))
+				t.P.Add(t.P.X.Wrap(t.KeyPath("git"), err))
 			}
 		}
 	default:
-		t.p.addf(t.path, "a source has one kind, not %s", strings.Join(kinds, " and "))
+		t.P.Addf(t.Path, "a source has one kind, not %s", strings.Join(kinds, " and "))
 	}
 	return s
 }
 
-func dependencies(t *table, key string) []Dependency {
+func dependencies(t *tomldoc.Table, key string) []Dependency {
 	var out []Dependency
-	for _, dt := range t.tables(key) {
+	for _, dt := range t.Tables(key) {
 		d := Dependency{
-			Name:    dt.requiredStr("name"),
-			Version: dt.str("version"),
-			Extra:   dt.strs("extra"),
-			Marker:  dt.str("marker"),
+			Name:    dt.RequiredStr("name"),
+			Version: dt.Str("version"),
+			Extra:   dt.Strs("extra"),
+			Marker:  dt.Str("marker"),
 		}
-		if st := dt.sub("source"); st != nil {
+		if st := dt.Sub("source"); st != nil {
 			s := readSource(st)
 			d.Source = &s
 		}
 		if d.Marker != "" {
-			checkMarker(t.p, dt.keyPath("marker"), d.Marker)
+			checkMarker(t.P, dt.KeyPath("marker"), d.Marker)
 		}
 		out = append(out, d)
 	}
 	return out
 }
 
-func dependencyMap(t *table, key string) map[string][]Dependency {
-	mt := t.sub(key)
+func dependencyMap(t *tomldoc.Table, key string) map[string][]Dependency {
+	mt := t.Sub(key)
 	if mt == nil {
 		return nil
 	}
 	out := map[string][]Dependency{}
-	for _, name := range sortedKeys(mt.m) {
+	for _, name := range sortedKeys(mt.M) {
 		out[name] = dependencies(mt, name)
 	}
 	return out
 }
 
-func readFile(t *table) File {
+func readFile(t *tomldoc.Table) File {
 	f := File{
-		URL:      t.str("url"),
-		Path:     t.str("path"),
-		Filename: t.str("filename"),
-		Hash:     t.str("hash"),
-		Size:     t.integer("size"),
+		URL:      t.Str("url"),
+		Path:     t.Str("path"),
+		Filename: t.Str("filename"),
+		Hash:     t.Str("hash"),
+		Size:     t.Integer("size"),
 	}
 	if f.URL == "" && f.Path == "" && f.Filename == "" {
-		t.p.addf(t.path, "missing url, path or filename")
+		t.P.Addf(t.Path, "missing url, path or filename")
 	}
-	if t.has("hash") {
+	if t.Has("hash") {
 		if err := checkHash(f.Hash); err != nil {
-			t.p.add(t.p.x.wrap(t.keyPath("hash"), err))
+			t.P.Add(t.P.X.Wrap(t.KeyPath("hash"), err))
 		}
 	}
 	if f.Size < 0 {
-		t.p.addf(t.keyPath("size"), "negative size %d", f.Size)
+		t.P.Addf(t.KeyPath("size"), "negative size %d", f.Size)
 	}
 	// uv writes upload-time as a quoted RFC 3339 string; a TOML datetime
 	// is taken too.
-	if v, ok := t.m["upload-time"]; ok {
+	if v, ok := t.M["upload-time"]; ok {
 		if s, isStr := v.(string); isStr {
 			ut, err := time.Parse(time.RFC3339Nano, s)
 			if err != nil {
-				t.p.addf(t.keyPath("upload-time"), "invalid upload time %q: want RFC 3339 such as \"2024-03-22T14:39:36.863Z\"", s)
+				t.P.Addf(t.KeyPath("upload-time"), "invalid upload time %q: want RFC 3339 such as \"2024-03-22T14:39:36.863Z\"", s)
 			}
 			f.UploadTime = ut
 		} else {
-			f.UploadTime = t.datetime("upload-time")
+			f.UploadTime = t.Datetime("upload-time")
 		}
 	}
 	return f
@@ -303,26 +301,26 @@ func checkHash(h string) error {
 	return nil
 }
 
-func requirements(t *table, key string) []Requirement {
+func requirements(t *tomldoc.Table, key string) []Requirement {
 	var out []Requirement
-	for _, rt := range t.tables(key) {
+	for _, rt := range t.Tables(key) {
 		r := Requirement{
-			Name:         rt.requiredStr("name"),
-			Extras:       rt.strs("extras"),
-			Specifier:    rt.str("specifier"),
-			Marker:       rt.str("marker"),
-			Index:        rt.str("index"),
-			Git:          rt.str("git"),
-			URL:          rt.str("url"),
-			Path:         rt.str("path"),
-			Directory:    rt.str("directory"),
-			Editable:     rt.str("editable"),
-			Virtual:      rt.str("virtual"),
-			Subdirectory: rt.str("subdirectory"),
+			Name:         rt.RequiredStr("name"),
+			Extras:       rt.Strs("extras"),
+			Specifier:    rt.Str("specifier"),
+			Marker:       rt.Str("marker"),
+			Index:        rt.Str("index"),
+			Git:          rt.Str("git"),
+			URL:          rt.Str("url"),
+			Path:         rt.Str("path"),
+			Directory:    rt.Str("directory"),
+			Editable:     rt.Str("editable"),
+			Virtual:      rt.Str("virtual"),
+			Subdirectory: rt.Str("subdirectory"),
 		}
 		if r.Name != "" {
 			if _, err := pep508.ParseRequirement(r.PEP508()); err != nil {
-				rt.p.add(rt.p.x.wrap(rt.path, err))
+				rt.P.Add(rt.P.X.Wrap(rt.Path, err))
 			}
 		}
 		out = append(out, r)
@@ -332,7 +330,7 @@ func requirements(t *table, key string) []Requirement {
 
 // checkReferences checks that every dependency names a package of the lock
 // (and a version of it, when it gives one).
-func checkReferences(t *table, l *Lock) {
+func checkReferences(t *tomldoc.Table, l *Lock) {
 	versions := map[string][]string{}
 	for _, p := range l.Packages {
 		versions[p.Name] = append(versions[p.Name], p.Version)
@@ -342,17 +340,17 @@ func checkReferences(t *table, l *Lock) {
 		switch {
 		case d.Name == "":
 		case !ok:
-			t.p.addf(path, "dependency on %q, which is not in the lock", d.Name)
+			t.P.Addf(path, "dependency on %q, which is not in the lock", d.Name)
 		case d.Version != "" && indexOf(vs, d.Version) < 0:
-			t.p.addf(path, "dependency on %s %s, which is not in the lock (it has %s)", d.Name, d.Version, strings.Join(vs, ", "))
+			t.P.Addf(path, "dependency on %s %s, which is not in the lock (it has %s)", d.Name, d.Version, strings.Join(vs, ", "))
 		case d.Version == "" && len(vs) > 1:
-			t.p.addf(path, "dependency on %q is ambiguous: the lock has versions %s", d.Name, strings.Join(vs, ", "))
+			t.P.Addf(path, "dependency on %q is ambiguous: the lock has versions %s", d.Name, strings.Join(vs, ", "))
 		}
 	}
 	for i, p := range l.Packages {
-		ppath := indexKey("package", i)
+		ppath := tomldoc.IndexKey("package", i)
 		for j, d := range p.Dependencies {
-			check(indexKey(joinKey(ppath, "dependencies"), j), d)
+			check(tomldoc.IndexKey(tomldoc.JoinKey(ppath, "dependencies"), j), d)
 		}
 		for _, kind := range []string{"optional-dependencies", "dev-dependencies"} {
 			m := p.OptionalDependencies
@@ -361,7 +359,7 @@ func checkReferences(t *table, l *Lock) {
 			}
 			for _, name := range sortedKeys(m) {
 				for j, d := range m[name] {
-					check(indexKey(joinKey(joinKey(ppath, kind), name), j), d)
+					check(tomldoc.IndexKey(tomldoc.JoinKey(tomldoc.JoinKey(ppath, kind), name), j), d)
 				}
 			}
 		}
@@ -384,21 +382,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// validName reports whether s is a valid PEP 508 project name.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
-	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !alnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
 }

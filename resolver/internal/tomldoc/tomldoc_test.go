@@ -1,4 +1,4 @@
-package pylock
+package tomldoc
 
 import "testing"
 
@@ -19,7 +19,7 @@ wheels = [
 "quoted \" key" = [[1], [2,
   3]]
 `
-	x := indexKeyLines("f", []byte(doc))
+	x := Index("f", []byte(doc))
 	tests := []struct {
 		path string
 		line int
@@ -35,7 +35,7 @@ wheels = [
 		{"nowhere", 0},
 	}
 	for _, tt := range tests {
-		if got := x.line(tt.path); got != tt.line {
+		if got := x.Line(tt.path); got != tt.line {
 			t.Errorf("line(%s) = %d, want %d", tt.path, got, tt.line)
 		}
 	}
@@ -49,11 +49,11 @@ func TestKeyPathsSplitOnlyOutsideQuotes(t *testing.T) {
 		{"top", "", "top"},
 	}
 	for _, tt := range tests {
-		if got := parentKey(tt.path); got != tt.parent {
-			t.Errorf("parentKey(%s) = %s, want %s", tt.path, got, tt.parent)
+		if got := ParentKey(tt.path); got != tt.parent {
+			t.Errorf("ParentKey(%s) = %s, want %s", tt.path, got, tt.parent)
 		}
-		if got := stripIndexes(tt.path); got != tt.stripped {
-			t.Errorf("stripIndexes(%s) = %s, want %s", tt.path, got, tt.stripped)
+		if got := StripIndexes(tt.path); got != tt.stripped {
+			t.Errorf("StripIndexes(%s) = %s, want %s", tt.path, got, tt.stripped)
 		}
 	}
 }
