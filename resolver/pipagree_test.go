@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -144,7 +145,7 @@ func pipResolveWith(ctx context.Context, python, dir, indexURL string, roots []s
 	}
 	got := map[string]string{}
 	for _, x := range rep.Install {
-		got[pep508.NormalizeName(x.Metadata.Name)] = x.Metadata.Version
+		got[dist.NormalizeName(x.Metadata.Name)] = x.Metadata.Version
 	}
 	return got, string(out), nil
 }

@@ -2,6 +2,7 @@ package edxindex
 
 import (
 	"bufio"
+	"github.com/larder-build/larder/resolver/dist"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -35,7 +36,7 @@ func baseFacts(t *testing.T) (pins map[string]string, roots []string) {
 	for sc.Scan() {
 		line := sc.Text()
 		if m := pinRE.FindStringSubmatch(line); m != nil {
-			cur = pep508.NormalizeName(m[1])
+			cur = dist.NormalizeName(m[1])
 			pins[cur] = m[3]
 			continue
 		}
@@ -376,7 +377,7 @@ func TestOutsideProjectsAreInTheIndexButNotTheClosure(t *testing.T) {
 	idx, w := generated(t)
 	v := newView(t, idx, w)
 	for _, o := range outsideProjects {
-		name := pep508.NormalizeName(o.name)
+		name := dist.NormalizeName(o.name)
 		if _, ok := v.projects[name]; !ok {
 			t.Errorf("%s: not in the index", name)
 		}

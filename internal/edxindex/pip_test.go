@@ -3,6 +3,7 @@ package edxindex
 import (
 	"context"
 	"encoding/json"
+	"github.com/larder-build/larder/resolver/dist"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
-	"github.com/larder-build/larder/resolver/pep508"
 )
 
 // TestPipResolvesTheRootsToExactlyThePins runs a resolver nobody here wrote,
@@ -73,7 +73,7 @@ func TestPipResolvesTheRootsToExactlyThePins(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, in := range rep.Install {
-		got[pep508.NormalizeName(in.Metadata.Name)] = in.Metadata.Version
+		got[dist.NormalizeName(in.Metadata.Name)] = in.Metadata.Version
 	}
 	for name, ver := range w.Pins {
 		if got[name] != ver {

@@ -2,6 +2,7 @@ package edxindex
 
 import (
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
 	"slices"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func newView(t testing.TB, idx *pypitest.Index, w *Workload) *view {
 	t.Helper()
 	v := &view{w: w, projects: map[string][]*release{}}
 	for _, p := range idx.Projects {
-		name := pep508.NormalizeName(p.Name)
+		name := dist.NormalizeName(p.Name)
 		if _, dup := v.projects[name]; dup {
 			t.Fatalf("project %q listed twice", name)
 		}

@@ -3,6 +3,7 @@ package pep508
 import (
 	"errors"
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,7 +69,7 @@ func legacyCompare(c *comparison, env Environment, res *legacyResult) bool {
 	if !c.lhs.variable {
 		key = c.rhs.text
 	}
-	if key == Extra && (NormalizeName(lhs) != lhs || NormalizeName(rhs) != rhs) {
+	if key == Extra && (dist.NormalizeName(lhs) != lhs || dist.NormalizeName(rhs) != rhs) {
 		res.extra = true
 	}
 	spec, ok := markerSpecifier(c.op, rhs)
@@ -291,7 +292,7 @@ func compareRequirement(r Requirement, ref refAnswer) string {
 	}
 	var extras []string
 	for _, e := range ref.Extras {
-		extras = append(extras, NormalizeName(e))
+		extras = append(extras, dist.NormalizeName(e))
 	}
 	slices.Sort(extras)
 	extras = slices.Compact(extras)

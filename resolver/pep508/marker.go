@@ -1,6 +1,7 @@
 package pep508
 
 import (
+	"github.com/larder-build/larder/resolver/dist"
 	"slices"
 	"strings"
 	"unicode"
@@ -253,7 +254,7 @@ func newComparison(lhs operand, op string, rhs operand) comparison {
 	if lhs.variable && !rhs.variable {
 		val := rhs.text
 		if lhs.text == Extra {
-			val = NormalizeName(val)
+			val = dist.NormalizeName(val)
 		}
 		c.spec, c.hasSpec = markerSpecifier(op, val)
 	}
@@ -352,7 +353,7 @@ func (c *comparison) eval(env Environment, extra *string) bool {
 	if key == Extra {
 		// PEP 685: "When comparing extra names, tools MUST normalize the
 		// names being compared using the semantics outlined in PEP 503".
-		lhs, rhs = NormalizeName(lhs), NormalizeName(rhs)
+		lhs, rhs = dist.NormalizeName(lhs), dist.NormalizeName(rhs)
 	}
 	if c.hasSpec {
 		return compare(lhs, c.op, rhs, c.spec, true)
@@ -465,9 +466,9 @@ func (m *Marker) Extras() []string {
 	m.walk(func(c *comparison) {
 		switch {
 		case c.lhs.variable && c.lhs.text == Extra && !c.rhs.variable:
-			out = append(out, NormalizeName(c.rhs.text))
+			out = append(out, dist.NormalizeName(c.rhs.text))
 		case c.rhs.variable && c.rhs.text == Extra && !c.lhs.variable:
-			out = append(out, NormalizeName(c.lhs.text))
+			out = append(out, dist.NormalizeName(c.lhs.text))
 		}
 	})
 	slices.Sort(out)
@@ -550,9 +551,9 @@ func setMembership(c *comparison, lhs, rhs string) bool {
 		return false
 	}
 	member := false
-	want := NormalizeName(lhs)
+	want := dist.NormalizeName(lhs)
 	for _, x := range strings.Split(rhs, ",") {
-		if x != "" && NormalizeName(x) == want {
+		if x != "" && dist.NormalizeName(x) == want {
 			member = true
 			break
 		}

@@ -1,6 +1,7 @@
 package pep508
 
 import (
+	"github.com/larder-build/larder/resolver/dist"
 	"slices"
 	"strings"
 
@@ -27,7 +28,7 @@ type Requirement struct {
 
 // NormalizedName returns the project name normalized per PEP 503, the form
 // in which names compare and appear in index URLs.
-func (r Requirement) NormalizedName() string { return NormalizeName(r.Name) }
+func (r Requirement) NormalizedName() string { return dist.NormalizeName(r.Name) }
 
 // ParseRequirement parses one dependency specifier. Comments and pip's
 // options (-r, --hash...) are not part of PEP 508: the caller removes them.
@@ -120,7 +121,7 @@ func (sc *scanner) extras() ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			extras = append(extras, NormalizeName(e))
+			extras = append(extras, dist.NormalizeName(e))
 			sc.skipSpace()
 			if sc.peek() != ',' {
 				break

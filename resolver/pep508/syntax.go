@@ -75,3 +75,7 @@ func (sc *scanner) found(pos int) string {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}

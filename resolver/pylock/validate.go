@@ -78,8 +78,8 @@ func validatePackage(p *tomldoc.Problems, path string, pkg *Package) {
 		p.Addf(key("name"), "missing required key")
 	case !dist.ValidName(pkg.Name):
 		p.Addf(key("name"), "invalid project name %q", pkg.Name)
-	case normalizeName(pkg.Name) != pkg.Name:
-		p.Addf(key("name"), "name %q is not normalized: want %q", pkg.Name, normalizeName(pkg.Name))
+	case dist.NormalizeName(pkg.Name) != pkg.Name:
+		p.Addf(key("name"), "name %q is not normalized: want %q", pkg.Name, dist.NormalizeName(pkg.Name))
 	}
 	if pkg.Version != "" {
 		if _, err := pep440.Parse(pkg.Version); err != nil {
@@ -224,27 +224,4 @@ func checkHex(s string) error {
 		}
 	}
 	return nil
-}
-
-// normalizeName applies the PyPA name normalization: lowercase, and every
-// run of "-", "_" and "." becomes a single "-".
-func normalizeName(s string) string {
-	var b strings.Builder
-	sep := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			sep = true
-			continue
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if sep && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		sep = false
-		b.WriteByte(c)
-	}
-	return b.String()
 }

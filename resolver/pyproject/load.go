@@ -111,7 +111,7 @@ func (r *reader) normalizedName(path, what, name string, seen map[string]string)
 	if !dist.ValidName(name) {
 		r.p.Addf(path, "invalid %s name %q", what, name)
 	}
-	norm := pep508.NormalizeName(name)
+	norm := dist.NormalizeName(name)
 	if prev, ok := seen[norm]; ok {
 		r.p.Addf(path, "%s %q is the same name as %q once normalized", what, name, prev)
 	}
@@ -195,7 +195,7 @@ func (r *reader) groups(t *tomldoc.Table) map[string]DependencyGroup {
 					r.p.Addf(ipath, `expected {include-group = "NAME"}, got %s`, inlineText(v))
 					continue
 				}
-				n := pep508.NormalizeName(inc)
+				n := dist.NormalizeName(inc)
 				g.Includes = append(g.Includes, n)
 				entries[norm] = append(entries[norm], groupEntry{include: n, path: tomldoc.JoinKey(ipath, "include-group")})
 			default:
@@ -279,7 +279,7 @@ func (r *reader) uv(t *tomldoc.Table) *UV {
 		} else {
 			uv.DefaultGroups = []string{}
 			for _, g := range r.p.Strings(t.KeyPath("default-groups"), v) {
-				uv.DefaultGroups = append(uv.DefaultGroups, pep508.NormalizeName(g))
+				uv.DefaultGroups = append(uv.DefaultGroups, dist.NormalizeName(g))
 			}
 		}
 	}
@@ -338,7 +338,7 @@ func normalizeIfSet(s string) string {
 	if s == "" {
 		return ""
 	}
-	return pep508.NormalizeName(s)
+	return dist.NormalizeName(s)
 }
 
 // sources reads one [tool.uv.sources] value: a table, or an array of tables
@@ -433,7 +433,7 @@ func (r *reader) checkUVReferences(proj *Project, t *tomldoc.Table) {
 	}
 	for i, set := range proj.UV.Conflicts {
 		for j, it := range set {
-			if it.Package != "" && it.Package != pep508.NormalizeName(proj.Name) {
+			if it.Package != "" && it.Package != dist.NormalizeName(proj.Name) {
 				continue // another workspace member: not visible from here
 			}
 			path := tomldoc.IndexKey(tomldoc.IndexKey(t.KeyPath("conflicts"), i), j)

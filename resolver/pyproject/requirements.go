@@ -3,9 +3,8 @@ package pyproject
 import (
 	"errors"
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
 	"strings"
-
-	"github.com/larder-build/larder/resolver/pep508"
 )
 
 // Requirements returns the loose requirements of installing the project
@@ -27,17 +26,17 @@ func (p *Project) Requirements(extras []string, groups []string) ([]Requirement,
 			return nil, located(p.File, "", 0, fmt.Errorf("project.%s is dynamic: only the build backend knows it", d))
 		}
 	}
-	c := &collector{p: p, self: pep508.NormalizeName(p.Name), seen: map[string]bool{}, extrasDone: map[string]bool{}}
+	c := &collector{p: p, self: dist.NormalizeName(p.Name), seen: map[string]bool{}, extrasDone: map[string]bool{}}
 	if err := c.add(p.Dependencies); err != nil {
 		return nil, err
 	}
 	for _, e := range extras {
-		if err := c.extra(pep508.NormalizeName(e)); err != nil {
+		if err := c.extra(dist.NormalizeName(e)); err != nil {
 			return nil, located(p.File, "", 0, err)
 		}
 	}
 	for _, g := range groups {
-		name := pep508.NormalizeName(g)
+		name := dist.NormalizeName(g)
 		group, ok := p.DependencyGroups[name]
 		var dev []Requirement
 		if name == "dev" && p.UV != nil {

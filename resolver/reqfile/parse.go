@@ -3,14 +3,13 @@ package reqfile
 import (
 	"errors"
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/larder-build/larder/resolver/pep508"
 )
 
 // ParseFile parses the requirements file at path and every file it
@@ -390,7 +389,7 @@ func (p *parser) applyBinary(op binaryOp) error {
 			*target = nil
 			continue
 		}
-		n = pep508.NormalizeName(n)
+		n = dist.NormalizeName(n)
 		if i := indexOf(*other, n); i >= 0 {
 			*other = append((*other)[:i:i], (*other)[i+1:]...)
 		}

@@ -3,6 +3,7 @@ package reqfile
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/larder-build/larder/resolver/dist"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,8 +11,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/larder-build/larder/resolver/pep508"
 )
 
 // pipScript parses requirements files with pip's own parser, one JSON case
@@ -232,7 +231,7 @@ func pipOrder(reqs []flatReq) []flatReq {
 func normalizeAll(names []string) []string {
 	out := []string{}
 	for _, n := range names {
-		if n = pep508.NormalizeName(n); !contains(out, n) {
+		if n = dist.NormalizeName(n); !contains(out, n) {
 			out = append(out, n)
 		}
 	}

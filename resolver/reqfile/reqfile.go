@@ -2,6 +2,7 @@ package reqfile
 
 import (
 	"fmt"
+	"github.com/larder-build/larder/resolver/dist"
 	"io/fs"
 	"os"
 
@@ -98,7 +99,7 @@ func (r *Requirement) Name() string {
 	if r.Req == nil {
 		return ""
 	}
-	return pep508.NormalizeName(r.Req.Name)
+	return dist.NormalizeName(r.Req.Name)
 }
 
 // Options are the global options of a requirements file tree, with pip's
@@ -135,7 +136,7 @@ type Options struct {
 // project name under the --no-binary and --only-binary sets: a name listed
 // explicitly wins over ":all:", and --only-binary wins over --no-binary.
 func (o *Options) AllowsBinary(name string) (binary, source bool) {
-	name = pep508.NormalizeName(name)
+	name = dist.NormalizeName(name)
 	switch {
 	case contains(o.OnlyBinary, name):
 		return true, false
