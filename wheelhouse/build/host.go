@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/larder-build/larder/resolver/gitsrc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,13 +66,16 @@ func NewHost(opts ...Option) (*Host, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.opts.cacheDir = d
+		h.opts.cacheDir, h.opts.gitCacheDir = d, filepath.Dir(d)
 	}
 	abs, err := filepath.Abs(h.opts.cacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("cache dir %q: %w", h.opts.cacheDir, err)
 	}
 	h.opts.cacheDir = abs
+	if h.opts.gitCacheDir == "" {
+		h.opts.gitCacheDir = abs
+	}
 	if h.opts.logDir == "" {
 		h.opts.logDir = filepath.Join(abs, "logs")
 	}
@@ -161,7 +165,7 @@ func validate(req Request) error {
 		if u := strings.TrimPrefix(v.URL, "git+"); u == "" || strings.HasPrefix(u, "-") || strings.ContainsAny(u, "\x00\n\r") {
 			return bad("VCS URL %q", v.URL)
 		}
-		if !commitID.MatchString(v.Commit) {
+		if !gitsrc.IsCommit(v.Commit) {
 			return bad("VCS commit %q is not a full commit id (branches and tags move; only commits are trusted)", v.Commit)
 		}
 		if v.Subdirectory != "" {
@@ -344,7 +348,7 @@ func (h *Host) source(ctx context.Context, req Request, work string) (string, er
 	}
 	v := req.VCS
 	url := strings.TrimPrefix(v.URL, "git+")
-	repo, err := checkout(ctx, h.opts.cacheDir, url, v.Commit)
+	repo, _, err := gitsrc.Checkout(ctx, h.opts.gitCacheDir, url, v.Commit)
 	if err != nil {
 		return "", fmt.Errorf("checking out %s at %s: %w", url, v.Commit, err)
 	}

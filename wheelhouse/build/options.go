@@ -12,11 +12,15 @@ import (
 type Option func(*options) error
 
 type options struct {
-	python    string
-	cacheDir  string
-	indexURL  string
-	findLinks []string
-	logDir    string
+	python   string
+	cacheDir string
+	// gitCacheDir holds git checkouts (in its git/ folder). By default it
+	// is larder's cache root, where the resolver keeps the checkouts it
+	// read metadata from, so a fork is fetched once for lock and build.
+	gitCacheDir string
+	indexURL    string
+	findLinks   []string
+	logDir      string
 }
 
 // WithPython sets the interpreter that runs pip (default "python3"); a
@@ -32,7 +36,8 @@ func WithPython(path string) Option {
 }
 
 // WithCacheDir sets where built wheels and git checkouts are kept (default
-// $XDG_CACHE_HOME/larder/builds).
+// $XDG_CACHE_HOME/larder/builds for wheels and $XDG_CACHE_HOME/larder/git
+// for checkouts, shared with larder lock).
 func WithCacheDir(dir string) Option {
 	return func(o *options) error {
 		if dir == "" {

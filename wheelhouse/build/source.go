@@ -1,102 +1,13 @@
 package build
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 )
-
-// commitID is a full git object id (SHA-1 or SHA-256): anything shorter,
-// and any branch or tag name, could name a different tree tomorrow.
-var commitID = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
-
-// git runs a git command in dir and returns its trimmed output; errors
-// carry git's own message.
-func git(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true", "LC_ALL=C")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return "", fmt.Errorf("git is needed to build forks: %w", err)
-		}
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("git %s: %w", args[0], ctx.Err())
-		}
-		msg := strings.TrimSpace(errb.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return "", fmt.Errorf("git %s: %s", args[0], msg)
-	}
-	return strings.TrimSpace(out.String()), nil
-}
-
-// checkout returns a checkout of url at commit in the cache, fetching it
-// when it is not there yet. A shallow fetch of the one commit is tried
-// first; servers that refuse unadvertised commits get a full fetch. The
-// checkout is made in a temporary folder and renamed into place, so a
-// checkout under its real name is always complete.
-func checkout(ctx context.Context, cacheDir, url, commit string) (string, error) {
-	sum := sha256.Sum256([]byte(url))
-	parent := filepath.Join(cacheDir, "git", hex.EncodeToString(sum[:8]))
-	dir := filepath.Join(parent, commit)
-	if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		return dir, nil
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+commit[:12]+"-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if _, err := git(ctx, tmp, "-c", "init.defaultBranch=larder", "init", "-q"); err != nil {
-		return "", err
-	}
-	if _, err := git(ctx, tmp, "fetch", "-q", "--depth=1", url, commit); err != nil {
-		if ctx.Err() != nil {
-			return "", err
-		}
-		if _, err := git(ctx, tmp, "fetch", "-q", url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
-			return "", fmt.Errorf("fetching %s: %w", url, err)
-		}
-	}
-	if _, err := git(ctx, tmp, "cat-file", "-e", commit+"^{commit}"); err != nil {
-		return "", errors.New("the repository has no such commit")
-	}
-	if _, err := git(ctx, tmp, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit); err != nil {
-		return "", err
-	}
-	head, err := git(ctx, tmp, "rev-parse", "HEAD")
-	if err != nil {
-		return "", err
-	}
-	if head != commit {
-		return "", fmt.Errorf("checked out %s but asked for %s", head, commit)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		// Another build may have finished the same checkout first.
-		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
-			return dir, nil
-		}
-		return "", err
-	}
-	return dir, nil
-}
 
 // copyTree copies src into dst (which must not exist) with regular files,
 // folders and symbolic links. Builds write into their source tree (build/,
