@@ -188,36 +188,11 @@ func (e *NotFoundError) Error() string {
 // ProjectNames returns the names of every project on the first index, from
 // its root page (cached like any page). It serves "did you mean".
 func (c *Client) ProjectNames(ctx context.Context) ([]string, error) {
-	u := c.indexes[0]
-	cached, have := c.cache.getPage(u)
-	var body []byte
-	var ctype string
-	if have && (cached.fresh(time.Now()) || c.offline) {
-		body, ctype = cached.Body, cached.ContentType
-	} else if c.offline {
-		return nil, fmt.Errorf("offline: %s is not in the cache", u)
-	} else {
-		err := c.do(ctx, u, http.Header{"Accept": {acceptHeader}}, func(resp *http.Response) error {
-			if resp.StatusCode != http.StatusOK {
-				return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
-			}
-			var err error
-			body, err = io.ReadAll(io.LimitReader(resp.Body, maxPageSize))
-			ctype = resp.Header.Get("Content-Type")
-			if err == nil {
-				maxAge, store := cacheControl(resp.Header)
-				if store {
-					_ = c.cache.putPage(u, &entry{URL: u, FinalURL: resp.Request.URL.String(), ContentType: ctype,
-						ETag: resp.Header.Get("ETag"), Body: body, Stored: time.Now(), MaxAge: maxAge})
-				}
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	e, err := c.get(ctx, c.indexes[0])
+	if err != nil {
+		return nil, err
 	}
-	return parseProjectList(ctype, body)
+	return parseProjectList(e.ContentType, e.Body)
 }
 
 // StatusError is an unexpected HTTP status.
@@ -280,10 +255,21 @@ func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error)
 }
 
 func (c *Client) fetchPage(ctx context.Context, pageURL string) (*Page, error) {
+	e, err := c.get(ctx, pageURL)
+	if err != nil {
+		return nil, err
+	}
+	return parsePage(e.FinalURL, e.ContentType, e.Body)
+}
+
+// get returns a page through the on-disk cache: a fresh entry (or any
+// entry when offline) as it is, otherwise a conditional request that a
+// 304 answers from the entry. A 404 is a *NotFoundError.
+func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 	cached, have := c.cache.getPage(pageURL)
 	if have && (cached.fresh(time.Now()) || c.offline) {
 		c.stats.pageHits.Add(1)
-		return parsePage(cached.FinalURL, cached.ContentType, cached.Body)
+		return cached, nil
 	}
 	if c.offline {
 		return nil, fmt.Errorf("offline: %s is not in the cache", pageURL)
@@ -330,7 +316,7 @@ func (c *Client) fetchPage(ctx context.Context, pageURL string) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parsePage(e.FinalURL, e.ContentType, e.Body)
+	return e, nil
 }
 
 // do sends a GET with retries and hands a successful exchange to fn. The
