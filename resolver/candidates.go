@@ -148,19 +148,9 @@ func newListing(page *index.Page, name string, t target.Target, ranker *tags.Ran
 	sort.Slice(l.cands, func(i, j int) bool { return l.cands[i].version.Compare(l.cands[j].version) < 0 })
 	for i, c := range l.cands {
 		l.versions = append(l.versions, c.version.String())
-		_ = i
-	}
-	for i := len(l.cands) - 1; i >= 0; i-- {
-		if !l.cands[i].yanked {
-			l.pref = append(l.pref, i)
-		}
-	}
-	// pip prefers any non-yanked version and takes a yanked one only when
-	// nothing else matches (PEP 592).
-	for i := len(l.cands) - 1; i >= 0; i-- {
-		if l.cands[i].yanked {
-			l.pref = append(l.pref, i)
-		}
+		// Newest first. Yanked versions need no place of their own:
+		// specSet admits them only when nothing else can match.
+		l.pref = append(l.pref, len(l.cands)-1-i)
 	}
 	return l
 }
@@ -174,50 +164,38 @@ func setReason(m map[string]string, version, reason string) {
 	}
 }
 
-// specSet is the set of candidates a specifier admits, with pip's rule
-// for pre-releases: excluded unless allowed, or named by the specifier,
-// or nothing else matches.
+// specSet is the set of candidates a specifier admits, with pip's rules.
+// Pre-releases are excluded unless allowed, named by the specifier, or
+// the only matches. Yanked versions are ignored (PEP 592, as pip applies
+// it) unless the specifier pins a version (== or ===) that only yanked
+// files satisfy.
 func (l *listing) specSet(ss pep440.Specifiers, pre bool) vset {
-	s := emptySet(len(l.cands))
 	allowPre := pre || ss.AllowsPrereleases()
-	var preMatches []int
-	finals := false
+	matches := emptySet(len(l.cands)) // everything the specifier admits
+	finals := emptySet(len(l.cands))  // ... without the excluded pre-releases
 	for i, c := range l.cands {
 		if !ss.Contains(c.version, true) {
 			continue
 		}
-		if c.version.IsPrerelease() && !allowPre {
-			preMatches = append(preMatches, i)
-			continue
-		}
-		s.add(i)
-		if !c.version.IsPrerelease() {
-			finals = true
+		matches.add(i)
+		if allowPre || !c.version.IsPrerelease() {
+			finals.add(i)
 		}
 	}
-	if !finals && len(preMatches) > 0 && s.isEmpty() {
-		for _, i := range preMatches {
-			s.add(i)
-		}
+	s := finals
+	if s.isEmpty() {
+		s = matches
 	}
-	// PEP 592, as pip applies it: yanked versions are ignored unless the
-	// specifier pins a version (== or ===) that only yanked files satisfy.
-	allYanked := true
+	unyanked := emptySet(len(l.cands))
 	for _, i := range s.members() {
 		if !l.cands[i].yanked {
-			allYanked = false
-			break
+			unyanked.add(i)
 		}
 	}
-	if allYanked && isPin(ss) {
+	if unyanked.isEmpty() && isPin(ss) {
 		return s
 	}
-	for _, i := range s.members() {
-		if l.cands[i].yanked {
-			s.bits[i/64] &^= 1 << (i % 64)
-		}
-	}
-	return s
+	return unyanked
 }
 
 // isPin reports a specifier set that pins a version: a == clause without

@@ -298,13 +298,6 @@ func (sh *shared) metadata(ctx context.Context, f index.File) (*dist.Metadata, e
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if r.err != nil && ctx.Err() == nil && errors.Is(r.err, context.Canceled) {
-		// A prefetch was cancelled: fetch again for real.
-		sh.mu.Lock()
-		delete(sh.meta, f.URL)
-		sh.mu.Unlock()
-		return sh.metadata(ctx, f)
-	}
 	return r.md, r.err
 }
 
