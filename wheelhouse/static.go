@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -150,38 +151,15 @@ func writeIfChanged(name string, data []byte) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
-	if err := replaceFile(name, data); err != nil {
+	// Without the fsync: readers still see the old page or the new one,
+	// never a torn one, but a crash may lose a page. Pages are derived from
+	// the manifest and rewritten by the next WriteStatic whenever they
+	// differ, and a thousand fsyncs would cost a large fetch a second.
+	write := func(w io.Writer) error { _, err := w.Write(data); return err }
+	if err := WriteAtomic(name, 0o644, false, write); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
 	return nil
-}
-
-// replaceFile is WriteFileAtomic without the fsync: readers still see the
-// old page or the new one, never a torn one, but a crash may lose a page.
-// Pages are derived from the manifest and rewritten by the next
-// WriteStatic whenever they differ, and a thousand fsyncs would cost a
-// large fetch a second.
-func replaceFile(name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
 
 // fileHref is a file's link from a project page: relative, so that the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -255,7 +256,18 @@ func (s *Store) Commit() error {
 // WriteFileAtomic writes data through a temporary file in the same folder,
 // synced and renamed, so that a reader sees the old content or the new,
 // never a torn file.
-func WriteFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
+func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
+	return WriteAtomic(name, perm, true, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic streams a file's content into a temporary file in the same
+// folder and renames it into place; with sync the content is on disk
+// before the rename. On any error the temporary file is removed and the
+// old file, if any, is left as it was.
+func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
 		return err
@@ -266,14 +278,16 @@ func WriteFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	if err = write(tmp); err != nil {
 		return err
 	}
 	if err = tmp.Chmod(perm); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
+	if sync {
+		if err = tmp.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = tmp.Close(); err != nil {
 		return err

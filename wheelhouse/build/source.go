@@ -1,12 +1,12 @@
 package build
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // copyTree copies src into dst (which must not exist) with regular files,
@@ -63,48 +63,21 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 }
 
 // copyFileAtomic copies src to dst through a temporary file in dst's
-// folder, so dst is either absent, the old file or the whole new one.
-func copyFileAtomic(src, dst string) (err error) {
+// folder, synced and renamed.
+func copyFileAtomic(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
+	return wheelhouse.WriteAtomic(dst, 0o644, true, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = io.Copy(tmp, in); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	})
 }
 
 // fileSHA256 returns the hex sha256 of a file.
 func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := wheelhouse.HashFile(name)
+	return sum, err
 }

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -44,7 +44,7 @@ working folder, picks the main one and lists the others for you to add.`,
 			if err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
-			if err := writeFileAtomic(out, b, 0o644); err != nil {
+			if err := wheelhouse.WriteFileAtomic(out, b, 0o644); err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s; next: larder lock\n", out)
@@ -53,30 +53,4 @@ working folder, picks the main one and lists the others for you to add.`,
 	}
 	c.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	return c
-}
-
-// writeFileAtomic writes through a temporary file in the same folder so
-// that an interrupted write never leaves a half-written file.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
