@@ -2,7 +2,7 @@ package pylock
 
 import (
 	"fmt"
-	"github.com/larder-build/larder/resolver/internal/tomldoc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
 	"os"
 )

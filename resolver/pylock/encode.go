@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/larder-build/larder/resolver/internal/tomldoc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
 	"math"
 	"os"

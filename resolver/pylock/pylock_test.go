@@ -3,7 +3,7 @@ package pylock
 import (
 	"bytes"
 	"errors"
-	"github.com/larder-build/larder/resolver/internal/tomldoc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"os"
 	"path/filepath"
 	"reflect"

@@ -3,8 +3,8 @@ package pylock
 import (
 	"fmt"
 	"github.com/larder-build/larder/resolver/dist"
-	"github.com/larder-build/larder/resolver/internal/tomldoc"
 	"github.com/larder-build/larder/resolver/pep440"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"strconv"
 	"strings"
 )

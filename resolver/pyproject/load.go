@@ -3,7 +3,7 @@ package pyproject
 import (
 	"fmt"
 	"github.com/larder-build/larder/resolver/dist"
-	"github.com/larder-build/larder/resolver/internal/tomldoc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"os"
 	"sort"
 	"strings"

@@ -3,7 +3,7 @@ package uvlock
 import (
 	"fmt"
 	"github.com/larder-build/larder/resolver/dist"
-	"github.com/larder-build/larder/resolver/internal/tomldoc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
 	"os"
 	"sort"

@@ -13,6 +13,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/resolver/tomldoc"
 )
 
 // DefaultFile is the name of the configuration file looked up in the
@@ -199,10 +200,10 @@ func decodeError(name string, data []byte, err error) error {
 // validate checks values that decode but mean nothing, naming the key and
 // the line it is on.
 func (c *Config) validate(name string, data []byte) error {
-	lines := keyLines(data)
+	lines := tomldoc.Index(name, data)
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, &Error{File: name, Line: lines.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{File: name, Line: lines.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	checkURL := func(key, s string) {
 		u, err := url.Parse(s)

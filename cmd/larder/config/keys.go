@@ -5,77 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-
-	"github.com/pelletier/go-toml/v2/unstable"
 )
-
-// lineIndex maps dotted key paths ("target[1].platform") to the line they
-// are written on.
-type lineIndex map[string]int
-
-// line returns the line of key, or of the nearest enclosing table written
-// in the file, or 0.
-func (l lineIndex) line(key string) int {
-	for key != "" {
-		if n, ok := l[key]; ok {
-			return n
-		}
-		i := strings.LastIndexAny(key, ".[")
-		if i < 0 {
-			break
-		}
-		key = key[:i]
-	}
-	return 0
-}
-
-// keyLines walks the document with go-toml's parser to record where each
-// key is written; decoding alone loses positions for values that decode.
-func keyLines(data []byte) lineIndex {
-	lines := lineIndex{}
-	var p unstable.Parser
-	p.Reset(data)
-	arrays := map[string]int{}
-	table := ""
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			table = joinKey(e.Key())
-			if e.Kind == unstable.ArrayTable {
-				n := arrays[table]
-				arrays[table] = n + 1
-				table = fmt.Sprintf("%s[%d]", table, n)
-			}
-			// Table nodes carry no range of their own: the key does.
-			if it := e.Key(); it.Next() {
-				lines[table] = p.Shape(it.Node().Raw).Start.Line
-			}
-		case unstable.KeyValue:
-			key := joinKey(e.Key())
-			if table != "" {
-				key = table + "." + key
-			}
-			line := p.Shape(e.Value().Raw).Start.Line
-			lines[key] = line
-			if e.Value().Kind == unstable.Array {
-				i := 0
-				for it := e.Value().Children(); it.Next(); i++ {
-					lines[fmt.Sprintf("%s[%d]", key, i)] = p.Shape(it.Node().Raw).Start.Line
-				}
-			}
-		}
-	}
-	return lines
-}
-
-func joinKey(it unstable.Iterator) string {
-	var parts []string
-	for it.Next() {
-		parts = append(parts, string(it.Node().Data))
-	}
-	return strings.Join(parts, ".")
-}
 
 // fieldType finds the Go type a key path decodes into.
 func fieldType(key []string) (reflect.Type, bool) {

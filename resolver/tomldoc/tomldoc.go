@@ -1,7 +1,7 @@
 // Package tomldoc reads TOML documents whose errors must point into the
 // file: it maps key paths (such as packages[3].wheels[0].hashes) to their
 // lines, collects located problems, and reads typed values out of tables
-// decoded into map[string]any. resolver/pylock, resolver/pyproject and
+// decoded into map[string]any. larder.toml, resolver/pylock, resolver/pyproject and
 // resolver/uvlock share it.
 package tomldoc
 
