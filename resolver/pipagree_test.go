@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/larder-build/larder/resolver/dist"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/resolver/dist"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/index"
@@ -126,7 +128,7 @@ func pipResolveWith(ctx context.Context, python, dir, indexURL string, roots []s
 	args := append([]string{"-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
 		"--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", indexURL, "--report", report}, roots...)
 	cmd := exec.CommandContext(ctx, python, args...)
-	cmd.Env = append(os.Environ(), "HOME="+dir, "PIP_CONFIG_FILE=/dev/null", "PYTHONWARNINGS=ignore")
+	cmd.Env = append(piptest.Env(dir), "PYTHONWARNINGS=ignore")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, string(out), err

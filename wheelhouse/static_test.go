@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/piptest"
+
 	"golang.org/x/net/html"
 
 	"github.com/larder-build/larder/internal/pypitest"
@@ -208,7 +210,7 @@ func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "python3", "-m", "pip", "install", "--no-compile", "--target", filepath.Join(home, "site"),
 		"--index-url", "file://"+filepath.Join(s.Dir(), SimpleDir)+"/", "--only-binary", ":all:", "app")
-	cmd.Env = append(os.Environ(), "HOME="+home, "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore")
+	cmd.Env = piptest.Env(home)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pip install: %v\n%s", err, out)

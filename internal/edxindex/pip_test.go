@@ -3,13 +3,14 @@ package edxindex
 import (
 	"context"
 	"encoding/json"
-	"github.com/larder-build/larder/resolver/dist"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/resolver/dist"
 
 	"github.com/larder-build/larder/internal/pypitest"
 )
@@ -53,7 +54,7 @@ func TestPipResolvesTheRootsToExactlyThePins(t *testing.T) {
 	cmd := exec.CommandContext(ctx, python, "-m", "pip", "install", "--dry-run", "--ignore-installed",
 		"--no-build-isolation", "--index-url", srv.URL(), "-r", roots, "--report", report, "-q")
 	cmd.Dir = dir
-	cmd.Env = pipEnv(dir)
+	cmd.Env = piptest.Env(dir)
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pip: %v\n%s", err, out)
@@ -85,19 +86,4 @@ func TestPipResolvesTheRootsToExactlyThePins(t *testing.T) {
 			t.Errorf("pip installs %s %s, which is not pinned", name, ver)
 		}
 	}
-}
-
-// pipEnv isolates pip from the machine's configuration and proxies.
-func pipEnv(dir string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		upper := strings.ToUpper(k)
-		if strings.HasPrefix(upper, "PIP_") || strings.HasSuffix(upper, "_PROXY") || upper == "HOME" || strings.HasPrefix(upper, "XDG_") || upper == "PYTHONPATH" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "HOME="+dir, "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_CACHE_DIR=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1", "NO_PROXY=*", "PYTHONDONTWRITEBYTECODE=1")
 }

@@ -11,56 +11,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/piptest"
 )
 
 // pip runs a real pip against a fake index, isolated from the machine's pip
 // configuration (find-links, certificates, caches) and from any proxy.
-type pip struct {
-	python string
-	env    []string
-	dir    string
-}
+type pip struct{ *piptest.Pip }
 
-func newPip(t *testing.T, python string) *pip {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("runs pip")
-	}
-	path, err := exec.LookPath(python)
-	if err != nil {
-		t.Skipf("%s not found: %v", python, err)
-	}
-	dir := t.TempDir()
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "PIP_") || strings.HasPrefix(strings.ToUpper(k), "HTTP") || strings.EqualFold(k, "all_proxy") || strings.EqualFold(k, "no_proxy") || k == "HOME" || strings.HasPrefix(k, "XDG_") || k == "PYTHONPATH" || k == "PYTHONUSERBASE" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
-		"HOME="+dir,
-		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
-		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
-		"PIP_CONFIG_FILE="+os.DevNull,
-		"PIP_NO_CACHE_DIR=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1",
-		"PIP_ROOT_USER_ACTION=ignore",
-		"PYTHONDONTWRITEBYTECODE=1",
-		"NO_PROXY=*",
-	)
-	return &pip{python: path, env: env, dir: dir}
-}
+func newPip(t *testing.T, python string) *pip { return &pip{piptest.New(t, python)} }
 
 // run runs "python -m pip ARGS" with a deadline and returns its combined output.
 func (p *pip) run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.python, append([]string{"-m", "pip"}, args...)...)
-	cmd.Env = p.env
-	cmd.Dir = p.dir
+	cmd := exec.CommandContext(ctx, p.Python, append([]string{"-m", "pip"}, args...)...)
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("pip %s: timed out\n%s", strings.Join(args, " "), out)
@@ -105,8 +73,8 @@ func TestPipDownloadsWheelWithRequiredHashes(t *testing.T) {
 	p := newPip(t, "python3")
 	s := Start(t, loadTree(t))
 	whl := fileNamed(t, s, "Web.Client", "web_client-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
-	req := writeFile(t, filepath.Join(p.dir, "req.txt"), fmt.Sprintf("Web.Client==2.0 --hash=sha256:%s\n", whl.SHA256))
-	dest := filepath.Join(p.dir, "dl")
+	req := writeFile(t, filepath.Join(p.Dir, "req.txt"), fmt.Sprintf("Web.Client==2.0 --hash=sha256:%s\n", whl.SHA256))
+	dest := filepath.Join(p.Dir, "dl")
 	p.mustRun(t, "download", "--no-input", "--timeout", "10", "--no-deps", "--require-hashes", "--only-binary", ":all:",
 		"--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
 		"--index-url", s.URL(), "-d", dest, "-r", req)
@@ -124,12 +92,12 @@ func TestPipDownloadsWheelWithRequiredHashes(t *testing.T) {
 	}
 
 	// The downloaded wheel installs, and its module imports.
-	target := filepath.Join(p.dir, "target")
+	target := filepath.Join(p.Dir, "target")
 	p.mustRun(t, "install", "--no-input", "--no-index", "--no-deps", "--target", target, filepath.Join(dest, whl.Filename))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.python, "-c", "import web_client; print(web_client.__version__)")
-	cmd.Env = append(p.env, "PYTHONPATH="+target)
+	cmd := exec.CommandContext(ctx, p.Python, "-c", "import web_client; print(web_client.__version__)")
+	cmd.Env = append(p.Env, "PYTHONPATH="+target)
 	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "2.0" {
 		t.Errorf("importing the installed wheel: %v\n%s", err, out)
 	}
@@ -142,8 +110,8 @@ func TestPipDownloadsSdistWithRequiredHashes(t *testing.T) {
 	p := newPip(t, "/usr/bin/python3")
 	s := Start(t, loadTree(t))
 	sd := fileNamed(t, s, "web-client", "web_client-2.0.tar.gz")
-	req := writeFile(t, filepath.Join(p.dir, "req.txt"), fmt.Sprintf("web_client==2.0 \\\n    --hash=sha256:%s\n", sd.SHA256))
-	dest := filepath.Join(p.dir, "dl")
+	req := writeFile(t, filepath.Join(p.Dir, "req.txt"), fmt.Sprintf("web_client==2.0 \\\n    --hash=sha256:%s\n", sd.SHA256))
+	dest := filepath.Join(p.Dir, "dl")
 	p.mustRun(t, "download", "--no-input", "--timeout", "10", "--no-deps", "--require-hashes", "--no-binary", ":all:", "--no-build-isolation",
 		"--index-url", s.URL(), "-d", dest, "-r", req)
 	got, err := os.ReadFile(filepath.Join(dest, sd.Filename))
@@ -182,7 +150,7 @@ func TestPipResolvesDependencyTree(t *testing.T) {
 			t.Parallel()
 			p := newPip(t, tt.python)
 			s := Start(t, loadTree(t), tt.opts...)
-			out := filepath.Join(p.dir, "report.json")
+			out := filepath.Join(p.Dir, "report.json")
 			p.mustRun(t, "install", "--no-input", "--timeout", "10", "--dry-run", "--ignore-installed", "--quiet",
 				"--report", out, "--index-url", s.URL(), "app[speed]")
 			data, err := os.ReadFile(out)
@@ -230,7 +198,7 @@ func TestPipWheelBuildsGeneratedSdistOffline(t *testing.T) {
 	t.Parallel()
 	p := newPip(t, "/usr/bin/python3")
 	s := Start(t, loadTree(t))
-	dest := filepath.Join(p.dir, "wheels")
+	dest := filepath.Join(p.Dir, "wheels")
 	p.mustRun(t, "wheel", "--no-input", "--timeout", "10", "--no-build-isolation", "--no-deps", "--no-binary", ":all:",
 		"--index-url", s.URL(), "-w", dest, "app==1.0")
 	built, err := filepath.Glob(filepath.Join(dest, "*.whl"))
@@ -284,7 +252,7 @@ func TestPipObservesKnobs(t *testing.T) {
 			p := newPip(t, "python3")
 			s := Start(t, loadTree(t), tt.opts...)
 			out, err := p.run(t, "download", "--no-input", "--timeout", "10", "--retries", "1", "--no-deps",
-				"--index-url", s.URL(), "-d", filepath.Join(p.dir, "dl"), "dep-a==2.0")
+				"--index-url", s.URL(), "-d", filepath.Join(p.Dir, "dl"), "dep-a==2.0")
 			if len(tt.fail) == 0 && err != nil {
 				t.Errorf("pip failed: %v\n%s", err, out)
 			}

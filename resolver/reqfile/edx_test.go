@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/piptest"
 )
 
 func parseEdx(t *testing.T, rel string, opts ...Option) *File {
@@ -225,7 +227,7 @@ func TestEdxMalformedEggFragment(t *testing.T) {
 	}
 	cmd := exec.Command(python, "-m", "pip", "install", "--dry-run", "--no-index", "--disable-pip-version-check", "-r", abs)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "PIP_NO_INPUT=1", "PIP_CONFIG_FILE=/dev/null")
+	cmd.Env = piptest.Env(cmd.Dir)
 	out, runErr := cmd.CombinedOutput()
 	if runErr == nil || !strings.Contains(string(out), "Could not detect requirement name for 'git+https://github.com/edx/edx-enterprise.git@f5d6588993b8022e23bfbc0dcdc0654a5b3c9f2d#edx-enterprise==3.30'") {
 		t.Errorf("pip install --dry-run: %v\n%s", runErr, out)

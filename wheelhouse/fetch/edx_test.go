@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/piptest"
+
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
@@ -95,24 +97,9 @@ func pinnedWithHashes(tb testing.TB, s *wheelhouse.Store, l *pylock.Lock) string
 	return path
 }
 
-// pipEnv isolates pip from the machine's configuration and the network.
-func pipEnv(home string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "PIP_") || strings.HasPrefix(strings.ToUpper(k), "HTTP") || strings.EqualFold(k, "all_proxy") ||
-			k == "HOME" || strings.HasPrefix(k, "XDG_") || k == "PYTHONPATH" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "PIP_CONFIG_FILE="+os.DevNull,
-		"PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore", "PYTHONDONTWRITEBYTECODE=1", "NO_PROXY=*")
-}
-
 func runPip(ctx context.Context, python, home string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, python, append([]string{"-m", "pip"}, args...)...)
-	cmd.Env = pipEnv(home)
+	cmd.Env = piptest.Env(home)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

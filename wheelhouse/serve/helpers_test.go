@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/piptest"
+
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -219,36 +221,9 @@ const pipAccept = "Accept: application/vnd.pypi.simple.v1+json, application/vnd.
 
 // pip runs a real pip isolated from the machine's configuration, caches
 // and proxies.
-type pip struct {
-	python string
-	env    []string
-	dir    string
-}
+type pip struct{ *piptest.Pip }
 
-func newPip(t *testing.T, python string) *pip {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("runs pip")
-	}
-	path, err := exec.LookPath(python)
-	if err != nil {
-		t.Skipf("%s not found: %v", python, err)
-	}
-	dir := t.TempDir()
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		u := strings.ToUpper(k)
-		if strings.HasPrefix(u, "PIP_") || strings.HasSuffix(u, "_PROXY") || u == "HOME" || strings.HasPrefix(u, "XDG_") || u == "PYTHONPATH" || u == "PYTHONUSERBASE" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "HOME="+dir, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
-		"PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_ROOT_USER_ACTION=ignore",
-		"PYTHONDONTWRITEBYTECODE=1", "NO_PROXY=*")
-	return &pip{python: path, env: env, dir: dir}
-}
+func newPip(t *testing.T, python string) *pip { return &pip{piptest.New(t, python)} }
 
 // install runs pip install --target into a new folder and returns it.
 func (p *pip) install(t *testing.T, index string, args ...string) (string, string, error) {
@@ -257,9 +232,9 @@ func (p *pip) install(t *testing.T, index string, args ...string) (string, strin
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	full := append([]string{"-m", "pip", "install", "--no-compile", "--no-input", "--target", target, "--index-url", index}, args...)
-	cmd := exec.CommandContext(ctx, p.python, full...)
-	cmd.Env = p.env
-	cmd.Dir = p.dir
+	cmd := exec.CommandContext(ctx, p.Python, full...)
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("pip %s: timed out\n%s", strings.Join(args, " "), out)

@@ -1,0 +1,64 @@
+// Package piptest runs the real pip in tests, isolated from the machine:
+// no pip configuration (files or PIP_* variables such as a find-links
+// folder), no user caches, no proxies, so that pip sees only the index a
+// test gives it.
+package piptest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Env returns the process environment without anything that configures
+// pip, Python's user site or a proxy, with HOME and the XDG folders under
+// home and pip told to keep quiet and cache nothing.
+func Env(home string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		u := strings.ToUpper(k)
+		if strings.HasPrefix(u, "PIP_") || strings.HasSuffix(u, "_PROXY") || u == "HOME" ||
+			strings.HasPrefix(u, "XDG_") || u == "PYTHONPATH" || u == "PYTHONUSERBASE" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"HOME="+home,
+		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+		"PIP_CONFIG_FILE="+os.DevNull,
+		"PIP_NO_CACHE_DIR=1",
+		"PIP_NO_INPUT=1",
+		"PIP_DISABLE_PIP_VERSION_CHECK=1",
+		"PIP_ROOT_USER_ACTION=ignore",
+		"PYTHONDONTWRITEBYTECODE=1",
+		"NO_PROXY=*",
+	)
+}
+
+// Pip is a pip of one interpreter with an isolated environment and a
+// scratch folder.
+type Pip struct {
+	Python string // the interpreter's path
+	Env    []string
+	Dir    string // HOME, and a place for the test's files
+}
+
+// New returns a Pip for the interpreter, skipping the test under -short or
+// when the interpreter is missing.
+func New(t testing.TB, python string) *Pip {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs pip")
+	}
+	path, err := exec.LookPath(python)
+	if err != nil {
+		t.Skipf("%s not found: %v", python, err)
+	}
+	dir := t.TempDir()
+	return &Pip{Python: path, Env: Env(dir), Dir: dir}
+}
