@@ -583,8 +583,9 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 	if extra != "" {
 		out = append(out, dependency{pkg: name, set: singleSet(len(l.cands), i), text: name + "==" + c.version.String()})
 	}
-	p.fetchPages(ctx, md.RequiresDist, env)
-	var names []string
+	// Parse and filter once; then fetch the pages of what applies in
+	// parallel, then walk it.
+	var applicable []pep508.Requirement
 	for _, line := range md.RequiresDist {
 		r, err := pep508.ParseRequirement(line)
 		if err != nil {
@@ -599,6 +600,11 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 		if r.URL != "" {
 			return nil, &unusableError{fmt.Sprintf("%s depends on a direct URL (%s), which an index package may not", f.Filename, line)}
 		}
+		applicable = append(applicable, r)
+	}
+	p.fetchPages(ctx, applicable)
+	var names []string
+	for _, r := range applicable {
 		ds, err := p.toDeps(ctx, r, "")
 		var unusable *unusableError
 		if errors.As(err, &unusable) {
@@ -729,13 +735,9 @@ func newestWheel(page *index.Page, name string, ss pep440.Specifiers) (index.Fil
 // fetchPages fetches the pages of a version's dependencies in parallel;
 // the index client keeps them, so the sequential walk that follows finds
 // them in memory.
-func (p *targetProblem) fetchPages(ctx context.Context, requires []string, env pep508.Environment) {
-	var names []string
-	for _, line := range requires {
-		r, err := pep508.ParseRequirement(line)
-		if err != nil || r.URL != "" || (r.Marker != nil && !r.Marker.Evaluate(env)) {
-			continue
-		}
+func (p *targetProblem) fetchPages(ctx context.Context, reqs []pep508.Requirement) {
+	names := make([]string, 0, len(reqs))
+	for _, r := range reqs {
 		p.sh.warm(r.NormalizedName(), r.Specifiers)
 		names = append(names, r.NormalizedName())
 	}
