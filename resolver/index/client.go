@@ -48,12 +48,6 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client) error
 
-// WithHTTPClient sets the HTTP client (default: a keep-alive client with
-// HTTP/2 where offered and sane timeouts).
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error { c.http = hc; return nil }
-}
-
 // WithCacheDir keeps the HTTP and metadata cache in dir; "" disables it.
 func WithCacheDir(dir string) Option {
 	return func(c *Client) error {

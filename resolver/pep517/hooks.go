@@ -12,13 +12,14 @@ import (
 	"strings"
 )
 
-// hookScript calls one backend hook in the source tree given as argv[1],
-// writing into argv[2], and prints a JSON result line. It uses only the
+// hookScript calls the metadata hook in the source tree given as argv[1]
+// (building the wheel when the backend has no such hook), writing into
+// argv[2], and prints a JSON result line. It uses only the
 // standard library; build requirements must already be importable by the
 // interpreter (no build isolation here).
 const hookScript = `
 import importlib, json, os, sys, traceback
-src, out, hook = sys.argv[1], sys.argv[2], sys.argv[3]
+src, out = sys.argv[1], sys.argv[2]
 os.chdir(src)
 bs = {}
 if os.path.exists("pyproject.toml"):
@@ -41,12 +42,9 @@ except ImportError as e:
     sys.exit(3)
 for a in filter(None, attr.split(".")):
     backend = getattr(backend, a)
-if hook == "metadata":
-    fn = getattr(backend, "prepare_metadata_for_build_wheel", None)
-    if fn is not None:
-        print(json.dumps({"dist_info": fn(out, {})}))
-    else:
-        print(json.dumps({"wheel": backend.build_wheel(out, {})}))
+fn = getattr(backend, "prepare_metadata_for_build_wheel", None)
+if fn is not None:
+    print(json.dumps({"dist_info": fn(out, {})}))
 else:
     print(json.dumps({"wheel": backend.build_wheel(out, {})}))
 `
@@ -79,7 +77,7 @@ func tailLines(b []byte, n int) string {
 }
 
 func run(ctx context.Context, python, src, out, hook string) (map[string]string, []byte, error) {
-	cmd := exec.CommandContext(ctx, python, "-c", hookScript, src, out, hook)
+	cmd := exec.CommandContext(ctx, python, "-c", hookScript, src, out)
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PIP_NO_INPUT=1")
 	var stdout, combined bytes.Buffer
 	cmd.Stdout = &stdout
@@ -125,14 +123,4 @@ func Metadata(ctx context.Context, python, src string) ([]byte, error) {
 	}
 	whl := filepath.Join(out, filepath.Base(res["wheel"]))
 	return wheelMetadata(whl)
-}
-
-// BuildWheel builds a wheel of the source tree into outDir and returns its
-// path, with the build's log.
-func BuildWheel(ctx context.Context, python, src, outDir string) (string, []byte, error) {
-	res, log, err := run(ctx, python, src, outDir, "wheel")
-	if err != nil {
-		return "", log, err
-	}
-	return filepath.Join(outDir, filepath.Base(res["wheel"])), log, nil
 }
