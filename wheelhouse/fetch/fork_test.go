@@ -1,0 +1,141 @@
+package fetch
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver"
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// forkRepo makes a git repository holding a small pyproject-based package
+// that depends on an index package, tags it, and returns its file:// URL
+// and the tagged commit.
+func forkRepo(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	files := map[string]string{
+		"pyproject.toml": `[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "edx-private-fork"
+version = "3.1.4+larder"
+requires-python = ">=3.8"
+dependencies = ["lib>=1"]
+
+[tool.setuptools]
+packages = ["edx_private_fork"]
+`,
+		"edx_private_fork/__init__.py": "VERSION = 'fork'\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	git("add", ".")
+	git("commit", "-q", "-m", "fork")
+	git("tag", "-a", "v3.1.4", "-m", "v3.1.4")
+	return "file://" + dir, git("rev-parse", "HEAD")
+}
+
+// TestForkIsLockedBuiltStoredPrivateAndInstalledByPip is the fork's whole
+// way: locked from a git requirement by the real resolver (pinned to the
+// tag's commit), fetched with the real host builder into a private wheel,
+// and installed offline by the real pip with its index dependency.
+func TestForkIsLockedBuiltStoredPrivateAndInstalledByPip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs git, a build and pip")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	url, commit := forkRepo(t)
+	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "lib", Releases: []pypitest.Release{pure("1.2")}},
+		// A public upload under the fork's name must never be chosen.
+		{Name: "edx-private-fork", Releases: []pypitest.Release{pure("99.0")}},
+	}})
+	fork, err := pep508.ParseRequirement("edx-private-fork")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolver.Resolve(context.Background(), c, resolver.Request{
+		Requirements: []resolver.Requirement{{Requirement: fork, Source: "requirements.txt:1",
+			VCS: &resolver.VCS{URL: url, Rev: "v3.1.4"}}},
+		Targets:  []target.Target{mustTarget(t, amd64)},
+		Python:   "/usr/bin/python3",
+		CacheDir: t.TempDir(),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := res.Lock()
+	s := newStore(t)
+	builder := hostBuilder(t, filepath.Join(s.Dir(), wheelhouse.FilesDir))
+	if builder == nil {
+		t.Skip("Debian's python3 with setuptools and wheel is needed to build the fork")
+	}
+	rep, err := Fetch(context.Background(), s, lock, Options{Builder: builder, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Built != 1 {
+		t.Errorf("built %d wheels, want the fork's", rep.Built)
+	}
+	var forkEntry wheelhouse.Entry
+	for _, e := range s.Entries() {
+		if e.Project == "edx-private-fork" {
+			forkEntry = e
+		}
+	}
+	if !forkEntry.Private || forkEntry.Origin.Kind != wheelhouse.OriginVCS || forkEntry.Origin.Commit != commit || forkEntry.Version != "3.1.4+larder" {
+		t.Fatalf("fork entry %+v, want a private VCS build of %s", forkEntry, commit)
+	}
+	mustVerifyClean(t, s, lock)
+	srv.Close() // offline from here on
+	home := t.TempDir()
+	site := filepath.Join(home, "site")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := runPip(ctx, "python3", home, "install", "--no-compile", "--no-index", "--find-links",
+		filepath.Join(s.Dir(), wheelhouse.FilesDir), "--target", site, "edx-private-fork")
+	if err != nil {
+		t.Fatalf("pip install: %v\n%s", err, out)
+	}
+	imp := exec.Command("python3", "-c", "import edx_private_fork, lib; print(edx_private_fork.VERSION)")
+	imp.Env = append(os.Environ(), "PYTHONPATH="+site)
+	got, err := imp.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(got)) != "fork" {
+		t.Errorf("import after install: %v %s", err, got)
+	}
+}
