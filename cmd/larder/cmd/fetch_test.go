@@ -1,55 +1,15 @@
 package cmd
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
 )
-
-// runWheelhouseVerb runs larder with args in dir, through the real root
-// once fetch, verify and gc are registered there, else through a root
-// made the same way with them.
-func runWheelhouseVerb(t *testing.T, dir string, args ...string) (int, string, string) {
-	t.Helper()
-	if c, _, err := New().Find([]string{"gc"}); err == nil && c.Name() == "gc" {
-		return run(t, dir, args...)
-	}
-	t.Chdir(dir)
-	g := &globals{}
-	root := &cobra.Command{Use: "larder", SilenceUsage: true, SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.loadConfig(cmd) }}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	f := root.PersistentFlags()
-	f.StringVar(&g.configFile, "config", "", "")
-	f.BoolVarP(&g.verbose, "verbose", "v", false, "")
-	f.BoolVar(&g.json, "json", false, "")
-	f.BoolVar(&g.noProgress, "no-progress", false, "")
-	root.AddCommand(newFetchCmd(g), newVerifyCmd(g), newGCCmd(g))
-	for _, c := range root.Commands() {
-		wrapArgs(c)
-	}
-	var out, errb bytes.Buffer
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		printError(&errb, err)
-		if isUsage(err) {
-			return exitUsage, out.String(), errb.String()
-		}
-		return exitError, out.String(), errb.String()
-	}
-	return exitOK, out.String(), errb.String()
-}
 
 func TestFetchVerifyAndGCFromTheCommandLine(t *testing.T) {
 	srv := pypitest.Start(t, smallIndex())
@@ -72,7 +32,7 @@ python = "3.11"
 		t.Fatalf("lock: %d\n%s\n%s", code, out, stderr)
 	}
 
-	code, out, stderr := runWheelhouseVerb(t, dir, "fetch", "--json", "--jobs", "2")
+	code, out, stderr := run(t, dir, "fetch", "--json", "--jobs", "2")
 	if code != 0 {
 		t.Fatalf("fetch: %d\n%s\n%s", code, out, stderr)
 	}
@@ -84,12 +44,12 @@ python = "3.11"
 		t.Errorf("fetch summary %s", out)
 	}
 
-	code, out, _ = runWheelhouseVerb(t, dir, "fetch")
+	code, out, _ = run(t, dir, "fetch")
 	if code != 0 || !strings.Contains(out, "0 downloaded") || !strings.Contains(out, "4 already present") {
 		t.Errorf("second fetch: %d\n%s", code, out)
 	}
 
-	code, out, _ = runWheelhouseVerb(t, dir, "verify")
+	code, out, _ = run(t, dir, "verify")
 	if code != 0 || !strings.Contains(out, "every file is present and intact") {
 		t.Errorf("verify of a sound wheelhouse: %d\n%s", code, out)
 	}
@@ -99,28 +59,28 @@ python = "3.11"
 	if err := os.WriteFile(stray, []byte("junk"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr = runWheelhouseVerb(t, dir, "verify")
+	code, out, stderr = run(t, dir, "verify")
 	if code != 1 || !strings.Contains(out, "unexpected stray-1.0.tar.gz") || !strings.Contains(stderr, "1 unexpected") || !strings.Contains(stderr, "hint: ") {
 		t.Errorf("verify of a damaged wheelhouse: %d\n%s\n%s", code, out, stderr)
 	}
-	code, out, _ = runWheelhouseVerb(t, dir, "verify", "--json")
+	code, out, _ = run(t, dir, "verify", "--json")
 	var vs verifySummary
 	if code != 1 || json.Unmarshal([]byte(out), &vs) != nil || vs.OK || len(vs.Problems) != 1 {
 		t.Errorf("verify --json: %d\n%s", code, out)
 	}
-	code, out, _ = runWheelhouseVerb(t, dir, "gc")
+	code, out, _ = run(t, dir, "gc")
 	if code != 0 || !strings.Contains(out, "would remove 1 file ") || !strings.Contains(out, "stray-1.0.tar.gz") {
 		t.Errorf("gc: %d\n%s", code, out)
 	}
 	if _, err := os.Stat(stray); err != nil {
 		t.Errorf("gc without --force removed the file")
 	}
-	code, out, _ = runWheelhouseVerb(t, dir, "gc", "--force", "--json")
+	code, out, _ = run(t, dir, "gc", "--force", "--json")
 	var gs gcSummary
 	if code != 0 || json.Unmarshal([]byte(out), &gs) != nil || !gs.Removed || len(gs.Files) != 1 {
 		t.Errorf("gc --force: %d\n%s", code, out)
 	}
-	if code, out, _ := runWheelhouseVerb(t, dir, "verify"); code != 0 {
+	if code, out, _ := run(t, dir, "verify"); code != 0 {
 		t.Errorf("verify after gc: %d\n%s", code, out)
 	}
 }
@@ -139,7 +99,7 @@ func TestFetchCommandErrorsSayWhatToDo(t *testing.T) {
 		{[]string{"gc"}, 1, "hint: run 'larder lock' first"},
 	}
 	for _, tt := range tests {
-		code, _, stderr := runWheelhouseVerb(t, dir, tt.args...)
+		code, _, stderr := run(t, dir, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.want) {
 			t.Errorf("larder %v: exit %d, stderr %q; want exit %d with %q", tt.args, code, stderr, tt.code, tt.want)
 		}
