@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -273,9 +272,7 @@ func (p *fetchProgress) line() string {
 
 func printFetchSummary(w io.Writer, asJSON bool, s *fetchSummary) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	r := s.Report
 	fmt.Fprintf(w, "fetched %d files of %s into %s in %.1fs\n", r.Files, s.Lock, s.Wheelhouse, r.Seconds)

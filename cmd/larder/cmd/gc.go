@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -57,9 +56,7 @@ type gcSummary struct {
 
 func printGCSummary(w io.Writer, asJSON bool, s *gcSummary) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	switch {
 	case len(s.Files) == 0:

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -242,9 +241,7 @@ func summarize(res *resolver.Result, lockPath string, d time.Duration, stats ind
 
 func printLockSummary(w io.Writer, asJSON bool, s *lockSummary) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	verb := "locked"
 	if s.Verified {

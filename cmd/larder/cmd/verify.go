@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -117,9 +116,7 @@ func problemCounts(r *wheelhouse.VerifyReport) string {
 
 func printVerifySummary(w io.Writer, asJSON bool, s *verifySummary, r *wheelhouse.VerifyReport) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(w, s)
 	}
 	against := "its manifest (no lock)"
 	if s.Lock != "" {

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -40,9 +39,7 @@ requirements. With --json, every chain from a requirement to NAME.`,
 				return err
 			}
 			if g.json {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"name": name, "chains": graph.Chains(name, limit)})
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"name": name, "chains": graph.Chains(name, limit)})
 			}
 			return graph.WriteTree(cmd.OutOrStdout(), name)
 		},
