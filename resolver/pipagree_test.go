@@ -124,6 +124,10 @@ func pipResolve(ctx context.Context, dir, indexURL string, roots []string) (map[
 // pipResolveWith runs pip of the given interpreter; extra pip flags may
 // lead roots.
 func pipResolveWith(ctx context.Context, python, dir, indexURL string, roots []string) (map[string]string, string, error) {
+	python, err := piptest.Interpreter(python)
+	if err != nil {
+		return nil, "", err
+	}
 	report := filepath.Join(dir, "report.json")
 	args := append([]string{"-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
 		"--no-cache-dir", "--disable-pip-version-check", "--no-input", "--index-url", indexURL, "--report", report}, roots...)

@@ -5,10 +5,12 @@
 package piptest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -55,10 +57,31 @@ func New(t testing.TB, python string) *Pip {
 	if testing.Short() {
 		t.Skip("runs pip")
 	}
-	path, err := exec.LookPath(python)
+	path, err := Interpreter(python)
 	if err != nil {
 		t.Skipf("%s not found: %v", python, err)
 	}
 	dir := t.TempDir()
 	return &Pip{Python: path, Env: Env(dir), Dir: dir}
+}
+
+var interpreters sync.Map // name -> string path
+
+// Interpreter returns the real executable behind a Python command:
+// sys.executable, not a pyenv shim. Shims consult HOME (which tests
+// change) and rehash when run concurrently, which fails now and then.
+func Interpreter(python string) (string, error) {
+	if p, ok := interpreters.Load(python); ok {
+		return p.(string), nil
+	}
+	if _, err := exec.LookPath(python); err != nil {
+		return "", err
+	}
+	out, err := exec.Command(python, "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s: %w", python, err)
+	}
+	path := strings.TrimSpace(string(out))
+	interpreters.Store(python, path)
+	return path, nil
 }

@@ -98,6 +98,10 @@ func pinnedWithHashes(tb testing.TB, s *wheelhouse.Store, l *pylock.Lock) string
 }
 
 func runPip(ctx context.Context, python, home string, args ...string) (string, error) {
+	python, err := piptest.Interpreter(python)
+	if err != nil {
+		return "", err
+	}
 	cmd := exec.CommandContext(ctx, python, append([]string{"-m", "pip"}, args...)...)
 	cmd.Env = piptest.Env(home)
 	out, err := cmd.CombinedOutput()
