@@ -3,10 +3,11 @@ package resolver
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/gittest"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/index"
@@ -17,31 +18,13 @@ import (
 // its file:// URL and the commit of the tag v1.0.
 func gitRepo(t *testing.T, pyproject string) (string, string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
-	dir := t.TempDir()
-	run := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	run("init", "-q", "-b", "main")
-	if err := os.WriteFile(filepath.Join(dir, "pyproject.toml"), []byte(pyproject), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Join(dir, "myfork"), 0o755)
-	os.WriteFile(filepath.Join(dir, "myfork", "__init__.py"), []byte("__version__ = '1.0.post1'\n"), 0o644)
-	run("add", ".")
-	run("commit", "-q", "-m", "fork")
-	run("tag", "-a", "v1.0", "-m", "v1.0")
-	return "file://" + dir, run("rev-parse", "HEAD")
+	r := gittest.New(t)
+	commit := r.Commit(map[string]string{
+		"pyproject.toml":     pyproject,
+		"myfork/__init__.py": "__version__ = '1.0.post1'\n",
+	}, "fork")
+	r.Git("tag", "-a", "v1.0", "-m", "v1.0")
+	return r.URL(), commit
 }
 
 func TestResolvePinsAForkToACommitAndMarksItPrivate(t *testing.T) {

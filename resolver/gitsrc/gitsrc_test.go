@@ -3,40 +3,21 @@ package gitsrc
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/gittest"
 )
 
 // repo makes a repository with two commits, a branch and an annotated tag
 // on the first, and returns its file:// URL and both commits.
 func repo(t *testing.T) (url, first, second string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
-	dir := t.TempDir()
-	run := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	run("init", "-q", "-b", "main")
-	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("1"), 0o644)
-	run("add", ".")
-	run("commit", "-q", "-m", "one")
-	first = run("rev-parse", "HEAD")
-	run("tag", "-a", "v1", "-m", "v1")
-	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("2"), 0o644)
-	run("commit", "-q", "-am", "two")
-	return "file://" + dir, first, run("rev-parse", "HEAD")
+	r := gittest.New(t)
+	first = r.Commit(map[string]string{"a.txt": "1"}, "one")
+	r.Git("tag", "-a", "v1", "-m", "v1")
+	return r.URL(), first, r.Commit(map[string]string{"a.txt": "2"}, "two")
 }
 
 func TestResolveRevPinsBranchesAndAnnotatedTagsToCommits(t *testing.T) {

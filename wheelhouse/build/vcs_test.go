@@ -3,55 +3,30 @@ package build
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// gitRun runs git in dir for a test fixture.
-func gitRun(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=larder", "-c", "user.email=larder@example.invalid", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"}, args...)...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+	"github.com/larder-build/larder/internal/gittest"
+)
 
 // forkRepo makes a git repository with a pyproject-based package in the
 // subdirectory pkg, commits it twice (the version moves from 1.0 to 2.0)
 // and returns its file:// URL and both commits.
 func forkRepo(t *testing.T) (url, first, second string) {
 	t.Helper()
-	dir := t.TempDir()
-	gitRun(t, dir, "init", "-q")
-	write := func(version string) {
-		files := map[string]string{
+	r := gittest.New(t)
+	files := func(version string) map[string]string {
+		return map[string]string{
 			"README": "a fork\n",
 			"pkg/pyproject.toml": "[build-system]\nrequires = [\"setuptools\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n\n" +
 				"[project]\nname = \"Forked.Lib\"\nversion = \"" + version + "\"\n\n[tool.setuptools]\npackages = [\"forked_lib\"]\n",
 			"pkg/forked_lib/__init__.py": "__version__ = '" + version + "'\n",
 		}
-		for name, data := range files {
-			path := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		gitRun(t, dir, "add", "-A")
-		gitRun(t, dir, "commit", "-q", "-m", "version "+version)
 	}
-	write("1.0")
-	first = gitRun(t, dir, "rev-parse", "HEAD")
-	write("2.0")
-	second = gitRun(t, dir, "rev-parse", "HEAD")
-	return "file://" + dir, first, second
+	first = r.Commit(files("1.0"), "version 1.0")
+	second = r.Commit(files("2.0"), "version 2.0")
+	return r.URL(), first, second
 }
 
 func TestHostBuildsForkPinnedByCommit(t *testing.T) {

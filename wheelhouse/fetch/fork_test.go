@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/gittest"
+
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/index"
@@ -22,18 +24,7 @@ import (
 // and the tagged commit.
 func forkRepo(t *testing.T) (string, string) {
 	t.Helper()
-	dir := t.TempDir()
-	git := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	r := gittest.New(t)
 	files := map[string]string{
 		"pyproject.toml": `[build-system]
 requires = ["setuptools"]
@@ -50,18 +41,9 @@ packages = ["edx_private_fork"]
 `,
 		"edx_private_fork/__init__.py": "VERSION = 'fork'\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	git("init", "-q", "-b", "main")
-	git("add", ".")
-	git("commit", "-q", "-m", "fork")
-	git("tag", "-a", "v3.1.4", "-m", "v3.1.4")
-	return "file://" + dir, git("rev-parse", "HEAD")
+	commit := r.Commit(files, "fork")
+	r.Git("tag", "-a", "v3.1.4", "-m", "v3.1.4")
+	return r.URL(), commit
 }
 
 // TestForkIsLockedBuiltStoredPrivateAndInstalledByPip is the fork's whole
