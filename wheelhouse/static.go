@@ -89,6 +89,48 @@ func WriteStatic(s *Store) error {
 	return removeObsolete(root, projects)
 }
 
+// Page is one file of the static simple index.
+type Page struct {
+	// Path is relative to the store, with slashes: "simple/index.html",
+	// "simple/<project>/index.json".
+	Path string
+	Data []byte
+}
+
+// StaticPages returns the static simple index of a store holding exactly
+// entries, as WriteStatic writes it, sorted by path: for an image that
+// holds a subset of a store.
+func StaticPages(entries []Entry) ([]Page, error) {
+	projects := map[string][]Entry{}
+	for _, e := range entries {
+		projects[e.Project] = append(projects[e.Project], e)
+	}
+	names := make([]string, 0, len(projects))
+	for name, files := range projects {
+		if !validProjectDir(name) {
+			return nil, fmt.Errorf("writing the static index: project name %q cannot be a folder", name)
+		}
+		sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	rj, err := rootJSON(names)
+	if err != nil {
+		return nil, err
+	}
+	pages := []Page{{SimpleDir + "/index.html", rootHTML(names)}, {SimpleDir + "/index.json", rj}}
+	for _, name := range names {
+		pj, err := projectJSON(name, projects[name])
+		if err != nil {
+			return nil, err
+		}
+		dir := SimpleDir + "/" + name + "/"
+		pages = append(pages, Page{dir + "index.html", projectHTML(name, projects[name])}, Page{dir + "index.json", pj})
+	}
+	sort.Slice(pages, func(i, j int) bool { return pages[i].Path < pages[j].Path })
+	return pages, nil
+}
+
 // staticWriters is how many project pages are written at once.
 const staticWriters = 4
 

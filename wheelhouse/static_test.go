@@ -221,3 +221,50 @@ func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
 		}
 	}
 }
+
+func TestStaticPagesAndManifestInMemoryMatchWhatIsWrittenToDisk(t *testing.T) {
+	var files []*pypitest.File
+	files = append(files, build(t, "Django", "4.2.16", ">=3.8", true, "py3-none-any")...)
+	files = append(files, build(t, "lxml", "5.3.0", ">=3.6", false, "cp311-cp311-manylinux_2_17_x86_64")...)
+	s := storeWith(t, files...)
+	if err := WriteStatic(s); err != nil {
+		t.Fatal(err)
+	}
+	pages, err := StaticPages(s.Entries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk []string
+	err = filepath.WalkDir(filepath.Join(s.Dir(), SimpleDir), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(s.Dir(), p)
+			onDisk = append(onDisk, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != len(onDisk) {
+		t.Fatalf("StaticPages gives %d pages, WriteStatic wrote %d: %v", len(pages), len(onDisk), onDisk)
+	}
+	for i, p := range pages {
+		if i > 0 && pages[i-1].Path >= p.Path {
+			t.Errorf("pages not sorted: %s before %s", pages[i-1].Path, p.Path)
+		}
+		want, err := os.ReadFile(filepath.Join(s.Dir(), filepath.FromSlash(p.Path)))
+		if err != nil {
+			t.Fatalf("StaticPages gives %s, which WriteStatic did not write: %v", p.Path, err)
+		}
+		if string(want) != string(p.Data) {
+			t.Errorf("%s differs from the page on disk", p.Path)
+		}
+	}
+	m, err := MarshalManifest(s.Entries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disk, _ := os.ReadFile(filepath.Join(s.Dir(), ManifestName)); string(disk) != string(m) {
+		t.Errorf("MarshalManifest differs from the manifest Commit wrote")
+	}
+}

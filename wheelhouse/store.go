@@ -239,18 +239,27 @@ func (s *Store) Remove(filename string) error {
 
 // Commit writes the manifest atomically.
 func (s *Store) Commit() error {
-	m := manifest{Version: manifestVersion, Files: s.Entries()}
-	if m.Files == nil {
-		m.Files = []Entry{}
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := MarshalManifest(s.Entries())
 	if err != nil {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(s.dir, ManifestName), append(b, '\n'), 0o644); err != nil {
+	if err := WriteFileAtomic(filepath.Join(s.dir, ManifestName), b, 0o644); err != nil {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
 	return nil
+}
+
+// MarshalManifest returns the manifest.json of a store holding exactly
+// entries, as Commit writes it: a function of the entries alone, so that
+// an image baked from a subset of a store gets a manifest of its own.
+func MarshalManifest(entries []Entry) ([]byte, error) {
+	files := append([]Entry{}, entries...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
+	b, err := json.MarshalIndent(manifest{Version: manifestVersion, Files: files}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // WriteFileAtomic writes data through a temporary file in the same folder,

@@ -27,8 +27,11 @@ type want struct {
 	requiresPython string
 	uploadTime     time.Time
 	targets        []string
-	private        bool
-	wheel          bool
+	// anyTarget marks a file of a package the lock gives no targets for
+	// (a lock written by another tool): every platform may install it.
+	anyTarget bool
+	private   bool
+	wheel     bool
 }
 
 // job is a package that some targets install as a wheel built from
@@ -166,6 +169,7 @@ func makePlan(lock *pylock.Lock) (*plan, error) {
 			if err != nil {
 				return nil, err
 			}
+			w.anyTarget = w.anyTarget || len(targets) == 0
 			if _, err := dist.ParseWheelName(w.name); err != nil {
 				return nil, fmt.Errorf("package %s: %w", where, err)
 			}
@@ -179,6 +183,7 @@ func makePlan(lock *pylock.Lock) (*plan, error) {
 			if err != nil {
 				return nil, err
 			}
+			sd.anyTarget = sd.anyTarget || len(targets) == 0
 			if len(unserved) > 0 {
 				p.jobs = append(p.jobs, &job{project: pkg.Name, version: pkg.Version, sdist: sd, targets: unserved, private: lt.Private})
 			}

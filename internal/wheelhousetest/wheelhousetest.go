@@ -1,0 +1,84 @@
+// Package wheelhousetest makes real wheelhouses for tests: a store filled
+// with generated distributions, or the edx-platform workload locked and
+// fetched from a fake index, exactly as 'larder lock' and 'larder fetch'
+// make them.
+package wheelhousetest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// Store makes a store in dir holding files, written the way fetch writes
+// them: file, sidecar for wheels, entry, manifest and static index.
+func Store(tb testing.TB, dir string, files ...*pypitest.File) *wheelhouse.Store {
+	tb.Helper()
+	s, err := wheelhouse.Create(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	Add(tb, s, files...)
+	return s
+}
+
+// Add puts files into a store and commits it.
+func Add(tb testing.TB, s *wheelhouse.Store, files ...*pypitest.File) {
+	tb.Helper()
+	for _, f := range files {
+		if err := os.WriteFile(s.Path(f.Filename), f.Data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		e := wheelhouse.Entry{Filename: f.Filename, Project: pypitest.Normalize(f.Project), Version: f.Version, SHA256: f.SHA256,
+			Size: int64(f.Size), RequiresPython: f.RequiresPython, UploadTime: f.UploadTime, Origin: wheelhouse.Origin{Kind: wheelhouse.OriginIndex}}
+		if !f.IsSdist {
+			if err := os.WriteFile(s.MetadataPath(f.Filename), f.Metadata, 0o644); err != nil {
+				tb.Fatal(err)
+			}
+			e.MetadataSHA256 = f.MetadataSHA256
+		}
+		if err := s.Put(e); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := s.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := wheelhouse.WriteStatic(s); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Dist builds the distributions of one release: a wheel for each tag set
+// ("py3-none-any", "cp311-cp311-manylinux_2_17_x86_64") of about size
+// bytes (0: small), and an sdist when sdist is set.
+func Dist(tb testing.TB, project, version string, size int, sdist bool, tags ...string) []*pypitest.File {
+	tb.Helper()
+	p := &pypitest.Project{Name: project}
+	r := &pypitest.Release{Version: version, Sdist: sdist}
+	var out []*pypitest.File
+	for _, tg := range tags {
+		f, err := pypitest.BuildWheel(p, r, pypitest.Wheel{Tags: tg, Size: size})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	if sdist {
+		f, err := pypitest.BuildSdist(p, r)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Dir returns a fresh folder for a store under the test's temporary
+// folder.
+func Dir(tb testing.TB) string {
+	return filepath.Join(tb.TempDir(), "wheelhouse")
+}
