@@ -97,6 +97,7 @@ func (s *stacked) Close() error {
 // same content, compression and time is found again instead of rebuilt.
 type Builder struct {
 	dir         string
+	dryRun      bool
 	compression Compression
 	mtime       time.Time
 	progress    func(n int64)
@@ -106,13 +107,19 @@ type Builder struct {
 type Option func(*Builder) error
 
 // WithDir keeps layers in dir (made if needed). Without it the Builder
-// computes digests only: for plans, which write nothing.
+// computes digests only.
 func WithDir(dir string) Option {
 	return func(b *Builder) error {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("making the layer folder: %w", err)
-		}
 		b.dir = dir
+		return nil
+	}
+}
+
+// WithDryRun makes the Builder compute digests without keeping any layer:
+// layers kept before in its folder are still found.
+func WithDryRun() Option {
+	return func(b *Builder) error {
+		b.dryRun = true
 		return nil
 	}
 }
@@ -120,10 +127,11 @@ func WithDir(dir string) Option {
 // WithCompression sets the compression (DefaultCompression otherwise).
 func WithCompression(c Compression) Option {
 	return func(b *Builder) error {
-		if _, err := ParseCompression(string(c)); err != nil {
+		parsed, err := ParseCompression(string(c))
+		if err != nil {
 			return err
 		}
-		b.compression = c
+		b.compression = parsed
 		return nil
 	}
 }
@@ -153,6 +161,11 @@ func NewBuilder(opts ...Option) (*Builder, error) {
 	for _, o := range opts {
 		if err := o(b); err != nil {
 			return nil, err
+		}
+	}
+	if b.dir != "" && !b.dryRun {
+		if err := os.MkdirAll(b.dir, 0o755); err != nil {
+			return nil, fmt.Errorf("making the layer folder: %w", err)
 		}
 	}
 	return b, nil
@@ -202,7 +215,7 @@ func (b *Builder) Build(ctx context.Context, files []File) (*Layer, error) {
 	}
 	var out io.Writer = io.Discard
 	var tmp *os.File
-	if b.dir != "" {
+	if b.dir != "" && !b.dryRun {
 		var err error
 		if tmp, err = os.CreateTemp(b.dir, "."+key+".*.tmp"); err != nil {
 			return nil, fmt.Errorf("building a layer: %w", err)
@@ -293,7 +306,7 @@ func (b *Builder) lookup(key string) (*Layer, bool) {
 // Prune removes kept layers not used for longer than age, and leftovers of
 // interrupted builds; it returns the bytes freed.
 func (b *Builder) Prune(age time.Duration) (int64, error) {
-	if b.dir == "" {
+	if b.dir == "" || b.dryRun {
 		return 0, nil
 	}
 	ents, err := os.ReadDir(b.dir)

@@ -83,6 +83,7 @@ when requirements change.`,
 		newVerifyCmd(g),
 		newGCCmd(g),
 		newServeCmd(g),
+		newBakeCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -91,6 +91,8 @@ type Image struct {
 	Base   string `toml:"base"`
 	Output string `toml:"output"`
 	Path   string `toml:"path"`
+	// Compression of the wheelhouse layers: gzip, zstd or none.
+	Compression string `toml:"compression"`
 }
 
 // Build configures how one project is built from source.
@@ -106,7 +108,7 @@ func Default() *Config {
 		Index:      Index{URL: "https://pypi.org/simple/"},
 		Targets:    []Target{{Platform: "linux/amd64", Python: "3.11", Libc: target.DefaultLibc.String()}},
 		Wheelhouse: Wheelhouse{Dir: ".larder/wheelhouse"},
-		Image:      Image{Path: "/wheelhouse"},
+		Image:      Image{Path: "/wheelhouse", Compression: "gzip"},
 	}
 }
 
@@ -231,6 +233,11 @@ func (c *Config) validate(name string, data []byte) error {
 	}
 	if c.Image.Path == "" || !strings.HasPrefix(c.Image.Path, "/") {
 		bad("image.path", "%q must be an absolute path inside the image", c.Image.Path)
+	}
+	switch c.Image.Compression {
+	case "gzip", "zstd", "none":
+	default:
+		bad("image.compression", "%q: expected gzip, zstd or none", c.Image.Compression)
 	}
 	for _, k := range []struct{ key, ref string }{{"image.base", c.Image.Base}, {"image.output", c.Image.Output}} {
 		if k.ref != "" && !validRef(k.ref) {

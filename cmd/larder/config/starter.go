@@ -210,6 +210,7 @@ dir = {{q .Default.Wheelhouse.Dir}}
 # base = "docker://docker.io/openedx/lms-dev:latest"
 # output = "oci:out/lms-dev:larder"
 path = {{q .Default.Image.Path}}
+compression = {{q .Default.Image.Compression}}
 `))
 
 // largestCompiledBase returns the biggest pip-compiled base.txt: in a

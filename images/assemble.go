@@ -1,0 +1,173 @@
+package images
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/larder-build/larder/layers"
+)
+
+// MaxLayers is the most layers an image may have: Docker's overlay2
+// driver refuses more than 125 lower folders, and a margin is kept for
+// what users build on top.
+const MaxLayers = 100
+
+// LayerAnnotation names, on a layer's manifest descriptor, what larder
+// put in it ("bucket pure 3/8", "index", "delta").
+const LayerAnnotation = "dev.larder.layer"
+
+// Changes is what larder adds to an image's configuration.
+type Changes struct {
+	// Env sets KEY=VALUE variables, replacing the base's of the same key.
+	Env []string
+	// Entrypoint is put before the base's entrypoint (once: a base that
+	// already starts with it keeps its entrypoint).
+	Entrypoint []string
+	// Labels are added to the base's.
+	Labels map[string]string
+	// Created is the image's creation time, and that of its history
+	// entries.
+	Created time.Time
+}
+
+// Assemble stacks parts on base (an OCI image is made of a Docker one,
+// with the same layer blobs) and applies the changes. A reused part is
+// the layer of previous with the same diff ID. The result has at most
+// MaxLayers layers.
+func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes) (v1.Image, error) {
+	baseLayers, err := base.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image: %w", err)
+	}
+	if n := len(baseLayers) + len(parts); n > MaxLayers {
+		return nil, fmt.Errorf("the image would have %d layers (%d of the base, %d of larder), more than %d: flatten the base image or bake with fewer --buckets",
+			n, len(baseLayers), len(parts), MaxLayers)
+	}
+	baseCfg, err := base.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image's config: %w", err)
+	}
+	img, err := asOCI(base, baseLayers)
+	if err != nil {
+		return nil, err
+	}
+	adds := make([]mutate.Addendum, 0, len(parts))
+	history := slices.Clone(baseCfg.History)
+	for _, p := range parts {
+		var l v1.Layer = p.Layer
+		if p.Reused {
+			if previous == nil {
+				return nil, fmt.Errorf("layer %s is to be kept from the previous image, and there is none", p.DiffID)
+			}
+			if l, err = previous.LayerByDiffID(p.DiffID); err != nil {
+				return nil, fmt.Errorf("finding %s of the previous image: %w", what(p), err)
+			}
+		}
+		h := v1.History{Created: v1.Time{Time: ch.Created}, CreatedBy: "larder bake", Comment: p.Comment}
+		adds = append(adds, mutate.Addendum{Layer: l, History: h, Annotations: map[string]string{LayerAnnotation: what(p)}})
+		history = append(history, h)
+	}
+	if img, err = mutate.Append(img, adds...); err != nil {
+		return nil, fmt.Errorf("adding layers: %w", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("adding layers: %w", err)
+	}
+	cf = cf.DeepCopy()
+	cf.History = history
+	cf.Created = v1.Time{Time: ch.Created}
+	cf.Config.Env = setEnv(cf.Config.Env, ch.Env)
+	if len(ch.Entrypoint) > 0 && !slices.Equal(cf.Config.Entrypoint[:min(len(cf.Config.Entrypoint), len(ch.Entrypoint))], ch.Entrypoint) {
+		cf.Config.Entrypoint = append(slices.Clone(ch.Entrypoint), cf.Config.Entrypoint...)
+	}
+	if len(ch.Labels) > 0 {
+		if cf.Config.Labels == nil {
+			cf.Config.Labels = map[string]string{}
+		}
+		maps.Copy(cf.Config.Labels, ch.Labels)
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return nil, fmt.Errorf("writing the image config: %w", err)
+	}
+	return img, nil
+}
+
+// what names a part for annotations and messages.
+func what(p layers.Part) string {
+	if p.Bucket != nil {
+		return "bucket " + p.Bucket.String()
+	}
+	return p.Kind
+}
+
+// asOCI returns base as an OCI image: as it is when it is one, else an
+// OCI manifest and config over the same layer blobs (a Docker layer and an
+// OCI layer of the same compression are the same bytes).
+func asOCI(base v1.Image, baseLayers []v1.Layer) (v1.Image, error) {
+	mt, err := base.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image: %w", err)
+	}
+	if mt == types.OCIManifestSchema1 {
+		return base, nil
+	}
+	if mt != types.DockerManifestSchema2 {
+		return nil, fmt.Errorf("the base image's manifest is %s: want an OCI or Docker schema 2 image", mt)
+	}
+	cf, err := base.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image's config: %w", err)
+	}
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	empty := cf.DeepCopy()
+	empty.RootFS.DiffIDs = nil
+	empty.History = nil
+	if img, err = mutate.ConfigFile(img, empty); err != nil {
+		return nil, err
+	}
+	adds := make([]mutate.Addendum, 0, len(baseLayers))
+	for _, l := range baseLayers {
+		lmt, err := l.MediaType()
+		if err != nil {
+			return nil, fmt.Errorf("reading the base image's layers: %w", err)
+		}
+		oci, ok := ociLayerTypes[lmt]
+		if !ok {
+			return nil, fmt.Errorf("the base image has a layer of type %s, which larder cannot carry into an OCI image", lmt)
+		}
+		adds = append(adds, mutate.Addendum{Layer: l, MediaType: oci})
+	}
+	return mutate.Append(img, adds...)
+}
+
+var ociLayerTypes = map[types.MediaType]types.MediaType{
+	types.DockerLayer:             types.OCILayer,
+	types.DockerUncompressedLayer: types.OCIUncompressedLayer,
+	types.OCILayer:                types.OCILayer,
+	types.OCILayerZStd:            types.OCILayerZStd,
+	types.OCIUncompressedLayer:    types.OCIUncompressedLayer,
+}
+
+// setEnv sets KEY=VALUE pairs in env, replacing existing keys in place.
+func setEnv(env, set []string) []string {
+	out := slices.Clone(env)
+	for _, kv := range set {
+		key, _, _ := strings.Cut(kv, "=")
+		i := slices.IndexFunc(out, func(e string) bool { k, _, _ := strings.Cut(e, "="); return k == key })
+		if i >= 0 {
+			out[i] = kv
+		} else {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

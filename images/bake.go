@@ -1,0 +1,456 @@
+package images
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/larder-build/larder/layers"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// Labels larder sets on the images it bakes.
+const (
+	LabelVersion    = "dev.larder.version"
+	LabelLock       = "dev.larder.lock.sha256"
+	LabelWheelhouse = "dev.larder.wheelhouse"
+	LabelCreated    = "org.opencontainers.image.created"
+	LabelBaseDigest = "org.opencontainers.image.base.digest"
+	LabelBaseName   = "org.opencontainers.image.base.name"
+)
+
+// Request is everything a bake needs.
+type Request struct {
+	// Store holds the files; Entries is the closure to bake
+	// (fetch.Closure), with the lock's targets.
+	Store   *wheelhouse.Store
+	Entries []wheelhouse.Entry
+	// Platforms are the images to make ("linux/amd64").
+	Platforms []string
+	// Base is the image to bake onto; ignored for WheelhouseOnly.
+	Base Ref
+	// Output is where the result goes.
+	Output Ref
+	// From is the image to refresh. When zero, the output is refreshed if
+	// it exists; NoFrom bakes afresh.
+	From   Ref
+	NoFrom bool
+	// Path is the wheelhouse folder in the image.
+	Path string
+	// IndexBinaries maps a platform to its larder-index binary, and
+	// IndexConfig is the JSON of /etc/larder/index.json; IndexURL is the
+	// simple index URL the server answers on in the container.
+	IndexBinaries map[string]string
+	IndexConfig   []byte
+	IndexURL      string
+	// WheelhouseOnly makes images from scratch that hold the wheelhouse
+	// and nothing else (for BuildKit named contexts).
+	WheelhouseOnly bool
+	// Layer options.
+	LayerDir    string
+	Compression layers.Compression
+	ModTime     time.Time
+	Buckets     int
+	Compact     bool
+	Threshold   float64
+	// Created is the images' creation time.
+	Created time.Time
+	// Version is larder's version and LockSHA256 the lock's, for labels.
+	Version    string
+	LockSHA256 string
+	// Remote configures registry access.
+	Remote Remote
+	// DryRun plans and computes digests and writes nothing.
+	DryRun bool
+	// Progress, when set, hears of the work (from several goroutines).
+	Progress func(Event)
+}
+
+// Phases of a bake, in Event.Phase.
+const (
+	PhaseBuild = "build" // tarring and compressing layers
+	PhaseWrite = "write" // writing or pushing
+)
+
+// Event is progress: N more bytes done in a phase whose total is Total.
+type Event struct {
+	Phase string
+	N     int64
+	Total int64
+}
+
+// Report says what a bake did (or, dry, would do).
+type Report struct {
+	Output    string           `json:"output"`
+	Digest    string           `json:"digest"`
+	MediaType types.MediaType  `json:"media_type"`
+	From      string           `json:"from,omitempty"`
+	Refreshed bool             `json:"refreshed"`
+	Compacted bool             `json:"compacted"`
+	Reason    string           `json:"reason,omitempty"`
+	Images    []PlatformReport `json:"images"`
+	// Write is what the write did; nil for a dry run.
+	Write *WriteResult `json:"write,omitempty"`
+	// Upload lists, for a dry run, the blobs the output lacks.
+	Upload *UploadPlan `json:"would_write,omitempty"`
+	DryRun bool        `json:"dry_run"`
+}
+
+// PlatformReport is one platform's image.
+type PlatformReport struct {
+	Platform string        `json:"platform"`
+	Digest   string        `json:"digest"`
+	Files    int           `json:"files"`
+	Bytes    int64         `json:"bytes"`
+	Layers   []LayerReport `json:"layers"`
+}
+
+// Layer states in a report.
+const (
+	StateBase   = "base"   // the base image's
+	StateReused = "reused" // kept from the previous image
+	StateCached = "cached" // built before, found in the layer folder
+	StateBuilt  = "built"  // built by this bake
+)
+
+// LayerReport is one layer of an image.
+type LayerReport struct {
+	What   string `json:"what"`
+	State  string `json:"state"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Files  int    `json:"files,omitempty"`
+	Bytes  int64  `json:"bytes,omitempty"`
+	// Names are the wheelhouse files the layer adds.
+	Names []string `json:"names,omitempty"`
+}
+
+// UploadPlan is what a write would send.
+type UploadPlan struct {
+	Blobs int   `json:"blobs"`
+	Bytes int64 `json:"bytes"`
+}
+
+// Bake plans the layers, builds them, stacks them on the base for every
+// platform and writes the result (unless DryRun).
+func Bake(ctx context.Context, req Request) (*Report, error) {
+	if len(req.Platforms) == 0 {
+		return nil, errors.New("no platform to bake for")
+	}
+	if req.Path == "" {
+		req.Path = layers.DefaultPath
+	}
+	rep := &Report{Output: req.Output.String(), DryRun: req.DryRun}
+	base := &Source{Ref: Ref{Transport: Scratch, raw: Scratch}}
+	if !req.WheelhouseOnly {
+		var err error
+		if base, err = Open(ctx, req.Base, req.Remote); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("base image: %w", err)
+			}
+			return nil, err
+		}
+	}
+	prev, prevImages, err := previous(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	layouts := map[string]*layers.Layout{}
+	if prev != nil {
+		rep.From = prev.Ref.String()
+		for p, img := range prevImages {
+			if l := layoutOf(img); l != nil {
+				layouts[p] = l
+			}
+		}
+	}
+	plan, err := layers.MakePlan(layers.Request{Entries: req.Entries, Platforms: req.Platforms, Previous: layouts,
+		Buckets: req.Buckets, Compact: req.Compact, Threshold: req.Threshold})
+	if err != nil {
+		return nil, err
+	}
+	rep.Compacted, rep.Reason = plan.Compacted, plan.Reason
+	if prev != nil && len(layouts) == 0 && rep.Reason == "" {
+		rep.Reason = fmt.Sprintf("%s was not baked by larder (no %s label)", prev.Ref, layers.LayoutLabel)
+	}
+
+	index := map[string][]layers.File{}
+	if !req.WheelhouseOnly {
+		for _, p := range req.Platforms {
+			bin, err := indexBinary(req.IndexBinaries, p)
+			if err != nil {
+				return nil, err
+			}
+			if index[p], err = layers.IndexFiles(bin, req.IndexConfig); err != nil {
+				return nil, err
+			}
+		}
+	}
+	builder, err := req.builder(plan)
+	if err != nil {
+		return nil, err
+	}
+	built, err := builder.BuildStacks(ctx, plan, layers.Content{Store: req.Store, Path: req.Path}, index, 0)
+	if err != nil {
+		return nil, fmt.Errorf("building layers: %w", err)
+	}
+
+	var art Artifact
+	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for i, b := range built {
+		baseImg, err := base.ForPlatform(b.Platform)
+		if err != nil {
+			return nil, fmt.Errorf("base image: %w", err)
+		}
+		img, err := Assemble(baseImg, b.Parts, prevImages[b.Platform], req.changes(base, baseImg, b))
+		if err != nil {
+			return nil, err
+		}
+		pr, err := platformReport(baseImg, img, b, &plan.Stacks[i])
+		if err != nil {
+			return nil, err
+		}
+		rep.Images = append(rep.Images, *pr)
+		if len(built) == 1 {
+			art.Image = img
+			break
+		}
+		pl, _ := Platform(b.Platform)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
+	}
+	if art.Image == nil {
+		art.Index = idx
+		rep.MediaType = types.OCIImageIndex
+	} else {
+		rep.MediaType = types.OCIManifestSchema1
+	}
+	d, err := art.Digest()
+	if err != nil {
+		return nil, err
+	}
+	rep.Digest = d.String()
+	rep.Refreshed = prev != nil && !plan.Compacted && len(layouts) > 0
+	if req.DryRun {
+		if rep.Upload, err = wouldWrite(ctx, req.Output, art, req.Remote); err != nil {
+			return nil, err
+		}
+		return rep, nil
+	}
+	var total int64
+	if blobs, err := art.blobs(); err == nil {
+		for _, b := range blobs {
+			total += b.size
+		}
+	}
+	progress := func(n int64) {
+		if req.Progress != nil {
+			req.Progress(Event{Phase: PhaseWrite, N: n, Total: total})
+		}
+	}
+	if rep.Write, err = Write(ctx, req.Output, art, req.Remote, progress); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// builder makes the layer builder, with progress over the bytes of the
+// layers the plan builds.
+func (req Request) builder(plan *layers.Plan) (*layers.Builder, error) {
+	var total int64
+	for _, s := range plan.Stacks {
+		for _, b := range s.Buckets {
+			if !b.Reused {
+				total += b.Bytes()
+			}
+		}
+		for _, e := range s.Delta {
+			total += e.Size
+		}
+	}
+	opts := []layers.Option{layers.WithCompression(req.Compression), layers.WithModTime(req.ModTime)}
+	if req.LayerDir != "" {
+		opts = append(opts, layers.WithDir(req.LayerDir))
+	}
+	if req.DryRun {
+		opts = append(opts, layers.WithDryRun())
+	}
+	if req.Progress != nil {
+		opts = append(opts, layers.WithProgress(func(n int64) { req.Progress(Event{Phase: PhaseBuild, N: n, Total: total}) }))
+	}
+	return layers.NewBuilder(opts...)
+}
+
+// previous opens the image to refresh and its image for each platform.
+func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, error) {
+	if req.NoFrom {
+		return nil, nil, nil
+	}
+	ref, explicit := req.From, true
+	if ref.IsZero() {
+		ref, explicit = req.Output, false
+	}
+	src, err := Open(ctx, ref, req.Remote)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotFound) && !explicit:
+		return nil, nil, nil
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, fmt.Errorf("--from: %w", err)
+	default:
+		return nil, nil, fmt.Errorf("reading the image to refresh: %w", err)
+	}
+	out := map[string]v1.Image{}
+	for _, p := range req.Platforms {
+		if img, err := src.ForPlatform(p); err == nil {
+			out[p] = img
+		}
+	}
+	return src, out, nil
+}
+
+// layoutOf reads the layout an image records; nil when it has none (or
+// one this version cannot read: the bake starts afresh).
+func layoutOf(img v1.Image) *layers.Layout {
+	cf, err := img.ConfigFile()
+	if err != nil || cf.Config.Labels == nil {
+		return nil
+	}
+	s, ok := cf.Config.Labels[layers.LayoutLabel]
+	if !ok {
+		return nil
+	}
+	l, err := layers.DecodeLayout(s)
+	if err != nil {
+		return nil
+	}
+	// Every recorded bucket must still be a layer of the image.
+	have := map[string]bool{}
+	for _, d := range cf.RootFS.DiffIDs {
+		have[d.String()] = true
+	}
+	for _, b := range l.Buckets {
+		if !have[b.DiffID] {
+			return nil
+		}
+	}
+	return l
+}
+
+// changes is what the bake sets in a platform's image config.
+func (req Request) changes(base *Source, baseImg v1.Image, b layers.Built) Changes {
+	ch := Changes{Created: req.Created, Labels: map[string]string{
+		LabelVersion:    req.Version,
+		LabelLock:       req.LockSHA256,
+		LabelWheelhouse: req.Path,
+		LabelCreated:    req.Created.UTC().Format(time.RFC3339),
+	}}
+	if l, err := b.Layout.Encode(); err == nil {
+		ch.Labels[layers.LayoutLabel] = l
+	}
+	if req.WheelhouseOnly {
+		return ch
+	}
+	if d, err := baseImg.Digest(); err == nil && base.Ref.Transport != Scratch {
+		ch.Labels[LabelBaseDigest] = d.String()
+	}
+	if base.Ref.Transport == Docker {
+		ch.Labels[LabelBaseName] = base.Ref.Name.String()
+	}
+	url := req.IndexURL
+	ch.Env = []string{"PIP_INDEX_URL=" + url, "UV_DEFAULT_INDEX=" + url, "UV_INDEX_URL=" + url, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+	ch.Entrypoint = []string{layers.IndexBinaryPath, "exec", "--"}
+	return ch
+}
+
+// machines maps OCI architectures to ELF machines.
+var machines = map[string]elf.Machine{
+	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "arm": elf.EM_ARM,
+	"ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390, "riscv64": elf.EM_RISCV,
+}
+
+// indexBinary finds the larder-index binary for a platform and checks
+// that it is a Linux executable for that machine.
+func indexBinary(bins map[string]string, platform string) (string, error) {
+	path, ok := bins[platform]
+	if !ok {
+		return "", fmt.Errorf("no larder-index binary for %s: build it with 'make build' (bin/larder-index-linux-<arch> beside bin/larder), or pass --index-binary %s=PATH", platform, platform)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("larder-index binary for %s: %s does not exist (build it with 'make build')", platform, path)
+		}
+		return "", fmt.Errorf("larder-index binary for %s: %s is not a Linux executable: %w", platform, path, err)
+	}
+	defer f.Close()
+	p, _ := Platform(platform)
+	if want, ok := machines[p.Architecture]; ok && f.Machine != want {
+		return "", fmt.Errorf("larder-index binary for %s: %s is built for %s, not %s", platform, path, f.Machine, p.Architecture)
+	}
+	return path, nil
+}
+
+// platformReport describes one platform's image, layer by layer.
+func platformReport(baseImg, img v1.Image, b layers.Built, s *layers.Stack) (*PlatformReport, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	pr := &PlatformReport{Platform: b.Platform, Digest: d.String(), Files: len(s.Entries)}
+	for _, e := range s.Entries {
+		pr.Bytes += e.Size
+	}
+	baseLayers, err := baseImg.Layers()
+	if err != nil {
+		return nil, err
+	}
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ls {
+		ld, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		size, err := l.Size()
+		if err != nil {
+			return nil, err
+		}
+		lr := LayerReport{What: "base", State: StateBase, Digest: ld.String(), Size: size}
+		if j := i - len(baseLayers); j >= 0 {
+			p := b.Parts[j]
+			lr.What, lr.Files, lr.Bytes = what(p), p.Files, p.Bytes
+			switch {
+			case p.Reused:
+				lr.State = StateReused
+			case p.Layer.Cached():
+				lr.State = StateCached
+			default:
+				lr.State = StateBuilt
+			}
+			switch {
+			case p.Bucket != nil:
+				for _, f := range p.Bucket.Files {
+					lr.Names = append(lr.Names, f.Name)
+				}
+			case p.Kind == layers.KindDelta:
+				for _, e := range s.Delta {
+					lr.Names = append(lr.Names, e.Filename)
+				}
+				sort.Strings(lr.Names)
+			}
+		}
+		pr.Layers = append(pr.Layers, lr)
+	}
+	return pr, nil
+}

@@ -1,0 +1,210 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Artifact is what is written: one image, or an index of images.
+type Artifact struct {
+	Image v1.Image
+	Index v1.ImageIndex
+}
+
+// Digest is the manifest digest of the artifact.
+func (a Artifact) Digest() (v1.Hash, error) {
+	if a.Image != nil {
+		return a.Image.Digest()
+	}
+	return a.Index.Digest()
+}
+
+// WriteResult says what a write did.
+type WriteResult struct {
+	// Digest is the manifest digest of what was written.
+	Digest v1.Hash `json:"digest"`
+	// Blobs and Bytes count the blobs written (uploaded, or new in the
+	// layout or tarball), Skipped those already there.
+	Blobs   int   `json:"blobs_written"`
+	Bytes   int64 `json:"bytes_written"`
+	Skipped int   `json:"blobs_skipped"`
+}
+
+// Write writes an artifact to a reference. progress, when set, is called
+// with the bytes written so far (from several goroutines).
+func Write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n int64)) (*WriteResult, error) {
+	var res *WriteResult
+	var err error
+	switch ref.Transport {
+	case OCI:
+		res, err = writeLayout(ctx, ref.Path, ref.Tag, a, progress)
+	case DockerArchive:
+		res, err = writeArchive(ctx, ref, a, progress)
+	case Docker:
+		res, err = push(ctx, ref, a, o, progress)
+	default:
+		err = fmt.Errorf("cannot write to %q", ref.Transport)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", ref, err)
+	}
+	return res, nil
+}
+
+// writeArchive writes a `docker load` tarball under a temporary name,
+// synced, then renamed.
+func writeArchive(ctx context.Context, ref Ref, a Artifact, progress func(int64)) (*WriteResult, error) {
+	if a.Image == nil {
+		return nil, fmt.Errorf("a docker-archive holds one platform's image: bake one --platform for it, or write an oci: layout or a registry")
+	}
+	d, err := a.Image.Digest()
+	if err != nil {
+		return nil, err
+	}
+	var tag name.Reference
+	if ref.Tag != "" {
+		if tag, err = name.NewTag(ref.Tag); err != nil {
+			return nil, err
+		}
+	} else if tag, err = name.NewDigest("larder/untagged@" + d.String()); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(ref.Path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(ref.Path), "."+filepath.Base(ref.Path)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name()) // a no-op after the rename
+	cw := &countWriter{w: &ctxWriter{ctx, f}, progress: progress}
+	err = tarball.Write(tag, a.Image, cw)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), ref.Path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ls, _ := a.Image.Layers()
+	return &WriteResult{Digest: d, Blobs: len(ls) + 1, Bytes: cw.n}, nil
+}
+
+type countWriter struct {
+	w        io.Writer
+	n        int64
+	progress func(int64)
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if c.progress != nil {
+		c.progress(int64(n))
+	}
+	return n, err
+}
+
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// push writes to a registry: only the blobs it lacks are uploaded, the
+// manifest last.
+func push(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(int64)) (*WriteResult, error) {
+	counter := &uploadCounter{next: o.Transport}
+	if counter.next == nil {
+		counter.next = http.DefaultTransport
+	}
+	o.Transport = counter
+	opts := o.options(ctx)
+	var wg sync.WaitGroup
+	if progress != nil {
+		updates := make(chan v1.Update, 64)
+		opts = append(opts, remote.WithProgress(updates))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var last int64
+			for u := range updates {
+				if u.Complete > last {
+					progress(u.Complete - last)
+					last = u.Complete
+				}
+			}
+		}()
+	}
+	var err error
+	if a.Image != nil {
+		err = remote.Write(ref.Name, a.Image, opts...)
+	} else {
+		err = remote.WriteIndex(ref.Name, a.Index, opts...)
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &WriteResult{Digest: d, Blobs: int(counter.blobs.Load()), Bytes: counter.bytes.Load()}, nil
+}
+
+// uploadCounter counts the blobs a registry receives: each upload ends
+// with a PUT carrying ?digest=, and a cross-repository mount is not an
+// upload.
+type uploadCounter struct {
+	next  http.RoundTripper
+	blobs atomic.Int64
+	bytes atomic.Int64
+}
+
+func (u *uploadCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	isUpload := strings.Contains(r.URL.Path, "/blobs/uploads/")
+	if isUpload && r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = &countingBody{ReadCloser: r.Body, n: &u.bytes}
+	}
+	resp, err := u.next.RoundTrip(r)
+	if err == nil && isUpload && r.Method == http.MethodPut && r.URL.Query().Get("digest") != "" && resp.StatusCode == http.StatusCreated {
+		u.blobs.Add(1)
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
