@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,43 +23,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
-var (
-	indexBinOnce sync.Once
-	indexBins    map[string]string
-	indexBinErr  error
-)
-
-// indexBinaries builds the real larder-index for amd64 and arm64, once per
-// test binary.
+// indexBinaries are real larder-index binaries for amd64 and arm64.
 func indexBinaries(t testing.TB) map[string]string {
 	t.Helper()
-	indexBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "larder-index-bin-")
-		if err != nil {
-			indexBinErr = err
-			return
-		}
-		indexBins = map[string]string{}
-		for _, arch := range []string{"amd64", "arm64"} {
-			out := filepath.Join(dir, "larder-index-linux-"+arch)
-			cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/larder-build/larder/cmd/larder-index")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-			if b, err := cmd.CombinedOutput(); err != nil {
-				indexBinErr = fmt.Errorf("building larder-index for %s: %v\n%s", arch, err, b)
-				return
-			}
-			indexBins["linux/"+arch] = out
-		}
-	})
-	if indexBinErr != nil {
-		t.Fatal(indexBinErr)
-	}
-	return indexBins
+	return indexbin.Build(t, "amd64", "arm64")
 }
 
 // tarLayer is a real layer holding the given files.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/tomldoc"
 )
@@ -240,8 +241,15 @@ func (c *Config) validate(name string, data []byte) error {
 		bad("image.compression", "%q: expected gzip, zstd or none", c.Image.Compression)
 	}
 	for _, k := range []struct{ key, ref string }{{"image.base", c.Image.Base}, {"image.output", c.Image.Output}} {
-		if k.ref != "" && !validRef(k.ref) {
-			bad(k.key, "%q: expected docker://REGISTRY/REPO[:TAG], oci:DIR[:TAG] or docker-archive:FILE[:TAG]", k.ref)
+		if k.ref == "" {
+			continue
+		}
+		r, err := images.ParseRef(k.ref, false)
+		switch {
+		case err != nil:
+			bad(k.key, "%s", err.Error())
+		case r.Transport == images.Scratch && k.key == "image.output":
+			bad(k.key, "scratch is only a base")
 		}
 	}
 	seen := map[string]int{}
@@ -296,15 +304,6 @@ func (c *Config) ParsedTargets() ([]target.Target, error) {
 		out = append(out, tt)
 	}
 	return out, nil
-}
-
-func validRef(s string) bool {
-	for _, p := range []string{"docker://", "oci:", "docker-archive:"} {
-		if rest, ok := strings.CutPrefix(s, p); ok {
-			return rest != ""
-		}
-	}
-	return false
 }
 
 // Path resolves a path from the configuration against the folder of the
