@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/layers"
@@ -70,6 +71,7 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 			if l, err = previous.LayerByDiffID(p.DiffID); err != nil {
 				return nil, fmt.Errorf("finding %s of the previous image: %w", what(p), err)
 			}
+			l = withDiffID(l, p.DiffID)
 		}
 		h := v1.History{Created: v1.Time{Time: ch.Created}, CreatedBy: "larder bake", Comment: p.Comment}
 		adds = append(adds, mutate.Addendum{Layer: l, History: h, Annotations: map[string]string{LayerAnnotation: what(p)}})
@@ -170,4 +172,24 @@ func setEnv(env, set []string) []string {
 		}
 	}
 	return out
+}
+
+// knownDiffID is a layer of a previous image whose diff ID its config
+// already gave: asked for it, go-containerregistry would otherwise
+// download and decompress the layer to hash it.
+type knownDiffID struct {
+	v1.Layer
+	diffID v1.Hash
+}
+
+func (k knownDiffID) DiffID() (v1.Hash, error) { return k.diffID, nil }
+
+// withDiffID wraps a reused layer, keeping a registry layer mountable so
+// that a push to another repository of the same registry mounts it
+// instead of uploading it.
+func withDiffID(l v1.Layer, h v1.Hash) v1.Layer {
+	if ml, ok := l.(*remote.MountableLayer); ok {
+		return &remote.MountableLayer{Layer: knownDiffID{ml.Layer, h}, Reference: ml.Reference}
+	}
+	return knownDiffID{l, h}
 }

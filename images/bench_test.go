@@ -1,0 +1,206 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/indexbin"
+	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/layers"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+var (
+	benchOnce sync.Once
+	benchEdx  *wheelhousetest.Edx
+	benchDir  string
+)
+
+// benchWorkload is the edx workload for linux/amd64, fetched once per
+// run at LARDER_BENCH_SCALE (default 1: about 300 MB).
+func benchWorkload(b *testing.B) *wheelhousetest.Edx {
+	benchOnce.Do(func() {
+		scale := 1.0
+		if s := os.Getenv("LARDER_BENCH_SCALE"); s != "" {
+			if v, err := strconv.ParseFloat(s, 64); err == nil && v > 0 {
+				scale = v
+			}
+		}
+		d, err := os.MkdirTemp("", "larder-bench-bake-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = d
+		benchEdx = wheelhousetest.FetchEdx(b, d, scale, "linux/amd64:3.11:glibc2.35")
+	})
+	if benchEdx == nil {
+		b.Fatal("the workload could not be made")
+	}
+	return benchEdx
+}
+
+// floor runs a shell pipeline over the closure's files (and sidecars, the
+// bytes bake puts in layers) and returns its wall time.
+func floor(b *testing.B, store *wheelhouse.Store, entries []wheelhouse.Entry, compress string) time.Duration {
+	b.Helper()
+	list := filepath.Join(b.TempDir(), "files")
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Filename)
+		if e.IsWheel() && e.MetadataSHA256 != "" {
+			names = append(names, e.Filename+".metadata")
+		}
+	}
+	os.WriteFile(list, []byte(strings.Join(names, "\n")+"\n"), 0o644)
+	pipe := "tar -cf - -C " + filepath.Join(store.Dir(), wheelhouse.FilesDir) + " -T " + list
+	if compress != "" {
+		pipe += " | " + compress
+	}
+	pipe += " | sha256sum >/dev/null"
+	start := time.Now()
+	if out, err := exec.Command("bash", "-c", "set -o pipefail; "+pipe).CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v\n%s", pipe, err, out)
+	}
+	return time.Since(start)
+}
+
+// BenchmarkBakeEdx bakes the workload into an OCI layout from nothing (no
+// kept layers, a new output) with each compression, beside the floor
+// that only tars, compresses and hashes the same files.
+func BenchmarkBakeEdx(b *testing.B) {
+	edx := benchWorkload(b)
+	entries := edx.Closure(b)
+	bins := indexbin.Build(b, "amd64")
+	var total int64
+	for _, e := range entries {
+		total += e.Size
+	}
+	for _, c := range []struct {
+		compression layers.Compression
+		floor       string
+	}{
+		{layers.Uncompressed, ""},
+		{layers.Gzip, "gzip -1"},
+		{layers.Zstd, "zstd -1 -q -c"},
+	} {
+		b.Run(string(c.compression), func(b *testing.B) {
+			if c.compression == layers.Zstd {
+				if _, err := exec.LookPath("zstd"); err != nil {
+					b.Skip("zstd is not installed: no floor to compare with")
+				}
+			}
+			var floorT, bakeT time.Duration
+			var size int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				floorT += floor(b, edx.Store, entries, c.floor)
+				dir := b.TempDir()
+				req := benchRequest(edx, entries, bins, dir, c.compression)
+				b.StartTimer()
+				start := time.Now()
+				rep, err := Bake(context.Background(), req)
+				bakeT += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = rep.Write.Bytes
+			}
+			b.ReportMetric(floorT.Seconds()/float64(b.N), "floor-s")
+			b.ReportMetric(bakeT.Seconds()/float64(b.N), "bake-s")
+			b.ReportMetric(bakeT.Seconds()/floorT.Seconds(), "x-floor")
+			b.ReportMetric(float64(size)/1e6, "MB-written")
+			b.ReportMetric(float64(total)/1e6, "MB-wheelhouse")
+		})
+	}
+}
+
+// BenchmarkRefreshEdx bumps one package after a bake and refreshes the
+// image, beside the full bake of the bumped closure.
+func BenchmarkRefreshEdx(b *testing.B) {
+	edx := benchWorkload(b)
+	entries := edx.Closure(b)
+	bins := indexbin.Build(b, "amd64")
+	// The bump: django 5.2.11 -> 5.2.12, a wheel of the same size.
+	var old wheelhouse.Entry
+	for _, e := range entries {
+		if e.Project == "django" {
+			old = e
+		}
+	}
+	if old.Filename == "" {
+		b.Fatal("no django in the workload")
+	}
+	var fullT, refreshT time.Duration
+	var fullBytes, refreshBytes int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		req := benchRequest(edx, entries, bins, dir, layers.Gzip)
+		if _, err := Bake(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+		bumped := bumpStore(b, edx.Store, entries, old, i)
+		// The full bake of the bumped closure, from nothing.
+		full := benchRequest(edx, bumped, bins, b.TempDir(), layers.Gzip)
+		start := time.Now()
+		rep, err := Bake(context.Background(), full)
+		fullT += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fullBytes += rep.Write.Bytes
+		req.Entries = bumped
+		b.StartTimer()
+		start = time.Now()
+		rep, err = Bake(context.Background(), req)
+		refreshT += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !rep.Refreshed {
+			b.Fatalf("not a refresh: %s", rep.Reason)
+		}
+		refreshBytes += rep.Write.Bytes
+	}
+	b.ReportMetric(fullT.Seconds()/float64(b.N), "full-bake-s")
+	b.ReportMetric(refreshT.Seconds()/float64(b.N), "refresh-s")
+	b.ReportMetric(100*refreshT.Seconds()/fullT.Seconds(), "%time")
+	b.ReportMetric(float64(fullBytes)/float64(b.N)/1e6, "full-MB")
+	b.ReportMetric(float64(refreshBytes)/float64(b.N)/1e6, "refresh-MB")
+	b.ReportMetric(100*float64(refreshBytes)/float64(fullBytes), "%bytes")
+}
+
+// bumpStore adds a newer release of old's project to the store and
+// returns the closure with it in old's place.
+func bumpStore(b *testing.B, s *wheelhouse.Store, entries []wheelhouse.Entry, old wheelhouse.Entry, i int) []wheelhouse.Entry {
+	b.Helper()
+	v := fmt.Sprintf("%s.post%d", old.Version, i+1)
+	files := wheelhousetest.Dist(b, old.Project, v, int(old.Size), false, "py3-none-any")
+	wheelhousetest.Add(b, s, files...)
+	e, _ := s.Lookup(files[0].Filename)
+	var out []wheelhouse.Entry
+	for _, x := range entries {
+		if x.Filename != old.Filename {
+			out = append(out, x)
+		}
+	}
+	return append(out, e)
+}
+
+func benchRequest(edx *wheelhousetest.Edx, entries []wheelhouse.Entry, bins map[string]string, dir string, c layers.Compression) Request {
+	out, _ := ParseRef("oci:"+filepath.Join(dir, "out")+":dev", false)
+	base, _ := ParseRef("scratch", false)
+	return Request{
+		Store: edx.Store, Entries: entries, Platforms: []string{"linux/amd64"}, Base: base, Output: out,
+		IndexBinaries: bins, IndexConfig: []byte(`{"wheelhouse":"/wheelhouse"}`), IndexURL: "http://127.0.0.1:3141/simple/",
+		LayerDir: filepath.Join(dir, "layers"), Compression: c, Version: "bench", LockSHA256: strings.Repeat("0", 64),
+	}
+}
