@@ -97,4 +97,3 @@ func (e *Edx) Closure(tb testing.TB) []wheelhouse.Entry {
 	}
 	return c
 }
-
