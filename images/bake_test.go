@@ -204,6 +204,19 @@ func TestRefreshReplacesOnlyTheTopLayerAndUploadsOnlyIt(t *testing.T) {
 		}
 		newLayers = append(newLayers, delta.Digest)
 	}
+	// The refresh read no layer of the previous image: the diff IDs come
+	// from its config.
+	for _, l := range reg.requests() {
+		if strings.HasPrefix(l, "GET ") && strings.Contains(l, "/blobs/") {
+			for _, img := range first.Images {
+				for _, lr := range img.Layers[:len(img.Layers)-1] {
+					if strings.Contains(l, lr.Digest) && lr.State != StateBase {
+						t.Errorf("the refresh downloaded a kept layer: %s", l)
+					}
+				}
+			}
+		}
+	}
 	// The registry got the two deltas, two configs and nothing else
 	// (manifests are not blobs).
 	got := reg.uploads()

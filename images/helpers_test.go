@@ -182,6 +182,13 @@ func (r *loggedRegistry) uploads() []string {
 	return out
 }
 
+// requests lists the requests since the log was reset.
+func (r *loggedRegistry) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log...)
+}
+
 func (r *loggedRegistry) reset() {
 	r.mu.Lock()
 	r.log = nil
