@@ -357,10 +357,10 @@ func bakeError(err error) error {
 
 // bakeProgress turns bake events into a status line.
 type bakeProgress struct {
-	mu           sync.Mutex
-	phase        string
-	done, total  int64
-	start, since time.Time
+	mu          sync.Mutex
+	phase       string
+	done, total int64
+	since       time.Time
 }
 
 func (p *bakeProgress) event(e images.Event) {
