@@ -6,7 +6,7 @@ PKG         := github.com/larder-build/larder
 LDFLAGS     := -s -w -X $(PKG)/cmd/larder/cmd.Version=$(VERSION)
 BENCHTIME   ?= 1x
 
-.PHONY: all build test test-short lint bench difftest clean
+.PHONY: all build test test-short lint bench difftest e2e clean
 
 all: build
 
@@ -40,6 +40,14 @@ bench:
 ## PyPI version corpus (needs the env library's pypi.tsv)
 difftest:
 	LARDER_DIFFTEST_FULL=1 $(GO) test -count=1 -timeout 30m -run 'Diff|Reference' ./resolver/...
+
+## e2e: larder's three jobs for real in containers, offline (needs root,
+## debootstrap, skopeo, umoci, runc, docker-registry; see .ci/run)
+E2E_CACHE ?= $(HOME)/.cache/larder/e2e
+e2e: build
+	$(GO) build -o bin/e2e ./internal/cmd/e2e
+	bin/e2e prepare --cache $(E2E_CACHE)
+	unshare --net --fork -- sh -c 'ip link set lo up && exec bin/e2e run --cache $(E2E_CACHE) --bin bin --report bin/e2e-report.json'
 
 clean:
 	rm -rf bin

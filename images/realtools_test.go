@@ -2,15 +2,13 @@ package images
 
 import (
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/larder-build/larder/internal/dockerregistry"
 )
 
 // needTool finds a real client on PATH. CI installs them and sets
@@ -38,64 +36,16 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// dockerRegistry is Debian's docker-registry (the CNCF distribution
-// registry) serving from a temporary folder on a free loopback port.
-type dockerRegistry struct {
-	host    string
-	storage string
-}
-
-func startDockerRegistry(t *testing.T) *dockerRegistry {
+// startDockerRegistry runs Debian's docker-registry for the test.
+func startDockerRegistry(t *testing.T) *dockerregistry.Registry {
 	t.Helper()
-	bin := needTool(t, "docker-registry")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	needTool(t, "docker-registry")
+	r, err := dockerregistry.Start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	r := &dockerRegistry{host: host, storage: filepath.Join(dir, "storage")}
-	cfg := fmt.Sprintf("version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: %s}\n", r.storage, host)
-	cfgPath := filepath.Join(dir, "registry.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, _ := os.Create(filepath.Join(dir, "registry.log"))
-	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-			t.Fatalf("docker-registry did not answer on %s: %v\n%s", host, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// blobs lists the digests the registry stores.
-func (r *dockerRegistry) blobs(t *testing.T) map[string]bool {
-	t.Helper()
-	out := map[string]bool{}
-	paths, _ := filepath.Glob(filepath.Join(r.storage, "docker/registry/v2/blobs/sha256/*/*/data"))
-	for _, p := range paths {
-		out["sha256:"+filepath.Base(filepath.Dir(p))] = true
-	}
-	return out
+	t.Cleanup(r.Stop)
+	return r
 }
 
 func TestRealClientsAcceptTheOutputs(t *testing.T) {
@@ -157,7 +107,7 @@ func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *t
 	skopeo := needTool(t, "skopeo")
 	reg := startDockerRegistry(t)
 	s := sample(t)
-	out := mustRef(t, "docker://"+reg.host+"/edx/lms:dev")
+	out := mustRef(t, "docker://"+reg.Host+"/edx/lms:dev")
 	req := request(t, s, baseLayout(t), out, "linux/amd64")
 	first := bake(t, req)
 
@@ -174,10 +124,10 @@ func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *t
 		t.Errorf("pulled back %s, pushed %s", back.Digest, first.Digest)
 	}
 
-	before := reg.blobs(t)
+	before := reg.Blobs()
 	req.Entries = bump(t, s)
 	second := bake(t, req)
-	after := reg.blobs(t)
+	after := reg.Blobs()
 	var added []string
 	for d := range after {
 		if !before[d] {
