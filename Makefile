@@ -6,7 +6,7 @@ PKG         := github.com/larder-build/larder
 LDFLAGS     := -s -w -X $(PKG)/cmd/larder/cmd.Version=$(VERSION)
 BENCHTIME   ?= 1x
 
-.PHONY: all build test test-short lint bench difftest e2e clean
+.PHONY: all build test test-short lint bench difftest e2e demo clean
 
 all: build
 
@@ -40,6 +40,10 @@ bench:
 ## PyPI version corpus (needs the env library's pypi.tsv)
 difftest:
 	LARDER_DIFFTEST_FULL=1 $(GO) test -count=1 -timeout 30m -run 'Diff|Reference' ./resolver/...
+
+## demo: lock, fetch and bake an example project into oci:out/demo, offline
+demo: build
+	$(GO) run ./internal/cmd/demo --bin bin --out out
 
 ## e2e: larder's three jobs for real in containers, offline (needs root,
 ## debootstrap, skopeo, umoci, runc, docker-registry; see .ci/run)
