@@ -36,6 +36,9 @@ func Start(dir string) (*Registry, error) {
 	}
 	host := l.Addr().String()
 	l.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	r := &Registry{Host: host, Storage: filepath.Join(dir, "storage")}
 	cfg := fmt.Sprintf("version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: %s}\n", r.Storage, host)
 	cfgPath := filepath.Join(dir, "registry.yml")

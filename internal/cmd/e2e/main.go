@@ -236,16 +236,18 @@ func (e *e2e) all(base string, scale float64) error {
 	}); err != nil {
 		return err
 	}
+	// Absent first: larder-index caches what falls through, and the runs
+	// share the unpacked image.
+	if err := e.timed("upstream absent", func() (string, error) { return e.upstreamAbsent(bundle) }); err != nil {
+		return err
+	}
+	e.report.UpstreamAbsent = true
 	if err := e.timed("bumped version through larder-index's upstream", func() (string, error) {
 		return e.bumpThroughUpstream(bundle, upstreamFiles)
 	}); err != nil {
 		return err
 	}
 	e.report.BumpedUpstream = true
-	if err := e.timed("upstream absent", func() (string, error) { return e.upstreamAbsent(bundle) }); err != nil {
-		return err
-	}
-	e.report.UpstreamAbsent = true
 
 	// The refresh: bump the requirement, lock, fetch, bake from the pushed image.
 	if err := e.bumpRequirements(); err != nil {
@@ -322,6 +324,30 @@ func (e *e2e) serveIndex(scale float64) (string, []*pypitest.File, error) {
 	srv := pypitest.New(idx)
 	if err := srv.Err(); err != nil {
 		return "", nil, err
+	}
+	// Build every file now, so that the lock's time is larder's, not the
+	// fake index's (it makes files on first request).
+	work := make(chan string)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			var first error
+			for name := range work {
+				if _, err := srv.Files(name); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, p := range idx.Projects {
+		work <- p.Name
+	}
+	close(work)
+	for range 2 {
+		if err := <-errs; err != nil {
+			return "", nil, err
+		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -476,9 +502,10 @@ func (e *e2e) container(b *runc.Bundle, name string, entrypoint []string, script
 }
 
 func (e *e2e) makeTest(b *runc.Bundle, reqs, sample, name string) (string, error) {
-	script := "set -e; python3 -m venv /v; /v/bin/pip install -q -r /work/requirements/edx/" + reqs +
-		"; /v/bin/pip list --format=freeze | wc -l > /tmp/count; echo INSTALLED=$(cat /tmp/count)" +
-		"; cd /work/" + sample + " && /v/bin/python -m unittest -v test_installed"
+	// Every run gets its own venv: runs share the unpacked root file system.
+	script := "set -e; python3 -m venv /v-" + name + "; /v-" + name + "/bin/pip install -q -r /work/requirements/edx/" + reqs +
+		"; /v-" + name + "/bin/pip list --format=freeze | wc -l > /tmp/count; echo INSTALLED=$(cat /tmp/count)" +
+		"; cd /work/" + sample + " && /v-" + name + "/bin/python -m unittest -v test_installed"
 	code, out, err := e.container(b, "e2e-"+name, nil, script)
 	if err != nil || code != 0 {
 		return "", fmt.Errorf("exit %d, %v\n%s", code, err, tail(out, 40))
@@ -526,8 +553,8 @@ func (e *e2e) bumpThroughUpstream(b *runc.Bundle, files []*pypitest.File) (strin
 	entry := []string{"/usr/local/bin/larder-index", "exec", "--upstream", "http://127.0.0.1:8081/simple/", "--"}
 	script := "python3 -m http.server 8081 --bind 127.0.0.1 --directory /upstream >/tmp/http.log 2>&1 &" +
 		" for i in $(seq 50); do python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8081/simple/\")' 2>/dev/null && break; sleep 0.2; done;" +
-		" set -e; python3 -m venv /v; /v/bin/pip install -q " + bumpProject + "==" + bumpVersion + " django==" + e.pins["django"] +
-		"; /v/bin/python -c 'import " + bumpProject + " as m; print(\"BUMPED\", m.__version__)'"
+		" set -e; python3 -m venv /v-bump; /v-bump/bin/pip install -q " + bumpProject + "==" + bumpVersion + " django==" + e.pins["django"] +
+		"; /v-bump/bin/python -c 'import " + bumpProject + " as m; print(\"BUMPED\", m.__version__)'"
 	code, out, err := e.container(b, "e2e-bump", entry, script, runc.Mount{Source: root, Destination: "/upstream", ReadOnly: true})
 	if err != nil || code != 0 || !strings.Contains(out, "BUMPED "+bumpVersion) {
 		return "", fmt.Errorf("exit %d, %v\n%s", code, err, tail(out, 40))
@@ -540,8 +567,8 @@ func (e *e2e) bumpThroughUpstream(b *runc.Bundle, files []*pypitest.File) (strin
 // install at once.
 func (e *e2e) upstreamAbsent(b *runc.Bundle) (string, error) {
 	entry := []string{"/usr/local/bin/larder-index", "exec", "--upstream", "http://127.0.0.1:8082/simple/", "--"}
-	script := "python3 -m venv /v; /v/bin/pip install " + bumpProject + "==" + bumpVersion + "; echo PIP_EXIT=$?;" +
-		" s=$(date +%s); /v/bin/pip install -q django==" + e.pins["django"] + " requests==" + e.pins["requests"] +
+	script := "python3 -m venv /v-absent; /v-absent/bin/pip install " + bumpProject + "==" + bumpVersion + "; echo PIP_EXIT=$?;" +
+		" s=$(date +%s); /v-absent/bin/pip install -q django==" + e.pins["django"] + " requests==" + e.pins["requests"] +
 		" && echo BAKED_OK seconds=$(( $(date +%s) - s ))"
 	code, out, err := e.container(b, "e2e-absent", entry, script)
 	if err != nil || code != 0 {
