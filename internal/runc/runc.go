@@ -119,10 +119,10 @@ func (b *Bundle) Run(ctx context.Context, name string, entrypoint, cmd []string,
 	case <-ctx.Done():
 		exec.Command("runc", "--root", b.root, "kill", name, "KILL").Run()
 		select {
-		case err = <-done:
+		case <-done:
 		case <-time.After(10 * time.Second):
 			c.Process.Kill()
-			err = <-done
+			<-done
 		}
 		exec.Command("runc", "--root", b.root, "delete", "--force", name).Run()
 		return -1, fmt.Errorf("container %s: %w", name, ctx.Err())
