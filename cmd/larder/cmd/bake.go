@@ -96,48 +96,57 @@ any machine; SOURCE_DATE_EPOCH sets the times.`,
 }
 
 func runBake(cmd *cobra.Command, g *globals, o *bakeOptions) error {
-	req, lock, dir, err := bakeRequest(g, o)
+	rep, err := bake(cmd, g, o)
 	if err != nil {
 		return err
-	}
-	store, err := wheelhouse.Open(dir)
-	if err != nil {
-		return withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' first, and 'larder verify' to see what is wrong")
-	}
-	req.Store = store
-	if req.Entries, err = fetch.Closure(store, lock); err != nil {
-		return withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' to complete the wheelhouse")
-	}
-	if len(req.Platforms) == 0 {
-		if req.Platforms, err = lockPlatforms(lock, g); err != nil {
-			return usageError{fmt.Errorf("bake: %w", err)}
-		}
-	}
-	req.Created = bakeTime(req.Entries)
-	if !o.wheelhouseOnly {
-		if req.IndexBinaries, err = indexBinaries(o.indexBinaries); err != nil {
-			return usageError{fmt.Errorf("bake: %w", err)}
-		}
-	}
-
-	p := &bakeProgress{}
-	req.Progress = p.event
-	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, p.line)
-	rep, err := images.Bake(cmd.Context(), req)
-	st.Done()
-	if err != nil {
-		return bakeError(err)
-	}
-	if req.LayerDir != "" && !o.plan {
-		if b, err := layers.NewBuilder(layers.WithDir(req.LayerDir)); err == nil {
-			b.Prune(30 * 24 * time.Hour)
-		}
 	}
 	if g.json {
 		return writeJSON(cmd.OutOrStdout(), rep)
 	}
 	printBakeReport(cmd.OutOrStdout(), rep, o.plan || g.verbose)
 	return nil
+}
+
+// bake runs a bake with progress on stderr and returns its report; build
+// and export bake their wheelhouse images with it.
+func bake(cmd *cobra.Command, g *globals, o *bakeOptions) (*images.Report, error) {
+	req, lock, dir, err := bakeRequest(g, o)
+	if err != nil {
+		return nil, err
+	}
+	store, err := wheelhouse.Open(dir)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' first, and 'larder verify' to see what is wrong")
+	}
+	req.Store = store
+	if req.Entries, err = fetch.Closure(store, lock); err != nil {
+		return nil, withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' to complete the wheelhouse")
+	}
+	if len(req.Platforms) == 0 {
+		if req.Platforms, err = lockPlatforms(lock, g); err != nil {
+			return nil, usageError{fmt.Errorf("bake: %w", err)}
+		}
+	}
+	req.Created = bakeTime(req.Entries)
+	if !o.wheelhouseOnly {
+		if req.IndexBinaries, err = indexBinaries(o.indexBinaries); err != nil {
+			return nil, usageError{fmt.Errorf("bake: %w", err)}
+		}
+	}
+	p := &bakeProgress{}
+	req.Progress = p.event
+	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, p.line)
+	rep, err := images.Bake(cmd.Context(), req)
+	st.Done()
+	if err != nil {
+		return nil, bakeError(err)
+	}
+	if req.LayerDir != "" && !o.plan {
+		if b, err := layers.NewBuilder(layers.WithDir(req.LayerDir)); err == nil {
+			b.Prune(30 * 24 * time.Hour)
+		}
+	}
+	return rep, nil
 }
 
 // bakeRequest gathers the request from flags over larder.toml.

@@ -7,11 +7,15 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/images/buildkit"
+	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse"
@@ -27,6 +31,7 @@ type fetchOptions struct {
 	retries    int
 	builder    string
 	cacheDir   string
+	addr       string
 }
 
 func newFetchCmd(g *globals) *cobra.Command {
@@ -55,7 +60,8 @@ An interrupted fetch keeps what finished; run it again to get the rest.`,
 	f.StringVar(&o.wheelhouse, "wheelhouse", "", "wheelhouse folder (default [wheelhouse] dir)")
 	f.IntVarP(&o.jobs, "jobs", "j", fetch.DefaultJobs, "downloads at once")
 	f.IntVar(&o.retries, "retries", fetch.DefaultRetries, "retries of a failed download (0 for none)")
-	f.StringVar(&o.builder, "builder", "host", `how to build wheels from source: "host" (pip on this machine) or "none"`)
+	f.StringVar(&o.builder, "builder", "host", `how to build wheels from source: "host" (pip on this machine), "buildkit" (in [image] base on a BuildKit daemon) or "none"`)
+	f.StringVar(&o.addr, "buildkit-addr", "", "BuildKit daemon for --builder buildkit (default $BUILDKIT_HOST, else "+buildkit.DefaultAddr+")")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "user cache shared by wheelhouses and builds (default $XDG_CACHE_HOME/larder)")
 	return c
 }
@@ -98,8 +104,8 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	if o.retries < 0 {
 		return usageError{fmt.Errorf("fetch: --retries must not be negative, not %d", o.retries)}
 	}
-	if o.builder != "host" && o.builder != "none" {
-		return usageError{fmt.Errorf("fetch: unknown --builder %q: want \"host\" or \"none\"", o.builder)}
+	if o.builder != "host" && o.builder != "none" && o.builder != "buildkit" {
+		return usageError{fmt.Errorf("fetch: unknown --builder %q: want \"host\", \"buildkit\" or \"none\"", o.builder)}
 	}
 	lockPath, dir := wheelhousePaths(g, o.lock, o.wheelhouse)
 	lock, err := loadLock("fetch", lockPath)
@@ -118,6 +124,13 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	opts := fetch.Options{Jobs: o.jobs, Retries: o.retries, CacheDir: cacheDir}
 	if o.retries == 0 {
 		opts.Retries = -1
+	}
+	if o.builder == "buildkit" {
+		b, err := buildkitBuilder(g, o, cacheDir, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		opts.Builder = b
 	}
 	if o.builder == "host" {
 		opts.Builder = &lazyBuilder{make: func() (build.Builder, error) {
@@ -164,6 +177,30 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 		return withHint(fmt.Errorf("fetch: %w", err), "the file is gone from the index: re-run 'larder lock'")
 	}
 	return fmt.Errorf("fetch: %w", err)
+}
+
+// buildkitBuilder builds wheels in [image] base on a BuildKit daemon,
+// with the apt packages of [build.NAME].
+func buildkitBuilder(g *globals, o *fetchOptions, cacheDir string, log io.Writer) (*buildkit.WheelBuilder, error) {
+	base := g.cfg.Image.Base
+	if base == "" || base == images.Scratch {
+		return nil, usageError{errors.New("fetch: --builder buildkit builds in [image] base: set it to the image the wheels will be installed in")}
+	}
+	if strings.HasPrefix(base, images.OCI+":") || strings.HasPrefix(base, images.DockerArchive+":") {
+		r, err := images.ParseRef(base, false)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("fetch: [image] base: %w", err)}
+		}
+		base = r.Transport + ":" + g.cfg.Path(r.Path) + tagSuffix(r.Tag)
+	}
+	b := &buildkit.WheelBuilder{Addr: buildkit.Addr(o.addr), Base: base, Apt: map[string][]string{}, GitCacheDir: cacheDir}
+	for name, bc := range g.cfg.Build {
+		b.Apt[dist.NormalizeName(name)] = bc.Apt
+	}
+	if g.verbose {
+		b.Progress = log
+	}
+	return b, nil
 }
 
 // lazyBuilder makes the real builder on the first build, so that a lock

@@ -84,6 +84,8 @@ when requirements change.`,
 		newGCCmd(g),
 		newServeCmd(g),
 		newBakeCmd(g),
+		newBuildCmd(g),
+		newExportCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,0 +1,175 @@
+package buildkit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/larder-build/larder/resolver/gitsrc"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/build"
+)
+
+// WheelBuilder builds sdists and git forks into wheels inside the target's
+// own base image on a BuildKit daemon: the source is mounted, the build
+// dependencies a project declares are installed with apt, and
+// `pip wheel --no-deps --no-build-isolation --no-index` runs with no
+// network; only the wheel comes out. It is a build.Builder, so fetch
+// checks and stores its wheels like any other.
+type WheelBuilder struct {
+	// Addr is the daemon's address.
+	Addr string
+	// Base is the image wheels are built in, as a reference (oci:DIR[:TAG]
+	// or docker://REF): the image the wheels will be installed in, or one
+	// with the same Python and libc. A multi-platform base gives each
+	// target its platform's image.
+	Base string
+	// Apt maps a normalized project name to the Debian packages its build
+	// needs ([build.NAME] apt in larder.toml).
+	Apt map[string][]string
+	// GitCacheDir keeps git checkouts (shared with larder lock).
+	GitCacheDir string
+	// Progress gets BuildKit's plain progress lines; nil for none.
+	Progress io.Writer
+}
+
+var _ build.Builder = (*WheelBuilder)(nil)
+
+// Build builds one wheel and returns its path inside outDir.
+func (w *WheelBuilder) Build(ctx context.Context, req build.Request, outDir string) (string, error) {
+	fail := func(err error, log string) (string, error) {
+		return "", &build.Error{Project: req.Project, Version: req.Version, Log: log, Err: err}
+	}
+	platform := req.Target.Platform()
+	if w.Base == "" {
+		return fail(fmt.Errorf("no base image to build in for %s: set [image] base", platform), "")
+	}
+	base, err := ContextFor(ctx, "base", w.Base)
+	if err != nil {
+		return fail(err, "")
+	}
+	work, err := os.MkdirTemp("", "larder-wheel-")
+	if err != nil {
+		return fail(err, "")
+	}
+	defer os.RemoveAll(work)
+	srcDir, target, err := w.source(ctx, req, work)
+	if err != nil {
+		return fail(err, "")
+	}
+	ctxDir := filepath.Join(work, "context")
+	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
+		return fail(err, "")
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(wheelDockerfile(w.Apt[req.Project], target)), 0o644); err != nil {
+		return fail(err, "")
+	}
+	c, err := Connect(ctx, w.Addr)
+	if err != nil {
+		return fail(err, "")
+	}
+	defer c.Close()
+	tail := newTail(25)
+	var progress io.Writer = tail
+	if w.Progress != nil {
+		progress = io.MultiWriter(tail, w.Progress)
+	}
+	out := filepath.Join(work, "out")
+	err = Solve(ctx, c, Request{
+		ContextDir: ctxDir, Platforms: []string{platform}, LocalDir: out, Progress: progress, Plain: true,
+		Contexts: []Context{base, {Name: "src", Dir: srcDir}},
+	})
+	if err != nil {
+		return fail(err, tail.String())
+	}
+	wheels, _ := filepath.Glob(filepath.Join(out, "*.whl"))
+	if len(wheels) != 1 {
+		return fail(fmt.Errorf("the build made %d wheels, want one", len(wheels)), tail.String())
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fail(err, "")
+	}
+	dst := filepath.Join(outDir, filepath.Base(wheels[0]))
+	in, err := os.Open(wheels[0])
+	if err != nil {
+		return fail(err, "")
+	}
+	defer in.Close()
+	if err := wheelhouse.WriteAtomic(dst, 0o644, true, func(wr io.Writer) error {
+		_, err := io.Copy(wr, in)
+		return err
+	}); err != nil {
+		return fail(err, "")
+	}
+	return dst, nil
+}
+
+// source prepares the build context "src" and returns it with the path
+// pip builds, relative to its mount at /src.
+func (w *WheelBuilder) source(ctx context.Context, req build.Request, work string) (string, string, error) {
+	if req.VCS == nil {
+		if req.Sdist == "" {
+			return "", "", fmt.Errorf("nothing to build: no sdist and no git source")
+		}
+		dir := filepath.Join(work, "sdist")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", "", err
+		}
+		name := filepath.Base(req.Sdist)
+		if err := os.Link(req.Sdist, filepath.Join(dir, name)); err != nil {
+			if err := copyFile(req.Sdist, filepath.Join(dir, name)); err != nil {
+				return "", "", err
+			}
+		}
+		return dir, name, nil
+	}
+	url := strings.TrimPrefix(req.VCS.URL, "git+")
+	repo, _, err := gitsrc.Checkout(ctx, w.GitCacheDir, url, req.VCS.Commit)
+	if err != nil {
+		return "", "", fmt.Errorf("checking out %s at %s: %w", url, req.VCS.Commit, err)
+	}
+	sub := "."
+	if req.VCS.Subdirectory != "" {
+		sub = filepath.ToSlash(filepath.Clean(req.VCS.Subdirectory))
+		if strings.HasPrefix(sub, "..") || filepath.IsAbs(sub) {
+			return "", "", fmt.Errorf("subdirectory %q leaves the repository", req.VCS.Subdirectory)
+		}
+	}
+	return repo, sub, nil
+}
+
+// wheelDockerfile builds /src/target into a wheel in the base image,
+// installing the apt packages first, and keeps only the wheel.
+func wheelDockerfile(apt []string, target string) string {
+	var b strings.Builder
+	b.WriteString("FROM base AS build\n")
+	if len(apt) > 0 {
+		fmt.Fprintf(&b, "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends %s\n", strings.Join(apt, " "))
+	}
+	// The source is mounted read-only and copied: a tree build writes
+	// build/ and *.egg-info next to its sources.
+	fmt.Fprintf(&b, "RUN --network=none --mount=type=bind,from=src,target=/src \\\n"+
+		"    cp -a /src /tmp/src && python3 -m pip wheel --no-deps --no-build-isolation --no-index --wheel-dir /out /tmp/src/%s\n", target)
+	b.WriteString("FROM scratch\nCOPY --from=build /out/ /\n")
+	return b.String()
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
