@@ -6,7 +6,7 @@ PKG         := github.com/larder-build/larder
 LDFLAGS     := -s -w -X $(PKG)/cmd/larder/cmd.Version=$(VERSION)
 BENCHTIME   ?= 1x
 
-.PHONY: all build test test-short lint bench difftest e2e demo clean
+.PHONY: all build test test-short lint bench difftest prepare e2e demo clean
 
 all: build
 
@@ -48,6 +48,15 @@ demo: build
 ## e2e: larder's three jobs for real in containers, offline (needs root,
 ## debootstrap, skopeo, umoci, runc, docker-registry; see .ci/run)
 E2E_CACHE ?= $(HOME)/.cache/larder/e2e
+BUILDKIT_CACHE ?= $(HOME)/.cache/larder/buildkit
+
+## prepare: what the container tests use, made once and cached: the Debian
+## base image (debootstrap, needs Debian's mirror) and buildkitd
+prepare:
+	$(GO) build -o bin/e2e ./internal/cmd/e2e
+	bin/e2e prepare --cache $(E2E_CACHE)
+	bin/e2e buildkit --cache $(BUILDKIT_CACHE)
+
 e2e: build
 	$(GO) build -o bin/e2e ./internal/cmd/e2e
 	bin/e2e prepare --cache $(E2E_CACHE)

@@ -3,10 +3,13 @@ package images
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // smallDisk mounts a tmpfs of size bytes, or skips where mounting is not
@@ -15,10 +18,7 @@ func smallDisk(t *testing.T, size string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if os.Getenv("LARDER_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("mounting a tmpfs: %v", err)
-		}
-		t.Skipf("cannot mount a tmpfs here: %v", err)
+		testenv.Need(t, fmt.Errorf("cannot mount a tmpfs here: %w", err))
 	}
 	t.Cleanup(func() { syscall.Unmount(dir, 0) })
 	return dir

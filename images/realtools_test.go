@@ -9,22 +9,8 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/internal/dockerregistry"
+	"github.com/larder-build/larder/internal/testenv"
 )
-
-// needTool finds a real client on PATH. CI installs them and sets
-// LARDER_REQUIRE_TOOLS=1, so that a missing one fails there instead of
-// skipping.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("LARDER_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s is not installed (LARDER_REQUIRE_TOOLS=1)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
@@ -39,7 +25,7 @@ func run(t *testing.T, name string, args ...string) string {
 // startDockerRegistry runs Debian's docker-registry for the test.
 func startDockerRegistry(t *testing.T) *dockerregistry.Registry {
 	t.Helper()
-	needTool(t, "docker-registry")
+	testenv.Tool(t, "docker-registry")
 	r, err := dockerregistry.Start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +35,8 @@ func startDockerRegistry(t *testing.T) *dockerregistry.Registry {
 }
 
 func TestRealClientsAcceptTheOutputs(t *testing.T) {
-	skopeo := needTool(t, "skopeo")
-	umoci := needTool(t, "umoci")
+	skopeo := testenv.Tool(t, "skopeo")
+	umoci := testenv.Tool(t, "umoci")
 	s := sample(t)
 	dir := t.TempDir()
 
@@ -104,7 +90,7 @@ func TestRealClientsAcceptTheOutputs(t *testing.T) {
 }
 
 func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *testing.T) {
-	skopeo := needTool(t, "skopeo")
+	skopeo := testenv.Tool(t, "skopeo")
 	reg := startDockerRegistry(t)
 	s := sample(t)
 	out := mustRef(t, "docker://"+reg.Host+"/edx/lms:dev")

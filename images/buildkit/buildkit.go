@@ -250,4 +250,3 @@ func (t *tailWriter) String() string {
 	defer t.mu.Unlock()
 	return strings.Join(t.lines, "\n")
 }
-

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -24,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // Tag is the ref name of the image in the layouts this package writes.
@@ -364,4 +367,15 @@ func (t *treeWriter) path(p string, recurse bool) error {
 		return err
 	}
 	return nil // devices, sockets: not needed
+}
+
+// ForTest returns the Debian base 'make prepare' caches, as
+// oci:DIR:TAG; the test skips, or fails in CI, without it.
+func ForTest(tb testing.TB) string {
+	tb.Helper()
+	dir, ok := Cached(testenv.CacheDir("e2e"))
+	if !ok {
+		testenv.Need(tb, fmt.Errorf("no cached Debian base image: run 'make prepare'"))
+	}
+	return "oci:" + dir + ":" + Tag
 }

@@ -14,7 +14,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // module returns the BuildKit module's folder and version from go.mod.
@@ -140,4 +144,56 @@ func (d *Daemon) Stop() {
 func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Daemon
+	sharedErr  error
+)
+
+// Shared returns the address of a daemon for the test process, started on
+// first use (root, buildkitd built or cached under testenv.CacheDir
+// ("buildkit")); the test skips, or fails in CI, when that cannot be.
+// TestMain calls StopShared.
+func Shared(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("runs a BuildKit daemon")
+	}
+	sharedOnce.Do(func() {
+		if os.Geteuid() != 0 {
+			sharedErr = fmt.Errorf("buildkitd needs root")
+			return
+		}
+		bkd, ctl, err := Binaries(testenv.CacheDir("buildkit"))
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "larder-buildkitd-")
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		shared, sharedErr = Start(context.Background(), bkd, ctl, dir)
+	})
+	testenv.Need(tb, sharedErr)
+	return shared.Addr
+}
+
+// Buildctl returns the buildctl built beside the shared daemon.
+func Buildctl(tb testing.TB) string {
+	tb.Helper()
+	_, ctl, err := Binaries(testenv.CacheDir("buildkit"))
+	testenv.Need(tb, err)
+	return ctl
+}
+
+// StopShared stops the shared daemon, if one was started.
+func StopShared() {
+	if shared != nil {
+		shared.Stop()
+		os.RemoveAll(filepath.Dir(strings.TrimPrefix(shared.Addr, "unix://")))
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
@@ -52,6 +53,10 @@ func withHint(err error, format string, args ...any) error {
 
 // New returns the root command.
 func New() *cobra.Command {
+	// BuildKit's client and containerd's content store log warnings
+	// through logrus (fs-verity support, and the like) that are no user's
+	// business; errors still come back as errors.
+	logrus.SetLevel(logrus.ErrorLevel)
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "larder",

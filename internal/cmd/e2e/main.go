@@ -2,6 +2,7 @@
 // real components that nobody here wrote.
 //
 //	e2e prepare --cache DIR         make (or reuse) the Debian base image; needs Debian's mirror
+//	e2e buildkit --cache DIR        build (or reuse) buildkitd and buildctl for the tests
 //	e2e run --cache DIR --bin DIR   everything else, meant for a network namespace with only lo
 //
 // run serves the full-scale edx-platform workload from a fake index on
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/baseimage"
+	"github.com/larder-build/larder/internal/buildkitd"
 	"github.com/larder-build/larder/internal/dockerregistry"
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
@@ -50,6 +52,14 @@ func main() {
 		err = prepare(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
+	case "buildkit":
+		f := flag.NewFlagSet("buildkit", flag.ExitOnError)
+		cache := f.String("cache", "", "cache folder for the binaries")
+		f.Parse(os.Args[2:])
+		var d string
+		if d, _, err = buildkitd.Binaries(*cache); err == nil {
+			fmt.Printf("e2e: buildkitd ready: %s\n", d)
+		}
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -1,0 +1,107 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/internal/baseimage"
+	"github.com/larder-build/larder/internal/buildkitd"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	buildkitd.StopShared()
+	os.Exit(code)
+}
+
+func TestExportPrintsBuildctlFlagsThatWorkExactlyAsPrinted(t *testing.T) {
+	addr := buildkitd.Shared(t)
+	buildctl := buildkitd.Buildctl(t)
+	base := baseimage.ForTest(t)
+	dir, _ := bakeProject(t)
+	layout := filepath.Join(dir, "exported")
+	code, out, stderr := run(t, dir, "export", "--oci-layout", layout, "--platform", "linux/amd64")
+	if code != 0 {
+		t.Fatalf("export: %d\n%s\n%s", code, out, stderr)
+	}
+	var printed string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "buildctl build ") {
+			printed = strings.TrimSpace(l)
+		}
+	}
+	if printed == "" || !strings.Contains(out, "docker buildx build --build-context wheelhouse=oci-layout://"+layout+"@sha256:") {
+		t.Fatalf("export printed:\n%s", out)
+	}
+	// A project that installs from the wheelhouse context, with no network.
+	proj := filepath.Join(dir, "app")
+	writeFiles(t, proj, map[string]string{
+		"requirements.txt": "web\nfast\n",
+		"Dockerfile": `FROM base
+COPY requirements.txt /req.txt
+RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \
+    python3 -m venv /v && /v/bin/pip install --no-index --find-links /wheelhouse/files -r /req.txt && /v/bin/python -c "import web, fast"
+`,
+	})
+	src, err := images.Open(t.Context(), mustParse(t, base), images.Remote{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command exactly as printed; then what any build adds: where the
+	// daemon is, the base image's context, no network, an output.
+	args := strings.Fields(strings.TrimPrefix(printed, "buildctl "))
+	baseDir := strings.TrimSuffix(strings.TrimPrefix(base, "oci:"), ":"+baseimage.Tag)
+	args = append([]string{"--addr", addr}, append(args,
+		"--oci-layout", "base="+baseDir, "--opt", "context:base=oci-layout://base@"+src.Digest.String(),
+		"--opt", "force-network-mode=none", "--output", "type=oci,dest="+filepath.Join(dir, "out.tar"))...)
+	cmd := exec.Command(buildctl, args...)
+	cmd.Dir = proj
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("buildctl %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "out.tar")); err != nil || st.Size() == 0 {
+		t.Errorf("buildctl wrote no image: %v", err)
+	}
+	// --json says the same.
+	code, out, _ = run(t, dir, "export", "--oci-layout", layout, "--platform", "linux/amd64", "--json")
+	var s exportSummary
+	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || !strings.Contains(printed, s.Digest) {
+		t.Errorf("export --json: %d\n%s", code, out)
+	}
+}
+
+func TestBuildFromTheCommandLineAndItsErrors(t *testing.T) {
+	dir, _ := bakeProject(t)
+	// No daemon: the error names the address and how to start one.
+	code, _, stderr := run(t, dir, "build", "--buildkit-addr", "unix://"+filepath.Join(dir, "none.sock"), "--output", "oci:out", "--platform", "linux/amd64")
+	if code != 1 || !strings.Contains(stderr, "cannot reach BuildKit at unix://") || !strings.Contains(stderr, "hint: start one") {
+		t.Errorf("build with no daemon: %d\n%s", code, stderr)
+	}
+	for _, bad := range [][]string{{"build", "--build-arg", "NOVALUE"}, {"build", "--build-context", "x"}, {"build", "--platform", "linux/sparc"}} {
+		if code, _, stderr := run(t, dir, append(bad, "--output", "oci:out")...); code != 2 {
+			t.Errorf("larder %v: exit %d, want 2\n%s", bad, code, stderr)
+		}
+	}
+
+	addr := buildkitd.Shared(t)
+	base := baseimage.ForTest(t)
+	writeFiles(t, dir, map[string]string{"Dockerfile": `FROM base
+COPY requirements.txt /req.txt
+RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \
+    python3 -m venv /v && /v/bin/pip install --no-index --find-links /wheelhouse/files -r /req.txt
+`})
+	code, out, stderr := run(t, dir, "build", "--buildkit-addr", addr, "--build-context", "base="+base, "--network-none",
+		"--platform", "linux/amd64", "--output", "oci:built:v1", "--no-progress", ".")
+	if code != 0 || !strings.Contains(out, "built oci:") || !strings.Contains(stderr, "wheelhouse context: oci:") {
+		t.Fatalf("build: %d\n%s\n%s", code, out, stderr)
+	}
+	src, err := images.Open(t.Context(), mustParse(t, "oci:"+filepath.Join(dir, "built")+":v1"), images.Remote{})
+	if err != nil || src.Image == nil {
+		t.Fatalf("the built image does not read back: %v", err)
+	}
+}

@@ -1,0 +1,45 @@
+// Package testenv decides what a test does when a real component it needs
+// (a tool, root, a cached image) is missing: it skips on a developer's
+// machine, and fails in CI, where LARDER_REQUIRE_TOOLS=1 says everything
+// was installed.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Required reports whether missing components fail tests (CI).
+func Required() bool { return os.Getenv("LARDER_REQUIRE_TOOLS") == "1" }
+
+// Need skips (or, when Required, fails) the test when err is not nil.
+func Need(tb testing.TB, err error) {
+	tb.Helper()
+	if err == nil {
+		return
+	}
+	if Required() {
+		tb.Fatalf("%v (LARDER_REQUIRE_TOOLS=1)", err)
+	}
+	tb.Skip(err)
+}
+
+// Tool returns the path of a program on PATH, or skips (fails in CI).
+func Tool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Need(tb, fmt.Errorf("%s is not installed", name))
+	}
+	return p
+}
+
+// CacheDir is where 'make prepare' keeps a component: the Debian base
+// image ("e2e") and buildkitd ("buildkit").
+func CacheDir(name string) string {
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "larder", name)
+}
