@@ -234,9 +234,12 @@ func projectHTML(name string, files []Entry) []byte {
 			fmt.Fprintf(&b, " data-requires-python=\"%s\"", html.EscapeString(e.RequiresPython))
 		}
 		if e.IsWheel() && e.MetadataSHA256 != "" {
-			// PEP 714 renamed the attribute; older pips read only the old one.
-			m := html.EscapeString("sha256=" + e.MetadataSHA256)
-			fmt.Fprintf(&b, " data-dist-info-metadata=\"%s\" data-core-metadata=\"%s\"", m, m)
+			// Only the PEP 714 name. pip 22.3 to 23.0 (Debian 12's pip is
+			// 23.0.1) read the old data-dist-info-metadata and then reject
+			// every file whose metadata Name is spelled unlike the
+			// requirement ("Django" for django==5.2), so the old name
+			// would break them; without it they read the wheel itself.
+			fmt.Fprintf(&b, " data-core-metadata=\"%s\"", html.EscapeString("sha256="+e.MetadataSHA256))
 		}
 		fmt.Fprintf(&b, ">%s</a><br>\n", html.EscapeString(e.Filename))
 	}

@@ -85,3 +85,15 @@ func Interpreter(python string) (string, error) {
 	interpreters.Store(python, path)
 	return path, nil
 }
+
+// DebianPipWheel is the pip wheel Debian 12 ships in python3-pip-whl (pip
+// 23.0.1, what python3 -m venv installs in a bookworm image), which Python
+// runs straight from the wheel as WHEEL/pip. It is "" when the package is
+// not installed.
+func DebianPipWheel() string {
+	m, _ := filepath.Glob("/usr/share/python-wheels/pip-*-py3-none-any.whl")
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1]
+}

@@ -94,9 +94,9 @@ func renderProject(l *listing) *page {
 			if r.metaSHA != "" {
 				v = "sha256=" + r.metaSHA
 			}
-			// Both names: PEP 714 renamed the attribute, and clients
-			// older than the rename read only the old one.
-			fmt.Fprintf(&h, " data-dist-info-metadata=\"%s\" data-core-metadata=\"%s\"", v, v)
+			// Only the PEP 714 name: see wheelhouse.WriteStatic for the
+			// pips that the old one breaks.
+			fmt.Fprintf(&h, " data-core-metadata=\"%s\"", v)
 		}
 		h.WriteByte('>')
 		h.WriteString(html.EscapeString(r.filename))

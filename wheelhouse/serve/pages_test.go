@@ -110,9 +110,12 @@ func TestProjectPageHTMLCarriesEscapedAttributesAndBothMetadataNames(t *testing.
 			if !strings.Contains(a, `data-requires-python="&gt;=3.8,&lt;4"`) {
 				t.Errorf("anchor %s: data-requires-python not escaped", a)
 			}
-			meta := `data-dist-info-metadata="sha256=` + e.MetadataSHA256 + `" data-core-metadata="sha256=` + e.MetadataSHA256 + `"`
+			meta := `data-core-metadata="sha256=` + e.MetadataSHA256 + `"`
 			if e.IsWheel() != strings.Contains(a, meta) {
-				t.Errorf("anchor %s: want both metadata attributes for wheels only", a)
+				t.Errorf("anchor %s: want data-core-metadata for wheels only", a)
+			}
+			if strings.Contains(a, "data-dist-info-metadata") {
+				t.Errorf("anchor %s: the pre-PEP 714 data-dist-info-metadata breaks pip 22.3 to 23.0", a)
 			}
 		}
 	}
