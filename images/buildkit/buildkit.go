@@ -108,6 +108,8 @@ type Request struct {
 	Target                 string
 	// NetworkNone runs every RUN with no network.
 	NetworkNone bool
+	// NoCache runs every step again instead of using BuildKit's cache.
+	NoCache bool
 	// Exactly one output: an OCI layout folder (the image, or an index
 	// with several platforms), or the final stage's files.
 	OCIDir, LocalDir string
@@ -157,6 +159,9 @@ func Solve(ctx context.Context, c *client.Client, req Request) error {
 	}
 	if req.NetworkNone {
 		attrs["force-network-mode"] = "none"
+	}
+	if req.NoCache {
+		attrs["no-cache"] = ""
 	}
 	stores := map[string]content.Store{}
 	for _, bc := range req.Contexts {

@@ -66,7 +66,7 @@ func TestDockerfileBuildInstallsTheEdxClosureWithNoNetworkAndRunsUnderRunc(t *te
 		"Dockerfile": `FROM base
 COPY requirements /edx/requirements
 RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \
-    python3 -m venv /v && /v/bin/pip install -q --no-index --find-links /wheelhouse/files -r /edx/requirements/edx/base.txt
+    python3 -m venv /v && /v/bin/pip install -q --index-url file:///wheelhouse/simple/ -r /edx/requirements/edx/base.txt
 `,
 	})
 	bc, err := ContextFor(ctx, "base", base)
@@ -205,7 +205,7 @@ func TestABuildDependencyThatFailsToInstallShowsTheLogsLastLines(t *testing.T) {
 	t.Logf("the error, as users see it:\n%v", err)
 }
 
-func write(t *testing.T, dir string, files map[string]string) {
+func write(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))

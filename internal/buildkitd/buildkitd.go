@@ -126,6 +126,17 @@ func Start(ctx context.Context, buildkitd, buildctl, dir string) (*Daemon, error
 	}
 }
 
+// NetNS is the daemon's network namespace, for nsenter --net: a server
+// started there is on the loopback its builds see.
+func (d *Daemon) NetNS() string { return fmt.Sprintf("/proc/%d/ns/net", d.cmd.Process.Pid) }
+
+// SharedDaemon returns the shared daemon (see Shared).
+func SharedDaemon(tb testing.TB) *Daemon {
+	tb.Helper()
+	Shared(tb)
+	return shared
+}
+
 // Stop ends the daemon.
 func (d *Daemon) Stop() {
 	d.cmd.Process.Signal(os.Interrupt)

@@ -75,6 +75,6 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "wrote the wheelhouse image to oci:%s:%s\n  %s\n\n", dir, o.tag, rep.Digest)
 	fmt.Fprintf(w, "with docker buildx:\n  %s\n\nwith buildctl:\n  %s\n\n", s.Buildx, s.Buildct)
-	fmt.Fprintf(w, "in the Dockerfile:\n  RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \\\n      pip install --no-index --find-links /wheelhouse/files -r requirements.txt\n")
+	fmt.Fprintf(w, "in the Dockerfile:\n  RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \\\n      pip install --index-url file:///wheelhouse/simple/ -r requirements.txt\n")
 	return nil
 }

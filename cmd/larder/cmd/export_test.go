@@ -45,7 +45,7 @@ func TestExportPrintsBuildctlFlagsThatWorkExactlyAsPrinted(t *testing.T) {
 		"Dockerfile": `FROM base
 COPY requirements.txt /req.txt
 RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \
-    python3 -m venv /v && /v/bin/pip install --no-index --find-links /wheelhouse/files -r /req.txt && /v/bin/python -c "import web, fast"
+    python3 -m venv /v && /v/bin/pip install --index-url file:///wheelhouse/simple/ -r /req.txt && /v/bin/python -c "import web, fast"
 `,
 	})
 	src, err := images.Open(t.Context(), mustParse(t, base), images.Remote{})

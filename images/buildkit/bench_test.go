@@ -1,0 +1,126 @@
+package buildkit
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/internal/baseimage"
+	"github.com/larder-build/larder/internal/buildkitd"
+	"github.com/larder-build/larder/internal/wheelhousetest"
+)
+
+// BenchmarkDockerfileInstallEdx times the install step of a devstack-like
+// Dockerfile (a venv and pip install -r requirements/edx/base.txt) on a
+// real buildkitd, three ways in the same run: from the wheelhouse context
+// with no network (pip's --find-links, and the wheelhouse's static simple
+// index through file://), and from the fake index on loopback with 20 ms added to
+// every request, which is what the same Dockerfile does against PyPI
+// without larder. BuildKit's cache is off for both. LARDER_BENCH_SCALE
+// sizes the workload (default 0.1: 30 MB).
+func BenchmarkDockerfileInstallEdx(b *testing.B) {
+	d := buildkitd.SharedDaemon(b)
+	base := baseimage.ForTest(b)
+	scale := 0.1
+	if s := os.Getenv("LARDER_BENCH_SCALE"); s != "" {
+		if v, err := strconv.ParseFloat(s, 64); err == nil && v > 0 {
+			scale = v
+		}
+	}
+	ctx := context.Background()
+	work := b.TempDir()
+	edx := wheelhousetest.FetchEdx(b, filepath.Join(work, "edx"), scale, "linux/amd64:3.11.2:glibc2.36")
+	whRef, _ := images.ParseRef("oci:"+filepath.Join(work, "wh")+":wheelhouse", false)
+	if _, err := images.Bake(ctx, images.Request{Store: edx.Store, Entries: edx.Closure(b), Platforms: []string{"linux/amd64"},
+		Output: whRef, WheelhouseOnly: true, NoFrom: true, LayerDir: filepath.Join(work, "layers")}); err != nil {
+		b.Fatal(err)
+	}
+	indexURL := startFakeIndex(b, d, scale, work)
+	reqs, err := os.ReadFile(filepath.Join("..", "..", "testdata", "edxindex", "requirements", "edx", "base.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bc, err := ContextFor(ctx, "base", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wc, err := ContextFor(ctx, "wheelhouse", whRef.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := Connect(ctx, d.Addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	install := "python3 -m venv /v && /v/bin/pip install -q "
+	for _, way := range []struct {
+		name, run string
+		none      bool
+	}{
+		{"context-find-links", "RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse " + install + "--no-index --find-links /wheelhouse/files -r /req/base.txt", true},
+		{"context-file-index", "RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse " + install + "--index-url file:///wheelhouse/simple/ -r /req/base.txt", true},
+		// The fake index, like PyPI, has sdists but no setuptools or
+		// wheel to build them with: the venv borrows Debian's.
+		{"index-20ms", "RUN " + strings.Replace(install, "venv", "venv --system-site-packages", 1) + "--no-build-isolation --index-url " + indexURL + " -r /req/base.txt", false},
+	} {
+		b.Run(way.name, func(b *testing.B) {
+			proj := filepath.Join(b.TempDir(), "proj")
+			write(b, proj, map[string]string{"base.txt": string(reqs), "Dockerfile": "FROM base AS install\nCOPY base.txt /req/base.txt\n" + way.run +
+				" && /v/bin/pip freeze > /freeze.txt\nFROM scratch\nCOPY --from=install /freeze.txt /\n"})
+			var total time.Duration
+			packages := 0
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				log := newTail(30)
+				out := filepath.Join(b.TempDir(), "out")
+				err := Solve(ctx, c, Request{ContextDir: proj, Contexts: []Context{bc, wc}, Platforms: []string{"linux/amd64"},
+					NetworkNone: way.none, NoCache: true, LocalDir: out, Progress: log, Plain: true})
+				total += time.Since(start)
+				if err != nil {
+					b.Fatalf("%v\n%s", err, log)
+				}
+				freeze, err := os.ReadFile(filepath.Join(out, "freeze.txt"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				packages = strings.Count(string(freeze), "\n")
+			}
+			b.ReportMetric(total.Seconds()/float64(b.N), "s/build")
+			b.ReportMetric(float64(packages), "packages")
+		})
+	}
+}
+
+// startFakeIndex serves the edx workload with 20 ms of latency inside the
+// daemon's network namespace, where its builds can reach it on loopback.
+func startFakeIndex(b *testing.B, d *buildkitd.Daemon, scale float64, work string) string {
+	b.Helper()
+	bin := filepath.Join(work, "fakepypi")
+	build := exec.Command("go", "build", "-o", bin, "github.com/larder-build/larder/internal/cmd/fakepypi")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("building fakepypi: %v\n%s", err, out)
+	}
+	cmd := exec.Command("nsenter", "--net="+d.NetNS(), bin, "-edx", "-scale", fmt.Sprint(scale), "-latency", "20ms", "-addr", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("fakepypi printed no URL: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
