@@ -16,13 +16,15 @@ import (
 	"github.com/larder-build/larder/internal/baseimage"
 	"github.com/larder-build/larder/internal/buildkitd"
 	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // BenchmarkDockerfileInstallEdx times the install step of a devstack-like
 // Dockerfile (a venv and pip install -r requirements/edx/base.txt) on a
-// real buildkitd, three ways in the same run: from the wheelhouse context
-// with no network (pip's --find-links, and the wheelhouse's static simple
-// index through file://), and from the fake index on loopback with 20 ms added to
+// real buildkitd, four ways in the same run: from the wheelhouse context
+// with no network (pip's --find-links; the wheelhouse's static simple
+// index through file://; the same with larder export --requirements and
+// pip --no-deps), and from the fake index on loopback with 20 ms added to
 // every request, which is what the same Dockerfile does against PyPI
 // without larder. BuildKit's cache is off for both. LARDER_BENCH_SCALE
 // sizes the workload (default 0.1: 30 MB).
@@ -37,7 +39,8 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	}
 	ctx := context.Background()
 	work := b.TempDir()
-	edx := wheelhousetest.FetchEdx(b, filepath.Join(work, "edx"), scale, "linux/amd64:3.11.2:glibc2.36")
+	const target = "linux/amd64:3.11.2:glibc2.36"
+	edx := wheelhousetest.FetchEdx(b, filepath.Join(work, "edx"), scale, target)
 	whRef, _ := images.ParseRef("oci:"+filepath.Join(work, "wh")+":wheelhouse", false)
 	if _, err := images.Bake(ctx, images.Request{Store: edx.Store, Entries: edx.Closure(b), Platforms: []string{"linux/amd64"},
 		Output: whRef, WheelhouseOnly: true, NoFrom: true, LayerDir: filepath.Join(work, "layers")}); err != nil {
@@ -45,6 +48,12 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	}
 	indexURL := startFakeIndex(b, d, scale, work)
 	reqs, err := os.ReadFile(filepath.Join("..", "..", "testdata", "edxindex", "requirements", "edx", "base.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// What larder export --requirements writes: the closure pinned with
+	// hashes, for pip --no-deps.
+	locked, err := wheelhouse.Requirements(edx.Closure(b), target)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,14 +77,16 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	}{
 		{"context-find-links", "RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse " + install + "--no-index --find-links /wheelhouse/files -r /req/base.txt", true},
 		{"context-file-index", "RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse " + install + "--index-url file:///wheelhouse/simple/ -r /req/base.txt", true},
+		{"context-file-index-no-deps", "RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse " + install + "--no-deps --index-url file:///wheelhouse/simple/ -r /req/locked.txt", true},
 		// The fake index, like PyPI, has sdists but no setuptools or
 		// wheel to build them with: the venv borrows Debian's.
 		{"index-20ms", "RUN " + strings.Replace(install, "venv", "venv --system-site-packages", 1) + "--no-build-isolation --index-url " + indexURL + " -r /req/base.txt", false},
 	} {
 		b.Run(way.name, func(b *testing.B) {
 			proj := filepath.Join(b.TempDir(), "proj")
-			write(b, proj, map[string]string{"base.txt": string(reqs), "Dockerfile": "FROM base AS install\nCOPY base.txt /req/base.txt\n" + way.run +
-				" && /v/bin/pip freeze > /freeze.txt\nFROM scratch\nCOPY --from=install /freeze.txt /\n"})
+			write(b, proj, map[string]string{"base.txt": string(reqs), "locked.txt": string(locked),
+				"Dockerfile": "FROM base AS install\nCOPY base.txt locked.txt /req/\n" + way.run +
+					" && /v/bin/pip freeze > /freeze.txt\nFROM scratch\nCOPY --from=install /freeze.txt /\n"})
 			var total time.Duration
 			packages := 0
 			for i := 0; i < b.N; i++ {

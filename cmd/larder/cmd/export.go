@@ -4,39 +4,61 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/fetch"
 )
 
 // exportOptions are the flags of larder export.
 type exportOptions struct {
-	layout     string
-	tag        string
-	platforms  []string
-	lock       string
-	wheelhouse string
+	layout       string
+	tag          string
+	platforms    []string
+	requirements string
+	target       string
+	lock         string
+	wheelhouse   string
 }
 
 func newExportCmd(g *globals) *cobra.Command {
 	o := &exportOptions{}
 	c := &cobra.Command{
-		Use:   "export --oci-layout DIR",
-		Short: "Write the wheelhouse image for BuildKit and print the flags that attach it",
-		Long: `Bake the wheelhouse alone (an image from scratch holding /wheelhouse) into an OCI
-layout, and print the exact docker buildx and buildctl flags that attach it to a
-Dockerfile build as the named context "wheelhouse", for those who run BuildKit
-themselves. Re-running it refreshes the layout like any bake.`,
+		Use:   "export (--oci-layout DIR | --requirements FILE)",
+		Short: "Write the wheelhouse image for BuildKit, or the closure as a hashed requirements file",
+		Long: `--oci-layout bakes the wheelhouse alone (an image from scratch holding /wheelhouse)
+into an OCI layout, and prints the exact docker buildx and buildctl flags that
+attach it to a Dockerfile build as the named context "wheelhouse", for those who
+run BuildKit themselves. Re-running it refreshes the layout like any bake.
+
+--requirements writes what one target of the lock installs as a pip requirements
+file ("-" for stdout): every project pinned with == and the sha256 of each of its
+files in the wheelhouse. Forks and sdist-only projects are listed by name with the
+hash of the wheel larder built, so pip takes that wheel instead of cloning or
+building, and the closure is complete, so pip can skip its resolver:
+
+  pip install --no-deps --index-url file:///wheelhouse/simple/ -r requirements.lock.txt
+
+--target picks the target when the lock has several (its full name, or a platform
+that names one).`,
 		Example: `  larder export --oci-layout out/wheelhouse
-  larder export --oci-layout out/wheelhouse --platform linux/amd64 --json`,
+  larder export --oci-layout out/wheelhouse --platform linux/amd64 --json
+  larder export --requirements requirements/edx/base.lock.txt --target linux/amd64`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExport(cmd, g, o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.layout, "oci-layout", "", "folder of the OCI layout to write (required)")
+	f.StringVar(&o.layout, "oci-layout", "", "folder of the OCI layout to write")
 	f.StringVar(&o.tag, "tag", "wheelhouse", "tag of the image in the layout")
-	f.StringArrayVar(&o.platforms, "platform", nil, "platform to include (repeatable; default every platform of the lock)")
+	f.StringArrayVar(&o.platforms, "platform", nil, "platform to include in the layout (repeatable; default every platform of the lock)")
+	f.StringVar(&o.requirements, "requirements", "", `pip requirements file to write ("-": stdout)`)
+	f.StringVar(&o.target, "target", "", "the lock's target for --requirements (default: the only one)")
 	f.StringVar(&o.lock, "lock", "", "lock file (default [project] lock)")
 	f.StringVar(&o.wheelhouse, "wheelhouse", "", "wheelhouse folder (default [wheelhouse] dir)")
 	return c
@@ -44,37 +66,140 @@ themselves. Re-running it refreshes the layout like any bake.`,
 
 // exportSummary is what larder export prints, also as JSON.
 type exportSummary struct {
-	Layout  string `json:"oci_layout"`
-	Tag     string `json:"tag"`
-	Digest  string `json:"digest"`
-	Buildx  string `json:"buildx"`
-	Buildct string `json:"buildctl"`
+	Layout       string `json:"oci_layout,omitempty"`
+	Tag          string `json:"tag,omitempty"`
+	Digest       string `json:"digest,omitempty"`
+	Buildx       string `json:"buildx,omitempty"`
+	Buildct      string `json:"buildctl,omitempty"`
+	Requirements string `json:"requirements,omitempty"`
+	Target       string `json:"target,omitempty"`
+	Projects     int    `json:"projects,omitempty"`
 }
 
 func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
-	if o.layout == "" {
-		return usageError{errors.New("export: --oci-layout DIR is required")}
+	if o.layout == "" && o.requirements == "" {
+		return usageError{errors.New("export: want --oci-layout DIR, --requirements FILE or both")}
 	}
-	dir, err := filepath.Abs(o.layout)
-	if err != nil {
-		return err
+	if o.target != "" && o.requirements == "" {
+		return usageError{errors.New("export: --target is for --requirements")}
 	}
-	bo := &bakeOptions{wheelhouseOnly: true, output: "oci:" + dir + ":" + o.tag, platforms: o.platforms, lock: o.lock, wheelhouse: o.wheelhouse}
-	rep, err := bake(cmd, g, bo)
-	if err != nil {
-		return err
+	var s exportSummary
+	if o.requirements != "" {
+		if err := exportRequirements(cmd, g, o, &s); err != nil {
+			return err
+		}
 	}
-	s := exportSummary{Layout: dir, Tag: o.tag, Digest: rep.Digest,
-		Buildx: fmt.Sprintf("docker buildx build --build-context wheelhouse=oci-layout://%s@%s .", dir, rep.Digest),
-		Buildct: fmt.Sprintf("buildctl build --frontend dockerfile.v0 --local context=. --local dockerfile=. --oci-layout wheelhouse=%s --opt context:wheelhouse=oci-layout://wheelhouse@%s",
-			dir, rep.Digest),
+	if o.layout != "" {
+		dir, err := filepath.Abs(o.layout)
+		if err != nil {
+			return err
+		}
+		bo := &bakeOptions{wheelhouseOnly: true, output: "oci:" + dir + ":" + o.tag, platforms: o.platforms, lock: o.lock, wheelhouse: o.wheelhouse}
+		rep, err := bake(cmd, g, bo)
+		if err != nil {
+			return err
+		}
+		s.Layout, s.Tag, s.Digest = dir, o.tag, rep.Digest
+		s.Buildx = fmt.Sprintf("docker buildx build --build-context wheelhouse=oci-layout://%s@%s .", dir, rep.Digest)
+		s.Buildct = fmt.Sprintf("buildctl build --frontend dockerfile.v0 --local context=. --local dockerfile=. --oci-layout wheelhouse=%s --opt context:wheelhouse=oci-layout://wheelhouse@%s",
+			dir, rep.Digest)
 	}
 	if g.json {
 		return writeJSON(cmd.OutOrStdout(), s)
 	}
 	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "wrote the wheelhouse image to oci:%s:%s\n  %s\n\n", dir, o.tag, rep.Digest)
-	fmt.Fprintf(w, "with docker buildx:\n  %s\n\nwith buildctl:\n  %s\n\n", s.Buildx, s.Buildct)
-	fmt.Fprintf(w, "in the Dockerfile:\n  RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \\\n      pip install --index-url file:///wheelhouse/simple/ -r requirements.txt\n")
+	if s.Requirements != "" && s.Requirements != "-" {
+		fmt.Fprintf(w, "wrote %s: %d projects for %s, pinned with their hashes\n", s.Requirements, s.Projects, s.Target)
+		fmt.Fprintf(w, "  pip install --no-deps --index-url file:///wheelhouse/simple/ -r %s\n", s.Requirements)
+		if s.Layout != "" {
+			fmt.Fprintln(w)
+		}
+	}
+	if s.Layout != "" {
+		fmt.Fprintf(w, "wrote the wheelhouse image to oci:%s:%s\n  %s\n\n", s.Layout, s.Tag, s.Digest)
+		fmt.Fprintf(w, "with docker buildx:\n  %s\n\nwith buildctl:\n  %s\n\n", s.Buildx, s.Buildct)
+		fmt.Fprintf(w, "in the Dockerfile:\n  RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \\\n      pip install --index-url file:///wheelhouse/simple/ -r requirements.txt\n")
+	}
 	return nil
+}
+
+// exportRequirements writes the requirements file of one target of the
+// lock, atomically.
+func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exportSummary) error {
+	lockPath, dir := wheelhousePaths(g, o.lock, o.wheelhouse)
+	lock, err := loadLock("export", lockPath)
+	if err != nil {
+		return err
+	}
+	t, err := lockTarget(lock, o.target)
+	if err != nil {
+		return usageError{fmt.Errorf("export: %w", err)}
+	}
+	store, err := wheelhouse.Open(dir)
+	if err != nil {
+		return withHint(fmt.Errorf("export: %w", err), "run 'larder fetch' first, and 'larder verify' to see what is wrong")
+	}
+	entries, err := fetch.Closure(store, lock)
+	if err != nil {
+		return withHint(fmt.Errorf("export: %w", err), "run 'larder fetch' to complete the wheelhouse")
+	}
+	name := filepath.Base(o.requirements)
+	if o.requirements == "-" {
+		name = "requirements.txt"
+	}
+	data, err := wheelhouse.Requirements(entries, t,
+		"The closure of "+filepath.Base(lockPath)+" for "+t+", written by larder export; every file is in the",
+		"wheelhouse, so pip needs neither its resolver nor the network:",
+		"  pip install --no-deps --index-url file:///wheelhouse/simple/ -r "+name)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	s.Requirements, s.Target = o.requirements, t
+	for _, line := range strings.Split(string(data), "\n") {
+		if line != "" && line[0] != '#' && line[0] != ' ' {
+			s.Projects++
+		}
+	}
+	if o.requirements == "-" {
+		_, err := cmd.OutOrStdout().Write(data)
+		return err
+	}
+	if err := wheelhouse.WriteFileAtomic(o.requirements, data, 0o644); err != nil {
+		return fmt.Errorf("export: writing %s: %w", o.requirements, err)
+	}
+	return nil
+}
+
+// lockTarget picks one of the lock's targets: the one named (in full, or
+// by a platform only it has), or the only one.
+func lockTarget(l *pylock.Lock, want string) (string, error) {
+	var names []string
+	if l.Tool.Larder != nil {
+		names = l.Tool.Larder.Targets
+	}
+	if len(names) == 0 {
+		return "", errors.New("the lock names no targets: run 'larder lock' again to record them")
+	}
+	if want == "" {
+		if len(names) == 1 {
+			return names[0], nil
+		}
+		return "", fmt.Errorf("the lock has %d targets, choose one with --target: %s", len(names), strings.Join(names, ", "))
+	}
+	var match []string
+	for _, n := range names {
+		if n == want {
+			return n, nil
+		}
+		if t, err := target.Parse(n); err == nil && t.Platform() == want {
+			match = append(match, n)
+		}
+	}
+	if len(match) == 1 {
+		return match[0], nil
+	}
+	if len(match) > 1 {
+		return "", fmt.Errorf("--target %s: the lock has several targets on that platform, name one: %s", want, strings.Join(match, ", "))
+	}
+	return "", fmt.Errorf("--target %s: the lock has no such target; its targets: %s", want, strings.Join(names, ", "))
 }

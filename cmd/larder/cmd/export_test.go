@@ -11,6 +11,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/internal/baseimage"
 	"github.com/larder-build/larder/internal/buildkitd"
+	"github.com/larder-build/larder/internal/piptest"
 )
 
 func TestMain(m *testing.M) {
@@ -103,5 +104,66 @@ RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \
 	src, err := images.Open(t.Context(), mustParse(t, "oci:"+filepath.Join(dir, "built")+":v1"), images.Remote{})
 	if err != nil || src.Image == nil {
 		t.Fatalf("the built image does not read back: %v", err)
+	}
+}
+
+// TestExportRequirementsInstallsWithPipNoDepsAndRefusesATamperedHash
+// checks the requirements file with the real pip: the whole closure of one
+// target installs from the wheelhouse's static index with --no-deps, and a
+// hash that does not match stops it.
+func TestExportRequirementsInstallsWithPipNoDepsAndRefusesATamperedHash(t *testing.T) {
+	pip := piptest.New(t, "python3")
+	dir, _ := bakeProject(t)
+	code, out, stderr := run(t, dir, "export", "--requirements", "reqs.txt")
+	if code != 2 || !strings.Contains(stderr, "the lock has 2 targets, choose one with --target: linux/amd64:3.11") {
+		t.Fatalf("two targets and no --target: %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, dir, "export", "--requirements", "reqs.txt", "--target", "linux/s390x")
+	if code != 2 || !strings.Contains(stderr, "--target linux/s390x: the lock has no such target; its targets: linux/amd64:3.11") {
+		t.Fatalf("unknown target: %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, dir, "export", "--requirements", "reqs.txt", "--target", "linux/amd64")
+	if code != 0 || !strings.Contains(out, "wrote reqs.txt: 4 projects for linux/amd64:3.11") {
+		t.Fatalf("export --requirements: %d\n%s\n%s", code, out, stderr)
+	}
+	reqs, err := os.ReadFile(filepath.Join(dir, "reqs.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nasgiref==3.8.1 \\\n    --hash=sha256:", "\ndjango==5.0 \\\n", "\nfast==1.0 \\\n", "\nweb==2.0 \\\n"} {
+		if !strings.Contains(string(reqs), want) {
+			t.Errorf("reqs.txt lacks %q:\n%s", want, reqs)
+		}
+	}
+	if strings.Contains(string(reqs), "aarch64") || strings.Count(string(reqs), "--hash=") != 4 {
+		t.Errorf("reqs.txt should hold one hash per project, amd64 only:\n%s", reqs)
+	}
+	install := func(reqFile string) (string, error) {
+		cmd := exec.Command(pip.Python, "-m", "pip", "install", "--no-compile", "--no-deps", "--target", filepath.Join(t.TempDir(), "site"),
+			"--index-url", "file://"+filepath.Join(dir, "wh", "simple")+"/", "-r", reqFile)
+		cmd.Env = pip.Env
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if out, err := install(filepath.Join(dir, "reqs.txt")); err != nil || !strings.Contains(out, "Successfully installed asgiref-3.8.1 django-5.0 fast-1.0 web-2.0") {
+		t.Fatalf("pip install --no-deps -r reqs.txt: %v\n%s", err, out)
+	}
+	i := strings.Index(string(reqs), "--hash=sha256:") + len("--hash=sha256:")
+	tampered := string(reqs[:i]) + "0000" + string(reqs[i+4:])
+	if err := os.WriteFile(filepath.Join(dir, "tampered.txt"), []byte(tampered), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := install(filepath.Join(dir, "tampered.txt")); err == nil || !strings.Contains(out, "THESE PACKAGES DO NOT MATCH THE HASHES") {
+		t.Fatalf("pip accepted a tampered hash: %v\n%s", err, out)
+	}
+	// stdout, and JSON.
+	code, out, _ = run(t, dir, "export", "--requirements", "-", "--target", "linux/arm64")
+	if code != 0 || !strings.Contains(out, "fast==1.0") || strings.Contains(out, "x86_64") {
+		t.Errorf("export --requirements -: %d\n%s", code, out)
+	}
+	code, out, _ = run(t, dir, "--json", "export", "--requirements", "arm.txt", "--target", "linux/arm64")
+	var s exportSummary
+	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Projects != 4 || !strings.HasPrefix(s.Target, "linux/arm64:") || s.Layout != "" {
+		t.Errorf("export --json: %d %+v\n%s", code, s, out)
 	}
 }
