@@ -120,7 +120,7 @@ func (w *WheelBuilder) source(ctx context.Context, req build.Request, work strin
 		}
 		name := filepath.Base(req.Sdist)
 		if err := os.Link(req.Sdist, filepath.Join(dir, name)); err != nil {
-			if err := copyFile(req.Sdist, filepath.Join(dir, name)); err != nil {
+			if err := copyInto(req.Sdist, filepath.Join(dir, name)); err != nil {
 				return "", "", err
 			}
 		}
@@ -157,19 +157,15 @@ func wheelDockerfile(apt []string, target string) string {
 	return b.String()
 }
 
-func copyFile(src, dst string) error {
+// copyInto copies src to dst, where a hard link cannot go.
+func copyInto(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
+	return wheelhouse.WriteAtomic(dst, 0o644, false, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
 		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	})
 }
