@@ -87,6 +87,26 @@ func TestRealClientsAcceptTheOutputs(t *testing.T) {
 	if len(rep.Images) != 2 {
 		t.Errorf("the index holds %d images", len(rep.Images))
 	}
+
+	// A docker load tarball: skopeo reads it, and copies it into an OCI
+	// layout that umoci unpacks.
+	archive := mustRef(t, "docker-archive:"+filepath.Join(dir, "app.tar")+":edx/app:dev")
+	bake(t, request(t, s, baseLayout(t), archive, "linux/arm64"))
+	var ainsp struct {
+		Architecture string
+		Labels       map[string]string
+		Layers       []string
+	}
+	json.Unmarshal([]byte(run(t, skopeo, "inspect", archive.String())), &ainsp)
+	if ainsp.Architecture != "arm64" || ainsp.Labels[LabelWheelhouse] != "/wheelhouse" || len(ainsp.Layers) < 3 {
+		t.Errorf("skopeo reads the docker-archive as %+v", ainsp)
+	}
+	copied := filepath.Join(dir, "copied")
+	run(t, skopeo, "copy", archive.String(), "oci:"+copied+":dev")
+	run(t, umoci, "unpack", "--rootless", "--image", copied+":dev", filepath.Join(dir, "bundle2"))
+	if _, err := os.Stat(filepath.Join(dir, "bundle2", "rootfs", "wheelhouse", "manifest.json")); err != nil {
+		t.Errorf("the docker-archive, copied by skopeo and unpacked by umoci, lacks the wheelhouse: %v", err)
+	}
 }
 
 func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *testing.T) {
