@@ -246,6 +246,16 @@ func (e *e2e) all(base string, scale float64) error {
 	}); err != nil {
 		return err
 	}
+	// The same with the lock exported as hashed requirements: no resolver,
+	// every file hash-checked, forks taken by name.
+	if err := e.timed("offline install of the exported lock (--no-deps)", func() (string, error) {
+		if _, err := e.larder("export", "--requirements", filepath.Join(e.work, "project", "requirements", "edx", "base.lock.txt")); err != nil {
+			return "", err
+		}
+		return e.makeTest(bundle, "base.lock.txt", "sample", "locked", "--no-deps")
+	}); err != nil {
+		return err
+	}
 	// Absent first: larder-index caches what falls through, and the runs
 	// share the unpacked image.
 	if err := e.timed("upstream absent", func() (string, error) { return e.upstreamAbsent(bundle) }); err != nil {
@@ -511,9 +521,10 @@ func (e *e2e) container(b *runc.Bundle, name string, entrypoint []string, script
 	return code, out.String(), err
 }
 
-func (e *e2e) makeTest(b *runc.Bundle, reqs, sample, name string) (string, error) {
+func (e *e2e) makeTest(b *runc.Bundle, reqs, sample, name string, pipFlags ...string) (string, error) {
 	// Every run gets its own venv: runs share the unpacked root file system.
-	script := "set -e; python3 -m venv /v-" + name + "; /v-" + name + "/bin/pip install -q -r /work/requirements/edx/" + reqs +
+	script := "set -e; python3 -m venv /v-" + name + "; /v-" + name + "/bin/pip install -q " + strings.Join(append(pipFlags, ""), " ") +
+		"-r /work/requirements/edx/" + reqs +
 		"; /v-" + name + "/bin/pip list --format=freeze | wc -l > /tmp/count; echo INSTALLED=$(cat /tmp/count)" +
 		"; cd /work/" + sample + " && /v-" + name + "/bin/python -m unittest -v test_installed"
 	code, out, err := e.container(b, "e2e-"+name, nil, script)
