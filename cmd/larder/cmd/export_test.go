@@ -156,6 +156,10 @@ func TestExportRequirementsInstallsWithPipNoDepsAndRefusesATamperedHash(t *testi
 	if out, err := install(filepath.Join(dir, "tampered.txt")); err == nil || !strings.Contains(out, "THESE PACKAGES DO NOT MATCH THE HASHES") {
 		t.Fatalf("pip accepted a tampered hash: %v\n%s", err, out)
 	}
+	code, _, stderr = run(t, dir, "export", "--requirements", filepath.Join(dir, "no", "such", "reqs.txt"), "--target", "linux/amd64")
+	if code != 1 || !strings.Contains(stderr, "no folder "+filepath.Join(dir, "no", "such")) {
+		t.Errorf("a missing folder: %d\n%s", code, stderr)
+	}
 	// stdout, and JSON.
 	code, out, _ = run(t, dir, "export", "--requirements", "-", "--target", "linux/arm64")
 	if code != 0 || !strings.Contains(out, "fast==1.0") || strings.Contains(out, "x86_64") {
