@@ -76,6 +76,7 @@ type knobs struct {
 	noMetadataAt bool
 	mode         Mode
 	cacheControl string
+	fileCache    string
 }
 
 // Option configures a Server at construction; every option has a method
@@ -131,6 +132,17 @@ func WithMode(m Mode) Option { return func(s *Server) { s.SetMode(m) } }
 // WithCacheControl sets the Cache-Control header of index pages (none by
 // default).
 func WithCacheControl(v string) Option { return func(s *Server) { s.SetCacheControl(v) } }
+
+// WithFileCacheControl sets the Cache-Control header of files (none by
+// default).
+func WithFileCacheControl(v string) Option { return func(s *Server) { s.SetFileCacheControl(v) } }
+
+// PyPI's Cache-Control headers, for a fake that a client's HTTP cache
+// treats as it treats PyPI: pages fresh for ten minutes, files forever.
+const (
+	PyPIPageCacheControl = "max-age=600, public"
+	PyPIFileCacheControl = "max-age=365000000, immutable, public"
+)
 
 // New returns a Server for idx that is not listening: use it as an
 // http.Handler. An invalid idx is reported by Err and answers every request
@@ -308,6 +320,14 @@ func (s *Server) SetCacheControl(v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.knobs.cacheControl = v
+}
+
+// SetFileCacheControl sets the Cache-Control header of distribution files
+// and their metadata; "" sends none.
+func (s *Server) SetFileCacheControl(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.knobs.fileCache = v
 }
 
 // ClearKnobs turns every knob back to its default; counters stay.
@@ -648,6 +668,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, c *catalog, n
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+digest+`"`)
+	if k.fileCache != "" {
+		h.Set("Cache-Control", k.fileCache)
+	}
 	if n, ok := k.truncate[name]; ok && n < len(data) && r.Method == http.MethodGet {
 		serveTruncated(w, data, n)
 		return

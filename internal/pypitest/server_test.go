@@ -222,6 +222,22 @@ func TestPagesAnswer304ToAMatchingETag(t *testing.T) {
 	}
 }
 
+func TestCacheControlIsSentOnlyWhereSet(t *testing.T) {
+	s := Start(t, loadTree(t))
+	fs, _ := s.Files("app")
+	page, file := "/simple/app/", "/files/"+fs[0].Filename
+	if p, f := get(t, s, page), get(t, s, file); p.Header.Get("Cache-Control") != "" || f.Header.Get("Cache-Control") != "" {
+		t.Errorf("by default: page %q, file %q", p.Header.Get("Cache-Control"), f.Header.Get("Cache-Control"))
+	}
+	s.SetCacheControl(PyPIPageCacheControl)
+	s.SetFileCacheControl(PyPIFileCacheControl)
+	for path, want := range map[string]string{page: PyPIPageCacheControl, file: PyPIFileCacheControl, file + ".metadata": PyPIFileCacheControl} {
+		if got := get(t, s, path).Header.Get("Cache-Control"); got != want {
+			t.Errorf("%s: Cache-Control %q, want %q", path, got, want)
+		}
+	}
+}
+
 func TestFilesServeRangesAndMetadata(t *testing.T) {
 	s := Start(t, loadTree(t))
 	fs, _ := s.Files("app")

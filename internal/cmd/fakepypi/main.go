@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
@@ -25,14 +24,17 @@ func main() {
 	scale := flag.Float64("scale", 1, "file size scale for -edx")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback only)")
 	latency := flag.Duration("latency", 0, "added latency per request")
+	pages := flag.String("page-cache-control", pypitest.PyPIPageCacheControl, "Cache-Control of index pages (PyPI's by default)")
+	files := flag.String("file-cache-control", pypitest.PyPIFileCacheControl, "Cache-Control of files (PyPI's by default)")
 	flag.Parse()
-	if err := run(*spec, *edx, *scale, *addr, *latency); err != nil {
+	opts := []pypitest.Option{pypitest.WithLatency(*latency), pypitest.WithCacheControl(*pages), pypitest.WithFileCacheControl(*files)}
+	if err := run(*spec, *edx, *scale, *addr, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "fakepypi:", err)
 		os.Exit(1)
 	}
 }
 
-func run(spec string, edx bool, scale float64, addr string, latency time.Duration) error {
+func run(spec string, edx bool, scale float64, addr string, opts []pypitest.Option) error {
 	var idx *pypitest.Index
 	var err error
 	switch {
@@ -57,7 +59,7 @@ func run(spec string, edx bool, scale float64, addr string, latency time.Duratio
 	if err != nil {
 		return err
 	}
-	srv := pypitest.New(idx, pypitest.WithLatency(latency))
+	srv := pypitest.New(idx, opts...)
 	if err := srv.Err(); err != nil {
 		return err
 	}
