@@ -208,13 +208,14 @@ output = "oci:%s:latest"
 	fmt.Printf(`
 Next, try (offline: the demo's index is gone):
   cd %s
-  %s/larder why six               # the chains that pull six in
-  %s/larder verify                # re-hash the wheelhouse against the lock
-  %s/larder bake --plan           # every layer, its files, and what a bake would write
-  %s/larder serve --offline &     # the index server that runs in the image
+  %s/larder why six                  # the chains that pull six in
+  %s/larder verify                   # re-hash the wheelhouse against the lock
+  %s/larder bake --plan              # every layer, its files, and what a bake would write
+  %s/larder export --requirements -  # the closure pinned with hashes, for pip --no-deps
+  %s/larder serve --offline &        # the index server that runs in the image
   pip download --no-deps -d /tmp/x --index-url http://127.0.0.1:3141/simple/ django
   skopeo inspect oci:%s/demo:latest
-`, d.project, d.bin, d.bin, d.bin, d.bin, d.dir)
+`, d.project, d.bin, d.bin, d.bin, d.bin, d.bin, d.dir)
 	return nil
 }
 
