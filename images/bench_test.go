@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/indexbin"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
@@ -29,12 +29,7 @@ var (
 // run at LARDER_BENCH_SCALE (default 1: about 300 MB).
 func benchWorkload(b *testing.B) *wheelhousetest.Edx {
 	benchOnce.Do(func() {
-		scale := 1.0
-		if s := os.Getenv("LARDER_BENCH_SCALE"); s != "" {
-			if v, err := strconv.ParseFloat(s, 64); err == nil && v > 0 {
-				scale = v
-			}
-		}
+		scale := testenv.BenchScale(b, 1)
 		d, err := os.MkdirTemp("", "larder-bench-bake-")
 		if err != nil {
 			b.Fatal(err)

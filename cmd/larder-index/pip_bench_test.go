@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 )
 
@@ -26,12 +25,7 @@ import (
 //	go test -run '^$' -bench PipInstallEdx -benchtime 1x ./cmd/larder-index/
 func BenchmarkPipInstallEdx(b *testing.B) {
 	pip := piptest.New(b, "python3")
-	scale := 0.1
-	if s := os.Getenv("LARDER_BENCH_SCALE"); s != "" {
-		if v, err := strconv.ParseFloat(s, 64); err == nil && v > 0 {
-			scale = v
-		}
-	}
+	scale := testenv.BenchScale(b, 0.1)
 	work := b.TempDir()
 	edx := wheelhousetest.FetchEdx(b, filepath.Join(work, "edx"), scale, "linux/amd64:3.11:glibc2.36")
 	wh := edx.Store.Dir()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/internal/baseimage"
 	"github.com/larder-build/larder/internal/buildkitd"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -31,12 +31,7 @@ import (
 func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	d := buildkitd.SharedDaemon(b)
 	base := baseimage.ForTest(b)
-	scale := 0.1
-	if s := os.Getenv("LARDER_BENCH_SCALE"); s != "" {
-		if v, err := strconv.ParseFloat(s, 64); err == nil && v > 0 {
-			scale = v
-		}
-	}
+	scale := testenv.BenchScale(b, 0.1)
 	ctx := context.Background()
 	work := b.TempDir()
 	const target = "linux/amd64:3.11.2:glibc2.36"

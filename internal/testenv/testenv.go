@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -42,4 +43,20 @@ func Tool(tb testing.TB, name string) string {
 func CacheDir(name string) string {
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".cache", "larder", name)
+}
+
+// BenchScale is the workload size a benchmark runs at: LARDER_BENCH_SCALE
+// when set (1 is the full edx-platform closure, about 300 MB), else def. A
+// value that is not a positive number fails the benchmark.
+func BenchScale(tb testing.TB, def float64) float64 {
+	tb.Helper()
+	s := os.Getenv("LARDER_BENCH_SCALE")
+	if s == "" {
+		return def
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		tb.Fatalf("LARDER_BENCH_SCALE=%q: want a positive number", s)
+	}
+	return v
 }

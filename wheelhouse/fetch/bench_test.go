@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/pylock"
 )
 
@@ -77,14 +77,7 @@ func floorFetch(b *testing.B, urls []string) {
 // user cache, pip download of the same pins, and a bare Go client floor.
 // Builds are left out: every variant moves the same bytes.
 func BenchmarkFetchEdx(b *testing.B) {
-	scale := 0.1
-	if s := os.Getenv("LARDER_BENCH_SCALE"); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v <= 0 {
-			b.Fatalf("LARDER_BENCH_SCALE=%q: want a positive number", s)
-		}
-		scale = v
-	}
+	scale := testenv.BenchScale(b, 0.1)
 	srv, _, lock := edxLock(b, scale, "linux/amd64:3.11:glibc2.36")
 	urls, total := lockURLs(lock)
 	floorFetch(b, urls) // warm the server's generated files
