@@ -41,6 +41,26 @@ func TestAnUnreachableDaemonSaysWhereAndHowToStartOne(t *testing.T) {
 	}
 }
 
+// TestBuilderAddressSchemesAreKnown dials the schemes of docker buildx,
+// podman and nerdctl builders: each runs its CLI (absent or failing here),
+// where an unknown scheme would be taken for a host name.
+func TestBuilderAddressSchemesAreKnown(t *testing.T) {
+	for _, a := range []string{"docker-container://buildx_buildkit_nobody0", "podman-container://nobody", "nerdctl-container://nobody"} {
+		t.Run(a, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := Connect(ctx, a)
+			var ue *UnreachableError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), a) {
+				t.Fatalf("got %v", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "dial-stdio") && !strings.Contains(msg, "executable file not found") {
+				t.Errorf("the scheme was not handed to its helper: %v", err)
+			}
+		})
+	}
+}
+
 func TestDockerfileBuildInstallsTheEdxClosureWithNoNetworkAndRunsUnderRunc(t *testing.T) {
 	a := buildkitd.Shared(t)
 	base := baseimage.ForTest(t)
