@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/resolver/pylock"
-	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -44,8 +43,8 @@ building, and the closure is complete, so pip can skip its resolver:
 
   pip install --no-deps --index-url file:///wheelhouse/simple/ -r requirements.lock.txt
 
---target picks the target when the lock has several (its full name, or a platform
-that names one).`,
+--target picks the target when the lock has several: its full name, or a leading
+part that only it has ("linux/amd64", "linux/amd64:3.11").`,
 		Example: `  larder export --oci-layout out/wheelhouse
   larder export --oci-layout out/wheelhouse --platform linux/amd64 --json
   larder export --requirements requirements/edx/base.lock.txt --target linux/amd64`,
@@ -175,7 +174,7 @@ func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exp
 }
 
 // lockTarget picks one of the lock's targets: the one named (in full, or
-// by a platform only it has), or the only one.
+// by a leading part only it has, such as its platform), or the only one.
 func lockTarget(l *pylock.Lock, want string) (string, error) {
 	var names []string
 	if l.Tool.Larder != nil {
@@ -195,7 +194,9 @@ func lockTarget(l *pylock.Lock, want string) (string, error) {
 		if n == want {
 			return n, nil
 		}
-		if t, err := target.Parse(n); err == nil && t.Platform() == want {
+		// A leading part that ends at a field: "linux/amd64" or
+		// "linux/amd64:3.11" names "linux/amd64:3.11.2:glibc2.36".
+		if rest, ok := strings.CutPrefix(n, want); ok && (rest[0] == ':' || rest[0] == '.') {
 			match = append(match, n)
 		}
 	}
@@ -203,7 +204,7 @@ func lockTarget(l *pylock.Lock, want string) (string, error) {
 		return match[0], nil
 	}
 	if len(match) > 1 {
-		return "", fmt.Errorf("--target %s: the lock has several targets on that platform, name one: %s", want, strings.Join(match, ", "))
+		return "", fmt.Errorf("--target %s: the lock has several such targets, name one: %s", want, strings.Join(match, ", "))
 	}
 	return "", fmt.Errorf("--target %s: the lock has no such target; its targets: %s", want, strings.Join(names, ", "))
 }

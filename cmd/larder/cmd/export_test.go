@@ -12,6 +12,7 @@ import (
 	"github.com/larder-build/larder/internal/baseimage"
 	"github.com/larder-build/larder/internal/buildkitd"
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/resolver/pylock"
 )
 
 func TestMain(m *testing.M) {
@@ -169,5 +170,26 @@ func TestExportRequirementsInstallsWithPipNoDepsAndRefusesATamperedHash(t *testi
 	var s exportSummary
 	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Projects != 4 || !strings.HasPrefix(s.Target, "linux/arm64:") || s.Layout != "" {
 		t.Errorf("export --json: %d %+v\n%s", code, s, out)
+	}
+}
+
+func TestLockTargetTakesAFullNameOrALeadingPartOnlyOneTargetHas(t *testing.T) {
+	amd311, amd312, arm := "linux/amd64:3.11.2:glibc2.36", "linux/amd64:3.12.1:glibc2.36", "linux/arm64:3.11.2:glibc2.36"
+	lock := &pylock.Lock{Tool: pylock.Tool{Larder: &pylock.LarderTool{Targets: []string{amd311, amd312, arm}}}}
+	tests := []struct{ want, got, err string }{
+		{amd311, amd311, ""},
+		{"linux/arm64", arm, ""},
+		{"linux/amd64:3.11", amd311, ""},
+		{"linux/amd64:3.12.1", amd312, ""},
+		{"linux/amd64", "", "several such targets, name one: " + amd311 + ", " + amd312},
+		{"linux/amd64:3.1", "", "no such target"},
+		{"linux/amd", "", "no such target"},
+		{"", "", "the lock has 3 targets, choose one with --target"},
+	}
+	for _, tt := range tests {
+		got, err := lockTarget(lock, tt.want)
+		if got != tt.got || (tt.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("lockTarget(%q) = %q, %v; want %q, %q", tt.want, got, err, tt.got, tt.err)
+		}
 	}
 }
