@@ -272,6 +272,21 @@ func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// CopyFileAtomic copies src to dst (mode 0644) the way WriteAtomic writes:
+// through a temporary file in dst's folder, renamed into place, synced
+// first when sync is set.
+func CopyFileAtomic(src, dst string, sync bool) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return WriteAtomic(dst, 0o644, sync, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
 // WriteAtomic streams a file's content into a temporary file in the same
 // folder and renames it into place; with sync the content is on disk
 // before the rename. On any error the temporary file is removed and the

@@ -93,15 +93,7 @@ func (w *WheelBuilder) Build(ctx context.Context, req build.Request, outDir stri
 		return fail(err, "")
 	}
 	dst := filepath.Join(outDir, filepath.Base(wheels[0]))
-	in, err := os.Open(wheels[0])
-	if err != nil {
-		return fail(err, "")
-	}
-	defer in.Close()
-	if err := wheelhouse.WriteAtomic(dst, 0o644, true, func(wr io.Writer) error {
-		_, err := io.Copy(wr, in)
-		return err
-	}); err != nil {
+	if err := wheelhouse.CopyFileAtomic(wheels[0], dst, true); err != nil {
 		return fail(err, "")
 	}
 	return dst, nil
@@ -120,7 +112,7 @@ func (w *WheelBuilder) source(ctx context.Context, req build.Request, work strin
 		}
 		name := filepath.Base(req.Sdist)
 		if err := os.Link(req.Sdist, filepath.Join(dir, name)); err != nil {
-			if err := copyInto(req.Sdist, filepath.Join(dir, name)); err != nil {
+			if err := wheelhouse.CopyFileAtomic(req.Sdist, filepath.Join(dir, name), false); err != nil {
 				return "", "", err
 			}
 		}
@@ -155,17 +147,4 @@ func wheelDockerfile(apt []string, target string) string {
 		"    cp -a /src /tmp/src && python3 -m pip wheel --no-deps --no-build-isolation --no-index --wheel-dir /out /tmp/src/%s\n", target)
 	b.WriteString("FROM scratch\nCOPY --from=build /out/ /\n")
 	return b.String()
-}
-
-// copyInto copies src to dst, where a hard link cannot go.
-func copyInto(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return wheelhouse.WriteAtomic(dst, 0o644, false, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep517"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // logTailLines is how much of a failed build's log an Error carries.
@@ -124,7 +125,7 @@ func (h *Host) Build(ctx context.Context, req Request, outDir string) (string, e
 		return fail(err)
 	}
 	dst := filepath.Join(outDir, filepath.Base(wheel))
-	if err := copyFileAtomic(wheel, dst); err != nil {
+	if err := wheelhouse.CopyFileAtomic(wheel, dst, true); err != nil {
 		return fail(fmt.Errorf("copying %s into %s: %w", filepath.Base(wheel), outDir, err))
 	}
 	return dst, nil
@@ -378,7 +379,7 @@ func (h *Host) failed(req Request, key, logPath string, cause error) error {
 	name := fmt.Sprintf("%s-%s-%s.log", dist.NormalizeName(req.Project), strings.TrimPrefix(req.version(), "@"), key[:12])
 	saved := filepath.Join(h.opts.logDir, name)
 	if err := os.MkdirAll(h.opts.logDir, 0o755); err == nil {
-		if err := copyFileAtomic(logPath, saved); err == nil {
+		if err := wheelhouse.CopyFileAtomic(logPath, saved, true); err == nil {
 			e.LogPath = saved
 		}
 	}

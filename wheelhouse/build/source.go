@@ -62,20 +62,6 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 	return out.Close()
 }
 
-// copyFileAtomic copies src to dst through a temporary file in dst's
-// folder, synced and renamed.
-func copyFileAtomic(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return wheelhouse.WriteAtomic(dst, 0o644, true, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
-}
-
 // fileSHA256 returns the hex sha256 of a file.
 func fileSHA256(name string) (string, error) {
 	sum, _, err := wheelhouse.HashFile(name)
