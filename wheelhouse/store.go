@@ -292,8 +292,18 @@ func CopyFileAtomic(src, dst string, sync bool) error {
 // before the rename. On any error the temporary file is removed and the
 // old file, if any, is left as it was.
 func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
+		// Say so in terms of name, not of a temporary file the caller
+		// never heard of.
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no folder %s: %w", dir, fs.ErrNotExist)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return &fs.PathError{Op: "create", Path: name, Err: pe.Err}
+		}
 		return err
 	}
 	defer func() {

@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -163,9 +162,6 @@ func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exp
 	if o.requirements == "-" {
 		_, err := cmd.OutOrStdout().Write(data)
 		return err
-	}
-	if st, err := os.Stat(filepath.Dir(o.requirements)); err != nil || !st.IsDir() {
-		return fmt.Errorf("export: writing %s: no folder %s", o.requirements, filepath.Dir(o.requirements))
 	}
 	if err := wheelhouse.WriteFileAtomic(o.requirements, data, 0o644); err != nil {
 		return fmt.Errorf("export: writing %s: %w", o.requirements, err)
