@@ -22,10 +22,7 @@ type Graph struct {
 // GraphFromLock reads the dependency graph out of a lock written by larder.
 func GraphFromLock(l *pylock.Lock) *Graph {
 	g := &Graph{versions: map[string][]string{}, parents: map[string]map[string]bool{}, roots: map[string]bool{}, targets: map[string][]string{}}
-	all := 0
-	if l.Tool.Larder != nil {
-		all = len(l.Tool.Larder.Targets)
-	}
+	all := len(l.Targets())
 	for _, p := range l.Packages {
 		g.versions[p.Name] = append(g.versions[p.Name], p.Version)
 		for _, d := range p.Dependencies {

@@ -130,6 +130,15 @@ type AttestationIdentity struct {
 	Other map[string]any
 }
 
+// Targets are the targets larder locked for ([tool.larder] targets), nil
+// in a lock another tool wrote.
+func (l *Lock) Targets() []string {
+	if l.Tool.Larder == nil {
+		return nil
+	}
+	return l.Tool.Larder.Targets
+}
+
 // Tool is a [tool] table: larder's own table typed, every other tool's
 // table kept as decoded so that it round-trips unchanged.
 type Tool struct {

@@ -86,10 +86,7 @@ func (r *rankers) fits(filename string, t target.Target) bool {
 // wheel fits needs a wheel built from the sdist or the checkout.
 func makePlan(lock *pylock.Lock) (*plan, error) {
 	p := &plan{byName: map[string]*want{}, rank: &rankers{m: map[string]*tags.Ranker{}}}
-	var lockTargets []string
-	if lock.Tool.Larder != nil {
-		lockTargets = lock.Tool.Larder.Targets
-	}
+	lockTargets := lock.Targets()
 	parsed := map[string]target.Target{}
 	parse := func(s string) (target.Target, error) {
 		if t, ok := parsed[s]; ok {

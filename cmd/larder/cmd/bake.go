@@ -251,12 +251,8 @@ func appendNew(list []string, s string) []string {
 // lockPlatforms lists the platforms of the lock's targets (larder.toml's
 // when the lock names none), in order.
 func lockPlatforms(l *pylock.Lock, g *globals) ([]string, error) {
-	var names []string
-	if l.Tool.Larder != nil {
-		names = l.Tool.Larder.Targets
-	}
 	var out []string
-	for _, n := range names {
+	for _, n := range l.Targets() {
 		t, err := target.Parse(n)
 		if err != nil {
 			return nil, fmt.Errorf("the lock's target %q: %w", n, err)

@@ -172,10 +172,7 @@ func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exp
 // lockTarget picks one of the lock's targets: the one named (in full, or
 // by a leading part only it has, such as its platform), or the only one.
 func lockTarget(l *pylock.Lock, want string) (string, error) {
-	var names []string
-	if l.Tool.Larder != nil {
-		names = l.Tool.Larder.Targets
-	}
+	names := l.Targets()
 	if len(names) == 0 {
 		return "", errors.New("the lock names no targets: run 'larder lock' again to record them")
 	}
