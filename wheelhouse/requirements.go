@@ -17,8 +17,8 @@ import (
 // appear by name and version with the hash of the wheel larder built, so
 // pip takes that wheel instead of cloning or building. Entries with no
 // Targets belong to every target. header lines are written first, each
-// prefixed with "# ".
-func Requirements(entries []Entry, target string, header ...string) ([]byte, error) {
+// prefixed with "# ". It returns the file and how many projects it pins.
+func Requirements(entries []Entry, target string, header ...string) ([]byte, int, error) {
 	type pin struct {
 		version string
 		hashes  []string
@@ -29,20 +29,20 @@ func Requirements(entries []Entry, target string, header ...string) ([]byte, err
 			continue
 		}
 		if e.Project == "" || e.Version == "" || e.SHA256 == "" {
-			return nil, fmt.Errorf("requirements for %s: %s has no project, version or sha256 in the manifest", target, e.Filename)
+			return nil, 0, fmt.Errorf("requirements for %s: %s has no project, version or sha256 in the manifest", target, e.Filename)
 		}
 		p := pins[e.Project]
 		switch {
 		case p == nil:
 			pins[e.Project] = &pin{version: e.Version, hashes: []string{e.SHA256}}
 		case p.version != e.Version:
-			return nil, fmt.Errorf("requirements for %s: %s is in the closure twice, as %s and %s", target, e.Project, p.version, e.Version)
+			return nil, 0, fmt.Errorf("requirements for %s: %s is in the closure twice, as %s and %s", target, e.Project, p.version, e.Version)
 		case !slices.Contains(p.hashes, e.SHA256):
 			p.hashes = append(p.hashes, e.SHA256)
 		}
 	}
 	if len(pins) == 0 {
-		return nil, fmt.Errorf("requirements for %s: the closure installs nothing on this target", target)
+		return nil, 0, fmt.Errorf("requirements for %s: the closure installs nothing on this target", target)
 	}
 	names := make([]string, 0, len(pins))
 	for name := range pins {
@@ -62,5 +62,5 @@ func Requirements(entries []Entry, target string, header ...string) ([]byte, err
 		}
 		b.WriteByte('\n')
 	}
-	return b.Bytes(), nil
+	return b.Bytes(), len(names), nil
 }

@@ -35,7 +35,7 @@ func TestRequirementsPinsEachProjectOfTheTargetWithEveryHash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Requirements(tt.entries, tt.target)
+			got, _, err := Requirements(tt.entries, tt.target)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -53,11 +53,14 @@ func TestRequirementsPinsEachProjectOfTheTargetWithEveryHash(t *testing.T) {
 }
 
 func TestRequirementsHeaderLinesAreComments(t *testing.T) {
-	got, err := Requirements([]Entry{{Filename: "a-1-py3-none-any.whl", Project: "a", Version: "1", SHA256: "aa"}}, "t", "written by larder", "")
+	got, n, err := Requirements([]Entry{{Filename: "a-1-py3-none-any.whl", Project: "a", Version: "1", SHA256: "aa"}}, "t", "written by larder", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "# written by larder\n#\na==1 \\\n    --hash=sha256:aa\n"; string(got) != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+	if n != 1 {
+		t.Errorf("%d projects, want 1", n)
 	}
 }

@@ -48,7 +48,7 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	}
 	// What larder export --requirements writes: the closure pinned with
 	// hashes, for pip --no-deps.
-	locked, err := wheelhouse.Requirements(edx.Closure(b), target)
+	locked, _, err := wheelhouse.Requirements(edx.Closure(b), target)
 	if err != nil {
 		b.Fatal(err)
 	}

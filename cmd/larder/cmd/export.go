@@ -82,6 +82,9 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	if o.target != "" && o.requirements == "" {
 		return usageError{errors.New("export: --target is for --requirements")}
 	}
+	if o.requirements == "-" && g.json {
+		return usageError{errors.New("export: --requirements - and --json would both write to stdout: give --requirements a file")}
+	}
 	var s exportSummary
 	if o.requirements != "" {
 		if err := exportRequirements(cmd, g, o, &s); err != nil {
@@ -109,7 +112,7 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	w := cmd.OutOrStdout()
 	if s.Requirements != "" && s.Requirements != "-" {
 		fmt.Fprintf(w, "wrote %s: %d projects for %s, pinned with their hashes\n", s.Requirements, s.Projects, s.Target)
-		fmt.Fprintf(w, "  pip install --no-deps --index-url file:///wheelhouse/simple/ -r %s\n", s.Requirements)
+		fmt.Fprintf(w, "  %s%s\n", lockedInstall, s.Requirements)
 		if s.Layout != "" {
 			fmt.Fprintln(w)
 		}
@@ -121,6 +124,10 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	}
 	return nil
 }
+
+// lockedInstall is how pip installs an exported requirements file from
+// the wheelhouse, followed by the file's name.
+const lockedInstall = "pip install --no-deps --index-url file:///wheelhouse/simple/ -r "
 
 // exportRequirements writes the requirements file of one target of the
 // lock, atomically.
@@ -146,19 +153,14 @@ func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exp
 	if o.requirements == "-" {
 		name = "requirements.txt"
 	}
-	data, err := wheelhouse.Requirements(entries, t,
+	data, n, err := wheelhouse.Requirements(entries, t,
 		"The closure of "+filepath.Base(lockPath)+" for "+t+", written by larder export; every file is in the",
 		"wheelhouse, so pip needs neither its resolver nor the network:",
-		"  pip install --no-deps --index-url file:///wheelhouse/simple/ -r "+name)
+		"  "+lockedInstall+name)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	s.Requirements, s.Target = o.requirements, t
-	for _, line := range strings.Split(string(data), "\n") {
-		if line != "" && line[0] != '#' && line[0] != ' ' {
-			s.Projects++
-		}
-	}
+	s.Requirements, s.Target, s.Projects = o.requirements, t, n
 	if o.requirements == "-" {
 		_, err := cmd.OutOrStdout().Write(data)
 		return err

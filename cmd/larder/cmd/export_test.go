@@ -166,6 +166,9 @@ func TestExportRequirementsInstallsWithPipNoDepsAndRefusesATamperedHash(t *testi
 	if code != 0 || !strings.Contains(out, "fast==1.0") || strings.Contains(out, "x86_64") {
 		t.Errorf("export --requirements -: %d\n%s", code, out)
 	}
+	if code, _, stderr := run(t, dir, "--json", "export", "--requirements", "-", "--target", "linux/arm64"); code != 2 || !strings.Contains(stderr, "both write to stdout") {
+		t.Errorf("--json with --requirements -: %d\n%s", code, stderr)
+	}
 	code, out, _ = run(t, dir, "--json", "export", "--requirements", "arm.txt", "--target", "linux/arm64")
 	var s exportSummary
 	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Projects != 4 || !strings.HasPrefix(s.Target, "linux/arm64:") || s.Layout != "" {
