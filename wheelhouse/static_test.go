@@ -215,19 +215,20 @@ func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, pip := range []struct {
-		name  string
-		wheel string // run pip from this wheel, not the interpreter's own
+		name   string
+		debian bool // pip from Debian's wheel, not the interpreter's own
 	}{
-		{"interpreter's pip", ""},
-		{"Debian 12's pip", piptest.DebianPipWheel()},
+		{"interpreter's pip", false},
+		{"Debian 12's pip", true},
 	} {
 		t.Run(pip.name, func(t *testing.T) {
 			args := []string{"-m", "pip"}
-			if pip.name != "interpreter's pip" {
-				if pip.wheel == "" {
+			if pip.debian {
+				wheel := piptest.DebianPipWheel()
+				if wheel == "" {
 					testenv.Need(t, errors.New("no /usr/share/python-wheels/pip-*.whl: apt-get install python3-pip-whl"))
 				}
-				args = []string{filepath.Join(pip.wheel, "pip")}
+				args = []string{filepath.Join(wheel, "pip")}
 			}
 			home := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

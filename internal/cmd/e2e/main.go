@@ -523,8 +523,8 @@ func (e *e2e) container(b *runc.Bundle, name string, entrypoint []string, script
 
 func (e *e2e) makeTest(b *runc.Bundle, reqs, sample, name string, pipFlags ...string) (string, error) {
 	// Every run gets its own venv: runs share the unpacked root file system.
-	script := "set -e; python3 -m venv /v-" + name + "; /v-" + name + "/bin/pip install -q " + strings.Join(append(pipFlags, ""), " ") +
-		"-r /work/requirements/edx/" + reqs +
+	install := append(append([]string{"install", "-q"}, pipFlags...), "-r", "/work/requirements/edx/"+reqs)
+	script := "set -e; python3 -m venv /v-" + name + "; /v-" + name + "/bin/pip " + strings.Join(install, " ") +
 		"; /v-" + name + "/bin/pip list --format=freeze | wc -l > /tmp/count; echo INSTALLED=$(cat /tmp/count)" +
 		"; cd /work/" + sample + " && /v-" + name + "/bin/python -m unittest -v test_installed"
 	code, out, err := e.container(b, "e2e-"+name, nil, script)
