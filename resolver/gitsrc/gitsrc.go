@@ -28,11 +28,17 @@ var shortCommit = regexp.MustCompile(`^[0-9a-f]{7,63}$`)
 func IsCommit(s string) bool { return fullCommit.MatchString(s) }
 
 // Git runs a git command in dir and returns its trimmed output. Git never
-// prompts, and its errors carry git's own message.
+// prompts, and its errors carry git's own message. Only the transports in
+// Schemes are allowed, whatever git's configuration says, so a redirect or
+// a submodule cannot reach "ext::"; the user's configuration (credential
+// helpers, proxies, ssh keys) is otherwise left alone. Callers put "--"
+// before any argument that comes from outside.
 func Git(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true", "LC_ALL=C")
+	// Later entries win, so these override the caller's environment.
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true", "LC_ALL=C",
+		"GIT_ALLOW_PROTOCOL="+allowProtocol)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -55,6 +61,12 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 // ls-remote. A full commit id is returned as it is, and an abbreviated one
 // (servers do not advertise those) is left for Checkout to expand.
 func ResolveRev(ctx context.Context, url, rev string) (string, error) {
+	if err := CheckURL(url); err != nil {
+		return "", err
+	}
+	if err := CheckRev(rev); err != nil {
+		return "", err
+	}
 	if IsCommit(rev) {
 		return rev, nil
 	}
@@ -62,7 +74,7 @@ func ResolveRev(ctx context.Context, url, rev string) (string, error) {
 	if want == "" {
 		want = "HEAD"
 	}
-	out, err := Git(ctx, "", "ls-remote", url, want, "refs/heads/"+want, "refs/tags/"+want, "refs/tags/"+want+"^{}")
+	out, err := Git(ctx, "", "ls-remote", "--", url, want, "refs/heads/"+want, "refs/tags/"+want, "refs/tags/"+want+"^{}")
 	if err != nil {
 		return "", fmt.Errorf("resolving %s@%s: %w", url, rev, err)
 	}
@@ -91,6 +103,9 @@ func ResolveRev(ctx context.Context, url, rev string) (string, error) {
 // temporary folder and renamed into place, so a checkout under its real
 // name is always complete. Callers must not write into it.
 func Checkout(ctx context.Context, cacheDir, url, commit string) (string, string, error) {
+	if err := CheckURL(url); err != nil {
+		return "", "", err
+	}
 	if !IsCommit(commit) && !shortCommit.MatchString(commit) {
 		return "", "", fmt.Errorf("%q is not a commit id", commit)
 	}
@@ -114,21 +129,21 @@ func Checkout(ctx context.Context, cacheDir, url, commit string) (string, string
 	}
 	fetched := false
 	if IsCommit(commit) {
-		_, err := Git(ctx, tmp, "fetch", "-q", "--depth=1", url, commit)
+		_, err := Git(ctx, tmp, "fetch", "-q", "--depth=1", "--", url, commit)
 		if err != nil && ctx.Err() != nil {
 			return "", "", err
 		}
 		fetched = err == nil
 	}
 	if !fetched {
-		if _, err := Git(ctx, tmp, "fetch", "-q", url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
+		if _, err := Git(ctx, tmp, "fetch", "-q", "--", url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
 			return "", "", fmt.Errorf("fetching %s: %w", url, err)
 		}
 	}
 	if _, err := Git(ctx, tmp, "cat-file", "-e", commit+"^{commit}"); err != nil {
 		return "", "", errors.New("the repository has no such commit")
 	}
-	if _, err := Git(ctx, tmp, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit); err != nil {
+	if _, err := Git(ctx, tmp, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit, "--"); err != nil {
 		return "", "", err
 	}
 	head, err := Git(ctx, tmp, "rev-parse", "HEAD")
