@@ -3,6 +3,7 @@ package pyproject
 import (
 	"fmt"
 	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"os"
 	"sort"
@@ -408,6 +409,21 @@ func (r *reader) checkSource(t *tomldoc.Table, s Source) {
 	}
 	if t.Has("subdirectory") && s.Git == "" && s.URL == "" {
 		r.p.Addf(t.KeyPath("subdirectory"), "subdirectory applies to git and url sources only")
+	}
+	// Each value reaches git's command line or a path under the checkout:
+	// refuse here, where the error can name the key.
+	if t.Has("git") {
+		if err := gitsrc.CheckURL(strings.TrimPrefix(s.Git, "git+")); err != nil {
+			r.p.Addf(t.KeyPath("git"), "%v", err)
+		}
+	}
+	for _, k := range refs {
+		if err := gitsrc.CheckRev(t.Str(k)); err != nil {
+			r.p.Addf(t.KeyPath(k), "%v", err)
+		}
+	}
+	if err := gitsrc.CheckSubdirectory(s.Subdirectory); err != nil {
+		r.p.Addf(t.KeyPath("subdirectory"), "%v", err)
 	}
 	if t.Has("editable") && s.Path == "" && !s.Workspace {
 		r.p.Addf(t.KeyPath("editable"), "editable applies to path and workspace sources only")
