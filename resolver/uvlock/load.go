@@ -3,6 +3,7 @@ package uvlock
 import (
 	"fmt"
 	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
 	"os"
@@ -204,6 +205,9 @@ func readSource(t *tomldoc.Table) Source {
 		}
 	}
 	s.Subdirectory = t.Str("subdirectory")
+	if err := gitsrc.CheckSubdirectory(s.Subdirectory); err != nil {
+		t.P.Add(t.P.X.Wrap(t.KeyPath("subdirectory"), err))
+	}
 	switch len(kinds) {
 	case 0:
 		t.P.Addf(t.Path, "a source needs one of %s", strings.Join(SourceKinds, ", "))
@@ -322,6 +326,14 @@ func requirements(t *tomldoc.Table, key string) []Requirement {
 			if _, err := pep508.ParseRequirement(r.PEP508()); err != nil {
 				rt.P.Add(rt.P.X.Wrap(rt.Path, err))
 			}
+		}
+		if r.Git != "" {
+			if err := checkRequirementGit(r.Git); err != nil {
+				rt.P.Add(rt.P.X.Wrap(rt.KeyPath("git"), err))
+			}
+		}
+		if err := gitsrc.CheckSubdirectory(r.Subdirectory); err != nil {
+			rt.P.Add(rt.P.X.Wrap(rt.KeyPath("subdirectory"), err))
 		}
 		out = append(out, r)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/larder-build/larder/resolver/gitsrc"
 )
 
 // Lock is a whole uv.lock file.
@@ -134,7 +136,47 @@ func parseGit(v string) (GitSource, error) {
 		return g, fmt.Errorf("parsing git source %q: %w", v, err)
 	}
 	g.Branch, g.Tag, g.Rev, g.Subdirectory = q.Get("branch"), q.Get("tag"), q.Get("rev"), q.Get("subdirectory")
+	if err := checkGit(g.URL, q); err != nil {
+		return g, fmt.Errorf("parsing git source %q: %w", v, err)
+	}
 	return g, nil
+}
+
+// checkGit refuses a git source whose URL, reference or subdirectory git
+// could read as an option or that would leave the checkout: a lock is
+// input like any other, and may be hostile.
+func checkGit(base string, q url.Values) error {
+	if err := gitsrc.CheckURL(base); err != nil {
+		return err
+	}
+	for _, k := range []string{"branch", "tag", "rev"} {
+		for _, ref := range q[k] {
+			if err := gitsrc.CheckRev(ref); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+	}
+	for _, sub := range q["subdirectory"] {
+		if err := gitsrc.CheckSubdirectory(sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRequirementGit checks the git value of a requirement in a
+// package's metadata ("URL?rev=..."), which carries no commit.
+func checkRequirementGit(v string) error {
+	rest, _, _ := strings.Cut(v, "#")
+	base, query, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return fmt.Errorf("parsing git source %q: %w", v, err)
+	}
+	if err := checkGit(base, q); err != nil {
+		return fmt.Errorf("git source %q: %w", v, err)
+	}
+	return nil
 }
 
 // Dependency points at another package entry: by name, plus version and
