@@ -31,7 +31,20 @@ const APIVersion = "1.1"
 // and no server. The output is a function of the manifest alone, every
 // file is replaced atomically, only changed files are rewritten, and
 // pages of projects no longer in the store are removed.
+//
+// Processes sharing the store write it one at a time, under the lock
+// Commit takes, from the manifest on disk (with this Store's pending
+// changes committed first): the index then lists what the manifest lists,
+// whoever added it, and no writer removes another's temporary page.
 func WriteStatic(s *Store) error {
+	release, err := s.lockManifest()
+	if err != nil {
+		return fmt.Errorf("writing the static index: %w", err)
+	}
+	defer release()
+	if err := s.commitLocked(); err != nil {
+		return fmt.Errorf("writing the static index: %w", err)
+	}
 	root := filepath.Join(s.dir, SimpleDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)

@@ -1,6 +1,8 @@
 package wheelhouse
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -77,6 +80,20 @@ type Store struct {
 
 	mu      sync.RWMutex
 	entries map[string]Entry // by filename
+	// What this Store changed since its last Commit: Commit applies
+	// exactly these to the manifest on disk, which other processes may
+	// have changed meanwhile.
+	puts    map[string]pendingPut
+	removed map[string]bool
+	gen     uint64
+	reserve string // a file whose space Commit may free on a full disk
+}
+
+// pendingPut is an entry put since the last Commit; gen tells a Put made
+// during a Commit from the one the Commit wrote.
+type pendingPut struct {
+	e   Entry
+	gen uint64
 }
 
 // ValidFilename reports whether name can be a file of the store: a plain
@@ -101,7 +118,7 @@ func Create(dir string) (*Store, error) {
 		return nil, fmt.Errorf("creating wheelhouse: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ManifestName)); errors.Is(err, fs.ErrNotExist) {
-		s := &Store{dir: dir, entries: map[string]Entry{}}
+		s := newStore(dir, 0)
 		if err := s.Commit(); err != nil {
 			return nil, err
 		}
@@ -128,7 +145,7 @@ func Open(dir string) (*Store, error) {
 	if m.Version != manifestVersion {
 		return nil, fmt.Errorf("opening wheelhouse %s: manifest version %d is not supported (want %d)", dir, m.Version, manifestVersion)
 	}
-	s := &Store{dir: dir, entries: make(map[string]Entry, len(m.Files))}
+	s := newStore(dir, len(m.Files))
 	var problems []string
 	for _, e := range m.Files {
 		switch {
@@ -139,10 +156,13 @@ func Open(dir string) (*Store, error) {
 			problems = append(problems, fmt.Sprintf("%s has no sha256", e.Filename))
 			continue
 		}
-		st, err := os.Stat(s.Path(e.Filename))
+		// Lstat: a link is not the store's file, wherever it points.
+		st, err := os.Lstat(s.Path(e.Filename))
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("%s is missing", e.Filename))
+		case !st.Mode().IsRegular():
+			problems = append(problems, fmt.Sprintf("%s is %s, not a regular file", e.Filename, describeMode(st.Mode())))
 		case st.Size() != e.Size:
 			problems = append(problems, fmt.Sprintf("%s is %d bytes, the manifest says %d", e.Filename, st.Size(), e.Size))
 		}
@@ -152,6 +172,10 @@ func Open(dir string) (*Store, error) {
 		return s, &InconsistentError{Dir: dir, Problems: problems}
 	}
 	return s, nil
+}
+
+func newStore(dir string, n int) *Store {
+	return &Store{dir: dir, entries: make(map[string]Entry, n), puts: map[string]pendingPut{}, removed: map[string]bool{}}
 }
 
 // InconsistentError reports a manifest that does not match the folder.
@@ -216,6 +240,9 @@ func (s *Store) Put(e Entry) error {
 	}
 	s.mu.Lock()
 	s.entries[e.Filename] = e
+	s.gen++
+	s.puts[e.Filename] = pendingPut{e: e, gen: s.gen}
+	delete(s.removed, e.Filename)
 	s.mu.Unlock()
 	return nil
 }
@@ -228,6 +255,8 @@ func (s *Store) Remove(filename string) error {
 	}
 	s.mu.Lock()
 	delete(s.entries, filename)
+	delete(s.puts, filename)
+	s.removed[filename] = true
 	s.mu.Unlock()
 	for _, p := range []string{s.Path(filename), s.MetadataPath(filename)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -237,16 +266,182 @@ func (s *Store) Remove(filename string) error {
 	return nil
 }
 
-// Commit writes the manifest atomically.
+// Commit writes the manifest atomically. Other processes may write the
+// same store at once (two fetches of two locks, a server's cache): under
+// a lock shared with them, Commit re-reads the manifest on disk and
+// applies this Store's Puts and Removes to it, so that entries others
+// added are kept and only explicit removals remove. The Store then holds
+// the merged entries.
 func (s *Store) Commit() error {
-	b, err := MarshalManifest(s.Entries())
+	release, err := s.lockManifest()
 	if err != nil {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
-	if err := WriteFileAtomic(filepath.Join(s.dir, ManifestName), b, 0o644); err != nil {
+	defer release()
+	return s.commitLocked()
+}
+
+// commitLocked is Commit with the manifest lock held.
+func (s *Store) commitLocked() error {
+	onDisk, err := s.readManifest()
+	if err != nil {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
+	s.mu.RLock()
+	puts := make(map[string]pendingPut, len(s.puts))
+	for k, v := range s.puts {
+		puts[k] = v
+	}
+	removed := make([]string, 0, len(s.removed))
+	for k := range s.removed {
+		removed = append(removed, k)
+	}
+	if onDisk == nil { // no manifest yet, or an unreadable one: ours is all there is
+		onDisk = make(map[string]Entry, len(s.entries))
+		for k, v := range s.entries {
+			onDisk[k] = v
+		}
+	}
+	s.mu.RUnlock()
+	for _, name := range removed {
+		delete(onDisk, name)
+	}
+	for name, p := range puts {
+		onDisk[name] = mergeEntry(onDisk[name], p.e)
+	}
+	merged := make([]Entry, 0, len(onDisk))
+	for _, e := range onDisk {
+		merged = append(merged, e)
+	}
+	b, err := MarshalManifest(merged)
+	if err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	name := filepath.Join(s.dir, ManifestName)
+	err = WriteFileAtomic(name, b, 0o644)
+	if errors.Is(err, syscall.ENOSPC) && s.freeReserve() {
+		// The files this manifest lists are on disk and verified: losing
+		// their entries to a full disk would lose them.
+		err = WriteFileAtomic(name, b, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, p := range puts {
+		if cur, ok := s.puts[name]; ok && cur.gen == p.gen {
+			delete(s.puts, name)
+		}
+	}
+	for _, name := range removed {
+		delete(s.removed, name)
+	}
+	// Puts and Removes made during the write stay pending and stay
+	// visible.
+	for name, p := range s.puts {
+		onDisk[name] = p.e
+	}
+	for name := range s.removed {
+		delete(onDisk, name)
+	}
+	s.entries = onDisk
 	return nil
+}
+
+// readManifest returns the entries of the manifest on disk, or nil when
+// there is none or it cannot be read as one (Commit then writes this
+// Store's entries over it, as before stores were shared).
+func (s *Store) readManifest() (map[string]Entry, error) {
+	b, err := readNoFollow(filepath.Join(s.dir, ManifestName), maxManifest)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m manifest
+	if json.Unmarshal(b, &m) != nil || m.Version != manifestVersion {
+		return nil, nil
+	}
+	out := make(map[string]Entry, len(m.Files))
+	for _, e := range m.Files {
+		if ValidFilename(e.Filename) {
+			out[e.Filename] = e
+		}
+	}
+	return out, nil
+}
+
+// maxManifest bounds the manifest read back by Commit: some hundred
+// thousand entries.
+const maxManifest = 256 << 20
+
+// mergeEntry is ours, with the targets of theirs kept when both describe
+// the same bytes: two locks fetched into one store each need the file for
+// their own targets. No targets means every target.
+func mergeEntry(theirs, ours Entry) Entry {
+	if theirs.Filename == "" || theirs.SHA256 != ours.SHA256 || ours.Targets == nil {
+		return ours
+	}
+	if theirs.Targets == nil {
+		ours.Targets = nil
+		return ours
+	}
+	set := map[string]bool{}
+	for _, t := range append(append([]string{}, theirs.Targets...), ours.Targets...) {
+		set[t] = true
+	}
+	ours.Targets = make([]string, 0, len(set))
+	for t := range set {
+		ours.Targets = append(ours.Targets, t)
+	}
+	sort.Strings(ours.Targets)
+	return ours
+}
+
+// reservePrefix starts the name of a reserve file.
+const reservePrefix = ".reserve-"
+
+// Reserve sets aside n bytes of disk in a file of the store until release
+// is called: when the disk fills up (a download took the rest), Commit
+// frees them to write the manifest, so that the files already verified
+// stay listed. A Store holds one reserve at a time.
+func (s *Store) Reserve(n int64) (release func(), err error) {
+	f, err := CreateTemp(s.dir, reservePrefix+"*", 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("reserving space in %s: %w", s.dir, err)
+	}
+	// Written, not fallocated: the standard library has no fallocate,
+	// and zeros take real blocks on every file system.
+	_, err = f.Write(make([]byte, n))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("reserving space in %s: %w", s.dir, err)
+	}
+	s.mu.Lock()
+	old := s.reserve
+	s.reserve = f.Name()
+	s.mu.Unlock()
+	if old != "" {
+		os.Remove(old)
+	}
+	return func() { s.freeReserve() }, nil
+}
+
+// freeReserve removes the reserve file and reports whether there was one.
+func (s *Store) freeReserve() bool {
+	s.mu.Lock()
+	name := s.reserve
+	s.reserve = ""
+	s.mu.Unlock()
+	return name != "" && os.Remove(name) == nil
 }
 
 // MarshalManifest returns the manifest.json of a store holding exactly
@@ -289,11 +484,12 @@ func CopyFileAtomic(src, dst string, sync bool) error {
 
 // WriteAtomic streams a file's content into a temporary file in the same
 // folder and renames it into place; with sync the content is on disk
-// before the rename. On any error the temporary file is removed and the
-// old file, if any, is left as it was.
+// before the rename. The file is created with perm under the umask, as
+// any file a program creates. On any error the temporary file is removed
+// and the old file, if any, is left as it was.
 func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.tmp")
+	tmp, err := CreateTemp(dir, "."+filepath.Base(name)+".*.tmp", perm)
 	if err != nil {
 		// Say so in terms of name, not of a temporary file the caller
 		// never heard of.
@@ -315,9 +511,6 @@ func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer)
 	if err = write(tmp); err != nil {
 		return err
 	}
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
 	if sync {
 		if err = tmp.Sync(); err != nil {
 			return err
@@ -327,4 +520,30 @@ func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer)
 		return err
 	}
 	return os.Rename(tmp.Name(), name)
+}
+
+// CreateTemp creates a new file in dir for writing, as os.CreateTemp
+// does (the last "*" of pattern becomes a random string), but with perm
+// under the umask instead of 0600: a file renamed into a store must be
+// readable by whoever serves it.
+func CreateTemp(dir, pattern string, perm os.FileMode) (*os.File, error) {
+	prefix, suffix := pattern, ""
+	if i := strings.LastIndex(pattern, "*"); i >= 0 {
+		prefix, suffix = pattern[:i], pattern[i+1:]
+	}
+	var err error
+	for range 100 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		name := filepath.Join(dir, prefix+hex.EncodeToString(b[:])+suffix)
+		var f *os.File
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+	}
+	return nil, err
 }

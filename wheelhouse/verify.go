@@ -26,6 +26,11 @@ const (
 	ProblemMissing ProblemKind = "missing"
 	// ProblemCorrupt is a file whose bytes differ from what was recorded.
 	ProblemCorrupt ProblemKind = "corrupt"
+	// ProblemNotRegular is something in files/ or simple/ that is not a
+	// regular file (or, for the folders, not a folder): a symbolic link,
+	// which the store never follows since it may point out of the
+	// wheelhouse, a named pipe, a device, a folder where a file belongs.
+	ProblemNotRegular ProblemKind = "not-regular"
 	// ProblemMetadata is a wheel whose PEP 658 sidecar is absent or wrong.
 	ProblemMetadata ProblemKind = "metadata"
 	// ProblemUnexpected is something in files/ the manifest does not list:
@@ -36,7 +41,7 @@ const (
 	ProblemStale ProblemKind = "stale"
 )
 
-var problemOrder = map[ProblemKind]int{ProblemMissing: 0, ProblemCorrupt: 1, ProblemMetadata: 2, ProblemUnexpected: 3, ProblemStale: 4}
+var problemOrder = map[ProblemKind]int{ProblemMissing: 0, ProblemCorrupt: 1, ProblemNotRegular: 2, ProblemMetadata: 3, ProblemUnexpected: 4, ProblemStale: 5}
 
 // Problem is one finding of a verification.
 type Problem struct {
@@ -127,25 +132,37 @@ func (s *Store) Verify(jobs int) (*VerifyReport, error) {
 	for _, e := range entries {
 		listed[e.Filename] = true
 	}
+	for _, sub := range []string{FilesDir, SimpleDir} {
+		if st, err := os.Lstat(filepath.Join(s.dir, sub)); err == nil && !st.IsDir() {
+			r.Add(ProblemNotRegular, sub+"/", "is %s, not a folder%s", describeMode(st.Mode()), linkTarget(filepath.Join(s.dir, sub), st.Mode()))
+		}
+	}
 	dirents, err := os.ReadDir(filepath.Join(s.dir, FilesDir))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("verifying wheelhouse: %w", err)
 	}
 	for _, d := range dirents {
 		name := d.Name()
+		sidecarOf := strings.TrimSuffix(name, ".metadata")
+		switch {
+		case listed[name] || (strings.HasSuffix(name, ".metadata") && listed[sidecarOf]):
+			// Checked with its entry, whatever it is.
+			continue
+		case !d.Type().IsRegular():
+			r.Add(ProblemNotRegular, name, "is %s in %s/%s", describeMode(d.Type()), FilesDir, linkTarget(filepath.Join(s.dir, FilesDir, name), d.Type()))
+			continue
+		}
 		switch {
 		case IsTemporary(name):
 			r.Add(ProblemUnexpected, name, "a leftover of an interrupted write")
-		case d.IsDir():
-			r.Add(ProblemUnexpected, name, "a folder")
-		case strings.HasSuffix(name, ".metadata") && listed[strings.TrimSuffix(name, ".metadata")]:
-			// A sidecar of a listed wheel: checked with its wheel.
 		case strings.HasSuffix(name, ".metadata"):
 			r.Add(ProblemUnexpected, name, "a metadata sidecar of no file in the manifest")
 		case !listed[name]:
 			r.Add(ProblemUnexpected, name, "not in the manifest")
 		}
 	}
+
+	r.Problems = append(r.Problems, verifySimple(filepath.Join(s.dir, SimpleDir))...)
 
 	var mu sync.Mutex
 	work := make(chan Entry)
@@ -179,8 +196,12 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 	add := func(kind ProblemKind, format string, args ...any) {
 		out = append(out, Problem{Kind: kind, File: e.Filename, Detail: fmt.Sprintf(format, args...)})
 	}
-	sum, size, err := HashFile(s.Path(e.Filename))
+	sum, size, err := HashRegularFile(s.Path(e.Filename))
+	var notRegular *NotRegularError
 	switch {
+	case errors.As(err, &notRegular):
+		add(ProblemNotRegular, "is %s, not a regular file%s", describeMode(notRegular.Mode), linkTarget(s.Path(e.Filename), notRegular.Mode))
+		return out, 0
 	case errors.Is(err, fs.ErrNotExist):
 		add(ProblemMissing, "listed in the manifest but absent from %s/", FilesDir)
 		return out, 0
@@ -197,11 +218,14 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 	if !e.IsWheel() {
 		return out, size
 	}
-	side, err := os.ReadFile(s.MetadataPath(e.Filename))
+	side, err := ReadRegular(s.MetadataPath(e.Filename))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.As(err, &notRegular):
+			add(ProblemNotRegular, "its sidecar is %s, not a regular file%s", describeMode(notRegular.Mode), linkTarget(s.MetadataPath(e.Filename), notRegular.Mode))
+		case errors.Is(err, fs.ErrNotExist):
 			add(ProblemMetadata, "has no .metadata sidecar")
-		} else {
+		default:
 			add(ProblemMetadata, "its sidecar cannot be read: %v", err)
 		}
 		return out, size
@@ -222,6 +246,47 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 	return out, size
 }
 
+// verifySimple reports what in the static index is not a regular file
+// (or, one level down, a project folder). WalkDir never follows a link.
+func verifySimple(root string) []Problem {
+	var out []Problem
+	seen := 0
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == root {
+			return nil
+		}
+		// Bounded: a static index has two pages per project.
+		if seen++; seen > 1_000_000 {
+			return filepath.SkipAll
+		}
+		rel, _ := filepath.Rel(filepath.Dir(root), path)
+		rel = filepath.ToSlash(rel)
+		depth := strings.Count(rel, "/")
+		switch {
+		case d.IsDir() && depth == 1:
+			return nil
+		case d.IsDir():
+			out = append(out, Problem{Kind: ProblemNotRegular, File: rel, Detail: "is a folder where the static index has only pages"})
+			return filepath.SkipDir
+		case !d.Type().IsRegular():
+			out = append(out, Problem{Kind: ProblemNotRegular, File: rel, Detail: fmt.Sprintf("is %s, not a regular file%s", describeMode(d.Type()), linkTarget(path, d.Type()))})
+		}
+		return nil
+	})
+	return out
+}
+
+// linkTarget says where a symbolic link points, for a message.
+func linkTarget(path string, m fs.FileMode) string {
+	if m&fs.ModeSymlink == 0 {
+		return ""
+	}
+	if t, err := os.Readlink(path); err == nil {
+		return fmt.Sprintf(" (to %s): the store never follows links", t)
+	}
+	return ": the store never follows links"
+}
+
 // maxMetadata bounds the METADATA read out of a wheel, as a defence
 // against a zip bomb in a corrupted store.
 const maxMetadata = 32 << 20
@@ -230,11 +295,19 @@ const maxMetadata = 32 << 20
 // the top of a wheel. (resolver/dist parses it; the store stays on the
 // standard library so that the index server in images stays small.)
 func wheelMetadata(path string) ([]byte, error) {
-	z, err := zip.OpenReader(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	defer z.Close()
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	z, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return nil, err
+	}
 	var found *zip.File
 	for _, f := range z.File {
 		dir, base, ok := strings.Cut(f.Name, "/")

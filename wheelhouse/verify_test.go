@@ -57,7 +57,7 @@ func TestStoreVerifyReportsEveryDepartureFromTheManifest(t *testing.T) {
 			if err := os.Mkdir(s.Path("junk"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemUnexpected, "junk"},
+		}, ProblemNotRegular, "junk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,168 @@
+package wheelhouse
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestVerifyNeverFollowsALinkOutOfTheWheelhouse replaces files of a sound
+// store with what an attacker with write access to the folder (or a
+// careless operator) would plant, and expects one not-regular problem
+// for each, with the link's target named: an identical copy outside the
+// wheelhouse passes no check.
+func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
+	wheel := "demo-1.0-py3-none-any.whl"
+	sdist := "demo-1.0.tar.gz"
+	// outside copies the file to a folder outside the store and puts a
+	// link to it in its place: same bytes, same size, same sha256.
+	outside := func(t *testing.T, path string) string {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), filepath.Base(path))
+		mustWrite(t, out, b)
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(out, path); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, s *Store) string // returns what the detail must name
+		file   string
+	}{
+		{"a listed wheel linked to an identical copy outside", func(t *testing.T, s *Store) string {
+			return outside(t, s.Path(wheel))
+		}, wheel},
+		{"a listed sdist linked to an identical copy outside", func(t *testing.T, s *Store) string {
+			return outside(t, s.Path(sdist))
+		}, sdist},
+		{"a sidecar linked to an identical copy outside", func(t *testing.T, s *Store) string {
+			return outside(t, s.MetadataPath(wheel))
+		}, wheel},
+		{"a link the manifest does not list", func(t *testing.T, s *Store) string {
+			if err := os.Symlink("/etc/passwd", s.Path("evil-1.0-py3-none-any.whl")); err != nil {
+				t.Fatal(err)
+			}
+			return "/etc/passwd"
+		}, "evil-1.0-py3-none-any.whl"},
+		{"a named pipe in files/", func(t *testing.T, s *Store) string {
+			if err := syscall.Mkfifo(s.Path("pipe-1.0.tar.gz"), 0o644); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+			return "named pipe"
+		}, "pipe-1.0.tar.gz"},
+		{"a listed wheel replaced by a named pipe", func(t *testing.T, s *Store) string {
+			if err := os.Remove(s.Path(wheel)); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Mkfifo(s.Path(wheel), 0o644); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+			return "named pipe"
+		}, wheel},
+		{"a page of the static index linked outside", func(t *testing.T, s *Store) string {
+			return outside(t, filepath.Join(s.Dir(), SimpleDir, "demo", "index.html"))
+		}, "simple/demo/index.html"},
+		{"a project folder of the static index linked outside", func(t *testing.T, s *Store) string {
+			out := t.TempDir()
+			dir := filepath.Join(s.Dir(), SimpleDir, "demo")
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(out, dir); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}, "simple/demo"},
+		{"files/ itself linked outside", func(t *testing.T, s *Store) string {
+			out := t.TempDir()
+			if err := os.Rename(filepath.Join(s.Dir(), FilesDir), filepath.Join(out, FilesDir)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join(out, FilesDir), filepath.Join(s.Dir(), FilesDir)); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}, "files/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := storeWith(t, build(t, "demo", "1.0", ">=3.8", true, "py3-none-any")...)
+			if err := WriteStatic(s); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := s.Verify(2); err != nil || len(r.Problems) != 0 {
+				t.Fatalf("sound store: %+v, %v", r, err)
+			}
+			detail := tt.damage(t, s)
+			r, err := s.Verify(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found bool
+			for _, p := range r.Problems {
+				if p.Kind == ProblemNotRegular && p.File == tt.file && strings.Contains(p.Detail, detail) {
+					found = true
+				}
+			}
+			if !found || !r.Failed(false) {
+				t.Fatalf("problems %+v, want a %s for %s naming %q", r.Problems, ProblemNotRegular, tt.file, detail)
+			}
+		})
+	}
+}
+
+// TestOpenReportsALinkedFileAsInconsistent: opening a store whose listed
+// file is a link to an identical outside copy is not a sound store.
+func TestOpenReportsALinkedFileAsInconsistent(t *testing.T) {
+	s := storeWith(t, build(t, "demo", "1.0", ">=3.8", false, "py3-none-any")...)
+	p := s.Path("demo-1.0-py3-none-any.whl")
+	b, _ := os.ReadFile(p)
+	out := filepath.Join(t.TempDir(), "copy.whl")
+	mustWrite(t, out, b)
+	os.Remove(p)
+	if err := os.Symlink(out, p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(s.Dir())
+	var ie *InconsistentError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Open: %v, want an inconsistency naming the link", err)
+	}
+}
+
+// TestHashRegularFileRefusesLinksAndPipes: the hash of a store file is
+// never the hash of what a link points to, and a pipe never blocks it.
+func TestHashRegularFileRefusesLinksAndPipes(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	mustWrite(t, real, []byte("bytes"))
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	pipe := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, pipe, dir} {
+		_, _, err := HashRegularFile(p)
+		var nr *NotRegularError
+		if !errors.As(err, &nr) {
+			t.Errorf("HashRegularFile(%s): %v, want a *NotRegularError", filepath.Base(p), err)
+		}
+	}
+	if _, n, err := HashRegularFile(real); err != nil || n != 5 {
+		t.Errorf("a regular file: %d bytes, %v", n, err)
+	}
+}
