@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,10 +123,14 @@ func bake(cmd *cobra.Command, g *globals, o *bakeOptions) (*images.Report, error
 	if req.Entries, err = fetch.Closure(store, lock); err != nil {
 		return nil, withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' to complete the wheelhouse")
 	}
+	locked, err := lockPlatforms(lock, g)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("bake: %w", err)}
+	}
 	if len(req.Platforms) == 0 {
-		if req.Platforms, err = lockPlatforms(lock, g); err != nil {
-			return nil, usageError{fmt.Errorf("bake: %w", err)}
-		}
+		req.Platforms = locked
+	} else if err := platformsLocked(req.Platforms, locked, lockTargetNames(lock, g)); err != nil {
+		return nil, usageError{fmt.Errorf("bake: %w", err)}
 	}
 	req.Created = bakeTime(req.Entries)
 	if !o.wheelhouseOnly {
@@ -269,6 +274,34 @@ func lockPlatforms(l *pylock.Lock, g *globals) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// platformsLocked refuses a platform that none of the lock's targets has:
+// its image would lack every platform wheel and still carry the lock's
+// digest.
+func platformsLocked(asked, locked, targets []string) error {
+	for _, p := range asked {
+		if !slices.Contains(locked, p) {
+			return fmt.Errorf("--platform %s: the lock has no target for it (its targets: %s); add a [[target]] for %s to larder.toml and run 'larder lock' again",
+				p, strings.Join(targets, ", "), p)
+		}
+	}
+	return nil
+}
+
+// lockTargetNames names the lock's targets, or larder.toml's when the lock
+// names none.
+func lockTargetNames(l *pylock.Lock, g *globals) []string {
+	if names := l.Targets(); len(names) > 0 {
+		return names
+	}
+	var out []string
+	if ts, err := g.cfg.ParsedTargets(); err == nil {
+		for _, t := range ts {
+			out = append(out, t.String())
+		}
+	}
+	return out
 }
 
 func fileSHA256(path string) (string, error) {

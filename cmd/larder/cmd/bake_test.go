@@ -164,3 +164,69 @@ func TestBakeCommandErrorsSayWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestBakeRefusesAPlatformTheLockHasNoTargetFor bakes and exports a lock
+// made for linux/amd64 only for linux/arm64: the image would lack every
+// arm64 wheel while carrying the lock's digest, so both refuse and name
+// the lock's targets.
+func TestBakeRefusesAPlatformTheLockHasNoTargetFor(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex())
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": "web\nfast\n",
+		"larder.toml": `[project]
+requirements = ["requirements.txt"]
+[index]
+url = "` + srv.URL() + `"
+[wheelhouse]
+dir = "wh"
+[image]
+base = "scratch"
+output = "oci:out:dev"
+[[target]]
+platform = "linux/amd64"
+python = "3.11"
+`,
+	})
+	for _, verb := range []string{"lock", "fetch"} {
+		if code, out, stderr := run(t, dir, verb); code != 0 {
+			t.Fatalf("%s: %d\n%s\n%s", verb, code, out, stderr)
+		}
+	}
+	var bins []string
+	for p, path := range indexbin.Build(t, "amd64", "arm64") {
+		bins = append(bins, "--index-binary", p+"="+path)
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"bake", append([]string{"bake", "--platform", "linux/arm64"}, bins...)},
+		{"bake with one good platform", append([]string{"bake", "--platform", "linux/amd64", "--platform", "linux/arm64"}, bins...)},
+		{"wheelhouse-only bake", []string{"bake", "--wheelhouse-only", "--platform", "linux/arm64"}},
+		{"export", []string{"export", "--oci-layout", "layout", "--platform", "linux/arm64"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := run(t, dir, tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2\n%s\n%s", code, out, stderr)
+			}
+			for _, want := range []string{"--platform linux/arm64", "no target", "linux/amd64:3.11", "larder lock"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+		})
+	}
+	for _, out := range []string{"out", "layout"} {
+		if _, err := os.Stat(filepath.Join(dir, out)); err == nil {
+			t.Errorf("a refused bake wrote %s", out)
+		}
+	}
+	// The lock's own platform still bakes.
+	if code, out, stderr := run(t, dir, append([]string{"bake", "--platform", "linux/amd64"}, bins...)...); code != 0 {
+		t.Errorf("bake --platform linux/amd64: %d\n%s\n%s", code, out, stderr)
+	}
+}
