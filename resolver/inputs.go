@@ -86,6 +86,9 @@ func ReadInputs(requirements, constraints []string, o InputOptions) (*Inputs, er
 			return nil, err
 		}
 	}
+	if err := checkGitSources(in.Requirements, in.Constraints); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 

@@ -35,6 +35,29 @@ func (v *VCS) String() string {
 	return s
 }
 
+// Check reports the first part of v that gitsrc refuses to hand to git.
+func (v *VCS) Check() error {
+	return gitsrc.Source{URL: v.URL, Rev: v.Rev, Subdirectory: v.Subdirectory}.Check()
+}
+
+// checkGitSources refuses, before any git runs, a git requirement whose
+// URL, revision or subdirectory gitsrc refuses, naming where it was read.
+// Each reader may check earlier with a finer location; this is the one
+// place every kind of input passes.
+func checkGitSources(lists ...[]Requirement) error {
+	for _, reqs := range lists {
+		for _, r := range reqs {
+			if r.VCS == nil {
+				continue
+			}
+			if err := r.VCS.Check(); err != nil {
+				return fmt.Errorf("%s: %w", r.Source, err)
+			}
+		}
+	}
+	return nil
+}
+
 // forkMetadata reads the metadata of a source tree: static PEP 621 data
 // from pyproject.toml when it has all we need, else the PEP 517 hook.
 func forkMetadata(ctx context.Context, python, src string) ([]byte, error) {
@@ -52,6 +75,9 @@ func forkMetadata(ctx context.Context, python, src string) ([]byte, error) {
 
 // resolveVCS pins a VCS requirement to a commit and reads its metadata.
 func resolveVCS(ctx context.Context, cacheDir, python string, v *VCS) (*dist.Metadata, []byte, error) {
+	if err := v.Check(); err != nil {
+		return nil, nil, err
+	}
 	commit, err := gitsrc.ResolveRev(ctx, v.URL, v.Rev)
 	if err != nil {
 		return nil, nil, err
@@ -61,9 +87,11 @@ func resolveVCS(ctx context.Context, cacheDir, python string, v *VCS) (*dist.Met
 		return nil, nil, fmt.Errorf("checking out %s at %s: %w", v.URL, commit, err)
 	}
 	v.Commit = commit
-	src := dir
-	if v.Subdirectory != "" {
-		src = filepath.Join(dir, filepath.FromSlash(v.Subdirectory))
+	// A subdirectory may still leave through a link committed to the
+	// repository: the same check fetch's builder makes.
+	src, err := gitsrc.SourceDir(dir, v.Subdirectory)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s@%s: %w", v.URL, commit[:12], err)
 	}
 	raw, err := forkMetadata(ctx, python, src)
 	if err != nil {
