@@ -96,9 +96,12 @@ func TestValidateRefusesUnpinnedOrAmbiguousRequests(t *testing.T) {
 		{"short commit", Request{Project: "demo", VCS: &VCS{URL: "file:///x", Commit: commit[:12]}, Target: amd}, "not a full commit id"},
 		{"upper-case commit", Request{Project: "demo", VCS: &VCS{URL: "file:///x", Commit: strings.ToUpper(commit)}, Target: amd}, "not a full commit id"},
 		{"escaping subdirectory", Request{Project: "demo", VCS: &VCS{URL: "file:///x", Commit: commit, Subdirectory: "a/../../b"}, Target: amd}, "escapes"},
-		{"absolute subdirectory", Request{Project: "demo", VCS: &VCS{URL: "file:///x", Commit: commit, Subdirectory: "/etc"}, Target: amd}, "escapes"},
-		{"URL that git would read as an option", Request{Project: "demo", VCS: &VCS{URL: "git+--upload-pack=touch /tmp/x", Commit: commit}, Target: amd}, "VCS URL"},
-		{"URL with newline", Request{Project: "demo", VCS: &VCS{URL: "file:///x\n", Commit: commit}, Target: amd}, "VCS URL"},
+		{"absolute subdirectory", Request{Project: "demo", VCS: &VCS{URL: "file:///x", Commit: commit, Subdirectory: "/etc"}, Target: amd}, "must be a path relative to the repository"},
+		{"subdirectory that reads as an option", Request{Project: "demo", VCS: &VCS{URL: "file:///x", Commit: commit, Subdirectory: "--x"}, Target: amd}, "starts with '-'"},
+		{"URL that git would read as an option", Request{Project: "demo", VCS: &VCS{URL: "git+--upload-pack=touch /tmp/x", Commit: commit}, Target: amd}, "starts with '-'"},
+		{"URL with newline", Request{Project: "demo", VCS: &VCS{URL: "file:///x\n", Commit: commit}, Target: amd}, "control character"},
+		{"ext transport", Request{Project: "demo", VCS: &VCS{URL: "git+ext::sh -c touch% /tmp/x", Commit: commit}, Target: amd}, `"ext" transport runs commands`},
+		{"ssh host that reads as an option", Request{Project: "demo", VCS: &VCS{URL: "git+ssh://-oProxyCommand=x/repo", Commit: commit}, Target: amd}, "host starts with '-'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -162,18 +162,15 @@ func validate(req Request) error {
 		}
 	case req.VCS != nil:
 		v := req.VCS
-		// A URL starting with "-" would reach git as an option.
-		if u := strings.TrimPrefix(v.URL, "git+"); u == "" || strings.HasPrefix(u, "-") || strings.ContainsAny(u, "\x00\n\r") {
-			return bad("VCS URL %q", v.URL)
+		// The same checks lock made: a lock file may be written by hand.
+		if err := gitsrc.CheckURL(strings.TrimPrefix(v.URL, "git+")); err != nil {
+			return bad("%v", err)
 		}
 		if !gitsrc.IsCommit(v.Commit) {
 			return bad("VCS commit %q is not a full commit id (branches and tags move; only commits are trusted)", v.Commit)
 		}
-		if v.Subdirectory != "" {
-			clean := filepath.Clean(filepath.FromSlash(v.Subdirectory))
-			if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-				return bad("subdirectory %q escapes the repository", v.Subdirectory)
-			}
+		if err := gitsrc.CheckSubdirectory(v.Subdirectory); err != nil {
+			return bad("%v", err)
 		}
 	default:
 		return bad("no source (want an sdist or a VCS checkout)")
@@ -357,12 +354,11 @@ func (h *Host) source(ctx context.Context, req Request, work string) (string, er
 	if err := copyTree(repo, tree); err != nil {
 		return "", fmt.Errorf("copying the checkout of %s: %w", url, err)
 	}
-	src := tree
-	if v.Subdirectory != "" {
-		src = filepath.Join(tree, filepath.Clean(filepath.FromSlash(v.Subdirectory)))
-	}
-	if st, err := os.Stat(src); err != nil || !st.IsDir() {
-		return "", fmt.Errorf("%s at %s has no subdirectory %q", url, v.Commit, v.Subdirectory)
+	// copyTree keeps links as links, so a subdirectory committed as a link
+	// out of the repository would build whatever it points at.
+	src, err := gitsrc.SourceDir(tree, v.Subdirectory)
+	if err != nil {
+		return "", fmt.Errorf("%s at %s: %w", url, v.Commit, err)
 	}
 	return src, nil
 }
