@@ -13,6 +13,11 @@ import (
 // nobody waits; then one request (the probe) is let through while the
 // others still see it open. A failed probe doubles the back-off up to max;
 // any success closes it and resets the back-off.
+//
+// A probe (the first request, or the one after a back-off) must have its
+// answer's headers within the probe timeout, a connect timeout rather than
+// a page timeout: an upstream that accepts connections and never answers
+// then costs everyone together one short wait per back-off period.
 type breaker struct {
 	min, max time.Duration
 
@@ -31,21 +36,22 @@ func newBreaker(min, max time.Duration) *breaker {
 	return &breaker{min: min, max: max, backoff: min, settled: make(chan struct{})}
 }
 
-// allow reports whether a request may go upstream now. When it may not
-// yet, but should wait for the first request's outcome, wait is not nil.
-func (b *breaker) allow(now time.Time) (ok bool, wait <-chan struct{}) {
+// allow reports whether a request may go upstream now, and whether it is
+// the probe. When it may not yet, but should wait for the probe's
+// outcome, wait is not nil.
+func (b *breaker) allow(now time.Time) (ok, probe bool, wait <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case !b.open && b.tried:
-		return true, nil
+		return true, false, nil
 	case !b.open && b.probing:
-		return false, b.settled
+		return false, false, b.settled
 	case !b.open, !b.probing && !now.Before(b.until):
 		b.probing = true
-		return true, nil
+		return true, true, nil
 	}
-	return false, nil
+	return false, false, nil
 }
 
 // settle ends a probe, waking those waiting for it. b.mu is held.

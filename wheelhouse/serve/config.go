@@ -41,6 +41,10 @@ type Config struct {
 	// Upstream is the simple index to fall through to; DefaultUpstream
 	// when empty.
 	Upstream string `json:"upstream,omitempty"`
+	// FileHosts are origins (https://host[:port]) the upstream's pages
+	// may name for their files, besides the upstream's own (and
+	// files.pythonhosted.org for PyPI, which is implied).
+	FileHosts []string `json:"file_hosts,omitempty"`
 	// Private are globs of project names that never fall through.
 	Private []string `json:"private,omitempty"`
 	// Offline never contacts the upstream.
@@ -137,6 +141,11 @@ func (c Config) validateServer() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, h := range c.FileHosts {
+		if _, err := checkFileHost(h); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if _, err := newGlobMatcher(c.Private); err != nil {
 		errs = append(errs, err)
 	}
@@ -166,7 +175,7 @@ func (c Config) Options(log *slog.Logger) ([]Option, error) {
 		cacheDir = DefaultCacheDir()
 	}
 	return []Option{
-		WithUpstream(c.Upstream), WithOffline(c.Offline), WithPrivate(c.Private...),
+		WithUpstream(c.Upstream), WithFileHosts(c.FileHosts...), WithOffline(c.Offline), WithPrivate(c.Private...),
 		WithCacheDir(cacheDir), WithTTL(time.Duration(c.TTL)), WithLogger(log), WithAccessLog(c.AccessLog),
 	}, nil
 }

@@ -19,8 +19,13 @@ import (
 	"github.com/larder-build/larder/wheelhouse"
 )
 
-// unavailable answers a file request the upstream cannot serve now.
+// unavailable answers a file request the upstream cannot serve now, or
+// that larder refused to send upstream.
 func (s *Server) unavailable(w http.ResponseWriter, err error) {
+	if errors.Is(err, errRefused) {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
 	var ue *unreachableError
 	if errors.As(err, &ue) && ue.retryIn > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(ue.retryIn.Seconds())+1))
@@ -31,7 +36,8 @@ func (s *Server) unavailable(w http.ResponseWriter, err error) {
 // getUpstream sends one GET upstream through the breaker. A nil response
 // with a nil error means the client went away.
 func (s *Server) getUpstream(ctx context.Context, rawURL string) (*http.Response, error) {
-	if err := s.up.allow(ctx); err != nil {
+	probe, err := s.up.allow(ctx)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
@@ -43,12 +49,19 @@ func (s *Server) getUpstream(ctx context.Context, rawURL string) (*http.Response
 		return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
 	}
 	req.Header.Set("User-Agent", s.up.userAgent)
+	req.Header.Set("Via", s.up.via)
 	s.stats.upstreamRequests.Add(1)
-	resp, err := s.up.client.Do(req)
+	resp, err := s.up.send(req, probe)
 	if err != nil {
 		if ctx.Err() != nil {
 			s.up.br.done()
 			return nil, nil
+		}
+		if errors.Is(err, errRefused) {
+			// This file's problem, not the upstream's: the breaker stays.
+			s.up.br.done()
+			s.stats.refused.Add(1)
+			return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
 		}
 		s.up.failed(err)
 		return nil, fmt.Errorf("fetching %s: %w", rawURL, err)

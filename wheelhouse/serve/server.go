@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,7 @@ type Option func(*options) error
 
 type options struct {
 	upstream       string
+	fileHosts      []string
 	offline        bool
 	private        []string
 	cacheDir       string
@@ -62,6 +64,21 @@ func WithUpstream(u string) Option {
 			}
 		}
 		o.upstream = u
+		return nil
+	}
+}
+
+// WithFileHosts adds origins (https://host[:port]) an upstream's pages may
+// name for their files. The upstream's own origin is always allowed, and
+// files.pythonhosted.org for PyPI; a file anywhere else is not listed.
+func WithFileHosts(hosts ...string) Option {
+	return func(o *options) error {
+		for _, h := range hosts {
+			if _, err := checkFileHost(h); err != nil {
+				return err
+			}
+		}
+		o.fileHosts = append(o.fileHosts, hosts...)
 		return nil
 	}
 }
@@ -141,6 +158,7 @@ type counters struct {
 	upstreamRequests, upstreamFailures, upstreamSkipped atomic.Int64
 	pagesFetched, pagesRevalidated, pagesCached         atomic.Int64
 	filesProxied, filesCached, hashMismatches           atomic.Int64
+	refused                                             atomic.Int64
 }
 
 // Stats counts what the server did since it started.
@@ -162,6 +180,10 @@ type Stats struct {
 	FilesProxied   int64 `json:"files_proxied"`
 	FilesCached    int64 `json:"files_cached"`
 	HashMismatches int64 `json:"hash_mismatches"`
+	// Refused counts upstream requests larder would not send: files on
+	// hosts the upstream may not name, this server's own address, too
+	// many redirects, and requests that came from this server itself.
+	Refused int64 `json:"refused"`
 }
 
 // Server is an index server over a wheelhouse.Store. It is an
@@ -172,6 +194,8 @@ type Server struct {
 	private globMatcher
 	baked   *catalog
 	up      *upstream // nil when offline
+
+	guard *selfGuard
 
 	cache    *wheelhouse.Store // nil when fall-through files are not kept
 	cacheMu  sync.RWMutex
@@ -222,21 +246,33 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.guard = newSelfGuard()
 	if !o.offline && o.upstream != "" {
+		allowed, err := allowedOrigins(o.upstream, o.fileHosts)
+		if err != nil {
+			return nil, fmt.Errorf("configuring the index server: %w", err)
+		}
 		s.up = &upstream{
-			base:        withTrailingSlash(o.upstream),
-			client:      &http.Client{Transport: newTransport(o.connectTimeout, o.pageTimeout)},
-			ttl:         o.ttl,
-			pageTimeout: o.pageTimeout,
-			br:          newBreaker(o.backoffMin, o.backoffMax),
-			now:         o.now,
-			log:         s.log,
-			stats:       &s.stats,
-			userAgent:   "larder-index/" + o.version,
-			ctx:         s.ctx,
-			pages:       map[string]*upstreamPage{},
-			flights:     map[string]*flight{},
-			listed:      map[string]*upstreamFile{},
+			base: withTrailingSlash(o.upstream),
+			client: &http.Client{
+				Transport:     newTransport(o.connectTimeout, o.pageTimeout, s.guard.control),
+				CheckRedirect: checkRedirect(allowed),
+			},
+			allowed:      allowed,
+			via:          "1.1 " + s.guard.id,
+			parses:       make(chan struct{}, maxParses),
+			ttl:          o.ttl,
+			pageTimeout:  o.pageTimeout,
+			probeTimeout: o.connectTimeout,
+			br:           newBreaker(o.backoffMin, o.backoffMax),
+			now:          o.now,
+			log:          s.log,
+			stats:        &s.stats,
+			userAgent:    "larder-index/" + o.version,
+			ctx:          s.ctx,
+			pages:        map[string]*list.Element{},
+			flights:      map[string]*flight{},
+			listed:       map[string]*upstreamFile{},
 		}
 	}
 	return s, nil
@@ -320,6 +356,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return context.WithValue(ctx, connKey{}, c)
 		},
 	}
+	s.guard.listening(ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -357,6 +394,7 @@ func (s *Server) Stats() Stats {
 		UpstreamRequests: c.upstreamRequests.Load(), UpstreamFailures: c.upstreamFailures.Load(), UpstreamSkipped: c.upstreamSkipped.Load(),
 		PagesFetched: c.pagesFetched.Load(), PagesRevalidated: c.pagesRevalidated.Load(), PagesCached: c.pagesCached.Load(),
 		FilesProxied: c.filesProxied.Load(), FilesCached: c.filesCached.Load(), HashMismatches: c.hashMismatches.Load(),
+		Refused: c.refused.Load(),
 	}
 }
 
@@ -374,6 +412,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Opaque != "" {
 		http.Error(w, "bad request path", http.StatusBadRequest)
+		return
+	}
+	if s.guard.looped(r) {
+		// One of our own upstream requests came back, through a proxy or
+		// a name we did not know for ourselves: answering it would recurse.
+		s.stats.refused.Add(1)
+		s.log.Error("refusing a request this server sent itself (an upstream page names this server)", "path", r.URL.EscapedPath())
+		http.Error(w, "loop detected: this request came from this server", http.StatusLoopDetected)
 		return
 	}
 	segs, perr := splitPath(r.URL.EscapedPath())

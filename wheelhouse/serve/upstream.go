@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,16 +16,38 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/larder-build/larder/wheelhouse"
 )
 
-// Limits on what the upstream may send.
+// Limits on what the upstream may send, and on what the server keeps of
+// it: larder-index runs inside containers with little memory, and must stay
+// well under 100 MB whatever an upstream sends.
 const (
-	maxPageSize     = 64 << 20 // the largest PyPI project pages are a few MB
+	// maxPageSize bounds a project page as sent. PyPI's largest project
+	// pages (thousands of files at about 700 bytes of JSON each) are a few
+	// MiB; 16 MiB leaves room for growth and for the more verbose HTML.
+	// Pages are read as a stream, so this bounds time and traffic, not
+	// memory.
+	maxPageSize = 16 << 20
+	// maxPageBytes bounds what a parsed page takes in memory (estimated
+	// by pageParser). A real page keeps less than it was sent; a hostile
+	// one made of the shortest valid entries would keep several times
+	// more, and is cut off here.
+	maxPageBytes = 12 << 20
+	// pageCacheBytes bounds the parsed pages kept, least recently used
+	// going first; maxPages bounds their number, negative answers
+	// included.
+	pageCacheBytes = 32 << 20
+	maxPages       = 4096
+	// maxParses bounds pages read and parsed (or rendered) at once, so
+	// that the pages in flight add at most maxParses*maxPageBytes.
+	maxParses       = 2
 	maxMetadataSize = 16 << 20
-	maxPages        = 4096 // upstream pages kept in memory
+	// maxTagSize bounds one HTML tag of a page read as a stream.
+	maxTagSize = 1 << 20
 )
 
 // upstreamAccept is the Accept header of page requests: JSON preferred,
@@ -79,6 +102,17 @@ type upstreamPage struct {
 	etag         string
 	lastModified string
 	fetched      time.Time
+	bytes        int64 // estimated memory, for the cache's budget
+}
+
+// pageOverhead is the estimated memory of a page with no files, and of a
+// cache entry.
+const pageOverhead = 256
+
+// fileBytes estimates the memory one listed file keeps: the struct, its
+// strings, and its entries in the parser's and the server's maps.
+func (f *upstreamFile) bytes() int64 {
+	return int64(256 + len(f.filename)*2 + len(f.url) + len(f.sha256) + len(f.requiresPython) + len(f.yankedReason) + len(f.metaSHA))
 }
 
 type flight struct {
@@ -94,23 +128,43 @@ type upstream struct {
 	client      *http.Client
 	ttl         time.Duration
 	pageTimeout time.Duration
-	br          *breaker
-	now         func() time.Time
-	log         *slog.Logger
-	stats       *counters
-	userAgent   string
-	ctx         context.Context // ends when the server closes
+	// probeTimeout bounds a probe's wait for an answer (see breaker).
+	probeTimeout time.Duration
+	br           *breaker
+	now          func() time.Time
+	log          *slog.Logger
+	stats        *counters
+	userAgent    string
+	ctx          context.Context // ends when the server closes
 
-	mu      sync.Mutex
-	pages   map[string]*upstreamPage
-	flights map[string]*flight
-	listed  map[string]*upstreamFile // by file name
+	// allowed are the origins (scheme://host:port) files and redirects
+	// may come from: see allowedOrigins.
+	allowed map[string]bool
+	via     string // this server's Via header value
+	// parses bounds the pages read and parsed at once (maxParses).
+	parses chan struct{}
+
+	mu         sync.Mutex
+	pages      map[string]*list.Element // of *cachedUpstream, most recently used first
+	lru        list.List
+	cacheBytes int64
+	flights    map[string]*flight
+	listed     map[string]*upstreamFile // by file name
 }
 
-func newTransport(connectTimeout, headerTimeout time.Duration) *http.Transport {
+// cachedUpstream is a page in the upstream's page cache.
+type cachedUpstream struct {
+	norm string
+	page *upstreamPage
+	size int64 // the page's estimate, with the entry's overhead
+}
+
+// newTransport returns the upstream's transport; control vets every
+// address dialled.
+func newTransport(connectTimeout, headerTimeout time.Duration, control func(network, address string, c syscall.RawConn) error) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second, Control: control}).DialContext,
 		TLSHandshakeTimeout:   connectTimeout + 3*time.Second,
 		ResponseHeaderTimeout: headerTimeout,
 		MaxIdleConnsPerHost:   8,
@@ -125,7 +179,7 @@ func newTransport(connectTimeout, headerTimeout time.Duration) *http.Transport {
 func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error) {
 	for {
 		u.mu.Lock()
-		old := u.pages[norm]
+		old := u.cached(norm)
 		now := u.now()
 		if old != nil && now.Sub(old.fetched) < u.ttl {
 			u.mu.Unlock()
@@ -134,7 +188,7 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 		}
 		f := u.flights[norm]
 		if f == nil {
-			ok, wait := u.br.allow(now)
+			ok, probe, wait := u.br.allow(now)
 			if !ok {
 				u.mu.Unlock()
 				if wait != nil {
@@ -151,7 +205,7 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 			}
 			f = &flight{done: make(chan struct{})}
 			u.flights[norm] = f
-			go u.run(f, norm, old)
+			go u.run(f, norm, old, probe)
 		}
 		u.mu.Unlock()
 		select {
@@ -163,8 +217,8 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 	}
 }
 
-func (u *upstream) run(f *flight, norm string, old *upstreamPage) {
-	f.page, f.err = u.fetch(norm, old)
+func (u *upstream) run(f *flight, norm string, old *upstreamPage, probe bool) {
+	f.page, f.err = u.fetch(norm, old, probe)
 	u.mu.Lock()
 	delete(u.flights, norm)
 	if f.page != nil {
@@ -174,26 +228,40 @@ func (u *upstream) run(f *flight, norm string, old *upstreamPage) {
 	close(f.done)
 }
 
-// store keeps a page and indexes its files, evicting the oldest page when
-// too many are kept. It is called with u.mu held.
-func (u *upstream) store(norm string, p *upstreamPage) {
-	if old := u.pages[norm]; old != nil {
-		u.unlist(old)
-	} else if len(u.pages) >= maxPages {
-		var oldest string
-		var t time.Time
-		for n, q := range u.pages {
-			if oldest == "" || q.fetched.Before(t) {
-				oldest, t = n, q.fetched
-			}
-		}
-		u.unlist(u.pages[oldest])
-		delete(u.pages, oldest)
+// cached returns a cached page, marking it used. u.mu is held.
+func (u *upstream) cached(norm string) *upstreamPage {
+	el := u.pages[norm]
+	if el == nil {
+		return nil
 	}
-	u.pages[norm] = p
+	u.lru.MoveToFront(el)
+	return el.Value.(*cachedUpstream).page
+}
+
+// store keeps a page and indexes its files, evicting the least recently
+// used pages while the cache is over its budget in bytes or in pages. It
+// is called with u.mu held.
+func (u *upstream) store(norm string, p *upstreamPage) {
+	if el := u.pages[norm]; el != nil {
+		u.evict(el)
+	}
+	size := p.bytes + pageOverhead + int64(len(norm))
+	for u.lru.Len() > 0 && (u.cacheBytes+size > pageCacheBytes || u.lru.Len() >= maxPages) {
+		u.evict(u.lru.Back())
+	}
+	u.pages[norm] = u.lru.PushFront(&cachedUpstream{norm: norm, page: p, size: size})
+	u.cacheBytes += size
 	for _, f := range p.files {
 		u.listed[f.filename] = f
 	}
+}
+
+// evict drops a cached page and its files. u.mu is held.
+func (u *upstream) evict(el *list.Element) {
+	c := u.lru.Remove(el).(*cachedUpstream)
+	delete(u.pages, c.norm)
+	u.cacheBytes -= c.size
+	u.unlist(c.page)
 }
 
 func (u *upstream) unlist(p *upstreamPage) {
@@ -211,14 +279,14 @@ func (u *upstream) lookup(filename string) *upstreamFile {
 	return u.listed[filename]
 }
 
-// allow reports whether a request may go upstream now, waiting for the
-// first request's outcome if there is one in flight, and counting a
-// refusal.
-func (u *upstream) allow(ctx context.Context) error {
+// allow reports whether a request may go upstream now, and whether it is
+// the breaker's probe, waiting for the first request's outcome if there is
+// one in flight, and counting a refusal.
+func (u *upstream) allow(ctx context.Context) (probe bool, err error) {
 	for {
-		ok, wait := u.br.allow(u.now())
+		ok, probe, wait := u.br.allow(u.now())
 		if ok {
-			return nil
+			return probe, nil
 		}
 		if wait == nil {
 			break
@@ -226,12 +294,52 @@ func (u *upstream) allow(ctx context.Context) error {
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 	}
 	u.stats.upstreamSkipped.Add(1)
 	st := u.br.state(u.now())
-	return &unreachableError{retryIn: st.retryIn, last: st.lastError}
+	return false, &unreachableError{retryIn: st.retryIn, last: st.lastError}
+}
+
+// errProbeTimeout is a probe that had no answer in time.
+var errProbeTimeout = errors.New("no answer within the probe timeout")
+
+// send sends one request upstream. A probe must have its answer's headers
+// within the probe timeout: while the upstream's state is unknown, the
+// requests waiting for it wait that long at most, whatever the page
+// timeout.
+func (u *upstream) send(req *http.Request, probe bool) (*http.Response, error) {
+	if !probe {
+		return u.client.Do(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(u.probeTimeout, func() { cancel(errProbeTimeout) })
+	resp, err := u.client.Do(req.WithContext(ctx))
+	if timer.Stop() && err == nil {
+		resp.Body = &cancelingBody{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	}
+	if err == nil {
+		resp.Body.Close()
+	}
+	if errors.Is(context.Cause(ctx), errProbeTimeout) {
+		err = fmt.Errorf("%w (%s)", errProbeTimeout, u.probeTimeout)
+	}
+	cancel(nil)
+	return nil, err
+}
+
+// cancelingBody releases a request's context when its body is closed.
+type cancelingBody struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (b *cancelingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
 }
 
 // failed records a failure of the upstream itself.
@@ -250,7 +358,7 @@ func (u *upstream) failed(err error) {
 // rather than that the project is missing.
 func isOutage(code int) bool { return code >= 500 || code == http.StatusTooManyRequests }
 
-func (u *upstream) fetch(norm string, old *upstreamPage) (*upstreamPage, error) {
+func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamPage, error) {
 	ctx, cancel := context.WithTimeout(u.ctx, u.pageTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base+norm+"/", nil)
@@ -260,6 +368,7 @@ func (u *upstream) fetch(norm string, old *upstreamPage) (*upstreamPage, error) 
 	}
 	req.Header.Set("Accept", upstreamAccept)
 	req.Header.Set("User-Agent", u.userAgent)
+	req.Header.Set("Via", u.via)
 	if old != nil && old.found {
 		if old.etag != "" {
 			req.Header.Set("If-None-Match", old.etag)
@@ -269,11 +378,17 @@ func (u *upstream) fetch(norm string, old *upstreamPage) (*upstreamPage, error) 
 		}
 	}
 	u.stats.upstreamRequests.Add(1)
-	resp, err := u.client.Do(req)
+	resp, err := u.send(req, probe)
 	if err != nil {
 		if u.ctx.Err() != nil {
 			u.br.done()
 			return nil, err
+		}
+		if errors.Is(err, errRefused) {
+			u.br.done()
+			u.stats.refused.Add(1)
+			u.log.Error("upstream page refused", "project", norm, "err", err)
+			return nil, fmt.Errorf("fetching upstream page of %s: %w", norm, err)
 		}
 		u.failed(err)
 		return nil, fmt.Errorf("fetching upstream page of %s: %w", norm, err)
@@ -298,58 +413,170 @@ func (u *upstream) fetch(norm string, old *upstreamPage) (*upstreamPage, error) 
 		}
 		return &upstreamPage{fetched: now}, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageSize+1))
-	if err != nil {
-		u.failed(err)
-		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, err)
+	// The page is read as it is parsed, a bounded number at a time: what
+	// an upstream sends costs memory only for the files it lists.
+	select {
+	case u.parses <- struct{}{}:
+	case <-ctx.Done():
+		u.br.done()
+		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, ctx.Err())
+	}
+	defer func() { <-u.parses }()
+	body := &limitedReader{r: resp.Body, n: maxPageSize}
+	parsed, err := parsePage(resp.Header.Get("Content-Type"), body, resp.Request.URL, norm, u.allowed)
+	var readErr *readError
+	switch {
+	case errors.As(err, &readErr):
+		if u.ctx.Err() != nil {
+			u.br.done()
+			return nil, err
+		}
+		u.failed(readErr.err)
+		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, readErr.err)
+	case errors.Is(err, errTooLarge):
+		u.br.success()
+		u.stats.pagesFetched.Add(1)
+		u.log.Warn("upstream page too large; ignoring it", "project", norm, "url", resp.Request.URL.Redacted(),
+			"limit_bytes", maxPageSize, "limit_memory", maxPageBytes)
+		return &upstreamPage{fetched: now}, nil
+	case err != nil:
+		u.br.success()
+		u.stats.pagesFetched.Add(1)
+		u.log.Warn("upstream page unreadable; ignoring it", "project", norm, "url", resp.Request.URL.Redacted(), "err", err)
+		return &upstreamPage{fetched: now}, nil
 	}
 	u.br.success()
 	u.stats.pagesFetched.Add(1)
-	if len(body) > maxPageSize {
-		u.log.Warn("upstream page too large; ignoring it", "project", norm, "limit", maxPageSize)
-		return &upstreamPage{fetched: now}, nil
+	if parsed.offOrigin > 0 {
+		u.stats.refused.Add(int64(parsed.offOrigin))
+		u.log.Warn("upstream page names files on hosts it may not name; not listing them (see file_hosts)",
+			"project", norm, "files", parsed.offOrigin, "example", parsed.example)
 	}
-	p := &upstreamPage{found: true, fetched: now, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
-	if p.files, p.versions, err = parsePage(resp.Header.Get("Content-Type"), body, resp.Request.URL, norm); err != nil {
-		u.log.Warn("upstream page unreadable; ignoring it", "project", norm, "err", err)
-		return &upstreamPage{fetched: now}, nil
-	}
-	return p, nil
+	return &upstreamPage{found: true, fetched: now, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"),
+		files: parsed.files, versions: parsed.versions, bytes: parsed.bytes}, nil
 }
 
-// parsePage reads a PEP 691 JSON or PEP 503 HTML project page, keeping
-// only files that belong to the project, have a valid name and an http(s)
-// URL.
-func parsePage(contentType string, body []byte, pageURL *url.URL, norm string) ([]*upstreamFile, []string, error) {
+// readError is a failure to read the page off the connection, as opposed
+// to a page that cannot be parsed: the upstream's fault, for the breaker.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// limitedReader reads at most n bytes, then fails with errTooLarge; the
+// errors of the reader under it come wrapped in a readError.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		// One byte more tells a page of exactly n bytes from a longer one.
+		var one [1]byte
+		if m, err := l.r.Read(one[:]); m > 0 {
+			return 0, errTooLarge
+		} else if err != nil && err != io.EOF {
+			return 0, &readError{err}
+		} else if err == nil {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	m, err := l.r.Read(p)
+	l.n -= int64(m)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return m, err
+}
+
+// pageParser collects the files of a page as it is read, keeping only
+// those that belong to the project, have a valid name and a URL on an
+// allowed origin, and failing with errTooLarge once what it keeps would
+// outgrow maxPageBytes.
+type pageParser struct {
+	norm    string
+	pageURL *url.URL
+	allowed map[string]bool // nil allows every http(s) origin
+
+	files     []*upstreamFile
+	seen      map[string]bool
+	versions  []string
+	bytes     int64
+	offOrigin int    // files on origins that are not allowed
+	example   string // one of them, for the log
+}
+
+func (p *pageParser) grow(n int64) error {
+	p.bytes += n
+	if p.bytes > maxPageBytes {
+		return errTooLarge
+	}
+	return nil
+}
+
+// add keeps a file the first time its name is listed.
+func (p *pageParser) add(f *upstreamFile) error {
+	if f == nil || p.seen[f.filename] {
+		return nil
+	}
+	p.seen[f.filename] = true
+	p.files = append(p.files, f)
+	return p.grow(f.bytes())
+}
+
+// file checks a listed file and fills in what every form has; nil when
+// it is not kept.
+func (p *pageParser) file(href string) *upstreamFile {
+	f := newUpstreamFile(p.norm, href, p.pageURL)
+	if f == nil || p.allowed == nil {
+		return f
+	}
+	u, err := url.Parse(f.url)
+	if err != nil || !p.allowed[origin(u)] {
+		p.offOrigin++
+		if p.example == "" && err == nil {
+			p.example = u.Redacted()
+		}
+		return nil
+	}
+	return f
+}
+
+// parsePage reads a PEP 691 JSON or PEP 503 HTML project page from r,
+// keeping only files that belong to the project, have a valid name and an
+// http(s) URL on an allowed origin (any, when allowed is nil). The parser
+// it returns holds the files, the versions and their estimated memory.
+func parsePage(contentType string, r io.Reader, pageURL *url.URL, norm string, allowed map[string]bool) (*pageParser, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
-	var files []*upstreamFile
-	var versions []string
+	p := &pageParser{norm: norm, pageURL: pageURL, allowed: allowed, seen: map[string]bool{}}
 	var err error
 	if strings.HasSuffix(mt, "+json") || mt == "application/json" {
-		files, versions, err = parseJSONPage(body, pageURL, norm)
+		err = p.readJSON(r)
 	} else {
-		files = parseHTMLPage(string(body), pageURL, norm)
+		err = p.readHTML(r)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	seen := map[string]bool{}
-	kept := files[:0]
-	for _, f := range files {
-		if seen[f.filename] {
-			continue
-		}
-		seen[f.filename] = true
-		kept = append(kept, f)
-	}
-	if versions == nil {
-		for _, f := range kept {
+	if p.versions == nil {
+		for _, f := range p.files {
 			if _, v, ok := splitFilename(f.filename); ok {
-				versions = append(versions, v)
+				p.versions = append(p.versions, v)
 			}
 		}
+		if err := p.grow(int64(16 * len(p.versions))); err != nil {
+			return nil, err
+		}
 	}
-	return kept, sortVersions(versions), nil
+	p.versions = sortVersions(p.versions)
+	p.seen = nil
+	p.bytes += int64(cap(p.files)) * 8
+	return p, nil
 }
 
 // newUpstreamFile checks a listed file and fills in what every form has.
@@ -401,78 +628,169 @@ func metadataValue(v string) (meta bool, sha string) {
 	return strings.EqualFold(v, "true"), ""
 }
 
-func parseJSONPage(body []byte, pageURL *url.URL, norm string) ([]*upstreamFile, []string, error) {
-	var doc struct {
-		Versions []string `json:"versions"`
-		Files    []struct {
-			Filename         string            `json:"filename"`
-			URL              string            `json:"url"`
-			Hashes           map[string]string `json:"hashes"`
-			RequiresPython   *string           `json:"requires-python"`
-			Yanked           json.RawMessage   `json:"yanked"`
-			CoreMetadata     json.RawMessage   `json:"core-metadata"`
-			DistInfoMetadata json.RawMessage   `json:"dist-info-metadata"`
-			Size             *int64            `json:"size"`
-			UploadTime       string            `json:"upload-time"`
-		} `json:"files"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, nil, fmt.Errorf("parsing JSON page: %w", err)
-	}
-	var files []*upstreamFile
-	for _, jf := range doc.Files {
-		f := newUpstreamFile(norm, jf.URL, pageURL)
-		if f == nil || f.filename != jf.Filename && jf.Filename != "" {
-			continue
-		}
-		if h := jf.Hashes["sha256"]; isHex64(h) {
-			f.sha256 = strings.ToLower(h)
-		}
-		if jf.RequiresPython != nil {
-			f.requiresPython = *jf.RequiresPython
-		}
-		var yb bool
-		var ys string
-		if json.Unmarshal(jf.Yanked, &yb) == nil {
-			f.yanked = yb
-		} else if json.Unmarshal(jf.Yanked, &ys) == nil {
-			f.yanked, f.yankedReason = true, ys
-		}
-		md := jf.CoreMetadata
-		if len(md) == 0 || string(md) == "null" {
-			md = jf.DistInfoMetadata
-		}
-		var mb bool
-		var mh map[string]string
-		if json.Unmarshal(md, &mb) == nil {
-			f.meta = mb
-		} else if json.Unmarshal(md, &mh) == nil {
-			f.meta = true
-			if h := mh["sha256"]; isHex64(h) {
-				f.metaSHA = strings.ToLower(h)
-			}
-		}
-		if jf.Size != nil && *jf.Size >= 0 {
-			f.size = *jf.Size
-		}
-		if t, err := time.Parse(time.RFC3339Nano, jf.UploadTime); err == nil {
-			f.uploadTime = t
-		}
-		files = append(files, f)
-	}
-	return files, doc.Versions, nil
+// jsonFile is one entry of a PEP 691 page's "files".
+type jsonFile struct {
+	Filename         string            `json:"filename"`
+	URL              string            `json:"url"`
+	Hashes           map[string]string `json:"hashes"`
+	RequiresPython   *string           `json:"requires-python"`
+	Yanked           json.RawMessage   `json:"yanked"`
+	CoreMetadata     json.RawMessage   `json:"core-metadata"`
+	DistInfoMetadata json.RawMessage   `json:"dist-info-metadata"`
+	Size             *int64            `json:"size"`
+	UploadTime       string            `json:"upload-time"`
 }
 
-func parseHTMLPage(doc string, pageURL *url.URL, norm string) []*upstreamFile {
-	var files []*upstreamFile
-	for _, a := range anchors(doc) {
+// readJSON reads a PEP 691 page one file entry at a time.
+func (p *pageParser) readJSON(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return jsonErr(err)
+		}
+		switch key, _ := t.(string); key {
+		case "files":
+			if err := expectDelim(dec, '['); err != nil {
+				return err
+			}
+			for dec.More() {
+				var jf jsonFile
+				if err := dec.Decode(&jf); err != nil {
+					return jsonErr(err)
+				}
+				if err := p.add(p.jsonFile(&jf)); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return jsonErr(err)
+			}
+		case "versions":
+			if err := expectDelim(dec, '['); err != nil {
+				return err
+			}
+			p.versions = []string{}
+			for dec.More() {
+				var v string
+				if err := dec.Decode(&v); err != nil {
+					return jsonErr(err)
+				}
+				p.versions = append(p.versions, v)
+				if err := p.grow(int64(16 + len(v))); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return jsonErr(err)
+			}
+		default:
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := dec.Token()
+	return jsonErr(err)
+}
+
+// jsonErr keeps errTooLarge and read errors recognizable, and says that
+// anything else is a bad page.
+func jsonErr(err error) error {
+	var re *readError
+	if err == nil || errors.Is(err, errTooLarge) || errors.As(err, &re) {
+		return err
+	}
+	return fmt.Errorf("parsing JSON page: %w", err)
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return jsonErr(err)
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("parsing JSON page: want %q, got %v", want, t)
+	}
+	return nil
+}
+
+// skipValue reads past one value token by token, so that a huge value
+// of no interest is never held whole.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return jsonErr(err)
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// jsonFile checks one JSON entry; nil when it is not kept.
+func (p *pageParser) jsonFile(jf *jsonFile) *upstreamFile {
+	f := p.file(jf.URL)
+	if f == nil || f.filename != jf.Filename && jf.Filename != "" {
+		return nil
+	}
+	if h := jf.Hashes["sha256"]; isHex64(h) {
+		f.sha256 = strings.ToLower(h)
+	}
+	if jf.RequiresPython != nil {
+		f.requiresPython = *jf.RequiresPython
+	}
+	var yb bool
+	var ys string
+	if json.Unmarshal(jf.Yanked, &yb) == nil {
+		f.yanked = yb
+	} else if json.Unmarshal(jf.Yanked, &ys) == nil {
+		f.yanked, f.yankedReason = true, ys
+	}
+	md := jf.CoreMetadata
+	if len(md) == 0 || string(md) == "null" {
+		md = jf.DistInfoMetadata
+	}
+	var mb bool
+	var mh map[string]string
+	if json.Unmarshal(md, &mb) == nil {
+		f.meta = mb
+	} else if json.Unmarshal(md, &mh) == nil {
+		f.meta = true
+		if h := mh["sha256"]; isHex64(h) {
+			f.metaSHA = strings.ToLower(h)
+		}
+	}
+	if jf.Size != nil && *jf.Size >= 0 {
+		f.size = *jf.Size
+	}
+	if t, err := time.Parse(time.RFC3339Nano, jf.UploadTime); err == nil {
+		f.uploadTime = t
+	}
+	return f
+}
+
+// readHTML reads a PEP 503 page as a stream of <a> tags.
+func (p *pageParser) readHTML(r io.Reader) error {
+	return scanAnchors(r, func(a map[string]string) error {
 		href, ok := a["href"]
 		if !ok {
-			continue
+			return nil
 		}
-		f := newUpstreamFile(norm, href, pageURL)
+		f := p.file(href)
 		if f == nil {
-			continue
+			return nil
 		}
 		f.requiresPython = a["data-requires-python"]
 		if reason, ok := a["data-yanked"]; ok {
@@ -483,28 +801,62 @@ func parseHTMLPage(doc string, pageURL *url.URL, norm string) []*upstreamFile {
 			v = a["data-dist-info-metadata"]
 		}
 		f.meta, f.metaSHA = metadataValue(v)
-		files = append(files, f)
-	}
-	return files
+		return p.add(f)
+	})
 }
 
-// anchors returns the attributes of every <a> tag of an HTML document,
-// names lowercased and values unescaped. It reads only what simple index
-// pages contain; comments and scripts are not special.
-func anchors(doc string) []map[string]string {
-	var out []map[string]string
-	for i := 0; i < len(doc); i++ {
-		if doc[i] != '<' || i+2 >= len(doc) || (doc[i+1] != 'a' && doc[i+1] != 'A') {
-			continue
+// scanAnchors calls fn with the attributes of every <a> tag read from r,
+// names lowercased and values unescaped, holding no more of the document
+// than the tag being read (up to maxTagSize). It reads only what simple
+// index pages contain; comments and scripts are not special.
+func scanAnchors(r io.Reader, fn func(map[string]string) error) error {
+	chunk := make([]byte, 32<<10)
+	var buf []byte
+	for eof := false; !eof; {
+		n, err := r.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		switch {
+		case err == io.EOF:
+			eof = true
+		case err != nil:
+			return err
 		}
-		if c := doc[i+2]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '>' {
-			continue
+		doc := string(buf)
+		keep := len(doc)
+	scan:
+		for i := 0; i < len(doc); i++ {
+			if doc[i] != '<' {
+				continue
+			}
+			if i+2 >= len(doc) {
+				if !eof {
+					keep = i
+					break
+				}
+				continue
+			}
+			if doc[i+1] != 'a' && doc[i+1] != 'A' {
+				continue
+			}
+			if c := doc[i+2]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '>' {
+				continue
+			}
+			attrs, end := parseAttrs(doc, i+2)
+			if end >= len(doc) && !eof {
+				keep = i // the tag goes on in the next chunk
+				break scan
+			}
+			if err := fn(attrs); err != nil {
+				return err
+			}
+			i = end
 		}
-		attrs, end := parseAttrs(doc, i+2)
-		out = append(out, attrs)
-		i = end
+		buf = append(buf[:0], buf[keep:]...)
+		if len(buf) > maxTagSize {
+			return fmt.Errorf("parsing HTML page: a tag longer than %d bytes", maxTagSize)
+		}
 	}
-	return out
+	return nil
 }
 
 // parseAttrs reads attributes from doc[i:] up to the closing '>' and

@@ -429,7 +429,11 @@ func TestParseHTMLPageKeepsOnlyTheProjectsFiles(t *testing.T) {
 <abbr href="foo-1.7.tar.gz">x</abbr>
 </body></html>`
 	page, _ := url.Parse("https://pypi.example/simple/foo/")
-	files := parseHTMLPage(doc, page, "foo")
+	parsed, err := parsePage("text/html", strings.NewReader(doc), page, "foo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := parsed.files
 	if len(files) != 3 {
 		for _, f := range files {
 			t.Logf("%+v", *f)
@@ -512,10 +516,11 @@ func TestParseJSONPageReadsYankedAndBothMetadataKeys(t *testing.T) {
 	 {"filename": "foo-4.0.tar.gz", "url": "/pkgs/renamed-4.0.tar.gz", "hashes": {}}
 	]}`
 	page, _ := url.Parse("https://pypi.example/simple/foo/")
-	files, versions, err := parsePage("application/vnd.pypi.simple.v1+json", []byte(doc), page, "foo")
+	parsed, err := parsePage("application/vnd.pypi.simple.v1+json", strings.NewReader(doc), page, "foo", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	files, versions := parsed.files, parsed.versions
 	if len(files) != 3 || strings.Join(versions, ",") != "1.0,2.0,3.0" {
 		t.Fatalf("files %d, versions %v", len(files), versions)
 	}
