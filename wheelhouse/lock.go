@@ -71,7 +71,8 @@ func (s *Store) BeginWrite(ctx context.Context) (release func(), err error) {
 
 // LockExclusive makes the caller the only writer of the store until
 // release is called, or fails at once with a *BusyError when another
-// process writes to it: for gc, which removes what no manifest lists.
+// process writes to it: for gc, which removes what no manifest lists
+// (temporary files of dead writers included, which it reports).
 func (s *Store) LockExclusive() (release func(), err error) {
 	f, err := s.openLockFile(writersLockName)
 	if err != nil {
@@ -86,7 +87,6 @@ func (s *Store) LockExclusive() (release func(), err error) {
 		f.Close()
 		return nil, &BusyError{Dir: s.dir}
 	}
-	cleanTemporary(s.dir)
 	return func() { f.Close() }, nil
 }
 

@@ -349,6 +349,30 @@ func (s *Store) commitLocked() error {
 	return nil
 }
 
+// Refresh re-reads the manifest on disk, which other processes may have
+// changed since Open, keeping this Store's changes not yet committed.
+func (s *Store) Refresh() error {
+	release, err := s.lockManifest()
+	if err != nil {
+		return fmt.Errorf("reading manifest: %w", err)
+	}
+	defer release()
+	onDisk, err := s.readManifest()
+	if err != nil || onDisk == nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, p := range s.puts {
+		onDisk[name] = p.e
+	}
+	for name := range s.removed {
+		delete(onDisk, name)
+	}
+	s.entries = onDisk
+	return nil
+}
+
 // readManifest returns the entries of the manifest on disk, or nil when
 // there is none or it cannot be read as one (Commit then writes this
 // Store's entries over it, as before stores were shared).

@@ -65,7 +65,7 @@ func (f *fetcher) buildJob(ctx context.Context, j *job) error {
 // intact reports whether a built wheel is still there, whole, with its
 // sidecar.
 func (f *fetcher) intact(e wheelhouse.Entry) bool {
-	sum, size, err := wheelhouse.HashFile(f.store.Path(e.Filename))
+	sum, size, err := wheelhouse.HashRegularFile(f.store.Path(e.Filename))
 	return err == nil && sum == e.SHA256 && size == e.Size && sidecarMatches(f.store.MetadataPath(e.Filename), e.MetadataSHA256)
 }
 

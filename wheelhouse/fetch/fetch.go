@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -152,8 +153,9 @@ type fetcher struct {
 	plan   *plan
 	opts   Options
 	client *http.Client
-	files  string // the store's files/ folder
-	cache  string // the cache's sha256/ folder, or ""
+	files  string      // the store's files/ folder
+	cache  string      // the cache's sha256/ folder, or ""
+	mode   fs.FileMode // of a new file here: 0644 under the umask
 
 	mu  sync.Mutex // guards rep
 	rep Report
@@ -190,6 +192,19 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opts
 	if err := os.MkdirAll(f.files, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", f.files, err)
 	}
+	// Other fetches may write the store at once; gc may not.
+	release, err := store.BeginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// When a download fills the disk, the manifest that lists the files
+	// already verified must still find room: Commit frees this reserve
+	// then. About 1 KiB an entry.
+	if unreserve, err := store.Reserve(int64(len(store.Entries())+len(p.wants)+len(p.jobs)*4)*1024 + 64<<10); err == nil {
+		defer unreserve()
+	}
+	f.mode = umaskedMode(f.files)
 	for _, w := range p.wants {
 		f.rep.TotalBytes += w.size
 	}

@@ -57,10 +57,11 @@ func (f *fetcher) present(w *want) (bool, error) {
 	if err != nil || !st.Mode().IsRegular() || (w.size > 0 && st.Size() != w.size) {
 		return false, nil
 	}
-	sum, size, err := wheelhouse.HashFile(path)
+	sum, size, err := wheelhouse.HashRegularFile(path)
 	if err != nil || sum != w.sha256 {
 		return false, nil // replaced by the download's rename
 	}
+	f.fixMode(path, st)
 	old, listed := f.store.Lookup(w.name)
 	e := f.entry(w, size)
 	if w.wheel {
@@ -103,7 +104,7 @@ func firstNonEmpty(a, b string) string {
 }
 
 func sidecarMatches(path, sum string) bool {
-	b, err := os.ReadFile(path)
+	b, err := wheelhouse.ReadRegular(path)
 	if err != nil {
 		return false
 	}
@@ -132,7 +133,7 @@ func writeSidecar(path string, raw []byte) (string, error) {
 // wheelMetadata returns the raw METADATA of a wheel and its
 // Requires-Python.
 func wheelMetadata(path string) ([]byte, string, error) {
-	fh, err := os.Open(path)
+	fh, err := wheelhouse.OpenRegular(path)
 	if err != nil {
 		return nil, "", err
 	}
@@ -180,7 +181,7 @@ func (f *fetcher) cachePath(sum string) string {
 // the cache and reported as absent.
 func (f *fetcher) fromCache(ctx context.Context, w *want) (bool, error) {
 	cp := f.cachePath(w.sha256)
-	st, err := os.Stat(cp)
+	st, err := os.Lstat(cp)
 	if err != nil || !st.Mode().IsRegular() {
 		return false, nil
 	}
@@ -189,8 +190,8 @@ func (f *fetcher) fromCache(ctx context.Context, w *want) (bool, error) {
 		return false, nil
 	}
 	tmp := tempPath(f.files, w.name, "tmp-link")
-	if err := os.Link(cp, tmp); err == nil {
-		sum, size, err := wheelhouse.HashFile(tmp)
+	if err := f.linkShared(cp, tmp); err == nil {
+		sum, size, err := wheelhouse.HashRegularFile(tmp)
 		if err != nil || sum != w.sha256 {
 			_ = os.Remove(tmp)
 			_ = os.Remove(cp)
@@ -211,12 +212,12 @@ func (f *fetcher) fromCache(ctx context.Context, w *want) (bool, error) {
 }
 
 func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, error) {
-	src, err := os.Open(cp)
+	src, err := wheelhouse.OpenRegular(cp)
 	if err != nil {
 		return false, nil
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp(f.files, "."+w.name+".tmp-*")
+	tmp, err := wheelhouse.CreateTemp(f.files, "."+w.name+".tmp-*", 0o644)
 	if err != nil {
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}
@@ -297,8 +298,15 @@ func (f *fetcher) finish(tmp string, w *want, size int64, toCache bool) (err err
 		return fmt.Errorf("storing %s: %w", w.name, err)
 	}
 	if w.wheel {
-		if e.MetadataSHA256, err = writeSidecar(f.store.MetadataPath(w.name), raw); err != nil {
-			return err
+		var serr error
+		if e.MetadataSHA256, serr = writeSidecar(f.store.MetadataPath(w.name), raw); serr != nil {
+			// The wheel is in place and verified: list it, without a
+			// sidecar (verify says so, the next fetch writes it), rather
+			// than leave a file the manifest does not know.
+			if err := f.store.Put(e); err != nil {
+				return err
+			}
+			return serr
 		}
 	}
 	return f.store.Put(e)
@@ -320,7 +328,7 @@ func (f *fetcher) cachePut(src, sum string) error {
 		return err
 	}
 	tmp := tempPath(filepath.Dir(dst), sum, "tmp")
-	if err := os.Link(src, tmp); err != nil {
+	if err := f.linkShared(src, tmp); err != nil {
 		if err := copyFile(src, tmp); err != nil {
 			_ = os.Remove(tmp)
 			return err

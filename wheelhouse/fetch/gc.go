@@ -31,14 +31,26 @@ type GCReport struct {
 // entries of files the lock no longer lists, files the manifest does not
 // list (unless the lock needs them: fetch adopts those), sidecars of no
 // wheel, and leftovers of interrupted writes. Unless dryRun, it removes
-// them, commits the manifest and rewrites the static index. It must not
-// run while a fetch writes to the same store.
+// them, commits the manifest and rewrites the static index. It fails
+// with a *wheelhouse.BusyError while another process (a fetch, a server's
+// cache) writes to the store: the files it has not listed yet would look
+// like garbage.
 func GC(store *wheelhouse.Store, lock *pylock.Lock, dryRun bool) (*GCReport, error) {
 	if lock == nil {
 		return nil, errors.New("collecting garbage: no lock to keep files for")
 	}
 	p, err := makePlan(lock)
 	if err != nil {
+		return nil, fmt.Errorf("collecting garbage: %w", err)
+	}
+	release, err := store.LockExclusive()
+	if err != nil {
+		return nil, fmt.Errorf("collecting garbage: %w", err)
+	}
+	defer release()
+	// What others committed since the store was opened is not garbage
+	// by accident of timing.
+	if err := store.Refresh(); err != nil {
 		return nil, fmt.Errorf("collecting garbage: %w", err)
 	}
 	files := filepath.Join(store.Dir(), wheelhouse.FilesDir)
