@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // Artifact is what is written: one image, or an index of images.
@@ -81,12 +83,16 @@ func writeArchive(ctx context.Context, ref Ref, a Artifact, progress func(int64)
 	} else if tag, err = name.NewDigest("larder/untagged@" + d.String()); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(ref.Path), 0o755); err != nil {
-		return nil, err
+	// A missing folder is a typo more often than a wish: say so rather
+	// than make it. The archive is created 0644 under the umask, as any
+	// file written by a program (os.CreateTemp would make it 0600).
+	dir := filepath.Dir(ref.Path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("writing %s: no folder %s", ref.Path, dir)
 	}
-	f, err := os.CreateTemp(filepath.Dir(ref.Path), "."+filepath.Base(ref.Path)+".*.tmp")
+	f, err := wheelhouse.CreateTemp(dir, "."+filepath.Base(ref.Path)+".*.tmp", 0o644)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("writing %s: %w", ref.Path, err)
 	}
 	defer os.Remove(f.Name()) // a no-op after the rename
 	cw := &countWriter{w: &ctxWriter{ctx, f}, progress: progress}
