@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -65,6 +66,10 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 	if st == nil {
 		return c
 	}
+	if linkedFilesDir(filepath.Join(st.Dir(), wheelhouse.FilesDir)) {
+		log.Error("the wheelhouse's files/ folder is a link or not a folder; serving none of it (run 'larder verify')", "wheelhouse", st.Dir())
+		return c
+	}
 	for _, e := range st.Entries() {
 		if !wheelhouse.ValidFilename(e.Filename) || len(e.SHA256) != 64 {
 			log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
@@ -80,8 +85,12 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 			log.Warn("skipping a manifest entry with no valid project name", "file", e.Filename, "project", e.Project)
 			continue
 		}
-		fi, err := os.Stat(lf.path)
-		if err != nil || !fi.Mode().IsRegular() || fi.Size() != e.Size {
+		fi, err := os.Lstat(lf.path)
+		if err == nil && !fi.Mode().IsRegular() {
+			log.Error("skipping a file that is a link or not a regular file (run 'larder verify')", "file", e.Filename, "mode", fi.Mode().Type().String(), "wheelhouse", st.Dir())
+			continue
+		}
+		if err != nil || fi.Size() != e.Size {
 			log.Warn("skipping a file that does not match the manifest (run 'larder verify')", "file", e.Filename, "wheelhouse", st.Dir())
 			continue
 		}
@@ -115,7 +124,7 @@ func checkSidecar(p, want string) (string, string) {
 }
 
 func hashFile(p string, limit int64) (string, error) {
-	f, err := os.Open(p)
+	f, _, err := openRegular(p)
 	if err != nil {
 		return "", err
 	}

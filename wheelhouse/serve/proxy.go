@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/larder-build/larder/wheelhouse"
@@ -270,10 +271,11 @@ func (s *Server) keep(tmp *os.File, uf *upstreamFile, size int64) error {
 // cannot provide one.
 func (s *Server) cacheSidecar(uf *upstreamFile, wheel string) (string, string) {
 	p := s.cache.MetadataPath(uf.filename)
-	if uf.metaSHA != "" {
-		if got, err := hashFile(p, maxMetadataSize); err == nil && got == uf.metaSHA {
-			return p, got
+	if data := s.metas.take(uf.filename); data != nil && uf.metaSHA != "" && sha256Hex(data) == uf.metaSHA {
+		if err := wheelhouse.WriteFileAtomic(p, data, 0o644); err != nil {
+			return "", ""
 		}
+		return p, uf.metaSHA
 	}
 	data, err := wheelMetadata(wheel, uf.filename)
 	if err != nil {
@@ -338,8 +340,8 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 		return
 	}
 	var data []byte
-	if s.cache != nil && uf.metaSHA != "" {
-		if b, err := readLimited(s.cache.MetadataPath(uf.filename), maxMetadataSize); err == nil && sha256Hex(b) == uf.metaSHA {
+	if uf.metaSHA != "" {
+		if b := s.metas.get(uf.filename); b != nil && sha256Hex(b) == uf.metaSHA {
 			data = b
 		}
 	}
@@ -372,11 +374,9 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 				http.Error(w, "upstream metadata does not match its hash", http.StatusBadGateway)
 				return
 			}
-			if s.cache != nil {
-				if err := wheelhouse.WriteFileAtomic(s.cache.MetadataPath(uf.filename), data, 0o644); err != nil {
-					s.log.Warn("cannot cache fall-through metadata", "file", uf.filename, "err", err)
-				}
-			}
+			// Kept in memory until its wheel is cached: a sidecar on disk
+			// without its wheel would be an orphan in the cache.
+			s.metas.put(uf.filename, data)
 		}
 	}
 	h := w.Header()
@@ -388,23 +388,52 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }
 
-func readLimited(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, nil
-}
-
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// metaMemo keeps verified upstream metadata in memory, up to
+// metaMemoBytes, until its wheel is cached beside it (pip reads the
+// metadata of many versions and downloads one).
+type metaMemo struct {
+	mu    sync.Mutex
+	m     map[string][]byte
+	bytes int
+}
+
+const metaMemoBytes = 4 << 20
+
+func (c *metaMemo) get(name string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[name]
+}
+
+// take returns and forgets an entry.
+func (c *metaMemo) take(name string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.m[name]
+	if b != nil {
+		delete(c.m, name)
+		c.bytes -= len(b)
+	}
+	return b
+}
+
+func (c *metaMemo) put(name string, b []byte) {
+	if len(b) > metaMemoBytes/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.bytes+len(b) > metaMemoBytes {
+		c.m, c.bytes = map[string][]byte{}, 0
+	}
+	if old := c.m[name]; old != nil {
+		c.bytes -= len(old)
+	}
+	c.m[name] = b
+	c.bytes += len(b)
 }

@@ -32,6 +32,8 @@ const (
 	readHeaderTimeout = 10 * time.Second
 	maxHeaderBytes    = 64 << 10
 	shutdownGrace     = 10 * time.Second
+	// renderedCacheBytes bounds the rendered project pages kept.
+	renderedCacheBytes = 16 << 20
 )
 
 // Option configures a Server.
@@ -198,15 +200,17 @@ type Server struct {
 	guard *selfGuard
 
 	cache    *wheelhouse.Store // nil when fall-through files are not kept
+	metas    metaMemo          // verified metadata of wheels not cached yet
 	cacheMu  sync.RWMutex
 	cached   *catalog
 	cacheGen atomic.Uint64
 	commitMu sync.Mutex
 
-	pagesMu sync.Mutex
-	pages   map[string]*cachedPage
-	rootMu  sync.Mutex
-	root    *cachedPage
+	pagesMu    sync.Mutex
+	pages      map[string]*cachedPage
+	pagesBytes int64 // the rendered pages' bodies, up to renderedCacheBytes
+	rootMu     sync.Mutex
+	root       *cachedPage
 
 	stats  counters
 	ctx    context.Context
@@ -288,6 +292,15 @@ func (s *Server) openCache(dir string) error {
 	}
 	s.cache = st
 	s.cached = loadCatalog(st, true, s.log)
+	// Sidecars of wheels the cache never kept (earlier servers wrote them
+	// when pip read the metadata alone): verify would report each.
+	if sidecars, err := filepath.Glob(filepath.Join(dir, wheelhouse.FilesDir, "*.metadata")); err == nil {
+		for _, p := range sidecars {
+			if _, ok := st.Lookup(strings.TrimSuffix(filepath.Base(p), ".metadata")); !ok {
+				os.Remove(p)
+			}
+		}
+	}
 	if tmps, err := filepath.Glob(filepath.Join(dir, wheelhouse.FilesDir, ".*.tmp")); err == nil {
 		for _, t := range tmps {
 			if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
@@ -627,12 +640,27 @@ func (s *Server) renderedProject(norm string, local []*localFile, gen uint64, up
 	}
 	sort.Slice(l.rows, func(i, j int) bool { return l.rows[i].filename < l.rows[j].filename })
 	l.versions = sortVersions(l.versions)
+	if up != nil {
+		// Rendering a large upstream page takes as much memory as
+		// parsing it: both share the bound on how many run at once.
+		s.up.parses <- struct{}{}
+		defer func() { <-s.up.parses }()
+	}
 	c = &cachedPage{gen: gen, up: up, p: renderProject(l)}
+	size := int64(len(c.p.html) + len(c.p.json))
+	if size > renderedCacheBytes/4 {
+		return c.p // too large to keep: rendered again when asked again
+	}
 	s.pagesMu.Lock()
-	if len(s.pages) > 2*maxPages {
+	if old := s.pages[norm]; old != nil {
+		s.pagesBytes -= int64(len(old.p.html) + len(old.p.json))
+	}
+	if len(s.pages) > 2*maxPages || s.pagesBytes+size > renderedCacheBytes {
 		clear(s.pages)
+		s.pagesBytes = 0
 	}
 	s.pages[norm] = c
+	s.pagesBytes += size
 	s.pagesMu.Unlock()
 	return c.p
 }
@@ -688,15 +716,19 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFil
 		}
 		p, tag, ctype = lf.metaPath, lf.metaSHA, "text/plain; charset=utf-8"
 	}
-	f, err := openFile(p)
-	if err != nil {
+	f, fi, err := openRegular(p)
+	switch {
+	case isLink(err):
+		s.log.Error("a wheelhouse file is a link or not a regular file; not serving it (run 'larder verify')", "file", p, "err", err)
+		http.Error(w, "file changed on disk", http.StatusInternalServerError)
+		return
+	case err != nil:
 		s.log.Warn("a wheelhouse file vanished", "file", p, "err", err)
 		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || (!meta && fi.Size() != lf.entry.Size) {
+	if !meta && fi.Size() != lf.entry.Size {
 		s.log.Error("a wheelhouse file changed under the server (run 'larder verify')", "file", p)
 		http.Error(w, "file changed on disk", http.StatusInternalServerError)
 		return
