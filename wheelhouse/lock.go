@@ -54,7 +54,7 @@ func (s *Store) BeginWrite(ctx context.Context) (release func(), err error) {
 		return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
 	}
 	if ok {
-		cleanTemporary(s.dir)
+		s.cleanTemporary()
 		// Downgrading drops the lock for a moment; gc may slip in, which
 		// is harmless: this writer has written nothing yet.
 		if err := unlock(f); err != nil {
@@ -130,8 +130,16 @@ func waitLock(ctx context.Context, f *os.File, exclusive bool) error {
 
 // cleanTemporary removes what interrupted writes leave: temporary files
 // in files/ and simple/ (every one starts with a dot) and temporary
-// manifests. Only a holder of the exclusive writers lock may call it.
-func cleanTemporary(dir string) {
+// manifests. Only a holder of the exclusive writers lock may call it; it
+// takes the manifest lock too, since a Commit (Create's first one, a
+// server's cache) writes under that lock alone.
+func (s *Store) cleanTemporary() {
+	release, err := s.lockManifest()
+	if err != nil {
+		return
+	}
+	defer release()
+	dir := s.dir
 	if ents, err := os.ReadDir(filepath.Join(dir, FilesDir)); err == nil {
 		for _, d := range ents {
 			if IsTemporary(d.Name()) {
