@@ -36,7 +36,15 @@
 //   - an editable path that does not exist yet is a warning (pip fails);
 //   - an empty "@rev" in a VCS URL is an error here, not at checkout;
 //   - options pip silently ignores (on requirement lines, on -r lines,
-//     after the options) are warnings.
+//     after the options) are warnings;
+//   - a file included again in the same mode (-r or -c) is not read again,
+//     and a requirement line repeated word for word is kept once, with
+//     the first one's place: pip installs the same either way, and a
+//     diamond of includes or a file of one repeated line costs no more
+//     than its distinct lines (a re-included file with option lines is a
+//     warning, since pip would apply them again at that point);
+//   - a tree is limited to 10,000 files, 64 MiB and 100 levels of
+//     includes, and ParseFileContext stops when its context is done.
 //
 // The package also inherits resolver/pep508's deviations from packaging
 // 21.3: versions in specifiers must be valid PEP 440, and extras compare

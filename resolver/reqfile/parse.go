@@ -1,6 +1,7 @@
 package reqfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/larder-build/larder/resolver/dist"
@@ -15,7 +16,13 @@ import (
 // ParseFile parses the requirements file at path and every file it
 // includes with -r and -c, relative to the including file.
 func ParseFile(path string, opts ...Option) (*File, error) {
-	p, err := newParser(opts)
+	return ParseFileContext(context.Background(), path, opts...)
+}
+
+// ParseFileContext is ParseFile that stops, with ctx's error, once ctx is
+// done: a huge or hostile tree must not outlive an interrupt.
+func ParseFileContext(ctx context.Context, path string, opts ...Option) (*File, error) {
+	p, err := newParser(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -33,6 +40,7 @@ func ParseFile(path string, opts ...Option) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading requirements file: %w", err)
 	}
+	_ = p.count(data) // one file is within maxFileSize, below maxTotalSize
 	if err := p.parse(path, data, false, nil); err != nil {
 		return nil, err
 	}
@@ -43,7 +51,12 @@ func ParseFile(path string, opts ...Option) (*File, error) {
 // reported in Source and errors, and files it includes are found relative
 // to it.
 func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
-	p, err := newParser(opts)
+	return ParseContext(context.Background(), r, name, opts...)
+}
+
+// ParseContext is Parse that stops, with ctx's error, once ctx is done.
+func ParseContext(ctx context.Context, r io.Reader, name string, opts ...Option) (*File, error) {
+	p, err := newParser(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +67,7 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("reading %s: more than the %d bytes allowed", name, maxFileSize)
 	}
+	_ = p.count(data) // one file is within maxFileSize, below maxTotalSize
 	if err := p.parse(name, data, false, nil); err != nil {
 		return nil, err
 	}
@@ -61,19 +75,61 @@ func Parse(r io.Reader, name string, opts ...Option) (*File, error) {
 }
 
 type parser struct {
+	ctx   context.Context
 	opts  options
 	file  File
 	seen  map[string]bool
 	stack []frame
+	// parsed holds the files already parsed, in each mode: a file included
+	// again adds nothing pip would not already have, so a diamond of
+	// includes costs one read per file instead of one per path to it.
+	parsed map[parsedKey]bool
+	// reqLines holds the requirement lines already added, so that a
+	// repeated line costs a map lookup instead of a Requirement.
+	reqLines map[reqLineKey]bool
+	// files and bytes count what has been read, against maxFiles and
+	// maxTotalSize.
+	files int
+	bytes int64
+	// optionLines counts option lines parsed, and hadOptions the files
+	// whose tree had some: reading such a file once only is a difference
+	// from pip worth a warning.
+	optionLines int
+	hadOptions  map[parsedKey]bool
 }
+
+type parsedKey struct {
+	file       string // fileKey
+	constraint bool
+}
+
+type reqLineKey struct {
+	text       string // the logical line as written, options included
+	constraint bool
+}
+
+// Limits on a whole tree of requirement files. Real trees (edx-platform's
+// included) read under 50 files and 1 MiB; these only stop a hostile or
+// generated tree before it costs minutes or gigabytes.
+const (
+	maxFiles     = 10_000
+	maxTotalSize = 64 << 20
+	// maxDepth bounds a chain of includes: each level's requirements
+	// carry the whole chain in Via. pip stops near 300, at Python's
+	// recursion limit.
+	maxDepth = 100
+)
+
+// checkEvery is how many lines are parsed between looks at the context.
+const checkEvery = 256
 
 // frame is a file being parsed, for cycle detection.
 type frame struct {
 	key, path string
 }
 
-func newParser(opts []Option) (*parser, error) {
-	p := &parser{seen: map[string]bool{}}
+func newParser(ctx context.Context, opts []Option) (*parser, error) {
+	p := &parser{ctx: ctx, seen: map[string]bool{}, parsed: map[parsedKey]bool{}, reqLines: map[reqLineKey]bool{}, hadOptions: map[parsedKey]bool{}}
 	for _, o := range opts {
 		if err := o(&p.opts); err != nil {
 			return nil, err
@@ -131,10 +187,16 @@ func (p *parser) warn(src Source, format string, args ...any) {
 func (p *parser) parse(path string, data []byte, constraint bool, via []Source) error {
 	path = filepath.Clean(path)
 	key := p.fileKey(path)
+	if err := p.ctx.Err(); err != nil {
+		return &Error{Source: Source{File: path}, Err: fmt.Errorf("parsing interrupted: %w", err)}
+	}
 	if !p.seen[key] {
 		p.seen[key] = true
 		p.file.Files = append(p.file.Files, path)
 	}
+	pk := parsedKey{file: key, constraint: constraint}
+	p.parsed[pk] = true
+	options := p.optionLines
 	p.stack = append(p.stack, frame{key: key, path: path})
 	defer func() { p.stack = p.stack[:len(p.stack)-1] }()
 
@@ -143,10 +205,18 @@ func (p *parser) parse(path string, data []byte, constraint bool, via []Source) 
 		return &Error{Source: Source{File: path}, Err: err}
 	}
 	physical := splitLines(text)
-	for _, ll := range logicalLines(physical) {
+	for i, ll := range logicalLines(physical) {
+		if i%checkEvery == checkEvery-1 {
+			if err := p.ctx.Err(); err != nil {
+				return &Error{Source: Source{File: path, Line: ll.first}, Err: fmt.Errorf("parsing interrupted: %w", err)}
+			}
+		}
 		if err := p.line(path, physical, ll, constraint, via); err != nil {
 			return err
 		}
+	}
+	if p.optionLines > options {
+		p.hadOptions[pk] = true
 	}
 	return nil
 }
@@ -160,11 +230,6 @@ func (p *parser) line(path string, physical []string, ll logicalLine, constraint
 	if err != nil {
 		return fail(err)
 	}
-	for i, name := range unset {
-		if !contains(unset[:i], name) {
-			p.warn(src, "${%s} is not set (or empty) and is left as written", name)
-		}
-	}
 	args, optText := splitArgsOptions(expanded)
 	words, err := splitOptionWords(optText)
 	if err != nil {
@@ -173,6 +238,23 @@ func (p *parser) line(path string, physical []string, ll logicalLine, constraint
 	lo, err := parseLineOptions(words)
 	if err != nil {
 		return fail(err)
+	}
+	// A requirement line repeated word for word (in the same mode) means
+	// nothing more to pip than the first: it is dropped before it costs a
+	// Requirement or a warning. A line that also changes the binary sets
+	// is kept, since where it falls among other option lines matters.
+	dedupe := (args != "" || len(lo.editables) > 0) && len(lo.binaryOps) == 0
+	lineKey := reqLineKey{text: ll.text, constraint: constraint}
+	if dedupe && p.reqLines[lineKey] {
+		return nil
+	}
+	for i, name := range unset {
+		if !contains(unset[:i], name) {
+			p.warn(src, "${%s} is not set (or empty) and is left as written", name)
+		}
+	}
+	if len(lo.binaryOps) > 0 {
+		p.optionLines++
 	}
 	// pip applies --no-binary and --only-binary while parsing the options,
 	// so they take effect on every kind of line.
@@ -195,6 +277,9 @@ func (p *parser) line(path string, physical []string, ll logicalLine, constraint
 		r.Hashes = lo.hashes
 		r.GlobalOptions = lo.globalOptions
 		r.ConfigSettings = lo.configSettings
+		if dedupe {
+			p.reqLines[lineKey] = true
+		}
 		return p.add(r, path, ll, physical, constraint, via, fail)
 	case len(lo.editables) > 0:
 		if len(lo.editables) > 1 {
@@ -205,10 +290,14 @@ func (p *parser) line(path string, physical []string, ll logicalLine, constraint
 		if err != nil {
 			return fail(err)
 		}
+		if dedupe {
+			p.reqLines[lineKey] = true
+		}
 		return p.add(r, path, ll, physical, constraint, via, fail)
 	case len(lo.requirements) > 0 || len(lo.constraints) > 0:
 		return p.include(src, ll, lo, via, fail)
 	}
+	p.optionLines++
 	p.applyOptions(src, path, lo)
 	return nil
 }
@@ -298,6 +387,22 @@ func (p *parser) include(src Source, ll logicalLine, lo *lineOptions, via []Sour
 		chain = append(chain, path)
 		return fail(fmt.Errorf("including %s makes a cycle: %s", path, strings.Join(chain, " -> ")))
 	}
+	pk := parsedKey{file: key, constraint: constraint}
+	if p.parsed[pk] {
+		// Everything the file adds is already there; only its option
+		// lines would land elsewhere in pip's order, so say so.
+		if p.hadOptions[pk] {
+			p.optionLines++
+			p.warn(src, "%s %s: %s was read already and is not read again; pip would apply its option lines again here", flag, target, path)
+		}
+		return nil
+	}
+	if len(p.stack) >= maxDepth {
+		return fail(fmt.Errorf("including %s: more than %d levels of -r/-c includes", path, maxDepth))
+	}
+	if p.files >= maxFiles {
+		return fail(fmt.Errorf("including %s: more than %d requirement files in one tree", path, maxFiles))
+	}
 	data, err := p.opts.fsys.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && p.opts.ignoreMissing {
@@ -306,7 +411,21 @@ func (p *parser) include(src Source, ll logicalLine, lo *lineOptions, via []Sour
 		}
 		return fail(fmt.Errorf("reading included file: %w", err))
 	}
+	if err := p.count(data); err != nil {
+		return fail(fmt.Errorf("including %s: %w", path, err))
+	}
 	return p.parse(path, data, constraint, append(via[:len(via):len(via)], src))
+}
+
+// count adds a file read to the totals, and fails once they pass the
+// limits of a tree.
+func (p *parser) count(data []byte) error {
+	p.files++
+	p.bytes += int64(len(data))
+	if p.bytes > maxTotalSize {
+		return fmt.Errorf("the requirement files read so far hold %d bytes, more than the %d allowed in one tree", p.bytes, maxTotalSize)
+	}
+	return nil
 }
 
 // applyOptions applies an option line to the file's options with the
