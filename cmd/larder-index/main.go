@@ -41,7 +41,17 @@ const usage = `usage:
 flags:
 `
 
+// memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets
+// one: the server's own bounds (pages parsed, kept and rendered) keep its
+// live memory near 60 MB whatever an upstream sends, and the limit makes
+// the collector return garbage before the heap doubles, so that a
+// container stays under 100 MB.
+const memoryLimit = 72 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

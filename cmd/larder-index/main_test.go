@@ -31,6 +31,9 @@ const maxBinarySize = 8_000_000
 var binPath string
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(hostileModeEnv); mode != "" {
+		os.Exit(runHostileUpstream(mode))
+	}
 	dir, err := os.MkdirTemp("", "larder-index-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
