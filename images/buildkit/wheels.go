@@ -125,10 +125,11 @@ func (w *WheelBuilder) source(ctx context.Context, req build.Request, work strin
 	}
 	sub := "."
 	if req.VCS.Subdirectory != "" {
-		sub = filepath.ToSlash(filepath.Clean(req.VCS.Subdirectory))
-		if strings.HasPrefix(sub, "..") || filepath.IsAbs(sub) {
-			return "", "", fmt.Errorf("subdirectory %q leaves the repository", req.VCS.Subdirectory)
+		// The host builder's check, so both builders refuse the same.
+		if err := gitsrc.CheckSubdirectory(req.VCS.Subdirectory); err != nil {
+			return "", "", err
 		}
+		sub = filepath.ToSlash(filepath.Clean(req.VCS.Subdirectory))
 	}
 	return repo, sub, nil
 }
