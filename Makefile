@@ -6,16 +6,28 @@ PKG         := github.com/larder-build/larder
 LDFLAGS     := -s -w -X $(PKG)/cmd/larder/cmd.Version=$(VERSION)
 BENCHTIME   ?= 1x
 
-.PHONY: all build test test-short lint bench difftest prepare e2e demo clean
+.PHONY: all build install test test-short lint bench difftest prepare e2e demo clean
 
 all: build
 
-## build: the larder binary, into bin/
+EMBED       := cmd/larder/indexembed/bin
+PREFIX      ?= /usr/local
+
+## build: bin/larder with the linux/amd64 and linux/arm64 larder-index
+## binaries embedded (a lone bin/larder bakes for both), and those two
+## binaries beside it
 build:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index-linux-amd64 ./cmd/larder-index
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index-linux-arm64 ./cmd/larder-index
+	gzip -9nc bin/larder-index-linux-amd64 > $(EMBED)/larder-index-linux-amd64.gz
+	gzip -9nc bin/larder-index-linux-arm64 > $(EMBED)/larder-index-linux-arm64.gz
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags '$(LDFLAGS)' -o bin/larder ./cmd/larder
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index ./cmd/larder-index
-	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index-linux-arm64 ./cmd/larder-index
-	cp bin/larder-index bin/larder-index-linux-amd64
+	cp bin/larder-index-linux-amd64 bin/larder-index
+
+## install: bin/larder into $(PREFIX)/bin (it carries larder-index inside)
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 bin/larder $(PREFIX)/bin/larder
 
 ## test: every unit and integration test (needs python3 with pip; see .ci/run)
 test:

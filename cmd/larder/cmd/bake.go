@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/larder-build/larder/cmd/larder/indexembed"
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
@@ -351,9 +353,17 @@ func bakeTime(entries []wheelhouse.Entry) time.Time {
 
 // indexBinaries finds the larder-index binary of each platform: the
 // --index-binary flags, then larder-index-OS-ARCH[-VARIANT] beside the
-// larder executable.
+// larder executable, then the ones embedded in larder (extracted into the
+// user cache).
 func indexBinaries(flags []string) (map[string]string, error) {
 	out := map[string]string{}
+	if len(indexembed.Platforms()) > 0 {
+		embedded, err := indexembed.Extract(filepath.Join(index.DefaultCacheDir(), "larder-index"))
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, embedded)
+	}
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
 		for _, p := range []string{"linux/amd64", "linux/arm64", "linux/386", "linux/arm/v7", "linux/ppc64le", "linux/s390x", "linux/riscv64"} {
