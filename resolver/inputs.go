@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -46,6 +47,12 @@ type InputOptions struct {
 // ReadInputs reads requirement files (pip requirement files,
 // pyproject.toml, uv.lock or pylock.toml) and constraint files.
 func ReadInputs(requirements, constraints []string, o InputOptions) (*Inputs, error) {
+	return ReadInputsContext(context.Background(), requirements, constraints, o)
+}
+
+// ReadInputsContext is ReadInputs that stops, with ctx's error, once ctx
+// is done: a huge requirement tree must not outlive an interrupt.
+func ReadInputsContext(ctx context.Context, requirements, constraints []string, o InputOptions) (*Inputs, error) {
 	in := &Inputs{Pinned: len(requirements) > 0}
 	ignoreMissing := o.IgnoreMissing
 	var opts []reqfile.Option
@@ -68,7 +75,7 @@ func ReadInputs(requirements, constraints []string, o InputOptions) (*Inputs, er
 				return nil, err
 			}
 		default:
-			f, err := reqfile.ParseFile(name, opts...)
+			f, err := reqfile.ParseFileContext(ctx, name, opts...)
 			if err != nil {
 				return nil, err
 			}
@@ -78,7 +85,7 @@ func ReadInputs(requirements, constraints []string, o InputOptions) (*Inputs, er
 		}
 	}
 	for _, name := range constraints {
-		f, err := reqfile.ParseFile(name, opts...)
+		f, err := reqfile.ParseFileContext(ctx, name, opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -111,7 +111,7 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	if lockPath == "" {
 		lockPath = cfg.Path(cfg.Project.Lock)
 	}
-	in, err := resolver.ReadInputs(reqs, cons, resolver.InputOptions{IgnoreMissing: o.allowMissing, Extras: cfg.Project.Extras, Groups: cfg.Project.Groups})
+	in, err := resolver.ReadInputsContext(cmd.Context(), reqs, cons, resolver.InputOptions{IgnoreMissing: o.allowMissing, Extras: cfg.Project.Extras, Groups: cfg.Project.Groups})
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
