@@ -1,0 +1,108 @@
+package cmd
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+)
+
+// asUser runs a command as another user, with no supplementary groups.
+func asUser(uid string, dir string, env []string, name string, args ...string) *exec.Cmd {
+	c := exec.Command("setpriv", append([]string{"--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--", name}, args...)...)
+	c.Dir = dir
+	c.Env = env
+	return c
+}
+
+// TestFetchedFilesAreWorldReadableAndSharedOnesReadOnly runs the real
+// 'larder fetch' as a non-root user (65534) into two wheelhouses that
+// share its user cache, under umask 022: every file is readable by yet
+// another user (65533), as a larder-index running as a non-root user in
+// an image needs, folders are 0755, and a file shared with the cache by a
+// hard link cannot be opened for writing through the wheelhouse, so that
+// an in-place edit of one wheelhouse corrupts neither the cache nor the
+// other wheelhouse.
+func TestFetchedFilesAreWorldReadableAndSharedOnesReadOnly(t *testing.T) {
+	bin := larderBinary(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run larder as other users (setpriv)")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux)")
+	}
+	idx, names := shareIndex([]string{"mode"}, 4, 50_000)
+	srv := pypitest.Start(t, idx)
+	root := t.TempDir()
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := filepath.Join(root, "job")
+	cache := filepath.Join(root, "cache")
+	newShareProject(t, bin, job, srv.URL(), filepath.Join(root, "wh1"), cache, names["mode"])
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "-R", "65534:65534", job, cache).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	if err := os.Chmod(root, 0o777); err != nil { // the user makes wh1 and wh2 here
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "XDG_CACHE_HOME="+cache, "HOME="+job)
+	for _, wh := range []string{"wh1", "wh2"} {
+		c := asUser("65534", job, env, "sh", "-c", `umask 022 && exec "$0" "$@"`, bin, "fetch", "--no-progress", "--wheelhouse", filepath.Join(root, wh))
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("fetch into %s as user 65534: %v\n%s", wh, err, out)
+		}
+	}
+	wheels, _ := filepath.Glob(filepath.Join(root, "wh1", "files", "*.whl"))
+	if len(wheels) != len(names["mode"]) {
+		t.Fatalf("wh1 holds %d wheels, want %d", len(wheels), len(names["mode"]))
+	}
+	for _, d := range []string{"wh1", "wh1/files", "wh1/simple", "wh1/simple/mode00"} {
+		if st, err := os.Stat(filepath.Join(root, d)); err != nil || st.Mode().Perm() != 0o755 {
+			t.Errorf("%s: %v %v, want a 0755 folder", d, st.Mode(), err)
+		}
+	}
+	for _, w := range wheels {
+		for _, f := range []string{w, w + ".metadata", filepath.Join(root, "wh1", "manifest.json"), filepath.Join(root, "wh1", "simple", "mode00", "index.html")} {
+			if out, err := asUser("65533", root, nil, "cat", f).CombinedOutput(); err != nil {
+				t.Errorf("user 65533 cannot read %s: %v\n%.200s", strings.TrimPrefix(f, root), err, out)
+			}
+		}
+	}
+	before := sha(t, wheels[0])
+	// An in-place write through the wheelhouse, as the owner.
+	edit := asUser("65534", root, nil, "sh", "-c", `printf corrupt >> "$0"`, wheels[0])
+	if err := edit.Run(); err == nil {
+		t.Errorf("user 65534 wrote into %s in place", filepath.Base(wheels[0]))
+	}
+	other := filepath.Join(root, "wh2", "files", filepath.Base(wheels[0]))
+	cached := filepath.Join(cache, "larder", "files", "sha256", before[:2], before)
+	if _, err := os.Stat(cached); err != nil {
+		t.Fatalf("the user cache does not hold %s: %v", filepath.Base(wheels[0]), err)
+	}
+	for _, f := range []string{wheels[0], other, cached} {
+		if sha(t, f) != before {
+			t.Errorf("%s changed after an in-place write to wh1", strings.TrimPrefix(f, root))
+		}
+	}
+}
+
+func sha(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
