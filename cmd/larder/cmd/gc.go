@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
 
@@ -20,7 +22,9 @@ packages that left the lock, files the manifest does not list, sidecars of no
 wheel and leftovers of interrupted fetches. With --force, remove them and
 update the manifest and the static index; without it, only say what would go.
 
-Do not run it while a fetch writes to the same wheelhouse.`,
+gc refuses to run while another larder process (a fetch, a server's cache)
+writes to the same wheelhouse: the files it has not listed yet would look
+like garbage.`,
 		Example: "  larder gc\n  larder gc --force",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -34,6 +38,10 @@ Do not run it while a fetch writes to the same wheelhouse.`,
 				return err
 			}
 			r, err := fetch.GC(store, lock, !force)
+			var busy *wheelhouse.BusyError
+			if errors.As(err, &busy) {
+				return withHint(fmt.Errorf("gc: %w", err), "run 'larder gc' again when the other fetch has finished")
+			}
 			if err != nil {
 				return fmt.Errorf("gc: %w", err)
 			}

@@ -26,13 +26,16 @@ func newVerifyCmd(g *globals) *cobra.Command {
 
   missing      the lock needs it and the wheelhouse does not have it
   corrupt      its bytes differ from the manifest or the lock
+  not-regular  a symbolic link, named pipe or folder where a file belongs, in
+               files/ or simple/ (links are never followed: they may point
+               out of the wheelhouse)
   metadata     a wheel's .metadata sidecar is absent or wrong
   unexpected   in files/ but not in the manifest (leftovers of interrupted writes too)
   stale        the lock no longer needs it (a warning, unless --strict)
 
 The exit code is 1 when anything but a stale file is found. 'larder fetch'
 repairs missing and corrupt files; 'larder gc --force' removes unexpected and
-stale ones.`,
+stale ones; a not-regular one is for you to look at.`,
 		Example: "  larder verify\n  larder verify --strict --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -103,7 +106,7 @@ type verifySummary struct {
 
 func problemCounts(r *wheelhouse.VerifyReport) string {
 	var parts []string
-	for _, k := range []wheelhouse.ProblemKind{wheelhouse.ProblemMissing, wheelhouse.ProblemCorrupt, wheelhouse.ProblemMetadata, wheelhouse.ProblemUnexpected, wheelhouse.ProblemStale} {
+	for _, k := range []wheelhouse.ProblemKind{wheelhouse.ProblemMissing, wheelhouse.ProblemCorrupt, wheelhouse.ProblemNotRegular, wheelhouse.ProblemMetadata, wheelhouse.ProblemUnexpected, wheelhouse.ProblemStale} {
 		if c := r.Count(k); c > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c, k))
 		}

@@ -1,0 +1,118 @@
+package wheelhouse
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestWritersShareTheStoreAndGCWaitsForThemAll: two writers at once are
+// fine, an exclusive lock (gc) is refused while either lives, and a
+// writer that starts while another lives leaves that one's temporary
+// files alone; the first writer alone removes a dead one's.
+func TestWritersShareTheStoreAndGCWaitsForThemAll(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "wh")
+	a, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := a.Path(".dead-1.0-py3-none-any.whl.tmp-1")
+	mustWrite(t, dead, nil)
+	releaseA, err := a.BeginWrite(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("the first writer left a dead writer's temporary file: %v", err)
+	}
+	live := a.Path(".live-1.0-py3-none-any.whl.tmp-2")
+	mustWrite(t, live, []byte("half a download"))
+	releaseB, err := b.BeginWrite(context.Background())
+	if err != nil {
+		t.Fatalf("a second writer: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a second writer removed a live writer's temporary file: %v", err)
+	}
+	var busy *BusyError
+	if _, err := b.LockExclusive(); !errors.As(err, &busy) {
+		t.Errorf("exclusive lock with two writers: %v, want a *BusyError", err)
+	}
+	releaseA()
+	if _, err := b.LockExclusive(); !errors.As(err, &busy) {
+		t.Errorf("exclusive lock with one writer: %v, want a *BusyError", err)
+	}
+	releaseB()
+	release, err := a.LockExclusive()
+	if err != nil {
+		t.Fatalf("exclusive lock with no writer: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.BeginWrite(ctx); err == nil {
+		t.Errorf("a writer started while gc runs")
+	}
+	release()
+}
+
+// TestCommitKeepsWhatOthersCommitted: two Stores of one folder, as two
+// processes have, each Put and Commit; the manifest ends with both
+// entries, a Remove removes only its file, and targets of one file
+// fetched for two locks are both kept.
+func TestCommitKeepsWhatOthersCommitted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "wh")
+	a, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(s *Store, name string, targets ...string) {
+		t.Helper()
+		if err := s.Put(Entry{Filename: name, Project: "p", SHA256: fill('a'), Targets: targets}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(a, "one-1.0-py3-none-any.whl", "linux/amd64")
+	put(b, "two-1.0-py3-none-any.whl")
+	put(b, "one-1.0-py3-none-any.whl", "linux/arm64")
+	put(a, "three-1.0-py3-none-any.whl")
+	if err := b.Remove("two-1.0-py3-none-any.whl"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range a.Entries() {
+		names = append(names, e.Filename)
+	}
+	if len(names) != 2 || names[0] != "one-1.0-py3-none-any.whl" || names[1] != "three-1.0-py3-none-any.whl" {
+		t.Fatalf("entries %v, want one and three", names)
+	}
+	if e, _ := a.Lookup("one-1.0-py3-none-any.whl"); len(e.Targets) != 2 {
+		t.Errorf("targets %v, want both locks' targets", e.Targets)
+	}
+}
+
+func fill(c byte) string {
+	b := make([]byte, 64)
+	for i := range b {
+		b[i] = c
+	}
+	return string(b)
+}
