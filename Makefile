@@ -6,7 +6,7 @@ PKG         := github.com/larder-build/larder
 LDFLAGS     := -s -w -X $(PKG)/cmd/larder/cmd.Version=$(VERSION)
 BENCHTIME   ?= 1x
 
-.PHONY: all build install test test-short lint bench difftest prepare e2e demo clean
+.PHONY: all build install setup-test setup-demo test test-short lint bench difftest prepare e2e demo clean
 
 all: build
 
@@ -29,9 +29,17 @@ install: build
 	install -d $(PREFIX)/bin
 	install -m 0755 bin/larder $(PREFIX)/bin/larder
 
-## test: every unit and integration test (needs python3 with pip; see .ci/run)
-test:
-	$(GO) test -count=1 ./...
+## setup-test, setup-demo: the Debian/Ubuntu packages the tests or the
+## demo use (installed as root; anyone else is told the command to run)
+setup-test:
+	@.ci/setup test
+setup-demo:
+	@.ci/setup demo
+
+## test: every test, with every real client and component they use (set up
+## first: a missing one fails a test instead of skipping it)
+test: setup-test prepare
+	LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
 
 ## test-short: the fast tests only
 test-short:
@@ -54,7 +62,7 @@ difftest:
 	LARDER_DIFFTEST_FULL=1 $(GO) test -count=1 -timeout 30m -run 'Diff|Reference' ./resolver/...
 
 ## demo: lock, fetch and bake an example project into oci:out/demo, offline
-demo: build
+demo: setup-demo build
 	$(GO) run ./internal/cmd/demo --bin bin --out out
 
 ## e2e: larder's three jobs for real in containers, offline (needs root,
@@ -64,12 +72,12 @@ BUILDKIT_CACHE ?= $(HOME)/.cache/larder/buildkit
 
 ## prepare: what the container tests use, made once and cached: the Debian
 ## base image (debootstrap, needs Debian's mirror) and buildkitd
-prepare:
+prepare: setup-test
 	$(GO) build -o bin/e2e ./internal/cmd/e2e
 	bin/e2e prepare --cache $(E2E_CACHE)
 	bin/e2e buildkit --cache $(BUILDKIT_CACHE)
 
-e2e: build
+e2e: setup-test build
 	$(GO) build -o bin/e2e ./internal/cmd/e2e
 	bin/e2e prepare --cache $(E2E_CACHE)
 	unshare --net --fork -- sh -c 'ip link set lo up && exec bin/e2e run --cache $(E2E_CACHE) --bin bin --report bin/e2e-report.json'
