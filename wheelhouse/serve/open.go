@@ -3,7 +3,6 @@ package serve
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"syscall"
 )
@@ -43,22 +42,4 @@ func linkedFilesDir(filesDir string) bool {
 // isLink reports whether err says a path was a link or not regular.
 func isLink(err error) bool {
 	return errors.Is(err, errNotRegular) || errors.Is(err, syscall.ELOOP)
-}
-
-// readRegular reads a store file of at most limit bytes that is a
-// regular file.
-func readRegular(p string, limit int64) ([]byte, error) {
-	f, _, err := openRegular(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, nil
 }

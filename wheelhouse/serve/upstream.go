@@ -33,14 +33,15 @@ const (
 	// memory.
 	maxPageSize = 16 << 20
 	// maxPageBytes bounds what a parsed page takes in memory (estimated
-	// by pageParser). A real page keeps less than it was sent; a hostile
+	// by pageParser): about 16,000 files, twice the files of PyPI's
+	// largest pages. A real page keeps less than it was sent; a hostile
 	// one made of the shortest valid entries would keep several times
 	// more, and is cut off here.
-	maxPageBytes = 12 << 20
+	maxPageBytes = 8 << 20
 	// pageCacheBytes bounds the parsed pages kept, least recently used
 	// going first; maxPages bounds their number, negative answers
 	// included.
-	pageCacheBytes = 32 << 20
+	pageCacheBytes = 16 << 20
 	maxPages       = 4096
 	// maxParses bounds pages read and parsed (or rendered) at once, so
 	// that the pages in flight add at most maxParses*maxPageBytes.
