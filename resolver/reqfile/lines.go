@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -222,6 +223,22 @@ func commentStart(line string) int {
 // number of its first physical line.
 func logicalLines(physical []string) []logicalLine {
 	var out []logicalLine
+	for ll := range eachLogicalLine(physical) {
+		out = append(out, ll)
+	}
+	return out
+}
+
+// eachLogicalLine yields the logical lines of physical one at a time, so
+// that a parse of a huge file holds one, not a slice of millions.
+func eachLogicalLine(physical []string) iter.Seq[logicalLine] {
+	return func(yield func(logicalLine) bool) {
+		forLogicalLines(physical, yield)
+	}
+}
+
+func forLogicalLines(physical []string, yield func(logicalLine) bool) {
+	stopped := false
 	emit := func(first, last int, text string) {
 		body := text
 		comment := ""
@@ -230,14 +247,17 @@ func logicalLines(physical []string) []logicalLine {
 			comment = pyTrim(text[i+1:])
 		}
 		body = pyTrim(body)
-		if body == "" {
+		if body == "" || stopped {
 			return
 		}
-		out = append(out, logicalLine{first: first, last: last, text: body, comment: comment})
+		stopped = !yield(logicalLine{first: first, last: last, text: body, comment: comment})
 	}
 	var pending []string
 	primary := 0
 	for i, line := range physical {
+		if stopped {
+			return
+		}
 		n := i + 1
 		if !strings.HasSuffix(line, `\`) || isCommentLine(line) {
 			if isCommentLine(line) {
@@ -260,7 +280,6 @@ func logicalLines(physical []string) []logicalLine {
 	if pending != nil {
 		emit(primary, len(physical), strings.Join(pending, ""))
 	}
-	return out
 }
 
 // envRef is one ${NAME} reference found in a line.

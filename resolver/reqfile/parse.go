@@ -205,8 +205,9 @@ func (p *parser) parse(path string, data []byte, constraint bool, via []Source) 
 		return &Error{Source: Source{File: path}, Err: err}
 	}
 	physical := splitLines(text)
-	for i, ll := range logicalLines(physical) {
-		if i%checkEvery == checkEvery-1 {
+	i := 0
+	for ll := range eachLogicalLine(physical) {
+		if i++; i%checkEvery == 0 {
 			if err := p.ctx.Err(); err != nil {
 				return &Error{Source: Source{File: path, Line: ll.first}, Err: fmt.Errorf("parsing interrupted: %w", err)}
 			}
