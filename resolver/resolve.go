@@ -104,7 +104,8 @@ func Resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	if len(req.Targets) == 0 {
 		return nil, errors.New("no target to resolve for")
 	}
-	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{}}
+	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
+		limit: parallelOf(ix), required: map[string]bool{}}
 	for _, c := range req.Constraints {
 		sh.cons[c.NormalizedName()] = sh.cons[c.NormalizedName()].And(c.Specifiers)
 	}
@@ -117,6 +118,11 @@ func Resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	for _, r := range req.Requirements {
 		if r.VCS != nil || r.URL != "" {
 			sh.warmed[r.NormalizedName()] = true
+		}
+	}
+	for _, r := range req.Requirements {
+		if r.VCS == nil && r.URL == "" && r.Marker == nil {
+			sh.required[r.NormalizedName()] = true
 		}
 	}
 	for _, r := range req.Requirements {
@@ -222,6 +228,16 @@ type shared struct {
 	warming sync.WaitGroup
 	stopped bool
 	cons    map[string]pep440.Specifiers
+	// Warming is a queue drained by at most limit workers, the index's
+	// own bound on requests in flight: a hundred thousand names cost a
+	// queue entry each, not a goroutine each.
+	limit     int
+	warmQueue []warmJob
+	workers   int
+	// required are the names every target needs (roots without a
+	// marker): one of them missing ends the resolution, so it ends the
+	// warming too instead of asking about every other name.
+	required map[string]bool
 
 	vcsMu sync.Mutex
 	vcs   map[string]*vcsResult // "url@rev#subdir" -> resolution
@@ -375,14 +391,15 @@ func pkgName(pkg string) (name, extra string) {
 }
 
 func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
-	// The roots' pages are fetched in parallel before the sequential walk.
+	// The roots' pages are fetched in parallel before the sequential walk;
+	// those of roots whose marker excludes this target are never needed.
 	var names []string
 	for _, r := range p.req.Requirements {
-		if r.VCS == nil && r.URL == "" {
+		if r.VCS == nil && r.URL == "" && (r.Marker == nil || r.Marker.Evaluate(p.env)) {
 			names = append(names, r.NormalizedName())
 		}
 	}
-	p.fetchNames(ctx, names)
+	p.fetchNames(ctx, names, true)
 	var rootDeps []dependency
 	for _, r := range p.req.Requirements {
 		if r.Marker != nil && !r.Marker.Evaluate(p.env) {
@@ -642,37 +659,87 @@ func mentionsExtra(m *pep508.Marker, extra string) bool {
 // what it needs already in memory, and a wrong one costs only a request.
 func (sh *shared) warm(name string, ss pep440.Specifiers) {
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	if sh.warmed[name] || sh.stopped {
-		sh.mu.Unlock()
 		return
 	}
-	ss = ss.And(sh.cons[name])
 	sh.warmed[name] = true
-	sh.warming.Add(1)
-	sh.mu.Unlock()
-	go func() {
-		defer sh.warming.Done()
-		ctx := sh.warmCtx
-		page, err := sh.ix.Project(ctx, name)
-		if err != nil {
+	sh.warmQueue = append(sh.warmQueue, warmJob{name: name, ss: ss.And(sh.cons[name])})
+	if sh.workers < sh.limit {
+		sh.workers++
+		sh.warming.Add(1)
+		go sh.warmWorker()
+	}
+}
+
+// warmJob is a project to warm and the versions that may be chosen.
+type warmJob struct {
+	name string
+	ss   pep440.Specifiers
+}
+
+// warmWorker warms queued projects until the queue is empty or warming
+// stops.
+func (sh *shared) warmWorker() {
+	defer sh.warming.Done()
+	for {
+		sh.mu.Lock()
+		if sh.stopped || len(sh.warmQueue) == 0 || sh.warmCtx.Err() != nil {
+			sh.workers--
+			sh.mu.Unlock()
 			return
 		}
-		f, ok := newestWheel(page, name, ss)
-		if !ok {
-			return
+		job := sh.warmQueue[0]
+		sh.warmQueue = sh.warmQueue[1:]
+		sh.mu.Unlock()
+		sh.warmOne(job)
+	}
+}
+
+func (sh *shared) warmOne(job warmJob) {
+	ctx := sh.warmCtx
+	page, err := sh.ix.Project(ctx, job.name)
+	var nf *index.NotFoundError
+	if errors.As(err, &nf) && sh.required[job.name] {
+		sh.mu.Lock()
+		sh.stopped = true
+		sh.warmQueue = nil
+		sh.mu.Unlock()
+	}
+	if err != nil {
+		return
+	}
+	f, ok := newestWheel(page, job.name, job.ss)
+	if !ok {
+		return
+	}
+	md, err := sh.metadata(ctx, f)
+	if err != nil {
+		return
+	}
+	for _, line := range md.RequiresDist {
+		r, err := pep508.ParseRequirement(line)
+		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
+			continue
 		}
-		md, err := sh.metadata(ctx, f)
-		if err != nil {
-			return
-		}
-		for _, line := range md.RequiresDist {
-			r, err := pep508.ParseRequirement(line)
-			if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
-				continue
-			}
-			sh.warm(r.NormalizedName(), r.Specifiers)
-		}
-	}()
+		sh.warm(r.NormalizedName(), r.Specifiers)
+	}
+}
+
+// parallelIndex is an index that says how many requests it has in flight
+// at most.
+type parallelIndex interface {
+	Parallel() int
+}
+
+// defaultParallel bounds background work for an index that does not say.
+const defaultParallel = 16
+
+func parallelOf(ix Index) int {
+	if p, ok := ix.(parallelIndex); ok && p.Parallel() > 0 {
+		return p.Parallel()
+	}
+	return defaultParallel
 }
 
 // speculate is how many of a project's most preferred versions have their
@@ -741,24 +808,35 @@ func (p *targetProblem) fetchPages(ctx context.Context, reqs []pep508.Requiremen
 		p.sh.warm(r.NormalizedName(), r.Specifiers)
 		names = append(names, r.NormalizedName())
 	}
-	p.fetchNames(ctx, names)
+	p.fetchNames(ctx, names, false)
 }
 
-// fetchNames fetches pages in parallel and builds their listings, each of
-// which starts warming the metadata of its first few candidates.
-func (p *targetProblem) fetchNames(ctx context.Context, names []string) {
-	var wg sync.WaitGroup
+// fetchNames fetches pages, at most the index's limit at once, so that the
+// walk that follows finds them in memory. With stopAtMissing (every name
+// is required), the first name the index lacks stops it: the walk fails
+// on that name anyway, and asking about the rest costs requests only.
+func (p *targetProblem) fetchNames(ctx context.Context, names []string, stopAtMissing bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var g errgroup.Group
+	g.SetLimit(p.sh.limit)
 	for _, name := range names {
 		if _, ok := p.listings[name]; ok {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.sh.ix.Project(ctx, name) //nolint:errcheck // errors surface in the walk
-		}()
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			_, err := p.sh.ix.Project(ctx, name)
+			var nf *index.NotFoundError
+			if stopAtMissing && errors.As(err, &nf) {
+				cancel()
+			}
+			return nil // errors surface in the walk
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // the goroutines return no error
 }
 
 // verifyClosed checks that every package of the solution was pinned by

@@ -71,6 +71,10 @@ func WithParallel(n int) Option {
 	}
 }
 
+// Parallel reports how many requests the client has in flight at most,
+// so that callers queue work for it instead of piling up goroutines.
+func (c *Client) Parallel() int { return cap(c.sem) }
+
 // WithRetries sets how many times a request is retried after a 5xx, a 429
 // or a network error, and the first back-off delay (doubled each time).
 func WithRetries(n int, backoff time.Duration) Option {

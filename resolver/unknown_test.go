@@ -1,0 +1,100 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/target"
+)
+
+// inFlight counts the requests a handler serves and the most it serves at
+// once.
+type inFlight struct {
+	next          http.Handler
+	now, max, all atomic.Int64
+	mu            sync.Mutex
+	pages         map[string]int
+}
+
+func (c *inFlight) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := c.now.Add(1)
+	defer c.now.Add(-1)
+	c.all.Add(1)
+	for {
+		m := c.max.Load()
+		if n <= m || c.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	c.mu.Lock()
+	c.pages[r.URL.Path]++
+	c.mu.Unlock()
+	c.next.ServeHTTP(w, r)
+}
+
+func TestManyUnknownNamesStopAtTheFirstWithinTheIndexLimit(t *testing.T) {
+	const parallel = 4
+	idx := &pypitest.Index{}
+	var reqs []Requirement
+	for i := range 3 {
+		name := fmt.Sprintf("known%d", i)
+		idx.Projects = append(idx.Projects, pypitest.Project{Name: name, Releases: []pypitest.Release{
+			{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}})
+	}
+	for i := range 3 {
+		reqs = append(reqs, mustRequirement(t, fmt.Sprintf("known%d==1.0", i)))
+	}
+	for i := range 5000 {
+		reqs = append(reqs, mustRequirement(t, fmt.Sprintf("unknown-%05d==1.0", i)))
+	}
+	fake := pypitest.New(idx, pypitest.WithLatency(2*time.Millisecond))
+	if err := fake.Err(); err != nil {
+		t.Fatal(err)
+	}
+	counter := &inFlight{next: fake, pages: map[string]int{}}
+	srv := httptest.NewServer(counter)
+	defer srv.Close()
+	c, err := index.New([]string{srv.URL + "/simple/"}, index.WithCacheDir(t.TempDir()), index.WithRetries(0, 0), index.WithParallel(parallel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = Resolve(ctx, c, Request{
+		Requirements: reqs,
+		Targets:      []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36"), mustTarget(t, "linux/arm64:3.12:glibc2.36")},
+	}, nil)
+	var nf *index.NotFoundError
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "unknown-") {
+		t.Fatalf("error %v, want a project not found", err)
+	}
+	t.Logf("%d requests, at most %d in flight", counter.all.Load(), counter.max.Load())
+	// Each target may ask once more for pages cancelled in flight, and
+	// the error asks for the project list to suggest names.
+	if got, limit := counter.all.Load(), int64(3+4*parallel*2+4); got > limit {
+		t.Errorf("%d requests for 5000 unknown names, want at most %d", got, limit)
+	}
+	if got := counter.max.Load(); got > parallel {
+		t.Errorf("%d requests in flight at once, want at most %d (the index's limit)", got, parallel)
+	}
+}
+
+func mustRequirement(t *testing.T, s string) Requirement {
+	t.Helper()
+	r, err := pep508.ParseRequirement(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Requirement{Requirement: r, Source: "requirements.txt:1"}
+}
