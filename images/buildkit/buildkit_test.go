@@ -23,11 +23,7 @@ import (
 	"github.com/larder-build/larder/wheelhouse/build"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	buildkitd.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, buildkitd.StopShared) }
 
 func TestAnUnreachableDaemonSaysWhereAndHowToStartOne(t *testing.T) {
 	a := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")

@@ -1,5 +1,7 @@
 // Package indexbin builds the real larder-index binary for tests, once
-// per test process and architecture.
+// per test process and architecture, under the temporary folder: a test
+// package that uses it runs its tests through testenv.Main, which removes
+// that folder when the process ends.
 package indexbin
 
 import (
@@ -10,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // goCache is the go tool's build cache as the test process started with
@@ -35,6 +39,7 @@ var (
 // does).
 func Build(tb testing.TB, archs ...string) map[string]string {
 	tb.Helper()
+	testenv.NeedMain(tb)
 	mu.Lock()
 	defer mu.Unlock()
 	if dir == "" {

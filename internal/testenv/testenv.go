@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -59,4 +61,53 @@ func BenchScale(tb testing.TB, def float64) float64 {
 		tb.Fatalf("LARDER_BENCH_SCALE=%q: want a positive number", s)
 	}
 	return v
+}
+
+// Main runs a package's tests with TMPDIR set to a folder of their own,
+// and removes that folder when they end: passed, failed or interrupted
+// (SIGINT, SIGTERM). Everything the tests and their subprocesses make
+// under the temporary folder, including what outlives a single test (a
+// binary built once per process), goes with it. atExit (stopping a shared
+// daemon) runs first, on every path. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+func Main(m *testing.M, atExit ...func()) {
+	root, err := os.MkdirTemp("", "larder-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", root)
+	os.Setenv(mainEnv, root)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		for _, f := range atExit {
+			f()
+		}
+		os.RemoveAll(root)
+		fmt.Fprintf(os.Stderr, "testenv: %v: removed %s\n", s, root)
+		os.Exit(130)
+	}()
+	code := m.Run()
+	signal.Stop(sig)
+	for _, f := range atExit {
+		f()
+	}
+	os.RemoveAll(root)
+	os.Exit(code)
+}
+
+// mainEnv names the folder Main made, for the helpers that need it.
+const mainEnv = "LARDER_TESTENV_TMP"
+
+// NeedMain fails the test unless its package runs through Main: a helper
+// that leaves files for the whole process (a binary built once) calls it
+// so that they go with the run.
+func NeedMain(tb testing.TB) {
+	tb.Helper()
+	if d := os.Getenv(mainEnv); d == "" || d != os.Getenv("TMPDIR") {
+		tb.Fatal("this helper keeps files for the whole test process: call testenv.Main from the package's TestMain")
+	}
 }

@@ -12,14 +12,11 @@ import (
 	"github.com/larder-build/larder/internal/baseimage"
 	"github.com/larder-build/larder/internal/buildkitd"
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/pylock"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	buildkitd.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, buildkitd.StopShared) }
 
 func TestExportPrintsBuildctlFlagsThatWorkExactlyAsPrinted(t *testing.T) {
 	addr := buildkitd.Shared(t)

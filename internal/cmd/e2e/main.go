@@ -28,9 +28,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/larder-build/larder/internal/baseimage"
@@ -127,8 +129,12 @@ func run(args []string) error {
 	scale := f.Float64("scale", 1, "size of the edx workload (1: about 300 MB)")
 	reportPath := f.String("report", "", "also write the report as JSON here")
 	timeout := f.Duration("timeout", 30*time.Minute, "give up after this long")
+	keep := f.Bool("keep", false, "keep the temporary work folder (it is removed at the end, failed or not)")
 	f.Parse(args)
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	// An interrupt cancels the run, so that the work folder still goes.
+	sctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, *timeout)
 	defer cancel()
 	base, ok := baseimage.Cached(*cache)
 	if !ok {
@@ -151,6 +157,11 @@ func run(args []string) error {
 			return err
 		}
 		*work = d
+		if *keep {
+			fmt.Fprintf(os.Stderr, "e2e: keeping the work folder %s\n", d)
+		} else {
+			defer os.RemoveAll(d)
+		}
 	}
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
