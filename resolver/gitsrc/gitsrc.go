@@ -1,6 +1,9 @@
 // Package gitsrc pins git sources to commits and keeps checkouts of them
 // in a cache: the resolver reads a fork's metadata from one, and the
-// wheelhouse builder builds the fork from the same one.
+// wheelhouse builder builds the fork from the same one. Every URL,
+// revision and subdirectory is checked (CheckURL, CheckRev,
+// CheckSubdirectory) before git sees it, because they come from files an
+// attacker may write: a lock, a pyproject.toml, a requirement file.
 package gitsrc
 
 import (
