@@ -77,6 +77,12 @@ func Main(m *testing.M, atExit ...func()) {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		os.Exit(1)
 	}
+	// Others may pass through (not list): tests run binaries as a non-root
+	// user from folders under it.
+	if err := os.Chmod(root, 0o711); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
 	os.Setenv("TMPDIR", root)
 	os.Setenv(mainEnv, root)
 	sig := make(chan os.Signal, 1)
