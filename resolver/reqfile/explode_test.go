@@ -159,6 +159,10 @@ func TestIncludeTreesHaveLimits(t *testing.T) {
 		chain[fmt.Sprintf("/w/f%05d.txt", i)] = fmt.Sprintf("-r f%05d.txt\n", i+1)
 	}
 	chain[fmt.Sprintf("/w/f%05d.txt", maxDepth+1)] = "a==1\n"
+	var many strings.Builder
+	for i := range maxRequirements + 1 {
+		fmt.Fprintf(&many, "p%d\n", i)
+	}
 	big := strings.Repeat("# a long comment to fill the file up\n", 20<<20/37)
 	for _, tc := range []struct {
 		name  string
@@ -168,6 +172,8 @@ func TestIncludeTreesHaveLimits(t *testing.T) {
 	}{
 		{"too many files", wide, fmt.Sprintf("/w/f00000.txt:%d", maxFiles), "more than 10000 requirement files"},
 		{"too deep", chain, fmt.Sprintf("/w/f%05d.txt:1", maxDepth-1), "more than 100 levels"},
+		{"too many requirements", memFS{"/w/f00000.txt": "-r many.txt\n", "/w/many.txt": many.String()},
+			fmt.Sprintf("/w/many.txt:%d", maxRequirements+1), "more than 50000 distinct requirement lines"},
 		{"too many bytes", memFS{
 			"/w/f00000.txt": "-r a.txt\n-r b.txt\n-r c.txt\n-r d.txt\n",
 			"/w/a.txt":      big, "/w/b.txt": big, "/w/c.txt": big, "/w/d.txt": big,

@@ -118,6 +118,10 @@ const (
 	// carry the whole chain in Via. pip stops near 300, at Python's
 	// recursion limit.
 	maxDepth = 100
+	// maxRequirements bounds the distinct requirement and constraint
+	// lines of a tree (each costs a parsed Requirement, some hundreds of
+	// bytes); the largest real trees hold a few thousand.
+	maxRequirements = 50_000
 )
 
 // checkEvery is how many lines are parsed between looks at the context.
@@ -315,6 +319,9 @@ func (p *parser) warnIgnored(src Source, lo *lineOptions, where string, keep ...
 }
 
 func (p *parser) add(r *Requirement, path string, ll logicalLine, physical []string, constraint bool, via []Source, fail func(error) error) error {
+	if len(p.file.Requirements)+len(p.file.Constraints) >= maxRequirements {
+		return fail(fmt.Errorf("more than %d distinct requirement lines in one tree", maxRequirements))
+	}
 	r.Raw = ll.text
 	r.Source = Source{File: path, Line: ll.first}
 	r.Comment = ll.comment

@@ -25,8 +25,9 @@ func TestInterruptedLockStopsWhileReadingRequirements(t *testing.T) {
 		t.Fatalf("building larder: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
-	// Two files of distinct lines, just under the size limits: seconds of
-	// parsing even where repeated lines and re-included files are free.
+	// Two files of option lines, just under the size limits: seconds of
+	// parsing even where repeated requirement lines and re-included files
+	// are free.
 	files := map[string]string{
 		"requirements.txt": "-r a.txt\n-r b.txt\n",
 		"larder.toml": `[project]
@@ -38,7 +39,7 @@ url = "http://127.0.0.1:9/simple/"
 	for _, name := range []string{"a", "b"} {
 		var b strings.Builder
 		for i := 0; b.Len() < 30<<20; i++ {
-			fmt.Fprintf(&b, "%s-project-%07d[extra]==1.0.%d ; python_version >= '3.8'\n", name, i, i%100)
+			fmt.Fprintf(&b, "--pre --prefer-binary --trusted-host %s%d.example.com\n", name, i%100)
 		}
 		files[name+".txt"] = b.String()
 	}
