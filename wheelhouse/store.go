@@ -140,7 +140,7 @@ func Open(dir string) (*Store, error) {
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("opening wheelhouse %s: %s is corrupt: %w", dir, ManifestName, err)
+		return nil, fmt.Errorf("opening wheelhouse %s: %w", dir, &CorruptManifestError{Path: filepath.Join(dir, ManifestName), Err: err})
 	}
 	if m.Version != manifestVersion {
 		return nil, fmt.Errorf("opening wheelhouse %s: manifest version %d is not supported (want %d)", dir, m.Version, manifestVersion)
@@ -177,6 +177,15 @@ func Open(dir string) (*Store, error) {
 func newStore(dir string, n int) *Store {
 	return &Store{dir: dir, entries: make(map[string]Entry, n), puts: map[string]pendingPut{}, removed: map[string]bool{}}
 }
+
+// CorruptManifestError reports a manifest.json that is not a manifest.
+type CorruptManifestError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptManifestError) Error() string { return fmt.Sprintf("%s is corrupt: %v", e.Path, e.Err) }
+func (e *CorruptManifestError) Unwrap() error { return e.Err }
 
 // InconsistentError reports a manifest that does not match the folder.
 // Open still returns the store, so that fetch can repair it and verify

@@ -142,7 +142,7 @@ func bake(cmd *cobra.Command, g *globals, o *bakeOptions) (*images.Report, error
 	}
 	p := &bakeProgress{}
 	req.Progress = p.event
-	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, p.line)
+	st := newStatus(cmd.ErrOrStderr(), g, p.line)
 	rep, err := images.Bake(cmd.Context(), req)
 	st.Done()
 	if err != nil {

@@ -118,6 +118,16 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 		}
 		contexts = append(contexts, bc)
 	}
+	// The daemon is checked before anything is baked for it.
+	c, err := buildkit.Connect(cmd.Context(), buildkit.Addr(o.addr))
+	if err != nil {
+		var ue *buildkit.UnreachableError
+		if errors.As(err, &ue) {
+			return withHint(fmt.Errorf("build: %w", err), "%s", ue.Hint())
+		}
+		return fmt.Errorf("build: %w", err)
+	}
+	c.Close()
 	whRef := o.wheelhouse
 	if whRef == "" {
 		// The wheelhouse image lives in larder's cache, one layout per
@@ -148,7 +158,7 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 		return err
 	}
 	var progress io.Writer = cmd.ErrOrStderr()
-	if g.json {
+	if g.json || g.noProgress {
 		progress = nil
 	}
 	req := buildkit.Image{

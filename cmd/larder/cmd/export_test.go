@@ -81,6 +81,13 @@ func TestBuildFromTheCommandLineAndItsErrors(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "cannot reach BuildKit at unix://") || !strings.Contains(stderr, "hint: start one") {
 		t.Errorf("build with no daemon: %d\n%s", code, stderr)
 	}
+	// ...and nothing was baked for a daemon that is not there.
+	if strings.Contains(stderr, "wheelhouse context:") {
+		t.Errorf("build baked the wheelhouse context before finding no daemon:\n%s", stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "cache", "*", "contexts", "*")); len(m) > 0 {
+		t.Errorf("build baked %v before finding no daemon", m)
+	}
 	for _, bad := range [][]string{{"build", "--build-arg", "NOVALUE"}, {"build", "--build-context", "x"}, {"build", "--platform", "linux/sparc"}} {
 		if code, _, stderr := run(t, dir, append(bad, "--output", "oci:out")...); code != 2 {
 			t.Errorf("larder %v: exit %d, want 2\n%s", bad, code, stderr)

@@ -148,7 +148,7 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 
 	p := newFetchProgress(lock, cmd.ErrOrStderr(), g.verbose && !g.json)
 	opts.Progress = p.event
-	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, p.line)
+	st := newStatus(cmd.ErrOrStderr(), g, p.line)
 	rep, err := fetch.Fetch(cmd.Context(), store, lock, opts)
 	st.Done()
 	var nb *fetch.NeedsBuilderError
@@ -228,14 +228,15 @@ type fetchProgress struct {
 	total   int64
 	verbose io.Writer
 
-	mu       sync.Mutex
-	done     int
-	bytes    map[string]int64
-	building map[string]bool
+	mu         sync.Mutex
+	done       int
+	bytes      map[string]int64
+	downloaded map[string]int64 // what came over the network: the rate's bytes
+	building   map[string]bool
 }
 
 func newFetchProgress(l *pylock.Lock, w io.Writer, verbose bool) *fetchProgress {
-	p := &fetchProgress{start: time.Now(), bytes: map[string]int64{}, building: map[string]bool{}}
+	p := &fetchProgress{start: time.Now(), bytes: map[string]int64{}, downloaded: map[string]int64{}, building: map[string]bool{}}
 	for _, pkg := range l.Packages {
 		for _, f := range pkg.Wheels {
 			p.files++
@@ -266,11 +267,17 @@ func (p *fetchProgress) event(e fetch.Event) {
 		}
 	case fetch.Progress:
 		p.bytes[key] = e.Bytes
+		if e.Via == fetch.ViaDownload {
+			p.downloaded[key] = e.Bytes
+		}
 	case fetch.Done, fetch.Skipped:
 		if e.Via == fetch.ViaBuild {
 			delete(p.building, key)
 		} else if e.Target == "" {
 			p.bytes[key] = e.Bytes
+			if e.Via == fetch.ViaDownload {
+				p.downloaded[key] = e.Bytes
+			}
 			p.done++
 		}
 		if p.verbose != nil {
@@ -287,13 +294,18 @@ func (p *fetchProgress) event(e fetch.Event) {
 func (p *fetchProgress) line() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var got int64
+	var got, down int64
 	for _, n := range p.bytes {
 		got += n
 	}
+	for _, n := range p.downloaded {
+		down += n
+	}
 	s := fmt.Sprintf("fetching: %d/%d files, %s of %s", p.done, p.files, humanBytes(got), humanBytes(p.total))
-	if secs := time.Since(p.start).Seconds(); secs > 0.5 {
-		s += fmt.Sprintf(", %s/s", humanBytes(int64(float64(got)/secs)))
+	// The rate is the network's: files already present or linked from the
+	// cache cost no download.
+	if secs := time.Since(p.start).Seconds(); secs > 0.5 && down > 0 {
+		s += fmt.Sprintf(", downloading %s/s", humanBytes(int64(float64(down)/secs)))
 	}
 	if n := len(p.building); n > 0 {
 		for k := range p.building {

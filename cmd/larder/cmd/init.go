@@ -4,12 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/wheelhouse"
 )
+
+// initSummary is what init reports with --json.
+type initSummary struct {
+	Wrote        string   `json:"wrote"`
+	Requirements []string `json:"requirements"`
+	Next         string   `json:"next"`
+}
 
 func newInitCmd(g *globals) *cobra.Command {
 	var force bool
@@ -47,7 +55,25 @@ working folder, picks the main one and lists the others for you to add.`,
 			if err := wheelhouse.WriteFileAtomic(out, b, 0o644); err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s; next: larder lock\n", out)
+			cfg, err := config.Parse(b, out)
+			if err != nil {
+				return fmt.Errorf("init: the starter does not read back: %w", err)
+			}
+			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Next: "larder lock"}
+			if s.Requirements == nil {
+				s.Requirements = []string{}
+			}
+			if len(s.Requirements) == 0 {
+				s.Next = "list your requirement files under [project] requirements in " + out + " (or run 'larder init --force FILE...'), then larder lock"
+			}
+			if g.json {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			if len(s.Requirements) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, with no requirement files: none were found here\nnext: %s\n", out, s.Next)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s for %s; next: %s\n", out, strings.Join(s.Requirements, ", "), s.Next)
 			return nil
 		},
 	}

@@ -147,7 +147,7 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	var resolvedCount atomic.Int64
 	var lastPkg atomic.Value
 	lastPkg.Store("")
-	st := newStatus(cmd.ErrOrStderr(), g.noProgress || g.json, func() string {
+	st := newStatus(cmd.ErrOrStderr(), g, func() string {
 		s := client.Stats()
 		return fmt.Sprintf("resolving: %d versions examined, %d requests (%d pages, %d metadata), %s",
 			resolvedCount.Load(), s.Requests, s.PagesFetched+s.Revalidated, s.MetadataFiles+s.RangeReads+s.FullDownloads, lastPkg.Load())
@@ -202,6 +202,9 @@ func indexHint(err error, indexURL string) error {
 	var ne net.Error
 	var se *index.StatusError
 	switch {
+	case errors.Is(err, context.Canceled):
+		// An interrupt cancels every request: that is not the index's fault.
+		return withHint(err, "interrupted: nothing was written; run 'larder lock' again")
 	case errors.As(err, &ne):
 		return withHint(err, "the index %s is unreachable: check the URL and the network, or use --offline to lock from the cache", indexURL)
 	case errors.As(err, &se) && se.Code >= 500:

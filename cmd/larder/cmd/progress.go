@@ -33,15 +33,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// newStatus starts drawing line() until Done is called. With --no-progress
-// nothing is drawn on a terminal; plain lines still go to a log.
-func newStatus(w io.Writer, noProgress bool, line func() string) *status {
+// newStatus starts drawing line() until Done is called, as g asks: with
+// --no-progress nothing at all; with --json nothing on a terminal (the
+// JSON goes to stdout) but plain lines still go to a log.
+func newStatus(w io.Writer, g *globals, line func() string) *status {
 	s := &status{w: w, tty: isTerminal(w), line: line, stop: make(chan struct{}), done: make(chan struct{})}
 	s.interval = 2 * time.Second
 	if s.tty {
 		s.interval = 100 * time.Millisecond
 	}
-	if s.tty && noProgress {
+	if g.noProgress || (s.tty && g.json) {
 		close(s.done)
 		return s
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // Exit codes.
@@ -145,7 +146,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	printError(stderr, err)
+	// Usage errors point at the help of the command that was meant.
+	helpOf := "larder"
+	if c, _, ferr := root.Find(args); ferr == nil && c != root {
+		helpOf = c.CommandPath()
+	}
+	printError(stderr, err, helpOf)
 	if isUsage(err) {
 		return exitUsage
 	}
@@ -163,18 +169,48 @@ func isUsage(err error) bool {
 		strings.HasPrefix(msg, "unknown shorthand flag")
 }
 
-func printError(w io.Writer, err error) {
-	// Several problems (e.g. every bad key of a config file) go one a line.
-	lines := strings.Split(err.Error(), "\n")
-	for _, l := range lines {
-		fmt.Fprintf(w, "larder: %s\n", l)
+// hintFor says what to do about err: a typed error of the libraries that
+// the user can act on, else the hint a command attached.
+func hintFor(err error) string {
+	var cm *wheelhouse.CorruptManifestError
+	if errors.As(err, &cm) {
+		return fmt.Sprintf("move it aside (mv %s %s.bad) and run 'larder fetch': the files already there are re-hashed against the lock and kept", cm.Path, cm.Path)
 	}
 	var h hintError
 	if errors.As(err, &h) {
-		fmt.Fprintf(w, "hint: %s\n", h.hint)
+		return h.hint
+	}
+	return ""
+}
+
+func printError(w io.Writer, err error, helpOf string) {
+	msg := err.Error()
+	// Cobra appends its suggestions for a mistyped command as a block
+	// ("\n\nDid you mean this?\n\tlock\n"): one hint line instead.
+	var suggest []string
+	if head, tail, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		msg = head
+		for _, l := range strings.Split(tail, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				suggest = append(suggest, "'larder "+l+"'")
+			}
+		}
+	}
+	// Several problems (e.g. every bad key of a config file) go one a line.
+	for _, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		fmt.Fprintf(w, "larder: %s\n", l)
+	}
+	if hint := hintFor(err); hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", hint)
+	}
+	if len(suggest) > 0 {
+		fmt.Fprintf(w, "hint: did you mean %s?\n", strings.Join(suggest, " or "))
 	}
 	if isUsage(err) {
-		fmt.Fprintln(w, "Run 'larder --help' for usage.")
+		fmt.Fprintf(w, "Run '%s --help' for usage.\n", helpOf)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,7 +79,12 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if g.verbose {
 		level = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})
+	if g.json {
+		// A log collector reads the server's lines.
+		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(handler)
 	srv, err := serve.Open(cfg, log, serve.WithVersion(currentVersion().Version))
 	if err != nil {
 		return withHint(fmt.Errorf("serve: %w", err), "run 'larder fetch' to fill the wheelhouse, or pass --wheelhouse DIR")
@@ -96,8 +102,17 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if cfg.Offline {
 		upstream = "none (offline)"
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "serving %d projects (%d files) from %s on %s\n  upstream: %s\n",
-		h.Projects, h.Files, cfg.Wheelhouse, serve.IndexURL(ln.Addr().String()), upstream)
+	if g.json {
+		// One line a script can wait for, then JSON log lines on stderr.
+		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
+			"serving": serve.IndexURL(ln.Addr().String()), "projects": h.Projects, "files": h.Files,
+			"wheelhouse": cfg.Wheelhouse, "upstream": upstream}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "serving %d projects (%d files) from %s on %s\n  upstream: %s\n",
+			h.Projects, h.Files, cfg.Wheelhouse, serve.IndexURL(ln.Addr().String()), upstream)
+	}
 	if err := srv.Serve(cmd.Context(), ln); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -175,6 +176,17 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Msg)
 }
 
+// tomlKind finds the TOML type in go-toml's "cannot decode TOML string
+// into ..." messages.
+var tomlKind = regexp.MustCompile(`^cannot decode TOML (\w+)`)
+
+func article(kind string) string {
+	if strings.IndexByte("aeiou", kind[0]) >= 0 {
+		return "an"
+	}
+	return "a"
+}
+
 func decodeError(name string, data []byte, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
@@ -192,7 +204,12 @@ func decodeError(name string, data []byte, err error) error {
 		line, _ := de.Position()
 		key := strings.Join(de.Key(), ".")
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if want := expected(de.Key()); want != "" && key != "" {
+		want := expected(de.Key())
+		// go-toml names Go types ("struct field config.Project.Requirements
+		// of type []string"): say it in TOML's words.
+		if m := tomlKind.FindStringSubmatch(msg); m != nil && want != "" {
+			msg = fmt.Sprintf("is %s %s, but must be %s", article(m[1]), m[1], want)
+		} else if want != "" && key != "" {
 			msg = fmt.Sprintf("%s (expected %s)", msg, want)
 		}
 		return &Error{File: name, Line: line, Key: key, Msg: msg}

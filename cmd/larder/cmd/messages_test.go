@@ -1,0 +1,151 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/wheelhouse/fetch"
+)
+
+// TestUserErrorsSayWhatToDo checks the messages a newcomer meets first:
+// each names the thing that is wrong in larder's terms and points at the
+// help of the command that was meant.
+func TestUserErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"bad-type.toml":  "[project]\nrequirements = \"requirements.txt\"\n",
+		"bad-type2.toml": "[index]\nurl = 5\n",
+		"corrupt/larder.toml": `[wheelhouse]
+dir = "wh"
+`,
+		"corrupt/wh/manifest.json": "{garbage",
+	})
+	tests := []struct {
+		name   string
+		dir    string
+		args   []string
+		code   int
+		want   []string
+		unwant []string
+	}{
+		{"a mistyped command", dir, []string{"lokc"}, 2,
+			[]string{`unknown command "lokc"`, "hint: did you mean 'larder lock'?", "Run 'larder --help' for usage."},
+			[]string{"Did you mean this?"}},
+		{"a subcommand's unknown flag", dir, []string{"lock", "--bogus"}, 2,
+			[]string{"unknown flag: --bogus", "Run 'larder lock --help' for usage."}, []string{"Run 'larder --help'"}},
+		{"a subcommand's missing argument", dir, []string{"why"}, 2,
+			[]string{"Run 'larder why --help' for usage."}, nil},
+		{"a string where a list goes", dir, []string{"--config", "bad-type.toml", "config"}, 1,
+			[]string{"bad-type.toml:2: project.requirements: is a string, but must be an array of strings"},
+			[]string{"struct field", "[]string"}},
+		{"a number where a string goes", dir, []string{"--config", "bad-type2.toml", "config"}, 1,
+			[]string{"bad-type2.toml:2: index.url: is an integer, but must be a string"}, []string{"struct field"}},
+		{"a corrupt manifest", filepath.Join(dir, "corrupt"), []string{"verify"}, 1,
+			[]string{"manifest.json is corrupt", "hint: move it aside (mv ", "and run 'larder fetch'"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.dir, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s", code, tt.code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			for _, w := range tt.unwant {
+				if strings.Contains(stderr, w) {
+					t.Errorf("stderr has %q:\n%s", w, stderr)
+				}
+			}
+			for _, l := range strings.Split(stderr, "\n") {
+				if strings.TrimSpace(l) == "larder:" {
+					t.Errorf("an empty 'larder:' line:\n%s", stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONIsHonouredByInitConfigAndVersion: --json prints JSON, not TOML or
+// text, and init in an empty folder says what to do before 'larder lock'.
+func TestJSONIsHonouredByInitConfigAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, dir, "init")
+	if code != 0 || strings.Contains(out, "next: larder lock\n") || !strings.Contains(out, "no requirement files") ||
+		!strings.Contains(out, "list your requirement files under [project] requirements") {
+		t.Errorf("init in an empty folder: %d\n%s%s", code, out, stderr)
+	}
+	os.Remove(filepath.Join(dir, "larder.toml"))
+	writeFiles(t, dir, map[string]string{"requirements.txt": "django\n"})
+	for _, args := range [][]string{{"init", "--json"}, {"config", "--json"}, {"version", "--json"}} {
+		code, out, stderr := run(t, dir, args...)
+		var v map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+			t.Errorf("larder %s: %d, not JSON:\n%s%s", strings.Join(args, " "), code, out, stderr)
+			continue
+		}
+		switch args[0] {
+		case "init":
+			if v["next"] != "larder lock" || v["wrote"] != "larder.toml" {
+				t.Errorf("init --json: %v", v)
+			}
+		case "config":
+			cfg, _ := v["config"].(map[string]any)
+			project, _ := cfg["project"].(map[string]any)
+			if v["file"] != "larder.toml" || project == nil || project["requirements"] == nil {
+				t.Errorf("config --json has not the TOML's keys: %v", v)
+			}
+		}
+	}
+}
+
+// TestNoProgressMeansNoProgressLines locks and fetches from a slow index
+// with stderr not a terminal (as in CI): with --no-progress not one
+// progress line is printed.
+func TestNoProgressMeansNoProgressLines(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex())
+	srv.SetLatency(700 * time.Millisecond)
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": "web\nfast\n",
+		"larder.toml": `[project]
+requirements = ["requirements.txt"]
+[index]
+url = "` + srv.URL() + `"
+`,
+	})
+	for _, verb := range []string{"lock", "fetch"} {
+		code, out, stderr := run(t, dir, verb, "--no-progress")
+		if code != 0 {
+			t.Fatalf("%s: %d\n%s%s", verb, code, out, stderr)
+		}
+		if strings.Contains(stderr, "resolving:") || strings.Contains(stderr, "fetching:") {
+			t.Errorf("%s --no-progress printed progress:\n%s", verb, stderr)
+		}
+	}
+}
+
+// TestFetchRateCountsOnlyDownloadedBytes: files already present or taken
+// from the cache are not a download speed.
+func TestFetchRateCountsOnlyDownloadedBytes(t *testing.T) {
+	p := newFetchProgress(&pylock.Lock{}, nil, false)
+	p.start = time.Now().Add(-10 * time.Second)
+	p.event(fetch.Event{File: "a.whl", State: fetch.Skipped, Via: fetch.ViaPresent, Bytes: 450 << 20})
+	p.event(fetch.Event{File: "b.whl", State: fetch.Done, Via: fetch.ViaCache, Bytes: 10 << 20})
+	if l := p.line(); strings.Contains(l, "/s") {
+		t.Errorf("a fetch that downloaded nothing shows a rate: %s", l)
+	}
+	p.event(fetch.Event{File: "c.whl", State: fetch.Done, Via: fetch.ViaDownload, Bytes: 10 << 20})
+	if l := p.line(); !strings.Contains(l, "downloading 1.0 MB/s") && !strings.Contains(l, "downloading 1.0 MiB/s") {
+		t.Errorf("10 MiB in 10 s: %s", l)
+	}
+}
