@@ -31,6 +31,15 @@ type Inputs struct {
 	NoBinary   []string
 	// Warnings are things accepted that were probably not meant.
 	Warnings []string
+	// RequiresPython are the Python versions the input files allow.
+	RequiresPython []RequiresPython
+}
+
+// RequiresPython is a requires-python specifier set and the file that
+// declares it.
+type RequiresPython struct {
+	File      string
+	Specifier string
 }
 
 // InputOptions say how inputs are read.
@@ -38,8 +47,9 @@ type InputOptions struct {
 	// IgnoreMissing turns a missing -r/-c file into a warning.
 	IgnoreMissing bool
 	// Extras and Groups select optional dependencies and PEP 735
-	// dependency groups of a pyproject.toml; without Groups, uv's
-	// default-groups apply.
+	// dependency groups of a pyproject.toml or of the members of a
+	// uv.lock; without Groups, a pyproject.toml's uv default-groups apply
+	// (a uv.lock does not record them: no group is taken).
 	Extras []string
 	Groups []string
 }
@@ -71,7 +81,7 @@ func ReadInputsContext(ctx context.Context, requirements, constraints []string, 
 				return nil, err
 			}
 		case base == "uv.lock":
-			if err := in.readUVLock(name); err != nil {
+			if err := in.readUVLock(name, o); err != nil {
 				return nil, err
 			}
 		default:
@@ -270,68 +280,88 @@ func (in *Inputs) readPyproject(name string, o InputOptions) error {
 	return nil
 }
 
-// readUVLock takes a uv.lock as the requirements of its workspace
-// members, with every project that has one locked version constrained to
-// it and git sources pinned to their locked commit, so that resolving
-// reproduces the lock for each target.
-func (in *Inputs) readUVLock(name string) error {
+// readUVLock takes from a uv.lock what uv sync would install with the
+// chosen extras and groups: the members' edges as requirements (git
+// packages pinned to their locked commit), and every package the
+// selection reaches constrained to its locked version (under the markers
+// of its forks when the selection reaches several versions), so that
+// resolving reproduces uv's closure for each target. Packages the
+// selection cannot reach are left out: nothing is fetched for them.
+func (in *Inputs) readUVLock(name string, o InputOptions) error {
 	l, err := uvlock.Load(name)
 	if err != nil {
 		return err
 	}
 	in.Files = append(in.Files, name)
 	in.Pinned = false
-	versions := map[string][]string{}
-	gits := map[string]*VCS{}
-	var members []uvlock.Package
-	for _, p := range l.Packages {
+	if l.RequiresPython != "" {
+		in.RequiresPython = append(in.RequiresPython, RequiresPython{File: name, Specifier: l.RequiresPython})
+	}
+	sel, err := l.Select(o.Extras, o.Groups)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for _, r := range sel.Roots {
+		p := r.Package
+		text := p.Name
+		if len(r.Extras) > 0 {
+			text += "[" + strings.Join(r.Extras, ",") + "]"
+		}
+		if r.Marker != nil {
+			text += " ; " + r.Marker.String()
+		}
+		pr, err := pep508.ParseRequirement(text)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", name, r.From, err)
+		}
+		req := Requirement{Requirement: pr, Source: fmt.Sprintf("%s: %s", name, r.From)}
 		switch p.Source.Kind {
-		case uvlock.SourceEditable, uvlock.SourceVirtual, uvlock.SourceDirectory:
-			members = append(members, p)
 		case uvlock.SourceGit:
 			g, err := p.Source.Git()
 			if err != nil {
 				return fmt.Errorf("%s: package %s: %w", name, p.Name, err)
 			}
-			gits[p.Name] = &VCS{URL: g.URL, Rev: g.Commit, Subdirectory: g.Subdirectory}
+			req.VCS = &VCS{URL: g.URL, Rev: g.Commit, Subdirectory: g.Subdirectory}
 		case uvlock.SourceRegistry:
-			versions[p.Name] = append(versions[p.Name], p.Version)
+		default:
+			return fmt.Errorf("%s: package %s: %s sources are not supported yet", name, p.Name, p.Source.Kind)
 		}
+		in.Requirements = append(in.Requirements, req)
 	}
-	if len(members) == 0 {
-		return fmt.Errorf("%s: no workspace member (editable or virtual package) to take requirements from", name)
+	byName := map[string][]uvlock.Reached{}
+	var order []string
+	for _, r := range sel.Packages {
+		if r.Package.Source.Kind != uvlock.SourceRegistry {
+			continue
+		}
+		n := r.Package.Name
+		if byName[n] == nil {
+			order = append(order, n)
+		}
+		byName[n] = append(byName[n], r)
 	}
-	for _, m := range members {
-		for i, r := range m.Metadata.RequiresDist {
-			text := r.Name
-			if len(r.Extras) > 0 {
-				text += "[" + strings.Join(r.Extras, ",") + "]"
+	for _, n := range order {
+		rs := byName[n]
+		for _, r := range rs {
+			text := n + "==" + r.Package.Version
+			if len(rs) > 1 {
+				if len(r.Markers) == 0 {
+					// Versions the lock does not tell apart by fork:
+					// resolution picks among them.
+					continue
+				}
+				var ms []string
+				for _, m := range r.Markers {
+					ms = append(ms, "("+m.String()+")")
+				}
+				text += " ; " + strings.Join(ms, " or ")
 			}
-			text += r.Specifier
-			if r.Marker != "" {
-				text += " ; " + r.Marker
-			}
-			pr, err := pep508.ParseRequirement(text)
+			c, err := pep508.ParseRequirement(text)
 			if err != nil {
-				return fmt.Errorf("%s: package %s: requires-dist[%d]: %w", name, m.Name, i, err)
+				return fmt.Errorf("%s: package %s: %w", name, n, err)
 			}
-			req := Requirement{Requirement: pr, Source: fmt.Sprintf("%s: %s requires-dist[%d]", name, m.Name, i)}
-			if v, ok := gits[pr.NormalizedName()]; ok {
-				vv := *v
-				req.VCS, req.Specifiers = &vv, nil
-			}
-			in.Requirements = append(in.Requirements, req)
+			in.Constraints = append(in.Constraints, Requirement{Requirement: c, Source: name})
 		}
-	}
-	for n, vs := range versions {
-		if len(vs) != 1 {
-			continue // locked per fork: resolution picks among them
-		}
-		r, err := pep508.ParseRequirement(n + "==" + vs[0])
-		if err != nil {
-			return fmt.Errorf("%s: package %s: %w", name, n, err)
-		}
-		in.Constraints = append(in.Constraints, Requirement{Requirement: r, Source: name})
 	}
 	return nil
 }
