@@ -77,7 +77,7 @@ func ReadInputsContext(ctx context.Context, requirements, constraints []string, 
 				return nil, err
 			}
 		case base == "pyproject.toml":
-			if err := in.readPyproject(name, o); err != nil {
+			if err := in.readPyproject(ctx, name, o, opts); err != nil {
 				return nil, err
 			}
 		case base == "uv.lock":
@@ -232,13 +232,19 @@ func derefFile(f *pylock.File) []pylock.File {
 // readPyproject takes a pyproject.toml's dependencies (with the chosen
 // extras and groups) as loose requirements, uv's constraint-dependencies
 // as constraints, and its git sources as forks.
-func (in *Inputs) readPyproject(name string, o InputOptions) error {
+//
+// Dynamic dependencies that setuptools reads from requirement files
+// ([tool.setuptools.dynamic] file = ...) are read from those files,
+// relative to the pyproject.toml, with their own -r and -c lines.
+func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions, opts []reqfile.Option) error {
 	p, err := pyproject.Load(name)
 	if err != nil {
 		return err
 	}
 	in.Files = append(in.Files, name)
-	in.Pinned = false
+	if p.RequiresPython != "" {
+		in.RequiresPython = append(in.RequiresPython, RequiresPython{File: name, Specifier: p.RequiresPython})
+	}
 	groups := o.Groups
 	if groups == nil && p.UV != nil {
 		groups = p.UV.DefaultGroups
@@ -247,6 +253,25 @@ func (in *Inputs) readPyproject(name string, o InputOptions) error {
 	if err != nil {
 		return err
 	}
+	files, err := p.DynamicFiles(o.Extras)
+	if err != nil {
+		return err
+	}
+	nreq, ncons := len(in.Requirements), len(in.Constraints)
+	for _, f := range files {
+		rf, err := reqfile.ParseFileContext(ctx, filepath.Join(filepath.Dir(name), filepath.FromSlash(f)), opts...)
+		if err != nil {
+			return fmt.Errorf("%s: reading a dynamic dependency file of [tool.setuptools.dynamic]: %w", name, err)
+		}
+		if err := in.addReqfile(rf, false); err != nil {
+			return err
+		}
+	}
+	// An extra's file usually includes the dependencies' file (-r
+	// base.txt): what several files say is kept once.
+	in.Requirements = append(in.Requirements[:nreq], uniqueRequirements(in.Requirements[nreq:])...)
+	in.Constraints = append(in.Constraints[:ncons], uniqueRequirements(in.Constraints[ncons:])...)
+	in.Pinned = false
 	sources := map[string][]pyproject.Source{}
 	if p.UV != nil {
 		sources = p.UV.Sources
@@ -364,6 +389,23 @@ func (in *Inputs) readUVLock(name string, o InputOptions) error {
 		}
 	}
 	return nil
+}
+
+func uniqueRequirements(rs []Requirement) []Requirement {
+	seen := map[string]bool{}
+	var out []Requirement
+	for _, r := range rs {
+		key := r.String()
+		if r.VCS != nil {
+			key += " @ " + r.VCS.URL + "@" + r.VCS.Rev + "#" + r.VCS.Subdirectory
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, r)
+	}
+	return out
 }
 
 func markerSuffix(m string) string {

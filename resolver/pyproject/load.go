@@ -61,6 +61,9 @@ func (r *reader) project(doc *tomldoc.Table) *Project {
 			proj.UV = r.uv(ut)
 			r.checkUVReferences(proj, ut)
 		}
+		if st := tt.Sub("setuptools"); st != nil {
+			proj.Setuptools = r.setuptoolsDynamic(st.Sub("dynamic"))
+		}
 	}
 	return proj
 }

@@ -32,6 +32,8 @@ type Project struct {
 	BuildSystem *BuildSystem
 	// UV is [tool.uv], nil when absent.
 	UV *UV
+	// Setuptools is [tool.setuptools.dynamic], nil when absent.
+	Setuptools *SetuptoolsDynamic
 }
 
 // Requirement is one PEP 508 requirement string from the file: parsed,

@@ -17,20 +17,23 @@ import (
 // (a common way to combine extras), stands for those extras' requirements
 // and is replaced by them. A requirement that appears twice (same parsed
 // form) is kept once, where it first appears. Dynamic dependencies (or
-// optional dependencies, when extras are asked for) are an error.
+// optional dependencies, when extras are asked for) are an error unless
+// setuptools file references give them; see DynamicFiles.
 func (p *Project) Requirements(extras []string, groups []string) ([]Requirement, error) {
 	// A dynamic list is filled in by the build backend: reading the file
-	// alone would silently miss requirements.
-	for _, d := range p.Dynamic {
-		if d == "dependencies" || d == "optional-dependencies" && len(extras) > 0 {
-			return nil, located(p.File, "", 0, fmt.Errorf("project.%s is dynamic: only the build backend knows it", d))
-		}
+	// alone would silently miss requirements. setuptools' file references
+	// are requirement files the caller reads (DynamicFiles).
+	if _, err := p.DynamicFiles(extras); err != nil {
+		return nil, err
 	}
 	c := &collector{p: p, self: dist.NormalizeName(p.Name), seen: map[string]bool{}, extrasDone: map[string]bool{}}
 	if err := c.add(p.Dependencies); err != nil {
 		return nil, err
 	}
 	for _, e := range extras {
+		if _, static := p.OptionalDependencies[dist.NormalizeName(e)]; !static && p.isDynamic("optional-dependencies") {
+			continue // in the extra's files
+		}
 		if err := c.extra(dist.NormalizeName(e)); err != nil {
 			return nil, located(p.File, "", 0, err)
 		}
