@@ -1,11 +1,16 @@
 package resolver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/pep517"
 
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep508"
@@ -52,6 +57,9 @@ type InputOptions struct {
 	// (a uv.lock does not record them: no group is taken).
 	Extras []string
 	Groups []string
+	// Python runs a pyproject.toml's build backend when its dependencies
+	// are dynamic and not setuptools file references; "" refuses them.
+	Python string
 }
 
 // ReadInputs reads requirement files (pip requirement files,
@@ -250,6 +258,10 @@ func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions
 		groups = p.UV.DefaultGroups
 	}
 	reqs, err := p.Requirements(o.Extras, groups)
+	var dyn *pyproject.DynamicError
+	if errors.As(err, &dyn) {
+		return in.readBuiltMetadata(ctx, name, p, dyn, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -388,6 +400,65 @@ func (in *Inputs) readUVLock(name string, o InputOptions) error {
 			in.Constraints = append(in.Constraints, Requirement{Requirement: c, Source: name})
 		}
 	}
+	return nil
+}
+
+// readBuiltMetadata takes a project's requirements from the metadata its
+// build backend reports through the PEP 517 hook
+// prepare_metadata_for_build_wheel, run by o.Python: the only way to know
+// dynamic dependencies other than setuptools' file references.
+func (in *Inputs) readBuiltMetadata(ctx context.Context, name string, p *pyproject.Project, dyn *pyproject.DynamicError, o InputOptions) error {
+	if o.Python == "" {
+		return fmt.Errorf("%s: %w; larder runs the backend's prepare_metadata_for_build_wheel hook when given a Python with the build requirements, "+
+			"or reads requirement files or a uv.lock instead, or setuptools' [tool.setuptools.dynamic] file references", name, dyn)
+	}
+	raw, err := pep517.Metadata(ctx, o.Python, filepath.Dir(name))
+	if err != nil {
+		return fmt.Errorf("%s: %w, and running its prepare_metadata_for_build_wheel hook failed: %w", name, dyn, err)
+	}
+	md, err := dist.ParseMetadata(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("%s: reading the metadata its build backend prepared: %w", name, err)
+	}
+	provided := map[string]bool{}
+	for _, e := range md.ProvidesExtra {
+		provided[dist.NormalizeName(e)] = true
+	}
+	chosen := map[string]bool{}
+	for _, e := range o.Extras {
+		n := dist.NormalizeName(e)
+		if !provided[n] {
+			var known []string
+			for k := range provided {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			return fmt.Errorf("%s: unknown extra %q: the built metadata provides %s", name, e, strings.Join(known, ", "))
+		}
+		chosen[n] = true
+	}
+	decide := func(variable, op, value string) (bool, bool) {
+		if variable != pep508.Extra || op != "==" && op != "!=" {
+			return false, false
+		}
+		return chosen[dist.NormalizeName(value)] == (op == "=="), true
+	}
+	for i, text := range md.RequiresDist {
+		r, err := pep508.ParseRequirement(text)
+		if err != nil {
+			return fmt.Errorf("%s: built metadata Requires-Dist[%d]: %w", name, i, err)
+		}
+		rest, never := r.Marker.Partial(decide)
+		if never {
+			continue
+		}
+		r.Marker = rest
+		in.Requirements = append(in.Requirements, Requirement{Requirement: r, Source: fmt.Sprintf("%s: built metadata Requires-Dist[%d]", name, i)})
+	}
+	if md.RequiresPython != "" {
+		in.RequiresPython = append(in.RequiresPython, RequiresPython{File: name + " (built metadata)", Specifier: md.RequiresPython})
+	}
+	in.Pinned = false
 	return nil
 }
 
