@@ -17,6 +17,7 @@ import (
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/pyproject"
 	"github.com/larder-build/larder/resolver/reqfile"
+	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/uvlock"
 )
 
@@ -459,6 +460,24 @@ func (in *Inputs) readBuiltMetadata(ctx context.Context, name string, p *pyproje
 		in.RequiresPython = append(in.RequiresPython, RequiresPython{File: name + " (built metadata)", Specifier: md.RequiresPython})
 	}
 	in.Pinned = false
+	return nil
+}
+
+// CheckTargets refuses a target whose Python the input files do not
+// allow (their requires-python), naming both: a lock made for it would
+// describe an installation the project forbids.
+func (in *Inputs) CheckTargets(targets []target.Target) error {
+	for _, rp := range in.RequiresPython {
+		ss, err := pep440.ParseSpecifiers(rp.Specifier)
+		if err != nil {
+			return fmt.Errorf("%s: requires-python %q: %w", rp.File, rp.Specifier, err)
+		}
+		for _, t := range targets {
+			if !ss.Contains(pep440.MustParse(t.Python.Full()), true) {
+				return fmt.Errorf("target %s: Python %s is outside requires-python %q of %s", t, t.Python, rp.Specifier, rp.File)
+			}
+		}
+	}
 	return nil
 }
 

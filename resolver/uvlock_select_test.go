@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -154,5 +155,29 @@ func TestUVLockPinsAGitPackageToItsLockedCommit(t *testing.T) {
 	}
 	if !found {
 		t.Error("the bundled group's xblocks-core is not required")
+	}
+}
+
+func TestInputsRefuseATargetOutsideTheProjectsRequiresPython(t *testing.T) {
+	for _, file := range []string{
+		filepath.Join("..", "testdata", "uvlock", "edx-shaped", "uv.lock"),
+		filepath.Join("..", "testdata", "pyproject", "edx-dynamic", "pyproject.toml"),
+	} {
+		in, err := ReadInputs([]string{file}, nil, InputOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			target, want string
+		}{
+			{"linux/amd64:3.11", `target linux/amd64:3.11:glibc2.35: Python 3.11 is outside requires-python ">=3.12" of ` + file},
+			{"linux/amd64:3.12", ""},
+			{"linux/arm64:3.13", ""},
+		} {
+			err := in.CheckTargets([]target.Target{mustTarget(t, "linux/amd64:3.12"), mustTarget(t, tt.target)})
+			if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && !strings.HasPrefix(got, tt.want) {
+				t.Errorf("%s, %s: error = %v, want %q", file, tt.target, err, tt.want)
+			}
+		}
 	}
 }

@@ -111,8 +111,11 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	if lockPath == "" {
 		lockPath = cfg.Path(cfg.Project.Lock)
 	}
-	in, err := resolver.ReadInputsContext(cmd.Context(), reqs, cons, resolver.InputOptions{IgnoreMissing: o.allowMissing, Extras: cfg.Project.Extras, Groups: cfg.Project.Groups})
+	in, err := resolver.ReadInputsContext(cmd.Context(), reqs, cons, resolver.InputOptions{IgnoreMissing: o.allowMissing, Extras: cfg.Project.Extras, Groups: cfg.Project.Groups, Python: cfg.Project.Python})
 	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	if err := in.CheckTargets(targets); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
 	indexURL := o.indexURL
