@@ -473,12 +473,28 @@ func (in *Inputs) CheckTargets(targets []target.Target) error {
 			return fmt.Errorf("%s: requires-python %q: %w", rp.File, rp.Specifier, err)
 		}
 		for _, t := range targets {
-			if !ss.Contains(pep440.MustParse(t.Python.Full()), true) {
+			if !AllowsPython(ss, t.Python) {
 				return fmt.Errorf("target %s: Python %s is outside requires-python %q of %s", t, t.Python, rp.Specifier, rp.File)
 			}
 		}
 	}
 	return nil
+}
+
+// AllowsPython reports whether a requires-python specifier set allows p;
+// a p without a patch level (a target's "3.12") stands for any 3.12.x, so
+// it is allowed when its first or a late patch release is.
+func AllowsPython(ss pep440.Specifiers, p target.Python) bool {
+	if p.Patch >= 0 {
+		return ss.Contains(pep440.MustParse(p.Full()), true)
+	}
+	for _, patch := range []int{0, 99} {
+		v := target.Python{Major: p.Major, Minor: p.Minor, Patch: patch}
+		if ss.Contains(pep440.MustParse(v.Full()), true) {
+			return true
+		}
+	}
+	return false
 }
 
 func uniqueRequirements(rs []Requirement) []Requirement {

@@ -44,17 +44,15 @@ type Reached struct {
 	Markers []*pep508.Marker
 }
 
-// Select walks the lock from its workspace members with the given extras
-// and dependency groups (names as users write them). An extra or group no
-// member has is an error naming those that exist, and so is choosing
-// together extras or groups the lock declares conflicting.
-func (l *Lock) Select(extras, groups []string) (*Selection, error) {
-	members := l.members()
-	if len(members) == 0 {
-		return nil, fmt.Errorf("no workspace member (editable, virtual or directory package) to take requirements from")
-	}
-	active := map[string]bool{}
-	haveExtras, haveGroups := map[string]bool{}, map[string]bool{}
+// Choices returns the extras and dependency groups of the lock's
+// workspace members, normalized and sorted: what Select takes.
+func (l *Lock) Choices() (extras, groups []string) {
+	e, g := l.choices(l.members())
+	return sortedKeys(e), sortedKeys(g)
+}
+
+func (l *Lock) choices(members []*Package) (haveExtras, haveGroups map[string]bool) {
+	haveExtras, haveGroups = map[string]bool{}, map[string]bool{}
 	for _, m := range members {
 		for e := range m.OptionalDependencies {
 			haveExtras[dist.NormalizeName(e)] = true
@@ -69,6 +67,20 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 			haveGroups[dist.NormalizeName(g)] = true
 		}
 	}
+	return haveExtras, haveGroups
+}
+
+// Select walks the lock from its workspace members with the given extras
+// and dependency groups (names as users write them). An extra or group no
+// member has is an error naming those that exist, and so is choosing
+// together extras or groups the lock declares conflicting.
+func (l *Lock) Select(extras, groups []string) (*Selection, error) {
+	members := l.members()
+	if len(members) == 0 {
+		return nil, fmt.Errorf("no workspace member (editable, virtual or directory package) to take requirements from")
+	}
+	active := map[string]bool{}
+	haveExtras, haveGroups := l.choices(members)
 	for _, e := range extras {
 		if !haveExtras[dist.NormalizeName(e)] {
 			return nil, fmt.Errorf("unknown extra %q: %s", e, known("extras", haveExtras))

@@ -7,9 +7,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/larder-build/larder/resolver"
+	"github.com/larder-build/larder/resolver/pep440"
+	"github.com/larder-build/larder/resolver/pyproject"
+	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/resolver/uvlock"
 )
 
 // Detect finds the project inputs in dir: requirements*.txt at the top,
@@ -109,12 +116,20 @@ func Starter(dir string, explicit []string) ([]byte, error) {
 	if len(explicit) == 0 {
 		reqs, others = pickInputs(dir, others)
 	}
+	ch := &choices{}
+	python, why, err := starterPython(dir, append(append([]string{}, reqs...), others...), ch)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
-	err := starterTemplate.Execute(&b, map[string]any{
+	err = starterTemplate.Execute(&b, map[string]any{
 		"Requirements": reqs,
 		"Constraints":  cons,
 		"Others":       others,
 		"Default":      Default(),
+		"Python":       python,
+		"PythonWhy":    why,
+		"Choices":      ch.lines(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("writing starter config: %w", err)
@@ -174,6 +189,12 @@ requirements = [{{range $i, $f := .Requirements}}{{if $i}},{{end}}
 {{- range .Others}}
 #   {{q .}},{{end}}
 {{- end}}
+# Extras (optional dependencies) and PEP 735 dependency groups to install,
+# from a pyproject.toml or uv.lock input.
+{{- range .Choices}}
+# {{.}}{{end}}
+extras = []
+groups = []
 # pip constraint files: they restrict versions, never add packages.
 constraints = [{{range $i, $f := .Constraints}}{{if $i}},{{end}}
   {{q $f}}{{end}}
@@ -191,14 +212,17 @@ private = []
 
 # One [[target]] per image platform and Python. Platform wheels are chosen
 # per target; pure-Python wheels are shared.
+{{- if .PythonWhy}}
+# {{.PythonWhy}}
+{{- end}}
 [[target]]
 platform = "linux/amd64"
-python = "3.11"
+python = {{q .Python}}
 libc = "glibc2.35"
 
 # [[target]]
 # platform = "linux/arm64"
-# python = "3.11"
+# python = {{q .Python}}
 # libc = "glibc2.35"
 
 [wheelhouse]
@@ -212,6 +236,95 @@ dir = {{q .Default.Wheelhouse.Dir}}
 path = {{q .Default.Image.Path}}
 compression = {{q .Default.Image.Compression}}
 `))
+
+// choices collects, per input file, the extras and groups it offers.
+type choices struct{ said []string }
+
+func (c *choices) add(file string, extras, groups []string) {
+	sort.Strings(extras)
+	sort.Strings(groups)
+	extras, groups = slices.Compact(extras), slices.Compact(groups)
+	if len(extras) > 0 {
+		c.said = append(c.said, fmt.Sprintf("%s has extras %s", file, strings.Join(extras, ", ")))
+	}
+	if len(groups) > 0 {
+		c.said = append(c.said, fmt.Sprintf("%s has groups %s", file, strings.Join(groups, ", ")))
+	}
+}
+
+func (c *choices) lines() []string { return c.said }
+
+// starterPythons are the CPython minors a starter may target, oldest
+// first: those with upstream support when this was written.
+var starterPythons = []target.Python{{Major: 3, Minor: 10, Patch: -1}, {Major: 3, Minor: 11, Patch: -1},
+	{Major: 3, Minor: 12, Patch: -1}, {Major: 3, Minor: 13, Patch: -1}, {Major: 3, Minor: 14, Patch: -1}}
+
+// starterPython picks the target Python: 3.11 when no input says
+// otherwise, else the oldest supported Python that the requires-python of
+// every pyproject.toml and uv.lock among files allows (the oldest, so the
+// image runs what the project's floor promises). why says which files
+// decided.
+func starterPython(dir string, files []string, ch *choices) (python, why string, err error) {
+	var specs []resolver.RequiresPython
+	for _, f := range files {
+		path := filepath.Join(dir, f)
+		switch filepath.Base(f) {
+		case "uv.lock":
+			l, err := uvlock.Load(path)
+			if err != nil {
+				return "", "", err
+			}
+			e, g := l.Choices()
+			ch.add(f, e, g)
+			if l.RequiresPython != "" {
+				specs = append(specs, resolver.RequiresPython{File: f, Specifier: l.RequiresPython})
+			}
+		case "pyproject.toml":
+			p, err := pyproject.Load(path)
+			if err != nil {
+				return "", "", err
+			}
+			var e []string
+			for x := range p.OptionalDependencies {
+				e = append(e, x)
+			}
+			if p.Setuptools != nil {
+				for x := range p.Setuptools.OptionalDependencies {
+					e = append(e, x)
+				}
+			}
+			var g []string
+			for x := range p.DependencyGroups {
+				g = append(g, x)
+			}
+			ch.add(f, e, g)
+			if p.RequiresPython != "" {
+				specs = append(specs, resolver.RequiresPython{File: f, Specifier: p.RequiresPython})
+			}
+		}
+	}
+	if len(specs) == 0 {
+		return "3.11", "", nil
+	}
+	var said []string
+	for _, s := range specs {
+		said = append(said, fmt.Sprintf("%s requires-python %q", s.File, s.Specifier))
+	}
+	for _, p := range starterPythons {
+		ok := true
+		for _, s := range specs {
+			ss, err := pep440.ParseSpecifiers(s.Specifier)
+			if err != nil {
+				return "", "", fmt.Errorf("%s: requires-python %q: %w", s.File, s.Specifier, err)
+			}
+			ok = ok && resolver.AllowsPython(ss, p)
+		}
+		if ok {
+			return p.String(), "Python " + p.String() + ": the oldest that " + strings.Join(said, " and ") + " allow.", nil
+		}
+	}
+	return "", "", fmt.Errorf("no Python from %s to %s meets %s", starterPythons[0], starterPythons[len(starterPythons)-1], strings.Join(said, " and "))
+}
 
 // largestCompiledBase returns the biggest pip-compiled base.txt: in a
 // project with several images (edx-platform has the platform and a
