@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -179,5 +180,45 @@ func TestInputsRefuseATargetOutsideTheProjectsRequiresPython(t *testing.T) {
 				t.Errorf("%s, %s: error = %v, want %q", file, tt.target, err, tt.want)
 			}
 		}
+	}
+}
+
+// TestUVLockGitErrorsNameTheLockedCommit resolves a uv.lock whose git
+// package's repository cannot be fetched: the error names the commit the
+// lock pins, which is what a user checks first.
+func TestUVLockGitErrorsNameTheLockedCommit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	const commit = "89abcdef0123456789abcdef0123456789abcdef"
+	dir := t.TempDir()
+	missing := "file://" + filepath.ToSlash(filepath.Join(dir, "no-such-repo"))
+	lock := filepath.Join(dir, "uv.lock")
+	writeFile(t, lock, `version = 1
+revision = 3
+requires-python = ">=3.12"
+
+[[package]]
+name = "app"
+version = "1.0"
+source = { editable = "." }
+dependencies = [{ name = "xblocks-core" }]
+
+[package.metadata]
+requires-dist = [{ name = "xblocks-core" }]
+
+[[package]]
+name = "xblocks-core"
+version = "1.0.0"
+source = { git = "`+missing+`?branch=main#`+commit+`" }
+`)
+	in, err := ReadInputs([]string{lock}, nil, InputOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = resolveWith(t, &pypitest.Index{}, Request{Requirements: in.Requirements, Constraints: in.Constraints,
+		Targets: []target.Target{mustTarget(t, "linux/amd64:3.12")}, CacheDir: t.TempDir()})
+	if want := "checking out " + missing + " at " + commit + ": "; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want it to contain %q", err, want)
 	}
 }

@@ -82,10 +82,12 @@ func resolveVCS(ctx context.Context, cacheDir, python string, v *VCS) (*dist.Met
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, commit, err := gitsrc.Checkout(ctx, cacheDir, v.URL, commit)
+	// Checkout's commit is "" on failure: the message names the one asked for.
+	dir, checkedOut, err := gitsrc.Checkout(ctx, cacheDir, v.URL, commit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checking out %s at %s: %w", v.URL, commit, err)
 	}
+	commit = checkedOut
 	v.Commit = commit
 	// A subdirectory may still leave through a link committed to the
 	// repository: the same check fetch's builder makes.
