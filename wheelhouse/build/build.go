@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/larder-build/larder/resolver/target"
 )
@@ -30,14 +31,25 @@ type Builder interface {
 // the whole log is.
 type Error struct {
 	Project, Version string
+	Python           string // the interpreter that ran the build ("" when none did)
 	Log              string // the last lines of the build log
 	LogPath          string // the whole log, "" when it could not be saved
 	Err              error
 }
 
+// MissingWheelPackage reports whether the build failed because the
+// interpreter has no 'wheel' package (setuptools without it cannot make a
+// wheel with --no-build-isolation).
+func (e *Error) MissingWheelPackage() bool {
+	return strings.Contains(e.Log, "invalid command 'bdist_wheel'")
+}
+
 // Error reports the project, the cause, the log tail and the log's path.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("building %s %s: %v", e.Project, e.Version, e.Err)
+	if e.Python != "" {
+		s += " (with " + e.Python + ")"
+	}
 	if e.LogPath != "" {
 		s += fmt.Sprintf(" (full log: %s)", e.LogPath)
 	}

@@ -296,16 +296,16 @@ func (h *Host) build(ctx context.Context, req Request, interp *interpreter, pure
 		err = cerr
 	}
 	if err != nil {
-		return "", h.failed(req, pureKey, logPath, err)
+		return "", h.failed(req, interp, pureKey, logPath, err)
 	}
 	wheels, _ := filepath.Glob(filepath.Join(out, "*.whl"))
 	if len(wheels) != 1 {
-		return "", h.failed(req, pureKey, logPath, fmt.Errorf("pip produced %d wheels, want exactly one", len(wheels)))
+		return "", h.failed(req, interp, pureKey, logPath, fmt.Errorf("pip produced %d wheels, want exactly one", len(wheels)))
 	}
 	name := filepath.Base(wheels[0])
 	w, err := checkWheel(name, req)
 	if err != nil {
-		return "", h.failed(req, pureKey, logPath, err)
+		return "", h.failed(req, interp, pureKey, logPath, err)
 	}
 	h.builds.Add(1)
 
@@ -365,8 +365,8 @@ func (h *Host) source(ctx context.Context, req Request, work string) (string, er
 
 // failed saves the log of a failed build in the log folder and returns an
 // Error with its last lines.
-func (h *Host) failed(req Request, key, logPath string, cause error) error {
-	e := &Error{Project: req.Project, Version: req.version(), Err: cause}
+func (h *Host) failed(req Request, interp *interpreter, key, logPath string, cause error) error {
+	e := &Error{Project: req.Project, Version: req.version(), Python: interp.exe, Err: cause}
 	data, err := os.ReadFile(logPath)
 	if err != nil {
 		return e
@@ -473,7 +473,7 @@ func (h *Host) runPip(ctx context.Context, interp *interpreter, src, out, work s
 	err := cmd.Run()
 	log.Write(buf.Bytes())
 	if err != nil {
-		fmt.Fprintf(log, "larder: pip: %v\n", err)
+		fmt.Fprintf(log, "(pip failed: %v)\n", err)
 	}
 	return buf.String(), err
 }

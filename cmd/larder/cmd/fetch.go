@@ -170,7 +170,15 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	}
 	var se *fetch.StatusError
 	var he *fetch.HashError
+	var be *build.Error
 	switch {
+	case errors.As(err, &be) && be.Python != "":
+		why := ""
+		if be.MissingWheelPackage() {
+			why = be.Python + " has no 'wheel' package; "
+		}
+		return withHint(fmt.Errorf("fetch: %w", err), "%sthe build ran with %s: set [project] python in larder.toml to an interpreter with setuptools and wheel (e.g. /usr/bin/python3 with python3-setuptools and python3-wheel), or build in the target image with --builder buildkit",
+			why, be.Python)
 	case errors.As(err, &he):
 		return withHint(fmt.Errorf("fetch: %w", err), "the index serves other bytes than the lock recorded: re-run 'larder lock' if the file was replaced upstream")
 	case errors.As(err, &se) && se.Code == 404:

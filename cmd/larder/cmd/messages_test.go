@@ -2,13 +2,16 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -147,5 +150,52 @@ func TestFetchRateCountsOnlyDownloadedBytes(t *testing.T) {
 	p.event(fetch.Event{File: "c.whl", State: fetch.Done, Via: fetch.ViaDownload, Bytes: 10 << 20})
 	if l := p.line(); !strings.Contains(l, "downloading 1.0 MB/s") && !strings.Contains(l, "downloading 1.0 MiB/s") {
 		t.Errorf("10 MiB in 10 s: %s", l)
+	}
+}
+
+// TestAFailedBuildNamesItsInterpreterAndHowToChooseAnother fetches an
+// sdist with an interpreter that has pip and setuptools but no wheel (a
+// fresh venv of Debian's python3): the error says which interpreter ran,
+// why it failed, and how to pick another, with no doubled prefix.
+func TestAFailedBuildNamesItsInterpreterAndHowToChooseAnother(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an sdist with a real pip")
+	}
+	dir := t.TempDir()
+	venv := filepath.Join(dir, "venv")
+	if out, err := exec.Command("/usr/bin/python3", "-m", "venv", venv).CombinedOutput(); err != nil {
+		testenv.Need(t, fmt.Errorf("making a venv with /usr/bin/python3 (apt-get install python3-venv): %v\n%s", err, out))
+	}
+	python := filepath.Join(venv, "bin", "python")
+	if exec.Command(python, "-c", "import wheel").Run() == nil {
+		t.Skip("this venv has wheel: nothing to fail")
+	}
+	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "onlysdist", Releases: []pypitest.Release{{Version: "1.0", Sdist: true}}}}})
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": "onlysdist==1.0\n",
+		"larder.toml": `[project]
+requirements = ["requirements.txt"]
+python = "` + python + `"
+[index]
+url = "` + srv.URL() + `"
+`,
+	})
+	if code, out, stderr := run(t, dir, "lock", "--no-progress"); code != 0 {
+		t.Fatalf("lock: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr := run(t, dir, "fetch", "--no-progress")
+	if code != 1 {
+		t.Fatalf("fetch with a wheel-less interpreter: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"building onlysdist 1.0", "(with " + python + ")", "hint: " + python + " has no 'wheel' package",
+		"[project] python", "--builder buildkit"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "larder: larder:") {
+		t.Errorf("a doubled prefix:\n%s", stderr)
 	}
 }
