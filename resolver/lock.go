@@ -68,7 +68,7 @@ func (r *Result) Lock() *pylock.Lock {
 		for _, d := range sortedKeys(deps) {
 			pkg.Dependencies = append(pkg.Dependencies, pylock.Dependency{Name: d})
 		}
-		lt := &pylock.LarderTool{Targets: tnames, Via: via[p.Name], Private: p.Private}
+		lt := &pylock.LarderTool{Targets: tnames, Via: via[p.Name], Private: p.Private, Unpinned: p.Unpinned}
 		if p.Build {
 			lt.Build = "sdist"
 		}

@@ -85,6 +85,25 @@ type Package struct {
 	VCS *VCS
 	// Private marks a package that must never come from a public index.
 	Private bool
+	// Unpinned marks a package that fully pinned inputs (Request.Verify)
+	// left out but that some pinned package requires, and that the
+	// resolver therefore chose: only pip-compile's "unsafe" packages
+	// (see IsUnsafe) may be missing that way.
+	Unpinned bool
+}
+
+// unsafePackages are the names pip-compile leaves out of its output
+// unless given --allow-unsafe (pip, setuptools, distribute), and wheel,
+// which plays the same build-tool role and is left out for the same
+// reason by tools that copy pip-compile's rule. Installing such a file
+// with pip resolves them anyway; so does a verifying lock.
+var unsafePackages = map[string]bool{"pip": true, "setuptools": true, "distribute": true, "wheel": true}
+
+// IsUnsafe reports whether a normalized project name is one of the
+// packages that pinned inputs may leave out: pip, setuptools,
+// distribute and wheel.
+func IsUnsafe(name string) bool {
+	return unsafePackages[name]
 }
 
 // Progress receives events while resolving; it may be nil.
@@ -179,6 +198,8 @@ type resolved struct {
 	index string
 	deps  []string
 	root  bool
+	// unpinned: the inputs pinned everything else but left this out.
+	unpinned bool
 }
 
 func merge(targets []target.Target, results []map[string]*resolved) *Result {
@@ -198,6 +219,7 @@ func merge(targets []target.Target, results []map[string]*resolved) *Result {
 			p.Root[ti] = x.root
 			p.Build = p.Build || x.cand.buildsFromSource()
 			p.VCS = x.cand.vcs
+			p.Unpinned = p.Unpinned || x.unpinned
 		}
 	}
 	out := &Result{Targets: targets}
@@ -424,8 +446,9 @@ func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
 		return nil, err
 	}
 	out := map[string]*resolved{}
+	var unpinned map[string]bool
 	if p.req.Verify {
-		if err := p.verifyClosed(sol); err != nil {
+		if unpinned, err = p.verifyClosed(sol); err != nil {
 			return nil, err
 		}
 	}
@@ -437,7 +460,7 @@ func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
 		l := p.listings[name]
 		c := &l.cands[i]
 		out[name] = &resolved{name: name, cand: c, index: l.index, root: p.roots[name],
-			deps: p.deps[name+"=="+c.version.String()]}
+			deps: p.deps[name+"=="+c.version.String()], unpinned: unpinned[name]}
 	}
 	return out, nil
 }
@@ -840,16 +863,24 @@ func (p *targetProblem) fetchNames(ctx context.Context, names []string, stopAtMi
 }
 
 // verifyClosed checks that every package of the solution was pinned by
-// the inputs, and names the chain that pulls in the first one that was not.
-func (p *targetProblem) verifyClosed(sol map[string]int) error {
+// the inputs, and names the chain that pulls in the first one that was
+// not. The unsafe packages (IsUnsafe) are the exception: pip-compile
+// leaves them out on purpose and pip installs them anyway, so their
+// resolved versions are kept and returned, for the caller to report.
+func (p *targetProblem) verifyClosed(sol map[string]int) (map[string]bool, error) {
 	var missing []string
+	unpinned := map[string]bool{}
 	for pkg := range sol {
 		if name, extra := pkgName(pkg); extra == "" && !p.roots[name] {
+			if IsUnsafe(name) {
+				unpinned[name] = true
+				continue
+			}
 			missing = append(missing, name)
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return unpinned, nil
 	}
 	sort.Strings(missing)
 	version := func(name string) string {
@@ -883,7 +914,7 @@ func (p *targetProblem) verifyClosed(sol map[string]int) error {
 	if len(missing) > 1 {
 		more = fmt.Sprintf(" (and %d more: %s)", len(missing)-1, strings.Join(missing[1:], ", "))
 	}
-	return fmt.Errorf("the inputs pin every version but miss %s%s, required through %s; "+
+	return nil, fmt.Errorf("the inputs pin every version but miss %s%s, required through %s; "+
 		"they are not a complete closure: regenerate them (pip-compile) or add the pin",
 		version(missing[0]), more, strings.Join(chain, " -> "))
 }

@@ -156,10 +156,11 @@ func readTool(t *tomldoc.Table) Tool {
 	tool := Tool{Other: others(t.M, "larder")}
 	if lt := t.Sub("larder"); lt != nil {
 		lar := &LarderTool{
-			Targets: lt.Strs("targets"),
-			Private: lt.Boolean("private"),
-			Build:   lt.Str("build"),
-			Other:   others(lt.M, "targets", "private", "via", "build"),
+			Targets:  lt.Strs("targets"),
+			Private:  lt.Boolean("private"),
+			Build:    lt.Str("build"),
+			Unpinned: lt.Boolean("unpinned"),
+			Other:    others(lt.M, "targets", "private", "via", "build", "unpinned"),
 		}
 		if v, ok := lt.M["via"]; ok {
 			path := lt.KeyPath("via")

@@ -354,6 +354,9 @@ func larderEntries(l *LarderTool) []entry {
 	if l.Build != "" {
 		out = append(out, entry{"build", l.Build})
 	}
+	if l.Unpinned {
+		out = append(out, entry{"unpinned", true})
+	}
 	return append(out, sortedEntries(l.Other)...)
 }
 

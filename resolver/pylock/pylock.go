@@ -159,6 +159,10 @@ type LarderTool struct {
 	Via [][]string
 	// Build says how a wheel is produced when none is downloaded.
 	Build string
+	// Unpinned marks a package that fully pinned inputs left out (pip,
+	// setuptools, wheel, distribute: pip-compile's "unsafe" packages), so
+	// its version was chosen by the resolver rather than by the inputs.
+	Unpinned bool
 	// Other holds keys this version of larder does not know, verbatim.
 	Other map[string]any
 }

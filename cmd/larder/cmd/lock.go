@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,10 @@ func newLockCmd(g *globals) *cobra.Command {
 and write it as a PEP 751 lock with the hash of every file.
 
 Fully pinned inputs (pip-compile output, pylock.toml) are verified instead:
-every dependency of every pinned package must be satisfied and pinned.`,
+every dependency of every pinned package must be satisfied and pinned, except
+pip, setuptools, distribute and wheel, which pip-compile leaves out unless
+--allow-unsafe: those are resolved within the constraints, and each one is
+named in a warning and marked unpinned in the lock.`,
 		Example: `  larder lock
   larder lock -r requirements/edx/base.txt -c requirements/constraints.txt \
     --target linux/amd64:3.11:glibc2.36 --target linux/arm64:3.11:glibc2.36`,
@@ -75,7 +79,17 @@ type lockSummary struct {
 	Seconds  float64         `json:"seconds"`
 	Requests index.Stats     `json:"requests"`
 	Verified bool            `json:"verified"`
-	Warnings []string        `json:"warnings,omitempty"`
+	// Unpinned are the packages fully pinned inputs left out (pip-compile's
+	// unsafe ones) whose versions lock chose.
+	Unpinned []unpinnedSummary `json:"unpinned"`
+	Warnings []string          `json:"warnings,omitempty"`
+}
+
+// unpinnedSummary is a package the pinned inputs left out and lock resolved.
+type unpinnedSummary struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Via     []string `json:"via"`
 }
 
 type targetSummary struct {
@@ -181,7 +195,31 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	sum := summarize(res, lockPath, time.Since(start), client.Stats())
 	sum.Verified = in.Pinned
 	sum.Warnings = in.Warnings
+	sum.Unpinned = unpinnedOf(lk)
+	for _, u := range sum.Unpinned {
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s==%s is resolved, not pinned: the inputs leave it out (as pip-compile does without --allow-unsafe) "+
+			"but %s requires it; it is the newest version the constraints and its dependents allow (pin it in the inputs to choose another)",
+			u.Name, u.Version, strings.Join(append(append([]string{}, u.Via...), u.Name), " -> ")))
+	}
 	return printLockSummary(cmd.OutOrStdout(), g.json, sum)
+}
+
+// unpinnedOf lists the packages of a lock that the inputs did not pin,
+// each with one chain of the pinned packages that require it.
+func unpinnedOf(lk *pylock.Lock) []unpinnedSummary {
+	out := []unpinnedSummary{}
+	for _, p := range lk.Packages {
+		lt := p.Tool.Larder
+		if lt == nil || !lt.Unpinned {
+			continue
+		}
+		u := unpinnedSummary{Name: p.Name, Version: p.Version, Via: []string{}}
+		if len(lt.Via) > 0 {
+			u.Via = lt.Via[0]
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 // lockTargets picks the targets from --target flags or the configuration.
