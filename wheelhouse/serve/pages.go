@@ -6,49 +6,79 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"html"
+	"io"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// listing is what a project page says, before it is rendered.
+// listing is what a project page lists: local files and an upstream
+// page's, merged in file name order as the page is written, so that a page
+// of many files is never copied for a request.
 type listing struct {
-	name     string // normalized
-	rows     []row
-	versions []string
+	name     string        // normalized
+	rows     []row         // local files, sorted by file name
+	versions []string      // their versions, sorted
+	up       *upstreamPage // nil, or a page whose files are sorted by name
 }
 
-// page is a rendered index page in both forms, with their validators.
-// The header values are kept as the slices an http.Header holds, so that
-// answering with a page allocates nothing.
-type page struct {
-	html, json       []byte
-	htmlTag, jsonTag string
-
-	htmlTagHdr, jsonTagHdr []string
-	htmlLenHdr, jsonLenHdr []string
+// files yields the page's files in file name order; a local file hides
+// the upstream's of the same name.
+func (l *listing) files(yield func(row) bool) {
+	rows := l.rows
+	var ups []*upstreamFile
+	if l.up != nil {
+		ups = l.up.files
+	}
+	for len(rows) > 0 || len(ups) > 0 {
+		var r row
+		switch {
+		case len(ups) == 0 || len(rows) > 0 && rows[0].filename <= ups[0].filename:
+			if len(ups) > 0 && rows[0].filename == ups[0].filename {
+				ups = ups[1:]
+			}
+			r, rows = rows[0], rows[1:]
+		default:
+			r, ups = ups[0].row(), ups[1:]
+		}
+		if !yield(r) {
+			return
+		}
+	}
 }
 
-func newPage(h, j []byte) *page {
-	p := &page{html: h, json: j, htmlTag: etagOf('h', h), jsonTag: etagOf('j', j)}
-	p.htmlTagHdr, p.jsonTagHdr = []string{p.htmlTag}, []string{p.jsonTag}
-	p.htmlLenHdr, p.jsonLenHdr = []string{strconv.Itoa(len(h))}, []string{strconv.Itoa(len(j))}
-	return p
-}
-
-// etagOf is a strong validator for a body; the prefix keeps the two forms
-// of a page apart, since they share a URL.
-func etagOf(prefix byte, body []byte) string {
-	sum := sha256.Sum256(body)
-	return `"` + string(prefix) + hex.EncodeToString(sum[:16]) + `"`
+// allVersions yields the page's versions in order, each once.
+func (l *listing) allVersions(yield func(string) bool) {
+	a := l.versions
+	var b []string
+	if l.up != nil {
+		b = l.up.versions
+	}
+	last := ""
+	for first := true; len(a) > 0 || len(b) > 0; first = false {
+		var v string
+		if len(b) == 0 || len(a) > 0 && !versionLess(b[0], a[0]) {
+			v, a = a[0], a[1:]
+		} else {
+			v, b = b[0], b[1:]
+		}
+		if !first && v == last {
+			continue
+		}
+		last = v
+		if !yield(v) {
+			return
+		}
+	}
 }
 
 // apiVersion is "1.1" (PEP 700: versions, size, upload-time) when every
 // size is known, else "1.0", which does not promise them.
-func apiVersion(rows []row) string {
-	for _, r := range rows {
+func (l *listing) apiVersion() string {
+	for r := range l.files {
 		if r.size < 0 {
 			return "1.0"
 		}
@@ -56,108 +86,321 @@ func apiVersion(rows []row) string {
 	return "1.1"
 }
 
-func htmlHead(w *bytes.Buffer, version, title string) {
-	w.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"")
-	w.WriteString(version)
-	w.WriteString("\">\n    <title>")
-	w.WriteString(html.EscapeString(title))
-	w.WriteString("</title>\n  </head>\n  <body>\n")
+// page is a rendered index page in both forms, with their validators,
+// and their bodies unless the page is too large to keep: then it is
+// written from its listing whenever it is asked for. The header values are
+// kept as the slices an http.Header holds, so that answering with a page
+// allocates nothing.
+type page struct {
+	html, json       []byte
+	kept             bool
+	htmlTag, jsonTag string
+
+	htmlTagHdr, jsonTagHdr []string
+	htmlLenHdr, jsonLenHdr []string
 }
 
-func fileHref(filename string) string { return "../../files/" + url.PathEscape(filename) }
+func newPage(h, j []byte) *page {
+	return newPageOf(h, j, etagOf('h', h), etagOf('j', j), len(h), len(j))
+}
 
-func renderProject(l *listing) *page {
-	version := apiVersion(l.rows)
-	var h bytes.Buffer
-	htmlHead(&h, version, "Links for "+l.name)
-	fmt.Fprintf(&h, "    <h1>Links for %s</h1>\n", html.EscapeString(l.name))
-	for _, r := range l.rows {
-		h.WriteString("    <a href=\"")
-		h.WriteString(html.EscapeString(fileHref(r.filename)))
-		if r.sha256 != "" {
-			h.WriteString("#sha256=")
-			h.WriteString(r.sha256)
-		}
-		h.WriteByte('"')
-		if r.requiresPython != "" {
-			h.WriteString(" data-requires-python=\"")
-			h.WriteString(html.EscapeString(r.requiresPython))
-			h.WriteByte('"')
-		}
-		if r.yanked {
-			h.WriteString(" data-yanked=\"")
-			h.WriteString(html.EscapeString(r.yankedReason))
-			h.WriteByte('"')
-		}
-		if r.meta {
-			v := "true"
-			if r.metaSHA != "" {
-				v = "sha256=" + r.metaSHA
-			}
-			// Only the PEP 714 name: see wheelhouse.WriteStatic for the
-			// pips that the old one breaks.
-			fmt.Fprintf(&h, " data-core-metadata=\"%s\"", v)
-		}
-		h.WriteByte('>')
-		h.WriteString(html.EscapeString(r.filename))
-		h.WriteString("</a><br/>\n")
+// newPageOf makes a page of its two bodies, nil when not kept.
+func newPageOf(h, j []byte, htmlTag, jsonTag string, htmlLen, jsonLen int) *page {
+	p := &page{html: h, json: j, kept: h != nil && j != nil, htmlTag: htmlTag, jsonTag: jsonTag}
+	if !p.kept {
+		p.html, p.json = nil, nil
 	}
-	h.WriteString("  </body>\n</html>\n")
+	p.htmlTagHdr, p.jsonTagHdr = []string{p.htmlTag}, []string{p.jsonTag}
+	p.htmlLenHdr, p.jsonLenHdr = []string{strconv.Itoa(htmlLen)}, []string{strconv.Itoa(jsonLen)}
+	return p
+}
 
-	type jsonFile struct {
-		Filename       string            `json:"filename"`
-		URL            string            `json:"url"`
-		Hashes         map[string]string `json:"hashes"`
-		RequiresPython string            `json:"requires-python,omitempty"`
-		Yanked         any               `json:"yanked"`
-		CoreMetadata   any               `json:"core-metadata,omitempty"`
-		Size           *int64            `json:"size,omitempty"`
-		UploadTime     string            `json:"upload-time,omitempty"`
+// etagOf is a strong validator for a body; the prefix keeps the two forms
+// of a page apart, since they share a URL.
+func etagOf(prefix byte, body []byte) string {
+	sum := sha256.Sum256(body)
+	return tagOfSum(prefix, sum[:])
+}
+
+func tagOfSum(prefix byte, sum []byte) string {
+	return `"` + string(prefix) + hex.EncodeToString(sum[:16]) + `"`
+}
+
+func appendHTMLHead(b []byte, version, title string) []byte {
+	b = append(b, "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\""...)
+	b = append(b, version...)
+	b = append(b, "\">\n    <title>"...)
+	b = appendHTMLEscaped(b, title)
+	return append(b, "</title>\n  </head>\n  <body>\n"...)
+}
+
+// renderProject renders both forms of a project page, keeping a body only
+// while it is at most keep bytes: a page without its bodies has its
+// validators, and is written from its listing whenever it is asked for.
+func renderProject(l *listing, keep int) *page {
+	h, j := newBodySink(keep), newBodySink(keep)
+	writeProjectHTML(h, l)
+	writeProjectJSON(j, l)
+	return newPageOf(h.body, j.body, tagOfSum('h', h.h.Sum(nil)), tagOfSum('j', j.h.Sum(nil)), h.n, j.n)
+}
+
+// writeProject writes one form of a project page.
+func writeProject(w io.Writer, f format, l *listing) error {
+	if f == formatJSON {
+		return writeProjectJSON(w, l)
 	}
-	doc := struct {
-		Meta     map[string]string `json:"meta"`
-		Name     string            `json:"name"`
-		Versions []string          `json:"versions,omitempty"`
-		Files    []jsonFile        `json:"files"`
-	}{Meta: map[string]string{"api-version": version}, Name: l.name, Files: make([]jsonFile, 0, len(l.rows))}
+	return writeProjectHTML(w, l)
+}
+
+// chunkSize is what a page writer gathers before it writes.
+const chunkSize = 16 << 10
+
+// pageWriter writes a page to w in chunks, keeping the first error.
+type pageWriter struct {
+	w   io.Writer
+	b   []byte
+	err error
+}
+
+func newPageWriter(w io.Writer) *pageWriter {
+	return &pageWriter{w: w, b: make([]byte, 0, chunkSize+4<<10)}
+}
+
+// writeIfFull writes what is gathered once it is a chunk's worth.
+func (p *pageWriter) writeIfFull() {
+	if len(p.b) >= chunkSize {
+		p.flush()
+	}
+}
+
+func (p *pageWriter) flush() error {
+	if p.err == nil && len(p.b) > 0 {
+		_, p.err = p.w.Write(p.b)
+	}
+	p.b = p.b[:0]
+	return p.err
+}
+
+func writeProjectHTML(w io.Writer, l *listing) error {
+	p := newPageWriter(w)
+	b := appendHTMLHead(p.b, l.apiVersion(), "Links for "+l.name)
+	b = append(b, "    <h1>Links for "...)
+	b = appendHTMLEscaped(b, l.name)
+	p.b = append(b, "</h1>\n"...)
+	for r := range l.files {
+		if p.err != nil {
+			break
+		}
+		p.b = appendHTMLAnchor(p.b, &r)
+		p.writeIfFull()
+	}
+	p.b = append(p.b, "  </body>\n</html>\n"...)
+	return p.flush()
+}
+
+func appendHTMLAnchor(b []byte, r *row) []byte {
+	b = append(b, "    <a href=\""...)
+	b = append(b, "../../files/"...)
+	b = appendHTMLEscaped(b, url.PathEscape(r.filename))
+	if r.sha256 != "" {
+		b = append(b, "#sha256="...)
+		b = append(b, r.sha256...)
+	}
+	b = append(b, '"')
+	if r.requiresPython != "" {
+		b = append(b, " data-requires-python=\""...)
+		b = appendHTMLEscaped(b, r.requiresPython)
+		b = append(b, '"')
+	}
+	if r.yanked {
+		b = append(b, " data-yanked=\""...)
+		b = appendHTMLEscaped(b, r.yankedReason)
+		b = append(b, '"')
+	}
+	if r.meta {
+		// Only the PEP 714 name: see wheelhouse.WriteStatic for the pips
+		// that the old one breaks.
+		b = append(b, " data-core-metadata=\""...)
+		if r.metaSHA != "" {
+			b = append(b, "sha256="...)
+			b = append(b, r.metaSHA...)
+		} else {
+			b = append(b, "true"...)
+		}
+		b = append(b, '"')
+	}
+	b = append(b, '>')
+	b = appendHTMLEscaped(b, r.filename)
+	return append(b, "</a><br/>\n"...)
+}
+
+// writeProjectJSON writes the PEP 691 form, as encoding/json would
+// marshal it with HTML escaping off, one file at a time.
+func writeProjectJSON(w io.Writer, l *listing) error {
+	p := newPageWriter(w)
+	version := l.apiVersion()
+	b := append(p.b, `{"meta":{"api-version":`...)
+	b = appendJSONString(b, version)
+	b = append(b, `},"name":`...)
+	p.b = appendJSONString(b, l.name)
 	if version == "1.1" {
-		doc.Versions = append(make([]string, 0, len(l.versions)), l.versions...)
-	}
-	for _, r := range l.rows {
-		jf := jsonFile{Filename: r.filename, URL: fileHref(r.filename), Hashes: map[string]string{}, RequiresPython: r.requiresPython, Yanked: false}
-		if r.sha256 != "" {
-			jf.Hashes["sha256"] = r.sha256
-		}
-		if r.yanked {
-			jf.Yanked = true
-			if r.yankedReason != "" {
-				jf.Yanked = r.yankedReason
+		n := 0
+		for v := range l.allVersions {
+			if n == 0 {
+				p.b = append(p.b, `,"versions":[`...)
+			} else {
+				p.b = append(p.b, ',')
+			}
+			p.b = appendJSONString(p.b, v)
+			if n++; n%256 == 0 {
+				if p.writeIfFull(); p.err != nil {
+					break
+				}
 			}
 		}
-		// Only the PEP 714 key in JSON: pip 22.3 to 23.1 crash on the old
-		// "dist-info-metadata" key, and PEP 714 forbids it there.
-		if r.meta {
-			jf.CoreMetadata = true
-			if r.metaSHA != "" {
-				jf.CoreMetadata = map[string]string{"sha256": r.metaSHA}
-			}
+		if n > 0 {
+			p.b = append(p.b, ']')
 		}
-		if r.size >= 0 {
-			size := r.size
-			jf.Size = &size
-		}
-		if !r.uploadTime.IsZero() {
-			jf.UploadTime = r.uploadTime.UTC().Format("2006-01-02T15:04:05.000000Z")
-		}
-		doc.Files = append(doc.Files, jf)
 	}
-	return newPage(h.Bytes(), marshal(doc))
+	p.b = append(p.b, `,"files":[`...)
+	n := 0
+	for r := range l.files {
+		if p.err != nil {
+			break
+		}
+		if n > 0 {
+			p.b = append(p.b, ',')
+		}
+		n++
+		p.b = appendJSONFile(p.b, &r)
+		p.writeIfFull()
+	}
+	p.b = append(p.b, "]}\n"...)
+	return p.flush()
+}
+
+// uploadTimeLayout is PEP 700's upload-time, with microseconds.
+const uploadTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+func appendJSONFile(b []byte, r *row) []byte {
+	b = append(b, `{"filename":`...)
+	b = appendJSONString(b, r.filename)
+	// A path-escaped name is printable ASCII without quotes or
+	// backslashes: JSON as it stands.
+	b = append(b, `,"url":"../../files/`...)
+	b = append(b, url.PathEscape(r.filename)...)
+	b = append(b, '"')
+	b = append(b, `,"hashes":{`...)
+	if r.sha256 != "" {
+		b = append(b, `"sha256":`...)
+		b = appendJSONString(b, r.sha256)
+	}
+	b = append(b, '}')
+	if r.requiresPython != "" {
+		b = append(b, `,"requires-python":`...)
+		b = appendJSONString(b, r.requiresPython)
+	}
+	b = append(b, `,"yanked":`...)
+	switch {
+	case !r.yanked:
+		b = append(b, "false"...)
+	case r.yankedReason == "":
+		b = append(b, "true"...)
+	default:
+		b = appendJSONString(b, r.yankedReason)
+	}
+	// Only the PEP 714 key in JSON: pip 22.3 to 23.1 crash on the old
+	// "dist-info-metadata" key, and PEP 714 forbids it there.
+	if r.meta {
+		b = append(b, `,"core-metadata":`...)
+		if r.metaSHA != "" {
+			b = append(b, `{"sha256":`...)
+			b = appendJSONString(b, r.metaSHA)
+			b = append(b, '}')
+		} else {
+			b = append(b, "true"...)
+		}
+	}
+	if r.size >= 0 {
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, r.size, 10)
+	}
+	if !r.uploadTime.IsZero() {
+		// The layout's digits, dashes and colons need no escaping.
+		b = append(b, `,"upload-time":"`...)
+		b = r.uploadTime.UTC().AppendFormat(b, uploadTimeLayout)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string. Printable ASCII other than
+// '"' and '\\' stands for itself; anything else is left to encoding/json,
+// so that the escaping is exactly its own with HTML escaping off.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s) // a string always encodes
+			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendHTMLEscaped appends s escaped as html.EscapeString escapes it.
+func appendHTMLEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '&':
+			b = append(b, "&amp;"...)
+		case '\'':
+			b = append(b, "&#39;"...)
+		case '<':
+			b = append(b, "&lt;"...)
+		case '>':
+			b = append(b, "&gt;"...)
+		case '"':
+			b = append(b, "&#34;"...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// bodySink takes a page body as it is written: it hashes and counts it
+// for the page's validators, and keeps it while it is at most keep bytes.
+type bodySink struct {
+	h    hash.Hash
+	n    int
+	keep int
+	body []byte // nil once the body is longer than keep
+}
+
+func newBodySink(keep int) *bodySink {
+	return &bodySink{h: sha256.New(), keep: keep, body: []byte{}}
+}
+
+func (s *bodySink) Write(p []byte) (int, error) {
+	s.h.Write(p)
+	s.n += len(p)
+	if s.body != nil && s.n <= s.keep {
+		s.body = append(s.body, p...)
+	} else {
+		s.body = nil
+	}
+	return len(p), nil
 }
 
 // renderRoot renders the project list; names are normalized and sorted.
 func renderRoot(names []string) *page {
 	var h bytes.Buffer
-	htmlHead(&h, "1.0", "Simple index")
+	h.Write(appendHTMLHead(nil, "1.0", "Simple index"))
 	for _, n := range names {
 		fmt.Fprintf(&h, "    <a href=\"%s/\">%s</a><br/>\n", url.PathEscape(n), html.EscapeString(n))
 	}

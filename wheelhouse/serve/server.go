@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,8 +33,12 @@ const (
 	readHeaderTimeout = 10 * time.Second
 	maxHeaderBytes    = 64 << 10
 	shutdownGrace     = 10 * time.Second
-	// renderedCacheBytes bounds the rendered project pages kept.
-	renderedCacheBytes = 16 << 20
+	// renderedCacheBytes bounds the rendered project pages kept;
+	// keptPageBytes bounds one form of a page kept whole. A larger page
+	// keeps only its validators and is written from its listing as it
+	// goes out, so that no client holds a copy of it.
+	renderedCacheBytes = 4 << 20
+	keptPageBytes      = 256 << 10
 )
 
 // Option configures a Server.
@@ -217,11 +222,13 @@ type Server struct {
 	cancel context.CancelFunc
 }
 
-// cachedPage is a rendered page and what it was rendered from.
+// cachedPage is a rendered page and what it was rendered from: the
+// generation of the local files and the upstream page's id, not the page
+// itself, which the upstream's cache alone decides to keep.
 type cachedPage struct {
-	gen uint64
-	up  *upstreamPage
-	p   *page
+	gen  uint64
+	upID uint64
+	p    *page
 }
 
 // New returns a server for store (nil serves an empty store).
@@ -485,8 +492,9 @@ var (
 	}
 )
 
-// writePage answers with one form of a page, or 304 when the client has it.
-func writePage(w http.ResponseWriter, r *http.Request, f format, p *page) {
+// writePage answers with one form of a page, or 304 when the client has it;
+// a page not kept whole is written from its listing l.
+func writePage(w http.ResponseWriter, r *http.Request, f format, p *page, l *listing) {
 	body, tag, tagHdr, lenHdr := p.html, p.htmlTag, p.htmlTagHdr, p.htmlLenHdr
 	if f == formatJSON {
 		body, tag, tagHdr, lenHdr = p.json, p.jsonTag, p.jsonTagHdr, p.jsonLenHdr
@@ -504,8 +512,12 @@ func writePage(w http.ResponseWriter, r *http.Request, f format, p *page) {
 	}
 	h["Content-Length"] = lenHdr
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
+	switch {
+	case r.Method == http.MethodHead:
+	case p.kept:
 		w.Write(body)
+	default:
+		writeProject(w, f, l)
 	}
 }
 
@@ -561,7 +573,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		s.root = c
 	}
 	s.rootMu.Unlock()
-	writePage(w, r, f, c.p)
+	writePage(w, r, f, c.p, nil)
 }
 
 // localFiles returns a project's local files: baked ones, then (for a
@@ -611,55 +623,46 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 		http.Error(w, "project "+norm+" not found", http.StatusNotFound)
 		return
 	}
-	writePage(w, r, f, s.renderedProject(norm, local, gen, up))
+	l := newListing(norm, local, up)
+	writePage(w, r, f, s.renderedProject(l, gen), l)
+}
+
+// newListing lists a project's local files and upstream page.
+func newListing(norm string, local []*localFile, up *upstreamPage) *listing {
+	l := &listing{name: norm, up: up, rows: make([]row, 0, len(local)), versions: make([]string, 0, len(local))}
+	for _, lf := range local {
+		l.rows = append(l.rows, lf.row())
+		l.versions = append(l.versions, lf.entry.Version)
+	}
+	slices.SortFunc(l.rows, func(a, b row) int { return strings.Compare(a.filename, b.filename) })
+	l.versions = sortVersions(l.versions)
+	return l
 }
 
 // renderedProject renders a project's page, or reuses the rendering made
 // from the same local files and upstream page.
-func (s *Server) renderedProject(norm string, local []*localFile, gen uint64, up *upstreamPage) *page {
+func (s *Server) renderedProject(l *listing, gen uint64) *page {
+	var upID uint64
+	if l.up != nil {
+		upID = l.up.id
+	}
 	s.pagesMu.Lock()
-	c := s.pages[norm]
+	c := s.pages[l.name]
 	s.pagesMu.Unlock()
-	if c != nil && c.gen == gen && c.up == up {
+	if c != nil && c.gen == gen && c.upID == upID {
 		return c.p
 	}
-	l := &listing{name: norm}
-	names := map[string]bool{}
-	for _, lf := range local {
-		l.rows = append(l.rows, lf.row())
-		l.versions = append(l.versions, lf.entry.Version)
-		names[lf.entry.Filename] = true
-	}
-	if up != nil {
-		for _, uf := range up.files {
-			if !names[uf.filename] {
-				l.rows = append(l.rows, uf.row())
-			}
-		}
-		l.versions = append(l.versions, up.versions...)
-	}
-	sort.Slice(l.rows, func(i, j int) bool { return l.rows[i].filename < l.rows[j].filename })
-	l.versions = sortVersions(l.versions)
-	if up != nil {
-		// Rendering a large upstream page takes as much memory as
-		// parsing it: both share the bound on how many run at once.
-		s.up.parses <- struct{}{}
-		defer func() { <-s.up.parses }()
-	}
-	c = &cachedPage{gen: gen, up: up, p: renderProject(l)}
-	size := int64(len(c.p.html) + len(c.p.json))
-	if size > renderedCacheBytes/4 {
-		return c.p // too large to keep: rendered again when asked again
-	}
+	c = &cachedPage{gen: gen, upID: upID, p: renderProject(l, keptPageBytes)}
+	size := int64(len(c.p.html)+len(c.p.json)) + pageOverhead
 	s.pagesMu.Lock()
-	if old := s.pages[norm]; old != nil {
-		s.pagesBytes -= int64(len(old.p.html) + len(old.p.json))
+	if old := s.pages[l.name]; old != nil {
+		s.pagesBytes -= int64(len(old.p.html)+len(old.p.json)) + pageOverhead
 	}
 	if len(s.pages) > 2*maxPages || s.pagesBytes+size > renderedCacheBytes {
 		clear(s.pages)
 		s.pagesBytes = 0
 	}
-	s.pages[norm] = c
+	s.pages[l.name] = c
 	s.pagesBytes += size
 	s.pagesMu.Unlock()
 	return c.p

@@ -14,8 +14,10 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -97,8 +99,11 @@ func (f *upstreamFile) row() row {
 
 // upstreamPage is a parsed upstream project page.
 type upstreamPage struct {
+	// id tells pages apart, and their renderings; a page revalidated
+	// keeps its id.
+	id           uint64
 	found        bool
-	files        []*upstreamFile
+	files        []*upstreamFile // sorted by file name
 	versions     []string
 	etag         string
 	lastModified string
@@ -115,6 +120,9 @@ const pageOverhead = 256
 func (f *upstreamFile) bytes() int64 {
 	return int64(256 + len(f.filename)*2 + len(f.url) + len(f.sha256) + len(f.requiresPython) + len(f.yankedReason) + len(f.metaSHA))
 }
+
+// pageIDs numbers the pages parsed.
+var pageIDs atomic.Uint64
 
 type flight struct {
 	done chan struct{}
@@ -453,7 +461,8 @@ func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamP
 		u.log.Warn("upstream page names files on hosts it may not name; not listing them (see file_hosts)",
 			"project", norm, "files", parsed.offOrigin, "example", parsed.example)
 	}
-	return &upstreamPage{found: true, fetched: now, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"),
+	slices.SortFunc(parsed.files, func(a, b *upstreamFile) int { return strings.Compare(a.filename, b.filename) })
+	return &upstreamPage{id: pageIDs.Add(1), found: true, fetched: now, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"),
 		files: parsed.files, versions: parsed.versions, bytes: parsed.bytes}, nil
 }
 

@@ -533,7 +533,7 @@ func TestParseJSONPageReadsYankedAndBothMetadataKeys(t *testing.T) {
 	if f := files[2]; f.url != "https://pypi.example/simple/foo/foo-3.0-py3-none-any.whl" || !f.meta || f.metaSHA != "" || f.requiresPython != ">=3.9" || f.size != -1 {
 		t.Errorf("third %+v", *f)
 	}
-	p := renderProject(&listing{name: "foo", rows: []row{files[0].row(), files[1].row(), files[2].row()}, versions: versions})
+	p := renderProject(&listing{name: "foo", rows: []row{files[0].row(), files[1].row(), files[2].row()}, versions: versions}, 1<<20)
 	html := string(p.html)
 	for _, want := range []string{`data-yanked="broken build"`, `data-yanked=""`, `data-core-metadata="true"`, `content="1.0"`} {
 		if !strings.Contains(html, want) {
