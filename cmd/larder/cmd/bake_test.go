@@ -16,39 +16,26 @@ import (
 // folder and returns it with the --index-binary flags bake needs.
 func bakeProject(t *testing.T) (string, []string) {
 	t.Helper()
-	srv := pypitest.Start(t, smallIndex())
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	writeFiles(t, dir, map[string]string{
-		"requirements.txt": "web\nfast\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + srv.URL() + `"
-private = ["acme-*"]
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `private = ["acme-*"]
 [wheelhouse]
 dir = "wh"
 [image]
 base = "scratch"
 output = "oci:out:dev"
-[[target]]
-platform = "linux/amd64"
-python = "3.11"
-[[target]]
-platform = "linux/arm64"
-python = "3.11"
-`,
-	})
-	for _, verb := range []string{"lock", "fetch"} {
-		if code, out, stderr := run(t, dir, verb); code != 0 {
-			t.Fatalf("%s: %d\n%s\n%s", verb, code, out, stderr)
-		}
-	}
+`+twoTargets)
+	mustRun(t, dir, []string{"lock"}, []string{"fetch"})
+	return dir, indexBinaryFlags(t)
+}
+
+// indexBinaryFlags are the --index-binary flags of the amd64 and arm64
+// larder-index binaries built for the test.
+func indexBinaryFlags(t *testing.T) []string {
+	t.Helper()
 	var flags []string
 	for p, path := range indexbin.Build(t, "amd64", "arm64") {
 		flags = append(flags, "--index-binary", p+"="+path)
 	}
-	return dir, flags
+	return flags
 }
 
 func TestBakeFromTheCommandLineThenRefreshAndPlan(t *testing.T) {
@@ -170,16 +157,7 @@ func TestBakeCommandErrorsSayWhatToDo(t *testing.T) {
 // arm64 wheel while carrying the lock's digest, so both refuse and name
 // the lock's targets.
 func TestBakeRefusesAPlatformTheLockHasNoTargetFor(t *testing.T) {
-	srv := pypitest.Start(t, smallIndex())
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	writeFiles(t, dir, map[string]string{
-		"requirements.txt": "web\nfast\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + srv.URL() + `"
-[wheelhouse]
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[wheelhouse]
 dir = "wh"
 [image]
 base = "scratch"
@@ -187,17 +165,9 @@ output = "oci:out:dev"
 [[target]]
 platform = "linux/amd64"
 python = "3.11"
-`,
-	})
-	for _, verb := range []string{"lock", "fetch"} {
-		if code, out, stderr := run(t, dir, verb); code != 0 {
-			t.Fatalf("%s: %d\n%s\n%s", verb, code, out, stderr)
-		}
-	}
-	var bins []string
-	for p, path := range indexbin.Build(t, "amd64", "arm64") {
-		bins = append(bins, "--index-binary", p+"="+path)
-	}
+`)
+	mustRun(t, dir, []string{"lock"}, []string{"fetch"})
+	bins := indexBinaryFlags(t)
 	tests := []struct {
 		name string
 		args []string

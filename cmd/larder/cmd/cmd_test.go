@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
 )
 
 // run executes larder in dir and returns exit code, stdout and stderr.
@@ -141,3 +143,38 @@ func TestInitRejectsMissingFiles(t *testing.T) {
 		t.Errorf("%d %q", code, stderr)
 	}
 }
+
+// newProject makes a project folder (its own user cache inside) with
+// requirements.txt and a larder.toml that locks it from srv; extra is
+// appended to larder.toml ([wheelhouse], [[target]] tables and the like).
+func newProject(t *testing.T, srv *pypitest.Server, requirements, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": requirements,
+		"larder.toml":      "[project]\nrequirements = [\"requirements.txt\"]\n[index]\nurl = \"" + srv.URL() + "\"\n" + extra,
+	})
+	return dir
+}
+
+// mustRun runs each command line in dir and stops the test at the first
+// that fails.
+func mustRun(t *testing.T, dir string, lines ...[]string) {
+	t.Helper()
+	for _, args := range lines {
+		if code, out, stderr := run(t, dir, args...); code != 0 {
+			t.Fatalf("larder %s: exit %d\n%s\n%s", strings.Join(args, " "), code, out, stderr)
+		}
+	}
+}
+
+// twoTargets is the [[target]] tables of a linux/amd64 and linux/arm64
+// project.
+const twoTargets = `[[target]]
+platform = "linux/amd64"
+python = "3.11"
+[[target]]
+platform = "linux/arm64"
+python = "3.11"
+`

@@ -12,25 +12,13 @@ import (
 )
 
 func TestFetchVerifyAndGCFromTheCommandLine(t *testing.T) {
-	srv := pypitest.Start(t, smallIndex())
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	writeFiles(t, dir, map[string]string{
-		"requirements.txt": "web\nfast\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + srv.URL() + `"
-[wheelhouse]
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[wheelhouse]
 dir = "wh"
 [[target]]
 platform = "linux/amd64"
 python = "3.11"
-`,
-	})
-	if code, out, stderr := run(t, dir, "lock"); code != 0 {
-		t.Fatalf("lock: %d\n%s\n%s", code, out, stderr)
-	}
+`)
+	mustRun(t, dir, []string{"lock"})
 
 	code, out, stderr := run(t, dir, "fetch", "--json", "--jobs", "2")
 	if code != 0 {

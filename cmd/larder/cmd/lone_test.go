@@ -59,25 +59,10 @@ func TestALoneLarderBinaryBakesForAmd64AndArm64(t *testing.T) {
 		t.Fatalf("the binary is not alone: %v", entries)
 	}
 
-	srv := pypitest.Start(t, smallIndex())
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"requirements.txt": "web\nfast\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + srv.URL() + `"
-[image]
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[image]
 base = "scratch"
 output = "oci:out:dev"
-[[target]]
-platform = "linux/amd64"
-python = "3.11"
-[[target]]
-platform = "linux/arm64"
-python = "3.11"
-`,
-	})
+`+twoTargets)
 	env := append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
 	for _, args := range [][]string{{"lock"}, {"fetch"}, {"bake", "--json"}} {
 		cmd := exec.Command(lone, append(args, "--no-progress")...)

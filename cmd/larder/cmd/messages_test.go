@@ -116,16 +116,7 @@ func TestJSONIsHonouredByInitConfigAndVersion(t *testing.T) {
 func TestNoProgressMeansNoProgressLines(t *testing.T) {
 	srv := pypitest.Start(t, smallIndex())
 	srv.SetLatency(700 * time.Millisecond)
-	dir := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	writeFiles(t, dir, map[string]string{
-		"requirements.txt": "web\nfast\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + srv.URL() + `"
-`,
-	})
+	dir := newProject(t, srv, "web\nfast\n", "")
 	for _, verb := range []string{"lock", "fetch"} {
 		code, out, stderr := run(t, dir, verb, "--no-progress")
 		if code != 0 {
@@ -172,19 +163,14 @@ func TestAFailedBuildNamesItsInterpreterAndHowToChooseAnother(t *testing.T) {
 	}
 	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
 		{Name: "onlysdist", Releases: []pypitest.Release{{Version: "1.0", Sdist: true}}}}})
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	writeFiles(t, dir, map[string]string{
-		"requirements.txt": "onlysdist==1.0\n",
-		"larder.toml": `[project]
+	dir = newProject(t, srv, "onlysdist==1.0\n", "")
+	writeFiles(t, dir, map[string]string{"larder.toml": `[project]
 requirements = ["requirements.txt"]
 python = "` + python + `"
 [index]
 url = "` + srv.URL() + `"
-`,
-	})
-	if code, out, stderr := run(t, dir, "lock", "--no-progress"); code != 0 {
-		t.Fatalf("lock: %d\n%s%s", code, out, stderr)
-	}
+`})
+	mustRun(t, dir, []string{"lock", "--no-progress"})
 	code, out, stderr := run(t, dir, "fetch", "--no-progress")
 	if code != 1 {
 		t.Fatalf("fetch with a wheel-less interpreter: exit %d\n%s%s", code, out, stderr)
