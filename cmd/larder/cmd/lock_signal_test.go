@@ -16,14 +16,7 @@ import (
 // 'larder lock' while it parses a huge requirement tree: it exits soon,
 // with an error that says it was interrupted, instead of parsing on.
 func TestInterruptedLockStopsWhileReadingRequirements(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds larder and runs it")
-	}
-	bin := filepath.Join(t.TempDir(), "larder")
-	build := exec.Command("go", "build", "-o", bin, "github.com/larder-build/larder/cmd/larder")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building larder: %v\n%s", err, out)
-	}
+	bin := larderBinary(t)
 	dir := t.TempDir()
 	// Two files of option lines, just under the size limits: seconds of
 	// parsing even where repeated requirement lines and re-included files

@@ -19,14 +19,7 @@ import (
 // only complete, verified files, a second fetch finishes the rest, and
 // 'larder verify' is clean.
 func TestInterruptedFetchLeavesAConsistentWheelhouseThatARerunCompletes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds larder and runs it")
-	}
-	bin := filepath.Join(t.TempDir(), "larder")
-	build := exec.Command("go", "build", "-o", bin, "github.com/larder-build/larder/cmd/larder")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building larder: %v\n%s", err, out)
-	}
+	bin := larderBinary(t)
 	idx := &pypitest.Index{}
 	var reqs []string
 	for i := range 40 {
