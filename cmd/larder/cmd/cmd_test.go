@@ -64,7 +64,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, stderr := run(t, dir, "config")
-	if code != 1 || !strings.Contains(stderr, "larder.toml:6: target.python") || !strings.Contains(stderr, "expected a string") {
+	if code != 1 || !strings.Contains(stderr, "larder.toml:6: target.python: is a float, but must be a string") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
