@@ -16,18 +16,26 @@ import (
 type initSummary struct {
 	Wrote        string   `json:"wrote"`
 	Requirements []string `json:"requirements"`
+	Extras       []string `json:"extras"`
+	Groups       []string `json:"groups"`
+	Chosen       string   `json:"chosen"`
 	Next         string   `json:"next"`
 }
 
 func newInitCmd(g *globals) *cobra.Command {
 	var force bool
+	var extras, groups []string
 	c := &cobra.Command{
 		Use:   "init [FILES...]",
 		Short: "Write a starter larder.toml from the requirement files found",
 		Long: `Write a commented starter larder.toml. Without FILES, init looks for
 requirements*.txt, requirements/**/*.txt, pyproject.toml and uv.lock in the
-working folder, picks the main one and lists the others for you to add.`,
-		Example:     "  larder init\n  larder init requirements/edx/base.txt requirements/constraints.txt",
+working folder, picks the main one and lists the others for you to add.
+
+It selects the project's test extra and dependency group (named test,
+tests or testing) of the pyproject.toml or uv.lock it picks, since the
+image is for running the tests; --extra and --group choose others.`,
+		Example:     "  larder init\n  larder init --extra development\n  larder init requirements/edx/base.txt requirements/constraints.txt",
 		Annotations: map[string]string{"config": "none"},
 		RunE: func(cmd *cobra.Command, files []string) error {
 			dir, err := os.Getwd()
@@ -48,10 +56,11 @@ working folder, picks the main one and lists the others for you to add.`,
 			} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("init: %w", err)
 			}
-			b, err := config.Starter(dir, files)
+			st, err := config.Starter(dir, config.StarterOptions{Files: files, Extras: extras, Groups: groups})
 			if err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
+			b := st.TOML
 			if err := wheelhouse.WriteFileAtomic(out, b, 0o644); err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
@@ -59,7 +68,7 @@ working folder, picks the main one and lists the others for you to add.`,
 			if err != nil {
 				return fmt.Errorf("init: the starter does not read back: %w", err)
 			}
-			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Next: "larder lock"}
+			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Extras: st.Extras, Groups: st.Groups, Chosen: st.Why, Next: "larder lock"}
 			if s.Requirements == nil {
 				s.Requirements = []string{}
 			}
@@ -74,9 +83,20 @@ working folder, picks the main one and lists the others for you to add.`,
 				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s for %s; next: %s\n", out, strings.Join(s.Requirements, ", "), s.Next)
+			fmt.Fprintf(cmd.OutOrStdout(), "  extras %s, groups %s: %s\n", listOrNone(s.Extras), listOrNone(s.Groups), s.Chosen)
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	c.Flags().StringArrayVar(&extras, "extra", nil, "extra of the pyproject.toml or uv.lock to select instead of its test extra (repeatable)")
+	c.Flags().StringArrayVar(&groups, "group", nil, "dependency group to select instead of the test group (repeatable)")
 	return c
+}
+
+// listOrNone shows names as a list, or "none".
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

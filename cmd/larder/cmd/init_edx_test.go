@@ -38,8 +38,9 @@ func edxLayout(t *testing.T) string {
 
 // TestInitTargetsThePythonTheProjectRequiresAndLockGivesUVsClosure runs
 // larder init in an edx-shaped folder (both inputs say
-// requires-python >= 3.12), then larder lock with only the index URL and
-// the extra changed: the target is 3.12 and the lock holds uv sync's
+// requires-python >= 3.12), then larder lock with only the index URL
+// changed: the target is 3.12, init selects the testing extra (the
+// project's test extra) and says so, and the lock holds uv sync's
 // closure of the testing extra.
 func TestInitTargetsThePythonTheProjectRequiresAndLockGivesUVsClosure(t *testing.T) {
 	idx, err := pypitest.Load(filepath.Join("..", "..", "..", "testdata", "uvlock", "edx-shaped", "index.toml"))
@@ -49,8 +50,12 @@ func TestInitTargetsThePythonTheProjectRequiresAndLockGivesUVsClosure(t *testing
 	srv := pypitest.Start(t, idx)
 	dir := edxLayout(t)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(t.TempDir(), "cache"))
-	if code, _, stderr := run(t, dir, "init"); code != 0 {
+	code, out, stderr := run(t, dir, "init")
+	if code != 0 {
 		t.Fatalf("init exited %d: %s", code, stderr)
+	}
+	if want := `extras testing, groups none: the project's test extra "testing"`; !strings.Contains(out, want) {
+		t.Errorf("init does not say which extras it chose and why (want %q):\n%s", want, out)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "larder.toml"))
 	if err != nil {
@@ -61,7 +66,6 @@ func TestInitTargetsThePythonTheProjectRequiresAndLockGivesUVsClosure(t *testing
 		t.Fatalf("larder.toml does not target Python 3.12:\n%s", cfg)
 	}
 	cfg = strings.Replace(cfg, `url = "https://pypi.org/simple/"`, `url = "`+srv.URL()+`"`, 1)
-	cfg = strings.Replace(cfg, "extras = []", `extras = ["testing"]`, 1)
 	writeFiles(t, dir, map[string]string{"larder.toml": cfg})
 	if code, _, stderr := run(t, dir, "lock", "--no-progress"); code != 0 {
 		t.Fatalf("lock exited %d: %s", code, stderr)
@@ -87,7 +91,7 @@ func TestInitTargetsThePythonTheProjectRequiresAndLockGivesUVsClosure(t *testing
 	// A target the project forbids is refused, naming both.
 	cfg = strings.Replace(cfg, `python = "3.12"`, `python = "3.11"`, 1)
 	writeFiles(t, dir, map[string]string{"larder.toml": cfg})
-	code, _, stderr := run(t, dir, "lock", "--no-progress")
+	code, _, stderr = run(t, dir, "lock", "--no-progress")
 	if want := `Python 3.11 is outside requires-python ">=3.12" of `; code != 1 || !strings.Contains(stderr, want) {
 		t.Errorf("lock for 3.11 exited %d: %s; want 1 and %q", code, stderr, want)
 	}

@@ -53,7 +53,7 @@ type Project struct {
 	// NoBinary names projects (or ":all:") that must be built from source.
 	NoBinary []string `toml:"no-binary"`
 	// Extras and Groups select optional dependencies and PEP 735
-	// dependency groups of a pyproject.toml input.
+	// dependency groups of pyproject.toml and uv.lock inputs.
 	Extras []string `toml:"extras"`
 	Groups []string `toml:"groups"`
 	// Python is the interpreter that runs PEP 517 hooks: metadata of

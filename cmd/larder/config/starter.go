@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/larder-build/larder/resolver"
+	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pyproject"
 	"github.com/larder-build/larder/resolver/target"
@@ -88,13 +89,36 @@ func isPipCompiled(path string) bool {
 	return false
 }
 
+// StarterOptions replace the guesses a starter makes.
+type StarterOptions struct {
+	// Files are the inputs to use as given; none means detect them.
+	Files []string
+	// Extras and Groups, when set, are selected instead of the project's
+	// test extra or group; each must exist in every chosen input that has
+	// extras or groups.
+	Extras []string
+	Groups []string
+}
+
+// StarterFile is a starter larder.toml and the choices it made.
+type StarterFile struct {
+	TOML []byte
+	// Extras and Groups are what [project] extras and groups select.
+	Extras []string
+	Groups []string
+	// Why says how the extras and groups were chosen.
+	Why string
+}
+
 // Starter returns a commented larder.toml for the project in dir. With
 // explicit files, those are used as given. Otherwise a good first guess
 // is made from the detected files: one compiled closure is enough
 // (several compiled closures usually pin different versions of the same
 // package and cannot share one lock), and the others are listed, commented
-// out, for the user to pick.
-func Starter(dir string, explicit []string) ([]byte, error) {
+// out, for the user to pick. The extras and groups are the project's test
+// ones unless o says otherwise (see chooseSelection).
+func Starter(dir string, o StarterOptions) (*StarterFile, error) {
+	explicit := o.Files
 	files := explicit
 	if len(files) == 0 {
 		var err error
@@ -121,6 +145,10 @@ func Starter(dir string, explicit []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	sel, err := chooseSelection(dir, reqs, o)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	err = starterTemplate.Execute(&b, map[string]any{
 		"Requirements": reqs,
@@ -130,6 +158,9 @@ func Starter(dir string, explicit []string) ([]byte, error) {
 		"Python":       python,
 		"PythonWhy":    why,
 		"Choices":      ch.lines(),
+		"Extras":       sel.Extras,
+		"Groups":       sel.Groups,
+		"Why":          sel.Why,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("writing starter config: %w", err)
@@ -138,7 +169,181 @@ func Starter(dir string, explicit []string) ([]byte, error) {
 	if _, err := Parse(b.Bytes(), "larder.toml"); err != nil {
 		return nil, fmt.Errorf("starter config does not parse (a bug): %w", err)
 	}
-	return b.Bytes(), nil
+	sel.TOML = b.Bytes()
+	return sel, nil
+}
+
+// testNames are the names projects give the extra or dependency group
+// that holds what their test suite needs, in the order preferred when
+// several exist.
+var testNames = []string{"test", "tests", "testing"}
+
+const testNamesSaid = "test, tests or testing"
+
+// chooseSelection picks the extras and groups of the starter. Unless o
+// names them, it is the project's test extra and test group (named test,
+// tests or testing), and nothing else. The rule follows what larder is
+// for: an image in which `make requirements` and `make test` run fast
+// and offline, so the image must hold the test closure (edx-platform's
+// `make test-requirements` installs requirements/edx/testing.txt, which
+// is its `testing` extra). A bigger extra such as `development` would
+// also cover it, but it brings tools the tests never import, is a guess
+// about a superset that nothing checks, and may conflict in a uv.lock;
+// a name is what the project itself says. The extra must exist in every
+// chosen input that has extras (lock refuses an unknown one), so only
+// the chosen inputs count, not the files merely listed.
+func chooseSelection(dir string, chosen []string, o StarterOptions) (*StarterFile, error) {
+	var extraSets, groupSets []map[string]bool
+	var takers []string
+	for _, f := range chosen {
+		e, g, ok, err := offers(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			extraSets, groupSets = append(extraSets, e), append(groupSets, g)
+			takers = append(takers, f)
+		}
+	}
+	common := func(sets []map[string]bool) map[string]bool {
+		out := map[string]bool{}
+		for i, s := range sets {
+			for n := range s {
+				if i == 0 || out[n] {
+					out[n] = true
+				}
+			}
+			for n := range out {
+				if !s[n] {
+					delete(out, n)
+				}
+			}
+		}
+		return out
+	}
+	extras, groups := common(extraSets), common(groupSets)
+	sel := &StarterFile{Extras: []string{}, Groups: []string{}}
+	check := func(kind string, asked []string, have map[string]bool) error {
+		for _, n := range asked {
+			if len(takers) == 0 {
+				return fmt.Errorf("%s %q: none of the chosen inputs (%s) has %ss: name a pyproject.toml or uv.lock among the files", kind, n, strings.Join(chosen, ", "), kind)
+			}
+			if !have[dist.NormalizeName(n)] {
+				return fmt.Errorf("%s %q: %s %s %s", kind, n, strings.Join(takers, " and "), plural(len(takers), "offers", "all offer"), knownNames(kind+"s", have))
+			}
+		}
+		return nil
+	}
+	if err := check("extra", o.Extras, extras); err != nil {
+		return nil, err
+	}
+	if err := check("group", o.Groups, groups); err != nil {
+		return nil, err
+	}
+	pick := func(asked []string, have map[string]bool) ([]string, bool) {
+		if len(asked) > 0 {
+			return append([]string{}, asked...), true
+		}
+		for _, n := range testNames {
+			if have[n] {
+				return []string{n}, false
+			}
+		}
+		return []string{}, false
+	}
+	var askedE, askedG bool
+	sel.Extras, askedE = pick(o.Extras, extras)
+	sel.Groups, askedG = pick(o.Groups, groups)
+	var tests, asked []string
+	for _, x := range []struct {
+		kind  string
+		names []string
+		asked bool
+	}{{"extra", sel.Extras, askedE}, {"group", sel.Groups, askedG}} {
+		switch {
+		case x.asked:
+			asked = append(asked, x.kind+"s "+strings.Join(x.names, ", "))
+		case len(x.names) > 0:
+			tests = append(tests, fmt.Sprintf("%s %q", x.kind, x.names[0]))
+		}
+	}
+	var why []string
+	if len(asked) > 0 {
+		why = append(why, strings.Join(asked, " and ")+" as asked")
+	}
+	if len(tests) > 0 {
+		why = append(why, fmt.Sprintf("the project's test %s (named %s): the closure its tests install, which the image is for",
+			strings.Join(tests, " and "), testNamesSaid))
+	}
+	switch {
+	case len(why) > 0:
+		sel.Why = strings.Join(why, "; ")
+	case len(takers) == 0:
+		sel.Why = "no chosen input has extras or groups"
+	default:
+		sel.Why = fmt.Sprintf("%s %s no test extra or group (named %s): the main dependencies only",
+			strings.Join(takers, " and "), plural(len(takers), "has", "have"), testNamesSaid)
+	}
+	return sel, nil
+}
+
+// offers reads the extras and groups an input offers; ok is false for an
+// input that has neither kind (requirement files, pylock.toml).
+func offers(path string) (extras, groups map[string]bool, ok bool, err error) {
+	extras, groups = map[string]bool{}, map[string]bool{}
+	switch filepath.Base(path) {
+	case "uv.lock":
+		l, err := uvlock.Load(path)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		e, g := l.Choices()
+		for _, x := range e {
+			extras[dist.NormalizeName(x)] = true
+		}
+		for _, x := range g {
+			groups[dist.NormalizeName(x)] = true
+		}
+		return extras, groups, true, nil
+	case "pyproject.toml":
+		p, err := pyproject.Load(path)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		for x := range p.OptionalDependencies {
+			extras[dist.NormalizeName(x)] = true
+		}
+		if p.Setuptools != nil {
+			for x := range p.Setuptools.OptionalDependencies {
+				extras[dist.NormalizeName(x)] = true
+			}
+		}
+		for x := range p.DependencyGroups {
+			groups[dist.NormalizeName(x)] = true
+		}
+		return extras, groups, true, nil
+	}
+	return extras, groups, false, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// knownNames says which names exist, for an error.
+func knownNames(kind string, have map[string]bool) string {
+	if len(have) == 0 {
+		return "no " + kind
+	}
+	names := make([]string, 0, len(have))
+	for n := range have {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return kind + " " + strings.Join(names, ", ")
 }
 
 // pickInputs chooses the requirement inputs among detected files: a lock
@@ -193,8 +398,9 @@ requirements = [{{range $i, $f := .Requirements}}{{if $i}},{{end}}
 # from a pyproject.toml or uv.lock input.
 {{- range .Choices}}
 # {{.}}{{end}}
-extras = []
-groups = []
+# Chosen: {{.Why}}.
+extras = [{{range $i, $e := .Extras}}{{if $i}}, {{end}}{{q $e}}{{end}}]
+groups = [{{range $i, $e := .Groups}}{{if $i}}, {{end}}{{q $e}}{{end}}]
 # pip constraint files: they restrict versions, never add packages.
 constraints = [{{range $i, $f := .Constraints}}{{if $i}},{{end}}
   {{q $f}}{{end}}
