@@ -606,6 +606,11 @@ func newUpstreamFile(norm, href string, pageURL *url.URL) *upstreamFile {
 		return nil
 	}
 	f := &upstreamFile{project: norm, filename: name, url: u.String(), size: -1}
+	if strings.HasSuffix(f.url, name) {
+		// The name shares the URL's memory rather than keeping the path
+		// it was cut from: a page may list tens of thousands of files.
+		f.filename = f.url[len(f.url)-len(name):]
+	}
 	if alg, h, ok := strings.Cut(fragment, "="); ok && strings.EqualFold(alg, "sha256") && isHex64(h) {
 		f.sha256 = strings.ToLower(h)
 	}
@@ -761,11 +766,15 @@ func (p *pageParser) jsonFile(jf *jsonFile) *upstreamFile {
 	if jf.RequiresPython != nil {
 		f.requiresPython = *jf.RequiresPython
 	}
+	// Absent fields are common and cost no decoding: a failed decode
+	// allocates its error, for every file of a page.
 	var yb bool
 	var ys string
-	if json.Unmarshal(jf.Yanked, &yb) == nil {
+	switch {
+	case len(jf.Yanked) == 0:
+	case json.Unmarshal(jf.Yanked, &yb) == nil:
 		f.yanked = yb
-	} else if json.Unmarshal(jf.Yanked, &ys) == nil {
+	case json.Unmarshal(jf.Yanked, &ys) == nil:
 		f.yanked, f.yankedReason = true, ys
 	}
 	md := jf.CoreMetadata
@@ -774,9 +783,11 @@ func (p *pageParser) jsonFile(jf *jsonFile) *upstreamFile {
 	}
 	var mb bool
 	var mh map[string]string
-	if json.Unmarshal(md, &mb) == nil {
+	switch {
+	case len(md) == 0:
+	case json.Unmarshal(md, &mb) == nil:
 		f.meta = mb
-	} else if json.Unmarshal(md, &mh) == nil {
+	case json.Unmarshal(md, &mh) == nil:
 		f.meta = true
 		if h := mh["sha256"]; isHex64(h) {
 			f.metaSHA = strings.ToLower(h)
@@ -785,8 +796,10 @@ func (p *pageParser) jsonFile(jf *jsonFile) *upstreamFile {
 	if jf.Size != nil && *jf.Size >= 0 {
 		f.size = *jf.Size
 	}
-	if t, err := time.Parse(time.RFC3339Nano, jf.UploadTime); err == nil {
-		f.uploadTime = t
+	if jf.UploadTime != "" {
+		if t, err := time.Parse(time.RFC3339Nano, jf.UploadTime); err == nil {
+			f.uploadTime = t
+		}
 	}
 	return f
 }
