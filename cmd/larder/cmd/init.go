@@ -19,6 +19,8 @@ type initSummary struct {
 	Extras       []string `json:"extras"`
 	Groups       []string `json:"groups"`
 	Chosen       string   `json:"chosen"`
+	Python       string   `json:"python"`
+	PythonWhy    []string `json:"python_why"`
 	Next         string   `json:"next"`
 }
 
@@ -56,7 +58,7 @@ image is for running the tests; --extra and --group choose others.`,
 			} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("init: %w", err)
 			}
-			st, err := config.Starter(dir, config.StarterOptions{Files: files, Extras: extras, Groups: groups})
+			st, err := config.Starter(dir, config.StarterOptions{Files: files, Extras: extras, Groups: groups, Context: cmd.Context()})
 			if err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
@@ -68,7 +70,7 @@ image is for running the tests; --extra and --group choose others.`,
 			if err != nil {
 				return fmt.Errorf("init: the starter does not read back: %w", err)
 			}
-			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Extras: st.Extras, Groups: st.Groups, Chosen: st.Why, Next: "larder lock"}
+			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Extras: st.Extras, Groups: st.Groups, Chosen: st.Why, Python: st.Python, PythonWhy: st.PythonWhy, Next: "larder lock"}
 			if s.Requirements == nil {
 				s.Requirements = []string{}
 			}
@@ -84,6 +86,9 @@ image is for running the tests; --extra and --group choose others.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s for %s; next: %s\n", out, strings.Join(s.Requirements, ", "), s.Next)
 			fmt.Fprintf(cmd.OutOrStdout(), "  extras %s, groups %s: %s\n", listOrNone(s.Extras), listOrNone(s.Groups), s.Chosen)
+			if len(s.PythonWhy) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "  python %s: %s\n", s.Python, s.PythonWhy[0])
+			}
 			return nil
 		},
 	}

@@ -3,18 +3,25 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
+	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/resolver/pyproject"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/uvlock"
@@ -98,6 +105,9 @@ type StarterOptions struct {
 	// extras or groups.
 	Extras []string
 	Groups []string
+	// Context bounds the interpreter probes; nil means no bound but
+	// each probe's own timeout.
+	Context context.Context
 }
 
 // StarterFile is a starter larder.toml and the choices it made.
@@ -108,6 +118,9 @@ type StarterFile struct {
 	Groups []string
 	// Why says how the extras and groups were chosen.
 	Why string
+	// Python is [project] python, and PythonWhy why it was chosen.
+	Python    string
+	PythonWhy []string
 }
 
 // Starter returns a commented larder.toml for the project in dir. With
@@ -149,6 +162,11 @@ func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	builder := chooseBuilder(ctx, builderCandidates(python), python)
 	var b bytes.Buffer
 	err = starterTemplate.Execute(&b, map[string]any{
 		"Requirements": reqs,
@@ -161,6 +179,8 @@ func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 		"Extras":       sel.Extras,
 		"Groups":       sel.Groups,
 		"Why":          sel.Why,
+		"Builder":      builder.Python,
+		"BuilderWhy":   builder.Why,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("writing starter config: %w", err)
@@ -170,6 +190,7 @@ func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 		return nil, fmt.Errorf("starter config does not parse (a bug): %w", err)
 	}
 	sel.TOML = b.Bytes()
+	sel.Python, sel.PythonWhy = builder.Python, builder.Why
 	return sel, nil
 }
 
@@ -407,6 +428,12 @@ constraints = [{{range $i, $f := .Constraints}}{{if $i}},{{end}}
 ]
 # The PEP 751 lock larder writes.
 lock = {{q .Default.Project.Lock}}
+# The Python that runs build backends: metadata hooks of sdists and git
+# forks, and wheel builds, without build isolation (so it needs
+# setuptools and wheel).
+{{- range .BuilderWhy}}
+# {{.}}{{end}}
+python = {{q .Builder}}
 
 [index]
 # Where to resolve and fetch from, and where the index server inside the
@@ -550,4 +577,123 @@ func largestCompiledBase(dir string, files []string) string {
 		return "\x00" // matches no file
 	}
 	return best
+}
+
+// probeTimeout bounds each interpreter probe: a python3 that hangs (a
+// broken shim, a network home folder) must not hang init.
+const probeTimeout = 5 * time.Second
+
+// builderCandidates are the interpreters init considers for [project]
+// python, in order of preference among equals: the python3 the user runs,
+// the system's, and the one named for the target's minor version.
+func builderCandidates(minor string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		// The path goes into larder.toml as a string: one that TOML or
+		// a reader would mangle is not offered.
+		if !utf8.ValidString(p) || strings.IndexFunc(p, unicode.IsControl) >= 0 {
+			return
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		add(p)
+	}
+	if st, err := os.Stat("/usr/bin/python3"); err == nil && !st.IsDir() {
+		add("/usr/bin/python3")
+	}
+	if p, err := exec.LookPath("python" + minor); err == nil {
+		add(p)
+	}
+	return out
+}
+
+// builderChoice is [project] python and the comment lines saying why.
+type builderChoice struct {
+	Python string
+	Why    []string
+}
+
+// chooseBuilder probes the candidates (at once, each bounded by
+// probeTimeout) and picks one that imports setuptools and wheel, the
+// target's minor version first: it builds wheels for the target, and a
+// wheel with C code built by 3.11 does not load in 3.12. With none, it
+// keeps "python3" and says what to install.
+func chooseBuilder(ctx context.Context, candidates []string, minor string) builderChoice {
+	probes := make([]pep517.Interpreter, len(candidates))
+	errs := make([]error, len(candidates))
+	var wg sync.WaitGroup
+	for i, c := range candidates {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probes[i], errs[i] = pep517.Probe(ctx, c, probeTimeout)
+		}()
+	}
+	wg.Wait()
+	best := -1
+	for i := range candidates {
+		if errs[i] != nil || !probes[i].CanBuild() {
+			continue
+		}
+		if best < 0 || probes[i].Version == minor && probes[best].Version != minor {
+			best = i
+		}
+	}
+	var others []string
+	for i, c := range candidates {
+		switch {
+		case i == best:
+		case errs[i] != nil:
+			others = append(others, strings.TrimRight(errs[i].Error(), "."))
+		case !probes[i].CanBuild():
+			others = append(others, fmt.Sprintf("%s (Python %s) lacks %s", c, probes[i].Version, strings.Join(probes[i].Missing, " and ")))
+		default:
+			others = append(others, fmt.Sprintf("%s (Python %s) can build too", c, probes[i].Version))
+		}
+	}
+	if best < 0 {
+		why := []string{"No interpreter found here imports setuptools and wheel; install them for",
+			"python3 (apt-get install python3-setuptools python3-wheel, or pip install",
+			"setuptools wheel), or set python to one that has them, or build in the",
+			"target image with --builder buildkit."}
+		if len(candidates) == 0 {
+			why = append(why, "No python3 was found on PATH.")
+		}
+		for _, o := range others {
+			why = append(why, "Tried: "+o+".")
+		}
+		return builderChoice{Python: "python3", Why: commentSafe(why)}
+	}
+	b := probes[best]
+	why := []string{fmt.Sprintf("%s is Python %s with setuptools and wheel: it can build sdists.", b.Path, b.Version)}
+	if b.Version != minor {
+		why = append(why, fmt.Sprintf("It is not the target's %s: wheels with C code it builds will not load there;", minor),
+			fmt.Sprintf("use a python%s with setuptools and wheel, or --builder buildkit, for those.", minor))
+	}
+	for _, o := range others {
+		why = append(why, "Also tried: "+o+".")
+	}
+	return builderChoice{Python: b.Path, Why: commentSafe(why)}
+}
+
+// commentSafe drops control characters (an interpreter's error output)
+// that would end or break a TOML comment line.
+func commentSafe(lines []string) []string {
+	for i, l := range lines {
+		lines[i] = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, l)
+	}
+	return lines
 }
