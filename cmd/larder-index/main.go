@@ -42,8 +42,8 @@ flags:
 `
 
 // memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets
-// one: the server's own bounds (pages parsed, kept and rendered) keep its
-// live memory near 60 MB whatever an upstream sends, and the limit makes
+// one: the server's own bounds (pages parsed and kept; pages are written
+// as a stream) keep its live memory near 30 MB whatever an upstream sends, and the limit makes
 // the collector return garbage before the heap doubles, so that a
 // container stays under 100 MB.
 const memoryLimit = 72 << 20

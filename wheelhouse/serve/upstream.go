@@ -45,8 +45,9 @@ const (
 	// included.
 	pageCacheBytes = 16 << 20
 	maxPages       = 4096
-	// maxParses bounds pages read and parsed (or rendered) at once, so
-	// that the pages in flight add at most maxParses*maxPageBytes.
+	// maxParses bounds pages read and parsed at once, so that the pages
+	// being parsed add at most maxParses*maxPageBytes. A parsed page is
+	// then held only while requests write it, as a stream.
 	maxParses       = 2
 	maxMetadataSize = 16 << 20
 	// maxTagSize bounds one HTML tag of a page read as a stream.
