@@ -125,7 +125,14 @@ func Resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	}
 	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
 		limit: parallelOf(ix), required: map[string]bool{}}
+	// Warming is shared by every target, so it may narrow its guesses only
+	// by the constraints that hold for all of them: one whose marker
+	// holds for some target only (or none) would send the others' warming
+	// to versions they never choose.
 	for _, c := range req.Constraints {
+		if c.Marker != nil && !holdsForAll(c.Marker, req.Targets) {
+			continue
+		}
 		sh.cons[c.NormalizedName()] = sh.cons[c.NormalizedName()].And(c.Specifiers)
 	}
 	// Warming starts nothing new once the resolution ends, and what is in
@@ -176,6 +183,17 @@ func Resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 		p.Private = p.VCS != nil || matchesAny(req.Private, p.Name)
 	}
 	return res, nil
+}
+
+// holdsForAll reports whether a marker holds in every target's
+// environment.
+func holdsForAll(m *pep508.Marker, targets []target.Target) bool {
+	for _, t := range targets {
+		if !m.Evaluate(pep508.EnvironmentFor(t)) {
+			return false
+		}
+	}
+	return true
 }
 
 // matchesAny reports whether a normalized name matches one of the globs.
