@@ -132,3 +132,45 @@ func TestFallThroughCacheKeepsNoSidecarWithoutItsWheel(t *testing.T) {
 		t.Errorf("the upstream served the metadata %d times, want once", n)
 	}
 }
+
+// TestTheFallThroughCacheIsAWriterOfItsStore: while a server keeps its
+// fall-through files in a folder, gc of that folder is refused and another
+// writer leaves the server's temporary files alone; when the server
+// closes, gc may run.
+func TestTheFallThroughCacheIsAWriterOfItsStore(t *testing.T) {
+	cache := t.TempDir()
+	st, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(st, WithOffline(true), WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A download in progress: the server's temporary file.
+	inFlight := filepath.Join(cache, wheelhouse.FilesDir, ".x-1.0-py3-none-any.whl.123.tmp")
+	if err := os.WriteFile(inFlight, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other, err := wheelhouse.Open(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.LockExclusive(); err == nil {
+		t.Fatal("gc of the cache was allowed while the server writes it")
+	}
+	release, err := other.BeginWrite(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Errorf("another writer removed the live server's temporary file: %v", err)
+	}
+	s.Close()
+	unlock, err := other.LockExclusive()
+	if err != nil {
+		t.Fatalf("gc after the server closed: %v", err)
+	}
+	unlock()
+}

@@ -204,12 +204,15 @@ type Server struct {
 
 	guard *selfGuard
 
-	cache    *wheelhouse.Store // nil when fall-through files are not kept
-	metas    metaMemo          // verified metadata of wheels not cached yet
-	cacheMu  sync.RWMutex
-	cached   *catalog
-	cacheGen atomic.Uint64
-	commitMu sync.Mutex
+	cache *wheelhouse.Store // nil when fall-through files are not kept
+	// releaseCache ends the server's registration as a writer of cache.
+	releaseCache func()
+	closeOnce    sync.Once
+	metas        metaMemo // verified metadata of wheels not cached yet
+	cacheMu      sync.RWMutex
+	cached       *catalog
+	cacheGen     atomic.Uint64
+	commitMu     sync.Mutex
 
 	pagesMu    sync.Mutex
 	pages      map[string]*cachedPage
@@ -297,6 +300,17 @@ func (s *Server) openCache(dir string) error {
 	if err != nil && !errors.As(err, &inconsistent) {
 		return fmt.Errorf("opening the fall-through cache: %w", err)
 	}
+	// The cache is written for the server's whole life: it registers as a
+	// writer of that store, as a fetch does, so that gc waits for it and a
+	// fetch into the same folder never takes its temporary files for a
+	// dead writer's (the first writer removes those).
+	ctx, cancel := context.WithTimeout(context.Background(), cacheLockWait)
+	defer cancel()
+	release, err := st.BeginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("opening the fall-through cache: %w", err)
+	}
+	s.releaseCache = release
 	s.cache = st
 	s.cached = loadCatalog(st, true, s.log)
 	// Sidecars of wheels the cache never kept (earlier servers wrote them
@@ -308,15 +322,11 @@ func (s *Server) openCache(dir string) error {
 			}
 		}
 	}
-	if tmps, err := filepath.Glob(filepath.Join(dir, wheelhouse.FilesDir, ".*.tmp")); err == nil {
-		for _, t := range tmps {
-			if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
-				os.Remove(t)
-			}
-		}
-	}
 	return nil
 }
+
+// cacheLockWait bounds how long opening the cache waits for a gc of it.
+const cacheLockWait = 10 * time.Second
 
 // Open opens the wheelhouse and builds a server as cfg says, with further
 // options after those cfg implies. A wheelhouse whose manifest does not
@@ -402,6 +412,11 @@ type connKey struct{}
 // Close stops requests to the upstream in flight.
 func (s *Server) Close() {
 	s.cancel()
+	s.closeOnce.Do(func() {
+		if s.releaseCache != nil {
+			s.releaseCache()
+		}
+	})
 	if s.up != nil {
 		s.up.client.CloseIdleConnections()
 	}
