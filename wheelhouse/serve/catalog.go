@@ -67,7 +67,7 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 		return c
 	}
 	if linkedFilesDir(filepath.Join(st.Dir(), wheelhouse.FilesDir)) {
-		log.Error("the wheelhouse's files/ folder is a link or not a folder; serving none of it (run 'larder verify')", "wheelhouse", st.Dir())
+		log.Error("the wheelhouse's files/ folder is a link or not a folder; serving none of it", "wheelhouse", st.Dir())
 		return c
 	}
 	for _, e := range st.Entries() {
@@ -87,11 +87,15 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 		}
 		fi, err := os.Lstat(lf.path)
 		if err == nil && !fi.Mode().IsRegular() {
-			log.Error("skipping a file that is a link or not a regular file (run 'larder verify')", "file", e.Filename, "mode", fi.Mode().Type().String(), "wheelhouse", st.Dir())
+			log.Error("skipping a file that is a link or not a regular file", "file", e.Filename, "mode", fi.Mode().Type().String(), "wheelhouse", st.Dir())
 			continue
 		}
-		if err != nil || fi.Size() != e.Size {
-			log.Warn("skipping a file that does not match the manifest (run 'larder verify')", "file", e.Filename, "wheelhouse", st.Dir())
+		if err != nil {
+			log.Warn("skipping a file the manifest lists that cannot be read", "file", e.Filename, "err", err, "wheelhouse", st.Dir())
+			continue
+		}
+		if fi.Size() != e.Size {
+			log.Warn("skipping a file whose size does not match the manifest", "file", e.Filename, "size", fi.Size(), "manifest_size", e.Size, "wheelhouse", st.Dir())
 			continue
 		}
 		switch {

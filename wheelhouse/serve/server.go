@@ -737,7 +737,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFil
 	f, fi, err := openRegular(p)
 	switch {
 	case isLink(err):
-		s.log.Error("a wheelhouse file is a link or not a regular file; not serving it (run 'larder verify')", "file", p, "err", err)
+		s.log.Error("a wheelhouse file is a link or not a regular file; not serving it", "file", p, "err", err)
 		http.Error(w, "file changed on disk", http.StatusInternalServerError)
 		return
 	case err != nil:
@@ -747,7 +747,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFil
 	}
 	defer f.Close()
 	if !meta && fi.Size() != lf.entry.Size {
-		s.log.Error("a wheelhouse file changed under the server (run 'larder verify')", "file", p)
+		s.log.Error("a wheelhouse file changed under the server; not serving it", "file", p, "size", fi.Size(), "manifest_size", lf.entry.Size)
 		http.Error(w, "file changed on disk", http.StatusInternalServerError)
 		return
 	}
