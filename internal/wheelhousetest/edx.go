@@ -82,7 +82,7 @@ func FetchEdx(tb testing.TB, dir string, scale float64, targets ...string) *Edx 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := fetch.Fetch(context.Background(), store, lock, fetch.Options{Builder: b, CacheDir: filepath.Join(dir, "cache")}); err != nil {
+	if _, err := fetch.Fetch(context.Background(), store, lock, fetch.WithBuilder(b), fetch.WithCacheDir(filepath.Join(dir, "cache"))); err != nil {
 		tb.Fatal(err)
 	}
 	return &Edx{Server: srv, Lock: lock, Store: store, LockFile: lockFile}

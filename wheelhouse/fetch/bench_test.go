@@ -83,9 +83,9 @@ func BenchmarkFetchEdx(b *testing.B) {
 	floorFetch(b, urls) // warm the server's generated files
 	b.Logf("scale %g: %d files, %.1f MB", scale, len(urls), float64(total)/1e6)
 
-	fetchInto := func(b *testing.B, opts Options) *Report {
+	fetchInto := func(b *testing.B, opts ...Option) *Report {
 		b.Helper()
-		rep, err := Fetch(context.Background(), newStore(b), lock, opts)
+		rep, err := Fetch(context.Background(), newStore(b), lock, opts...)
 		var nb *NeedsBuilderError
 		if err != nil && !errors.As(err, &nb) {
 			b.Fatal(err)
@@ -102,18 +102,18 @@ func BenchmarkFetchEdx(b *testing.B) {
 	b.Run("larder", func(b *testing.B) {
 		b.SetBytes(total)
 		for b.Loop() {
-			fetchInto(b, Options{})
+			fetchInto(b)
 		}
 	})
 	b.Run("larder-all-present", func(b *testing.B) {
 		s := newStore(b)
-		if _, err := Fetch(context.Background(), s, lock, Options{}); err != nil && !errors.As(err, new(*NeedsBuilderError)) {
+		if _, err := Fetch(context.Background(), s, lock); err != nil && !errors.As(err, new(*NeedsBuilderError)) {
 			b.Fatal(err)
 		}
 		srv.Reset()
 		b.SetBytes(total)
 		for b.Loop() {
-			if _, err := Fetch(context.Background(), s, lock, Options{}); err != nil && !errors.As(err, new(*NeedsBuilderError)) {
+			if _, err := Fetch(context.Background(), s, lock); err != nil && !errors.As(err, new(*NeedsBuilderError)) {
 				b.Fatal(err)
 			}
 		}
@@ -123,10 +123,10 @@ func BenchmarkFetchEdx(b *testing.B) {
 	})
 	b.Run("larder-from-cache", func(b *testing.B) {
 		cache := b.TempDir()
-		fetchInto(b, Options{CacheDir: cache})
+		fetchInto(b, WithCacheDir(cache))
 		b.SetBytes(total)
 		for b.Loop() {
-			fetchInto(b, Options{CacheDir: cache})
+			fetchInto(b, WithCacheDir(cache))
 		}
 	})
 	b.Run("pip-download", func(b *testing.B) {

@@ -27,7 +27,7 @@ func (f *fetcher) buildAll(ctx context.Context) error {
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(1, min(f.opts.Jobs, runtime.NumCPU())))
+	g.SetLimit(max(1, min(f.opts.jobs, runtime.NumCPU())))
 	for _, j := range f.plan.jobs {
 		g.Go(func() error { return f.buildJob(gctx, j) })
 	}
@@ -51,7 +51,7 @@ func (f *fetcher) buildJob(ctx context.Context, j *job) error {
 			f.emit(Event{File: e.Filename, Project: j.project, Version: j.version, Target: t.String(), State: Skipped, Via: ViaPresent, Bytes: e.Size, Total: e.Size})
 			continue
 		}
-		if f.opts.Builder == nil {
+		if f.opts.builder == nil {
 			f.count(func(r *Report) { r.NeedsBuilder = append(r.NeedsBuilder, j.String()+" for "+t.String()) })
 			continue
 		}
@@ -96,7 +96,7 @@ func (f *fetcher) buildOne(ctx context.Context, j *job, t target.Target) (err er
 	} else {
 		req.VCS = &build.VCS{URL: j.vcs.URL, Commit: j.vcs.CommitID, Subdirectory: j.vcs.Subdirectory}
 	}
-	path, err := f.opts.Builder.Build(ctx, req, outDir)
+	path, err := f.opts.builder.Build(ctx, req, outDir)
 	if err != nil {
 		return fmt.Errorf("for %s: %w", t, err)
 	}

@@ -29,9 +29,9 @@ func TestSdistOnlyPackagesAreBuiltPerTargetAndPureWheelsOnce(t *testing.T) {
 			srv, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd64, arm64})
 			b := &fakeBuilder{platform: tt.platform}
 			opts := fastOptions()
-			opts.Builder = b
+			opts = append(opts, WithBuilder(b))
 			s := newStore(t)
-			rep, err := Fetch(context.Background(), s, lock, opts)
+			rep, err := Fetch(context.Background(), s, lock, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,9 +67,9 @@ func TestSdistOnlyPackagesAreBuiltPerTargetAndPureWheelsOnce(t *testing.T) {
 
 			// A second fetch re-hashes the built wheels and builds nothing.
 			b2 := &fakeBuilder{platform: tt.platform}
-			opts.Builder = b2
+			opts = append(opts, WithBuilder(b2))
 			srv.Reset()
-			rep, err = Fetch(context.Background(), s, lock, opts)
+			rep, err = Fetch(context.Background(), s, lock, opts...)
 			if err != nil || len(b2.requests()) != 0 || rep.Built != 0 || srv.TotalRequests() != 0 {
 				t.Errorf("second fetch: %v, %d builds, report %+v", err, len(b2.requests()), rep)
 			}
@@ -80,7 +80,7 @@ func TestSdistOnlyPackagesAreBuiltPerTargetAndPureWheelsOnce(t *testing.T) {
 func TestWithoutABuilderTheRestIsFetchedAndTheBuildsReported(t *testing.T) {
 	_, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd64})
 	s := newStore(t)
-	rep, err := Fetch(context.Background(), s, lock, fastOptions())
+	rep, err := Fetch(context.Background(), s, lock, fastOptions()...)
 	var nb *NeedsBuilderError
 	if !errors.As(err, &nb) || len(nb.Packages) != 1 || !strings.Contains(nb.Packages[0], "srconly==0.5") || !strings.Contains(err.Error(), amd64) {
 		t.Fatalf("error %v, want srconly reported as needing a builder for %s", err, amd64)
@@ -103,9 +103,9 @@ func TestWithoutABuilderTheRestIsFetchedAndTheBuildsReported(t *testing.T) {
 func TestABuiltWheelThatDoesNotFitItsTargetIsRefused(t *testing.T) {
 	_, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd64})
 	opts := fastOptions()
-	opts.Builder = &fakeBuilder{platform: true, wrongTarget: true}
+	opts = append(opts, WithBuilder(&fakeBuilder{platform: true, wrongTarget: true}))
 	s := newStore(t)
-	_, err := Fetch(context.Background(), s, lock, opts)
+	_, err := Fetch(context.Background(), s, lock, opts...)
 	want := "built wheel srconly-0.5-cp311-cp311-linux_aarch64.whl does not fit target " + amd64
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
@@ -122,9 +122,9 @@ func TestGitPackagesAreBuiltFromTheirCommitAndArePrivate(t *testing.T) {
 	})
 	b := &fakeBuilder{}
 	opts := fastOptions()
-	opts.Builder = b
+	opts = append(opts, WithBuilder(b))
 	s := newStore(t)
-	if _, err := Fetch(context.Background(), s, lock, opts); err != nil {
+	if _, err := Fetch(context.Background(), s, lock, opts...); err != nil {
 		t.Fatal(err)
 	}
 	reqs := b.requests()

@@ -11,9 +11,9 @@ func TestTwoStoresSharingTheUserCacheDownloadOnce(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64, arm64})
 	cache := t.TempDir()
 	opts := fastOptions()
-	opts.CacheDir = cache
+	opts = append(opts, WithCacheDir(cache))
 	a := newStore(t)
-	if _, err := Fetch(context.Background(), a, lock, opts); err != nil {
+	if _, err := Fetch(context.Background(), a, lock, opts...); err != nil {
 		t.Fatal(err)
 	}
 	if n := fileRequests(srv); n != 5 {
@@ -21,7 +21,7 @@ func TestTwoStoresSharingTheUserCacheDownloadOnce(t *testing.T) {
 	}
 	srv.Reset()
 	b := newStore(t)
-	rep, err := Fetch(context.Background(), b, lock, opts)
+	rep, err := Fetch(context.Background(), b, lock, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +46,9 @@ func TestACorruptCacheFileIsDroppedAndDownloadedAgain(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	cache := t.TempDir()
 	opts := fastOptions()
-	opts.CacheDir = cache
+	opts = append(opts, WithCacheDir(cache))
 	a := newStore(t)
-	if _, err := Fetch(context.Background(), a, lock, opts); err != nil {
+	if _, err := Fetch(context.Background(), a, lock, opts...); err != nil {
 		t.Fatal(err)
 	}
 	e, ok := reopen(t, a).Lookup(libWheel)
@@ -59,7 +59,7 @@ func TestACorruptCacheFileIsDroppedAndDownloadedAgain(t *testing.T) {
 	flipByte(t, filepath.Join(cache, "files", "sha256", e.SHA256[:2], e.SHA256), 10)
 	srv.Reset()
 	b := newStore(t)
-	rep, err := Fetch(context.Background(), b, lock, opts)
+	rep, err := Fetch(context.Background(), b, lock, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ func TestClosureIsWhatEachTargetInstallsWithItsTargets(t *testing.T) {
 	_, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd, arm})
 	store := newStore(t)
 	opts := fastOptions()
-	opts.Builder = &fakeBuilder{platform: true}
-	if _, err := Fetch(context.Background(), store, lock, opts); err != nil {
+	opts = append(opts, WithBuilder(&fakeBuilder{platform: true}))
+	if _, err := Fetch(context.Background(), store, lock, opts...); err != nil {
 		t.Fatal(err)
 	}
 	got, err := Closure(store, lock)

@@ -41,8 +41,8 @@ func TestAFetchThatFillsARealDiskKeepsEveryVerifiedFileListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := fastOptions()
-	opts.Jobs = 4
-	_, err = Fetch(context.Background(), s, lock, opts)
+	opts = append(opts, WithJobs(4))
+	_, err = Fetch(context.Background(), s, lock, opts...)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("fetch into 2 MB: %v, want ENOSPC", err)
 	}

@@ -86,7 +86,7 @@ func (r *retryable) Unwrap() error { return r.err }
 // run tries the download until it succeeds, fails for good, or runs out
 // of retries, waiting longer after each failure.
 func (d *transfer) run(ctx context.Context) error {
-	retries := d.f.opts.Retries
+	retries := d.f.opts.retries
 	for attempt := 0; ; attempt++ {
 		err := d.attempt(ctx)
 		if err == nil {

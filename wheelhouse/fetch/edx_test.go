@@ -121,11 +121,15 @@ func TestPipInstallsTheFetchedEdxClosureOffline(t *testing.T) {
 	}
 	srv, w, lock := edxLock(t, 0.01, "linux/amd64:3.11:glibc2.36")
 	s := newStore(t)
-	opts := Options{Builder: hostBuilder(t, filepath.Join(s.Dir(), wheelhouse.FilesDir)), CacheDir: t.TempDir()}
-	rep, err := Fetch(context.Background(), s, lock, opts)
+	builder := hostBuilder(t, filepath.Join(s.Dir(), wheelhouse.FilesDir))
+	opts := []Option{WithCacheDir(t.TempDir())}
+	if builder != nil {
+		opts = append(opts, WithBuilder(builder))
+	}
+	rep, err := Fetch(context.Background(), s, lock, opts...)
 	var nb *NeedsBuilderError
 	switch {
-	case opts.Builder == nil && errors.As(err, &nb):
+	case builder == nil && errors.As(err, &nb):
 		if len(nb.Packages) != 1 || !strings.HasPrefix(nb.Packages[0], "mysqlclient==") {
 			t.Fatalf("without a builder: %v, want mysqlclient alone reported", err)
 		}
@@ -140,7 +144,7 @@ func TestPipInstallsTheFetchedEdxClosureOffline(t *testing.T) {
 	if len(lock.Packages) != len(w.Pins) {
 		t.Fatalf("the lock has %d packages, want %d", len(lock.Packages), len(w.Pins))
 	}
-	if opts.Builder == nil {
+	if builder == nil {
 		return // pip would have to build mysqlclient itself
 	}
 	mustVerifyClean(t, s, lock)

@@ -45,7 +45,7 @@ func assertNothingKept(t *testing.T, s *wheelhouse.Store, name string) {
 func TestFetchRefusesAFileWhoseHashDiffersFromTheLock(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64}, pypitest.WithWrongHash(libWheel))
 	s := newStore(t)
-	_, err := Fetch(context.Background(), s, lock, fastOptions())
+	_, err := Fetch(context.Background(), s, lock, fastOptions()...)
 	var he *HashError
 	if !errors.As(err, &he) {
 		t.Fatalf("error %v, want a *HashError", err)
@@ -91,8 +91,8 @@ func TestFetchRetriesFailuresThenReportsThemClearly(t *testing.T) {
 			tt.knob(srv)
 			s := newStore(t)
 			opts := fastOptions()
-			opts.Jobs = 1
-			_, err := Fetch(context.Background(), s, lock, opts)
+			opts = append(opts, WithJobs(1))
+			_, err := Fetch(context.Background(), s, lock, opts...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), libWheel) {
 				t.Fatalf("error %v, want one naming %s and %q", err, libWheel, tt.want)
 			}
@@ -113,7 +113,7 @@ func TestFetchRetriesTransientFailuresAndSucceeds(t *testing.T) {
 			srv.FailRequest(1, mode)
 			srv.FailRequest(2, mode)
 			s := newStore(t)
-			rep, err := Fetch(context.Background(), s, lock, fastOptions())
+			rep, err := Fetch(context.Background(), s, lock, fastOptions()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestFetchDoesNotRetryANotFound(t *testing.T) {
 	gone := srv.BaseURL() + "/files/gone-1.0-py3-none-any.whl"
 	setURL(lock, libWheel, gone)
 	s := newStore(t)
-	_, err := Fetch(context.Background(), s, lock, fastOptions())
+	_, err := Fetch(context.Background(), s, lock, fastOptions()...)
 	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), libWheel) || !strings.Contains(err.Error(), gone) {
 		t.Fatalf("error %v, want a 404 naming the file and the URL", err)
 	}
@@ -200,7 +200,7 @@ func TestFetchResumesAfterAConnectionResetMidFile(t *testing.T) {
 	defer front.Close()
 	rebase(lock, srv.BaseURL(), front.URL)
 	s := newStore(t)
-	rep, err := Fetch(context.Background(), s, lock, fastOptions())
+	rep, err := Fetch(context.Background(), s, lock, fastOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,10 +233,13 @@ func TestFetchStopsAtAFullDiskAndLeavesNothingBehind(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	s := newStore(t)
 	opts := fastOptions()
-	opts.Jobs = 1
+	opts = append(opts, WithJobs(1))
 	var written atomic.Int64
-	opts.wrapWriter = func(w io.Writer) io.Writer { return &fullDisk{w: w, written: &written, limit: 200 << 10} }
-	_, err := Fetch(context.Background(), s, lock, opts)
+	opts = append(opts, func(o *options) error {
+		o.wrapWriter = func(w io.Writer) io.Writer { return &fullDisk{w: w, written: &written, limit: 200 << 10} }
+		return nil
+	})
+	_, err := Fetch(context.Background(), s, lock, opts...)
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), bigWheel) {
 		t.Fatalf("error %v, want ENOSPC naming %s", err, bigWheel)
 	}
@@ -277,13 +280,13 @@ func TestCancelledFetchKeepsWhatFinishedAndTheNextDownloadsOnlyTheRest(t *testin
 	defer cancel()
 	var done atomic.Int32
 	opts := fastOptions()
-	opts.Jobs = 2
-	opts.Progress = func(e Event) {
+	opts = append(opts, WithJobs(2))
+	opts = append(opts, WithProgress(func(e Event) {
 		if e.State == Done && done.Add(1) == 4 {
 			cancel()
 		}
-	}
-	_, err := Fetch(ctx, s, lock, opts)
+	}))
+	_, err := Fetch(ctx, s, lock, opts...)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want the cancellation", err)
 	}
@@ -304,7 +307,7 @@ func TestCancelledFetchKeepsWhatFinishedAndTheNextDownloadsOnlyTheRest(t *testin
 
 	srv.Reset()
 	srv.SetLatency(0)
-	rep, err := Fetch(context.Background(), reopen(t, s), lock, fastOptions())
+	rep, err := Fetch(context.Background(), reopen(t, s), lock, fastOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,4 +320,46 @@ func TestCancelledFetchKeepsWhatFinishedAndTheNextDownloadsOnlyTheRest(t *testin
 		}
 	}
 	mustVerifyClean(t, s, lock)
+}
+
+func TestFetchWithRetriesTriesExactlyThatManyTimesMore(t *testing.T) {
+	for _, retries := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint(retries), func(t *testing.T) {
+			srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+			srv.FailPath("/files/"+libWheel, pypitest.Fail500)
+			s := newStore(t)
+			_, err := Fetch(context.Background(), s, lock, append(fastOptions(), WithJobs(1), WithRetries(retries))...)
+			if err == nil || !strings.Contains(err.Error(), libWheel) {
+				t.Fatalf("error %v, want one naming %s", err, libWheel)
+			}
+			if n := srv.Requests("/files/" + libWheel); n != retries+1 {
+				t.Errorf("%d requests for the file with %d retries, want %d", n, retries, retries+1)
+			}
+		})
+	}
+}
+
+func TestFetchRefusesOptionsOutOfRangeBeforeAnyRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Option
+		want string
+	}{
+		{"no jobs", WithJobs(0), "jobs 0"},
+		{"negative jobs", WithJobs(-2), "jobs -2"},
+		{"negative retries", WithRetries(-1), "retries -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+			before := srv.TotalRequests()
+			_, err := Fetch(context.Background(), newStore(t), lock, tt.opt)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one saying %q", err, tt.want)
+			}
+			if n := srv.TotalRequests() - before; n != 0 {
+				t.Errorf("%d requests made with an invalid option", n)
+			}
+		})
+	}
 }

@@ -22,41 +22,95 @@ import (
 	"github.com/larder-build/larder/wheelhouse/build"
 )
 
-// Defaults of Options.
+// Defaults of the Options.
 const (
 	DefaultJobs    = 8
 	DefaultRetries = 4
 )
 
-// Options configure Fetch. The zero value works: 8 downloads at once, 4
-// retries, no shared cache, no builder.
-type Options struct {
-	// Jobs is how many files are downloaded at once (default 8).
-	Jobs int
-	// Retries is how many times a failed download is tried again, after
-	// a 5xx or 429 answer, a reset connection, a stalled or truncated
-	// body (default 4; negative for none).
-	Retries int
-	// CacheDir is larder's user cache folder, shared by every store on
-	// the machine: files are kept under CacheDir/files/sha256/<aa>/<hash>,
-	// hard-linked into a store instead of downloaded again. "" disables it.
-	CacheDir string
-	// Builder makes wheels from sdists and git checkouts. Without one,
-	// the packages that need a build are reported in the Report and the
-	// error is a *NeedsBuilderError, once everything else is fetched.
-	Builder build.Builder
-	// Client is the HTTP client (default: a keep-alive transport with
-	// Jobs idle connections per host and no transparent decompression).
-	Client *http.Client
-	// Progress receives an Event for each step of each file; it is
-	// called from several goroutines at once and must be quick.
-	Progress func(Event)
+// options configure Fetch; Option values set them.
+type options struct {
+	jobs     int
+	retries  int
+	cacheDir string
+	builder  build.Builder
+	client   *http.Client
+	progress func(Event)
 
 	// Test seams.
 	backoff     time.Duration               // first retry delay (default 250ms)
 	stall       time.Duration               // a body that sends nothing this long is retried (default 60s)
 	commitEvery time.Duration               // manifest commit interval (default 2s)
 	wrapWriter  func(w io.Writer) io.Writer // wraps every temporary file as written (disk-full tests)
+}
+
+// Option says how Fetch works. With none: 8 downloads at once, 4
+// retries, no shared cache, no builder.
+type Option func(*options) error
+
+// WithJobs sets how many files are downloaded at once (default 8; at
+// least 1).
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("jobs %d: want at least 1", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithRetries sets how many times a failed download is tried again,
+// after a 5xx or 429 answer, a reset connection, a stalled or truncated
+// body (default 4; 0 for none).
+func WithRetries(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("retries %d: want 0 or more", n)
+		}
+		o.retries = n
+		return nil
+	}
+}
+
+// WithCacheDir shares larder's user cache folder, common to every store
+// on the machine: files are kept under dir/files/sha256/<aa>/<hash>,
+// hard-linked into a store instead of downloaded again. Without it
+// (or with ""), no cache is used.
+func WithCacheDir(dir string) Option {
+	return func(o *options) error {
+		o.cacheDir = dir
+		return nil
+	}
+}
+
+// WithBuilder makes wheels from sdists and git checkouts with b. Without
+// one, the packages that need a build are reported in the Report and the
+// error is a *NeedsBuilderError, once everything else is fetched.
+func WithBuilder(b build.Builder) Option {
+	return func(o *options) error {
+		o.builder = b
+		return nil
+	}
+}
+
+// WithClient sets the HTTP client (default: a keep-alive transport with
+// one idle connection per job and host, and no transparent
+// decompression).
+func WithClient(c *http.Client) Option {
+	return func(o *options) error {
+		o.client = c
+		return nil
+	}
+}
+
+// WithProgress has fn receive an Event for each step of each file; it is
+// called from several goroutines at once and must be quick.
+func WithProgress(fn func(Event)) Option {
+	return func(o *options) error {
+		o.progress = fn
+		return nil
+	}
 }
 
 // State is where a file stands.
@@ -151,7 +205,7 @@ func (e *StatusError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e
 type fetcher struct {
 	store  *wheelhouse.Store
 	plan   *plan
-	opts   Options
+	opts   options
 	client *http.Client
 	files  string      // the store's files/ folder
 	cache  string      // the cache's sha256/ folder, or ""
@@ -171,21 +225,24 @@ type fetcher struct {
 // cost no network; files in the user cache are linked. On error or
 // cancellation, what finished is kept and committed, and nothing else is
 // left behind.
-func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opts Options) (rep *Report, err error) {
+func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt ...Option) (rep *Report, err error) {
 	start := time.Now()
+	opts, err := makeOptions(opt)
+	if err != nil {
+		return nil, fmt.Errorf("fetching: %w", err)
+	}
 	p, err := makePlan(lock)
 	if err != nil {
 		return nil, err
 	}
-	opts = withDefaults(opts)
 	f := &fetcher{store: store, plan: p, opts: opts, files: filepath.Join(store.Dir(), wheelhouse.FilesDir)}
 	f.rep.NeedsBuilder = []string{}
-	if opts.CacheDir != "" {
-		f.cache = filepath.Join(opts.CacheDir, "files", "sha256")
+	if opts.cacheDir != "" {
+		f.cache = filepath.Join(opts.cacheDir, "files", "sha256")
 	}
-	f.client = opts.Client
+	f.client = opts.client
 	if f.client == nil {
-		tr := newTransport(opts.Jobs)
+		tr := newTransport(opts.jobs)
 		defer tr.CloseIdleConnections()
 		f.client = &http.Client{Transport: tr}
 	}
@@ -254,7 +311,7 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opts
 	}()
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.Jobs)
+	g.SetLimit(opts.jobs)
 	for _, w := range p.wants {
 		g.Go(func() error {
 			err := f.fetchFile(gctx, w)
@@ -274,26 +331,16 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opts
 	return nil, err
 }
 
-func withDefaults(o Options) Options {
-	if o.Jobs <= 0 {
-		o.Jobs = DefaultJobs
+// makeOptions applies opt over the defaults.
+func makeOptions(opt []Option) (options, error) {
+	o := options{jobs: DefaultJobs, retries: DefaultRetries,
+		backoff: 250 * time.Millisecond, stall: 60 * time.Second, commitEvery: 2 * time.Second}
+	for _, fn := range opt {
+		if err := fn(&o); err != nil {
+			return o, err
+		}
 	}
-	switch {
-	case o.Retries == 0:
-		o.Retries = DefaultRetries
-	case o.Retries < 0:
-		o.Retries = 0
-	}
-	if o.backoff <= 0 {
-		o.backoff = 250 * time.Millisecond
-	}
-	if o.stall <= 0 {
-		o.stall = 60 * time.Second
-	}
-	if o.commitEvery <= 0 {
-		o.commitEvery = 2 * time.Second
-	}
-	return o
+	return o, nil
 }
 
 // newTransport keeps a connection per job alive, and asks for no
@@ -314,8 +361,8 @@ func newTransport(jobs int) *http.Transport {
 }
 
 func (f *fetcher) emit(e Event) {
-	if f.opts.Progress != nil {
-		f.opts.Progress(e)
+	if f.opts.progress != nil {
+		f.opts.progress(e)
 	}
 }
 

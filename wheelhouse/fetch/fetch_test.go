@@ -19,12 +19,12 @@ func TestFetchStoresEveryLockedFileVerifiedWithSidecarsAndIndex(t *testing.T) {
 	var mu sync.Mutex
 	states := map[State]int{}
 	opts := fastOptions()
-	opts.Progress = func(e Event) {
+	opts = append(opts, WithProgress(func(e Event) {
 		mu.Lock()
 		states[e.State]++
 		mu.Unlock()
-	}
-	rep, err := Fetch(context.Background(), s, lock, opts)
+	}))
+	rep, err := Fetch(context.Background(), s, lock, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestFetchStoresEveryLockedFileVerifiedWithSidecarsAndIndex(t *testing.T) {
 
 	// Everything present: no request at all, every file re-hashed.
 	srv.Reset()
-	rep, err = Fetch(context.Background(), s, lock, fastOptions())
+	rep, err = Fetch(context.Background(), s, lock, fastOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestFetchStoresEveryLockedFileVerifiedWithSidecarsAndIndex(t *testing.T) {
 func TestFetchAdoptsFilesOnDiskThatTheManifestLacks(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	s := newStore(t)
-	if _, err := Fetch(context.Background(), s, lock, fastOptions()); err != nil {
+	if _, err := Fetch(context.Background(), s, lock, fastOptions()...); err != nil {
 		t.Fatal(err)
 	}
 	// Lose the manifest and a sidecar, as a crash between rename and
@@ -125,7 +125,7 @@ func TestFetchAdoptsFilesOnDiskThatTheManifestLacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Reset()
-	rep, err := Fetch(context.Background(), s2, lock, fastOptions())
+	rep, err := Fetch(context.Background(), s2, lock, fastOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +138,13 @@ func TestFetchAdoptsFilesOnDiskThatTheManifestLacks(t *testing.T) {
 func TestFetchReplacesAFileWhoseBytesChanged(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	s := newStore(t)
-	if _, err := Fetch(context.Background(), s, lock, fastOptions()); err != nil {
+	if _, err := Fetch(context.Background(), s, lock, fastOptions()...); err != nil {
 		t.Fatal(err)
 	}
 	name := lock.Packages[0].Wheels[0].FileName()
 	flipByte(t, s.Path(name), 100)
 	srv.Reset()
-	rep, err := Fetch(context.Background(), s, lock, fastOptions())
+	rep, err := Fetch(context.Background(), s, lock, fastOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func TestForkIsLockedBuiltStoredPrivateAndInstalledByPip(t *testing.T) {
 	if builder == nil {
 		t.Skip("Debian's python3 with setuptools and wheel is needed to build the fork")
 	}
-	rep, err := Fetch(context.Background(), s, lock, Options{Builder: builder, CacheDir: t.TempDir()})
+	rep, err := Fetch(context.Background(), s, lock, WithBuilder(builder), WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,8 +109,8 @@ func newStore(t testing.TB) *wheelhouse.Store {
 }
 
 // fastOptions retry without waiting, so that fault tests stay quick.
-func fastOptions() Options {
-	return Options{backoff: 1, commitEvery: 50 * 1e6}
+func fastOptions() []Option {
+	return []Option{func(o *options) error { o.backoff, o.commitEvery = 1, 50e6; return nil }}
 }
 
 // lockedFiles lists the file names a lock lists.

@@ -78,7 +78,7 @@ func TestVerifyFindsEachKindOfDamage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
-			if _, err := Fetch(context.Background(), s, lock, fastOptions()); err != nil {
+			if _, err := Fetch(context.Background(), s, lock, fastOptions()...); err != nil {
 				t.Fatal(err)
 			}
 			l := tt.damage(t, s)
@@ -110,7 +110,7 @@ func writeFile(t *testing.T, path, body string) {
 func TestGCListsThenRemovesWhatTheLockDoesNotNeed(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	s := newStore(t)
-	if _, err := Fetch(context.Background(), s, lock, fastOptions()); err != nil {
+	if _, err := Fetch(context.Background(), s, lock, fastOptions()...); err != nil {
 		t.Fatal(err)
 	}
 	appWheel := lockedFiles(withoutPackage(withoutPackage(withoutPackage(lock, "fast"), "lib"), "big-pkg"))[0]
@@ -160,7 +160,7 @@ func TestGCListsThenRemovesWhatTheLockDoesNotNeed(t *testing.T) {
 	}
 	// The files the lock needs are still served without a request.
 	srv.Reset()
-	if _, err := Fetch(context.Background(), reopen(t, s), newLock, fastOptions()); err != nil || srv.TotalRequests() != 0 {
+	if _, err := Fetch(context.Background(), reopen(t, s), newLock, fastOptions()...); err != nil || srv.TotalRequests() != 0 {
 		t.Errorf("fetch after gc: %v, %d requests", err, srv.TotalRequests())
 	}
 }

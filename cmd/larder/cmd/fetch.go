@@ -121,19 +121,16 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	if cacheDir == "" {
 		cacheDir = index.DefaultCacheDir()
 	}
-	opts := fetch.Options{Jobs: o.jobs, Retries: o.retries, CacheDir: cacheDir}
-	if o.retries == 0 {
-		opts.Retries = -1
-	}
+	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir)}
 	if o.builder == "buildkit" {
 		b, err := buildkitBuilder(g, o, cacheDir, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
-		opts.Builder = b
+		opts = append(opts, fetch.WithBuilder(b))
 	}
 	if o.builder == "host" {
-		opts.Builder = &lazyBuilder{make: func() (build.Builder, error) {
+		opts = append(opts, fetch.WithBuilder(&lazyBuilder{make: func() (build.Builder, error) {
 			bo := []build.Option{
 				build.WithPython(g.cfg.Project.Python),
 				build.WithCacheDir(filepath.Join(cacheDir, "builds")),
@@ -143,13 +140,13 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 				bo = append(bo, build.WithIndex(g.cfg.Index.URL))
 			}
 			return build.NewHost(bo...)
-		}}
+		}}))
 	}
 
 	p := newFetchProgress(lock, cmd.ErrOrStderr(), g.verbose && !g.json)
-	opts.Progress = p.event
+	opts = append(opts, fetch.WithProgress(p.event))
 	st := newStatus(cmd.ErrOrStderr(), g, p.line)
-	rep, err := fetch.Fetch(cmd.Context(), store, lock, opts)
+	rep, err := fetch.Fetch(cmd.Context(), store, lock, opts...)
 	st.Done()
 	var nb *fetch.NeedsBuilderError
 	if rep != nil && (err == nil || errors.As(err, &nb)) {
