@@ -89,4 +89,3 @@ func corpus(t testing.TB) []string {
 	}
 	return append(vs, edgeVersions()...)
 }
-
