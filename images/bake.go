@@ -199,7 +199,7 @@ func Bake(ctx context.Context, req Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	built, err := builder.BuildStacks(ctx, plan, layers.Content{Store: req.Store, Path: req.Path}, index, 0)
+	built, err := builder.BuildStacks(ctx, plan, layers.Content{Store: req.Store, Path: req.Path}, index)
 	if err != nil {
 		return nil, fmt.Errorf("building layers: %w", err)
 	}

@@ -32,16 +32,23 @@ type Remote struct {
 	Keychain authn.Keychain
 	// Transport carries the requests (http.DefaultTransport when nil).
 	Transport http.RoundTripper
-	// Jobs is how many blobs move at once (4 when 0).
+	// Jobs is how many blobs move at once (DefaultJobs when 0).
 	Jobs int
 }
+
+// DefaultJobs is how many blobs move at once when Remote.Jobs is 0.
+const DefaultJobs = 4
 
 func (o Remote) options(ctx context.Context) []remote.Option {
 	kc := o.Keychain
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithJobs(max(o.Jobs, 4))}
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = DefaultJobs
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithJobs(jobs)}
 	if o.Transport != nil {
 		opts = append(opts, remote.WithTransport(o.Transport))
 	}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"time"
 
@@ -101,6 +102,7 @@ type Builder struct {
 	compression Compression
 	mtime       time.Time
 	progress    func(n int64)
+	jobs        int
 }
 
 // Option configures a Builder.
@@ -155,9 +157,21 @@ func WithProgress(fn func(n int64)) Option {
 	}
 }
 
+// WithJobs sets how many layers BuildStacks builds at once (default
+// GOMAXPROCS; at least 1).
+func WithJobs(n int) Option {
+	return func(b *Builder) error {
+		if n < 1 {
+			return fmt.Errorf("jobs %d: want at least 1", n)
+		}
+		b.jobs = n
+		return nil
+	}
+}
+
 // NewBuilder returns a Builder.
 func NewBuilder(opts ...Option) (*Builder, error) {
-	b := &Builder{compression: DefaultCompression, mtime: time.Unix(0, 0).UTC()}
+	b := &Builder{compression: DefaultCompression, mtime: time.Unix(0, 0).UTC(), jobs: runtime.GOMAXPROCS(0)}
 	for _, o := range opts {
 		if err := o(b); err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +292,16 @@ func TestDataFileAndInvalidEntries(t *testing.T) {
 	}
 	if !bytes.Equal(DataFile("/a", 0o644, []byte("x")).Data, []byte("x")) {
 		t.Error("DataFile lost its data")
+	}
+}
+
+func TestNewBuilderRefusesFewerThanOneJob(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		if _, err := NewBuilder(WithJobs(n)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("jobs %d", n)) {
+			t.Errorf("WithJobs(%d): error %v, want one naming the count", n, err)
+		}
+	}
+	if _, err := NewBuilder(WithJobs(1)); err != nil {
+		t.Errorf("WithJobs(1): %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package layers
 import (
 	"context"
 	"fmt"
-	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -45,12 +44,9 @@ type Built struct {
 // BuildStacks builds the layers of every stack of the plan, bottom up:
 // the buckets, then the larder-index layer of index[platform] (when
 // given), then the delta. Reused buckets are not built; a bucket shared by
-// several stacks (every pure bucket) is built once. jobs layers are built
-// at once (GOMAXPROCS when 0).
-func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index map[string][]File, jobs int) ([]Built, error) {
-	if jobs <= 0 {
-		jobs = runtime.GOMAXPROCS(0)
-	}
+// several stacks (every pure bucket) is built once. Layers are built
+// WithJobs at once.
+func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index map[string][]File) ([]Built, error) {
 	type work struct {
 		files []File
 		layer *Layer
@@ -108,7 +104,7 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
+	g.SetLimit(b.jobs)
 	for _, k := range order {
 		w := todo[k]
 		g.Go(func() error {
