@@ -26,7 +26,12 @@ type FileError struct {
 	Err   error
 }
 
-func (e *FileError) Error() string { return e.Entry + ": " + e.Err.Error() }
+func (e *FileError) Error() string {
+	if e.Entry == "" {
+		return e.Err.Error()
+	}
+	return e.Entry + ": " + e.Err.Error()
+}
 
 func (e *FileError) Unwrap() error { return e.Err }
 
@@ -110,7 +115,7 @@ func scanHTMLProject(r io.Reader, base *url.URL, fn func(*File, error) error) er
 		}
 		href, ok := e.attr("href")
 		if !ok {
-			return fn(&File{Size: -1}, &FileError{"anchor " + e.text, errors.New("no href")})
+			return fn(&File{Size: -1}, &FileError{"", fmt.Errorf("anchor without href (text %q)", e.text)})
 		}
 		f, err := anchorFile(base, href, e)
 		if err != nil {
@@ -341,6 +346,10 @@ func lowerHashes(h map[string]string) map[string]string {
 func jsonErr(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	if errors.Is(err, io.EOF) {
+		// The decoder ran out of page inside a value.
+		err = io.ErrUnexpectedEOF
+	}
 	if err == nil || !(errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF)) {
 		return err
 	}
