@@ -1,6 +1,7 @@
 package wheelhouse
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -101,11 +102,11 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 			if err := WriteStatic(s); err != nil {
 				t.Fatal(err)
 			}
-			if r, err := s.Verify(2); err != nil || len(r.Problems) != 0 {
+			if r, err := s.Verify(context.Background(), 2); err != nil || len(r.Problems) != 0 {
 				t.Fatalf("sound store: %+v, %v", r, err)
 			}
 			detail := tt.damage(t, s)
-			r, err := s.Verify(2)
+			r, err := s.Verify(context.Background(), 2)
 			if err != nil {
 				t.Fatal(err)
 			}

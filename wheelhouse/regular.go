@@ -1,8 +1,6 @@
 package wheelhouse
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -74,12 +72,7 @@ func HashRegularFile(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hashReader(f)
 }
 
 // readNoFollow reads a regular file of at most limit bytes.

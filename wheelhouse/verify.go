@@ -3,6 +3,7 @@ package wheelhouse
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -108,8 +109,13 @@ func HashFile(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
+	return hashReader(f)
+}
+
+// hashReader returns the hex sha256 and the size of what r holds.
+func hashReader(r io.Reader) (string, int64, error) {
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, r)
 	if err != nil {
 		return "", 0, err
 	}
@@ -120,11 +126,16 @@ func HashFile(path string) (string, int64, error) {
 // (0 means one per CPU) and reports files that are absent, whose size or
 // sha256 differ from the manifest, wheels whose .metadata sidecar is
 // absent or does not hold the METADATA inside the wheel, and anything in
-// files/ that the manifest does not list. It returns an error only when
-// the folder cannot be read at all.
-func (s *Store) Verify(jobs int) (*VerifyReport, error) {
+// files/ that the manifest does not list. It returns an error when the
+// folder cannot be read at all, or ctx's error when ctx ends first: no
+// file is started after that, and a report of part of the store would
+// read as a clean one.
+func (s *Store) Verify(ctx context.Context, jobs int) (*VerifyReport, error) {
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("verifying wheelhouse: %w", err)
 	}
 	r := &VerifyReport{Problems: []Problem{}}
 	entries := s.Entries()
@@ -162,32 +173,56 @@ func (s *Store) Verify(jobs int) (*VerifyReport, error) {
 		}
 	}
 
-	r.Problems = append(r.Problems, verifySimple(filepath.Join(s.dir, SimpleDir))...)
+	r.Problems = append(r.Problems, verifySimple(ctx, filepath.Join(s.dir, SimpleDir))...)
 
 	var mu sync.Mutex
-	work := make(chan Entry)
+	err = forEachLimit(ctx, jobs, entries, func(e Entry) {
+		probs, size := s.verifyEntry(e)
+		mu.Lock()
+		defer mu.Unlock()
+		r.Problems = append(r.Problems, probs...)
+		r.Files++
+		r.Bytes += size
+	})
+	if err == nil {
+		err = ctx.Err() // it may have cut the walk of simple/ short
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verifying wheelhouse: %w", err)
+	}
+	r.Sort()
+	return r, nil
+}
+
+// forEachLimit calls do for every item, at most limit at once, and starts
+// none once ctx ends; it returns when every call started has returned,
+// with ctx's error if ctx ended before every item was started. (The store
+// stays on the standard library, hence no errgroup: this is the same
+// bounded, cancellable loop.)
+func forEachLimit[T any](ctx context.Context, limit int, items []T, do func(T)) error {
+	sem := make(chan struct{}, max(limit, 1))
 	var wg sync.WaitGroup
-	for range min(jobs, max(len(entries), 1)) {
+	defer wg.Wait()
+	for _, it := range items {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		// A slot and a done context may both be ready; select picks
+		// either, so the context is asked again.
+		if err := ctx.Err(); err != nil {
+			<-sem
+			return err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for e := range work {
-				probs, size := s.verifyEntry(e)
-				mu.Lock()
-				r.Problems = append(r.Problems, probs...)
-				r.Files++
-				r.Bytes += size
-				mu.Unlock()
-			}
+			defer func() { <-sem }()
+			do(it)
 		}()
 	}
-	for _, e := range entries {
-		work <- e
-	}
-	close(work)
-	wg.Wait()
-	r.Sort()
-	return r, nil
+	return nil
 }
 
 // verifyEntry checks one file and its sidecar against the manifest.
@@ -248,10 +283,13 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 
 // verifySimple reports what in the static index is not a regular file
 // (or, one level down, a project folder). WalkDir never follows a link.
-func verifySimple(root string) []Problem {
+func verifySimple(ctx context.Context, root string) []Problem {
 	var out []Problem
 	seen := 0
 	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return filepath.SkipAll // Verify reports the context's error
+		}
 		if err != nil || path == root {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package wheelhouse
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,7 +64,7 @@ func TestStoreVerifyReportsEveryDepartureFromTheManifest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := storeWith(t, build(t, "demo", "1.0", ">=3.8", true, "py3-none-any")...)
 			tt.damage(t, s)
-			r, err := s.Verify(2)
+			r, err := s.Verify(context.Background(), 2)
 			if err != nil {
 				t.Fatal(err)
 			}

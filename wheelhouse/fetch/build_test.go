@@ -91,7 +91,7 @@ func TestWithoutABuilderTheRestIsFetchedAndTheBuildsReported(t *testing.T) {
 	if _, ok := reopen(t, s).Lookup(srcSdist); !ok {
 		t.Errorf("the sdist was not fetched")
 	}
-	r, err := Verify(reopen(t, s), lock)
+	r, err := Verify(context.Background(), reopen(t, s), lock)
 	if err != nil {
 		t.Fatal(err)
 	}

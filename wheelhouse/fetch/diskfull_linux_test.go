@@ -71,7 +71,7 @@ func TestAFetchThatFillsARealDiskKeepsEveryVerifiedFileListed(t *testing.T) {
 	if kept == 0 || len(again.Entries()) != kept {
 		t.Errorf("%d distributions on disk, %d in the manifest", kept, len(again.Entries()))
 	}
-	r, err := Verify(again, lock)
+	r, err := Verify(context.Background(), again, lock)
 	if err != nil {
 		t.Fatal(err)
 	}

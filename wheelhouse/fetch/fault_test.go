@@ -248,7 +248,7 @@ func TestFetchStopsAtAFullDiskAndLeavesNothingBehind(t *testing.T) {
 	}
 	assertNothingKept(t, s, bigWheel)
 	// What finished before is kept and verified.
-	r, err := Verify(reopen(t, s), lock)
+	r, err := Verify(context.Background(), reopen(t, s), lock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestCancelledFetchKeepsWhatFinishedAndTheNextDownloadsOnlyTheRest(t *testin
 	if len(kept) < 4 || len(kept) >= 16 {
 		t.Fatalf("the manifest kept %d files, want the 4 or so that finished", len(kept))
 	}
-	r, err := Verify(reopen(t, s), lock)
+	r, err := Verify(context.Background(), reopen(t, s), lock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
@@ -39,10 +40,10 @@ func FuzzPlanFromAnyLock(f *testing.F) {
 				t.Errorf("planned %q with sha256 %q", w.name, w.sha256)
 			}
 		}
-		if _, err := Verify(s, l); err != nil {
+		if _, err := Verify(context.Background(), s, l); err != nil {
 			t.Errorf("verify of an empty store: %v", err)
 		}
-		if _, err := GC(s, l, true); err != nil {
+		if _, err := GC(context.Background(), s, l, true); err != nil {
 			t.Errorf("gc of an empty store: %v", err)
 		}
 	})

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -34,13 +35,18 @@ type GCReport struct {
 // them, commits the manifest and rewrites the static index. It fails
 // with a *wheelhouse.BusyError while another process (a fetch, a server's
 // cache) writes to the store: the files it has not listed yet would look
-// like garbage.
-func GC(store *wheelhouse.Store, lock *pylock.Lock, dryRun bool) (*GCReport, error) {
+// like garbage. When ctx ends, GC removes nothing more and returns ctx's
+// error with the report of what it found; the manifest and the static
+// index then still describe every file that remains.
+func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun bool) (*GCReport, error) {
 	if lock == nil {
 		return nil, errors.New("collecting garbage: no lock to keep files for")
 	}
 	p, err := makePlan(lock)
 	if err != nil {
+		return nil, fmt.Errorf("collecting garbage: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("collecting garbage: %w", err)
 	}
 	release, err := store.LockExclusive()
@@ -115,22 +121,46 @@ func GC(store *wheelhouse.Store, lock *pylock.Lock, dryRun bool) (*GCReport, err
 	if dryRun || len(rep.Files) == 0 {
 		return rep, nil
 	}
-	for name := range stale {
+	// A context that ends stops the removal between two files; what is
+	// gone by then is still committed and the static index rewritten, so
+	// that neither lists a file that is not there.
+	var stopped error
+	for _, name := range sortedKeys(stale) {
+		if stopped = ctx.Err(); stopped != nil {
+			break
+		}
 		if err := store.Remove(name); err != nil {
 			return rep, fmt.Errorf("collecting garbage: %w", err)
 		}
 	}
 	for _, name := range loose {
+		if stopped = ctx.Err(); stopped != nil {
+			break
+		}
 		if err := os.RemoveAll(filepath.Join(files, name)); err != nil {
 			return rep, fmt.Errorf("collecting garbage: removing %s: %w", name, err)
 		}
 	}
-	rep.Removed = true
+	rep.Removed = stopped == nil
 	if err := store.Commit(); err != nil {
 		return rep, fmt.Errorf("collecting garbage: %w", err)
 	}
 	if err := wheelhouse.WriteStatic(store); err != nil {
 		return rep, fmt.Errorf("collecting garbage: %w", err)
 	}
+	if stopped != nil {
+		return rep, fmt.Errorf("collecting garbage: %w", stopped)
+	}
 	return rep, nil
+}
+
+// sortedKeys returns a set's names in order: the removal order does not
+// depend on map iteration, so an interrupted gc is reproducible.
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

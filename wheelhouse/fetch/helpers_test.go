@@ -155,7 +155,7 @@ func reopen(t testing.TB, s *wheelhouse.Store) *wheelhouse.Store {
 
 func mustVerifyClean(t testing.TB, s *wheelhouse.Store, l *pylock.Lock) {
 	t.Helper()
-	r, err := Verify(reopen(t, s), l)
+	r, err := Verify(context.Background(), reopen(t, s), l)
 	if err != nil {
 		t.Fatal(err)
 	}

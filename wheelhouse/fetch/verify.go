@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/larder-build/larder/resolver/pylock"
@@ -11,8 +12,9 @@ import (
 // (wheelhouse.Store.Verify) and compares the store with the lock: a file
 // or built wheel the lock needs that is not there is missing, a file
 // whose hash differs from the lock's is corrupt, and a file the lock no
-// longer needs is stale. A nil lock checks the store alone.
-func Verify(store *wheelhouse.Store, lock *pylock.Lock) (*wheelhouse.VerifyReport, error) {
+// longer needs is stale. A nil lock checks the store alone. It returns
+// ctx's error, and no report, when ctx ends before every file is read.
+func Verify(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock) (*wheelhouse.VerifyReport, error) {
 	var p *plan
 	if lock != nil {
 		var err error
@@ -20,7 +22,7 @@ func Verify(store *wheelhouse.Store, lock *pylock.Lock) (*wheelhouse.VerifyRepor
 			return nil, fmt.Errorf("verifying against the lock: %w", err)
 		}
 	}
-	r, err := store.Verify(0)
+	r, err := store.Verify(ctx, 0)
 	if err != nil {
 		return nil, err
 	}

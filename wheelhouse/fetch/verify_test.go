@@ -83,7 +83,7 @@ func TestVerifyFindsEachKindOfDamage(t *testing.T) {
 			}
 			l := tt.damage(t, s)
 			s2, _ := wheelhouse.Open(s.Dir()) // an inconsistent store still opens
-			r, err := Verify(s2, l)
+			r, err := Verify(context.Background(), s2, l)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +124,7 @@ func TestGCListsThenRemovesWhatTheLockDoesNotNeed(t *testing.T) {
 	want := []string{".build-123", ".half.whl.tmp-1", appWheel, "orphan-1.0-py3-none-any.whl.metadata", "stray-1.0.tar.gz"}
 	slices.Sort(want)
 
-	r, err := GC(s, newLock, true)
+	r, err := GC(context.Background(), s, newLock, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestGCListsThenRemovesWhatTheLockDoesNotNeed(t *testing.T) {
 		}
 	}
 
-	r, err = GC(s, newLock, false)
+	r, err = GC(context.Background(), s, newLock, false)
 	if err != nil || !r.Removed || len(r.Files) != len(want) {
 		t.Fatalf("gc: %v, %+v", err, r)
 	}
@@ -154,7 +154,7 @@ func TestGCListsThenRemovesWhatTheLockDoesNotNeed(t *testing.T) {
 		t.Errorf("the static index still lists app")
 	}
 	mustVerifyClean(t, s, newLock)
-	r, err = GC(reopen(t, s), newLock, true)
+	r, err = GC(context.Background(), reopen(t, s), newLock, true)
 	if err != nil || len(r.Files) != 0 {
 		t.Errorf("a second gc finds %+v (%v)", r, err)
 	}

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -102,7 +103,7 @@ func TestFallThroughCacheKeepsNoSidecarWithoutItsWheel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := cs.Verify(1)
+		r, err := cs.Verify(context.Background(), 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ like garbage.`,
 			if err != nil {
 				return err
 			}
-			r, err := fetch.GC(store, lock, !force)
+			r, err := fetch.GC(cmd.Context(), store, lock, !force)
 			var busy *wheelhouse.BusyError
 			if errors.As(err, &busy) {
 				return withHint(fmt.Errorf("gc: %w", err), "run 'larder gc' again when the other fetch has finished")

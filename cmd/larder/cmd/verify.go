@@ -53,7 +53,7 @@ stale ones; a not-regular one is for you to look at.`,
 				return err
 			}
 			start := time.Now()
-			r, err := fetch.Verify(store, lock)
+			r, err := fetch.Verify(cmd.Context(), store, lock)
 			if err != nil {
 				return fmt.Errorf("verify: %w", err)
 			}
