@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"html"
 	"io"
+	"iter"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // listing is what a project page lists: local files and an upstream
@@ -126,251 +128,54 @@ func tagOfSum(prefix byte, sum []byte) string {
 	return `"` + string(prefix) + hex.EncodeToString(sum[:16]) + `"`
 }
 
-func appendHTMLHead(b []byte, version, title string) []byte {
-	b = append(b, "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\""...)
-	b = append(b, version...)
-	b = append(b, "\">\n    <title>"...)
-	b = appendHTMLEscaped(b, title)
-	return append(b, "</title>\n  </head>\n  <body>\n"...)
-}
-
 // renderProject renders both forms of a project page, keeping a body only
 // while it is at most keep bytes: a page without its bodies has its
 // validators, and is written from its listing whenever it is asked for.
 func renderProject(l *listing, keep int) *page {
 	h, j := newBodySink(keep), newBodySink(keep)
-	writeProjectHTML(h, l)
-	writeProjectJSON(j, l)
+	writeProject(h, formatHTML, l)
+	writeProject(j, formatJSON, l)
 	return newPageOf(h.body, j.body, tagOfSum('h', h.h.Sum(nil)), tagOfSum('j', j.h.Sum(nil)), h.n, j.n)
 }
 
-// writeProject writes one form of a project page.
+// writeProject writes one form of a project page as a stream.
 func writeProject(w io.Writer, f format, l *listing) error {
+	form := simple.HTML
 	if f == formatJSON {
-		return writeProjectJSON(w, l)
+		form = simple.JSON
 	}
-	return writeProjectHTML(w, l)
-}
-
-// chunkSize is what a page writer gathers before it writes.
-const chunkSize = 16 << 10
-
-// pageWriter writes a page to w in chunks, keeping the first error.
-type pageWriter struct {
-	w   io.Writer
-	b   []byte
-	err error
-}
-
-func newPageWriter(w io.Writer) *pageWriter {
-	return &pageWriter{w: w, b: make([]byte, 0, chunkSize+4<<10)}
-}
-
-// writeIfFull writes what is gathered once it is a chunk's worth.
-func (p *pageWriter) writeIfFull() {
-	if len(p.b) >= chunkSize {
-		p.flush()
-	}
-}
-
-func (p *pageWriter) flush() error {
-	if p.err == nil && len(p.b) > 0 {
-		_, p.err = p.w.Write(p.b)
-	}
-	p.b = p.b[:0]
-	return p.err
-}
-
-func writeProjectHTML(w io.Writer, l *listing) error {
-	p := newPageWriter(w)
-	b := appendHTMLHead(p.b, l.apiVersion(), "Links for "+l.name)
-	b = append(b, "    <h1>Links for "...)
-	b = appendHTMLEscaped(b, l.name)
-	p.b = append(b, "</h1>\n"...)
-	for r := range l.files {
-		if p.err != nil {
-			break
-		}
-		p.b = appendHTMLAnchor(p.b, &r)
-		p.writeIfFull()
-	}
-	p.b = append(p.b, "  </body>\n</html>\n"...)
-	return p.flush()
-}
-
-func appendHTMLAnchor(b []byte, r *row) []byte {
-	b = append(b, "    <a href=\""...)
-	b = append(b, "../../files/"...)
-	b = appendHTMLEscaped(b, url.PathEscape(r.filename))
-	if r.sha256 != "" {
-		b = append(b, "#sha256="...)
-		b = append(b, r.sha256...)
-	}
-	b = append(b, '"')
-	if r.requiresPython != "" {
-		b = append(b, " data-requires-python=\""...)
-		b = appendHTMLEscaped(b, r.requiresPython)
-		b = append(b, '"')
-	}
-	if r.yanked {
-		b = append(b, " data-yanked=\""...)
-		b = appendHTMLEscaped(b, r.yankedReason)
-		b = append(b, '"')
-	}
-	if r.meta {
-		// Only the PEP 714 name: see wheelhouse.WriteStatic for the pips
-		// that the old one breaks.
-		b = append(b, " data-core-metadata=\""...)
-		if r.metaSHA != "" {
-			b = append(b, "sha256="...)
-			b = append(b, r.metaSHA...)
-		} else {
-			b = append(b, "true"...)
-		}
-		b = append(b, '"')
-	}
-	b = append(b, '>')
-	b = appendHTMLEscaped(b, r.filename)
-	return append(b, "</a><br/>\n"...)
-}
-
-// writeProjectJSON writes the PEP 691 form, as encoding/json would
-// marshal it with HTML escaping off, one file at a time.
-func writeProjectJSON(w io.Writer, l *listing) error {
-	p := newPageWriter(w)
 	version := l.apiVersion()
-	b := append(p.b, `{"meta":{"api-version":`...)
-	b = appendJSONString(b, version)
-	b = append(b, `},"name":`...)
-	p.b = appendJSONString(b, l.name)
+	var versions iter.Seq[string]
 	if version == "1.1" {
-		n := 0
-		for v := range l.allVersions {
-			if n == 0 {
-				p.b = append(p.b, `,"versions":[`...)
-			} else {
-				p.b = append(p.b, ',')
-			}
-			p.b = appendJSONString(p.b, v)
-			if n++; n%256 == 0 {
-				if p.writeIfFull(); p.err != nil {
-					break
-				}
-			}
-		}
-		if n > 0 {
-			p.b = append(p.b, ']')
-		}
+		versions = l.allVersions
 	}
-	p.b = append(p.b, `,"files":[`...)
-	n := 0
+	pw := simple.NewProjectWriter(w, form, l.name, version, versions)
+	// One File and its maps serve every row: a page may list tens of
+	// thousands of files, and is written at every request when not kept.
+	var sf simple.File
+	hashes, metaHashes := map[string]string{}, map[string]string{}
 	for r := range l.files {
-		if p.err != nil {
+		r.simpleFile(&sf, hashes, metaHashes)
+		if pw.File(&sf) != nil {
 			break
 		}
-		if n > 0 {
-			p.b = append(p.b, ',')
-		}
-		n++
-		p.b = appendJSONFile(p.b, &r)
-		p.writeIfFull()
 	}
-	p.b = append(p.b, "]}\n"...)
-	return p.flush()
+	return pw.Close()
 }
 
-// uploadTimeLayout is PEP 700's upload-time, with microseconds.
-const uploadTimeLayout = "2006-01-02T15:04:05.000000Z"
-
-func appendJSONFile(b []byte, r *row) []byte {
-	b = append(b, `{"filename":`...)
-	b = appendJSONString(b, r.filename)
-	// A path-escaped name is printable ASCII without quotes or
-	// backslashes: JSON as it stands.
-	b = append(b, `,"url":"../../files/`...)
-	b = append(b, url.PathEscape(r.filename)...)
-	b = append(b, '"')
-	b = append(b, `,"hashes":{`...)
+// simpleFile fills f with the row, in the given maps.
+func (r *row) simpleFile(f *simple.File, hashes, metaHashes map[string]string) {
+	*f = simple.File{Filename: r.filename, URL: "../../files/" + url.PathEscape(r.filename),
+		RequiresPython: r.requiresPython, Yanked: r.yanked, YankedReason: r.yankedReason,
+		CoreMetadata: r.meta, Size: r.size, UploadTime: r.uploadTime}
 	if r.sha256 != "" {
-		b = append(b, `"sha256":`...)
-		b = appendJSONString(b, r.sha256)
+		hashes["sha256"] = r.sha256
+		f.Hashes = hashes
 	}
-	b = append(b, '}')
-	if r.requiresPython != "" {
-		b = append(b, `,"requires-python":`...)
-		b = appendJSONString(b, r.requiresPython)
+	if r.metaSHA != "" {
+		metaHashes["sha256"] = r.metaSHA
+		f.MetadataHashes = metaHashes
 	}
-	b = append(b, `,"yanked":`...)
-	switch {
-	case !r.yanked:
-		b = append(b, "false"...)
-	case r.yankedReason == "":
-		b = append(b, "true"...)
-	default:
-		b = appendJSONString(b, r.yankedReason)
-	}
-	// Only the PEP 714 key in JSON: pip 22.3 to 23.1 crash on the old
-	// "dist-info-metadata" key, and PEP 714 forbids it there.
-	if r.meta {
-		b = append(b, `,"core-metadata":`...)
-		if r.metaSHA != "" {
-			b = append(b, `{"sha256":`...)
-			b = appendJSONString(b, r.metaSHA)
-			b = append(b, '}')
-		} else {
-			b = append(b, "true"...)
-		}
-	}
-	if r.size >= 0 {
-		b = append(b, `,"size":`...)
-		b = strconv.AppendInt(b, r.size, 10)
-	}
-	if !r.uploadTime.IsZero() {
-		// The layout's digits, dashes and colons need no escaping.
-		b = append(b, `,"upload-time":"`...)
-		b = r.uploadTime.UTC().AppendFormat(b, uploadTimeLayout)
-		b = append(b, '"')
-	}
-	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string. Printable ASCII other than
-// '"' and '\\' stands for itself; anything else is left to encoding/json,
-// so that the escaping is exactly its own with HTML escaping off.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			enc.Encode(s) // a string always encodes
-			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// appendHTMLEscaped appends s escaped as html.EscapeString escapes it.
-func appendHTMLEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b = append(b, "&amp;"...)
-		case '\'':
-			b = append(b, "&#39;"...)
-		case '<':
-			b = append(b, "&lt;"...)
-		case '>':
-			b = append(b, "&gt;"...)
-		case '"':
-			b = append(b, "&#34;"...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
 }
 
 // bodySink takes a page body as it is written: it hashes and counts it
@@ -399,35 +204,11 @@ func (s *bodySink) Write(p []byte) (int, error) {
 
 // renderRoot renders the project list; names are normalized and sorted.
 func renderRoot(names []string) *page {
-	var h bytes.Buffer
-	h.Write(appendHTMLHead(nil, "1.0", "Simple index"))
-	for _, n := range names {
-		fmt.Fprintf(&h, "    <a href=\"%s/\">%s</a><br/>\n", url.PathEscape(n), html.EscapeString(n))
-	}
-	h.WriteString("  </body>\n</html>\n")
-	type project struct {
-		Name string `json:"name"`
-	}
-	doc := struct {
-		Meta     map[string]string `json:"meta"`
-		Projects []project         `json:"projects"`
-	}{Meta: map[string]string{"api-version": "1.0"}, Projects: make([]project, 0, len(names))}
-	for _, n := range names {
-		doc.Projects = append(doc.Projects, project{n})
-	}
-	return newPage(h.Bytes(), marshal(doc))
-}
-
-func marshal(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	// Specifiers such as "<4" read better unescaped, and JSON allows it.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Only strings, numbers, booleans and maps of strings get here.
-		return []byte(`{"error": ` + strconv.Quote(err.Error()) + "}\n")
-	}
-	return b.Bytes()
+	var h, j bytes.Buffer
+	// Writing to a buffer does not fail.
+	simple.WriteProjectList(&h, simple.HTML, "1.0", names)
+	simple.WriteProjectList(&j, simple.JSON, "1.0", names)
+	return newPage(h.Bytes(), j.Bytes())
 }
 
 // versionLess orders version strings for people: runs of digits compare as

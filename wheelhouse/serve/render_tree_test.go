@@ -6,6 +6,7 @@ package serve
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/url"
@@ -220,4 +221,16 @@ func TestStreamedPagesAreByteForByteTheTreeRendering(t *testing.T) {
 			}
 		})
 	}
+}
+
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// Specifiers such as "<4" read better unescaped, and JSON allows it.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Only strings, numbers, booleans and maps of strings get here.
+		return []byte(`{"error": ` + strconv.Quote(err.Error()) + "}\n")
+	}
+	return b.Bytes()
 }
