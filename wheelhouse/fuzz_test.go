@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // FuzzStaticPagesSayWhatTheManifestSays writes a project page for any
@@ -24,7 +26,7 @@ func FuzzStaticPagesSayWhatTheManifestSays(f *testing.F) {
 		}
 		e := Entry{Filename: filename, Project: "demo", Version: version, SHA256: strings.Repeat("ab", 32), Size: 1,
 			RequiresPython: requiresPython, MetadataSHA256: strings.Repeat("cd", 32)}
-		doc, err := html.Parse(bytes.NewReader(projectHTML("demo", []Entry{e})))
+		doc, err := html.Parse(bytes.NewReader(projectPage(simple.HTML, "demo", []Entry{e})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,10 +54,7 @@ func FuzzStaticPagesSayWhatTheManifestSays(f *testing.F) {
 		if got, ok := attrs["data-requires-python"]; (requiresPython != "") != ok || got != requiresPython {
 			t.Errorf("data-requires-python %q, want %q", got, requiresPython)
 		}
-		b, err := projectJSON("demo", []Entry{e})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := projectPage(simple.JSON, "demo", []Entry{e})
 		var p struct {
 			Files []struct {
 				Filename       string `json:"filename"`

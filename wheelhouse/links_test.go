@@ -99,7 +99,7 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := storeWith(t, build(t, "demo", "1.0", ">=3.8", true, "py3-none-any")...)
-			if err := WriteStatic(s); err != nil {
+			if err := WriteStatic(context.Background(), s); err != nil {
 				t.Fatal(err)
 			}
 			if r, err := s.Verify(context.Background(), 2); err != nil || len(r.Problems) != 0 {

@@ -2,18 +2,20 @@ package wheelhouse
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // SimpleDir is the folder of the static simple index inside a store.
@@ -36,7 +38,7 @@ const APIVersion = "1.1"
 // Commit takes, from the manifest on disk (with this Store's pending
 // changes committed first): the index then lists what the manifest lists,
 // whoever added it, and no writer removes another's temporary page.
-func WriteStatic(s *Store) error {
+func WriteStatic(ctx context.Context, s *Store) error {
 	release, err := s.lockManifest()
 	if err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
@@ -60,43 +62,13 @@ func WriteStatic(s *Store) error {
 	sort.Strings(names)
 	// Project pages first and the list last, so that the list never links
 	// to a page that is not there yet.
-	// Creating files is the cost on some file systems: a few writers at
-	// once overlap it.
-	work := make(chan string)
-	errs := make(chan error, staticWriters)
-	var wg sync.WaitGroup
-	for range staticWriters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var first error
-			for name := range work {
-				if first == nil {
-					first = writeProject(filepath.Join(root, name), name, projects[name])
-				}
-			}
-			errs <- first
-		}()
-	}
-	for _, name := range names {
-		work <- name
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
+	if err := writeProjects(ctx, root, names, projects); err != nil {
+		return err
 	}
 	if err := writeIfChanged(filepath.Join(root, "index.html"), rootHTML(names)); err != nil {
 		return err
 	}
-	b, err := rootJSON(names)
-	if err != nil {
-		return err
-	}
-	if err := writeIfChanged(filepath.Join(root, "index.json"), b); err != nil {
+	if err := writeIfChanged(filepath.Join(root, "index.json"), rootJSON(names)); err != nil {
 		return err
 	}
 	return removeObsolete(root, projects)
@@ -127,39 +99,69 @@ func StaticPages(entries []Entry) ([]Page, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	rj, err := rootJSON(names)
-	if err != nil {
-		return nil, err
-	}
-	pages := []Page{{SimpleDir + "/index.html", rootHTML(names)}, {SimpleDir + "/index.json", rj}}
+	pages := []Page{{SimpleDir + "/index.html", rootHTML(names)}, {SimpleDir + "/index.json", rootJSON(names)}}
 	for _, name := range names {
-		pj, err := projectJSON(name, projects[name])
-		if err != nil {
-			return nil, err
-		}
 		dir := SimpleDir + "/" + name + "/"
-		pages = append(pages, Page{dir + "index.html", projectHTML(name, projects[name])}, Page{dir + "index.json", pj})
+		pages = append(pages, Page{dir + "index.html", projectPage(simple.HTML, name, projects[name])},
+			Page{dir + "index.json", projectPage(simple.JSON, name, projects[name])})
 	}
 	sort.Slice(pages, func(i, j int) bool { return pages[i].Path < pages[j].Path })
 	return pages, nil
 }
 
-// staticWriters is how many project pages are written at once.
+// staticWriters is how many project pages are written at once: creating
+// files is the cost on some file systems, and a few writers overlap it.
 const staticWriters = 4
+
+// writeProjects writes every project's pages, staticWriters at a time,
+// and stops starting new ones at the first error or when ctx ends.
+func writeProjects(ctx context.Context, root string, names []string, projects map[string][]Entry) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	slots := make(chan struct{}, staticWriters)
+	for _, name := range names {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := writeProject(filepath.Join(root, name), name, projects[name]); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		first = fmt.Errorf("writing the static index: %w", ctx.Err())
+	}
+	return first
+}
 
 // writeProject writes the PEP 503 and PEP 691 pages of one project.
 func writeProject(dir, name string, files []Entry) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
-	if err := writeIfChanged(filepath.Join(dir, "index.html"), projectHTML(name, files)); err != nil {
+	if err := writeIfChanged(filepath.Join(dir, "index.html"), projectPage(simple.HTML, name, files)); err != nil {
 		return err
 	}
-	b, err := projectJSON(name, files)
-	if err != nil {
-		return err
-	}
-	return writeIfChanged(filepath.Join(dir, "index.json"), b)
+	return writeIfChanged(filepath.Join(dir, "index.json"), projectPage(simple.JSON, name, files))
 }
 
 // validProjectDir reports whether a normalized project name is safe as a
@@ -225,109 +227,38 @@ func fileHref(filename string) string {
 
 func rootHTML(names []string) []byte {
 	var b bytes.Buffer
-	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n")
-	fmt.Fprintf(&b, "    <meta name=\"pypi:repository-version\" content=\"%s\">\n", APIVersion)
-	b.WriteString("    <title>Simple index</title>\n  </head>\n  <body>\n")
-	for _, n := range names {
-		fmt.Fprintf(&b, "    <a href=\"%s/\">%s</a>\n", html.EscapeString(url.PathEscape(n)), html.EscapeString(n))
-	}
-	b.WriteString("  </body>\n</html>\n")
+	simple.WriteProjectList(&b, simple.HTML, APIVersion, names) // a buffer takes every write
 	return b.Bytes()
 }
 
-func projectHTML(name string, files []Entry) []byte {
+func rootJSON(names []string) []byte {
 	var b bytes.Buffer
-	title := html.EscapeString(name)
-	b.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n")
-	fmt.Fprintf(&b, "    <meta name=\"pypi:repository-version\" content=\"%s\">\n", APIVersion)
-	fmt.Fprintf(&b, "    <title>Links for %s</title>\n  </head>\n  <body>\n    <h1>Links for %s</h1>\n", title, title)
-	for _, e := range files {
-		fmt.Fprintf(&b, "    <a href=\"%s#sha256=%s\"", html.EscapeString(fileHref(e.Filename)), html.EscapeString(e.SHA256))
-		if e.RequiresPython != "" {
-			fmt.Fprintf(&b, " data-requires-python=\"%s\"", html.EscapeString(e.RequiresPython))
-		}
-		if e.IsWheel() && e.MetadataSHA256 != "" {
-			// Only the PEP 714 name. pip 22.3 to 23.0 (Debian 12's pip is
-			// 23.0.1) read the old data-dist-info-metadata and then reject
-			// every file whose metadata Name is spelled unlike the
-			// requirement ("Django" for django==5.2), so the old name
-			// would break them; without it they read the wheel itself.
-			fmt.Fprintf(&b, " data-core-metadata=\"%s\"", html.EscapeString("sha256="+e.MetadataSHA256))
-		}
-		fmt.Fprintf(&b, ">%s</a><br>\n", html.EscapeString(e.Filename))
-	}
-	b.WriteString("  </body>\n</html>\n")
+	simple.WriteProjectList(&b, simple.JSON, APIVersion, names)
 	return b.Bytes()
 }
 
-type jsonMeta struct {
-	APIVersion string `json:"api-version"`
-}
-
-type jsonRoot struct {
-	Meta     jsonMeta      `json:"meta"`
-	Projects []jsonProject `json:"projects"`
-}
-
-type jsonProject struct {
-	Name string `json:"name"`
-}
-
-type jsonPage struct {
-	Meta     jsonMeta   `json:"meta"`
-	Name     string     `json:"name"`
-	Versions []string   `json:"versions"`
-	Files    []jsonFile `json:"files"`
-}
-
-type jsonFile struct {
-	Filename       string            `json:"filename"`
-	URL            string            `json:"url"`
-	Hashes         map[string]string `json:"hashes"`
-	RequiresPython string            `json:"requires-python,omitempty"`
-	// Only the PEP 714 name: pip 22.3 to 23.1 crash on the old JSON key.
-	CoreMetadata any    `json:"core-metadata,omitempty"`
-	Size         int64  `json:"size"`
-	UploadTime   string `json:"upload-time,omitempty"`
-}
-
-func rootJSON(names []string) ([]byte, error) {
-	r := jsonRoot{Meta: jsonMeta{APIVersion}, Projects: []jsonProject{}}
-	for _, n := range names {
-		r.Projects = append(r.Projects, jsonProject{Name: n})
-	}
-	return marshalPage(r)
-}
-
-func projectJSON(name string, files []Entry) ([]byte, error) {
-	p := jsonPage{Meta: jsonMeta{APIVersion}, Name: name, Versions: []string{}, Files: []jsonFile{}}
+// projectPage renders one form of a project's page; files are sorted by
+// name.
+func projectPage(form simple.Format, name string, files []Entry) []byte {
+	var versions []string
 	seen := map[string]bool{}
 	for _, e := range files {
 		if !seen[e.Version] && e.Version != "" {
 			seen[e.Version] = true
-			p.Versions = append(p.Versions, e.Version)
+			versions = append(versions, e.Version)
 		}
-		f := jsonFile{Filename: e.Filename, URL: fileHref(e.Filename), Hashes: map[string]string{"sha256": e.SHA256},
-			RequiresPython: e.RequiresPython, Size: e.Size}
-		if e.IsWheel() && e.MetadataSHA256 != "" {
-			f.CoreMetadata = map[string]string{"sha256": e.MetadataSHA256}
-		}
-		if !e.UploadTime.IsZero() {
-			f.UploadTime = e.UploadTime.UTC().Format("2006-01-02T15:04:05.000000Z")
-		}
-		p.Files = append(p.Files, f)
 	}
-	sort.Strings(p.Versions)
-	return marshalPage(p)
-}
-
-func marshalPage(v any) ([]byte, error) {
+	sort.Strings(versions)
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // ">=3.8", not "\u003e=3.8"
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("writing the static index: %w", err)
+	w := simple.NewProjectWriter(&b, form, name, APIVersion, slices.Values(versions))
+	for _, e := range files {
+		f := simple.File{Filename: e.Filename, URL: fileHref(e.Filename), Hashes: map[string]string{"sha256": e.SHA256},
+			RequiresPython: e.RequiresPython, Size: e.Size, UploadTime: e.UploadTime}
+		if e.IsWheel() && e.MetadataSHA256 != "" {
+			f.CoreMetadata, f.MetadataHashes = true, map[string]string{"sha256": e.MetadataSHA256}
+		}
+		w.File(&f) // a buffer takes every write
 	}
-	return b.Bytes(), nil
+	w.Close()
+	return b.Bytes()
 }

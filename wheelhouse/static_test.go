@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -62,7 +64,7 @@ func anchors(t *testing.T, path string) []anchor {
 func TestStaticIndexLinksEveryFileRelativelyWithHashesAndMetadata(t *testing.T) {
 	files := append(build(t, "Demo.Pkg", "1.0", ">=3.8,<4", true, "py3-none-any"), build(t, "other", "2.0", "", false, "py2.py3-none-any")...)
 	s := storeWith(t, files...)
-	if err := WriteStatic(s); err != nil {
+	if err := WriteStatic(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Join(s.Dir(), SimpleDir)
@@ -150,7 +152,7 @@ func TestStaticIndexIsAFunctionOfTheManifestAndDropsProjectsThatLeft(t *testing.
 	s1 := storeWith(t, files...)
 	s2 := storeWith(t, files[2], files[1], files[0]) // another order
 	for _, s := range []*Store{s1, s2} {
-		if err := WriteStatic(s); err != nil {
+		if err := WriteStatic(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +169,7 @@ func TestStaticIndexIsAFunctionOfTheManifestAndDropsProjectsThatLeft(t *testing.
 	if err := os.Chtimes(page, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteStatic(s1); err != nil {
+	if err := WriteStatic(context.Background(), s1); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(page); err != nil || !st.ModTime().Equal(old) {
@@ -178,7 +180,7 @@ func TestStaticIndexIsAFunctionOfTheManifestAndDropsProjectsThatLeft(t *testing.
 		t.Fatal(err)
 	}
 	mustWrite(t, filepath.Join(s1.Dir(), SimpleDir, ".index.html.123.tmp"), []byte("x"))
-	if err := WriteStatic(s1); err != nil {
+	if err := WriteStatic(context.Background(), s1); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(filepath.Join(s1.Dir(), SimpleDir))
@@ -211,7 +213,7 @@ func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := storeWith(t, append(build(t, "lib", "2.0", ">=3", true, "py3-none-any"), app)...)
-	if err := WriteStatic(s); err != nil {
+	if err := WriteStatic(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	for _, pip := range []struct {
@@ -255,7 +257,7 @@ func TestStaticPagesAndManifestInMemoryMatchWhatIsWrittenToDisk(t *testing.T) {
 	files = append(files, build(t, "Django", "4.2.16", ">=3.8", true, "py3-none-any")...)
 	files = append(files, build(t, "lxml", "5.3.0", ">=3.6", false, "cp311-cp311-manylinux_2_17_x86_64")...)
 	s := storeWith(t, files...)
-	if err := WriteStatic(s); err != nil {
+	if err := WriteStatic(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	pages, err := StaticPages(s.Entries())
@@ -294,5 +296,28 @@ func TestStaticPagesAndManifestInMemoryMatchWhatIsWrittenToDisk(t *testing.T) {
 	}
 	if disk, _ := os.ReadFile(filepath.Join(s.Dir(), ManifestName)); string(disk) != string(m) {
 		t.Errorf("MarshalManifest differs from the manifest Commit wrote")
+	}
+}
+
+// TestWriteStaticStopsWhenItsContextEnds: a cancelled write starts no
+// project page and never writes the list, which would link to pages that
+// are not there.
+func TestWriteStaticStopsWhenItsContextEnds(t *testing.T) {
+	var files []*pypitest.File
+	for i := range 20 {
+		files = append(files, build(t, fmt.Sprintf("p%d", i), "1.0", "", false, "py3-none-any")...)
+	}
+	s := storeWith(t, files...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := WriteStatic(ctx, s); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteStatic with a cancelled context: %v, want context.Canceled", err)
+	}
+	root := filepath.Join(s.Dir(), SimpleDir)
+	if _, err := os.Stat(filepath.Join(root, "index.html")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the project list was written: %v", err)
+	}
+	if pages, _ := filepath.Glob(filepath.Join(root, "*", "index.html")); len(pages) != 0 {
+		t.Errorf("%d project pages were written after the context ended", len(pages))
 	}
 }

@@ -5,6 +5,7 @@
 package wheelhousetest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,7 +48,7 @@ func Add(tb testing.TB, s *wheelhouse.Store, files ...*pypitest.File) {
 	if err := s.Commit(); err != nil {
 		tb.Fatal(err)
 	}
-	if err := wheelhouse.WriteStatic(s); err != nil {
+	if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
 		tb.Fatal(err)
 	}
 }

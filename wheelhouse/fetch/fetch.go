@@ -293,7 +293,7 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt 
 		syncDir(f.files)
 		cerr := f.commit()
 		if cerr == nil && err == nil {
-			cerr = wheelhouse.WriteStatic(store)
+			cerr = wheelhouse.WriteStatic(ctx, store)
 		}
 		if err == nil && cerr != nil {
 			err = cerr

@@ -145,7 +145,7 @@ func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun 
 	if err := store.Commit(); err != nil {
 		return rep, fmt.Errorf("collecting garbage: %w", err)
 	}
-	if err := wheelhouse.WriteStatic(store); err != nil {
+	if err := wheelhouse.WriteStatic(context.WithoutCancel(ctx), store); err != nil {
 		return rep, fmt.Errorf("collecting garbage: %w", err)
 	}
 	if stopped != nil {
