@@ -5,6 +5,9 @@ import (
 	"context"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep440"
@@ -16,11 +19,16 @@ type shared struct {
 	ix Index
 
 	mu   sync.Mutex
-	meta map[string]*metaResult // file URL -> metadata
+	meta map[string]*metaResult // file URL -> metadata, once fetched
+	// metaFlight makes callers that want the same file while it is being
+	// fetched wait for that one request.
+	metaFlight singleflight.Group
 
 	warmCtx context.Context
 	warmed  map[string]bool // project names being warmed
-	warming sync.WaitGroup
+	// warmers are the warming workers, at most limit of them (SetLimit);
+	// Resolve waits for them before it returns.
+	warmers errgroup.Group
 	stopped bool
 	cons    map[string]pep440.Specifiers
 	// Warming is a queue drained by at most limit workers, the index's
@@ -28,6 +36,10 @@ type shared struct {
 	// queue entry each, not a goroutine each.
 	limit     int
 	warmQueue []warmJob
+	// fileQueue holds the metadata of the first candidates of listings
+	// the search has asked for: surer to be used than any guess in
+	// warmQueue, so workers take them first.
+	fileQueue []warmJob
 	workers   int
 	// required are the names every target needs (roots without a
 	// marker): one of them missing ends the resolution, so it ends the
@@ -39,34 +51,47 @@ type shared struct {
 }
 
 type metaResult struct {
-	done chan struct{}
-	md   *dist.Metadata
-	err  error
+	md  *dist.Metadata
+	err error
 }
 
-// metadata returns the parsed metadata of a file, fetching it once.
+// metadata returns the parsed metadata of a file, fetching it once: a
+// result (or a failure other than the end of a context, which is no fact
+// about the file) is kept for every later caller.
 func (sh *shared) metadata(ctx context.Context, f index.File) (*dist.Metadata, error) {
-	sh.mu.Lock()
-	r, ok := sh.meta[f.URL]
-	if !ok {
-		r = &metaResult{done: make(chan struct{})}
-		sh.meta[f.URL] = r
-		sh.mu.Unlock()
+	if r, ok := sh.cachedMetadata(f.URL); ok {
+		return r.md, r.err
+	}
+	v, _, _ := sh.metaFlight.Do(f.URL, func() (any, error) {
+		// Another flight may have ended between the look-up and here.
+		if r, ok := sh.cachedMetadata(f.URL); ok {
+			return r, nil
+		}
 		raw, err := sh.ix.Metadata(ctx, f)
+		r := &metaResult{}
 		if err == nil {
 			r.md, err = dist.ParseMetadata(bytes.NewReader(raw))
 		}
 		r.err = err
-		close(r.done)
-	} else {
-		sh.mu.Unlock()
-	}
-	select {
-	case <-r.done:
-	case <-ctx.Done():
+		if err == nil || ctx.Err() == nil {
+			sh.mu.Lock()
+			sh.meta[f.URL] = r
+			sh.mu.Unlock()
+		}
+		return r, nil
+	})
+	r := v.(*metaResult)
+	if r.err != nil && ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	return r.md, r.err
+}
+
+func (sh *shared) cachedMetadata(url string) (*metaResult, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r, ok := sh.meta[url]
+	return r, ok
 }
 
 // projectNamer is an index that can list its projects.

@@ -38,7 +38,8 @@ func Resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	// Warming starts nothing new once the resolution ends, and what is in
 	// flight is waited for: nothing writes to the cache after Resolve
 	// returns, and nothing half-fetched is fetched again next time.
-	defer sh.warming.Wait()
+	sh.warmers.SetLimit(sh.limit)
+	defer sh.warmers.Wait() //nolint:errcheck // warm-ups return no error
 	defer sh.stopWarming()
 	// A fork's name is never looked up on an index, not even to warm up.
 	for _, r := range req.Requirements {

@@ -161,7 +161,7 @@ func (p *targetProblem) addVCS(ctx context.Context, r Requirement) error {
 	vcs := res.v
 	f := index.File{Filename: name + "-" + v.String() + " (" + vcs.String() + ")", URL: vcs.String(), Size: -1}
 	p.sh.mu.Lock()
-	p.sh.meta[f.URL] = &metaResult{done: closed(), md: res.md}
+	p.sh.meta[f.URL] = &metaResult{md: res.md}
 	p.sh.mu.Unlock()
 	p.listings[name] = &listing{
 		name: name, index: "", versions: []string{v.String()}, pref: []int{0},

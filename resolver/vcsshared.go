@@ -43,9 +43,3 @@ func (sh *shared) resolveVCS(ctx context.Context, req Request, v *VCS) (*vcsResu
 	})
 	return r, r.err
 }
-
-func closed() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}

@@ -23,39 +23,60 @@ func (sh *shared) stopWarming() {
 // what it needs already in memory, and a wrong one costs only a request.
 func (sh *shared) warm(name string, ss pep440.Specifiers) {
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	if sh.warmed[name] || sh.stopped {
+		sh.mu.Unlock()
 		return
 	}
 	sh.warmed[name] = true
 	sh.warmQueue = append(sh.warmQueue, warmJob{name: name, ss: ss.And(sh.cons[name])})
-	if sh.workers < sh.limit {
+	sh.startWarmerLocked()
+}
+
+// startWarmerLocked starts a worker unless limit of them already drain the
+// queue; sh.mu is held and is released. Counting workers under the lock
+// (not only in the group's limit) means that a worker that found the
+// queue empty and is leaving never strands a job queued just after.
+func (sh *shared) startWarmerLocked() {
+	start := sh.workers < sh.limit
+	if start {
 		sh.workers++
-		sh.warming.Add(1)
-		go sh.warmWorker()
+	}
+	sh.mu.Unlock()
+	if start {
+		// Blocks at most until a leaving worker gives back its slot.
+		sh.warmers.Go(func() error { sh.warmWorker(); return nil })
 	}
 }
 
-// warmJob is a project to warm and the versions that may be chosen.
+// warmJob is what to warm: a project and the versions that may be chosen,
+// or (file set) the metadata of one file of a listing.
 type warmJob struct {
 	name string
 	ss   pep440.Specifiers
+	file *index.File
 }
 
-// warmWorker warms queued projects until the queue is empty or warming
+// warmWorker warms queued jobs until the queue is empty or warming
 // stops.
 func (sh *shared) warmWorker() {
-	defer sh.warming.Done()
 	for {
 		sh.mu.Lock()
-		if sh.stopped || len(sh.warmQueue) == 0 || sh.warmCtx.Err() != nil {
+		if sh.stopped || len(sh.fileQueue)+len(sh.warmQueue) == 0 || sh.warmCtx.Err() != nil {
 			sh.workers--
 			sh.mu.Unlock()
 			return
 		}
-		job := sh.warmQueue[0]
-		sh.warmQueue = sh.warmQueue[1:]
+		var job warmJob
+		if len(sh.fileQueue) > 0 {
+			job, sh.fileQueue = sh.fileQueue[0], sh.fileQueue[1:]
+		} else {
+			job, sh.warmQueue = sh.warmQueue[0], sh.warmQueue[1:]
+		}
 		sh.mu.Unlock()
+		if job.file != nil {
+			sh.metadata(sh.warmCtx, *job.file) //nolint:errcheck // a warm-up; errors surface when used
+			continue
+		}
 		sh.warmOne(job)
 	}
 }
@@ -67,7 +88,7 @@ func (sh *shared) warmOne(job warmJob) {
 	if errors.As(err, &nf) && sh.required[job.name] {
 		sh.mu.Lock()
 		sh.stopped = true
-		sh.warmQueue = nil
+		sh.warmQueue, sh.fileQueue = nil, nil
 		sh.mu.Unlock()
 	}
 	if err != nil {
@@ -115,10 +136,11 @@ const speculate = 4
 // first few candidates.
 func (sh *shared) warmCandidates(l *listing) {
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	if sh.stopped {
+		sh.mu.Unlock()
 		return
 	}
+	var jobs []warmJob
 	for k, i := range l.pref {
 		if k == speculate {
 			break
@@ -131,12 +153,14 @@ func (sh *shared) warmCandidates(l *listing) {
 		if _, ok := sh.meta[f.URL]; ok {
 			continue
 		}
-		sh.warming.Add(1)
-		go func() {
-			defer sh.warming.Done()
-			sh.metadata(sh.warmCtx, f) //nolint:errcheck // a warm-up; errors surface when used
-		}()
+		jobs = append(jobs, warmJob{name: l.name, file: &f})
 	}
+	if len(jobs) == 0 {
+		sh.mu.Unlock()
+		return
+	}
+	sh.fileQueue = append(sh.fileQueue, jobs...)
+	sh.startWarmerLocked()
 }
 
 // newestWheel guesses the file a resolution would look at first.
