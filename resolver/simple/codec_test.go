@@ -141,7 +141,7 @@ func TestHTMLReaderSkipsWhatIsNotALink(t *testing.T) {
 			names = append(names, f.Filename)
 			got = append(got, *f)
 			return nil
-		})
+		}, nil)
 		if err != nil {
 			t.Fatalf("chunks of %d: %v", chunk, err)
 		}

@@ -47,10 +47,13 @@ func IsJSON(contentType string) bool {
 // page than one entry. Links resolve against base (the page's URL after
 // redirects) and, in HTML, a <base> element. An entry that cannot be read
 // comes with a *FileError: fn decides whether it fails the page (by
-// returning it) or is skipped. fn may keep f; it is not reused.
-func ScanProject(r io.Reader, contentType string, base *url.URL, fn func(f *File, err error) error) (Header, error) {
+// returning it) or is skipped. fn may keep f; it is not reused. Versions
+// (PEP 700) go to version, one at a time, when it is not nil, and are
+// collected in the Header otherwise: a caller that bounds what it keeps
+// of a page bounds them too.
+func ScanProject(r io.Reader, contentType string, base *url.URL, fn func(f *File, err error) error, version func(string) error) (Header, error) {
 	if IsJSON(contentType) {
-		return scanJSON(r, base, fn)
+		return scanJSON(r, base, fn, version)
 	}
 	return Header{}, scanHTMLProject(r, base, fn)
 }
@@ -87,7 +90,7 @@ func parseProject(pageURL, contentType string, body []byte) (*Project, error) {
 		}
 		p.Files = append(p.Files, *f)
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +194,7 @@ type jsonFile struct {
 }
 
 // scanJSON reads a PEP 691 page one file entry at a time.
-func scanJSON(r io.Reader, base *url.URL, fn func(*File, error) error) (Header, error) {
+func scanJSON(r io.Reader, base *url.URL, fn func(*File, error) error, version func(string) error) (Header, error) {
 	var h Header
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
@@ -239,13 +242,19 @@ func scanJSON(r io.Reader, base *url.URL, fn func(*File, error) error) (Header, 
 			if err := expectDelim(dec, '['); err != nil {
 				return h, err
 			}
-			h.Versions = []string{}
+			if version == nil {
+				h.Versions = []string{}
+			}
 			for dec.More() {
 				var v string
 				if err := dec.Decode(&v); err != nil {
 					return h, jsonErr(err)
 				}
-				h.Versions = append(h.Versions, v)
+				if version == nil {
+					h.Versions = append(h.Versions, v)
+				} else if err := version(v); err != nil {
+					return h, err
+				}
 			}
 			if _, err := dec.Token(); err != nil {
 				return h, jsonErr(err)

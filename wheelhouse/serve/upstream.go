@@ -3,13 +3,10 @@ package serve
 import (
 	"container/list"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -50,8 +48,8 @@ const (
 	// then held only while requests write it, as a stream.
 	maxParses       = 2
 	maxMetadataSize = 16 << 20
-	// maxTagSize bounds one HTML tag of a page read as a stream.
-	maxTagSize = 1 << 20
+	// One HTML tag of a page read as a stream is bounded by
+	// simple.MaxTagSize.
 )
 
 // upstreamAccept is the Accept header of page requests: JSON preferred,
@@ -561,18 +559,26 @@ func (p *pageParser) file(href string) *upstreamFile {
 // parsePage reads a PEP 691 JSON or PEP 503 HTML project page from r,
 // keeping only files that belong to the project, have a valid name and an
 // http(s) URL on an allowed origin (any, when allowed is nil). The parser
-// it returns holds the files, the versions and their estimated memory.
+// it returns holds the files, the versions and their estimated memory. An
+// entry that cannot be read is skipped, as pip skips it; what it read of
+// one with a bad field (yanked, metadata, upload time) is kept.
 func parsePage(contentType string, r io.Reader, pageURL *url.URL, norm string, allowed map[string]bool) (*pageParser, error) {
-	mt, _, _ := mime.ParseMediaType(contentType)
 	p := &pageParser{norm: norm, pageURL: pageURL, allowed: allowed, seen: map[string]bool{}}
-	var err error
-	if strings.HasSuffix(mt, "+json") || mt == "application/json" {
-		err = p.readJSON(r)
-	} else {
-		err = p.readHTML(r)
-	}
+	_, err := simple.ScanProject(r, contentType, pageURL, func(sf *simple.File, _ error) error {
+		if sf.URL == "" {
+			return nil
+		}
+		return p.add(p.listed(sf))
+	}, func(v string) error {
+		p.versions = append(p.versions, v)
+		return p.grow(int64(16 + len(v)))
+	})
 	if err != nil {
-		return nil, err
+		var re *readError
+		if errors.Is(err, errTooLarge) || errors.As(err, &re) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("parsing the page: %w", err)
 	}
 	if p.versions == nil {
 		for _, f := range p.files {
@@ -590,14 +596,36 @@ func parsePage(contentType string, r io.Reader, pageURL *url.URL, norm string, a
 	return p, nil
 }
 
-// newUpstreamFile checks a listed file and fills in what every form has.
+// listed checks a file the page lists; nil when it is not kept. The name
+// must be the one its URL ends with: that is the file served.
+func (p *pageParser) listed(sf *simple.File) *upstreamFile {
+	f := p.file(sf.URL)
+	if f == nil || f.filename != sf.Filename {
+		return nil
+	}
+	if h := sf.Hashes["sha256"]; isHex64(h) {
+		f.sha256 = h
+	}
+	f.requiresPython = sf.RequiresPython
+	f.yanked, f.yankedReason = sf.Yanked, sf.YankedReason
+	f.meta = sf.CoreMetadata
+	if h := sf.MetadataHashes["sha256"]; isHex64(h) {
+		f.metaSHA = h
+	}
+	if sf.Size >= 0 {
+		f.size = sf.Size
+	}
+	f.uploadTime = sf.UploadTime
+	return f
+}
+
+// newUpstreamFile checks a listed file's link (absolute, without its
+// fragment: the codec took the hash from it) and its name.
 func newUpstreamFile(norm, href string, pageURL *url.URL) *upstreamFile {
-	u, err := pageURL.Parse(strings.TrimSpace(href))
+	u, err := pageURL.Parse(href)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil
 	}
-	fragment := u.Fragment
-	u.Fragment, u.RawFragment = "", ""
 	name, err := url.PathUnescape(path.Base(u.EscapedPath()))
 	if err != nil || !wheelhouse.ValidFilename(name) {
 		return nil
@@ -611,9 +639,6 @@ func newUpstreamFile(norm, href string, pageURL *url.URL) *upstreamFile {
 		// The name shares the URL's memory rather than keeping the path
 		// it was cut from: a page may list tens of thousands of files.
 		f.filename = f.url[len(f.url)-len(name):]
-	}
-	if alg, h, ok := strings.Cut(fragment, "="); ok && strings.EqualFold(alg, "sha256") && isHex64(h) {
-		f.sha256 = strings.ToLower(h)
 	}
 	return f
 }
@@ -629,305 +654,4 @@ func isHex64(s string) bool {
 		}
 	}
 	return true
-}
-
-// metadataValue reads a PEP 658 advertisement: "true" or "sha256=HEX"
-// (other hashes mean metadata exists but cannot be checked here).
-func metadataValue(v string) (meta bool, sha string) {
-	v = strings.TrimSpace(v)
-	if alg, h, ok := strings.Cut(v, "="); ok {
-		if strings.EqualFold(alg, "sha256") && isHex64(h) {
-			return true, strings.ToLower(h)
-		}
-		return true, ""
-	}
-	return strings.EqualFold(v, "true"), ""
-}
-
-// jsonFile is one entry of a PEP 691 page's "files".
-type jsonFile struct {
-	Filename         string            `json:"filename"`
-	URL              string            `json:"url"`
-	Hashes           map[string]string `json:"hashes"`
-	RequiresPython   *string           `json:"requires-python"`
-	Yanked           json.RawMessage   `json:"yanked"`
-	CoreMetadata     json.RawMessage   `json:"core-metadata"`
-	DistInfoMetadata json.RawMessage   `json:"dist-info-metadata"`
-	Size             *int64            `json:"size"`
-	UploadTime       string            `json:"upload-time"`
-}
-
-// readJSON reads a PEP 691 page one file entry at a time.
-func (p *pageParser) readJSON(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return err
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return jsonErr(err)
-		}
-		switch key, _ := t.(string); key {
-		case "files":
-			if err := expectDelim(dec, '['); err != nil {
-				return err
-			}
-			for dec.More() {
-				var jf jsonFile
-				if err := dec.Decode(&jf); err != nil {
-					return jsonErr(err)
-				}
-				if err := p.add(p.jsonFile(&jf)); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return jsonErr(err)
-			}
-		case "versions":
-			if err := expectDelim(dec, '['); err != nil {
-				return err
-			}
-			p.versions = []string{}
-			for dec.More() {
-				var v string
-				if err := dec.Decode(&v); err != nil {
-					return jsonErr(err)
-				}
-				p.versions = append(p.versions, v)
-				if err := p.grow(int64(16 + len(v))); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return jsonErr(err)
-			}
-		default:
-			if err := skipValue(dec); err != nil {
-				return err
-			}
-		}
-	}
-	_, err := dec.Token()
-	return jsonErr(err)
-}
-
-// jsonErr keeps errTooLarge and read errors recognizable, and says that
-// anything else is a bad page.
-func jsonErr(err error) error {
-	var re *readError
-	if err == nil || errors.Is(err, errTooLarge) || errors.As(err, &re) {
-		return err
-	}
-	return fmt.Errorf("parsing JSON page: %w", err)
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	t, err := dec.Token()
-	if err != nil {
-		return jsonErr(err)
-	}
-	if d, ok := t.(json.Delim); !ok || d != want {
-		return fmt.Errorf("parsing JSON page: want %q, got %v", want, t)
-	}
-	return nil
-}
-
-// skipValue reads past one value token by token, so that a huge value
-// of no interest is never held whole.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		t, err := dec.Token()
-		if err != nil {
-			return jsonErr(err)
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-// jsonFile checks one JSON entry; nil when it is not kept.
-func (p *pageParser) jsonFile(jf *jsonFile) *upstreamFile {
-	f := p.file(jf.URL)
-	if f == nil || f.filename != jf.Filename && jf.Filename != "" {
-		return nil
-	}
-	if h := jf.Hashes["sha256"]; isHex64(h) {
-		f.sha256 = strings.ToLower(h)
-	}
-	if jf.RequiresPython != nil {
-		f.requiresPython = *jf.RequiresPython
-	}
-	// Absent fields are common and cost no decoding: a failed decode
-	// allocates its error, for every file of a page.
-	var yb bool
-	var ys string
-	switch {
-	case len(jf.Yanked) == 0:
-	case json.Unmarshal(jf.Yanked, &yb) == nil:
-		f.yanked = yb
-	case json.Unmarshal(jf.Yanked, &ys) == nil:
-		f.yanked, f.yankedReason = true, ys
-	}
-	md := jf.CoreMetadata
-	if len(md) == 0 || string(md) == "null" {
-		md = jf.DistInfoMetadata
-	}
-	var mb bool
-	var mh map[string]string
-	switch {
-	case len(md) == 0:
-	case json.Unmarshal(md, &mb) == nil:
-		f.meta = mb
-	case json.Unmarshal(md, &mh) == nil:
-		f.meta = true
-		if h := mh["sha256"]; isHex64(h) {
-			f.metaSHA = strings.ToLower(h)
-		}
-	}
-	if jf.Size != nil && *jf.Size >= 0 {
-		f.size = *jf.Size
-	}
-	if jf.UploadTime != "" {
-		if t, err := time.Parse(time.RFC3339Nano, jf.UploadTime); err == nil {
-			f.uploadTime = t
-		}
-	}
-	return f
-}
-
-// readHTML reads a PEP 503 page as a stream of <a> tags.
-func (p *pageParser) readHTML(r io.Reader) error {
-	return scanAnchors(r, func(a map[string]string) error {
-		href, ok := a["href"]
-		if !ok {
-			return nil
-		}
-		f := p.file(href)
-		if f == nil {
-			return nil
-		}
-		f.requiresPython = a["data-requires-python"]
-		if reason, ok := a["data-yanked"]; ok {
-			f.yanked, f.yankedReason = true, reason
-		}
-		v, ok := a["data-core-metadata"]
-		if !ok {
-			v = a["data-dist-info-metadata"]
-		}
-		f.meta, f.metaSHA = metadataValue(v)
-		return p.add(f)
-	})
-}
-
-// scanAnchors calls fn with the attributes of every <a> tag read from r,
-// names lowercased and values unescaped, holding no more of the document
-// than the tag being read (up to maxTagSize). It reads only what simple
-// index pages contain; comments and scripts are not special.
-func scanAnchors(r io.Reader, fn func(map[string]string) error) error {
-	chunk := make([]byte, 32<<10)
-	var buf []byte
-	for eof := false; !eof; {
-		n, err := r.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		switch {
-		case err == io.EOF:
-			eof = true
-		case err != nil:
-			return err
-		}
-		doc := string(buf)
-		keep := len(doc)
-	scan:
-		for i := 0; i < len(doc); i++ {
-			if doc[i] != '<' {
-				continue
-			}
-			if i+2 >= len(doc) {
-				if !eof {
-					keep = i
-					break
-				}
-				continue
-			}
-			if doc[i+1] != 'a' && doc[i+1] != 'A' {
-				continue
-			}
-			if c := doc[i+2]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '>' {
-				continue
-			}
-			attrs, end := parseAttrs(doc, i+2)
-			if end >= len(doc) && !eof {
-				keep = i // the tag goes on in the next chunk
-				break scan
-			}
-			if err := fn(attrs); err != nil {
-				return err
-			}
-			i = end
-		}
-		buf = append(buf[:0], buf[keep:]...)
-		if len(buf) > maxTagSize {
-			return fmt.Errorf("parsing HTML page: a tag longer than %d bytes", maxTagSize)
-		}
-	}
-	return nil
-}
-
-// parseAttrs reads attributes from doc[i:] up to the closing '>' and
-// returns them with the index of that '>'.
-func parseAttrs(doc string, i int) (map[string]string, int) {
-	attrs := map[string]string{}
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
-	for i < len(doc) {
-		for i < len(doc) && (isSpace(doc[i]) || doc[i] == '/') {
-			i++
-		}
-		if i >= len(doc) || doc[i] == '>' {
-			break
-		}
-		start := i
-		for i < len(doc) && !isSpace(doc[i]) && doc[i] != '=' && doc[i] != '>' && doc[i] != '/' {
-			i++
-		}
-		name := strings.ToLower(doc[start:i])
-		for i < len(doc) && isSpace(doc[i]) {
-			i++
-		}
-		value := ""
-		if i < len(doc) && doc[i] == '=' {
-			i++
-			for i < len(doc) && isSpace(doc[i]) {
-				i++
-			}
-			if i < len(doc) && (doc[i] == '"' || doc[i] == '\'') {
-				q := doc[i]
-				j := strings.IndexByte(doc[i+1:], q)
-				if j < 0 {
-					value, i = doc[i+1:], len(doc)
-				} else {
-					value, i = doc[i+1:i+1+j], i+2+j
-				}
-			} else {
-				start := i
-				for i < len(doc) && !isSpace(doc[i]) && doc[i] != '>' {
-					i++
-				}
-				value = doc[start:i]
-			}
-		}
-		if _, dup := attrs[name]; !dup && name != "" {
-			attrs[name] = html.UnescapeString(value)
-		}
-	}
-	return attrs, i
 }
