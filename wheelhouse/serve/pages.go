@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"hash"
-	"html"
 	"io"
 	"iter"
 	"net/url"
@@ -261,89 +259,4 @@ func sortVersions(vs []string) []string {
 		}
 	}
 	return out
-}
-
-// humanBytes formats a size as people read download sizes.
-func humanBytes(n int64) string {
-	switch {
-	case n < 0:
-		return "?"
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-// overviewFile and overviewProject feed the page for people.
-type overviewFile struct {
-	filename string
-	size     int64
-	kind     string
-	detail   string // e.g. the fork's repository and commit
-}
-
-type overviewProject struct {
-	name     string
-	private  bool
-	versions []string
-	files    map[string][]overviewFile // by version
-}
-
-// renderOverview renders "/": every project with its versions and files,
-// and where each file came from.
-func renderOverview(projects []overviewProject, files int, bytesTotal int64, upstream string) []byte {
-	var h bytes.Buffer
-	h.WriteString(`<!DOCTYPE html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    <title>larder index</title>
-    <style>
-      body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-      table { border-collapse: collapse; }
-      td, th { padding: 0.15em 0.8em; text-align: left; vertical-align: top; }
-      tr.project td { border-top: 1px solid #ccc; padding-top: 0.5em; }
-      .private { color: #a00; font-weight: bold; }
-      .kind { color: #555; }
-      .size { text-align: right; white-space: nowrap; }
-    </style>
-  </head>
-  <body>
-    <h1>larder index</h1>
-`)
-	fmt.Fprintf(&h, "    <p>%d projects, %d files, %s. Simple index: <a href=\"simple/\">/simple/</a>. Upstream: %s. Health: <a href=\"-/healthz\">/-/healthz</a>.</p>\n",
-		len(projects), files, html.EscapeString(humanBytes(bytesTotal)), html.EscapeString(upstream))
-	h.WriteString("    <table>\n      <tr><th>project</th><th>version</th><th>file</th><th class=\"size\">size</th><th>origin</th></tr>\n")
-	for _, p := range projects {
-		first := true
-		for _, v := range p.versions {
-			for _, f := range p.files[v] {
-				h.WriteString("      <tr")
-				if first {
-					h.WriteString(` class="project"`)
-				}
-				h.WriteString("><td>")
-				if first {
-					fmt.Fprintf(&h, "<a href=\"simple/%s/\">%s</a>", url.PathEscape(p.name), html.EscapeString(p.name))
-					if p.private {
-						h.WriteString(` <span class="private">private</span>`)
-					}
-				}
-				fmt.Fprintf(&h, "</td><td>%s</td><td><a href=\"files/%s\">%s</a></td><td class=\"size\">%s</td><td class=\"kind\">%s",
-					html.EscapeString(v), url.PathEscape(f.filename), html.EscapeString(f.filename), html.EscapeString(humanBytes(f.size)), html.EscapeString(f.kind))
-				if f.detail != "" {
-					fmt.Fprintf(&h, " (%s)", html.EscapeString(f.detail))
-				}
-				h.WriteString("</td></tr>\n")
-				first = false
-			}
-		}
-	}
-	h.WriteString("    </table>\n")
-	h.WriteString("  </body>\n</html>\n")
-	return h.Bytes()
 }

@@ -1,0 +1,81 @@
+package serve
+
+import (
+	"slices"
+	"strings"
+)
+
+// localFiles returns a project's local files: baked ones, then (for a
+// public project) fetched-through ones of other names.
+func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
+	files := s.baked.projects[norm]
+	s.cacheMu.RLock()
+	defer s.cacheMu.RUnlock()
+	gen := s.cacheGen.Load()
+	if private {
+		return files, gen
+	}
+	out := files
+	for _, lf := range s.cached.projects[norm] {
+		if _, baked := s.baked.files[lf.entry.Filename]; !baked {
+			out = append(out[:len(out):len(out)], lf)
+		}
+	}
+	return out, gen
+}
+
+// newListing lists a project's local files and upstream page.
+func newListing(norm string, local []*localFile, up *upstreamPage) *listing {
+	l := &listing{name: norm, up: up, rows: make([]row, 0, len(local)), versions: make([]string, 0, len(local))}
+	for _, lf := range local {
+		l.rows = append(l.rows, lf.row())
+		l.versions = append(l.versions, lf.entry.Version)
+	}
+	slices.SortFunc(l.rows, func(a, b row) int { return strings.Compare(a.filename, b.filename) })
+	l.versions = sortVersions(l.versions)
+	return l
+}
+
+// renderedProject renders a project's page, or reuses the rendering made
+// from the same local files and upstream page.
+func (s *Server) renderedProject(l *listing, gen uint64) *page {
+	var upID uint64
+	if l.up != nil {
+		upID = l.up.id
+	}
+	s.pagesMu.Lock()
+	c := s.pages[l.name]
+	s.pagesMu.Unlock()
+	if c != nil && c.gen == gen && c.upID == upID {
+		return c.p
+	}
+	c = &cachedPage{gen: gen, upID: upID, p: renderProject(l, keptPageBytes)}
+	size := int64(len(c.p.html)+len(c.p.json)) + pageOverhead
+	s.pagesMu.Lock()
+	if old := s.pages[l.name]; old != nil {
+		s.pagesBytes -= int64(len(old.p.html)+len(old.p.json)) + pageOverhead
+	}
+	if len(s.pages) > 2*maxPages || s.pagesBytes+size > renderedCacheBytes {
+		clear(s.pages)
+		s.pagesBytes = 0
+	}
+	s.pages[l.name] = c
+	s.pagesBytes += size
+	s.pagesMu.Unlock()
+	return c.p
+}
+
+// lookupLocal returns the local file of a name: baked, or fetched through
+// for a project that is not private.
+func (s *Server) lookupLocal(name string) *localFile {
+	if lf := s.baked.files[name]; lf != nil {
+		return lf
+	}
+	s.cacheMu.RLock()
+	lf := s.cached.files[name]
+	s.cacheMu.RUnlock()
+	if lf != nil && !s.isPrivate(lf.project) {
+		return lf
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package serve
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Option configures a Server.
+type Option func(*options) error
+
+type options struct {
+	upstream       string
+	fileHosts      []string
+	offline        bool
+	private        []string
+	cacheDir       string
+	ttl            time.Duration
+	log            *slog.Logger
+	accessLog      bool
+	version        string
+	connectTimeout time.Duration
+	pageTimeout    time.Duration
+	backoffMin     time.Duration
+	backoffMax     time.Duration
+	now            func() time.Time
+}
+
+// WithUpstream sets the simple index to fall through to; "" disables
+// fall-through.
+func WithUpstream(u string) Option {
+	return func(o *options) error {
+		if u != "" {
+			if err := checkUpstream(u); err != nil {
+				return err
+			}
+		}
+		o.upstream = u
+		return nil
+	}
+}
+
+// WithFileHosts adds origins (https://host[:port]) an upstream's pages may
+// name for their files. The upstream's own origin is always allowed, and
+// files.pythonhosted.org for PyPI; a file anywhere else is not listed.
+func WithFileHosts(hosts ...string) Option {
+	return func(o *options) error {
+		for _, h := range hosts {
+			if _, err := checkFileHost(h); err != nil {
+				return err
+			}
+		}
+		o.fileHosts = append(o.fileHosts, hosts...)
+		return nil
+	}
+}
+
+// WithOffline never contacts the upstream; fall-through files cached
+// earlier are still served.
+func WithOffline(offline bool) Option {
+	return func(o *options) error { o.offline = offline; return nil }
+}
+
+// WithPrivate adds globs of project names that never fall through.
+func WithPrivate(globs ...string) Option {
+	return func(o *options) error {
+		if _, err := newGlobMatcher(globs); err != nil {
+			return err
+		}
+		o.private = append(o.private, globs...)
+		return nil
+	}
+}
+
+// WithCacheDir keeps verified fall-through files in dir (a
+// wheelhouse.Store); without it they are streamed and not kept.
+func WithCacheDir(dir string) Option {
+	return func(o *options) error { o.cacheDir = dir; return nil }
+}
+
+// WithTTL sets how long an upstream page is used before it is revalidated.
+func WithTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("ttl %s: must not be negative", d)
+		}
+		o.ttl = d
+		return nil
+	}
+}
+
+// WithLogger sets where warnings (and, with WithAccessLog, requests) are
+// logged; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l != nil {
+			o.log = l
+		}
+		return nil
+	}
+}
+
+// WithAccessLog logs every request at Info level.
+func WithAccessLog(on bool) Option {
+	return func(o *options) error { o.accessLog = on; return nil }
+}
+
+// WithVersion sets the version reported in /-/healthz and the upstream
+// User-Agent.
+func WithVersion(v string) Option {
+	return func(o *options) error { o.version = v; return nil }
+}
+
+// withTimeouts and withBackoff shorten the upstream's timeouts and breaker
+// periods for tests; withClock replaces the clock.
+func withTimeouts(connect, page time.Duration) Option {
+	return func(o *options) error { o.connectTimeout, o.pageTimeout = connect, page; return nil }
+}
+
+func withBackoff(min, max time.Duration) Option {
+	return func(o *options) error { o.backoffMin, o.backoffMax = min, max; return nil }
+}
+
+func withClock(now func() time.Time) Option {
+	return func(o *options) error { o.now = now; return nil }
+}

@@ -1,0 +1,282 @@
+package serve
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// ServeHTTP routes a request. Only GET and HEAD are answered.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Opaque != "" {
+		http.Error(w, "bad request path", http.StatusBadRequest)
+		return
+	}
+	if s.guard.looped(r) {
+		// One of our own upstream requests came back, through a proxy or
+		// a name we did not know for ourselves: answering it would recurse.
+		s.stats.refused.Add(1)
+		s.log.Error("refusing a request this server sent itself (an upstream page names this server)", "path", r.URL.EscapedPath())
+		http.Error(w, "loop detected: this request came from this server", http.StatusLoopDetected)
+		return
+	}
+	segs, perr := splitPath(r.URL.EscapedPath())
+	switch perr {
+	case pathTooLong:
+		http.Error(w, "request path too long", http.StatusRequestURITooLong)
+		return
+	case pathMalformed:
+		http.Error(w, "bad request path", http.StatusBadRequest)
+		return
+	}
+	w.Header()["X-Content-Type-Options"] = hdrNosniff
+	switch {
+	case len(segs) == 1 && segs[0] == "":
+		s.serveOverview(w, r)
+	case segs[0] == "simple" && len(segs) == 1:
+		http.Redirect(w, r, "/simple/", http.StatusMovedPermanently)
+	case segs[0] == "simple" && len(segs) == 2 && segs[1] == "":
+		s.serveRoot(w, r)
+	case segs[0] == "simple" && (len(segs) == 2 || len(segs) == 3 && segs[2] == ""):
+		norm := normalize(segs[1])
+		if !validProjectName(norm) {
+			http.NotFound(w, r)
+			return
+		}
+		if norm != segs[1] || len(segs) == 2 {
+			http.Redirect(w, r, "/simple/"+norm+"/", http.StatusMovedPermanently)
+			return
+		}
+		s.serveProject(w, r, norm)
+	case segs[0] == "files" && len(segs) == 2:
+		s.serveFile(w, r, segs[1])
+	case segs[0] == "-" && len(segs) == 2 && segs[1] == "healthz":
+		s.serveHealth(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Header values shared by every response that carries them; http.Header
+// values are never modified in place, so sharing them is safe.
+var (
+	hdrVaryAccept  = []string{"Accept"}
+	hdrRevalidate  = []string{"max-age=0, must-revalidate"}
+	hdrNosniff     = []string{"nosniff"}
+	hdrContentType = map[format][]string{
+		formatJSON:     {formatJSON.contentType()},
+		formatHTML:     {formatHTML.contentType()},
+		formatTextHTML: {formatTextHTML.contentType()},
+	}
+)
+
+// writePage answers with one form of a page, or 304 when the client has it;
+// a page not kept whole is written from its listing l.
+func writePage(w http.ResponseWriter, r *http.Request, f format, p *page, l *listing) {
+	body, tag, tagHdr, lenHdr := p.html, p.htmlTag, p.htmlTagHdr, p.htmlLenHdr
+	if f == formatJSON {
+		body, tag, tagHdr, lenHdr = p.json, p.jsonTag, p.jsonTagHdr, p.jsonLenHdr
+	}
+	h := w.Header()
+	h["Vary"] = hdrVaryAccept
+	h["Etag"] = tagHdr
+	// Pages change when the upstream publishes; clients revalidate, which
+	// the ETag makes cheap.
+	h["Cache-Control"] = hdrRevalidate
+	h["Content-Type"] = hdrContentType[f]
+	if etagMatch(r.Header.Get("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h["Content-Length"] = lenHdr
+	w.WriteHeader(http.StatusOK)
+	switch {
+	case r.Method == http.MethodHead:
+	case p.kept:
+		w.Write(body)
+	default:
+		writeProject(w, f, l)
+	}
+}
+
+// etagMatch applies If-None-Match's weak comparison.
+func etagMatch(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	for c := range strings.SplitSeq(header, ",") {
+		c = strings.TrimSpace(c)
+		if c == "*" || strings.TrimPrefix(c, "W/") == tag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptable(w http.ResponseWriter, r *http.Request) format {
+	f := negotiate(r.Header.Get("Accept"))
+	if f == formatNone {
+		w.Header().Set("Vary", "Accept")
+		http.Error(w, "not acceptable: this index serves "+mediaJSON+", "+mediaHTML+" and "+mediaTextHTML, http.StatusNotAcceptable)
+	}
+	return f
+}
+
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
+	f := acceptable(w, r)
+	if f == formatNone {
+		return
+	}
+	gen := s.cacheGen.Load()
+	s.rootMu.Lock()
+	c := s.root
+	if c == nil || c.gen != gen {
+		names := map[string]bool{}
+		for n := range s.baked.projects {
+			names[n] = true
+		}
+		s.cacheMu.RLock()
+		for n := range s.cached.projects {
+			if !s.isPrivate(n) {
+				names[n] = true
+			}
+		}
+		s.cacheMu.RUnlock()
+		sorted := make([]string, 0, len(names))
+		for n := range names {
+			sorted = append(sorted, n)
+		}
+		sort.Strings(sorted)
+		c = &cachedPage{gen: gen, p: renderRoot(sorted)}
+		s.root = c
+	}
+	s.rootMu.Unlock()
+	writePage(w, r, f, c.p, nil)
+}
+
+func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm string) {
+	f := acceptable(w, r)
+	if f == formatNone {
+		return
+	}
+	private := s.isPrivate(norm)
+	local, gen := s.localFiles(norm, private)
+	var up *upstreamPage
+	if !private && s.up != nil {
+		p, err := s.up.page(r.Context(), norm)
+		var unreachable *unreachableError
+		switch {
+		case r.Context().Err() != nil:
+			return
+		case err == nil && p.found:
+			up = p
+		case errors.As(err, &unreachable) && len(local) == 0:
+			s.log.Warn("project not in the wheelhouse and the upstream is unreachable", "project", norm, "upstream", s.up.base, "err", err)
+		case err != nil && len(local) == 0:
+			s.log.Warn("project not in the wheelhouse and the upstream failed", "project", norm, "upstream", s.up.base, "err", err)
+		case err != nil:
+			s.log.Debug("serving local files only", "project", norm, "err", err)
+		}
+	}
+	if len(local) == 0 && up == nil {
+		http.Error(w, "project "+norm+" not found", http.StatusNotFound)
+		return
+	}
+	l := newListing(norm, local, up)
+	writePage(w, r, f, s.renderedProject(l, gen), l)
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
+	base, isMeta := strings.CutSuffix(name, ".metadata")
+	if !wheelhouse.ValidFilename(base) {
+		http.NotFound(w, r)
+		return
+	}
+	if lf := s.lookupLocal(base); lf != nil {
+		s.serveLocal(w, r, lf, isMeta)
+		return
+	}
+	if s.up != nil {
+		if uf := s.up.lookup(base); uf != nil && !s.isPrivate(uf.project) {
+			if isMeta {
+				s.proxyMetadata(w, r, uf)
+			} else {
+				s.proxyFile(w, r, uf)
+			}
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+const immutable = "public, max-age=31536000, immutable"
+
+// serveLocal serves a file of a store through http.ServeContent: Range,
+// conditional requests and sendfile.
+func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFile, meta bool) {
+	p, tag, ctype := lf.path, lf.entry.SHA256, "application/octet-stream"
+	if meta {
+		if lf.metaPath == "" {
+			http.NotFound(w, r)
+			return
+		}
+		p, tag, ctype = lf.metaPath, lf.metaSHA, "text/plain; charset=utf-8"
+	}
+	f, fi, err := openRegular(p)
+	switch {
+	case isLink(err):
+		s.log.Error("a wheelhouse file is a link or not a regular file; not serving it", "file", p, "err", err)
+		http.Error(w, "file changed on disk", http.StatusInternalServerError)
+		return
+	case err != nil:
+		s.log.Warn("a wheelhouse file vanished", "file", p, "err", err)
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	if !meta && fi.Size() != lf.entry.Size {
+		s.log.Error("a wheelhouse file changed under the server; not serving it", "file", p, "size", fi.Size(), "manifest_size", lf.entry.Size)
+		http.Error(w, "file changed on disk", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("ETag", `"`+tag+`"`)
+	h.Set("Cache-Control", immutable)
+	h.Set("Content-Type", ctype)
+	if r.Method == http.MethodGet && !conditional(r) {
+		// The common case, a whole file: straight to sendfile, without
+		// the seeks ServeContent makes to learn a size we know.
+		h.Set("Accept-Ranges", "bytes")
+		h.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+			defer cork(c)()
+		}
+		w.WriteHeader(http.StatusOK)
+		io.CopyN(w, f, fi.Size())
+		return
+	}
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// conditional reports whether a request asks for part of a file or sets a
+// precondition, which http.ServeContent handles.
+func conditional(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return true
+		}
+	}
+	return false
+}
