@@ -49,8 +49,7 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 		return nil, fmt.Errorf("reading the base image: %w", err)
 	}
 	if n := len(baseLayers) + len(parts); n > MaxLayers {
-		return nil, fmt.Errorf("the image would have %d layers (%d of the base, %d of larder), more than %d: flatten the base image or bake with fewer --buckets",
-			n, len(baseLayers), len(parts), MaxLayers)
+		return nil, &TooManyLayersError{Base: len(baseLayers), Larder: len(parts)}
 	}
 	baseCfg, err := base.ConfigFile()
 	if err != nil {

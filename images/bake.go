@@ -304,7 +304,7 @@ func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, e
 	case errors.Is(err, ErrNotFound) && !explicit:
 		return nil, nil, nil
 	case errors.Is(err, ErrNotFound):
-		return nil, nil, fmt.Errorf("--from: %w", err)
+		return nil, nil, fmt.Errorf("reading the image to refresh, %s: %w", ref, err)
 	default:
 		return nil, nil, fmt.Errorf("reading the image to refresh: %w", err)
 	}
@@ -382,19 +382,19 @@ var machines = map[string]elf.Machine{
 func indexBinary(bins map[string]string, platform string) (string, error) {
 	path, ok := bins[platform]
 	if !ok {
-		return "", fmt.Errorf("no larder-index binary for %s: build it with 'make build' (bin/larder-index-linux-<arch> beside bin/larder), or pass --index-binary %s=PATH", platform, platform)
+		return "", &IndexBinaryError{Platform: platform}
 	}
 	f, err := elf.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("larder-index binary for %s: %s does not exist (build it with 'make build')", platform, path)
+			return "", &IndexBinaryError{Platform: platform, Path: path, Err: errors.New("does not exist")}
 		}
-		return "", fmt.Errorf("larder-index binary for %s: %s is not a Linux executable: %w", platform, path, err)
+		return "", &IndexBinaryError{Platform: platform, Path: path, Err: fmt.Errorf("not a Linux executable: %w", err)}
 	}
 	defer f.Close()
 	p, _ := Platform(platform)
 	if want, ok := machines[p.Architecture]; ok && f.Machine != want {
-		return "", fmt.Errorf("larder-index binary for %s: %s is built for %s, not %s", platform, path, f.Machine, p.Architecture)
+		return "", &IndexBinaryError{Platform: platform, Path: path, Err: fmt.Errorf("built for %s, not %s", f.Machine, p.Architecture)}
 	}
 	return path, nil
 }

@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -367,7 +368,7 @@ func TestBadInputsFailClearlyAndLeaveNoOutput(t *testing.T) {
 			r := request(t, s, base, out)
 			r.IndexBinaries = map[string]string{"linux/amd64": r.IndexBinaries["linux/amd64"]}
 			return r
-		}(), []string{"no larder-index binary for linux/arm64", "--index-binary"}},
+		}(), []string{"no larder-index binary for linux/arm64"}},
 		{"index binary of another machine", func() Request {
 			r := request(t, s, base, out, "linux/amd64")
 			r.IndexBinaries = map[string]string{"linux/amd64": indexBinaries(t)["linux/arm64"]}
@@ -399,6 +400,11 @@ func TestBadInputsFailClearlyAndLeaveNoOutput(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
+			// The CLI hints at --index-binary from the typed error.
+			var ib *IndexBinaryError
+			if strings.Contains(c.name, "index binary") && (!errors.As(err, &ib) || ib.Platform == "") {
+				t.Errorf("error %v is not an *IndexBinaryError naming the platform", err)
+			}
 			if _, serr := os.Stat(filepath.Join(dir, "out")); serr == nil {
 				t.Error("a failed bake left an output")
 			}
@@ -427,7 +433,9 @@ func manyProjects(t *testing.T, s *wheelhouse.Store) []wheelhouse.Entry {
 func TestTooManyLayersIsRefused(t *testing.T) {
 	parts := make([]layers.Part, MaxLayers)
 	_, err := Assemble(baseImage(t, "amd64"), parts, nil, Changes{})
-	if err == nil || !strings.Contains(err.Error(), "102 layers") || !strings.Contains(err.Error(), "--buckets") {
+	// What to do about it (fewer --buckets) is the CLI's hint, from the type.
+	var tm *TooManyLayersError
+	if err == nil || !strings.Contains(err.Error(), "102 layers") || !errors.As(err, &tm) || tm.Larder != MaxLayers {
 		t.Errorf("got %v", err)
 	}
 }

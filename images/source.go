@@ -232,7 +232,7 @@ func (s *Source) ForPlatform(platform string) (v1.Image, error) {
 		}
 		have := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
 		if have.Architecture != "" && !matches(have, want) {
-			return nil, fmt.Errorf("%s is an image for %s, not %s: give a base for %s, or bake for --platform %s", s.Ref, platformString(have), platform, platform, platformString(have))
+			return nil, &PlatformError{Ref: s.Ref.String(), Have: platformString(have), Want: platform}
 		}
 		return s.Image, nil
 	case s.Index != nil:

@@ -69,7 +69,7 @@ func Write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n i
 // synced, then renamed.
 func writeArchive(ctx context.Context, ref Ref, a Artifact, progress func(int64)) (*WriteResult, error) {
 	if a.Image == nil {
-		return nil, fmt.Errorf("a docker-archive holds one platform's image: bake one --platform for it, or write an oci: layout or a registry")
+		return nil, ErrArchivePlatforms
 	}
 	d, err := a.Image.Digest()
 	if err != nil {

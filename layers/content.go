@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 
@@ -44,7 +45,10 @@ func (c Content) sidecar(name, sha string) (File, error) {
 	src := c.Store.MetadataPath(name)
 	st, err := os.Stat(src)
 	if err != nil {
-		return File{}, fmt.Errorf("reading the metadata of %s: %w (run 'larder fetch' to repair the wheelhouse)", name, err)
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err // SourceError names the file
+		}
+		return File{}, fmt.Errorf("reading the metadata of %s: %w", name, &SourceError{File: src, Err: err})
 	}
 	return File{Path: path.Join(c.dir(), wheelhouse.FilesDir, name+".metadata"), Mode: 0o644, Source: src, Size: st.Size(), SHA256: sha}, nil
 }

@@ -95,8 +95,20 @@ type HashMismatchError struct {
 }
 
 func (e *HashMismatchError) Error() string {
-	return fmt.Sprintf("%s: sha256 is %s, the wheelhouse manifest says %s (run 'larder verify', then 'larder fetch' to repair)", e.File, e.Got, e.Want)
+	return fmt.Sprintf("%s: sha256 is %s, the wheelhouse manifest says %s", e.File, e.Got, e.Want)
 }
+
+// SourceError reports a source file that is missing, unreadable or not
+// the size the wheelhouse recorded: the wheelhouse changed on disk.
+type SourceError struct {
+	File string
+	Err  error
+}
+
+func (e *SourceError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
+
+// Unwrap returns the cause.
+func (e *SourceError) Unwrap() error { return e.Err }
 
 // writeTar writes files as a reproducible tar: sorted by name, every parent
 // folder before its content, mtime fixed, owners 0, no extended
@@ -187,7 +199,7 @@ func copySource(w io.Writer, f File) error {
 		if n > f.Size {
 			what = fmt.Sprintf("more than %d bytes", f.Size)
 		}
-		return fmt.Errorf("%s: is %s, the wheelhouse manifest says %d (run 'larder verify', then 'larder fetch' to repair)", f.Source, what, f.Size)
+		return &SourceError{File: f.Source, Err: fmt.Errorf("is %s, the wheelhouse manifest says %d", what, f.Size)}
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
 		return &HashMismatchError{File: f.Source, Want: f.SHA256, Got: got}

@@ -200,7 +200,7 @@ func (e *InconsistentError) Error() string {
 	if len(e.Problems) > 5 {
 		msg += fmt.Sprintf(" (and %d more)", len(e.Problems)-5)
 	}
-	return msg + " (run 'larder verify' for details, 'larder fetch' to repair)"
+	return msg
 }
 
 // Dir returns the store's folder.

@@ -1,18 +1,14 @@
 package cmd
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,10 +20,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
-	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/target"
-	"github.com/larder-build/larder/wheelhouse"
-	"github.com/larder-build/larder/wheelhouse/fetch"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
 
@@ -113,52 +106,34 @@ func runBake(cmd *cobra.Command, g *globals, o *bakeOptions) error {
 // bake runs a bake with progress on stderr and returns its report; build
 // and export bake their wheelhouse images with it.
 func bake(cmd *cobra.Command, g *globals, o *bakeOptions) (*images.Report, error) {
-	req, lock, dir, err := bakeRequest(g, o)
+	lb, err := bakeRequest(g, o)
 	if err != nil {
 		return nil, err
 	}
-	store, err := wheelhouse.Open(dir)
-	if err != nil {
-		return nil, withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' first, and 'larder verify' to see what is wrong")
-	}
-	req.Store = store
-	if req.Entries, err = fetch.Closure(store, lock); err != nil {
-		return nil, withHint(fmt.Errorf("bake: %w", err), "run 'larder fetch' to complete the wheelhouse")
-	}
-	locked, err := lockPlatforms(lock, g)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("bake: %w", err)}
-	}
-	if len(req.Platforms) == 0 {
-		req.Platforms = locked
-	} else if err := platformsLocked(req.Platforms, locked, lockTargetNames(lock, g)); err != nil {
-		return nil, usageError{fmt.Errorf("bake: %w", err)}
-	}
-	req.Created = bakeTime(req.Entries)
 	if !o.wheelhouseOnly {
-		if req.IndexBinaries, err = indexBinaries(o.indexBinaries); err != nil {
+		if lb.IndexBinaries, err = indexBinaries(o.indexBinaries); err != nil {
 			return nil, usageError{fmt.Errorf("bake: %w", err)}
 		}
 	}
 	p := &bakeProgress{}
-	req.Progress = p.event
+	lb.Progress = p.event
 	st := newStatus(cmd.ErrOrStderr(), g, p.line)
-	rep, err := images.Bake(cmd.Context(), req)
+	rep, err := images.BakeLock(cmd.Context(), lb)
 	st.Done()
 	if err != nil {
 		return nil, bakeError(err)
 	}
-	if req.LayerDir != "" && !o.plan {
-		if b, err := layers.NewBuilder(layers.WithDir(req.LayerDir)); err == nil {
+	if lb.LayerDir != "" && !o.plan {
+		if b, err := layers.NewBuilder(layers.WithDir(lb.LayerDir)); err == nil {
 			b.Prune(30 * 24 * time.Hour)
 		}
 	}
 	return rep, nil
 }
 
-// bakeRequest gathers the request from flags over larder.toml.
-func bakeRequest(g *globals, o *bakeOptions) (req images.Request, lock *pylock.Lock, dir string, err error) {
-	req = images.Request{Buckets: o.buckets, Compact: o.compact, WheelhouseOnly: o.wheelhouseOnly, DryRun: o.plan,
+// bakeRequest gathers the bake from flags over larder.toml.
+func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, err error) {
+	req := images.Request{Buckets: o.buckets, Compact: o.compact, WheelhouseOnly: o.wheelhouseOnly, DryRun: o.plan,
 		Version: currentVersion().Version, NoFrom: o.from == "none"}
 	pick := func(flag, cfg string) string {
 		if flag != "" {
@@ -178,65 +153,59 @@ func bakeRequest(g *globals, o *bakeOptions) (req images.Request, lock *pylock.L
 	}
 	out := pick(o.output, g.cfg.Image.Output)
 	if out == "" {
-		return req, nil, "", usageError{errors.New("bake: no output: pass --output (docker://REG/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE) or set [image] output")}
+		return lb, usageError{errors.New("bake: no output: pass --output (docker://REG/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE) or set [image] output")}
 	}
 	if req.Output, err = ref("--output", out); err != nil {
-		return req, nil, "", err
+		return lb, err
 	}
 	if req.Output.Transport == images.Scratch {
-		return req, nil, "", usageError{errors.New("bake: --output scratch: scratch is only a base")}
+		return lb, usageError{errors.New("bake: --output scratch: scratch is only a base")}
 	}
 	if !o.wheelhouseOnly {
 		base := pick(o.base, g.cfg.Image.Base)
 		if base == "" {
-			return req, nil, "", usageError{errors.New("bake: no base image: pass --base (e.g. docker://docker.io/library/python:3.11-slim, or scratch) or set [image] base")}
+			return lb, usageError{errors.New("bake: no base image: pass --base (e.g. docker://docker.io/library/python:3.11-slim, or scratch) or set [image] base")}
 		}
 		if req.Base, err = ref("--base", base); err != nil {
-			return req, nil, "", err
+			return lb, err
 		}
 	}
 	if o.from != "" && o.from != "none" {
 		if req.From, err = ref("--from", o.from); err != nil {
-			return req, nil, "", err
+			return lb, err
 		}
 	}
 	if req.Compression, err = layers.ParseCompression(pick(o.compression, g.cfg.Image.Compression)); err != nil {
-		return req, nil, "", usageError{fmt.Errorf("bake: --compression: %w", err)}
+		return lb, usageError{fmt.Errorf("bake: --compression: %w", err)}
 	}
 	if o.buckets < 0 || o.buckets > layers.MaxBuckets {
-		return req, nil, "", usageError{fmt.Errorf("bake: --buckets %d: want 1 to %d", o.buckets, layers.MaxBuckets)}
+		return lb, usageError{fmt.Errorf("bake: --buckets %d: want 1 to %d", o.buckets, layers.MaxBuckets)}
 	}
 	req.Path = pick(o.path, g.cfg.Image.Path)
 	if !strings.HasPrefix(req.Path, "/") || filepath.Clean(req.Path) != req.Path || req.Path == "/" {
-		return req, nil, "", usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, e.g. /wheelhouse", req.Path)}
+		return lb, usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, e.g. /wheelhouse", req.Path)}
 	}
 	for _, p := range o.platforms {
 		t, err := target.ParsePlatform(p)
 		if err != nil {
-			return req, nil, "", usageError{fmt.Errorf("bake: --platform: %w", err)}
+			return lb, usageError{fmt.Errorf("bake: --platform: %w", err)}
 		}
 		req.Platforms = appendNew(req.Platforms, t.Platform())
-	}
-	lockPath, dir := wheelhousePaths(g, o.lock, o.wheelhouse)
-	if lock, err = loadLock("bake", lockPath); err != nil {
-		return req, nil, "", err
-	}
-	if req.LockSHA256, err = fileSHA256(lockPath); err != nil {
-		return req, nil, "", fmt.Errorf("bake: %w", err)
 	}
 	req.LayerDir = o.layerCache
 	if req.LayerDir == "" {
 		req.LayerDir = filepath.Join(index.DefaultCacheDir(), "layers")
 	}
-	if req.ModTime, err = sourceDateEpoch(); err != nil {
-		return req, nil, "", usageError{fmt.Errorf("bake: %w", err)}
+	lb.Request = req
+	lb.Lock, lb.Wheelhouse = wheelhousePaths(g, o.lock, o.wheelhouse)
+	// larder.toml's targets stand in for a lock that records none.
+	if ts, err := g.cfg.ParsedTargets(); err == nil {
+		for _, t := range ts {
+			lb.Targets = append(lb.Targets, t.String())
+		}
 	}
-	cfg := serve.Config{Wheelhouse: req.Path, Upstream: g.cfg.Index.URL, Private: g.cfg.Index.Private, Offline: o.offline}
-	if req.IndexConfig, err = json.MarshalIndent(cfg, "", "  "); err != nil {
-		return req, nil, "", err
-	}
-	req.IndexURL = serve.IndexURL(serve.DefaultAddr)
-	return req, lock, dir, nil
+	lb.Index = serve.Config{Upstream: g.cfg.Index.URL, Private: g.cfg.Index.Private, Offline: o.offline}
+	return lb, nil
 }
 
 func tagSuffix(tag string) string {
@@ -255,102 +224,6 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// lockPlatforms lists the platforms of the lock's targets (larder.toml's
-// when the lock names none), in order.
-func lockPlatforms(l *pylock.Lock, g *globals) ([]string, error) {
-	var out []string
-	for _, n := range l.Targets() {
-		t, err := target.Parse(n)
-		if err != nil {
-			return nil, fmt.Errorf("the lock's target %q: %w", n, err)
-		}
-		out = appendNew(out, t.Platform())
-	}
-	if len(out) == 0 {
-		ts, err := g.cfg.ParsedTargets()
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range ts {
-			out = appendNew(out, t.Platform())
-		}
-	}
-	return out, nil
-}
-
-// platformsLocked refuses a platform that none of the lock's targets has:
-// its image would lack every platform wheel and still carry the lock's
-// digest.
-func platformsLocked(asked, locked, targets []string) error {
-	for _, p := range asked {
-		if !slices.Contains(locked, p) {
-			return fmt.Errorf("--platform %s: the lock has no target for it (its targets: %s); add a [[target]] for %s to larder.toml and run 'larder lock' again",
-				p, strings.Join(targets, ", "), p)
-		}
-	}
-	return nil
-}
-
-// lockTargetNames names the lock's targets, or larder.toml's when the lock
-// names none.
-func lockTargetNames(l *pylock.Lock, g *globals) []string {
-	if names := l.Targets(); len(names) > 0 {
-		return names
-	}
-	var out []string
-	if ts, err := g.cfg.ParsedTargets(); err == nil {
-		for _, t := range ts {
-			out = append(out, t.String())
-		}
-	}
-	return out
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// sourceDateEpoch is SOURCE_DATE_EPOCH, or the Unix epoch.
-func sourceDateEpoch() (time.Time, error) {
-	s := os.Getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		return time.Unix(0, 0).UTC(), nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want a number of seconds since 1970", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
-}
-
-// bakeTime is the images' creation time: SOURCE_DATE_EPOCH, else the
-// newest upload time in the closure (a time the content itself fixes),
-// else the Unix epoch.
-func bakeTime(entries []wheelhouse.Entry) time.Time {
-	if t, err := sourceDateEpoch(); err == nil && os.Getenv("SOURCE_DATE_EPOCH") != "" {
-		return t
-	}
-	var newest time.Time
-	for _, e := range entries {
-		if e.UploadTime.After(newest) {
-			newest = e.UploadTime
-		}
-	}
-	if newest.IsZero() {
-		return time.Unix(0, 0).UTC()
-	}
-	return newest.UTC().Truncate(time.Second)
-}
-
 // indexBinaries finds the larder-index binary of each platform: the
 // --index-binary flags, then larder-index-OS-ARCH[-VARIANT] beside the
 // larder executable, then the ones embedded in larder (extracted into the
@@ -365,13 +238,7 @@ func indexBinaries(flags []string) (map[string]string, error) {
 		maps.Copy(out, embedded)
 	}
 	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		for _, p := range []string{"linux/amd64", "linux/arm64", "linux/386", "linux/arm/v7", "linux/ppc64le", "linux/s390x", "linux/riscv64"} {
-			cand := filepath.Join(dir, "larder-index-"+strings.ReplaceAll(p, "/", "-"))
-			if _, err := os.Stat(cand); err == nil {
-				out[p] = cand
-			}
-		}
+		maps.Copy(out, images.IndexBinariesIn(filepath.Dir(exe)))
 	}
 	for _, f := range flags {
 		p, path, ok := strings.Cut(f, "=")
@@ -389,12 +256,21 @@ func indexBinaries(flags []string) (map[string]string, error) {
 
 // bakeError adds what to try to the errors users can act on.
 func bakeError(err error) error {
-	err = fmt.Errorf("bake: %w", err)
-	var hm *layers.HashMismatchError
+	var up *images.UnlockedPlatformError
+	var sde *images.SourceDateEpochError
+	var le *images.LockError
 	var op *net.OpError
 	switch {
-	case errors.As(err, &hm):
-		return withHint(err, "the wheelhouse changed on disk: 'larder verify' lists the damage, 'larder fetch' repairs it")
+	case errors.As(err, &up):
+		return withHint(usageError{fmt.Errorf("bake: --platform %s: the lock has no target for it (its targets: %s)", up.Platform, strings.Join(up.Targets, ", "))},
+			"add a [[target]] for %s to larder.toml and run 'larder lock' again", up.Platform)
+	case errors.As(err, &sde):
+		return usageError{fmt.Errorf("bake: %w", err)}
+	case errors.As(err, &le) && errors.Is(err, fs.ErrNotExist):
+		return withHint(fmt.Errorf("bake: %w", err), "run 'larder lock' first, or pass --lock FILE")
+	}
+	err = fmt.Errorf("bake: %w", err)
+	switch {
 	case errors.Is(err, syscall.ENOSPC):
 		return withHint(err, "the disk is full: free space, or write the output elsewhere; nothing half-written was left")
 	case errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED):

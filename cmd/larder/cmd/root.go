@@ -13,7 +13,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/fetch"
 )
 
 // Exit codes.
@@ -179,6 +182,34 @@ func hintFor(err error) string {
 	var h hintError
 	if errors.As(err, &h) {
 		return h.hint
+	}
+	var inc *fetch.IncompleteError
+	var wh *images.WheelhouseError
+	var hm *layers.HashMismatchError
+	var se *layers.SourceError
+	var ie *wheelhouse.InconsistentError
+	var ib *images.IndexBinaryError
+	var pe *images.PlatformError
+	var tm *images.TooManyLayersError
+	switch {
+	case errors.As(err, &inc):
+		return "run 'larder fetch' to complete the wheelhouse"
+	case errors.As(err, &ie):
+		return "run 'larder fetch' to repair it, 'larder verify' for details"
+	case errors.As(err, &wh):
+		return "run 'larder fetch' first, and 'larder verify' to see what is wrong"
+	case errors.As(err, &hm) || errors.As(err, &se):
+		return "the wheelhouse changed on disk: 'larder verify' lists the damage, 'larder fetch' repairs it"
+	case errors.As(err, &pe):
+		return fmt.Sprintf("give a base for %s, or bake for --platform %s", pe.Want, pe.Have)
+	case errors.Is(err, images.ErrArchivePlatforms):
+		return "bake one --platform for it, or write an oci: layout or a registry"
+	case errors.As(err, &tm):
+		return "flatten the base image or bake with fewer --buckets"
+	case errors.As(err, &ib) && ib.Path == "":
+		return fmt.Sprintf("build it with 'make build' (bin/larder-index-linux-<arch> beside bin/larder), or pass --index-binary %s=PATH", ib.Platform)
+	case errors.As(err, &ib):
+		return fmt.Sprintf("build it with 'make build', or pass --index-binary %s=PATH", ib.Platform)
 	}
 	return ""
 }
