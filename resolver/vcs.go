@@ -62,7 +62,7 @@ func checkGitSources(lists ...[]Requirement) error {
 // from pyproject.toml when it has all we need, else the PEP 517 hook.
 func forkMetadata(ctx context.Context, python, src string) ([]byte, error) {
 	if b, err := os.ReadFile(filepath.Join(src, "pyproject.toml")); err == nil {
-		if raw, ok := dist.StaticProjectMetadata(b); ok {
+		if raw, ok := pep517.StaticProjectMetadata(b); ok {
 			return raw, nil
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/pep517"
 )
 
 // HashMismatchError reports content whose digest differs from the one the
@@ -156,7 +157,7 @@ func (c *Client) sdistMetadata(ctx context.Context, f File) ([]byte, error) {
 	tmp.Close()
 	defer os.Remove(name)
 	c.stats.fullDownloads.Add(1)
-	sm, err := dist.ReadSdistMetadata(name)
+	sm, err := pep517.ReadSdistMetadata(name)
 	if err == nil && sm.Reliable {
 		return sm.Raw, nil
 	}

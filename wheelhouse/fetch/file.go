@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -152,7 +153,7 @@ func wheelMetadata(path string) ([]byte, string, error) {
 // sdistRequiresPython reads Requires-Python from an sdist's PKG-INFO, for
 // the index page; "" when it cannot.
 func sdistRequiresPython(path string) string {
-	sm, err := dist.ReadSdistMetadata(path)
+	sm, err := pep517.ReadSdistMetadata(path)
 	if err != nil {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package dist
+package pep517
 
 import (
 	"archive/tar"
@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/larder-build/larder/resolver/dist"
 )
 
 // maxSdistMember bounds how much of PKG-INFO or pyproject.toml is read.
@@ -43,7 +45,7 @@ func ReadSdistMetadata(filename string) (*SdistMetadata, error) {
 	}
 	var fromPkgInfo *SdistMetadata
 	if pkgInfo != nil {
-		md, err := ParseMetadata(bytes.NewReader(pkgInfo))
+		md, err := dist.ParseMetadata(bytes.NewReader(pkgInfo))
 		if err != nil {
 			return nil, fmt.Errorf("reading sdist %s: PKG-INFO: %w", path.Base(filename), err)
 		}
@@ -65,7 +67,7 @@ func ReadSdistMetadata(filename string) (*SdistMetadata, error) {
 
 // staticPkgInfo applies PEP 643: from 2.2 on, fields not marked Dynamic
 // are the ones a build will produce.
-func staticPkgInfo(md *Metadata) bool {
+func staticPkgInfo(md *dist.Metadata) bool {
 	major, minor, _ := strings.Cut(md.MetadataVersion, ".")
 	maj, err1 := strconv.Atoi(major)
 	mnr, err2 := strconv.Atoi(minor)
@@ -132,7 +134,7 @@ func MetadataFromProject(name, version, requiresPython string, deps []string, ex
 	}
 	sort.Strings(names)
 	for _, e := range names {
-		norm := NormalizeName(e)
+		norm := dist.NormalizeName(e)
 		fmt.Fprintf(&b, "Provides-Extra: %s\n", norm)
 		for _, d := range extras[e] {
 			req, marker, hasMarker := strings.Cut(d, ";")
