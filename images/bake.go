@@ -149,21 +149,59 @@ func Bake(ctx context.Context, req Request) (*Report, error) {
 	if req.Path == "" {
 		req.Path = layers.DefaultPath
 	}
-	rep := &Report{Output: req.Output.String(), DryRun: req.DryRun}
-	base := &Source{Ref: Ref{Transport: Scratch, raw: Scratch}}
-	if !req.WheelhouseOnly {
-		var err error
-		if base, err = Open(ctx, req.Base, req.Remote); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return nil, fmt.Errorf("base image: %w", err)
-			}
-			return nil, err
-		}
+	base, err := req.openBase(ctx)
+	if err != nil {
+		return nil, err
 	}
 	prev, prevImages, err := previous(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	rep := &Report{Output: req.Output.String(), DryRun: req.DryRun}
+	plan, err := req.plan(prev, prevImages, rep)
+	if err != nil {
+		return nil, err
+	}
+	built, err := req.build(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	art, err := req.assemble(base, prevImages, plan, built, rep)
+	if err != nil {
+		return nil, err
+	}
+	d, err := art.Digest()
+	if err != nil {
+		return nil, err
+	}
+	rep.Digest = d.String()
+	if req.DryRun {
+		if rep.Upload, err = wouldWrite(ctx, req.Output, art, req.Remote); err != nil {
+			return nil, err
+		}
+		return rep, nil
+	}
+	if rep.Write, err = req.write(ctx, art); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// openBase opens the image to bake onto: scratch for WheelhouseOnly.
+func (req Request) openBase(ctx context.Context) (*Source, error) {
+	if req.WheelhouseOnly {
+		return &Source{Ref: Ref{Transport: Scratch, raw: Scratch}}, nil
+	}
+	base, err := Open(ctx, req.Base, req.Remote)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("base image: %w", err)
+	}
+	return base, err
+}
+
+// plan lays the layers out, keeping the layouts the previous images
+// record, and says in rep why it laid them out as it did.
+func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Report) (*layers.Plan, error) {
 	layouts := map[string]*layers.Layout{}
 	if prev != nil {
 		rep.From = prev.Ref.String()
@@ -182,7 +220,13 @@ func Bake(ctx context.Context, req Request) (*Report, error) {
 	if prev != nil && len(layouts) == 0 && rep.Reason == "" {
 		rep.Reason = fmt.Sprintf("%s was not baked by larder (no %s label)", prev.Ref, layers.LayoutLabel)
 	}
+	rep.Refreshed = prev != nil && !plan.Compacted && len(layouts) > 0
+	return plan, nil
+}
 
+// build builds the layers of every stack of the plan, with each
+// platform's larder-index layer unless WheelhouseOnly.
+func (req Request) build(ctx context.Context, plan *layers.Plan) ([]layers.Built, error) {
 	index := map[string][]layers.File{}
 	if !req.WheelhouseOnly {
 		for _, p := range req.Platforms {
@@ -203,48 +247,41 @@ func Bake(ctx context.Context, req Request) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building layers: %w", err)
 	}
+	return built, nil
+}
 
-	var art Artifact
+// assemble stacks each platform's layers on its base image: one image,
+// or an index of several. rep gets each image's report.
+func (req Request) assemble(base *Source, prevImages map[string]v1.Image, plan *layers.Plan, built []layers.Built, rep *Report) (Artifact, error) {
 	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for i, b := range built {
 		baseImg, err := base.ForPlatform(b.Platform)
 		if err != nil {
-			return nil, fmt.Errorf("base image: %w", err)
+			return Artifact{}, fmt.Errorf("base image: %w", err)
 		}
 		img, err := Assemble(baseImg, b.Parts, prevImages[b.Platform], req.changes(base, baseImg, b))
 		if err != nil {
-			return nil, err
+			return Artifact{}, err
 		}
 		pr, err := platformReport(baseImg, img, b, &plan.Stacks[i])
 		if err != nil {
-			return nil, err
+			return Artifact{}, err
 		}
 		rep.Images = append(rep.Images, *pr)
 		if len(built) == 1 {
-			art.Image = img
-			break
+			rep.MediaType = types.OCIManifestSchema1
+			return Artifact{Image: img}, nil
 		}
 		pl, _ := Platform(b.Platform)
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
 	}
-	if art.Image == nil {
-		art.Index = idx
-		rep.MediaType = types.OCIImageIndex
-	} else {
-		rep.MediaType = types.OCIManifestSchema1
-	}
-	d, err := art.Digest()
-	if err != nil {
-		return nil, err
-	}
-	rep.Digest = d.String()
-	rep.Refreshed = prev != nil && !plan.Compacted && len(layouts) > 0
-	if req.DryRun {
-		if rep.Upload, err = wouldWrite(ctx, req.Output, art, req.Remote); err != nil {
-			return nil, err
-		}
-		return rep, nil
-	}
+	rep.MediaType = types.OCIImageIndex
+	return Artifact{Index: idx}, nil
+}
+
+// write writes the artifact to the output, with progress over the bytes
+// of its blobs.
+func (req Request) write(ctx context.Context, art Artifact) (*WriteResult, error) {
 	var total int64
 	if blobs, err := art.blobs(); err == nil {
 		for _, b := range blobs {
@@ -256,10 +293,7 @@ func Bake(ctx context.Context, req Request) (*Report, error) {
 			req.Progress(Event{Phase: PhaseWrite, N: n, Total: total})
 		}
 	}
-	if rep.Write, err = Write(ctx, req.Output, art, req.Remote, progress); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return Write(ctx, req.Output, art, req.Remote, progress)
 }
 
 // builder makes the layer builder, with progress over the bytes of the
