@@ -171,35 +171,21 @@ func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exp
 	return nil
 }
 
-// lockTarget picks one of the lock's targets: the one named (in full, or
-// by a leading part only it has, such as its platform), or the only one.
+// lockTarget picks one of the lock's targets (fetch.Target), saying how
+// to choose in --target's words.
 func lockTarget(l *pylock.Lock, want string) (string, error) {
-	names := l.Targets()
-	if len(names) == 0 {
+	t, err := fetch.Target(l, want)
+	var te *fetch.TargetError
+	if !errors.As(err, &te) {
+		return t, err
+	}
+	switch {
+	case len(te.Targets) == 0:
 		return "", errors.New("the lock names no targets: run 'larder lock' again to record them")
+	case te.Want == "":
+		return "", fmt.Errorf("the lock has %d targets, choose one with --target: %s", len(te.Targets), strings.Join(te.Targets, ", "))
+	case len(te.Matches) > 1:
+		return "", fmt.Errorf("--target %s: the lock has several such targets, name one: %s", te.Want, strings.Join(te.Matches, ", "))
 	}
-	if want == "" {
-		if len(names) == 1 {
-			return names[0], nil
-		}
-		return "", fmt.Errorf("the lock has %d targets, choose one with --target: %s", len(names), strings.Join(names, ", "))
-	}
-	var match []string
-	for _, n := range names {
-		if n == want {
-			return n, nil
-		}
-		// A leading part that ends at a field: "linux/amd64" or
-		// "linux/amd64:3.11" names "linux/amd64:3.11.2:glibc2.36".
-		if rest, ok := strings.CutPrefix(n, want); ok && (rest[0] == ':' || rest[0] == '.') {
-			match = append(match, n)
-		}
-	}
-	if len(match) == 1 {
-		return match[0], nil
-	}
-	if len(match) > 1 {
-		return "", fmt.Errorf("--target %s: the lock has several such targets, name one: %s", want, strings.Join(match, ", "))
-	}
-	return "", fmt.Errorf("--target %s: the lock has no such target; its targets: %s", want, strings.Join(names, ", "))
+	return "", fmt.Errorf("--target %s: the lock has no such target; its targets: %s", te.Want, strings.Join(te.Targets, ", "))
 }
