@@ -112,7 +112,7 @@ func (p *parser) fromLine(text string, src Source) (*Requirement, error) {
 			}
 			link = pathToFileURL(p.abs(local))
 		}
-		if archiveExt(strings.TrimRight(pyUnquote(urlsplit(link).path), "/")) == ".whl" {
+		if archiveExt(strings.TrimRight(pyUnquote(urlsplit(link).Path), "/")) == ".whl" {
 			wname, wversion, err := wheelNameVersion(linkFilename(link))
 			if err != nil {
 				return nil, err
@@ -152,7 +152,7 @@ func (p *parser) fromLine(text string, src Source) (*Requirement, error) {
 		// pip installs such a line as an unnamed requirement and ignores
 		// the fragment; a fragment it does not understand is nearly always
 		// a misspelt "#egg=name==1.0", so say so instead.
-		if part := unknownFragment(urlsplit(link).fragment); part != "" {
+		if part := unknownFragment(urlsplit(link).Fragment); part != "" {
 			base, _, _ := strings.Cut(link, "#")
 			return nil, fmt.Errorf("URL fragment %q has no egg= and the requirement has no name; write \"NAME @ %s\" or add \"#egg=NAME\"", "#"+part, base)
 		}
@@ -228,7 +228,7 @@ func (p *parser) fromEditable(value string, src Source) (*Requirement, error) {
 				break
 			}
 		}
-		if !vcsSchemes[urlsplit(link).scheme] {
+		if !vcsSchemes[urlsplit(link).Scheme] {
 			if looksLikePath(noExtras) && !strings.Contains(noExtras, "://") {
 				if _, exists := p.stat(p.abs(noExtras)); !exists {
 					// pip fails here; a lock is often computed before
@@ -246,7 +246,7 @@ func (p *parser) fromEditable(value string, src Source) (*Requirement, error) {
 		r.URL = link
 		name, named = fragmentValue(link, "egg")
 		if !named || name == "" {
-			if frag := urlsplit(link).fragment; frag != "" {
+			if frag := urlsplit(link).Fragment; frag != "" {
 				return nil, fmt.Errorf("URL fragment %q has no egg= and an editable has no other way to name its project; add \"#egg=NAME\" (pip fails here too)", "#"+frag)
 			}
 			return nil, errors.New("an editable VCS URL needs \"#egg=NAME\" to name its project")
@@ -278,7 +278,7 @@ func (p *parser) describeLink(r *Requirement) error {
 	if r.URL == "" {
 		return nil
 	}
-	scheme := urlsplit(r.URL).scheme
+	scheme := urlsplit(r.URL).Scheme
 	switch {
 	case scheme == "file":
 		path, err := fileURLToPath(r.URL)

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/larder-build/larder/resolver/pyurl"
 )
 
 // vcsKinds are the version control systems pip knows, and vcsSchemes the
@@ -41,76 +43,14 @@ func isURL(s string) bool {
 	}
 }
 
-// splitURL is Python's urllib.parse.urlsplit, which pip uses to take links
-// apart; unlike net/url it never fails and leaves escapes alone.
-type splitURL struct {
-	scheme, netloc, path, query, fragment string
-}
-
-func urlsplit(s string) splitURL {
-	s = strings.TrimLeft(s, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
-	s = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(s)
-	var u splitURL
-	if i := strings.IndexByte(s, ':'); i > 0 && isASCIILetter(s[0]) {
-		ok := true
-		for j := 0; j < i; j++ {
-			c := s[j]
-			if !isASCIILetter(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.' {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			u.scheme = strings.ToLower(s[:i])
-			s = s[i+1:]
-		}
-	}
-	if strings.HasPrefix(s, "//") {
-		end := len(s)
-		for _, d := range "/?#" {
-			if k := strings.IndexRune(s[2:], d); k >= 0 && k+2 < end {
-				end = k + 2
-			}
-		}
-		u.netloc = s[2:end]
-		s = s[end:]
-	}
-	s, u.fragment, _ = strings.Cut(s, "#")
-	u.path, u.query, _ = strings.Cut(s, "?")
+// urlsplit is Python's urllib.parse.urlsplit, which pip uses to take
+// links apart; unlike net/url it never fails and leaves escapes alone.
+func urlsplit(s string) pyurl.URL {
+	u, _ := pyurl.Split(s)
 	return u
 }
 
 func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
-
-// usesNetloc are the schemes for which urlunsplit writes "//" even when
-// the authority is empty, as Python's urllib does.
-var usesNetloc = map[string]bool{
-	"ftp": true, "http": true, "gopher": true, "nntp": true, "telnet": true, "imap": true,
-	"wais": true, "file": true, "mms": true, "https": true, "shttp": true, "snews": true,
-	"prospero": true, "rtsp": true, "rtspu": true, "rsync": true, "svn": true,
-	"svn+ssh": true, "sftp": true, "nfs": true, "git": true, "git+ssh": true, "ws": true, "wss": true,
-}
-
-// unsplit is urllib.parse.urlunsplit, which pip uses to put links back.
-func (u splitURL) unsplit() string {
-	s := u.path
-	if u.netloc != "" || (u.scheme != "" && usesNetloc[u.scheme] && !strings.HasPrefix(s, "//")) {
-		if s != "" && s[0] != '/' {
-			s = "/" + s
-		}
-		s = "//" + u.netloc + s
-	}
-	if u.scheme != "" {
-		s = u.scheme + ":" + s
-	}
-	if u.query != "" {
-		s += "?" + u.query
-	}
-	if u.fragment != "" {
-		s += "#" + u.fragment
-	}
-	return s
-}
 
 // fragmentValue finds "[#&]key=value" anywhere in a URL, as pip's egg and
 // subdirectory lookups do; the value runs to the next '&'.
@@ -169,12 +109,12 @@ func pathToFileURL(path string) string {
 // fileURLToPath is pip's url_to_path: only local file URLs are allowed.
 func fileURLToPath(link string) (string, error) {
 	u := urlsplit(link)
-	if u.netloc != "" && u.netloc != "localhost" {
-		return "", fmt.Errorf("file URL %q names host %q; only local file URLs are supported", link, u.netloc)
+	if u.Netloc != "" && u.Netloc != "localhost" {
+		return "", fmt.Errorf("file URL %q names host %q; only local file URLs are supported", link, u.Netloc)
 	}
-	p, err := url.PathUnescape(u.path)
+	p, err := url.PathUnescape(u.Path)
 	if err != nil {
-		p = pyUnquote(u.path)
+		p = pyUnquote(u.Path)
 	}
 	return p, nil
 }
@@ -237,14 +177,14 @@ var errEmptyRev = errors.New("the revision after '@' is empty; name a branch, ta
 // for one.
 func parseVCS(link string) (*VCS, error) {
 	u := urlsplit(link)
-	kind, scheme, ok := strings.Cut(u.scheme, "+")
+	kind, scheme, ok := strings.Cut(u.Scheme, "+")
 	if !ok {
 		return nil, fmt.Errorf("%q is not a VCS URL", link)
 	}
 	v := &VCS{Kind: kind}
 	v.Egg, _ = fragmentValue(link, "egg")
 	v.Subdirectory, _ = fragmentValue(link, "subdirectory")
-	path := u.path
+	path := u.Path
 	if i := strings.LastIndexByte(path, '@'); i >= 0 {
 		v.Rev = path[i+1:]
 		path = path[:i]
@@ -252,7 +192,7 @@ func parseVCS(link string) (*VCS, error) {
 			return nil, errEmptyRev
 		}
 	}
-	v.URL = splitURL{scheme: scheme, netloc: u.netloc, path: path, query: u.query}.unsplit()
+	v.URL = pyurl.URL{Scheme: scheme, Netloc: u.Netloc, Path: path, Query: u.Query}.String()
 	return v, nil
 }
 
@@ -305,12 +245,12 @@ func isArchive(name string) bool {
 // linkFilename is pip's Link.filename: the unquoted last path element.
 func linkFilename(link string) string {
 	u := urlsplit(link)
-	p := strings.TrimRight(pyUnquote(u.path), "/")
+	p := strings.TrimRight(pyUnquote(u.Path), "/")
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		p = p[i+1:]
 	}
 	if p == "" {
-		return u.netloc
+		return u.Netloc
 	}
 	return p
 }
