@@ -64,8 +64,10 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		"github.com/larder-build/larder/cmd/larder-index": true,
 		"github.com/larder-build/larder/wheelhouse":       true,
 		"github.com/larder-build/larder/wheelhouse/serve": true,
-		// The simple repository API codec: standard library only.
-		"github.com/larder-build/larder/resolver/simple": true,
+		// The simple repository API codec, and project names and
+		// filenames: standard library only.
+		"github.com/larder-build/larder/resolver/simple":   true,
+		"github.com/larder-build/larder/resolver/distname": true,
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		for _, f := range forbidden {
@@ -75,7 +77,7 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		}
 		first, _, _ := strings.Cut(dep, "/")
 		if strings.Contains(first, ".") && !allowed[dep] {
-			t.Errorf("larder-index links %s, which is neither the standard library, the wheelhouse nor the page codec", dep)
+			t.Errorf("larder-index links %s, which is neither the standard library, the wheelhouse, the page codec nor distname", dep)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -75,10 +76,10 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 			log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
 			continue
 		}
-		lf := &localFile{entry: e, project: normalize(e.Project), path: st.Path(e.Filename)}
+		lf := &localFile{entry: e, project: distname.NormalizeName(e.Project), path: st.Path(e.Filename)}
 		if lf.project == "" {
-			if p, _, ok := splitFilename(e.Filename); ok {
-				lf.project = normalize(p)
+			if p, _, ok := splitFilename(e.Filename, ""); ok {
+				lf.project = distname.NormalizeName(p)
 			}
 		}
 		if !validProjectName(lf.project) {

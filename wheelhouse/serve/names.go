@@ -3,138 +3,49 @@ package serve
 import (
 	"fmt"
 	"net/url"
-	"path"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 // maxPathLen bounds a request path; nothing the server serves comes close.
 const maxPathLen = 1024
 
-// normalize returns the PEP 503 normalized form of a project name:
-// lowercase, every run of "-", "_" and "." written as one "-".
-func normalize(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			sep = true
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
-}
-
 // validProjectName reports whether a normalized name can be a project:
-// ASCII letters and digits separated by single dashes, as the core metadata
-// specification allows once normalized.
+// a valid name in its normalized form (ASCII letters and digits separated
+// by single dashes), of at most 200 bytes.
 func validProjectName(norm string) bool {
-	if norm == "" || len(norm) > 200 || norm[0] == '-' || norm[len(norm)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(norm); i++ {
-		c := norm[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return len(norm) <= 200 && distname.ValidName(norm) && distname.NormalizeName(norm) == norm
 }
 
-// globMatcher matches normalized project names against private globs,
-// which are normalized the same way so that "Acme_*" covers "acme-tools".
-type globMatcher []string
-
-func newGlobMatcher(globs []string) (globMatcher, error) {
-	var m globMatcher
-	for _, g := range globs {
-		g = strings.TrimSpace(g)
-		if g == "" {
-			continue
-		}
-		n := normalizeGlob(g)
-		if _, err := path.Match(n, ""); err != nil {
-			return nil, fmt.Errorf("private glob %q: %w", g, err)
-		}
-		m = append(m, n)
+// newGlobMatcher compiles the private globs.
+func newGlobMatcher(globs []string) (distname.Globs, error) {
+	m, err := distname.CompileGlobs(globs)
+	if err != nil {
+		return nil, fmt.Errorf("private %w", err)
 	}
 	return m, nil
 }
 
-// normalizeGlob normalizes the literal parts of a glob, leaving its
-// metacharacters alone.
-func normalizeGlob(g string) string {
-	var b strings.Builder
-	lit := func(s string) { b.WriteString(normalize(s)) }
-	start := 0
-	inClass := false
-	for i := 0; i < len(g); i++ {
-		switch c := g[i]; {
-		case inClass:
-			if c == ']' {
-				b.WriteString(strings.ToLower(g[start : i+1]))
-				start, inClass = i+1, false
-			}
-		case c == '*' || c == '?':
-			lit(g[start:i])
-			b.WriteByte(c)
-			start = i + 1
-		case c == '[':
-			lit(g[start:i])
-			start, inClass = i, true
-		}
-	}
-	if inClass {
-		b.WriteString(strings.ToLower(g[start:]))
-	} else {
-		lit(g[start:])
-	}
-	return b.String()
-}
-
-func (m globMatcher) match(norm string) bool {
-	for _, g := range m {
-		if ok, _ := path.Match(g, norm); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // splitFilename returns the project (as spelled) and version of a wheel or
-// sdist file name: a wheel's name is its first dash-separated field (the
-// format escapes dashes in names), an sdist's version follows its last dash.
-func splitFilename(filename string) (project, version string, ok bool) {
-	if base, found := strings.CutSuffix(filename, ".whl"); found {
-		f := strings.Split(base, "-")
-		if len(f) < 5 || len(f) > 6 || f[0] == "" || f[1] == "" {
-			return "", "", false
-		}
-		return f[0], f[1], true
+// sdist file name, as resolver/distname reads them. An sdist of a known
+// project (norm, normalized; "" when unknown) is split at that project's
+// name, as pip does, so that dashes in the name or the version stay where
+// they belong.
+func splitFilename(filename, norm string) (project, version string, ok bool) {
+	if strings.HasSuffix(filename, ".whl") {
+		w, err := distname.ParseWheelName(filename)
+		return w.Name, w.Version, err == nil
 	}
-	for _, ext := range []string{".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"} {
-		if base, found := strings.CutSuffix(filename, ext); found {
-			i := strings.LastIndexByte(base, '-')
-			if i <= 0 || i == len(base)-1 {
-				return "", "", false
-			}
-			return base[:i], base[i+1:], true
-		}
+	var sd distname.SdistName
+	var err error
+	if norm != "" {
+		sd, err = distname.ParseSdistName(filename, norm)
+	} else {
+		sd, err = distname.GuessSdistName(filename)
 	}
-	return "", "", false
+	return sd.Name, sd.Version, err == nil
 }
 
 // pathError is why a request path is refused.

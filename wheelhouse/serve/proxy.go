@@ -236,7 +236,7 @@ func (s *Server) keep(tmp *os.File, uf *upstreamFile, size int64) error {
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return err
 	}
-	_, version, _ := splitFilename(uf.filename)
+	_, version, _ := splitFilename(uf.filename, uf.project)
 	e := wheelhouse.Entry{
 		Filename: uf.filename, Project: uf.project, Version: version, SHA256: uf.sha256, Size: size,
 		RequiresPython: uf.requiresPython, UploadTime: uf.uploadTime,
@@ -301,7 +301,7 @@ func wheelMetadata(wheel, filename string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
 	defer zr.Close()
-	project, version, _ := splitFilename(filename)
+	project, version, _ := splitFilename(filename, "")
 	want := strings.ToLower(project + "-" + version + ".dist-info/METADATA")
 	var found *zip.File
 	for _, f := range zr.File {

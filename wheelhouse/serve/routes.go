@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -50,7 +51,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case segs[0] == "simple" && len(segs) == 2 && segs[1] == "":
 		s.serveRoot(w, r)
 	case segs[0] == "simple" && (len(segs) == 2 || len(segs) == 3 && segs[2] == ""):
-		norm := normalize(segs[1])
+		norm := distname.NormalizeName(segs[1])
 		if !validProjectName(norm) {
 			http.NotFound(w, r)
 			return

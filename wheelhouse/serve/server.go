@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -41,7 +42,7 @@ const (
 type Server struct {
 	o       options
 	log     *slog.Logger
-	private globMatcher
+	private distname.Globs
 	baked   *catalog
 	up      *upstream // nil when offline
 
@@ -267,5 +268,5 @@ func (s *Server) Close() {
 
 // isPrivate reports whether a project must never fall through.
 func (s *Server) isPrivate(norm string) bool {
-	return s.baked.private[norm] || s.private.match(norm)
+	return s.baked.private[norm] || s.private.Match(norm)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 func TestNegotiateHonoursQualityValues(t *testing.T) {
@@ -48,8 +49,8 @@ func TestNormalizeFollowsPEP503(t *testing.T) {
 		"Django": "django", "zope.interface": "zope-interface", "Foo__Bar--baz..Qux": "foo-bar-baz-qux",
 		"a-_.b": "a-b", "A": "a", "-x-": "-x-",
 	} {
-		if got := normalize(in); got != want || got != pypitest.Normalize(in) {
-			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
+		if got := distname.NormalizeName(in); got != want || got != pypitest.Normalize(in) {
+			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for name, want := range map[string]bool{"django": true, "a": true, "a-b-1": true, "-a": false, "a-": false, "": false, "a_b": false, "a/b": false, "é": false} {
@@ -68,7 +69,7 @@ func TestPrivateGlobsMatchNormalizedNames(t *testing.T) {
 		"acme-billing": true, "acme-": true, "acmebilling": false, "internal-tool": true, "internal-tools": false,
 		"corp-alpha": true, "corp-beta": true, "corp-gamma": false, "django": false,
 	} {
-		if got := m.match(name); got != want {
+		if got := m.Match(name); got != want {
 			t.Errorf("match(%q) = %v, want %v", name, got, want)
 		}
 	}
@@ -86,13 +87,13 @@ func TestSplitFilenameReadsWheelsAndSdists(t *testing.T) {
 		{"foo-1.0.tar.bz2", "foo", "1.0"},
 	}
 	for _, tt := range tests {
-		p, v, ok := splitFilename(tt.file)
+		p, v, ok := splitFilename(tt.file, "")
 		if !ok || p != tt.project || v != tt.version {
 			t.Errorf("splitFilename(%q) = %q %q %v", tt.file, p, v, ok)
 		}
 	}
 	for _, bad := range []string{"foo.whl", "foo-1.0.whl", "-1.0.tar.gz", "foo-.tar.gz", "foo-1.0.exe"} {
-		if _, _, ok := splitFilename(bad); ok {
+		if _, _, ok := splitFilename(bad, ""); ok {
 			t.Errorf("splitFilename(%q) accepted", bad)
 		}
 	}

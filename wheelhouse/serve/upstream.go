@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -582,7 +583,7 @@ func parsePage(contentType string, r io.Reader, pageURL *url.URL, norm string, a
 	}
 	if p.versions == nil {
 		for _, f := range p.files {
-			if _, v, ok := splitFilename(f.filename); ok {
+			if _, v, ok := splitFilename(f.filename, norm); ok {
 				p.versions = append(p.versions, v)
 			}
 		}
@@ -630,8 +631,8 @@ func newUpstreamFile(norm, href string, pageURL *url.URL) *upstreamFile {
 	if err != nil || !wheelhouse.ValidFilename(name) {
 		return nil
 	}
-	project, _, ok := splitFilename(name)
-	if !ok || normalize(project) != norm {
+	project, _, ok := splitFilename(name, norm)
+	if !ok || distname.NormalizeName(project) != norm {
 		return nil
 	}
 	f := &upstreamFile{project: norm, filename: name, url: u.String(), size: -1}
