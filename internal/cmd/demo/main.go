@@ -209,6 +209,12 @@ output = "oci:%s:latest"
 		how = fmt.Sprintf("buckets laid out again (%s): %d layers kept, %d replaced", again.Reason, kept, changed)
 	}
 	fmt.Printf("  refresh:  certifi 2024.8.30 -> 2024.12.14: %s\n            %s\n", how, again.Digest)
+	// The commands suggested below must work as printed, offline, right
+	// now: the demo runs them first (the index is closed already).
+	l.Close()
+	if err := d.checkNext(ctx); err != nil {
+		return fmt.Errorf("a suggested next command: %w", err)
+	}
 	fmt.Printf(`
 Next, try (offline: the demo's index is gone):
   cd %s
@@ -262,6 +268,29 @@ func (d *demo) larder(ctx context.Context, out io.Writer, args ...string) error 
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("larder %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// checkNext runs the suggested next commands that end by themselves and
+// checks what they say.
+func (d *demo) checkNext(ctx context.Context) error {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"why", "six"}, "six"},
+		{[]string{"verify"}, "checked"},
+		{[]string{"bake", "--plan", "--offline"}, "would write 0 blobs"},
+		{[]string{"export", "--requirements", "-"}, "--hash=sha256:"},
+	} {
+		var out bytes.Buffer
+		if err := d.larder(ctx, &out, c.args...); err != nil {
+			return err
+		}
+		if !strings.Contains(out.String(), c.want) {
+			return fmt.Errorf("larder %s printed no %q:\n%s", strings.Join(c.args, " "), c.want, out.String())
+		}
 	}
 	return nil
 }
