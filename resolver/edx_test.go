@@ -30,7 +30,7 @@ func edxResolve(tb testing.TB, srv *pypitest.Server, w *edxindex.Workload, cache
 	}
 	res, err := Resolve(context.Background(), c, Request{
 		Requirements: in.Requirements, Constraints: in.Constraints, Targets: targets, Python: "/usr/bin/python3",
-	}, nil)
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}

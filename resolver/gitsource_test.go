@@ -31,7 +31,7 @@ func lockInputs(t *testing.T, files []string) error {
 	_, err = Resolve(context.Background(), c, Request{
 		Requirements: in.Requirements, Constraints: in.Constraints,
 		Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}, CacheDir: t.TempDir(),
-	}, nil)
+	})
 	return err
 }
 

@@ -257,7 +257,7 @@ func TestResolutionsAgreeWithPip(t *testing.T) {
 				results[i] = o
 				return
 			}
-			res, err := Resolve(context.Background(), c, Request{Requirements: reqsNoT(sc.roots), Targets: []target.Target{tgt}}, nil)
+			res, err := Resolve(context.Background(), c, Request{Requirements: reqsNoT(sc.roots), Targets: []target.Target{tgt}})
 			if err == nil {
 				o.ours = map[string]string{}
 				for _, p := range res.Packages {

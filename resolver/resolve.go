@@ -18,8 +18,13 @@ import (
 
 // Resolve finds, for every target, the newest versions that satisfy the
 // requirements, their dependencies (markers evaluated for the target) and
-// the constraints.
-func Resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Result, error) {
+// the constraints. WithProgress hears of each version examined.
+func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Result, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("resolving: %w", err)
+	}
+	progress := o.progress
 	if len(req.Targets) == 0 {
 		return nil, errors.New("no target to resolve for")
 	}

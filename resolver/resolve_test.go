@@ -48,7 +48,7 @@ func resolveWith(t *testing.T, idx *pypitest.Index, req Request) (*Result, error
 	if len(req.Targets) == 0 {
 		req.Targets = []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")}
 	}
-	return Resolve(context.Background(), c, req, nil)
+	return Resolve(context.Background(), c, req)
 }
 
 func pins(r *Result, ti int) string {
@@ -230,7 +230,7 @@ func TestResolveSkipsAVersionWithBrokenMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := Resolve(context.Background(), &brokenMeta{Index: c, broken: "lib-2.0-py3-none-any.whl"},
-		Request{Requirements: reqs(t, "lib"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}}, nil)
+		Request{Requirements: reqs(t, "lib"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestResolveSkipsAVersionWithBrokenMetadata(t *testing.T) {
 		t.Errorf("got %s, want the version with readable metadata", got)
 	}
 	_, err = Resolve(context.Background(), &brokenMeta{Index: c, broken: "lib-2.0-py3-none-any.whl"},
-		Request{Requirements: reqs(t, "lib>=2"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}}, nil)
+		Request{Requirements: reqs(t, "lib>=2"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}})
 	if err == nil || !strings.Contains(err.Error(), "lib==2.0 cannot be used") || !strings.Contains(err.Error(), "metadata") {
 		t.Errorf("got %v, want an explanation naming the broken metadata", err)
 	}

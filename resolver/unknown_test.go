@@ -74,7 +74,7 @@ func TestManyUnknownNamesStopAtTheFirstWithinTheIndexLimit(t *testing.T) {
 	_, err = Resolve(ctx, c, Request{
 		Requirements: reqs,
 		Targets:      []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36"), mustTarget(t, "linux/arm64:3.12:glibc2.36")},
-	}, nil)
+	})
 	var nf *index.NotFoundError
 	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "unknown-") {
 		t.Fatalf("error %v, want a project not found", err)

@@ -53,7 +53,7 @@ dependencies = ["six>=1.10"]
 	in = append(in, fork)
 	res, err := Resolve(context.Background(), c, Request{
 		Requirements: in, Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}, CacheDir: t.TempDir(),
-	}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestResolveReportsAForkAtAMissingRevision(t *testing.T) {
 	fork.VCS = &VCS{URL: url, Rev: "no-such-branch"}
 	_, err := Resolve(context.Background(), c, Request{
 		Requirements: []Requirement{fork}, Targets: []target.Target{mustTarget(t, "linux/amd64:3.11")}, CacheDir: t.TempDir(),
-	}, nil)
+	})
 	if err == nil || !strings.Contains(err.Error(), "no-such-branch") || !strings.Contains(err.Error(), "requirements.txt:1") {
 		t.Errorf("got %v", err)
 	}

@@ -69,7 +69,7 @@ func TestBackgroundWorkStaysWithinTheIndexsLimit(t *testing.T) {
 	res, err := Resolve(context.Background(), ix, Request{
 		Requirements: reqs(t, roots...),
 		Targets:      []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")},
-	}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

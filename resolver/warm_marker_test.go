@@ -34,7 +34,7 @@ func TestWarmingIgnoresConstraintsWhoseMarkerExcludesATarget(t *testing.T) {
 			Requirements: reqs(t, "app"),
 			Constraints:  reqs(t, `lib<2 ; python_version < "3.0"`),
 			Targets:      []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36"), mustTarget(t, "linux/arm64:3.12:glibc2.36")},
-		}, nil)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
-	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
@@ -46,14 +45,6 @@ func FetchEdx(tb testing.TB, dir string, scale float64, targets ...string) *Edx 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	in, err := resolver.ReadInputs([]string{roots}, nil, resolver.InputOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(filepath.Join(dir, "cache")))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var ts []target.Target
 	for _, s := range targets {
 		t, err := target.Parse(s)
@@ -62,13 +53,14 @@ func FetchEdx(tb testing.TB, dir string, scale float64, targets ...string) *Edx 
 		}
 		ts = append(ts, t)
 	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{
-		Requirements: in.Requirements, Constraints: in.Constraints, Targets: ts, Python: "/usr/bin/python3",
-	}, nil)
+	// What larder lock does, through the same entry point.
+	locked, err := resolver.Lock(context.Background(), resolver.LockRequest{
+		Requirements: []string{roots}, Targets: ts, IndexURLs: []string{srv.URL()}, Python: "/usr/bin/python3",
+	}, resolver.WithCacheDir(filepath.Join(dir, "cache")))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	lock := res.Lock()
+	lock := locked.Lock
 	lockFile := filepath.Join(dir, "pylock.toml")
 	if err := pylock.WriteFile(lockFile, lock); err != nil {
 		tb.Fatal(err)

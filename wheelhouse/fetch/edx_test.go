@@ -17,7 +17,6 @@ import (
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
-	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
@@ -37,26 +36,19 @@ func edxLock(tb testing.TB, scale float64, tgt string) (*pypitest.Server, *edxin
 	if err != nil {
 		tb.Fatal(err)
 	}
-	in, err := resolver.ReadInputs([]string{roots}, nil, resolver.InputOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(tb.TempDir()))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	t, err := target.Parse(tgt)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{
-		Requirements: in.Requirements, Constraints: in.Constraints, Targets: []target.Target{t}, Python: "/usr/bin/python3",
-	}, nil)
+	// What larder lock does, through the same entry point.
+	locked, err := resolver.Lock(context.Background(), resolver.LockRequest{
+		Requirements: []string{roots}, Targets: []target.Target{t}, IndexURLs: []string{srv.URL()}, Python: "/usr/bin/python3",
+	}, resolver.WithCacheDir(tb.TempDir()))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	srv.Reset()
-	return srv, w, res.Lock()
+	return srv, w, locked.Lock
 }
 
 // hostBuilder is the real builder when this machine can build the

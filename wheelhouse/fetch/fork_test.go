@@ -77,7 +77,7 @@ func TestForkIsLockedBuiltStoredPrivateAndInstalledByPip(t *testing.T) {
 		Targets:  []target.Target{mustTarget(t, amd64)},
 		Python:   "/usr/bin/python3",
 		CacheDir: t.TempDir(),
-	}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func lockIndex(t testing.TB, idx *pypitest.Index, roots []string, targets []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{Requirements: reqs, Targets: ts, Python: "/usr/bin/python3"}, nil)
+	res, err := resolver.Resolve(context.Background(), c, resolver.Request{Requirements: reqs, Targets: ts, Python: "/usr/bin/python3"})
 	if err != nil {
 		t.Fatal(err)
 	}

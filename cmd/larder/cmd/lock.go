@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -17,7 +16,6 @@ import (
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/index"
-	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/target"
 )
@@ -125,13 +123,6 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	if lockPath == "" {
 		lockPath = cfg.Path(cfg.Project.Lock)
 	}
-	in, err := resolver.ReadInputsContext(cmd.Context(), reqs, cons, resolver.InputOptions{IgnoreMissing: o.allowMissing, Extras: cfg.Project.Extras, Groups: cfg.Project.Groups, Python: cfg.Project.Python})
-	if err != nil {
-		return fmt.Errorf("lock: %w", err)
-	}
-	if err := in.CheckTargets(targets); err != nil {
-		return fmt.Errorf("lock: %w", err)
-	}
 	indexURL := o.indexURL
 	if indexURL == "" {
 		indexURL = cfg.Index.URL
@@ -140,24 +131,13 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	if cacheDir == "" {
 		cacheDir = index.DefaultCacheDir()
 	}
-	clientOpts := []index.Option{index.WithParallel(o.parallel), index.WithOffline(o.offline), index.WithCacheDir(cacheDir)}
-	python := cfg.Project.Python
-	clientOpts = append(clientOpts, index.WithSdistMetadata(func(ctx context.Context, sdist string) ([]byte, error) {
-		dir, err := os.MkdirTemp("", "larder-sdist-*")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		src, err := pep517.Unpack(sdist, dir)
-		if err != nil {
-			return nil, err
-		}
-		return pep517.Metadata(ctx, python, src)
-	}))
-	for name, u := range cfg.Index.Projects {
-		clientOpts = append(clientOpts, index.WithProjectIndex(name, u))
+	req := resolver.LockRequest{
+		Requirements: reqs, Constraints: cons, AllowMissing: o.allowMissing,
+		Extras: cfg.Project.Extras, Groups: cfg.Project.Groups, Targets: targets,
+		IndexURLs: append([]string{indexURL}, cfg.Index.ExtraURLs...), Projects: cfg.Index.Projects, Private: cfg.Index.Private,
+		Pre: cfg.Project.Pre, OnlyBinary: cfg.Project.OnlyBinary, NoBinary: cfg.Project.NoBinary, Python: cfg.Project.Python,
 	}
-	client, err := index.New(append([]string{indexURL}, cfg.Index.ExtraURLs...), clientOpts...)
+	client, err := req.NewIndex(index.WithParallel(o.parallel), index.WithOffline(o.offline), index.WithCacheDir(cacheDir))
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
@@ -169,26 +149,16 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 		return fmt.Sprintf("resolving: %d versions examined, %d requests (%d pages, %d metadata), %s",
 			resolvedCount.Load(), s.Requests, s.PagesFetched+s.Revalidated, s.MetadataFiles+s.RangeReads+s.FullDownloads, lastPkg.Load())
 	})
-	res, err := resolver.Resolve(cmd.Context(), client, resolver.Request{
-		Requirements: in.Requirements,
-		Constraints:  in.Constraints,
-		Targets:      targets,
-		Pre:          cfg.Project.Pre || in.Pre,
-		OnlyBinary:   append(append([]string{}, cfg.Project.OnlyBinary...), in.OnlyBinary...),
-		NoBinary:     append(append([]string{}, cfg.Project.NoBinary...), in.NoBinary...),
-		Verify:       in.Pinned,
-		Private:      cfg.Index.Private,
-		Python:       cfg.Project.Python,
-		CacheDir:     cacheDir,
-	}, func(e resolver.Event) {
-		resolvedCount.Add(1)
-		lastPkg.Store(e.Package + " " + e.Version)
-	})
+	locked, err := resolver.Lock(cmd.Context(), req, resolver.WithIndex(client), resolver.WithCacheDir(cacheDir),
+		resolver.WithProgress(func(e resolver.Event) {
+			resolvedCount.Add(1)
+			lastPkg.Store(e.Package + " " + e.Version)
+		}))
 	st.Done()
 	if err != nil {
 		return indexHint(fmt.Errorf("lock: %w", err), indexURL)
 	}
-	lk := res.Lock()
+	res, in, lk := locked.Result, locked.Inputs, locked.Lock
 	if err := pylock.WriteFile(lockPath, lk); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
