@@ -38,6 +38,11 @@ const APIVersion = "1.1"
 // Commit takes, from the manifest on disk (with this Store's pending
 // changes committed first): the index then lists what the manifest lists,
 // whoever added it, and no writer removes another's temporary page.
+//
+// Pages are written in the one format resolver/simple writes. Once ctx
+// ends, no further page is started and the project list is not written,
+// so that it never links to a page that is missing; pages already written
+// are whole, and the next WriteStatic completes the index.
 func WriteStatic(ctx context.Context, s *Store) error {
 	release, err := s.lockManifest()
 	if err != nil {
