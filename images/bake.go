@@ -55,8 +55,8 @@ type Request struct {
 	// WheelhouseOnly makes images from scratch that hold the wheelhouse
 	// and nothing else (for BuildKit named contexts).
 	WheelhouseOnly bool
-	// Layer options.
-	LayerDir    string
+	// Layer contents: the compression, the files' time, and how the
+	// buckets are laid out.
 	Compression layers.Compression
 	ModTime     time.Time
 	Buckets     int
@@ -67,12 +67,46 @@ type Request struct {
 	// Version is larder's version and LockSHA256 the lock's, for labels.
 	Version    string
 	LockSHA256 string
-	// Remote configures registry access.
-	Remote Remote
 	// DryRun plans and computes digests and writes nothing.
 	DryRun bool
-	// Progress, when set, hears of the work (from several goroutines).
-	Progress func(Event)
+
+	// How the bake works, set by Options.
+	layerDir string
+	remote   Remote
+	progress func(Event)
+}
+
+// Option says how Bake works.
+type Option func(*Request) error
+
+// WithLayerDir keeps built layers in dir, where later bakes find them
+// again instead of building them. Without it layers are built in memory
+// for their digests and again as they are written.
+func WithLayerDir(dir string) Option {
+	return func(r *Request) error {
+		r.layerDir = dir
+		return nil
+	}
+}
+
+// WithRemote configures registry access.
+func WithRemote(rem Remote) Option {
+	return func(r *Request) error {
+		if rem.Jobs < 0 {
+			return fmt.Errorf("remote jobs %d: want 0 (the default) or more", rem.Jobs)
+		}
+		r.remote = rem
+		return nil
+	}
+}
+
+// WithProgress has fn hear of the work; it is called from several
+// goroutines at once.
+func WithProgress(fn func(Event)) Option {
+	return func(r *Request) error {
+		r.progress = fn
+		return nil
+	}
 }
 
 // Phases of a bake, in Event.Phase.
@@ -142,7 +176,12 @@ type UploadPlan struct {
 
 // Bake plans the layers, builds them, stacks them on the base for every
 // platform and writes the result (unless DryRun).
-func Bake(ctx context.Context, req Request) (*Report, error) {
+func Bake(ctx context.Context, req Request, opts ...Option) (*Report, error) {
+	for _, o := range opts {
+		if err := o(&req); err != nil {
+			return nil, fmt.Errorf("baking: %w", err)
+		}
+	}
 	if len(req.Platforms) == 0 {
 		return nil, errors.New("no platform to bake for")
 	}
@@ -176,7 +215,7 @@ func Bake(ctx context.Context, req Request) (*Report, error) {
 	}
 	rep.Digest = d.String()
 	if req.DryRun {
-		if rep.Upload, err = wouldWrite(ctx, req.Output, art, req.Remote); err != nil {
+		if rep.Upload, err = wouldWrite(ctx, req.Output, art, req.remote); err != nil {
 			return nil, err
 		}
 		return rep, nil
@@ -192,7 +231,7 @@ func (req Request) openBase(ctx context.Context) (*Source, error) {
 	if req.WheelhouseOnly {
 		return &Source{Ref: Ref{Transport: Scratch, raw: Scratch}}, nil
 	}
-	base, err := Open(ctx, req.Base, req.Remote)
+	base, err := Open(ctx, req.Base, req.remote)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("base image: %w", err)
 	}
@@ -289,11 +328,11 @@ func (req Request) write(ctx context.Context, art Artifact) (*WriteResult, error
 		}
 	}
 	progress := func(n int64) {
-		if req.Progress != nil {
-			req.Progress(Event{Phase: PhaseWrite, N: n, Total: total})
+		if req.progress != nil {
+			req.progress(Event{Phase: PhaseWrite, N: n, Total: total})
 		}
 	}
-	return Write(ctx, req.Output, art, req.Remote, progress)
+	return Write(ctx, req.Output, art, req.remote, progress)
 }
 
 // builder makes the layer builder, with progress over the bytes of the
@@ -311,14 +350,14 @@ func (req Request) builder(plan *layers.Plan) (*layers.Builder, error) {
 		}
 	}
 	opts := []layers.Option{layers.WithCompression(req.Compression), layers.WithModTime(req.ModTime)}
-	if req.LayerDir != "" {
-		opts = append(opts, layers.WithDir(req.LayerDir))
+	if req.layerDir != "" {
+		opts = append(opts, layers.WithDir(req.layerDir))
 	}
 	if req.DryRun {
 		opts = append(opts, layers.WithDryRun())
 	}
-	if req.Progress != nil {
-		opts = append(opts, layers.WithProgress(func(n int64) { req.Progress(Event{Phase: PhaseBuild, N: n, Total: total}) }))
+	if req.progress != nil {
+		opts = append(opts, layers.WithProgress(func(n int64) { req.progress(Event{Phase: PhaseBuild, N: n, Total: total}) }))
 	}
 	return layers.NewBuilder(opts...)
 }
@@ -332,7 +371,7 @@ func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, e
 	if ref.IsZero() {
 		ref, explicit = req.Output, false
 	}
-	src, err := Open(ctx, ref, req.Remote)
+	src, err := Open(ctx, ref, req.remote)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound) && !explicit:

@@ -299,7 +299,7 @@ func TestPlanWritesNothingAndSaysWhatWouldBeWritten(t *testing.T) {
 	if _, err := os.Stat(dir); err == nil {
 		t.Fatal("--plan wrote the output")
 	}
-	if ents, _ := os.ReadDir(req.LayerDir); len(ents) != 0 {
+	if ents, _ := os.ReadDir(req.layerDir); len(ents) != 0 {
 		t.Fatalf("--plan kept %d layer files", len(ents))
 	}
 	if plan.Upload == nil || plan.Upload.Blobs == 0 {

@@ -201,6 +201,6 @@ func benchRequest(edx *wheelhousetest.Edx, entries []wheelhouse.Entry, bins map[
 	return Request{
 		Store: edx.Store, Entries: entries, Platforms: []string{"linux/amd64"}, Base: base, Output: out,
 		IndexBinaries: bins, IndexConfig: []byte(`{"wheelhouse":"/wheelhouse"}`), IndexURL: "http://127.0.0.1:3141/simple/",
-		LayerDir: filepath.Join(dir, "layers"), Compression: c, Version: "bench", LockSHA256: strings.Repeat("0", 64),
+		layerDir: filepath.Join(dir, "layers"), Compression: c, Version: "bench", LockSHA256: strings.Repeat("0", 64),
 	}
 }

@@ -129,7 +129,7 @@ func request(t testing.TB, s *wheelhouse.Store, base, out Ref, platforms ...stri
 	return Request{
 		Store: s, Entries: s.Entries(), Platforms: platforms, Base: base, Output: out,
 		IndexBinaries: indexBinaries(t), IndexConfig: []byte(`{"wheelhouse":"/wheelhouse"}`),
-		IndexURL: "http://127.0.0.1:3141/simple/", LayerDir: filepath.Join(t.TempDir(), "layers"),
+		IndexURL: "http://127.0.0.1:3141/simple/", layerDir: filepath.Join(t.TempDir(), "layers"),
 		Created: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), Version: "test", LockSHA256: strings.Repeat("a", 64),
 	}
 }

@@ -44,12 +44,12 @@ type LockBake struct {
 
 // BakeLock bakes the closure of a lock as larder bake does: the same
 // lock, wheelhouse, base and larder version give the CLI's digest.
-func BakeLock(ctx context.Context, lb LockBake) (*Report, error) {
+func BakeLock(ctx context.Context, lb LockBake, opts ...Option) (*Report, error) {
 	req, err := lb.request()
 	if err != nil {
 		return nil, err
 	}
-	return Bake(ctx, req)
+	return Bake(ctx, req, opts...)
 }
 
 // request completes the Request from the lock, its wheelhouse and the

@@ -38,7 +38,7 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	edx := wheelhousetest.FetchEdx(b, filepath.Join(work, "edx"), scale, target)
 	whRef, _ := images.ParseRef("oci:"+filepath.Join(work, "wh")+":wheelhouse", false)
 	if _, err := images.Bake(ctx, images.Request{Store: edx.Store, Entries: edx.Closure(b), Platforms: []string{"linux/amd64"},
-		Output: whRef, WheelhouseOnly: true, NoFrom: true, LayerDir: filepath.Join(work, "layers")}); err != nil {
+		Output: whRef, WheelhouseOnly: true, NoFrom: true}, images.WithLayerDir(filepath.Join(work, "layers"))); err != nil {
 		b.Fatal(err)
 	}
 	indexURL := startFakeIndex(b, d, scale, work)

@@ -69,7 +69,7 @@ func TestDockerfileBuildInstallsTheEdxClosureWithNoNetworkAndRunsUnderRunc(t *te
 		t.Fatal(err)
 	}
 	if _, err := images.Bake(ctx, images.Request{Store: edx.Store, Entries: edx.Closure(t), Platforms: []string{"linux/amd64"},
-		Output: whRef, WheelhouseOnly: true, NoFrom: true, Path: "/wheelhouse", LayerDir: filepath.Join(work, "layers")}); err != nil {
+		Output: whRef, WheelhouseOnly: true, NoFrom: true, Path: "/wheelhouse"}, images.WithLayerDir(filepath.Join(work, "layers"))); err != nil {
 		t.Fatal(err)
 	}
 	proj := filepath.Join(work, "proj")
@@ -134,7 +134,7 @@ func TestADockerfileThatIgnoresTheWheelhouseStillBuilds(t *testing.T) {
 	s := wheelhousetest.Store(t, wheelhousetest.Dir(t), wheelhousetest.Dist(t, "six", "1.17.0", 0, false, "py2.py3-none-any")...)
 	whRef, _ := images.ParseRef("oci:"+filepath.Join(work, "wh"), false)
 	if _, err := images.Bake(ctx, images.Request{Store: s, Entries: s.Entries(), Platforms: []string{"linux/amd64"},
-		Output: whRef, WheelhouseOnly: true, NoFrom: true, LayerDir: filepath.Join(work, "layers")}); err != nil {
+		Output: whRef, WheelhouseOnly: true, NoFrom: true}, images.WithLayerDir(filepath.Join(work, "layers"))); err != nil {
 		t.Fatal(err)
 	}
 	wc, err := ContextFor(ctx, "wheelhouse", whRef.String())

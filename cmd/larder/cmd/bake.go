@@ -106,7 +106,7 @@ func runBake(cmd *cobra.Command, g *globals, o *bakeOptions) error {
 // bake runs a bake with progress on stderr and returns its report; build
 // and export bake their wheelhouse images with it.
 func bake(cmd *cobra.Command, g *globals, o *bakeOptions) (*images.Report, error) {
-	lb, err := bakeRequest(g, o)
+	lb, layerDir, err := bakeRequest(g, o)
 	if err != nil {
 		return nil, err
 	}
@@ -116,23 +116,23 @@ func bake(cmd *cobra.Command, g *globals, o *bakeOptions) (*images.Report, error
 		}
 	}
 	p := &bakeProgress{}
-	lb.Progress = p.event
 	st := newStatus(cmd.ErrOrStderr(), g, p.line)
-	rep, err := images.BakeLock(cmd.Context(), lb)
+	rep, err := images.BakeLock(cmd.Context(), lb, images.WithLayerDir(layerDir), images.WithProgress(p.event))
 	st.Done()
 	if err != nil {
 		return nil, bakeError(err)
 	}
-	if lb.LayerDir != "" && !o.plan {
-		if b, err := layers.NewBuilder(layers.WithDir(lb.LayerDir)); err == nil {
+	if !o.plan {
+		if b, err := layers.NewBuilder(layers.WithDir(layerDir)); err == nil {
 			b.Prune(30 * 24 * time.Hour)
 		}
 	}
 	return rep, nil
 }
 
-// bakeRequest gathers the bake from flags over larder.toml.
-func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, err error) {
+// bakeRequest gathers the bake from flags over larder.toml, and the
+// folder of built layers.
+func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, layerDir string, err error) {
 	req := images.Request{Buckets: o.buckets, Compact: o.compact, WheelhouseOnly: o.wheelhouseOnly, DryRun: o.plan,
 		Version: currentVersion().Version, NoFrom: o.from == "none"}
 	pick := func(flag, cfg string) string {
@@ -153,48 +153,48 @@ func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, err error) {
 	}
 	out := pick(o.output, g.cfg.Image.Output)
 	if out == "" {
-		return lb, usageError{errors.New("bake: no output: pass --output (docker://REG/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE) or set [image] output")}
+		return lb, "", usageError{errors.New("bake: no output: pass --output (docker://REG/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE) or set [image] output")}
 	}
 	if req.Output, err = ref("--output", out); err != nil {
-		return lb, err
+		return lb, "", err
 	}
 	if req.Output.Transport == images.Scratch {
-		return lb, usageError{errors.New("bake: --output scratch: scratch is only a base")}
+		return lb, "", usageError{errors.New("bake: --output scratch: scratch is only a base")}
 	}
 	if !o.wheelhouseOnly {
 		base := pick(o.base, g.cfg.Image.Base)
 		if base == "" {
-			return lb, usageError{errors.New("bake: no base image: pass --base (e.g. docker://docker.io/library/python:3.11-slim, or scratch) or set [image] base")}
+			return lb, "", usageError{errors.New("bake: no base image: pass --base (e.g. docker://docker.io/library/python:3.11-slim, or scratch) or set [image] base")}
 		}
 		if req.Base, err = ref("--base", base); err != nil {
-			return lb, err
+			return lb, "", err
 		}
 	}
 	if o.from != "" && o.from != "none" {
 		if req.From, err = ref("--from", o.from); err != nil {
-			return lb, err
+			return lb, "", err
 		}
 	}
 	if req.Compression, err = layers.ParseCompression(pick(o.compression, g.cfg.Image.Compression)); err != nil {
-		return lb, usageError{fmt.Errorf("bake: --compression: %w", err)}
+		return lb, "", usageError{fmt.Errorf("bake: --compression: %w", err)}
 	}
 	if o.buckets < 0 || o.buckets > layers.MaxBuckets {
-		return lb, usageError{fmt.Errorf("bake: --buckets %d: want 1 to %d", o.buckets, layers.MaxBuckets)}
+		return lb, "", usageError{fmt.Errorf("bake: --buckets %d: want 1 to %d", o.buckets, layers.MaxBuckets)}
 	}
 	req.Path = pick(o.path, g.cfg.Image.Path)
 	if !strings.HasPrefix(req.Path, "/") || filepath.Clean(req.Path) != req.Path || req.Path == "/" {
-		return lb, usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, e.g. /wheelhouse", req.Path)}
+		return lb, "", usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, e.g. /wheelhouse", req.Path)}
 	}
 	for _, p := range o.platforms {
 		t, err := target.ParsePlatform(p)
 		if err != nil {
-			return lb, usageError{fmt.Errorf("bake: --platform: %w", err)}
+			return lb, "", usageError{fmt.Errorf("bake: --platform: %w", err)}
 		}
 		req.Platforms = appendNew(req.Platforms, t.Platform())
 	}
-	req.LayerDir = o.layerCache
-	if req.LayerDir == "" {
-		req.LayerDir = filepath.Join(index.DefaultCacheDir(), "layers")
+	layerDir = o.layerCache
+	if layerDir == "" {
+		layerDir = filepath.Join(index.DefaultCacheDir(), "layers")
 	}
 	lb.Request = req
 	lb.Lock, lb.Wheelhouse = wheelhousePaths(g, o.lock, o.wheelhouse)
@@ -205,7 +205,7 @@ func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, err error) {
 		}
 	}
 	lb.Index = serve.Config{Upstream: g.cfg.Index.URL, Private: g.cfg.Index.Private, Offline: o.offline}
-	return lb, nil
+	return lb, layerDir, nil
 }
 
 func tagSuffix(tag string) string {

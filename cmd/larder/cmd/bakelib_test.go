@@ -69,14 +69,13 @@ func TestBakeThroughTheLibraryGivesTheCLIsDigest(t *testing.T) {
 					Output:         mustParse(t, "oci:"+filepath.Join(t.TempDir(), "lib")+":dev"),
 					Platforms:      tt.platforms,
 					WheelhouseOnly: tt.wheelhouseOnly,
-					LayerDir:       filepath.Join(t.TempDir(), "layers"),
 				},
 			}
 			if !tt.wheelhouseOnly {
 				lb.Base = mustParse(t, "scratch")
 				lb.IndexBinaries = bins
 			}
-			lib, err := images.BakeLock(t.Context(), lb)
+			lib, err := images.BakeLock(t.Context(), lb, images.WithLayerDir(filepath.Join(t.TempDir(), "layers")))
 			if err != nil {
 				t.Fatal(err)
 			}
