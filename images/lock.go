@@ -2,8 +2,6 @@ package images
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -60,7 +58,7 @@ func (lb LockBake) request() (Request, error) {
 	if err != nil {
 		return req, &LockError{Path: lb.Lock, Err: err}
 	}
-	if req.LockSHA256, err = fileSHA256(lb.Lock); err != nil {
+	if req.LockSHA256, _, err = wheelhouse.HashFile(lb.Lock); err != nil {
 		return req, &LockError{Path: lb.Lock, Err: err}
 	}
 	if req.Store, err = wheelhouse.Open(lb.Wheelhouse); err != nil {
@@ -199,13 +197,4 @@ func IndexBinariesIn(dir string) map[string]string {
 		}
 	}
 	return out
-}
-
-func fileSHA256(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
 }
