@@ -5,11 +5,13 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/build"
 )
 
 var srcSdist = pypitest.SdistFilename("srconly", "0.5")
@@ -136,4 +138,42 @@ func TestGitPackagesAreBuiltFromTheirCommitAndArePrivate(t *testing.T) {
 		t.Errorf("entry %+v", e)
 	}
 	mustVerifyClean(t, s, lock)
+}
+
+// TestWithBuilderFuncMakesTheBuilderOnlyWhenABuildIsNeeded: a lock with
+// nothing to build never makes the builder (larder fetch needs no Python
+// then), one with builds makes it once, and a failure to make it fails
+// the build.
+func TestWithBuilderFuncMakesTheBuilderOnlyWhenABuildIsNeeded(t *testing.T) {
+	tests := []struct {
+		name   string
+		idx    *pypitest.Index
+		fail   bool
+		made   int
+		errSay string
+	}{
+		{"nothing to build", smallIndex(), false, 0, ""},
+		{"an sdist to build for two targets", withSdist(smallIndex()), false, 1, ""},
+		{"a builder that cannot be made", withSdist(smallIndex()), true, 1, "no python here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, lock := lockIndex(t, tt.idx, []string{"app"}, []string{amd64, arm64})
+			var made atomic.Int32
+			mk := func() (build.Builder, error) {
+				made.Add(1)
+				if tt.fail {
+					return nil, errors.New("no python here")
+				}
+				return &fakeBuilder{platform: true}, nil
+			}
+			_, err := Fetch(context.Background(), newStore(t), lock, append(fastOptions(), WithBuilderFunc(mk))...)
+			if (tt.errSay == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.errSay) {
+				t.Errorf("error %v, want %q", err, tt.errSay)
+			}
+			if n := int(made.Load()); n != tt.made {
+				t.Errorf("the builder was made %d times, want %d", n, tt.made)
+			}
+		})
+	}
 }

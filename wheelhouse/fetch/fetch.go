@@ -94,6 +94,35 @@ func WithBuilder(b build.Builder) Option {
 	}
 }
 
+// WithBuilderFunc is WithBuilder with a builder made on the first build,
+// so that a lock with nothing to build never needs what a builder needs
+// (a Python, a BuildKit daemon). An error making it fails that build.
+func WithBuilderFunc(make func() (build.Builder, error)) Option {
+	return func(o *options) error {
+		if make == nil {
+			return errors.New("a nil builder func")
+		}
+		o.builder = &lazyBuilder{make: make}
+		return nil
+	}
+}
+
+// lazyBuilder makes its builder on the first build.
+type lazyBuilder struct {
+	make func() (build.Builder, error)
+	once sync.Once
+	b    build.Builder
+	err  error
+}
+
+func (l *lazyBuilder) Build(ctx context.Context, req build.Request, outDir string) (string, error) {
+	l.once.Do(func() { l.b, l.err = l.make() })
+	if l.err != nil {
+		return "", l.err
+	}
+	return l.b.Build(ctx, req, outDir)
+}
+
 // WithClient sets the HTTP client (default: a keep-alive transport with
 // one idle connection per job and host, and no transparent
 // decompression).

@@ -130,7 +130,7 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 		opts = append(opts, fetch.WithBuilder(b))
 	}
 	if o.builder == "host" {
-		opts = append(opts, fetch.WithBuilder(&lazyBuilder{make: func() (build.Builder, error) {
+		opts = append(opts, fetch.WithBuilderFunc(func() (build.Builder, error) {
 			bo := []build.Option{
 				build.WithPython(g.cfg.Project.Python),
 				build.WithCacheDir(filepath.Join(cacheDir, "builds")),
@@ -140,7 +140,7 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 				bo = append(bo, build.WithIndex(g.cfg.Index.URL))
 			}
 			return build.NewHost(bo...)
-		}}))
+		}))
 	}
 
 	p := newFetchProgress(lock, cmd.ErrOrStderr(), g.verbose && !g.json)
@@ -206,23 +206,6 @@ func buildkitBuilder(g *globals, o *fetchOptions, cacheDir string, log io.Writer
 		b.Progress = log
 	}
 	return b, nil
-}
-
-// lazyBuilder makes the real builder on the first build, so that a lock
-// with nothing to build never needs a Python.
-type lazyBuilder struct {
-	make func() (build.Builder, error)
-	once sync.Once
-	b    build.Builder
-	err  error
-}
-
-func (l *lazyBuilder) Build(ctx context.Context, req build.Request, outDir string) (string, error) {
-	l.once.Do(func() { l.b, l.err = l.make() })
-	if l.err != nil {
-		return "", l.err
-	}
-	return l.b.Build(ctx, req, outDir)
 }
 
 // fetchProgress turns fetch events into a status line (and, with -v, a
