@@ -54,11 +54,6 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Hint says how to get a daemon.
-func (e *UnreachableError) Hint() string {
-	return "start one (as root: buildkitd --oci-worker=true --containerd-worker=false &), or point --buildkit-addr or BUILDKIT_HOST at yours (docker buildx: docker-container://buildx_buildkit_NAME0)"
-}
-
 // Connect returns a client of the daemon at addr, once the daemon has
 // answered (within 10 s).
 func Connect(ctx context.Context, addr string) (*client.Client, error) {

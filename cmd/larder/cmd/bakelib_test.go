@@ -11,6 +11,7 @@ import (
 
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
@@ -137,6 +138,7 @@ func TestHintForTheLibrariesTypedErrors(t *testing.T) {
 		{"a wheelhouse unlike its manifest", &wheelhouse.InconsistentError{Dir: "wh", Problems: []string{"x"}}, "run 'larder fetch' to repair it"},
 		{"a base of another platform", &images.PlatformError{Ref: "oci:base", Have: "linux/amd64", Want: "linux/arm64"}, "give a base for linux/arm64, or bake for --platform linux/amd64"},
 		{"several platforms into an archive", images.ErrArchivePlatforms, "bake one --platform"},
+		{"an unreachable BuildKit", &buildkit.UnreachableError{Addr: "unix:///nowhere", Err: errors.New("refused")}, "buildkitd"},
 		{"too many layers", &images.TooManyLayersError{Base: 90, Larder: 20}, "fewer --buckets"},
 		{"a corrupt manifest", &wheelhouse.CorruptManifestError{Path: "wh/manifest.json", Err: errors.New("bad")}, "mv wh/manifest.json"},
 	}

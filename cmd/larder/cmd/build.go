@@ -121,10 +121,6 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 	// The daemon is checked before anything is baked for it.
 	c, err := buildkit.Connect(cmd.Context(), buildkit.Addr(o.addr))
 	if err != nil {
-		var ue *buildkit.UnreachableError
-		if errors.As(err, &ue) {
-			return withHint(fmt.Errorf("build: %w", err), "%s", ue.Hint())
-		}
 		return fmt.Errorf("build: %w", err)
 	}
 	c.Close()
@@ -168,10 +164,6 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 	}
 	res, err := buildkit.BuildImage(cmd.Context(), buildkit.Addr(o.addr), req)
 	if err != nil {
-		var ue *buildkit.UnreachableError
-		if errors.As(err, &ue) {
-			return withHint(fmt.Errorf("build: %w", err), "%s", ue.Hint())
-		}
 		return fmt.Errorf("build: %w", err)
 	}
 	if g.json {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
@@ -191,6 +192,7 @@ func hintFor(err error) string {
 	var ib *images.IndexBinaryError
 	var pe *images.PlatformError
 	var tm *images.TooManyLayersError
+	var bu *buildkit.UnreachableError
 	switch {
 	case errors.As(err, &inc):
 		return "run 'larder fetch' to complete the wheelhouse"
@@ -206,6 +208,8 @@ func hintFor(err error) string {
 		return "bake one --platform for it, or write an oci: layout or a registry"
 	case errors.As(err, &tm):
 		return "flatten the base image or bake with fewer --buckets"
+	case errors.As(err, &bu):
+		return "start one (as root: buildkitd --oci-worker=true --containerd-worker=false &), or point --buildkit-addr or BUILDKIT_HOST at yours (docker buildx: docker-container://buildx_buildkit_NAME0)"
 	case errors.As(err, &ib) && ib.Path == "":
 		return fmt.Sprintf("build it with 'make build' (bin/larder-index-linux-<arch> beside bin/larder), or pass --index-binary %s=PATH", ib.Platform)
 	case errors.As(err, &ib):
