@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
@@ -93,7 +94,7 @@ func (lb LockBake) request() (Request, error) {
 		req.Version = Version()
 	}
 	if req.Path == "" {
-		req.Path = "/wheelhouse"
+		req.Path = layers.DefaultPath
 	}
 	if req.IndexURL == "" {
 		req.IndexURL = serve.IndexURL(serve.DefaultAddr)
