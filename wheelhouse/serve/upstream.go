@@ -367,9 +367,18 @@ func (u *upstream) failed(err error) {
 // rather than that the project is missing.
 func isOutage(code int) bool { return code >= 500 || code == http.StatusTooManyRequests }
 
+// errPageTimeout ends an upstream page that took longer than pageTimeout.
+var errPageTimeout = errors.New("upstream page timed out")
+
 func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamPage, error) {
-	ctx, cancel := context.WithTimeout(u.ctx, u.pageTimeout)
-	defer cancel()
+	// The page gets pageTimeout to answer, and pageTimeout again to arrive
+	// once a parse slot is free: time spent queueing behind this server's
+	// own parses is not the upstream's slowness, and must not count
+	// against it (under load it tripped the breaker for every project).
+	ctx, cancel := context.WithCancelCause(u.ctx)
+	defer cancel(nil)
+	deadline := time.AfterFunc(u.pageTimeout, func() { cancel(errPageTimeout) })
+	defer deadline.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base+norm+"/", nil)
 	if err != nil {
 		u.br.done()
@@ -399,6 +408,9 @@ func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamP
 			u.log.Error("upstream page refused", "project", norm, "err", err)
 			return nil, fmt.Errorf("fetching upstream page of %s: %w", norm, err)
 		}
+		if errors.Is(context.Cause(ctx), errPageTimeout) {
+			err = errPageTimeout
+		}
 		u.failed(err)
 		return nil, fmt.Errorf("fetching upstream page of %s: %w", norm, err)
 	}
@@ -424,13 +436,24 @@ func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamP
 	}
 	// The page is read as it is parsed, a bounded number at a time: what
 	// an upstream sends costs memory only for the files it lists.
+	if !deadline.Stop() {
+		u.br.done()
+		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, context.Cause(ctx))
+	}
+	wait := time.NewTimer(u.pageTimeout)
 	select {
 	case u.parses <- struct{}{}:
-	case <-ctx.Done():
+		wait.Stop()
+	case <-wait.C:
 		u.br.done()
-		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, ctx.Err())
+		return nil, fmt.Errorf("reading upstream page of %s: no parse slot within %s", norm, u.pageTimeout)
+	case <-ctx.Done():
+		wait.Stop()
+		u.br.done()
+		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, context.Cause(ctx))
 	}
 	defer func() { <-u.parses }()
+	deadline.Reset(u.pageTimeout)
 	body := &limitedReader{r: resp.Body, n: maxPageSize}
 	parsed, err := parsePage(resp.Header.Get("Content-Type"), body, resp.Request.URL, norm, u.allowed)
 	var readErr *readError
@@ -439,6 +462,9 @@ func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamP
 		if u.ctx.Err() != nil {
 			u.br.done()
 			return nil, err
+		}
+		if errors.Is(context.Cause(ctx), errPageTimeout) {
+			readErr.err = errPageTimeout
 		}
 		u.failed(readErr.err)
 		return nil, fmt.Errorf("reading upstream page of %s: %w", norm, readErr.err)
