@@ -309,12 +309,20 @@ func (jf *jsonFile) file(base *url.URL) (*File, error) {
 	return f, nil
 }
 
-func boolOrString(raw json.RawMessage) (bool, string, error) {
-	if string(raw) == "null" {
-		return false, "", nil
+// jsonBool reads a JSON literal true, false or null without a decoder:
+// most entries carry one, and a failed decode allocates its error.
+func jsonBool(raw json.RawMessage) (b, ok bool) {
+	switch string(raw) {
+	case "true":
+		return true, true
+	case "false", "null":
+		return false, true
 	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
+	return false, false
+}
+
+func boolOrString(raw json.RawMessage) (bool, string, error) {
+	if b, ok := jsonBool(raw); ok {
 		return b, "", nil
 	}
 	var s string
@@ -325,11 +333,7 @@ func boolOrString(raw json.RawMessage) (bool, string, error) {
 }
 
 func boolOrHashes(raw json.RawMessage) (bool, map[string]string, error) {
-	if string(raw) == "null" {
-		return false, nil, nil
-	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
+	if b, ok := jsonBool(raw); ok {
 		return b, nil, nil
 	}
 	var h map[string]string
@@ -339,15 +343,26 @@ func boolOrHashes(raw json.RawMessage) (bool, map[string]string, error) {
 	return true, lowerHashes(h), nil
 }
 
+// lowerHashes lower-cases algorithms and digests, in place when only the
+// digests need it and not at all when they are lower-case already, as
+// they nearly always are.
 func lowerHashes(h map[string]string) map[string]string {
 	if len(h) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(h))
 	for k, v := range h {
-		out[strings.ToLower(k)] = strings.ToLower(v)
+		if k != strings.ToLower(k) {
+			out := make(map[string]string, len(h))
+			for k, v := range h {
+				out[strings.ToLower(k)] = strings.ToLower(v)
+			}
+			return out
+		}
+		if lv := strings.ToLower(v); lv != v {
+			h[k] = lv
+		}
 	}
-	return out
+	return h
 }
 
 // jsonErr says that a decoding error is a bad page; a read error or the

@@ -565,20 +565,33 @@ func (p *pageParser) add(f *upstreamFile) error {
 	return p.grow(f.bytes())
 }
 
-// file checks a listed file and fills in what every form has; nil when
-// it is not kept.
-func (p *pageParser) file(href string) *upstreamFile {
-	f := newUpstreamFile(p.norm, href, p.pageURL)
-	if f == nil || p.allowed == nil {
-		return f
+// file checks a listed file's link, which the codec made absolute and
+// cut the fragment off, and its name; nil when it is not kept.
+func (p *pageParser) file(link string) *upstreamFile {
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil
 	}
-	u, err := url.Parse(f.url)
-	if err != nil || !p.allowed[origin(u)] {
+	name, err := url.PathUnescape(path.Base(u.EscapedPath()))
+	if err != nil || !wheelhouse.ValidFilename(name) {
+		return nil
+	}
+	project, _, ok := splitFilename(name, p.norm)
+	if !ok || distname.NormalizeName(project) != p.norm {
+		return nil
+	}
+	if p.allowed != nil && !p.allowed[origin(u)] {
 		p.offOrigin++
-		if p.example == "" && err == nil {
+		if p.example == "" {
 			p.example = u.Redacted()
 		}
 		return nil
+	}
+	f := &upstreamFile{project: p.norm, filename: name, url: link, size: -1}
+	if strings.HasSuffix(link, name) {
+		// The name shares the URL's memory rather than keeping the path
+		// it was cut from: a page may list tens of thousands of files.
+		f.filename = link[len(link)-len(name):]
 	}
 	return f
 }
@@ -643,30 +656,6 @@ func (p *pageParser) listed(sf *simple.File) *upstreamFile {
 		f.size = sf.Size
 	}
 	f.uploadTime = sf.UploadTime
-	return f
-}
-
-// newUpstreamFile checks a listed file's link (absolute, without its
-// fragment: the codec took the hash from it) and its name.
-func newUpstreamFile(norm, href string, pageURL *url.URL) *upstreamFile {
-	u, err := pageURL.Parse(href)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil
-	}
-	name, err := url.PathUnescape(path.Base(u.EscapedPath()))
-	if err != nil || !wheelhouse.ValidFilename(name) {
-		return nil
-	}
-	project, _, ok := splitFilename(name, norm)
-	if !ok || distname.NormalizeName(project) != norm {
-		return nil
-	}
-	f := &upstreamFile{project: norm, filename: name, url: u.String(), size: -1}
-	if strings.HasSuffix(f.url, name) {
-		// The name shares the URL's memory rather than keeping the path
-		// it was cut from: a page may list tens of thousands of files.
-		f.filename = f.url[len(f.url)-len(name):]
-	}
 	return f
 }
 
