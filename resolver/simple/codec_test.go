@@ -2,6 +2,7 @@ package simple_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -229,10 +230,12 @@ func TestPipReadsEveryPageTheCodecWrites(t *testing.T) {
 			}
 		}))
 		dest := filepath.Join(p.Dir, fmt.Sprint("dl", form))
-		cmd := exec.Command(p.Python, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--timeout", "10",
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, p.Python, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--timeout", "10",
 			"--index-url", srv.URL+"/simple/", "-d", dest, "demo.pkg")
 		cmd.Env = p.Env
 		out, err := cmd.CombinedOutput()
+		cancel()
 		srv.Close()
 		if err != nil {
 			t.Fatalf("%s: pip download: %v\n%s\npage:\n%s", ct, err, out, page)
