@@ -39,7 +39,7 @@ setup-demo:
 ## test: every test, with every real client and component they use (set up
 ## first: a missing one fails a test instead of skipping it)
 test: setup-test prepare
-	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/larder-make-test-XXXXXX") && trap 'rm -rf "$$tmp"' EXIT INT TERM && \
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/larder-make-test-XXXXXX") && chmod 711 "$$tmp" && trap 'rm -rf "$$tmp"' EXIT INT TERM && \
 	  echo "TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./..." && \
 	  TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
 

@@ -97,3 +97,20 @@ func DebianPipWheel() string {
 	}
 	return m[len(m)-1]
 }
+
+// AtLeast reports whether the pip of the interpreter is at least
+// major.minor: tests whose reference behaviour changed between pip
+// releases (PEP 714's core-metadata in 23.1, --config-settings in
+// requirement files in 23.1) expect what that pip does. A fresh Debian 12
+// has pip 23.0.1 only; a pyenv Python brings a newer one.
+func AtLeast(python string, major, minor int) (bool, error) {
+	out, err := exec.Command(python, "-c", "import pip; print(pip.__version__)").Output()
+	if err != nil {
+		return false, fmt.Errorf("reading the pip version of %s: %w", python, err)
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "%d.%d", &ma, &mi); err != nil {
+		return false, fmt.Errorf("reading the pip version of %s from %q: %w", python, out, err)
+	}
+	return ma > major || (ma == major && mi >= minor), nil
+}

@@ -19,7 +19,7 @@ const helperEnv = "TESTENV_HELPER"
 func TestHelperLeavesTemporaryFiles(t *testing.T) {
 	mode := os.Getenv(helperEnv)
 	if mode == "" {
-		t.Skip("run by TestNothingOutlivesATestRun")
+		return // only TestNothingOutlivesATestRun runs it, as a child
 	}
 	d, err := os.MkdirTemp("", "larder-index-bin-")
 	if err != nil {

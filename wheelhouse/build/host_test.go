@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/target"
 )
@@ -333,28 +334,22 @@ func TestHostReportsFailedBuildWithLogTailAndPath(t *testing.T) {
 	}
 }
 
-// pyenvBuildDeps returns a find-links folder with the setuptools that the
-// interpreter bundles for ensurepip and Debian's wheel: Debian's own
-// setuptools wheel is patched for Debian's Python (install_layout) and
-// breaks on any other interpreter.
-func pyenvBuildDeps(t *testing.T, python string) string {
+// venvWithoutWheel names, in a case table, a venv of Debian's python:
+// pip and setuptools but no wheel, as pyenv's and most non-Debian
+// interpreters come.
+const venvWithoutWheel = "venv without wheel"
+
+func newVenvWithoutWheel(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command(python, "-c", "import ensurepip, os; print(os.path.join(os.path.dirname(ensurepip.__file__), '_bundled'))").Output()
-	if err != nil {
-		t.Skipf("%s has no ensurepip: %v", python, err)
+	dir := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(needPython(t, debianPython), "-m", "venv", dir).CombinedOutput(); err != nil {
+		testenv.Need(t, fmt.Errorf("making a venv of %s (apt-get install python3-venv): %v\n%s", debianPython, err, out))
 	}
-	setuptools, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "setuptools-*.whl"))
-	wheel, _ := filepath.Glob("/usr/share/python-wheels/wheel-*.whl")
-	if len(setuptools) != 1 || len(wheel) != 1 {
-		t.Skip("no setuptools wheel bundled with python, or no wheel in /usr/share/python-wheels (apt-get install python3-wheel-whl)")
+	python := filepath.Join(dir, "bin", "python")
+	if exec.Command(python, "-c", "import wheel").Run() == nil {
+		t.Fatalf("a fresh venv of %s has wheel", debianPython)
 	}
-	dir := t.TempDir()
-	for _, f := range append(setuptools, wheel...) {
-		if err := copyFile(f, filepath.Join(dir, filepath.Base(f)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return python
 }
 
 // debianWheels returns /usr/share/python-wheels when it has both setuptools
@@ -409,14 +404,18 @@ func TestHostBuildsIsolatedWithLocalBuildDependencies(t *testing.T) {
 		{"debian python, file:// index", debianPython, func(t *testing.T, _ string) []Option {
 			return []Option{WithIndex(fileIndex(t, debianWheels(t)))}
 		}},
-		{"python3 on PATH without wheel installed", "python3", func(t *testing.T, python string) []Option {
-			return []Option{WithFindLinks(pyenvBuildDeps(t, python))}
+		{"an interpreter without wheel installed", venvWithoutWheel, func(t *testing.T, python string) []Option {
+			return []Option{WithFindLinks(debianWheels(t))}
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			python := needPython(t, c.python)
+			python := c.python
+			if python == venvWithoutWheel {
+				python = newVenvWithoutWheel(t)
+			}
+			python = needPython(t, python)
 			h := newHost(t, append(c.opts(t, python), WithPython(python))...)
 			sdist := generatedSdist(t, "isolated-demo", "3.0")
 			out := t.TempDir()
