@@ -3,6 +3,7 @@ package simple_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/simple"
 )
 
@@ -199,57 +201,74 @@ func TestPipReadsEveryPageTheCodecWrites(t *testing.T) {
 		}
 		listed = append(listed, sf)
 	}
-	for _, form := range []simple.Format{simple.HTML, simple.JSON} {
-		ct := map[simple.Format]string{simple.HTML: simple.MediaTypeHTML, simple.JSON: simple.MediaTypeJSON}[form]
-		page := write(t, form, listed, []string{"1.0", "2.0", "3.0"})
-		var root bytes.Buffer
-		if err := simple.WriteProjectList(&root, form, "1.1", []string{"demo-pkg"}); err != nil {
-			t.Fatal(err)
+	// Debian 12's pip (23.0.1) is the one images run; it reads PEP 714's
+	// attribute differently from later pips.
+	pips := [][]string{{"-m", "pip"}}
+	if wheel := piptest.DebianPipWheel(); wheel != "" {
+		pips = append(pips, []string{filepath.Join(wheel, "pip")})
+	} else {
+		testenv.Need(t, errors.New("no /usr/share/python-wheels/pip-*.whl: apt-get install python3-pip-whl"))
+	}
+	for i, pipArgs := range pips {
+		for _, form := range []simple.Format{simple.HTML, simple.JSON} {
+			checkPipReads(t, p, pipArgs, form, listed, files, filepath.Join(p.Dir, fmt.Sprint("dl", i, form)))
 		}
-		var metadataFetched bool
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case r.URL.Path == "/simple/":
-				w.Header().Set("Content-Type", ct)
-				w.Write(root.Bytes())
-			case r.URL.Path == "/simple/demo-pkg/":
-				w.Header().Set("Content-Type", ct)
-				w.Write(page)
-			case strings.HasPrefix(r.URL.Path, "/files/"):
-				name := strings.TrimPrefix(r.URL.Path, "/files/")
-				if base, ok := strings.CutSuffix(name, ".metadata"); ok && files[base] != nil {
-					metadataFetched = true
-					w.Write(files[base].Metadata)
-				} else if f := files[name]; f != nil {
-					w.Write(f.Data)
-				} else {
-					http.NotFound(w, r)
-				}
-			default:
+	}
+}
+
+// checkPipReads serves a codec-written page of listed to pip, which must
+// download 1.0 (2.0 is yanked, 3.0 needs Python <3) with its hash checked.
+func checkPipReads(t *testing.T, p *piptest.Pip, pipArgs []string, form simple.Format, listed []simple.File, files map[string]*pypitest.File, dest string) {
+	t.Helper()
+	ct := map[simple.Format]string{simple.HTML: simple.MediaTypeHTML, simple.JSON: simple.MediaTypeJSON}[form]
+	page := write(t, form, listed, []string{"1.0", "2.0", "3.0"})
+	var root bytes.Buffer
+	if err := simple.WriteProjectList(&root, form, "1.1", []string{"demo-pkg"}); err != nil {
+		t.Fatal(err)
+	}
+	var metadataFetched bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/simple/":
+			w.Header().Set("Content-Type", ct)
+			w.Write(root.Bytes())
+		case r.URL.Path == "/simple/demo-pkg/":
+			w.Header().Set("Content-Type", ct)
+			w.Write(page)
+		case strings.HasPrefix(r.URL.Path, "/files/"):
+			name := strings.TrimPrefix(r.URL.Path, "/files/")
+			if base, ok := strings.CutSuffix(name, ".metadata"); ok && files[base] != nil {
+				metadataFetched = true
+				w.Write(files[base].Metadata)
+			} else if f := files[name]; f != nil {
+				w.Write(f.Data)
+			} else {
 				http.NotFound(w, r)
 			}
-		}))
-		dest := filepath.Join(p.Dir, fmt.Sprint("dl", form))
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		cmd := exec.CommandContext(ctx, p.Python, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--timeout", "10",
-			"--index-url", srv.URL+"/simple/", "-d", dest, "demo.pkg")
-		cmd.Env = p.Env
-		out, err := cmd.CombinedOutput()
-		cancel()
-		srv.Close()
-		if err != nil {
-			t.Fatalf("%s: pip download: %v\n%s\npage:\n%s", ct, err, out, page)
+		default:
+			http.NotFound(w, r)
 		}
-		got, _ := filepath.Glob(filepath.Join(dest, "*"))
-		want := filepath.Join(dest, pypitest.WheelFilename("Demo.Pkg", "1.0", "py3-none-any"))
-		if len(got) != 1 || got[0] != want {
-			t.Errorf("%s: pip downloaded %q, want %s (2.0 is yanked, 3.0 needs Python <3)\n%s", ct, got, want, out)
-		}
-		if data, err := os.ReadFile(want); err != nil || !bytes.Equal(data, files[filepath.Base(want)].Data) {
-			t.Errorf("%s: downloaded file differs: %v", ct, err)
-		}
-		if !metadataFetched {
-			t.Logf("%s: pip did not ask for the advertised metadata", ct)
-		}
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	args := append(append([]string(nil), pipArgs...), "download", "--no-deps", "--only-binary", ":all:", "--timeout", "10",
+		"--index-url", srv.URL+"/simple/", "-d", dest, "demo.pkg")
+	cmd := exec.CommandContext(ctx, p.Python, args...)
+	cmd.Env = p.Env
+	out, err := cmd.CombinedOutput()
+	cancel()
+	srv.Close()
+	if err != nil {
+		t.Fatalf("%s: pip %s download: %v\n%s\npage:\n%s", ct, pipArgs, err, out, page)
+	}
+	got, _ := filepath.Glob(filepath.Join(dest, "*"))
+	want := filepath.Join(dest, pypitest.WheelFilename("Demo.Pkg", "1.0", "py3-none-any"))
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("%s: pip downloaded %q, want %s (2.0 is yanked, 3.0 needs Python <3)\n%s", ct, got, want, out)
+	}
+	if data, err := os.ReadFile(want); err != nil || !bytes.Equal(data, files[filepath.Base(want)].Data) {
+		t.Errorf("%s: downloaded file differs: %v", ct, err)
+	}
+	if !metadataFetched {
+		t.Logf("%s: pip %s did not ask for the advertised metadata", ct, pipArgs)
 	}
 }
