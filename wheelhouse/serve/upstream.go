@@ -536,7 +536,6 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // outgrow maxPageBytes.
 type pageParser struct {
 	norm    string
-	pageURL *url.URL
 	allowed map[string]bool // nil allows every http(s) origin
 
 	files     []*upstreamFile
@@ -603,7 +602,7 @@ func (p *pageParser) file(link string) *upstreamFile {
 // entry that cannot be read is skipped, as pip skips it; what it read of
 // one with a bad field (yanked, metadata, upload time) is kept.
 func parsePage(contentType string, r io.Reader, pageURL *url.URL, norm string, allowed map[string]bool) (*pageParser, error) {
-	p := &pageParser{norm: norm, pageURL: pageURL, allowed: allowed, seen: map[string]bool{}}
+	p := &pageParser{norm: norm, allowed: allowed, seen: map[string]bool{}}
 	_, err := simple.ScanProject(r, contentType, pageURL, func(sf *simple.File, _ error) error {
 		if sf.URL == "" {
 			return nil
