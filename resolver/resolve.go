@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep508"
@@ -85,8 +84,14 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 		return nil, err
 	}
 	res := merge(req.Targets, results)
+	// The server matches private names with the same globs: a name is
+	// private to both or to neither.
+	private, err := distname.CompileGlobs(req.Private)
+	if err != nil {
+		return nil, fmt.Errorf("private names: %w", err)
+	}
 	for _, p := range res.Packages {
-		p.Private = p.VCS != nil || matchesAny(req.Private, p.Name)
+		p.Private = p.VCS != nil || private.Match(distname.NormalizeName(p.Name))
 	}
 	return res, nil
 }
@@ -102,18 +107,6 @@ func holdsForAll(m *pep508.Marker, targets []target.Target) bool {
 	return true
 }
 
-// matchesAny reports whether a normalized name matches one of the globs.
-func matchesAny(globs []string, name string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(dist.NormalizeName(g), name); ok {
-			return true
-		}
-		if ok, _ := path.Match(g, name); ok {
-			return true
-		}
-	}
-	return false
-}
 
 // resolved is one package chosen for one target.
 type resolved struct {
