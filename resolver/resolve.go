@@ -107,7 +107,6 @@ func holdsForAll(m *pep508.Marker, targets []target.Target) bool {
 	return true
 }
 
-
 // resolved is one package chosen for one target.
 type resolved struct {
 	name  string
