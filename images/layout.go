@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
 
 // DefaultTag is the tag an output gets when its reference names none.
@@ -316,7 +317,7 @@ func writeBlob(ctx context.Context, dir string, b blob, progress func(int64)) (i
 	if progress != nil {
 		w = io.MultiWriter(f, progressWriter(progress))
 	}
-	h, n, err := v1.SHA256(io.TeeReader(&ctxReader{ctx, rc}, w))
+	h, n, err := v1.SHA256(io.TeeReader(ctxio.Reader(ctx, rc), w))
 	if err == nil && (h != b.digest || n != b.size) {
 		err = fmt.Errorf("blob %s: read %d bytes hashing to %s, want %d bytes", b.digest, n, h, b.size)
 	}
@@ -344,18 +345,6 @@ func randomSuffix() string {
 type progressWriter func(int64)
 
 func (p progressWriter) Write(b []byte) (int, error) { p(int64(len(b))); return len(b), nil }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // removeUnreferenced deletes the blobs of a layout that no manifest of its
 // index reaches, and leftovers of interrupted writes older than an hour

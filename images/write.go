@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
 
 // Artifact is what is written: one image, or an index of images.
@@ -95,7 +96,7 @@ func writeArchive(ctx context.Context, ref Ref, a Artifact, progress func(int64)
 		return nil, fmt.Errorf("writing %s: %w", ref.Path, err)
 	}
 	defer os.Remove(f.Name()) // a no-op after the rename
-	cw := &countWriter{w: &ctxWriter{ctx, f}, progress: progress}
+	cw := &countWriter{w: ctxio.Writer(ctx, f), progress: progress}
 	err = tarball.Write(tag, a.Image, cw)
 	if err == nil {
 		err = f.Sync()
@@ -126,18 +127,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 		c.progress(int64(n))
 	}
 	return n, err
-}
-
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c *ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
 
 // push writes to a registry: only the blobs it lacks are uploaded, the

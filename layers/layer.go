@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
 
 // Layer is a built layer: its digests and sizes, and, when the Builder
@@ -243,7 +244,7 @@ func (b *Builder) Build(ctx context.Context, files []File) (*Layer, error) {
 		out = tmp
 	}
 	digest, blob := sha256.New(), &counter{}
-	z, err := b.compression.compressor(io.MultiWriter(&ctxWriter{ctx, out}, digest, blob))
+	z, err := b.compression.compressor(io.MultiWriter(ctxio.Writer(ctx, out), digest, blob))
 	if err != nil {
 		return nil, fmt.Errorf("building a layer: %w", err)
 	}
@@ -360,16 +361,3 @@ func v1Hash(h hash.Hash) v1.Hash {
 type counter struct{ n int64 }
 
 func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
-// ctxWriter stops a long write when the context ends.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c *ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
-}

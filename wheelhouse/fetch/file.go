@@ -16,6 +16,7 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
 
 // fetchFile puts one file the lock lists into the store: from the store
@@ -223,7 +224,7 @@ func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, 
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(f.writer(tmp, h), &ctxReader{ctx: ctx, r: src})
+	n, err := io.Copy(f.writer(tmp, h), ctxio.Reader(ctx, src))
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -243,19 +244,6 @@ func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, 
 		return false, err
 	}
 	return true, nil
-}
-
-// ctxReader stops a copy when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // writer is where the bytes of a temporary file go: the file (through the
