@@ -36,6 +36,9 @@ type options struct {
 	builder  build.Builder
 	client   *http.Client
 	progress func(Event)
+	// remote is the shared cache (WithCache); remotePush fills it.
+	remote     Cache
+	remotePush bool
 
 	// Test seams.
 	backoff     time.Duration               // first retry delay (default 250ms)
@@ -160,6 +163,8 @@ const (
 	ViaCache    = "cache"    // linked or copied from the user cache
 	ViaPresent  = "present"  // already in the store (re-hashed)
 	ViaBuild    = "build"    // built by the Builder
+	// ViaSharedCache is a file copied from the shared cache (WithCache).
+	ViaSharedCache = "shared-cache"
 )
 
 // Event is a step of one file.
@@ -181,9 +186,13 @@ type Event struct {
 // Report is what a fetch did.
 type Report struct {
 	// Files is how many files the lock needs (built wheels included).
-	Files      int   `json:"files"`
-	Downloaded int   `json:"downloaded"`
-	Linked     int   `json:"linked_from_cache"`
+	Files      int `json:"files"`
+	Downloaded int `json:"downloaded"`
+	Linked     int `json:"linked_from_cache"`
+	// FromCache is how many files came from the shared cache
+	// (WithCache), Pushed how many the fetch put there.
+	FromCache  int   `json:"from_shared_cache"`
+	Pushed     int   `json:"pushed_to_shared_cache"`
 	Present    int   `json:"present"`
 	Adopted    int   `json:"adopted"` // of Present: on disk but not in the manifest
 	Built      int   `json:"built"`
@@ -245,6 +254,7 @@ type fetcher struct {
 
 	commitMu sync.Mutex
 	warned   sync.Once
+	remote   remoteState
 }
 
 // Fetch makes store hold every file lock needs, verified against the

@@ -35,7 +35,17 @@ func (f *fetcher) fetchFile(ctx context.Context, w *want) error {
 			return err
 		}
 	}
-	return f.download(ctx, w)
+	if f.opts.remote != nil {
+		ok, err := f.fromRemote(ctx, w)
+		if err != nil || ok {
+			return err
+		}
+	}
+	if err := f.download(ctx, w); err != nil {
+		return err
+	}
+	f.pushRemote(ctx, w)
+	return nil
 }
 
 // entry is the manifest entry of a verified file.
