@@ -18,10 +18,12 @@ import (
 type fileKind int
 
 const (
-	kindBaked   fileKind = iota // downloaded from an index when the store was fetched
-	kindFork                    // built from a VCS checkout
-	kindSdist                   // built from an sdist
-	kindFetched                 // fetched through from the upstream by this server
+	kindBaked    fileKind = iota // downloaded from an index when the store was fetched
+	kindFork                     // built from a VCS checkout
+	kindSdist                    // built from an sdist
+	kindFetched                  // fetched through from the upstream by this server
+	kindUploaded                 // uploaded to this server (or an earlier one) through the upload API
+	numFileKinds
 )
 
 func (k fileKind) String() string {
@@ -32,6 +34,8 @@ func (k fileKind) String() string {
 		return "built from an sdist"
 	case kindFetched:
 		return "fetched through"
+	case kindUploaded:
+		return "uploaded"
 	}
 	return "baked"
 }
@@ -106,6 +110,8 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 			lf.kind = kindFork
 		case e.Origin.Kind == wheelhouse.OriginSdist:
 			lf.kind = kindSdist
+		case e.Origin.Kind == originUpload:
+			lf.kind = kindUploaded
 		}
 		if e.IsWheel() {
 			lf.metaPath, lf.metaSHA = checkSidecar(st.MetadataPath(e.Filename), e.MetadataSHA256)

@@ -12,6 +12,9 @@ func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
 	s.cacheMu.RLock()
 	defer s.cacheMu.RUnlock()
 	gen := s.cacheGen.Load()
+	if up := s.uploaded.projects[norm]; len(up) > 0 {
+		files = append(files[:len(files):len(files)], up...)
+	}
 	if private {
 		return files, gen
 	}
@@ -72,8 +75,11 @@ func (s *Server) lookupLocal(name string) *localFile {
 		return lf
 	}
 	s.cacheMu.RLock()
-	lf := s.cached.files[name]
+	up, lf := s.uploaded.files[name], s.cached.files[name]
 	s.cacheMu.RUnlock()
+	if up != nil {
+		return up
+	}
 	if lf != nil && !s.isPrivate(lf.project) {
 		return lf
 	}

@@ -24,6 +24,9 @@ type options struct {
 	backoffMin     time.Duration
 	backoffMax     time.Duration
 	now            func() time.Time
+	htpasswd       string
+	readAuth       bool
+	maxUpload      int64
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables
@@ -109,6 +112,31 @@ func WithAccessLog(on bool) Option {
 // User-Agent.
 func WithVersion(v string) Option {
 	return func(o *options) error { o.version = v; return nil }
+}
+
+// WithHtpasswd turns uploads on for the users of an htpasswd file with
+// bcrypt entries (htpasswd -B); uploads are stored in the served
+// wheelhouse and their projects never fall through.
+func WithHtpasswd(file string) Option {
+	return func(o *options) error { o.htpasswd = file; return nil }
+}
+
+// WithReadAuth makes every read but /-/healthz require the htpasswd
+// file's credentials too.
+func WithReadAuth(on bool) Option {
+	return func(o *options) error { o.readAuth = on; return nil }
+}
+
+// WithMaxUpload sets the largest upload accepted, in bytes
+// (DefaultMaxUpload when unset).
+func WithMaxUpload(n int64) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("largest upload %d: must be positive", n)
+		}
+		o.maxUpload = n
+		return nil
+	}
 }
 
 // withTimeouts and withBackoff shorten the upstream's timeouts and breaker

@@ -14,8 +14,15 @@ import (
 	"github.com/larder-build/larder/wheelhouse"
 )
 
-// ServeHTTP routes a request. Only GET and HEAD are answered.
+// ServeHTTP routes a request. GET and HEAD are answered, and POST at / and
+// /legacy/ (the upload API) when uploads are on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.metrics.request(r)
+	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.uploader != nil {
+		w.Header()["X-Content-Type-Options"] = hdrNosniff
+		s.serveUpload(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -43,6 +50,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header()["X-Content-Type-Options"] = hdrNosniff
+	if s.o.readAuth && !(len(segs) == 2 && segs[0] == "-" && segs[1] == "healthz") {
+		// Liveness probes read /-/healthz without credentials; it names
+		// no project.
+		if _, res := s.auth.check(r); res != authOK {
+			s.metrics.unauthReads.Add(1)
+			challenge(w, res)
+			return
+		}
+	}
 	switch {
 	case len(segs) == 1 && segs[0] == "":
 		s.serveOverview(w, r)
@@ -65,6 +81,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, r, segs[1])
 	case segs[0] == "-" && len(segs) == 2 && segs[1] == "healthz":
 		s.serveHealth(w, r)
+	case segs[0] == "metrics" && len(segs) == 1:
+		s.serveMetrics(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -153,6 +171,9 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 			if !s.isPrivate(n) {
 				names[n] = true
 			}
+		}
+		for n := range s.uploaded.projects {
+			names[n] = true
 		}
 		s.cacheMu.RUnlock()
 		sorted := make([]string, 0, len(names))
@@ -265,7 +286,9 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFil
 			defer cork(c)()
 		}
 		w.WriteHeader(http.StatusOK)
-		io.CopyN(w, f, fi.Size())
+		if n, _ := io.CopyN(w, f, fi.Size()); !meta {
+			s.metrics.servedLocal(lf.kind, n)
+		}
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, f)

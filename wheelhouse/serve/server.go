@@ -64,9 +64,19 @@ type Server struct {
 	rootMu     sync.Mutex
 	root       *cachedPage
 
-	stats  counters
-	ctx    context.Context
-	cancel context.CancelFunc
+	// Uploads: auth is nil without an htpasswd file, uploader nil when
+	// uploads are off. uploaded holds the files uploaded since start
+	// (under cacheMu); uploadedNames their projects, read by isPrivate
+	// without a lock.
+	auth          *htpasswd
+	uploader      *uploader
+	uploaded      *catalog
+	uploadedNames sync.Map
+
+	stats   counters
+	metrics metrics
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
 // cachedPage is a rendered page and what it was rendered from: the
@@ -84,7 +94,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		ttl: DefaultTTL, version: "devel",
 		connectTimeout: connectTimeout, pageTimeout: pageTimeout,
 		backoffMin: backoffMin, backoffMax: backoffMax, now: time.Now,
-		log: slog.New(slog.DiscardHandler),
+		log: slog.New(slog.DiscardHandler), maxUpload: DefaultMaxUpload,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -99,8 +109,21 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.baked = loadCatalog(store, false, s.log)
 	s.cached = newCatalog()
+	s.uploaded = newCatalog()
+	if o.readAuth && o.htpasswd == "" {
+		return nil, errors.New("configuring the index server: reads can require credentials only with an htpasswd file")
+	}
+	if o.htpasswd != "" {
+		if s.auth, err = readHtpasswd(o.htpasswd); err != nil {
+			return nil, fmt.Errorf("configuring the index server: %w", err)
+		}
+		if s.uploader, err = openUploader(store, o.maxUpload); err != nil {
+			return nil, fmt.Errorf("configuring the index server: %w", err)
+		}
+	}
 	if o.cacheDir != "" {
 		if err := s.openCache(o.cacheDir); err != nil {
+			s.Close()
 			return nil, err
 		}
 	}
@@ -108,6 +131,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 	if !o.offline && o.upstream != "" {
 		allowed, err := allowedOrigins(o.upstream, o.fileHosts)
 		if err != nil {
+			s.Close()
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
 		s.up = &upstream{
@@ -260,6 +284,9 @@ func (s *Server) Close() {
 		if s.releaseCache != nil {
 			s.releaseCache()
 		}
+		if s.uploader != nil {
+			s.uploader.release()
+		}
 	})
 	if s.up != nil {
 		s.up.client.CloseIdleConnections()
@@ -268,5 +295,8 @@ func (s *Server) Close() {
 
 // isPrivate reports whether a project must never fall through.
 func (s *Server) isPrivate(norm string) bool {
+	if _, up := s.uploadedNames.Load(norm); up {
+		return true
+	}
 	return s.baked.private[norm] || s.private.Match(norm)
 }

