@@ -37,10 +37,32 @@ type htpasswd struct {
 	failures *windowLimiter // failed logins per client address
 }
 
-// readHtpasswd reads an htpasswd file. Entries other than bcrypt ($2y$,
+// HtpasswdError is an htpasswd file that cannot be used: unreadable,
+// empty, or with an entry that is not bcrypt.
+type HtpasswdError struct {
+	File string
+	Err  error
+}
+
+// Error says what is wrong, with the file's line when there is one.
+func (e *HtpasswdError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *HtpasswdError) Unwrap() error { return e.Err }
+
+// readHtpasswd reads an htpasswd file, failing with an *HtpasswdError.
+func readHtpasswd(name string) (*htpasswd, error) {
+	h, err := parseHtpasswd(name)
+	if err != nil {
+		return nil, &HtpasswdError{File: name, Err: err}
+	}
+	return h, nil
+}
+
+// parseHtpasswd reads an htpasswd file. Entries other than bcrypt ($2y$,
 // $2a$, $2b$) are refused with their line: a weaker hash must not be
 // accepted silently.
-func readHtpasswd(name string) (*htpasswd, error) {
+func parseHtpasswd(name string) (*htpasswd, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading htpasswd file: %w", err)
@@ -65,7 +87,7 @@ func readHtpasswd(name string) (*htpasswd, error) {
 		case !ok || user == "":
 			return nil, fmt.Errorf("%s:%d: want USER:HASH", name, line)
 		case !strings.HasPrefix(hash, "$2y$") && !strings.HasPrefix(hash, "$2a$") && !strings.HasPrefix(hash, "$2b$"):
-			return nil, fmt.Errorf("%s:%d: user %q: not a bcrypt hash (write entries with htpasswd -B)", name, line, user)
+			return nil, fmt.Errorf("%s:%d: user %q: not a bcrypt hash (only $2y$, $2a$ and $2b$ entries are accepted)", name, line, user)
 		}
 		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
 			return nil, fmt.Errorf("%s:%d: user %q: malformed bcrypt hash: %w", name, line, user, err)

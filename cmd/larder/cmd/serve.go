@@ -22,6 +22,9 @@ type serveOptions struct {
 	private    []string
 	cacheDir   string
 	ttl        time.Duration
+	htpasswd   string
+	readAuth   bool
+	maxUpload  int64
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -35,10 +38,18 @@ are listed next to the baked ones, verified and cached as they are downloaded.
 Private projects ([index] private globs, --private, forks built from git) never
 fall through.
 
+With --htpasswd FILE (bcrypt entries, as 'htpasswd -B' writes them), the users
+of FILE may upload wheels and sdists with twine upload or uv publish to the
+server's / or /legacy/; an uploaded project is private from then on.
+--read-auth makes every read require the same credentials. /metrics answers
+in the Prometheus text format.
+
 This is the server larder-index runs inside images; -v logs every request.`,
 		Example: `  larder serve
   pip install --index-url http://127.0.0.1:3141/simple/ -r requirements.txt
-  larder serve --offline --addr 0.0.0.0:3141 --private 'acme-*'`,
+  larder serve --offline --addr 0.0.0.0:3141 --private 'acme-*'
+  htpasswd -B -c users.htpasswd ci && larder serve --htpasswd users.htpasswd
+  twine upload --repository-url http://127.0.0.1:3141/legacy/ -u ci dist/*`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd, g, o)
@@ -52,6 +63,9 @@ This is the server larder-index runs inside images; -v logs every request.`,
 	f.StringArrayVar(&o.private, "private", nil, "GLOB of project names that never fall through (repeatable; added to [index] private)")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "folder for fall-through files (default $XDG_CACHE_HOME/larder/index or /var/cache/larder-index)")
 	f.DurationVar(&o.ttl, "ttl", serve.DefaultTTL, "how long an upstream page is used before it is revalidated")
+	f.StringVar(&o.htpasswd, "htpasswd", "", "htpasswd FILE (bcrypt, htpasswd -B) whose users may upload")
+	f.BoolVar(&o.readAuth, "read-auth", false, "reads require the --htpasswd credentials too (all but /-/healthz)")
+	f.Int64Var(&o.maxUpload, "max-upload", serve.DefaultMaxUpload, "largest upload accepted, in bytes")
 	return c
 }
 
@@ -75,6 +89,16 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{fmt.Errorf("serve: %w", err)}
 	}
+	if o.readAuth && o.htpasswd == "" {
+		return usageError{errors.New("serve: --read-auth needs --htpasswd FILE")}
+	}
+	if o.maxUpload <= 0 {
+		return usageError{fmt.Errorf("serve: --max-upload %d: must be a positive number of bytes", o.maxUpload)}
+	}
+	extra := []serve.Option{serve.WithVersion(currentVersion().Version), serve.WithMaxUpload(o.maxUpload)}
+	if o.htpasswd != "" {
+		extra = append(extra, serve.WithHtpasswd(o.htpasswd), serve.WithReadAuth(o.readAuth))
+	}
 	level := slog.LevelWarn
 	if g.verbose {
 		level = slog.LevelInfo
@@ -85,7 +109,11 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
-	srv, err := serve.Open(cfg, log, serve.WithVersion(currentVersion().Version))
+	srv, err := serve.Open(cfg, log, extra...)
+	var badUsers *serve.HtpasswdError
+	if errors.As(err, &badUsers) {
+		return withHint(fmt.Errorf("serve: %w", err), "write the file with 'htpasswd -B -c %s USER' (bcrypt; pass -B for every user you add)", badUsers.File)
+	}
 	if err != nil {
 		return withHint(fmt.Errorf("serve: %w", err), "run 'larder fetch' to fill the wheelhouse, or pass --wheelhouse DIR")
 	}

@@ -1,0 +1,69 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// TestServeRefusesUploadSettingsThatCannotWork runs larder serve with
+// upload flags that cannot work: each fails before listening, naming the
+// flag or the file and line.
+func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := wheelhouse.Create(filepath.Join(dir, ".larder", "wheelhouse")); err != nil {
+		t.Fatal(err)
+	}
+	md5File := filepath.Join(dir, "md5.htpasswd")
+	// htpasswd -m (Apache MD5) and a comment line: line 2 is refused.
+	if err := os.WriteFile(md5File, []byte("# users\nalice:$apr1$0nbQ2Cxk$0VHKb0FQ9wZbn5rZ0C5vS1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := filepath.Join(dir, "empty.htpasswd")
+	if err := os.WriteFile(emptyFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		usage bool   // a usage error
+		want  string // in the error
+		hint  string // in the hint, when not a usage error
+	}{
+		{"read-auth without htpasswd", []string{"--read-auth"}, true, "--read-auth needs --htpasswd", ""},
+		{"no room for an upload", []string{"--max-upload", "0"}, true, "--max-upload 0", ""},
+		{"md5 entries", []string{"--htpasswd", md5File}, false, md5File + ":2: user \"alice\": not a bcrypt hash", "htpasswd -B"},
+		{"no users", []string{"--htpasswd", emptyFile}, false, "lists no users", "htpasswd -B"},
+		{"missing file", []string{"--htpasswd", filepath.Join(dir, "nope")}, false, "nope", "htpasswd -B"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Dir = dir
+			cmd := newServeCmd(&globals{cfg: cfg})
+			cmd.SetArgs(append([]string{"--addr", "127.0.0.1:0", "--offline", "--cache-dir", t.TempDir()}, c.args...))
+			cmd.SetOut(&syncBuffer{})
+			cmd.SetErr(&syncBuffer{})
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // a server that started anyway stops at once
+			err := cmd.ExecuteContext(ctx)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one containing %q", err, c.want)
+			}
+			var u usageError
+			if got := errors.As(err, &u); got != c.usage {
+				t.Errorf("usage error: %v, want %v (%v)", got, c.usage, err)
+			}
+			var h hintError
+			if c.hint != "" && (!errors.As(err, &h) || !strings.Contains(h.hint, c.hint)) {
+				t.Errorf("hint of %v: %+v, want one containing %q", err, h, c.hint)
+			}
+		})
+	}
+}
