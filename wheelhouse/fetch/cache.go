@@ -132,6 +132,8 @@ func (f *fetcher) fromRemote(ctx context.Context, w *want) (bool, error) {
 // remoteFailed stops reading the shared cache for the rest of the fetch
 // and says so once.
 func (f *fetcher) remoteFailed(err error) {
+	// A cache that cannot be read is not pushed to either: one report.
+	f.remote.pushDown.Store(true)
 	f.remote.down.Store(true)
 	f.remote.readWarned.Do(func() {
 		f.warn("the shared cache is not used for the rest of this fetch (the files come from their index): %v", err)

@@ -1,0 +1,370 @@
+package registrycache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/ctxio"
+)
+
+// The transports of a cache reference.
+const (
+	Docker = "docker" // docker://REGISTRY/REPO
+	OCI    = "oci"    // oci:DIR
+)
+
+// options configure Open; Option values set them.
+type options struct {
+	insecure  bool
+	keychain  authn.Keychain
+	transport http.RoundTripper
+}
+
+// Option says how a Cache reaches its registry.
+type Option func(*options) error
+
+// WithInsecure allows plain HTTP to a registry that is not on loopback
+// (loopback registries are always reached over plain HTTP when they
+// speak no TLS).
+func WithInsecure(insecure bool) Option {
+	return func(o *options) error { o.insecure = insecure; return nil }
+}
+
+// WithKeychain finds credentials in k (default authn.DefaultKeychain:
+// the Docker config and its credential helpers, then REGISTRY_AUTH_FILE
+// and the containers auth.json).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("a nil keychain")
+		}
+		o.keychain = k
+		return nil
+	}
+}
+
+// WithTransport sends requests through t (default
+// remote.DefaultTransport), e.g. to trust a private certificate
+// authority.
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) error {
+		if t == nil {
+			return errors.New("a nil transport")
+		}
+		o.transport = t
+		return nil
+	}
+}
+
+// Cache is a shared cache of distribution files, addressed by sha256. It
+// is safe for concurrent use.
+type Cache struct {
+	ref string
+
+	// A registry.
+	repo name.Repository
+	auth authn.Authenticator
+	base http.RoundTripper
+	// The authenticated transports, made on first use: one ping and
+	// token exchange per scope, not per blob.
+	read, write lazyTransport
+
+	// A layout.
+	dir string
+}
+
+// Open returns the cache ref names: docker://REGISTRY/REPO or oci:DIR
+// (created when absent). Nothing is sent to a registry before the first
+// request.
+func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
+	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	for _, fn := range opt {
+		if err := fn(&o); err != nil {
+			return nil, fmt.Errorf("opening cache %s: %w", ref, err)
+		}
+	}
+	c := &Cache{ref: ref}
+	switch {
+	case strings.HasPrefix(ref, Docker+"://"):
+		s := strings.TrimPrefix(ref, Docker+"://")
+		nopts := []name.Option{name.StrictValidation}
+		if o.insecure {
+			nopts = append(nopts, name.Insecure)
+		}
+		repo, err := name.NewRepository(s, nopts...)
+		if err != nil {
+			return nil, fmt.Errorf("cache %q: %w (a cache is a repository, without a tag or digest)", ref, err)
+		}
+		c.repo = repo
+		c.base = &plainHTTPGuard{next: o.transport, insecure: o.insecure}
+		if c.auth, err = authn.Resolve(ctx, o.keychain, repo.Registry); err != nil {
+			return nil, fmt.Errorf("finding credentials for %s: %w", repo.RegistryStr(), err)
+		}
+	case strings.HasPrefix(ref, OCI+":"):
+		c.dir = strings.TrimPrefix(ref, OCI+":")
+		if c.dir == "" {
+			return nil, fmt.Errorf("cache %q: oci: needs a folder", ref)
+		}
+		if _, err := layout.FromPath(c.dir); err != nil {
+			if _, err := layout.Write(c.dir, empty.Index); err != nil {
+				return nil, fmt.Errorf("creating the layout %s: %w", c.dir, err)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("cache %q: expected docker://REGISTRY/REPO or oci:DIR", ref)
+	}
+	return c, nil
+}
+
+// String is the reference the cache was opened with.
+func (c *Cache) String() string { return c.ref }
+
+// plainHTTPGuard refuses plain HTTP to anything but loopback unless the
+// user asked for it: go-containerregistry also falls back to HTTP for
+// private (RFC 1918) addresses, where credentials would cross the
+// network in clear.
+type plainHTTPGuard struct {
+	next     http.RoundTripper
+	insecure bool
+}
+
+func (g *plainHTTPGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" && !g.insecure && !isLoopback(r.URL.Hostname()) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s (not loopback; allow it with --insecure)", r.URL.Host)
+	}
+	return g.next.RoundTrip(r)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// lazyTransport is an authenticated transport made once.
+type lazyTransport struct {
+	once sync.Once
+	rt   http.RoundTripper
+	err  error
+}
+
+func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.RoundTripper, error) {
+	l.once.Do(func() {
+		l.rt, l.err = transport.NewWithContext(context.WithoutCancel(ctx), c.repo.Registry, c.auth, c.base, []string{c.repo.Scope(scope)})
+		if l.err != nil {
+			l.err = fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), l.err)
+		}
+	})
+	return l.rt, l.err
+}
+
+// reader is the transport that reads the repository: pull scope only, so
+// that a read-only credential is never refused a token for want of push.
+func (c *Cache) reader(ctx context.Context) (http.RoundTripper, error) {
+	return c.read.get(ctx, c, transport.PullScope)
+}
+
+// writer is the transport that pushes.
+func (c *Cache) writer(ctx context.Context) (http.RoundTripper, error) {
+	return c.write.get(ctx, c, transport.PushScope)
+}
+
+func checkSum(sum string) (v1.Hash, error) {
+	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
+		return v1.Hash{}, fmt.Errorf("%q is not a lower-case hex sha256", sum)
+	}
+	return v1.Hash{Algorithm: "sha256", Hex: sum}, nil
+}
+
+func (c *Cache) blobURL(h v1.Hash) string {
+	return fmt.Sprintf("%s://%s/v2/%s/blobs/%s", c.repo.Scheme(), c.repo.RegistryStr(), c.repo.RepositoryStr(), h)
+}
+
+// blobRequest sends a HEAD or GET for a blob.
+func (c *Cache) blobRequest(ctx context.Context, method string, h v1.Hash) (*http.Response, error) {
+	rt, err := c.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.blobURL(h), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, c.blobURL(h), err)
+	}
+	return resp, nil
+}
+
+// Has reports whether the cache holds the blob sha256 (a HEAD, for a
+// registry).
+func (c *Cache) Has(ctx context.Context, sum string) (bool, error) {
+	h, err := checkSum(sum)
+	if err != nil {
+		return false, err
+	}
+	if c.dir != "" {
+		st, err := os.Stat(c.blobPath(h))
+		return err == nil && st.Mode().IsRegular(), nil
+	}
+	resp, err := c.blobRequest(ctx, http.MethodHead, h)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("HEAD %s: %s", c.blobURL(h), resp.Status)
+}
+
+// Get opens the blob sha256. The bytes are the registry's: the caller
+// verifies them. A blob the cache lacks is an error wrapping
+// fs.ErrNotExist.
+func (c *Cache) Get(ctx context.Context, sum string) (io.ReadCloser, int64, error) {
+	h, err := checkSum(sum)
+	if err != nil {
+		return nil, 0, err
+	}
+	if c.dir != "" {
+		f, err := os.Open(c.blobPath(h))
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading blob %s of %s: %w", h, c.ref, err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		return f, st.Size(), nil
+	}
+	resp, err := c.blobRequest(ctx, http.MethodGet, h)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return resp.Body, resp.ContentLength, nil
+	case http.StatusNotFound:
+		resp.Body.Close()
+		return nil, 0, fmt.Errorf("GET %s: %w", c.blobURL(h), fs.ErrNotExist)
+	}
+	resp.Body.Close()
+	return nil, 0, fmt.Errorf("GET %s: %s", c.blobURL(h), resp.Status)
+}
+
+// Put uploads size bytes of r as the blob sha256, unless the cache holds
+// it already (the registry is asked first). A registry verifies the
+// digest of what it receives; a layout is written through a temporary
+// file that is hashed before it is renamed.
+func (c *Cache) Put(ctx context.Context, sum string, size int64, r io.Reader) error {
+	h, err := checkSum(sum)
+	if err != nil {
+		return err
+	}
+	if c.dir != "" {
+		return c.putFile(ctx, h, size, r)
+	}
+	rt, err := c.writer(ctx)
+	if err != nil {
+		return fmt.Errorf("pushing blob %s: %w", h, err)
+	}
+	l := &blobLayer{digest: h, size: size, r: r}
+	if err := remote.WriteLayer(c.repo, l, remote.WithContext(ctx), remote.WithTransport(rt)); err != nil {
+		return fmt.Errorf("pushing blob %s to %s: %w", h, c.ref, err)
+	}
+	return nil
+}
+
+func (c *Cache) blobPath(h v1.Hash) string {
+	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader) error {
+	dst := c.blobPath(h)
+	if st, err := os.Stat(dst); err == nil && st.Size() == size {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	tmp, err := wheelhouse.CreateTemp(filepath.Dir(dst), "."+h.Hex+".tmp-*", 0o644)
+	if err != nil {
+		return fmt.Errorf("writing blob %s: %w", h, err)
+	}
+	hh := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, hh), ctxio.Reader(ctx, r))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && (n != size || hex.EncodeToString(hh.Sum(nil)) != h.Hex) {
+		err = fmt.Errorf("the bytes given are sha256 %s, %d bytes; want %s, %d bytes", hex.EncodeToString(hh.Sum(nil)), n, h.Hex, size)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("writing blob %s to %s: %w", h, c.ref, err)
+	}
+	return nil
+}
+
+// blobLayer is a file as go-containerregistry pushes a layer: its bytes
+// are the blob as they are (no compression, no diff ID of its own).
+type blobLayer struct {
+	digest v1.Hash
+	size   int64
+	mu     sync.Mutex
+	r      io.Reader
+}
+
+func (l *blobLayer) Digest() (v1.Hash, error) { return l.digest, nil }
+func (l *blobLayer) DiffID() (v1.Hash, error) { return l.digest, nil }
+func (l *blobLayer) Size() (int64, error)     { return l.size, nil }
+func (l *blobLayer) MediaType() (types.MediaType, error) {
+	return MediaTypeFile, nil
+}
+func (l *blobLayer) Uncompressed() (io.ReadCloser, error) { return l.Compressed() }
+
+// Compressed gives the bytes once: the reader of a Put cannot be rewound.
+func (l *blobLayer) Compressed() (io.ReadCloser, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.r == nil {
+		return nil, errors.New("the blob's bytes were already sent once")
+	}
+	r := l.r
+	l.r = nil
+	return io.NopCloser(r), nil
+}

@@ -1,0 +1,292 @@
+package registrycache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// Media types of larder's artifacts.
+const (
+	// ArtifactTypeWheelhouse is the artifactType of a wheelhouse manifest.
+	ArtifactTypeWheelhouse = "application/vnd.larder.wheelhouse.v1+json"
+	// MediaTypeFile is a distribution file (a wheel or an sdist).
+	MediaTypeFile types.MediaType = "application/vnd.larder.distribution.v1"
+	// MediaTypeMetadata is a wheel's PEP 658 core metadata.
+	MediaTypeMetadata types.MediaType = "application/vnd.larder.metadata.v1"
+	mediaTypeEmpty    types.MediaType = "application/vnd.oci.empty.v1+json"
+)
+
+// Annotations of a file's descriptor in a wheelhouse manifest.
+const (
+	AnnotationFilename = "org.opencontainers.image.title"
+	AnnotationProject  = "build.larder.project"
+	AnnotationVersion  = "build.larder.version"
+	AnnotationOrigin   = "build.larder.origin" // index, vcs or sdist
+	AnnotationSource   = "build.larder.source" // the URL, commit or sdist it came from
+	AnnotationPrivate  = "build.larder.private"
+	AnnotationTargets  = "build.larder.targets"
+	AnnotationOf       = "build.larder.metadata-of" // the wheel a metadata blob belongs to
+)
+
+// PushReport is what a push did.
+type PushReport struct {
+	// Blobs is how many blobs the wheelhouse has (files and metadata);
+	// Uploaded of them were sent, the others the cache held already.
+	Blobs    int      `json:"blobs"`
+	Uploaded int      `json:"uploaded"`
+	Bytes    int64    `json:"bytes_uploaded"`
+	Manifest string   `json:"manifest"` // digest of the wheelhouse manifest
+	Tags     []string `json:"tags"`
+}
+
+// LockTag is the tag of the wheelhouse of the lock with this sha256.
+func LockTag(lockSHA256 string) string { return "sha256-" + lockSHA256 }
+
+// PushWheelhouse uploads every file of store (and every wheel's
+// metadata) that the cache lacks, jobs at once, then the wheelhouse's
+// artifact manifest, tagged LockTag(lockSHA256) and each of tags.
+func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lockSHA256 string, tags []string, jobs int) (*PushReport, error) {
+	if jobs < 1 {
+		jobs = 1
+	}
+	allTags := append([]string{LockTag(lockSHA256)}, tags...)
+	for _, t := range allTags {
+		if _, err := name.NewTag("localhost/x:"+t, name.StrictValidation); err != nil {
+			return nil, fmt.Errorf("tag %q: not a valid tag (letters, digits, '_', '.', '-'; at most 128)", t)
+		}
+	}
+	entries := store.Entries()
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Filename < entries[j].Filename })
+	var layers []v1.Descriptor
+	type blob struct{ sum, path string }
+	var blobs []blob
+	for _, e := range entries {
+		ann := map[string]string{
+			AnnotationFilename: e.Filename, AnnotationProject: e.Project, AnnotationVersion: e.Version,
+			AnnotationOrigin: e.Origin.Kind, AnnotationPrivate: fmt.Sprint(e.Private),
+		}
+		if src := firstNonEmpty(e.Origin.Commit, e.Origin.SdistSHA256, e.Origin.URL); src != "" {
+			ann[AnnotationSource] = src
+		}
+		if len(e.Targets) > 0 {
+			ann[AnnotationTargets] = strings.Join(e.Targets, ",")
+		}
+		h, err := checkSum(e.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("pushing %s: %w", e.Filename, err)
+		}
+		layers = append(layers, v1.Descriptor{MediaType: MediaTypeFile, Digest: h, Size: e.Size, Annotations: ann})
+		blobs = append(blobs, blob{e.SHA256, store.Path(e.Filename)})
+		if e.MetadataSHA256 != "" {
+			mh, err := checkSum(e.MetadataSHA256)
+			if err != nil {
+				return nil, fmt.Errorf("pushing the metadata of %s: %w", e.Filename, err)
+			}
+			size, err := fileSize(store.MetadataPath(e.Filename))
+			if err != nil {
+				return nil, fmt.Errorf("pushing the metadata of %s: %w", e.Filename, err)
+			}
+			layers = append(layers, v1.Descriptor{MediaType: MediaTypeMetadata, Digest: mh, Size: size,
+				Annotations: map[string]string{AnnotationFilename: e.Filename + ".metadata", AnnotationOf: e.Filename}})
+			blobs = append(blobs, blob{e.MetadataSHA256, store.MetadataPath(e.Filename)})
+		}
+	}
+	rep := &PushReport{Blobs: len(blobs), Tags: allTags}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, b := range blobs {
+		g.Go(func() error {
+			n, err := c.putIfAbsent(gctx, b.sum, b.path)
+			if err == nil && n > 0 {
+				mu.Lock()
+				rep.Uploaded++
+				rep.Bytes += n
+				mu.Unlock()
+			}
+			return err
+		})
+	}
+	// The empty config every artifact manifest points at.
+	g.Go(func() error {
+		_, err := c.putBytes(gctx, []byte("{}"))
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return rep, err
+	}
+	cfgHash, _, _ := v1.SHA256(strings.NewReader("{}"))
+	m := v1.Manifest{
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeWheelhouse,
+		Config:      v1.Descriptor{MediaType: mediaTypeEmpty, Digest: cfgHash, Size: 2, Data: []byte("{}")},
+		Layers:      layers,
+		Annotations: map[string]string{"build.larder.lock.sha256": lockSHA256},
+	}
+	if len(m.Layers) == 0 {
+		// An image manifest needs a layer; the empty blob stands for none.
+		m.Layers = []v1.Descriptor{{MediaType: mediaTypeEmpty, Digest: cfgHash, Size: 2}}
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return rep, fmt.Errorf("encoding the wheelhouse manifest: %w", err)
+	}
+	d, err := c.putManifest(ctx, raw, allTags)
+	if err != nil {
+		return rep, err
+	}
+	rep.Manifest = d.String()
+	return rep, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func fileSize(path string) (int64, error) {
+	f, err := wheelhouse.OpenRegular(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// putIfAbsent uploads the file at path as blob sum unless the cache has
+// it, and says how many bytes it sent.
+func (c *Cache) putIfAbsent(ctx context.Context, sum, path string) (int64, error) {
+	ok, err := c.Has(ctx, sum)
+	if err != nil {
+		return 0, err
+	}
+	if ok {
+		return 0, nil
+	}
+	f, err := wheelhouse.OpenRegular(path)
+	if err != nil {
+		return 0, fmt.Errorf("pushing %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("pushing %s: %w", path, err)
+	}
+	if err := c.Put(ctx, sum, st.Size(), f); err != nil {
+		// Another pusher may have stored the same blob at the same time,
+		// and a registry can fail one of two identical uploads: the blob
+		// being there is what counts.
+		if ok, herr := c.Has(ctx, sum); herr == nil && ok {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+func (c *Cache) putBytes(ctx context.Context, b []byte) (v1.Hash, error) {
+	h, _, _ := v1.SHA256(strings.NewReader(string(b)))
+	ok, err := c.Has(ctx, h.Hex)
+	if err != nil || ok {
+		return h, err
+	}
+	if err := c.Put(ctx, h.Hex, int64(len(b)), strings.NewReader(string(b))); err != nil {
+		if ok, herr := c.Has(ctx, h.Hex); herr == nil && ok {
+			return h, nil // another pusher's
+		}
+		return h, err
+	}
+	return h, nil
+}
+
+// rawManifest is a manifest go-containerregistry pushes as it is.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.raw, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+// putManifest stores the manifest and points every tag at it.
+func (c *Cache) putManifest(ctx context.Context, raw []byte, tags []string) (v1.Hash, error) {
+	h, size, _ := v1.SHA256(strings.NewReader(string(raw)))
+	if c.dir != "" {
+		if err := c.putFile(ctx, h, size, strings.NewReader(string(raw))); err != nil {
+			return h, err
+		}
+		p := layout.Path(c.dir)
+		for _, t := range tags {
+			// index.json is rewritten whole: one writer at a time per layout.
+			if err := p.RemoveDescriptors(match.Annotation("org.opencontainers.image.ref.name", t)); err != nil {
+				return h, fmt.Errorf("tagging %s in %s: %w", t, c.dir, err)
+			}
+			d := v1.Descriptor{MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeWheelhouse, Digest: h, Size: size,
+				Annotations: map[string]string{"org.opencontainers.image.ref.name": t}}
+			if err := p.AppendDescriptor(d); err != nil {
+				return h, fmt.Errorf("tagging %s in %s: %w", t, c.dir, err)
+			}
+		}
+		return h, nil
+	}
+	rt, err := c.writer(ctx)
+	if err != nil {
+		return h, fmt.Errorf("pushing the wheelhouse manifest: %w", err)
+	}
+	var errs []error
+	for _, t := range tags {
+		ref := c.repo.Tag(t)
+		if err := putManifestRetrying(ctx, ref, raw, rt); err != nil {
+			errs = append(errs, fmt.Errorf("pushing the wheelhouse manifest to %s: %w", ref, err))
+		}
+	}
+	return h, errors.Join(errs...)
+}
+
+// putManifestRetrying puts a manifest, up to 4 times: the registry's
+// file system storage fails one of two identical manifests written at
+// once (it rewrites the blob in place while verifying the other), and
+// the second attempt finds it whole.
+func putManifestRetrying(ctx context.Context, ref name.Tag, raw []byte, rt http.RoundTripper) error {
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			t := time.NewTimer(time.Duration(50<<attempt) * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return context.Cause(ctx)
+			case <-t.C:
+			}
+		}
+		if err = remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}, remote.WithContext(ctx), remote.WithTransport(rt)); err == nil {
+			return nil
+		}
+	}
+	return err
+}

@@ -1,0 +1,298 @@
+package registrycache_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/dockerregistry"
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver"
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/fetch"
+)
+
+const amd64 = "linux/amd64:3.11:glibc2.36"
+
+func pure(version string, requires ...string) pypitest.Release {
+	return pypitest.Release{Version: version, Requires: requires, Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}
+}
+
+// closure is a small lock's index: pure wheels, a platform wheel and one
+// large enough to take several reads.
+func closure() *pypitest.Index {
+	return &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "app", Releases: []pypitest.Release{pure("1.0", "lib>=1", "fast", "Big_Pkg")}},
+		{Name: "lib", Releases: []pypitest.Release{pure("1.0"), pure("2.0")}},
+		{Name: "fast", Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{
+			{Tags: "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"},
+		}}}},
+		{Name: "Big_Pkg", Releases: []pypitest.Release{{Version: "3.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any", Size: 700 << 10}}}}},
+	}}
+}
+
+// lockIndex serves idx and locks roots with the real resolver.
+func lockIndex(t *testing.T, idx *pypitest.Index, roots ...string) (*pypitest.Server, *pylock.Lock) {
+	t.Helper()
+	srv := pypitest.Start(t, idx)
+	var reqs []resolver.Requirement
+	for _, r := range roots {
+		pr, err := pep508.ParseRequirement(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, resolver.Requirement{Requirement: pr, Source: "test"})
+	}
+	tt, err := target.Parse(amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()), index.WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolver.Resolve(context.Background(), c, resolver.Request{Requirements: reqs, Targets: []target.Target{tt}, Python: "/usr/bin/python3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	return srv, res.Lock()
+}
+
+func startRegistry(t *testing.T) *dockerregistry.Registry {
+	t.Helper()
+	if _, err := exec.LookPath("docker-registry"); err != nil {
+		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
+	}
+	r, err := dockerregistry.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// machine is one computer: its own wheelhouse and user cache folder.
+type machine struct {
+	store    *wheelhouse.Store
+	cacheDir string
+}
+
+func newMachine(t *testing.T) *machine {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := wheelhouse.Create(filepath.Join(dir, "wheelhouse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &machine{store: s, cacheDir: filepath.Join(dir, "cache")}
+}
+
+func (m *machine) fetch(t *testing.T, lock *pylock.Lock, c *registrycache.Cache, push bool) *fetch.Report {
+	t.Helper()
+	rep, err := fetch.Fetch(context.Background(), m.store, lock,
+		fetch.WithCacheDir(m.cacheDir), fetch.WithCache(c, push), fetch.WithRetries(0))
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	return rep
+}
+
+func mustVerifyClean(t *testing.T, s *wheelhouse.Store, l *pylock.Lock) {
+	t.Helper()
+	s2, err := wheelhouse.Open(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fetch.Verify(context.Background(), s2, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) > 0 {
+		t.Fatalf("verify found problems: %+v", r.Problems)
+	}
+}
+
+func openCache(t *testing.T, r *dockerregistry.Registry) *registrycache.Cache {
+	t.Helper()
+	c, err := registrycache.Open(context.Background(), "docker://"+r.Host+"/larder/cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func lockSum(t *testing.T, l *pylock.Lock) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "pylock.toml")
+	if err := pylock.WriteFile(p, l); err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := wheelhouse.HashFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// TestAFreshMachineFetchesTheClosureFromTheRegistryAlone: machine A
+// fetches from the index and pushes; machine B, with an empty user cache
+// and the index stopped, gets every file from the registry, verified.
+func TestAFreshMachineFetchesTheClosureFromTheRegistryAlone(t *testing.T) {
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	c := openCache(t, reg)
+
+	a := newMachine(t)
+	repA := a.fetch(t, lock, c, false)
+	if repA.Downloaded != repA.Files || repA.FromCache != 0 {
+		t.Fatalf("machine A: %+v, want every file downloaded from the index", repA)
+	}
+	sum := lockSum(t, lock)
+	before := len(reg.Blobs())
+	push, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	// Every file, every wheel's metadata, the empty config and the manifest.
+	if push.Uploaded != push.Blobs || push.Blobs != 2*repA.Files {
+		t.Fatalf("first push: %+v, want all %d blobs (files and metadata) uploaded", push, 2*repA.Files)
+	}
+	if got := len(reg.Blobs()) - before; got != push.Blobs+2 {
+		t.Fatalf("the registry gained %d blobs, want %d", got, push.Blobs+2)
+	}
+	afterFirst := reg.Blobs()
+
+	again, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4)
+	if err != nil {
+		t.Fatalf("second push: %v", err)
+	}
+	if again.Uploaded != 0 || len(reg.Blobs()) != len(afterFirst) {
+		t.Fatalf("second push uploaded %d blobs (registry %d -> %d), want 0", again.Uploaded, len(afterFirst), len(reg.Blobs()))
+	}
+	if again.Manifest != push.Manifest {
+		t.Fatalf("the same wheelhouse gave manifest %s then %s", push.Manifest, again.Manifest)
+	}
+
+	srv.Close()
+	srv.Reset()
+	b := newMachine(t)
+	repB := b.fetch(t, lock, openCache(t, reg), false)
+	if repB.FromCache != repB.Files || repB.Downloaded != 0 || len(repB.Warnings) != 0 {
+		t.Fatalf("machine B: %+v, want all %d files from the registry", repB, repB.Files)
+	}
+	if n := len(srv.Counts()); n != 0 {
+		t.Fatalf("machine B sent %d requests to the index: %v", n, srv.Counts())
+	}
+	mustVerifyClean(t, b.store, lock)
+}
+
+// TestFetchWithPushFillsTheRegistryForTheNextMachine is the pull
+// strategy: the first fetch that downloads a file puts it in the cache.
+func TestFetchWithPushFillsTheRegistryForTheNextMachine(t *testing.T) {
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	c := openCache(t, reg)
+	repC := newMachine(t).fetch(t, lock, c, true)
+	if repC.Pushed != repC.Files || len(repC.Warnings) != 0 {
+		t.Fatalf("machine C: %+v, want all %d files pushed", repC, repC.Files)
+	}
+	srv.Close()
+	d := newMachine(t)
+	repD := d.fetch(t, lock, openCache(t, reg), false)
+	if repD.FromCache != repD.Files {
+		t.Fatalf("machine D: %+v, want every file from the registry", repD)
+	}
+	mustVerifyClean(t, d.store, lock)
+}
+
+// TestACorruptBlobInTheRegistryIsRefused: bytes in the registry's
+// storage that are not the lock's are reported with both digests, never
+// kept, and the file comes from the index.
+func TestACorruptBlobInTheRegistryIsRefused(t *testing.T) {
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	c := openCache(t, reg)
+	newMachine(t).fetch(t, lock, c, true)
+
+	var victim pylock.File
+	for _, p := range lock.Packages {
+		if p.Name == "big-pkg" {
+			victim = p.Wheels[0]
+		}
+	}
+	sum := victim.Hashes["sha256"]
+	data := filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", sum[:2], sum, "data")
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff // same size, other bytes
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Reset()
+	m := newMachine(t)
+	rep := m.fetch(t, lock, c, false)
+	if rep.Downloaded != 1 || rep.FromCache != rep.Files-1 {
+		t.Fatalf("%+v, want the corrupt file alone downloaded from the index", rep)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], sum) || !strings.Contains(rep.Warnings[0], victim.Name) || !strings.Contains(rep.Warnings[0], "refused") {
+		t.Fatalf("warnings %q, want one naming %s, the lock's sha256 and the registry's", rep.Warnings, victim.Name)
+	}
+	mustVerifyClean(t, m.store, lock)
+}
+
+// TestAStoppedRegistryCostsOneAttempt: the fetch reports it once and
+// gets everything from the index.
+func TestAStoppedRegistryCostsOneAttempt(t *testing.T) {
+	reg := startRegistry(t)
+	_, lock := lockIndex(t, closure(), "app")
+	c := openCache(t, reg)
+	reg.Stop()
+	rep, err := fetch.Fetch(context.Background(), newMachine(t).store, lock, fetch.WithCache(c, true), fetch.WithJobs(1), fetch.WithRetries(0))
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	if rep.Downloaded != rep.Files || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], reg.Host) {
+		t.Fatalf("%+v, want every file from the index and one warning naming %s", rep, reg.Host)
+	}
+}
+
+// TestTwoPushesAtOnceBothSucceedAndStoreEachBlobOnce.
+func TestTwoPushesAtOnceBothSucceedAndStoreEachBlobOnce(t *testing.T) {
+	reg := startRegistry(t)
+	_, lock := lockIndex(t, closure(), "app")
+	a := newMachine(t)
+	rep := a.fetch(t, lock, openCache(t, reg), false)
+	sum := lockSum(t, lock)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, sum, nil, 4)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
+	// Files, metadata, the empty config and one manifest.
+	if got, want := len(reg.Blobs()), 2*rep.Files+2; got != want {
+		t.Fatalf("the registry holds %d blobs, want %d", got, want)
+	}
+}
