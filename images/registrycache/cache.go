@@ -94,6 +94,24 @@ type Cache struct {
 	dir string
 }
 
+// Check reports whether ref names a cache (docker://REGISTRY/REPO or
+// oci:DIR), touching neither the network nor the disk.
+func Check(ref string) error {
+	switch {
+	case strings.HasPrefix(ref, Docker+"://"):
+		if _, err := name.NewRepository(strings.TrimPrefix(ref, Docker+"://"), name.StrictValidation); err != nil {
+			return fmt.Errorf("%q: %w (a cache is a repository, without a tag or digest)", ref, err)
+		}
+	case strings.HasPrefix(ref, OCI+":"):
+		if strings.TrimPrefix(ref, OCI+":") == "" {
+			return fmt.Errorf("%q: oci: needs a folder", ref)
+		}
+	default:
+		return fmt.Errorf("%q: expected docker://REGISTRY/REPO or oci:DIR", ref)
+	}
+	return nil
+}
+
 // Open returns the cache ref names: docker://REGISTRY/REPO or oci:DIR
 // (created when absent). Nothing is sent to a registry before the first
 // request.

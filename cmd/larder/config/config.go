@@ -14,6 +14,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/tomldoc"
 )
@@ -30,6 +31,7 @@ type Config struct {
 	Wheelhouse Wheelhouse       `toml:"wheelhouse"`
 	Image      Image            `toml:"image"`
 	Build      map[string]Build `toml:"build,omitempty"`
+	Cache      Cache            `toml:"cache" comment:"The shared cache: an OCI registry every machine reads and fills."`
 
 	// File is the configuration file this was loaded from ("" for defaults).
 	File string `toml:"-"`
@@ -95,6 +97,16 @@ type Image struct {
 	Path   string `toml:"path"`
 	// Compression of the wheelhouse layers: gzip, zstd or none.
 	Compression string `toml:"compression"`
+}
+
+// Cache configures the shared cache of distribution files.
+type Cache struct {
+	// Registry is docker://REGISTRY/REPO or oci:DIR ("" for none).
+	Registry string `toml:"registry,omitempty"`
+	// Push has fetch put what it downloads into the cache.
+	Push bool `toml:"push,omitempty"`
+	// Insecure allows plain HTTP to a registry that is not on loopback.
+	Insecure bool `toml:"insecure,omitempty"`
 }
 
 // Build configures how one project is built from source.
@@ -268,6 +280,13 @@ func (c *Config) validate(name string, data []byte) error {
 		case r.Transport == images.Scratch && k.key == "image.output":
 			bad(k.key, "scratch is only a base")
 		}
+	}
+	if c.Cache.Registry != "" {
+		if err := registrycache.Check(c.Cache.Registry); err != nil {
+			bad("cache.registry", "%s", err.Error())
+		}
+	} else if c.Cache.Push {
+		bad("cache.push", "needs cache.registry")
 	}
 	seen := map[string]int{}
 	for i, t := range c.Targets {

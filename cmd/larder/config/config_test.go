@@ -91,6 +91,16 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"relative image path", "[image]\npath = \"wheelhouse\"\n",
 			[]string{"larder.toml:2:", "image.path", "absolute"}},
 		{"syntax", "[project\n", []string{"larder.toml:1:"}},
+		{"cache without transport", "[cache]\nregistry = \"ghcr.io/acme/larder\"\n",
+			[]string{"larder.toml:2:", "cache.registry", "docker://REGISTRY/REPO or oci:DIR"}},
+		{"cache with a tag", "[cache]\n\nregistry = \"docker://ghcr.io/acme/larder:main\"\n",
+			[]string{"larder.toml:3:", "cache.registry", "without a tag"}},
+		{"cache oci without folder", "[cache]\nregistry = \"oci:\"\n",
+			[]string{"larder.toml:2:", "cache.registry", "needs a folder"}},
+		{"cache push without registry", "[cache]\npush = true\n",
+			[]string{"larder.toml:2:", "cache.push", "needs cache.registry"}},
+		{"cache unknown key", "[cache]\nregistery = \"docker://ghcr.io/acme/larder\"\n",
+			[]string{"larder.toml:2:", "cache.registery", "unknown key", "registry"}},
 		{"duplicate target", "[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n",
 			[]string{"larder.toml:4:", "target[1]", "duplicates target[0]"}},
 	}
@@ -156,5 +166,15 @@ func TestEncodeRoundTrips(t *testing.T) {
 	b2, _ := c2.Encode()
 	if string(b) != string(b2) {
 		t.Errorf("encoding is not stable:\n%s\n---\n%s", b, b2)
+	}
+}
+
+func TestParseReadsTheCacheTable(t *testing.T) {
+	c, err := Parse([]byte("[cache]\nregistry = \"docker://127.0.0.1:5000/acme/larder\"\npush = true\ninsecure = true\n"), "larder.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Cache{Registry: "docker://127.0.0.1:5000/acme/larder", Push: true, Insecure: true}); c.Cache != want {
+		t.Fatalf("cache %+v, want %+v", c.Cache, want)
 	}
 }
