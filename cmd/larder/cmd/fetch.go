@@ -32,6 +32,8 @@ type fetchOptions struct {
 	builder    string
 	cacheDir   string
 	addr       string
+	cache      cacheFlags
+	push       bool
 }
 
 func newFetchCmd(g *globals) *cobra.Command {
@@ -46,10 +48,16 @@ in the user cache are not downloaded again. The wheelhouse gets a PEP 658
 .metadata file for every wheel and a static simple index, so that pip installs
 from it with --find-links DIR/files or --index-url file://DIR/simple/.
 
+With --cache (or [cache] registry), every file is looked for in the shared
+cache, by its sha256, before the index, and verified against the lock; a
+cache that cannot be reached is reported once and the index takes over. With
+--push (or [cache] push), what the fetch downloads is put into the cache.
+
 An interrupted fetch keeps what finished; run it again to get the rest.`,
 		Example: `  larder fetch
   larder fetch --lock pylock.toml --wheelhouse /tmp/wh --jobs 16
-  larder fetch --builder none --json`,
+  larder fetch --builder none --json
+  larder fetch --cache docker://ghcr.io/acme/larder-cache --push`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runFetch(cmd, g, o)
@@ -63,6 +71,8 @@ An interrupted fetch keeps what finished; run it again to get the rest.`,
 	f.StringVar(&o.builder, "builder", "host", `how to build wheels from source: "host" (pip on this machine), "buildkit" (in [image] base on a BuildKit daemon) or "none"`)
 	f.StringVar(&o.addr, "buildkit-addr", "", "BuildKit daemon for --builder buildkit (default $BUILDKIT_HOST, else "+buildkit.DefaultAddr+")")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "user cache shared by wheelhouses and builds (default $XDG_CACHE_HOME/larder)")
+	addCacheFlags(c, &o.cache)
+	f.BoolVar(&o.push, "push", false, "put what the fetch downloads into the --cache registry (default [cache] push)")
 	return c
 }
 
@@ -122,6 +132,16 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 		cacheDir = index.DefaultCacheDir()
 	}
 	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir)}
+	shared, err := openCache(cmd, g, "fetch", &o.cache)
+	if err != nil {
+		return err
+	}
+	push := o.push || g.cfg.Cache.Push
+	if shared != nil {
+		opts = append(opts, fetch.WithCache(shared, push))
+	} else if o.push {
+		return usageError{errors.New("fetch: --push needs --cache docker://REGISTRY/REPO or [cache] registry in larder.toml")}
+	}
 	if o.builder == "buildkit" {
 		b, err := buildkitBuilder(g, o, cacheDir, cmd.ErrOrStderr())
 		if err != nil {
@@ -316,6 +336,9 @@ func printFetchSummary(w io.Writer, asJSON bool, s *fetchSummary) error {
 	fmt.Fprintf(w, "  %d downloaded (%s), %d from the cache, %d already present", r.Downloaded, humanBytes(r.Bytes), r.Linked, r.Present)
 	if r.Adopted > 0 {
 		fmt.Fprintf(w, " (%d adopted)", r.Adopted)
+	}
+	if r.FromCache > 0 || r.Pushed > 0 {
+		fmt.Fprintf(w, ", %d from the shared cache, %d pushed to it", r.FromCache, r.Pushed)
 	}
 	fmt.Fprintf(w, ", %d built", r.Built)
 	if r.Retries > 0 {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
@@ -91,6 +93,7 @@ when requirements change.`,
 		newWhyCmd(g),
 		newFetchCmd(g),
 		newVerifyCmd(g),
+		newPushCmd(g),
 		newGCCmd(g),
 		newServeCmd(g),
 		newBakeCmd(g),
@@ -193,7 +196,10 @@ func hintFor(err error) string {
 	var pe *images.PlatformError
 	var tm *images.TooManyLayersError
 	var bu *buildkit.UnreachableError
+	var re *transport.Error
 	switch {
+	case errors.As(err, &re) && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden):
+		return "the registry refused the credential: log in (docker login REGISTRY, or a credential helper in ~/.docker/config.json, or REGISTRY_AUTH_FILE); pushing needs write access, fetching only read"
 	case errors.As(err, &inc):
 		return "run 'larder fetch' to complete the wheelhouse"
 	case errors.As(err, &ie):
