@@ -45,6 +45,14 @@ const (
 	// maxUnpackedFactor bounds the bytes an archive check decompresses, as
 	// a multiple of the upload's size (a zip bomb is refused, not read).
 	maxUnpackedFactor = 20
+	// maxWheelMembers bounds a wheel's members (the central directory is
+	// read into memory).
+	maxWheelMembers = 100000
+	// uploadIdleTimeout cuts an upload that sends nothing this long;
+	// uploadTimeout bounds the whole of one. The server's ReadTimeout (a
+	// minute) is right for reads, not for 100 MiB over a slow link.
+	uploadIdleTimeout = 60 * time.Second
+	uploadTimeout     = 30 * time.Minute
 	// originUpload is the Origin.Kind of an uploaded file.
 	originUpload = "upload"
 )
@@ -119,6 +127,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
+	r.Body = newIdleBody(w, r.Body)
 	created, size, err := s.upload(r, user)
 	var ue *uploadError
 	switch {
@@ -354,6 +363,9 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
 	}
 	defer zr.Close()
+	if len(zr.File) > maxWheelMembers {
+		return nil, refuse(http.StatusBadRequest, "%s: more than %d members", filename, maxWheelMembers)
+	}
 	w, err := distname.ParseWheelName(filename)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
@@ -570,12 +582,15 @@ func (s *Server) keepUpload(tmp string, e wheelhouse.Entry, meta []byte) (bool, 
 	u := s.uploader
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if old := s.existing(e.Filename); old != nil {
-		if old.SHA256 == e.SHA256 {
-			return false, nil
-		}
+	old, listed := s.existing(e.Filename)
+	switch {
+	case old != nil && old.SHA256 != e.SHA256:
 		return false, refuse(http.StatusConflict, "%s exists with different content (sha256 %s); files are immutable: upload a new version", e.Filename, old.SHA256)
+	case old != nil && listed:
+		return false, nil
 	}
+	// Not there, or there with the same bytes but unlisted (a server
+	// killed between the rename and the manifest): listed now.
 	final := u.store.Path(e.Filename)
 	metaPath := ""
 	if e.IsWheel() {
@@ -611,29 +626,68 @@ func (s *Server) keepUpload(tmp string, e wheelhouse.Entry, meta []byte) (bool, 
 }
 
 // existing returns the entry of a file of that name the server has or the
-// store has (another process may have written it), or nil.
-func (s *Server) existing(filename string) *wheelhouse.Entry {
+// store has (another process may have written it), or nil; listed is
+// false for a file on disk that no manifest lists, whose hash is read.
+func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool) {
 	if lf := s.baked.files[filename]; lf != nil {
-		return &lf.entry
+		return &lf.entry, true
 	}
 	s.cacheMu.RLock()
 	lf := s.uploaded.files[filename]
 	s.cacheMu.RUnlock()
 	if lf != nil {
-		return &lf.entry
+		return &lf.entry, true
 	}
 	if err := s.uploader.store.Refresh(); err != nil {
 		s.log.Warn("re-reading the wheelhouse manifest", "err", err)
 	}
 	if e, ok := s.uploader.store.Lookup(filename); ok {
-		return &e
+		return &e, true
 	}
-	if _, err := os.Lstat(s.uploader.store.Path(filename)); err == nil {
-		// Not listed, but there: a file no manifest knows is not
-		// overwritten (gc removes it, or a fetch lists it).
-		return &wheelhouse.Entry{Filename: filename, SHA256: "unknown"}
+	p := s.uploader.store.Path(filename)
+	if _, err := os.Lstat(p); err == nil {
+		// A file no manifest lists: a fetch about to list it, or a
+		// killed server's. It is never overwritten with other bytes.
+		sum, err := hashFile(p, s.uploader.maxSize)
+		if err != nil {
+			sum = "unreadable"
+		}
+		return &wheelhouse.Entry{Filename: filename, SHA256: sum}, false
 	}
-	return nil
+	return nil, false
+}
+
+// idleBody is an upload's body whose read deadline moves with each read:
+// a slow upload goes on, a stalled one is cut, and none outlasts
+// uploadTimeout.
+type idleBody struct {
+	io.ReadCloser
+	rc  *http.ResponseController
+	end time.Time
+}
+
+func newIdleBody(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+	b := &idleBody{ReadCloser: body, rc: http.NewResponseController(w), end: time.Now().Add(uploadTimeout)}
+	b.extend()
+	return b
+}
+
+func (b *idleBody) extend() {
+	// Not every ResponseWriter supports deadlines (httptest's recorder);
+	// the server's ReadTimeout then stays.
+	d := time.Now().Add(uploadIdleTimeout)
+	if d.After(b.end) {
+		d = b.end
+	}
+	_ = b.rc.SetReadDeadline(d)
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.extend()
+	}
+	return n, err
 }
 
 // openUploader registers the server as a writer of store for its life.

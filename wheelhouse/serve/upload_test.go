@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -405,4 +406,98 @@ func rewriteZip(t *testing.T, data []byte, fixRecord bool, edit func(name string
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+// TestUploadsLeaveNothingHalfWritten cuts an upload's connection halfway
+// through the file, and uploads over a file a killed server renamed into
+// place but never listed: the cut upload leaves no file, temporary or
+// not; the unlisted file is listed when the same bytes come again and is
+// never replaced by other bytes.
+func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
+	users := htpasswdFile(t, "alice:pw")
+	dir := t.TempDir()
+	st, err := wheelhouse.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true))
+	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("connection cut", func(t *testing.T) {
+		req := uploadRequest(t, base+"/legacy/", w, nil)
+		req.SetBasicAuth("alice", "pw")
+		body, _ := io.ReadAll(req.Body)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /legacy/ HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+			req.Header.Get("Authorization"), req.Header.Get("Content-Type"), len(body))
+		conn.Write(body[:len(body)/2])
+		// Wait until the server has the temporary file, then cut.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if onDisk, _ := storedFiles(t, dir); len(onDisk) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the server never started storing the upload")
+			}
+		}
+		conn.Close()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			onDisk, listed := storedFiles(t, dir)
+			if len(onDisk) == 0 && len(listed) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a cut upload left files %v, entries %v", onDisk, listed)
+			}
+		}
+	})
+
+	post := func(f *pypitest.File) int {
+		req := uploadRequest(t, base+"/legacy/", f, nil)
+		req.SetBasicAuth("alice", "pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Run("unlisted file", func(t *testing.T) {
+		// What a server killed between its rename and its manifest
+		// leaves: the file, unlisted.
+		if err := os.WriteFile(st.Path(w.Filename), w.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		other := *w
+		other.Data = rewriteZip(t, w.Data, true, func(name string, b []byte) []byte {
+			if strings.HasSuffix(name, "/__init__.py") {
+				return append(b, "# other\n"...)
+			}
+			return b
+		})
+		other.SHA256 = sha256Of(other.Data)
+		if got := post(&other); got != http.StatusConflict {
+			t.Errorf("other bytes over an unlisted file: %d, want 409", got)
+		}
+		if b, _ := os.ReadFile(st.Path(w.Filename)); !bytes.Equal(b, w.Data) {
+			t.Errorf("other bytes replaced the unlisted file")
+		}
+		if got := post(w); got != http.StatusOK {
+			t.Errorf("the same bytes over an unlisted file: %d, want 200", got)
+		}
+		if _, listed := storedFiles(t, dir); !slices.Equal(listed, []string{w.Filename}) {
+			t.Errorf("listed %v, want the upload", listed)
+		}
+		if b := download(t, base+"/files/"+w.Filename); !bytes.Equal(b, w.Data) {
+			t.Errorf("the upload is not served")
+		}
+	})
 }
