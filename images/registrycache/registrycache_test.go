@@ -2,12 +2,19 @@ package registrycache_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/dockerregistry"
@@ -295,4 +302,128 @@ func TestTwoPushesAtOnceBothSucceedAndStoreEachBlobOnce(t *testing.T) {
 	if got, want := len(reg.Blobs()), 2*rep.Files+2; got != want {
 		t.Fatalf("the registry holds %d blobs, want %d", got, want)
 	}
+}
+
+// TestARegistryStoppedMidFetchIsReportedOnceAndTheIndexTakesOver.
+func TestARegistryStoppedMidFetchIsReportedOnceAndTheIndexTakesOver(t *testing.T) {
+	reg := startRegistry(t)
+	_, lock := lockIndex(t, closure(), "app")
+	c := openCache(t, reg)
+	newMachine(t).fetch(t, lock, c, true)
+
+	var once sync.Once
+	m := newMachine(t)
+	rep, err := fetch.Fetch(context.Background(), m.store, lock, fetch.WithCache(openCache(t, reg), false),
+		fetch.WithJobs(1), fetch.WithRetries(0), fetch.WithCacheDir(m.cacheDir),
+		fetch.WithProgress(func(e fetch.Event) {
+			if e.State == fetch.Done && e.Via == fetch.ViaSharedCache {
+				once.Do(reg.Stop)
+			}
+		}))
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	if rep.FromCache != 1 || rep.Downloaded != rep.Files-1 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], reg.Host) {
+		t.Fatalf("%+v, want 1 file from the registry, the rest from the index, one warning naming %s", rep, reg.Host)
+	}
+	mustVerifyClean(t, m.store, lock)
+}
+
+// readOnly is a real registry behind a proxy that refuses writes, as a
+// registry answers a credential without push rights.
+func readOnly(t *testing.T, reg *dockerregistry.Registry) string {
+	t.Helper()
+	target, _ := url.Parse("http://" + reg.Host)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestAReadOnlyCredentialReadsAndNeverFailsTheFetch: fetch --push with
+// no push rights gets every file, and says once that it could not push;
+// a push fails naming the registry's refusal.
+func TestAReadOnlyCredentialReadsAndNeverFailsTheFetch(t *testing.T) {
+	reg := startRegistry(t)
+	_, lock := lockIndex(t, closure(), "app")
+	newMachine(t).fetch(t, lock, openCache(t, reg), true) // the cache holds the first closure
+	ro, err := registrycache.Open(context.Background(), "docker://"+readOnly(t, reg)+"/larder/cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMachine(t)
+	rep := m.fetch(t, lock, ro, true)
+	if rep.FromCache != rep.Files || rep.Pushed != 0 {
+		t.Fatalf("%+v, want every file read through the read-only credential", rep)
+	}
+
+	// A lock with one more package: its file is downloaded, and the
+	// push of it is refused, once, without failing the fetch.
+	idx := closure()
+	idx.Projects = append(idx.Projects, pypitest.Project{Name: "extra", Releases: []pypitest.Release{pure("1.0")}})
+	idx.Projects[0].Releases[0].Requires = append(idx.Projects[0].Releases[0].Requires, "extra")
+	_, lock2 := lockIndex(t, idx, "app")
+	m2 := newMachine(t)
+	rep2 := m2.fetch(t, lock2, ro, true)
+	if rep2.Downloaded == 0 || rep2.Pushed != 0 || len(rep2.Warnings) != 1 || !strings.Contains(rep2.Warnings[0], "DENIED") {
+		t.Fatalf("%+v, want the new files downloaded and one warning saying the push was denied", rep2)
+	}
+	mustVerifyClean(t, m2.store, lock2)
+
+	_, err = registrycache.PushWheelhouse(context.Background(), ro, m2.store, lockSum(t, lock2), nil, 2)
+	if err == nil || !strings.Contains(err.Error(), "DENIED") {
+		t.Fatalf("push with a read-only credential: %v, want the registry's refusal", err)
+	}
+}
+
+// TestALayoutOnDiskIsACacheToo: oci:DIR holds the same blobs and
+// manifest, and a fresh machine fetches from it with the index stopped.
+func TestALayoutOnDiskIsACacheToo(t *testing.T) {
+	srv, lock := lockIndex(t, closure(), "app")
+	dir := filepath.Join(t.TempDir(), "layout")
+	c, err := registrycache.Open(context.Background(), "oci:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMachine(t)
+	a.fetch(t, lock, c, false)
+	sum := lockSum(t, lock)
+	first, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4)
+	if err != nil || again.Uploaded != 0 || first.Uploaded != first.Blobs {
+		t.Fatalf("pushes %+v then %+v (%v), want everything then nothing", first, again, err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 2 || im.Manifests[0].ArtifactType != registrycache.ArtifactTypeWheelhouse {
+		t.Fatalf("index.json lists %+v, want the wheelhouse tagged twice", im.Manifests)
+	}
+	srv.Close()
+	b := newMachine(t)
+	rep := b.fetch(t, lock, c, false)
+	if rep.FromCache != rep.Files {
+		t.Fatalf("%+v, want every file from the layout", rep)
+	}
+	mustVerifyClean(t, b.store, lock)
 }
