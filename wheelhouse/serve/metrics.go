@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // requestKind is what a request asked for, as /metrics counts requests.
@@ -76,6 +77,42 @@ type metrics struct {
 	uploads     [numUploadResults]atomic.Int64
 	uploadBytes atomic.Int64
 	unauthReads atomic.Int64
+
+	upstreamLatency histogram
+}
+
+// latencyBuckets are the upper bounds, in seconds, of the upstream latency
+// histogram: from a nearby mirror to the page timeout.
+var latencyBuckets = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// histogram counts durations into latencyBuckets, lock-free.
+type histogram struct {
+	counts [len(latencyBuckets) + 1]atomic.Int64 // the last is +Inf
+	sumNs  atomic.Int64
+}
+
+// since records the time from start to now.
+func (h *histogram) since(start time.Time) {
+	d := time.Since(start)
+	i := 0
+	for i < len(latencyBuckets) && d.Seconds() > latencyBuckets[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sumNs.Add(int64(d))
+}
+
+// write appends the histogram's samples: cumulative buckets, sum, count.
+func (h *histogram) write(b *strings.Builder, name string) {
+	var cum int64
+	for i, le := range latencyBuckets {
+		cum += h.counts[i].Load()
+		fmt.Fprintf(b, "%s_bucket{le=\"%s\"} %d\n", name, strconv.FormatFloat(le, 'g', -1, 64), cum)
+	}
+	cum += h.counts[len(latencyBuckets)].Load()
+	fmt.Fprintf(b, "%s_bucket{le=\"+Inf\"} %d\n", name, cum)
+	fmt.Fprintf(b, "%s_sum %s\n", name, strconv.FormatFloat(time.Duration(h.sumNs.Load()).Seconds(), 'g', -1, 64))
+	fmt.Fprintf(b, "%s_count %d\n", name, cum)
 }
 
 func (m *metrics) request(r *http.Request) { m.requests[classify(r)].Add(1) }
@@ -143,6 +180,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	for k := range numUploadResults {
 		sample("larder_uploads_total", `result="`+uploadResultNames[k]+`"`, m.uploads[k].Load())
 	}
+	family("larder_upstream_latency_seconds", "histogram", "Time from an upstream request to its answer's headers (pages, files, metadata; failures included).")
+	m.upstreamLatency.write(&b, "larder_upstream_latency_seconds")
 	h := s.Health()
 	family("larder_upstream_up", "gauge", "1 when the upstream's breaker is closed, 0 when open or offline.")
 	up := int64(0)

@@ -42,6 +42,7 @@ func parsePrometheus(text string) (map[string]string, []promSample, error) {
 	seen := map[string]bool{}
 	var samples []promSample
 	current := ""
+	lastLe, lastBucket := math.Inf(-1), 0.0 // the current histogram's last bucket
 	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		n := i + 1
 		switch {
@@ -57,6 +58,9 @@ func parsePrometheus(text string) (map[string]string, []promSample, error) {
 			}
 			if done[f[0]] {
 				return nil, nil, fmt.Errorf("line %d: family %s split", n, f[0])
+			}
+			if current != f[0] {
+				lastLe, lastBucket = math.Inf(-1), 0
 			}
 			current = f[0]
 			if strings.HasPrefix(line, "# HELP ") {
@@ -82,14 +86,36 @@ func parsePrometheus(text string) (map[string]string, []promSample, error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("line %d: %v", n, err)
 			}
-			if s.name != current || types[s.name] == "" {
+			family := s.name
+			if types[current] == "histogram" {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if s.name == current+suffix {
+						family = current
+					}
+				}
+				if s.name == current+"_bucket" {
+					le, ok := s.labels["le"]
+					if !ok {
+						return nil, nil, fmt.Errorf("line %d: bucket without le", n)
+					}
+					bound, err := strconv.ParseFloat(le, 64)
+					if err != nil || bound <= lastLe || s.value < lastBucket {
+						return nil, nil, fmt.Errorf("line %d: buckets not increasing (le %s, %v)", n, le, s.value)
+					}
+					lastLe, lastBucket = bound, s.value
+				}
+				if s.name == current+"_count" && (!math.IsInf(lastLe, 1) || s.value != lastBucket) {
+					return nil, nil, fmt.Errorf("line %d: count %v is not the +Inf bucket's %v", n, s.value, lastBucket)
+				}
+			}
+			if family != current || types[family] == "" {
 				return nil, nil, fmt.Errorf("line %d: sample of %s outside its family (TYPE first)", n, s.name)
 			}
 			if seen[key] {
 				return nil, nil, fmt.Errorf("line %d: series %s twice", n, key)
 			}
 			seen[key] = true
-			if types[s.name] == "counter" && (s.value < 0 || math.IsNaN(s.value)) {
+			if (types[family] == "counter" || types[family] == "histogram") && (s.value < 0 || math.IsNaN(s.value)) {
 				return nil, nil, fmt.Errorf("line %d: counter %s is %v", n, s.name, s.value)
 			}
 			samples = append(samples, s)
@@ -178,11 +204,13 @@ func TestPrometheusParserRefusesMalformedText(t *testing.T) {
 	for _, bad := range []string{
 		"# HELP a_total A.\n# TYPE a_total counter\na_total 1", // no final newline
 		"a_total 1\n", // no TYPE
-		"# HELP a_total A.\n# TYPE a_total counter\na_total{k=\"v} 1\n",                   // unterminated
-		"# HELP a_total A.\n# TYPE a_total counter\na_total -1\n",                         // negative counter
-		"# HELP a_total A.\n# TYPE a_total counter\na_total 1\na_total 2\n",               // series twice
-		"# HELP a_total A.\n# TYPE a_total counter\na_total{1k=\"v\"} 1\n",                // label name
-		"# HELP a A.\n# TYPE a gauge\n# HELP b B.\n# TYPE b gauge\nb 1\n# TYPE a gauge\n", // split
+		"# HELP a_total A.\n# TYPE a_total counter\na_total{k=\"v} 1\n",                                        // unterminated
+		"# HELP a_total A.\n# TYPE a_total counter\na_total -1\n",                                              // negative counter
+		"# HELP a_total A.\n# TYPE a_total counter\na_total 1\na_total 2\n",                                    // series twice
+		"# HELP a_total A.\n# TYPE a_total counter\na_total{1k=\"v\"} 1\n",                                     // label name
+		"# HELP a A.\n# TYPE a gauge\n# HELP b B.\n# TYPE b gauge\nb 1\n# TYPE a gauge\n",                      // split
+		"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", // decreasing
+		"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n", // count
 	} {
 		if _, _, err := parsePrometheus(bad); err == nil {
 			t.Errorf("accepted %q", bad)
@@ -266,6 +294,8 @@ func TestMetricsCountWhatAPipInstallDid(t *testing.T) {
 		{"larder_files_fetched_through_total", 1},      // bumpy 1.1
 		{"larder_files_cached_total", 1},
 		{"larder_upstream_requests_total", 2},
+		{"larder_upstream_latency_seconds_count", 2},
+		{"larder_upstream_latency_seconds_bucket{le=+Inf}", 2},
 		{"larder_file_bytes_served_total{source=baked}", 100},
 	} {
 		if got := after[c.series] - before[c.series]; got < c.min {

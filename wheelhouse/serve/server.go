@@ -150,6 +150,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 			now:          o.now,
 			log:          s.log,
 			stats:        &s.stats,
+			latency:      &s.metrics.upstreamLatency,
 			userAgent:    "larder-index/" + o.version,
 			ctx:          s.ctx,
 			pages:        map[string]*list.Element{},

@@ -133,7 +133,8 @@ type flight struct {
 // upstream is the index the server falls through to: its pages, cached for
 // a TTL, the files they list, and the breaker that guards it.
 type upstream struct {
-	base        string // ends in "/"
+	latency     *histogram // time to an upstream answer's headers; nil in unit tests
+	base        string     // ends in "/"
 	client      *http.Client
 	ttl         time.Duration
 	pageTimeout time.Duration
@@ -319,6 +320,9 @@ var errProbeTimeout = errors.New("no answer within the probe timeout")
 // requests waiting for it wait that long at most, whatever the page
 // timeout.
 func (u *upstream) send(req *http.Request, probe bool) (*http.Response, error) {
+	if u.latency != nil {
+		defer u.latency.since(time.Now())
+	}
 	if !probe {
 		return u.client.Do(req)
 	}
