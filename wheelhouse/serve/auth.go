@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 // maxHtpasswdBytes bounds the htpasswd file read at start.
@@ -104,6 +107,27 @@ func parseHtpasswd(name string) (*htpasswd, error) {
 		return nil, fmt.Errorf("htpasswd file %s lists no users", name)
 	}
 	return h, nil
+}
+
+// uploadRule is one line of WithUploaders: who may upload the projects a
+// glob matches.
+type uploadRule struct {
+	glob  string
+	match distname.Globs
+	users []string
+}
+
+// mayUpload reports whether user may upload project norm under rules.
+func mayUpload(rules []uploadRule, user, norm string) bool {
+	if len(rules) == 0 {
+		return true
+	}
+	for _, r := range rules {
+		if r.match.Match(norm) && slices.Contains(r.users, user) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxAuthFailures is how many failed logins a client address may make a

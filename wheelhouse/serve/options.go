@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 // Option configures a Server.
@@ -27,6 +29,7 @@ type options struct {
 	htpasswd       string
 	readAuth       bool
 	maxUpload      int64
+	uploaders      []uploadRule
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables
@@ -125,6 +128,23 @@ func WithHtpasswd(file string) Option {
 // file's credentials too.
 func WithReadAuth(on bool) Option {
 	return func(o *options) error { o.readAuth = on; return nil }
+}
+
+// WithUploaders says who may upload which projects: each glob of project
+// names (matched as WithPrivate's are) maps to the htpasswd users allowed
+// to upload it. With any rule given, a project no rule matches cannot be
+// uploaded; without rules, every user may upload any project.
+func WithUploaders(rules map[string][]string) Option {
+	return func(o *options) error {
+		for glob, users := range rules {
+			g, err := distname.CompileGlobs([]string{glob})
+			if err != nil || len(g) == 0 {
+				return fmt.Errorf("uploaders: name glob %q: not a valid glob", glob)
+			}
+			o.uploaders = append(o.uploaders, uploadRule{glob: glob, match: g, users: users})
+		}
+		return nil
+	}
 }
 
 // WithMaxUpload sets the largest upload accepted, in bytes

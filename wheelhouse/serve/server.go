@@ -117,6 +117,13 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		if s.auth, err = readHtpasswd(o.htpasswd); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
+		for _, r := range o.uploaders {
+			for _, u := range r.users {
+				if _, ok := s.auth.users[u]; !ok {
+					return nil, fmt.Errorf("configuring the index server: uploaders %q: user %q is not in %s", r.glob, u, o.htpasswd)
+				}
+			}
+		}
 		if s.uploader, err = openUploader(store, o.maxUpload); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}

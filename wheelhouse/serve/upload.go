@@ -167,6 +167,9 @@ func (s *Server) upload(r *http.Request, user string) (created bool, size int64,
 	if err := form.check(); err != nil {
 		return false, 0, err
 	}
+	if norm := distname.NormalizeName(form.fields["name"]); !mayUpload(s.o.uploaders, user, norm) {
+		return false, 0, refuse(http.StatusForbidden, "user %s may not upload project %s", user, norm)
+	}
 	meta, err := inspectArchive(form.tmp, form.filename, form.size*maxUnpackedFactor)
 	if err != nil {
 		return false, 0, err

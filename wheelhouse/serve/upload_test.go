@@ -501,3 +501,52 @@ func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadersDecideWhoUploadsWhichProject gives alice the acme-*
+// projects and both users "shared": an upload outside a user's rules is
+// refused with 403 and stores nothing.
+func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
+	users := htpasswdFile(t, "alice:pw-a", "bob:pw-b")
+	dir := t.TempDir()
+	st, err := wheelhouse.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(st, WithHtpasswd(users), WithUploaders(map[string][]string{"acme-*": {"carol"}})); err == nil || !strings.Contains(err.Error(), `user "carol" is not in`) {
+		t.Errorf("a rule naming a user the file does not list: %v", err)
+	}
+	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true),
+		WithUploaders(map[string][]string{"Acme_*": {"alice"}, "shared": {"alice", "bob"}}))
+	wheel := func(name string) *pypitest.File {
+		p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release("1.0")}}
+		w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	for _, c := range []struct {
+		user, pass, project string
+		status              int
+	}{
+		{"bob", "pw-b", "acme-tools", http.StatusForbidden},
+		{"alice", "pw-a", "other", http.StatusForbidden}, // no rule matches
+		{"alice", "pw-a", "acme-tools", http.StatusOK},
+		{"bob", "pw-b", "shared", http.StatusOK},
+	} {
+		req := uploadRequest(t, base+"/legacy/", wheel(c.project), nil)
+		req.SetBasicAuth(c.user, c.pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s uploading %s: %d %s, want %d", c.user, c.project, resp.StatusCode, body, c.status)
+		}
+	}
+	if _, listed := storedFiles(t, dir); !slices.Equal(listed, []string{"acme_tools-1.0-py3-none-any.whl", "shared-1.0-py3-none-any.whl"}) {
+		t.Errorf("listed %v, want only the allowed uploads", listed)
+	}
+}

@@ -97,7 +97,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	}
 	extra := []serve.Option{serve.WithVersion(currentVersion().Version), serve.WithMaxUpload(o.maxUpload)}
 	if o.htpasswd != "" {
-		extra = append(extra, serve.WithHtpasswd(o.htpasswd), serve.WithReadAuth(o.readAuth))
+		extra = append(extra, serve.WithHtpasswd(o.htpasswd), serve.WithReadAuth(o.readAuth), serve.WithUploaders(g.cfg.Index.Uploaders))
 	}
 	level := slog.LevelWarn
 	if g.verbose {

@@ -25,27 +25,36 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 	if err := os.WriteFile(md5File, []byte("# users\nalice:$apr1$0nbQ2Cxk$0VHKb0FQ9wZbn5rZ0C5vS1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A real bcrypt entry (made by htpasswd -nbB alice pw), so that the
+	// file itself is usable.
+	goodFile := filepath.Join(dir, "good.htpasswd")
+	if err := os.WriteFile(goodFile, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	emptyFile := filepath.Join(dir, "empty.htpasswd")
 	if err := os.WriteFile(emptyFile, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		name  string
-		args  []string
-		usage bool   // a usage error
-		want  string // in the error
-		hint  string // in the hint, when not a usage error
+		name      string
+		args      []string
+		uploaders map[string][]string // [index.uploaders] of larder.toml
+		usage     bool                // a usage error
+		want      string              // in the error
+		hint      string              // in the hint, when not a usage error
 	}{
-		{"read-auth without htpasswd", []string{"--read-auth"}, true, "--read-auth needs --htpasswd", ""},
-		{"no room for an upload", []string{"--max-upload", "0"}, true, "--max-upload 0", ""},
-		{"md5 entries", []string{"--htpasswd", md5File}, false, md5File + ":2: user \"alice\": not a bcrypt hash", "htpasswd -B"},
-		{"no users", []string{"--htpasswd", emptyFile}, false, "lists no users", "htpasswd -B"},
-		{"missing file", []string{"--htpasswd", filepath.Join(dir, "nope")}, false, "nope", "htpasswd -B"},
+		{"read-auth without htpasswd", []string{"--read-auth"}, nil, true, "--read-auth needs --htpasswd", ""},
+		{"no room for an upload", []string{"--max-upload", "0"}, nil, true, "--max-upload 0", ""},
+		{"md5 entries", []string{"--htpasswd", md5File}, nil, false, md5File + ":2: user \"alice\": not a bcrypt hash", "htpasswd -B"},
+		{"no users", []string{"--htpasswd", emptyFile}, nil, false, "lists no users", "htpasswd -B"},
+		{"missing file", []string{"--htpasswd", filepath.Join(dir, "nope")}, nil, false, "nope", "htpasswd -B"},
+		{"uploader not in the file", []string{"--htpasswd", goodFile}, map[string][]string{"acme-*": {"bob"}}, false, `uploaders "acme-*": user "bob" is not in ` + goodFile, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := config.Default()
 			cfg.Dir = dir
+			cfg.Index.Uploaders = c.uploaders
 			cmd := newServeCmd(&globals{cfg: cfg})
 			cmd.SetArgs(append([]string{"--addr", "127.0.0.1:0", "--offline", "--cache-dir", t.TempDir()}, c.args...))
 			cmd.SetOut(&syncBuffer{})

@@ -76,6 +76,10 @@ type Index struct {
 	Private []string `toml:"private"`
 	// Projects pins projects to one index URL.
 	Projects map[string]string `toml:"projects,omitempty"`
+	// Uploaders says who may upload to larder serve --htpasswd: a glob of
+	// project names to the users allowed to upload those projects. With
+	// none, every user may upload any project.
+	Uploaders map[string][]string `toml:"uploaders,omitempty"`
 }
 
 // Target is one platform to lock and bake for.
@@ -253,6 +257,11 @@ func (c *Config) validate(name string, data []byte) error {
 	for i, g := range c.Index.Private {
 		if _, err := path.Match(g, ""); err != nil || g == "" {
 			bad(fmt.Sprintf("index.private[%d]", i), "%q is not a valid glob", g)
+		}
+	}
+	for g, users := range c.Index.Uploaders {
+		if _, err := path.Match(g, ""); err != nil || g == "" || len(users) == 0 {
+			bad("index.uploaders."+g, "%q = %q: want a valid glob and at least one user", g, users)
 		}
 	}
 	if c.Project.Lock == "" {
