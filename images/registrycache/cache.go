@@ -169,9 +169,20 @@ type plainHTTPGuard struct {
 
 func (g *plainHTTPGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme == "http" && !g.insecure && !isLoopback(r.URL.Hostname()) {
-		return nil, fmt.Errorf("refusing plain HTTP to %s (not loopback; allow it with --insecure)", r.URL.Host)
+		return nil, &PlainHTTPError{Host: r.URL.Host}
 	}
 	return g.next.RoundTrip(r)
+}
+
+// PlainHTTPError is a request in clear to a registry that is not on
+// loopback, refused because WithInsecure did not allow it.
+type PlainHTTPError struct {
+	Host string
+}
+
+// Error names the host.
+func (e *PlainHTTPError) Error() string {
+	return fmt.Sprintf("refusing plain HTTP to %s: it is not on loopback and insecure registries are not allowed", e.Host)
 }
 
 func isLoopback(host string) bool {
@@ -217,8 +228,25 @@ func checkSum(sum string) (v1.Hash, error) {
 	return v1.Hash{Algorithm: "sha256", Hex: sum}, nil
 }
 
+// blobURL is where the blob is asked for; the transport keeps the
+// scheme its first request found (https, or http on loopback).
 func (c *Cache) blobURL(h v1.Hash) string {
 	return fmt.Sprintf("%s://%s/v2/%s/blobs/%s", c.repo.Scheme(), c.repo.RegistryStr(), c.repo.RepositoryStr(), h)
+}
+
+// blobName names the blob in messages, without a scheme that the
+// transport may have changed.
+func (c *Cache) blobName(h v1.Hash) string {
+	return fmt.Sprintf("%s/%s@%s", c.repo.RegistryStr(), c.repo.RepositoryStr(), h)
+}
+
+// statusError is the registry's answer as go-containerregistry reads it
+// (its error codes, such as DENIED or UNAUTHORIZED, included).
+func (c *Cache) statusError(method string, h v1.Hash, resp *http.Response) error {
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return err // it names the method and the URL the request went to
+	}
+	return fmt.Errorf("%s %s: %s", method, c.blobName(h), resp.Status)
 }
 
 // blobRequest sends a HEAD or GET for a blob.
@@ -233,7 +261,7 @@ func (c *Cache) blobRequest(ctx context.Context, method string, h v1.Hash) (*htt
 	}
 	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, c.blobURL(h), err)
+		return nil, fmt.Errorf("%s %s: %w", method, c.blobName(h), err)
 	}
 	return resp, nil
 }
@@ -253,14 +281,14 @@ func (c *Cache) Has(ctx context.Context, sum string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return true, nil
 	case http.StatusNotFound:
 		return false, nil
 	}
-	return false, fmt.Errorf("HEAD %s: %s", c.blobURL(h), resp.Status)
+	return false, c.statusError(http.MethodHead, h, resp)
 }
 
 // Get opens the blob sha256. The bytes are the registry's: the caller
@@ -292,10 +320,10 @@ func (c *Cache) Get(ctx context.Context, sum string) (io.ReadCloser, int64, erro
 		return resp.Body, resp.ContentLength, nil
 	case http.StatusNotFound:
 		resp.Body.Close()
-		return nil, 0, fmt.Errorf("GET %s: %w", c.blobURL(h), fs.ErrNotExist)
+		return nil, 0, fmt.Errorf("GET %s: %w", c.blobName(h), fs.ErrNotExist)
 	}
-	resp.Body.Close()
-	return nil, 0, fmt.Errorf("GET %s: %s", c.blobURL(h), resp.Status)
+	defer resp.Body.Close()
+	return nil, 0, c.statusError(http.MethodGet, h, resp)
 }
 
 // Put uploads size bytes of r as the blob sha256, unless the cache holds

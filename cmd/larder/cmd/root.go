@@ -17,6 +17,7 @@ import (
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
+	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
@@ -197,7 +198,10 @@ func hintFor(err error) string {
 	var tm *images.TooManyLayersError
 	var bu *buildkit.UnreachableError
 	var re *transport.Error
+	var ph *registrycache.PlainHTTPError
 	switch {
+	case errors.As(err, &ph):
+		return fmt.Sprintf("use https, or if %s really speaks plain HTTP on a network you trust, pass --insecure (or [cache] insecure = true)", ph.Host)
 	case errors.As(err, &re) && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden):
 		return "the registry refused the credential: log in (docker login REGISTRY, or a credential helper in ~/.docker/config.json, or REGISTRY_AUTH_FILE); pushing needs write access, fetching only read"
 	case errors.As(err, &inc):
