@@ -2,11 +2,15 @@ package serve
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // TestReadAuthLetsPipInWithTheCredentialsInItsURLOnly serves a baked
@@ -67,4 +71,48 @@ func TestReadAuthLetsPipInWithTheCredentialsInItsURLOnly(t *testing.T) {
 	if strings.Contains(log.String(), pass) || strings.Contains(log.String(), "wr0ng-guess") {
 		t.Errorf("the log holds a password:\n%s", log.String())
 	}
+}
+
+// BenchmarkBasicAuthCheck measures a credentials check of an htpasswd -B
+// user: the first (bcrypt) and the ones after (the remembered match, what
+// each of pip's requests costs under --read-auth).
+func BenchmarkBasicAuthCheck(b *testing.B) {
+	h, err := readHtpasswd(htpasswdFileB(b, "alice:pw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/simple/", nil)
+	req.SetBasicAuth("alice", "pw")
+	b.Run("bcrypt", func(b *testing.B) {
+		for b.Loop() {
+			h.mu.Lock()
+			clear(h.verified)
+			h.mu.Unlock()
+			if _, res := h.check(req); res != authOK {
+				b.Fatal(res)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		for b.Loop() {
+			if _, res := h.check(req); res != authOK {
+				b.Fatal(res)
+			}
+		}
+	})
+}
+
+// htpasswdFileB is htpasswdFile for benchmarks.
+func htpasswdFileB(b *testing.B, up string) string {
+	b.Helper()
+	bin, err := exec.LookPath("htpasswd")
+	if err != nil {
+		testenv.Need(b, err)
+	}
+	f := filepath.Join(b.TempDir(), "htpasswd")
+	user, pass, _ := strings.Cut(up, ":")
+	if out, err := exec.Command(bin, "-B", "-b", "-c", f, user, pass).CombinedOutput(); err != nil {
+		b.Fatalf("htpasswd: %v\n%s", err, out)
+	}
+	return f
 }

@@ -77,6 +77,9 @@ type metrics struct {
 	uploads     [numUploadResults]atomic.Int64
 	uploadBytes atomic.Int64
 	unauthReads atomic.Int64
+	// fetchedBytes are the bytes of files fetched through, verified and
+	// served whole.
+	fetchedBytes atomic.Int64
 
 	upstreamLatency histogram
 }
@@ -161,6 +164,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}{
 		{"larder_files_fetched_through_total", "Files streamed from the upstream to a client (a miss of the wheelhouse).", st.FilesProxied},
 		{"larder_files_cached_total", "Fetched-through files verified and kept on disk.", st.FilesCached},
+		{"larder_fetched_through_bytes_total", "Bytes of files fetched through from the upstream, verified and served whole.", m.fetchedBytes.Load()},
 		{"larder_hash_mismatches_total", "Upstream files refused because their hash did not match.", st.HashMismatches},
 		{"larder_refused_total", "Upstream requests refused: disallowed file hosts, this server's own address, loops.", st.Refused},
 		{"larder_upstream_requests_total", "Requests sent to the upstream: pages, files, metadata.", st.UpstreamRequests},

@@ -293,6 +293,7 @@ func TestMetricsCountWhatAPipInstallDid(t *testing.T) {
 		{"larder_files_served_total{source=baked}", 1}, // helper
 		{"larder_files_fetched_through_total", 1},      // bumpy 1.1
 		{"larder_files_cached_total", 1},
+		{"larder_fetched_through_bytes_total", 100},
 		{"larder_upstream_requests_total", 2},
 		{"larder_upstream_latency_seconds_count", 2},
 		{"larder_upstream_latency_seconds_bucket{le=+Inf}", 2},

@@ -209,6 +209,7 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 			return
 		}
 	}
+	s.metrics.fetchedBytes.Add(n)
 	if tmp != nil {
 		t := tmp
 		tmp = nil
