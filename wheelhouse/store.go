@@ -28,8 +28,8 @@ const manifestVersion = 1
 
 // Origin says where a file came from.
 type Origin struct {
-	// Kind is "index" (downloaded), "vcs" (built from a git checkout) or
-	// "sdist" (built from an sdist).
+	// Kind is "index" (downloaded), "vcs" (built from a git checkout),
+	// "sdist" (built from an sdist) or "upload" (uploaded to larder serve).
 	Kind string `json:"kind"`
 	// URL is the download URL, or the repository URL of a VCS build.
 	URL string `json:"url,omitempty"`
@@ -41,13 +41,16 @@ type Origin struct {
 	// was built from.
 	Sdist       string `json:"sdist,omitempty"`
 	SdistSHA256 string `json:"sdist_sha256,omitempty"`
+	// Uploader is the user who uploaded the file (Kind "upload").
+	Uploader string `json:"uploader,omitempty"`
 }
 
 // Origin kinds.
 const (
-	OriginIndex = "index"
-	OriginVCS   = "vcs"
-	OriginSdist = "sdist"
+	OriginIndex  = "index"
+	OriginVCS    = "vcs"
+	OriginSdist  = "sdist"
+	OriginUpload = "upload"
 )
 
 // Entry is one file of the store.

@@ -110,7 +110,7 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 			lf.kind = kindFork
 		case e.Origin.Kind == wheelhouse.OriginSdist:
 			lf.kind = kindSdist
-		case e.Origin.Kind == originUpload:
+		case e.Origin.Kind == wheelhouse.OriginUpload:
 			lf.kind = kindUploaded
 		}
 		if e.IsWheel() {

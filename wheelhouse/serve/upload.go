@@ -53,8 +53,6 @@ const (
 	// minute) is right for reads, not for 100 MiB over a slow link.
 	uploadIdleTimeout = 60 * time.Second
 	uploadTimeout     = 30 * time.Minute
-	// originUpload is the Origin.Kind of an uploaded file.
-	originUpload = "upload"
 )
 
 // uploader is the upload side of a Server: nil when uploads are off.
@@ -188,7 +186,7 @@ func (s *Server) upload(r *http.Request, user string) (created bool, size int64,
 		Filename: form.filename, Project: distname.NormalizeName(name), Version: version,
 		SHA256: form.sha256, Size: form.size, RequiresPython: requiresPython,
 		UploadTime: s.o.now().UTC().Truncate(time.Second),
-		Origin:     wheelhouse.Origin{Kind: originUpload, Index: "uploaded by " + user},
+		Origin:     wheelhouse.Origin{Kind: wheelhouse.OriginUpload, Uploader: user},
 		Private:    true,
 	}
 	if e.IsWheel() {

@@ -160,6 +160,16 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 	if !slices.Equal(onDisk, wantDisk) || len(listed) != 2 {
 		t.Fatalf("after the upload: files %v (want %v), entries %v", onDisk, wantDisk, listed)
 	}
+	// The manifest says who uploaded what and when, and that it is private.
+	reread, err := wheelhouse.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range reread.Entries() {
+		if e.Origin.Kind != wheelhouse.OriginUpload || e.Origin.Uploader != "alice" || !e.Private || e.UploadTime.IsZero() || e.Project != "acme-tools" || e.Version != "1.0" {
+			t.Errorf("manifest entry %+v: want private, uploaded by alice, with a time", e)
+		}
+	}
 	// Served at once, with the PEP 658 metadata pip reads first.
 	if b := download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
 		t.Errorf("the uploaded wheel is served with other bytes")
