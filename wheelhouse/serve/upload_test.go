@@ -560,3 +560,88 @@ func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
 		t.Errorf("listed %v, want only the allowed uploads", listed)
 	}
 }
+
+// TestConcurrentUploadsOfOneNameKeepOneContent races uploads of two
+// different wheels under one file name, several of each: the first to be
+// kept wins, every upload of its bytes answers 200, every other 409, and
+// the stored file and manifest hold exactly the winner.
+func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
+	users := htpasswdFile(t, "alice:pw")
+	dir := t.TempDir()
+	st, err := wheelhouse.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true))
+	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
+	a, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := *a
+	b.Data = rewriteZip(t, a.Data, true, func(name string, data []byte) []byte {
+		if strings.HasSuffix(name, "/__init__.py") {
+			return append(data, "# b\n"...)
+		}
+		return data
+	})
+	b.SHA256 = sha256Of(b.Data)
+	const each = 4
+	type result struct {
+		sha    string
+		status int
+	}
+	results := make(chan result, 2*each)
+	for i := range 2 * each {
+		f := a
+		if i%2 == 1 {
+			f = &b
+		}
+		go func() {
+			req := uploadRequest(t, base+"/legacy/", f, nil)
+			req.SetBasicAuth("alice", "pw")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{f.SHA256, 0}
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			results <- result{f.SHA256, resp.StatusCode}
+		}()
+	}
+	var got []result
+	for range 2 * each {
+		select {
+		case r := <-results:
+			got = append(got, r)
+		case <-time.After(time.Minute):
+			t.Fatal("uploads did not answer within a minute")
+		}
+	}
+	stored, err := os.ReadFile(st.Path(a.Filename))
+	if err != nil {
+		t.Fatal(err)
+	}
+	winner := sha256Of(stored)
+	for _, r := range got {
+		want := http.StatusConflict
+		if r.sha == winner {
+			want = http.StatusOK
+		}
+		if r.status != want {
+			t.Errorf("an upload of %s…: %d, want %d (the stored file is %s…)", r.sha[:12], r.status, want, winner[:12])
+		}
+	}
+	reread, err := wheelhouse.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := reread.Lookup(a.Filename)
+	if !ok || e.SHA256 != winner {
+		t.Errorf("the manifest lists %+v, the file on disk is %s", e, winner)
+	}
+	if onDisk, _ := storedFiles(t, dir); len(onDisk) != 2 { // the wheel and its metadata
+		t.Errorf("files left: %v", onDisk)
+	}
+}
