@@ -1,30 +1,20 @@
 package pylock
 
 import (
-	"fmt"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
-	"os"
 )
 
 // Load reads and validates the pylock.toml file at path. Errors name the
 // file, the line and the key.
 func Load(path string) (*Lock, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading lock: %w", err)
-	}
-	return decode(path, data)
+	return tomldoc.LoadFile(path, "lock", decode)
 }
 
 // Decode reads and validates a pylock.toml document. Errors name the line and
 // the key.
 func Decode(r io.Reader) (*Lock, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("reading lock: %w", err)
-	}
-	return decode("", data)
+	return tomldoc.Read(r, "lock", decode)
 }
 
 func decode(file string, data []byte) (*Lock, error) {

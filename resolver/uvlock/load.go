@@ -6,7 +6,6 @@ import (
 	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -21,20 +20,12 @@ const SupportedVersion = 1
 // Load reads and checks the uv.lock at path. Errors name the file, the line
 // and the key, such as `uv.lock:57: package[4].wheels[2].hash: ...`.
 func Load(path string) (*Lock, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading uv lock: %w", err)
-	}
-	return decode(path, data)
+	return tomldoc.LoadFile(path, "uv lock", decode)
 }
 
 // Decode reads and checks a uv.lock document; errors name the line and key.
 func Decode(r io.Reader) (*Lock, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("reading uv lock: %w", err)
-	}
-	return decode("", data)
+	return tomldoc.Read(r, "uv lock", decode)
 }
 
 func decode(file string, data []byte) (*Lock, error) {
