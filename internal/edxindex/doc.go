@@ -58,4 +58,12 @@
 // an earlier decision (sarugaku/resolvelib issues 134 and 206). With
 // Options.Reasons leaving out ReasonConflict, pip resolves the roots to
 // exactly the pins (TestPipResolvesTheRootsToExactlyThePins).
+//
+// # An independent oracle
+//
+// The package writes its own small PEP 440 version ordering, PEP 508
+// requirement strings and markers (requirement.go, version.go) instead of
+// importing resolver/pep440 and resolver/pep508, on purpose: it is the
+// judge of the resolver's answers, and a bug it shared with the resolver
+// would pass every test. Keep it importing nothing of resolver/.
 package edxindex

@@ -30,4 +30,12 @@
 // (PEP 714 allows the old name in HTML); JSON (api-version 1.1, PEP 700)
 // carries only "core-metadata", because pip 22.3 to 23.1 crash on the old
 // JSON key.
+//
+// # An independent oracle
+//
+// The package renders its own pages, wheels and sdists and normalizes names
+// itself (names.go, pages.go, negotiate.go) instead of importing
+// resolver/simple, resolver/distname or wheelhouse, on purpose: it plays
+// PyPI for tests of those packages, and a bug it shared with them would
+// pass every test. Keep it importing nothing of larder outside internal/.
 package pypitest
