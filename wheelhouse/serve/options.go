@@ -30,6 +30,7 @@ type options struct {
 	readAuth       bool
 	maxUpload      int64
 	uploaders      []uploadRule
+	readTimeout    time.Duration
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables
@@ -167,6 +168,11 @@ func withTimeouts(connect, page time.Duration) Option {
 
 func withBackoff(min, max time.Duration) Option {
 	return func(o *options) error { o.backoffMin, o.backoffMax = min, max; return nil }
+}
+
+// withReadTimeout shortens the server's ReadTimeout for tests.
+func withReadTimeout(d time.Duration) Option {
+	return func(o *options) error { o.readTimeout = d; return nil }
 }
 
 func withClock(now func() time.Time) Option {

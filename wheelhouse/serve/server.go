@@ -27,6 +27,7 @@ const (
 	backoffMin        = 30 * time.Second
 	backoffMax        = 5 * time.Minute
 	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute // a request's whole body, uploads excepted
 	maxHeaderBytes    = 64 << 10
 	shutdownGrace     = 10 * time.Second
 	// renderedCacheBytes bounds the rendered project pages kept;
@@ -94,7 +95,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		ttl: DefaultTTL, version: "devel",
 		connectTimeout: connectTimeout, pageTimeout: pageTimeout,
 		backoffMin: backoffMin, backoffMax: backoffMax, now: time.Now,
-		log: slog.New(slog.DiscardHandler), maxUpload: DefaultMaxUpload,
+		log: slog.New(slog.DiscardHandler), maxUpload: DefaultMaxUpload, readTimeout: readTimeout,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -251,7 +252,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       time.Minute,
+		ReadTimeout:       s.o.readTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderBytes,
 		// "OPTIONS *" goes to ServeHTTP, which refuses it like every

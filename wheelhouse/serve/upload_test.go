@@ -645,3 +645,55 @@ func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
 		t.Errorf("files left: %v", onDisk)
 	}
 }
+
+// TestASlowUploadOutlastsTheReadTimeout trickles an upload for longer
+// than the server's ReadTimeout (a minute in production, 300 ms here): it
+// is stored, since its deadline moves with each read, while reads keep
+// the ReadTimeout.
+func TestASlowUploadOutlastsTheReadTimeout(t *testing.T) {
+	users := htpasswdFile(t, "alice:pw")
+	st, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), withReadTimeout(300*time.Millisecond))
+	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := uploadRequest(t, base+"/legacy/", w, nil)
+	body, _ := io.ReadAll(full.Body)
+	pr, pw := io.Pipe()
+	go func() {
+		// 20 pieces, 60 ms apart: 1.2 s in all.
+		const pieces = 20
+		step := (len(body) + pieces - 1) / pieces
+		for i := 0; i < len(body); i += step {
+			time.Sleep(60 * time.Millisecond)
+			if _, err := pw.Write(body[i:min(i+step, len(body))]); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, base+"/legacy/", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", full.Header.Get("Content-Type"))
+	req.SetBasicAuth("alice", "pw")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a slow upload was cut after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a slow upload: %d %s", resp.StatusCode, msg)
+	}
+	if got := download(t, base+"/files/"+w.Filename); !bytes.Equal(got, w.Data) {
+		t.Errorf("the slow upload is not served whole")
+	}
+}
