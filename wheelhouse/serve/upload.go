@@ -254,6 +254,9 @@ func uploadReadError(doing string, err error, limit int64) error {
 	if errors.As(err, &tooLarge) {
 		return refuse(http.StatusRequestEntityTooLarge, "the upload is larger than %d bytes", limit)
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return refuse(http.StatusRequestTimeout, "%s: the upload stalled for %s or took over %s", doing, uploadIdleTimeout, uploadTimeout)
+	}
 	return refuse(http.StatusBadRequest, "%s: %v", doing, err)
 }
 
