@@ -51,6 +51,12 @@ func (f *fetcher) buildJob(ctx context.Context, j *job) error {
 			f.emit(Event{File: e.Filename, Project: j.project, Version: j.version, Target: t.String(), State: Skipped, Via: ViaPresent, Bytes: e.Size, Total: e.Size})
 			continue
 		}
+		if ok, err := f.fromBuildCache(ctx, j, t); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if f.opts.builder == nil {
 			f.count(func(r *Report) { r.NeedsBuilder = append(r.NeedsBuilder, j.String()+" for "+t.String()) })
 			continue
@@ -100,17 +106,36 @@ func (f *fetcher) buildOne(ctx context.Context, j *job, t target.Target) (err er
 	if err != nil {
 		return fmt.Errorf("for %s: %w", t, err)
 	}
+	e, err := f.keepBuilt(j, t, path, "")
+	if err != nil {
+		return err
+	}
+	f.count(func(r *Report) { r.Built++ })
+	f.pushBuild(ctx, j, t, e)
+	done := ev
+	done.File, done.State, done.Bytes, done.Total = e.Filename, Done, e.Size, e.Size
+	f.emit(done)
+	return nil
+}
+
+// keepBuilt checks a built wheel (its name, version and tags, and its
+// sha256 when want is set), moves it into the store with its sidecar and
+// records its entry, with its provenance.
+func (f *fetcher) keepBuilt(j *job, t target.Target, path, want string) (wheelhouse.Entry, error) {
 	name := filepath.Base(path)
 	if err := f.checkBuilt(j, name, t); err != nil {
-		return err
+		return wheelhouse.Entry{}, err
 	}
 	sum, size, err := wheelhouse.HashFile(path)
 	if err != nil {
-		return fmt.Errorf("reading built wheel %s: %w", name, err)
+		return wheelhouse.Entry{}, fmt.Errorf("reading built wheel %s: %w", name, err)
+	}
+	if want != "" && sum != want {
+		return wheelhouse.Entry{}, &CacheHashError{File: name, Want: want, Got: sum}
 	}
 	raw, rp, err := wheelMetadata(path)
 	if err != nil {
-		return fmt.Errorf("reading the metadata of built wheel %s: %w", name, err)
+		return wheelhouse.Entry{}, fmt.Errorf("reading the metadata of built wheel %s: %w", name, err)
 	}
 	// A wheel that fits other targets of the job serves them too.
 	targets := []string{t.String()}
@@ -131,31 +156,24 @@ func (f *fetcher) buildOne(ctx context.Context, j *job, t target.Target) (err er
 		e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginVCS, URL: j.vcs.URL, Commit: j.vcs.CommitID}
 	}
 	if err := syncFile(path); err != nil {
-		return fmt.Errorf("storing built wheel %s: %w", name, err)
+		return e, fmt.Errorf("storing built wheel %s: %w", name, err)
 	}
 	tmp := tempPath(f.files, name, "tmp-build")
 	if err := os.Rename(path, tmp); err != nil {
 		// The builder left it elsewhere (another file system): copy.
 		if err := copyFile(path, tmp); err != nil {
 			_ = os.Remove(tmp)
-			return fmt.Errorf("storing built wheel %s: %w", name, err)
+			return e, fmt.Errorf("storing built wheel %s: %w", name, err)
 		}
 	}
 	if err := os.Rename(tmp, f.store.Path(name)); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("storing built wheel %s: %w", name, err)
+		return e, fmt.Errorf("storing built wheel %s: %w", name, err)
 	}
 	if e.MetadataSHA256, err = writeSidecar(f.store.MetadataPath(name), raw); err != nil {
-		return err
+		return e, err
 	}
-	if err := f.store.Put(e); err != nil {
-		return err
-	}
-	f.count(func(r *Report) { r.Built++ })
-	done := ev
-	done.File, done.State, done.Bytes, done.Total = name, Done, size, size
-	f.emit(done)
-	return nil
+	return e, f.store.Put(e)
 }
 
 // checkBuilt refuses a wheel that is not of the job's project and version

@@ -9,9 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
@@ -186,4 +189,160 @@ func (r *readErr) Read(p []byte) (int, error) {
 		r.err = err
 	}
 	return n, err
+}
+
+// BuildCache is a Cache that also keeps the wheels built from sdists and
+// git checkouts, under a build key; Fetch looks a build up there before
+// it builds, when its Cache is one.
+type BuildCache interface {
+	// LookupBuild finds the wheel built under key; found is false when
+	// the cache has none.
+	LookupBuild(ctx context.Context, key string) (w BuiltWheel, found bool, err error)
+	// PutBuild records that key built w, whose file the cache holds.
+	PutBuild(ctx context.Context, key string, w BuiltWheel) error
+}
+
+// BuiltWheel is a built wheel as a BuildCache records it.
+type BuiltWheel struct {
+	Filename string
+	SHA256   string
+	Size     int64
+	Entry    wheelhouse.Entry // provenance: project, version, origin, private
+}
+
+// WithBuilderIdentity names the builder in build keys (e.g. "host
+// python3.11" or "buildkit debian@sha256:..."), so that wheels built by
+// another toolchain are not taken from the shared cache for this one.
+func WithBuilderIdentity(id string) Option {
+	return func(o *options) error {
+		o.builderID = id
+		return nil
+	}
+}
+
+// BuildKey is the key of a wheel built for target from a package's
+// source (a commit or an sdist's sha256) by builder: its sha256 over
+// every part, each on a line of its own.
+func BuildKey(project, version, source, target, builder string) string {
+	h := sha256.New()
+	for _, s := range []string{"larder-build-v1", project, version, source, target, builder} {
+		io.WriteString(h, strings.ReplaceAll(s, "\n", " "))
+		io.WriteString(h, "\n")
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (f *fetcher) buildKey(j *job, t target.Target) string {
+	src := ""
+	if j.sdist != nil {
+		src = "sdist:" + j.sdist.sha256
+	} else if j.vcs != nil {
+		src = "git:" + j.vcs.URL + "@" + j.vcs.CommitID + "#" + j.vcs.Subdirectory
+	}
+	return BuildKey(j.project, j.version, src, t.String(), f.opts.builderID)
+}
+
+func (f *fetcher) buildCache() BuildCache {
+	bc, _ := f.opts.remote.(BuildCache)
+	return bc
+}
+
+// fromBuildCache takes the wheel of a job for t from the shared cache,
+// checked as a build is (project, version, tags) and against the
+// sha256 the cache recorded for it. False, with no error, sends the job
+// to the builder.
+func (f *fetcher) fromBuildCache(ctx context.Context, j *job, t target.Target) (bool, error) {
+	bc := f.buildCache()
+	if bc == nil || f.remote.down.Load() {
+		return false, nil
+	}
+	bw, ok, err := bc.LookupBuild(ctx, f.buildKey(j, t))
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, context.Cause(ctx)
+		}
+		f.remoteFailed(err)
+		return false, nil
+	}
+	if !ok {
+		return false, nil
+	}
+	// The name comes from the registry: it must be a plain file name.
+	if bw.Filename != filepath.Base(bw.Filename) || strings.HasPrefix(bw.Filename, ".") || f.checkBuilt(j, bw.Filename, t) != nil {
+		f.warn("the shared cache's build of %s for %s is refused: %q is not a wheel of it for that target", j, t, bw.Filename)
+		return false, nil
+	}
+	rc, _, err := f.opts.remote.Get(ctx, bw.SHA256)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, context.Cause(ctx)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			f.remoteFailed(err)
+		}
+		return false, nil
+	}
+	defer rc.Close()
+	outDir, err := os.MkdirTemp(f.files, ".build-*")
+	if err != nil {
+		return false, fmt.Errorf("fetching the build of %s: %w", j, err)
+	}
+	defer os.RemoveAll(outDir)
+	path := filepath.Join(outDir, bw.Filename)
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return false, fmt.Errorf("fetching the build of %s: %w", j, err)
+	}
+	rr := &readErr{r: ctxio.Reader(ctx, rc)}
+	_, err = io.Copy(out, io.LimitReader(rr, bw.Size+1))
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, context.Cause(ctx)
+		}
+		if rr.err == nil {
+			return false, fmt.Errorf("fetching the build of %s: %w", j, err)
+		}
+		f.remoteFailed(err)
+		return false, nil
+	}
+	e, err := f.keepBuilt(j, t, path, bw.SHA256)
+	if err != nil {
+		// Whatever is wrong with the cache's wheel, a build makes a
+		// good one: refuse it and build.
+		var he *CacheHashError
+		if errors.As(err, &he) {
+			err = fmt.Errorf("%s: the cache serves sha256 %s, its build record says %s", he.File, he.Got, he.Want)
+		}
+		f.warn("the shared cache's build of %s for %s is refused (built here instead): %v", j, t, err)
+		return false, nil
+	}
+	f.count(func(r *Report) { r.FromCache++; r.BuildsSaved++ })
+	f.emit(Event{File: e.Filename, Project: j.project, Version: j.version, Target: t.String(), State: Done, Via: ViaSharedCache, Bytes: e.Size, Total: e.Size})
+	return true, nil
+}
+
+// pushBuild puts a wheel just built into the shared cache under its
+// build key, when the fetch pushes.
+func (f *fetcher) pushBuild(ctx context.Context, j *job, t target.Target, e wheelhouse.Entry) {
+	bc := f.buildCache()
+	if bc == nil || !f.opts.remotePush || f.remote.pushDown.Load() {
+		return
+	}
+	err := f.putRemote(ctx, e.SHA256, f.store.Path(e.Filename))
+	if err == nil {
+		err = bc.PutBuild(ctx, f.buildKey(j, t), BuiltWheel{Filename: e.Filename, SHA256: e.SHA256, Size: e.Size, Entry: e})
+	}
+	if err != nil && ctx.Err() == nil {
+		f.remote.pushDown.Store(true)
+		f.remote.pushWarned.Do(func() {
+			f.warn("the shared cache is not filled by this fetch: pushing the build of %s: %v", j, err)
+		})
+		return
+	}
+	if err == nil {
+		f.count(func(r *Report) { r.Pushed++ })
+	}
 }

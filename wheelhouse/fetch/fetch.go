@@ -39,6 +39,7 @@ type options struct {
 	// remote is the shared cache (WithCache); remotePush fills it.
 	remote     Cache
 	remotePush bool
+	builderID  string // in build keys (WithBuilderIdentity)
 
 	// Test seams.
 	backoff     time.Duration               // first retry delay (default 250ms)
@@ -191,14 +192,17 @@ type Report struct {
 	Linked     int `json:"linked_from_cache"`
 	// FromCache is how many files came from the shared cache
 	// (WithCache), Pushed how many the fetch put there.
-	FromCache  int   `json:"from_shared_cache"`
-	Pushed     int   `json:"pushed_to_shared_cache"`
-	Present    int   `json:"present"`
-	Adopted    int   `json:"adopted"` // of Present: on disk but not in the manifest
-	Built      int   `json:"built"`
-	Retries    int   `json:"retries"`
-	Bytes      int64 `json:"bytes_downloaded"`
-	TotalBytes int64 `json:"total_bytes"` // size of every file the lock needs
+	FromCache int `json:"from_shared_cache"`
+	Pushed    int `json:"pushed_to_shared_cache"`
+	// BuildsSaved is how many of FromCache are wheels another machine
+	// built, found by their build key instead of built here.
+	BuildsSaved int   `json:"builds_from_shared_cache"`
+	Present     int   `json:"present"`
+	Adopted     int   `json:"adopted"` // of Present: on disk but not in the manifest
+	Built       int   `json:"built"`
+	Retries     int   `json:"retries"`
+	Bytes       int64 `json:"bytes_downloaded"`
+	TotalBytes  int64 `json:"total_bytes"` // size of every file the lock needs
 	// NeedsBuilder lists "name==version for target" left unbuilt for
 	// want of a Builder.
 	NeedsBuilder []string      `json:"needs_builder"`

@@ -1,0 +1,146 @@
+package registrycache_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/gittest"
+	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver"
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/build"
+	"github.com/larder-build/larder/wheelhouse/fetch"
+)
+
+// lockWithBuilds locks a git fork and a package published as an sdist
+// only, both of which a fetch must build, with the real resolver.
+func lockWithBuilds(t *testing.T) (*pypitest.Server, *gittest.Repo, *pylock.Lock) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	r := gittest.New(t)
+	r.Commit(map[string]string{
+		"pyproject.toml": `[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "edx-private-fork"
+version = "3.1.4+larder"
+dependencies = ["lib>=1", "srconly"]
+
+[tool.setuptools]
+packages = ["edx_private_fork"]
+`,
+		"edx_private_fork/__init__.py": "VERSION = 'fork'\n",
+	}, "fork")
+	r.Git("tag", "-a", "v3.1.4", "-m", "v3.1.4")
+	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "lib", Releases: []pypitest.Release{pure("1.2")}},
+		{Name: "srconly", Releases: []pypitest.Release{{Version: "0.5", Sdist: true}}},
+	}})
+	req, err := pep508.ParseRequirement("edx-private-fork")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt, err := target.Parse(amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolver.Resolve(context.Background(), c, resolver.Request{
+		Requirements: []resolver.Requirement{{Requirement: req, Source: "requirements.txt:1", VCS: &resolver.VCS{URL: r.URL(), Rev: "v3.1.4"}}},
+		Targets:      []target.Target{tt}, Python: "/usr/bin/python3", CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	return srv, r, res.Lock()
+}
+
+// TestForksAndSdistsAreBuiltOnceForEveryMachine: machine A builds a git
+// fork and an sdist and pushes them under their build keys; machine B,
+// with no builder at all, the index stopped and the git repository gone,
+// gets the whole closure from the registry, and pip installs it offline.
+func TestForksAndSdistsAreBuiltOnceForEveryMachine(t *testing.T) {
+	reg := startRegistry(t)
+	srv, repo, lock := lockWithBuilds(t)
+	a := newMachine(t)
+	host, err := build.NewHost(build.WithPython("/usr/bin/python3"), build.WithCacheDir(t.TempDir()),
+		build.WithFindLinks(filepath.Join(a.store.Dir(), wheelhouse.FilesDir)))
+	if err != nil {
+		t.Skipf("Debian's python3 with setuptools and wheel is needed to build: %v", err)
+	}
+	const builder = "host /usr/bin/python3"
+	repA, err := fetch.Fetch(context.Background(), a.store, lock, fetch.WithBuilder(host), fetch.WithCacheDir(a.cacheDir),
+		fetch.WithCache(openCache(t, reg), true), fetch.WithBuilderIdentity(builder))
+	if err != nil {
+		t.Fatalf("machine A: %v", err)
+	}
+	if repA.Built != 2 || repA.Pushed != repA.Downloaded+2 || len(repA.Warnings) != 0 {
+		t.Fatalf("machine A: %+v, want 2 builds and everything pushed", repA)
+	}
+
+	srv.Close()
+	srv.Reset()
+	if err := os.RemoveAll(repo.Dir); err != nil {
+		t.Fatal(err)
+	}
+	b := newMachine(t)
+	repB, err := fetch.Fetch(context.Background(), b.store, lock, fetch.WithCacheDir(b.cacheDir),
+		fetch.WithCache(openCache(t, reg), false), fetch.WithBuilderIdentity(builder))
+	if err != nil {
+		t.Fatalf("machine B: %v (%+v)", err, repB)
+	}
+	if repB.Built != 0 || repB.BuildsSaved != 2 || repB.Downloaded != 0 || repB.FromCache != repA.Files || len(repB.Warnings) != 0 {
+		t.Fatalf("machine B: %+v, want all %d files from the registry, the 2 builds among them", repB, repA.Files)
+	}
+	if n := len(srv.Counts()); n != 0 {
+		t.Fatalf("machine B asked the index %d times", n)
+	}
+	mustVerifyClean(t, b.store, lock)
+	for _, e := range b.store.Entries() {
+		if e.Project == "edx-private-fork" && (!e.Private || e.Origin.Kind != wheelhouse.OriginVCS) {
+			t.Fatalf("the fork from the cache: %+v, want a private VCS build", e)
+		}
+	}
+
+	// Another builder does not take A's wheels.
+	c := newMachine(t)
+	repC, err := fetch.Fetch(context.Background(), c.store, lock, fetch.WithCacheDir(c.cacheDir),
+		fetch.WithCache(openCache(t, reg), false), fetch.WithBuilderIdentity("buildkit debian:12"))
+	if err == nil || repC.BuildsSaved != 0 || len(repC.NeedsBuilder) != 2 {
+		t.Fatalf("another builder: %v %+v, want both builds left to it", err, repC)
+	}
+
+	home := t.TempDir()
+	site := filepath.Join(home, "site")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pip := exec.CommandContext(ctx, "python3", "-m", "pip", "install", "--no-compile", "--no-index", "--find-links",
+		filepath.Join(b.store.Dir(), wheelhouse.FilesDir), "--target", site, "edx-private-fork")
+	pip.Env = piptest.Env(home)
+	if out, err := pip.CombinedOutput(); err != nil {
+		t.Fatalf("pip install on machine B: %v\n%s", err, out)
+	}
+	imp := exec.CommandContext(ctx, "python3", "-c", "import edx_private_fork, lib, srconly; print(edx_private_fork.VERSION)")
+	imp.Env = append(piptest.Env(home), "PYTHONPATH="+site)
+	if got, err := imp.CombinedOutput(); err != nil || strings.TrimSpace(string(got)) != "fork" {
+		t.Fatalf("import after install: %v %s", err, got)
+	}
+}
