@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bufio"
 	"compress/gzip"
@@ -9,7 +8,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -421,7 +419,7 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := csv.NewReader(strings.NewReader(string(record))).ReadAll()
+	rows, err := parseRecord(record)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: reading %sRECORD: %v", filename, distInfo, err)
 	}
@@ -521,20 +519,14 @@ func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
 	}
-	tr := tar.NewReader(io.LimitReader(gz, budget))
-	for range 100000 {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, refuse(http.StatusBadRequest, "%s: reading the tar archive: %v", filename, err)
-		}
-		if h.Typeflag == tar.TypeReg && isPkgInfo(h.Name) {
-			return readLimited(tr, filename, h.Name)
-		}
+	meta, err := findInTar(io.LimitReader(gz, budget), isPkgInfo, maxMetadataSize)
+	switch {
+	case errors.Is(err, errNotInTar):
+		return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
+	case err != nil:
+		return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
 	}
-	return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
+	return meta, nil
 }
 
 // isPkgInfo reports whether an sdist member is the top folder's PKG-INFO.
