@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"syscall"
 	"time"
 
@@ -130,16 +131,24 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if cfg.Offline {
 		upstream = "none (offline)"
 	}
+	// Where twine and uv publish upload to, when uploads are on.
+	uploads := ""
+	if o.htpasswd != "" {
+		uploads = strings.TrimSuffix(serve.IndexURL(ln.Addr().String()), "simple/") + "legacy/"
+	}
 	if g.json {
 		// One line a script can wait for, then JSON log lines on stderr.
 		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
 			"serving": serve.IndexURL(ln.Addr().String()), "projects": h.Projects, "files": h.Files,
-			"wheelhouse": cfg.Wheelhouse, "upstream": upstream}); err != nil {
+			"wheelhouse": cfg.Wheelhouse, "upstream": upstream, "uploads": uploads}); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(cmd.OutOrStdout(), "serving %d projects (%d files) from %s on %s\n  upstream: %s\n",
 			h.Projects, h.Files, cfg.Wheelhouse, serve.IndexURL(ln.Addr().String()), upstream)
+		if uploads != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), "  uploads: %s (users of %s)\n", uploads, o.htpasswd)
+		}
 	}
 	if err := srv.Serve(cmd.Context(), ln); err != nil {
 		return fmt.Errorf("serve: %w", err)

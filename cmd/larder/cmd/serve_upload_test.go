@@ -3,10 +3,13 @@ package cmd
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/wheelhouse"
@@ -74,5 +77,56 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 				t.Errorf("hint of %v: %+v, want one containing %q", err, h, c.hint)
 			}
 		})
+	}
+}
+
+// TestServeWithHtpasswdSaysWhereToUpload starts larder serve with an
+// htpasswd file: it prints the upload URL, which asks for credentials.
+func TestServeWithHtpasswdSaysWhereToUpload(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := wheelhouse.Create(filepath.Join(dir, ".larder", "wheelhouse")); err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Dir = dir
+	c := newServeCmd(&globals{cfg: cfg})
+	var out, errb syncBuffer
+	c.SetOut(&out)
+	c.SetErr(&errb)
+	c.SetArgs([]string{"--addr", "127.0.0.1:0", "--offline", "--cache-dir", t.TempDir(), "--htpasswd", users})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve after cancel: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	re := regexp.MustCompile(`uploads: (http://127\.0\.0\.1:\d+/legacy/) \(users of ` + regexp.QuoteMeta(users) + `\)`)
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no upload URL printed: %q %q", out.String(), errb.String())
+		}
+	}
+	resp, err := http.Post(url, "multipart/form-data; boundary=x", strings.NewReader("--x--\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), `Basic realm="larder"`) {
+		t.Errorf("POST %s without credentials: %s, WWW-Authenticate %q", url, resp.Status, resp.Header.Get("WWW-Authenticate"))
 	}
 }
