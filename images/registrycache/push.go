@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/fetch"
 )
 
 // Media types of larder's artifacts.
@@ -50,9 +51,12 @@ const (
 type PushReport struct {
 	// Blobs is how many blobs the wheelhouse has (files and metadata);
 	// Uploaded of them were sent, the others the cache held already.
-	Blobs    int      `json:"blobs"`
-	Uploaded int      `json:"uploaded"`
-	Bytes    int64    `json:"bytes_uploaded"`
+	Blobs    int   `json:"blobs"`
+	Uploaded int   `json:"uploaded"`
+	Bytes    int64 `json:"bytes_uploaded"`
+	// Builds is how many build records (a built wheel for a target) were
+	// written.
+	Builds   int      `json:"build_records"`
 	Manifest string   `json:"manifest"` // digest of the wheelhouse manifest
 	Tags     []string `json:"tags"`
 }
@@ -62,8 +66,10 @@ func LockTag(lockSHA256 string) string { return "sha256-" + lockSHA256 }
 
 // PushWheelhouse uploads every file of store (and every wheel's
 // metadata) that the cache lacks, jobs at once, then the wheelhouse's
-// artifact manifest, tagged LockTag(lockSHA256) and each of tags.
-func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lockSHA256 string, tags []string, jobs int) (*PushReport, error) {
+// artifact manifest, tagged LockTag(lockSHA256) and each of tags. With
+// builder (as fetch.WithBuilderIdentity names it), every wheel built
+// from an sdist or a git commit is also recorded under its build keys.
+func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lockSHA256 string, tags []string, jobs int, builder string) (*PushReport, error) {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -147,6 +153,16 @@ func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lock
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return rep, fmt.Errorf("encoding the wheelhouse manifest: %w", err)
+	}
+	if builder != "" {
+		for _, e := range entries {
+			for _, key := range fetch.EntryBuildKeys(e, builder) {
+				if err := c.PutBuild(ctx, key, fetch.BuiltWheel{Filename: e.Filename, SHA256: e.SHA256, Size: e.Size, Entry: e}); err != nil {
+					return rep, err
+				}
+				rep.Builds++
+			}
+		}
 	}
 	d, err := c.putManifest(ctx, raw, allTags)
 	if err != nil {

@@ -232,14 +232,44 @@ func BuildKey(project, version, source, target, builder string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// buildSource is the source part of a build key. A subdirectory is not
+// in it: the wheelhouse does not record it, and the project name in the
+// key tells the packages of one commit apart.
+func buildSource(sdistSHA256, vcsURL, commit string) string {
+	if sdistSHA256 != "" {
+		return "sdist:" + sdistSHA256
+	}
+	return "git:" + vcsURL + "@" + commit
+}
+
 func (f *fetcher) buildKey(j *job, t target.Target) string {
-	src := ""
+	var src string
 	if j.sdist != nil {
-		src = "sdist:" + j.sdist.sha256
-	} else if j.vcs != nil {
-		src = "git:" + j.vcs.URL + "@" + j.vcs.CommitID + "#" + j.vcs.Subdirectory
+		src = buildSource(j.sdist.sha256, "", "")
+	} else {
+		src = buildSource("", j.vcs.URL, j.vcs.CommitID)
 	}
 	return BuildKey(j.project, j.version, src, t.String(), f.opts.builderID)
+}
+
+// EntryBuildKeys are the build keys a built wheel of the wheelhouse
+// answers, one per target it was built for, by builder (as
+// WithBuilderIdentity names it); none for a downloaded file.
+func EntryBuildKeys(e wheelhouse.Entry, builder string) []string {
+	var src string
+	switch {
+	case e.Origin.Kind == wheelhouse.OriginSdist && e.Origin.SdistSHA256 != "":
+		src = buildSource(e.Origin.SdistSHA256, "", "")
+	case e.Origin.Kind == wheelhouse.OriginVCS && e.Origin.Commit != "":
+		src = buildSource("", e.Origin.URL, e.Origin.Commit)
+	default:
+		return nil
+	}
+	var keys []string
+	for _, t := range e.Targets {
+		keys = append(keys, BuildKey(e.Project, e.Version, src, t, builder))
+	}
+	return keys
 }
 
 func (f *fetcher) buildCache() BuildCache {

@@ -147,13 +147,13 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, fetch.WithBuilder(b), fetch.WithBuilderIdentity("buildkit "+b.Base))
+		opts = append(opts, fetch.WithBuilder(b), fetch.WithBuilderIdentity(builderIdentity(g, "buildkit")))
 	}
 	if o.builder != "buildkit" {
 		// Wheels built with another interpreter are not taken from the
 		// shared cache for this one; a machine that cannot build (none)
 		// takes those of the builder the project names.
-		opts = append(opts, fetch.WithBuilderIdentity("host "+g.cfg.Project.Python))
+		opts = append(opts, fetch.WithBuilderIdentity(builderIdentity(g, "host")))
 	}
 	if o.builder == "host" {
 		opts = append(opts, fetch.WithBuilderFunc(func() (build.Builder, error) {

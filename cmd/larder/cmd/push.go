@@ -48,6 +48,7 @@ func newPushCmd(g *globals) *cobra.Command {
 	var lockFlag, dirFlag string
 	var tags []string
 	var jobs int
+	var builder string
 	cf := &cacheFlags{}
 	c := &cobra.Command{
 		Use:   "push",
@@ -99,7 +100,7 @@ its credential helpers, or REGISTRY_AUTH_FILE.`,
 			if err != nil {
 				return fmt.Errorf("push: hashing %s: %w", lockPath, err)
 			}
-			rep, err := registrycache.PushWheelhouse(cmd.Context(), cache, store, sum, tags, jobs)
+			rep, err := registrycache.PushWheelhouse(cmd.Context(), cache, store, sum, tags, jobs, builderIdentity(g, builder))
 			if err != nil {
 				return fmt.Errorf("push: %w", err)
 			}
@@ -111,6 +112,7 @@ its credential helpers, or REGISTRY_AUTH_FILE.`,
 	f.StringVar(&dirFlag, "wheelhouse", "", "wheelhouse folder (default [wheelhouse] dir)")
 	f.StringArrayVar(&tags, "tag", nil, "a further tag for the wheelhouse manifest, e.g. a branch name (repeatable)")
 	f.IntVarP(&jobs, "jobs", "j", fetch.DefaultJobs, "uploads at once")
+	f.StringVar(&builder, "builder", "host", `the builder the wheelhouse's forks and sdists were built with, as 'larder fetch --builder' names it ("host" or "buildkit"), for their build keys`)
 	addCacheFlags(c, cf)
 	return c
 }
@@ -130,4 +132,14 @@ func printPushSummary(w io.Writer, asJSON bool, s *pushSummary) error {
 		s.Wheelhouse, s.Cache, s.Uploaded, s.Blobs, humanBytes(s.Bytes))
 	fmt.Fprintf(w, "  manifest %s, tags %v\n", s.Manifest, s.Tags)
 	return nil
+}
+
+// builderIdentity names a builder in build keys, as fetch and push both
+// must: the interpreter of a host build, the base image of a BuildKit
+// one.
+func builderIdentity(g *globals, builder string) string {
+	if builder == "buildkit" {
+		return "buildkit " + g.cfg.Image.Base
+	}
+	return "host " + g.cfg.Project.Python
 }
