@@ -204,22 +204,32 @@ func TestAFreshMachineFetchesTheClosureFromTheRegistryAlone(t *testing.T) {
 }
 
 // TestFetchWithPushFillsTheRegistryForTheNextMachine is the pull
-// strategy: the first fetch that downloads a file puts it in the cache.
+// strategy: machine A's closure is in the cache; machine C fetches a
+// lock with one more package with --push, taking A's files from the
+// cache and pushing the new one; machine D, with no index, then gets
+// C's whole closure from the cache.
 func TestFetchWithPushFillsTheRegistryForTheNextMachine(t *testing.T) {
 	reg := startRegistry(t)
-	srv, lock := lockIndex(t, closure(), "app")
-	c := openCache(t, reg)
-	repC := newMachine(t).fetch(t, lock, c, true)
-	if repC.Pushed != repC.Files || len(repC.Warnings) != 0 {
-		t.Fatalf("machine C: %+v, want all %d files pushed", repC, repC.Files)
+	_, lockA := lockIndex(t, closure(), "app")
+	newMachine(t).fetch(t, lockA, openCache(t, reg), true)
+
+	idx := closure()
+	idx.Projects = append(idx.Projects, pypitest.Project{Name: "extra", Releases: []pypitest.Release{pure("1.0")}})
+	idx.Projects[0].Releases[0].Requires = append(idx.Projects[0].Releases[0].Requires, "extra")
+	srv, lockC := lockIndex(t, idx, "app")
+	repC := newMachine(t).fetch(t, lockC, openCache(t, reg), true)
+	// app's own wheel changed too (it requires extra now): two new files.
+	if repC.Downloaded != 2 || repC.Pushed != 2 || repC.FromCache != repC.Files-2 || len(repC.Warnings) != 0 {
+		t.Fatalf("machine C: %+v, want A's files from the cache and the 2 new ones downloaded and pushed", repC)
 	}
 	srv.Close()
+	srv.Reset()
 	d := newMachine(t)
-	repD := d.fetch(t, lock, openCache(t, reg), false)
-	if repD.FromCache != repD.Files {
-		t.Fatalf("machine D: %+v, want every file from the registry", repD)
+	repD := d.fetch(t, lockC, openCache(t, reg), false)
+	if repD.FromCache != repD.Files || len(srv.Counts()) != 0 {
+		t.Fatalf("machine D: %+v (index asked %v), want every file from the registry", repD, srv.Counts())
 	}
-	mustVerifyClean(t, d.store, lock)
+	mustVerifyClean(t, d.store, lockC)
 }
 
 // TestACorruptBlobInTheRegistryIsRefused: bytes in the registry's
