@@ -162,7 +162,7 @@ func TestARegistryWithTLSAndHtpasswdIsReadWithTheDockerConfigCredentials(t *test
 	if rep := a.fetch(t, lock, c, true); rep.Pushed != rep.Files {
 		t.Fatalf("machine A: %+v, want every file pushed", rep)
 	}
-	if _, err := registrycache.PushWheelhouse(context.Background(), c, a.store, lockSum(t, lock), []string{"main"}, 4, ""); err != nil {
+	if _, err := registrycache.PushWheelhouse(context.Background(), c, a.store, lockSum(t, lock), registrycache.WithTags("main"), registrycache.WithJobs(4)); err != nil {
 		t.Fatalf("push: %v", err)
 	}
 	srv.Close()

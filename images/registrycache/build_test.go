@@ -106,7 +106,7 @@ func testBuiltOnce(t *testing.T, fetchPushes bool) {
 		t.Fatalf("machine A: %+v, want everything pushed", repA)
 	}
 	if !fetchPushes {
-		rep, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock), nil, 4, builder)
+		rep, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock), registrycache.WithJobs(4), registrycache.WithBuildRecords(builder))
 		if err != nil || rep.Builds != 2 || rep.Uploaded != rep.Blobs {
 			t.Fatalf("push: %+v %v, want every blob and 2 build records", rep, err)
 		}

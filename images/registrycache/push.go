@@ -64,21 +64,70 @@ type PushReport struct {
 // LockTag is the tag of the wheelhouse of the lock with this sha256.
 func LockTag(lockSHA256 string) string { return "sha256-" + lockSHA256 }
 
-// PushWheelhouse uploads every file of store (and every wheel's
-// metadata) that the cache lacks, jobs at once, then the wheelhouse's
-// artifact manifest, tagged LockTag(lockSHA256) and each of tags. With
-// builder (as fetch.WithBuilderIdentity names it), every wheel built
-// from an sdist or a git commit is also recorded under its build keys.
-func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lockSHA256 string, tags []string, jobs int, builder string) (*PushReport, error) {
-	if jobs < 1 {
-		jobs = 1
+// pushOptions configure PushWheelhouse; PushOption values set them.
+type pushOptions struct {
+	tags    []string
+	jobs    int
+	builder string
+}
+
+// PushOption says how PushWheelhouse pushes. With none: 8 uploads at
+// once, the lock's tag alone, no build records.
+type PushOption func(*pushOptions) error
+
+// WithTags tags the wheelhouse manifest with each of tags too (e.g. a
+// branch name), besides LockTag.
+func WithTags(tags ...string) PushOption {
+	return func(o *pushOptions) error {
+		for _, t := range tags {
+			if _, err := name.NewTag("localhost/x:"+t, name.StrictValidation); err != nil {
+				return fmt.Errorf("tag %q: not a valid tag (letters, digits, '_', '.', '-'; at most 128)", t)
+			}
+		}
+		o.tags = append(o.tags, tags...)
+		return nil
 	}
-	allTags := append([]string{LockTag(lockSHA256)}, tags...)
-	for _, t := range allTags {
-		if _, err := name.NewTag("localhost/x:"+t, name.StrictValidation); err != nil {
-			return nil, fmt.Errorf("tag %q: not a valid tag (letters, digits, '_', '.', '-'; at most 128)", t)
+}
+
+// WithJobs sets how many blobs are uploaded at once (at least 1).
+func WithJobs(n int) PushOption {
+	return func(o *pushOptions) error {
+		if n < 1 {
+			return fmt.Errorf("jobs %d: want at least 1", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithBuildRecords records every wheel built from an sdist or a git
+// commit under its build keys for builder (as fetch.WithBuilderIdentity
+// names it), so that fetches find it instead of building.
+func WithBuildRecords(builder string) PushOption {
+	return func(o *pushOptions) error {
+		if builder == "" {
+			return errors.New("an empty builder identity")
+		}
+		o.builder = builder
+		return nil
+	}
+}
+
+// PushWheelhouse uploads every file of store (and every wheel's
+// metadata) that the cache lacks, then the wheelhouse's artifact
+// manifest, tagged LockTag(lockSHA256).
+func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lockSHA256 string, opt ...PushOption) (*PushReport, error) {
+	o := pushOptions{jobs: 8}
+	for _, fn := range opt {
+		if err := fn(&o); err != nil {
+			return nil, fmt.Errorf("pushing: %w", err)
 		}
 	}
+	if _, err := checkSum(lockSHA256); err != nil {
+		return nil, fmt.Errorf("pushing: the lock's sha256: %w", err)
+	}
+	tags, jobs, builder := o.tags, o.jobs, o.builder
+	allTags := append([]string{LockTag(lockSHA256)}, tags...)
 	entries := store.Entries()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Filename < entries[j].Filename })
 	var layers []v1.Descriptor

@@ -166,7 +166,7 @@ func TestAFreshMachineFetchesTheClosureFromTheRegistryAlone(t *testing.T) {
 	}
 	sum := lockSum(t, lock)
 	before := len(reg.Blobs())
-	push, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4, "")
+	push, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, registrycache.WithTags("main"), registrycache.WithJobs(4))
 	if err != nil {
 		t.Fatalf("push: %v", err)
 	}
@@ -179,7 +179,7 @@ func TestAFreshMachineFetchesTheClosureFromTheRegistryAlone(t *testing.T) {
 	}
 	afterFirst := reg.Blobs()
 
-	again, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4, "")
+	again, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, registrycache.WithTags("main"), registrycache.WithJobs(4))
 	if err != nil {
 		t.Fatalf("second push: %v", err)
 	}
@@ -299,7 +299,7 @@ func TestTwoPushesAtOnceBothSucceedAndStoreEachBlobOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, sum, nil, 4, "")
+			_, errs[i] = registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, sum, registrycache.WithJobs(4))
 		}()
 	}
 	wg.Wait()
@@ -388,7 +388,7 @@ func TestAReadOnlyCredentialReadsAndNeverFailsTheFetch(t *testing.T) {
 	}
 	mustVerifyClean(t, m2.store, lock2)
 
-	_, err = registrycache.PushWheelhouse(context.Background(), ro, m2.store, lockSum(t, lock2), nil, 2, "")
+	_, err = registrycache.PushWheelhouse(context.Background(), ro, m2.store, lockSum(t, lock2), registrycache.WithJobs(2))
 	if err == nil || !strings.Contains(err.Error(), "DENIED") {
 		t.Fatalf("push with a read-only credential: %v, want the registry's refusal", err)
 	}
@@ -406,11 +406,11 @@ func TestALayoutOnDiskIsACacheToo(t *testing.T) {
 	a := newMachine(t)
 	a.fetch(t, lock, c, false)
 	sum := lockSum(t, lock)
-	first, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4, "")
+	first, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, registrycache.WithTags("main"), registrycache.WithJobs(4))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, []string{"main"}, 4, "")
+	again, err := registrycache.PushWheelhouse(context.Background(), c, a.store, sum, registrycache.WithTags("main"), registrycache.WithJobs(4))
 	if err != nil || again.Uploaded != 0 || first.Uploaded != first.Blobs {
 		t.Fatalf("pushes %+v then %+v (%v), want everything then nothing", first, again, err)
 	}

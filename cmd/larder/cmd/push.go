@@ -70,6 +70,9 @@ its credential helpers, or REGISTRY_AUTH_FILE.`,
 			if jobs < 1 {
 				return usageError{fmt.Errorf("push: --jobs must be at least 1, not %d", jobs)}
 			}
+			if builder != "host" && builder != "buildkit" {
+				return usageError{fmt.Errorf("push: unknown --builder %q: want \"host\" or \"buildkit\"", builder)}
+			}
 			cache, err := openCache(cmd, g, "push", cf)
 			if err != nil {
 				return err
@@ -100,7 +103,8 @@ its credential helpers, or REGISTRY_AUTH_FILE.`,
 			if err != nil {
 				return fmt.Errorf("push: hashing %s: %w", lockPath, err)
 			}
-			rep, err := registrycache.PushWheelhouse(cmd.Context(), cache, store, sum, tags, jobs, builderIdentity(g, builder))
+			rep, err := registrycache.PushWheelhouse(cmd.Context(), cache, store, sum,
+				registrycache.WithTags(tags...), registrycache.WithJobs(jobs), registrycache.WithBuildRecords(builderIdentity(g, builder)))
 			if err != nil {
 				return fmt.Errorf("push: %w", err)
 			}
