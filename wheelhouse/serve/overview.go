@@ -9,67 +9,145 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/larder-build/larder/resolver/distname"
 )
 
-func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
+// overviewProject is one project as the pages for people show it: every
+// local file the server would serve for it, whatever store it is in.
+type overviewProject struct {
+	name     string // normalized
+	private  bool
+	versions []string // sorted, oldest first
+	files    []*localFile
+	kinds    [numFileKinds]bool
+}
+
+// overviewProjects gathers every local file by project: baked, uploaded,
+// and fetched through (for public projects, where a baked file of the same
+// name does not hide it), the same files the simple pages list.
+func (s *Server) overviewProjects() map[string]*overviewProject {
 	byProject := map[string]*overviewProject{}
-	files, total := 0, int64(0)
-	addFile := func(lf *localFile) {
+	add := func(lf *localFile) {
 		p := byProject[lf.project]
 		if p == nil {
-			p = &overviewProject{name: lf.project, private: s.isPrivate(lf.project), files: map[string][]overviewFile{}}
+			p = &overviewProject{name: lf.project, private: s.isPrivate(lf.project)}
 			byProject[lf.project] = p
 		}
-		v := lf.entry.Version
-		if _, ok := p.files[v]; !ok {
-			p.versions = append(p.versions, v)
-		}
-		of := overviewFile{filename: lf.entry.Filename, size: lf.entry.Size, kind: lf.kind.String()}
-		o := lf.entry.Origin
-		switch lf.kind {
-		case kindFork:
-			of.detail = strings.TrimSpace(o.URL + " " + shortCommit(o.Commit))
-		case kindSdist:
-			of.detail = o.Sdist
-		}
-		if lf.entry.Private && lf.kind != kindFork {
-			of.kind += ", private"
-		}
-		p.files[v] = append(p.files[v], of)
-		files++
-		total += lf.entry.Size
+		p.files = append(p.files, lf)
+		p.versions = append(p.versions, lf.entry.Version)
+		p.kinds[lf.kind] = true
 	}
 	for _, fs := range s.baked.projects {
 		for _, lf := range fs {
-			addFile(lf)
+			add(lf)
 		}
 	}
 	s.cacheMu.RLock()
+	for _, fs := range s.uploaded.projects {
+		for _, lf := range fs {
+			if s.baked.files[lf.entry.Filename] == nil {
+				add(lf)
+			}
+		}
+	}
 	for n, fs := range s.cached.projects {
 		if s.isPrivate(n) {
 			continue
 		}
 		for _, lf := range fs {
 			if s.baked.files[lf.entry.Filename] == nil {
-				addFile(lf)
+				add(lf)
 			}
 		}
 	}
 	s.cacheMu.RUnlock()
-	projects := make([]overviewProject, 0, len(byProject))
 	for _, p := range byProject {
 		p.versions = sortVersions(p.versions)
-		projects = append(projects, *p)
+		sort.Slice(p.files, func(i, j int) bool { return p.files[i].entry.Filename < p.files[j].entry.Filename })
 	}
-	sort.Slice(projects, func(i, j int) bool { return projects[i].name < projects[j].name })
-	upstream := "none (offline)"
-	if s.up != nil {
-		hu := s.Health().Upstream
-		upstream = hu.URL + " (" + hu.State + ")"
+	return byProject
+}
+
+// upstreamLine says in words where the upstream is and how it is doing.
+func (s *Server) upstreamLine() string {
+	hu := s.Health().Upstream
+	if s.up == nil {
+		return "none: this server is offline and serves only its own files"
 	}
-	body := renderOverview(projects, files, total, upstream)
+	line := hu.URL + ": " + hu.State
+	switch hu.State {
+	case "ok":
+		line += " (its last request succeeded; the circuit breaker is closed)"
+	case "unknown":
+		line += " (not contacted yet)"
+	case "unreachable":
+		line += " (the circuit breaker is open"
+		if hu.RetryIn != "" {
+			line += "; tried again in " + hu.RetryIn
+		}
+		line += ")"
+	}
+	if hu.LastError != "" {
+		line += "; last error: " + hu.LastError
+	}
+	return line
+}
+
+// serveOverview answers "/": the projects, filtered by ?q= on the server
+// so that a text browser or a page without JavaScript can search.
+func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
+	byProject := s.overviewProjects()
+	all := make([]*overviewProject, 0, len(byProject))
+	for _, p := range byProject {
+		all = append(all, p)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 200 {
+		q = q[:200]
+	}
+	// Names are compared normalized, so "Alpha_Tools" finds alpha-tools.
+	needle := distname.NormalizeName(q)
+	shown := all[:0:0]
+	for _, p := range all {
+		if needle == "" || strings.Contains(p.name, needle) {
+			shown = append(shown, p)
+		}
+	}
+	writeHTML(w, r, 'o', renderOverview(all, shown, q, s.upstreamLine(), indexURL(r)))
+}
+
+// serveProjectPage answers /project/<normalized>/ with a project's
+// versions and files and where each file came from.
+func (s *Server) serveProjectPage(w http.ResponseWriter, r *http.Request, norm string) {
+	p := s.overviewProjects()[norm]
+	if p == nil {
+		http.NotFound(w, r)
+		return
+	}
+	writeHTML(w, r, 'p', renderProjectPage(p, indexURL(r)))
+}
+
+// indexURL is the simple index's URL as a client of this request would
+// write it, for the pip and uv lines; it is escaped where it is written.
+func indexURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/?#@ \t\r\n") {
+		host = "127.0.0.1:3141"
+	}
+	return scheme + "://" + host + "/simple/"
+}
+
+// writeHTML answers with a page for people, or 304 when the client has it.
+func writeHTML(w http.ResponseWriter, r *http.Request, prefix byte, body []byte) {
 	h := w.Header()
-	tag := etagOf('o', body)
+	tag := etagOf(prefix, body)
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -108,72 +186,151 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// overviewFile and overviewProject feed the page for people.
-type overviewFile struct {
-	filename string
-	size     int64
-	kind     string
-	detail   string // e.g. the fork's repository and commit
-}
-
-type overviewProject struct {
-	name     string
-	private  bool
-	versions []string
-	files    map[string][]overviewFile // by version
-}
-
-// renderOverview renders "/": every project with its versions and files,
-// and where each file came from.
-func renderOverview(projects []overviewProject, files int, bytesTotal int64, upstream string) []byte {
-	var h bytes.Buffer
-	h.WriteString(`<!DOCTYPE html>
-<html>
-  <head>
-    <meta charset="utf-8">
-    <title>larder index</title>
-    <style>
-      body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-      table { border-collapse: collapse; }
-      td, th { padding: 0.15em 0.8em; text-align: left; vertical-align: top; }
-      tr.project td { border-top: 1px solid #ccc; padding-top: 0.5em; }
+// pageStyle keeps the pages readable on a phone and in a text browser: no
+// external assets, no script; wide tables scroll inside their box.
+const pageStyle = `    <style>
+      body { font-family: system-ui, sans-serif; margin: 1em auto; padding: 0 1em; max-width: 72em; color: #222; }
+      .scroll { overflow-x: auto; }
+      table { border-collapse: collapse; width: 100%; }
+      td, th { padding: 0.25em 0.6em; text-align: left; vertical-align: top; border-bottom: 1px solid #ddd; }
+      code, pre { font-family: ui-monospace, monospace; font-size: 0.9em; }
+      pre { background: #f4f4f4; padding: 0.6em; overflow-x: auto; }
+      .sha { word-break: break-all; }
       .private { color: #a00; font-weight: bold; }
-      .kind { color: #555; }
-      .size { text-align: right; white-space: nowrap; }
+      .num { text-align: right; white-space: nowrap; }
+      input[type=search] { font-size: 1em; padding: 0.3em; width: 16em; max-width: 60vw; }
     </style>
-  </head>
-  <body>
-    <h1>larder index</h1>
-`)
-	fmt.Fprintf(&h, "    <p>%d projects, %d files, %s. Simple index: <a href=\"simple/\">/simple/</a>. Upstream: %s. Health: <a href=\"-/healthz\">/-/healthz</a>.</p>\n",
-		len(projects), files, html.EscapeString(humanBytes(bytesTotal)), html.EscapeString(upstream))
-	h.WriteString("    <table>\n      <tr><th>project</th><th>version</th><th>file</th><th class=\"size\">size</th><th>origin</th></tr>\n")
-	for _, p := range projects {
-		first := true
-		for _, v := range p.versions {
-			for _, f := range p.files[v] {
-				h.WriteString("      <tr")
-				if first {
-					h.WriteString(` class="project"`)
-				}
-				h.WriteString("><td>")
-				if first {
-					fmt.Fprintf(&h, "<a href=\"simple/%s/\">%s</a>", url.PathEscape(p.name), html.EscapeString(p.name))
-					if p.private {
-						h.WriteString(` <span class="private">private</span>`)
-					}
-				}
-				fmt.Fprintf(&h, "</td><td>%s</td><td><a href=\"files/%s\">%s</a></td><td class=\"size\">%s</td><td class=\"kind\">%s",
-					html.EscapeString(v), url.PathEscape(f.filename), html.EscapeString(f.filename), html.EscapeString(humanBytes(f.size)), html.EscapeString(f.kind))
-				if f.detail != "" {
-					fmt.Fprintf(&h, " (%s)", html.EscapeString(f.detail))
-				}
-				h.WriteString("</td></tr>\n")
-				first = false
-			}
+`
+
+func pageHead(h *bytes.Buffer, title string) {
+	h.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n  <head>\n    <meta charset=\"utf-8\">\n")
+	h.WriteString("    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+	fmt.Fprintf(h, "    <title>%s</title>\n", html.EscapeString(title))
+	h.WriteString(pageStyle)
+	h.WriteString("  </head>\n  <body>\n")
+}
+
+// kindsOf names where a project's files came from.
+func kindsOf(p *overviewProject) string {
+	var ks []string
+	for k, on := range p.kinds {
+		if on {
+			ks = append(ks, fileKind(k).String())
 		}
 	}
-	h.WriteString("    </table>\n")
+	return strings.Join(ks, ", ")
+}
+
+// renderOverview renders "/": the projects matching the filter q (shown,
+// out of all), where each came from, and how to use the index.
+func renderOverview(all, shown []*overviewProject, q, upstream, index string) []byte {
+	var h bytes.Buffer
+	pageHead(&h, "larder index")
+	h.WriteString("    <h1>larder index</h1>\n")
+	files, total := 0, int64(0)
+	for _, p := range all {
+		files += len(p.files)
+		for _, lf := range p.files {
+			total += lf.entry.Size
+		}
+	}
+	fmt.Fprintf(&h, "    <p>%d projects, %d files, %s. Simple index: <a href=\"simple/\">/simple/</a>. Health: <a href=\"-/healthz\">/-/healthz</a>. Metrics: <a href=\"metrics\">/metrics</a>.</p>\n",
+		len(all), files, html.EscapeString(humanBytes(total)))
+	fmt.Fprintf(&h, "    <p>Upstream: %s.</p>\n", html.EscapeString(upstream))
+	h.WriteString("    <h2>Use this index</h2>\n")
+	fmt.Fprintf(&h, "    <pre>pip install --index-url %s PACKAGE\nuv pip install --index-url %s PACKAGE\nexport PIP_INDEX_URL=%s UV_DEFAULT_INDEX=%s</pre>\n",
+		html.EscapeString(index), html.EscapeString(index), html.EscapeString(index), html.EscapeString(index))
+	h.WriteString("    <h2>Projects</h2>\n")
+	h.WriteString("    <form method=\"get\" action=\"./\" role=\"search\">\n")
+	fmt.Fprintf(&h, "      <label for=\"q\">Filter by name</label> <input type=\"search\" id=\"q\" name=\"q\" value=\"%s\"> <button type=\"submit\">Filter</button>\n", html.EscapeString(q))
+	h.WriteString("    </form>\n")
+	if q != "" {
+		fmt.Fprintf(&h, "    <p>%d of %d projects match &ldquo;%s&rdquo;. <a href=\"./\">Show all</a>.</p>\n", len(shown), len(all), html.EscapeString(q))
+	}
+	h.WriteString("    <div class=\"scroll\">\n    <table>\n")
+	h.WriteString("      <thead><tr><th>project</th><th>latest</th><th>versions</th><th class=\"num\">files</th><th>origin</th></tr></thead>\n      <tbody>\n")
+	for _, p := range shown {
+		fmt.Fprintf(&h, "        <tr class=\"project\"><td><a href=\"project/%s/\">%s</a>", url.PathEscape(p.name), html.EscapeString(p.name))
+		if p.private {
+			h.WriteString(` <span class="private">private</span>`)
+		}
+		latest := ""
+		if len(p.versions) > 0 {
+			latest = p.versions[len(p.versions)-1]
+		}
+		fmt.Fprintf(&h, "</td><td>%s</td><td>%d</td><td class=\"num\">%d</td><td>%s</td></tr>\n",
+			html.EscapeString(latest), len(p.versions), len(p.files), html.EscapeString(kindsOf(p)))
+	}
+	h.WriteString("      </tbody>\n    </table>\n    </div>\n")
+	h.WriteString("  </body>\n</html>\n")
+	return h.Bytes()
+}
+
+// provenance says in words where a file came from.
+func provenance(lf *localFile) string {
+	o := lf.entry.Origin
+	var parts []string
+	switch lf.kind {
+	case kindFork:
+		parts = append(parts, "built from "+strings.TrimSpace(o.URL+" "+shortCommit(o.Commit)))
+	case kindSdist:
+		parts = append(parts, "built from the sdist "+o.Sdist)
+		if o.SdistSHA256 != "" {
+			parts = append(parts, "sha256 "+o.SdistSHA256)
+		}
+	case kindUploaded:
+		who := o.Uploader
+		if who == "" {
+			who = "an anonymous user"
+		}
+		parts = append(parts, "uploaded by "+who)
+	case kindFetched:
+		parts = append(parts, "fetched through from the upstream")
+	default:
+		parts = append(parts, "baked")
+	}
+	if o.Index != "" && lf.kind != kindUploaded {
+		parts = append(parts, "listed on "+o.Index)
+	}
+	if o.URL != "" && (lf.kind == kindBaked || lf.kind == kindFetched) {
+		parts = append(parts, "from "+o.URL)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// renderProjectPage renders a project's page: its versions, newest first,
+// and for each file its size, sha256, upload time, yanked state and origin.
+func renderProjectPage(p *overviewProject, index string) []byte {
+	var h bytes.Buffer
+	pageHead(&h, p.name+" - larder index")
+	h.WriteString("    <p><a href=\"../../\">larder index</a></p>\n")
+	fmt.Fprintf(&h, "    <h1>%s</h1>\n", html.EscapeString(p.name))
+	fmt.Fprintf(&h, "    <p>%d versions, %d files; %s.", len(p.versions), len(p.files), html.EscapeString(kindsOf(p)))
+	if p.private {
+		h.WriteString(" <span class=\"private\">private</span>: never looked up upstream.")
+	}
+	fmt.Fprintf(&h, " Simple page: <a href=\"../../simple/%s/\">/simple/%s/</a>.</p>\n", url.PathEscape(p.name), html.EscapeString(p.name))
+	fmt.Fprintf(&h, "    <pre>pip install --index-url %s %s</pre>\n", html.EscapeString(index), html.EscapeString(p.name))
+	for i := len(p.versions) - 1; i >= 0; i-- {
+		v := p.versions[i]
+		fmt.Fprintf(&h, "    <h2 id=\"v-%s\">%s</h2>\n", html.EscapeString(url.PathEscape(v)), html.EscapeString(v))
+		h.WriteString("    <div class=\"scroll\">\n    <table>\n")
+		h.WriteString("      <thead><tr><th>file</th><th class=\"num\">size</th><th>sha256</th><th>uploaded</th><th>yanked</th><th>provenance</th></tr></thead>\n      <tbody>\n")
+		for _, lf := range p.files {
+			if lf.entry.Version != v {
+				continue
+			}
+			e := lf.entry
+			up := ""
+			if !e.UploadTime.IsZero() {
+				up = e.UploadTime.UTC().Format(time.DateTime) + " UTC"
+			}
+			fmt.Fprintf(&h, "        <tr><td><a href=\"../../files/%s\">%s</a></td><td class=\"num\">%s</td><td class=\"sha\"><code>%s</code></td><td>%s</td><td>no</td><td>%s</td></tr>\n",
+				url.PathEscape(e.Filename), html.EscapeString(e.Filename), html.EscapeString(humanBytes(e.Size)),
+				html.EscapeString(e.SHA256), html.EscapeString(up), html.EscapeString(provenance(lf)))
+		}
+		h.WriteString("      </tbody>\n    </table>\n    </div>\n")
+	}
 	h.WriteString("  </body>\n</html>\n")
 	return h.Bytes()
 }

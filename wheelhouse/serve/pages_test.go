@@ -332,12 +332,22 @@ func TestProjectListAndHealthAndOverview(t *testing.T) {
 	_, body = get(t, base+"/", "Accept: text/html")
 	page := string(body)
 	for _, want := range []string{
-		"4 projects, 4 files", `href="simple/plain/"`, "plain-1.0-py3-none-any.whl", "baked",
-		"built from a fork (https://git.example/forked.git @0123456789ab)", "built from an sdist (built-3.0.tar.gz)",
+		"4 projects, 4 files", `href="project/plain/"`, "baked", "built from a fork", "built from an sdist",
 		`secret</a> <span class="private">private</span>`, `forked</a> <span class="private">private</span>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("overview lacks %q:\n%s", want, page)
+		}
+	}
+	// Each file's provenance is on its project's page.
+	for project, want := range map[string]string{
+		"plain":  `href="../../files/plain-1.0-py3-none-any.whl"`,
+		"forked": "built from https://git.example/forked.git @0123456789ab",
+		"built":  "built from the sdist built-3.0.tar.gz",
+	} {
+		_, body = get(t, base+"/project/"+project+"/")
+		if !strings.Contains(string(body), want) {
+			t.Errorf("project page %s lacks %q:\n%s", project, want, body)
 		}
 	}
 }

@@ -77,6 +77,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveProject(w, r, norm)
+	case segs[0] == "project" && (len(segs) == 2 || len(segs) == 3 && segs[2] == ""):
+		norm := distname.NormalizeName(segs[1])
+		if !validProjectName(norm) {
+			http.NotFound(w, r)
+			return
+		}
+		if norm != segs[1] || len(segs) == 2 {
+			http.Redirect(w, r, "/project/"+norm+"/", http.StatusMovedPermanently)
+			return
+		}
+		s.serveProjectPage(w, r, norm)
 	case segs[0] == "files" && len(segs) == 2:
 		s.serveFile(w, r, segs[1])
 	case segs[0] == "-" && len(segs) == 2 && segs[1] == "healthz":
