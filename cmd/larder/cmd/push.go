@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,14 +29,18 @@ func addCacheFlags(c *cobra.Command, o *cacheFlags) {
 // neither does.
 func openCache(cmd *cobra.Command, g *globals, verb string, o *cacheFlags) (*registrycache.Cache, error) {
 	ref := o.ref
-	if ref == "" {
+	if err := registrycache.Check(ref); ref != "" && err != nil {
+		return nil, usageError{fmt.Errorf("%s: --cache %w", verb, err)}
+	}
+	if ref == "" && g.cfg.Cache.Registry != "" {
 		ref = g.cfg.Cache.Registry
+		// A layout named in larder.toml is relative to larder.toml.
+		if dir, ok := strings.CutPrefix(ref, registrycache.OCI+":"); ok {
+			ref = registrycache.OCI + ":" + g.cfg.Path(dir)
+		}
 	}
 	if ref == "" {
 		return nil, nil
-	}
-	if err := registrycache.Check(ref); err != nil {
-		return nil, usageError{fmt.Errorf("%s: --cache %w", verb, err)}
 	}
 	c, err := registrycache.Open(cmd.Context(), ref, registrycache.WithInsecure(o.insecure || g.cfg.Cache.Insecure))
 	if err != nil {

@@ -95,3 +95,20 @@ func TestPushAndFetchRejectAMalformedCache(t *testing.T) {
 		}
 	}
 }
+
+// TestALayoutCacheInLarderTomlIsRelativeToIt: [cache] registry =
+// "oci:shared" is the folder beside larder.toml, wherever larder runs.
+func TestALayoutCacheInLarderTomlIsRelativeToIt(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex())
+	dir := newProject(t, srv, "web\n", "[wheelhouse]\ndir = \"wh\"\n[cache]\nregistry = \"oci:shared\"\npush = true\n")
+	mustRun(t, dir, []string{"lock"})
+	elsewhere := t.TempDir()
+	conf := filepath.Join(dir, "larder.toml")
+	mustRun(t, elsewhere, []string{"--config", conf, "fetch"}, []string{"--config", conf, "push"})
+	if _, err := os.Stat(filepath.Join(dir, "shared", "index.json")); err != nil {
+		t.Fatalf("the layout is not beside larder.toml: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(elsewhere, "shared")); err == nil {
+		t.Fatal("a layout was made in the working folder")
+	}
+}
