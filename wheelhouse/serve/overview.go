@@ -26,8 +26,10 @@ type overviewProject struct {
 
 // overviewProjects gathers every local file by project: baked, uploaded,
 // and fetched through (for public projects, where a baked file of the same
-// name does not hide it), the same files the simple pages list.
-func (s *Server) overviewProjects() map[string]*overviewProject {
+// name does not hide it), the same files the simple pages list. With only
+// set, it gathers that project's alone, so that a project page costs the
+// files of one project, not of the whole wheelhouse.
+func (s *Server) overviewProjects(only string) map[string]*overviewProject {
 	byProject := map[string]*overviewProject{}
 	add := func(lf *localFile) {
 		p := byProject[lf.project]
@@ -39,20 +41,26 @@ func (s *Server) overviewProjects() map[string]*overviewProject {
 		p.versions = append(p.versions, lf.entry.Version)
 		p.kinds[lf.kind] = true
 	}
-	for _, fs := range s.baked.projects {
+	pick := func(c *catalog) map[string][]*localFile {
+		if only == "" {
+			return c.projects
+		}
+		return map[string][]*localFile{only: c.projects[only]}
+	}
+	for _, fs := range pick(s.baked) {
 		for _, lf := range fs {
 			add(lf)
 		}
 	}
 	s.cacheMu.RLock()
-	for _, fs := range s.uploaded.projects {
+	for _, fs := range pick(s.uploaded) {
 		for _, lf := range fs {
 			if s.baked.files[lf.entry.Filename] == nil {
 				add(lf)
 			}
 		}
 	}
-	for n, fs := range s.cached.projects {
+	for n, fs := range pick(s.cached) {
 		if s.isPrivate(n) {
 			continue
 		}
@@ -98,7 +106,7 @@ func (s *Server) upstreamLine() string {
 // serveOverview answers "/": the projects, filtered by ?q= on the server
 // so that a text browser or a page without JavaScript can search.
 func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
-	byProject := s.overviewProjects()
+	byProject := s.overviewProjects("")
 	all := make([]*overviewProject, 0, len(byProject))
 	for _, p := range byProject {
 		all = append(all, p)
@@ -122,7 +130,7 @@ func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
 // serveProjectPage answers /project/<normalized>/ with a project's
 // versions and files and where each file came from.
 func (s *Server) serveProjectPage(w http.ResponseWriter, r *http.Request, norm string) {
-	p := s.overviewProjects()[norm]
+	p := s.overviewProjects(norm)[norm]
 	if p == nil {
 		http.NotFound(w, r)
 		return
