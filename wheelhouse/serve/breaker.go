@@ -30,6 +30,7 @@ type breaker struct {
 	settled   chan struct{} // closed when the probe in flight ends
 	lastError string
 	everOK    bool
+	lastOK    time.Time // when the upstream last answered, for people
 }
 
 func newBreaker(min, max time.Duration) *breaker {
@@ -68,6 +69,7 @@ func (b *breaker) success() {
 	b.mu.Lock()
 	b.settle()
 	b.tried, b.open, b.backoff, b.lastError, b.everOK = true, false, b.min, "", true
+	b.lastOK = time.Now()
 	b.mu.Unlock()
 }
 
@@ -105,12 +107,13 @@ type breakerState struct {
 	retryIn   time.Duration
 	lastError string
 	everOK    bool
+	lastOK    time.Time
 }
 
 func (b *breaker) state(now time.Time) breakerState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s := breakerState{open: b.open, lastError: b.lastError, everOK: b.everOK}
+	s := breakerState{open: b.open, lastError: b.lastError, everOK: b.everOK, lastOK: b.lastOK}
 	if b.open && now.Before(b.until) {
 		s.retryIn = b.until.Sub(now)
 	}

@@ -28,6 +28,8 @@ type UpstreamHealth struct {
 	State     string `json:"state"`
 	RetryIn   string `json:"retry_in,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	// LastSuccess is when the upstream last answered (RFC 3339, UTC).
+	LastSuccess string `json:"last_success,omitempty"`
 }
 
 // Health reports the server's state.
@@ -42,6 +44,9 @@ func (s *Server) Health() Health {
 	default:
 		st := s.up.br.state(s.o.now())
 		h.Upstream = UpstreamHealth{URL: s.up.base, State: "ok", LastError: st.lastError}
+		if !st.lastOK.IsZero() {
+			h.Upstream.LastSuccess = st.lastOK.UTC().Format(time.RFC3339)
+		}
 		switch {
 		case st.open:
 			h.Upstream.State = "unreachable"

@@ -87,7 +87,7 @@ func (s *Server) upstreamLine() string {
 	line := hu.URL + ": " + hu.State
 	switch hu.State {
 	case "ok":
-		line += " (its last request succeeded; the circuit breaker is closed)"
+		line += " (the circuit breaker is closed)"
 	case "unknown":
 		line += " (not contacted yet)"
 	case "unreachable":
@@ -96,6 +96,9 @@ func (s *Server) upstreamLine() string {
 			line += "; tried again in " + hu.RetryIn
 		}
 		line += ")"
+	}
+	if hu.LastSuccess != "" {
+		line += "; last answered " + hu.LastSuccess
 	}
 	if hu.LastError != "" {
 		line += "; last error: " + hu.LastError

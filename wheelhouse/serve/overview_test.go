@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -238,6 +239,30 @@ func TestProjectPageShowsEachFileWithItsProvenance(t *testing.T) {
 	} {
 		if resp, _ := get(t, base+c.path); resp.StatusCode != c.status || resp.Header.Get("Location") != c.location {
 			t.Errorf("%s: status %d to %q, want %d to %q", c.path, resp.StatusCode, resp.Header.Get("Location"), c.status, c.location)
+		}
+	}
+}
+
+func TestOverviewShowsTheUpstreamsHealth(t *testing.T) {
+	st, srv := smallStore(t)
+	for _, c := range []struct {
+		name string
+		opts []Option
+		want []string
+	}{
+		{"offline", []Option{WithOffline(true), WithUpstream(srv.URL())}, []string{"Upstream: none: this server is offline"}},
+		{"answering", []Option{WithUpstream(srv.URL())}, []string{"Upstream: " + srv.URL(), ": ok (the circuit breaker is closed); last answered 20"}},
+		{"refusing", []Option{WithUpstream("http://" + refusingAddr(t) + "/simple/"), withBackoff(time.Hour, time.Hour)},
+			[]string{": unreachable (the circuit breaker is open; tried again in ", "; last error: "}},
+	} {
+		_, base := startServer(t, st, c.opts...)
+		// A project page asks the upstream, unless offline.
+		get(t, base+"/simple/alpha-tools/", pipAccept)
+		_, body := get(t, base+"/")
+		for _, w := range c.want {
+			if !bytes.Contains(body, []byte(html.EscapeString(w))) {
+				t.Errorf("%s: / lacks %q:\n%s", c.name, w, body)
+			}
 		}
 	}
 }
