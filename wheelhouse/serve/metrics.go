@@ -34,8 +34,8 @@ func classify(r *http.Request) requestKind {
 	switch {
 	case r.Method == http.MethodPost:
 		return reqUpload
-	case p == "/":
-		return reqOverview
+	case p == "/" || strings.HasPrefix(p, "/project/"):
+		return reqOverview // the pages for people
 	case p == "/simple/" || p == "/simple":
 		return reqRoot
 	case strings.HasPrefix(p, "/simple/"):
