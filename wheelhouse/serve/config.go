@@ -56,6 +56,12 @@ type Config struct {
 	TTL Duration `json:"ttl,omitempty"`
 	// AccessLog logs every request.
 	AccessLog bool `json:"access_log,omitempty"`
+	// LockSHA256 is the hex sha256 of the lock the image was baked from,
+	// and Baked the image's creation time (RFC 3339): larder bake sets
+	// both, and / and /-/healthz show them, so that whoever reads them
+	// knows which closure the server carries.
+	LockSHA256 string `json:"lock_sha256,omitempty"`
+	Baked      string `json:"baked,omitempty"`
 }
 
 // Duration is a time.Duration that reads from JSON as "10m" or a number
@@ -152,6 +158,9 @@ func (c Config) validateServer() error {
 	if c.TTL < 0 {
 		errs = append(errs, fmt.Errorf("ttl %s: must not be negative", time.Duration(c.TTL)))
 	}
+	if _, err := checkBake(c.LockSHA256, c.Baked); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -177,7 +186,56 @@ func (c Config) Options(log *slog.Logger) ([]Option, error) {
 	return []Option{
 		WithUpstream(c.Upstream), WithFileHosts(c.FileHosts...), WithOffline(c.Offline), WithPrivate(c.Private...),
 		WithCacheDir(cacheDir), WithTTL(time.Duration(c.TTL)), WithLogger(log), WithAccessLog(c.AccessLog),
+		withBakeText(c.LockSHA256, c.Baked),
 	}, nil
+}
+
+// bakeInfo says which image the server runs in: the lock's sha256 (hex)
+// and the image's creation time; both are empty outside a baked image.
+type bakeInfo struct {
+	lockSHA256 string
+	baked      time.Time
+}
+
+// WithBake records the sha256 (hex) of the lock the image was baked from
+// and the image's creation time, for / and /-/healthz. Either may be
+// empty or zero.
+func WithBake(lockSHA256 string, baked time.Time) Option {
+	return func(o *options) error {
+		if lockSHA256 != "" && !isHex64(lockSHA256) {
+			return fmt.Errorf("lock_sha256 %q: want 64 hex digits", lockSHA256)
+		}
+		o.bake = bakeInfo{lockSHA256: lockSHA256, baked: baked.UTC()}
+		return nil
+	}
+}
+
+// withBakeText is WithBake for the configuration file's strings.
+func withBakeText(lockSHA256, baked string) Option {
+	return func(o *options) error {
+		t, err := checkBake(lockSHA256, baked)
+		if err != nil {
+			return err
+		}
+		return WithBake(lockSHA256, t)(o)
+	}
+}
+
+// checkBake validates the configuration's lock_sha256 and baked and
+// returns the time baked stands for (zero when empty).
+func checkBake(lockSHA256, baked string) (time.Time, error) {
+	var errs []error
+	if lockSHA256 != "" && !isHex64(lockSHA256) {
+		errs = append(errs, fmt.Errorf("lock_sha256 %q: want 64 hex digits", lockSHA256))
+	}
+	var t time.Time
+	if baked != "" {
+		var err error
+		if t, err = time.Parse(time.RFC3339, baked); err != nil {
+			errs = append(errs, fmt.Errorf("baked %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", baked))
+		}
+	}
+	return t, errors.Join(errs...)
 }
 
 // DefaultCacheDir returns a writable folder for fall-through files:

@@ -18,6 +18,11 @@ type Health struct {
 	Cached   int            `json:"cached_files"`
 	Upstream UpstreamHealth `json:"upstream"`
 	Stats    Stats          `json:"stats"`
+	// LockSHA256 is the sha256 of the lock the image was baked from and
+	// Baked the image's creation time (RFC 3339, UTC); both are left out
+	// outside a baked image.
+	LockSHA256 string `json:"lock_sha256,omitempty"`
+	Baked      string `json:"baked,omitempty"`
 }
 
 // UpstreamHealth is the upstream's state: "offline" (never contacted),
@@ -38,6 +43,10 @@ func (s *Server) Health() Health {
 	cached := len(s.cached.files)
 	s.cacheMu.RUnlock()
 	h := Health{OK: true, Server: "larder-index", Version: s.o.version, Files: len(s.baked.files), Projects: len(s.baked.projects), Cached: cached, Stats: s.Stats()}
+	h.LockSHA256 = s.o.bake.lockSHA256
+	if !s.o.bake.baked.IsZero() {
+		h.Baked = s.o.bake.baked.Format(time.RFC3339)
+	}
 	switch {
 	case s.up == nil:
 		h.Upstream = UpstreamHealth{URL: s.o.upstream, State: "offline"}

@@ -31,6 +31,7 @@ type options struct {
 	maxUpload      int64
 	uploaders      []uploadRule
 	readTimeout    time.Duration
+	bake           bakeInfo
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables

@@ -106,6 +106,19 @@ func (s *Server) upstreamLine() string {
 	return line
 }
 
+// bakeLine says which bake the server runs in, or "" outside one.
+func (s *Server) bakeLine() string {
+	b := s.o.bake
+	var parts []string
+	if b.lockSHA256 != "" {
+		parts = append(parts, "lock sha256 "+b.lockSHA256)
+	}
+	if !b.baked.IsZero() {
+		parts = append(parts, "baked "+b.baked.Format(time.RFC3339))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // serveOverview answers "/": the projects, filtered by ?q= on the server
 // so that a text browser or a page without JavaScript can search.
 func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +140,7 @@ func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
 			shown = append(shown, p)
 		}
 	}
-	writeHTML(w, r, 'o', renderOverview(all, shown, q, s.upstreamLine(), indexURL(r)))
+	writeHTML(w, r, 'o', renderOverview(all, shown, q, s.upstreamLine(), indexURL(r), s.bakeLine(), s.drift()))
 }
 
 // serveProjectPage answers /project/<normalized>/ with a project's
@@ -234,7 +247,7 @@ func kindsOf(p *overviewProject) string {
 
 // renderOverview renders "/": the projects matching the filter q (shown,
 // out of all), where each came from, and how to use the index.
-func renderOverview(all, shown []*overviewProject, q, upstream, index string) []byte {
+func renderOverview(all, shown []*overviewProject, q, upstream, index, bake string, drift []driftRow) []byte {
 	var h bytes.Buffer
 	pageHead(&h, "larder index")
 	h.WriteString("    <h1>larder index</h1>\n")
@@ -247,6 +260,9 @@ func renderOverview(all, shown []*overviewProject, q, upstream, index string) []
 	}
 	fmt.Fprintf(&h, "    <p>%d projects, %d files, %s. Simple index: <a href=\"simple/\">/simple/</a>. Health: <a href=\"-/healthz\">/-/healthz</a>. Metrics: <a href=\"metrics\">/metrics</a>.</p>\n",
 		len(all), files, html.EscapeString(humanBytes(total)))
+	if bake != "" {
+		fmt.Fprintf(&h, "    <p class=\"bake\">Image: %s.</p>\n", html.EscapeString(bake))
+	}
 	fmt.Fprintf(&h, "    <p>Upstream: %s.</p>\n", html.EscapeString(upstream))
 	h.WriteString("    <h2>Use this index</h2>\n")
 	fmt.Fprintf(&h, "    <pre>pip install --index-url %s PACKAGE\nuv pip install --index-url %s PACKAGE\nexport PIP_INDEX_URL=%s UV_DEFAULT_INDEX=%s</pre>\n",
@@ -273,6 +289,19 @@ func renderOverview(all, shown []*overviewProject, q, upstream, index string) []
 			html.EscapeString(latest), len(p.versions), len(p.files), html.EscapeString(kindsOf(p)))
 	}
 	h.WriteString("      </tbody>\n    </table>\n    </div>\n")
+	if len(drift) > 0 {
+		// Only pages clients asked for are known: the list is what the
+		// cache holds, not a survey of the upstream.
+		h.WriteString("    <h2>Newer upstream</h2>\n")
+		h.WriteString("    <p>Baked public projects whose upstream page, as last fetched, offers a newer final release.</p>\n")
+		h.WriteString("    <div class=\"scroll\">\n    <table>\n")
+		h.WriteString("      <thead><tr><th>project</th><th>baked</th><th>upstream</th></tr></thead>\n      <tbody>\n")
+		for _, d := range drift {
+			fmt.Fprintf(&h, "        <tr class=\"drift\"><td><a href=\"project/%s/\">%s</a></td><td>%s</td><td>%s</td></tr>\n",
+				url.PathEscape(d.project), html.EscapeString(d.project), html.EscapeString(d.baked), html.EscapeString(d.upstream))
+		}
+		h.WriteString("      </tbody>\n    </table>\n    </div>\n")
+	}
 	h.WriteString("  </body>\n</html>\n")
 	return h.Bytes()
 }
