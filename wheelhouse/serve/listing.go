@@ -9,6 +9,9 @@ import (
 // public project) fetched-through ones of other names.
 func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
 	files := s.baked.projects[norm]
+	if sh := s.shared.projects[norm]; len(sh) > 0 {
+		files = append(files[:len(files):len(files)], sh...)
+	}
 	s.cacheMu.RLock()
 	defer s.cacheMu.RUnlock()
 	gen := s.cacheGen.Load()
@@ -20,7 +23,8 @@ func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
 	}
 	out := files
 	for _, lf := range s.cached.projects[norm] {
-		if _, baked := s.baked.files[lf.entry.Filename]; !baked {
+		_, baked := s.baked.files[lf.entry.Filename]
+		if _, shared := s.shared.files[lf.entry.Filename]; !baked && !shared {
 			out = append(out[:len(out):len(out)], lf)
 		}
 	}

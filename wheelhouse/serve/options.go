@@ -31,6 +31,7 @@ type options struct {
 	maxUpload      int64
 	uploaders      []uploadRule
 	readTimeout    time.Duration
+	shared         Cache
 	bake           bakeInfo
 }
 

@@ -155,6 +155,30 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	// The client sees the answer start at once, as from the upstream.
 	http.NewResponseController(w).Flush()
 
+	n, t, whole := s.relay(w, r, resp.Body, cancel, tmp, uf.filename, uf.sha256, size)
+	if tmp = t; !whole {
+		return // the client went away
+	}
+	s.metrics.fetchedBytes.Add(n)
+	if tmp != nil {
+		t := tmp
+		tmp = nil
+		if err := s.keep(t, uf, n); err != nil {
+			s.log.Warn("cannot cache fall-through file", "file", uf.filename, "err", err)
+			os.Remove(t.Name())
+		}
+	}
+}
+
+// relay streams body to w, hashing it (and writing it to tmp, when not
+// nil) as it goes, and holds the last read back until the whole matches
+// want (when not "") and size (when not negative): a client given wrong
+// bytes sees a cut download, never a whole wrong file. A stalled read
+// is cut after idleReadTimeout by cancel. It returns the bytes read and
+// tmp, nil when writing to it failed, and whether the client got it all;
+// a failed or wrong body cuts the client (panics with
+// http.ErrAbortHandler).
+func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, cancel func(), tmp *os.File, file, want string, size int64) (int64, *os.File, bool) {
 	// A download that stalls is cut; every read that makes progress
 	// resets the clock.
 	watchdog := time.AfterFunc(idleReadTimeout, cancel)
@@ -165,14 +189,14 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	var n int64
 	for i := 0; ; i++ {
 		buf := bufs[i%2]
-		m, rerr := resp.Body.Read(buf)
+		m, rerr := body.Read(buf)
 		watchdog.Reset(idleReadTimeout)
 		if m > 0 {
 			n += int64(m)
 			hash.Write(buf[:m])
 			if tmp != nil {
 				if _, err := tmp.Write(buf[:m]); err != nil {
-					s.log.Warn("cannot cache fall-through file", "file", uf.filename, "err", err)
+					s.log.Warn("cannot cache fall-through file", "file", file, "err", err)
 					tmp.Close()
 					os.Remove(tmp.Name())
 					tmp = nil
@@ -180,7 +204,7 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 			}
 			if pending != nil {
 				if _, err := w.Write(pending); err != nil {
-					return // the client went away
+					return n, tmp, false // the client went away
 				}
 			}
 			pending = buf[:m]
@@ -192,32 +216,24 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 			// A download cut short is this file's problem, not proof that
 			// the upstream is gone: the breaker stays as it is.
 			if r.Context().Err() == nil {
-				s.log.Warn("fall-through download cut short; cutting the client's too", "file", uf.filename, "err", rerr, "bytes", n)
+				s.log.Warn("download cut short; cutting the client's too", "file", file, "err", rerr, "bytes", n)
 			}
 			panic(http.ErrAbortHandler)
 		}
 	}
 	sum := hex.EncodeToString(hash.Sum(nil))
-	if (uf.sha256 != "" && sum != uf.sha256) || (size >= 0 && n != size) {
+	if (want != "" && sum != want) || (size >= 0 && n != size) {
 		s.stats.hashMismatches.Add(1)
-		s.log.Error("upstream file does not match its listing; cutting the download and keeping nothing",
-			"file", uf.filename, "listed_sha256", uf.sha256, "got_sha256", sum, "bytes", n)
+		s.log.Error("file does not match its listing; cutting the download and keeping nothing",
+			"file", file, "listed_sha256", want, "got_sha256", sum, "bytes", n)
 		panic(http.ErrAbortHandler)
 	}
 	if pending != nil {
 		if _, err := w.Write(pending); err != nil {
-			return
+			return n, tmp, false
 		}
 	}
-	s.metrics.fetchedBytes.Add(n)
-	if tmp != nil {
-		t := tmp
-		tmp = nil
-		if err := s.keep(t, uf, n); err != nil {
-			s.log.Warn("cannot cache fall-through file", "file", uf.filename, "err", err)
-			os.Remove(t.Name())
-		}
-	}
+	return n, tmp, true
 }
 
 // keep renames a verified download into the cache and records it.

@@ -177,6 +177,9 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		for n := range s.baked.projects {
 			names[n] = true
 		}
+		for n := range s.shared.projects {
+			names[n] = true
+		}
 		s.cacheMu.RLock()
 		for n := range s.cached.projects {
 			if !s.isPrivate(n) {
@@ -237,7 +240,24 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 		http.NotFound(w, r)
 		return
 	}
-	if lf := s.lookupLocal(base); lf != nil {
+	lf := s.lookupLocal(base)
+	if lf != nil && lf.kind != kindFetched {
+		s.serveLocal(w, r, lf, isMeta)
+		return
+	}
+	// A shared cache's file is listed before a fetched-through one of the
+	// same name, so it is served before it too: the bytes match the page.
+	if sh := s.shared.files[base]; sh != nil {
+		// No sidecar is kept for a shared file: its metadata is not
+		// advertised, and pip reads the wheel.
+		if isMeta {
+			http.NotFound(w, r)
+		} else {
+			s.serveShared(w, r, sh)
+		}
+		return
+	}
+	if lf != nil {
 		s.serveLocal(w, r, lf, isMeta)
 		return
 	}

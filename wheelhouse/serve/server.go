@@ -74,6 +74,10 @@ type Server struct {
 	uploaded      *catalog
 	uploadedNames sync.Map
 
+	// shared is the files of WithCache's cache the store lacks, listed
+	// once at start; empty without one.
+	shared *catalog
+
 	stats   counters
 	metrics metrics
 	ctx     context.Context
@@ -111,6 +115,12 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 	s.baked = loadCatalog(store, false, s.log)
 	s.cached = newCatalog()
 	s.uploaded = newCatalog()
+	s.shared = newCatalog()
+	if o.shared != nil {
+		if err := s.loadShared(s.ctx); err != nil {
+			return nil, fmt.Errorf("configuring the index server: %w", err)
+		}
+	}
 	if o.readAuth && o.htpasswd == "" {
 		return nil, errors.New("configuring the index server: reads can require credentials only with an htpasswd file")
 	}
@@ -307,5 +317,5 @@ func (s *Server) isPrivate(norm string) bool {
 	if _, up := s.uploadedNames.Load(norm); up {
 		return true
 	}
-	return s.baked.private[norm] || s.private.Match(norm)
+	return s.baked.private[norm] || s.shared.private[norm] || s.private.Match(norm)
 }

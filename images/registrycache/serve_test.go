@@ -1,0 +1,161 @@
+package registrycache_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/wheelhouse/serve"
+)
+
+// startReplica serves an empty wheelhouse of its own from the registry's
+// wheelhouses, with upstream as the (absent) index to fall through to,
+// and returns its simple index URL.
+func startReplica(t *testing.T, c *registrycache.Cache, upstream string, tags ...string) string {
+	t.Helper()
+	s, err := serve.New(nil, serve.WithCache(c.Served(tags...)), serve.WithUpstream(upstream), serve.WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serving: %v", err)
+		}
+	})
+	return serve.IndexURL(ln.Addr().String())
+}
+
+// TestServeReplicasShareOneRegistryWithTheUpstreamAbsent: machine A
+// fetches and pushes its wheelhouse; two index servers, each with its own
+// empty wheelhouse and the index stopped, serve the whole closure from
+// the registry, and the real pip installs it through each, the second
+// server never having fetched anything itself.
+func TestServeReplicasShareOneRegistryWithTheUpstreamAbsent(t *testing.T) {
+	pip := piptest.New(t, "python3")
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	a := newMachine(t)
+	a.fetch(t, lock, openCache(t, reg), false)
+	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock), registrycache.WithTags("main")); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	srv.Close()
+	srv.Reset()
+
+	for _, tc := range []struct {
+		name string
+		tags []string
+	}{
+		{"every lock tag", nil},
+		{"the tag named", []string{"main"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range 2 {
+				url := startReplica(t, openCache(t, reg), srv.URL(), tc.tags...)
+				target := filepath.Join(t.TempDir(), "site")
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				cmd := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", url, "--target", target, "app")
+				cmd.Env = pip.Env
+				out, err := cmd.CombinedOutput()
+				cancel()
+				if err != nil {
+					t.Fatalf("replica %d: pip install app: %v\n%s", i+1, err, out)
+				}
+				for _, p := range lock.Packages {
+					if !installed(t, target, p.Name, p.Version) {
+						t.Fatalf("replica %d: %s %s not installed; pip said:\n%s", i+1, p.Name, p.Version, out)
+					}
+				}
+			}
+			if n := len(srv.Counts()); n != 0 {
+				t.Fatalf("the replicas sent %d requests to the index: %v", n, srv.Counts())
+			}
+		})
+	}
+}
+
+// installed reports whether pip --target put a project's dist-info there.
+func installed(t *testing.T, dir, project, version string) bool {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.dist-info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(project, "-", "_") + "-" + version + ".dist-info"
+	for _, p := range m {
+		if strings.EqualFold(filepath.Base(p), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAServedRegistryFileWithOtherBytesIsCutBeforeItsEnd: a blob whose
+// bytes in the registry's storage are not its digest's reaches the client
+// short of its last bytes, never whole.
+func TestAServedRegistryFileWithOtherBytesIsCutBeforeItsEnd(t *testing.T) {
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	a := newMachine(t)
+	a.fetch(t, lock, openCache(t, reg), false)
+	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock)); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	srv.Close()
+
+	var victim pylock.File
+	for _, p := range lock.Packages {
+		if p.Name == "big-pkg" {
+			victim = p.Wheels[0]
+		}
+	}
+	sum := victim.Hashes["sha256"]
+	data := filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", sum[:2], sum, "data")
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff // same size, the last byte other
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	url := startReplica(t, openCache(t, reg), srv.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(url, "simple/")+"files/"+victim.FileName(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("status %s, read %d of %d bytes, err %v: want the download cut", resp.Status, len(got), len(b), err)
+	}
+	if len(got) >= len(b) {
+		t.Fatalf("read %d of %d bytes before the cut, want fewer", len(got), len(b))
+	}
+}

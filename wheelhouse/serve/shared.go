@@ -1,0 +1,130 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/larder-build/larder/resolver/distname"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// Cache is a shared store of wheelhouses other machines pushed (a
+// registry, for larder serve --cache): the files it lists are served as
+// local ones, read from it and verified as they go out.
+type Cache interface {
+	// Files lists the files the cache's wheelhouses hold.
+	Files(ctx context.Context) ([]wheelhouse.Entry, error)
+	// Open reads the file whose content has this sha256. The bytes are
+	// the cache's: the server verifies them.
+	Open(ctx context.Context, sha256 string) (io.ReadCloser, error)
+}
+
+// sharedListTimeout bounds the listing of a shared cache at start.
+const sharedListTimeout = time.Minute
+
+// WithCache serves the files of a shared cache that the wheelhouse lacks,
+// before the upstream is asked. Their projects count as local: a private
+// one stays private and never falls through.
+func WithCache(c Cache) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("shared cache: none given")
+		}
+		o.shared = c
+		return nil
+	}
+}
+
+// loadShared lists a shared cache's files the baked store lacks, checked
+// as a manifest's entries are. Nothing is on disk: path stays empty.
+func (s *Server) loadShared(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, sharedListTimeout)
+	defer cancel()
+	entries, err := s.o.shared.Files(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the shared cache: %w", err)
+	}
+	c := newCatalog()
+	for _, e := range entries {
+		if _, baked := s.baked.files[e.Filename]; baked {
+			continue
+		}
+		if !wheelhouse.ValidFilename(e.Filename) || !validSHA256(e.SHA256) || e.Size < 0 {
+			s.log.Warn("skipping a shared cache file with no valid name, hash or size", "file", e.Filename)
+			continue
+		}
+		if _, ok := c.files[e.Filename]; ok {
+			// The first wheelhouse's (tags are read in order) is listed;
+			// whichever it is, its bytes are checked against it.
+			continue
+		}
+		lf := &localFile{entry: e, project: distname.NormalizeName(e.Project)}
+		if lf.project == "" {
+			if p, _, ok := splitFilename(e.Filename, ""); ok {
+				lf.project = distname.NormalizeName(p)
+			}
+		}
+		if !validProjectName(lf.project) {
+			s.log.Warn("skipping a shared cache file with no valid project name", "file", e.Filename, "project", e.Project)
+			continue
+		}
+		c.add(lf)
+	}
+	s.shared = c
+	return nil
+}
+
+// validSHA256 reports whether s is a sha256 in lowercase hex, as
+// manifests and ETags write it.
+func validSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// serveShared streams a shared cache's file, verified against its sha256
+// and size: the last bytes are held back until both match, so a client
+// given wrong bytes sees a cut download, never a whole wrong file.
+func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, lf *localFile) {
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", `"`+lf.entry.SHA256+`"`)
+	h.Set("Cache-Control", immutable)
+	h.Set("Content-Length", strconv.FormatInt(lf.entry.Size, 10))
+	if r.Method == http.MethodHead {
+		return
+	}
+	if etagMatch(r.Header.Get("If-None-Match"), `"`+lf.entry.SHA256+`"`) {
+		h.Del("Content-Length")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	rc, err := s.o.shared.Open(ctx, lf.entry.SHA256)
+	if err != nil {
+		h.Del("Content-Length")
+		if r.Context().Err() != nil {
+			return
+		}
+		s.log.Warn("reading a file from the shared cache failed", "file", lf.entry.Filename, "err", err)
+		http.Error(w, "reading "+lf.entry.Filename+" from the shared cache failed", http.StatusBadGateway)
+		return
+	}
+	defer rc.Close()
+	w.WriteHeader(http.StatusOK)
+	http.NewResponseController(w).Flush()
+	// One byte past the size is read, so that a longer blob is caught.
+	s.relay(w, r, io.LimitReader(rc, lf.entry.Size+1), cancel, nil, lf.entry.Filename, lf.entry.SHA256, lf.entry.Size)
+}
