@@ -26,6 +26,8 @@ type serveOptions struct {
 	htpasswd   string
 	readAuth   bool
 	maxUpload  int64
+	cache      cacheFlags
+	cacheTags  []string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -45,10 +47,16 @@ server's / or /legacy/; an uploaded project is private from then on.
 --read-auth makes every read require the same credentials. /metrics answers
 in the Prometheus text format.
 
+With --cache (or [cache] registry), the files of the wheelhouses pushed to the
+shared cache (every sha256-* tag, or each --cache-tag) that the wheelhouse
+lacks are listed as local ones and streamed from the registry, verified, before
+the upstream is asked: replicas with empty wheelhouses serve the same files.
+
 This is the server larder-index runs inside images; -v logs every request.`,
 		Example: `  larder serve
   pip install --index-url http://127.0.0.1:3141/simple/ -r requirements.txt
   larder serve --offline --addr 0.0.0.0:3141 --private 'acme-*'
+  larder serve --cache docker://ghcr.io/acme/larder-cache --cache-tag main
   htpasswd -B -c users.htpasswd ci && larder serve --htpasswd users.htpasswd
   twine upload --repository-url http://127.0.0.1:3141/legacy/ -u ci dist/*`,
 		Args: cobra.NoArgs,
@@ -67,6 +75,8 @@ This is the server larder-index runs inside images; -v logs every request.`,
 	f.StringVar(&o.htpasswd, "htpasswd", "", "htpasswd FILE (bcrypt, htpasswd -B) whose users may upload")
 	f.BoolVar(&o.readAuth, "read-auth", false, "reads require the --htpasswd credentials too (all but /-/healthz)")
 	f.Int64Var(&o.maxUpload, "max-upload", serve.DefaultMaxUpload, "largest upload accepted, in bytes")
+	addCacheFlags(c, &o.cache)
+	f.StringArrayVar(&o.cacheTags, "cache-tag", nil, "serve the --cache wheelhouse of this TAG only (repeatable; default every sha256-* tag)")
 	return c
 }
 
@@ -99,6 +109,15 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	extra := []serve.Option{serve.WithVersion(currentVersion().Version), serve.WithMaxUpload(o.maxUpload)}
 	if o.htpasswd != "" {
 		extra = append(extra, serve.WithHtpasswd(o.htpasswd), serve.WithReadAuth(o.readAuth), serve.WithUploaders(g.cfg.Index.Uploaders))
+	}
+	shared, err := openCache(cmd, g, "serve", &o.cache)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		extra = append(extra, serve.WithCache(shared.Served(o.cacheTags...)))
+	} else if len(o.cacheTags) > 0 {
+		return usageError{errors.New("serve: --cache-tag needs --cache docker://REGISTRY/REPO or [cache] registry in larder.toml")}
 	}
 	level := slog.LevelWarn
 	if g.verbose {
