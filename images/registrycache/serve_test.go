@@ -15,6 +15,7 @@ import (
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -157,5 +158,56 @@ func TestAServedRegistryFileWithOtherBytesIsCutBeforeItsEnd(t *testing.T) {
 	}
 	if len(got) >= len(b) {
 		t.Fatalf("read %d of %d bytes before the cut, want fewer", len(got), len(b))
+	}
+}
+
+// TestAPrivateProjectOfTheRegistryNeverFallsThrough: a project the
+// registry's wheelhouse marks private is listed from the registry alone,
+// though the upstream, which is up, lists other versions of it.
+func TestAPrivateProjectOfTheRegistryNeverFallsThrough(t *testing.T) {
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	a := newMachine(t)
+	a.fetch(t, lock, openCache(t, reg), false)
+	for _, e := range a.store.Entries() {
+		if e.Project == "lib" {
+			e.Private = true
+			if err := a.store.Put(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.store.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock)); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	srv.Reset()
+
+	url := startReplica(t, openCache(t, reg), srv.URL())
+	for _, tc := range []struct {
+		project     string
+		want, never string
+	}{
+		{"lib", pypitest.WheelFilename("lib", "2.0", "py3-none-any"), pypitest.WheelFilename("lib", "1.0", "py3-none-any")},
+	} {
+		resp, err := http.Get(url + tc.project + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s, %v", tc.project, resp.Status, err)
+		}
+		if !strings.Contains(string(body), tc.want) || strings.Contains(string(body), tc.never) {
+			t.Fatalf("%s's page lists %q, want %s and never the upstream's %s", tc.project, body, tc.want, tc.never)
+		}
+	}
+	for path := range srv.Counts() {
+		if strings.Contains(path, "lib") {
+			t.Fatalf("the upstream was asked %s for a private project", path)
+		}
 	}
 }
