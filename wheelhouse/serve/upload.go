@@ -628,6 +628,11 @@ func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool) {
 	if lf := s.baked.files[filename]; lf != nil {
 		return &lf.entry, true
 	}
+	// A shared cache's file is listed as a local one: an upload of other
+	// bytes under its name would list the name twice.
+	if lf := s.shared.files[filename]; lf != nil {
+		return &lf.entry, true
+	}
 	s.cacheMu.RLock()
 	lf := s.uploaded.files[filename]
 	s.cacheMu.RUnlock()
