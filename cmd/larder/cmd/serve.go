@@ -4,13 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
 
@@ -116,6 +120,13 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	}
 	if shared != nil {
 		extra = append(extra, serve.WithCache(shared.Served(o.cacheTags...)))
+		// A replica of the registry needs no wheelhouse of its own: an
+		// absent one starts empty.
+		if _, err := os.Stat(filepath.Join(cfg.Wheelhouse, wheelhouse.ManifestName)); errors.Is(err, fs.ErrNotExist) {
+			if _, err := wheelhouse.Create(cfg.Wheelhouse); err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+		}
 	} else if len(o.cacheTags) > 0 {
 		return usageError{errors.New("serve: --cache-tag needs --cache docker://REGISTRY/REPO or [cache] registry in larder.toml")}
 	}
@@ -133,6 +144,9 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	var badUsers *serve.HtpasswdError
 	if errors.As(err, &badUsers) {
 		return withHint(fmt.Errorf("serve: %w", err), "write the file with 'htpasswd -B -c %s USER' (bcrypt; pass -B for every user you add)", badUsers.File)
+	}
+	if err != nil && shared != nil && !errors.Is(err, fs.ErrNotExist) {
+		return withHint(fmt.Errorf("serve: %w", err), "check that the shared cache %s answers, or serve without --cache", shared)
 	}
 	if err != nil {
 		return withHint(fmt.Errorf("serve: %w", err), "run 'larder fetch' to fill the wheelhouse, or pass --wheelhouse DIR")
