@@ -16,6 +16,7 @@ import (
 
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/serve"
 )
 
 // Labels larder sets on the images it bakes.
@@ -439,7 +440,12 @@ func (req Request) changes(base *Source, baseImg v1.Image, b layers.Built) Chang
 		ch.Labels[LabelBaseName] = base.Ref.Name.String()
 	}
 	url := req.IndexURL
-	ch.Env = []string{"PIP_INDEX_URL=" + url, "UV_DEFAULT_INDEX=" + url, "UV_INDEX_URL=" + url, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+	ch.Env = []string{"PIP_INDEX_URL=" + url, "UV_DEFAULT_INDEX=" + url, "UV_INDEX_URL=" + url, "PIP_DISABLE_PIP_VERSION_CHECK=1",
+		// Which bake the server runs in, for its pages. In the image's
+		// config, not in the index layer's index.json: a requirements
+		// bump must change only the delta layer, and these change with
+		// every lock.
+		serve.EnvLockSHA256 + "=" + req.LockSHA256, serve.EnvBaked + "=" + req.Created.UTC().Format(time.RFC3339)}
 	ch.Entrypoint = []string{layers.IndexBinaryPath, "exec", "--"}
 	return ch
 }

@@ -37,7 +37,7 @@ type LockBake struct {
 	// from the lock, and fills in what is unset with the defaults that
 	// decide the digest: the lock's platforms, CreationTime, ModTime from
 	// SOURCE_DATE_EPOCH, Version, the index server's URL and
-	// configuration (which records the lock's sha256 and Created).
+	// configuration.
 	Request
 }
 
@@ -102,10 +102,6 @@ func (lb LockBake) request() (Request, error) {
 	if req.IndexConfig == nil {
 		cfg := lb.Index
 		cfg.Wheelhouse = req.Path
-		// Both come from the lock's content, so the image stays
-		// reproducible; they let the server say which bake it runs.
-		cfg.LockSHA256 = req.LockSHA256
-		cfg.Baked = req.Created.UTC().Format(time.RFC3339)
 		if req.IndexConfig, err = json.MarshalIndent(cfg, "", "  "); err != nil {
 			return req, fmt.Errorf("encoding the index server's configuration: %w", err)
 		}

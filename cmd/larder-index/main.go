@@ -165,6 +165,7 @@ func parse(args []string, stderr io.Writer) (serve.Config, []string, bool, error
 	}
 	cfg.Private = append(cfg.Private, o.private...)
 	cfg.AccessLog = cfg.AccessLog || o.verbose
+	cfg = cfg.FromEnv(os.Getenv)
 	return cfg.WithDefaults(), flags.Args(), o.verbose, nil
 }
 

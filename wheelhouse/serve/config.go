@@ -297,3 +297,22 @@ func IndexURL(addr string) string {
 // withTrailingSlash makes an upstream URL end in one slash, so that project
 // pages resolve under it.
 func withTrailingSlash(u string) string { return strings.TrimRight(u, "/") + "/" }
+
+// EnvLockSHA256 and EnvBaked are the environment variables through which a
+// baked image tells larder-index its lock's sha256 and bake time (see
+// Config.FromEnv): they change with every lock, so they live in the image's
+// configuration rather than in index.json, whose layer a requirements bump
+// must not change.
+const (
+	EnvLockSHA256 = "LARDER_LOCK_SHA256"
+	EnvBaked      = "LARDER_BAKED"
+)
+
+// FromEnv fills LockSHA256 and Baked from the environment when the
+// configuration file sets neither.
+func (c Config) FromEnv(getenv func(string) string) Config {
+	if c.LockSHA256 == "" && c.Baked == "" {
+		c.LockSHA256, c.Baked = getenv(EnvLockSHA256), getenv(EnvBaked)
+	}
+	return c
+}

@@ -19,9 +19,10 @@ import (
 )
 
 // TestBakeRecordsTheLocksDigestAndBakeTimeForTheIndex bakes and reads
-// /etc/larder/index.json back from each image: it names the sha256 of the
-// lock baked and the images' creation time, so that the server can say
-// which bake it runs, and a second bake gives the same digest.
+// back what larder-index reads in each image: /etc/larder/index.json and
+// the image's environment, which names the sha256 of the lock baked and the
+// images' creation time, so that the server can say which bake it runs; a
+// second bake gives the same digest.
 func TestBakeRecordsTheLocksDigestAndBakeTimeForTheIndex(t *testing.T) {
 	dir, bins := bakeProject(t)
 	lock, err := os.ReadFile(filepath.Join(dir, "pylock.toml"))
@@ -70,6 +71,18 @@ func TestBakeRecordsTheLocksDigestAndBakeTimeForTheIndex(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// index.json is in the index layer, which a requirements
+				// bump must not change: the bake's lock and time come in
+				// the image's environment, as larder-index reads them.
+				if cfg.LockSHA256 != "" || cfg.Baked != "" {
+					t.Errorf("index.json names the lock (%q, %q): the index layer would change with every lock", cfg.LockSHA256, cfg.Baked)
+				}
+				env := map[string]string{}
+				for _, kv := range cf.Config.Env {
+					k, v, _ := strings.Cut(kv, "=")
+					env[k] = v
+				}
+				cfg = cfg.FromEnv(func(k string) string { return env[k] })
 				if err := cfg.Validate(); err != nil {
 					t.Errorf("the baked configuration does not validate: %v", err)
 				}
