@@ -74,6 +74,9 @@ func Interpreter(python string) (string, error) {
 	if p, ok := interpreters.Load(python); ok {
 		return p.(string), nil
 	}
+	if strings.HasPrefix(python, "-") {
+		return "", fmt.Errorf("%q is not an interpreter", python)
+	}
 	if _, err := exec.LookPath(python); err != nil {
 		return "", err
 	}
@@ -104,7 +107,12 @@ func DebianPipWheel() string {
 // requirement files in 23.1) expect what that pip does. A fresh Debian 12
 // has pip 23.0.1 only; a pyenv Python brings a newer one.
 func AtLeast(python string, major, minor int) (bool, error) {
-	out, err := exec.Command(python, "-c", "import pip; print(pip.__version__)").Output()
+	// The real executable (an absolute path), not a name a shim resolves.
+	exe, err := Interpreter(python)
+	if err != nil {
+		return false, err
+	}
+	out, err := exec.Command(exe, "-c", "import pip; print(pip.__version__)").Output()
 	if err != nil {
 		return false, fmt.Errorf("reading the pip version of %s: %w", python, err)
 	}

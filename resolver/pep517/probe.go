@@ -43,6 +43,12 @@ func (i Interpreter) CanBuild() bool { return len(i.Missing) == 0 }
 // program, never given as an argument, and nothing else from the caller
 // reaches its command line.
 func Probe(ctx context.Context, python string, timeout time.Duration) (Interpreter, error) {
+	// The interpreter is the program, never an argument, but a name that
+	// looks like an option or carries control characters is no
+	// interpreter anyone meant.
+	if python == "" || strings.HasPrefix(python, "-") || strings.ContainsFunc(python, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Interpreter{}, fmt.Errorf("probing %q: not an interpreter path or name", python)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python, "-c", probeScript)
