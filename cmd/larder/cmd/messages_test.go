@@ -185,3 +185,23 @@ url = "` + srv.URL() + `"
 		t.Errorf("a doubled prefix:\n%s", stderr)
 	}
 }
+
+// TestVerifyWarnsOnStaleFilesAndFailsOnlyWhenStrict: the exit code is what
+// the README and --help say: a file the lock no longer needs is a warning
+// (exit 0) unless --strict (exit 1).
+func TestVerifyWarnsOnStaleFilesAndFailsOnlyWhenStrict(t *testing.T) {
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[[target]]
+platform = "linux/amd64"
+python = "3.11"
+`)
+	mustRun(t, dir, []string{"lock"}, []string{"fetch"})
+	writeFiles(t, dir, map[string]string{"requirements.txt": "web\n"})
+	mustRun(t, dir, []string{"lock"})
+	code, out, stderr := run(t, dir, "verify")
+	if code != 0 || !strings.Contains(out, "stale") {
+		t.Errorf("verify with a stale file: exit %d, want 0 and a warning\n%s%s", code, out, stderr)
+	}
+	if code, out, stderr := run(t, dir, "verify", "--strict"); code != 1 {
+		t.Errorf("verify --strict with a stale file: exit %d, want 1\n%s%s", code, out, stderr)
+	}
+}
