@@ -85,8 +85,12 @@ func TestManyUnknownNamesStopAtTheFirstWithinTheIndexLimit(t *testing.T) {
 	if got, limit := counter.all.Load(), int64(3+4*parallel*2+4); got > limit {
 		t.Errorf("%d requests for 5000 unknown names, want at most %d", got, limit)
 	}
-	if got := counter.max.Load(); got > parallel {
-		t.Errorf("%d requests in flight at once, want at most %d (the index's limit)", got, parallel)
+	// Counted at the server, one more than the client's limit can show:
+	// the client frees its slot once it has read the last byte, and its
+	// next request can arrive before the finished handler has returned
+	// (seen once in a loaded make test).
+	if got := counter.max.Load(); got > parallel+1 {
+		t.Errorf("%d requests in flight at once, want at most %d (the index's limit, and one the server has not yet seen finish)", got, parallel+1)
 	}
 }
 
