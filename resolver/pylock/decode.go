@@ -5,32 +5,15 @@ import (
 	"io"
 )
 
+var schema = tomldoc.Schema[*Lock]{What: "lock", Read: readLock, Check: validate}
+
 // Load reads and validates the pylock.toml file at path. Errors name the
 // file, the line and the key.
-func Load(path string) (*Lock, error) {
-	return tomldoc.LoadFile(path, "lock", decode)
-}
+func Load(path string) (*Lock, error) { return schema.Load(path) }
 
 // Decode reads and validates a pylock.toml document. Errors name the line and
 // the key.
-func Decode(r io.Reader) (*Lock, error) {
-	return tomldoc.Read(r, "lock", decode)
-}
-
-func decode(file string, data []byte) (*Lock, error) {
-	root, err := tomldoc.Parse(file, data)
-	if err != nil {
-		return nil, err
-	}
-	l := readLock(root)
-	if err := root.P.Err(); err != nil {
-		return nil, err
-	}
-	if err := validate(l, root.P.X); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
+func Decode(r io.Reader) (*Lock, error) { return schema.Decode(r) }
 
 func readLock(t *tomldoc.Table) *Lock {
 	l := &Lock{

@@ -5,7 +5,6 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
-	"os"
 	"sort"
 	"strings"
 
@@ -17,26 +16,15 @@ import (
 // with pep508 and dependency groups are expanded; every error names the
 // file, the line and the key, such as
 // `pyproject.toml:42: dependency-groups.testing[3]: parsing "pytest >= ": ...`.
-func Load(path string) (*Project, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading project: %w", err)
-	}
-	return parse(path, data)
+func Load(path string) (*Project, error) { return schema.Load(path) }
+
+var schema = tomldoc.Schema[*Project]{
+	What: "project",
+	Read: func(root *tomldoc.Table) *Project { return (&reader{p: root.P}).project(root) },
 }
 
-func parse(file string, data []byte) (*Project, error) {
-	root, err := tomldoc.Parse(file, data)
-	if err != nil {
-		return nil, err
-	}
-	r := &reader{p: root.P}
-	proj := r.project(root)
-	if err := r.p.Err(); err != nil {
-		return nil, err
-	}
-	return proj, nil
-}
+// parse reads a pyproject.toml document that came from file.
+func parse(file string, data []byte) (*Project, error) { return schema.Parse(file, data) }
 
 type reader struct {
 	p *tomldoc.Problems

@@ -6,24 +6,57 @@ import (
 	"os"
 )
 
-// LoadFile reads the document at path and decodes it with decode, which
-// names the file in its errors; what says what the file is ("lock").
-func LoadFile[T any](path, what string, decode func(file string, data []byte) (T, error)) (T, error) {
+// Schema says how to read one kind of document into a T: pylock.toml,
+// uv.lock and pyproject.toml each have one, so that loading, decoding and
+// reporting problems is written once.
+type Schema[T any] struct {
+	// What names the document in I/O errors ("lock").
+	What string
+	// Read walks the root table, recording what is wrong in the table's
+	// Problems rather than stopping at the first.
+	Read func(*Table) T
+	// Check, when set, checks what Read built as a whole; it runs only when
+	// Read recorded no problem.
+	Check func(T, *KeyLines) error
+}
+
+// Load reads and decodes the document at path; errors name the file.
+func (s Schema[T]) Load(path string) (T, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		var zero T
-		return zero, fmt.Errorf("reading %s: %w", what, err)
+		return zero, fmt.Errorf("reading %s: %w", s.What, err)
 	}
-	return decode(path, data)
+	return s.Parse(path, data)
 }
 
-// Read reads a document from r and decodes it with decode, for a document
-// that has no file name.
-func Read[T any](r io.Reader, what string, decode func(file string, data []byte) (T, error)) (T, error) {
+// Decode reads and decodes a document from r, for a document that has no
+// file name.
+func (s Schema[T]) Decode(r io.Reader) (T, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		var zero T
-		return zero, fmt.Errorf("reading %s: %w", what, err)
+		return zero, fmt.Errorf("reading %s: %w", s.What, err)
 	}
-	return decode("", data)
+	return s.Parse("", data)
+}
+
+// Parse decodes data, which came from file ("" for none): a syntax error,
+// the problems Read recorded (joined), or Check's error.
+func (s Schema[T]) Parse(file string, data []byte) (T, error) {
+	var zero T
+	root, err := Parse(file, data)
+	if err != nil {
+		return zero, err
+	}
+	v := s.Read(root)
+	if err := root.P.Err(); err != nil {
+		return zero, err
+	}
+	if s.Check != nil {
+		if err := s.Check(v, root.P.X); err != nil {
+			return zero, err
+		}
+	}
+	return v, nil
 }

@@ -17,28 +17,14 @@ import (
 // SupportedVersion is the uv.lock format version this package reads.
 const SupportedVersion = 1
 
+var schema = tomldoc.Schema[*Lock]{What: "uv lock", Read: readLock}
+
 // Load reads and checks the uv.lock at path. Errors name the file, the line
 // and the key, such as `uv.lock:57: package[4].wheels[2].hash: ...`.
-func Load(path string) (*Lock, error) {
-	return tomldoc.LoadFile(path, "uv lock", decode)
-}
+func Load(path string) (*Lock, error) { return schema.Load(path) }
 
 // Decode reads and checks a uv.lock document; errors name the line and key.
-func Decode(r io.Reader) (*Lock, error) {
-	return tomldoc.Read(r, "uv lock", decode)
-}
-
-func decode(file string, data []byte) (*Lock, error) {
-	root, err := tomldoc.Parse(file, data)
-	if err != nil {
-		return nil, err
-	}
-	l := readLock(root)
-	if err := root.P.Err(); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
+func Decode(r io.Reader) (*Lock, error) { return schema.Decode(r) }
 
 func readLock(t *tomldoc.Table) *Lock {
 	l := &Lock{}
