@@ -38,26 +38,14 @@ func (c *dirCache) put(t *testing.T, f *pypitest.File) {
 // under its name is refused as for a baked one, and the same bytes are
 // taken as already there.
 func TestAnUploadUnderASharedFilesNameWithOtherBytesIsRefused(t *testing.T) {
-	users := htpasswdFile(t, "alice:pw")
-	st, err := wheelhouse.Create(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
-	shared, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 10 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	shared := projectWheel(t, "acme-tools", 0)
+	other := projectWheel(t, "acme-tools", 10<<10)
 	if other.Filename != shared.Filename || other.SHA256 == shared.SHA256 {
 		t.Fatalf("want one name with two contents, got %s %s", shared.Filename, other.Filename)
 	}
 	c := &dirCache{dir: t.TempDir()}
 	c.put(t, shared)
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), WithCache(c))
+	_, st, base := uploadServer(t, WithCache(c))
 	for _, tc := range []struct {
 		name string
 		f    *pypitest.File
@@ -67,13 +55,10 @@ func TestAnUploadUnderASharedFilesNameWithOtherBytesIsRefused(t *testing.T) {
 		{"the same bytes", shared, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := uploadRequest(t, base+"/legacy/", tc.f, nil)
-			req.SetBasicAuth("alice", "pw")
-			resp, err := http.DefaultClient.Do(req)
+			resp, _, err := postUpload(t, base, tc.f, nil, "alice", "pw")
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
 			if resp.StatusCode != tc.want {
 				t.Fatalf("upload: %s, want %d", resp.Status, tc.want)
 			}

@@ -110,6 +110,66 @@ func storedFiles(t *testing.T, dir string) (onDisk, listed []string) {
 	return onDisk, listed
 }
 
+// uploadServer starts an offline server over a new wheelhouse that takes
+// uploads from alice (password "pw"), and returns the wheelhouse's folder,
+// the store and the server's base URL.
+func uploadServer(t *testing.T, opts ...Option) (string, *wheelhouse.Store, string) {
+	t.Helper()
+	users := htpasswdFile(t, "alice:pw")
+	dir := t.TempDir()
+	st, err := wheelhouse.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServer(t, st, append([]Option{WithHtpasswd(users), WithOffline(true)}, opts...)...)
+	return dir, st, base
+}
+
+// projectWheel builds the pure-Python wheel of a project's version 1.0,
+// padded by size bytes.
+func projectWheel(t *testing.T, name string, size int) *pypitest.File {
+	t.Helper()
+	p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release("1.0")}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// withInitTail returns a copy of a wheel whose __init__.py ends with tail;
+// with fixRecord its RECORD is rewritten to match, so only the file's
+// bytes differ.
+func withInitTail(t *testing.T, w *pypitest.File, tail string, fixRecord bool) *pypitest.File {
+	t.Helper()
+	c := *w
+	c.Data = rewriteZip(t, w.Data, fixRecord, func(name string, b []byte) []byte {
+		if strings.HasSuffix(name, "/__init__.py") {
+			return append(b, tail...)
+		}
+		return b
+	})
+	c.SHA256 = sha256Of(c.Data)
+	return &c
+}
+
+// postUpload sends f to the legacy upload API, as the user and password
+// in auth when given, and answers the response, its body read and closed.
+func postUpload(t *testing.T, base string, f *pypitest.File, edit func(fields map[string]string), auth ...string) (*http.Response, []byte, error) {
+	t.Helper()
+	req := uploadRequest(t, base+"/legacy/", f, edit)
+	if len(auth) == 2 {
+		req.SetBasicAuth(auth[0], auth[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, body, nil
+}
+
 // TestTwineUploadsArePrivateAndPipInstallsThem is the organisation's push
 // workflow with the real clients: twine uploads a wheel and an sdist as a
 // user of an htpasswd -B file; wrong credentials store nothing; the same
@@ -202,17 +262,22 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		t.Errorf("a refused upload replaced the stored wheel")
 	}
 
+	// pip installs the upload, and the upstream is never asked about it.
+	installsTheUpload := func(base, server string) {
+		t.Helper()
+		target, out, err := p.install(t, base+"/simple/", "acme-tools")
+		if err != nil {
+			t.Fatalf("pip install from %s: %v\n%s", server, err, out)
+		}
+		if got := installed(t, target); !slices.Equal(got, []string{"acme-tools==1.0"}) {
+			t.Errorf("from %s pip installed %v, want the upload acme-tools==1.0", server, got)
+		}
+		if n := upstream.TotalRequests(); n != 0 {
+			t.Errorf("with %s the upstream got %d requests (%v) for an uploaded, private name", server, n, upstream.Counts())
+		}
+	}
 	upstream.Reset()
-	target, out, err := p.install(t, base+"/simple/", "acme-tools")
-	if err != nil {
-		t.Fatalf("pip install: %v\n%s", err, out)
-	}
-	if got := installed(t, target); !slices.Equal(got, []string{"acme-tools==1.0"}) {
-		t.Errorf("pip installed %v, want the upload acme-tools==1.0", got)
-	}
-	if n := upstream.TotalRequests(); n != 0 {
-		t.Errorf("the upstream got %d requests (%v) for an uploaded, private name", n, upstream.Counts())
-	}
+	installsTheUpload(base, "the server")
 	if st := s.Stats(); st.UpstreamRequests != 0 {
 		t.Errorf("the server sent %d upstream requests", st.UpstreamRequests)
 	}
@@ -224,16 +289,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 	}
 	s.Close()
 	_, base2 := startServer(t, st2, WithUpstream(upstream.URL()))
-	target, out, err = p.install(t, base2+"/simple/", "acme-tools")
-	if err != nil {
-		t.Fatalf("pip install from a restarted server: %v\n%s", err, out)
-	}
-	if got := installed(t, target); !slices.Equal(got, []string{"acme-tools==1.0"}) {
-		t.Errorf("after a restart pip installed %v, want acme-tools==1.0", got)
-	}
-	if n := upstream.TotalRequests(); n != 0 {
-		t.Errorf("after a restart the upstream got %d requests (%v)", n, upstream.Counts())
-	}
+	installsTheUpload(base2, "a restarted server")
 }
 
 // uploadRequest is a legacy upload API request as twine sends it.
@@ -278,32 +334,12 @@ func uploadRequest(t *testing.T, u string, f *pypitest.File, edit func(fields ma
 // TestUploadsAreRefusedWithNothingStored sends uploads that must each be
 // refused, and checks the answer and that the store is untouched.
 func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
-	users := htpasswdFile(t, "alice:pw")
-	dir := t.TempDir()
-	st, err := wheelhouse.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), WithMaxUpload(200<<10))
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	big, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 300 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, _, base := uploadServer(t, WithMaxUpload(200<<10))
+	w := projectWheel(t, "acme-tools", 0)
+	big := projectWheel(t, "acme-tools", 300<<10)
 	// A wheel whose module was changed after RECORD was written: its
 	// file hashes are right, its member is not.
-	tampered := *w
-	tampered.Data = rewriteZip(t, w.Data, false, func(name string, b []byte) []byte {
-		if strings.HasSuffix(name, "/__init__.py") {
-			return append(b, "import os; os.system('curl evil')\n"...)
-		}
-		return b
-	})
-	tampered.SHA256 = sha256Of(tampered.Data)
+	tampered := withInitTail(t, w, "import os; os.system('curl evil')\n", false)
 	// A wheel with a member RECORD does not list.
 	unlisted := *w
 	unlisted.Data = rewriteZip(t, w.Data, false, nil, "acme_tools/extra.py")
@@ -334,23 +370,17 @@ func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
 		{"form names another version", w, []string{"alice", "pw"}, func(f map[string]string) { f["version"] = "2.0" }, http.StatusBadRequest},
 		{"wrong filetype", w, []string{"alice", "pw"}, func(f map[string]string) { f["filetype"] = "sdist" }, http.StatusBadRequest},
 		{"other action", w, []string{"alice", "pw"}, func(f map[string]string) { f[":action"] = "remove_pkg" }, http.StatusBadRequest},
-		{"member does not match RECORD", &tampered, []string{"alice", "pw"}, nil, http.StatusBadRequest},
+		{"member does not match RECORD", tampered, []string{"alice", "pw"}, nil, http.StatusBadRequest},
 		{"member not in RECORD", &unlisted, []string{"alice", "pw"}, nil, http.StatusBadRequest},
 		{"metadata names another project", &renamedAs, []string{"alice", "pw"}, nil, http.StatusBadRequest},
 		{"larger than --max-upload", big, []string{"alice", "pw"}, nil, http.StatusRequestEntityTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req := uploadRequest(t, base+"/legacy/", c.file, c.edit)
-			if c.auth != nil {
-				req.SetBasicAuth(c.auth[0], c.auth[1])
-			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, body, err := postUpload(t, base, c.file, c.edit, c.auth...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
 			if resp.StatusCode != c.status {
 				t.Errorf("status %d (%s), want %d", resp.StatusCode, body, c.status)
 			}
@@ -431,18 +461,8 @@ func rewriteZip(t *testing.T, data []byte, fixRecord bool, edit func(name string
 // not; the unlisted file is listed when the same bytes come again and is
 // never replaced by other bytes.
 func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
-	users := htpasswdFile(t, "alice:pw")
-	dir := t.TempDir()
-	st, err := wheelhouse.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true))
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, st, base := uploadServer(t)
+	w := projectWheel(t, "acme-tools", 256<<10)
 
 	t.Run("connection cut", func(t *testing.T) {
 		req := uploadRequest(t, base+"/legacy/", w, nil)
@@ -477,14 +497,10 @@ func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
 	})
 
 	post := func(f *pypitest.File) int {
-		req := uploadRequest(t, base+"/legacy/", f, nil)
-		req.SetBasicAuth("alice", "pw")
-		resp, err := http.DefaultClient.Do(req)
+		resp, _, err := postUpload(t, base, f, nil, "alice", "pw")
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		return resp.StatusCode
 	}
 	t.Run("unlisted file", func(t *testing.T) {
@@ -493,15 +509,8 @@ func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
 		if err := os.WriteFile(st.Path(w.Filename), w.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		other := *w
-		other.Data = rewriteZip(t, w.Data, true, func(name string, b []byte) []byte {
-			if strings.HasSuffix(name, "/__init__.py") {
-				return append(b, "# other\n"...)
-			}
-			return b
-		})
-		other.SHA256 = sha256Of(other.Data)
-		if got := post(&other); got != http.StatusConflict {
+		other := withInitTail(t, w, "# other\n", true)
+		if got := post(other); got != http.StatusConflict {
 			t.Errorf("other bytes over an unlisted file: %d, want 409", got)
 		}
 		if b, _ := os.ReadFile(st.Path(w.Filename)); !bytes.Equal(b, w.Data) {
@@ -534,14 +543,6 @@ func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
 	}
 	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true),
 		WithUploaders(map[string][]string{"Acme_*": {"alice"}, "shared": {"alice", "bob"}}))
-	wheel := func(name string) *pypitest.File {
-		p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release("1.0")}}
-		w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
 	for _, c := range []struct {
 		user, pass, project string
 		status              int
@@ -551,14 +552,10 @@ func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
 		{"alice", "pw-a", "acme-tools", http.StatusOK},
 		{"bob", "pw-b", "shared", http.StatusOK},
 	} {
-		req := uploadRequest(t, base+"/legacy/", wheel(c.project), nil)
-		req.SetBasicAuth(c.user, c.pass)
-		resp, err := http.DefaultClient.Do(req)
+		resp, body, err := postUpload(t, base, projectWheel(t, c.project, 0), nil, c.user, c.pass)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		if resp.StatusCode != c.status {
 			t.Errorf("%s uploading %s: %d %s, want %d", c.user, c.project, resp.StatusCode, body, c.status)
 		}
@@ -573,26 +570,9 @@ func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
 // kept wins, every upload of its bytes answers 200, every other 409, and
 // the stored file and manifest hold exactly the winner.
 func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
-	users := htpasswdFile(t, "alice:pw")
-	dir := t.TempDir()
-	st, err := wheelhouse.Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true))
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
-	a, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := *a
-	b.Data = rewriteZip(t, a.Data, true, func(name string, data []byte) []byte {
-		if strings.HasSuffix(name, "/__init__.py") {
-			return append(data, "# b\n"...)
-		}
-		return data
-	})
-	b.SHA256 = sha256Of(b.Data)
+	dir, st, base := uploadServer(t)
+	a := projectWheel(t, "acme-tools", 0)
+	b := withInitTail(t, a, "# b\n", true)
 	const each = 4
 	type result struct {
 		sha    string
@@ -602,18 +582,14 @@ func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
 	for i := range 2 * each {
 		f := a
 		if i%2 == 1 {
-			f = &b
+			f = b
 		}
 		go func() {
-			req := uploadRequest(t, base+"/legacy/", f, nil)
-			req.SetBasicAuth("alice", "pw")
-			resp, err := http.DefaultClient.Do(req)
+			resp, _, err := postUpload(t, base, f, nil, "alice", "pw")
 			if err != nil {
 				results <- result{f.SHA256, 0}
 				return
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
 			results <- result{f.SHA256, resp.StatusCode}
 		}()
 	}
@@ -658,17 +634,8 @@ func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
 // is stored, since its deadline moves with each read, while reads keep
 // the ReadTimeout.
 func TestASlowUploadOutlastsTheReadTimeout(t *testing.T) {
-	users := htpasswdFile(t, "alice:pw")
-	st, err := wheelhouse.Create(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), withReadTimeout(300*time.Millisecond))
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, base := uploadServer(t, withReadTimeout(300*time.Millisecond))
+	w := projectWheel(t, "acme-tools", 64<<10)
 	full := uploadRequest(t, base+"/legacy/", w, nil)
 	body, _ := io.ReadAll(full.Body)
 	pr, pw := io.Pipe()
