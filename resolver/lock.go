@@ -2,6 +2,8 @@ package resolver
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,14 +97,7 @@ func lockFile(f index.File) pylock.File {
 	return lf
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // viaChains returns, for every package, one shortest chain from the
 // project through each of its direct dependents: enough to say why it is

@@ -3,6 +3,7 @@ package resolver
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,7 +69,7 @@ func (g *Graph) Chains(name string, limit int) [][]string {
 			out = append(out, chain)
 		}
 		for _, p := range sortedKeys(g.parents[n]) {
-			if !contains(path, p) {
+			if !slices.Contains(path, p) {
 				walk(p, path)
 			}
 		}
@@ -79,15 +80,6 @@ func (g *Graph) Chains(name string, limit int) [][]string {
 		out = out[:limit]
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // WriteTree prints the inverted tree of what pulls name in: the package,
@@ -126,7 +118,7 @@ func (g *Graph) WriteTree(w io.Writer, name string) error {
 		}
 		shown[n] = true
 		for _, p := range sortedKeys(g.parents[n]) {
-			if !contains(path, p) {
+			if !slices.Contains(path, p) {
 				walk(p, depth+1, append(path, p))
 			}
 		}
@@ -137,16 +129,7 @@ func (g *Graph) WriteTree(w io.Writer, name string) error {
 
 // Suggest returns lock names close to name, for "did you mean".
 func (g *Graph) Suggest(name string) []string {
-	return Closest(dist.NormalizeName(name), sortedKeysOf(g.versions), 3)
-}
-
-func sortedKeysOf(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return Closest(dist.NormalizeName(name), sortedKeys(g.versions), 3)
 }
 
 // Closest returns up to n candidates within a small edit distance of name,

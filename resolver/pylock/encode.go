@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -283,11 +285,7 @@ type entry struct {
 }
 
 func sortedEntries(m map[string]any) []entry {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	out := make([]entry, len(keys))
 	for i, k := range keys {
 		out[i] = entry{k, m[k]}

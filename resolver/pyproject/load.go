@@ -5,7 +5,8 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/larder-build/larder/resolver/pep440"
@@ -219,7 +220,7 @@ func (r *reader) groups(t *tomldoc.Table) map[string]DependencyGroup {
 				ok = false
 				continue
 			}
-			if i := indexOf(chain, e.include); i >= 0 {
+			if i := slices.Index(chain, e.include); i >= 0 {
 				r.p.Addf(e.path, "dependency groups include each other in a cycle: %s", strings.Join(append(chain[i:], e.include), " -> "))
 				ok = false
 				continue
@@ -243,15 +244,6 @@ func (r *reader) groups(t *tomldoc.Table) map[string]DependencyGroup {
 		}
 	}
 	return out
-}
-
-func indexOf(list []string, s string) int {
-	for i, e := range list {
-		if e == s {
-			return i
-		}
-	}
-	return -1
 }
 
 func (r *reader) uv(t *tomldoc.Table) *UV {
@@ -454,14 +446,7 @@ func (r *reader) checkUVReferences(proj *Project, t *tomldoc.Table) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // inlineText renders a small decoded table for an error message.
 func inlineText(m map[string]any) string {

@@ -3,6 +3,7 @@ package pyproject
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/larder-build/larder/resolver/dist"
@@ -99,7 +100,7 @@ func (p *Project) DynamicFiles(extras []string) ([]string, error) {
 }
 
 func (p *Project) isDynamic(key string) bool {
-	return indexOf(p.Dynamic, key) >= 0
+	return slices.Index(p.Dynamic, key) >= 0
 }
 
 // notStatic explains a dynamic list larder cannot read from the file.

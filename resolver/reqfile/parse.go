@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -254,7 +255,7 @@ func (p *parser) line(path string, physical []string, ll logicalLine, constraint
 		return nil
 	}
 	for i, name := range unset {
-		if !contains(unset[:i], name) {
+		if !slices.Contains(unset[:i], name) {
 			p.warn(src, "${%s} is not set (or empty) and is left as written", name)
 		}
 	}
@@ -311,7 +312,7 @@ func (p *parser) line(path string, physical []string, ll logicalLine, constraint
 // kind; keep lists the options that do apply there.
 func (p *parser) warnIgnored(src Source, lo *lineOptions, where string, keep ...string) {
 	for _, name := range lo.used {
-		if name == "--no-binary" || name == "--only-binary" || contains(keep, name) {
+		if name == "--no-binary" || name == "--only-binary" || slices.Contains(keep, name) {
 			continue
 		}
 		p.warn(src, "pip ignores %s %s", name, where)
@@ -479,7 +480,7 @@ func (p *parser) applyOptions(src Source, path string, lo *lineOptions) {
 	o.RequireHashes = o.RequireHashes || lo.requireHashes
 	o.TrustedHosts = append(o.TrustedHosts, lo.trustedHosts...)
 	for _, f := range lo.features {
-		if !contains(o.Features, f) {
+		if !slices.Contains(o.Features, f) {
 			o.Features = append(o.Features, f)
 		}
 	}
@@ -500,14 +501,14 @@ func (p *parser) applyBinary(op binaryOp) error {
 	}
 	names := strings.Split(op.value, ",")
 	for {
-		i := indexOf(names, allNames)
+		i := slices.Index(names, allNames)
 		if i < 0 {
 			break
 		}
 		*other = nil
 		*target = []string{allNames}
 		names = names[i+1:]
-		if !contains(names, noneNames) {
+		if !slices.Contains(names, noneNames) {
 			return nil
 		}
 	}
@@ -517,21 +518,12 @@ func (p *parser) applyBinary(op binaryOp) error {
 			continue
 		}
 		n = dist.NormalizeName(n)
-		if i := indexOf(*other, n); i >= 0 {
+		if i := slices.Index(*other, n); i >= 0 {
 			*other = append((*other)[:i:i], (*other)[i+1:]...)
 		}
-		if !contains(*target, n) {
+		if !slices.Contains(*target, n) {
 			*target = append(*target, n)
 		}
 	}
 	return nil
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -289,7 +290,7 @@ func pipDistinct(t *testing.T, reqs []flatReq) []flatReq {
 func normalizeAll(names []string) []string {
 	out := []string{}
 	for _, n := range names {
-		if n = dist.NormalizeName(n); !contains(out, n) {
+		if n = dist.NormalizeName(n); !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/larder-build/larder/resolver/pep508"
 )
@@ -138,13 +139,13 @@ type Options struct {
 func (o *Options) AllowsBinary(name string) (binary, source bool) {
 	name = dist.NormalizeName(name)
 	switch {
-	case contains(o.OnlyBinary, name):
+	case slices.Contains(o.OnlyBinary, name):
 		return true, false
-	case contains(o.NoBinary, name):
+	case slices.Contains(o.NoBinary, name):
 		return false, true
-	case contains(o.OnlyBinary, allNames):
+	case slices.Contains(o.OnlyBinary, allNames):
 		return true, false
-	case contains(o.NoBinary, allNames):
+	case slices.Contains(o.NoBinary, allNames):
 		return false, true
 	}
 	return true, true
@@ -154,15 +155,6 @@ const (
 	allNames  = ":all:"
 	noneNames = ":none:"
 )
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Warning is something pip accepts that was probably not meant.
 type Warning struct {

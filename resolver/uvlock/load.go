@@ -6,7 +6,8 @@ import (
 	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -330,7 +331,7 @@ func checkReferences(t *tomldoc.Table, l *Lock) {
 		case d.Name == "":
 		case !ok:
 			t.P.Addf(path, "dependency on %q, which is not in the lock", d.Name)
-		case d.Version != "" && indexOf(vs, d.Version) < 0:
+		case d.Version != "" && slices.Index(vs, d.Version) < 0:
 			t.P.Addf(path, "dependency on %s %s, which is not in the lock (it has %s)", d.Name, d.Version, strings.Join(vs, ", "))
 		case d.Version == "" && len(vs) > 1:
 			t.P.Addf(path, "dependency on %q is ambiguous: the lock has versions %s", d.Name, strings.Join(vs, ", "))
@@ -355,20 +356,4 @@ func checkReferences(t *tomldoc.Table, l *Lock) {
 	}
 }
 
-func indexOf(list []string, s string) int {
-	for i, e := range list {
-		if e == s {
-			return i
-		}
-	}
-	return -1
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
