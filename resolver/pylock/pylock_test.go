@@ -2,8 +2,6 @@ package pylock
 
 import (
 	"bytes"
-	"errors"
-	"github.com/larder-build/larder/resolver/tomldoc"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/tomldoctest"
+	"github.com/larder-build/larder/resolver/tomldoc"
 
 	toml "github.com/pelletier/go-toml/v2"
 )
@@ -163,14 +164,7 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := strings.Replace(base, tt.old, tt.new, 1)
-			if doc == base {
-				t.Fatalf("replacement %q not found", tt.old)
-			}
-			path := filepath.Join(t.TempDir(), "pylock.toml")
-			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := tomldoctest.Write(t, "pylock.toml", tomldoctest.Edit(t, base, tt.old, tt.new))
 			_, err := Load(path)
 			if tt.want == "" {
 				if err != nil {
@@ -178,17 +172,7 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("Load succeeded, want error %q", tt.want)
-			}
-			got := strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator))
-			if !strings.HasPrefix(got, tt.want) {
-				t.Errorf("error:\n got %s\nwant %s...", got, tt.want)
-			}
-			var located *Error
-			if !errors.As(err, &located) {
-				t.Errorf("error %v is not an *Error", err)
-			}
+			tomldoctest.WantError(t, err, path, tt.want)
 		})
 	}
 }

@@ -1,10 +1,9 @@
 package pyproject
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/tomldoctest"
 )
 
 func TestLoadRefusesGitSourcesThatWouldReachGitAsOptions(t *testing.T) {
@@ -29,17 +28,9 @@ func TestLoadRefusesGitSourcesThatWouldReachGitAsOptions(t *testing.T) {
 			`pyproject.toml:2: tool.uv.sources.foo.subdirectory: subdirectory "/etc": must be a path relative to the repository`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "pyproject.toml")
-			if err := os.WriteFile(path, []byte(tt.doc), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := tomldoctest.Write(t, "pyproject.toml", tt.doc)
 			_, err := Load(path)
-			if err == nil {
-				t.Fatalf("Load succeeded, want %s", tt.want)
-			}
-			if got := strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator)); !strings.HasPrefix(got, tt.want) {
-				t.Errorf("error:\n got %s\nwant %s...", got, tt.want)
-			}
+			tomldoctest.WantError(t, err, path, tt.want)
 		})
 	}
 }

@@ -1,12 +1,12 @@
 package pyproject
 
 import (
-	"errors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/tomldoctest"
 )
 
 const edxPlatform = "../../testdata/pyproject/edx-platform/pyproject.toml"
@@ -275,22 +275,9 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "pyproject.toml")
-			if err := os.WriteFile(path, []byte(tt.doc), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := tomldoctest.Write(t, "pyproject.toml", tt.doc)
 			_, err := Load(path)
-			if err == nil {
-				t.Fatalf("Load succeeded, want %s", tt.want)
-			}
-			got := strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator))
-			if !strings.HasPrefix(got, tt.want) {
-				t.Errorf("error:\n got %s\nwant %s...", got, tt.want)
-			}
-			var located *Error
-			if !errors.As(err, &located) || located.File != path {
-				t.Errorf("error %v is not an *Error for %s", err, path)
-			}
+			tomldoctest.WantError(t, err, path, tt.want)
 		})
 	}
 }

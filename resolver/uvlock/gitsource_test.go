@@ -1,10 +1,9 @@
 package uvlock
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/tomldoctest"
 )
 
 func TestLoadRefusesGitSourcesThatWouldReachGitAsOptions(t *testing.T) {
@@ -34,21 +33,9 @@ func TestLoadRefusesGitSourcesThatWouldReachGitAsOptions(t *testing.T) {
 			`uv.lock:14: package[0].metadata.requires-dist[0].subdirectory: subdirectory "../x": escapes the repository`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := strings.Replace(base, tt.old, tt.new, 1)
-			if doc == base {
-				t.Fatalf("replacement %q not found", tt.old)
-			}
-			path := filepath.Join(t.TempDir(), "uv.lock")
-			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := tomldoctest.Write(t, "uv.lock", tomldoctest.Edit(t, base, tt.old, tt.new))
 			_, err := Load(path)
-			if err == nil {
-				t.Fatalf("Load succeeded, want %s", tt.want)
-			}
-			if got := strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator)); !strings.HasPrefix(got, tt.want) {
-				t.Errorf("error:\n got %s\nwant %s...", got, tt.want)
-			}
+			tomldoctest.WantError(t, err, path, tt.want)
 		})
 	}
 }

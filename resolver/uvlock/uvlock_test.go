@@ -1,13 +1,13 @@
 package uvlock
 
 import (
-	"errors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/tomldoctest"
 )
 
 // fixture is hand-written: no real uv.lock is small enough for testdata.
@@ -178,26 +178,9 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := strings.Replace(base, tt.old, tt.new, 1)
-			if doc == base {
-				t.Fatalf("replacement %q not found", tt.old)
-			}
-			path := filepath.Join(t.TempDir(), "uv.lock")
-			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := tomldoctest.Write(t, "uv.lock", tomldoctest.Edit(t, base, tt.old, tt.new))
 			_, err := Load(path)
-			if err == nil {
-				t.Fatalf("Load succeeded, want %s", tt.want)
-			}
-			got := strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator))
-			if !strings.HasPrefix(got, tt.want) {
-				t.Errorf("error:\n got %s\nwant %s...", got, tt.want)
-			}
-			var located *Error
-			if !errors.As(err, &located) {
-				t.Errorf("error %v is not an *Error", err)
-			}
+			tomldoctest.WantError(t, err, path, tt.want)
 		})
 	}
 }
