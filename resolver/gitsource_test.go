@@ -35,6 +35,29 @@ func lockInputs(t *testing.T, files []string) error {
 	return err
 }
 
+// uvLockOnGit is a uv.lock of a project "app" that requires dep, locked
+// at version 1.0 from the git source git (a TOML value) on line 17.
+func uvLockOnGit(dep, git string) string {
+	return `version = 1
+revision = 2
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "1.0"
+source = { editable = "." }
+dependencies = [{ name = "` + dep + `" }]
+
+[package.metadata]
+requires-dist = [{ name = "` + dep + `" }]
+
+[[package]]
+name = "` + dep + `"
+version = "1.0"
+source = { git = ` + git + ` }
+`
+}
+
 // allowExt is a user git configuration that allows the ext transport, as
 // someone might have for their own reasons: larder must be safe anyway.
 func allowExt(t *testing.T) {
@@ -61,24 +84,7 @@ func TestLockNeverRunsACommandFromAGitSource(t *testing.T) {
 		{"pyproject.toml",
 			"[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"foo\"]\n\n[tool.uv.sources]\nfoo = { git = URL }\n",
 			"pyproject.toml:7: tool.uv.sources.foo.git: git URL"},
-		{"uv.lock", `version = 1
-revision = 2
-requires-python = ">=3.11"
-
-[[package]]
-name = "app"
-version = "1.0"
-source = { editable = "." }
-dependencies = [{ name = "foo" }]
-
-[package.metadata]
-requires-dist = [{ name = "foo" }]
-
-[[package]]
-name = "foo"
-version = "1.0"
-source = { git = URL }
-`, "uv.lock:17: package[1].source.git: parsing git source"},
+		{"uv.lock", uvLockOnGit("foo", "URL"), "uv.lock:17: package[1].source.git: parsing git source"},
 		{"pylock.toml", `lock-version = "1.0"
 created-by = "test"
 

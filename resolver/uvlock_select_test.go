@@ -194,24 +194,7 @@ func TestUVLockGitErrorsNameTheLockedCommit(t *testing.T) {
 	dir := t.TempDir()
 	missing := "file://" + filepath.ToSlash(filepath.Join(dir, "no-such-repo"))
 	lock := filepath.Join(dir, "uv.lock")
-	writeFile(t, lock, `version = 1
-revision = 3
-requires-python = ">=3.12"
-
-[[package]]
-name = "app"
-version = "1.0"
-source = { editable = "." }
-dependencies = [{ name = "xblocks-core" }]
-
-[package.metadata]
-requires-dist = [{ name = "xblocks-core" }]
-
-[[package]]
-name = "xblocks-core"
-version = "1.0.0"
-source = { git = "`+missing+`?branch=main#`+commit+`" }
-`)
+	writeFile(t, lock, uvLockOnGit("xblocks-core", quote(missing+"?branch=main#"+commit)))
 	in, err := ReadInputs([]string{lock}, nil, InputOptions{})
 	if err != nil {
 		t.Fatal(err)
