@@ -147,21 +147,7 @@ func TestOverviewShowsNewerUpstreamVersionsFromCachedPagesOnly(t *testing.T) {
 
 	// Uploading "shadowed" makes it private: its upstream page no longer
 	// speaks for it.
-	p := &pypitest.Project{Name: "shadowed", Releases: []pypitest.Release{release("1.5")}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := uploadRequest(t, base+"/legacy/", w, nil)
-	req.SetBasicAuth("alice", "pw-a")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("uploading %s: %d", w.Filename, resp.StatusCode)
-	}
+	mustUpload(t, base, projectWheel(t, "shadowed", "1.5", 0), "alice", "pw-a")
 	_, body = get(t, base+"/")
 	if rows := driftRows(body); strings.Join(rows, "|") != "alpha 1.0 1.10" {
 		t.Errorf("after shadowed became private, Newer upstream lists %q, want alpha alone:\n%s", rows, body)

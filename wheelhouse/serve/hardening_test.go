@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -83,13 +82,8 @@ func TestServersNeverServeALinkOutOfTheWheelhouse(t *testing.T) {
 // download cut short: the cache keeps nothing that verify would report.
 // The complete download then keeps the wheel with its sidecar.
 func TestFallThroughCacheKeepsNoSidecarWithoutItsWheel(t *testing.T) {
-	st, _ := smallStore(t)
-	up := pypitest.Start(t, upstreamIndex())
-	want := filesOf(t, up, map[string]string{"alpha-tools": "2.0"}, "alpha-tools")[0]
-	up.SetTruncate(want.Filename, want.Size/2)
-	cache := t.TempDir()
-	_, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(cache))
-	pageOf(t, base, "alpha-tools")
+	f := startFallThrough(t, truncateWant)
+	base, up, want, cache := f.base, f.up, f.want, f.cache
 	if resp, md := get(t, base+"/files/"+want.Filename+".metadata"); resp.StatusCode != http.StatusOK || sha256Of(md) != want.MetadataSHA256 {
 		t.Fatalf("metadata: %d", resp.StatusCode)
 	}

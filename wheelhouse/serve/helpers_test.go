@@ -67,6 +67,33 @@ func bake(t testing.TB, srv *pypitest.Server, dir string, files []*pypitest.File
 	return st
 }
 
+// originStore bakes a store of plain 1.0 from the index, forked 2.0 built
+// from a fork, built 3.0 built from an sdist, and the extra projects, of
+// which one named "secret" is private.
+func originStore(t testing.TB, extra ...pypitest.Project) *wheelhouse.Store {
+	t.Helper()
+	projects := append([]pypitest.Project{
+		{Name: "plain", Releases: []pypitest.Release{release("1.0")}},
+		{Name: "forked", Releases: []pypitest.Release{release("2.0")}},
+		{Name: "built", Releases: []pypitest.Release{release("3.0")}},
+	}, extra...)
+	srv := pypitest.Start(t, &pypitest.Index{Projects: projects})
+	names := make([]string, len(projects))
+	for i, p := range projects {
+		names[i] = p.Name
+	}
+	return bake(t, srv, t.TempDir(), filesOf(t, srv, nil, names...), func(e *wheelhouse.Entry) {
+		switch e.Project {
+		case "forked":
+			e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginVCS, URL: "https://git.example/forked.git", Commit: "0123456789abcdef0123"}
+		case "built":
+			e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginSdist, Sdist: "built-3.0.tar.gz"}
+		case "secret":
+			e.Private = true
+		}
+	})
+}
+
 func download(t testing.TB, u string) []byte {
 	t.Helper()
 	resp, err := http.Get(u)

@@ -20,36 +20,9 @@ import (
 // project uploaded to it after it started ("acme-tools", by alice).
 func pagesServer(t *testing.T) (string, *wheelhouse.Store) {
 	t.Helper()
-	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
-		{Name: "Alpha_Tools", Releases: []pypitest.Release{release("1.0"), release("1.1")}},
-		{Name: "forked", Releases: []pypitest.Release{release("2.0")}},
-		{Name: "built", Releases: []pypitest.Release{release("3.0")}},
-		{Name: "plain", Releases: []pypitest.Release{release("1.0")}},
-	}})
-	st := bake(t, srv, t.TempDir(), filesOf(t, srv, nil, "alpha-tools", "forked", "built", "plain"), func(e *wheelhouse.Entry) {
-		switch e.Project {
-		case "forked":
-			e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginVCS, URL: "https://git.example/forked.git", Commit: "0123456789abcdef0123"}
-		case "built":
-			e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginSdist, Sdist: "built-3.0.tar.gz"}
-		}
-	})
+	st := originStore(t, pypitest.Project{Name: "Alpha_Tools", Releases: []pypitest.Release{release("1.0"), release("1.1")}})
 	_, base := startServer(t, st, WithOffline(true), WithHtpasswd(htpasswdFile(t, "alice:pw-a")))
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("0.1")}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := uploadRequest(t, base+"/legacy/", w, nil)
-	req.SetBasicAuth("alice", "pw-a")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("uploading %s: %d", w.Filename, resp.StatusCode)
-	}
+	mustUpload(t, base, projectWheel(t, "acme-tools", "0.1", 0), "alice", "pw-a")
 	return base, st
 }
 

@@ -297,22 +297,7 @@ func TestFilesServeRangesWithShaETagAndImmutableCaching(t *testing.T) {
 }
 
 func TestProjectListAndHealthAndOverview(t *testing.T) {
-	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
-		{Name: "plain", Releases: []pypitest.Release{release("1.0")}},
-		{Name: "forked", Releases: []pypitest.Release{release("2.0")}},
-		{Name: "built", Releases: []pypitest.Release{release("3.0")}},
-		{Name: "secret", Releases: []pypitest.Release{release("4.0")}},
-	}})
-	st := bake(t, srv, t.TempDir(), filesOf(t, srv, nil, "plain", "forked", "built", "secret"), func(e *wheelhouse.Entry) {
-		switch e.Project {
-		case "forked":
-			e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginVCS, URL: "https://git.example/forked.git", Commit: "0123456789abcdef0123"}
-		case "built":
-			e.Origin = wheelhouse.Origin{Kind: wheelhouse.OriginSdist, Sdist: "built-3.0.tar.gz"}
-		case "secret":
-			e.Private = true
-		}
-	})
+	st := originStore(t, pypitest.Project{Name: "secret", Releases: []pypitest.Release{release("4.0")}})
 	_, base := startServer(t, st, WithOffline(true))
 	_, body := get(t, base+"/simple/", pipAccept)
 	var root struct {

@@ -38,8 +38,8 @@ func (c *dirCache) put(t *testing.T, f *pypitest.File) {
 // under its name is refused as for a baked one, and the same bytes are
 // taken as already there.
 func TestAnUploadUnderASharedFilesNameWithOtherBytesIsRefused(t *testing.T) {
-	shared := projectWheel(t, "acme-tools", 0)
-	other := projectWheel(t, "acme-tools", 10<<10)
+	shared := projectWheel(t, "acme-tools", "1.0", 0)
+	other := projectWheel(t, "acme-tools", "1.0", 10<<10)
 	if other.Filename != shared.Filename || other.SHA256 == shared.SHA256 {
 		t.Fatalf("want one name with two contents, got %s %s", shared.Filename, other.Filename)
 	}

@@ -125,11 +125,11 @@ func uploadServer(t *testing.T, opts ...Option) (string, *wheelhouse.Store, stri
 	return dir, st, base
 }
 
-// projectWheel builds the pure-Python wheel of a project's version 1.0,
+// projectWheel builds the pure-Python wheel of a project's version,
 // padded by size bytes.
-func projectWheel(t *testing.T, name string, size int) *pypitest.File {
+func projectWheel(t *testing.T, name, version string, size int) *pypitest.File {
 	t.Helper()
-	p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release("1.0")}}
+	p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release(version)}}
 	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: size})
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +168,18 @@ func postUpload(t *testing.T, base string, f *pypitest.File, edit func(fields ma
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, body, nil
+}
+
+// mustUpload uploads f as user and fails the test unless it is stored.
+func mustUpload(t *testing.T, base string, f *pypitest.File, user, pass string) {
+	t.Helper()
+	resp, _, err := postUpload(t, base, f, nil, user, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("uploading %s: %d", f.Filename, resp.StatusCode)
+	}
 }
 
 // TestTwineUploadsArePrivateAndPipInstallsThem is the organisation's push
@@ -335,8 +347,8 @@ func uploadRequest(t *testing.T, u string, f *pypitest.File, edit func(fields ma
 // refused, and checks the answer and that the store is untouched.
 func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
 	dir, _, base := uploadServer(t, WithMaxUpload(200<<10))
-	w := projectWheel(t, "acme-tools", 0)
-	big := projectWheel(t, "acme-tools", 300<<10)
+	w := projectWheel(t, "acme-tools", "1.0", 0)
+	big := projectWheel(t, "acme-tools", "1.0", 300<<10)
 	// A wheel whose module was changed after RECORD was written: its
 	// file hashes are right, its member is not.
 	tampered := withInitTail(t, w, "import os; os.system('curl evil')\n", false)
@@ -462,7 +474,7 @@ func rewriteZip(t *testing.T, data []byte, fixRecord bool, edit func(name string
 // never replaced by other bytes.
 func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
 	dir, st, base := uploadServer(t)
-	w := projectWheel(t, "acme-tools", 256<<10)
+	w := projectWheel(t, "acme-tools", "1.0", 256<<10)
 
 	t.Run("connection cut", func(t *testing.T) {
 		req := uploadRequest(t, base+"/legacy/", w, nil)
@@ -552,7 +564,7 @@ func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
 		{"alice", "pw-a", "acme-tools", http.StatusOK},
 		{"bob", "pw-b", "shared", http.StatusOK},
 	} {
-		resp, body, err := postUpload(t, base, projectWheel(t, c.project, 0), nil, c.user, c.pass)
+		resp, body, err := postUpload(t, base, projectWheel(t, c.project, "1.0", 0), nil, c.user, c.pass)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -571,7 +583,7 @@ func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
 // the stored file and manifest hold exactly the winner.
 func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
 	dir, st, base := uploadServer(t)
-	a := projectWheel(t, "acme-tools", 0)
+	a := projectWheel(t, "acme-tools", "1.0", 0)
 	b := withInitTail(t, a, "# b\n", true)
 	const each = 4
 	type result struct {
@@ -635,7 +647,7 @@ func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
 // the ReadTimeout.
 func TestASlowUploadOutlastsTheReadTimeout(t *testing.T) {
 	_, _, base := uploadServer(t, withReadTimeout(300*time.Millisecond))
-	w := projectWheel(t, "acme-tools", 64<<10)
+	w := projectWheel(t, "acme-tools", "1.0", 64<<10)
 	full := uploadRequest(t, base+"/legacy/", w, nil)
 	body, _ := io.ReadAll(full.Body)
 	pr, pw := io.Pipe()

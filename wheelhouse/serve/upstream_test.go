@@ -79,13 +79,42 @@ func TestPublicPageMergesUpstreamListingAndBakedFileWins(t *testing.T) {
 	}
 }
 
+// fallThrough is a server over smallStore, with upstreamIndex behind it
+// and its fall-through cache in a folder of its own, that has listed
+// alpha-tools; want is alpha-tools 2.0's wheel, which only the upstream
+// has.
+type fallThrough struct {
+	st    *wheelhouse.Store
+	s     *Server
+	base  string
+	up    *pypitest.Server
+	want  *pypitest.File
+	cache string
+}
+
+// startFallThrough starts a fallThrough; fault, when not nil, sets the
+// upstream's faults before the server starts.
+func startFallThrough(t *testing.T, fault func(up *pypitest.Server, want *pypitest.File), opts ...Option) fallThrough {
+	t.Helper()
+	f := fallThrough{up: pypitest.Start(t, upstreamIndex()), cache: t.TempDir()}
+	f.st, _ = smallStore(t)
+	f.want = filesOf(t, f.up, map[string]string{"alpha-tools": "2.0"}, "alpha-tools")[0]
+	if fault != nil {
+		fault(f.up, f.want)
+	}
+	f.s, f.base = startServer(t, f.st, append([]Option{WithUpstream(f.up.URL()), WithCacheDir(f.cache)}, opts...)...)
+	pageOf(t, f.base, "alpha-tools")
+	return f
+}
+
+// truncateWant cuts the downloads of want halfway.
+func truncateWant(up *pypitest.Server, want *pypitest.File) {
+	up.SetTruncate(want.Filename, want.Size/2)
+}
+
 func TestFallThroughFileIsVerifiedCachedAndThenLocal(t *testing.T) {
-	st, _ := smallStore(t)
-	up := pypitest.Start(t, upstreamIndex())
-	cache := t.TempDir()
-	s, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(cache))
-	want := filesOf(t, up, map[string]string{"alpha-tools": "2.0"}, "alpha-tools")[0]
-	pageOf(t, base, "alpha-tools")
+	f := startFallThrough(t, nil)
+	s, base, up, want, cache := f.s, f.base, f.up, f.want, f.cache
 	// pip reads the metadata first, then the wheel.
 	resp, md := get(t, base+"/files/"+want.Filename+".metadata")
 	if resp.StatusCode != 200 || sha256Of(md) != want.MetadataSHA256 {
@@ -125,12 +154,8 @@ func TestFallThroughFileIsVerifiedCachedAndThenLocal(t *testing.T) {
 }
 
 func TestCachedFallThroughFilesAreServedWhenTheUpstreamIsGone(t *testing.T) {
-	st, _ := smallStore(t)
-	up := pypitest.Start(t, upstreamIndex())
-	cache := t.TempDir()
-	_, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(cache))
-	want := filesOf(t, up, map[string]string{"alpha-tools": "2.0"}, "alpha-tools")[0]
-	pageOf(t, base, "alpha-tools")
+	f := startFallThrough(t, nil)
+	st, base, up, want, cache := f.st, f.base, f.up, f.want, f.cache
 	get(t, base+"/files/"+want.Filename)
 	gone := up.URL()
 	up.Close()
@@ -159,14 +184,9 @@ func TestCachedFallThroughFilesAreServedWhenTheUpstreamIsGone(t *testing.T) {
 }
 
 func TestHashMismatchIsNeverCachedAndCutsTheDownload(t *testing.T) {
-	st, _ := smallStore(t)
-	up := pypitest.Start(t, upstreamIndex())
-	want := filesOf(t, up, map[string]string{"alpha-tools": "2.0"}, "alpha-tools")[0]
-	up.SetWrongHash(want.Filename, true)
-	cache := t.TempDir()
 	log := &testLog{}
-	s, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(cache), WithLogger(log.logger()))
-	pageOf(t, base, "alpha-tools")
+	f := startFallThrough(t, func(up *pypitest.Server, want *pypitest.File) { up.SetWrongHash(want.Filename, true) }, WithLogger(log.logger()))
+	s, base, want, cache := f.s, f.base, f.want, f.cache
 	for range 2 {
 		resp, err := http.Get(base + "/files/" + want.Filename)
 		if err != nil {
@@ -480,13 +500,8 @@ func TestParallelClientsPayForOneFailedConnection(t *testing.T) {
 }
 
 func TestTruncatedUpstreamDownloadIsCutAndNotCached(t *testing.T) {
-	st, _ := smallStore(t)
-	up := pypitest.Start(t, upstreamIndex())
-	want := filesOf(t, up, map[string]string{"alpha-tools": "2.0"}, "alpha-tools")[0]
-	up.SetTruncate(want.Filename, want.Size/2)
-	cache := t.TempDir()
-	s, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(cache))
-	pageOf(t, base, "alpha-tools")
+	f := startFallThrough(t, truncateWant)
+	s, base, up, want, cache := f.s, f.base, f.up, f.want, f.cache
 	if resp, err := http.Get(base + "/files/" + want.Filename); err == nil {
 		if _, err := io.ReadAll(resp.Body); err == nil {
 			t.Error("the client got a complete answer for a truncated download")
