@@ -124,7 +124,7 @@ func MakePlan(req Request) (*Plan, error) {
 	switch {
 	case prev == nil:
 	case req.Compact:
-		plan.Compacted, plan.Reason = true, "--compact"
+		plan.Compacted, plan.Reason = true, "compaction was asked for"
 	case req.Buckets != 0 && !prev.counts(req.Buckets):
 		plan.Compacted, plan.Reason = true, fmt.Sprintf("the number of buckets changed to %d", req.Buckets)
 	default:

@@ -251,7 +251,7 @@ func TestRefreshCompactsPastTheThresholdOrWhenAsked(t *testing.T) {
 		req    Request
 		reason string
 	}{
-		{Request{Entries: closure(s), Platforms: twoPlatforms, Previous: prev, Compact: true}, "--compact"},
+		{Request{Entries: closure(s), Platforms: twoPlatforms, Previous: prev, Compact: true}, "compaction was asked for"},
 		{Request{Entries: closure(s), Platforms: twoPlatforms, Previous: prev, Buckets: 2}, "changed to 2"},
 	} {
 		p := mustPlan(t, c.req)

@@ -130,6 +130,10 @@ func Create(dir string) (*Store, error) {
 	return Open(dir)
 }
 
+// ErrNoManifest is returned by Open for a folder without a manifest: no
+// fetch has filled it yet.
+var ErrNoManifest = errors.New("no " + ManifestName + ": nothing has been fetched into it")
+
 // Open reads the store in dir and checks the manifest against the folder:
 // every entry must name a valid file that exists with the recorded size.
 // (Hashes are checked by Verify, which reads every byte.)
@@ -137,7 +141,7 @@ func Open(dir string) (*Store, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("opening wheelhouse %s: no %s (run 'larder fetch' first): %w", dir, ManifestName, err)
+			return nil, fmt.Errorf("opening wheelhouse %s: %w (%w)", dir, ErrNoManifest, err)
 		}
 		return nil, fmt.Errorf("opening wheelhouse: %w", err)
 	}

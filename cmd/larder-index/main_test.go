@@ -543,7 +543,7 @@ func TestExecRunsTheCommandEvenWithoutAWheelhouse(t *testing.T) {
 	}
 	// serve alone has no command to protect: it fails.
 	out, err = indexCmd(t, "serve", "--config=", "--wheelhouse", missing, "--addr", "127.0.0.1:0", "--offline").CombinedOutput()
-	if code := exitCodeOf(t, err); code != 125 || !strings.Contains(string(out), "run 'larder fetch' first") {
+	if code := exitCodeOf(t, err); code != 125 || !strings.Contains(string(out), "nothing has been fetched into it") || strings.Contains(string(out), "larder fetch") {
 		t.Errorf("serve without a wheelhouse: exit %d, %s", code, out)
 	}
 }

@@ -59,7 +59,7 @@ func Verify(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock) (*w
 	}
 	for _, e := range entries {
 		if _, listed := p.byName[e.Filename]; !listed && !p.needed(e) && !reported[e.Filename] {
-			r.Add(wheelhouse.ProblemStale, e.Filename, "the lock does not need it any more ('larder gc' removes it)")
+			r.Add(wheelhouse.ProblemStale, e.Filename, "the lock does not need it any more")
 		}
 	}
 	r.Sort()

@@ -204,6 +204,8 @@ func hintFor(err error) string {
 		return fmt.Sprintf("use https, or if %s really speaks plain HTTP on a network you trust, pass --insecure (or [cache] insecure = true)", ph.Host)
 	case errors.As(err, &re) && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden):
 		return "the registry refused the credential: log in (docker login REGISTRY, or a credential helper in ~/.docker/config.json, or REGISTRY_AUTH_FILE); pushing needs write access, fetching only read"
+	case errors.Is(err, wheelhouse.ErrNoManifest):
+		return "run 'larder fetch' first"
 	case errors.As(err, &inc):
 		return "run 'larder fetch' to complete the wheelhouse"
 	case errors.As(err, &ie):
