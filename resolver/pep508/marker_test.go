@@ -58,11 +58,7 @@ func TestParseMarkerWritesCanonicalForm(t *testing.T) {
 }
 
 func TestParseMarkerRejectsMalformedMarkersWithColumn(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-		col  int
-	}{
+	wantSyntaxErrors(t, "ParseMarker", func(s string) error { _, err := ParseMarker(s); return err }, []syntaxCase{
 		{``, "expected marker variable or quoted string", 1},
 		{`python_version`, "expected comparison operator", 15},
 		{`python_version >=`, "expected marker variable or quoted string", 18},
@@ -80,45 +76,73 @@ func TestParseMarkerRejectsMalformedMarkersWithColumn(t *testing.T) {
 		{`()`, "expected marker variable", 2},
 		{"os_name\n== 'posix'", "expected comparison operator", 8},
 		{strings.Repeat("(", 200) + `os_name == "a"` + strings.Repeat(")", 200), "nested more than 100", 101},
-	}
+	})
+}
+
+// syntaxCase is an input a parser refuses, with the message and the
+// 1-based column its *SyntaxError wants.
+type syntaxCase struct {
+	in   string
+	want string
+	col  int
+}
+
+// wantSyntaxErrors parses each input with parse (named fn in messages) and
+// checks that it fails with a *SyntaxError that quotes the input and holds
+// the message at the column.
+func wantSyntaxErrors(t *testing.T, fn string, parse func(string) error, tests []syntaxCase) {
+	t.Helper()
 	for _, tt := range tests {
-		_, err := ParseMarker(tt.in)
+		err := parse(tt.in)
 		var se *SyntaxError
 		if !errors.As(err, &se) {
-			t.Errorf("ParseMarker(%q) error = %v, want a *SyntaxError", tt.in, err)
+			t.Errorf("%s(%q) error = %v, want a *SyntaxError", fn, tt.in, err)
 			continue
 		}
 		if !strings.Contains(se.Msg, tt.want) || se.Column != tt.col || se.Input != tt.in {
-			t.Errorf("ParseMarker(%q) error = %v, want %q at column %d", tt.in, err, tt.want, tt.col)
+			t.Errorf("%s(%q) error = %v, want %q at column %d", fn, tt.in, err, tt.want, tt.col)
 		}
 		if !strings.Contains(err.Error(), `parsing "`) {
-			t.Errorf("ParseMarker(%q) error %q does not quote the input", tt.in, err)
+			t.Errorf("%s(%q) error %q does not quote the input", fn, tt.in, err)
 		}
 	}
 }
 
+// markerCase is a marker and whether it holds in the test's environment.
+type markerCase struct {
+	marker string
+	want   bool
+}
+
+// wantEvaluates checks that each marker evaluates as it wants in env.
+func wantEvaluates(t *testing.T, env Environment, tests []markerCase) {
+	t.Helper()
+	for _, tt := range tests {
+		if got := mustMarker(t, tt.marker).Evaluate(env); got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.marker, got, tt.want)
+		}
+	}
+}
+
+func mustMarker(t testing.TB, s string) *Marker {
+	t.Helper()
+	m, err := ParseMarker(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return m
+}
+
 func TestMarkerAndBindsTighterThanOr(t *testing.T) {
 	env := Environment{OSName: "c"}
-	tests := []struct {
-		marker string
-		want   bool
-	}{
+	wantEvaluates(t, env, []markerCase{
 		// PEP 508's own examples: (a and b) or c, a and (b or c), ...
 		{`os_name=='a' and os_name=='b' or os_name=='c'`, true},
 		{`os_name=='a' and (os_name=='b' or os_name=='c')`, false},
 		{`os_name=='c' or os_name=='b' and os_name=='a'`, true},
 		{`(os_name=='c' or os_name=='b') and os_name=='a'`, false},
 		{`os_name=='c' and os_name=='c' and os_name=='x' or os_name=='c'`, true},
-	}
-	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := m.Evaluate(env); got != tt.want {
-			t.Errorf("%s = %v, want %v", tt.marker, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestMarkerEvaluatesRealMarkersForATarget(t *testing.T) {
@@ -150,10 +174,7 @@ func TestMarkerEvaluatesRealMarkersForATarget(t *testing.T) {
 		{`python_version === "3.11"`, true, false},
 	}
 	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := mustMarker(t, tt.marker)
 		if got := m.Evaluate(py311); got != tt.py311 {
 			t.Errorf("%s on 3.11/amd64 = %v, want %v", tt.marker, got, tt.py311)
 		}
@@ -165,10 +186,7 @@ func TestMarkerEvaluatesRealMarkersForATarget(t *testing.T) {
 
 func TestMarkerComparesStringsWhenEitherSideIsNoVersion(t *testing.T) {
 	env := Environment{PythonVersion: "3.11", OSName: "posix", PlatformRelease: "5.15.0-91-generic"}
-	tests := []struct {
-		marker string
-		want   bool
-	}{
+	wantEvaluates(t, env, []markerCase{
 		{`python_version < "3.1O"`, true},        // rhs invalid: "3.11" < "3.1O"
 		{`python_version < "3.8.*"`, true},       // wildcards only suit == and !=: "3.11" < "3.8.*"
 		{`os_name >= "3"`, true},                 // lhs invalid: "posix" >= "3"
@@ -185,24 +203,12 @@ func TestMarkerComparesStringsWhenEitherSideIsNoVersion(t *testing.T) {
 		{`"posix" == "os_name"`, true},           // a right-hand literal names the variable, as in packaging
 		{`"posix" == "no_such_variable"`, false}, // packaging raises
 		{`os_name == sys_platform`, false},       // compared with the name "sys_platform"
-	}
-	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := m.Evaluate(env); got != tt.want {
-			t.Errorf("%s = %v, want %v", tt.marker, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestMarkerInTestsSubstrings(t *testing.T) {
 	env := Environment{SysPlatform: "linux", PlatformMachine: "x86_64"}
-	tests := []struct {
-		marker string
-		want   bool
-	}{
+	wantEvaluates(t, env, []markerCase{
 		{`sys_platform in "linux darwin"`, true},
 		{`sys_platform in "lin"`, false},
 		{`"lin" in sys_platform`, true},
@@ -210,16 +216,7 @@ func TestMarkerInTestsSubstrings(t *testing.T) {
 		{`platform_machine in "x86_64"`, true},
 		{`platform_machine in ""`, false},
 		{`"" in platform_machine`, true},
-	}
-	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := m.Evaluate(env); got != tt.want {
-			t.Errorf("%s = %v, want %v", tt.marker, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestMarkerComparesExtrasNormalized(t *testing.T) {
@@ -237,10 +234,7 @@ func TestMarkerComparesExtrasNormalized(t *testing.T) {
 		{`extra == ""`, "", true},
 	}
 	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := mustMarker(t, tt.marker)
 		if got := m.Evaluate(env.WithExtra(tt.extra)); got != tt.want {
 			t.Errorf("%s with extra %q = %v, want %v", tt.marker, tt.extra, got, tt.want)
 		}
@@ -257,10 +251,7 @@ func TestMarkerWithoutExtraSeesEmptyExtra(t *testing.T) {
 		`extra in "a b"`:    true, // "" is a substring of anything
 		`extra not in "ab"`: false,
 	} {
-		m, err := ParseMarker(marker)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := mustMarker(t, marker)
 		if got := m.Evaluate(env); got != want {
 			t.Errorf("%s without extra = %v, want %v", marker, got, want)
 		}
@@ -282,10 +273,7 @@ func TestMarkerExtrasListsNormalizedNames(t *testing.T) {
 		{`extra == os_name`, nil},
 	}
 	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := mustMarker(t, tt.marker)
 		if got := m.Extras(); !slices.Equal(got, tt.want) {
 			t.Errorf("Extras(%s) = %q, want %q", tt.marker, got, tt.want)
 		}
@@ -313,10 +301,7 @@ func TestEvaluateExtrasHoldsForAnyGivenExtra(t *testing.T) {
 		{`extra == "test" and python_version < "3.8"`, []string{"test"}, false},
 	}
 	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := mustMarker(t, tt.marker)
 		if got := m.EvaluateExtras(env, tt.extras); got != tt.want {
 			t.Errorf("%s with extras %q = %v, want %v", tt.marker, tt.extras, got, tt.want)
 		}
@@ -337,10 +322,7 @@ func TestNilMarkerAlwaysHolds(t *testing.T) {
 
 func TestMarkerEvaluatesPEP751SetVariables(t *testing.T) {
 	env := Environment{Extras: "socks,Security", DependencyGroups: "test"}
-	tests := []struct {
-		marker string
-		want   bool
-	}{
+	tests := []markerCase{
 		{`'test' in dependency_groups`, true},
 		{`'docs' in dependency_groups`, false},
 		{`'docs' not in dependency_groups`, true},
@@ -348,15 +330,9 @@ func TestMarkerEvaluatesPEP751SetVariables(t *testing.T) {
 		{`"SOCKS" in extras`, true},
 		{`"s" in extras`, false},
 	}
+	wantEvaluates(t, env, tests)
 	for _, tt := range tests {
-		m, err := ParseMarker(tt.marker)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.marker, err)
-		}
-		if got := m.Evaluate(env); got != tt.want {
-			t.Errorf("%s = %v, want %v", tt.marker, got, tt.want)
-		}
-		if got := m.Evaluate(Environment{}); got && strings.Contains(tt.marker, " in ") && !strings.Contains(tt.marker, "not in") {
+		if got := mustMarker(t, tt.marker).Evaluate(Environment{}); got && strings.Contains(tt.marker, " in ") && !strings.Contains(tt.marker, "not in") {
 			t.Errorf("%s holds with empty sets", tt.marker)
 		}
 	}
