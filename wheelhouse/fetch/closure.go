@@ -86,3 +86,16 @@ func (e *IncompleteError) Error() string {
 	}
 	return msg
 }
+
+// Requirements is what larder export --requirements writes: what target (one
+// of the lock's targets, as Target names it) installs, as a pip requirements
+// file that pins every project with == and lists the sha256 of each of its
+// files in store. It fails with an IncompleteError when store lacks a file of
+// the lock. The header lines become comments at the top.
+func Requirements(store *wheelhouse.Store, lock *pylock.Lock, target string, header ...string) (data []byte, projects int, err error) {
+	entries, err := Closure(store, lock)
+	if err != nil {
+		return nil, 0, err
+	}
+	return wheelhouse.Requirements(entries, target, header...)
+}

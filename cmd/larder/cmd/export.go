@@ -145,15 +145,11 @@ func exportRequirements(cmd *cobra.Command, g *globals, o *exportOptions, s *exp
 	if err != nil {
 		return withHint(fmt.Errorf("export: %w", err), "run 'larder fetch' first, and 'larder verify' to see what is wrong")
 	}
-	entries, err := fetch.Closure(store, lock)
-	if err != nil {
-		return withHint(fmt.Errorf("export: %w", err), "run 'larder fetch' to complete the wheelhouse")
-	}
 	name := filepath.Base(o.requirements)
 	if o.requirements == "-" {
 		name = "requirements.txt"
 	}
-	data, n, err := wheelhouse.Requirements(entries, t,
+	data, n, err := fetch.Requirements(store, lock, t,
 		"The closure of "+filepath.Base(lockPath)+" for "+t+", written by larder export; every file is in the",
 		"wheelhouse, so pip needs neither its resolver nor the network:",
 		"  "+lockedInstall+name)
