@@ -21,20 +21,20 @@ func run(t *testing.T, dir string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestExitCodesSeparateUsageFromFailure(t *testing.T) {
+// exitCase is a command line with the exit code it must end with and a
+// part of its stderr.
+type exitCase struct {
+	args []string
+	code int
+	want string
+}
+
+// checkExits runs each case in an empty folder: each ends with its code
+// and says what it must, and none prints a Go trace.
+func checkExits(t *testing.T, cases []exitCase) {
+	t.Helper()
 	dir := t.TempDir()
-	tests := []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"version"}, 0, ""},
-		{[]string{"no-such-verb"}, 2, `larder: unknown command "no-such-verb"`},
-		{[]string{"version", "--no-such-flag"}, 2, "larder: unknown flag: --no-such-flag"},
-		{[]string{"config", "extra-arg"}, 2, "larder: "},
-		{[]string{"config", "--config", "missing.toml"}, 1, "hint: create one with 'larder init'"},
-	}
-	for _, tt := range tests {
+	for _, tt := range cases {
 		code, _, stderr := run(t, dir, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.want) {
 			t.Errorf("larder %v: exit %d, stderr %q; want exit %d with %q", tt.args, code, stderr, tt.code, tt.want)
@@ -43,6 +43,16 @@ func TestExitCodesSeparateUsageFromFailure(t *testing.T) {
 			t.Errorf("larder %v printed a Go trace: %s", tt.args, stderr)
 		}
 	}
+}
+
+func TestExitCodesSeparateUsageFromFailure(t *testing.T) {
+	checkExits(t, []exitCase{
+		{[]string{"version"}, 0, ""},
+		{[]string{"no-such-verb"}, 2, `larder: unknown command "no-such-verb"`},
+		{[]string{"version", "--no-such-flag"}, 2, "larder: unknown flag: --no-such-flag"},
+		{[]string{"config", "extra-arg"}, 2, "larder: "},
+		{[]string{"config", "--config", "missing.toml"}, 1, "hint: create one with 'larder init'"},
+	})
 }
 
 func TestVersionPrintsGoVersionAndJSON(t *testing.T) {
@@ -153,9 +163,15 @@ func newProject(t *testing.T, srv *pypitest.Server, requirements, extra string) 
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	writeFiles(t, dir, map[string]string{
 		"requirements.txt": requirements,
-		"larder.toml":      "[project]\nrequirements = [\"requirements.txt\"]\n[index]\nurl = \"" + srv.URL() + "\"\n" + extra,
+		"larder.toml":      larderTOML(srv.URL(), "", extra),
 	})
 	return dir
+}
+
+// larderTOML is a larder.toml that locks requirements.txt from index;
+// project is more of its [project] table, extra the tables after [index].
+func larderTOML(index, project, extra string) string {
+	return "[project]\nrequirements = [\"requirements.txt\"]\n" + project + "[index]\nurl = \"" + index + "\"\n" + extra
 }
 
 // mustRun runs each command line in dir and stops the test at the first

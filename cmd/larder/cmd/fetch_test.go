@@ -74,22 +74,11 @@ python = "3.11"
 }
 
 func TestFetchCommandErrorsSayWhatToDo(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		args []string
-		code int
-		want string
-	}{
+	checkExits(t, []exitCase{
 		{[]string{"fetch"}, 1, "hint: run 'larder lock' first"},
 		{[]string{"fetch", "--jobs", "0"}, 2, "--jobs must be at least 1"},
 		{[]string{"fetch", "--builder", "docker"}, 2, `unknown --builder "docker"`},
 		{[]string{"verify"}, 1, "hint: run 'larder fetch' first"},
 		{[]string{"gc"}, 1, "hint: run 'larder lock' first"},
-	}
-	for _, tt := range tests {
-		code, _, stderr := run(t, dir, tt.args...)
-		if code != tt.code || !strings.Contains(stderr, tt.want) {
-			t.Errorf("larder %v: exit %d, stderr %q; want exit %d with %q", tt.args, code, stderr, tt.code, tt.want)
-		}
-	}
+	})
 }

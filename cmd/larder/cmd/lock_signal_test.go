@@ -23,11 +23,7 @@ func TestInterruptedLockStopsWhileReadingRequirements(t *testing.T) {
 	// are free.
 	files := map[string]string{
 		"requirements.txt": "-r a.txt\n-r b.txt\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "http://127.0.0.1:9/simple/"
-`,
+		"larder.toml":      larderTOML("http://127.0.0.1:9/simple/", "", ""),
 	}
 	for _, name := range []string{"a", "b"} {
 		var b strings.Builder

@@ -46,18 +46,7 @@ func TestLockWritesAStableLockAndRelockRevalidatesOnly(t *testing.T) {
 	writeFiles(t, dir, map[string]string{
 		"requirements.txt": "web\nfast\n",
 		"constraints.txt":  "django<5\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-constraints = ["constraints.txt"]
-[index]
-url = "` + srv.URL() + `"
-[[target]]
-platform = "linux/amd64"
-python = "3.11"
-[[target]]
-platform = "linux/arm64"
-python = "3.11"
-`,
+		"larder.toml":      larderTOML(srv.URL(), "constraints = [\"constraints.txt\"]\n", twoTargets),
 	})
 	code, out, stderr := run(t, dir, "lock", "--json")
 	if code != 0 {

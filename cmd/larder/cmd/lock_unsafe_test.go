@@ -38,15 +38,7 @@ web==1.0
 # setuptools
 `,
 		"constraints.txt": "setuptools<80\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-constraints = ["constraints.txt"]
-[index]
-url = "` + srv.URL() + `"
-[[target]]
-platform = "linux/amd64"
-python = "3.11"
-`,
+		"larder.toml":     larderTOML(srv.URL(), "constraints = [\"constraints.txt\"]\n", "[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n"),
 	})
 	code, out, stderr := run(t, dir, "lock")
 	if code != 0 {

@@ -164,12 +164,7 @@ func TestAFailedBuildNamesItsInterpreterAndHowToChooseAnother(t *testing.T) {
 	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
 		{Name: "onlysdist", Releases: []pypitest.Release{{Version: "1.0", Sdist: true}}}}})
 	dir = newProject(t, srv, "onlysdist==1.0\n", "")
-	writeFiles(t, dir, map[string]string{"larder.toml": `[project]
-requirements = ["requirements.txt"]
-python = "` + python + `"
-[index]
-url = "` + srv.URL() + `"
-`})
+	writeFiles(t, dir, map[string]string{"larder.toml": larderTOML(srv.URL(), "python = \""+python+"\"\n", "")})
 	mustRun(t, dir, []string{"lock", "--no-progress"})
 	code, out, stderr := run(t, dir, "fetch", "--no-progress")
 	if code != 1 {

@@ -9,20 +9,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/larder-build/larder/cmd/larder/config"
-	"github.com/larder-build/larder/wheelhouse"
 )
 
 // TestServeRefusesUploadSettingsThatCannotWork runs larder serve with
 // upload flags that cannot work: each fails before listening, naming the
 // flag or the file and line.
 func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := wheelhouse.Create(filepath.Join(dir, ".larder", "wheelhouse")); err != nil {
-		t.Fatal(err)
-	}
+	dir := emptyProject(t)
 	md5File := filepath.Join(dir, "md5.htpasswd")
 	// htpasswd -m (Apache MD5) and a comment line: line 2 is refused.
 	if err := os.WriteFile(md5File, []byte("# users\nalice:$apr1$0nbQ2Cxk$0VHKb0FQ9wZbn5rZ0C5vS1\n"), 0o644); err != nil {
@@ -83,44 +78,15 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 // TestServeWithHtpasswdSaysWhereToUpload starts larder serve with an
 // htpasswd file: it prints the upload URL, which asks for credentials.
 func TestServeWithHtpasswdSaysWhereToUpload(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := wheelhouse.Create(filepath.Join(dir, ".larder", "wheelhouse")); err != nil {
-		t.Fatal(err)
-	}
+	dir := emptyProject(t)
 	users := filepath.Join(dir, "users")
 	if err := os.WriteFile(users, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
 	cfg.Dir = dir
-	c := newServeCmd(&globals{cfg: cfg})
-	var out, errb syncBuffer
-	c.SetOut(&out)
-	c.SetErr(&errb)
-	c.SetArgs([]string{"--addr", "127.0.0.1:0", "--offline", "--cache-dir", t.TempDir(), "--htpasswd", users})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve after cancel: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	re := regexp.MustCompile(`uploads: (http://127\.0\.0\.1:\d+/legacy/) \(users of ` + regexp.QuoteMeta(users) + `\)`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no upload URL printed: %q %q", out.String(), errb.String())
-		}
-	}
+	s := startServe(t, cfg, "--offline", "--htpasswd", users)
+	url := s.waitFor(t, regexp.MustCompile(`uploads: (http://127\.0\.0\.1:\d+/legacy/) \(users of `+regexp.QuoteMeta(users)+`\)`), "upload URL")
 	resp, err := http.Post(url, "multipart/form-data; boundary=x", strings.NewReader("--x--\r\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -63,13 +63,7 @@ func newShareProject(t *testing.T, bin, dir, index, wh, cache string, reqs []str
 	t.Helper()
 	writeFiles(t, dir, map[string]string{
 		"requirements.txt": strings.Join(reqs, "\n") + "\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + index + `"
-[wheelhouse]
-dir = "` + wh + `"
-`,
+		"larder.toml":      larderTOML(index, "", "[wheelhouse]\ndir = \""+wh+"\"\n"),
 	})
 	p := &shareProject{dir: dir, cache: cache, bin: bin}
 	if out, err := p.cmd("lock").CombinedOutput(); err != nil {

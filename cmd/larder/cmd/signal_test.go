@@ -3,8 +3,6 @@ package cmd
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,32 +18,14 @@ import (
 // 'larder verify' is clean.
 func TestInterruptedFetchLeavesAConsistentWheelhouseThatARerunCompletes(t *testing.T) {
 	bin := larderBinary(t)
-	idx := &pypitest.Index{}
-	var reqs []string
-	for i := range 40 {
-		name := fmt.Sprintf("pkg%02d", i)
-		idx.Projects = append(idx.Projects, pypitest.Project{Name: name, Releases: []pypitest.Release{
-			{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any", Size: 200_000}}}}})
-		reqs = append(reqs, name)
-	}
+	idx, names := shareIndex([]string{"pkg"}, 40, 200_000)
 	srv := pypitest.Start(t, idx)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"requirements.txt": strings.Join(reqs, "\n") + "\n",
-		"larder.toml": `[project]
-requirements = ["requirements.txt"]
-[index]
-url = "` + srv.URL() + `"
-[wheelhouse]
-dir = "wh"
-`,
+		"requirements.txt": strings.Join(names["pkg"], "\n") + "\n",
+		"larder.toml":      larderTOML(srv.URL(), "", "[wheelhouse]\ndir = \"wh\"\n"),
 	})
-	larder := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
-		return cmd
-	}
+	larder := (&shareProject{dir: dir, cache: filepath.Join(dir, "cache"), bin: bin}).cmd
 	if out, err := larder("lock").CombinedOutput(); err != nil {
 		t.Fatalf("lock: %v\n%s", err, out)
 	}
