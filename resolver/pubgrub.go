@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 )
 
 // This file is the version solver: PubGrub (Natalie Weizenbaum, 2018), a
@@ -435,22 +434,23 @@ func (s *solver) backtrack(level int) {
 // choose makes the next decision: the undecided required package with the
 // fewest allowed candidates, at its most preferred allowed version.
 func (s *solver) choose(ctx context.Context) (string, bool, error) {
-	var pending []string
-	for pkg, t := range s.acc {
-		if _, ok := s.decisions[pkg]; !ok && t.pos {
-			pending = append(pending, pkg)
-		}
-	}
-	if len(pending) == 0 {
-		return "", true, nil
-	}
-	sort.Strings(pending)
+	// One pass, ties to the smallest name so that the order of the map
+	// never decides: this runs once per step, over every package seen.
 	best, bestCount := "", -1
-	for _, pkg := range pending {
-		c := s.acc[pkg].set.count()
-		if bestCount < 0 || c < bestCount {
+	for pkg, t := range s.acc {
+		if !t.pos {
+			continue
+		}
+		if _, ok := s.decisions[pkg]; ok {
+			continue
+		}
+		c := t.set.count()
+		if bestCount < 0 || c < bestCount || (c == bestCount && pkg < best) {
 			best, bestCount = pkg, c
 		}
+	}
+	if bestCount < 0 {
+		return "", true, nil
 	}
 	pkg := best
 	allowed := s.acc[pkg].set
