@@ -282,10 +282,16 @@ func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 		}
 	}
 	var e *entry
+	var store, unchanged bool
 	err := c.do(ctx, pageURL, hdr, func(resp *http.Response) error {
+		var maxAge int
+		maxAge, store = cacheControl(resp.Header)
 		switch {
 		case resp.StatusCode == http.StatusNotModified && have:
 			c.stats.revalidated.Add(1)
+			// Confirmed again but no fresher than before: a page never
+			// fresh (no max-age) need not be written again.
+			unchanged = maxAge <= 0 && cached.MaxAge <= 0
 			e = cached
 		case resp.StatusCode == http.StatusNotFound:
 			return &NotFoundError{Name: pageURL}
@@ -303,16 +309,17 @@ func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 			e = &entry{URL: pageURL, FinalURL: resp.Request.URL.String(), ContentType: resp.Header.Get("Content-Type"),
 				ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Body: body}
 		}
-		maxAge, store := cacheControl(resp.Header)
 		e.Stored, e.MaxAge = time.Now(), maxAge
-		if store {
-			// A cache write failure costs a refetch next time, nothing more.
-			_ = c.cache.putPage(pageURL, e)
-		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Written once the request's slot is free: the disk is no reason to
+	// hold back the next request.
+	if store && !unchanged {
+		// A cache write failure costs a refetch next time, nothing more.
+		_ = c.cache.putPage(pageURL, e)
 	}
 	return e, nil
 }
