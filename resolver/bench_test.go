@@ -100,7 +100,8 @@ func BenchmarkLockEdx(b *testing.B) {
 const pypiPageCache = "max-age=600, public"
 
 // edxLock locks the edx workload's roots as larder lock does, through
-// Lock and the client it makes, and writes the lock to lockPath.
+// Lock and the client it makes, with the lock at lockPath (if any) as the
+// previous one, and writes the new lock there.
 func edxLock(b *testing.B, srv *pypitest.Server, w *edxindex.Workload, cacheDir, lockPath string, targets []target.Target) {
 	b.Helper()
 	roots, err := w.RootsFile(b.TempDir())
@@ -109,6 +110,7 @@ func edxLock(b *testing.B, srv *pypitest.Server, w *edxindex.Workload, cacheDir,
 	}
 	locked, err := Lock(context.Background(), LockRequest{
 		Requirements: []string{roots}, Targets: targets, IndexURLs: []string{srv.URL()}, Python: "/usr/bin/python3",
+		Previous: lockPath,
 	}, WithCacheDir(cacheDir))
 	if err != nil {
 		b.Fatal(err)

@@ -90,6 +90,10 @@ type LockRequest struct {
 	// Python runs PEP 517 hooks: metadata of sdists and forks whose
 	// metadata is not static, and build backends' dependency hooks.
 	Python string
+	// Previous is the path of the lock this one replaces, if any (larder
+	// lock passes the file it writes). It only speeds the resolution up
+	// (see Request.Previous): a missing or unreadable one is ignored.
+	Previous string
 }
 
 // Locked is a lock and how it was made.
@@ -152,6 +156,12 @@ func Lock(ctx context.Context, req LockRequest, opts ...Option) (*Locked, error)
 			return nil, err
 		}
 	}
+	var prev *pylock.Lock
+	if req.Previous != "" {
+		// The lock is about to be replaced: one that cannot be read
+		// costs the speed-up, nothing else.
+		prev, _ = pylock.Load(req.Previous)
+	}
 	res, err := Resolve(ctx, ix, Request{
 		Requirements: in.Requirements,
 		Constraints:  in.Constraints,
@@ -163,6 +173,7 @@ func Lock(ctx context.Context, req LockRequest, opts ...Option) (*Locked, error)
 		Private:      req.Private,
 		Python:       req.Python,
 		CacheDir:     o.cacheDir,
+		Previous:     prev,
 	}, WithProgress(o.progress))
 	if err != nil {
 		return nil, err

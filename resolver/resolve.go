@@ -51,11 +51,14 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 			sh.warmed[r.NormalizedName()] = true
 		}
 	}
+	var rootNames []string
 	for _, r := range req.Requirements {
 		if r.VCS == nil && r.URL == "" && r.Marker == nil {
 			sh.required[r.NormalizedName()] = true
 		}
+		rootNames = append(rootNames, r.NormalizedName())
 	}
+	sh.warmPrevious(req.Previous, rootNames)
 	for _, r := range req.Requirements {
 		if r.VCS == nil && r.URL == "" {
 			sh.warm(r.NormalizedName(), r.Specifiers)

@@ -8,6 +8,7 @@ import (
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/pylock"
 )
 
 func (sh *shared) stopWarming() {
@@ -49,11 +50,13 @@ func (sh *shared) startWarmerLocked() {
 }
 
 // warmJob is what to warm: a project and the versions that may be chosen,
-// or (file set) the metadata of one file of a listing.
+// or (file set) the metadata of one file of a listing, or (locked set) a
+// project a previous lock names and the sha256 of the files it locked.
 type warmJob struct {
-	name string
-	ss   pep440.Specifiers
-	file *index.File
+	name   string
+	ss     pep440.Specifiers
+	file   *index.File
+	locked map[string]bool
 }
 
 // warmWorker warms queued jobs until the queue is empty or warming
@@ -73,11 +76,14 @@ func (sh *shared) warmWorker() {
 			job, sh.warmQueue = sh.warmQueue[0], sh.warmQueue[1:]
 		}
 		sh.mu.Unlock()
-		if job.file != nil {
+		switch {
+		case job.file != nil:
 			sh.metadata(sh.warmCtx, *job.file) //nolint:errcheck // a warm-up; errors surface when used
-			continue
+		case job.locked != nil:
+			sh.warmLocked(job)
+		default:
+			sh.warmOne(job)
 		}
-		sh.warmOne(job)
 	}
 }
 
@@ -108,6 +114,99 @@ func (sh *shared) warmOne(job warmJob) {
 			continue
 		}
 		sh.warm(r.NormalizedName(), r.Specifiers)
+	}
+}
+
+// warmPrevious queues, ahead of any guess, every project a previous lock
+// of the same inputs names, nearest the roots first: a re-lock then
+// revalidates all their pages at once (as many at a time as the index
+// allows) instead of one level of the graph after another, and the
+// metadata of the files the lock chose, unchanged, comes from the cache.
+// Only requests move earlier: the resolution is the same without it.
+func (sh *shared) warmPrevious(prev *pylock.Lock, roots []string) {
+	if prev == nil {
+		return
+	}
+	byName := map[string]*pylock.Package{}
+	for i := range prev.Packages {
+		p := &prev.Packages[i]
+		if p.VCS != nil || p.Directory != nil || p.Archive != nil {
+			continue // a fork's name is never looked up on an index
+		}
+		byName[dist.NormalizeName(p.Name)] = p
+	}
+	// Breadth first from the roots through the lock's dependencies, then
+	// whatever the lock has that they no longer reach.
+	var order []string
+	seen := map[string]bool{}
+	visit := func(name string) {
+		if _, ok := byName[name]; ok && !seen[name] {
+			seen[name] = true
+			order = append(order, name)
+		}
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	for i := 0; i < len(order); i++ {
+		for _, d := range byName[order[i]].Dependencies {
+			visit(dist.NormalizeName(d.Name))
+		}
+	}
+	for _, name := range sortedKeys(boolKeys(byName)) {
+		visit(name)
+	}
+	sh.mu.Lock()
+	if sh.stopped {
+		sh.mu.Unlock()
+		return
+	}
+	for _, name := range order {
+		if sh.warmed[name] {
+			continue
+		}
+		sh.warmed[name] = true
+		locked := map[string]bool{}
+		p := byName[name]
+		for _, w := range p.Wheels {
+			if h := w.Hashes["sha256"]; h != "" {
+				locked[strings.ToLower(h)] = true
+			}
+		}
+		sh.warmQueue = append(sh.warmQueue, warmJob{name: name, locked: locked})
+	}
+	// One worker per job up to the limit: the queue is all there is to
+	// do until the roots' pages arrive.
+	for n := min(len(sh.warmQueue), sh.limit); n > 0; n-- {
+		sh.startWarmerLocked()
+		sh.mu.Lock()
+	}
+	sh.mu.Unlock()
+}
+
+func boolKeys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// warmLocked revalidates the page of a project a previous lock names and
+// reads the metadata of the wheels it locked that the page still lists:
+// from the cache when the lock was made here, otherwise from the index,
+// ahead of the search that will most likely ask for it. An sdist is not
+// built on a guess.
+func (sh *shared) warmLocked(job warmJob) {
+	page, err := sh.ix.Project(sh.warmCtx, job.name)
+	if err != nil {
+		return
+	}
+	for _, f := range page.Files {
+		if !job.locked[f.SHA256()] || !strings.HasSuffix(f.Filename, ".whl") {
+			continue
+		}
+		sh.metadata(sh.warmCtx, f) //nolint:errcheck // a warm-up; errors surface when used
 	}
 }
 

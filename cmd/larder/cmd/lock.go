@@ -136,6 +136,7 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 		Extras: cfg.Project.Extras, Groups: cfg.Project.Groups, Targets: targets,
 		IndexURLs: append([]string{indexURL}, cfg.Index.ExtraURLs...), Projects: cfg.Index.Projects, Private: cfg.Index.Private,
 		Pre: cfg.Project.Pre, OnlyBinary: cfg.Project.OnlyBinary, NoBinary: cfg.Project.NoBinary, Python: cfg.Project.Python,
+		Previous: lockPath,
 	}
 	client, err := req.NewIndex(index.WithParallel(o.parallel), index.WithOffline(o.offline), index.WithCacheDir(cacheDir))
 	if err != nil {
