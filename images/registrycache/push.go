@@ -37,14 +37,16 @@ const (
 
 // Annotations of a file's descriptor in a wheelhouse manifest.
 const (
-	AnnotationFilename = "org.opencontainers.image.title"
-	AnnotationProject  = "build.larder.project"
-	AnnotationVersion  = "build.larder.version"
-	AnnotationOrigin   = "build.larder.origin" // index, vcs or sdist
-	AnnotationSource   = "build.larder.source" // the URL, commit or sdist it came from
-	AnnotationPrivate  = "build.larder.private"
-	AnnotationTargets  = "build.larder.targets"
-	AnnotationOf       = "build.larder.metadata-of" // the wheel a metadata blob belongs to
+	AnnotationFilename   = "org.opencontainers.image.title"
+	AnnotationProject    = "build.larder.project"
+	AnnotationVersion    = "build.larder.version"
+	AnnotationOrigin     = "build.larder.origin" // index, vcs or sdist
+	AnnotationSource     = "build.larder.source" // the URL, commit or sdist it came from
+	AnnotationPrivate    = "build.larder.private"
+	AnnotationTargets    = "build.larder.targets"
+	AnnotationOf         = "build.larder.metadata-of" // the wheel a metadata blob belongs to
+	AnnotationUploader   = "build.larder.uploader"    // who uploaded it to larder serve
+	AnnotationUploadTime = "build.larder.upload-time" // when, in RFC 3339
 )
 
 // PushReport is what a push did.
@@ -131,38 +133,17 @@ func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lock
 	entries := store.Entries()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Filename < entries[j].Filename })
 	var layers []v1.Descriptor
-	type blob struct{ sum, path string }
 	var blobs []blob
 	for _, e := range entries {
-		ann := map[string]string{
-			AnnotationFilename: e.Filename, AnnotationProject: e.Project, AnnotationVersion: e.Version,
-			AnnotationOrigin: e.Origin.Kind, AnnotationPrivate: fmt.Sprint(e.Private),
-		}
-		if src := firstNonEmpty(e.Origin.Commit, e.Origin.SdistSHA256, e.Origin.URL); src != "" {
-			ann[AnnotationSource] = src
-		}
-		if len(e.Targets) > 0 {
-			ann[AnnotationTargets] = strings.Join(e.Targets, ",")
-		}
-		h, err := checkSum(e.SHA256)
-		if err != nil {
-			return nil, fmt.Errorf("pushing %s: %w", e.Filename, err)
-		}
-		layers = append(layers, v1.Descriptor{MediaType: MediaTypeFile, Digest: h, Size: e.Size, Annotations: ann})
-		blobs = append(blobs, blob{e.SHA256, store.Path(e.Filename)})
+		metaPath := ""
 		if e.MetadataSHA256 != "" {
-			mh, err := checkSum(e.MetadataSHA256)
-			if err != nil {
-				return nil, fmt.Errorf("pushing the metadata of %s: %w", e.Filename, err)
-			}
-			size, err := fileSize(store.MetadataPath(e.Filename))
-			if err != nil {
-				return nil, fmt.Errorf("pushing the metadata of %s: %w", e.Filename, err)
-			}
-			layers = append(layers, v1.Descriptor{MediaType: MediaTypeMetadata, Digest: mh, Size: size,
-				Annotations: map[string]string{AnnotationFilename: e.Filename + ".metadata", AnnotationOf: e.Filename}})
-			blobs = append(blobs, blob{e.MetadataSHA256, store.MetadataPath(e.Filename)})
+			metaPath = store.MetadataPath(e.Filename)
 		}
+		ls, bs, err := fileDescriptors(e, store.Path(e.Filename), metaPath)
+		if err != nil {
+			return nil, err
+		}
+		layers, blobs = append(layers, ls...), append(blobs, bs...)
 	}
 	rep := &PushReport{Blobs: len(blobs), Tags: allTags}
 	var mu sync.Mutex
@@ -188,20 +169,9 @@ func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lock
 	if err := g.Wait(); err != nil {
 		return rep, err
 	}
-	cfgHash, _, _ := v1.SHA256(strings.NewReader("{}"))
-	m := v1.Manifest{
-		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeWheelhouse,
-		Config:      v1.Descriptor{MediaType: mediaTypeEmpty, Digest: cfgHash, Size: 2, Data: []byte("{}")},
-		Layers:      layers,
-		Annotations: map[string]string{"build.larder.lock.sha256": lockSHA256},
-	}
-	if len(m.Layers) == 0 {
-		// An image manifest needs a layer; the empty blob stands for none.
-		m.Layers = []v1.Descriptor{{MediaType: mediaTypeEmpty, Digest: cfgHash, Size: 2}}
-	}
-	raw, err := json.Marshal(m)
+	raw, err := wheelhouseManifest(layers, map[string]string{"build.larder.lock.sha256": lockSHA256})
 	if err != nil {
-		return rep, fmt.Errorf("encoding the wheelhouse manifest: %w", err)
+		return rep, err
 	}
 	if builder != "" {
 		for _, e := range entries {
@@ -219,6 +189,77 @@ func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lock
 	}
 	rep.Manifest = d.String()
 	return rep, nil
+}
+
+// blob is a file to upload as the blob sum.
+type blob struct{ sum, path string }
+
+// fileDescriptors describes a wheelhouse file (and, for a wheel with
+// metaPath, its metadata) as a wheelhouse manifest lists it, with the
+// blobs to upload.
+func fileDescriptors(e wheelhouse.Entry, path, metaPath string) ([]v1.Descriptor, []blob, error) {
+	ann := map[string]string{
+		AnnotationFilename: e.Filename, AnnotationProject: e.Project, AnnotationVersion: e.Version,
+		AnnotationOrigin: e.Origin.Kind, AnnotationPrivate: fmt.Sprint(e.Private),
+	}
+	if src := firstNonEmpty(e.Origin.Commit, e.Origin.SdistSHA256, e.Origin.URL); src != "" {
+		ann[AnnotationSource] = src
+	}
+	if len(e.Targets) > 0 {
+		ann[AnnotationTargets] = strings.Join(e.Targets, ",")
+	}
+	if e.Origin.Uploader != "" {
+		ann[AnnotationUploader] = e.Origin.Uploader
+	}
+	if !e.UploadTime.IsZero() {
+		ann[AnnotationUploadTime] = e.UploadTime.UTC().Format(time.RFC3339)
+	}
+	h, err := checkSum(e.SHA256)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pushing %s: %w", e.Filename, err)
+	}
+	layers := []v1.Descriptor{{MediaType: MediaTypeFile, Digest: h, Size: e.Size, Annotations: ann}}
+	blobs := []blob{{e.SHA256, path}}
+	if e.MetadataSHA256 == "" || metaPath == "" {
+		return layers, blobs, nil
+	}
+	mh, err := checkSum(e.MetadataSHA256)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pushing the metadata of %s: %w", e.Filename, err)
+	}
+	size, err := fileSize(metaPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pushing the metadata of %s: %w", e.Filename, err)
+	}
+	layers = append(layers, metadataDescriptor(e.Filename, mh, size))
+	return layers, append(blobs, blob{e.MetadataSHA256, metaPath}), nil
+}
+
+// metadataDescriptor describes the core metadata of the wheel filename.
+func metadataDescriptor(filename string, h v1.Hash, size int64) v1.Descriptor {
+	return v1.Descriptor{MediaType: MediaTypeMetadata, Digest: h, Size: size,
+		Annotations: map[string]string{AnnotationFilename: filename + ".metadata", AnnotationOf: filename}}
+}
+
+// wheelhouseManifest is the artifact manifest of a wheelhouse whose files
+// layers describes.
+func wheelhouseManifest(layers []v1.Descriptor, annotations map[string]string) ([]byte, error) {
+	cfgHash, _, _ := v1.SHA256(strings.NewReader("{}"))
+	m := v1.Manifest{
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeWheelhouse,
+		Config:      v1.Descriptor{MediaType: mediaTypeEmpty, Digest: cfgHash, Size: 2, Data: []byte("{}")},
+		Layers:      layers,
+		Annotations: annotations,
+	}
+	if len(m.Layers) == 0 {
+		// An image manifest needs a layer; the empty blob stands for none.
+		m.Layers = []v1.Descriptor{{MediaType: mediaTypeEmpty, Digest: cfgHash, Size: 2}}
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the wheelhouse manifest: %w", err)
+	}
+	return raw, nil
 }
 
 func firstNonEmpty(s ...string) string {
