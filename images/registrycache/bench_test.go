@@ -3,12 +3,14 @@ package registrycache_test
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/dockerregistry"
+	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
@@ -19,8 +21,11 @@ import (
 // BenchmarkFetchEdxFromTheRegistry compares a fresh machine's fetch of
 // the edx closure (LARDER_BENCH_SCALE, default 0.1 of 300 MB) from the
 // registry cache with the same fetch from an index that takes 20 ms to
-// answer, and with one that must also build the sdists (mysqlclient)
+// answer, with pip download of the same pinned, hashed closure from that
+// index, and with a fetch that must also build the sdists (mysqlclient)
 // that the cache's build records save.
+//
+//	LARDER_BENCH_SCALE=1 go test -run '^$' -bench FetchEdxFromTheRegistry -benchtime 1x ./images/registrycache/
 func BenchmarkFetchEdxFromTheRegistry(b *testing.B) {
 	scale := testenv.BenchScale(b, 0.1)
 	edx := wheelhousetest.FetchEdx(b, b.TempDir(), scale, "linux/amd64:3.11:glibc2.36")
@@ -77,6 +82,25 @@ func BenchmarkFetchEdxFromTheRegistry(b *testing.B) {
 		b.SetBytes(total)
 		for b.Loop() {
 			fresh(b)
+		}
+	})
+	b.Run("pip-download-index-20ms", func(b *testing.B) {
+		python := "/usr/bin/python3"
+		if err := exec.Command(python, "-c", "import setuptools, wheel").Run(); err != nil {
+			b.Skipf("%s cannot prepare an sdist's metadata offline: %v", python, err)
+		}
+		home := b.TempDir()
+		pinned, err := piptest.PinnedRequirements(edx.Lock, home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		edx.Server.SetLatency(20 * time.Millisecond)
+		defer edx.Server.SetLatency(0)
+		b.SetBytes(total)
+		for b.Loop() {
+			if out, err := piptest.Download(context.Background(), python, home, edx.Server.URL(), pinned, b.TempDir()); err != nil {
+				b.Fatalf("pip download: %v\n%s", err, out)
+			}
 		}
 	})
 	b.Run("index-20ms-and-builds", func(b *testing.B) {

@@ -3,16 +3,13 @@ package fetch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
+	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/pylock"
 )
@@ -137,36 +134,17 @@ func BenchmarkFetchEdx(b *testing.B) {
 		if err := exec.Command(python, "-c", "import setuptools, wheel").Run(); err != nil {
 			b.Skipf("%s cannot prepare an sdist's metadata offline: %v", python, err)
 		}
-		var pins strings.Builder
-		for _, p := range lock.Packages {
-			fmt.Fprintf(&pins, "%s==%s", p.Name, p.Version)
-			for _, f := range append(append([]pylock.File{}, p.Wheels...), sdistOf(p)...) {
-				fmt.Fprintf(&pins, " --hash=sha256:%s", f.Hashes["sha256"])
-			}
-			pins.WriteString("\n")
-		}
 		home := b.TempDir()
-		pinned := filepath.Join(home, "pinned.txt")
-		if err := os.WriteFile(pinned, []byte(pins.String()), 0o644); err != nil {
+		pinned, err := piptest.PinnedRequirements(lock, home)
+		if err != nil {
 			b.Fatal(err)
 		}
 		b.SetBytes(total)
 		for b.Loop() {
-			dir := b.TempDir()
-			// --no-build-isolation: pip prepares the sdist's metadata with
-			// the host's setuptools instead of downloading build deps.
-			out, err := runPip(context.Background(), python, home, "download", "--no-deps", "--no-build-isolation", "--require-hashes",
-				"--index-url", srv.URL(), "-d", dir, "-r", pinned)
+			out, err := piptest.Download(context.Background(), python, home, srv.URL(), pinned, b.TempDir())
 			if err != nil {
 				b.Fatalf("pip download: %v\n%s", err, tail(out, 20))
 			}
 		}
 	})
-}
-
-func sdistOf(p pylock.Package) []pylock.File {
-	if p.Sdist == nil {
-		return nil
-	}
-	return []pylock.File{*p.Sdist}
 }
