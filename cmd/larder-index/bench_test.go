@@ -24,11 +24,15 @@ import (
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
 
-// The benchmarks run larder-index (built by TestMain) and, when installed,
-// Debian's nginx on the same store over loopback, with a Go load generator
-// of benchConcurrency keep-alive connections and b.N requests per server:
+// The benchmarks run, on the same store over loopback, `larder serve` (the
+// larder binary, built from ../larder when the benchmarks first need it),
+// larder-index (built by TestMain) and, when installed, Debian's nginx,
+// with a Go load generator of keep-alive connections; each kind of request
+// is measured at every count of benchConns, with max(b.N,
+// benchMinRequests) requests per server, so that make bench's -benchtime
+// 1x measures too:
 //
-//	go test -run '^$' -bench . -benchtime=200000x ./cmd/larder-index/
+//	go test -run '^$' -bench . -benchtime=40000x ./cmd/larder-index/
 //
 // The benchmark store: benchProjects projects of two releases each, one
 // wheel of benchWheelSize bytes per release.
@@ -36,16 +40,25 @@ const (
 	benchProjects    = 1000
 	benchWheelSize   = 16 << 10
 	benchConcurrency = 32
+	benchMinRequests = 30000
+	// benchLoadTimeout bounds one load: a server that stops answering
+	// fails the benchmark instead of hanging it.
+	benchLoadTimeout = 2 * time.Minute
 )
 
-// benchEnv is the store, its static layout and the two servers, made once
-// per test binary and torn down by TestMain.
+// benchConns are the keep-alive connection counts each kind is measured at.
+var benchConns = []int{50, 500}
+
+// benchEnv is the store, its static layout and the servers, made once per
+// test binary and torn down by TestMain.
 var benchEnv struct {
 	once     sync.Once
 	err      error
 	dir      string
 	pages    []string // /simple/<name>/
 	files    []string // /files/<filename>
+	serve    *exec.Cmd
+	serveURL string
 	index    *exec.Cmd
 	indexURL string
 	nginx    *exec.Cmd
@@ -54,10 +67,15 @@ var benchEnv struct {
 
 func stopBenchEnv() {
 	// SIGQUIT is nginx's graceful shutdown, which takes its workers down
-	// too; killing the master would orphan them.
-	for _, c := range []*exec.Cmd{benchEnv.index, benchEnv.nginx} {
+	// too; killing the master would orphan them. SIGTERM ends the Go
+	// servers (SIGQUIT would have them dump their goroutines).
+	for _, c := range []*exec.Cmd{benchEnv.serve, benchEnv.index, benchEnv.nginx} {
 		if c != nil && c.Process != nil {
-			c.Process.Signal(syscall.SIGQUIT)
+			sig := syscall.SIGTERM
+			if c == benchEnv.nginx {
+				sig = syscall.SIGQUIT
+			}
+			c.Process.Signal(sig)
 			done := make(chan struct{})
 			go func() { c.Wait(); close(done) }()
 			select {
@@ -141,6 +159,29 @@ func buildBenchEnv() error {
 		return err
 	}
 	benchEnv.indexURL = addr
+	if err := waitListening(addr); err != nil {
+		return err
+	}
+
+	// larder serve, built as make build builds it, run from a folder
+	// without a larder.toml.
+	larder := filepath.Join(dir, "larder")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", larder, "../larder")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building larder: %v\n%s", err, out)
+	}
+	if addr, err = freePort(); err != nil {
+		return err
+	}
+	benchEnv.serve = exec.Command(larder, "serve", "--no-progress", "--wheelhouse", whDir, "--addr", addr, "--offline", "--cache-dir", filepath.Join(dir, "serve-cache"))
+	benchEnv.serve.Dir = dir
+	benchEnv.serve.Stderr = os.Stderr
+	benchEnv.serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := benchEnv.serve.Start(); err != nil {
+		return err
+	}
+	benchEnv.serveURL = addr
 	if err := waitListening(addr); err != nil {
 		return err
 	}
@@ -246,29 +287,52 @@ func waitListening(addr string) error {
 }
 
 // load sends n GET requests for paths (round robin) over conc keep-alive
-// connections and returns the latencies. It parses just enough HTTP/1.1
-// (status line, Content-Length) to stay light next to the servers.
-func load(b *testing.B, addr string, paths []string, accept string, n, conc int) []time.Duration {
+// connections to addr (on 127.0.0.1) and returns the latencies of the
+// answered requests and the count of failed ones (at least those left
+// unanswered). It parses just enough HTTP/1.1 (status line,
+// Content-Length) to stay light next to the servers, and reads every body
+// whole. A failed request costs its
+// connection, which is dialled again; a connection that fails
+// maxConnErrors times in a row stops, and the whole load stops at
+// benchLoadTimeout.
+func load(b *testing.B, addr string, paths []string, accept string, n, conc int) ([]time.Duration, int64) {
 	b.Helper()
+	const maxConnErrors = 10
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		b.Fatalf("load: %s is not on 127.0.0.1", addr)
+	}
+	deadline := time.Now().Add(benchLoadTimeout)
 	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var failed atomic.Value
+	done := make([]bool, n)
+	var next, errs atomic.Int64
+	var lastErr atomic.Value
 	var wg sync.WaitGroup
 	for range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				failed.Store(err)
-				return
-			}
-			defer conn.Close()
-			r := bufio.NewReaderSize(conn, 64<<10)
+			var conn net.Conn
+			var r *bufio.Reader
+			defer func() {
+				if conn != nil {
+					conn.Close()
+				}
+			}()
 			var req []byte
-			for {
+			for failures := 0; failures < maxConnErrors; {
+				if conn == nil {
+					c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+					if err != nil {
+						errs.Add(1)
+						lastErr.Store(err)
+						failures++
+						continue
+					}
+					c.SetDeadline(deadline)
+					conn, r = c, bufio.NewReaderSize(c, 64<<10)
+				}
 				i := int(next.Add(1)) - 1
-				if i >= n {
+				if i >= n || time.Now().After(deadline) {
 					return
 				}
 				req = append(req[:0], "GET "...)
@@ -277,23 +341,34 @@ func load(b *testing.B, addr string, paths []string, accept string, n, conc int)
 				req = append(req, accept...)
 				req = append(req, "\r\n\r\n"...)
 				start := time.Now()
-				if _, err := conn.Write(req); err != nil {
-					failed.Store(err)
-					return
+				_, err := conn.Write(req)
+				if err == nil {
+					err = readResponse(r)
 				}
-				if err := readResponse(r); err != nil {
-					failed.Store(fmt.Errorf("%s: %w", paths[i%len(paths)], err))
-					return
+				if err != nil {
+					errs.Add(1)
+					lastErr.Store(fmt.Errorf("%s: %w", paths[i%len(paths)], err))
+					failures++
+					conn.Close()
+					conn = nil
+					continue
 				}
-				lat[i] = time.Since(start)
+				lat[i], done[i] = time.Since(start), true
+				failures = 0
 			}
 		}()
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
+	if err, _ := lastErr.Load().(error); err != nil {
+		b.Logf("%s: %d failed requests, the last: %v", addr, errs.Load(), err)
 	}
-	return lat
+	out := lat[:0]
+	for i, ok := range done {
+		if ok {
+			out = append(out, lat[i])
+		}
+	}
+	return out, max(errs.Load(), int64(n-len(out)))
 }
 
 func readResponse(r *bufio.Reader) error {
@@ -333,6 +408,39 @@ func stats(lat []time.Duration, elapsed time.Duration) (rps float64, p50, p99 ti
 	return float64(len(lat)) / elapsed.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
 }
 
+// cpuTime is the CPU time (user and system) that a process and its
+// children (nginx's workers) have used, from /proc: 0 where it cannot be
+// read.
+func cpuTime(pid int) time.Duration {
+	entries, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil || e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime: fields 14 and 15, counted
+		// after the command name, which may hold spaces.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		self, _ := strconv.Atoi(e.Name())
+		if ppid, _ := strconv.Atoi(f[1]); self != pid && ppid != pid {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	// The kernel counts in USER_HZ, 100 a second on Linux.
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 // rssMB reads a process's resident set size.
 func rssMB(pid int) (float64, float64) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
@@ -356,63 +464,92 @@ func rssMB(pid int) (float64, float64) {
 }
 
 // rounds is how many slices each server's load is cut into: the servers
-// take turns, so that a burst of other work on the machine hits both.
+// take turns, so that a burst of other work on the machine hits them all.
 const rounds = 10
 
-// compare sends b.N requests to each server (larder-index, then nginx when
-// installed), interleaved in rounds, and reports each one's requests per
-// second and latencies, and larder-index's share of nginx's throughput.
+// compare measures paths at each count of benchConns, a sub-benchmark each.
 func compare(b *testing.B, paths []string, accept string) {
 	setupBench(b)
+	for _, conns := range benchConns {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { compareAt(b, paths, accept, conns) })
+	}
+}
+
+// compareAt sends max(b.N, benchMinRequests) requests to each server
+// (larder serve, larder-index, then nginx when installed) over conns
+// connections, interleaved in rounds, and reports each one's requests per
+// second and 99th percentile latency, each larder server's share of
+// nginx's throughput, and failed requests (which fail the benchmark).
+func compareAt(b *testing.B, paths []string, accept string, conns int) {
 	type server struct {
 		name, addr string
+		pid        int
 		lat        []time.Duration
+		errs       int64
 		elapsed    time.Duration
+		cpu        time.Duration
 	}
-	servers := []*server{{name: "larder", addr: benchEnv.indexURL}}
+	servers := []*server{
+		{name: "serve", addr: benchEnv.serveURL, pid: benchEnv.serve.Process.Pid},
+		{name: "index", addr: benchEnv.indexURL, pid: benchEnv.index.Process.Pid},
+	}
 	if benchEnv.nginxURL != "" {
-		servers = append(servers, &server{name: "nginx", addr: benchEnv.nginxURL})
+		servers = append(servers, &server{name: "nginx", addr: benchEnv.nginxURL, pid: benchEnv.nginx.Process.Pid})
 	} else {
-		b.Log("nginx is not installed (apt-get install -y nginx-light): measuring larder-index alone")
+		b.Log("nginx is not installed (apt-get install -y nginx-light): measuring the larder servers alone")
 	}
 	for _, s := range servers {
-		load(b, s.addr, paths, accept, len(paths), benchConcurrency) // warm up
+		load(b, s.addr, paths, accept, max(len(paths), conns), conns) // warm up
 	}
+	total := max(b.N, benchMinRequests)
 	b.ResetTimer()
 	for r := range rounds {
-		n := b.N/rounds + map[bool]int{true: b.N % rounds}[r == 0]
+		n := total / rounds
+		if r == 0 {
+			n += total % rounds
+		}
 		for _, s := range servers {
+			cpu0 := cpuTime(s.pid)
 			start := time.Now()
-			s.lat = append(s.lat, load(b, s.addr, paths, accept, n, benchConcurrency)...)
+			lat, errs := load(b, s.addr, paths, accept, n, conns)
 			s.elapsed += time.Since(start)
+			s.cpu += cpuTime(s.pid) - cpu0
+			s.lat = append(s.lat, lat...)
+			s.errs += errs
 		}
 	}
 	b.StopTimer()
-	var rps []float64
+	rps := map[string]float64{}
 	for _, s := range servers {
-		r, p50, p99 := stats(s.lat, s.elapsed)
-		rps = append(rps, r)
+		r, _, p99 := stats(s.lat, s.elapsed)
+		rps[s.name] = r
 		b.ReportMetric(r, s.name+"-req/s")
-		b.ReportMetric(float64(p50.Microseconds()), s.name+"-p50-µs")
 		b.ReportMetric(float64(p99.Microseconds()), s.name+"-p99-µs")
+		if len(s.lat) > 0 {
+			b.ReportMetric(float64(s.cpu.Microseconds())/float64(len(s.lat)), s.name+"-cpu-µs/req")
+		}
+		if s.errs > 0 {
+			b.ReportMetric(float64(s.errs), s.name+"-errors")
+			b.Errorf("%s: %d of %d requests failed", s.name, s.errs, total)
+		}
 	}
-	if len(rps) == 2 {
-		b.ReportMetric(100*rps[0]/rps[1], "larder/nginx-%")
+	if n := rps["nginx"]; n > 0 {
+		b.ReportMetric(100*rps["serve"]/n, "serve/nginx-%")
+		b.ReportMetric(100*rps["index"]/n, "index/nginx-%")
 	}
-	rss, _ := rssMB(benchEnv.index.Process.Pid)
-	b.ReportMetric(rss, "larder-RSS-MB")
 }
 
 // BenchmarkProjectPages compares project pages of a 1,000-project store:
-// the same HTML bytes from larder-index (negotiated) and nginx (static
-// files). The goal is at least 90% of nginx's requests per second.
+// the same HTML bytes from larder serve and larder-index (negotiated) and
+// nginx (static files). The goal, for every benchmark here: both larder
+// servers at least at nginx's requests per second, with a p99 no worse.
 func BenchmarkProjectPages(b *testing.B) {
 	setupBench(b)
 	compare(b, benchEnv.pages, "Accept: text/html")
 }
 
 // BenchmarkProjectPagesJSON measures the pages as pip 23 asks for them,
-// from larder-index (nginx serves no JSON; it is given the same header and
+// from the larder servers (nginx serves no JSON; it is given the same header and
 // answers HTML).
 func BenchmarkProjectPagesJSON(b *testing.B) {
 	setupBench(b)
@@ -430,9 +567,22 @@ func BenchmarkFiles(b *testing.B) {
 // both forms four times and every file twice.
 func BenchmarkRSS(b *testing.B) {
 	setupBench(b)
-	load(b, benchEnv.indexURL, benchEnv.pages, "Accept: text/html", len(benchEnv.pages)*4, benchConcurrency)
-	load(b, benchEnv.indexURL, benchEnv.pages, "Accept: application/vnd.pypi.simple.v1+json", len(benchEnv.pages)*4, benchConcurrency)
-	load(b, benchEnv.indexURL, benchEnv.files, "Accept: */*", len(benchEnv.files)*2, benchConcurrency)
+	var errs int64
+	for _, l := range []struct {
+		paths  []string
+		accept string
+		n      int
+	}{
+		{benchEnv.pages, "Accept: text/html", len(benchEnv.pages) * 4},
+		{benchEnv.pages, "Accept: application/vnd.pypi.simple.v1+json", len(benchEnv.pages) * 4},
+		{benchEnv.files, "Accept: */*", len(benchEnv.files) * 2},
+	} {
+		_, e := load(b, benchEnv.indexURL, l.paths, l.accept, l.n, benchConcurrency)
+		errs += e
+	}
+	if errs > 0 {
+		b.Errorf("%d requests failed", errs)
+	}
 	rss, hwm := rssMB(benchEnv.index.Process.Pid)
 	b.ReportMetric(rss, "RSS-MB")
 	b.ReportMetric(hwm, "peak-RSS-MB")
