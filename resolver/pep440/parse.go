@@ -132,6 +132,17 @@ func appendNumKey(b []byte, d string) []byte {
 	return append(b, z...)
 }
 
+// appendSuffix appends a post or dev release segment (label and the
+// digits d) to text when has, and to key the byte that sorts it against its
+// absence, present or absent, then its number.
+func appendSuffix(text, key []byte, has bool, label, d string, present, absent byte) ([]byte, []byte) {
+	if !has {
+		return text, append(key, absent)
+	}
+	text = appendNumText(append(text, label...), d)
+	return text, appendNumKey(append(key, present), d)
+}
+
 // parse parses s, returning the reason when it is not a valid version. The
 // grammar is the one of PEP 440's appendix, matched greedily: every optional
 // part of that grammar can be taken whenever it is present without making a
@@ -246,22 +257,9 @@ func parse(in string) (Version, string) {
 	default:
 		key = append(key, 0x02)
 	}
-	if flags&flagPost != 0 {
-		text = append(text, ".post"...)
-		text = appendNumText(text, postN)
-		key = append(key, 0x01)
-		key = appendNumKey(key, postN)
-	} else {
-		key = append(key, 0x00)
-	}
-	if flags&flagDev != 0 {
-		text = append(text, ".dev"...)
-		text = appendNumText(text, devN)
-		key = append(key, 0x00)
-		key = appendNumKey(key, devN)
-	} else {
-		key = append(key, 0x01)
-	}
+	// A post release sorts after none; a dev release before none.
+	text, key = appendSuffix(text, key, flags&flagPost != 0, ".post", postN, 0x01, 0x00)
+	text, key = appendSuffix(text, key, flags&flagDev != 0, ".dev", devN, 0x00, 0x01)
 	pubKey := len(key)
 
 	// Local version label: + segment ([-_.] segment)*, where all-digit
