@@ -18,6 +18,20 @@ func mustTarget(t *testing.T, s string) target.Target {
 	return tg
 }
 
+// wantError checks err against want: no error when want is "", else an
+// error containing want.
+func wantError(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("refused: %v", err)
+	case want != "" && err == nil:
+		t.Errorf("accepted, want an error containing %q", want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Errorf("error %q lacks %q", err, want)
+	}
+}
+
 func TestCheckWheelRefusesWheelsThatAreNotTheRequest(t *testing.T) {
 	amd := mustTarget(t, "linux/amd64:3.11:glibc2.36")
 	arm := mustTarget(t, "linux/arm64:3.12:musl1.2")
@@ -47,14 +61,7 @@ func TestCheckWheelRefusesWheelsThatAreNotTheRequest(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := checkWheel(c.wheel, c.req)
-			switch {
-			case c.wantErr == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case c.wantErr != "" && err == nil:
-				t.Errorf("accepted, want an error containing %q", c.wantErr)
-			case c.wantErr != "" && !strings.Contains(err.Error(), c.wantErr):
-				t.Errorf("error %q lacks %q", err, c.wantErr)
-			}
+			wantError(t, err, c.wantErr)
 		})
 	}
 }
@@ -106,14 +113,7 @@ func TestValidateRefusesUnpinnedOrAmbiguousRequests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := validate(c.req)
-			switch {
-			case c.wantErr == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case c.wantErr != "" && err == nil:
-				t.Errorf("accepted, want an error containing %q", c.wantErr)
-			case c.wantErr != "" && !strings.Contains(err.Error(), c.wantErr):
-				t.Errorf("error %q lacks %q", err, c.wantErr)
-			}
+			wantError(t, err, c.wantErr)
 		})
 	}
 }

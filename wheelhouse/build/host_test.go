@@ -81,6 +81,16 @@ func newHost(t *testing.T, opts ...Option) *Host {
 	return h
 }
 
+// debianHost is a Host with its own cache that builds with Debian's
+// python3 and its setuptools and wheel; it skips the test where they are
+// missing, and returns the interpreter too.
+func debianHost(t *testing.T, opts ...Option) (*Host, string) {
+	t.Helper()
+	python := needPython(t, debianPython)
+	needModules(t, python, "setuptools", "wheel")
+	return newHost(t, append([]Option{WithPython(python)}, opts...)...), python
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -152,9 +162,7 @@ func pipInstallAndImport(t *testing.T, python, dir, project, module string) stri
 
 func TestHostBuildsSdistIntoWheelThatPipInstalls(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
-	h := newHost(t, WithPython(python))
+	h, python := debianHost(t)
 	sdist := generatedSdist(t, "Larder-Demo", "1.2.0")
 	out := t.TempDir()
 	req := Request{Project: "larder-demo", Version: "1.2.0", Sdist: sdist, Target: hostTarget(t, "3.11")}
@@ -203,9 +211,7 @@ func wheelCacheEntry(t *testing.T, h *Host) string {
 
 func TestHostReusesCachedWheelAcrossTargetsWhenPure(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
-	h := newHost(t, WithPython(python))
+	h, python := debianHost(t)
 	sdist := generatedSdist(t, "cached-demo", "0.1")
 	ctx := testContext(t)
 	targets := []string{"linux/amd64:3.11:glibc2.36", "linux/arm64:3.12:musl1.2", "linux/amd64:3.11:glibc2.36"}
@@ -241,9 +247,7 @@ func TestHostReusesCachedWheelAcrossTargetsWhenPure(t *testing.T) {
 
 func TestHostKeysPlatformWheelsByTarget(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
-	h := newHost(t, WithPython(python))
+	h, _ := debianHost(t)
 	machine := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
 	if machine == "" {
 		t.Skipf("no fixture for %s", runtime.GOARCH)
@@ -276,9 +280,7 @@ func platformProject(name, plat string) map[string]string {
 
 func TestHostRefusesWheelThatDoesNotFitTarget(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
-	h := newHost(t, WithPython(python))
+	h, _ := debianHost(t)
 	sdist := treeSdist(t, "alien", "1.0", platformProject("alien", "linux_s390x"))
 	out := t.TempDir()
 	_, err := h.Build(testContext(t), Request{Project: "alien", Version: "1.0", Sdist: sdist, Target: hostTarget(t, "3.11")}, out)
@@ -436,9 +438,7 @@ func TestHostBuildsIsolatedWithLocalBuildDependencies(t *testing.T) {
 
 func TestHostBuildsOneSourceOnceWhenAskedConcurrently(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
-	h := newHost(t, WithPython(python))
+	h, _ := debianHost(t)
 	sdist := generatedSdist(t, "busy-demo", "1.0")
 	ctx := testContext(t)
 	const n = 4
@@ -461,10 +461,8 @@ func TestHostBuildsOneSourceOnceWhenAskedConcurrently(t *testing.T) {
 
 func TestHostFallsBackToNoIsolationWhenBuildDependenciesAreMissing(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
 	empty := t.TempDir()
-	h := newHost(t, WithPython(python), WithFindLinks(empty))
+	h, _ := debianHost(t, WithFindLinks(empty))
 	sdist := generatedSdist(t, "fallback-demo", "1.0")
 	if _, err := h.Build(testContext(t), Request{Project: "fallback-demo", Version: "1.0", Sdist: sdist, Target: hostTarget(t, "3.11")}, t.TempDir()); err != nil {
 		t.Fatal(err)

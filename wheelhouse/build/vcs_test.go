@@ -31,11 +31,9 @@ func forkRepo(t *testing.T) (url, first, second string) {
 
 func TestHostBuildsForkPinnedByCommit(t *testing.T) {
 	t.Parallel()
-	python := needPython(t, debianPython)
-	needModules(t, python, "setuptools", "wheel")
+	h, python := debianHost(t)
 	needGit(t)
 	url, first, second := forkRepo(t)
-	h := newHost(t, WithPython(python))
 	ctx := testContext(t)
 	// The older commit, not the branch head: only the commit is trusted.
 	out := t.TempDir()
