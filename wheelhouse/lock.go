@@ -44,14 +44,9 @@ const lockPoll = 25 * time.Millisecond
 // first: with the exclusive lock held, no live process can own them. It
 // waits while gc runs, until ctx ends.
 func (s *Store) BeginWrite(ctx context.Context) (release func(), err error) {
-	f, err := s.openLockFile(writersLockName)
+	f, ok, err := s.tryWritersExclusive()
 	if err != nil {
-		return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
-	}
-	ok, err := tryLock(f, true)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
+		return nil, err
 	}
 	if ok {
 		s.cleanTemporary()
@@ -74,20 +69,30 @@ func (s *Store) BeginWrite(ctx context.Context) (release func(), err error) {
 // process writes to it: for gc, which removes what no manifest lists
 // (temporary files of dead writers included, which it reports).
 func (s *Store) LockExclusive() (release func(), err error) {
-	f, err := s.openLockFile(writersLockName)
+	f, ok, err := s.tryWritersExclusive()
 	if err != nil {
-		return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
-	}
-	ok, err := tryLock(f, true)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
+		return nil, err
 	}
 	if !ok {
 		f.Close()
 		return nil, &BusyError{Dir: s.dir}
 	}
 	return func() { f.Close() }, nil
+}
+
+// tryWritersExclusive opens the writers' lock and tries to take it
+// alone, without waiting; ok says whether it did. The file stays open
+// (holding the lock when ok) unless there is an error.
+func (s *Store) tryWritersExclusive() (f *os.File, ok bool, err error) {
+	f, err = s.openLockFile(writersLockName)
+	if err != nil {
+		return nil, false, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
+	}
+	if ok, err = tryLock(f, true); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
+	}
+	return f, ok, nil
 }
 
 // lockManifest holds the manifest lock until release is called. Holders

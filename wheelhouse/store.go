@@ -289,12 +289,18 @@ func (s *Store) Remove(filename string) error {
 // added are kept and only explicit removals remove. The Store then holds
 // the merged entries.
 func (s *Store) Commit() error {
+	return s.withManifestLock("writing manifest", s.commitLocked)
+}
+
+// withManifestLock runs fn with the manifest lock held; doing names the
+// work in an error taking the lock.
+func (s *Store) withManifestLock(doing string, fn func() error) error {
 	release, err := s.lockManifest()
 	if err != nil {
-		return fmt.Errorf("writing manifest: %w", err)
+		return fmt.Errorf("%s: %w", doing, err)
 	}
 	defer release()
-	return s.commitLocked()
+	return fn()
 }
 
 // commitLocked is Commit with the manifest lock held.
@@ -355,30 +361,29 @@ func (s *Store) commitLocked() error {
 	}
 	// Puts and Removes made during the write stay pending and stay
 	// visible.
-	for name, p := range s.puts {
-		onDisk[name] = p.e
-	}
-	for name := range s.removed {
-		delete(onDisk, name)
-	}
-	s.entries = onDisk
+	s.adoptLocked(onDisk)
 	return nil
 }
 
 // Refresh re-reads the manifest on disk, which other processes may have
 // changed since Open, keeping this Store's changes not yet committed.
 func (s *Store) Refresh() error {
-	release, err := s.lockManifest()
-	if err != nil {
-		return fmt.Errorf("reading manifest: %w", err)
-	}
-	defer release()
-	onDisk, err := s.readManifest()
-	if err != nil || onDisk == nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.withManifestLock("reading manifest", func() error {
+		onDisk, err := s.readManifest()
+		if err != nil || onDisk == nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.adoptLocked(onDisk)
+		return nil
+	})
+}
+
+// adoptLocked makes entries read from the manifest on disk the Store's,
+// with its Puts and Removes not yet committed applied over them; s.mu is
+// held.
+func (s *Store) adoptLocked(onDisk map[string]Entry) {
 	for name, p := range s.puts {
 		onDisk[name] = p.e
 	}
@@ -386,7 +391,6 @@ func (s *Store) Refresh() error {
 		delete(onDisk, name)
 	}
 	s.entries = onDisk
-	return nil
 }
 
 // readManifest returns the entries of the manifest on disk, or nil when
