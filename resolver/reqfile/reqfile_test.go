@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,18 @@ func mustParseMem(t *testing.T, files map[string]string, opts ...Option) *File {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// wantLines checks that rs, each written as one line by line, are want.
+func wantLines(t *testing.T, rs []Requirement, line func(Requirement) string, want ...string) {
+	t.Helper()
+	var got []string
+	for _, r := range rs {
+		got = append(got, line(r))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // summary is the gist of a requirement for table tests.
@@ -83,20 +96,15 @@ func TestContinuationsJoinAndKeepTheFirstLineNumber(t *testing.T) {
 		"baz==3 # comment \\\n" + // 7: a trailing comment with '\' swallows line 8
 		"swallowed==4\n" +
 		"last==5 \\"}) // 9: '\' at the end of the file
-	var got []string
-	for _, r := range f.Requirements {
-		got = append(got, r.Source.String()+" "+summary(r)+" "+strings.Join(r.Hashes, ","))
-	}
-	want := []string{
+	wantLines(t, f.Requirements, func(r Requirement) string {
+		return r.Source.String() + " " + summary(r) + " " + strings.Join(r.Hashes, ",")
+	},
 		"/w/req.txt:1 first==1 ",
 		"/w/req.txt:2 foo==1.0 sha256:aa",
 		"/w/req.txt:5 bar==2 ",
 		"/w/req.txt:7 baz==3 ",
 		"/w/req.txt:9 last==5 ",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	)
 }
 
 func TestEnvVarsExpandOnlyInBracedUppercaseForm(t *testing.T) {
@@ -135,23 +143,18 @@ func TestIncludesAreRelativeToTheIncludingFile(t *testing.T) {
 	if !reflect.DeepEqual(f.Files, wantFiles) {
 		t.Errorf("files %q, want %q", f.Files, wantFiles)
 	}
-	var got []string
-	for _, r := range append(f.Requirements, f.Constraints...) {
+	wantLines(t, append(f.Requirements, f.Constraints...), func(r Requirement) string {
 		var via []string
 		for _, v := range r.Via {
 			via = append(via, v.String())
 		}
-		got = append(got, summary(r)+" at "+r.Source.String()+" via ["+strings.Join(via, " ")+"]")
-	}
-	want := []string{
+		return summary(r) + " at " + r.Source.String() + " via [" + strings.Join(via, " ") + "]"
+	},
 		"a==1 at /w/sub/a.txt:1 via [/w/req.txt:1]",
 		"s==3 at /w/shared/s.txt:1 via [/w/req.txt:1 /w/sub/a.txt:3]",
 		"root==1 at /w/req.txt:3 via []",
 		"a<2 at /w/sub/c.txt:1 via [/w/req.txt:2]",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	)
 	if !f.Constraints[0].Constraint || f.Requirements[0].Constraint {
 		t.Error("Constraint flags wrong")
 	}
@@ -405,21 +408,16 @@ func TestLocalPathsResolveAgainstTheWorkDir(t *testing.T) {
 		"../out/foo_bar-2.0-py3-none-any.whl": "",
 	}
 	f := mustParseMem(t, files, WithWorkDir("/w"))
-	var got []string
-	for _, r := range f.Requirements {
-		got = append(got, strings.Join([]string{r.Name(), r.LocalPath, r.URL, strings.Join(r.Extras, ","), map[bool]string{true: "-e"}[r.Editable]}, "|"))
-	}
-	want := []string{
+	wantLines(t, f.Requirements, func(r Requirement) string {
+		return strings.Join([]string{r.Name(), r.LocalPath, r.URL, strings.Join(r.Extras, ","), map[bool]string{true: "-e"}[r.Editable]}, "|")
+	},
 		"|/w/pkg|file:///w/pkg||",
 		"|/w/pkg|file:///w/pkg|dev|",
 		"|/w/pkg|file:///w/pkg||-e",
 		"|/w/common/lib/absent|file:///w/common/lib/absent||-e",
 		"foo-bar|/out/foo_bar-2.0-py3-none-any.whl|file:///out/foo_bar-2.0-py3-none-any.whl||",
 		"|/w/sub/a-1.0.tar.gz|file:///w/sub/a-1.0.tar.gz||",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	)
 	if len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0].Message, "editable path /w/common/lib/absent does not exist") {
 		t.Errorf("warnings %v", f.Warnings)
 	}
