@@ -45,6 +45,22 @@ func (p *pip) mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
+// downloadPinned has pip download f alone from s with --require-hashes, by
+// the requirement line req (a format taking f's sha256) and pip's
+// arguments args, checks the bytes pip saved, and returns the folder.
+func (p *pip) downloadPinned(t *testing.T, s *Server, f *File, req string, args ...string) string {
+	t.Helper()
+	reqFile := writeFile(t, filepath.Join(p.Dir, "req.txt"), fmt.Sprintf(req, f.SHA256))
+	dest := filepath.Join(p.Dir, "dl")
+	args = append([]string{"download", "--no-input", "--timeout", "10", "--no-deps", "--require-hashes"}, args...)
+	p.mustRun(t, append(args, "--index-url", s.URL(), "-d", dest, "-r", reqFile)...)
+	got, err := os.ReadFile(filepath.Join(dest, f.Filename))
+	if err != nil || string(got) != string(f.Data) {
+		t.Fatalf("downloaded %s: %v (equal bytes: %t)", f.Filename, err, string(got) == string(f.Data))
+	}
+	return dest
+}
+
 func writeFile(t *testing.T, path, text string) string {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -73,15 +89,8 @@ func TestPipDownloadsWheelWithRequiredHashes(t *testing.T) {
 	p := newPip(t, "python3")
 	s := Start(t, loadTree(t))
 	whl := fileNamed(t, s, "Web.Client", "web_client-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
-	req := writeFile(t, filepath.Join(p.Dir, "req.txt"), fmt.Sprintf("Web.Client==2.0 --hash=sha256:%s\n", whl.SHA256))
-	dest := filepath.Join(p.Dir, "dl")
-	p.mustRun(t, "download", "--no-input", "--timeout", "10", "--no-deps", "--require-hashes", "--only-binary", ":all:",
-		"--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-		"--index-url", s.URL(), "-d", dest, "-r", req)
-	got, err := os.ReadFile(filepath.Join(dest, whl.Filename))
-	if err != nil || string(got) != string(whl.Data) {
-		t.Fatalf("downloaded %s: %v (equal bytes: %t)", whl.Filename, err, string(got) == string(whl.Data))
-	}
+	dest := p.downloadPinned(t, s, whl, "Web.Client==2.0 --hash=sha256:%s\n", "--only-binary", ":all:",
+		"--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311")
 	// One page, one file: no redirect for the non-normalized name in the
 	// requirement, and the wheel is fetched whole once.
 	if n := s.Requests("/simple/web-client/"); n != 1 {
@@ -110,14 +119,7 @@ func TestPipDownloadsSdistWithRequiredHashes(t *testing.T) {
 	p := newPip(t, "/usr/bin/python3")
 	s := Start(t, loadTree(t))
 	sd := fileNamed(t, s, "web-client", "web_client-2.0.tar.gz")
-	req := writeFile(t, filepath.Join(p.Dir, "req.txt"), fmt.Sprintf("web_client==2.0 \\\n    --hash=sha256:%s\n", sd.SHA256))
-	dest := filepath.Join(p.Dir, "dl")
-	p.mustRun(t, "download", "--no-input", "--timeout", "10", "--no-deps", "--require-hashes", "--no-binary", ":all:", "--no-build-isolation",
-		"--index-url", s.URL(), "-d", dest, "-r", req)
-	got, err := os.ReadFile(filepath.Join(dest, sd.Filename))
-	if err != nil || string(got) != string(sd.Data) {
-		t.Fatalf("downloaded %s: %v", sd.Filename, err)
-	}
+	p.downloadPinned(t, s, sd, "web_client==2.0 \\\n    --hash=sha256:%s\n", "--no-binary", ":all:", "--no-build-isolation")
 }
 
 // report is the part of pip's installation report the tests read.

@@ -149,7 +149,7 @@ const (
 // with 500.
 func New(idx *Index, opts ...Option) *Server {
 	s := &Server{counts: map[string]int{}}
-	s.knobs = knobs{failNth: map[int]FailMode{}, failPaths: map[string]FailMode{}, wrongHash: map[string]bool{}, truncate: map[string]int{}, noMetadata: map[string]bool{}}
+	s.knobs = newKnobs()
 	s.specErr = s.SetIndex(idx)
 	for _, o := range opts {
 		o(s)
@@ -255,86 +255,76 @@ func cloneIndex(idx *Index) *Index {
 
 // SetLatency delays every request by d.
 func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.knobs.latency = d
+	s.turn(func(k *knobs) { k.latency = d })
 }
 
 // FailRequest makes the nth request (1-based, as counted by TotalRequests
 // since the last Reset) fail with mode; FailNone removes the rule.
 func (s *Server) FailRequest(n int, mode FailMode) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	setOrDelete(s.knobs.failNth, n, mode, mode != FailNone)
+	s.turn(func(k *knobs) { setOrDelete(k.failNth, n, mode, mode != FailNone) })
 }
 
 // FailPath makes every request whose URL path matches pattern (path.Match
 // syntax, e.g. "/files/*.whl") fail with mode; FailNone removes the rule.
 func (s *Server) FailPath(pattern string, mode FailMode) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	setOrDelete(s.knobs.failPaths, pattern, mode, mode != FailNone)
+	s.turn(func(k *knobs) { setOrDelete(k.failPaths, pattern, mode, mode != FailNone) })
 }
 
 // SetWrongHash makes the index advertise a wrong sha256 for filename (or,
 // for "NAME.metadata", for the metadata of NAME) while serving the right
 // bytes.
 func (s *Server) SetWrongHash(filename string, wrong bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	setOrDelete(s.knobs.wrongHash, filename, true, wrong)
+	s.turn(func(k *knobs) { setOrDelete(k.wrongHash, filename, true, wrong) })
 }
 
 // SetTruncate makes downloads of filename (or "NAME.metadata") stop after n
 // bytes although the full Content-Length is announced; n < 0 removes the rule.
 func (s *Server) SetTruncate(filename string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	setOrDelete(s.knobs.truncate, filename, n, n >= 0)
+	s.turn(func(k *knobs) { setOrDelete(k.truncate, filename, n, n >= 0) })
 }
 
 // SetOmitMetadata withholds (or restores) the PEP 658 metadata of filename:
 // pages stop advertising it and its URL answers 404.
 func (s *Server) SetOmitMetadata(filename string, omit bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	setOrDelete(s.knobs.noMetadata, filename, true, omit)
+	s.turn(func(k *knobs) { setOrDelete(k.noMetadata, filename, true, omit) })
 }
 
 // SetOmitAllMetadata withholds (or restores) PEP 658 metadata for every file.
 func (s *Server) SetOmitAllMetadata(omit bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.knobs.noMetadataAt = omit
+	s.turn(func(k *knobs) { k.noMetadataAt = omit })
 }
 
 // SetMode restricts the page formats offered.
 func (s *Server) SetMode(m Mode) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.knobs.mode = m
+	s.turn(func(k *knobs) { k.mode = m })
 }
 
 // SetCacheControl sets the Cache-Control header of index pages; "" sends none.
 func (s *Server) SetCacheControl(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.knobs.cacheControl = v
+	s.turn(func(k *knobs) { k.cacheControl = v })
 }
 
 // SetFileCacheControl sets the Cache-Control header of distribution files
 // and their metadata; "" sends none.
 func (s *Server) SetFileCacheControl(v string) {
+	s.turn(func(k *knobs) { k.fileCache = v })
+}
+
+// turn changes the knobs under the lock.
+func (s *Server) turn(set func(k *knobs)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.knobs.fileCache = v
+	set(&s.knobs)
+}
+
+// newKnobs returns the knobs at their defaults.
+func newKnobs() knobs {
+	return knobs{failNth: map[int]FailMode{}, failPaths: map[string]FailMode{}, wrongHash: map[string]bool{}, truncate: map[string]int{}, noMetadata: map[string]bool{}}
 }
 
 // ClearKnobs turns every knob back to its default; counters stay.
 func (s *Server) ClearKnobs() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.knobs = knobs{failNth: map[int]FailMode{}, failPaths: map[string]FailMode{}, wrongHash: map[string]bool{}, truncate: map[string]int{}, noMetadata: map[string]bool{}}
+	s.turn(func(k *knobs) { *k = newKnobs() })
 }
 
 func setOrDelete[K comparable, V any](m map[K]V, k K, v V, set bool) {
