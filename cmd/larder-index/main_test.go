@@ -68,6 +68,9 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		// filenames: standard library only.
 		"github.com/larder-build/larder/resolver/simple":   true,
 		"github.com/larder-build/larder/resolver/distname": true,
+		// Sizes as the overview page and the larder command both show
+		// them: standard library only.
+		"github.com/larder-build/larder/internal/bytesize": true,
 		// bcrypt checks upload credentials (htpasswd -B files); DESIGN
 		// allows golang.org/x/crypto and nothing further.
 		"golang.org/x/crypto/bcrypt":   true,
@@ -81,7 +84,7 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		}
 		first, _, _ := strings.Cut(dep, "/")
 		if strings.Contains(first, ".") && !allowed[dep] {
-			t.Errorf("larder-index links %s, which is neither the standard library, the wheelhouse, the page codec, distname nor bcrypt", dep)
+			t.Errorf("larder-index links %s, which is neither the standard library, the wheelhouse, the page codec, distname, bytesize nor bcrypt", dep)
 		}
 	}
 }

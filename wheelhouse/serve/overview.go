@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/resolver/distname"
 )
 
@@ -195,21 +196,6 @@ func shortCommit(c string) string {
 	return "@" + c
 }
 
-// humanBytes formats a size as people read download sizes.
-func humanBytes(n int64) string {
-	switch {
-	case n < 0:
-		return "?"
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // pageStyle keeps the pages readable on a phone and in a text browser: no
 // external assets, no script; wide tables scroll inside their box.
 const pageStyle = `    <style>
@@ -259,7 +245,7 @@ func renderOverview(all, shown []*overviewProject, q, upstream, index, bake stri
 		}
 	}
 	fmt.Fprintf(&h, "    <p>%d projects, %d files, %s. Simple index: <a href=\"simple/\">/simple/</a>. Health: <a href=\"-/healthz\">/-/healthz</a>. Metrics: <a href=\"metrics\">/metrics</a>.</p>\n",
-		len(all), files, html.EscapeString(humanBytes(total)))
+		len(all), files, html.EscapeString(bytesize.Format(total)))
 	if bake != "" {
 		fmt.Fprintf(&h, "    <p class=\"bake\">Image: %s.</p>\n", html.EscapeString(bake))
 	}
@@ -366,7 +352,7 @@ func renderProjectPage(p *overviewProject, index string) []byte {
 				up = e.UploadTime.UTC().Format(time.DateTime) + " UTC"
 			}
 			fmt.Fprintf(&h, "        <tr><td><a href=\"../../files/%s\">%s</a></td><td class=\"num\">%s</td><td class=\"sha\"><code>%s</code></td><td>%s</td><td>no</td><td>%s</td></tr>\n",
-				url.PathEscape(e.Filename), html.EscapeString(e.Filename), html.EscapeString(humanBytes(e.Size)),
+				url.PathEscape(e.Filename), html.EscapeString(e.Filename), html.EscapeString(bytesize.Format(e.Size)),
 				html.EscapeString(e.SHA256), html.EscapeString(up), html.EscapeString(provenance(lf)))
 		}
 		h.WriteString("      </tbody>\n    </table>\n    </div>\n")

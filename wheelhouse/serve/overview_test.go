@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -191,7 +192,7 @@ func TestProjectPageShowsEachFileWithItsProvenance(t *testing.T) {
 	// Every stored file's size and hash are on its project's page.
 	for _, e := range st.Entries() {
 		_, body := get(t, base+"/project/"+e.Project+"/")
-		if !bytes.Contains(body, []byte("<code>"+e.SHA256+"</code>")) || !bytes.Contains(body, []byte(humanBytes(e.Size))) {
+		if !bytes.Contains(body, []byte("<code>"+e.SHA256+"</code>")) || !bytes.Contains(body, []byte(bytesize.Format(e.Size))) {
 			t.Errorf("%s: no sha256 or size on the project page", e.Filename)
 		}
 	}

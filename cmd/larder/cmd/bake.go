@@ -18,6 +18,7 @@ import (
 
 	"github.com/larder-build/larder/cmd/larder/indexembed"
 	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/target"
@@ -302,11 +303,11 @@ func (p *bakeProgress) line() string {
 	defer p.mu.Unlock()
 	switch p.phase {
 	case images.PhaseBuild:
-		return fmt.Sprintf("building layers: %s of %s", humanBytes(p.done), humanBytes(p.total))
+		return fmt.Sprintf("building layers: %s of %s", bytesize.Format(p.done), bytesize.Format(p.total))
 	case images.PhaseWrite:
-		s := fmt.Sprintf("writing: %s of %s", humanBytes(p.done), humanBytes(p.total))
+		s := fmt.Sprintf("writing: %s of %s", bytesize.Format(p.done), bytesize.Format(p.total))
 		if secs := time.Since(p.since).Seconds(); secs > 0.5 {
-			s += fmt.Sprintf(", %s/s", humanBytes(int64(float64(p.done)/secs)))
+			s += fmt.Sprintf(", %s/s", bytesize.Format(int64(float64(p.done)/secs)))
 		}
 		return s
 	}
@@ -331,13 +332,13 @@ func printBakeReport(w io.Writer, r *images.Report, detail bool) {
 		fmt.Fprintln(w, "  first layout of the buckets")
 	}
 	for _, img := range r.Images {
-		fmt.Fprintf(w, "%s  %s  %d files, %s\n", img.Platform, img.Digest, img.Files, humanBytes(img.Bytes))
+		fmt.Fprintf(w, "%s  %s  %d files, %s\n", img.Platform, img.Digest, img.Files, bytesize.Format(img.Bytes))
 		for _, l := range img.Layers {
 			files := ""
 			if l.Files > 0 || l.What == layers.KindDelta {
-				files = fmt.Sprintf("  %d files, %s", l.Files, humanBytes(l.Bytes))
+				files = fmt.Sprintf("  %d files, %s", l.Files, bytesize.Format(l.Bytes))
 			}
-			fmt.Fprintf(w, "  %-18s %-7s %s  %9s%s\n", l.What, l.State, shortDigest(l.Digest), humanBytes(l.Size), files)
+			fmt.Fprintf(w, "  %-18s %-7s %s  %9s%s\n", l.What, l.State, shortDigest(l.Digest), bytesize.Format(l.Size), files)
 			if detail {
 				for _, name := range l.Names {
 					fmt.Fprintf(w, "      %s\n", name)
@@ -347,9 +348,9 @@ func printBakeReport(w io.Writer, r *images.Report, detail bool) {
 	}
 	switch {
 	case r.Upload != nil:
-		fmt.Fprintf(w, "would write %d blobs, %s\n", r.Upload.Blobs, humanBytes(r.Upload.Bytes))
+		fmt.Fprintf(w, "would write %d blobs, %s\n", r.Upload.Blobs, bytesize.Format(r.Upload.Bytes))
 	case r.Write != nil:
-		fmt.Fprintf(w, "wrote %d blobs, %s", r.Write.Blobs, humanBytes(r.Write.Bytes))
+		fmt.Fprintf(w, "wrote %d blobs, %s", r.Write.Blobs, bytesize.Format(r.Write.Bytes))
 		if r.Write.Skipped > 0 {
 			fmt.Fprintf(w, " (%d already there)", r.Write.Skipped)
 		}

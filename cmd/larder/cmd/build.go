@@ -13,6 +13,7 @@ import (
 
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/target"
 )
@@ -172,7 +173,7 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 			*images.WriteResult
 		}{outRef.String(), res})
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "built %s\n  %s\n  wrote %d blobs, %s", outRef, res.Digest, res.Blobs, humanBytes(res.Bytes))
+	fmt.Fprintf(cmd.OutOrStdout(), "built %s\n  %s\n  wrote %d blobs, %s", outRef, res.Digest, res.Blobs, bytesize.Format(res.Bytes))
 	if res.Skipped > 0 {
 		fmt.Fprintf(cmd.OutOrStdout(), " (%d already there)", res.Skipped)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
@@ -295,7 +296,7 @@ func (p *fetchProgress) event(e fetch.Event) {
 			p.done++
 		}
 		if p.verbose != nil {
-			fmt.Fprintf(p.verbose, "  %-8s %s (%s)\n", e.Via, e.File, humanBytes(e.Bytes))
+			fmt.Fprintf(p.verbose, "  %-8s %s (%s)\n", e.Via, e.File, bytesize.Format(e.Bytes))
 		}
 	case fetch.Failed:
 		delete(p.building, key)
@@ -315,11 +316,11 @@ func (p *fetchProgress) line() string {
 	for _, n := range p.downloaded {
 		down += n
 	}
-	s := fmt.Sprintf("fetching: %d/%d files, %s of %s", p.done, p.files, humanBytes(got), humanBytes(p.total))
+	s := fmt.Sprintf("fetching: %d/%d files, %s of %s", p.done, p.files, bytesize.Format(got), bytesize.Format(p.total))
 	// The rate is the network's: files already present or linked from the
 	// cache cost no download.
 	if secs := time.Since(p.start).Seconds(); secs > 0.5 && down > 0 {
-		s += fmt.Sprintf(", downloading %s/s", humanBytes(int64(float64(down)/secs)))
+		s += fmt.Sprintf(", downloading %s/s", bytesize.Format(int64(float64(down)/secs)))
 	}
 	if n := len(p.building); n > 0 {
 		for k := range p.building {
@@ -339,7 +340,7 @@ func printFetchSummary(w io.Writer, asJSON bool, s *fetchSummary) error {
 	}
 	r := s.Report
 	fmt.Fprintf(w, "fetched %d files of %s into %s in %.1fs\n", r.Files, s.Lock, s.Wheelhouse, r.Seconds)
-	fmt.Fprintf(w, "  %d downloaded (%s), %d from the cache, %d already present", r.Downloaded, humanBytes(r.Bytes), r.Linked, r.Present)
+	fmt.Fprintf(w, "  %d downloaded (%s), %d from the cache, %d already present", r.Downloaded, bytesize.Format(r.Bytes), r.Linked, r.Present)
 	if r.Adopted > 0 {
 		fmt.Fprintf(w, " (%d adopted)", r.Adopted)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -71,12 +72,12 @@ func printGCSummary(w io.Writer, asJSON bool, s *gcSummary) error {
 		fmt.Fprintf(w, "nothing to remove: %s holds only what %s needs\n", s.Wheelhouse, s.Lock)
 		return nil
 	case s.Removed:
-		fmt.Fprintf(w, "removed %s (%s) from %s:\n", filesCount(len(s.Files)), humanBytes(s.Bytes), s.Wheelhouse)
+		fmt.Fprintf(w, "removed %s (%s) from %s:\n", filesCount(len(s.Files)), bytesize.Format(s.Bytes), s.Wheelhouse)
 	default:
-		fmt.Fprintf(w, "would remove %s (%s) from %s (run with --force to remove them):\n", filesCount(len(s.Files)), humanBytes(s.Bytes), s.Wheelhouse)
+		fmt.Fprintf(w, "would remove %s (%s) from %s (run with --force to remove them):\n", filesCount(len(s.Files)), bytesize.Format(s.Bytes), s.Wheelhouse)
 	}
 	for _, f := range s.Files {
-		fmt.Fprintf(w, "  %-60s %10s  %s\n", f.File, humanBytes(f.Size), f.Reason)
+		fmt.Fprintf(w, "  %-60s %10s  %s\n", f.File, bytesize.Format(f.Size), f.Reason)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
@@ -264,7 +265,7 @@ func printLockSummary(w io.Writer, asJSON bool, s *lockSummary) error {
 	}
 	fmt.Fprintf(w, "%s %d packages for %d target(s) in %.1fs -> %s\n", verb, s.Packages, len(s.Targets), s.Seconds, s.Lock)
 	for _, t := range s.Targets {
-		fmt.Fprintf(w, "  %-32s %4d packages %4d files %10s\n", t.Target, t.Packages, t.Files, humanBytes(t.Bytes))
+		fmt.Fprintf(w, "  %-32s %4d packages %4d files %10s\n", t.Target, t.Packages, t.Files, bytesize.Format(t.Bytes))
 	}
 	if len(s.Build) > 0 {
 		fmt.Fprintf(w, "  to build from source: %v\n", s.Build)
@@ -276,18 +277,4 @@ func printLockSummary(w io.Writer, asJSON bool, s *lockSummary) error {
 		fmt.Fprintf(w, "  warning: %s\n", wn)
 	}
 	return nil
-}
-
-// humanBytes formats a size with a binary-free decimal unit, as people read
-// download sizes.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -138,7 +139,7 @@ func printPushSummary(w io.Writer, asJSON bool, s *pushSummary) error {
 		return writeJSON(w, s)
 	}
 	fmt.Fprintf(w, "pushed %s to %s: %d of %d blobs uploaded (%s), the others already there\n",
-		s.Wheelhouse, s.Cache, s.Uploaded, s.Blobs, humanBytes(s.Bytes))
+		s.Wheelhouse, s.Cache, s.Uploaded, s.Blobs, bytesize.Format(s.Bytes))
 	fmt.Fprintf(w, "  manifest %s, tags %v\n", s.Manifest, s.Tags)
 	return nil
 }

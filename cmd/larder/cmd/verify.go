@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
@@ -125,7 +126,7 @@ func printVerifySummary(w io.Writer, asJSON bool, s *verifySummary, r *wheelhous
 	if s.Lock != "" {
 		against = s.Lock
 	}
-	fmt.Fprintf(w, "checked %d files (%s) of %s against %s in %.1fs\n", s.Files, humanBytes(s.Bytes), s.Wheelhouse, against, s.Seconds)
+	fmt.Fprintf(w, "checked %d files (%s) of %s against %s in %.1fs\n", s.Files, bytesize.Format(s.Bytes), s.Wheelhouse, against, s.Seconds)
 	for _, p := range s.Problems {
 		note := ""
 		if p.Kind == wheelhouse.ProblemStale {
