@@ -36,11 +36,18 @@ type shared struct {
 	// queue entry each, not a goroutine each.
 	limit     int
 	warmQueue []warmJob
-	// fileQueue holds the metadata of the first candidates of listings
-	// the search has asked for: surer to be used than any guess in
-	// warmQueue, so workers take them first.
+	// fileQueue holds the metadata of the versions the search may still
+	// choose, most preferred first (prefetchFiles): surer to be used than
+	// any guess in warmQueue, so workers take them first. queued are the
+	// URLs ever put there.
 	fileQueue []warmJob
-	workers   int
+	queued    map[string]bool
+	// pythons are the targets' Pythons, which guesses respect.
+	pythons []pep440.Version
+	// pages are the pages the index has returned, by normalized name,
+	// for looking ahead without waiting (seenPage).
+	pages   map[string]*index.Page
+	workers int
 	// required are the names every target needs (roots without a
 	// marker): one of them missing ends the resolution, so it ends the
 	// warming too instead of asking about every other name.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // This file is the version solver: PubGrub (Natalie Weizenbaum, 2018), a
@@ -29,6 +31,17 @@ type problem interface {
 	describe(pkg string, s vset) string
 	// versionString names candidate i of pkg.
 	versionString(pkg string, i int) string
+}
+
+// prefetcher is a problem that can be told, before each decision, what
+// every undecided package the partial solution requires may still take:
+// it fetches in the background what examining those versions will need.
+type prefetcher interface {
+	// prefetch is called with the versions pkg allows, whether they
+	// changed since the last call, and agrees, which reports whether a
+	// dependency agrees with the partial solution (a version whose
+	// dependency does not will be rejected when examined).
+	prefetch(pkg string, allowed vset, changed bool, agrees func(dependency) bool)
 }
 
 // dependency is one requirement of a package version, already evaluated
@@ -130,6 +143,11 @@ type solver struct {
 	decisions map[string]int  // pkg -> chosen candidate
 	level     int
 	steps     int
+	// changed are the packages whose allowed versions changed since the
+	// problem was last told about them (prefetcher).
+	changed map[string]bool
+	// pendingBuf and othersBuf are choose's scratch space.
+	pendingBuf, othersBuf []pending
 }
 
 // maxSteps bounds the search; real problems need far fewer.
@@ -146,6 +164,7 @@ func solve(ctx context.Context, p problem, rootDeps []dependency) (map[string]in
 		pref:      map[string][]int{rootPkg: {0}},
 		acc:       map[string]term{},
 		decisions: map[string]int{},
+		changed:   map[string]bool{},
 	}
 	rootTerm := term{rootPkg, true, singleSet(1, 0)}
 	for _, d := range rootDeps {
@@ -207,6 +226,7 @@ func (s *solver) add(in *incompat) {
 }
 
 func (s *solver) assign(a assignment) {
+	s.changed[a.pkg] = true
 	s.assigns = append(s.assigns, a)
 	if prev, ok := s.acc[a.pkg]; ok {
 		s.acc[a.pkg] = intersect(prev, a.term)
@@ -416,6 +436,7 @@ func (s *solver) backtrack(level int) {
 	for len(s.assigns) > 0 && s.assigns[len(s.assigns)-1].level > level {
 		a := s.assigns[len(s.assigns)-1]
 		s.assigns = s.assigns[:len(s.assigns)-1]
+		s.changed[a.pkg] = true
 		if a.decision {
 			delete(s.decisions, a.pkg)
 		}
@@ -431,12 +452,51 @@ func (s *solver) backtrack(level int) {
 	}
 }
 
+// pending is an undecided package the partial solution requires, with
+// how many versions it allows.
+type pending struct {
+	pkg   string
+	count int
+}
+
+// agrees reports whether a dependency agrees with the partial solution:
+// whether a version that has it can be decided now.
+func (s *solver) agrees(d dependency) bool {
+	acc, ok := s.acc[d.pkg]
+	return !ok || !acc.satisfies(term{d.pkg, false, d.set})
+}
+
+// prefetch tells the problem, if it prefetches, what the undecided
+// packages may still take: those whose allowed versions just changed
+// first, in the order choose will decide them (fewest versions, then by
+// name), then the others.
+func (s *solver) prefetch(changed, others []pending) {
+	pf, ok := s.p.(prefetcher)
+	if !ok {
+		return
+	}
+	slices.SortFunc(changed, func(a, b pending) int {
+		if a.count != b.count {
+			return a.count - b.count
+		}
+		return strings.Compare(a.pkg, b.pkg)
+	})
+	agrees := s.agrees
+	for _, a := range changed {
+		pf.prefetch(a.pkg, s.acc[a.pkg].set, true, agrees)
+	}
+	for _, a := range others {
+		pf.prefetch(a.pkg, s.acc[a.pkg].set, false, agrees)
+	}
+}
+
 // choose makes the next decision: the undecided required package with the
 // fewest allowed candidates, at its most preferred allowed version.
 func (s *solver) choose(ctx context.Context) (string, bool, error) {
 	// One pass, ties to the smallest name so that the order of the map
 	// never decides: this runs once per step, over every package seen.
 	best, bestCount := "", -1
+	changed, others := s.pendingBuf[:0], s.othersBuf[:0]
 	for pkg, t := range s.acc {
 		if !t.pos {
 			continue
@@ -448,7 +508,15 @@ func (s *solver) choose(ctx context.Context) (string, bool, error) {
 		if bestCount < 0 || c < bestCount || (c == bestCount && pkg < best) {
 			best, bestCount = pkg, c
 		}
+		if s.changed[pkg] {
+			changed = append(changed, pending{pkg, c})
+		} else {
+			others = append(others, pending{pkg, c})
+		}
 	}
+	clear(s.changed)
+	s.prefetch(changed, others)
+	s.pendingBuf, s.othersBuf = changed, others
 	if bestCount < 0 {
 		return "", true, nil
 	}

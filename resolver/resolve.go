@@ -28,7 +28,11 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 		return nil, errors.New("no target to resolve for")
 	}
 	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
-		limit: parallelOf(ix), required: map[string]bool{}}
+		limit: parallelOf(ix), required: map[string]bool{}, queued: map[string]bool{},
+		pages: map[string]*index.Page{}}
+	for _, t := range req.Targets {
+		sh.pythons = append(sh.pythons, pep440.MustParse(t.Python.Full()))
+	}
 	// Warming is shared by every target, so it may narrow its guesses only
 	// by the constraints that hold for all of them: one whose marker
 	// holds for some target only (or none) would send the others' warming

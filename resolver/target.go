@@ -30,6 +30,7 @@ type targetProblem struct {
 	progress Progress
 	roots    map[string]bool
 	deps     map[string][]string // chosen "name==version" -> dependency names
+	ahead    map[string]*lookahead
 }
 
 func newTargetProblem(sh *shared, req Request, t target.Target, progress Progress) (*targetProblem, error) {
@@ -44,6 +45,7 @@ func newTargetProblem(sh *shared, req Request, t target.Target, progress Progres
 		progress: progress,
 		roots:    map[string]bool{},
 		deps:     map[string][]string{},
+		ahead:    map[string]*lookahead{},
 	}
 	for _, r := range req.Requirements {
 		if len(r.Hashes) == 0 {
@@ -203,6 +205,7 @@ func (p *targetProblem) listing(ctx context.Context, name string) (*listing, err
 		return l, nil
 	}
 	page, err := p.sh.ix.Project(ctx, name)
+	p.sh.sawPage(name, page)
 	if err != nil {
 		var nf *index.NotFoundError
 		if errors.As(err, &nf) && len(nf.Suggestions) == 0 {
@@ -212,8 +215,109 @@ func (p *targetProblem) listing(ctx context.Context, name string) (*listing, err
 	}
 	l := newListing(page, name, p.t, p.ranker, p.policy, p.hashes[name])
 	p.listings[name] = l
-	p.sh.warmCandidates(l)
 	return l, nil
+}
+
+// lookahead is how far prefetch got for a package: the versions it was
+// told the package allows, and whether it found the version the search
+// will most likely choose (done) or stopped at one whose metadata it
+// has yet to see.
+type lookahead struct {
+	allowed vset
+	done    bool
+}
+
+// prefetch fetches in the background the metadata of the versions of pkg
+// the search will examine next: the most preferred of those it may still
+// choose (what a constraint, a dependency or a learned conflict left of
+// the listing), and, while the metadata at hand already shows that
+// version will be rejected (a dependency no version matches, or one that
+// disagrees with the partial solution), the next one too, up to
+// speculate versions. A version rejected that way is found out while its
+// successor is fetched, instead of before.
+func (p *targetProblem) prefetch(pkg string, allowed vset, changed bool, agrees func(dependency) bool) {
+	name, _ := pkgName(pkg)
+	la := p.ahead[name]
+	if la != nil && !changed && la.done {
+		return
+	}
+	l, ok := p.listings[name]
+	if !ok {
+		return
+	}
+	if la == nil {
+		la = &lookahead{}
+		p.ahead[name] = la
+	}
+	la.allowed, la.done = allowed, true
+	var files []index.File
+	for _, i := range l.pref {
+		if !allowed.has(i) {
+			continue
+		}
+		c := &l.cands[i]
+		if c.buildsFromSource() {
+			break // building an sdist on a guess costs more than waiting
+		}
+		f := c.best()
+		files = append(files, f)
+		if len(files) == speculate {
+			break
+		}
+		r, ok := p.sh.cachedMetadata(f.URL)
+		if !ok {
+			la.done = false // look again once it is here
+			break
+		}
+		if r.err != nil {
+			continue
+		}
+		rejected, known := p.rejects(r.md, name, agrees)
+		if !known {
+			la.done = false
+		}
+		if !rejected {
+			break
+		}
+	}
+	p.sh.prefetchFiles(name, files)
+}
+
+// rejects reports whether metadata already shows that its version will be
+// rejected: a dependency that no version matches, or one that disagrees
+// with the partial solution. It consults only pages at hand (known is
+// false when one is missing; its fetch is started).
+func (p *targetProblem) rejects(md *dist.Metadata, name string, agrees func(dependency) bool) (rejected, known bool) {
+	known = true
+	for _, line := range md.RequiresDist {
+		r, err := pep508.ParseRequirement(line)
+		if err != nil || r.URL != "" {
+			return true, true
+		}
+		if r.Marker != nil && !r.Marker.Evaluate(p.env) {
+			continue
+		}
+		dep := r.NormalizedName()
+		if dep == name {
+			continue
+		}
+		l, ok := p.listings[dep]
+		if !ok {
+			page := p.sh.seenPage(dep)
+			if page == nil {
+				p.sh.warm(dep, r.Specifiers)
+				known = false
+				continue
+			}
+			l = newListing(page, dep, p.t, p.ranker, p.policy, p.hashes[dep])
+			p.listings[dep] = l
+		}
+		s := l.specSet(r.Specifiers, p.req.Pre)
+		if s.isEmpty() || !agrees(dependency{pkg: dep, set: s}) {
+			return true, true
+		}
+	}
+	return false, known
 }
 
 func (p *targetProblem) candidates(ctx context.Context, pkg string) (int, []int, error) {
@@ -375,7 +479,8 @@ func (p *targetProblem) fetchNames(ctx context.Context, names []string, stopAtMi
 			break
 		}
 		g.Go(func() error {
-			_, err := p.sh.ix.Project(ctx, name)
+			page, err := p.sh.ix.Project(ctx, name)
+			p.sh.sawPage(name, page)
 			var nf *index.NotFoundError
 			if stopAtMissing && errors.As(err, &nf) {
 				cancel()

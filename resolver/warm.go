@@ -90,6 +90,7 @@ func (sh *shared) warmWorker() {
 func (sh *shared) warmOne(job warmJob) {
 	ctx := sh.warmCtx
 	page, err := sh.ix.Project(ctx, job.name)
+	sh.sawPage(job.name, page)
 	var nf *index.NotFoundError
 	if errors.As(err, &nf) && sh.required[job.name] {
 		sh.mu.Lock()
@@ -100,7 +101,7 @@ func (sh *shared) warmOne(job warmJob) {
 	if err != nil {
 		return
 	}
-	f, ok := newestWheel(page, job.name, job.ss)
+	f, ok := newestWheel(page, job.name, job.ss, sh.pythons)
 	if !ok {
 		return
 	}
@@ -199,6 +200,7 @@ func boolKeys[V any](m map[string]V) map[string]bool {
 // built on a guess.
 func (sh *shared) warmLocked(job warmJob) {
 	page, err := sh.ix.Project(sh.warmCtx, job.name)
+	sh.sawPage(job.name, page)
 	if err != nil {
 		return
 	}
@@ -226,44 +228,59 @@ func parallelOf(ix Index) int {
 	return defaultParallel
 }
 
-// speculate is how many of a project's most preferred versions have their
-// metadata fetched ahead: a newer version that turns out unusable is the
-// common reason to look at the next one.
+// speculate bounds how many of the versions a package may still take,
+// most preferred first, have their metadata fetched ahead of the search:
+// the first always, each next one only while the metadata at hand shows
+// the one before will be rejected (targetProblem.prefetch).
 const speculate = 4
 
-// warmCandidates fetches, in the background, the metadata of a listing's
-// first few candidates.
-func (sh *shared) warmCandidates(l *listing) {
+// sawPage keeps a page the index returned (nil is ignored) for seenPage.
+func (sh *shared) sawPage(name string, page *index.Page) {
+	if page == nil {
+		return
+	}
+	sh.mu.Lock()
+	sh.pages[name] = page
+	sh.mu.Unlock()
+}
+
+// seenPage returns the page of a project if the index has returned it,
+// without asking it.
+func (sh *shared) seenPage(name string) *index.Page {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.pages[name]
+}
+
+// prefetchFiles queues the metadata of files the search will examine
+// next, ahead of every guess; a file fetched or queued already is not
+// queued again.
+func (sh *shared) prefetchFiles(name string, files []index.File) {
 	sh.mu.Lock()
 	if sh.stopped {
 		sh.mu.Unlock()
 		return
 	}
-	var jobs []warmJob
-	for k, i := range l.pref {
-		if k == speculate {
-			break
-		}
-		c := &l.cands[i]
-		if c.vcs != nil || c.buildsFromSource() {
+	n := 0
+	for _, f := range files {
+		if _, ok := sh.meta[f.URL]; ok || sh.queued[f.URL] {
 			continue
 		}
-		f := c.best()
-		if _, ok := sh.meta[f.URL]; ok {
-			continue
-		}
-		jobs = append(jobs, warmJob{name: l.name, file: &f})
+		sh.queued[f.URL] = true
+		sh.fileQueue = append(sh.fileQueue, warmJob{name: name, file: &f})
+		n++
 	}
-	if len(jobs) == 0 {
+	if n == 0 {
 		sh.mu.Unlock()
 		return
 	}
-	sh.fileQueue = append(sh.fileQueue, jobs...)
 	sh.startWarmerLocked()
 }
 
-// newestWheel guesses the file a resolution would look at first.
-func newestWheel(page *index.Page, name string, ss pep440.Specifiers) (index.File, bool) {
+// newestWheel guesses the file a resolution would look at first: the
+// newest final wheel the specifiers admit whose Requires-Python admits
+// one of the targets' Pythons.
+func newestWheel(page *index.Page, name string, ss pep440.Specifiers, pythons []pep440.Version) (index.File, bool) {
 	var best index.File
 	var bestV pep440.Version
 	found := false
@@ -276,7 +293,7 @@ func newestWheel(page *index.Page, name string, ss pep440.Specifiers) (index.Fil
 			continue
 		}
 		v, err := pep440.Parse(w.Version)
-		if err != nil || v.IsPrerelease() || !ss.Contains(v, false) {
+		if err != nil || v.IsPrerelease() || !ss.Contains(v, false) || !admitsAny(f.RequiresPython, pythons) {
 			continue
 		}
 		if !found || v.Compare(bestV) > 0 {
@@ -284,4 +301,22 @@ func newestWheel(page *index.Page, name string, ss pep440.Specifiers) (index.Fil
 		}
 	}
 	return best, found
+}
+
+// admitsAny reports whether a Requires-Python admits one of the Pythons;
+// one that does not parse admits them all, as newListing reads it.
+func admitsAny(requiresPython string, pythons []pep440.Version) bool {
+	if requiresPython == "" {
+		return true
+	}
+	rp, err := pep440.ParseSpecifiers(requiresPython)
+	if err != nil {
+		return true
+	}
+	for _, py := range pythons {
+		if rp.Contains(py, true) {
+			return true
+		}
+	}
+	return false
 }
