@@ -1,15 +1,18 @@
 package images
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -59,6 +62,11 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 	if err != nil {
 		return nil, err
 	}
+	ociLayers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image: %w", err)
+	}
+	kept := layersByDiffID(previous)
 	adds := make([]mutate.Addendum, 0, len(parts))
 	history := slices.Clone(baseCfg.History)
 	for _, p := range parts {
@@ -67,7 +75,7 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 			if previous == nil {
 				return nil, fmt.Errorf("layer %s is to be kept from the previous image, and there is none", p.DiffID)
 			}
-			if l, err = previous.LayerByDiffID(p.DiffID); err != nil {
+			if l, err = kept(p.DiffID); err != nil {
 				return nil, fmt.Errorf("finding %s of the previous image: %w", what(p), err)
 			}
 			l = withDiffID(l, p.DiffID)
@@ -99,7 +107,124 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
-	return img, nil
+	ls := ociLayers
+	for _, a := range adds {
+		ls = append(ls, a.Layer)
+	}
+	return fix(img, ls)
+}
+
+// layersByDiffID finds the layers of an image by diff ID, reading its
+// config and manifest once (go-containerregistry's images read and parse
+// their config again for every layer asked of them by diff ID, and a
+// larder image's config carries the layout label, a record per file).
+func layersByDiffID(img v1.Image) func(v1.Hash) (v1.Layer, error) {
+	var once sync.Once
+	var byDiffID map[v1.Hash]v1.Layer
+	return func(h v1.Hash) (v1.Layer, error) {
+		once.Do(func() {
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return
+			}
+			ls, err := img.Layers()
+			if err != nil || len(ls) != len(cf.RootFS.DiffIDs) {
+				return
+			}
+			byDiffID = map[v1.Hash]v1.Layer{}
+			for i, d := range cf.RootFS.DiffIDs {
+				byDiffID[d] = ls[i]
+			}
+		})
+		if l, ok := byDiffID[h]; ok {
+			return l, nil
+		}
+		return img.LayerByDiffID(h)
+	}
+}
+
+// fixedImage is an assembled image with its manifest, config and layers
+// worked out once. go-containerregistry's mutated images marshal their
+// config again for every layer asked of them, and the bake asks for every
+// layer several times (reports, blobs to write) of an image whose config
+// carries the layout label.
+type fixedImage struct {
+	mediaType            types.MediaType
+	manifest             *v1.Manifest
+	rawManifest, rawConf []byte
+	config               *v1.ConfigFile
+	digest               v1.Hash
+	layers               []v1.Layer
+	byDigest, byDiffID   map[v1.Hash]v1.Layer
+}
+
+var _ v1.Image = (*fixedImage)(nil)
+
+// fix fixes img, whose layers are ls (the layers it was made of, checked
+// against its manifest and config).
+func fix(img v1.Image, ls []v1.Layer) (v1.Image, error) {
+	f := &fixedImage{layers: ls, byDigest: map[v1.Hash]v1.Layer{}, byDiffID: map[v1.Hash]v1.Layer{}}
+	var err error
+	if f.mediaType, err = img.MediaType(); err != nil {
+		return nil, fmt.Errorf("writing the image manifest: %w", err)
+	}
+	if f.rawManifest, err = img.RawManifest(); err != nil {
+		return nil, fmt.Errorf("writing the image manifest: %w", err)
+	}
+	if f.manifest, err = v1.ParseManifest(bytes.NewReader(f.rawManifest)); err != nil {
+		return nil, fmt.Errorf("writing the image manifest: %w", err)
+	}
+	if f.rawConf, err = img.RawConfigFile(); err != nil {
+		return nil, fmt.Errorf("writing the image config: %w", err)
+	}
+	if f.config, err = v1.ParseConfigFile(bytes.NewReader(f.rawConf)); err != nil {
+		return nil, fmt.Errorf("writing the image config: %w", err)
+	}
+	if f.digest, _, err = v1.SHA256(bytes.NewReader(f.rawManifest)); err != nil {
+		return nil, err
+	}
+	if len(ls) != len(f.manifest.Layers) || len(ls) != len(f.config.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("assembling the image: %d layers, %d in the manifest, %d in the config", len(ls), len(f.manifest.Layers), len(f.config.RootFS.DiffIDs))
+	}
+	for i, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		if d != f.manifest.Layers[i].Digest {
+			return nil, fmt.Errorf("assembling the image: layer %d is %s, the manifest says %s", i, d, f.manifest.Layers[i].Digest)
+		}
+		f.byDigest[d] = l
+		f.byDiffID[f.config.RootFS.DiffIDs[i]] = l
+	}
+	return f, nil
+}
+
+func (f *fixedImage) Layers() ([]v1.Layer, error)         { return slices.Clone(f.layers), nil }
+func (f *fixedImage) MediaType() (types.MediaType, error) { return f.mediaType, nil }
+func (f *fixedImage) Size() (int64, error)                { return int64(len(f.rawManifest)), nil }
+func (f *fixedImage) ConfigName() (v1.Hash, error)        { return f.manifest.Config.Digest, nil }
+func (f *fixedImage) ConfigFile() (*v1.ConfigFile, error) { return f.config.DeepCopy(), nil }
+func (f *fixedImage) RawConfigFile() ([]byte, error)      { return slices.Clone(f.rawConf), nil }
+func (f *fixedImage) Digest() (v1.Hash, error)            { return f.digest, nil }
+func (f *fixedImage) Manifest() (*v1.Manifest, error)     { return f.manifest.DeepCopy(), nil }
+func (f *fixedImage) RawManifest() ([]byte, error)        { return slices.Clone(f.rawManifest), nil }
+
+func (f *fixedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	if h == f.manifest.Config.Digest {
+		return partial.ConfigLayer(f)
+	}
+	if l, ok := f.byDigest[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("the image has no layer %s", h)
+}
+
+func (f *fixedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	if l, ok := f.byDiffID[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("the image has no layer of diff ID %s", h)
 }
 
 // what names a part for annotations and messages.
