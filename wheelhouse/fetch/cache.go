@@ -94,22 +94,14 @@ func (f *fetcher) fromRemote(ctx context.Context, w *want) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}
-	h := sha256.New()
 	// One byte past the lock's size is enough to know the blob is wrong.
 	rr := &readErr{r: ctxio.Reader(ctx, rc)}
 	var src io.Reader = rr
 	if w.size > 0 {
 		src = io.LimitReader(src, w.size+1)
 	}
-	n, err := io.Copy(f.writer(tmp, h), src)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	got, n, err := f.fillTemp(tmp, src)
 	if err != nil {
-		_ = os.Remove(tmp.Name())
 		if ctx.Err() != nil {
 			return false, context.Cause(ctx)
 		}
@@ -119,7 +111,7 @@ func (f *fetcher) fromRemote(ctx context.Context, w *want) (bool, error) {
 		f.remoteFailed(fmt.Errorf("reading %s: %w", w.name, err))
 		return false, nil
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != w.sha256 || (w.size > 0 && n != w.size) {
+	if got != w.sha256 || (w.size > 0 && n != w.size) {
 		_ = os.Remove(tmp.Name())
 		f.warn("%v", &CacheHashError{File: w.name, Want: w.sha256, Got: got})
 		return false, nil

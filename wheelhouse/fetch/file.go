@@ -233,19 +233,11 @@ func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}
-	h := sha256.New()
-	n, err := io.Copy(f.writer(tmp, h), ctxio.Reader(ctx, src))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	sum, n, err := f.fillTemp(tmp, ctxio.Reader(ctx, src))
 	if err != nil {
-		_ = os.Remove(tmp.Name())
 		return false, fmt.Errorf("copying %s from the cache: %w", w.name, err)
 	}
-	if hex.EncodeToString(h.Sum(nil)) != w.sha256 {
+	if sum != w.sha256 {
 		_ = os.Remove(tmp.Name())
 		_ = os.Remove(cp)
 		return false, nil
@@ -254,6 +246,25 @@ func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, 
 		return false, err
 	}
 	return true, nil
+}
+
+// fillTemp fills tmp, a new temporary file, with src, hashing the bytes,
+// then syncs and closes it. It returns the sha256 and count of the bytes;
+// on an error it removes the file.
+func (f *fetcher) fillTemp(tmp *os.File, src io.Reader) (sum string, n int64, err error) {
+	h := sha256.New()
+	n, err = io.Copy(f.writer(tmp, h), src)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // writer is where the bytes of a temporary file go: the file (through the
@@ -340,16 +351,29 @@ func (f *fetcher) cachePut(src, sum string) error {
 	return nil
 }
 
+// openForCopy opens src, refusing anything but a regular file, and
+// creates dst, which must not exist yet, to copy it into.
+func openForCopy(src, dst string) (in, out *os.File, err error) {
+	in, err = wheelhouse.OpenRegular(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		in.Close()
+		return nil, nil, err
+	}
+	return in, out, nil
+}
+
+// copyFile copies src, a file larder wrote, to dst, a new file, and syncs
+// it.
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	in, out, err := openForCopy(src, dst)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
 		return err

@@ -4,8 +4,6 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-
-	"github.com/larder-build/larder/wheelhouse"
 )
 
 // ficlone is FICLONE from linux/fs.h: share src's extents with dst.
@@ -14,15 +12,11 @@ const ficlone = 0x40049409
 // reflink makes dst a copy-on-write clone of src, or fails on a file
 // system without reflinks (ext4, tmpfs) and across file systems.
 func reflink(src, dst string) error {
-	in, err := wheelhouse.OpenRegular(src)
+	in, out, err := openForCopy(src, dst)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
 	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, out.Fd(), ficlone, in.Fd())
 	cerr := out.Close()
 	if errno != 0 || cerr != nil {
