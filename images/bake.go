@@ -177,7 +177,7 @@ type UploadPlan struct {
 
 // Bake plans the layers, builds them, stacks them on the base for every
 // platform and writes the result (unless DryRun).
-func Bake(ctx context.Context, req Request, opts ...Option) (*Report, error) {
+func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err error) {
 	for _, o := range opts {
 		if err := o(&req); err != nil {
 			return nil, fmt.Errorf("baking: %w", err)
@@ -206,6 +206,14 @@ func Bake(ctx context.Context, req Request, opts ...Option) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The layers built are synced while the images are assembled and
+	// written; whatever happens, they are on disk, and remembered, before
+	// the bake returns.
+	defer func() {
+		if serr := synced(built); err == nil && serr != nil {
+			out, err = nil, serr
+		}
+	}()
 	art, err := req.assemble(base, prevImages, plan, built, rep)
 	if err != nil {
 		return nil, err
@@ -267,6 +275,10 @@ func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Repor
 // build builds the layers of every stack of the plan, with each
 // platform's larder-index layer unless WheelhouseOnly.
 func (req Request) build(ctx context.Context, plan *layers.Plan) ([]layers.Built, error) {
+	builder, err := req.builder(plan)
+	if err != nil {
+		return nil, err
+	}
 	index := map[string][]layers.File{}
 	if !req.WheelhouseOnly {
 		for _, p := range req.Platforms {
@@ -274,20 +286,31 @@ func (req Request) build(ctx context.Context, plan *layers.Plan) ([]layers.Built
 			if err != nil {
 				return nil, err
 			}
-			if index[p], err = layers.IndexFiles(bin, req.IndexConfig); err != nil {
+			if index[p], err = builder.IndexFiles(bin, req.IndexConfig); err != nil {
 				return nil, err
 			}
 		}
-	}
-	builder, err := req.builder(plan)
-	if err != nil {
-		return nil, err
 	}
 	built, err := builder.BuildStacks(ctx, plan, layers.Content{Store: req.Store, Path: req.Path}, index)
 	if err != nil {
 		return nil, fmt.Errorf("building layers: %w", err)
 	}
 	return built, nil
+}
+
+// synced waits for every built layer to be on disk.
+func synced(built []layers.Built) error {
+	var first error
+	for _, b := range built {
+		for _, p := range b.Parts {
+			if p.Layer != nil {
+				if err := p.Layer.Sync(); err != nil && first == nil {
+					first = err
+				}
+			}
+		}
+	}
+	return first
 }
 
 // assemble stacks each platform's layers on its base image: one image,
@@ -352,7 +375,9 @@ func (req Request) builder(plan *layers.Plan) (*layers.Builder, error) {
 	}
 	opts := []layers.Option{layers.WithCompression(req.Compression), layers.WithModTime(req.ModTime)}
 	if req.layerDir != "" {
-		opts = append(opts, layers.WithDir(req.layerDir))
+		// The built blobs are synced while the images are assembled and
+		// written; the write waits for them before it references them.
+		opts = append(opts, layers.WithDir(req.layerDir), layers.WithBackgroundSync())
 	}
 	if req.DryRun {
 		opts = append(opts, layers.WithDryRun())

@@ -31,12 +31,18 @@ type blob struct {
 	size   int64
 	open   func() (io.ReadCloser, error)
 	// path is the blob on disk when it is there already (a built layer):
-	// linked into a layout on the same file system instead of copied.
+	// linked into a layout on the same file system instead of copied;
+	// sync waits until that file is on disk.
 	path string
+	sync func() error
 }
 
-// pathLayer is a layer whose compressed bytes are a file on disk.
-type pathLayer interface{ Path() string }
+// pathLayer is a layer whose compressed bytes are a file on disk, synced
+// to disk when Sync returns.
+type pathLayer interface {
+	Path() string
+	Sync() error
+}
 
 // blobs lists every blob of an artifact: layers and config of each
 // image, then manifests, the top one last, without repeats.
@@ -69,7 +75,7 @@ func (a Artifact) blobs() ([]blob, error) {
 			}
 			b := blob{digest: d, size: n, open: l.Compressed}
 			if pl, ok := l.(pathLayer); ok {
-				b.path = pl.Path()
+				b.path, b.sync = pl.Path(), pl.Sync
 			}
 			add(b)
 		}
@@ -202,6 +208,15 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	// A linked blob may still be on its way to disk; index.json makes it
+	// part of the layout, so it comes after.
+	for _, b := range blobs {
+		if b.sync != nil {
+			if err := b.sync(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, n := range written {
 		if n >= 0 {

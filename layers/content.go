@@ -128,8 +128,12 @@ func IndexFiles(binary string, config []byte) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the larder-index binary: %w", err)
 	}
+	return indexFiles(binary, config, sum, size), nil
+}
+
+func indexFiles(binary string, config []byte, sum string, size int64) []File {
 	return []File{
 		{Path: IndexBinaryPath, Mode: 0o755, Source: binary, Size: size, SHA256: sum},
 		DataFile(IndexConfigPath, 0o644, config),
-	}, nil
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -32,6 +33,10 @@ type Layer struct {
 	compression      Compression
 	path             string // the blob, "" when not kept
 	cached           bool
+	// synced is closed once the blob is on disk (syncErr says how that
+	// went); nil when it was before the layer was returned.
+	synced  chan struct{}
+	syncErr error
 }
 
 var _ v1.Layer = (*Layer)(nil)
@@ -58,6 +63,16 @@ func (l *Layer) Cached() bool { return l.cached }
 // Path is the compressed blob on disk ("" when the Builder keeps no
 // layers): outputs on the same file system link it instead of copying.
 func (l *Layer) Path() string { return l.path }
+
+// Sync waits until the layer's blob is on disk, and says whether it got
+// there: at once, unless the Builder syncs WithBackgroundSync and is still
+// at it.
+func (l *Layer) Sync() error {
+	if l.synced != nil {
+		<-l.synced
+	}
+	return l.syncErr
+}
 
 // Compressed opens the compressed blob.
 func (l *Layer) Compressed() (io.ReadCloser, error) {
@@ -104,6 +119,10 @@ type Builder struct {
 	mtime       time.Time
 	progress    func(n int64)
 	jobs        int
+	// background syncs kept blobs after Build returns; pending holds
+	// those not synced yet, by key.
+	background bool
+	pending    sync.Map
 }
 
 // Option configures a Builder.
@@ -123,6 +142,18 @@ func WithDir(dir string) Option {
 func WithDryRun() Option {
 	return func(b *Builder) error {
 		b.dryRun = true
+		return nil
+	}
+}
+
+// WithBackgroundSync has Build return a kept layer as soon as its blob is
+// complete, and sync the blob to disk while the caller goes on (writing an
+// image's configuration, other blobs): whoever needs the blob durable, as
+// an OCI layout about to reference it does, calls (*Layer).Sync. The
+// layer is remembered in the folder only once it is on disk.
+func WithBackgroundSync() Option {
+	return func(b *Builder) error {
+		b.background = true
 		return nil
 	}
 }
@@ -270,24 +301,60 @@ func (b *Builder) Build(ctx context.Context, files []File) (*Layer, error) {
 	return l, nil
 }
 
-// keep syncs and renames a built blob into the folder, with its record.
+// keep puts a built blob into the folder under its key, and its record
+// beside it once the blob is on disk: synced then renamed, or renamed then
+// synced in the background.
 func (b *Builder) keep(tmp *os.File, key string, l *Layer) error {
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing a layer: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing a layer: %w", err)
-	}
 	blob := filepath.Join(b.dir, key+".blob")
+	if !b.background {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("writing a layer: %w", err)
+		}
+		if err := tmp.Close(); err != nil {
+			return fmt.Errorf("writing a layer: %w", err)
+		}
+		if err := os.Rename(tmp.Name(), blob); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("writing a layer: %w", err)
+		}
+		l.path = blob
+		return b.record(key, l)
+	}
+	// A record left from before would vouch for the blob before it is
+	// on disk.
+	os.Remove(filepath.Join(b.dir, key+".json"))
 	if err := os.Rename(tmp.Name(), blob); err != nil {
+		tmp.Close()
 		os.Remove(tmp.Name())
 		return fmt.Errorf("writing a layer: %w", err)
 	}
+	l.path = blob
+	l.synced = make(chan struct{})
+	b.pending.Store(key, l)
+	go func() {
+		defer close(l.synced)
+		defer b.pending.Delete(key)
+		err := tmp.Sync()
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = b.record(key, l)
+		}
+		if err != nil {
+			os.Remove(blob)
+			l.syncErr = fmt.Errorf("writing a layer: %w", err)
+		}
+	}()
+	return nil
+}
+
+// record writes the record of a kept layer whose blob is on disk.
+func (b *Builder) record(key string, l *Layer) error {
 	rec, _ := json.Marshal(record{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size, UncompressedSize: l.uncompressedSize})
 	if err := wheelhouse.WriteFileAtomic(filepath.Join(b.dir, key+".json"), rec, 0o644); err != nil {
 		return fmt.Errorf("writing a layer: %w", err)
 	}
-	l.path = blob
 	return nil
 }
 
@@ -296,6 +363,9 @@ func (b *Builder) keep(tmp *os.File, key string, l *Layer) error {
 func (b *Builder) lookup(key string) (*Layer, bool) {
 	if b.dir == "" {
 		return nil, false
+	}
+	if p, ok := b.pending.Load(key); ok {
+		p.(*Layer).Sync()
 	}
 	data, err := os.ReadFile(filepath.Join(b.dir, key+".json"))
 	if err != nil {
@@ -344,7 +414,7 @@ func (b *Builder) Prune(age time.Duration) (int64, error) {
 			os.Remove(filepath.Join(b.dir, name[:len(name)-len(ext)]+".json"))
 		case ext == ".json":
 			continue // goes with its blob
-		case ext != ".tmp":
+		case ext != ".tmp" && ext != sourceExt:
 			continue
 		}
 		if os.Remove(filepath.Join(b.dir, name)) == nil {

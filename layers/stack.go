@@ -114,6 +114,12 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		})
 	}
 	if err := g.Wait(); err != nil {
+		// Nothing of this call goes on behind the caller's back.
+		for _, w := range todo {
+			if w.layer != nil {
+				w.layer.Sync()
+			}
+		}
 		return nil, err
 	}
 

@@ -18,9 +18,9 @@ import (
 // /legacy/ (the upload API) when uploads are on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.request(r)
-	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.uploader != nil {
+	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.serveUploads != nil {
 		w.Header()["X-Content-Type-Options"] = hdrNosniff
-		s.serveUpload(w, r)
+		s.serveUploads(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.o.readAuth && !(len(segs) == 2 && segs[0] == "-" && segs[1] == "healthz") {
 		// Liveness probes read /-/healthz without credentials; it names
 		// no project.
-		if _, res := s.auth.check(r); res != authOK {
+		if _, res := s.checkAuth(r); res != authOK {
 			s.metrics.unauthReads.Add(1)
 			challenge(w, res)
 			return
