@@ -2,6 +2,8 @@ package registrycache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -30,10 +33,14 @@ type Served struct {
 	tags []string
 }
 
-var _ serve.Cache = (*Served)(nil)
+var (
+	_ serve.Cache  = (*Served)(nil)
+	_ serve.Keeper = (*Served)(nil)
+)
 
 // Served returns the files of the wheelhouses tagged tags, or of every
-// wheelhouse pushed under its lock's tag (sha256-*) when none is given.
+// wheelhouse pushed under its lock's tag (sha256-*) and every upload kept
+// (upload-*) when none is given.
 func (c *Cache) Served(tags ...string) *Served {
 	return &Served{c: c, tags: tags}
 }
@@ -71,11 +78,15 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 			if d.MediaType != MediaTypeFile || a[AnnotationFilename] == "" || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
 				continue
 			}
-			out = append(out, wheelhouse.Entry{
+			e := wheelhouse.Entry{
 				Filename: a[AnnotationFilename], Project: a[AnnotationProject], Version: a[AnnotationVersion],
 				SHA256: d.Digest.Hex, Size: d.Size, Private: a[AnnotationPrivate] == "true",
-				Origin: wheelhouse.Origin{Kind: a[AnnotationOrigin]},
-			})
+				Origin: wheelhouse.Origin{Kind: a[AnnotationOrigin], Uploader: a[AnnotationUploader]},
+			}
+			if t, err := time.Parse(time.RFC3339, a[AnnotationUploadTime]); err == nil {
+				e.UploadTime = t
+			}
+			out = append(out, e)
 		}
 	}
 	return out, nil
@@ -87,7 +98,69 @@ func (s *Served) Open(ctx context.Context, sum string) (io.ReadCloser, error) {
 	return rc, err
 }
 
-// lockTags lists the tags wheelhouses are pushed under, sorted.
+// UploadTag is the tag an upload kept by Keep is pushed under: one per
+// file name (a tag cannot hold every file name), so that a second upload
+// of the name finds the first.
+func UploadTag(filename string) string {
+	h := sha256.Sum256([]byte(filename))
+	return "upload-" + hex.EncodeToString(h[:])
+}
+
+// Keep pushes an upload (its bytes at path and, for a wheel, its core
+// metadata) as a wheelhouse of its own tagged UploadTag, so that every
+// server of the cache serves it. Other bytes already kept under the same
+// file name fail it with an error wrapping serve.ErrConflict.
+func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, metadata []byte) error {
+	tag := UploadTag(e.Filename)
+	raw, found, err := s.c.manifest(ctx, tag)
+	if err != nil {
+		return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
+	}
+	if found {
+		var m v1.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("keeping %s in %s: reading its tag %s: %w", e.Filename, s.c.ref, tag, err)
+		}
+		for _, d := range m.Layers {
+			if d.MediaType == MediaTypeFile && d.Annotations[AnnotationFilename] == e.Filename {
+				if d.Digest.Hex != e.SHA256 {
+					return fmt.Errorf("keeping %s in %s: %w (sha256 %s)", e.Filename, s.c.ref, serve.ErrConflict, d.Digest.Hex)
+				}
+				return nil
+			}
+		}
+	}
+	layers, blobs, err := fileDescriptors(e, path, "")
+	if err != nil {
+		return err
+	}
+	for _, b := range blobs {
+		if _, err := s.c.putIfAbsent(ctx, b.sum, b.path); err != nil {
+			return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
+		}
+	}
+	if len(metadata) > 0 {
+		mh, err := s.c.putBytes(ctx, metadata)
+		if err != nil {
+			return fmt.Errorf("keeping the metadata of %s in %s: %w", e.Filename, s.c.ref, err)
+		}
+		layers = append(layers, metadataDescriptor(e.Filename, mh, int64(len(metadata))))
+	}
+	if _, err := s.c.putBytes(ctx, []byte("{}")); err != nil {
+		return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
+	}
+	raw, err = wheelhouseManifest(layers, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := s.c.putManifest(ctx, raw, []string{tag}); err != nil {
+		return fmt.Errorf("keeping %s: %w", e.Filename, err)
+	}
+	return nil
+}
+
+// lockTags lists the tags wheelhouses are pushed (sha256-*) and uploads
+// kept (upload-*) under, sorted.
 func (c *Cache) lockTags(ctx context.Context) ([]string, error) {
 	var all []string
 	if c.dir != "" {
@@ -123,7 +196,7 @@ func (c *Cache) lockTags(ctx context.Context) ([]string, error) {
 	}
 	var tags []string
 	for _, t := range all {
-		if strings.HasPrefix(t, "sha256-") && len(t) == len("sha256-")+64 {
+		if (strings.HasPrefix(t, "sha256-") && len(t) == len("sha256-")+64) || (strings.HasPrefix(t, "upload-") && len(t) == len("upload-")+64) {
 			tags = append(tags, t)
 		}
 	}

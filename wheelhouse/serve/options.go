@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/resolver/distname"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // Option configures a Server.
@@ -30,6 +31,7 @@ type options struct {
 	readAuth       bool
 	maxUpload      int64
 	uploaders      []uploadRule
+	openWrites     func(*Server, *wheelhouse.Store) error // set by WithHtpasswd
 	readTimeout    time.Duration
 	shared         Cache
 	bake           bakeInfo
@@ -124,7 +126,12 @@ func WithVersion(v string) Option {
 // bcrypt entries (htpasswd -B); uploads are stored in the served
 // wheelhouse and their projects never fall through.
 func WithHtpasswd(file string) Option {
-	return func(o *options) error { o.htpasswd = file; return nil }
+	return func(o *options) error {
+		// Only this option reaches the upload and credential code, so a
+		// server built without it (larder-index) links neither.
+		o.htpasswd, o.openWrites = file, (*Server).openWrites
+		return nil
+	}
 }
 
 // WithReadAuth makes every read but /-/healthz require the htpasswd

@@ -66,11 +66,14 @@ type Server struct {
 	root       *cachedPage
 
 	// Uploads: auth is nil without an htpasswd file, uploader nil when
-	// uploads are off. uploaded holds the files uploaded since start
-	// (under cacheMu); uploadedNames their projects, read by isPrivate
-	// without a lock.
+	// uploads are off; checkAuth and serveUploads are set with them (by
+	// openWrites, so that only WithHtpasswd links them). uploaded holds
+	// the files uploaded since start (under cacheMu); uploadedNames their
+	// projects, read by isPrivate without a lock.
 	auth          *htpasswd
 	uploader      *uploader
+	checkAuth     func(*http.Request) (string, authResult)
+	serveUploads  http.HandlerFunc
 	uploaded      *catalog
 	uploadedNames sync.Map
 
@@ -124,18 +127,8 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 	if o.readAuth && o.htpasswd == "" {
 		return nil, errors.New("configuring the index server: reads can require credentials only with an htpasswd file")
 	}
-	if o.htpasswd != "" {
-		if s.auth, err = readHtpasswd(o.htpasswd); err != nil {
-			return nil, fmt.Errorf("configuring the index server: %w", err)
-		}
-		for _, r := range o.uploaders {
-			for _, u := range r.users {
-				if _, ok := s.auth.users[u]; !ok {
-					return nil, fmt.Errorf("configuring the index server: uploaders %q: user %q is not in %s", r.glob, u, o.htpasswd)
-				}
-			}
-		}
-		if s.uploader, err = openUploader(store, o.maxUpload); err != nil {
+	if o.openWrites != nil {
+		if err := o.openWrites(s, store); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
 	}

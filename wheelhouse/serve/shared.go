@@ -24,6 +24,18 @@ type Cache interface {
 	Open(ctx context.Context, sha256 string) (io.ReadCloser, error)
 }
 
+// Keeper is a Cache that also keeps uploads, so that every server sharing
+// it serves them and knows their projects are private.
+type Keeper interface {
+	// Keep stores an upload: its entry, its bytes at path and, for a
+	// wheel, its core metadata. It fails with an error wrapping
+	// ErrConflict when the cache holds other bytes under that file name.
+	Keep(ctx context.Context, e wheelhouse.Entry, path string, metadata []byte) error
+}
+
+// ErrConflict says a shared cache holds other bytes under a file name.
+var ErrConflict = errors.New("a file of that name with other content exists")
+
 // sharedListTimeout bounds the listing of a shared cache at start.
 const sharedListTimeout = time.Minute
 

@@ -93,6 +93,27 @@ var knownFields = map[string]bool{
 	"sha256_digest": true, "md5_digest": true,
 }
 
+// openWrites reads the htpasswd file and turns uploads on: what
+// WithHtpasswd asks for.
+func (s *Server) openWrites(store *wheelhouse.Store) error {
+	var err error
+	if s.auth, err = readHtpasswd(s.o.htpasswd); err != nil {
+		return err
+	}
+	for _, r := range s.o.uploaders {
+		for _, u := range r.users {
+			if _, ok := s.auth.users[u]; !ok {
+				return fmt.Errorf("uploaders %q: user %q is not in %s", r.glob, u, s.o.htpasswd)
+			}
+		}
+	}
+	if s.uploader, err = openUploader(store, s.o.maxUpload); err != nil {
+		return err
+	}
+	s.checkAuth, s.serveUploads = s.auth.check, s.serveUpload
+	return nil
+}
+
 // serveUpload answers the legacy upload API (twine upload, uv publish):
 // a multipart POST of a distribution, checked and stored, or refused with
 // nothing stored.
@@ -190,7 +211,7 @@ func (s *Server) upload(r *http.Request, user string) (created bool, size int64,
 	if e.IsWheel() {
 		e.MetadataSHA256 = sha256Hex(meta)
 	}
-	created, err = s.keepUpload(form.tmp, e, meta)
+	created, err = s.keepUpload(r.Context(), form.tmp, e, meta)
 	return created, form.size, err
 }
 
@@ -571,10 +592,13 @@ func parseCoreMetadata(b []byte) (name, version, requiresPython string) {
 	return name, version, requiresPython
 }
 
+// keepTimeout bounds how long an upload waits for the shared cache.
+const keepTimeout = 5 * time.Minute
+
 // keepUpload renames a checked upload into the store, with its metadata
 // sidecar for a wheel, and lists it; a file of the same name is answered
 // by comparing hashes. On any failure nothing new stays in the store.
-func (s *Server) keepUpload(tmp string, e wheelhouse.Entry, meta []byte) (bool, error) {
+func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry, meta []byte) (bool, error) {
 	u := s.uploader
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -584,6 +608,20 @@ func (s *Server) keepUpload(tmp string, e wheelhouse.Entry, meta []byte) (bool, 
 		return false, refuse(http.StatusConflict, "%s exists with different content (sha256 %s); files are immutable: upload a new version", e.Filename, old.SHA256)
 	case old != nil && listed:
 		return false, nil
+	}
+	// A shared cache keeps it first, so that every server of the cache
+	// serves it: one that will not take it leaves nothing stored here.
+	if k, ok := s.o.shared.(Keeper); ok {
+		kctx, cancel := context.WithTimeout(ctx, keepTimeout)
+		err := k.Keep(kctx, e, tmp, meta)
+		cancel()
+		switch {
+		case errors.Is(err, ErrConflict):
+			return false, refuse(http.StatusConflict, "%s exists in the shared cache with different content; files are immutable: upload a new version", e.Filename)
+		case err != nil:
+			s.log.Warn("the shared cache did not keep an upload", "file", e.Filename, "err", err)
+			return false, refuse(http.StatusServiceUnavailable, "the shared cache did not keep %s: nothing was stored; try again", e.Filename)
+		}
 	}
 	// Not there, or there with the same bytes but unlisted (a server
 	// killed between the rename and the manifest): listed now.

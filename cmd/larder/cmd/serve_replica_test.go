@@ -14,6 +14,7 @@ import (
 	"github.com/larder-build/larder/internal/dockerregistry"
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/resolver/pylock"
 )
 
@@ -110,5 +111,75 @@ func TestTwoServeProcessesShareOneRegistryAndNothingElse(t *testing.T) {
 	}
 	if n := len(srv.Counts()); n != 0 {
 		t.Fatalf("the replicas sent %d requests to the index: %v", n, srv.Counts())
+	}
+}
+
+// TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther: two 'larder
+// serve --cache --htpasswd' processes share a registry. twine uploads a
+// wheel and an sdist to the first; other bytes under the wheel's name are
+// refused by the second with 409 though it has never seen the file, and
+// the same bytes are accepted; a third replica started afterwards serves
+// the upload to pip, and the upstream, which offers a higher version of
+// that name, is never asked for it.
+func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
+	bin := larderBinary(t)
+	pip := piptest.New(t, "python3")
+	if _, err := exec.LookPath("docker-registry"); err != nil {
+		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
+	}
+	reg, err := dockerregistry.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Stop)
+	cache := "docker://" + reg.Host + "/acme/larder"
+	users := uploadtest.Htpasswd(t, "alice:s3cret")
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "acme-fork", Releases: []pypitest.Release{{Version: "9.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}},
+	}})
+	replica := func() (simple, legacy, wh string) {
+		dir := t.TempDir()
+		wh = filepath.Join(dir, "wh")
+		simple = startServeProcess(t, bin, dir, "--cache", cache, "--wheelhouse", wh, "--upstream", up.URL(), "--htpasswd", users)
+		return simple, strings.TrimSuffix(simple, "simple/") + "legacy/", wh
+	}
+	_, legacy1, _ := replica()
+	_, legacy2, wh2 := replica()
+
+	project := &pypitest.Project{Name: "acme-fork", Releases: []pypitest.Release{{Version: "1.0"}}}
+	wheel, _, paths := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "dist"), project, 0)
+	if out, err := uploadtest.Twine(t, legacy1, "alice", "s3cret", paths...); err != nil {
+		t.Fatalf("twine upload to the first replica: %v\n%s", err, out)
+	}
+	other, _, otherPaths := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "other"), project, 4096)
+	if other.Filename != wheel.Filename || other.SHA256 == wheel.SHA256 {
+		t.Fatalf("want other bytes under %s, got %s %s", wheel.Filename, other.Filename, other.SHA256)
+	}
+	out, err := uploadtest.Twine(t, legacy2, "alice", "s3cret", otherPaths[0])
+	if err == nil || !strings.Contains(out, "409") {
+		t.Fatalf("other bytes under %s on the second replica: %v, want 409\n%s", wheel.Filename, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(wh2, "files", wheel.Filename)); err == nil {
+		t.Fatalf("the refused upload was stored in the second replica's wheelhouse")
+	}
+	if out, err := uploadtest.Twine(t, legacy2, "alice", "s3cret", paths[0]); err != nil {
+		t.Fatalf("the same bytes again, to the second replica: %v\n%s", err, out)
+	}
+
+	up.Reset()
+	simple3, _, _ := replica()
+	site := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", simple3, "--target", site, "acme-fork")
+	c.Env = pip.Env
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("pip install through the third replica: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(site, "acme_fork-1.0.dist-info")); err != nil {
+		t.Errorf("acme-fork 1.0 (the upload) was not installed: %v", err)
+	}
+	if n := up.TotalRequests(); n != 0 {
+		t.Errorf("the upstream was asked %d times (%v); an uploaded project must never fall through", n, up.Counts())
 	}
 }
