@@ -226,34 +226,22 @@ func (p *markerParser) peek() string {
 	return ""
 }
 
-func (p *markerParser) or(depth int) (*markerExpr, error) {
-	left, err := p.and(depth)
-	if err != nil {
-		return nil, err
-	}
-	for p.peek() == "or" {
-		p.pos++
-		right, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		left = &markerExpr{op: "or", left: left, right: right}
-	}
-	return left, nil
-}
+func (p *markerParser) or(depth int) (*markerExpr, error)  { return p.chain("or", p.and, depth) }
+func (p *markerParser) and(depth int) (*markerExpr, error) { return p.chain("and", p.atom, depth) }
 
-func (p *markerParser) and(depth int) (*markerExpr, error) {
-	left, err := p.atom(depth)
+// chain parses operands joined by op, grouping from the left.
+func (p *markerParser) chain(op string, operand func(depth int) (*markerExpr, error), depth int) (*markerExpr, error) {
+	left, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
-	for p.peek() == "and" {
+	for p.peek() == op {
 		p.pos++
-		right, err := p.atom(depth)
+		right, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
-		left = &markerExpr{op: "and", left: left, right: right}
+		left = &markerExpr{op: op, left: left, right: right}
 	}
 	return left, nil
 }
