@@ -1,13 +1,9 @@
 package pep440
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/pyref"
 )
 
 // oracleScript answers JSON-line requests with pip's vendored packaging
@@ -170,6 +166,8 @@ type oracleRequest struct {
 
 // oracleAnswer holds the fields of every kind of answer.
 type oracleAnswer struct {
+	// the greeting, first of all
+	Packaging string `json:"packaging"`
 	// parse
 	OK  bool   `json:"ok"`
 	S   string `json:"s"`
@@ -192,69 +190,15 @@ type oracleAnswer struct {
 // answers in order. It skips the test when python3 is missing.
 func askOracle(t testing.TB, reqs []oracleRequest) []oracleAnswer {
 	t.Helper()
-	py, err := exec.LookPath("python3")
+	answers, err := pyref.Ask[oracleRequest, oracleAnswer](t, reqs, "-c", oracleScript)
 	if err != nil {
-		t.Skip("python3 is not installed: no reference to compare with")
+		t.Fatalf("oracle: %v", err)
 	}
-	cmd := exec.Command(py, "-c", oracleScript)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	if len(answers) != 1+len(reqs) {
+		t.Fatalf("the oracle gave %d answers to %d requests and its greeting", len(answers), len(reqs))
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	if v := answers[0].Packaging; v != "21.3" {
+		t.Fatalf("the oracle is pip's vendored packaging %s, the deviations are recorded against 21.3", v)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the oracle: %v", err)
-	}
-	writeErr := make(chan error, 1)
-	go func() {
-		w := bufio.NewWriterSize(stdin, 1<<16)
-		enc := json.NewEncoder(w)
-		for _, r := range reqs {
-			if err := enc.Encode(r); err != nil {
-				writeErr <- err
-				stdin.Close()
-				return
-			}
-		}
-		err := w.Flush()
-		stdin.Close()
-		writeErr <- err
-	}()
-	r := bufio.NewReaderSize(stdout, 1<<20)
-	var hello struct{ Packaging string }
-	if err := readJSONLine(r, &hello); err != nil {
-		t.Fatalf("starting the oracle: %v\n%s", err, stderr.String())
-	}
-	if hello.Packaging != "21.3" {
-		t.Fatalf("the oracle is pip's vendored packaging %s, the deviations are recorded against 21.3", hello.Packaging)
-	}
-	answers := make([]oracleAnswer, len(reqs))
-	for i := range answers {
-		if err := readJSONLine(r, &answers[i]); err != nil {
-			t.Fatalf("reading answer %d of the oracle: %v\n%s", i, err, stderr.String())
-		}
-	}
-	if err := <-writeErr; err != nil {
-		t.Fatalf("writing to the oracle: %v", err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("oracle: %v\n%s", err, stderr.String())
-	}
-	return answers
-}
-
-func readJSONLine(r *bufio.Reader, v any) error {
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		if err == io.EOF {
-			return fmt.Errorf("unexpected end of output")
-		}
-		return err
-	}
-	return json.Unmarshal(line, v)
+	return answers[1:]
 }

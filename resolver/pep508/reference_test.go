@@ -1,13 +1,12 @@
 package pep508
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
+	"errors"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/pyref"
 )
 
 // referenceScript answers questions with pip's vendored packaging 21.3.
@@ -39,61 +38,19 @@ type refAnswer struct {
 // then asks about each marker or requirement, returning answers in order.
 func askReference(t *testing.T, envs []Environment, markers, reqs []string) (markerAnswers, reqAnswers []refAnswer) {
 	t.Helper()
-	py, err := exec.LookPath("python3")
+	queries := []any{map[string]any{"envs": envs}}
+	for _, m := range markers {
+		queries = append(queries, map[string]string{"marker": m})
+	}
+	for _, r := range reqs {
+		queries = append(queries, map[string]string{"req": r})
+	}
+	answers, err := pyref.Ask[any, refAnswer](t, queries, referenceScript)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.Skipf("reference script failed (is pip installed for python3?): %v", err)
+	}
 	if err != nil {
-		t.Skip("python3 not found; the reference comparison needs pip's packaging")
-	}
-	cmd := exec.Command(py, referenceScript)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	writeErr := make(chan error, 1)
-	go func() {
-		w := bufio.NewWriter(stdin)
-		enc := json.NewEncoder(w)
-		err := enc.Encode(map[string]any{"envs": envs})
-		for _, m := range markers {
-			if err == nil {
-				err = enc.Encode(map[string]string{"marker": m})
-			}
-		}
-		for _, r := range reqs {
-			if err == nil {
-				err = enc.Encode(map[string]string{"req": r})
-			}
-		}
-		if err == nil {
-			err = w.Flush()
-		}
-		stdin.Close()
-		writeErr <- err
-	}()
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	var answers []refAnswer
-	for sc.Scan() {
-		var a refAnswer
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("reading reference answer %q: %v", sc.Text(), err)
-		}
-		answers = append(answers, a)
-	}
-	if err := <-writeErr; err != nil {
-		t.Fatalf("writing to reference: %v", err)
-	}
-	if err := cmd.Wait(); err != nil {
-		if strings.Contains(err.Error(), "exit status") {
-			t.Skipf("reference script failed (is pip installed for python3?): %v", err)
-		}
 		t.Fatal(err)
 	}
 	if want := 1 + len(markers) + len(reqs); len(answers) != want {

@@ -1,17 +1,15 @@
 package reqfile
 
 import (
-	"bufio"
-	"encoding/json"
-	"github.com/larder-build/larder/resolver/dist"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/pyref"
+	"github.com/larder-build/larder/resolver/dist"
 )
 
 // pipScript parses requirements files with pip's own parser, one JSON case
@@ -129,33 +127,9 @@ type flatOptions struct {
 // runPip parses every case with pip in one python3 process.
 func runPip(t *testing.T, cases []pipCase) []pipResult {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed")
-	}
-	cmd := exec.Command(python, "-c", pipScript)
-	var in strings.Builder
-	enc := json.NewEncoder(&in)
-	for _, c := range cases {
-		if err := enc.Encode(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd.Stdin = strings.NewReader(in.String())
-	cmd.Stderr = nil
-	out, err := cmd.Output()
+	results, err := pyref.Ask[pipCase, pipResult](t, cases, "-c", pipScript)
 	if err != nil {
 		t.Fatalf("running pip's parser: %v", err)
-	}
-	var results []pipResult
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var r pipResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("decoding pip's answer %q: %v", sc.Text(), err)
-		}
-		results = append(results, r)
 	}
 	if len(results) != len(cases) {
 		t.Fatalf("pip answered %d of %d cases", len(results), len(cases))

@@ -1,15 +1,12 @@
 package tags
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/pyref"
 	"github.com/larder-build/larder/resolver/target"
 )
 
@@ -18,34 +15,9 @@ import (
 // reference implementation on this machine.
 func reference(t *testing.T, reqs []map[string]any) []map[string]any {
 	t.Helper()
-	python, err := exec.LookPath("python3")
+	resps, err := pyref.Ask[map[string]any, map[string]any](t, reqs, "../../testdata/tags/reference.py")
 	if err != nil {
-		t.Skip("python3 is not installed: no reference implementation to compare with")
-	}
-	var in bytes.Buffer
-	enc := json.NewEncoder(&in)
-	for _, r := range reqs {
-		if err := enc.Encode(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(python, "../../testdata/tags/reference.py")
-	cmd.Stdin = &in
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("running reference.py: %v\n%s", err, stderr.String())
-	}
-	var resps []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("reading reference.py output: %v", err)
-		}
-		resps = append(resps, m)
+		t.Fatalf("running reference.py: %v", err)
 	}
 	if len(resps) != len(reqs) {
 		t.Fatalf("reference.py answered %d of %d requests", len(resps), len(reqs))
