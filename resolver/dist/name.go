@@ -1,6 +1,10 @@
 package dist
 
-import "github.com/larder-build/larder/resolver/distname"
+import (
+	"strings"
+
+	"github.com/larder-build/larder/resolver/distname"
+)
 
 // NormalizeName returns the PEP 503 normalized form of a project name, as
 // distname.NormalizeName does: "Zope.Interface" and "zope_interface" give
@@ -24,4 +28,20 @@ func ParseSdistName(filename, project string) (SdistName, error) {
 // the project, at best effort, as distname.GuessSdistName does.
 func GuessSdistName(filename string) (SdistName, error) {
 	return distname.GuessSdistName(filename)
+}
+
+// FileName returns name, or else the last part of url, or else of path
+// (after the last '/' or '\'): the file name a lock entry gives or implies.
+func FileName(name, url, path string) string {
+	if name != "" {
+		return name
+	}
+	s := url
+	if s == "" {
+		s = path
+	}
+	if i := strings.LastIndexAny(s, "/\\"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }

@@ -100,3 +100,19 @@ func TestNormalizeNameAndValidNameMatchPackagingOnPyPINames(t *testing.T) {
 		}
 	}
 }
+
+func TestFileNameFallsBackToTheLastPartOfURLThenPath(t *testing.T) {
+	tests := []struct{ name, url, path, want string }{
+		{"a-1.0.tar.gz", "https://x/b-1.0.tar.gz", "c.whl", "a-1.0.tar.gz"},
+		{"", "https://x/files/b-1.0.tar.gz", "c.whl", "b-1.0.tar.gz"},
+		{"", "", "dist/c-1.0-py3-none-any.whl", "c-1.0-py3-none-any.whl"},
+		{"", "", `dist\d-1.0.tar.gz`, "d-1.0.tar.gz"},
+		{"", "", "e.whl", "e.whl"},
+		{"", "", "", ""},
+	}
+	for _, tt := range tests {
+		if got := FileName(tt.name, tt.url, tt.path); got != tt.want {
+			t.Errorf("FileName(%q, %q, %q) = %q, want %q", tt.name, tt.url, tt.path, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package pylock
 
-import "time"
+import (
+	"time"
+
+	"github.com/larder-build/larder/resolver/dist"
+)
 
 // Lock is a whole pylock.toml file.
 type Lock struct {
@@ -103,21 +107,7 @@ type File struct {
 }
 
 // FileName returns Name, or else the last part of URL or Path.
-func (f File) FileName() string {
-	if f.Name != "" {
-		return f.Name
-	}
-	s := f.URL
-	if s == "" {
-		s = f.Path
-	}
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' || s[i] == '\\' {
-			return s[i+1:]
-		}
-	}
-	return s
-}
+func (f File) FileName() string { return dist.FileName(f.Name, f.URL, f.Path) }
 
 // Hashes maps a hash algorithm name (as in Python's hashlib, "sha256") to the
 // lowercase hex digest.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/gitsrc"
 )
 
@@ -202,19 +203,7 @@ type File struct {
 }
 
 // Name returns Filename, or else the last part of URL or Path.
-func (f File) Name() string {
-	if f.Filename != "" {
-		return f.Filename
-	}
-	s := f.URL
-	if s == "" {
-		s = f.Path
-	}
-	if i := strings.LastIndexAny(s, "/\\"); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
+func (f File) Name() string { return dist.FileName(f.Filename, f.URL, f.Path) }
 
 // Metadata is [package.metadata] of a local project.
 type Metadata struct {
