@@ -203,19 +203,14 @@ var emailCorpus = []string{
 }
 
 func TestParseHeadersMatchesPythonEmailParser(t *testing.T) {
-	var resp struct {
-		Results []struct {
-			Fields map[string][]string `json:"fields"`
-			Body   *string             `json:"body"`
-		}
+	type parsed struct {
+		Fields map[string][]string `json:"fields"`
+		Body   *string             `json:"body"`
 	}
-	reference(t, map[string]any{"op": "metadata", "texts": emailCorpus}, &resp)
-	if len(resp.Results) != len(emailCorpus) {
-		t.Fatalf("reference answered %d of %d", len(resp.Results), len(emailCorpus))
-	}
+	results := referenceResults[string, parsed](t, "metadata", "texts", emailCorpus)
 	for i, text := range emailCorpus {
 		fields, body := parseHeaders(text)
-		want := resp.Results[i]
+		want := results[i]
 		for k, vs := range want.Fields {
 			for j := range vs {
 				vs[j] = normalizeNewlines(vs[j])

@@ -2,12 +2,12 @@ package dist
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/pyref"
 )
 
 // reference sends one request to testdata/dist/reference.py, which answers
@@ -15,25 +15,28 @@ import (
 // the answer into resp.
 func reference(t *testing.T, req any, resp any) {
 	t.Helper()
-	python, err := exec.LookPath("python3")
+	out, err := pyref.Ask[any, json.RawMessage](t, []any{req}, "../../testdata/dist/reference.py")
 	if err != nil {
-		t.Skip("python3 is not installed: no reference implementation to compare with")
+		t.Fatalf("running reference.py: %v", err)
 	}
-	in, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
+	if len(out) != 1 {
+		t.Fatalf("reference.py gave %d answers to one request", len(out))
 	}
-	cmd := exec.Command(python, "../../testdata/dist/reference.py")
-	cmd.Stdin = bytes.NewReader(append(in, '\n'))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("running reference.py: %v\n%s", err, stderr.String())
-	}
-	if err := json.Unmarshal(out, resp); err != nil {
+	if err := json.Unmarshal(out[0], resp); err != nil {
 		t.Fatalf("reading reference.py output: %v", err)
 	}
+}
+
+// referenceResults asks reference.py's op about inputs, sent under key, and
+// returns its result for each.
+func referenceResults[I, R any](t *testing.T, op, key string, inputs []I) []R {
+	t.Helper()
+	var resp struct{ Results []R }
+	reference(t, map[string]any{"op": op, key: inputs}, &resp)
+	if len(resp.Results) != len(inputs) {
+		t.Fatalf("reference answered %d of %d", len(resp.Results), len(inputs))
+	}
+	return resp.Results
 }
 
 // pypiSample returns the name and version columns of

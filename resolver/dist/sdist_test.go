@@ -128,13 +128,9 @@ func TestSdistNamesMatchPipAndPackaging(t *testing.T) {
 		guessed[i], guessErr[i] = GuessSdistName(cases[i].Filename)
 		cases[i].GoVersion = guessed[i].Version
 	}
-	var resp struct{ Results []sdistResult }
-	reference(t, map[string]any{"op": "sdists", "cases": cases}, &resp)
-	if len(resp.Results) != len(cases) {
-		t.Fatalf("reference answered %d of %d", len(resp.Results), len(cases))
-	}
+	results := referenceResults[scase, sdistResult](t, "sdists", "cases", cases)
 	withProject, guessedLikePip, likePackaging := 0, 0, 0
-	for i, ref := range resp.Results {
+	for i, ref := range results {
 		c := cases[i]
 		s, err := ParseSdistName(c.Filename, c.Project)
 		switch {

@@ -213,13 +213,9 @@ func TestParseWheelNameMatchesPackaging(t *testing.T) {
 		parsed[i], errs[i] = ParseWheelName(f)
 		cases[i] = wcase{Filename: f, GoVersion: parsed[i].Version}
 	}
-	var resp struct{ Results []wheelResult }
-	reference(t, map[string]any{"op": "wheels", "cases": cases}, &resp)
-	if len(resp.Results) != len(files) {
-		t.Fatalf("reference answered %d of %d", len(resp.Results), len(files))
-	}
+	results := referenceResults[wcase, wheelResult](t, "wheels", "cases", cases)
 	agreed, invalidVersions, acceptedInvalid := 0, 0, 0
-	for i, ref := range resp.Results {
+	for i, ref := range results {
 		f, w, err := files[i], parsed[i], errs[i]
 		switch {
 		case !ref.OK && ref.ErrorKind == "InvalidVersion":
