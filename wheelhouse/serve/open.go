@@ -3,6 +3,7 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 )
@@ -30,6 +31,12 @@ func openRegular(name string) (*os.File, os.FileInfo, error) {
 		return nil, nil, &os.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", errNotRegular, fi.Mode().Type())}
 	}
 	return f, fi, nil
+}
+
+// servedFile is a store file as serveLocal sends it: whole (to sendfile,
+// where the platform has it) or through http.ServeContent.
+type servedFile interface {
+	io.ReadSeekCloser
 }
 
 // linkedFilesDir reports whether a store's files/ folder is a link (or not

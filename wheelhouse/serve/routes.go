@@ -18,9 +18,9 @@ import (
 // /legacy/ (the upload API) when uploads are on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.request(r)
-	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.serveUploads != nil {
+	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.uploader != nil {
 		w.Header()["X-Content-Type-Options"] = hdrNosniff
-		s.serveUploads(w, r)
+		s.serveUpload(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.o.readAuth && !(len(segs) == 2 && segs[0] == "-" && segs[1] == "healthz") {
 		// Liveness probes read /-/healthz without credentials; it names
 		// no project.
-		if _, res := s.checkAuth(r); res != authOK {
+		if _, res := s.auth.check(r); res != authOK {
 			s.metrics.unauthReads.Add(1)
 			challenge(w, res)
 			return
@@ -276,18 +276,26 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 
 const immutable = "public, max-age=31536000, immutable"
 
+// Header values of the files served from disk, shared as hdrNosniff is.
+var (
+	hdrImmutable   = []string{immutable}
+	hdrOctetStream = []string{"application/octet-stream"}
+	hdrTextPlain   = []string{"text/plain; charset=utf-8"}
+	hdrBytes       = []string{"bytes"}
+)
+
 // serveLocal serves a file of a store through http.ServeContent: Range,
 // conditional requests and sendfile.
 func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFile, meta bool) {
-	p, tag, ctype := lf.path, lf.entry.SHA256, "application/octet-stream"
+	p, tag := lf.path, lf.entry.SHA256
 	if meta {
 		if lf.metaPath == "" {
 			http.NotFound(w, r)
 			return
 		}
-		p, tag, ctype = lf.metaPath, lf.metaSHA, "text/plain; charset=utf-8"
+		p, tag = lf.metaPath, lf.metaSHA
 	}
-	f, fi, err := openRegular(p)
+	f, size, err := openServed(p)
 	switch {
 	case isLink(err):
 		s.log.Error("a wheelhouse file is a link or not a regular file; not serving it", "file", p, "err", err)
@@ -299,25 +307,35 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFil
 		return
 	}
 	defer f.Close()
-	if !meta && fi.Size() != lf.entry.Size {
-		s.log.Error("a wheelhouse file changed under the server; not serving it", "file", p, "size", fi.Size(), "manifest_size", lf.entry.Size)
+	if !meta && size != lf.entry.Size {
+		s.log.Error("a wheelhouse file changed under the server; not serving it", "file", p, "size", size, "manifest_size", lf.entry.Size)
 		http.Error(w, "file changed on disk", http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
-	h.Set("ETag", `"`+tag+`"`)
-	h.Set("Cache-Control", immutable)
-	h.Set("Content-Type", ctype)
+	h["Etag"] = []string{`"` + tag + `"`}
+	h["Cache-Control"] = hdrImmutable
+	h["Content-Type"] = hdrOctetStream
+	if meta {
+		h["Content-Type"] = hdrTextPlain
+	}
 	if r.Method == http.MethodGet && !conditional(r) {
 		// The common case, a whole file: straight to sendfile, without
 		// the seeks ServeContent makes to learn a size we know.
-		h.Set("Accept-Ranges", "bytes")
-		h.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+		h["Accept-Ranges"] = hdrBytes
+		h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
 		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
 			defer cork(c)()
 		}
 		w.WriteHeader(http.StatusOK)
-		if n, _ := io.CopyN(w, f, fi.Size()); !meta {
+		// Out with the header first: the response's ReadFrom would
+		// otherwise read (and copy) the file's first 512 bytes itself
+		// before it hands the rest to sendfile. Corked, the header
+		// leaves with the file's bytes.
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		if n, _ := io.CopyN(w, f, size); !meta {
 			s.metrics.servedLocal(lf.kind, n)
 		}
 		return

@@ -20,5 +20,15 @@ func openFile(name string) (*os.File, error) {
 	return os.Open(name)
 }
 
+// openServed opens a store file for serveLocal: openRegular's file and
+// its size.
+func openServed(name string) (servedFile, int64, error) {
+	f, fi, err := openRegular(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
 // cork does nothing where TCP_CORK does not exist.
 func cork(net.Conn) func() { return func() {} }
