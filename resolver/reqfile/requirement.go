@@ -137,15 +137,7 @@ func (p *parser) fromLine(text string, src Source) (*Requirement, error) {
 	if r.Marker == nil && r.Req != nil {
 		r.Marker = r.Req.Marker
 	}
-	extras, err := parseExtras(pathExtras)
-	if err != nil {
-		return nil, err
-	}
-	r.Extras = extras
-	if len(r.Extras) == 0 && r.Req != nil {
-		r.Extras = r.Req.Extras
-	}
-	if err := p.describeLink(r); err != nil {
+	if err := p.complete(r, pathExtras); err != nil {
 		return nil, err
 	}
 	if r.Req == nil && link != "" && r.LocalPath == "" {
@@ -259,18 +251,24 @@ func (p *parser) fromEditable(value string, src Source) (*Requirement, error) {
 		}
 		r.Req = &req
 	}
+	if err := p.complete(r, extras); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// complete sets r's extras from extras, the "[...]" written after a path,
+// or else from its requirement, then what its URL says (describeLink).
+func (p *parser) complete(r *Requirement, extras string) error {
 	ex, err := parseExtras(extras)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.Extras = ex
 	if len(r.Extras) == 0 && r.Req != nil {
 		r.Extras = r.Req.Extras
 	}
-	if err := p.describeLink(r); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return p.describeLink(r)
 }
 
 // describeLink fills LocalPath and VCS from URL.
