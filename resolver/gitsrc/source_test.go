@@ -53,11 +53,26 @@ func TestCheckURLAllowsOnlyPlainURLsOfKnownSchemes(t *testing.T) {
 	}
 }
 
+// checkCase is an input and "" when a check accepts it, else part of the
+// error it wants.
+type checkCase struct {
+	in   string
+	want string
+}
+
+// wantChecked runs check (named fn in messages) on each input.
+func wantChecked(t *testing.T, fn string, check func(string) error, tests []checkCase) {
+	t.Helper()
+	for _, tt := range tests {
+		err := check(tt.in)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s(%q) = %v; want %q", fn, tt.in, err, tt.want)
+		}
+	}
+}
+
 func TestCheckRevRefusesOptionsAndRefSyntax(t *testing.T) {
-	for _, tt := range []struct {
-		rev  string
-		want string
-	}{
+	wantChecked(t, "CheckRev", CheckRev, []checkCase{
 		{"", ""},
 		{"main", ""},
 		{"v1.2.3", ""},
@@ -73,19 +88,11 @@ func TestCheckRevRefusesOptionsAndRefSyntax(t *testing.T) {
 		{"refs/heads/", "not a valid"},
 		{"x.lock", "not a valid"},
 		{"main\x00", "control character"},
-	} {
-		err := CheckRev(tt.rev)
-		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("CheckRev(%q) = %v; want %q", tt.rev, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestCheckSubdirectoryKeepsTheProjectInsideTheCheckout(t *testing.T) {
-	for _, tt := range []struct {
-		sub  string
-		want string
-	}{
+	wantChecked(t, "CheckSubdirectory", CheckSubdirectory, []checkCase{
 		{"", ""},
 		{"pkg", ""},
 		{"src/pkg/", ""},
@@ -99,12 +106,7 @@ func TestCheckSubdirectoryKeepsTheProjectInsideTheCheckout(t *testing.T) {
 		{"-rf", "starts with '-'"},
 		{"pkg/--config=x", "starts with '-'"},
 		{"pkg\x00", "control character"},
-	} {
-		err := CheckSubdirectory(tt.sub)
-		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("CheckSubdirectory(%q) = %v; want %q", tt.sub, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestSourceDirRefusesALinkOutOfTheCheckout(t *testing.T) {
