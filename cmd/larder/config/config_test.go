@@ -34,11 +34,18 @@ output = "docker://registry.example.com/openedx/lms-dev:larder"
 path = "/wheelhouse"
 `
 
-func TestParseReadsTheDocumentedSchema(t *testing.T) {
-	c, err := Parse([]byte(full), "larder.toml")
+// mustParse parses a larder.toml's text.
+func mustParse(t *testing.T, text string) *Config {
+	t.Helper()
+	c, err := Parse([]byte(text), "larder.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestParseReadsTheDocumentedSchema(t *testing.T) {
+	c := mustParse(t, full)
 	ts, err := c.ParsedTargets()
 	if err != nil {
 		t.Fatal(err)
@@ -52,10 +59,7 @@ func TestParseReadsTheDocumentedSchema(t *testing.T) {
 }
 
 func TestParseKeepsDefaultsForMissingKeys(t *testing.T) {
-	c, err := Parse([]byte("[project]\nrequirements = [\"r.txt\"]\n"), "larder.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "[project]\nrequirements = [\"r.txt\"]\n")
 	d := Default()
 	if c.Project.Lock != d.Project.Lock || c.Index.URL != d.Index.URL || c.Wheelhouse.Dir != d.Wheelhouse.Dir || len(c.Targets) != 1 {
 		t.Errorf("got %+v, want defaults", c)
@@ -151,10 +155,7 @@ func TestLoadOptionalMissingFileGivesDefaults(t *testing.T) {
 }
 
 func TestEncodeRoundTrips(t *testing.T) {
-	c, err := Parse([]byte(full), "larder.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, full)
 	b, err := c.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -170,10 +171,7 @@ func TestEncodeRoundTrips(t *testing.T) {
 }
 
 func TestParseReadsTheCacheTable(t *testing.T) {
-	c, err := Parse([]byte("[cache]\nregistry = \"docker://127.0.0.1:5000/acme/larder\"\npush = true\ninsecure = true\n"), "larder.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustParse(t, "[cache]\nregistry = \"docker://127.0.0.1:5000/acme/larder\"\npush = true\ninsecure = true\n")
 	if want := (Cache{Registry: "docker://127.0.0.1:5000/acme/larder", Push: true, Insecure: true}); c.Cache != want {
 		t.Fatalf("cache %+v, want %+v", c.Cache, want)
 	}
