@@ -11,6 +11,7 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep440"
+	"github.com/larder-build/larder/resolver/pep508"
 )
 
 // shared is what the targets of one resolution share: the index and
@@ -46,8 +47,14 @@ type shared struct {
 	pythons []pep440.Version
 	// pages are the pages the index has returned, by normalized name,
 	// for looking ahead without waiting (seenPage).
-	pages   map[string]*index.Page
-	workers int
+	pages map[string]*index.Page
+	// versions are the installable versions of those pages, needs the
+	// requirements guessed versions have on each project (guessAt), and
+	// envs the targets' marker environments, which guesses respect.
+	versions map[string][]pep440.Version
+	needs    map[string][]need
+	envs     []pep508.Environment
+	workers  int
 	// required are the names every target needs (roots without a
 	// marker): one of them missing ends the resolution, so it ends the
 	// warming too instead of asking about every other name.

@@ -29,9 +29,17 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 	}
 	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
 		limit: parallelOf(ix), required: map[string]bool{}, queued: map[string]bool{},
-		pages: map[string]*index.Page{}}
+		pages: map[string]*index.Page{}, versions: map[string][]pep440.Version{}, needs: map[string][]need{}}
 	for _, t := range req.Targets {
 		sh.pythons = append(sh.pythons, pep440.MustParse(t.Python.Full()))
+		sh.envs = append(sh.envs, pep508.EnvironmentFor(t))
+	}
+	// What the inputs require of a project rules guesses out as any
+	// version's requirement does.
+	for _, r := range append(append([]Requirement{}, req.Requirements...), req.Constraints...) {
+		if r.VCS == nil && r.URL == "" && (r.Marker == nil || holdsForAll(r.Marker, req.Targets)) {
+			sh.needs[r.NormalizedName()] = append(sh.needs[r.NormalizedName()], need{ss: r.Specifiers})
+		}
 	}
 	// Warming is shared by every target, so it may narrow its guesses only
 	// by the constraints that hold for all of them: one whose marker

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/larder-build/larder/resolver/dist"
@@ -57,6 +58,7 @@ type warmJob struct {
 	ss     pep440.Specifiers
 	file   *index.File
 	locked map[string]bool
+	guess  *guess
 }
 
 // warmWorker warms queued jobs until the queue is empty or warming
@@ -81,6 +83,8 @@ func (sh *shared) warmWorker() {
 			sh.metadata(sh.warmCtx, *job.file) //nolint:errcheck // a warm-up; errors surface when used
 		case job.locked != nil:
 			sh.warmLocked(job)
+		case job.guess != nil:
+			sh.guessAt(job.guess)
 		default:
 			sh.warmOne(job)
 		}
@@ -101,12 +105,43 @@ func (sh *shared) warmOne(job warmJob) {
 	if err != nil {
 		return
 	}
-	f, ok := newestWheel(page, job.name, job.ss, sh.pythons)
-	if !ok {
+	files := guessFiles(page, job.name, job.ss, sh.pythons)
+	if len(files) == 0 {
 		return
 	}
-	md, err := sh.metadata(ctx, f)
+	sh.guessAt(&guess{name: job.name, files: files})
+}
+
+// guess is a version the warm-up expects the search to examine: files[at]
+// of a project's candidate wheels, newest first. When what is known shows
+// it will be rejected, the guess moves on to the next one (at most
+// speculate in all).
+type guess struct {
+	name  string
+	files []index.File
+	at    int
+	moved bool
+}
+
+// need is a requirement of a guessed version (g nil: of the inputs or the
+// constraints), for finding guesses that will be rejected.
+type need struct {
+	g  *guess
+	ss pep440.Specifiers
+}
+
+// guessAt fetches the metadata of a guess, warms its dependencies and
+// records what it needs of them: a dependency no version of satisfies, or
+// one that another need of the same project excludes, means the guess
+// (or both) will be rejected and the next version is the one to fetch.
+func (sh *shared) guessAt(g *guess) {
+	md, err := sh.metadata(sh.warmCtx, g.files[g.at])
 	if err != nil {
+		if sh.warmCtx.Err() == nil {
+			sh.mu.Lock()
+			sh.moveLocked(g)
+			sh.mu.Unlock()
+		}
 		return
 	}
 	for _, line := range md.RequiresDist {
@@ -114,8 +149,87 @@ func (sh *shared) warmOne(job warmJob) {
 		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
 			continue
 		}
-		sh.warm(r.NormalizedName(), r.Specifiers)
+		if r.Marker != nil && !holdsForAny(r.Marker, sh.envs) {
+			continue
+		}
+		name := r.NormalizedName()
+		sh.warm(name, r.Specifiers)
+		sh.mu.Lock()
+		sh.addNeedLocked(name, need{g: g, ss: r.Specifiers})
+		sh.mu.Unlock()
 	}
+}
+
+// addNeedLocked records a need on a project and checks it against the
+// project's page, if seen, and the other needs on it; sh.mu is held.
+func (sh *shared) addNeedLocked(name string, n need) {
+	prev := sh.needs[name]
+	sh.needs[name] = append(prev, n)
+	vs, ok := sh.versions[name]
+	if !ok {
+		return // checked when the page arrives
+	}
+	sh.checkLocked(vs, n, prev)
+}
+
+// checkLocked moves the guesses that n, with one of others, shows will be
+// rejected; sh.mu is held.
+func (sh *shared) checkLocked(vs []pep440.Version, n need, others []need) {
+	if n.g != nil && n.g.moved {
+		return
+	}
+	if !anyContains(vs, n.ss, nil) {
+		sh.moveLocked(n.g)
+		return
+	}
+	for _, o := range others {
+		// A guess already moved on is not what its project will
+		// require: it rules nothing out.
+		if o.g != nil && o.g.moved {
+			continue
+		}
+		if !anyContains(vs, n.ss, o.ss) {
+			sh.moveLocked(n.g)
+			sh.moveLocked(o.g)
+		}
+	}
+}
+
+// moveLocked moves a guess on to the project's next version, once;
+// sh.mu is held.
+func (sh *shared) moveLocked(g *guess) {
+	if g == nil || g.moved || sh.stopped {
+		return
+	}
+	g.moved = true
+	if g.at+1 >= len(g.files) || g.at+1 >= speculate {
+		return
+	}
+	next := &guess{name: g.name, files: g.files, at: g.at + 1}
+	sh.fileQueue = append(sh.fileQueue, warmJob{name: g.name, guess: next})
+	sh.startWarmerLocked()
+	sh.mu.Lock()
+}
+
+// anyContains reports whether some version satisfies both specifier sets
+// (b may be nil).
+func anyContains(vs []pep440.Version, a, b pep440.Specifiers) bool {
+	for _, v := range vs {
+		if a.Contains(v, true) && (b == nil || b.Contains(v, true)) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsForAny reports whether a marker holds in one of the environments.
+func holdsForAny(m *pep508.Marker, envs []pep508.Environment) bool {
+	for _, e := range envs {
+		if m.Evaluate(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // warmPrevious queues, ahead of any guess, every project a previous lock
@@ -240,8 +354,51 @@ func (sh *shared) sawPage(name string, page *index.Page) {
 		return
 	}
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.pages[name]; ok {
+		return
+	}
 	sh.pages[name] = page
-	sh.mu.Unlock()
+	vs := pageVersions(page, name, sh.pythons)
+	sh.versions[name] = vs
+	ns := sh.needs[name]
+	for i, n := range ns {
+		sh.checkLocked(vs, n, ns[:i])
+	}
+}
+
+// pageVersions lists the versions of a page that some target may install:
+// not yanked, and with a Requires-Python that admits one of the Pythons.
+func pageVersions(page *index.Page, name string, pythons []pep440.Version) []pep440.Version {
+	seen := map[string]bool{}
+	var out []pep440.Version
+	for _, f := range page.Files {
+		if f.Yanked || !admitsAny(f.RequiresPython, pythons) {
+			continue
+		}
+		var vs string
+		if strings.HasSuffix(f.Filename, ".whl") {
+			w, err := dist.ParseWheelName(f.Filename)
+			if err != nil || dist.NormalizeName(w.Name) != name {
+				continue
+			}
+			vs = w.Version
+		} else {
+			sd, err := dist.ParseSdistName(f.Filename, name)
+			if err != nil {
+				continue
+			}
+			vs = sd.Version
+		}
+		if seen[vs] {
+			continue
+		}
+		seen[vs] = true
+		if v, err := pep440.Parse(vs); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // seenPage returns the page of a project if the index has returned it,
@@ -277,13 +434,15 @@ func (sh *shared) prefetchFiles(name string, files []index.File) {
 	sh.startWarmerLocked()
 }
 
-// newestWheel guesses the file a resolution would look at first: the
-// newest final wheel the specifiers admit whose Requires-Python admits
-// one of the targets' Pythons.
-func newestWheel(page *index.Page, name string, ss pep440.Specifiers, pythons []pep440.Version) (index.File, bool) {
-	var best index.File
-	var bestV pep440.Version
-	found := false
+// guessFiles lists the wheels a resolution would look at first, one per
+// version, newest first: final versions the specifiers admit whose
+// Requires-Python admits one of the targets' Pythons.
+func guessFiles(page *index.Page, name string, ss pep440.Specifiers, pythons []pep440.Version) []index.File {
+	type versioned struct {
+		f index.File
+		v pep440.Version
+	}
+	byVersion := map[string]versioned{}
 	for _, f := range page.Files {
 		if f.Yanked || !strings.HasSuffix(f.Filename, ".whl") {
 			continue
@@ -296,11 +455,20 @@ func newestWheel(page *index.Page, name string, ss pep440.Specifiers, pythons []
 		if err != nil || v.IsPrerelease() || !ss.Contains(v, false) || !admitsAny(f.RequiresPython, pythons) {
 			continue
 		}
-		if !found || v.Compare(bestV) > 0 {
-			best, bestV, found = f, v, true
+		if _, ok := byVersion[v.String()]; !ok {
+			byVersion[v.String()] = versioned{f, v}
 		}
 	}
-	return best, found
+	all := make([]versioned, 0, len(byVersion))
+	for _, x := range byVersion {
+		all = append(all, x)
+	}
+	slices.SortFunc(all, func(a, b versioned) int { return b.v.Compare(a.v) })
+	out := make([]index.File, 0, min(len(all), speculate))
+	for _, x := range all[:min(len(all), speculate)] {
+		out = append(out, x.f)
+	}
+	return out
 }
 
 // admitsAny reports whether a Requires-Python admits one of the Pythons;
