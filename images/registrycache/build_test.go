@@ -11,13 +11,11 @@ import (
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/gittest"
+	"github.com/larder-build/larder/internal/locktest"
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
-	"github.com/larder-build/larder/resolver/index"
-	"github.com/larder-build/larder/resolver/pep508"
 	"github.com/larder-build/larder/resolver/pylock"
-	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/build"
 	"github.com/larder-build/larder/wheelhouse/fetch"
@@ -30,48 +28,16 @@ func lockWithBuilds(t *testing.T) (*pypitest.Server, *gittest.Repo, *pylock.Lock
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	r := gittest.New(t)
-	r.Commit(map[string]string{
-		"pyproject.toml": `[build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "edx-private-fork"
-version = "3.1.4+larder"
-dependencies = ["lib>=1", "srconly"]
-
-[tool.setuptools]
-packages = ["edx_private_fork"]
-`,
-		"edx_private_fork/__init__.py": "VERSION = 'fork'\n",
-	}, "fork")
-	r.Git("tag", "-a", "v3.1.4", "-m", "v3.1.4")
+	r, _ := locktest.ForkRepo(t, "lib>=1", "srconly")
 	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
 		{Name: "lib", Releases: []pypitest.Release{pure("1.2")}},
 		{Name: "srconly", Releases: []pypitest.Release{{Version: "0.5", Sdist: true}}},
 	}})
-	req, err := pep508.ParseRequirement("edx-private-fork")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt, err := target.Parse(amd64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{
-		Requirements: []resolver.Requirement{{Requirement: req, Source: "requirements.txt:1", VCS: &resolver.VCS{URL: r.URL(), Rev: "v3.1.4"}}},
-		Targets:      []target.Target{tt}, Python: "/usr/bin/python3", CacheDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	roots := locktest.Roots(t, "edx-private-fork")
+	roots[0].VCS = &resolver.VCS{URL: r.URL(), Rev: "v3.1.4"}
+	lock := locktest.Lock(t, srv.URL(), roots, amd64)
 	srv.Reset()
-	return srv, r, res.Lock()
+	return srv, r, lock
 }
 
 // TestForksAndSdistsAreBuiltOnceForEveryMachine: machine A builds a git

@@ -18,12 +18,9 @@ import (
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/dockerregistry"
+	"github.com/larder-build/larder/internal/locktest"
 	"github.com/larder-build/larder/internal/pypitest"
-	"github.com/larder-build/larder/resolver"
-	"github.com/larder-build/larder/resolver/index"
-	"github.com/larder-build/larder/resolver/pep508"
 	"github.com/larder-build/larder/resolver/pylock"
-	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -51,28 +48,9 @@ func closure() *pypitest.Index {
 func lockIndex(t *testing.T, idx *pypitest.Index, roots ...string) (*pypitest.Server, *pylock.Lock) {
 	t.Helper()
 	srv := pypitest.Start(t, idx)
-	var reqs []resolver.Requirement
-	for _, r := range roots {
-		pr, err := pep508.ParseRequirement(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reqs = append(reqs, resolver.Requirement{Requirement: pr, Source: "test"})
-	}
-	tt, err := target.Parse(amd64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()), index.WithRetries(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{Requirements: reqs, Targets: []target.Target{tt}, Python: "/usr/bin/python3"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lock := locktest.Lock(t, srv.URL(), locktest.Roots(t, roots...), amd64)
 	srv.Reset()
-	return srv, res.Lock()
+	return srv, lock
 }
 
 func startRegistry(t *testing.T) *dockerregistry.Registry {
@@ -136,6 +114,42 @@ func openCache(t *testing.T, r *dockerregistry.Registry) *registrycache.Cache {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// pushedRegistry starts a registry and locks the closure; a first
+// machine fetches it from the index and pushes every file to the
+// registry, whose cache it returns too.
+func pushedRegistry(t *testing.T) (*dockerregistry.Registry, *pypitest.Server, *pylock.Lock, *registrycache.Cache) {
+	t.Helper()
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	c := openCache(t, reg)
+	newMachine(t).fetch(t, lock, c, true)
+	return reg, srv, lock, c
+}
+
+// corruptBigPkg flips the byte at at(size) of big-pkg's wheel in the
+// registry's storage, keeping its size, and returns the wheel and the
+// size.
+func corruptBigPkg(t *testing.T, reg *dockerregistry.Registry, lock *pylock.Lock, at func(size int) int) (pylock.File, int) {
+	t.Helper()
+	var victim pylock.File
+	for _, p := range lock.Packages {
+		if p.Name == "big-pkg" {
+			victim = p.Wheels[0]
+		}
+	}
+	sum := victim.Hashes["sha256"]
+	data := filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", sum[:2], sum, "data")
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[at(len(b))] ^= 0xff
+	if err := os.WriteFile(data, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return victim, len(b)
 }
 
 func lockSum(t *testing.T, l *pylock.Lock) string {
@@ -209,9 +223,7 @@ func TestAFreshMachineFetchesTheClosureFromTheRegistryAlone(t *testing.T) {
 // cache and pushing the new one; machine D, with no index, then gets
 // C's whole closure from the cache.
 func TestFetchWithPushFillsTheRegistryForTheNextMachine(t *testing.T) {
-	reg := startRegistry(t)
-	_, lockA := lockIndex(t, closure(), "app")
-	newMachine(t).fetch(t, lockA, openCache(t, reg), true)
+	reg, _, _, _ := pushedRegistry(t)
 
 	idx := closure()
 	idx.Projects = append(idx.Projects, pypitest.Project{Name: "extra", Releases: []pypitest.Release{pure("1.0")}})
@@ -236,27 +248,9 @@ func TestFetchWithPushFillsTheRegistryForTheNextMachine(t *testing.T) {
 // storage that are not the lock's are reported with both digests, never
 // kept, and the file comes from the index.
 func TestACorruptBlobInTheRegistryIsRefused(t *testing.T) {
-	reg := startRegistry(t)
-	srv, lock := lockIndex(t, closure(), "app")
-	c := openCache(t, reg)
-	newMachine(t).fetch(t, lock, c, true)
-
-	var victim pylock.File
-	for _, p := range lock.Packages {
-		if p.Name == "big-pkg" {
-			victim = p.Wheels[0]
-		}
-	}
+	reg, srv, lock, c := pushedRegistry(t)
+	victim, _ := corruptBigPkg(t, reg, lock, func(size int) int { return size / 2 })
 	sum := victim.Hashes["sha256"]
-	data := filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", sum[:2], sum, "data")
-	b, err := os.ReadFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff // same size, other bytes
-	if err := os.WriteFile(data, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 
 	srv.Reset()
 	m := newMachine(t)
@@ -316,10 +310,7 @@ func TestTwoPushesAtOnceBothSucceedAndStoreEachBlobOnce(t *testing.T) {
 
 // TestARegistryStoppedMidFetchIsReportedOnceAndTheIndexTakesOver.
 func TestARegistryStoppedMidFetchIsReportedOnceAndTheIndexTakesOver(t *testing.T) {
-	reg := startRegistry(t)
-	_, lock := lockIndex(t, closure(), "app")
-	c := openCache(t, reg)
-	newMachine(t).fetch(t, lock, c, true)
+	reg, _, lock, _ := pushedRegistry(t)
 
 	var once sync.Once
 	m := newMachine(t)
@@ -362,9 +353,7 @@ func readOnly(t *testing.T, reg *dockerregistry.Registry) string {
 // no push rights gets every file, and says once that it could not push;
 // a push fails naming the registry's refusal.
 func TestAReadOnlyCredentialReadsAndNeverFailsTheFetch(t *testing.T) {
-	reg := startRegistry(t)
-	_, lock := lockIndex(t, closure(), "app")
-	newMachine(t).fetch(t, lock, openCache(t, reg), true) // the cache holds the first closure
+	reg, _, lock, _ := pushedRegistry(t) // the cache holds the first closure
 	ro, err := registrycache.Open(context.Background(), "docker://"+readOnly(t, reg)+"/larder/cache")
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,8 +13,10 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/dockerregistry"
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -33,16 +34,23 @@ func startReplica(t *testing.T, c *registrycache.Cache, upstream string, tags ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serving: %v", err)
-		}
-	})
+	wheelhousetest.Serve(t, ln, s.Serve)
 	return serve.IndexURL(ln.Addr().String())
+}
+
+// pushedWheelhouse starts a registry and locks the closure; a first
+// machine fetches it from the index, then pushes its wheelhouse to the
+// registry with opts.
+func pushedWheelhouse(t *testing.T, opts ...registrycache.PushOption) (*dockerregistry.Registry, *pypitest.Server, *pylock.Lock) {
+	t.Helper()
+	reg := startRegistry(t)
+	srv, lock := lockIndex(t, closure(), "app")
+	a := newMachine(t)
+	a.fetch(t, lock, openCache(t, reg), false)
+	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock), opts...); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	return reg, srv, lock
 }
 
 // TestServeReplicasShareOneRegistryWithTheUpstreamAbsent: machine A
@@ -52,13 +60,7 @@ func startReplica(t *testing.T, c *registrycache.Cache, upstream string, tags ..
 // server never having fetched anything itself.
 func TestServeReplicasShareOneRegistryWithTheUpstreamAbsent(t *testing.T) {
 	pip := piptest.New(t, "python3")
-	reg := startRegistry(t)
-	srv, lock := lockIndex(t, closure(), "app")
-	a := newMachine(t)
-	a.fetch(t, lock, openCache(t, reg), false)
-	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock), registrycache.WithTags("main")); err != nil {
-		t.Fatalf("push: %v", err)
-	}
+	reg, srv, lock := pushedWheelhouse(t, registrycache.WithTags("main"))
 	srv.Close()
 	srv.Reset()
 
@@ -114,31 +116,10 @@ func installed(t *testing.T, dir, project, version string) bool {
 // bytes in the registry's storage are not its digest's reaches the client
 // short of its last bytes, never whole.
 func TestAServedRegistryFileWithOtherBytesIsCutBeforeItsEnd(t *testing.T) {
-	reg := startRegistry(t)
-	srv, lock := lockIndex(t, closure(), "app")
-	a := newMachine(t)
-	a.fetch(t, lock, openCache(t, reg), false)
-	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), a.store, lockSum(t, lock)); err != nil {
-		t.Fatalf("push: %v", err)
-	}
+	reg, srv, lock := pushedWheelhouse(t)
 	srv.Close()
 
-	var victim pylock.File
-	for _, p := range lock.Packages {
-		if p.Name == "big-pkg" {
-			victim = p.Wheels[0]
-		}
-	}
-	sum := victim.Hashes["sha256"]
-	data := filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", sum[:2], sum, "data")
-	b, err := os.ReadFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)-1] ^= 0xff // same size, the last byte other
-	if err := os.WriteFile(data, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	victim, size := corruptBigPkg(t, reg, lock, func(size int) int { return size - 1 })
 
 	url := startReplica(t, openCache(t, reg), srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -154,10 +135,10 @@ func TestAServedRegistryFileWithOtherBytesIsCutBeforeItsEnd(t *testing.T) {
 	defer resp.Body.Close()
 	got, err := io.ReadAll(resp.Body)
 	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("status %s, read %d of %d bytes, err %v: want the download cut", resp.Status, len(got), len(b), err)
+		t.Fatalf("status %s, read %d of %d bytes, err %v: want the download cut", resp.Status, len(got), size, err)
 	}
-	if len(got) >= len(b) {
-		t.Fatalf("read %d of %d bytes before the cut, want fewer", len(got), len(b))
+	if len(got) >= size {
+		t.Fatalf("read %d of %d bytes before the cut, want fewer", len(got), size)
 	}
 }
 

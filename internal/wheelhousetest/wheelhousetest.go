@@ -6,6 +6,7 @@ package wheelhousetest
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -82,4 +83,19 @@ func Dist(tb testing.TB, project, version string, size int, sdist bool, tags ...
 // folder.
 func Dir(tb testing.TB) string {
 	return filepath.Join(tb.TempDir(), "wheelhouse")
+}
+
+// Serve runs serve (an index server's Serve method) on ln until the test
+// ends; then it cancels serve's context, waits for it to return and
+// reports its error.
+func Serve(tb testing.TB, ln net.Listener, serve func(context.Context, net.Listener) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("serving on %s: %v", ln.Addr(), err)
+		}
+	})
 }

@@ -3,14 +3,12 @@ package serve
 import (
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
-	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/internal/uploadtest"
 )
 
 // TestReadAuthLetsPipInWithTheCredentialsInItsURLOnly serves a baked
@@ -21,7 +19,7 @@ import (
 func TestReadAuthLetsPipInWithTheCredentialsInItsURLOnly(t *testing.T) {
 	p := newPip(t, "python3")
 	const pass = "s3cret-pw"
-	users := htpasswdFile(t, "alice:"+pass)
+	users := uploadtest.Htpasswd(t, "alice:"+pass)
 	own := pypitest.Start(t, bumpIndex(false))
 	st := bake(t, own, t.TempDir(), filesOf(t, own, nil, "bumpy", "helper"), nil)
 	var log testLog
@@ -77,7 +75,7 @@ func TestReadAuthLetsPipInWithTheCredentialsInItsURLOnly(t *testing.T) {
 // user: the first (bcrypt) and the ones after (the remembered match, what
 // each of pip's requests costs under --read-auth).
 func BenchmarkBasicAuthCheck(b *testing.B) {
-	h, err := readHtpasswd(htpasswdFileB(b, "alice:pw"))
+	h, err := readHtpasswd(uploadtest.Htpasswd(b, "alice:pw"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,19 +98,4 @@ func BenchmarkBasicAuthCheck(b *testing.B) {
 			}
 		}
 	})
-}
-
-// htpasswdFileB is htpasswdFile for benchmarks.
-func htpasswdFileB(b *testing.B, up string) string {
-	b.Helper()
-	bin, err := exec.LookPath("htpasswd")
-	if err != nil {
-		testenv.Need(b, err)
-	}
-	f := filepath.Join(b.TempDir(), "htpasswd")
-	user, pass, _ := strings.Cut(up, ":")
-	if out, err := exec.Command(bin, "-B", "-b", "-c", f, user, pass).CombinedOutput(); err != nil {
-		b.Fatalf("htpasswd: %v\n%s", err, out)
-	}
-	return f
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/resolver/pep440"
 )
 
@@ -128,7 +129,7 @@ func TestOverviewShowsNewerUpstreamVersionsFromCachedPagesOnly(t *testing.T) {
 	srv := pypitest.Start(t, driftIndex())
 	st := bake(t, srv, t.TempDir(), filesOf(t, srv, map[string]string{"alpha": "1.0", "same": "2.0", "unasked": "1.0", "shadowed": "1.0"},
 		"alpha", "same", "unasked", "shadowed"), nil)
-	_, base := startServer(t, st, WithUpstream(srv.URL()), WithCacheDir(t.TempDir()), WithHtpasswd(htpasswdFile(t, "alice:pw-a")))
+	_, base := startServer(t, st, WithUpstream(srv.URL()), WithCacheDir(t.TempDir()), WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw-a")))
 
 	_, body := get(t, base+"/")
 	if bytes.Contains(body, []byte("Newer upstream")) {

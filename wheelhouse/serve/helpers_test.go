@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
@@ -189,15 +190,7 @@ func startServer(t testing.TB, st *wheelhouse.Store, opts ...Option) (*Server, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	wheelhousetest.Serve(t, ln, s.Serve)
 	return s, "http://" + ln.Addr().String()
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -22,7 +23,7 @@ import (
 func pagesServer(t *testing.T) (string, *wheelhouse.Store) {
 	t.Helper()
 	st := originStore(t, pypitest.Project{Name: "Alpha_Tools", Releases: []pypitest.Release{release("1.0"), release("1.1")}})
-	_, base := startServer(t, st, WithOffline(true), WithHtpasswd(htpasswdFile(t, "alice:pw-a")))
+	_, base := startServer(t, st, WithOffline(true), WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw-a")))
 	mustUpload(t, base, projectWheel(t, "acme-tools", "0.1", 0), "alice", "pw-a")
 	return base, st
 }

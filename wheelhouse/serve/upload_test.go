@@ -3,7 +3,6 @@ package serve
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,72 +20,9 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
-	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 )
-
-// htpasswdFile writes an htpasswd file with Debian's `htpasswd -B`, one
-// user per user:password pair.
-func htpasswdFile(t *testing.T, users ...string) string {
-	t.Helper()
-	bin := testenv.Tool(t, "htpasswd")
-	f := filepath.Join(t.TempDir(), "htpasswd")
-	for i, up := range users {
-		user, pass, _ := strings.Cut(up, ":")
-		args := []string{"-B", "-b"}
-		if i == 0 {
-			args = append(args, "-c")
-		}
-		if out, err := exec.Command(bin, append(args, f, user, pass)...).CombinedOutput(); err != nil {
-			t.Fatalf("htpasswd: %v\n%s", err, out)
-		}
-	}
-	return f
-}
-
-// twine runs Debian's twine upload against an index; its home is empty, so
-// no ~/.pypirc or keyring is read.
-func twine(t *testing.T, repo, user, pass string, args ...string) (string, error) {
-	t.Helper()
-	bin := testenv.Tool(t, "twine")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	full := append([]string{"upload", "--non-interactive", "--disable-progress-bar", "--repository-url", repo, "-u", user, "-p", pass}, args...)
-	cmd := exec.CommandContext(ctx, bin, full...)
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring", "NO_PROXY=*", "no_proxy=*")
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("twine %v: timed out\n%s", args, out)
-	}
-	return string(out), err
-}
-
-// distFiles builds a project's wheel and sdist into a folder and returns
-// their paths.
-func distFiles(t *testing.T, dir string, p *pypitest.Project, wheelSize int) (wheel, sdist *pypitest.File, paths []string) {
-	t.Helper()
-	r := &p.Releases[0]
-	w, err := pypitest.BuildWheel(p, r, pypitest.Wheel{Tags: "py3-none-any", Size: wheelSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sd, err := pypitest.BuildSdist(p, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []*pypitest.File{w, sd} {
-		path := filepath.Join(dir, f.Filename)
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, path)
-	}
-	return w, sd, paths
-}
 
 // storedFiles lists the files of a store's folder (temporary files
 // included) and its manifest's entries.
@@ -115,7 +50,7 @@ func storedFiles(t *testing.T, dir string) (onDisk, listed []string) {
 // the store and the server's base URL.
 func uploadServer(t *testing.T, opts ...Option) (string, *wheelhouse.Store, string) {
 	t.Helper()
-	users := htpasswdFile(t, "alice:pw")
+	users := uploadtest.Htpasswd(t, "alice:pw")
 	dir := t.TempDir()
 	st, err := wheelhouse.Create(dir)
 	if err != nil {
@@ -190,7 +125,7 @@ func mustUpload(t *testing.T, base string, f *pypitest.File, user, pass string) 
 // offers a higher version of that name, is never asked about it.
 func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 	p := newPip(t, "python3")
-	users := htpasswdFile(t, "alice:correct horse", "bob:battery staple")
+	users := uploadtest.Htpasswd(t, "alice:correct horse", "bob:battery staple")
 	// The upstream offers acme-tools 9.0: were it ever asked, pip would
 	// pick it over the upload.
 	upstream := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
@@ -212,7 +147,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		}
 	})
 	project := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{release("1.0")}}
-	wheel, sdist, paths := distFiles(t, filepath.Join(t.TempDir(), "dist"), project, 0)
+	wheel, sdist, paths := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "dist"), project, 0)
 
 	for _, c := range []struct{ name, user, pass string }{
 		{"wrong password", "alice", "wr0ng-guess"},
@@ -220,7 +155,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		{"unknown user", "mallory", "correct horse"},
 		{"another user's password", "bob", "correct horse"},
 	} {
-		out, err := twine(t, base+"/legacy/", c.user, c.pass, paths...)
+		out, err := uploadtest.Twine(t, base+"/legacy/", c.user, c.pass, paths...)
 		if err == nil || !strings.Contains(out, "401") {
 			t.Errorf("%s: twine succeeded or did not report 401: %v\n%s", c.name, err, out)
 		}
@@ -230,7 +165,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		t.Fatalf("refused uploads left files %v, entries %v", onDisk, listed)
 	}
 
-	if out, err := twine(t, base+"/legacy/", "alice", "correct horse", paths...); err != nil {
+	if out, err := uploadtest.Twine(t, base+"/legacy/", "alice", "correct horse", paths...); err != nil {
 		t.Fatalf("twine upload: %v\n%s", err, out)
 	}
 	onDisk, listed = storedFiles(t, dir)
@@ -259,14 +194,14 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 
 	// Re-runs succeed: the same files again, plain and with --skip-existing.
 	for _, extra := range [][]string{nil, {"--skip-existing"}} {
-		if out, err := twine(t, base+"/", "bob", "battery staple", append(extra, paths...)...); err != nil {
+		if out, err := uploadtest.Twine(t, base+"/", "bob", "battery staple", append(extra, paths...)...); err != nil {
 			t.Errorf("twine upload %v of the same files: %v\n%s", extra, err, out)
 		}
 	}
 
 	// The same name with other content: 409, and the stored file stays.
-	_, _, other := distFiles(t, filepath.Join(t.TempDir(), "other"), project, 64<<10)
-	out, err := twine(t, base+"/legacy/", "alice", "correct horse", other[0])
+	_, _, other := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "other"), project, 64<<10)
+	out, err := uploadtest.Twine(t, base+"/legacy/", "alice", "correct horse", other[0])
 	if err == nil || !strings.Contains(out, "409") {
 		t.Errorf("a different wheel under the same name: twine did not report 409: %v\n%s", err, out)
 	}
@@ -544,7 +479,7 @@ func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
 // projects and both users "shared": an upload outside a user's rules is
 // refused with 403 and stores nothing.
 func TestUploadersDecideWhoUploadsWhichProject(t *testing.T) {
-	users := htpasswdFile(t, "alice:pw-a", "bob:pw-b")
+	users := uploadtest.Htpasswd(t, "alice:pw-a", "bob:pw-b")
 	dir := t.TempDir()
 	st, err := wheelhouse.Create(dir)
 	if err != nil {
