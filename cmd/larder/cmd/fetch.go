@@ -177,7 +177,7 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	st.Done()
 	var nb *fetch.NeedsBuilderError
 	if rep != nil && (err == nil || errors.As(err, &nb)) {
-		if perr := printFetchSummary(cmd.OutOrStdout(), g.json, &fetchSummary{Lock: lockPath, Wheelhouse: dir, Report: rep}); perr != nil {
+		if perr := report(cmd.OutOrStdout(), g.json, &fetchSummary{Lock: lockPath, Wheelhouse: dir, Report: rep}); perr != nil {
 			return perr
 		}
 	}
@@ -334,10 +334,8 @@ func (p *fetchProgress) line() string {
 	return s
 }
 
-func printFetchSummary(w io.Writer, asJSON bool, s *fetchSummary) error {
-	if asJSON {
-		return writeJSON(w, s)
-	}
+// writeText says what the fetch did, file counts first.
+func (s *fetchSummary) writeText(w io.Writer) {
 	r := s.Report
 	fmt.Fprintf(w, "fetched %d files of %s into %s in %.1fs\n", r.Files, s.Lock, s.Wheelhouse, r.Seconds)
 	fmt.Fprintf(w, "  %d downloaded (%s), %d from the cache, %d already present", r.Downloaded, bytesize.Format(r.Bytes), r.Linked, r.Present)
@@ -358,5 +356,4 @@ func printFetchSummary(w io.Writer, asJSON bool, s *fetchSummary) error {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", wn)
 	}
-	return nil
 }

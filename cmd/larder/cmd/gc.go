@@ -30,11 +30,7 @@ like garbage.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lockPath, dir := wheelhousePaths(g, lockFlag, dirFlag)
-			lock, err := loadLock("gc", lockPath)
-			if err != nil {
-				return err
-			}
-			store, err := openWheelhouse("gc", dir)
+			lock, store, err := openLockAndWheelhouse("gc", lockPath, dir)
 			if err != nil {
 				return err
 			}
@@ -46,7 +42,7 @@ like garbage.`,
 			if err != nil {
 				return fmt.Errorf("gc: %w", err)
 			}
-			return printGCSummary(cmd.OutOrStdout(), g.json, &gcSummary{Wheelhouse: dir, Lock: lockPath, GCReport: r})
+			return report(cmd.OutOrStdout(), g.json, &gcSummary{Wheelhouse: dir, Lock: lockPath, GCReport: r})
 		},
 	}
 	f := c.Flags()
@@ -63,14 +59,12 @@ type gcSummary struct {
 	*fetch.GCReport
 }
 
-func printGCSummary(w io.Writer, asJSON bool, s *gcSummary) error {
-	if asJSON {
-		return writeJSON(w, s)
-	}
+// writeText lists what gc removed or would remove.
+func (s *gcSummary) writeText(w io.Writer) {
 	switch {
 	case len(s.Files) == 0:
 		fmt.Fprintf(w, "nothing to remove: %s holds only what %s needs\n", s.Wheelhouse, s.Lock)
-		return nil
+		return
 	case s.Removed:
 		fmt.Fprintf(w, "removed %s (%s) from %s:\n", filesCount(len(s.Files)), bytesize.Format(s.Bytes), s.Wheelhouse)
 	default:
@@ -79,7 +73,6 @@ func printGCSummary(w io.Writer, asJSON bool, s *gcSummary) error {
 	for _, f := range s.Files {
 		fmt.Fprintf(w, "  %-60s %10s  %s\n", f.File, bytesize.Format(f.Size), f.Reason)
 	}
-	return nil
 }
 
 // filesCount says "1 file" or "N files".

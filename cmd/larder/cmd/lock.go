@@ -173,7 +173,7 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 			"but %s requires it; it is the newest version the constraints and its dependents allow (pin it in the inputs to choose another)",
 			u.Name, u.Version, strings.Join(append(append([]string{}, u.Via...), u.Name), " -> ")))
 	}
-	return printLockSummary(cmd.OutOrStdout(), g.json, sum)
+	return report(cmd.OutOrStdout(), g.json, sum)
 }
 
 // unpinnedOf lists the packages of a lock that the inputs did not pin,
@@ -255,10 +255,8 @@ func summarize(res *resolver.Result, lockPath string, d time.Duration, stats ind
 	return s
 }
 
-func printLockSummary(w io.Writer, asJSON bool, s *lockSummary) error {
-	if asJSON {
-		return writeJSON(w, s)
-	}
+// writeText says what was locked, target by target.
+func (s *lockSummary) writeText(w io.Writer) {
 	verb := "locked"
 	if s.Verified {
 		verb = "verified and locked"
@@ -276,5 +274,4 @@ func printLockSummary(w io.Writer, asJSON bool, s *lockSummary) error {
 	for _, wn := range s.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", wn)
 	}
-	return nil
 }

@@ -87,11 +87,7 @@ its credential helpers, or REGISTRY_AUTH_FILE.`,
 				return usageError{errors.New("push: no cache: pass --cache docker://REGISTRY/REPO or set [cache] registry in larder.toml")}
 			}
 			lockPath, dir := wheelhousePaths(g, lockFlag, dirFlag)
-			lock, err := loadLock("push", lockPath)
-			if err != nil {
-				return err
-			}
-			store, err := openWheelhouse("push", dir)
+			lock, store, err := openLockAndWheelhouse("push", lockPath, dir)
 			if err != nil {
 				return err
 			}
@@ -114,7 +110,7 @@ its credential helpers, or REGISTRY_AUTH_FILE.`,
 			if err != nil {
 				return fmt.Errorf("push: %w", err)
 			}
-			return printPushSummary(cmd.OutOrStdout(), g.json, &pushSummary{Cache: cache.String(), Wheelhouse: dir, PushReport: rep})
+			return report(cmd.OutOrStdout(), g.json, &pushSummary{Cache: cache.String(), Wheelhouse: dir, PushReport: rep})
 		},
 	}
 	f := c.Flags()
@@ -134,14 +130,11 @@ type pushSummary struct {
 	*registrycache.PushReport
 }
 
-func printPushSummary(w io.Writer, asJSON bool, s *pushSummary) error {
-	if asJSON {
-		return writeJSON(w, s)
-	}
+// writeText says what the push uploaded.
+func (s *pushSummary) writeText(w io.Writer) {
 	fmt.Fprintf(w, "pushed %s to %s: %d of %d blobs uploaded (%s), the others already there\n",
 		s.Wheelhouse, s.Cache, s.Uploaded, s.Blobs, bytesize.Format(s.Bytes))
 	fmt.Fprintf(w, "  manifest %s, tags %v\n", s.Manifest, s.Tags)
-	return nil
 }
 
 // builderIdentity names a builder in build keys, as fetch and push both

@@ -261,6 +261,20 @@ func printError(w io.Writer, err error, helpOf string) {
 	}
 }
 
+// textReport is what a verb reports, written for people.
+type textReport interface {
+	writeText(w io.Writer)
+}
+
+// report writes what a verb did to w: as JSON with --json, else as text.
+func report(w io.Writer, asJSON bool, s textReport) error {
+	if asJSON {
+		return writeJSON(w, s)
+	}
+	s.writeText(w)
+	return nil
+}
+
 // writeJSON prints v as indented JSON, the form of every --json output.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -59,11 +59,11 @@ stale ones; a not-regular one is for you to look at.`,
 				return fmt.Errorf("verify: %w", err)
 			}
 			sum := verifySummary{Wheelhouse: dir, Files: r.Files, Bytes: r.Bytes, Problems: r.Problems,
-				OK: !r.Failed(strict), Seconds: time.Since(start).Seconds()}
+				OK: !r.Failed(strict), Seconds: time.Since(start).Seconds(), counts: problemCounts(r)}
 			if lock != nil {
 				sum.Lock = lockPath
 			}
-			if err := printVerifySummary(cmd.OutOrStdout(), g.json, &sum, r); err != nil {
+			if err := report(cmd.OutOrStdout(), g.json, &sum); err != nil {
 				return err
 			}
 			if sum.OK {
@@ -94,6 +94,20 @@ func openWheelhouse(verb, dir string) (*wheelhouse.Store, error) {
 	return nil, fmt.Errorf("%s: %w", verb, err)
 }
 
+// openLockAndWheelhouse loads the lock and opens the wheelhouse, for the
+// verbs that need both.
+func openLockAndWheelhouse(verb, lockPath, dir string) (*pylock.Lock, *wheelhouse.Store, error) {
+	lock, err := loadLock(verb, lockPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openWheelhouse(verb, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lock, store, nil
+}
+
 // verifySummary is what larder verify reports, also as JSON.
 type verifySummary struct {
 	Wheelhouse string               `json:"wheelhouse"`
@@ -103,6 +117,8 @@ type verifySummary struct {
 	OK         bool                 `json:"ok"`
 	Problems   []wheelhouse.Problem `json:"problems"`
 	Seconds    float64              `json:"seconds"`
+	// counts is problemCounts of the report, for the text.
+	counts string
 }
 
 func problemCounts(r *wheelhouse.VerifyReport) string {
@@ -118,10 +134,8 @@ func problemCounts(r *wheelhouse.VerifyReport) string {
 	return fmt.Sprintf("%d problem(s): %s", len(r.Problems), strings.Join(parts, ", "))
 }
 
-func printVerifySummary(w io.Writer, asJSON bool, s *verifySummary, r *wheelhouse.VerifyReport) error {
-	if asJSON {
-		return writeJSON(w, s)
-	}
+// writeText lists the problems verify found.
+func (s *verifySummary) writeText(w io.Writer) {
 	against := "its manifest (no lock)"
 	if s.Lock != "" {
 		against = s.Lock
@@ -137,7 +151,6 @@ func printVerifySummary(w io.Writer, asJSON bool, s *verifySummary, r *wheelhous
 	if len(s.Problems) == 0 {
 		fmt.Fprintln(w, "  every file is present and intact")
 	} else {
-		fmt.Fprintf(w, "  %s\n", problemCounts(r))
+		fmt.Fprintf(w, "  %s\n", s.counts)
 	}
-	return nil
 }
