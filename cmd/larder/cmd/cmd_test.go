@@ -70,9 +70,7 @@ func TestVersionPrintsGoVersionAndJSON(t *testing.T) {
 func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 	dir := t.TempDir()
 	bad := "[project]\nrequirements = [\"a.txt\"]\n\n[[target]]\nplatform = \"linux/amd64\"\npython = 3.11\n"
-	if err := os.WriteFile(filepath.Join(dir, "larder.toml"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFiles(t, dir, map[string]string{"larder.toml": bad})
 	code, _, stderr := run(t, dir, "config")
 	if code != 1 || !strings.Contains(stderr, "larder.toml:6: target.python: is a float, but must be a string") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
@@ -82,9 +80,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 func TestConfigPrintsEffectiveConfigurationWithFileOverDefaults(t *testing.T) {
 	dir := t.TempDir()
 	doc := "[wheelhouse]\ndir = \"wh\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "larder.toml"), []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFiles(t, dir, map[string]string{"larder.toml": doc})
 	code, out, stderr := run(t, dir, "config")
 	if code != 0 || !strings.Contains(out, "dir = 'wh'") || !strings.Contains(out, "url = 'https://pypi.org/simple/'") {
 		t.Errorf("exit %d, out %q, err %q", code, out, stderr)
