@@ -12,12 +12,10 @@ import (
 	"github.com/larder-build/larder/internal/pypitest"
 )
 
-// TestPushThenFetchOnAFreshMachineFromTheRegistryAlone: machine A locks,
-// fetches and pushes to a real docker-registry (a second push uploads
-// nothing); machine B, with its own user cache, the lock alone and the
-// index stopped, fetches the closure from the registry, and verify
-// passes.
-func TestPushThenFetchOnAFreshMachineFromTheRegistryAlone(t *testing.T) {
+// registryCache starts a real docker-registry for the test and returns it
+// with a shared cache in it, as [cache] registry names one.
+func registryCache(t *testing.T) (*dockerregistry.Registry, string) {
+	t.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
 	}
@@ -26,7 +24,16 @@ func TestPushThenFetchOnAFreshMachineFromTheRegistryAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(reg.Stop)
-	cache := "docker://" + reg.Host + "/acme/larder"
+	return reg, "docker://" + reg.Host + "/acme/larder"
+}
+
+// TestPushThenFetchOnAFreshMachineFromTheRegistryAlone: machine A locks,
+// fetches and pushes to a real docker-registry (a second push uploads
+// nothing); machine B, with its own user cache, the lock alone and the
+// index stopped, fetches the closure from the registry, and verify
+// passes.
+func TestPushThenFetchOnAFreshMachineFromTheRegistryAlone(t *testing.T) {
+	reg, cache := registryCache(t)
 	srv := pypitest.Start(t, smallIndex())
 	conf := "[wheelhouse]\ndir = \"wh\"\n[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n[cache]\nregistry = \"" + cache + "\"\n"
 	a := newProject(t, srv, "web\nfast\n", conf)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/larder-build/larder/internal/dockerregistry"
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/uploadtest"
@@ -71,15 +70,7 @@ func startServeProcess(t *testing.T, bin, dir string, args ...string) string {
 func TestTwoServeProcessesShareOneRegistryAndNothingElse(t *testing.T) {
 	bin := larderBinary(t)
 	pip := piptest.New(t, "python3")
-	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
-	}
-	reg, err := dockerregistry.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Stop)
-	cache := "docker://" + reg.Host + "/acme/larder"
+	_, cache := registryCache(t)
 	srv := pypitest.Start(t, smallIndex())
 	a := newProject(t, srv, "web\nfast\n", "[wheelhouse]\ndir = \"wh\"\n[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n")
 	mustRun(t, a, []string{"lock"}, []string{"fetch"}, []string{"push", "--cache", cache})
@@ -124,15 +115,7 @@ func TestTwoServeProcessesShareOneRegistryAndNothingElse(t *testing.T) {
 func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 	bin := larderBinary(t)
 	pip := piptest.New(t, "python3")
-	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
-	}
-	reg, err := dockerregistry.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Stop)
-	cache := "docker://" + reg.Host + "/acme/larder"
+	_, cache := registryCache(t)
 	users := uploadtest.Htpasswd(t, "alice:s3cret")
 	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
 		{Name: "acme-fork", Releases: []pypitest.Release{{Version: "9.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}},
