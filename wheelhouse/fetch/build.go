@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
@@ -40,7 +41,7 @@ func (f *fetcher) buildJob(ctx context.Context, j *job) error {
 			return err
 		}
 		if e, ok := f.plan.builtFor(j, f.store.Entries(), t); ok && f.intact(e) {
-			if !contains(e.Targets, t.String()) {
+			if !slices.Contains(e.Targets, t.String()) {
 				e.Targets = append(e.Targets, t.String())
 				sort.Strings(e.Targets)
 				if err := f.store.Put(e); err != nil {

@@ -30,8 +30,7 @@ func TestSdistOnlyPackagesAreBuiltPerTargetAndPureWheelsOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd64, arm64})
 			b := &fakeBuilder{platform: tt.platform}
-			opts := fastOptions()
-			opts = append(opts, WithBuilder(b))
+			opts := fastOptions(WithBuilder(b))
 			s := newStore(t)
 			rep, err := Fetch(context.Background(), s, lock, opts...)
 			if err != nil {
@@ -104,8 +103,7 @@ func TestWithoutABuilderTheRestIsFetchedAndTheBuildsReported(t *testing.T) {
 
 func TestABuiltWheelThatDoesNotFitItsTargetIsRefused(t *testing.T) {
 	_, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd64})
-	opts := fastOptions()
-	opts = append(opts, WithBuilder(&fakeBuilder{platform: true, wrongTarget: true}))
+	opts := fastOptions(WithBuilder(&fakeBuilder{platform: true, wrongTarget: true}))
 	s := newStore(t)
 	_, err := Fetch(context.Background(), s, lock, opts...)
 	want := "built wheel srconly-0.5-cp311-cp311-linux_aarch64.whl does not fit target " + amd64
@@ -123,8 +121,7 @@ func TestGitPackagesAreBuiltFromTheirCommitAndArePrivate(t *testing.T) {
 		Tool: pylock.Tool{Larder: &pylock.LarderTool{Targets: []string{amd64}, Build: "vcs"}},
 	})
 	b := &fakeBuilder{}
-	opts := fastOptions()
-	opts = append(opts, WithBuilder(b))
+	opts := fastOptions(WithBuilder(b))
 	s := newStore(t)
 	if _, err := Fetch(context.Background(), s, lock, opts...); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,7 @@ import (
 func TestTwoStoresSharingTheUserCacheDownloadOnce(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64, arm64})
 	cache := t.TempDir()
-	opts := fastOptions()
-	opts = append(opts, WithCacheDir(cache))
+	opts := fastOptions(WithCacheDir(cache))
 	a := newStore(t)
 	if _, err := Fetch(context.Background(), a, lock, opts...); err != nil {
 		t.Fatal(err)
@@ -45,8 +44,7 @@ func TestTwoStoresSharingTheUserCacheDownloadOnce(t *testing.T) {
 func TestACorruptCacheFileIsDroppedAndDownloadedAgain(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	cache := t.TempDir()
-	opts := fastOptions()
-	opts = append(opts, WithCacheDir(cache))
+	opts := fastOptions(WithCacheDir(cache))
 	a := newStore(t)
 	if _, err := Fetch(context.Background(), a, lock, opts...); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,7 @@ func TestClosureIsWhatEachTargetInstallsWithItsTargets(t *testing.T) {
 	amd, arm := "linux/amd64:3.11:glibc2.35", "linux/arm64:3.11:glibc2.35"
 	_, lock := lockIndex(t, withSdist(smallIndex()), []string{"app"}, []string{amd, arm})
 	store := newStore(t)
-	opts := fastOptions()
-	opts = append(opts, WithBuilder(&fakeBuilder{platform: true}))
+	opts := fastOptions(WithBuilder(&fakeBuilder{platform: true}))
 	if _, err := Fetch(context.Background(), store, lock, opts...); err != nil {
 		t.Fatal(err)
 	}

@@ -40,8 +40,7 @@ func TestAFetchThatFillsARealDiskKeepsEveryVerifiedFileListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := fastOptions()
-	opts = append(opts, WithJobs(4))
+	opts := fastOptions(WithJobs(4))
 	_, err = Fetch(context.Background(), s, lock, opts...)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("fetch into 2 MB: %v, want ENOSPC", err)

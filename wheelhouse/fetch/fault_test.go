@@ -90,8 +90,7 @@ func TestFetchRetriesFailuresThenReportsThemClearly(t *testing.T) {
 			srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 			tt.knob(srv)
 			s := newStore(t)
-			opts := fastOptions()
-			opts = append(opts, WithJobs(1))
+			opts := fastOptions(WithJobs(1))
 			_, err := Fetch(context.Background(), s, lock, opts...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), libWheel) {
 				t.Fatalf("error %v, want one naming %s and %q", err, libWheel, tt.want)
@@ -232,8 +231,7 @@ func (d *fullDisk) Write(p []byte) (int, error) {
 func TestFetchStopsAtAFullDiskAndLeavesNothingBehind(t *testing.T) {
 	srv, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	s := newStore(t)
-	opts := fastOptions()
-	opts = append(opts, WithJobs(1))
+	opts := fastOptions(WithJobs(1))
 	var written atomic.Int64
 	opts = append(opts, func(o *options) error {
 		o.wrapWriter = func(w io.Writer) io.Writer { return &fullDisk{w: w, written: &written, limit: 200 << 10} }
@@ -279,8 +277,7 @@ func TestCancelledFetchKeepsWhatFinishedAndTheNextDownloadsOnlyTheRest(t *testin
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var done atomic.Int32
-	opts := fastOptions()
-	opts = append(opts, WithJobs(2))
+	opts := fastOptions(WithJobs(2))
 	opts = append(opts, WithProgress(func(e Event) {
 		if e.State == Done && done.Add(1) == 4 {
 			cancel()

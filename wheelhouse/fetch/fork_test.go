@@ -9,42 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/larder-build/larder/internal/gittest"
+	"github.com/larder-build/larder/internal/locktest"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
-	"github.com/larder-build/larder/resolver/index"
-	"github.com/larder-build/larder/resolver/pep508"
-	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
 )
-
-// forkRepo makes a git repository holding a small pyproject-based package
-// that depends on an index package, tags it, and returns its file:// URL
-// and the tagged commit.
-func forkRepo(t *testing.T) (string, string) {
-	t.Helper()
-	r := gittest.New(t)
-	files := map[string]string{
-		"pyproject.toml": `[build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "edx-private-fork"
-version = "3.1.4+larder"
-requires-python = ">=3.8"
-dependencies = ["lib>=1"]
-
-[tool.setuptools]
-packages = ["edx_private_fork"]
-`,
-		"edx_private_fork/__init__.py": "VERSION = 'fork'\n",
-	}
-	commit := r.Commit(files, "fork")
-	r.Git("tag", "-a", "v3.1.4", "-m", "v3.1.4")
-	return r.URL(), commit
-}
 
 // TestForkIsLockedBuiltStoredPrivateAndInstalledByPip is the fork's whole
 // way: locked from a git requirement by the real resolver (pinned to the
@@ -57,31 +27,16 @@ func TestForkIsLockedBuiltStoredPrivateAndInstalledByPip(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	url, commit := forkRepo(t)
+	repo, commit := locktest.ForkRepo(t, "lib>=1")
+	url := repo.URL()
 	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
 		{Name: "lib", Releases: []pypitest.Release{pure("1.2")}},
 		// A public upload under the fork's name must never be chosen.
 		{Name: "edx-private-fork", Releases: []pypitest.Release{pure("99.0")}},
 	}})
-	fork, err := pep508.ParseRequirement("edx-private-fork")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{
-		Requirements: []resolver.Requirement{{Requirement: fork, Source: "requirements.txt:1",
-			VCS: &resolver.VCS{URL: url, Rev: "v3.1.4"}}},
-		Targets:  []target.Target{mustTarget(t, amd64)},
-		Python:   "/usr/bin/python3",
-		CacheDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock := res.Lock()
+	roots := locktest.Roots(t, "edx-private-fork")
+	roots[0].VCS = &resolver.VCS{URL: url, Rev: "v3.1.4"}
+	lock := locktest.Lock(t, srv.URL(), roots, amd64)
 	s := newStore(t)
 	builder := hostBuilder(t, filepath.Join(s.Dir(), wheelhouse.FilesDir))
 	if builder == nil {

@@ -9,12 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/larder-build/larder/internal/locktest"
 	"github.com/larder-build/larder/internal/pypitest"
-	"github.com/larder-build/larder/resolver"
-	"github.com/larder-build/larder/resolver/index"
-	"github.com/larder-build/larder/resolver/pep508"
 	"github.com/larder-build/larder/resolver/pylock"
-	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/build"
 )
@@ -50,42 +47,14 @@ func withSdist(idx *pypitest.Index) *pypitest.Index {
 	return idx
 }
 
-func mustTarget(t testing.TB, s string) target.Target {
-	t.Helper()
-	tt, err := target.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tt
-}
-
 // lockIndex serves idx and locks roots for targets with the real
 // resolver, as 'larder lock' does.
 func lockIndex(t testing.TB, idx *pypitest.Index, roots []string, targets []string, opts ...pypitest.Option) (*pypitest.Server, *pylock.Lock) {
 	t.Helper()
 	srv := pypitest.Start(t, idx, opts...)
-	var reqs []resolver.Requirement
-	for _, r := range roots {
-		pr, err := pep508.ParseRequirement(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reqs = append(reqs, resolver.Requirement{Requirement: pr, Source: "test"})
-	}
-	var ts []target.Target
-	for _, s := range targets {
-		ts = append(ts, mustTarget(t, s))
-	}
-	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()), index.WithRetries(0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolver.Resolve(context.Background(), c, resolver.Request{Requirements: reqs, Targets: ts, Python: "/usr/bin/python3"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lock := locktest.Lock(t, srv.URL(), locktest.Roots(t, roots...), targets...)
 	srv.Reset()
-	return srv, res.Lock()
+	return srv, lock
 }
 
 // fileRequests counts the requests for distributions (not pages).
@@ -108,9 +77,10 @@ func newStore(t testing.TB) *wheelhouse.Store {
 	return s
 }
 
-// fastOptions retry without waiting, so that fault tests stay quick.
-func fastOptions() []Option {
-	return []Option{func(o *options) error { o.backoff, o.commitEvery = 1, 50e6; return nil }}
+// fastOptions retry without waiting, so that fault tests stay quick, and
+// add more.
+func fastOptions(more ...Option) []Option {
+	return append([]Option{func(o *options) error { o.backoff, o.commitEvery = 1, 50e6; return nil }}, more...)
 }
 
 // lockedFiles lists the file names a lock lists.

@@ -3,6 +3,7 @@ package fetch
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -232,20 +233,11 @@ func (p *plan) add(pkg *pylock.Package, f pylock.File, wheel, private bool, targ
 func mergeTargets(a, b []string) []string {
 	out := append([]string{}, a...)
 	for _, t := range b {
-		if !contains(out, t) {
+		if !slices.Contains(out, t) {
 			out = append(out, t)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // built reports whether a store entry is a wheel built for this job (from
