@@ -43,20 +43,27 @@ func newListing(norm string, local []*localFile, up *upstreamPage) *listing {
 	return l
 }
 
-// renderedProject renders a project's page, or reuses the rendering made
-// from the same local files and upstream page.
-func (s *Server) renderedProject(l *listing, gen uint64) *page {
-	var upID uint64
-	if l.up != nil {
-		upID = l.up.id
-	}
+// cachedProject returns the rendering of a project's page made from the
+// local files of generation gen and the upstream page upID (0 for none),
+// or nil.
+func (s *Server) cachedProject(norm string, gen, upID uint64) *page {
 	s.pagesMu.Lock()
-	c := s.pages[l.name]
+	c := s.pages[norm]
 	s.pagesMu.Unlock()
 	if c != nil && c.gen == gen && c.upID == upID {
 		return c.p
 	}
-	c = &cachedPage{gen: gen, upID: upID, p: renderProject(l, keptPageBytes)}
+	return nil
+}
+
+// renderedProject renders a project's page, or reuses the rendering made
+// from the same local files and upstream page.
+func (s *Server) renderedProject(l *listing, gen uint64) *page {
+	upID := l.up.pageID()
+	if p := s.cachedProject(l.name, gen, upID); p != nil {
+		return p
+	}
+	c := &cachedPage{gen: gen, upID: upID, p: renderProject(l, keptPageBytes)}
 	size := int64(len(c.p.html)+len(c.p.json)) + pageOverhead
 	s.pagesMu.Lock()
 	if old := s.pages[l.name]; old != nil {
@@ -70,6 +77,14 @@ func (s *Server) renderedProject(l *listing, gen uint64) *page {
 	s.pagesBytes += size
 	s.pagesMu.Unlock()
 	return c.p
+}
+
+// pageID is an upstream page's id, 0 for none.
+func (p *upstreamPage) pageID() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.id
 }
 
 // lookupLocal returns the local file of a name: baked, or fetched through

@@ -230,8 +230,17 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 		http.Error(w, "project "+norm+" not found", http.StatusNotFound)
 		return
 	}
-	l := newListing(norm, local, up)
-	writePage(w, r, f, s.renderedProject(l, gen), l)
+	// A page rendered before and kept whole needs no listing: most
+	// requests build none.
+	p := s.cachedProject(norm, gen, up.pageID())
+	var l *listing
+	if p == nil || !p.kept {
+		l = newListing(norm, local, up)
+	}
+	if p == nil {
+		p = s.renderedProject(l, gen)
+	}
+	writePage(w, r, f, p, l)
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
