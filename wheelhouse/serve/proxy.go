@@ -34,6 +34,19 @@ func (s *Server) unavailable(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
 }
 
+// answerUpstream is getUpstream for a request that fell through: when no
+// response comes, it logs msg with the file and the error and answers w
+// (nothing to answer when the client went away), and returns nil.
+func (s *Server) answerUpstream(ctx context.Context, w http.ResponseWriter, rawURL, msg, file string) *http.Response {
+	resp, err := s.getUpstream(ctx, rawURL)
+	if err != nil {
+		s.log.Warn(msg, "file", file, "err", err)
+		s.unavailable(w, err)
+		return nil
+	}
+	return resp
+}
+
 // getUpstream sends one GET upstream through the breaker. A nil response
 // with a nil error means the client went away.
 func (s *Server) getUpstream(ctx context.Context, rawURL string) (*http.Response, error) {
@@ -103,13 +116,8 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	resp, err := s.getUpstream(ctx, uf.url)
-	switch {
-	case err != nil:
-		s.log.Warn("fall-through download failed", "file", uf.filename, "err", err)
-		s.unavailable(w, err)
-		return
-	case resp == nil:
+	resp := s.answerUpstream(ctx, w, uf.url, "fall-through download failed", uf.filename)
+	if resp == nil {
 		return
 	}
 	defer resp.Body.Close()
@@ -134,6 +142,7 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	}
 	var tmp *os.File
 	if s.cache != nil && uf.sha256 != "" {
+		var err error
 		tmp, err = os.CreateTemp(filepath.Join(s.cache.Dir(), wheelhouse.FilesDir), "."+uf.filename+".*.tmp")
 		if err != nil {
 			s.log.Warn("cannot cache fall-through files", "dir", s.cache.Dir(), "err", err)
@@ -365,13 +374,8 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 	if data == nil {
 		ctx, cancel := context.WithTimeout(r.Context(), s.o.pageTimeout)
 		defer cancel()
-		resp, err := s.getUpstream(ctx, uf.url+".metadata")
-		switch {
-		case err != nil:
-			s.log.Warn("fall-through metadata failed", "file", uf.filename, "err", err)
-			s.unavailable(w, err)
-			return
-		case resp == nil:
+		resp := s.answerUpstream(ctx, w, uf.url+".metadata", "fall-through metadata failed", uf.filename)
+		if resp == nil {
 			return
 		}
 		defer resp.Body.Close()
@@ -379,6 +383,7 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 			http.Error(w, "upstream: "+resp.Status, http.StatusBadGateway)
 			return
 		}
+		var err error
 		data, err = io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
 		if err != nil || len(data) > maxMetadataSize {
 			http.Error(w, "upstream metadata unreadable", http.StatusBadGateway)

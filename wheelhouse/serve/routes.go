@@ -66,28 +66,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/simple/", http.StatusMovedPermanently)
 	case segs[0] == "simple" && len(segs) == 2 && segs[1] == "":
 		s.serveRoot(w, r)
-	case segs[0] == "simple" && (len(segs) == 2 || len(segs) == 3 && segs[2] == ""):
+	case (segs[0] == "simple" || segs[0] == "project") && (len(segs) == 2 || len(segs) == 3 && segs[2] == ""):
+		// A project's index page (simple) or its page for people
+		// (project), under its normalized name with a trailing slash.
 		norm := distname.NormalizeName(segs[1])
 		if !validProjectName(norm) {
 			http.NotFound(w, r)
 			return
 		}
 		if norm != segs[1] || len(segs) == 2 {
-			http.Redirect(w, r, "/simple/"+norm+"/", http.StatusMovedPermanently)
+			http.Redirect(w, r, "/"+segs[0]+"/"+norm+"/", http.StatusMovedPermanently)
 			return
 		}
-		s.serveProject(w, r, norm)
-	case segs[0] == "project" && (len(segs) == 2 || len(segs) == 3 && segs[2] == ""):
-		norm := distname.NormalizeName(segs[1])
-		if !validProjectName(norm) {
-			http.NotFound(w, r)
-			return
+		if segs[0] == "simple" {
+			s.serveProject(w, r, norm)
+		} else {
+			s.serveProjectPage(w, r, norm)
 		}
-		if norm != segs[1] || len(segs) == 2 {
-			http.Redirect(w, r, "/project/"+norm+"/", http.StatusMovedPermanently)
-			return
-		}
-		s.serveProjectPage(w, r, norm)
 	case segs[0] == "files" && len(segs) == 2:
 		s.serveFile(w, r, segs[1])
 	case segs[0] == "-" && len(segs) == 2 && segs[1] == "healthz":
