@@ -25,9 +25,6 @@ import (
 // only, both of which a fetch must build, with the real resolver.
 func lockWithBuilds(t *testing.T) (*pypitest.Server, *gittest.Repo, *pylock.Lock) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
 	r, _ := locktest.ForkRepo(t, "lib>=1", "srconly")
 	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{
 		{Name: "lib", Releases: []pypitest.Release{pure("1.2")}},

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/locktest"
-
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/wheelhouse"
@@ -23,9 +22,6 @@ import (
 func TestForkIsLockedBuiltStoredPrivateAndInstalledByPip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs git, a build and pip")
-	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
 	}
 	repo, commit := locktest.ForkRepo(t, "lib>=1")
 	url := repo.URL()
