@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
@@ -98,4 +100,25 @@ func Serve(tb testing.TB, ln net.Listener, serve func(context.Context, net.Liste
 			tb.Errorf("serving on %s: %v", ln.Addr(), err)
 		}
 	})
+}
+
+// Buffer collects what a server or a command writes (its log, its
+// output) from its own goroutines, safe to read while they write.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

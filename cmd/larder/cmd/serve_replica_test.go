@@ -14,6 +14,7 @@ import (
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/uploadtest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/resolver/pylock"
 )
 
@@ -26,7 +27,7 @@ func startServeProcess(t *testing.T, bin, dir string, args ...string) string {
 	c := exec.CommandContext(ctx, bin, append([]string{"serve", "--json", "--addr", "127.0.0.1:0", "--cache-dir", filepath.Join(dir, "fetched")}, args...)...)
 	c.Dir = dir
 	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
-	var stderr syncBuffer
+	var stderr wheelhousetest.Buffer
 	c.Stderr = &stderr
 	out, err := c.StdoutPipe()
 	if err != nil {

@@ -13,27 +13,10 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
-
-// syncBuffer is a bytes buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // emptyProject is a project folder with an empty wheelhouse.
 func emptyProject(t *testing.T) string {
@@ -47,7 +30,7 @@ func emptyProject(t *testing.T) string {
 
 // serving is 'larder serve' running in the background.
 type serving struct {
-	out, errb syncBuffer
+	out, errb wheelhousetest.Buffer
 	cancel    context.CancelFunc
 	done      chan error
 	stopped   sync.Once
@@ -126,8 +109,8 @@ func TestServeWithoutAWheelhouseSaysToFetch(t *testing.T) {
 	cfg.Dir = t.TempDir()
 	c := newServeCmd(&globals{cfg: cfg})
 	c.SetArgs([]string{"--addr", "127.0.0.1:0", "--offline"})
-	c.SetOut(&syncBuffer{})
-	c.SetErr(&syncBuffer{})
+	c.SetOut(&wheelhousetest.Buffer{})
+	c.SetErr(&wheelhousetest.Buffer{})
 	err := c.ExecuteContext(context.Background())
 	var h hintError
 	if err == nil || !strings.Contains(err.Error(), "no manifest.json") || !errors.As(err, &h) || !strings.Contains(h.hint, "larder fetch") {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/internal/wheelhousetest"
 )
 
 // TestServeRefusesUploadSettingsThatCannotWork runs larder serve with
@@ -55,8 +56,8 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 			cfg.Index.Uploaders = c.uploaders
 			cmd := newServeCmd(&globals{cfg: cfg})
 			cmd.SetArgs(append([]string{"--addr", "127.0.0.1:0", "--offline", "--cache-dir", t.TempDir()}, c.args...))
-			cmd.SetOut(&syncBuffer{})
-			cmd.SetErr(&syncBuffer{})
+			cmd.SetOut(&wheelhousetest.Buffer{})
+			cmd.SetErr(&wheelhousetest.Buffer{})
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // a server that started anyway stops at once
 			err := cmd.ExecuteContext(ctx)
