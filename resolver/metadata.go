@@ -34,7 +34,8 @@ type shared struct {
 	cons    map[string]pep440.Specifiers
 	// Warming is a queue drained by at most limit workers, the index's
 	// own bound on requests in flight: a hundred thousand names cost a
-	// queue entry each, not a goroutine each.
+	// queue entry each, not a goroutine each. Both queues are stacks:
+	// what was found last is nearest the search, which goes deep first.
 	limit     int
 	warmQueue []warmJob
 	// fileQueue holds the metadata of the versions the search may still

@@ -266,7 +266,13 @@ func (p *targetProblem) prefetch(pkg string, allowed vset, changed bool, agrees 
 		}
 		r, ok := p.sh.cachedMetadata(f.URL)
 		if !ok {
-			la.done = false // look again once it is here
+			// Look again once it is here. Until then the next version is
+			// as likely to be examined soon as this one is to be
+			// rejected: the first one's successor is fetched blind.
+			la.done = false
+			if len(files) == 1 {
+				continue
+			}
 			break
 		}
 		if r.err != nil {

@@ -73,14 +73,18 @@ func (sh *shared) warmWorker() {
 		}
 		var job warmJob
 		if len(sh.fileQueue) > 0 {
-			job, sh.fileQueue = sh.fileQueue[0], sh.fileQueue[1:]
+			job, sh.fileQueue = sh.fileQueue[len(sh.fileQueue)-1], sh.fileQueue[:len(sh.fileQueue)-1]
 		} else {
-			job, sh.warmQueue = sh.warmQueue[0], sh.warmQueue[1:]
+			job, sh.warmQueue = sh.warmQueue[len(sh.warmQueue)-1], sh.warmQueue[:len(sh.warmQueue)-1]
 		}
 		sh.mu.Unlock()
 		switch {
 		case job.file != nil:
-			sh.metadata(sh.warmCtx, *job.file) //nolint:errcheck // a warm-up; errors surface when used
+			// The search will likely examine this version: its
+			// dependencies' pages are the next thing it needs.
+			if md, err := sh.metadata(sh.warmCtx, *job.file); err == nil {
+				sh.warmDeps(md)
+			}
 		case job.locked != nil:
 			sh.warmLocked(job)
 		case job.guess != nil:
@@ -157,6 +161,20 @@ func (sh *shared) guessAt(g *guess) {
 		sh.mu.Lock()
 		sh.addNeedLocked(name, need{g: g, ss: r.Specifiers})
 		sh.mu.Unlock()
+	}
+}
+
+// warmDeps warms the projects a version depends on, for some target.
+func (sh *shared) warmDeps(md *dist.Metadata) {
+	for _, line := range md.RequiresDist {
+		r, err := pep508.ParseRequirement(line)
+		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
+			continue
+		}
+		if r.Marker != nil && !holdsForAny(r.Marker, sh.envs) {
+			continue
+		}
+		sh.warm(r.NormalizedName(), r.Specifiers)
 	}
 }
 
@@ -276,6 +294,8 @@ func (sh *shared) warmPrevious(prev *pylock.Lock, roots []string) {
 		sh.mu.Unlock()
 		return
 	}
+	// The queue is a stack: the nearest the roots go on last.
+	slices.Reverse(order)
 	for _, name := range order {
 		if sh.warmed[name] {
 			continue
