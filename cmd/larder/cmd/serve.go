@@ -131,13 +131,18 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		return usageError{errors.New("serve: --cache-tag needs --cache docker://REGISTRY/REPO or [cache] registry in larder.toml")}
 	}
 	level := slog.LevelWarn
+	logOut := cmd.ErrOrStderr()
 	if g.verbose {
 		level = slog.LevelInfo
+		// A line a request: buffered, they cost no write each.
+		lw := serve.NewLogWriter(logOut)
+		defer lw.Close()
+		logOut = lw
 	}
-	var handler slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})
+	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})
 	if g.json {
 		// A log collector reads the server's lines.
-		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})
+		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
 	srv, err := serve.Open(cfg, log, extra...)
