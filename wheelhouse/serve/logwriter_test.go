@@ -1,35 +1,18 @@
 package serve
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/wheelhousetest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the LogWriter's timer and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestLogWriterKeepsConcurrentLinesWholeAndWritesThemOut(t *testing.T) {
 	const writers, lines = 8, 2000 // 8×2000 lines of ~40 bytes overflow the buffer several times
-	out := &syncBuffer{}
+	out := &wheelhousetest.Buffer{}
 	lw := NewLogWriter(out)
 	var wg sync.WaitGroup
 	for g := range writers {
