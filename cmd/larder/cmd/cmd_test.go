@@ -96,15 +96,7 @@ func TestInitDetectsTheMainClosureAndRefusesToOverwrite(t *testing.T) {
 		"requirements/constraints.txt":      "Django<6.0\n",
 		"requirements/edx/kernel.in":        "attrs\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	code, out, stderr := run(t, dir, "init")
 	if code != 0 || !strings.Contains(out, "wrote larder.toml") {
 		t.Fatalf("init: %d %q %q", code, out, stderr)
@@ -168,6 +160,20 @@ func newProject(t *testing.T, srv *pypitest.Server, requirements, extra string) 
 // project is more of its [project] table, extra the tables after [index].
 func larderTOML(index, project, extra string) string {
 	return "[project]\nrequirements = [\"requirements.txt\"]\n" + project + "[index]\nurl = \"" + index + "\"\n" + extra
+}
+
+// runJSON runs larder with args in dir, stops the test unless it exits 0,
+// decodes its --json output into v and returns the output.
+func runJSON(t *testing.T, dir string, v any, args ...string) string {
+	t.Helper()
+	code, out, stderr := run(t, dir, args...)
+	if code != 0 {
+		t.Fatalf("larder %s: exit %d\n%s\n%s", strings.Join(args, " "), code, out, stderr)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("larder %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
 }
 
 // mustRun runs each command line in dir and stops the test at the first

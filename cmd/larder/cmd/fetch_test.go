@@ -20,19 +20,13 @@ python = "3.11"
 `)
 	mustRun(t, dir, []string{"lock"})
 
-	code, out, stderr := run(t, dir, "fetch", "--json", "--jobs", "2")
-	if code != 0 {
-		t.Fatalf("fetch: %d\n%s\n%s", code, out, stderr)
-	}
 	var sum fetchSummary
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
-		t.Fatalf("fetch --json: %v\n%s", err, out)
-	}
+	out := runJSON(t, dir, &sum, "fetch", "--json", "--jobs", "2")
 	if sum.Report == nil || sum.Downloaded != 4 || sum.Files != 4 || sum.Wheelhouse != filepath.Join(dir, "wh") {
 		t.Errorf("fetch summary %s", out)
 	}
 
-	code, out, _ = run(t, dir, "fetch")
+	code, out, _ := run(t, dir, "fetch")
 	if code != 0 || !strings.Contains(out, "0 downloaded") || !strings.Contains(out, "4 already present") {
 		t.Errorf("second fetch: %d\n%s", code, out)
 	}
@@ -47,7 +41,7 @@ python = "3.11"
 	if err := os.WriteFile(stray, []byte("junk"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr = run(t, dir, "verify")
+	code, out, stderr := run(t, dir, "verify")
 	if code != 1 || !strings.Contains(out, "unexpected stray-1.0.tar.gz") || !strings.Contains(stderr, "1 unexpected") || !strings.Contains(stderr, "hint: ") {
 		t.Errorf("verify of a damaged wheelhouse: %d\n%s\n%s", code, out, stderr)
 	}

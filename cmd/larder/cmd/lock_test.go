@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,14 +47,8 @@ func TestLockWritesAStableLockAndRelockRevalidatesOnly(t *testing.T) {
 		"constraints.txt":  "django<5\n",
 		"larder.toml":      larderTOML(srv.URL(), "constraints = [\"constraints.txt\"]\n", twoTargets),
 	})
-	code, out, stderr := run(t, dir, "lock", "--json")
-	if code != 0 {
-		t.Fatalf("lock: %d\n%s\n%s", code, out, stderr)
-	}
 	var sum lockSummary
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
-		t.Fatalf("--json output: %v\n%s", err, out)
-	}
+	runJSON(t, dir, &sum, "lock", "--json")
 	if sum.Packages != 4 || len(sum.Targets) != 2 || sum.Targets[0].Files != 4 {
 		t.Errorf("summary %+v", sum)
 	}
@@ -75,7 +68,7 @@ func TestLockWritesAStableLockAndRelockRevalidatesOnly(t *testing.T) {
 			metaBefore += n
 		}
 	}
-	code, _, stderr = run(t, dir, "lock")
+	code, _, stderr := run(t, dir, "lock")
 	if code != 0 {
 		t.Fatalf("relock: %s", stderr)
 	}
@@ -83,7 +76,7 @@ func TestLockWritesAStableLockAndRelockRevalidatesOnly(t *testing.T) {
 	if string(first) != string(second) {
 		t.Errorf("relock changed the lock:\n%s\n---\n%s", first, second)
 	}
-	code, out, _ = run(t, dir, "why", "asgiref")
+	code, out, _ := run(t, dir, "why", "asgiref")
 	if code != 0 || !strings.Contains(out, "asgiref 3.8.1") || !strings.Contains(out, "<- web 2.0 (required by the project)") {
 		t.Errorf("why asgiref: %d\n%s", code, out)
 	}

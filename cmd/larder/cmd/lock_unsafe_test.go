@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,14 +64,8 @@ web==1.0
 		t.Errorf("pylock.toml does not say unpinned:\n%s", raw)
 	}
 
-	code, out, stderr = run(t, dir, "lock", "--json")
-	if code != 0 {
-		t.Fatalf("lock --json: %d\n%s\n%s", code, out, stderr)
-	}
 	var sum lockSummary
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
-		t.Fatalf("--json output: %v\n%s", err, out)
-	}
+	runJSON(t, dir, &sum, "lock", "--json")
 	if len(sum.Unpinned) != 1 || sum.Unpinned[0].Name != "setuptools" || sum.Unpinned[0].Version != "75.8.0" ||
 		strings.Join(sum.Unpinned[0].Via, " ") != "web" || !sum.Verified {
 		t.Errorf("--json unpinned = %+v, verified %v", sum.Unpinned, sum.Verified)

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,14 +40,8 @@ func TestPushThenFetchOnAFreshMachineFromTheRegistryAlone(t *testing.T) {
 
 	push := func() pushSummary {
 		t.Helper()
-		code, out, stderr := run(t, a, "push", "--json", "--tag", "main")
-		if code != 0 {
-			t.Fatalf("push: %d\n%s\n%s", code, out, stderr)
-		}
 		var s pushSummary
-		if err := json.Unmarshal([]byte(out), &s); err != nil {
-			t.Fatalf("push --json: %v\n%s", err, out)
-		}
+		runJSON(t, a, &s, "push", "--json", "--tag", "main")
 		return s
 	}
 	first := push()
@@ -69,14 +62,8 @@ func TestPushThenFetchOnAFreshMachineFromTheRegistryAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFiles(t, b, map[string]string{"pylock.toml": string(lock)})
-	code, out, stderr := run(t, b, "fetch", "--json")
-	if code != 0 {
-		t.Fatalf("fetch on B: %d\n%s\n%s", code, out, stderr)
-	}
 	var sum fetchSummary
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
-		t.Fatalf("fetch --json: %v\n%s", err, out)
-	}
+	out := runJSON(t, b, &sum, "fetch", "--json")
 	if sum.FromCache != 4 || sum.Downloaded != 0 || sum.Linked != 0 || len(sum.Warnings) != 0 {
 		t.Fatalf("fetch on B: %s, want all 4 files from the registry", out)
 	}
