@@ -55,6 +55,7 @@ type shared struct {
 	versions map[string][]pep440.Version
 	needs    map[string][]need
 	envs     []pep508.Environment
+	parsed   map[string]parsedRequirement
 	workers  int
 	// required are the names every target needs (roots without a
 	// marker): one of them missing ends the resolution, so it ends the
@@ -63,6 +64,29 @@ type shared struct {
 
 	vcsMu sync.Mutex
 	vcs   map[string]*vcsResult // "url@rev#subdir" -> resolution
+}
+
+// parsedRequirement is a Requires-Dist line parsed once.
+type parsedRequirement struct {
+	r   pep508.Requirement
+	err error
+}
+
+// requirement parses a Requires-Dist line, once per resolution: the same
+// lines recur in every version of a project, and the search examines a
+// version again after each backjump. The result is shared: read only.
+func (sh *shared) requirement(line string) (pep508.Requirement, error) {
+	sh.mu.Lock()
+	pr, ok := sh.parsed[line]
+	sh.mu.Unlock()
+	if ok {
+		return pr.r, pr.err
+	}
+	r, err := pep508.ParseRequirement(line)
+	sh.mu.Lock()
+	sh.parsed[line] = parsedRequirement{r, err}
+	sh.mu.Unlock()
+	return r, err
 }
 
 type metaResult struct {

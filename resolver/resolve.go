@@ -29,7 +29,8 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 	}
 	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
 		limit: parallelOf(ix), required: map[string]bool{}, queued: map[string]bool{},
-		pages: map[string]*index.Page{}, versions: map[string][]pep440.Version{}, needs: map[string][]need{}}
+		pages: map[string]*index.Page{}, versions: map[string][]pep440.Version{}, needs: map[string][]need{},
+		parsed: map[string]parsedRequirement{}}
 	for _, t := range req.Targets {
 		sh.pythons = append(sh.pythons, pep440.MustParse(t.Python.Full()))
 		sh.envs = append(sh.envs, pep508.EnvironmentFor(t))

@@ -296,7 +296,7 @@ func (p *targetProblem) prefetch(pkg string, allowed vset, changed bool, agrees 
 func (p *targetProblem) rejects(md *dist.Metadata, name string, agrees func(dependency) bool) (rejected, known bool) {
 	known = true
 	for _, line := range md.RequiresDist {
-		r, err := pep508.ParseRequirement(line)
+		r, err := p.sh.requirement(line)
 		if err != nil || r.URL != "" {
 			return true, true
 		}
@@ -408,7 +408,7 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 	// parallel, then walk it.
 	var applicable []pep508.Requirement
 	for _, line := range md.RequiresDist {
-		r, err := pep508.ParseRequirement(line)
+		r, err := p.sh.requirement(line)
 		if err != nil {
 			return nil, &unusableError{fmt.Sprintf("%s: Requires-Dist %q: %v", f.Filename, line, err)}
 		}

@@ -149,7 +149,7 @@ func (sh *shared) guessAt(g *guess) {
 		return
 	}
 	for _, line := range md.RequiresDist {
-		r, err := pep508.ParseRequirement(line)
+		r, err := sh.requirement(line)
 		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
 			continue
 		}
@@ -167,7 +167,7 @@ func (sh *shared) guessAt(g *guess) {
 // warmDeps warms the projects a version depends on, for some target.
 func (sh *shared) warmDeps(md *dist.Metadata) {
 	for _, line := range md.RequiresDist {
-		r, err := pep508.ParseRequirement(line)
+		r, err := sh.requirement(line)
 		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
 			continue
 		}
