@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,6 +32,9 @@ const maxServedTags = 10000
 type Served struct {
 	c    *Cache
 	tags []string
+
+	mu   sync.Mutex
+	seen map[string][]wheelhouse.Entry // files of the lock and upload tags read
 }
 
 var (
@@ -45,7 +49,10 @@ func (c *Cache) Served(tags ...string) *Served {
 	return &Served{c: c, tags: tags}
 }
 
-// Files lists the files of the wheelhouses, metadata blobs left out.
+// Files lists the files of the wheelhouses, metadata blobs left out. A
+// lock's or an upload's tag names the same files whenever it is read, so
+// its manifest is read once per Served; a tag named to Served (a moving
+// one such as main) is read every time.
 func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 	tags := s.tags
 	if len(tags) == 0 {
@@ -56,38 +63,62 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 	}
 	var out []wheelhouse.Entry
 	for _, tag := range tags {
-		raw, found, err := s.c.manifest(ctx, tag)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, fmt.Errorf("reading the wheelhouse %s of %s: no such tag", tag, s.c.ref)
-		}
-		var m v1.Manifest
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, err)
-		}
-		if m.ArtifactType != ArtifactTypeWheelhouse {
-			if len(s.tags) > 0 {
-				return nil, fmt.Errorf("reading the wheelhouse %s of %s: artifact type %q, not a wheelhouse", tag, s.c.ref, m.ArtifactType)
+		s.mu.Lock()
+		files, seen := s.seen[tag]
+		s.mu.Unlock()
+		if !seen {
+			var err error
+			if files, err = s.tagFiles(ctx, tag); err != nil {
+				return nil, err
 			}
+			if len(s.tags) == 0 {
+				s.mu.Lock()
+				if s.seen == nil {
+					s.seen = map[string][]wheelhouse.Entry{}
+				}
+				s.seen[tag] = files
+				s.mu.Unlock()
+			}
+		}
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// tagFiles reads the files of the wheelhouse tagged tag.
+func (s *Served) tagFiles(ctx context.Context, tag string) ([]wheelhouse.Entry, error) {
+	raw, found, err := s.c.manifest(ctx, tag)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("reading the wheelhouse %s of %s: no such tag", tag, s.c.ref)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, err)
+	}
+	if m.ArtifactType != ArtifactTypeWheelhouse {
+		if len(s.tags) > 0 {
+			return nil, fmt.Errorf("reading the wheelhouse %s of %s: artifact type %q, not a wheelhouse", tag, s.c.ref, m.ArtifactType)
+		}
+		return nil, nil
+	}
+	var out []wheelhouse.Entry
+	for _, d := range m.Layers {
+		a := d.Annotations
+		if d.MediaType != MediaTypeFile || a[AnnotationFilename] == "" || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
 			continue
 		}
-		for _, d := range m.Layers {
-			a := d.Annotations
-			if d.MediaType != MediaTypeFile || a[AnnotationFilename] == "" || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
-				continue
-			}
-			e := wheelhouse.Entry{
-				Filename: a[AnnotationFilename], Project: a[AnnotationProject], Version: a[AnnotationVersion],
-				SHA256: d.Digest.Hex, Size: d.Size, Private: a[AnnotationPrivate] == "true",
-				Origin: wheelhouse.Origin{Kind: a[AnnotationOrigin], Uploader: a[AnnotationUploader]},
-			}
-			if t, err := time.Parse(time.RFC3339, a[AnnotationUploadTime]); err == nil {
-				e.UploadTime = t
-			}
-			out = append(out, e)
+		e := wheelhouse.Entry{
+			Filename: a[AnnotationFilename], Project: a[AnnotationProject], Version: a[AnnotationVersion],
+			SHA256: d.Digest.Hex, Size: d.Size, Private: a[AnnotationPrivate] == "true",
+			Origin: wheelhouse.Origin{Kind: a[AnnotationOrigin], Uploader: a[AnnotationUploader]},
 		}
+		if t, err := time.Parse(time.RFC3339, a[AnnotationUploadTime]); err == nil {
+			e.UploadTime = t
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

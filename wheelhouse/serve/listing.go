@@ -9,7 +9,7 @@ import (
 // public project) fetched-through ones of other names.
 func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
 	files := s.baked.projects[norm]
-	if sh := s.shared.projects[norm]; len(sh) > 0 {
+	if sh := s.shared.Load().projects[norm]; len(sh) > 0 {
 		files = append(files[:len(files):len(files)], sh...)
 	}
 	s.cacheMu.RLock()
@@ -24,7 +24,7 @@ func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
 	out := files
 	for _, lf := range s.cached.projects[norm] {
 		_, baked := s.baked.files[lf.entry.Filename]
-		if _, shared := s.shared.files[lf.entry.Filename]; !baked && !shared {
+		if _, shared := s.shared.Load().files[lf.entry.Filename]; !baked && !shared {
 			out = append(out[:len(out):len(out)], lf)
 		}
 	}

@@ -18,9 +18,9 @@ import (
 // /legacy/ (the upload API) when uploads are on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.request(r)
-	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.uploader != nil {
+	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.serveUploads != nil {
 		w.Header()["X-Content-Type-Options"] = hdrNosniff
-		s.serveUpload(w, r)
+		s.serveUploads(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.o.readAuth && !(len(segs) == 2 && segs[0] == "-" && segs[1] == "healthz") {
 		// Liveness probes read /-/healthz without credentials; it names
 		// no project.
-		if _, res := s.auth.check(r); res != authOK {
+		if _, res := s.checkAuth(r); res != authOK {
 			s.metrics.unauthReads.Add(1)
 			challenge(w, res)
 			return
@@ -172,7 +172,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		for n := range s.baked.projects {
 			names[n] = true
 		}
-		for n := range s.shared.projects {
+		for n := range s.shared.Load().projects {
 			names[n] = true
 		}
 		s.cacheMu.RLock()
@@ -201,6 +201,12 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 	f := acceptable(w, r)
 	if f == formatNone {
 		return
+	}
+	if s.o.shared != nil && !s.isPrivate(norm) && len(s.baked.projects[norm]) == 0 && len(s.shared.Load().projects[norm]) == 0 {
+		// Another server of the shared cache may have taken an upload of
+		// this name since the list was read: read it again before the
+		// upstream is asked.
+		s.refreshShared()
 	}
 	private := s.isPrivate(norm)
 	local, gen := s.localFiles(norm, private)
@@ -251,7 +257,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	// A shared cache's file is listed before a fetched-through one of the
 	// same name, so it is served before it too: the bytes match the page.
-	if sh := s.shared.files[base]; sh != nil {
+	if sh := s.shared.Load().files[base]; sh != nil {
 		// No sidecar is kept for a shared file: its metadata is not
 		// advertised, and pip reads the wheel.
 		if isMeta {

@@ -78,8 +78,12 @@ type Server struct {
 	uploadedNames sync.Map
 
 	// shared is the files of WithCache's cache the store lacks, listed
-	// once at start; empty without one.
-	shared *catalog
+	// at start and again (refreshShared) when a project no catalog knows
+	// is asked for; empty without a cache. sharedMu serialises the
+	// refreshes, sharedAt is when the last one ended.
+	shared   atomic.Pointer[catalog]
+	sharedMu sync.Mutex
+	sharedAt time.Time
 
 	stats   counters
 	metrics metrics
@@ -118,11 +122,12 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 	s.baked = loadCatalog(store, false, s.log)
 	s.cached = newCatalog()
 	s.uploaded = newCatalog()
-	s.shared = newCatalog()
+	s.shared.Store(newCatalog())
 	if o.shared != nil {
 		if err := s.loadShared(s.ctx); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
+		s.sharedAt = time.Now()
 	}
 	if o.readAuth && o.htpasswd == "" {
 		return nil, errors.New("configuring the index server: reads can require credentials only with an htpasswd file")
@@ -310,5 +315,5 @@ func (s *Server) isPrivate(norm string) bool {
 	if _, up := s.uploadedNames.Load(norm); up {
 		return true
 	}
-	return s.baked.private[norm] || s.shared.private[norm] || s.private.Match(norm)
+	return s.baked.private[norm] || s.shared.Load().private[norm] || s.private.Match(norm)
 }

@@ -87,8 +87,37 @@ func (s *Server) loadShared(ctx context.Context) error {
 		}
 		c.add(lf)
 	}
-	s.shared = c
+	s.shared.Store(c)
 	return nil
+}
+
+// sharedRefreshEvery is how old a shared cache's list may be when a
+// project no catalog knows is asked for; sharedRefreshTimeout bounds the
+// reading of it then.
+const (
+	sharedRefreshEvery   = time.Second
+	sharedRefreshTimeout = 10 * time.Second
+)
+
+// refreshShared lists the shared cache again, unless a list ended less
+// than sharedRefreshEvery ago: concurrent callers wait for the one list in
+// progress instead of starting their own. A list that fails keeps the
+// last one.
+func (s *Server) refreshShared() {
+	s.sharedMu.Lock()
+	defer s.sharedMu.Unlock()
+	if time.Since(s.sharedAt) < sharedRefreshEvery {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, sharedRefreshTimeout)
+	defer cancel()
+	if err := s.loadShared(ctx); err != nil {
+		s.log.Warn("listing the shared cache again failed; its last list is used", "err", err)
+	} else {
+		// Pages rendered from the last list are stale.
+		s.cacheGen.Add(1)
+	}
+	s.sharedAt = time.Now()
 }
 
 // validSHA256 reports whether s is a sha256 in lowercase hex, as

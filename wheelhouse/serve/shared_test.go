@@ -6,7 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
@@ -16,10 +20,23 @@ import (
 // entries it lists.
 type dirCache struct {
 	dir     string
+	mu      sync.Mutex
 	entries []wheelhouse.Entry
+	lists   int // calls of Files
 }
 
-func (c *dirCache) Files(context.Context) ([]wheelhouse.Entry, error) { return c.entries, nil }
+func (c *dirCache) Files(context.Context) ([]wheelhouse.Entry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lists++
+	return slices.Clone(c.entries), nil
+}
+
+func (c *dirCache) listed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lists
+}
 
 func (c *dirCache) Open(_ context.Context, sum string) (io.ReadCloser, error) {
 	return os.Open(filepath.Join(c.dir, sum))
@@ -30,7 +47,9 @@ func (c *dirCache) put(t *testing.T, f *pypitest.File) {
 	if err := os.WriteFile(filepath.Join(c.dir, f.SHA256), f.Data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.entries = append(c.entries, wheelhouse.Entry{Filename: f.Filename, Project: f.Project, Version: f.Version, SHA256: f.SHA256, Size: int64(len(f.Data))})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, wheelhouse.Entry{Filename: f.Filename, Project: f.Project, Version: f.Version, SHA256: f.SHA256, Size: int64(len(f.Data)), Private: true})
 }
 
 // TestAnUploadUnderASharedFilesNameWithOtherBytesIsRefused: a shared
@@ -66,5 +85,59 @@ func TestAnUploadUnderASharedFilesNameWithOtherBytesIsRefused(t *testing.T) {
 				t.Fatalf("the wheelhouse keeps %s, which the shared cache serves", tc.f.Filename)
 			}
 		})
+	}
+}
+
+// TestANameNoListKnowsReadsTheSharedCacheAgainAtMostOnceASecond: a file
+// another server put in the shared cache after this one started is served
+// (and its project kept private) as soon as its project is asked for, and
+// many requests for unknown names at once cost one more list, not one each.
+func TestANameNoListKnowsReadsTheSharedCacheAgainAtMostOnceASecond(t *testing.T) {
+	c := &dirCache{dir: t.TempDir()}
+	c.put(t, projectWheel(t, "acme-tools", "1.0", 0))
+	_, _, base := uploadServer(t, WithCache(c))
+	if n := c.listed(); n != 1 {
+		t.Fatalf("the cache was listed %d times at start, want 1", n)
+	}
+	time.Sleep(sharedRefreshEvery) // the start's list is a second old
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			resp, err := http.Get(base + "/simple/unknown-" + string(rune('a'+i)) + "/")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("unknown-%c: %s, want 404", 'a'+i, resp.Status)
+			}
+		})
+	}
+	wg.Wait()
+	if n, most := c.listed()-1, int(time.Since(start)/sharedRefreshEvery)+1; n < 1 || n > most {
+		t.Fatalf("20 requests for unknown names in %v listed the cache %d more times, want 1 to %d", time.Since(start), n, most)
+	}
+
+	late := projectWheel(t, "acme-late", "2.0", 0)
+	c.put(t, late)
+	time.Sleep(sharedRefreshEvery)
+	resp, err := http.Get(base + "/simple/acme-late/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), late.Filename) {
+		t.Fatalf("a file put in the shared cache after start: %s\n%s", resp.Status, body)
+	}
+	resp, err = http.Get(base + "/simple/acme-late/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := c.listed(); n > 4 {
+		t.Errorf("a known name listed the cache again: %d lists", n)
 	}
 }

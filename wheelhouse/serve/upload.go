@@ -668,7 +668,7 @@ func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool) {
 	}
 	// A shared cache's file is listed as a local one: an upload of other
 	// bytes under its name would list the name twice.
-	if lf := s.shared.files[filename]; lf != nil {
+	if lf := s.shared.Load().files[filename]; lf != nil {
 		return &lf.entry, true
 	}
 	s.cacheMu.RLock()

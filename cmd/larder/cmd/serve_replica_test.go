@@ -108,11 +108,12 @@ func TestTwoServeProcessesShareOneRegistryAndNothingElse(t *testing.T) {
 
 // TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther: two 'larder
 // serve --cache --htpasswd' processes share a registry. twine uploads a
-// wheel and an sdist to the first; other bytes under the wheel's name are
-// refused by the second with 409 though it has never seen the file, and
+// wheel and an sdist to the first; the second, running since before the
+// upload, serves it to pip at once; other bytes under the wheel's name are
+// refused by the second with 409 though it was never sent the file, and
 // the same bytes are accepted; a third replica started afterwards serves
-// the upload to pip, and the upstream, which offers a higher version of
-// that name, is never asked for it.
+// the upload too, and the upstream, which offers a higher version of that
+// name, is never asked for it.
 func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 	bin := larderBinary(t)
 	pip := piptest.New(t, "python3")
@@ -128,13 +129,29 @@ func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 		return simple, strings.TrimSuffix(simple, "simple/") + "legacy/", wh
 	}
 	_, legacy1, _ := replica()
-	_, legacy2, wh2 := replica()
+	simple2, legacy2, wh2 := replica()
 
 	project := &pypitest.Project{Name: "acme-fork", Releases: []pypitest.Release{{Version: "1.0"}}}
 	wheel, _, paths := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "dist"), project, 0)
 	if out, err := uploadtest.Twine(t, legacy1, "alice", "s3cret", paths...); err != nil {
 		t.Fatalf("twine upload to the first replica: %v\n%s", err, out)
 	}
+	pipInstalls := func(simple, via string) {
+		t.Helper()
+		site := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		c := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", simple, "--target", site, "acme-fork")
+		c.Env = pip.Env
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("pip install through the %s replica: %v\n%s", via, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(site, "acme_fork-1.0.dist-info")); err != nil {
+			t.Errorf("through the %s replica, acme-fork 1.0 (the upload) was not installed: %v", via, err)
+		}
+	}
+	up.Reset()
+	pipInstalls(simple2, "second")
 	other, _, otherPaths := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "other"), project, 4096)
 	if other.Filename != wheel.Filename || other.SHA256 == wheel.SHA256 {
 		t.Fatalf("want other bytes under %s, got %s %s", wheel.Filename, other.Filename, other.SHA256)
@@ -150,19 +167,8 @@ func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 		t.Fatalf("the same bytes again, to the second replica: %v\n%s", err, out)
 	}
 
-	up.Reset()
 	simple3, _, _ := replica()
-	site := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", simple3, "--target", site, "acme-fork")
-	c.Env = pip.Env
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("pip install through the third replica: %v\n%s", err, out)
-	}
-	if _, err := os.Stat(filepath.Join(site, "acme_fork-1.0.dist-info")); err != nil {
-		t.Errorf("acme-fork 1.0 (the upload) was not installed: %v", err)
-	}
+	pipInstalls(simple3, "third")
 	if n := up.TotalRequests(); n != 0 {
 		t.Errorf("the upstream was asked %d times (%v); an uploaded project must never fall through", n, up.Counts())
 	}
