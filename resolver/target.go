@@ -31,21 +31,24 @@ type targetProblem struct {
 	roots    map[string]bool
 	deps     map[string][]string // chosen "name==version" -> dependency names
 	ahead    map[string]*lookahead
+	// onDiskSeen caches onDisk's answers by file URL.
+	onDiskSeen map[string]bool
 }
 
 func newTargetProblem(sh *shared, req Request, t target.Target, progress Progress) (*targetProblem, error) {
 	p := &targetProblem{
 		sh: sh, req: req, t: t,
-		env:      pep508.EnvironmentFor(t),
-		ranker:   tags.NewRanker(t),
-		policy:   binaryPolicy{onlyBinary: set(req.OnlyBinary), noBinary: set(req.NoBinary)},
-		hashes:   map[string]map[string]bool{},
-		cons:     map[string][]Requirement{},
-		listings: map[string]*listing{},
-		progress: progress,
-		roots:    map[string]bool{},
-		deps:     map[string][]string{},
-		ahead:    map[string]*lookahead{},
+		env:        pep508.EnvironmentFor(t),
+		ranker:     tags.NewRanker(t),
+		policy:     binaryPolicy{onlyBinary: set(req.OnlyBinary), noBinary: set(req.NoBinary)},
+		hashes:     map[string]map[string]bool{},
+		cons:       map[string][]Requirement{},
+		listings:   map[string]*listing{},
+		progress:   progress,
+		roots:      map[string]bool{},
+		deps:       map[string][]string{},
+		ahead:      map[string]*lookahead{},
+		onDiskSeen: map[string]bool{},
 	}
 	for _, r := range req.Requirements {
 		if len(r.Hashes) == 0 {
@@ -270,7 +273,7 @@ func (p *targetProblem) prefetch(pkg string, allowed vset, changed bool, agrees 
 			// as likely to be examined soon as this one is to be
 			// rejected: the first one's successor is fetched blind.
 			la.done = false
-			if len(files) == 1 {
+			if len(files) == 1 && !p.onDisk(f) {
 				continue
 			}
 			break
@@ -287,6 +290,28 @@ func (p *targetProblem) prefetch(pkg string, allowed vset, changed bool, agrees 
 		}
 	}
 	p.sh.prefetchFiles(name, files)
+}
+
+// onDisk reports whether the index keeps the metadata of f on disk, so
+// that it is at hand as soon as asked for: no reason to fetch the next
+// version blind. The answer is kept for the resolution.
+func (p *targetProblem) onDisk(f index.File) bool {
+	dc, ok := p.sh.ix.(diskCacher)
+	if !ok {
+		return false
+	}
+	if v, ok := p.onDiskSeen[f.URL]; ok {
+		return v
+	}
+	v := dc.MetadataCached(f)
+	p.onDiskSeen[f.URL] = v
+	return v
+}
+
+// diskCacher is an index that can tell whether it has a file's metadata
+// on disk.
+type diskCacher interface {
+	MetadataCached(f index.File) bool
 }
 
 // rejects reports whether metadata already shows that its version will be

@@ -99,6 +99,14 @@ func (c *cache) getMeta(fileSHA256 string) ([]byte, bool) {
 	return b, err == nil
 }
 
+func (c *cache) hasMeta(fileSHA256 string) bool {
+	if c == nil || len(fileSHA256) < 2 {
+		return false
+	}
+	_, err := os.Stat(c.metaPath(fileSHA256))
+	return err == nil
+}
+
 func (c *cache) putMeta(fileSHA256 string, b []byte) error {
 	if c == nil || len(fileSHA256) < 2 {
 		return nil

@@ -1,11 +1,13 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +120,36 @@ func TestPagesAreRevalidatedNotRefetched(t *testing.T) {
 	}
 }
 
+// TestAPageNeverFreshIsNotRewrittenWhenUnchanged revalidates a page sent
+// without Cache-Control three times: each run asks with its ETag and gets a
+// 304, and the entry stored the first time is left as it is.
+func TestAPageNeverFreshIsNotRewrittenWhenUnchanged(t *testing.T) {
+	srv := pypitest.Start(t, demoIndex())
+	cache := t.TempDir()
+	var stored []byte
+	for run := range 3 {
+		c, err := New([]string{srv.URL()}, WithCacheDir(cache))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Project(context.Background(), "six"); err != nil {
+			t.Fatal(err)
+		}
+		if s := c.Stats(); run > 0 && (s.PagesFetched != 0 || s.Revalidated != 1) {
+			t.Errorf("run %d should revalidate with a 304: %+v", run, s)
+		}
+		entry, err := os.ReadFile(c.cache.pagePath(c.Indexes()[0] + "six/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			stored = entry
+		} else if !bytes.Equal(entry, stored) {
+			t.Errorf("run %d rewrote the entry of an unchanged page", run)
+		}
+	}
+}
+
 func TestFreshPagesComeFromTheCacheWithoutARequest(t *testing.T) {
 	srv := pypitest.Start(t, demoIndex(), pypitest.WithCacheControl("max-age=600"))
 	cache := t.TempDir()
@@ -158,9 +190,15 @@ func TestMetadataComesFromTheBestSourceAndOnlyOnce(t *testing.T) {
 						w = f
 					}
 				}
+				if got := c.MetadataCached(w); got != (run == 1) {
+					t.Errorf("run %d: MetadataCached before reading = %v", run, got)
+				}
 				md, err := c.Metadata(context.Background(), w)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if !c.MetadataCached(w) {
+					t.Errorf("run %d: MetadataCached after reading = false", run)
 				}
 				if !strings.Contains(string(md), "Version: 2.0") {
 					t.Errorf("metadata:\n%s", md)

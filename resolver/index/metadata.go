@@ -78,6 +78,12 @@ func (c *Client) Metadata(ctx context.Context, f File) ([]byte, error) {
 	return b, nil
 }
 
+// MetadataCached reports whether the metadata of f is in the cache, so
+// that Metadata answers without a request.
+func (c *Client) MetadataCached(f File) bool {
+	return c.cache.hasMeta(f.SHA256())
+}
+
 // metadataFile downloads URL.metadata and checks its advertised hash.
 func (c *Client) metadataFile(ctx context.Context, f File) ([]byte, error) {
 	u := f.URL + ".metadata"
