@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,11 +120,16 @@ func BenchmarkBakeEdx(b *testing.B) {
 }
 
 // BenchmarkRefreshEdx bumps one package after a bake and refreshes the
-// image, beside the full bake of the bumped closure.
+// image, beside the full bake of the bumped closure. Each is timed
+// several times and the shortest counts (other work on the machine only
+// ever adds time): the full bake from nothing, the refresh from copies
+// (hard links) of the same baked layout and layer folder.
 func BenchmarkRefreshEdx(b *testing.B) {
+	const fulls, refreshes = 3, 5
 	edx := benchWorkload(b)
 	entries := edx.Closure(b)
 	bins := indexbin.Build(b, "amd64")
+	installed(b, bins)
 	// The bump: django 5.2.11 -> 5.2.12, a wheel of the same size.
 	var old wheelhouse.Entry
 	for _, e := range entries {
@@ -138,44 +144,94 @@ func BenchmarkRefreshEdx(b *testing.B) {
 	var fullBytes, refreshBytes int64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		dir := b.TempDir()
-		req := benchRequest(edx, entries, bins, dir, layers.Gzip)
+		baked := b.TempDir()
+		req := benchRequest(edx, entries, bins, baked, layers.Gzip)
 		if _, err := Bake(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
 		bumped := bumpStore(b, edx.Store, entries, old, i)
 		// The full bake of the bumped closure, from nothing.
-		full := benchRequest(edx, bumped, bins, b.TempDir(), layers.Gzip)
-		// Each timed bake starts with no dirty pages left by the last one
-		// still being written back.
-		syscall.Sync()
-		start := time.Now()
-		rep, err := Bake(context.Background(), full)
-		fullT += time.Since(start)
-		if err != nil {
-			b.Fatal(err)
+		var best time.Duration
+		for j := range fulls {
+			full := benchRequest(edx, bumped, bins, b.TempDir(), layers.Gzip)
+			// Each timed bake starts with no dirty pages left by the last
+			// one still being written back.
+			syscall.Sync()
+			start := time.Now()
+			rep, err := Bake(context.Background(), full)
+			if t := time.Since(start); j == 0 || t < best {
+				best = t
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			fullBytes += rep.Write.Bytes
 		}
-		fullBytes += rep.Write.Bytes
-		req.Entries = bumped
-		syscall.Sync()
-		b.StartTimer()
-		start = time.Now()
-		rep, err = Bake(context.Background(), req)
-		refreshT += time.Since(start)
-		if err != nil {
-			b.Fatal(err)
+		fullT += best
+		for j := range refreshes {
+			dir := b.TempDir()
+			linkTree(b, baked, dir)
+			r := benchRequest(edx, bumped, bins, dir, layers.Gzip)
+			syscall.Sync()
+			b.StartTimer()
+			start := time.Now()
+			rep, err := Bake(context.Background(), r)
+			if t := time.Since(start); j == 0 || t < best {
+				best = t
+			}
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !rep.Refreshed {
+				b.Fatalf("not a refresh: %s", rep.Reason)
+			}
+			refreshBytes += rep.Write.Bytes
 		}
-		if !rep.Refreshed {
-			b.Fatalf("not a refresh: %s", rep.Reason)
-		}
-		refreshBytes += rep.Write.Bytes
+		refreshT += best
 	}
 	b.ReportMetric(fullT.Seconds()/float64(b.N), "full-bake-s")
 	b.ReportMetric(refreshT.Seconds()/float64(b.N), "refresh-s")
-	b.ReportMetric(100*refreshT.Seconds()/fullT.Seconds(), "%time")
-	b.ReportMetric(float64(fullBytes)/float64(b.N)/1e6, "full-MB")
-	b.ReportMetric(float64(refreshBytes)/float64(b.N)/1e6, "refresh-MB")
-	b.ReportMetric(100*float64(refreshBytes)/float64(fullBytes), "%bytes")
+	b.ReportMetric(100*refreshT.Seconds()/fullT.Seconds(), "pct-of-bake")
+	b.ReportMetric(float64(fullBytes)/fulls/float64(b.N)/1e6, "full-MB")
+	b.ReportMetric(float64(refreshBytes)/refreshes/float64(b.N)/1e6, "refresh-MB")
+	b.ReportMetric(100*(float64(refreshBytes)/refreshes)/(float64(fullBytes)/fulls), "pct-of-bake-bytes")
+}
+
+// linkTree copies the folder tree src into dst with hard links: a bake
+// replaces files by renames and never writes one in place.
+func linkTree(b *testing.B, src, dst string) {
+	b.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		return os.Link(p, filepath.Join(dst, rel))
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// installed waits, if need be, until the larder-index binaries are as
+// old as an installed one: the layer folder remembers the hash only of a
+// binary left alone for a second (layers' racyWindow), and a refresh finds
+// it remembered by the bake before.
+func installed(b *testing.B, bins map[string]string) {
+	b.Helper()
+	for _, p := range bins {
+		st, err := os.Stat(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if age := time.Since(st.ModTime()); age < 1500*time.Millisecond {
+			time.Sleep(1500*time.Millisecond - age)
+		}
+	}
 }
 
 // bumpStore adds a newer release of old's project to the store and
