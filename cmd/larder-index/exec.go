@@ -34,7 +34,8 @@ func runExec(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "larder-index: exec needs a command: larder-index exec [flags] -- CMD ARGS...\n")
 		return exitUsage
 	}
-	log := newLogger(stderr, verbose)
+	log, closeLog := newLogger(stderr, verbose)
+	defer closeLog()
 	// A command that cannot run fails before anything starts.
 	path, err := exec.LookPath(argv[0])
 	if err != nil {

@@ -169,12 +169,16 @@ func parse(args []string, stderr io.Writer) (serve.Config, []string, bool, error
 	return cfg.WithDefaults(), flags.Args(), o.verbose, nil
 }
 
-func newLogger(w io.Writer, verbose bool) *slog.Logger {
-	level := slog.LevelWarn
+// newLogger logs to w: warnings, and with verbose every request too,
+// buffered (serve.LogWriter) so that a line a request does not cost a
+// write each. flush writes out what waits.
+func newLogger(w io.Writer, verbose bool) (log *slog.Logger, flush func()) {
+	level, flush := slog.LevelWarn, func() {}
 	if verbose {
-		level = slog.LevelInfo
+		lw := serve.NewLogWriter(w)
+		level, w, flush = slog.LevelInfo, lw, func() { lw.Close() }
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})).With("component", "larder-index")
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})).With("component", "larder-index"), flush
 }
 
 func runServe(args []string, stderr io.Writer) int {
@@ -186,7 +190,8 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "larder-index: serve takes no arguments (got %q); did you mean 'exec --'?\n", strings.Join(rest, " "))
 		return exitUsage
 	}
-	log := newLogger(stderr, verbose)
+	log, closeLog := newLogger(stderr, verbose)
+	defer closeLog()
 	srv, err := serve.Open(cfg, log, serve.WithVersion(buildVersion()))
 	if err != nil {
 		fmt.Fprintf(stderr, "larder-index: %v\n", err)
