@@ -125,6 +125,8 @@ type guess struct {
 	files []index.File
 	at    int
 	moved bool
+	// onDisk: a previous resolution read its metadata.
+	onDisk bool
 }
 
 // need is a requirement of a guessed version (g nil: of the inputs or the
@@ -139,6 +141,16 @@ type need struct {
 // one that another need of the same project excludes, means the guess
 // (or both) will be rejected and the next version is the one to fetch.
 func (sh *shared) guessAt(g *guess) {
+	if dc, ok := sh.ix.(diskCacher); ok {
+		// Not read by this resolution yet, but on disk: a previous one
+		// read it.
+		_, read := sh.cachedMetadata(g.files[g.at].URL)
+		if !read && dc.MetadataCached(g.files[g.at]) {
+			sh.mu.Lock()
+			g.onDisk = true
+			sh.mu.Unlock()
+		}
+	}
 	md, err := sh.metadata(sh.warmCtx, g.files[g.at])
 	if err != nil {
 		if sh.warmCtx.Err() == nil {
@@ -221,6 +233,11 @@ func (sh *shared) moveLocked(g *guess) {
 	}
 	g.moved = true
 	if g.at+1 >= len(g.files) || g.at+1 >= speculate {
+		return
+	}
+	if dc, ok := sh.ix.(diskCacher); ok && g.onDisk && !dc.MetadataCached(g.files[g.at+1]) {
+		// A re-lock: the last resolution read this version but never
+		// the next one, so the guess is likely wrong, not the version.
 		return
 	}
 	next := &guess{name: g.name, files: g.files, at: g.at + 1}
