@@ -75,3 +75,18 @@ func TestNothingOutlivesATestRun(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowSkipsOnlyUnderShort runs a test that calls Slow: it is skipped,
+// with the reason, under -short, and runs to its end otherwise.
+func TestSlowSkipsOnlyUnderShort(t *testing.T) {
+	ran := false
+	var skipped bool
+	t.Run("slow", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		Slow(t, "runs nothing")
+		ran = true
+	})
+	if ran == testing.Short() || skipped != testing.Short() {
+		t.Fatalf("-short=%v: ran %v, skipped %v", testing.Short(), ran, skipped)
+	}
+}

@@ -40,6 +40,18 @@ func Tool(tb testing.TB, name string) string {
 	return p
 }
 
+// Slow skips the test under -short, saying why it is slow: it runs a real
+// external program (python3 or pip, chromium, docker-registry, skopeo,
+// umoci, runc, twine, a git or sdist build) or does heavy I/O. 'make
+// test-short' then keeps each package's pure-logic tests and stays fast;
+// 'make test' runs everything.
+func Slow(tb testing.TB, why string) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("slow under -short: " + why)
+	}
+}
+
 // CacheDir is where 'make prepare' keeps a component: the Debian base
 // image ("e2e") and buildkitd ("buildkit").
 func CacheDir(name string) string {
