@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/larder-build/larder/resolver/distname"
@@ -75,53 +77,77 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 		log.Error("the wheelhouse's files/ folder is a link or not a folder; serving none of it", "wheelhouse", st.Dir())
 		return c
 	}
-	for _, e := range st.Entries() {
-		if !wheelhouse.ValidFilename(e.Filename) || len(e.SHA256) != 64 {
-			log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
-			continue
-		}
-		lf := &localFile{entry: e, project: distname.NormalizeName(e.Project), path: st.Path(e.Filename)}
-		if lf.project == "" {
-			if p, _, ok := splitFilename(e.Filename, ""); ok {
-				lf.project = distname.NormalizeName(p)
+	entries := st.Entries()
+	kept := make([]*localFile, len(entries))
+	// The checks read the disk (a stat per file, a hash per sidecar): on
+	// several cores at once, as start-up with thousands of projects is
+	// mostly these.
+	workers := min(runtime.GOMAXPROCS(0), 8, max(len(entries)/64, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(entries); i += workers {
+				kept[i] = checkEntry(st, entries[i], fetched, log)
 			}
+		})
+	}
+	wg.Wait()
+	for _, lf := range kept {
+		if lf != nil {
+			c.add(lf)
 		}
-		if !validProjectName(lf.project) {
-			log.Warn("skipping a manifest entry with no valid project name", "file", e.Filename, "project", e.Project)
-			continue
-		}
-		fi, err := os.Lstat(lf.path)
-		if err == nil && !fi.Mode().IsRegular() {
-			log.Error("skipping a file that is a link or not a regular file", "file", e.Filename, "mode", fi.Mode().Type().String(), "wheelhouse", st.Dir())
-			continue
-		}
-		if err != nil {
-			log.Warn("skipping a file the manifest lists that cannot be read", "file", e.Filename, "err", err, "wheelhouse", st.Dir())
-			continue
-		}
-		if fi.Size() != e.Size {
-			log.Warn("skipping a file whose size does not match the manifest", "file", e.Filename, "size", fi.Size(), "manifest_size", e.Size, "wheelhouse", st.Dir())
-			continue
-		}
-		switch {
-		case fetched:
-			lf.kind = kindFetched
-		case e.Origin.Kind == wheelhouse.OriginVCS:
-			lf.kind = kindFork
-		case e.Origin.Kind == wheelhouse.OriginSdist:
-			lf.kind = kindSdist
-		case e.Origin.Kind == wheelhouse.OriginUpload:
-			lf.kind = kindUploaded
-		}
-		if e.IsWheel() {
-			lf.metaPath, lf.metaSHA = checkSidecar(st.MetadataPath(e.Filename), e.MetadataSHA256)
-			if lf.metaSHA == "" && e.MetadataSHA256 != "" {
-				log.Warn("not advertising metadata whose sidecar is missing or does not match the manifest", "file", e.Filename)
-			}
-		}
-		c.add(lf)
 	}
 	return c
+}
+
+// checkEntry returns the local file of a manifest entry, or nil (and a
+// log line) when its name, project, file or size is not right; a wheel's
+// sidecar is advertised only when it matches the entry.
+func checkEntry(st *wheelhouse.Store, e wheelhouse.Entry, fetched bool, log *slog.Logger) *localFile {
+	if !wheelhouse.ValidFilename(e.Filename) || len(e.SHA256) != 64 {
+		log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
+		return nil
+	}
+	lf := &localFile{entry: e, project: distname.NormalizeName(e.Project), path: st.Path(e.Filename)}
+	if lf.project == "" {
+		if p, _, ok := splitFilename(e.Filename, ""); ok {
+			lf.project = distname.NormalizeName(p)
+		}
+	}
+	if !validProjectName(lf.project) {
+		log.Warn("skipping a manifest entry with no valid project name", "file", e.Filename, "project", e.Project)
+		return nil
+	}
+	fi, err := os.Lstat(lf.path)
+	if err == nil && !fi.Mode().IsRegular() {
+		log.Error("skipping a file that is a link or not a regular file", "file", e.Filename, "mode", fi.Mode().Type().String(), "wheelhouse", st.Dir())
+		return nil
+	}
+	if err != nil {
+		log.Warn("skipping a file the manifest lists that cannot be read", "file", e.Filename, "err", err, "wheelhouse", st.Dir())
+		return nil
+	}
+	if fi.Size() != e.Size {
+		log.Warn("skipping a file whose size does not match the manifest", "file", e.Filename, "size", fi.Size(), "manifest_size", e.Size, "wheelhouse", st.Dir())
+		return nil
+	}
+	switch {
+	case fetched:
+		lf.kind = kindFetched
+	case e.Origin.Kind == wheelhouse.OriginVCS:
+		lf.kind = kindFork
+	case e.Origin.Kind == wheelhouse.OriginSdist:
+		lf.kind = kindSdist
+	case e.Origin.Kind == wheelhouse.OriginUpload:
+		lf.kind = kindUploaded
+	}
+	if e.IsWheel() {
+		lf.metaPath, lf.metaSHA = checkSidecar(st.MetadataPath(e.Filename), e.MetadataSHA256)
+		if lf.metaSHA == "" && e.MetadataSHA256 != "" {
+			log.Warn("not advertising metadata whose sidecar is missing or does not match the manifest", "file", e.Filename)
+		}
+	}
+	return lf
 }
 
 // checkSidecar hashes a metadata sidecar and returns its path and hash when
