@@ -127,6 +127,9 @@ func (req LockRequest) NewIndex(opts ...index.Option) (*index.Client, error) {
 	for name, u := range req.Projects {
 		opts = append(opts, index.WithProjectIndex(name, u))
 	}
+	// A private name is never looked up on PyPI, where anyone may
+	// register it.
+	opts = append(opts, index.WithPrivate(req.Private))
 	return index.New(req.IndexURLs, opts...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 // maxPageSize bounds how much of an index page is read: the largest
@@ -29,6 +31,8 @@ const maxPageSize = 64 << 20
 type Client struct {
 	indexes []string
 	pins    map[string]string // normalized name -> index URL
+	private distname.Globs    // names never looked up on a public index
+	public  func(indexURL string) bool
 	http    *http.Client
 	cache   *cache
 	sem     chan struct{}
@@ -100,6 +104,52 @@ func WithProjectIndex(project, indexURL string) Option {
 	}
 }
 
+// WithPrivate names the projects (name globs, as distname.CompileGlobs
+// reads them) that are never looked up on a public index (PyPI): a
+// project WithProjectIndex does not pin is looked up on the other
+// indexes only, and refused with a *PrivateError when there are none.
+// Otherwise whoever registers the name on PyPI would supply it.
+func WithPrivate(globs []string) Option {
+	return func(c *Client) error {
+		g, err := distname.CompileGlobs(globs)
+		if err != nil {
+			return fmt.Errorf("private names: %w", err)
+		}
+		c.private = g
+		return nil
+	}
+}
+
+// withPublic says which indexes are public (a test's stand-in for PyPI).
+func withPublic(public func(indexURL string) bool) Option {
+	return func(c *Client) error { c.public = public; return nil }
+}
+
+// IsPublic reports whether an index URL is PyPI's (or TestPyPI's), where
+// anyone may register a name.
+func IsPublic(indexURL string) bool {
+	u, err := url.Parse(indexURL)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")) {
+	case "pypi.org", "www.pypi.org", "test.pypi.org", "pypi.python.org", "files.pythonhosted.org":
+		return true
+	}
+	return false
+}
+
+// PrivateError is a private project (WithPrivate) that only public
+// indexes could supply.
+type PrivateError struct {
+	Name    string
+	Indexes []string // the public indexes it was not looked up on
+}
+
+func (e *PrivateError) Error() string {
+	return fmt.Sprintf("project %s is private (it matches a private name glob) and is never looked up on a public index, but the only indexes are public: %s", e.Name, strings.Join(e.Indexes, ", "))
+}
+
 // WithOffline answers from the cache only and never touches the network.
 func WithOffline(offline bool) Option {
 	return func(c *Client) error { c.offline = offline; return nil }
@@ -122,6 +172,7 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		pins:    map[string]string{},
+		public:  IsPublic,
 		cache:   newCache(DefaultCacheDir()),
 		sem:     make(chan struct{}, 16),
 		retries: 4,
@@ -212,6 +263,11 @@ func (c *Client) Project(ctx context.Context, name string) (*Page, error) {
 	indexes := c.indexes
 	if ix, ok := c.pins[norm]; ok {
 		indexes = []string{ix}
+	} else if c.private.Match(norm) {
+		indexes = slices.DeleteFunc(slices.Clone(indexes), c.public)
+		if len(indexes) == 0 {
+			return nil, &PrivateError{Name: name, Indexes: c.indexes}
+		}
 	}
 	for _, ix := range indexes {
 		p, err := c.page(ctx, ix, norm)

@@ -14,6 +14,7 @@ import (
 	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/layers"
+	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -141,6 +142,8 @@ func TestHintForTheLibrariesTypedErrors(t *testing.T) {
 		{"an unreachable BuildKit", &buildkit.UnreachableError{Addr: "unix:///nowhere", Err: errors.New("refused")}, "buildkitd"},
 		{"too many layers", &images.TooManyLayersError{Base: 90, Larder: 20}, "fewer --buckets"},
 		{"a corrupt manifest", &wheelhouse.CorruptManifestError{Path: "wh/manifest.json", Err: errors.New("bad")}, "mv wh/manifest.json"},
+		{"a private name and only PyPI", &index.PrivateError{Name: "acme-tools", Indexes: []string{"https://pypi.org/simple/"}}, `[index.projects] "acme-tools"`},
+		{"no manifest", fmt.Errorf("opening wheelhouse wh: %w", wheelhouse.ErrNoManifest), "run 'larder fetch' first"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

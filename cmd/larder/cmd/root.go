@@ -19,6 +19,7 @@ import (
 	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/layers"
+	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -199,7 +200,10 @@ func hintFor(err error) string {
 	var bu *buildkit.UnreachableError
 	var re *transport.Error
 	var ph *registrycache.PlainHTTPError
+	var pv *index.PrivateError
 	switch {
+	case errors.As(err, &pv):
+		return fmt.Sprintf("a private name comes only from your own index: pin it in larder.toml ([index.projects] %q = \"https://your.index/simple/\"), require it by its git URL, or add the index that has it (larder serve, where it was uploaded) to [index] url or extra-urls", pv.Name)
 	case errors.As(err, &ph):
 		return fmt.Sprintf("use https, or if %s really speaks plain HTTP on a network you trust, pass --insecure (or [cache] insecure = true)", ph.Host)
 	case errors.As(err, &re) && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden):
