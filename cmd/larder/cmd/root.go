@@ -189,49 +189,49 @@ func hintFor(err error) string {
 	if errors.As(err, &h) {
 		return h.hint
 	}
-	var inc *fetch.IncompleteError
-	var wh *images.WheelhouseError
-	var hm *layers.HashMismatchError
-	var se *layers.SourceError
-	var ie *wheelhouse.InconsistentError
-	var ib *images.IndexBinaryError
-	var pe *images.PlatformError
-	var tm *images.TooManyLayersError
-	var bu *buildkit.UnreachableError
-	var re *transport.Error
-	var ph *registrycache.PlainHTTPError
-	var pv *index.PrivateError
-	switch {
-	case errors.As(err, &pv):
+	if pv, ok := errors.AsType[*index.PrivateError](err); ok {
 		return fmt.Sprintf("a private name comes only from your own index: pin it in larder.toml ([index.projects] %q = \"https://your.index/simple/\"), require it by its git URL, or add the index that has it (larder serve, where it was uploaded) to [index] url or extra-urls", pv.Name)
-	case errors.As(err, &ph):
+	}
+	if ph, ok := errors.AsType[*registrycache.PlainHTTPError](err); ok {
 		return fmt.Sprintf("use https, or if %s really speaks plain HTTP on a network you trust, pass --insecure (or [cache] insecure = true)", ph.Host)
-	case errors.As(err, &re) && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden):
+	}
+	if re, ok := errors.AsType[*transport.Error](err); ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden) {
 		return "the registry refused the credential: log in (docker login REGISTRY, or a credential helper in ~/.docker/config.json, or REGISTRY_AUTH_FILE); pushing needs write access, fetching only read"
-	case errors.Is(err, wheelhouse.ErrNoManifest):
-		return "run 'larder fetch' first"
-	case errors.As(err, &inc):
-		return "run 'larder fetch' to complete the wheelhouse"
-	case errors.As(err, &ie):
-		return "run 'larder fetch' to repair it, 'larder verify' for details"
-	case errors.As(err, &wh):
-		return "run 'larder fetch' first, and 'larder verify' to see what is wrong"
-	case errors.As(err, &hm) || errors.As(err, &se):
-		return "the wheelhouse changed on disk: 'larder verify' lists the damage, 'larder fetch' repairs it"
-	case errors.As(err, &pe):
+	}
+	if pe, ok := errors.AsType[*images.PlatformError](err); ok {
 		return fmt.Sprintf("give a base for %s, or bake for --platform %s", pe.Want, pe.Have)
-	case errors.Is(err, images.ErrArchivePlatforms):
-		return "bake one --platform for it, or write an oci: layout or a registry"
-	case errors.As(err, &tm):
-		return "flatten the base image or bake with fewer --buckets"
-	case errors.As(err, &bu):
-		return "start one (as root: buildkitd --oci-worker=true --containerd-worker=false &), or point --buildkit-addr or BUILDKIT_HOST at yours (docker buildx: docker-container://buildx_buildkit_NAME0)"
-	case errors.As(err, &ib) && ib.Path == "":
-		return fmt.Sprintf("build it with 'make build' (bin/larder-index-linux-<arch> beside bin/larder), or pass --index-binary %s=PATH", ib.Platform)
-	case errors.As(err, &ib):
+	}
+	if ib, ok := errors.AsType[*images.IndexBinaryError](err); ok {
+		if ib.Path == "" {
+			return fmt.Sprintf("build it with 'make build' (bin/larder-index-linux-<arch> beside bin/larder), or pass --index-binary %s=PATH", ib.Platform)
+		}
 		return fmt.Sprintf("build it with 'make build', or pass --index-binary %s=PATH", ib.Platform)
 	}
+	switch {
+	case errors.Is(err, wheelhouse.ErrNoManifest):
+		return "run 'larder fetch' first"
+	case is[*fetch.IncompleteError](err):
+		return "run 'larder fetch' to complete the wheelhouse"
+	case is[*wheelhouse.InconsistentError](err):
+		return "run 'larder fetch' to repair it, 'larder verify' for details"
+	case is[*images.WheelhouseError](err):
+		return "run 'larder fetch' first, and 'larder verify' to see what is wrong"
+	case is[*layers.HashMismatchError](err) || is[*layers.SourceError](err):
+		return "the wheelhouse changed on disk: 'larder verify' lists the damage, 'larder fetch' repairs it"
+	case errors.Is(err, images.ErrArchivePlatforms):
+		return "bake one --platform for it, or write an oci: layout or a registry"
+	case is[*images.TooManyLayersError](err):
+		return "flatten the base image or bake with fewer --buckets"
+	case is[*buildkit.UnreachableError](err):
+		return "start one (as root: buildkitd --oci-worker=true --containerd-worker=false &), or point --buildkit-addr or BUILDKIT_HOST at yours (docker buildx: docker-container://buildx_buildkit_NAME0)"
+	}
 	return ""
+}
+
+// is reports whether err's tree holds an error of type T.
+func is[T error](err error) bool {
+	_, ok := errors.AsType[T](err)
+	return ok
 }
 
 func printError(w io.Writer, err error, helpOf string) {
