@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
@@ -31,6 +32,7 @@ func openOutput(t *testing.T, ref Ref) *Source {
 }
 
 func TestBakeWritesValidImagesOnEveryTransport(t *testing.T) {
+	testenv.Slow(t, "bakes four outputs and validates every blob of each")
 	s := sample(t)
 	base := baseLayout(t)
 	reg := newRegistry(t)
@@ -118,6 +120,7 @@ func checkBakedConfig(t *testing.T, img v1.Image, platform string, oci bool) {
 }
 
 func TestTwoBakesInDifferentFoldersGiveTheSameDigest(t *testing.T) {
+	testenv.Slow(t, "two full bakes a second apart")
 	// Each bake has its own wheelhouse copy, layer folder and output, so
 	// that nothing but the content is shared.
 	var digests []string

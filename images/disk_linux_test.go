@@ -25,6 +25,7 @@ func smallDisk(t *testing.T, size string) string {
 }
 
 func TestAFullDiskFailsTheWriteAndLeavesNoOutput(t *testing.T) {
+	testenv.Slow(t, "mounts tmpfs disks and fills them")
 	s := sample(t)
 	disk := smallDisk(t, "256k")
 	for _, out := range []string{"oci:" + filepath.Join(disk, "out") + ":dev", "docker-archive:" + filepath.Join(disk, "out.tar")} {

@@ -35,6 +35,7 @@ func startDockerRegistry(t *testing.T) *dockerregistry.Registry {
 }
 
 func TestRealClientsAcceptTheOutputs(t *testing.T) {
+	testenv.Slow(t, "runs skopeo and umoci")
 	skopeo := testenv.Tool(t, "skopeo")
 	umoci := testenv.Tool(t, "umoci")
 	s := sample(t)
@@ -110,6 +111,7 @@ func TestRealClientsAcceptTheOutputs(t *testing.T) {
 }
 
 func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *testing.T) {
+	testenv.Slow(t, "runs docker-registry and skopeo")
 	skopeo := testenv.Tool(t, "skopeo")
 	reg := startDockerRegistry(t)
 	s := sample(t)

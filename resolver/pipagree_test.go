@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/dist"
 
 	"github.com/larder-build/larder/internal/pypitest"
@@ -219,13 +220,11 @@ func validSolution(sc scenario, sol map[string]string, env pep508.Environment) e
 // index. Both must pick the same versions or both fail; where several
 // solutions exist and they pick different ones, both must be valid.
 func TestResolutionsAgreeWithPip(t *testing.T) {
+	testenv.Slow(t, "runs pip on every scenario")
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not installed")
 	}
 	n := 60
-	if testing.Short() {
-		n = 8
-	}
 	tgt := mustTarget(t, "linux/amd64:3.11")
 	out, err := exec.Command("python3", "-c", "import platform; print(platform.python_version())").Output()
 	if err == nil {

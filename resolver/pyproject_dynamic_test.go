@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // TestPyprojectReadsSetuptoolsDynamicDependencyFiles reads an edx-shaped
@@ -69,6 +71,7 @@ func TestPyprojectRefusesAnExtraNoDynamicFileGives(t *testing.T) {
 // in-tree PEP 517 backend (backend-path) whose dependencies only its code
 // knows, through prepare_metadata_for_build_wheel.
 func TestPyprojectAsksAnyOtherBackendThroughItsMetadataHook(t *testing.T) {
+	testenv.Slow(t, "runs a PEP 517 backend in python3")
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("no python3")

@@ -14,6 +14,7 @@ import (
 	"github.com/larder-build/larder/internal/locktest"
 	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse"
@@ -42,6 +43,7 @@ func lockWithBuilds(t *testing.T) (*pypitest.Server, *gittest.Repo, *pylock.Lock
 // with no builder at all, the index stopped and the git repository gone,
 // gets the whole closure from the registry, and pip installs it offline.
 func TestForksAndSdistsAreBuiltOnceForEveryMachine(t *testing.T) {
+	testenv.Slow(t, "builds sdists and a fork with python3 for two machines")
 	for _, how := range []string{"fetch --push", "push"} {
 		t.Run(how, func(t *testing.T) { testBuiltOnce(t, how == "fetch --push") })
 	}

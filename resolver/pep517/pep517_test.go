@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 func writeTarGz(t *testing.T, name string, files map[string]string) {
@@ -62,6 +63,7 @@ func TestUnpackReturnsTheTopFolder(t *testing.T) {
 }
 
 func TestMetadataRunsTheBuildBackend(t *testing.T) {
+	testenv.Slow(t, "runs a build backend in python3")
 	const python = "/usr/bin/python3"
 	if err := exec.Command(python, "-c", "import setuptools, wheel").Run(); err != nil {
 		t.Skip("Debian's python3 with setuptools and wheel is needed")

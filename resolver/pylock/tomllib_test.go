@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/tomldoc"
 	"math"
 	"os/exec"
@@ -53,6 +54,7 @@ for line in sys.stdin:
 // an independent TOML 1.0 parser: every document Encode produces must parse
 // with Python's tomllib to the same tree that go-toml reads.
 func TestEncodedLocksParseIdenticallyWithPythonTomllib(t *testing.T) {
+	testenv.Slow(t, "runs python3's tomllib")
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not found")
 	}

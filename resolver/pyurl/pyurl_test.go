@@ -42,6 +42,7 @@ var samples = []string{
 // TestSplitAndStringAgreeWithPythonsUrllib compares Split and String with
 // the reference: Python's urllib.parse on the machine.
 func TestSplitAndStringAgreeWithPythonsUrllib(t *testing.T) {
+	testenv.Slow(t, "runs python3's urllib as the reference")
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		testenv.Need(t, fmt.Errorf("python3 is not installed: %w", err))

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // countingFS is a memFS that counts reads per file and refuses more than
@@ -148,6 +150,7 @@ func TestIncludingAgainAFileWithOptionsWarns(t *testing.T) {
 }
 
 func TestIncludeTreesHaveLimits(t *testing.T) {
+	testenv.Slow(t, "parses 10,000 files and 80 MiB of text")
 	wide, chain := memFS{}, memFS{}
 	var top strings.Builder
 	for i := 1; i <= maxFiles; i++ {
@@ -231,6 +234,7 @@ func TestParsingStopsWhenTheContextIsDone(t *testing.T) {
 }
 
 func TestRepeatedRequirementLinesCostNothing(t *testing.T) {
+	testenv.Slow(t, "parses four 30 MiB files")
 	for _, tc := range []struct {
 		name, line string
 		want       int

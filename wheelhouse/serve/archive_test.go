@@ -20,6 +20,7 @@ import (
 // they write, with a long-named member before it and a PKG-INFO whose own
 // path is over 100 bytes.
 func TestFindInTarReadsTheTarsRealToolsWrite(t *testing.T) {
+	testenv.Slow(t, "runs python3's tarfile and GNU tar")
 	python := testenv.Tool(t, "python3")
 	gnuTar := testenv.Tool(t, "tar")
 	// Members over 100 bytes, each part short enough for ustar's prefix.
@@ -128,6 +129,7 @@ func TestFindInTarRefusesBrokenArchives(t *testing.T) {
 // Python's csv module (as pip and wheel write RECORD), with paths that
 // need quoting.
 func TestParseRecordReadsWhatPythonsCsvWrites(t *testing.T) {
+	testenv.Slow(t, "runs python3's csv")
 	python := testenv.Tool(t, "python3")
 	rows := [][]string{
 		{"pkg/__init__.py", "sha256=abc", "12"},

@@ -42,6 +42,7 @@ func chromium(t *testing.T, bin, u string, flags ...string) []byte {
 }
 
 func TestPagesRenderInChromium(t *testing.T) {
+	testenv.Slow(t, "runs chromium")
 	bin := testenv.Tool(t, "chromium")
 	base, _ := pagesServer(t)
 	// LARDER_SCREENSHOTS keeps the screenshots (CI's artifacts); else

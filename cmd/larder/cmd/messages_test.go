@@ -114,6 +114,7 @@ func TestJSONIsHonouredByInitConfigAndVersion(t *testing.T) {
 // with stderr not a terminal (as in CI): with --no-progress not one
 // progress line is printed.
 func TestNoProgressMeansNoProgressLines(t *testing.T) {
+	testenv.Slow(t, "locks and fetches from an index that takes 700 ms a request")
 	srv := pypitest.Start(t, smallIndex())
 	srv.SetLatency(700 * time.Millisecond)
 	dir := newProject(t, srv, "web\nfast\n", "")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // TestChooseBuilderWithNoCapableInterpreterKeepsPython3AndSaysWhatToInstall
@@ -14,6 +16,7 @@ import (
 // the only candidate: init keeps "python3" and the comment names what to
 // install, the alternatives and what each candidate lacked.
 func TestChooseBuilderWithNoCapableInterpreterKeepsPython3AndSaysWhatToInstall(t *testing.T) {
+	testenv.Slow(t, "makes a venv of python3 and probes it")
 	dir := filepath.Join(t.TempDir(), "venv")
 	if out, err := exec.Command("/usr/bin/python3", "-m", "venv", dir).CombinedOutput(); err != nil {
 		t.Skipf("no venv of /usr/bin/python3 here: %v: %s", err, out)
