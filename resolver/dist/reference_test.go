@@ -61,8 +61,5 @@ func pypiSample(t *testing.T) (names, versions []string) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if testing.Short() {
-		names, versions = names[:300], versions[:300]
-	}
 	return names, versions
 }

@@ -166,9 +166,6 @@ func TestOrderingAgreesWithReference(t *testing.T) {
 	// The ranks settle every pair at once; random pairs check Compare
 	// itself (sign and symmetry) against them.
 	pairs := 1_000_000
-	if testing.Short() {
-		pairs = 100_000
-	}
 	sign := func(x int) int { return min(max(x, -1), 1) }
 	for k := 0; k < pairs; k++ {
 		i, j := rng.IntN(len(vs)), rng.IntN(len(vs))
@@ -350,11 +347,8 @@ func TestSpecifiersAgreeWithReference(t *testing.T) {
 	all := append(corpus(t), syntheticVersions(rng, 5000)...)
 	pool, raw := validVersions(all)
 	cases := 5_000
-	switch {
-	case fullCorpus():
+	if fullCorpus() {
 		cases = 50_000
-	case testing.Short():
-		cases = 500
 	}
 	g := &caseGen{rng: rng, pool: pool, raw: raw}
 	var specCases []specifierCase

@@ -129,9 +129,6 @@ func (d deviationCounts) String() string {
 func TestMarkersAgreeWithPackaging(t *testing.T) {
 	t.Parallel()
 	n := 4000
-	if testing.Short() {
-		n = 300
-	}
 	real := realMarkers(t)
 	valid := append(slices.Clone(real), generatedMarkers(1, n)...)
 	markers := append(slices.Clone(valid), mutate(4, valid, n/2)...)
@@ -214,9 +211,6 @@ func TestRequirementsAgreeWithPackaging(t *testing.T) {
 	edx := edxRequirements(t)
 	seeds := append(realRequirements(t), edx...)
 	n := 3000
-	if testing.Short() {
-		n = 300
-	}
 	generated := generatedRequirements(2, n, edx)
 	valid := append(slices.Clone(seeds), generated...)
 	reqs := append(slices.Clone(valid), mutate(3, valid, n)...)
