@@ -43,7 +43,9 @@ test: setup-test prepare
 	  echo "TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./..." && \
 	  TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
 
-## test-short: the fast tests only
+## test-short: the fast tests only: every package's pure-logic tests,
+## without those testenv.Slow marks (python3, pip, chromium, containers,
+## builds, heavy I/O); under 60 s on 2 cores
 test-short:
 	$(GO) test -short ./...
 
