@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,12 +55,14 @@ func (c *Cache) Served(tags ...string) *Served {
 // its manifest is read once per Served; a tag named to Served (a moving
 // one such as main) is read every time.
 func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
-	tags := s.tags
-	if len(tags) == 0 {
-		var err error
-		if tags, err = s.c.lockTags(ctx); err != nil {
-			return nil, err
-		}
+	locks, uploads, err := s.c.wheelhouseTags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tags := append(locks, uploads...)
+	if len(s.tags) > 0 {
+		// Uploads are every server's, whichever lock tags it serves.
+		tags = append(slices.Clone(s.tags), uploads...)
 	}
 	var out []wheelhouse.Entry
 	for _, tag := range tags {
@@ -71,7 +74,7 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 			if files, err = s.tagFiles(ctx, tag); err != nil {
 				return nil, err
 			}
-			if len(s.tags) == 0 {
+			if !slices.Contains(s.tags, tag) {
 				s.mu.Lock()
 				if s.seen == nil {
 					s.seen = map[string][]wheelhouse.Entry{}
@@ -99,7 +102,7 @@ func (s *Served) tagFiles(ctx context.Context, tag string) ([]wheelhouse.Entry, 
 		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, err)
 	}
 	if m.ArtifactType != ArtifactTypeWheelhouse {
-		if len(s.tags) > 0 {
+		if slices.Contains(s.tags, tag) {
 			return nil, fmt.Errorf("reading the wheelhouse %s of %s: artifact type %q, not a wheelhouse", tag, s.c.ref, m.ArtifactType)
 		}
 		return nil, nil
@@ -135,6 +138,22 @@ func (s *Served) Open(ctx context.Context, sum string) (io.ReadCloser, error) {
 func UploadTag(filename string) string {
 	h := sha256.Sum256([]byte(filename))
 	return "upload-" + hex.EncodeToString(h[:])
+}
+
+// ProjectTag is the tag every upload of a project (a normalized name) is
+// pushed under too, so that a server can ask whether the project has one.
+func ProjectTag(project string) string {
+	h := sha256.Sum256([]byte(project))
+	return "project-" + hex.EncodeToString(h[:])
+}
+
+// Kept reports whether an upload of the project was kept (Keep).
+func (s *Served) Kept(ctx context.Context, project string) (bool, error) {
+	_, found, err := s.c.manifest(ctx, ProjectTag(project))
+	if err != nil {
+		return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, err)
+	}
+	return found, nil
 }
 
 // Keep pushes an upload (its bytes at path and, for a wheel, its core
@@ -184,28 +203,29 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 	if err != nil {
 		return err
 	}
-	if _, err := s.c.putManifest(ctx, raw, []string{tag}); err != nil {
+	// The project's tag last: once a server can see it, the file's is there.
+	if _, err := s.c.putManifest(ctx, raw, []string{tag, ProjectTag(e.Project)}); err != nil {
 		return fmt.Errorf("keeping %s: %w", e.Filename, err)
 	}
 	return nil
 }
 
-// lockTags lists the tags wheelhouses are pushed (sha256-*) and uploads
-// kept (upload-*) under, sorted.
-func (c *Cache) lockTags(ctx context.Context) ([]string, error) {
+// wheelhouseTags lists the tags wheelhouses are pushed (sha256-*) and
+// uploads kept (upload-*) under, each sorted.
+func (c *Cache) wheelhouseTags(ctx context.Context) (locks, uploads []string, err error) {
 	var all []string
 	if c.dir != "" {
 		p, err := layout.FromPath(c.dir)
 		if err != nil {
-			return nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
+			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
 		}
 		idx, err := p.ImageIndex()
 		if err != nil {
-			return nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
+			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
 		}
 		im, err := idx.IndexManifest()
 		if err != nil {
-			return nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
+			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
 		}
 		for _, d := range im.Manifests {
 			all = append(all, d.Annotations["org.opencontainers.image.ref.name"])
@@ -213,27 +233,30 @@ func (c *Cache) lockTags(ctx context.Context) ([]string, error) {
 	} else {
 		rt, err := c.reader(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		all, err = remote.List(c.repo, remote.WithContext(ctx), remote.WithTransport(rt))
 		var te *transport.Error
 		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 			// A repository nothing was pushed to yet holds no wheelhouse.
-			return nil, nil
+			return nil, nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
+			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
 		}
 	}
-	var tags []string
 	for _, t := range all {
-		if (strings.HasPrefix(t, "sha256-") && len(t) == len("sha256-")+64) || (strings.HasPrefix(t, "upload-") && len(t) == len("upload-")+64) {
-			tags = append(tags, t)
+		switch {
+		case strings.HasPrefix(t, "sha256-") && len(t) == len("sha256-")+64:
+			locks = append(locks, t)
+		case strings.HasPrefix(t, "upload-") && len(t) == len("upload-")+64:
+			uploads = append(uploads, t)
 		}
 	}
-	if len(tags) > maxServedTags {
-		return nil, errors.New("listing the tags of " + c.ref + fmt.Sprintf(": %d wheelhouses, more than the %d served; name some with a tag", len(tags), maxServedTags))
+	if n := len(locks) + len(uploads); n > maxServedTags {
+		return nil, nil, fmt.Errorf("listing the tags of %s: %d wheelhouses, more than the %d served; name some with a tag", c.ref, n, maxServedTags)
 	}
-	sort.Strings(tags)
-	return tags, nil
+	sort.Strings(locks)
+	sort.Strings(uploads)
+	return locks, uploads, nil
 }

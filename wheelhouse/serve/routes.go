@@ -204,9 +204,8 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 	}
 	if s.o.shared != nil && !s.isPrivate(norm) && len(s.baked.projects[norm]) == 0 && len(s.shared.Load().projects[norm]) == 0 {
 		// Another server of the shared cache may have taken an upload of
-		// this name since the list was read: read it again before the
-		// upstream is asked.
-		s.refreshShared()
+		// this name since the list was read.
+		s.refreshForUnknown(r.Context(), norm)
 	}
 	private := s.isPrivate(norm)
 	local, gen := s.localFiles(norm, private)

@@ -31,6 +31,11 @@ type Keeper interface {
 	// wheel, its core metadata. It fails with an error wrapping
 	// ErrConflict when the cache holds other bytes under that file name.
 	Keep(ctx context.Context, e wheelhouse.Entry, path string, metadata []byte) error
+	// Kept reports whether an upload of the project (a normalized name)
+	// was kept, by this server or any other: asked before the upstream
+	// is, for a name no list names, so that an upload is private on
+	// every server the moment it was kept.
+	Kept(ctx context.Context, project string) (bool, error)
 }
 
 // ErrConflict says a shared cache holds other bytes under a file name.
@@ -99,14 +104,16 @@ const (
 	sharedRefreshTimeout = 10 * time.Second
 )
 
-// refreshShared lists the shared cache again, unless a list ended less
-// than sharedRefreshEvery ago: concurrent callers wait for the one list in
+// refreshShared lists the shared cache again for a request that
+// arrived at since: unless a list ended less than sharedRefreshEvery ago,
+// or (with must, for a project the cache kept an upload of) ended after
+// the request arrived. Concurrent callers wait for the one list in
 // progress instead of starting their own. A list that fails keeps the
 // last one.
-func (s *Server) refreshShared() {
+func (s *Server) refreshShared(since time.Time, must bool) {
 	s.sharedMu.Lock()
 	defer s.sharedMu.Unlock()
-	if time.Since(s.sharedAt) < sharedRefreshEvery {
+	if s.sharedAt.After(since) || (!must && time.Since(s.sharedAt) < sharedRefreshEvery) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, sharedRefreshTimeout)
@@ -118,6 +125,25 @@ func (s *Server) refreshShared() {
 		s.cacheGen.Add(1)
 	}
 	s.sharedAt = time.Now()
+}
+
+// refreshForUnknown reads the shared cache again before the upstream is
+// asked about a project no list names: at once when the cache kept an
+// upload of it since (through another server), else at most once a
+// second (for wheelhouses pushed since).
+func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
+	since := time.Now()
+	must := false
+	if k, ok := s.o.shared.(Keeper); ok {
+		kctx, cancel := context.WithTimeout(ctx, sharedRefreshTimeout)
+		kept, err := k.Kept(kctx, norm)
+		cancel()
+		if err != nil {
+			s.log.Warn("asking the shared cache about a project failed; its last list is used", "project", norm, "err", err)
+		}
+		must = kept
+	}
+	s.refreshShared(since, must)
 }
 
 // validSHA256 reports whether s is a sha256 in lowercase hex, as
