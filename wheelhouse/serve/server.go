@@ -84,6 +84,9 @@ type Server struct {
 	shared   atomic.Pointer[catalog]
 	sharedMu sync.Mutex
 	sharedAt time.Time
+	// keptFailed is when (UnixNano) the cache last failed to say whether
+	// it kept an upload of a name.
+	keptFailed atomic.Int64
 
 	stats   counters
 	metrics metrics

@@ -104,6 +104,13 @@ const (
 	sharedRefreshTimeout = 10 * time.Second
 )
 
+// keptTimeout bounds the question whether a cache kept an upload of a
+// name; after a failure the cache is not asked for keptRetryAfter.
+const (
+	keptTimeout    = 2 * time.Second
+	keptRetryAfter = 30 * time.Second
+)
+
 // refreshShared lists the shared cache again for a request that
 // arrived at since: unless a list ended less than sharedRefreshEvery ago,
 // or (with must, for a project the cache kept an upload of) ended after
@@ -134,12 +141,15 @@ func (s *Server) refreshShared(since time.Time, must bool) {
 func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
 	since := time.Now()
 	must := false
-	if k, ok := s.o.shared.(Keeper); ok {
-		kctx, cancel := context.WithTimeout(ctx, sharedRefreshTimeout)
+	// A registry that failed to answer is not asked again for a while:
+	// every page of a name it does not know would wait on it.
+	if k, ok := s.o.shared.(Keeper); ok && since.UnixNano()-s.keptFailed.Load() > int64(keptRetryAfter) {
+		kctx, cancel := context.WithTimeout(ctx, keptTimeout)
 		kept, err := k.Kept(kctx, norm)
 		cancel()
-		if err != nil {
-			s.log.Warn("asking the shared cache about a project failed; its last list is used", "project", norm, "err", err)
+		if err != nil && ctx.Err() == nil {
+			s.keptFailed.Store(time.Now().UnixNano())
+			s.log.Warn("asking the shared cache about a project failed; its last list is used, and it is not asked again for a while", "project", norm, "err", err, "retry_after", keptRetryAfter)
 		}
 		must = kept
 	}

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +141,49 @@ func TestANameNoListKnowsReadsTheSharedCacheAgainAtMostOnceASecond(t *testing.T)
 	resp.Body.Close()
 	if n := c.listed(); n > 4 {
 		t.Errorf("a known name listed the cache again: %d lists", n)
+	}
+}
+
+// hangingKeeper is a shared cache whose question about uploads never
+// gets an answer (a registry that accepts connections and hangs).
+type hangingKeeper struct {
+	dirCache
+	asked atomic.Int32
+}
+
+func (*hangingKeeper) Keep(context.Context, wheelhouse.Entry, string, []byte) error {
+	return errors.New("not keeping")
+}
+
+func (h *hangingKeeper) Kept(ctx context.Context, _ string) (bool, error) {
+	h.asked.Add(1)
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// TestAHangingCacheDelaysOneUnknownNameNotEvery: the question whether a
+// shared cache kept an upload of a name is bounded in time, and after it
+// fails the cache is not asked again for a while, so a hung registry
+// costs one request its delay, not every page of a name it does not know.
+func TestAHangingCacheDelaysOneUnknownNameNotEvery(t *testing.T) {
+	c := &hangingKeeper{dirCache: dirCache{dir: t.TempDir()}}
+	_, base := startServer(t, nil, WithCache(c), WithOffline(true))
+	for i, name := range []string{"first-unknown", "second-unknown", "third-unknown"} {
+		start := time.Now()
+		resp, err := http.Get(base + "/simple/" + name + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		took := time.Since(start)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %s, want 404", name, resp.Status)
+		}
+		if took > keptTimeout+5*time.Second || (i > 0 && took > time.Second) {
+			t.Fatalf("%s took %v", name, took)
+		}
+	}
+	if n := c.asked.Load(); n != 1 {
+		t.Fatalf("the hung cache was asked %d times, want once", n)
 	}
 }
