@@ -146,6 +146,7 @@ type PrivateError struct {
 	Indexes []string // the public indexes it was not looked up on
 }
 
+// Error names the project and the public indexes it was not looked up on.
 func (e *PrivateError) Error() string {
 	return fmt.Sprintf("project %s is private (it matches a private name glob) and is never looked up on a public index, but the only indexes are public: %s", e.Name, strings.Join(e.Indexes, ", "))
 }
