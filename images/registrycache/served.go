@@ -176,6 +176,14 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 				if d.Digest.Hex != e.SHA256 {
 					return fmt.Errorf("keeping %s in %s: %w (sha256 %s)", e.Filename, s.c.ref, serve.ErrConflict, d.Digest.Hex)
 				}
+				// Kept before; its project's tag too, unless that push
+				// was cut short.
+				if kept, err := s.Kept(ctx, e.Project); err != nil || kept {
+					return err
+				}
+				if _, err := s.c.putManifest(ctx, raw, []string{ProjectTag(e.Project)}); err != nil {
+					return fmt.Errorf("keeping %s: %w", e.Filename, err)
+				}
 				return nil
 			}
 		}

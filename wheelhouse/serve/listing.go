@@ -8,13 +8,15 @@ import (
 // localFiles returns a project's local files: baked ones, then (for a
 // public project) fetched-through ones of other names.
 func (s *Server) localFiles(norm string, private bool) ([]*localFile, uint64) {
+	// The generation is read first: a page cached under it is then never
+	// newer than its files (a refresh stores the list, then counts).
+	gen := s.cacheGen.Load()
 	files := s.baked.projects[norm]
 	if sh := s.shared.Load().projects[norm]; len(sh) > 0 {
 		files = append(files[:len(files):len(files)], sh...)
 	}
 	s.cacheMu.RLock()
 	defer s.cacheMu.RUnlock()
-	gen := s.cacheGen.Load()
 	if up := s.uploaded.projects[norm]; len(up) > 0 {
 		files = append(files[:len(files):len(files)], up...)
 	}

@@ -81,9 +81,14 @@ type Server struct {
 	// at start and again (refreshShared) when a project no catalog knows
 	// is asked for; empty without a cache. sharedMu serialises the
 	// refreshes, sharedAt is when the last one ended.
-	shared   atomic.Pointer[catalog]
-	sharedMu sync.Mutex
-	sharedAt time.Time
+	shared        atomic.Pointer[catalog]
+	sharedMu      sync.Mutex
+	sharedAt      time.Time // when the last list ended
+	sharedStarted time.Time // when it started
+	sharedFailed  time.Time // when a list last failed
+	// keptNames are projects the shared cache said it kept an upload of:
+	// private, whatever a list of it gives.
+	keptNames sync.Map
 	// keptFailed is when (UnixNano) the cache last failed to say whether
 	// it kept an upload of a name.
 	keptFailed atomic.Int64
@@ -127,6 +132,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 	s.uploaded = newCatalog()
 	s.shared.Store(newCatalog())
 	if o.shared != nil {
+		s.sharedStarted = time.Now()
 		if err := s.loadShared(s.ctx); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
@@ -316,6 +322,9 @@ func (s *Server) Close() {
 // isPrivate reports whether a project must never fall through.
 func (s *Server) isPrivate(norm string) bool {
 	if _, up := s.uploadedNames.Load(norm); up {
+		return true
+	}
+	if _, kept := s.keptNames.Load(norm); kept {
 		return true
 	}
 	return s.baked.private[norm] || s.shared.Load().private[norm] || s.private.Match(norm)

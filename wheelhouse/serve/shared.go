@@ -71,6 +71,9 @@ func (s *Server) loadShared(ctx context.Context) error {
 		if _, baked := s.baked.files[e.Filename]; baked {
 			continue
 		}
+		if s.uploadedHere(e.Filename) {
+			continue // listed from the wheelhouse it was uploaded to
+		}
 		if !wheelhouse.ValidFilename(e.Filename) || !validSHA256(e.SHA256) || e.Size < 0 {
 			s.log.Warn("skipping a shared cache file with no valid name, hash or size", "file", e.Filename)
 			continue
@@ -112,21 +115,27 @@ const (
 )
 
 // refreshShared lists the shared cache again for a request that
-// arrived at since: unless a list ended less than sharedRefreshEvery ago,
-// or (with must, for a project the cache kept an upload of) ended after
-// the request arrived. Concurrent callers wait for the one list in
+// arrived at since: with must (a project the cache kept an upload of),
+// unless a list started after the request arrived; else unless a list
+// ended less than sharedRefreshEvery ago, or failed less than
+// keptRetryAfter ago. Concurrent callers wait for the one list in
 // progress instead of starting their own. A list that fails keeps the
 // last one.
 func (s *Server) refreshShared(since time.Time, must bool) {
 	s.sharedMu.Lock()
 	defer s.sharedMu.Unlock()
-	if s.sharedAt.After(since) || (!must && time.Since(s.sharedAt) < sharedRefreshEvery) {
+	switch {
+	case must && s.sharedStarted.After(since):
+		return
+	case !must && (time.Since(s.sharedAt) < sharedRefreshEvery || time.Since(s.sharedFailed) < keptRetryAfter):
 		return
 	}
+	s.sharedStarted = time.Now()
 	ctx, cancel := context.WithTimeout(s.ctx, sharedRefreshTimeout)
 	defer cancel()
 	if err := s.loadShared(ctx); err != nil {
-		s.log.Warn("listing the shared cache again failed; its last list is used", "err", err)
+		s.sharedFailed = time.Now()
+		s.log.Warn("listing the shared cache again failed; its last list is used", "err", err, "retry_after", keptRetryAfter)
 	} else {
 		// Pages rendered from the last list are stale.
 		s.cacheGen.Add(1)
@@ -136,8 +145,9 @@ func (s *Server) refreshShared(since time.Time, must bool) {
 
 // refreshForUnknown reads the shared cache again before the upstream is
 // asked about a project no list names: at once when the cache kept an
-// upload of it since (through another server), else at most once a
-// second (for wheelhouses pushed since).
+// upload of it since (through another server), and the project is then
+// private whatever the list gives; else at most once a second (for
+// wheelhouses pushed since).
 func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
 	since := time.Now()
 	must := false
@@ -151,9 +161,23 @@ func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
 			s.keptFailed.Store(time.Now().UnixNano())
 			s.log.Warn("asking the shared cache about a project failed; its last list is used, and it is not asked again for a while", "project", norm, "err", err, "retry_after", keptRetryAfter)
 		}
+		if kept {
+			// Private from now on, even if the list below fails or
+			// misses it: the cache said another server took an upload.
+			s.keptNames.Store(norm, true)
+		}
 		must = kept
 	}
 	s.refreshShared(since, must)
+}
+
+// uploadedHere reports whether a file was uploaded to this server since
+// it started.
+func (s *Server) uploadedHere(filename string) bool {
+	s.cacheMu.RLock()
+	defer s.cacheMu.RUnlock()
+	_, ok := s.uploaded.files[filename]
+	return ok
 }
 
 // validSHA256 reports whether s is a sha256 in lowercase hex, as

@@ -145,10 +145,23 @@ func TestANameNoListKnowsReadsTheSharedCacheAgainAtMostOnceASecond(t *testing.T)
 }
 
 // hangingKeeper is a shared cache whose question about uploads never
-// gets an answer (a registry that accepts connections and hangs).
+// gets an answer (a registry that accepts connections and hangs); with
+// hangLists, its lists after the first hang too.
 type hangingKeeper struct {
 	dirCache
-	asked atomic.Int32
+	asked     atomic.Int32
+	hangLists bool
+}
+
+func (h *hangingKeeper) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
+	if h.hangLists && h.listed() > 0 {
+		h.mu.Lock()
+		h.lists++
+		h.mu.Unlock()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return h.dirCache.Files(ctx)
 }
 
 func (*hangingKeeper) Keep(context.Context, wheelhouse.Entry, string, []byte) error {
@@ -166,9 +179,13 @@ func (h *hangingKeeper) Kept(ctx context.Context, _ string) (bool, error) {
 // fails the cache is not asked again for a while, so a hung registry
 // costs one request its delay, not every page of a name it does not know.
 func TestAHangingCacheDelaysOneUnknownNameNotEvery(t *testing.T) {
-	c := &hangingKeeper{dirCache: dirCache{dir: t.TempDir()}}
+	c := &hangingKeeper{dirCache: dirCache{dir: t.TempDir()}, hangLists: true}
 	_, base := startServer(t, nil, WithCache(c), WithOffline(true))
+	time.Sleep(sharedRefreshEvery) // the start's list is a second old: the next is due
 	for i, name := range []string{"first-unknown", "second-unknown", "third-unknown"} {
+		if i > 0 {
+			time.Sleep(sharedRefreshEvery + 100*time.Millisecond)
+		}
 		start := time.Now()
 		resp, err := http.Get(base + "/simple/" + name + "/")
 		if err != nil {
@@ -179,11 +196,49 @@ func TestAHangingCacheDelaysOneUnknownNameNotEvery(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("%s: %s, want 404", name, resp.Status)
 		}
-		if took > keptTimeout+5*time.Second || (i > 0 && took > time.Second) {
+		if took > keptTimeout+sharedRefreshTimeout+5*time.Second || (i > 0 && took > time.Second) {
 			t.Fatalf("%s took %v", name, took)
 		}
 	}
 	if n := c.asked.Load(); n != 1 {
 		t.Fatalf("the hung cache was asked %d times, want once", n)
+	}
+	if n := c.listed(); n != 2 {
+		t.Fatalf("the hung cache was listed %d times, want twice (at start, then one list that hung)", n)
+	}
+}
+
+// keptKeeper is a shared cache that says it kept an upload of every
+// project but whose lists after the first fail: another server's upload
+// that this one cannot list.
+type keptKeeper struct{ hangingKeeper }
+
+func (*keptKeeper) Kept(context.Context, string) (bool, error) { return true, nil }
+
+func (k *keptKeeper) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
+	if k.listed() > 0 {
+		return nil, errors.New("the registry is down")
+	}
+	return k.dirCache.Files(ctx)
+}
+
+// TestANameTheCacheKeptIsPrivateEvenWhenItCannotBeListed: once the shared
+// cache says it kept an upload of a project, the upstream is never asked
+// about it, though listing the cache fails and the upstream offers it.
+func TestANameTheCacheKeptIsPrivateEvenWhenItCannotBeListed(t *testing.T) {
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-kept", Releases: []pypitest.Release{release("9.0")}}}})
+	c := &keptKeeper{hangingKeeper{dirCache: dirCache{dir: t.TempDir()}}}
+	_, base := startServer(t, nil, WithCache(c), WithUpstream(up.URL()), WithCacheDir(t.TempDir()))
+	resp, err := http.Get(base + "/simple/acme-kept/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "9.0") {
+		t.Fatalf("a project the cache kept, not listable: %s\n%s", resp.Status, body)
+	}
+	if n := up.TotalRequests(); n != 0 {
+		t.Fatalf("the upstream was asked %d times (%v) about a project another server took an upload of", n, up.Counts())
 	}
 }

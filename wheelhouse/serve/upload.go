@@ -612,7 +612,10 @@ func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry,
 	// A shared cache keeps it first, so that every server of the cache
 	// serves it: one that will not take it leaves nothing stored here.
 	if k, ok := s.o.shared.(Keeper); ok {
-		kctx, cancel := context.WithTimeout(ctx, keepTimeout)
+		// Not cut short by the client: a push half done (the file's tag
+		// without the project's) would leave the upload private on this
+		// server only.
+		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepTimeout)
 		err := k.Keep(kctx, e, tmp, meta)
 		cancel()
 		switch {

@@ -1,0 +1,69 @@
+package registrycache_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+
+	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/serve"
+)
+
+// TestKeepingAnUploadAgainRestoresItsProjectTag: an upload kept before,
+// whose project tag never made it (a push cut short), is tagged for its
+// project when it is kept again, so that every server learns the project
+// is private; other bytes under its name are refused as a conflict.
+func TestKeepingAnUploadAgainRestoresItsProjectTag(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "layout")
+	c, err := registrycache.Open(ctx, "oci:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Served()
+	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{{Version: "1.0"}}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), w.Filename)
+	if err := os.WriteFile(path, w.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := wheelhouse.Entry{Filename: w.Filename, Project: "acme-tools", Version: "1.0", SHA256: w.SHA256, Size: int64(len(w.Data)),
+		MetadataSHA256: w.MetadataSHA256, Private: true, Origin: wheelhouse.Origin{Kind: wheelhouse.OriginUpload, Uploader: "alice"}}
+	if err := s.Keep(ctx, e, path, w.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := s.Kept(ctx, "acme-tools"); err != nil || !kept {
+		t.Fatalf("Kept after Keep: %v, %v", kept, err)
+	}
+	if err := layout.Path(dir).RemoveDescriptors(match.Annotation("org.opencontainers.image.ref.name", registrycache.ProjectTag("acme-tools"))); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := s.Kept(ctx, "acme-tools"); kept {
+		t.Fatal("the project tag is still there")
+	}
+	if err := s.Keep(ctx, e, path, w.Metadata); err != nil {
+		t.Fatalf("keeping the same upload again: %v", err)
+	}
+	if kept, err := s.Kept(ctx, "acme-tools"); err != nil || !kept {
+		t.Fatalf("Kept after keeping again: %v, %v; want the project tag restored", kept, err)
+	}
+	other := e
+	other.SHA256 = w.MetadataSHA256 // any other sha256
+	if err := s.Keep(ctx, other, path, w.Metadata); !errors.Is(err, serve.ErrConflict) {
+		t.Fatalf("other bytes under %s: %v, want a conflict", e.Filename, err)
+	}
+	files, err := s.Files(ctx)
+	if err != nil || len(files) != 1 || files[0].Filename != w.Filename || files[0].Origin.Uploader != "alice" || !files[0].Private {
+		t.Fatalf("the cache lists %+v, %v; want the one private upload by alice", files, err)
+	}
+}
