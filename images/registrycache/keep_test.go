@@ -1,14 +1,18 @@
 package registrycache_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/pypitest"
@@ -65,5 +69,48 @@ func TestKeepingAnUploadAgainRestoresItsProjectTag(t *testing.T) {
 	files, err := s.Files(ctx)
 	if err != nil || len(files) != 1 || files[0].Filename != w.Filename || files[0].Origin.Uploader != "alice" || !files[0].Private {
 		t.Fatalf("the cache lists %+v, %v; want the one private upload by alice", files, err)
+	}
+}
+
+// TestABrokenUploadTagIsPassedOverNotFatal: an upload tag whose manifest
+// is not JSON (a hostile or damaged registry) costs its own files only;
+// the rest of the cache is still listed.
+func TestABrokenUploadTagIsPassedOverNotFatal(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "layout")
+	c, err := registrycache.Open(ctx, "oci:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Served()
+	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{{Version: "1.0"}}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), w.Filename)
+	if err := os.WriteFile(path, w.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := wheelhouse.Entry{Filename: w.Filename, Project: "acme-tools", Version: "1.0", SHA256: w.SHA256, Size: int64(len(w.Data)), Private: true}
+	if err := s.Keep(ctx, e, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	junk := []byte("this is not a manifest")
+	h, size, err := v1.SHA256(bytes.NewReader(junk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := layout.Path(dir)
+	if err := lp.WriteBlob(h, io.NopCloser(bytes.NewReader(junk))); err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendDescriptor(v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: size,
+		Annotations: map[string]string{"org.opencontainers.image.ref.name": registrycache.UploadTag("broken-1.0-py3-none-any.whl")}}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Served().Files(ctx)
+	if err != nil || len(files) != 1 || files[0].Filename != w.Filename {
+		t.Fatalf("listing a cache with one broken upload tag: %+v, %v; want the good upload", files, err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -52,8 +53,11 @@ func (c *Cache) Served(tags ...string) *Served {
 
 // Files lists the files of the wheelhouses, metadata blobs left out. A
 // lock's or an upload's tag names the same files whenever it is read, so
-// its manifest is read once per Served; a tag named to Served (a moving
-// one such as main) is read every time.
+// its manifest is read once per Served, several at a time; a tag named to
+// Served (a moving one such as main) is read every time. A tag Served was
+// not told to serve that is gone or not a manifest is passed over, so that
+// one bad upload does not stop every server; a registry that fails to
+// answer fails the list.
 func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 	locks, uploads, err := s.c.wheelhouseTags(ctx)
 	if err != nil {
@@ -64,17 +68,33 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 		// Uploads are every server's, whichever lock tags it serves.
 		tags = append(slices.Clone(s.tags), uploads...)
 	}
-	var out []wheelhouse.Entry
-	for _, tag := range tags {
+	if len(tags) > maxServedTags {
+		return nil, fmt.Errorf("listing %s: %d wheelhouses and uploads, more than the %d served; name the wheelhouses to serve with a tag", s.c.ref, len(tags), maxServedTags)
+	}
+	found := make([][]wheelhouse.Entry, len(tags))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, tag := range tags {
+		named := slices.Contains(s.tags, tag)
 		s.mu.Lock()
 		files, seen := s.seen[tag]
 		s.mu.Unlock()
-		if !seen {
-			var err error
-			if files, err = s.tagFiles(ctx, tag); err != nil {
-				return nil, err
+		if seen {
+			found[i] = files
+			continue
+		}
+		g.Go(func() error {
+			files, err := s.tagFiles(gctx, tag)
+			switch {
+			case err != nil && (named || !errors.Is(err, errUnreadableTag)):
+				// A registry that fails to answer fails the list: a
+				// wheelhouse left out could hide a private name.
+				return err
+			case err != nil:
+				return nil // passed over, and read again next time
 			}
-			if !slices.Contains(s.tags, tag) {
+			found[i] = files
+			if !named {
 				s.mu.Lock()
 				if s.seen == nil {
 					s.seen = map[string][]wheelhouse.Entry{}
@@ -82,11 +102,22 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 				s.seen[tag] = files
 				s.mu.Unlock()
 			}
-		}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []wheelhouse.Entry
+	for _, files := range found {
 		out = append(out, files...)
 	}
 	return out, nil
 }
+
+// errUnreadableTag is a tag removed since it was listed, or whose
+// manifest is not JSON.
+var errUnreadableTag = errors.New("no such tag, or not a manifest")
 
 // tagFiles reads the files of the wheelhouse tagged tag.
 func (s *Served) tagFiles(ctx context.Context, tag string) ([]wheelhouse.Entry, error) {
@@ -95,11 +126,11 @@ func (s *Served) tagFiles(ctx context.Context, tag string) ([]wheelhouse.Entry, 
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("reading the wheelhouse %s of %s: no such tag", tag, s.c.ref)
+		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, errUnreadableTag)
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, err)
+		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w: %w", tag, s.c.ref, errUnreadableTag, err)
 	}
 	if m.ArtifactType != ArtifactTypeWheelhouse {
 		if slices.Contains(s.tags, tag) {
@@ -260,9 +291,6 @@ func (c *Cache) wheelhouseTags(ctx context.Context) (locks, uploads []string, er
 		case strings.HasPrefix(t, "upload-") && len(t) == len("upload-")+64:
 			uploads = append(uploads, t)
 		}
-	}
-	if n := len(locks) + len(uploads); n > maxServedTags {
-		return nil, nil, fmt.Errorf("listing the tags of %s: %d wheelhouses, more than the %d served; name some with a tag", c.ref, n, maxServedTags)
 	}
 	sort.Strings(locks)
 	sort.Strings(uploads)
