@@ -41,8 +41,9 @@ func Download(ctx context.Context, python, home, index, pinned, dest string) (st
 	if err != nil {
 		return "", err
 	}
+	// Each value joined to its option: none can be read as an option.
 	cmd := exec.CommandContext(ctx, python, "-m", "pip", "download", "--no-deps", "--no-build-isolation", "--require-hashes",
-		"--index-url", index, "-d", dest, "-r", pinned)
+		"--index-url="+index, "--dest="+dest, "--requirement="+pinned)
 	cmd.Env = Env(home)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -85,6 +85,9 @@ func Interpreter(python string) (string, error) {
 		return "", fmt.Errorf("running %s: %w", python, err)
 	}
 	path := strings.TrimSpace(string(out))
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%s names its executable %q, not an absolute path", python, path)
+	}
 	interpreters.Store(python, path)
 	return path, nil
 }

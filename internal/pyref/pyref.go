@@ -18,19 +18,25 @@ import (
 	"github.com/larder-build/larder/internal/testenv"
 )
 
-// Ask runs python3 with args, writes each of reqs to its standard input as
+// Ask runs a python3 program, writes each of reqs to its standard input as
 // a line of JSON while it reads the answers (so that neither side waits on
 // a full pipe), and returns every line python3 prints, decoded into an A.
 // It skips the test under -short, and when python3 is not installed. The
 // error says what failed: starting python3, python3 itself (with its
 // standard error, as an *exec.ExitError underneath), writing a request or
-// reading an answer.
-func Ask[R, A any](t testing.TB, reqs []R, args ...string) ([]A, error) {
+// reading an answer. script is the path of a .py file, or else the
+// program's text; either way it reaches python3 as an operand, never as
+// an option.
+func Ask[R, A any](t testing.TB, reqs []R, script string) ([]A, error) {
 	t.Helper()
 	testenv.Slow(t, "runs python3 as the reference implementation")
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 is not installed: no reference implementation to compare with")
+	}
+	args := []string{"-c", script}
+	if strings.HasSuffix(script, ".py") && !strings.Contains(script, "\n") {
+		args = []string{"--", script}
 	}
 	cmd := exec.Command(python, args...)
 	stdin, err := cmd.StdinPipe()

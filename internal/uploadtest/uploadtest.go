@@ -35,20 +35,24 @@ func Htpasswd(t testing.TB, users ...string) string {
 	return f
 }
 
-// Twine runs Debian's twine upload against the upload URL repo as user;
+// Twine runs Debian's twine upload of files, with the options flags,
+// against the upload URL repo as user;
 // its home is empty, so no ~/.pypirc or keyring is read.
-func Twine(t testing.TB, repo, user, pass string, args ...string) (string, error) {
+func Twine(t testing.TB, repo, user, pass string, files []string, flags ...string) (string, error) {
 	t.Helper()
 	bin := testenv.Tool(t, "twine")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	full := append([]string{"upload", "--non-interactive", "--disable-progress-bar", "--repository-url", repo, "-u", user, "-p", pass}, args...)
+	// Values joined to their options, and the files after "--": none can
+	// be read as an option.
+	full := append([]string{"upload", "--non-interactive", "--disable-progress-bar", "--repository-url=" + repo, "--username=" + user, "--password=" + pass}, flags...)
+	full = append(append(full, "--"), files...)
 	cmd := exec.CommandContext(ctx, bin, full...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring", "NO_PROXY=*", "no_proxy=*")
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("twine %v: timed out\n%s", args, out)
+		t.Fatalf("twine %v: timed out\n%s", files, out)
 	}
 	return string(out), err
 }

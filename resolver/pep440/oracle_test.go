@@ -190,7 +190,7 @@ type oracleAnswer struct {
 // answers in order. It skips the test when python3 is missing.
 func askOracle(t testing.TB, reqs []oracleRequest) []oracleAnswer {
 	t.Helper()
-	answers, err := pyref.Ask[oracleRequest, oracleAnswer](t, reqs, "-c", oracleScript)
+	answers, err := pyref.Ask[oracleRequest, oracleAnswer](t, reqs, oracleScript)
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}

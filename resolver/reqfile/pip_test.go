@@ -127,7 +127,7 @@ type flatOptions struct {
 // runPip parses every case with pip in one python3 process.
 func runPip(t *testing.T, cases []pipCase) []pipResult {
 	t.Helper()
-	results, err := pyref.Ask[pipCase, pipResult](t, cases, "-c", pipScript)
+	results, err := pyref.Ask[pipCase, pipResult](t, cases, pipScript)
 	if err != nil {
 		t.Fatalf("running pip's parser: %v", err)
 	}

@@ -155,7 +155,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		{"unknown user", "mallory", "correct horse"},
 		{"another user's password", "bob", "correct horse"},
 	} {
-		out, err := uploadtest.Twine(t, base+"/legacy/", c.user, c.pass, paths...)
+		out, err := uploadtest.Twine(t, base+"/legacy/", c.user, c.pass, paths)
 		if err == nil || !strings.Contains(out, "401") {
 			t.Errorf("%s: twine succeeded or did not report 401: %v\n%s", c.name, err, out)
 		}
@@ -165,7 +165,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		t.Fatalf("refused uploads left files %v, entries %v", onDisk, listed)
 	}
 
-	if out, err := uploadtest.Twine(t, base+"/legacy/", "alice", "correct horse", paths...); err != nil {
+	if out, err := uploadtest.Twine(t, base+"/legacy/", "alice", "correct horse", paths); err != nil {
 		t.Fatalf("twine upload: %v\n%s", err, out)
 	}
 	onDisk, listed = storedFiles(t, dir)
@@ -194,14 +194,14 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 
 	// Re-runs succeed: the same files again, plain and with --skip-existing.
 	for _, extra := range [][]string{nil, {"--skip-existing"}} {
-		if out, err := uploadtest.Twine(t, base+"/", "bob", "battery staple", append(extra, paths...)...); err != nil {
+		if out, err := uploadtest.Twine(t, base+"/", "bob", "battery staple", paths, extra...); err != nil {
 			t.Errorf("twine upload %v of the same files: %v\n%s", extra, err, out)
 		}
 	}
 
 	// The same name with other content: 409, and the stored file stays.
 	_, _, other := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "other"), project, 64<<10)
-	out, err := uploadtest.Twine(t, base+"/legacy/", "alice", "correct horse", other[0])
+	out, err := uploadtest.Twine(t, base+"/legacy/", "alice", "correct horse", other[:1])
 	if err == nil || !strings.Contains(out, "409") {
 		t.Errorf("a different wheel under the same name: twine did not report 409: %v\n%s", err, out)
 	}

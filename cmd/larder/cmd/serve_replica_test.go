@@ -133,7 +133,7 @@ func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 
 	project := &pypitest.Project{Name: "acme-fork", Releases: []pypitest.Release{{Version: "1.0"}}}
 	wheel, _, paths := uploadtest.DistFiles(t, filepath.Join(t.TempDir(), "dist"), project, 0)
-	if out, err := uploadtest.Twine(t, legacy1, "alice", "s3cret", paths...); err != nil {
+	if out, err := uploadtest.Twine(t, legacy1, "alice", "s3cret", paths); err != nil {
 		t.Fatalf("twine upload to the first replica: %v\n%s", err, out)
 	}
 	pipInstalls := func(simple, via string) {
@@ -156,14 +156,14 @@ func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 	if other.Filename != wheel.Filename || other.SHA256 == wheel.SHA256 {
 		t.Fatalf("want other bytes under %s, got %s %s", wheel.Filename, other.Filename, other.SHA256)
 	}
-	out, err := uploadtest.Twine(t, legacy2, "alice", "s3cret", otherPaths[0])
+	out, err := uploadtest.Twine(t, legacy2, "alice", "s3cret", otherPaths[:1])
 	if err == nil || !strings.Contains(out, "409") {
 		t.Fatalf("other bytes under %s on the second replica: %v, want 409\n%s", wheel.Filename, err, out)
 	}
 	if _, err := os.Stat(filepath.Join(wh2, "files", wheel.Filename)); err == nil {
 		t.Fatalf("the refused upload was stored in the second replica's wheelhouse")
 	}
-	if out, err := uploadtest.Twine(t, legacy2, "alice", "s3cret", paths[0]); err != nil {
+	if out, err := uploadtest.Twine(t, legacy2, "alice", "s3cret", paths[:1]); err != nil {
 		t.Fatalf("the same bytes again, to the second replica: %v\n%s", err, out)
 	}
 
