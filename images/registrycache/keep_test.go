@@ -20,18 +20,16 @@ import (
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
 
-// TestKeepingAnUploadAgainRestoresItsProjectTag: an upload kept before,
-// whose project tag never made it (a push cut short), is tagged for its
-// project when it is kept again, so that every server learns the project
-// is private; other bytes under its name are refused as a conflict.
-func TestKeepingAnUploadAgainRestoresItsProjectTag(t *testing.T) {
-	ctx := context.Background()
+// keptUpload keeps alice's upload of acme-tools 1.0 (a wheel, with its
+// metadata) in a new oci: layout cache, and returns the layout's folder,
+// the cache, the wheel, its file and its entry.
+func keptUpload(t *testing.T) (string, *registrycache.Cache, *pypitest.File, string, wheelhouse.Entry) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "layout")
-	c, err := registrycache.Open(ctx, "oci:"+dir)
+	c, err := registrycache.Open(context.Background(), "oci:"+dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := c.Served()
 	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{{Version: "1.0"}}}
 	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
 	if err != nil {
@@ -43,9 +41,20 @@ func TestKeepingAnUploadAgainRestoresItsProjectTag(t *testing.T) {
 	}
 	e := wheelhouse.Entry{Filename: w.Filename, Project: "acme-tools", Version: "1.0", SHA256: w.SHA256, Size: int64(len(w.Data)),
 		MetadataSHA256: w.MetadataSHA256, Private: true, Origin: wheelhouse.Origin{Kind: wheelhouse.OriginUpload, Uploader: "alice"}}
-	if err := s.Keep(ctx, e, path, w.Metadata); err != nil {
+	if err := c.Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
 		t.Fatal(err)
 	}
+	return dir, c, w, path, e
+}
+
+// TestKeepingAnUploadAgainRestoresItsProjectTag: an upload kept before,
+// whose project tag never made it (a push cut short), is tagged for its
+// project when it is kept again, so that every server learns the project
+// is private; other bytes under its name are refused as a conflict.
+func TestKeepingAnUploadAgainRestoresItsProjectTag(t *testing.T) {
+	ctx := context.Background()
+	dir, c, w, path, e := keptUpload(t)
+	s := c.Served()
 	if kept, err := s.Kept(ctx, "acme-tools"); err != nil || !kept {
 		t.Fatalf("Kept after Keep: %v, %v", kept, err)
 	}
@@ -77,25 +86,7 @@ func TestKeepingAnUploadAgainRestoresItsProjectTag(t *testing.T) {
 // the rest of the cache is still listed.
 func TestABrokenUploadTagIsPassedOverNotFatal(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "layout")
-	c, err := registrycache.Open(ctx, "oci:"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := c.Served()
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{{Version: "1.0"}}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), w.Filename)
-	if err := os.WriteFile(path, w.Data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e := wheelhouse.Entry{Filename: w.Filename, Project: "acme-tools", Version: "1.0", SHA256: w.SHA256, Size: int64(len(w.Data)), Private: true}
-	if err := s.Keep(ctx, e, path, nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, c, w, _, _ := keptUpload(t)
 	junk := []byte("this is not a manifest")
 	h, size, err := v1.SHA256(bytes.NewReader(junk))
 	if err != nil {

@@ -166,17 +166,17 @@ func (s *Served) Open(ctx context.Context, sum string) (io.ReadCloser, error) {
 // UploadTag is the tag an upload kept by Keep is pushed under: one per
 // file name (a tag cannot hold every file name), so that a second upload
 // of the name finds the first.
-func UploadTag(filename string) string {
-	h := sha256.Sum256([]byte(filename))
-	return "upload-" + hex.EncodeToString(h[:])
+func UploadTag(filename string) string { return hashTag("upload-", filename) }
+
+// hashTag is prefix and the sha256 of s in hex: a tag for any string.
+func hashTag(prefix, s string) string {
+	h := sha256.Sum256([]byte(s))
+	return prefix + hex.EncodeToString(h[:])
 }
 
 // ProjectTag is the tag every upload of a project (a normalized name) is
 // pushed under too, so that a server can ask whether the project has one.
-func ProjectTag(project string) string {
-	h := sha256.Sum256([]byte(project))
-	return "project-" + hex.EncodeToString(h[:])
-}
+func ProjectTag(project string) string { return hashTag("project-", project) }
 
 // Kept reports whether an upload of the project was kept (Keep).
 func (s *Served) Kept(ctx context.Context, project string) (bool, error) {

@@ -67,12 +67,16 @@ func (s *Server) loadShared(ctx context.Context) error {
 		return fmt.Errorf("listing the shared cache: %w", err)
 	}
 	c := newCatalog()
+	// A file uploaded here since start is listed from the wheelhouse it
+	// was uploaded to.
+	s.cacheMu.RLock()
+	defer s.cacheMu.RUnlock()
 	for _, e := range entries {
 		if _, baked := s.baked.files[e.Filename]; baked {
 			continue
 		}
-		if s.uploadedHere(e.Filename) {
-			continue // listed from the wheelhouse it was uploaded to
+		if _, here := s.uploaded.files[e.Filename]; here {
+			continue
 		}
 		if !wheelhouse.ValidFilename(e.Filename) || !validSHA256(e.SHA256) || e.Size < 0 {
 			s.log.Warn("skipping a shared cache file with no valid name, hash or size", "file", e.Filename)
@@ -169,15 +173,6 @@ func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
 		must = kept
 	}
 	s.refreshShared(since, must)
-}
-
-// uploadedHere reports whether a file was uploaded to this server since
-// it started.
-func (s *Server) uploadedHere(filename string) bool {
-	s.cacheMu.RLock()
-	defer s.cacheMu.RUnlock()
-	_, ok := s.uploaded.files[filename]
-	return ok
 }
 
 // validSHA256 reports whether s is a sha256 in lowercase hex, as
