@@ -74,13 +74,7 @@ func ParseSpecifier(s string) (Specifier, error) {
 
 // MustParseSpecifier is like ParseSpecifier but panics if s is invalid. It
 // is meant for constants in tests and tables.
-func MustParseSpecifier(s string) Specifier {
-	sp, err := ParseSpecifier(s)
-	if err != nil {
-		panic(err)
-	}
-	return sp
-}
+func MustParseSpecifier(s string) Specifier { return must(ParseSpecifier(s)) }
 
 func parseSpecifier(s string) (Specifier, string) {
 	t := strings.TrimFunc(s, pyIsSpace)

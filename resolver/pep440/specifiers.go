@@ -60,13 +60,7 @@ func ParseSpecifiers(s string) (Specifiers, error) {
 
 // MustParseSpecifiers is like ParseSpecifiers but panics if s is invalid.
 // It is meant for constants in tests and tables.
-func MustParseSpecifiers(s string) Specifiers {
-	ss, err := ParseSpecifiers(s)
-	if err != nil {
-		panic(err)
-	}
-	return ss
-}
+func MustParseSpecifiers(s string) Specifiers { return must(ParseSpecifiers(s)) }
 
 // identity returns what makes two clauses the same constraint: the operator
 // and the version, compared as versions except where the text matters (===

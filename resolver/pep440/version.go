@@ -43,8 +43,10 @@ func Parse(s string) (Version, error) {
 
 // MustParse is like Parse but panics if s is not a valid version. It is
 // meant for constants in tests and tables.
-func MustParse(s string) Version {
-	v, err := Parse(s)
+func MustParse(s string) Version { return must(Parse(s)) }
+
+// must returns v, or panics with err: the Must forms of the parsers.
+func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
 	}
@@ -152,24 +154,19 @@ func (v Version) Pre() (string, int) {
 }
 
 // Post returns the post-release number of v and whether it has one.
-func (v Version) Post() (int, bool) {
-	if v.flags&flagPost == 0 {
-		return 0, false
-	}
-	t := v.public()
-	i := strings.Index(t, ".post")
-	n, _ := leadingInt(t[i+5:])
-	return n, true
-}
+func (v Version) Post() (int, bool) { return v.numberAfter(flagPost, ".post") }
 
 // Dev returns the development release number of v and whether it has one.
-func (v Version) Dev() (int, bool) {
-	if v.flags&flagDev == 0 {
+func (v Version) Dev() (int, bool) { return v.numberAfter(flagDev, ".dev") }
+
+// numberAfter returns the number that follows label in v's normalized
+// public form, and whether v has that part (flag).
+func (v Version) numberAfter(flag uint8, label string) (int, bool) {
+	if v.flags&flag == 0 {
 		return 0, false
 	}
 	t := v.public()
-	i := strings.Index(t, ".dev")
-	n, _ := leadingInt(t[i+4:])
+	n, _ := leadingInt(t[strings.Index(t, label)+len(label):])
 	return n, true
 }
 
