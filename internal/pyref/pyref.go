@@ -104,3 +104,40 @@ func readAll[A any](r *bufio.Reader) ([]A, error) {
 		}
 	}
 }
+
+// Disagreements reports a differential test's disagreements with the
+// reference: the first few as test errors, the rest only counted, so that
+// one systematic difference does not bury the others in the log.
+type Disagreements struct {
+	t     testing.TB
+	shown int
+	n     int
+}
+
+// NewDisagreements returns a Disagreements that reports the first shown
+// of them to t.
+func NewDisagreements(t testing.TB, shown int) *Disagreements {
+	return &Disagreements{t: t, shown: shown}
+}
+
+// Errorf counts a disagreement, and reports it as a test error if it is
+// one of the first shown.
+func (d *Disagreements) Errorf(format string, args ...any) {
+	d.t.Helper()
+	d.n++
+	if d.n <= d.shown {
+		d.t.Errorf(format, args...)
+	}
+}
+
+// N returns how many disagreements there have been.
+func (d *Disagreements) N() int { return d.n }
+
+// ReportUnshown reports, as a test error, how many disagreements there were
+// in all when there were more than were shown.
+func (d *Disagreements) ReportUnshown() {
+	d.t.Helper()
+	if d.n > d.shown {
+		d.t.Errorf("... %d failures in all", d.n)
+	}
+}

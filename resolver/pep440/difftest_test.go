@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/larder-build/larder/internal/pyref"
 )
 
 // Differential tests against pip's vendored packaging (see oracle_test.go).
@@ -35,7 +37,8 @@ func TestParseAgreesWithReference(t *testing.T) {
 		reqs[i] = oracleRequest{K: "parse", S: s}
 	}
 	answers := askOracle(t, reqs)
-	var valid, invalid, renamed, deviations, failures int
+	var valid, invalid, renamed, deviations int
+	failures := pyref.NewDisagreements(t, 20)
 	for i, s := range vs {
 		a := answers[i]
 		v, err := Parse(s)
@@ -45,15 +48,9 @@ func TestParseAgreesWithReference(t *testing.T) {
 		case !a.OK && a.Err != "" && err == nil:
 			deviations++ // Python's integer digit limit is not PEP 440's
 		case a.OK != (err == nil):
-			failures++
-			if failures <= 20 {
-				t.Errorf("Parse(%q): error %v, reference valid=%v (%q)", s, err, a.OK, a.S)
-			}
+			failures.Errorf("Parse(%q): error %v, reference valid=%v (%q)", s, err, a.OK, a.S)
 		case a.OK && v.String() != a.S:
-			failures++
-			if failures <= 20 {
-				t.Errorf("Parse(%q) = %q, reference %q", s, v, a.S)
-			}
+			failures.Errorf("Parse(%q) = %q, reference %q", s, v, a.S)
 		}
 		if err == nil {
 			valid++
@@ -65,7 +62,7 @@ func TestParseAgreesWithReference(t *testing.T) {
 		}
 	}
 	t.Logf("parse: %d strings, %d valid (%d not in normal form), %d invalid, %d disagreements, %d recorded deviations",
-		len(vs), valid, renamed, invalid, failures, deviations)
+		len(vs), valid, renamed, invalid, failures.N(), deviations)
 }
 
 // syntheticVersions returns versions built from a small alphabet, so that
@@ -154,13 +151,10 @@ func TestOrderingAgreesWithReference(t *testing.T) {
 	if len(want) != len(got) {
 		t.Fatalf("the reference ranked %d versions, not %d", len(want), len(got))
 	}
-	failures := 0
+	failures := pyref.NewDisagreements(t, 20)
 	for i := range got {
 		if got[i] != want[i] {
-			failures++
-			if failures <= 20 {
-				t.Errorf("%q has rank %d, reference %d", texts[i], got[i], want[i])
-			}
+			failures.Errorf("%q has rank %d, reference %d", texts[i], got[i], want[i])
 		}
 	}
 	// The ranks settle every pair at once; random pairs check Compare
@@ -171,14 +165,11 @@ func TestOrderingAgreesWithReference(t *testing.T) {
 		i, j := rng.IntN(len(vs)), rng.IntN(len(vs))
 		c := vs[i].Compare(vs[j])
 		if c != sign(want[i]-want[j]) || Compare(vs[j], vs[i]) != -c {
-			failures++
-			if failures <= 20 {
-				t.Errorf("Compare(%q, %q) = %d, reference %d", texts[i], texts[j], c, sign(want[i]-want[j]))
-			}
+			failures.Errorf("Compare(%q, %q) = %d, reference %d", texts[i], texts[j], c, sign(want[i]-want[j]))
 		}
 	}
 	t.Logf("ordering: %d versions (%d distinct), %d random pairs, %d disagreements",
-		len(vs), slices.Max(want)+1, pairs, failures)
+		len(vs), slices.Max(want)+1, pairs, failures.N())
 }
 
 // badClauses are specifier clauses that PEP 440 rejects.
@@ -368,14 +359,10 @@ func TestSpecifiersAgreeWithReference(t *testing.T) {
 	}
 	answers := askOracle(t, reqs)
 
-	var pairs, invalid, failures int
+	var pairs, invalid int
 	dev := map[string]int{}
-	fail := func(format string, args ...any) {
-		failures++
-		if failures <= 30 {
-			t.Errorf(format, args...)
-		}
-	}
+	failures := pyref.NewDisagreements(t, 30)
+	fail := failures.Errorf
 	for i, c := range specCases {
 		a := answers[i]
 		for _, d := range a.Dev {
@@ -420,5 +407,5 @@ func TestSpecifiersAgreeWithReference(t *testing.T) {
 		}
 	}
 	t.Logf("specifiers: %d specifier sets (%d invalid), %d version pairs x 2 prerelease settings, 3 filter modes each, %d disagreements; deviations exercised: %v",
-		len(specCases), invalid, pairs, failures, dev)
+		len(specCases), invalid, pairs, failures.N(), dev)
 }

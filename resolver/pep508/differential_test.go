@@ -3,12 +3,13 @@ package pep508
 import (
 	"errors"
 	"fmt"
-	"github.com/larder-build/larder/resolver/dist"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/pyref"
+	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
 )
 
@@ -136,13 +137,9 @@ func TestMarkersAgreeWithPackaging(t *testing.T) {
 	answers, _ := askReference(t, envs, markers, nil)
 
 	dev := deviationCounts{}
-	evals, failures, rejected := 0, 0, 0
-	fail := func(format string, args ...any) {
-		failures++
-		if failures <= 30 {
-			t.Errorf(format, args...)
-		}
-	}
+	evals, rejected := 0, 0
+	failures := pyref.NewDisagreements(t, 30)
+	fail := failures.Errorf
 	for i, s := range markers {
 		ref := answers[i]
 		m, err := ParseMarker(s)
@@ -199,9 +196,7 @@ func TestMarkersAgreeWithPackaging(t *testing.T) {
 			}
 		}
 	}
-	if failures > 30 {
-		t.Errorf("... %d failures in all", failures)
-	}
+	failures.ReportUnshown()
 	t.Logf("%d markers (%d real, %d mutated), both reject %d, %d evaluations in %d environments; deviations: %v",
 		len(markers), len(real), len(markers)-len(valid), rejected, evals, len(envs), dev)
 }
@@ -217,13 +212,9 @@ func TestRequirementsAgreeWithPackaging(t *testing.T) {
 	_, answers := askReference(t, nil, nil, reqs)
 
 	dev := deviationCounts{}
-	failures, accepted := 0, 0
-	fail := func(format string, args ...any) {
-		failures++
-		if failures <= 30 {
-			t.Errorf(format, args...)
-		}
-	}
+	accepted := 0
+	failures := pyref.NewDisagreements(t, 30)
+	fail := failures.Errorf
 	for i, s := range reqs {
 		ref := answers[i]
 		r, err := ParseRequirement(s)
@@ -264,9 +255,7 @@ func TestRequirementsAgreeWithPackaging(t *testing.T) {
 			}
 		}
 	}
-	if failures > 30 {
-		t.Errorf("... %d failures in all", failures)
-	}
+	failures.ReportUnshown()
 	for _, s := range edx {
 		if pipURLLine.MatchString(s) {
 			continue // pip's bare URL lines are not PEP 508
