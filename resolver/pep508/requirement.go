@@ -48,30 +48,23 @@ func ParseRequirement(s string) (Requirement, error) {
 		}
 		sc.skipSpace()
 	}
+	expected := `version specifier, "@ URL", ";" or end`
 	if sc.peek() == '@' {
 		if r.URL, err = sc.url(); err != nil {
 			return Requirement{}, err
 		}
 		// The URL runs to the next whitespace, so a ";" right after it
 		// would belong to the URL: the grammar asks for whitespace first.
-		sc.skipSpace()
-		if sc.eof() {
-			return r, nil
-		}
-		if sc.peek() != ';' {
-			return Requirement{}, sc.errorf(sc.pos, `expected ";" or end after URL, found %s`, sc.found(sc.pos))
-		}
-	} else {
-		if r.Specifiers, err = sc.versionSpec(); err != nil {
-			return Requirement{}, err
-		}
-		sc.skipSpace()
+		expected = `";" or end after URL`
+	} else if r.Specifiers, err = sc.versionSpec(); err != nil {
+		return Requirement{}, err
 	}
+	sc.skipSpace()
 	if sc.eof() {
 		return r, nil
 	}
 	if sc.peek() != ';' {
-		return Requirement{}, sc.errorf(sc.pos, `expected version specifier, "@ URL", ";" or end, found %s`, sc.found(sc.pos))
+		return Requirement{}, sc.errorf(sc.pos, "expected %s, found %s", expected, sc.found(sc.pos))
 	}
 	semi := sc.pos
 	sc.pos++
