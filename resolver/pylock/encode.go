@@ -112,32 +112,16 @@ func (e *encoder) lock(l *Lock) {
 	e.strArray("default-groups", l.DefaultGroups)
 	e.optStr("created-by", l.CreatedBy)
 
-	// Each package is rendered on its own first: the rendering is the last
-	// tie-breaker of the sort, which makes the order total.
-	type block struct {
-		pkg  *Package
-		text string
-	}
-	blocks := make([]block, len(l.Packages))
-	for i := range l.Packages {
+	// Each package is rendered on its own first.
+	blocks := sortedTexts(l.Packages, func(p Package) string {
 		var pe encoder
-		pe.pkg(&l.Packages[i])
+		pe.pkg(&p)
 		e.fail(pe.err)
-		blocks[i] = block{&l.Packages[i], pe.buf.String()}
-	}
-	sort.SliceStable(blocks, func(i, j int) bool {
-		a, b := blocks[i].pkg, blocks[j].pkg
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		if c := compareVersions(a.Version, b.Version); c != 0 {
-			return c < 0
-		}
-		return blocks[i].text < blocks[j].text
-	})
+		return pe.buf.String()
+	}, func(a, b Package) int { return byNameVersion(a.Name, a.Version, b.Name, b.Version) })
 	for _, b := range blocks {
 		e.buf.WriteString("\n")
-		e.buf.WriteString(b.text)
+		e.buf.WriteString(b)
 	}
 	if !l.Tool.empty() {
 		e.tool("tool", l.Tool)
@@ -151,21 +135,9 @@ func (e *encoder) pkg(p *Package) {
 	e.optStr("marker", p.Marker)
 	e.optStr("requires-python", p.RequiresPython)
 	if len(p.Dependencies) > 0 {
-		deps := make([]rendered[Dependency], len(p.Dependencies))
-		for i, d := range p.Dependencies {
-			deps[i] = rendered[Dependency]{d, e.dependency(d)}
-		}
-		sort.Slice(deps, func(i, j int) bool {
-			a, b := deps[i], deps[j]
-			if a.v.Name != b.v.Name {
-				return a.v.Name < b.v.Name
-			}
-			if c := compareVersions(a.v.Version, b.v.Version); c != 0 {
-				return c < 0
-			}
-			return a.text < b.text
-		})
-		e.lines("dependencies", texts(deps))
+		e.lines("dependencies", sortedTexts(p.Dependencies, e.dependency, func(a, b Dependency) int {
+			return byNameVersion(a.Name, a.Version, b.Name, b.Version)
+		}))
 	}
 	e.optStr("index", p.Index)
 	if v := p.VCS; v != nil {
@@ -190,18 +162,9 @@ func (e *encoder) pkg(p *Package) {
 		e.printf("sdist = %s\n", e.file(*p.Sdist))
 	}
 	if len(p.Wheels) > 0 {
-		wheels := make([]rendered[File], len(p.Wheels))
-		for i, w := range p.Wheels {
-			wheels[i] = rendered[File]{w, e.file(w)}
-		}
-		sort.Slice(wheels, func(i, j int) bool {
-			a, b := wheels[i], wheels[j]
-			if an, bn := a.v.FileName(), b.v.FileName(); an != bn {
-				return an < bn
-			}
-			return a.text < b.text
-		})
-		e.lines("wheels", texts(wheels))
+		e.lines("wheels", sortedTexts(p.Wheels, e.file, func(a, b File) int {
+			return strings.Compare(a.FileName(), b.FileName())
+		}))
 	}
 	if len(p.AttestationIdentities) > 0 {
 		ids := make([]string, len(p.AttestationIdentities))
@@ -219,19 +182,37 @@ func (e *encoder) dependency(d Dependency) string {
 	return e.inline(append([]entry{{"name", d.Name}, {"version", d.Version}}, sortedEntries(d.Other)...))
 }
 
-// rendered is a value with its inline TOML text, the last tie-breaker of
-// every sort so that orders are total.
-type rendered[T any] struct {
-	v    T
-	text string
-}
-
-func texts[T any](rs []rendered[T]) []string {
+// sortedTexts renders each of vs and returns the texts in the order of
+// cmp, then of the texts themselves: the rendering is the last tie-breaker
+// of every sort, so that orders are total.
+func sortedTexts[T any](vs []T, render func(T) string, cmp func(a, b T) int) []string {
+	type rendered struct {
+		v    T
+		text string
+	}
+	rs := make([]rendered, len(vs))
+	for i, v := range vs {
+		rs[i] = rendered{v, render(v)}
+	}
+	slices.SortFunc(rs, func(a, b rendered) int {
+		if c := cmp(a.v, b.v); c != 0 {
+			return c
+		}
+		return strings.Compare(a.text, b.text)
+	})
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.text
 	}
 	return out
+}
+
+// byNameVersion orders packages and dependencies by name, then version.
+func byNameVersion(aName, aVersion, bName, bVersion string) int {
+	if c := strings.Compare(aName, bName); c != 0 {
+		return c
+	}
+	return compareVersions(aVersion, bVersion)
 }
 
 func (e *encoder) file(f File) string {
