@@ -1,7 +1,6 @@
 package build
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -26,26 +25,14 @@ type options struct {
 // WithPython sets the interpreter that runs pip (default "python3"); a
 // name without a slash is looked up on PATH.
 func WithPython(path string) Option {
-	return func(o *options) error {
-		if path == "" {
-			return errors.New("python: empty path")
-		}
-		o.python = path
-		return nil
-	}
+	return nonEmptyPath("python", path, func(o *options) { o.python = path })
 }
 
 // WithCacheDir sets where built wheels and git checkouts are kept (default
 // $XDG_CACHE_HOME/larder/builds for wheels and $XDG_CACHE_HOME/larder/git
 // for checkouts, shared with larder lock).
 func WithCacheDir(dir string) Option {
-	return func(o *options) error {
-		if dir == "" {
-			return errors.New("cache dir: empty path")
-		}
-		o.cacheDir = dir
-		return nil
-	}
+	return nonEmptyPath("cache dir", dir, func(o *options) { o.cacheDir = dir })
 }
 
 // WithIndex sets a PEP 503 index (file://, http:// or https://) that serves
@@ -89,11 +76,17 @@ func WithFindLinks(dir string) Option {
 // WithLogDir sets where the logs of failed builds are saved (default: logs
 // in the cache folder).
 func WithLogDir(dir string) Option {
+	return nonEmptyPath("log dir", dir, func(o *options) { o.logDir = dir })
+}
+
+// nonEmptyPath is an Option that refuses an empty path, naming it what,
+// and otherwise runs set.
+func nonEmptyPath(what, path string, set func(*options)) Option {
 	return func(o *options) error {
-		if dir == "" {
-			return errors.New("log dir: empty path")
+		if path == "" {
+			return fmt.Errorf("%s: empty path", what)
 		}
-		o.logDir = dir
+		set(o)
 		return nil
 	}
 }
