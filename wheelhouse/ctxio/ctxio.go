@@ -10,31 +10,25 @@ import (
 )
 
 // Reader returns r, failing with ctx's error once ctx ends.
-func Reader(ctx context.Context, r io.Reader) io.Reader { return &reader{ctx, r} }
+func Reader(ctx context.Context, r io.Reader) io.Reader { return readFunc(checked(ctx, r.Read)) }
 
 // Writer returns w, failing with ctx's error once ctx ends.
-func Writer(ctx context.Context, w io.Writer) io.Writer { return &writer{ctx, w} }
+func Writer(ctx context.Context, w io.Writer) io.Writer { return writeFunc(checked(ctx, w.Write)) }
 
-type reader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *reader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+// checked calls op unless ctx has ended.
+func checked(ctx context.Context, op func([]byte) (int, error)) func([]byte) (int, error) {
+	return func(p []byte) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return op(p)
 	}
-	return c.r.Read(p)
 }
 
-type writer struct {
-	ctx context.Context
-	w   io.Writer
-}
+type readFunc func([]byte) (int, error)
 
-func (c *writer) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
-}
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
+
+type writeFunc func([]byte) (int, error)
+
+func (f writeFunc) Write(p []byte) (int, error) { return f(p) }
