@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/parsetest"
 	"github.com/larder-build/larder/resolver/tags"
 )
 
@@ -70,7 +71,7 @@ func TestWheelNameProjectIsTheNormalizedName(t *testing.T) {
 }
 
 func TestParseWheelNameRejectsMalformedNamesQuotingThem(t *testing.T) {
-	tests := []struct{ in, why string }{
+	parsetest.Refuses(t, "ParseWheelName", ParseWheelName, parsetest.Refusals{
 		{"foo-1.0-py3-none-any.zip", ".whl extension"},
 		{"foo-1.0-py3-none-any", ".whl extension"},
 		{"foo-1.0-none-any.whl", "found 4"},
@@ -89,13 +90,7 @@ func TestParseWheelNameRejectsMalformedNamesQuotingThem(t *testing.T) {
 		{"foo-1.0-99999999999999999999-py3-none-any.whl", "too large"},
 		{"foo-1.0-1+x-py3-none-any.whl", "not allowed"},
 		{".whl", "found 1"},
-	}
-	for _, tt := range tests {
-		_, err := ParseWheelName(tt.in)
-		if err == nil || !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), tt.in) {
-			t.Errorf("ParseWheelName(%q) error = %v, want it to quote the filename and say %q", tt.in, err, tt.why)
-		}
-	}
+	})
 }
 
 func TestBuildNumberSortsAsTheSpecSays(t *testing.T) {

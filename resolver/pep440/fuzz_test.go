@@ -1,9 +1,9 @@
 package pep440
 
 import (
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/parsetest"
 )
 
 // fuzzSeeds returns a spread of the committed sample: real PyPI versions and
@@ -23,10 +23,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := Parse(s)
-		if err != nil {
-			if !strings.Contains(err.Error(), strconv.Quote(s)) {
-				t.Fatalf("error %q does not quote the input", err)
-			}
+		if parsetest.Refused(t, s, err) {
 			return
 		}
 		w, err := Parse(v.String())
@@ -60,10 +57,7 @@ func FuzzSpecifiers(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, spec, version string) {
 		ss, err := ParseSpecifiers(spec)
-		if err != nil {
-			if !strings.Contains(err.Error(), strconv.Quote(spec)) {
-				t.Fatalf("error %q does not quote the input", err)
-			}
+		if parsetest.Refused(t, spec, err) {
 			return
 		}
 		again, err := ParseSpecifiers(ss.String())

@@ -1,8 +1,9 @@
 package target
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/parsetest"
 )
 
 func TestParseAcceptsCommandLineSyntax(t *testing.T) {
@@ -27,7 +28,7 @@ func TestParseAcceptsCommandLineSyntax(t *testing.T) {
 }
 
 func TestParseRejectsMalformedTargetsWithReason(t *testing.T) {
-	tests := []struct{ in, want string }{
+	parsetest.Refuses(t, "Parse", Parse, parsetest.Refusals{
 		{"linux/amd64", "want OS/ARCH:PYTHON"},
 		{"windows/amd64:3.11", "only linux"},
 		{"linux/sparc:3.11", "unknown architecture"},
@@ -36,13 +37,7 @@ func TestParseRejectsMalformedTargetsWithReason(t *testing.T) {
 		{"linux/amd64:3.11:glibc", "glibcMAJOR.MINOR"},
 		{"linux/amd64:3.11:bionic1.0", "glibcMAJOR.MINOR"},
 		{"amd64:3.11", "os/arch"},
-	}
-	for _, tt := range tests {
-		_, err := Parse(tt.in)
-		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.in) {
-			t.Errorf("Parse(%q) error = %v, want it to quote the input and say %q", tt.in, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestPythonFullCountsUnknownPatchAsZero(t *testing.T) {
