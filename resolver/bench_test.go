@@ -1,7 +1,10 @@
 package resolver
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/target"
 )
@@ -86,14 +90,60 @@ func BenchmarkLockEdx(b *testing.B) {
 		srv.SetCacheControl("")
 		defer srv.SetCacheControl(pypiPageCache)
 		cache, lockPath := b.TempDir(), filepath.Join(b.TempDir(), "pylock.toml")
-		edxLock(b, srv, w, cache, lockPath, targets)
+		edxLock(b, srv, w, cache, lockPath, targets, 0)
 		b.ResetTimer()
 		for range b.N {
 			srv.Reset()
-			edxLock(b, srv, w, cache, lockPath, targets)
+			edxLock(b, srv, w, cache, lockPath, targets, 0)
 			reportRequests(b, srv)
 		}
 	})
+}
+
+// BenchmarkLockEdxParallel sweeps how many requests the index client has
+// in flight, for a cold lock of the edx workload and a re-lock a day
+// later (every page stale), each against the fake index with 20 ms added
+// to every request. Every variant must write the same lock.
+//
+//	go test -run '^$' -bench BenchmarkLockEdxParallel -benchtime 1x ./resolver/
+func BenchmarkLockEdxParallel(b *testing.B) {
+	srv, w := edxBenchServer(b, nil)
+	srv.SetCacheControl("")
+	targets := []target.Target{mustTarget(b, "linux/amd64:3.11:glibc2.36")}
+	var want []byte
+	sameLock := func(b *testing.B, lockPath string) {
+		got, err := os.ReadFile(lockPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if want == nil {
+			want = got
+		} else if !bytes.Equal(got, want) {
+			b.Fatalf("the lock differs from the first variant's")
+		}
+	}
+	for _, n := range []int{16, 32, 50, 64} {
+		b.Run(fmt.Sprintf("cold/parallel=%d", n), func(b *testing.B) {
+			for range b.N {
+				srv.Reset()
+				lockPath := filepath.Join(b.TempDir(), "pylock.toml")
+				edxLock(b, srv, w, b.TempDir(), lockPath, targets, n)
+				reportRequests(b, srv)
+				sameLock(b, lockPath)
+			}
+		})
+		b.Run(fmt.Sprintf("stale/parallel=%d", n), func(b *testing.B) {
+			cache, lockPath := b.TempDir(), filepath.Join(b.TempDir(), "pylock.toml")
+			edxLock(b, srv, w, cache, lockPath, targets, n)
+			b.ResetTimer()
+			for range b.N {
+				srv.Reset()
+				edxLock(b, srv, w, cache, lockPath, targets, n)
+				reportRequests(b, srv)
+				sameLock(b, lockPath)
+			}
+		})
+	}
 }
 
 // pypiPageCache is the Cache-Control PyPI sends with project pages.
@@ -101,17 +151,27 @@ const pypiPageCache = "max-age=600, public"
 
 // edxLock locks the edx workload's roots as larder lock does, through
 // Lock and the client it makes, with the lock at lockPath (if any) as the
-// previous one, and writes the new lock there.
-func edxLock(b *testing.B, srv *pypitest.Server, w *edxindex.Workload, cacheDir, lockPath string, targets []target.Target) {
+// previous one, and writes the new lock there. A parallel above 0 bounds
+// the client's requests in flight; 0 keeps the client's default.
+func edxLock(b *testing.B, srv *pypitest.Server, w *edxindex.Workload, cacheDir, lockPath string, targets []target.Target, parallel int) {
 	b.Helper()
 	roots, err := w.RootsFile(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	locked, err := Lock(context.Background(), LockRequest{
+	req := LockRequest{
 		Requirements: []string{roots}, Targets: targets, IndexURLs: []string{srv.URL()}, Python: "/usr/bin/python3",
 		Previous: lockPath,
-	}, WithCacheDir(cacheDir))
+	}
+	opts := []Option{WithCacheDir(cacheDir)}
+	if parallel > 0 {
+		ix, err := req.NewIndex(index.WithCacheDir(cacheDir), index.WithParallel(parallel))
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts = append(opts, WithIndex(ix))
+	}
+	locked, err := Lock(context.Background(), req, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
