@@ -369,8 +369,9 @@ type parallelIndex interface {
 	Parallel() int
 }
 
-// defaultParallel bounds background work for an index that does not say.
-const defaultParallel = 16
+// defaultParallel bounds background work for an index that does not say:
+// as much as the index client's own default.
+const defaultParallel = index.DefaultParallel
 
 func parallelOf(ix Index) int {
 	if p, ok := ix.(parallelIndex); ok && p.Parallel() > 0 {

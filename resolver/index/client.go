@@ -64,7 +64,15 @@ func WithCacheDir(dir string) Option {
 	}
 }
 
-// WithParallel bounds the requests in flight at once.
+// DefaultParallel is how many requests a client has in flight at most
+// unless WithParallel says otherwise: uv's default for its downloads and
+// for the pages and metadata its resolver fetches. A resolution waits on
+// chains of requests, so the more in flight, the sooner each link is
+// asked; over HTTP/2 they share one connection.
+const DefaultParallel = 50
+
+// WithParallel bounds the requests in flight at once (DefaultParallel
+// without it).
 func WithParallel(n int) Option {
 	return func(c *Client) error {
 		if n < 1 {
@@ -175,7 +183,7 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 		pins:    map[string]string{},
 		public:  IsPublic,
 		cache:   newCache(DefaultCacheDir()),
-		sem:     make(chan struct{}, 16),
+		sem:     make(chan struct{}, DefaultParallel),
 		retries: 4,
 		backoff: 200 * time.Millisecond,
 		pages:   map[string]*Page{},

@@ -64,7 +64,7 @@ named in a warning and marked unpinned in the lock.`,
 	f.BoolVar(&o.offline, "offline", false, "use only the local cache, never the network")
 	f.BoolVar(&o.allowMissing, "allow-missing-includes", false, "warn instead of failing when a -r/-c file named inside a requirement file is missing")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "HTTP and metadata cache (default $XDG_CACHE_HOME/larder)")
-	f.IntVar(&o.parallel, "parallel", 16, "requests in flight at once")
+	f.IntVar(&o.parallel, "parallel", index.DefaultParallel, "requests in flight at once")
 	return c
 }
 
