@@ -314,26 +314,7 @@ func (t *treeWriter) path(p string, recurse bool) error {
 	if err != nil {
 		return err
 	}
-	name := strings.TrimPrefix(q, "/")
-	switch {
-	case st.Mode()&fs.ModeSymlink != 0:
-		if t.done[q] {
-			return nil
-		}
-		t.done[q] = true
-		target, err := os.Readlink(q)
-		if err != nil {
-			return err
-		}
-		if err := t.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}); err != nil {
-			return err
-		}
-		abs := target
-		if !filepath.IsAbs(abs) {
-			abs = filepath.Join(filepath.Dir(q), target)
-		}
-		return t.path(filepath.Clean(abs), recurse)
-	case st.IsDir():
+	if st.IsDir() {
 		if err := t.dir(q); err != nil {
 			return err
 		}
@@ -350,11 +331,28 @@ func (t *treeWriter) path(p string, recurse bool) error {
 			}
 		}
 		return nil
-	case st.Mode().IsRegular():
-		if t.done[q] {
-			return nil
+	}
+	// A link or a file is written once, however many paths lead to it.
+	if t.done[q] {
+		return nil
+	}
+	t.done[q] = true
+	name := strings.TrimPrefix(q, "/")
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(q)
+		if err != nil {
+			return err
 		}
-		t.done[q] = true
+		if err := t.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}); err != nil {
+			return err
+		}
+		abs := target
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(filepath.Dir(q), target)
+		}
+		return t.path(filepath.Clean(abs), recurse)
+	case st.Mode().IsRegular():
 		f, err := os.Open(q)
 		if err != nil {
 			return err
