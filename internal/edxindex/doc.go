@@ -65,5 +65,7 @@
 // requirement strings and markers (requirement.go, version.go) instead of
 // importing resolver/pep440 and resolver/pep508, on purpose: it is the
 // judge of the resolver's answers, and a bug it shared with the resolver
-// would pass every test. Keep it importing nothing of resolver/.
+// would pass every test; code that looks like theirs (a marker's operators,
+// a version's fields) is written again here for that reason. Keep it
+// importing nothing of resolver/.
 package edxindex

@@ -33,9 +33,12 @@
 //
 // # An independent oracle
 //
-// The package renders its own pages, wheels and sdists and normalizes names
-// itself (names.go, pages.go, negotiate.go) instead of importing
-// resolver/simple, resolver/distname or wheelhouse, on purpose: it plays
-// PyPI for tests of those packages, and a bug it shared with them would
-// pass every test. Keep it importing nothing of larder outside internal/.
+// The package renders its own pages, wheels and sdists, normalizes names,
+// expands tag sets and orders versions itself (names.go, pages.go,
+// negotiate.go, tags.go, version.go) instead of importing resolver/simple,
+// resolver/distname, resolver/tags, resolver/pep440 or wheelhouse, on
+// purpose: it plays PyPI for tests of those packages, and a bug it shared
+// with them would pass every test. Code that looks like theirs is written
+// again here for that reason. Keep it importing nothing of larder outside
+// internal/.
 package pypitest

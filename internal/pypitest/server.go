@@ -101,11 +101,7 @@ func WithFailPath(pattern string, mode FailMode) Option {
 // WithWrongHash makes the index advertise a wrong sha256 for each named file;
 // "NAME.metadata" names a file's PEP 658 metadata.
 func WithWrongHash(filenames ...string) Option {
-	return func(s *Server) {
-		for _, f := range filenames {
-			s.SetWrongHash(f, true)
-		}
-	}
+	return forEachFile(filenames, (*Server).SetWrongHash)
 }
 
 // WithTruncate makes downloads of filename stop after n bytes, with the full
@@ -116,9 +112,15 @@ func WithTruncate(filename string, n int) Option {
 
 // WithoutMetadata withholds the PEP 658 metadata of the named files.
 func WithoutMetadata(filenames ...string) Option {
+	return forEachFile(filenames, (*Server).SetOmitMetadata)
+}
+
+// forEachFile is an Option that turns a per-file setting on for each of
+// filenames.
+func forEachFile(filenames []string, set func(s *Server, filename string, on bool)) Option {
 	return func(s *Server) {
 		for _, f := range filenames {
-			s.SetOmitMetadata(f, true)
+			set(s, f, true)
 		}
 	}
 }
