@@ -2,7 +2,6 @@ package uvlock
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -393,10 +392,5 @@ func known(what string, names map[string]bool) string {
 	if len(names) == 0 {
 		return "the lock's members have no " + what
 	}
-	list := make([]string, 0, len(names))
-	for n := range names {
-		list = append(list, n)
-	}
-	sort.Strings(list)
-	return "the lock's members have " + what + " " + strings.Join(list, ", ")
+	return "the lock's members have " + what + " " + strings.Join(sortedKeys(names), ", ")
 }

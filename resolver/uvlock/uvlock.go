@@ -272,15 +272,5 @@ func pipGitURL(v string) string {
 	return base
 }
 
-func isHex(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+// isHex reports whether s is one or more lower-case hexadecimal digits.
+func isHex(s string) bool { return s != "" && strings.Trim(s, "0123456789abcdef") == "" }
