@@ -17,6 +17,11 @@ func TestNormalizeNameCollapsesSeparatorRunsAndLowercases(t *testing.T) {
 		{"-leading", "-leading"},
 		{"trailing.", "trailing-"},
 		{"", ""},
+		{"Foo__Bar..baz", "foo-bar-baz"},
+		{"typing_extensions", "typing-extensions"},
+		{"a-_.b", "a-b"},
+		{"A", "a"},
+		{"x--y", "x-y"},
 	}
 	for _, tt := range tests {
 		if got := NormalizeName(tt.in); got != tt.want {

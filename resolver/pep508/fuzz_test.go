@@ -1,6 +1,7 @@
 package pep508
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -30,14 +31,7 @@ func FuzzParseRequirement(f *testing.F) {
 			}
 			return
 		}
-		str := r.String()
-		again, err := ParseRequirement(str)
-		if err != nil {
-			t.Fatalf("ParseRequirement(%q).String() = %q does not parse: %v", s, str, err)
-		}
-		if !sameRequirement(r, again) || again.String() != str {
-			t.Fatalf("ParseRequirement(%q).String() = %q parses back as %q", s, str, again)
-		}
+		reparse(t, "ParseRequirement", s, r, ParseRequirement, sameRequirement)
 		for _, env := range fuzzEnvs {
 			r.Marker.Evaluate(env)
 			r.Marker.EvaluateExtras(env, r.Extras)
@@ -57,19 +51,28 @@ func FuzzParseMarker(f *testing.F) {
 		if err != nil {
 			return
 		}
-		str := m.String()
-		again, err := ParseMarker(str)
-		if err != nil {
-			t.Fatalf("ParseMarker(%q).String() = %q does not parse: %v", s, str, err)
-		}
-		if !sameMarker(m, again) || again.String() != str {
-			t.Fatalf("ParseMarker(%q).String() = %q parses back as %q", s, str, again)
-		}
+		again := reparse(t, "ParseMarker", s, m, ParseMarker, sameMarker)
 		for _, env := range fuzzEnvs {
 			if m.Evaluate(env) != again.Evaluate(env) {
-				t.Fatalf("%q and its String() %q evaluate differently in %v", s, str, env)
+				t.Fatalf("%q and its String() %q evaluate differently in %v", s, again, env)
 			}
 		}
 		m.EvaluateExtras(fuzzEnvs[0], m.Extras())
 	})
+}
+
+// reparse parses the String() of v, which parse (named fn in messages)
+// gave for s, and fails t unless that gives the same value back with the
+// same String(). It returns what it parsed.
+func reparse[T fmt.Stringer](t *testing.T, fn, s string, v T, parse func(string) (T, error), same func(a, b T) bool) T {
+	t.Helper()
+	str := v.String()
+	again, err := parse(str)
+	if err != nil {
+		t.Fatalf("%s(%q).String() = %q does not parse: %v", fn, s, str, err)
+	}
+	if !same(v, again) || again.String() != str {
+		t.Fatalf("%s(%q).String() = %q parses back as %q", fn, s, str, again)
+	}
+	return again
 }

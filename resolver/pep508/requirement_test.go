@@ -142,22 +142,12 @@ func TestValidURLFollowsPythonURLSplit(t *testing.T) {
 	}
 }
 
-func TestNormalizedNameFollowsPEP503(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"requests", "requests"},
-		{"Django", "django"},
-		{"zope.interface", "zope-interface"},
-		{"Foo__Bar..baz", "foo-bar-baz"},
-		{"typing_extensions", "typing-extensions"},
-		{"a-_.b", "a-b"},
-		{"A", "a"},
-		{"x--y", "x-y"},
-	}
-	for _, tt := range tests {
-		r := Requirement{Name: tt.in}
-		if got := r.NormalizedName(); got != tt.want {
-			t.Errorf("NormalizedName(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+func TestNormalizedNameIsTheNameNormalizedPerPEP503(t *testing.T) {
+	// The PEP 503 cases are resolver/dist's (TestNormalizeNameCollapses...):
+	// this checks that a requirement's name goes through that function.
+	r := Requirement{Name: "Foo__Bar..baz"}
+	if got := r.NormalizedName(); got != "foo-bar-baz" {
+		t.Errorf("NormalizedName(%q) = %q, want %q", r.Name, got, "foo-bar-baz")
 	}
 }
 
