@@ -15,6 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
@@ -117,25 +118,19 @@ func (a Artifact) blobs() ([]blob, error) {
 
 // descriptor is the artifact's descriptor for index.json.
 func (a Artifact) descriptor() (v1.Descriptor, error) {
+	var x partial.Describable = a.Index
+	if a.Image != nil {
+		x = a.Image
+	}
 	var d v1.Descriptor
 	var err error
-	if a.Image != nil {
-		if d.MediaType, err = a.Image.MediaType(); err != nil {
-			return d, err
-		}
-		if d.Digest, err = a.Image.Digest(); err != nil {
-			return d, err
-		}
-		d.Size, err = a.Image.Size()
+	if d.MediaType, err = x.MediaType(); err != nil {
 		return d, err
 	}
-	if d.MediaType, err = a.Index.MediaType(); err != nil {
+	if d.Digest, err = x.Digest(); err != nil {
 		return d, err
 	}
-	if d.Digest, err = a.Index.Digest(); err != nil {
-		return d, err
-	}
-	d.Size, err = a.Index.Size()
+	d.Size, err = x.Size()
 	return d, err
 }
 
