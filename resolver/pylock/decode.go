@@ -31,9 +31,7 @@ func readLock(t *tomldoc.Table) *Lock {
 		t.P.Add(t.P.X.Wrap("lock-version", err))
 		return l
 	}
-	for _, pt := range t.Tables("packages") {
-		l.Packages = append(l.Packages, readPackage(pt))
-	}
+	l.Packages = tomldoc.ReadTables(t, "packages", readPackage)
 	l.Tool = readTool(t.Sub("tool"))
 	return l
 }
@@ -46,11 +44,9 @@ func readPackage(t *tomldoc.Table) Package {
 		RequiresPython: t.Str("requires-python"),
 		Index:          t.Str("index"),
 	}
-	for _, dt := range t.Tables("dependencies") {
-		d := Dependency{Name: dt.Str("name"), Version: dt.Str("version")}
-		d.Other = others(dt.M, "name", "version")
-		p.Dependencies = append(p.Dependencies, d)
-	}
+	p.Dependencies = tomldoc.ReadTables(t, "dependencies", func(dt *tomldoc.Table) Dependency {
+		return Dependency{Name: dt.Str("name"), Version: dt.Str("version"), Other: others(dt.M, "name", "version")}
+	})
 	if vt := t.Sub("vcs"); vt != nil {
 		p.VCS = &VCS{
 			Type:              vt.Str("type"),
@@ -82,15 +78,10 @@ func readPackage(t *tomldoc.Table) Package {
 		f := readFile(st)
 		p.Sdist = &f
 	}
-	for _, wt := range t.Tables("wheels") {
-		p.Wheels = append(p.Wheels, readFile(wt))
-	}
-	for _, it := range t.Tables("attestation-identities") {
-		p.AttestationIdentities = append(p.AttestationIdentities, AttestationIdentity{
-			Kind:  it.Str("kind"),
-			Other: others(it.M, "kind"),
-		})
-	}
+	p.Wheels = tomldoc.ReadTables(t, "wheels", readFile)
+	p.AttestationIdentities = tomldoc.ReadTables(t, "attestation-identities", func(it *tomldoc.Table) AttestationIdentity {
+		return AttestationIdentity{Kind: it.Str("kind"), Other: others(it.M, "kind")}
+	})
 	p.Tool = readTool(t.Sub("tool"))
 	return p
 }

@@ -311,10 +311,9 @@ func (r *reader) uv(t *tomldoc.Table) *UV {
 			uv.Sources[norm] = r.sources(st, name)
 		}
 	}
-	for _, it := range t.Tables("index") {
-		ix := Index{Name: it.Str("name"), URL: it.RequiredStr("url"), Explicit: it.Boolean("explicit"), Default: it.Boolean("default")}
-		uv.Indexes = append(uv.Indexes, ix)
-	}
+	uv.Indexes = tomldoc.ReadTables(t, "index", func(it *tomldoc.Table) Index {
+		return Index{Name: it.Str("name"), URL: it.RequiredStr("url"), Explicit: it.Boolean("explicit"), Default: it.Boolean("default")}
+	})
 	return uv
 }
 

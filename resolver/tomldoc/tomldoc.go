@@ -497,6 +497,16 @@ func (t *Table) Tables(key string) []*Table {
 	return out
 }
 
+// ReadTables reads each table of the array of tables at key with read, in
+// order: nil when there is none.
+func ReadTables[T any](t *Table, key string, read func(*Table) T) []T {
+	var out []T
+	for _, st := range t.Tables(key) {
+		out = append(out, read(st))
+	}
+	return out
+}
+
 // AsArray accepts both inline arrays and [[array tables]], which go-toml
 // decodes to different Go types.
 func AsArray(v any) ([]any, bool) {

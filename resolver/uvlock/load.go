@@ -72,9 +72,7 @@ func readLock(t *tomldoc.Table) *Lock {
 			}
 		}
 	}
-	for _, pt := range t.Tables("package") {
-		l.Packages = append(l.Packages, readPackage(pt))
-	}
+	l.Packages = tomldoc.ReadTables(t, "package", readPackage)
 	checkReferences(t, l)
 	return l
 }
@@ -154,9 +152,7 @@ func readPackage(t *tomldoc.Table) Package {
 		f := readFile(st)
 		p.Sdist = &f
 	}
-	for _, wt := range t.Tables("wheels") {
-		p.Wheels = append(p.Wheels, readFile(wt))
-	}
+	p.Wheels = tomldoc.ReadTables(t, "wheels", readFile)
 	if mt := t.Sub("metadata"); mt != nil {
 		p.Metadata = Metadata{
 			RequiresDist:   requirements(mt, "requires-dist"),
@@ -202,24 +198,24 @@ func readSource(t *tomldoc.Table) Source {
 }
 
 func dependencies(t *tomldoc.Table, key string) []Dependency {
-	var out []Dependency
-	for _, dt := range t.Tables(key) {
-		d := Dependency{
-			Name:    dt.RequiredStr("name"),
-			Version: dt.Str("version"),
-			Extra:   dt.Strs("extra"),
-			Marker:  dt.Str("marker"),
-		}
-		if st := dt.Sub("source"); st != nil {
-			s := readSource(st)
-			d.Source = &s
-		}
-		if d.Marker != "" {
-			checkMarker(t.P, dt.KeyPath("marker"), d.Marker)
-		}
-		out = append(out, d)
+	return tomldoc.ReadTables(t, key, readDependency)
+}
+
+func readDependency(t *tomldoc.Table) Dependency {
+	d := Dependency{
+		Name:    t.RequiredStr("name"),
+		Version: t.Str("version"),
+		Extra:   t.Strs("extra"),
+		Marker:  t.Str("marker"),
 	}
-	return out
+	if st := t.Sub("source"); st != nil {
+		s := readSource(st)
+		d.Source = &s
+	}
+	if d.Marker != "" {
+		checkMarker(t.P, t.KeyPath("marker"), d.Marker)
+	}
+	return d
 }
 
 func dependencyMap(t *tomldoc.Table, key string) map[string][]Dependency {
@@ -284,38 +280,38 @@ func checkHash(h string) error {
 }
 
 func requirements(t *tomldoc.Table, key string) []Requirement {
-	var out []Requirement
-	for _, rt := range t.Tables(key) {
-		r := Requirement{
-			Name:         rt.RequiredStr("name"),
-			Extras:       rt.Strs("extras"),
-			Specifier:    rt.Str("specifier"),
-			Marker:       rt.Str("marker"),
-			Index:        rt.Str("index"),
-			Git:          rt.Str("git"),
-			URL:          rt.Str("url"),
-			Path:         rt.Str("path"),
-			Directory:    rt.Str("directory"),
-			Editable:     rt.Str("editable"),
-			Virtual:      rt.Str("virtual"),
-			Subdirectory: rt.Str("subdirectory"),
-		}
-		if r.Name != "" {
-			if _, err := pep508.ParseRequirement(r.PEP508()); err != nil {
-				rt.P.Add(rt.P.X.Wrap(rt.Path, err))
-			}
-		}
-		if r.Git != "" {
-			if err := checkRequirementGit(r.Git); err != nil {
-				rt.P.Add(rt.P.X.Wrap(rt.KeyPath("git"), err))
-			}
-		}
-		if err := gitsrc.CheckSubdirectory(r.Subdirectory); err != nil {
-			rt.P.Add(rt.P.X.Wrap(rt.KeyPath("subdirectory"), err))
-		}
-		out = append(out, r)
+	return tomldoc.ReadTables(t, key, readRequirement)
+}
+
+func readRequirement(t *tomldoc.Table) Requirement {
+	r := Requirement{
+		Name:         t.RequiredStr("name"),
+		Extras:       t.Strs("extras"),
+		Specifier:    t.Str("specifier"),
+		Marker:       t.Str("marker"),
+		Index:        t.Str("index"),
+		Git:          t.Str("git"),
+		URL:          t.Str("url"),
+		Path:         t.Str("path"),
+		Directory:    t.Str("directory"),
+		Editable:     t.Str("editable"),
+		Virtual:      t.Str("virtual"),
+		Subdirectory: t.Str("subdirectory"),
 	}
-	return out
+	if r.Name != "" {
+		if _, err := pep508.ParseRequirement(r.PEP508()); err != nil {
+			t.P.Add(t.P.X.Wrap(t.Path, err))
+		}
+	}
+	if r.Git != "" {
+		if err := checkRequirementGit(r.Git); err != nil {
+			t.P.Add(t.P.X.Wrap(t.KeyPath("git"), err))
+		}
+	}
+	if err := gitsrc.CheckSubdirectory(r.Subdirectory); err != nil {
+		t.P.Add(t.P.X.Wrap(t.KeyPath("subdirectory"), err))
+	}
+	return r
 }
 
 // checkReferences checks that every dependency names a package of the lock
