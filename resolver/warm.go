@@ -160,14 +160,7 @@ func (sh *shared) guessAt(g *guess) {
 		}
 		return
 	}
-	for _, line := range md.RequiresDist {
-		r, err := sh.requirement(line)
-		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
-			continue
-		}
-		if r.Marker != nil && !holdsForAny(r.Marker, sh.envs) {
-			continue
-		}
+	for _, r := range sh.warmable(md) {
 		name := r.NormalizedName()
 		sh.warm(name, r.Specifiers)
 		sh.mu.Lock()
@@ -178,6 +171,17 @@ func (sh *shared) guessAt(g *guess) {
 
 // warmDeps warms the projects a version depends on, for some target.
 func (sh *shared) warmDeps(md *dist.Metadata) {
+	for _, r := range sh.warmable(md) {
+		sh.warm(r.NormalizedName(), r.Specifiers)
+	}
+}
+
+// warmable lists the requirements of a version worth warming: those on
+// an index (not a URL), needed without an extra, whose marker holds for
+// some target. A line that does not parse is left to the search to
+// report.
+func (sh *shared) warmable(md *dist.Metadata) []pep508.Requirement {
+	var out []pep508.Requirement
 	for _, line := range md.RequiresDist {
 		r, err := sh.requirement(line)
 		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
@@ -186,8 +190,9 @@ func (sh *shared) warmDeps(md *dist.Metadata) {
 		if r.Marker != nil && !holdsForAny(r.Marker, sh.envs) {
 			continue
 		}
-		sh.warm(r.NormalizedName(), r.Specifiers)
+		out = append(out, r)
 	}
+	return out
 }
 
 // addNeedLocked records a need on a project and checks it against the
