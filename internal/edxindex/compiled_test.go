@@ -114,10 +114,7 @@ func TestParseConstraintsSkipsCommentsAndOptions(t *testing.T) {
 }
 
 func TestParseCompiledReadsTheTestdata(t *testing.T) {
-	dir, err := testdataDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testdata(t)
 	data, err := os.ReadFile(filepath.Join(dir, "requirements", "edx", "base.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -39,20 +39,11 @@ func FuzzSpecifierAgreesWithPEP440(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, spec, ver string) {
-		cs, err := parseSpecifier(spec)
-		if err != nil {
-			return
-		}
-		v, err := parseVersion(ver)
-		if err != nil {
-			return
-		}
-		theirs, err := pep440.ParseSpecifiers(spec)
-		if err != nil {
-			return
-		}
-		pv, err := pep440.Parse(ver)
-		if err != nil {
+		cs, errC := parseSpecifier(spec)
+		v, errV := parseVersion(ver)
+		theirs, perrC := pep440.ParseSpecifiers(spec)
+		pv, perrV := pep440.Parse(ver)
+		if errC != nil || errV != nil || perrC != nil || perrV != nil {
 			return
 		}
 		if got, want := contains(cs, v), theirs.Contains(pv, true); got != want {

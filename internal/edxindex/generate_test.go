@@ -2,7 +2,6 @@ package edxindex
 
 import (
 	"bufio"
-	"github.com/larder-build/larder/resolver/dist"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,19 +11,27 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/resolver/dist"
+
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/pep508"
 )
 
-// baseFacts reads the pins and `-r` roots of the testdata base.txt with a
-// regular expression, independently of parseCompiled.
-func baseFacts(t *testing.T) (pins map[string]string, roots []string) {
+// testdata returns the folder of the edx-platform testdata.
+func testdata(t *testing.T) string {
 	t.Helper()
 	dir, err := testdataDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, "requirements", "edx", "base.txt"))
+	return dir
+}
+
+// baseFacts reads the pins and `-r` roots of the testdata base.txt with a
+// regular expression, independently of parseCompiled.
+func baseFacts(t *testing.T) (pins map[string]string, roots []string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(testdata(t), "requirements", "edx", "base.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
