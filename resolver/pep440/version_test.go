@@ -65,14 +65,21 @@ func TestParseRejectsInvalidVersionsQuotingThem(t *testing.T) {
 		"1!", "!1", "1.0a1.0", "1.0.dev1.post1", "1.0a1b1", "vv1.0", "v 1.0",
 		"1.0 1", "1.0-SNAPSHOT", "1.0.0-beta.1.2", "\u200b1.0", "1.0+\u212a", "\uff11.0",
 	} {
-		_, err := Parse(in)
-		if err == nil {
-			t.Errorf("Parse(%q) succeeded", in)
-			continue
-		}
-		if !errors.Is(err, ErrInvalidVersion) || !strings.Contains(err.Error(), strconv.Quote(in)) {
-			t.Errorf("Parse(%q) = %v, want ErrInvalidVersion quoting the input", in, err)
-		}
+		wantInvalid(t, "Parse", Parse, in, ErrInvalidVersion)
+	}
+}
+
+// wantInvalid checks that parse (named fn in messages) refuses in with an
+// error that is invalid and quotes in.
+func wantInvalid[T any](t *testing.T, fn string, parse func(string) (T, error), in string, invalid error) {
+	t.Helper()
+	_, err := parse(in)
+	if err == nil {
+		t.Errorf("%s(%q) succeeded", fn, in)
+		return
+	}
+	if !errors.Is(err, invalid) || !strings.Contains(err.Error(), strconv.Quote(in)) {
+		t.Errorf("%s(%q) = %v, want %v quoting the input", fn, in, err, invalid)
 	}
 }
 
