@@ -67,23 +67,36 @@ func TestVersionPrintsGoVersionAndJSON(t *testing.T) {
 	}
 }
 
-func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
-	dir := t.TempDir()
-	bad := "[project]\nrequirements = [\"a.txt\"]\n\n[[target]]\nplatform = \"linux/amd64\"\npython = 3.11\n"
-	writeFiles(t, dir, map[string]string{"larder.toml": bad})
-	code, _, stderr := run(t, dir, "config")
-	if code != 1 || !strings.Contains(stderr, "larder.toml:6: target.python: is a float, but must be a string") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
+func TestConfigPrintsTheEffectiveConfigurationOrWhereItIsWrong(t *testing.T) {
+	tests := []struct {
+		name        string
+		doc         string // larder.toml
+		code        int
+		out, errOut []string // in stdout, in stderr
+	}{
+		{"an error names the file, line and key",
+			"[project]\nrequirements = [\"a.txt\"]\n\n[[target]]\nplatform = \"linux/amd64\"\npython = 3.11\n",
+			1, nil, []string{"larder.toml:6: target.python: is a float, but must be a string"}},
+		{"the file's values over the defaults",
+			"[wheelhouse]\ndir = \"wh\"\n",
+			0, []string{"dir = 'wh'", "url = 'https://pypi.org/simple/'"}, nil},
 	}
-}
-
-func TestConfigPrintsEffectiveConfigurationWithFileOverDefaults(t *testing.T) {
-	dir := t.TempDir()
-	doc := "[wheelhouse]\ndir = \"wh\"\n"
-	writeFiles(t, dir, map[string]string{"larder.toml": doc})
-	code, out, stderr := run(t, dir, "config")
-	if code != 0 || !strings.Contains(out, "dir = 'wh'") || !strings.Contains(out, "url = 'https://pypi.org/simple/'") {
-		t.Errorf("exit %d, out %q, err %q", code, out, stderr)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{"larder.toml": tt.doc})
+			code, out, stderr := run(t, dir, "config")
+			ok := code == tt.code
+			for _, w := range tt.out {
+				ok = ok && strings.Contains(out, w)
+			}
+			for _, w := range tt.errOut {
+				ok = ok && strings.Contains(stderr, w)
+			}
+			if !ok {
+				t.Errorf("exit %d, out %q, err %q; want exit %d, out with %q, err with %q", code, out, stderr, tt.code, tt.out, tt.errOut)
+			}
+		})
 	}
 }
 

@@ -19,21 +19,17 @@ import (
 // flag or the file and line.
 func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 	dir := emptyProject(t)
+	writeFiles(t, dir, map[string]string{
+		// htpasswd -m (Apache MD5) and a comment line: line 2 is refused.
+		"md5.htpasswd": "# users\nalice:$apr1$0nbQ2Cxk$0VHKb0FQ9wZbn5rZ0C5vS1\n",
+		// A real bcrypt entry (made by htpasswd -nbB alice pw), so that the
+		// file itself is usable.
+		"good.htpasswd":  "alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n",
+		"empty.htpasswd": "",
+	})
 	md5File := filepath.Join(dir, "md5.htpasswd")
-	// htpasswd -m (Apache MD5) and a comment line: line 2 is refused.
-	if err := os.WriteFile(md5File, []byte("# users\nalice:$apr1$0nbQ2Cxk$0VHKb0FQ9wZbn5rZ0C5vS1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// A real bcrypt entry (made by htpasswd -nbB alice pw), so that the
-	// file itself is usable.
 	goodFile := filepath.Join(dir, "good.htpasswd")
-	if err := os.WriteFile(goodFile, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	emptyFile := filepath.Join(dir, "empty.htpasswd")
-	if err := os.WriteFile(emptyFile, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
 		name      string
 		args      []string
