@@ -22,18 +22,6 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// startDockerRegistry runs Debian's docker-registry for the test.
-func startDockerRegistry(t *testing.T) *dockerregistry.Registry {
-	t.Helper()
-	testenv.Tool(t, "docker-registry")
-	r, err := dockerregistry.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
-	return r
-}
-
 func TestRealClientsAcceptTheOutputs(t *testing.T) {
 	testenv.Slow(t, "runs skopeo and umoci")
 	skopeo := testenv.Tool(t, "skopeo")
@@ -113,7 +101,7 @@ func TestRealClientsAcceptTheOutputs(t *testing.T) {
 func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *testing.T) {
 	testenv.Slow(t, "runs docker-registry and skopeo")
 	skopeo := testenv.Tool(t, "skopeo")
-	reg := startDockerRegistry(t)
+	reg := dockerregistry.ForTest(t)
 	s := sample(t)
 	out := mustRef(t, "docker://"+reg.Host+"/edx/lms:dev")
 	req := request(t, s, baseLayout(t), out, "linux/amd64")

@@ -8,7 +8,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -55,15 +54,7 @@ func lockIndex(t *testing.T, idx *pypitest.Index, roots ...string) (*pypitest.Se
 
 func startRegistry(t *testing.T) *dockerregistry.Registry {
 	t.Helper()
-	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
-	}
-	r, err := dockerregistry.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
-	return r
+	return dockerregistry.ForTest(t)
 }
 
 // machine is one computer: its own wheelhouse and user cache folder.

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,14 +14,7 @@ import (
 // with a shared cache in it, as [cache] registry names one.
 func registryCache(t *testing.T) (*dockerregistry.Registry, string) {
 	t.Helper()
-	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
-	}
-	reg, err := dockerregistry.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Stop)
+	reg := dockerregistry.ForTest(t)
 	return reg, "docker://" + reg.Host + "/acme/larder"
 }
 
