@@ -1,10 +1,12 @@
 // Package parsetest holds the checks that the tests of resolver's
-// parsers (wheel and sdist filenames, tag sets, targets, versions) share:
-// a parser refuses bad input with an error that quotes the input, so that
-// whoever reads it knows which filename, tag or line was wrong.
+// parsers (wheel filenames, tag sets, targets, versions, requirements)
+// share: a parser refuses bad input with an error that quotes the input, so
+// that whoever reads it knows which filename, tag or line was wrong, and
+// what it prints of a value it accepted parses back to that value.
 package parsetest
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,22 @@ func Refused(t testing.TB, input string, err error) bool {
 		t.Fatalf("error %q does not quote the input", err)
 	}
 	return true
+}
+
+// Reparse parses the String() of v, which parse (named fn in messages)
+// gave for input, and fails t unless that gives a value that prints the
+// same and that same (when not nil) accepts. It returns that value.
+func Reparse[T fmt.Stringer](t testing.TB, fn, input string, v T, parse func(string) (T, error), same func(a, b T) bool) T {
+	t.Helper()
+	str := v.String()
+	again, err := parse(str)
+	if err != nil {
+		t.Fatalf("%s(%q).String() = %q does not parse: %v", fn, input, str, err)
+	}
+	if again.String() != str || same != nil && !same(v, again) {
+		t.Fatalf("%s(%q).String() = %q parses back as %q", fn, input, str, again)
+	}
+	return again
 }
 
 // Refusals are inputs a parser must refuse, each with a part of the error

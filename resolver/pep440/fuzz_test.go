@@ -26,13 +26,7 @@ func FuzzParse(f *testing.F) {
 		if parsetest.Refused(t, s, err) {
 			return
 		}
-		w, err := Parse(v.String())
-		if err != nil {
-			t.Fatalf("Parse(%q).String() = %q does not parse: %v", s, v, err)
-		}
-		if w != v {
-			t.Fatalf("Parse(%q) = %#v, but Parse of its String() = %#v", s, v, w)
-		}
+		parsetest.Reparse(t, "Parse", s, v, Parse, func(a, b Version) bool { return a == b })
 		p := v.Public()
 		if p.Local() != "" || p.Compare(v) > 0 || (v.Local() == "") != (p == v) {
 			t.Fatalf("Public() of %q = %q", v, p)
@@ -60,13 +54,7 @@ func FuzzSpecifiers(f *testing.F) {
 		if parsetest.Refused(t, spec, err) {
 			return
 		}
-		again, err := ParseSpecifiers(ss.String())
-		if err != nil {
-			t.Fatalf("ParseSpecifiers(%q).String() = %q does not parse: %v", spec, ss, err)
-		}
-		if again.String() != ss.String() {
-			t.Fatalf("ParseSpecifiers(%q).String() = %q, then %q", spec, ss, again)
-		}
+		again := parsetest.Reparse(t, "ParseSpecifiers", spec, ss, ParseSpecifiers, nil)
 		if both := ss.Intersect(ss); both.String() != ss.String() {
 			t.Fatalf("%q & itself = %q", ss, both)
 		}

@@ -1,9 +1,10 @@
 package pep508
 
 import (
-	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/larder-build/larder/internal/parsetest"
 )
 
 // fuzzEnvs are evaluated on every parsed marker: a plain target and one
@@ -31,7 +32,7 @@ func FuzzParseRequirement(f *testing.F) {
 			}
 			return
 		}
-		reparse(t, "ParseRequirement", s, r, ParseRequirement, sameRequirement)
+		parsetest.Reparse(t, "ParseRequirement", s, r, ParseRequirement, sameRequirement)
 		for _, env := range fuzzEnvs {
 			r.Marker.Evaluate(env)
 			r.Marker.EvaluateExtras(env, r.Extras)
@@ -51,7 +52,7 @@ func FuzzParseMarker(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again := reparse(t, "ParseMarker", s, m, ParseMarker, sameMarker)
+		again := parsetest.Reparse(t, "ParseMarker", s, m, ParseMarker, sameMarker)
 		for _, env := range fuzzEnvs {
 			if m.Evaluate(env) != again.Evaluate(env) {
 				t.Fatalf("%q and its String() %q evaluate differently in %v", s, again, env)
@@ -59,20 +60,4 @@ func FuzzParseMarker(f *testing.F) {
 		}
 		m.EvaluateExtras(fuzzEnvs[0], m.Extras())
 	})
-}
-
-// reparse parses the String() of v, which parse (named fn in messages)
-// gave for s, and fails t unless that gives the same value back with the
-// same String(). It returns what it parsed.
-func reparse[T fmt.Stringer](t *testing.T, fn, s string, v T, parse func(string) (T, error), same func(a, b T) bool) T {
-	t.Helper()
-	str := v.String()
-	again, err := parse(str)
-	if err != nil {
-		t.Fatalf("%s(%q).String() = %q does not parse: %v", fn, s, str, err)
-	}
-	if !same(v, again) || again.String() != str {
-		t.Fatalf("%s(%q).String() = %q parses back as %q", fn, s, str, again)
-	}
-	return again
 }
