@@ -11,16 +11,22 @@ import (
 // seedVersions are real pins of base.txt plus the forms the generator makes.
 var seedVersions = []string{"1.4.post1", "2.9.0.post0", "2026.1.15", "1.1.1.2", "0.9", "5.0.0rc1", "6.0.0b1", "1.0.dev3", "1!2.0+local.1", "4.2.1"}
 
+// bothVersions parses s as this package does and as resolver/pep440 does,
+// and reports whether both accept it.
+func bothVersions(s string) (ours version, theirs pep440.Version, ok bool) {
+	ours, err := parseVersion(s)
+	theirs, perr := pep440.Parse(s)
+	return ours, theirs, err == nil && perr == nil
+}
+
 func FuzzVersionAgreesWithPEP440(f *testing.F) {
 	for i, a := range seedVersions {
 		f.Add(a, seedVersions[(i+3)%len(seedVersions)])
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		va, errA := parseVersion(a)
-		vb, errB := parseVersion(b)
-		pa, perrA := pep440.Parse(a)
-		pb, perrB := pep440.Parse(b)
-		if errA != nil || errB != nil || perrA != nil || perrB != nil {
+		va, pa, okA := bothVersions(a)
+		vb, pb, okB := bothVersions(b)
+		if !okA || !okB {
 			return
 		}
 		if va.String() != pa.String() {
@@ -39,11 +45,10 @@ func FuzzSpecifierAgreesWithPEP440(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, spec, ver string) {
-		cs, errC := parseSpecifier(spec)
-		v, errV := parseVersion(ver)
-		theirs, perrC := pep440.ParseSpecifiers(spec)
-		pv, perrV := pep440.Parse(ver)
-		if errC != nil || errV != nil || perrC != nil || perrV != nil {
+		cs, err := parseSpecifier(spec)
+		theirs, perr := pep440.ParseSpecifiers(spec)
+		v, pv, ok := bothVersions(ver)
+		if err != nil || perr != nil || !ok {
 			return
 		}
 		if got, want := contains(cs, v), theirs.Contains(pv, true); got != want {
