@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,12 +68,7 @@ func readZip(t testing.TB, data []byte) map[string][]byte {
 	}
 	out := map[string][]byte{}
 	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
+		b, err := fs.ReadFile(zr, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -363,12 +364,7 @@ func rewriteZip(t *testing.T, data []byte, fixRecord bool, edit func(name string
 			recordName = f.Name
 			continue
 		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
+		b, err := fs.ReadFile(zr, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
