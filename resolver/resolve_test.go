@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/parsetest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep508"
@@ -31,11 +32,7 @@ func reqs(t *testing.T, lines ...string) []Requirement {
 
 func mustTarget(t testing.TB, s string) target.Target {
 	t.Helper()
-	tt, err := target.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tt
+	return parsetest.Must(t, target.Parse, s)
 }
 
 func resolveWith(t *testing.T, idx *pypitest.Index, req Request) (*Result, error) {

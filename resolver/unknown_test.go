@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/parsetest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep508"
@@ -96,9 +97,5 @@ func TestManyUnknownNamesStopAtTheFirstWithinTheIndexLimit(t *testing.T) {
 
 func mustRequirement(t *testing.T, s string) Requirement {
 	t.Helper()
-	r, err := pep508.ParseRequirement(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Requirement{Requirement: r, Source: "requirements.txt:1"}
+	return Requirement{Requirement: parsetest.Must(t, pep508.ParseRequirement, s), Source: "requirements.txt:1"}
 }

@@ -26,6 +26,17 @@ func Refused(t testing.TB, input string, err error) bool {
 	return true
 }
 
+// Must parses s with parse, and fails t at once when parse refuses it:
+// for the inputs a test knows to be valid.
+func Must[T any](t testing.TB, parse func(string) (T, error), s string) T {
+	t.Helper()
+	v, err := parse(s)
+	if err != nil {
+		t.Fatalf("parsing %q: %v", s, err)
+	}
+	return v
+}
+
 // Reparse parses the String() of v, which parse (named fn in messages)
 // gave for input, and fails t unless that gives a value that prints the
 // same and that same (when not nil) accepts. It returns that value.

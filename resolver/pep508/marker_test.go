@@ -6,16 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/parsetest"
 	"github.com/larder-build/larder/resolver/target"
 )
 
 func linuxEnv(t testing.TB, spec string) Environment {
 	t.Helper()
-	tg, err := target.Parse(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return EnvironmentFor(tg)
+	return EnvironmentFor(parsetest.Must(t, target.Parse, spec))
 }
 
 func TestParseMarkerWritesCanonicalForm(t *testing.T) {
@@ -126,11 +123,7 @@ func wantEvaluates(t *testing.T, env Environment, tests []markerCase) {
 
 func mustMarker(t testing.TB, s string) *Marker {
 	t.Helper()
-	m, err := ParseMarker(s)
-	if err != nil {
-		t.Fatalf("%s: %v", s, err)
-	}
-	return m
+	return parsetest.Must(t, ParseMarker, s)
 }
 
 func TestMarkerAndBindsTighterThanOr(t *testing.T) {

@@ -10,11 +10,7 @@ import (
 
 func mustTarget(t testing.TB, s string) target.Target {
 	t.Helper()
-	tg, err := target.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tg
+	return parsetest.Must(t, target.Parse, s)
 }
 
 func tagStrings(tags []Tag) []string {
