@@ -52,14 +52,7 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bc, err := ContextFor(ctx, "base", base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	wc, err := ContextFor(ctx, "wheelhouse", whRef.String())
-	if err != nil {
-		b.Fatal(err)
-	}
+	contexts := namedContexts(b, ctx, base, whRef.String())
 	c, err := Connect(ctx, d.Addr)
 	if err != nil {
 		b.Fatal(err)
@@ -90,7 +83,7 @@ func BenchmarkDockerfileInstallEdx(b *testing.B) {
 					" && /v/bin/pip freeze > /freeze.txt\nFROM scratch\nCOPY --from=install /freeze.txt /\n"})
 			solve := func(out string) error {
 				log := newTail(30)
-				err := Solve(ctx, c, Request{ContextDir: proj, Contexts: []Context{bc, wc}, Platforms: []string{"linux/amd64"},
+				err := Solve(ctx, c, Request{ContextDir: proj, Contexts: contexts, Platforms: []string{"linux/amd64"},
 					NetworkNone: way.none, NoCache: true, LocalDir: out, Progress: log, Plain: true})
 				if err != nil {
 					return fmt.Errorf("%v\n%s", err, log)

@@ -86,18 +86,10 @@ RUN --mount=type=bind,from=wheelhouse,source=/wheelhouse,target=/wheelhouse \
     python3 -m venv /v && /v/bin/pip install -q --index-url file:///wheelhouse/simple/ -r /edx/requirements/edx/base.txt
 `,
 	})
-	bc, err := ContextFor(ctx, "base", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wc, err := ContextFor(ctx, "wheelhouse", whRef.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(work, "out")
 	outRef, _ := images.ParseRef("oci:"+out+":built", false)
 	var log bytes.Buffer
-	res, err := BuildImage(ctx, a, Image{Request: Request{ContextDir: proj, Contexts: []Context{bc, wc}, Platforms: []string{"linux/amd64"},
+	res, err := BuildImage(ctx, a, Image{Request: Request{ContextDir: proj, Contexts: namedContexts(t, ctx, base, whRef.String()), Platforms: []string{"linux/amd64"},
 		NetworkNone: true, Progress: &log, Plain: true}, Output: outRef})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, tail(log.String(), 30))
@@ -128,22 +120,14 @@ func TestADockerfileThatIgnoresTheWheelhouseStillBuilds(t *testing.T) {
 	ctx := context.Background()
 	work := t.TempDir()
 	write(t, work, map[string]string{"Dockerfile": "FROM base\nRUN echo built > /built.txt\n"})
-	bc, err := ContextFor(ctx, "base", base)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := wheelhousetest.Store(t, wheelhousetest.Dir(t), wheelhousetest.Dist(t, "six", "1.17.0", 0, false, "py2.py3-none-any")...)
 	whRef, _ := images.ParseRef("oci:"+filepath.Join(work, "wh"), false)
 	if _, err := images.Bake(ctx, images.Request{Store: s, Entries: s.Entries(), Platforms: []string{"linux/amd64"},
 		Output: whRef, WheelhouseOnly: true, NoFrom: true}, images.WithLayerDir(filepath.Join(work, "layers"))); err != nil {
 		t.Fatal(err)
 	}
-	wc, err := ContextFor(ctx, "wheelhouse", whRef.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	outRef, _ := images.ParseRef("docker-archive:"+filepath.Join(work, "out.tar")+":app:1", false)
-	if _, err := BuildImage(ctx, a, Image{Request: Request{ContextDir: work, Contexts: []Context{bc, wc}, Platforms: []string{"linux/amd64"}}, Output: outRef}); err != nil {
+	if _, err := BuildImage(ctx, a, Image{Request: Request{ContextDir: work, Contexts: namedContexts(t, ctx, base, whRef.String()), Platforms: []string{"linux/amd64"}}, Output: outRef}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := images.Open(ctx, outRef, images.Remote{}); err != nil {
@@ -220,6 +204,21 @@ func TestABuildDependencyThatFailsToInstallShowsTheLogsLastLines(t *testing.T) {
 		t.Errorf("the error does not name the project: %v", err)
 	}
 	t.Logf("the error, as users see it:\n%v", err)
+}
+
+// namedContexts are the base image and the wheelhouse layout as the
+// build contexts "base" and "wheelhouse" of the tests' Dockerfiles.
+func namedContexts(tb testing.TB, ctx context.Context, base, wheelhouse string) []Context {
+	tb.Helper()
+	var cs []Context
+	for _, nr := range [][2]string{{"base", base}, {"wheelhouse", wheelhouse}} {
+		c, err := ContextFor(ctx, nr[0], nr[1])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 func write(t testing.TB, dir string, files map[string]string) {
