@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,11 +74,7 @@ func TestServeReplicasShareOneRegistryWithTheUpstreamAbsent(t *testing.T) {
 			for i := range 2 {
 				url := startReplica(t, openCache(t, reg), srv.URL(), tc.tags...)
 				target := filepath.Join(t.TempDir(), "site")
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-				cmd := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", url, "--target", target, "app")
-				cmd.Env = pip.Env
-				out, err := cmd.CombinedOutput()
-				cancel()
+				out, err := pip.Install(url, target, "app")
 				if err != nil {
 					t.Fatalf("replica %d: pip install app: %v\n%s", i+1, err, out)
 				}

@@ -5,6 +5,7 @@
 package piptest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Env returns the process environment without anything that configures
@@ -63,6 +65,19 @@ func New(t testing.TB, python string) *Pip {
 	}
 	dir := t.TempDir()
 	return &Pip{Python: path, Env: Env(dir), Dir: dir}
+}
+
+// Install runs pip install of reqs into the folder target from the index
+// at indexURL alone, for at most three minutes, and returns what pip
+// printed. Each value is joined to its option and the requirements come
+// after '--', so that none is read as an option.
+func (p *Pip) Install(indexURL, target string, reqs ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	args := append([]string{"-m", "pip", "install", "--index-url=" + indexURL, "--target=" + target, "--"}, reqs...)
+	cmd := exec.CommandContext(ctx, p.Python, args...)
+	cmd.Env = p.Env
+	return cmd.CombinedOutput()
 }
 
 var interpreters sync.Map // name -> string path

@@ -86,11 +86,7 @@ func TestTwoServeProcessesShareOneRegistryAndNothingElse(t *testing.T) {
 		dir := t.TempDir()
 		url := startServeProcess(t, bin, dir, "--cache", cache, "--wheelhouse", filepath.Join(dir, "wh"), "--upstream", srv.URL())
 		site := filepath.Join(dir, "site")
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		c := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", url, "--target", site, "web", "fast")
-		c.Env = pip.Env
-		out, err := c.CombinedOutput()
-		cancel()
+		out, err := pip.Install(url, site, "web", "fast")
 		if err != nil {
 			t.Fatalf("replica %d: pip install: %v\n%s", i+1, err, out)
 		}
@@ -139,11 +135,7 @@ func TestAnUploadToOneReplicaIsServedAndPrivateOnEveryOther(t *testing.T) {
 	pipInstalls := func(simple, via string) {
 		t.Helper()
 		site := t.TempDir()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		c := exec.CommandContext(ctx, pip.Python, "-m", "pip", "install", "--index-url", simple, "--target", site, "acme-fork")
-		c.Env = pip.Env
-		if out, err := c.CombinedOutput(); err != nil {
+		if out, err := pip.Install(simple, site, "acme-fork"); err != nil {
 			t.Fatalf("pip install through the %s replica: %v\n%s", via, err, out)
 		}
 		if _, err := os.Stat(filepath.Join(site, "acme_fork-1.0.dist-info")); err != nil {
