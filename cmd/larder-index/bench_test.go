@@ -153,13 +153,8 @@ func buildBenchEnv() error {
 		return err
 	}
 	benchEnv.index = exec.Command(binPath, "serve", "--config=", "--wheelhouse", whDir, "--addr", addr, "--offline", "--cache-dir", filepath.Join(dir, "cache"))
-	benchEnv.index.Stderr = os.Stderr
-	benchEnv.index.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := benchEnv.index.Start(); err != nil {
-		return err
-	}
 	benchEnv.indexURL = addr
-	if err := waitListening(addr); err != nil {
+	if err := startListening(benchEnv.index, addr); err != nil {
 		return err
 	}
 
@@ -176,13 +171,8 @@ func buildBenchEnv() error {
 	}
 	benchEnv.serve = exec.Command(larder, "serve", "--no-progress", "--wheelhouse", whDir, "--addr", addr, "--offline", "--cache-dir", filepath.Join(dir, "serve-cache"))
 	benchEnv.serve.Dir = dir
-	benchEnv.serve.Stderr = os.Stderr
-	benchEnv.serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := benchEnv.serve.Start(); err != nil {
-		return err
-	}
 	benchEnv.serveURL = addr
-	if err := waitListening(addr); err != nil {
+	if err := startListening(benchEnv.serve, addr); err != nil {
 		return err
 	}
 	if nginx, err := exec.LookPath("nginx"); err == nil {
@@ -274,6 +264,18 @@ func freePort() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// startListening starts c, a server told to listen on addr, with its
+// errors on stderr and killed when the benchmark's process dies, and waits
+// until addr answers.
+func startListening(c *exec.Cmd, addr string) error {
+	c.Stderr = os.Stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return waitListening(addr)
 }
 
 func waitListening(addr string) error {
