@@ -199,13 +199,7 @@ func TestStaticIndexIsAFunctionOfTheManifestAndDropsProjectsThatLeft(t *testing.
 // metadata Name ("App") is spelled unlike the requirement ("app") when the
 // page carries the pre-PEP 714 metadata attribute.
 func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs pip")
-	}
-	python, err := piptest.Interpreter("python3")
-	if err != nil {
-		t.Skip("python3 not found")
-	}
+	python := piptest.New(t, "python3").Python
 	p := &pypitest.Project{Name: "App"}
 	r := &pypitest.Release{Version: "1.0", Requires: []string{"lib>=2"}, RequiresPython: ">=3.8"}
 	app, err := pypitest.BuildWheel(p, r, pypitest.Wheel{Tags: "py3-none-any"})

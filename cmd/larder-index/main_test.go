@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/piptest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -248,17 +249,11 @@ func TestExecPointsPipAndUvAtItselfUnlessSet(t *testing.T) {
 }
 
 func TestExecRunsPipAgainstTheWheelhouseWithNoIndexFlag(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs pip")
-	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found")
-	}
+	pip := piptest.New(t, "python3")
 	wh := testStore(t)
 	target := filepath.Join(t.TempDir(), "target")
-	home := t.TempDir()
-	cmd := indexCmd(t, append(execArgs(t, wh), "--", python, "-m", "pip", "install", "--no-compile", "--target", target, "beta")...)
+	home := pip.Dir
+	cmd := indexCmd(t, append(execArgs(t, wh), "--", pip.Python, "-m", "pip", "install", "--no-compile", "--target", target, "beta")...)
 	cmd.Env = append(cmd.Env, "HOME="+home, "PIP_CONFIG_FILE="+os.DevNull, "PIP_NO_CACHE_DIR=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "NO_PROXY=*")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
