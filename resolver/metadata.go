@@ -27,6 +27,13 @@ type shared struct {
 
 	warmCtx context.Context
 	warmed  map[string]bool // project names being warmed
+	// specs are, for each project warm was asked to warm, the specifiers
+	// (constraints included) already guessed from; later those seen
+	// while its page was on its way; guessed the files a guess started
+	// from (reguessLocked).
+	specs   map[string]map[string]bool
+	later   map[string][]pep440.Specifiers
+	guessed map[string]bool
 	// warmers are the warming workers, at most limit of them (SetLimit);
 	// Resolve waits for them before it returns.
 	warmers errgroup.Group

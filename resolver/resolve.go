@@ -27,14 +27,7 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 	if len(req.Targets) == 0 {
 		return nil, errors.New("no target to resolve for")
 	}
-	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
-		limit: parallelOf(ix), required: map[string]bool{}, queued: map[string]bool{},
-		pages: map[string]*index.Page{}, versions: map[string][]pep440.Version{}, needs: map[string][]need{},
-		parsed: map[string]parsedRequirement{}}
-	for _, t := range req.Targets {
-		sh.pythons = append(sh.pythons, pep440.MustParse(t.Python.Full()))
-		sh.envs = append(sh.envs, pep508.EnvironmentFor(t))
-	}
+	sh := newShared(ctx, ix, req.Targets)
 	// What the inputs require of a project rules guesses out as any
 	// version's requirement does.
 	for _, r := range append(append([]Requirement{}, req.Requirements...), req.Constraints...) {
@@ -55,7 +48,6 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 	// Warming starts nothing new once the resolution ends, and what is in
 	// flight is waited for: nothing writes to the cache after Resolve
 	// returns, and nothing half-fetched is fetched again next time.
-	sh.warmers.SetLimit(sh.limit)
 	defer sh.warmers.Wait() //nolint:errcheck // warm-ups return no error
 	defer sh.stopWarming()
 	// A fork's name is never looked up on an index, not even to warm up.
@@ -110,6 +102,22 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 		p.Private = p.VCS != nil || private.Match(distname.NormalizeName(p.Name))
 	}
 	return res, nil
+}
+
+// newShared returns what the targets of one resolution share, warming
+// within ctx.
+func newShared(ctx context.Context, ix Index, targets []target.Target) *shared {
+	sh := &shared{ix: ix, meta: map[string]*metaResult{}, warmCtx: ctx, warmed: map[string]bool{}, cons: map[string]pep440.Specifiers{},
+		limit: parallelOf(ix), required: map[string]bool{}, queued: map[string]bool{},
+		pages: map[string]*index.Page{}, versions: map[string][]pep440.Version{}, needs: map[string][]need{},
+		parsed: map[string]parsedRequirement{}, specs: map[string]map[string]bool{}, later: map[string][]pep440.Specifiers{},
+		guessed: map[string]bool{}}
+	sh.warmers.SetLimit(sh.limit)
+	for _, t := range targets {
+		sh.pythons = append(sh.pythons, pep440.MustParse(t.Python.Full()))
+		sh.envs = append(sh.envs, pep508.EnvironmentFor(t))
+	}
+	return sh
 }
 
 // holdsForAll reports whether a marker holds in every target's

@@ -25,13 +25,58 @@ func (sh *shared) stopWarming() {
 // what it needs already in memory, and a wrong one costs only a request.
 func (sh *shared) warm(name string, ss pep440.Specifiers) {
 	sh.mu.Lock()
-	if sh.warmed[name] || sh.stopped {
+	if sh.stopped {
 		sh.mu.Unlock()
 		return
 	}
-	sh.warmed[name] = true
-	sh.warmQueue = append(sh.warmQueue, warmJob{name: name, ss: ss.And(sh.cons[name])})
+	ss = ss.And(sh.cons[name])
+	if !sh.warmed[name] {
+		sh.warmed[name] = true
+		sh.specs[name] = map[string]bool{ss.String(): true}
+		sh.warmQueue = append(sh.warmQueue, warmJob{name: name, ss: ss})
+		sh.startWarmerLocked()
+		return
+	}
+	sh.reguessLocked(name, ss)
+	sh.mu.Unlock()
+}
+
+// reguessLocked guesses again for a project already warmed, when a
+// requirement on it that was not seen before may point the search at
+// another version: the first requirement seen is often a decoy's (a
+// version the search will reject), whose guess is not the version the
+// search examines. Each new specifier costs at most one guess, and none
+// when its newest version is guessed already. A project warmed for
+// another reason (a fork, a previous lock) is not guessed at; sh.mu is
+// held.
+func (sh *shared) reguessLocked(name string, ss pep440.Specifiers) {
+	seen, ok := sh.specs[name]
+	if !ok || seen[ss.String()] {
+		return
+	}
+	seen[ss.String()] = true
+	page := sh.pages[name]
+	if page == nil {
+		// warmOne guesses for it once the page is here.
+		sh.later[name] = append(sh.later[name], ss)
+		return
+	}
+	sh.queueGuessLocked(name, guessFiles(page, name, ss, sh.pythons))
+}
+
+// queueGuessLocked queues a guess at the newest of files unless it has
+// been guessed at (or fetched) already; sh.mu is held and stays held.
+func (sh *shared) queueGuessLocked(name string, files []index.File) {
+	if len(files) == 0 || sh.guessed[files[0].URL] || sh.stopped {
+		return
+	}
+	if _, ok := sh.meta[files[0].URL]; ok {
+		return
+	}
+	sh.guessed[files[0].URL] = true
+	sh.warmQueue = append(sh.warmQueue, warmJob{name: name, guess: &guess{name: name, files: files}})
 	sh.startWarmerLocked()
+	sh.mu.Lock()
 }
 
 // startWarmerLocked starts a worker unless limit of them already drain the
@@ -109,10 +154,21 @@ func (sh *shared) warmOne(job warmJob) {
 	if err != nil {
 		return
 	}
+	// Requirements seen while the page was on its way are guessed at
+	// too.
+	sh.mu.Lock()
+	later := sh.later[job.name]
+	delete(sh.later, job.name)
+	for _, ss := range later {
+		sh.queueGuessLocked(job.name, guessFiles(page, job.name, ss, sh.pythons))
+	}
 	files := guessFiles(page, job.name, job.ss, sh.pythons)
-	if len(files) == 0 {
+	if len(files) == 0 || sh.guessed[files[0].URL] {
+		sh.mu.Unlock()
 		return
 	}
+	sh.guessed[files[0].URL] = true
+	sh.mu.Unlock()
 	sh.guessAt(&guess{name: job.name, files: files})
 }
 
