@@ -82,9 +82,13 @@ func (s *Server) loadShared(ctx context.Context) error {
 			s.log.Warn("skipping a shared cache file with no valid name, hash or size", "file", e.Filename)
 			continue
 		}
-		if _, ok := c.files[e.Filename]; ok {
+		if first, ok := c.files[e.Filename]; ok {
 			// The first wheelhouse's (tags are read in order) is listed;
-			// whichever it is, its bytes are checked against it.
+			// whichever it is, its bytes are checked against it. An
+			// upload of the same bytes (a later tag) makes it private.
+			if e.Private {
+				c.private[first.project] = true
+			}
 			continue
 		}
 		lf := &localFile{entry: e, project: distname.NormalizeName(e.Project)}
@@ -148,10 +152,10 @@ func (s *Server) refreshShared(since time.Time, must bool) {
 }
 
 // refreshForUnknown reads the shared cache again before the upstream is
-// asked about a project no list names: at once when the cache kept an
-// upload of it since (through another server), and the project is then
-// private whatever the list gives; else at most once a second (for
-// wheelhouses pushed since).
+// asked about a project no list names or marks private: at once when the
+// cache kept an upload of it since (through another server), and the
+// project is then private whatever the list gives; else at most once a
+// second (for wheelhouses pushed since).
 func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
 	since := time.Now()
 	must := false

@@ -25,34 +25,6 @@ import (
 	"github.com/larder-build/larder/wheelhouse"
 )
 
-// Upload limits.
-const (
-	// DefaultMaxUpload is the largest distribution accepted.
-	DefaultMaxUpload = 100 << 20
-	// maxFormField bounds one form field (twine sends the long
-	// description as one); maxFormBytes all of them; maxFormParts their
-	// number.
-	maxFormField = 1 << 20
-	maxFormBytes = 4 << 20
-	maxFormParts = 256
-	// uploadsPerMinute bounds one user's uploads.
-	uploadsPerMinute = 60
-	// uploadSlots bounds the uploads checked at once: each reads a whole
-	// archive.
-	uploadSlots = 4
-	// maxUnpackedFactor bounds the bytes an archive check decompresses, as
-	// a multiple of the upload's size (a zip bomb is refused, not read).
-	maxUnpackedFactor = 20
-	// maxWheelMembers bounds a wheel's members (the central directory is
-	// read into memory).
-	maxWheelMembers = 100000
-	// uploadIdleTimeout cuts an upload that sends nothing this long;
-	// uploadTimeout bounds the whole of one. The server's ReadTimeout (a
-	// minute) is right for reads, not for 100 MiB over a slow link.
-	uploadIdleTimeout = 60 * time.Second
-	uploadTimeout     = 30 * time.Minute
-)
-
 // uploader is the upload side of a Server: nil when uploads are off.
 type uploader struct {
 	store   *wheelhouse.Store
@@ -60,8 +32,12 @@ type uploader struct {
 	maxSize int64
 	rate    *windowLimiter // uploads per user
 	slots   chan struct{}
-	// mu makes "is this name taken?" and "take it" one step.
-	mu sync.Mutex
+	// names makes "is this name taken?" and "take it" one step for each
+	// file name (lockName), so that a slow push to a shared cache holds
+	// up the uploads of that name only; storeMu serialises the writes to
+	// store.
+	names   sync.Map
+	storeMu sync.Mutex
 }
 
 // uploadError is a refused upload: its status and what to tell the client.
@@ -600,34 +576,35 @@ const keepTimeout = 5 * time.Minute
 // by comparing hashes. On any failure nothing new stays in the store.
 func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry, meta []byte) (bool, error) {
 	u := s.uploader
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	unlock, err := u.lockName(ctx, e.Filename)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	old, listed := s.existing(e.Filename)
 	switch {
 	case old != nil && old.SHA256 != e.SHA256:
 		return false, refuse(http.StatusConflict, "%s exists with different content (sha256 %s); files are immutable: upload a new version", e.Filename, old.SHA256)
+	case old != nil && listed && s.keepsUploads() && s.baked.files[e.Filename] == nil && s.shared.Load().files[e.Filename] != nil:
+		// The same bytes as a shared cache's file (of a lock's
+		// wheelhouse, or another server's upload): kept as an upload
+		// there too, so that every server learns its project is private.
+		if err := s.keepShared(ctx, tmp, e, meta); err != nil {
+			return false, err
+		}
+		s.keptNames.Store(e.Project, true)
+		s.cacheGen.Add(1)
+		return false, nil
 	case old != nil && listed:
 		return false, nil
 	}
-	// A shared cache keeps it first, so that every server of the cache
-	// serves it: one that will not take it leaves nothing stored here.
-	if k, ok := s.o.shared.(Keeper); ok {
-		// Not cut short by the client: a push half done (the file's tag
-		// without the project's) would leave the upload private on this
-		// server only.
-		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepTimeout)
-		err := k.Keep(kctx, e, tmp, meta)
-		cancel()
-		switch {
-		case errors.Is(err, ErrConflict):
-			return false, refuse(http.StatusConflict, "%s exists in the shared cache with different content; files are immutable: upload a new version", e.Filename)
-		case err != nil:
-			s.log.Warn("the shared cache did not keep an upload", "file", e.Filename, "err", err)
-			return false, refuse(http.StatusServiceUnavailable, "the shared cache did not keep %s: nothing was stored; try again", e.Filename)
-		}
+	if err := s.keepShared(ctx, tmp, e, meta); err != nil {
+		return false, err
 	}
 	// Not there, or there with the same bytes but unlisted (a server
 	// killed between the rename and the manifest): listed now.
+	u.storeMu.Lock()
+	defer u.storeMu.Unlock()
 	final := u.store.Path(e.Filename)
 	metaPath := ""
 	if e.IsWheel() {
@@ -660,6 +637,56 @@ func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry,
 	s.cacheMu.Unlock()
 	s.cacheGen.Add(1)
 	return true, nil
+}
+
+// keepsUploads reports whether the shared cache keeps uploads (Keeper).
+func (s *Server) keepsUploads() bool {
+	_, ok := s.o.shared.(Keeper)
+	return ok
+}
+
+// keepShared keeps an upload in the shared cache, if it keeps uploads,
+// before the server keeps it, so that every server of the cache serves
+// it: one that will not take it leaves nothing stored here.
+func (s *Server) keepShared(ctx context.Context, tmp string, e wheelhouse.Entry, meta []byte) error {
+	k, ok := s.o.shared.(Keeper)
+	if !ok {
+		return nil
+	}
+	// Not cut short by the client: a push half done (the file's tag
+	// without the project's) would leave the upload private on this
+	// server only.
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepTimeout)
+	err := k.Keep(kctx, e, tmp, meta)
+	cancel()
+	switch {
+	case errors.Is(err, ErrConflict):
+		return refuse(http.StatusConflict, "%s exists in the shared cache with different content; files are immutable: upload a new version", e.Filename)
+	case err != nil:
+		s.log.Warn("the shared cache did not keep an upload", "file", e.Filename, "err", err)
+		return refuse(http.StatusServiceUnavailable, "the shared cache did not keep %s: nothing was stored; try again", e.Filename)
+	}
+	return nil
+}
+
+// lockName waits until no other upload of the file name is being kept,
+// or ctx ends, and holds the name until unlock.
+func (u *uploader) lockName(ctx context.Context, filename string) (unlock func(), err error) {
+	held := make(chan struct{})
+	for {
+		other, taken := u.names.LoadOrStore(filename, held)
+		if !taken {
+			return func() {
+				u.names.Delete(filename)
+				close(held)
+			}, nil
+		}
+		select {
+		case <-other.(chan struct{}):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for another upload of %s: %w", filename, context.Cause(ctx))
+		}
+	}
 }
 
 // existing returns the entry of a file of that name the server has or the

@@ -1,0 +1,60 @@
+package serve
+
+import "time"
+
+// Limits on what clients and the upstream may send, and on what the
+// server keeps of it: larder-index runs inside containers with little
+// memory, and must stay well under 100 MB whatever an upstream sends.
+const (
+	// maxPageSize bounds a project page as sent. PyPI's largest project
+	// pages (thousands of files at about 700 bytes of JSON each) are a few
+	// MiB; 16 MiB leaves room for growth and for the more verbose HTML.
+	// Pages are read as a stream, so this bounds time and traffic, not
+	// memory.
+	maxPageSize = 16 << 20
+	// maxPageBytes bounds what a parsed page takes in memory (estimated
+	// by pageParser): about 16,000 files, twice the files of PyPI's
+	// largest pages. A real page keeps less than it was sent; a hostile
+	// one made of the shortest valid entries would keep several times
+	// more, and is cut off here.
+	maxPageBytes = 8 << 20
+	// pageCacheBytes bounds the parsed pages kept, least recently used
+	// going first; maxPages bounds their number, negative answers
+	// included.
+	pageCacheBytes = 16 << 20
+	maxPages       = 4096
+	// maxParses bounds pages read and parsed at once, so that the pages
+	// being parsed add at most maxParses*maxPageBytes. A parsed page is
+	// then held only while requests write it, as a stream.
+	maxParses       = 2
+	maxMetadataSize = 16 << 20
+	// One HTML tag of a page read as a stream is bounded by
+	// simple.MaxTagSize.
+
+	// Uploads (larder serve --htpasswd):
+
+	// DefaultMaxUpload is the largest distribution accepted.
+	DefaultMaxUpload = 100 << 20
+	// maxFormField bounds one form field (twine sends the long
+	// description as one); maxFormBytes all of them; maxFormParts their
+	// number.
+	maxFormField = 1 << 20
+	maxFormBytes = 4 << 20
+	maxFormParts = 256
+	// uploadsPerMinute bounds one user's uploads.
+	uploadsPerMinute = 60
+	// uploadSlots bounds the uploads checked at once: each reads a whole
+	// archive.
+	uploadSlots = 4
+	// maxUnpackedFactor bounds the bytes an archive check decompresses, as
+	// a multiple of the upload's size (a zip bomb is refused, not read).
+	maxUnpackedFactor = 20
+	// maxWheelMembers bounds a wheel's members (the central directory is
+	// read into memory).
+	maxWheelMembers = 100000
+	// uploadIdleTimeout cuts an upload that sends nothing this long;
+	// uploadTimeout bounds the whole of one. The server's ReadTimeout (a
+	// minute) is right for reads, not for 100 MiB over a slow link.
+	uploadIdleTimeout = 60 * time.Second
+	uploadTimeout     = 30 * time.Minute
+)
