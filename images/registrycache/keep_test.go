@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -30,8 +31,19 @@ func keptUpload(t *testing.T) (string, *registrycache.Cache, *pypitest.File, str
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pypitest.Project{Name: "acme-tools", Releases: []pypitest.Release{{Version: "1.0"}}}
-	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any"})
+	w, path, e := uploadedWheel(t, "acme-tools", "1.0", 0)
+	if err := c.Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	return dir, c, w, path, e
+}
+
+// uploadedWheel builds the wheel of a project's version, padded by size
+// bytes, as alice uploads it: the wheel, its file and its entry.
+func uploadedWheel(t *testing.T, project, version string, size int) (*pypitest.File, string, wheelhouse.Entry) {
+	t.Helper()
+	p := &pypitest.Project{Name: project, Releases: []pypitest.Release{{Version: version}}}
+	w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-any", Size: size})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,12 +51,10 @@ func keptUpload(t *testing.T) (string, *registrycache.Cache, *pypitest.File, str
 	if err := os.WriteFile(path, w.Data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := wheelhouse.Entry{Filename: w.Filename, Project: "acme-tools", Version: "1.0", SHA256: w.SHA256, Size: int64(len(w.Data)),
-		MetadataSHA256: w.MetadataSHA256, Private: true, Origin: wheelhouse.Origin{Kind: wheelhouse.OriginUpload, Uploader: "alice"}}
-	if err := c.Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
-		t.Fatal(err)
-	}
-	return dir, c, w, path, e
+	e := wheelhouse.Entry{Filename: w.Filename, Project: project, Version: version, SHA256: w.SHA256, Size: int64(len(w.Data)),
+		MetadataSHA256: w.MetadataSHA256, Private: true, UploadTime: time.Now().UTC().Truncate(time.Second),
+		Origin: wheelhouse.Origin{Kind: wheelhouse.OriginUpload, Uploader: "alice"}}
+	return w, path, e
 }
 
 // TestKeepingAnUploadAgainRestoresItsProjectTag: an upload kept before,

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -29,6 +30,38 @@ import (
 // lists them all.
 const maxServedTags = 10000
 
+// How Served asks whether an upload of a name was kept (Kept): a server
+// asks before the upstream about every name no list knows, so a page of
+// a public project would otherwise cost a registry round trip each time.
+const (
+	// keptTTL is how long an answer "no upload of this name" is used:
+	// the pages of a public project cost at most one question per
+	// keptTTL, and an upload through another server is seen at most
+	// keptTTL after it was kept.
+	keptTTL = 3 * time.Second
+	// maxNotKept bounds the answers remembered: the names are the
+	// clients' to choose.
+	maxNotKept = 4096
+	// keptQuestions bounds the questions asked at once, whatever the
+	// names; keptQuestionTimeout bounds one.
+	keptQuestions       = 4
+	keptQuestionTimeout = 10 * time.Second
+)
+
+// Keeping an upload (Keep).
+const (
+	// uploadSettle is how long after pushing an upload's tag Keep reads it
+	// back: a registry has no compare-and-swap on a tag, so of two servers
+	// taking other bytes under one name at once the last push wins, and
+	// the first learns of it here.
+	uploadSettle = 500 * time.Millisecond
+	// uploadUnsettled is how young an upload may be (by its upload time)
+	// for its tag to be read again at every list rather than once: a
+	// racing upload may still replace it. It covers keepTimeout in
+	// serve, for the push, and clocks a few minutes apart.
+	uploadUnsettled = 10 * time.Minute
+)
+
 // Served is the view of a cache an index server serves from: the files of
 // its wheelhouse manifests, by name, read by sha256.
 type Served struct {
@@ -37,6 +70,11 @@ type Served struct {
 
 	mu   sync.Mutex
 	seen map[string][]wheelhouse.Entry // files of the lock and upload tags read
+
+	notKeptMu sync.Mutex
+	notKept   map[string]time.Time // when the registry was asked, for names it kept no upload of
+	asking    singleflight.Group   // the questions under way, by name and keptTTL period
+	questions chan struct{}        // a place for each question asked at once
 }
 
 var (
@@ -48,7 +86,7 @@ var (
 // wheelhouse pushed under its lock's tag (sha256-*) and every upload kept
 // (upload-*) when none is given.
 func (c *Cache) Served(tags ...string) *Served {
-	return &Served{c: c, tags: tags}
+	return &Served{c: c, tags: tags, questions: make(chan struct{}, keptQuestions)}
 }
 
 // Files lists the files of the wheelhouses, metadata blobs left out. A
@@ -94,7 +132,7 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 				return nil // passed over, and read again next time
 			}
 			found[i] = files
-			if !named {
+			if !named && !unsettled(tag, files) {
 				s.mu.Lock()
 				if s.seen == nil {
 					s.seen = map[string][]wheelhouse.Entry{}
@@ -113,6 +151,20 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// unsettled reports whether tag is an upload young enough that a racing
+// upload of other bytes under its name may still replace it (Keep).
+func unsettled(tag string, files []wheelhouse.Entry) bool {
+	if !strings.HasPrefix(tag, "upload-") {
+		return false
+	}
+	for _, e := range files {
+		if !e.UploadTime.IsZero() && time.Since(e.UploadTime) < uploadUnsettled {
+			return true
+		}
+	}
+	return false
 }
 
 // errUnreadableTag is a tag removed since it was listed, or whose
@@ -178,46 +230,120 @@ func hashTag(prefix, s string) string {
 // pushed under too, so that a server can ask whether the project has one.
 func ProjectTag(project string) string { return hashTag("project-", project) }
 
-// Kept reports whether an upload of the project was kept (Keep).
+// Kept reports whether an upload of the project was kept (Keep), with
+// one HEAD request. A "no" is used for keptTTL; the servers asking about
+// one name at once share one question, asked afresh every keptTTL (a
+// question started earlier may predate an upload), and at most
+// keptQuestions are asked at once. A caller that gives up leaves its
+// question to the others.
 func (s *Served) Kept(ctx context.Context, project string) (bool, error) {
-	_, found, err := s.c.manifest(ctx, ProjectTag(project))
-	if err != nil {
-		return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, err)
+	if s.knownNotKept(project) {
+		return false, nil
 	}
-	return found, nil
+	period := time.Now().UnixNano() / int64(keptTTL)
+	qctx := context.WithoutCancel(ctx)
+	ch := s.asking.DoChan(fmt.Sprintf("%s@%d", project, period), func() (any, error) {
+		return s.askKept(qctx, project)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, r.Err)
+		}
+		return r.Val.(bool), nil
+	case <-ctx.Done():
+		return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, context.Cause(ctx))
+	}
+}
+
+// askKept asks the registry whether the project's tag is there, and
+// remembers a "no" from the moment it was asked.
+func (s *Served) askKept(ctx context.Context, project string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, keptQuestionTimeout)
+	defer cancel()
+	select {
+	case s.questions <- struct{}{}:
+		defer func() { <-s.questions }()
+	case <-ctx.Done():
+		return false, context.Cause(ctx)
+	}
+	asked := time.Now()
+	found, err := s.c.hasTag(ctx, ProjectTag(project))
+	if err == nil && !found {
+		s.rememberNotKept(project, asked)
+	}
+	return found, err
+}
+
+func (s *Served) knownNotKept(project string) bool {
+	s.notKeptMu.Lock()
+	defer s.notKeptMu.Unlock()
+	at, ok := s.notKept[project]
+	return ok && time.Since(at) < keptTTL
+}
+
+// rememberNotKept remembers a "no" asked at asked; when maxNotKept names
+// are remembered, the expired ones are forgotten, and if none is, this
+// one is not remembered (and asked again next time).
+func (s *Served) rememberNotKept(project string, asked time.Time) {
+	s.notKeptMu.Lock()
+	defer s.notKeptMu.Unlock()
+	if s.notKept == nil {
+		s.notKept = map[string]time.Time{}
+	}
+	if len(s.notKept) >= maxNotKept {
+		for p, at := range s.notKept {
+			if time.Since(at) >= keptTTL {
+				delete(s.notKept, p)
+			}
+		}
+		if len(s.notKept) >= maxNotKept {
+			return
+		}
+	}
+	s.notKept[project] = asked
+}
+
+func (s *Served) forgetNotKept(project string) {
+	s.notKeptMu.Lock()
+	defer s.notKeptMu.Unlock()
+	delete(s.notKept, project)
+}
+
+// hasTag reports whether tag names a manifest, with a HEAD request.
+func (c *Cache) hasTag(ctx context.Context, tag string) (bool, error) {
+	if c.dir != "" {
+		_, found, err := c.manifest(ctx, tag)
+		return found, err
+	}
+	rt, err := c.reader(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = remote.Head(c.repo.Tag(tag), remote.WithContext(ctx), remote.WithTransport(rt))
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("asking for %s of %s: %w", tag, c.ref, err)
+	}
+	return true, nil
 }
 
 // Keep pushes an upload (its bytes at path and, for a wheel, its core
-// metadata) as a wheelhouse of its own tagged UploadTag, so that every
-// server of the cache serves it. Other bytes already kept under the same
-// file name fail it with an error wrapping serve.ErrConflict.
+// metadata) as a wheelhouse of its own tagged UploadTag, then its
+// project's tag (ProjectTag), so that every server of the cache serves
+// it. Other bytes already kept under the same file name fail it with an
+// error wrapping serve.ErrConflict, and so do other bytes pushed under
+// that name at the same time by another server, if the other push came
+// last: the tag is asked for just before the push and read back
+// uploadSettle after it (a registry cannot refuse a tag's second push),
+// and only the bytes it then names get a project tag.
 func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, metadata []byte) error {
 	tag := UploadTag(e.Filename)
-	raw, found, err := s.c.manifest(ctx, tag)
-	if err != nil {
-		return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
-	}
-	if found {
-		var m v1.Manifest
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("keeping %s in %s: reading its tag %s: %w", e.Filename, s.c.ref, tag, err)
-		}
-		for _, d := range m.Layers {
-			if d.MediaType == MediaTypeFile && d.Annotations[AnnotationFilename] == e.Filename {
-				if d.Digest.Hex != e.SHA256 {
-					return fmt.Errorf("keeping %s in %s: %w (sha256 %s)", e.Filename, s.c.ref, serve.ErrConflict, d.Digest.Hex)
-				}
-				// Kept before; its project's tag too, unless that push
-				// was cut short.
-				if kept, err := s.Kept(ctx, e.Project); err != nil || kept {
-					return err
-				}
-				if _, err := s.c.putManifest(ctx, raw, []string{ProjectTag(e.Project)}); err != nil {
-					return fmt.Errorf("keeping %s: %w", e.Filename, err)
-				}
-				return nil
-			}
-		}
+	if kept, err := s.keptBefore(ctx, e, tag); kept || err != nil {
+		return err
 	}
 	layers, blobs, err := fileDescriptors(e, path, "")
 	if err != nil {
@@ -238,15 +364,72 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 	if _, err := s.c.putBytes(ctx, []byte("{}")); err != nil {
 		return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
 	}
-	raw, err = wheelhouseManifest(layers, nil)
+	raw, err := wheelhouseManifest(layers, nil)
 	if err != nil {
 		return err
 	}
-	// The project's tag last: once a server can see it, the file's is there.
-	if _, err := s.c.putManifest(ctx, raw, []string{tag, ProjectTag(e.Project)}); err != nil {
+	// Asked again now that the blobs are up: the window in which
+	// another server's push can go unseen is one request long.
+	if kept, err := s.keptBefore(ctx, e, tag); kept || err != nil {
+		return err
+	}
+	if _, err := s.c.putManifest(ctx, raw, []string{tag}); err != nil {
 		return fmt.Errorf("keeping %s: %w", e.Filename, err)
 	}
-	return nil
+	if s.c.dir == "" {
+		t := time.NewTimer(uploadSettle)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("keeping %s: %w", e.Filename, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+	// The project's tag last, and only for the bytes the file's tag
+	// names: once a server can see it, the file's is there.
+	kept, err := s.keptBefore(ctx, e, tag)
+	if err == nil && !kept {
+		err = fmt.Errorf("keeping %s in %s: its tag %s is gone after the push", e.Filename, s.c.ref, tag)
+	}
+	return err
+}
+
+// keptBefore reads the file's tag: kept is true when it names these
+// bytes (whose project tag it then restores if a push cut short left it
+// out), and the error wraps serve.ErrConflict when it names other bytes.
+func (s *Served) keptBefore(ctx context.Context, e wheelhouse.Entry, tag string) (kept bool, err error) {
+	raw, found, err := s.c.manifest(ctx, tag)
+	if err != nil || !found {
+		if err != nil {
+			err = fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
+		}
+		return false, err
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return false, fmt.Errorf("keeping %s in %s: reading its tag %s: %w", e.Filename, s.c.ref, tag, err)
+	}
+	for _, d := range m.Layers {
+		if d.MediaType != MediaTypeFile || d.Annotations[AnnotationFilename] != e.Filename {
+			continue
+		}
+		if d.Digest.Hex != e.SHA256 {
+			return false, fmt.Errorf("keeping %s in %s: %w (sha256 %s)", e.Filename, s.c.ref, serve.ErrConflict, d.Digest.Hex)
+		}
+		project := ProjectTag(e.Project)
+		has, err := s.c.hasTag(ctx, project)
+		if err != nil {
+			return false, fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
+		}
+		if !has {
+			if _, err := s.c.putManifest(ctx, raw, []string{project}); err != nil {
+				return false, fmt.Errorf("keeping %s: %w", e.Filename, err)
+			}
+		}
+		s.forgetNotKept(e.Project)
+		return true, nil
+	}
+	return false, nil
 }
 
 // wheelhouseTags lists the tags wheelhouses are pushed (sha256-*) and

@@ -1,0 +1,408 @@
+package registrycache_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/dockerregistry"
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/uploadtest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/wheelhouse/serve"
+)
+
+// registryProxy is a real registry behind a proxy that counts the
+// requests for each path, and holds the first request whose method and
+// path are stallMethod and stallPath until release is closed.
+type registryProxy struct {
+	host    string
+	mu      sync.Mutex
+	paths   map[string]int
+	stalled chan struct{} // closed when the request to hold arrives
+	release chan struct{}
+}
+
+func proxyRegistry(t *testing.T, reg *dockerregistry.Registry, stallMethod, stallPath string) *registryProxy {
+	t.Helper()
+	target, _ := url.Parse("http://" + reg.Host)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p := &registryProxy{paths: map[string]int{}, stalled: make(chan struct{}), release: make(chan struct{})}
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.paths[r.URL.Path]++
+		p.mu.Unlock()
+		if r.Method == stallMethod && r.URL.Path == stallPath {
+			held := false
+			once.Do(func() { held = true })
+			if held {
+				close(p.stalled)
+				select {
+				case <-p.release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-p.release:
+		default:
+			close(p.release)
+		}
+	})
+	p.host = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+// requests is how many requests the registry was sent for path.
+func (p *registryProxy) requests(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.paths[path]
+}
+
+func openCacheAt(t *testing.T, host string) *registrycache.Cache {
+	t.Helper()
+	c, err := registrycache.Open(context.Background(), "docker://"+host+"/larder/cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func getPage(t *testing.T, page string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(page)
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestAPublicNameCostsTheRegistryOneQuestionPerTTL: a replica asks the
+// registry whether an upload of a name no list knows was kept before it
+// asks the upstream; the pages of a public project, many at once and
+// many in a row, cost the registry at most one such question per
+// KeptTTL, and an upload of that name through another server is still
+// served, and private, within KeptTTL (and one list) of being kept.
+func TestAPublicNameCostsTheRegistryOneQuestionPerTTL(t *testing.T) {
+	reg := startRegistry(t)
+	p := proxyRegistry(t, reg, "", "")
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	page := startReplica(t, openCacheAt(t, p.host), up.URL()) + "acme-tools/"
+	question := "/v2/larder/cache/manifests/" + registrycache.ProjectTag("acme-tools")
+
+	start := time.Now()
+	pages := 0
+	for time.Since(start) < 2*registrycache.KeptTTL {
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				if code, body := getPage(t, page); code != http.StatusOK || !strings.Contains(body, "acme_tools-9.0") {
+					t.Errorf("the public project's page: %d\n%s", code, body)
+				}
+			})
+		}
+		wg.Wait()
+		pages += 10
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if n, most := p.requests(question), int(took/registrycache.KeptTTL)+1; n < 1 || n > most {
+		t.Fatalf("%d pages of a public project in %v asked the registry %d times about its uploads, want 1 to %d", pages, took, n, most)
+	}
+	t.Logf("%d pages in %v: %d questions to the registry", pages, took.Round(time.Millisecond), p.requests(question))
+
+	// The replica has just been told no upload of the name was kept.
+	before := p.requests(question)
+	for p.requests(question) == before {
+		getPage(t, page)
+		time.Sleep(50 * time.Millisecond)
+	}
+	w, path, e := uploadedWheel(t, "acme-tools", "1.0", 0)
+	if err := openCache(t, reg).Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	kept := time.Now()
+	for {
+		code, body := getPage(t, page)
+		if code == http.StatusOK && strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0") {
+			break
+		}
+		if time.Since(kept) > registrycache.KeptTTL+2*time.Second {
+			t.Fatalf("%v after another server kept an upload of acme-tools, the replica still serves:\n%s", time.Since(kept), body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the upload was served, and private, %v after it was kept", time.Since(kept).Round(time.Millisecond))
+}
+
+// TestTwoServersTakingOtherBytesUnderOneNameAtOnceOneIsRefused: two
+// servers of one registry keep other bytes under one new file name at
+// the same moment; one succeeds, the other is told of a conflict, every
+// server then lists the winner's bytes, and the project's tag names them.
+func TestTwoServersTakingOtherBytesUnderOneNameAtOnceOneIsRefused(t *testing.T) {
+	reg := startRegistry(t)
+	first, firstPath, firstEntry := uploadedWheel(t, "acme-tools", "1.0", 0)
+	second, secondPath, secondEntry := uploadedWheel(t, "acme-tools", "1.0", 4096)
+	if first.Filename != second.Filename || first.SHA256 == second.SHA256 {
+		t.Fatalf("want other bytes under one name, got %s %s", first.Filename, second.Filename)
+	}
+	servers := []*registrycache.Served{openCache(t, reg).Served(), openCache(t, reg).Served()}
+	ups := []struct {
+		f    *pypitest.File
+		path string
+		e    wheelhouse.Entry
+	}{{first, firstPath, firstEntry}, {second, secondPath, secondEntry}}
+	errs := make([]error, 2)
+	ready := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Go(func() {
+			<-ready
+			errs[i] = s.Keep(context.Background(), ups[i].e, ups[i].path, ups[i].f.Metadata)
+		})
+	}
+	close(ready)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Fatalf("both servers kept their bytes under %s", first.Filename)
+		case !errors.Is(err, serve.ErrConflict):
+			t.Fatalf("server %d: %v, want success or a conflict", i+1, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("neither server kept %s: %v", first.Filename, errs)
+	}
+	want := ups[winner].f.SHA256
+	for i, s := range append(servers, openCache(t, reg).Served()) {
+		files, err := s.Files(context.Background())
+		if err != nil || len(files) != 1 || files[0].SHA256 != want {
+			t.Fatalf("server %d lists %+v, %v; want the winner's %s", i+1, files, err, want)
+		}
+	}
+	if got := projectTagFile(t, reg, "acme-tools"); got != want {
+		t.Fatalf("the project's tag names sha256 %s, want the winner's %s", got, want)
+	}
+}
+
+// projectTagFile reads the project's tag straight from the registry and
+// returns the sha256 of the file its manifest names.
+func projectTagFile(t *testing.T, reg *dockerregistry.Registry, project string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+reg.Host+"/v2/larder/cache/manifests/"+registrycache.ProjectTag(project), nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m v1.Manifest
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("reading the project tag: %s, %v", resp.Status, err)
+	}
+	for _, d := range m.Layers {
+		if d.MediaType == registrycache.MediaTypeFile {
+			return d.Digest.Hex
+		}
+	}
+	return ""
+}
+
+// uploadReplica serves an empty wheelhouse of its own from the cache,
+// taking uploads from alice (password pw), and returns its upload and
+// simple index URLs.
+func uploadReplica(t *testing.T, c *registrycache.Cache, opts ...serve.Option) (legacy, simple string) {
+	t.Helper()
+	store, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := serve.New(store, append([]serve.Option{serve.WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw")), serve.WithCache(c.Served()), serve.WithCacheDir(t.TempDir())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wheelhousetest.Serve(t, ln, s.Serve)
+	return "http://" + ln.Addr().String() + "/legacy/", serve.IndexURL(ln.Addr().String())
+}
+
+// postUpload sends f to a server's legacy upload API as alice, and
+// returns the status.
+func postUpload(t *testing.T, legacy string, f *pypitest.File) (int, error) {
+	md := md5.Sum(f.Data)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, kv := range [][2]string{{":action", "file_upload"}, {"protocol_version", "1"}, {"name", f.Project}, {"version", f.Version},
+		{"filetype", "bdist_wheel"}, {"sha256_digest", f.SHA256}, {"md5_digest", hex.EncodeToString(md[:])}} {
+		mw.WriteField(kv[0], kv[1])
+	}
+	fw, err := mw.CreateFormFile("content", f.Filename)
+	if err != nil {
+		return 0, err
+	}
+	fw.Write(f.Data)
+	mw.Close()
+	req, err := http.NewRequest(http.MethodPost, legacy, &body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.SetBasicAuth("alice", "pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, fmt.Errorf("uploading %s: %s: %s", f.Filename, resp.Status, msg)
+	}
+	return resp.StatusCode, nil
+}
+
+// TestASlowPushHoldsUpOnlyUploadsOfItsName: a replica taking uploads
+// keeps each in the registry before itself; while the registry holds the
+// push of one upload, an upload of another file goes through, and the
+// held one completes once the registry answers.
+func TestASlowPushHoldsUpOnlyUploadsOfItsName(t *testing.T) {
+	reg := startRegistry(t)
+	slow, _, _ := uploadedWheel(t, "acme-slow", "1.0", 0)
+	quick, _, _ := uploadedWheel(t, "acme-quick", "1.0", 0)
+	p := proxyRegistry(t, reg, http.MethodPut, "/v2/larder/cache/manifests/"+registrycache.UploadTag(slow.Filename))
+	legacy, _ := uploadReplica(t, openCacheAt(t, p.host), serve.WithOffline(true))
+
+	slowDone := make(chan error, 1)
+	go func() {
+		_, err := postUpload(t, legacy, slow)
+		slowDone <- err
+	}()
+	select {
+	case <-p.stalled:
+	case <-time.After(time.Minute):
+		t.Fatal("the push of the first upload never reached the registry")
+	}
+	quickDone := make(chan error, 1)
+	go func() {
+		_, err := postUpload(t, legacy, quick)
+		quickDone <- err
+	}()
+	select {
+	case err := <-quickDone:
+		if err != nil {
+			t.Fatalf("another file, while the registry holds the first: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("an upload of another file waited for the held push")
+	}
+	select {
+	case err := <-slowDone:
+		t.Fatalf("the held upload finished before the registry answered: %v", err)
+	default:
+	}
+	close(p.release)
+	select {
+	case err := <-slowDone:
+		if err != nil {
+			t.Fatalf("the held upload, once the registry answered: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the held upload did not finish once the registry answered")
+	}
+	files, err := openCache(t, reg).Served().Files(context.Background())
+	if err != nil || len(files) != 2 {
+		t.Fatalf("the registry lists %+v, %v; want both uploads", files, err)
+	}
+}
+
+// TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere: a
+// public file a lock's wheelhouse in the registry holds is uploaded
+// again, byte for byte, through one replica: the upload is "uploaded
+// before", and yet kept as an upload, so that the replica, another one
+// already running and the registry all know its project is private from
+// then on, and the upstream's higher version is no longer offered.
+func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testing.T) {
+	reg := startRegistry(t)
+	w, _, e := uploadedWheel(t, "acme-tools", "1.0", 0)
+	locked, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Private, e.Origin, e.UploadTime = false, wheelhouse.Origin{}, time.Time{}
+	if err := os.WriteFile(locked.Path(w.Filename), w.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(locked.MetadataPath(w.Filename), w.Metadata, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := locked.Put(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := locked.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), locked, strings.Repeat("a", 64)); err != nil {
+		t.Fatal(err)
+	}
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	other := startReplica(t, openCache(t, reg), up.URL()) + "acme-tools/"
+	if code, body := getPage(t, other); code != http.StatusOK || !strings.Contains(body, w.Filename) || !strings.Contains(body, "acme_tools-9.0") {
+		t.Fatalf("before the upload, a public project's page: %d, want the wheelhouse's file and the upstream's\n%s", code, body)
+	}
+	legacy, simple := uploadReplica(t, openCache(t, reg), serve.WithUpstream(up.URL()))
+	if _, err := postUpload(t, legacy, w); err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := openCache(t, reg).Served().Kept(context.Background(), "acme-tools"); err != nil || !kept {
+		t.Fatalf("the registry kept an upload of acme-tools: %v, %v; want its project tag pushed", kept, err)
+	}
+	for _, page := range []string{simple + "acme-tools/", other} {
+		start := time.Now()
+		for {
+			code, body := getPage(t, page)
+			if code == http.StatusOK && strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0") {
+				break
+			}
+			if time.Since(start) > registrycache.KeptTTL+2*time.Second {
+				t.Fatalf("%s still offers the upstream's version after the upload:\n%s", page, body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
