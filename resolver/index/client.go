@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -45,6 +46,9 @@ type Client struct {
 	group singleflight.Group
 	mu    sync.Mutex
 	pages map[string]*Page // page URL -> parsed page, for this client's lifetime
+	// opened has, for each https host asked, a channel closed once the
+	// first request to it has its connection (firstConn).
+	opened map[string]chan struct{}
 
 	stats counters
 }
@@ -187,6 +191,7 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 		retries: 4,
 		backoff: 200 * time.Millisecond,
 		pages:   map[string]*Page{},
+		opened:  map[string]chan struct{}{},
 	}
 	for _, ix := range indexes {
 		u, err := checkIndexURL(ix)
@@ -429,8 +434,13 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", "larder")
+	req, opened, err := c.firstConn(req)
+	if err != nil {
+		return err
+	}
 	c.stats.requests.Add(1)
 	resp, err := c.http.Do(req)
+	opened()
 	if err != nil {
 		return &netError{err}
 	}
@@ -447,6 +457,42 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 		return err
 	}
 	return nil
+}
+
+// firstConn has the first request to an https host go alone until it has
+// a connection, and the others wait for that: Go's transport dials a
+// connection for each request in flight until one is up, so a lock's
+// first fifty requests would open fifty TLS connections to an index
+// (PyPI) that serves them all over one with HTTP/2. Once the first
+// connection is up, a request to an HTTP/2 host shares it and one to an
+// HTTP/1.1 host dials its own as before. It returns the request to send
+// and what to call once it is sent (whatever the outcome: a first
+// request that fails leaves the others to dial their own), or the
+// context's error.
+func (c *Client) firstConn(req *http.Request) (*http.Request, func(), error) {
+	if req.URL.Scheme != "https" {
+		return req, func() {}, nil // no HTTP/2 without TLS
+	}
+	host := req.URL.Host
+	c.mu.Lock()
+	ch, asked := c.opened[host]
+	if !asked {
+		ch = make(chan struct{})
+		c.opened[host] = ch
+	}
+	c.mu.Unlock()
+	if asked {
+		select {
+		case <-ch:
+			return req, func() {}, nil
+		case <-req.Context().Done():
+			return nil, nil, req.Context().Err()
+		}
+	}
+	var once sync.Once
+	open := func() { once.Do(func() { close(ch) }) }
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { open() }}
+	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace)), open, nil
 }
 
 // netError marks a failure of the connection rather than of the content.

@@ -1,0 +1,114 @@
+package index
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+)
+
+// TestRequestsAtStartShareOneHTTP2Connection sends fifty page requests
+// at once from a new client to an https index: over HTTP/2 they share
+// the first request's connection instead of dialing one each, and over
+// HTTP/1.1 each still gets one of its own.
+func TestRequestsAtStartShareOneHTTP2Connection(t *testing.T) {
+	const pages = 50
+	idx := &pypitest.Index{}
+	for i := range pages {
+		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("p%d", i),
+			Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}})
+	}
+	fake := pypitest.New(idx, pypitest.WithLatency(20*time.Millisecond))
+	if err := fake.Err(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		http2     bool
+		wantConns func(n int64) bool
+		want      string
+	}{
+		{"HTTP/2 shares one connection", true, func(n int64) bool { return n == 1 }, "1"},
+		{"HTTP/1.1 dials one per request in flight", false, func(n int64) bool { return n > 1 && n <= pages }, fmt.Sprintf("between 2 and %d", pages)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, conns := startTLS(t, fake, tt.http2)
+			c := newTLSClient(t, srv, WithParallel(pages))
+			var wg sync.WaitGroup
+			for i := range pages {
+				wg.Go(func() {
+					if _, err := c.Project(context.Background(), fmt.Sprintf("p%d", i)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if n := conns.Load(); !tt.wantConns(n) {
+				t.Errorf("%d connections for %d requests at once, want %s", n, pages, tt.want)
+			}
+		})
+	}
+}
+
+// TestRequestsAtStartGoOnWhenTheFirstFails: the first request to a host
+// that cannot be reached fails, and the requests waiting for its
+// connection then fail on their own instead of waiting forever.
+func TestRequestsAtStartGoOnWhenTheFirstFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: every dial is refused
+	c := newClient(t, []string{"https://" + addr + "/simple/"}, WithRetries(0, 0), WithParallel(8))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range 8 {
+		wg.Go(func() {
+			if _, err := c.Project(ctx, fmt.Sprintf("p%d", i)); err != nil && ctx.Err() == nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 8 {
+		t.Errorf("%d of 8 requests failed before the deadline, want all 8", n)
+	}
+}
+
+// startTLS serves h over TLS (offering HTTP/2 or not) and counts the
+// connections accepted.
+func startTLS(t *testing.T, h http.Handler, http2 bool) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	conns := &atomic.Int64{}
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = http2
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, conns
+}
+
+// newTLSClient is a client of srv's index that trusts srv's certificate.
+func newTLSClient(t *testing.T, srv *httptest.Server, opts ...Option) *Client {
+	t.Helper()
+	c := newClient(t, []string{srv.URL + "/simple/"}, opts...)
+	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	c.http.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: roots}
+	return c
+}
