@@ -1,7 +1,9 @@
 package registrycache
 
-// KeptTTL and UploadSettle are keptTTL and uploadSettle, for the tests.
+// KeptTTL, UploadSettle and TagCheckEvery are keptTTL, uploadSettle
+// and tagCheckEvery, for the tests.
 const (
-	KeptTTL      = keptTTL
-	UploadSettle = uploadSettle
+	KeptTTL       = keptTTL
+	UploadSettle  = uploadSettle
+	TagCheckEvery = tagCheckEvery
 )

@@ -359,27 +359,8 @@ func TestASlowPushHoldsUpOnlyUploadsOfItsName(t *testing.T) {
 // then on, and the upstream's higher version is no longer offered.
 func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testing.T) {
 	reg := startRegistry(t)
-	w, _, e := uploadedWheel(t, "acme-tools", "1.0", 0)
-	locked, err := wheelhouse.Create(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Private, e.Origin, e.UploadTime = false, wheelhouse.Origin{}, time.Time{}
-	if err := os.WriteFile(locked.Path(w.Filename), w.Data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(locked.MetadataPath(w.Filename), w.Metadata, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := locked.Put(e); err != nil {
-		t.Fatal(err)
-	}
-	if err := locked.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), locked, strings.Repeat("a", 64)); err != nil {
-		t.Fatal(err)
-	}
+	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
+	pushLockWheelhouse(t, reg, strings.Repeat("a", 64), w)
 	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
 	other := startReplica(t, openCache(t, reg), up.URL()) + "acme-tools/"
 	if code, body := getPage(t, other); code != http.StatusOK || !strings.Contains(body, w.Filename) || !strings.Contains(body, "acme_tools-9.0") {
@@ -404,5 +385,66 @@ func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testin
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+}
+
+// pushLockWheelhouse pushes a wheelhouse of the wheels, public files of
+// a lock, under the lock's tag.
+func pushLockWheelhouse(t *testing.T, reg *dockerregistry.Registry, lockSHA256 string, wheels ...*pypitest.File) {
+	t.Helper()
+	store, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range wheels {
+		if err := os.WriteFile(store.Path(w.Filename), w.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(store.MetadataPath(w.Filename), w.Metadata, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Put(wheelhouse.Entry{Filename: w.Filename, Project: w.Project, Version: w.Version, SHA256: w.SHA256,
+			Size: int64(len(w.Data)), MetadataSHA256: w.MetadataSHA256}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), store, lockSHA256); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestALockTagPushedAgainWithOtherFilesIsReadAgain: a running replica
+// read a lock's tag; the tag is pushed again with one more file; the
+// replica serves the new file within TagCheckEvery (and a list), not
+// only after a restart.
+func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
+	reg := startRegistry(t)
+	first, _, _ := uploadedWheel(t, "acme-first", "1.0", 0)
+	second, _, _ := uploadedWheel(t, "acme-second", "1.0", 0)
+	lock := strings.Repeat("b", 64)
+	pushLockWheelhouse(t, reg, lock, first)
+	up := pypitest.Start(t, &pypitest.Index{})
+	simple := startReplica(t, openCache(t, reg), up.URL())
+	if code, body := getPage(t, simple+"acme-first/"); code != http.StatusOK || !strings.Contains(body, first.Filename) {
+		t.Fatalf("the lock's file: %d\n%s", code, body)
+	}
+	pushLockWheelhouse(t, reg, lock, first, second)
+	pushed := time.Now()
+	for {
+		code, body := getPage(t, simple+"acme-second/")
+		if code == http.StatusOK && strings.Contains(body, second.Filename) {
+			break
+		}
+		if time.Since(pushed) > registrycache.TagCheckEvery+3*time.Second {
+			t.Fatalf("%v after the lock's tag was pushed again with %s, the replica answers %d\n%s", time.Since(pushed), second.Filename, code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the lock's new file was served %v after its tag was pushed again", time.Since(pushed).Round(time.Millisecond))
+	if code, body := getPage(t, simple+"acme-first/"); code != http.StatusOK || !strings.Contains(body, first.Filename) {
+		t.Fatalf("the lock's first file, after: %d\n%s", code, body)
 	}
 }

@@ -30,6 +30,16 @@ import (
 // lists them all.
 const maxServedTags = 10000
 
+// How often Served asks whether a tag it read names another manifest
+// since (Files): at most tagChecksPerList tags a list, each at most every
+// tagCheckEvery, so that a lock's tag pushed again is read again within
+// tagCheckEvery times the tags over tagChecksPerList, and a list costs at
+// most tagChecksPerList HEAD requests besides the new tags.
+const (
+	tagCheckEvery    = 5 * time.Second
+	tagChecksPerList = 8
+)
+
 // How Served asks whether an upload of a name was kept (Kept): a server
 // asks before the upstream about every name no list knows, so a page of
 // a public project would otherwise cost a registry round trip each time.
@@ -69,7 +79,7 @@ type Served struct {
 	tags []string
 
 	mu   sync.Mutex
-	seen map[string][]wheelhouse.Entry // files of the lock and upload tags read
+	seen map[string]readTag // the lock and upload tags read
 
 	notKeptMu sync.Mutex
 	notKept   map[string]time.Time // when the registry was asked, for names it kept no upload of
@@ -90,8 +100,11 @@ func (c *Cache) Served(tags ...string) *Served {
 }
 
 // Files lists the files of the wheelhouses, metadata blobs left out. A
-// lock's or an upload's tag names the same files whenever it is read, so
-// its manifest is read once per Served, several at a time; a tag named to
+// lock's or an upload's tag is read once, several at a time, and its
+// files kept for the manifest it named; the tags read are then asked
+// again (a HEAD each, at most tagChecksPerList a list, each at most every
+// tagCheckEvery) which manifest they name, and read again if it is
+// another: a lock's tag pushed again with other files. A tag named to
 // Served (a moving one such as main) is read every time. A tag Served was
 // not told to serve that is gone or not a manifest is passed over, so that
 // one bad upload does not stop every server; a registry that fails to
@@ -109,36 +122,44 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 	if len(tags) > maxServedTags {
 		return nil, fmt.Errorf("listing %s: %d wheelhouses and uploads, more than the %d served; name the wheelhouses to serve with a tag", s.c.ref, len(tags), maxServedTags)
 	}
+	due := s.dueChecks(tags)
 	found := make([][]wheelhouse.Entry, len(tags))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, tag := range tags {
 		named := slices.Contains(s.tags, tag)
 		s.mu.Lock()
-		files, seen := s.seen[tag]
+		read, seen := s.seen[tag]
 		s.mu.Unlock()
-		if seen {
-			found[i] = files
+		if seen && !due[tag] {
+			found[i] = read.files
 			continue
 		}
 		g.Go(func() error {
-			files, err := s.tagFiles(gctx, tag)
+			if seen {
+				digest, ok, err := s.c.tagDigest(gctx, tag)
+				if err == nil && ok && digest == read.digest {
+					found[i] = read.files
+					s.remember(tag, read.digest, read.files)
+					return nil
+				}
+				// Pushed again, gone, or no answer: read as a new tag.
+			}
+			digest, files, err := s.tagFiles(gctx, tag)
 			switch {
 			case err != nil && (named || !errors.Is(err, errUnreadableTag)):
 				// A registry that fails to answer fails the list: a
 				// wheelhouse left out could hide a private name.
 				return err
 			case err != nil:
+				s.mu.Lock()
+				delete(s.seen, tag)
+				s.mu.Unlock()
 				return nil // passed over, and read again next time
 			}
 			found[i] = files
 			if !named && !unsettled(tag, files) {
-				s.mu.Lock()
-				if s.seen == nil {
-					s.seen = map[string][]wheelhouse.Entry{}
-				}
-				s.seen[tag] = files
-				s.mu.Unlock()
+				s.remember(tag, digest, files)
 			}
 			return nil
 		})
@@ -151,6 +172,43 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// readTag is what Served read of a tag: the manifest it named, its
+// files, and when the tag was last asked which manifest it names.
+type readTag struct {
+	digest  string
+	files   []wheelhouse.Entry
+	checked time.Time
+}
+
+// remember keeps the files of the manifest digest that tag names now.
+func (s *Served) remember(tag, digest string, files []wheelhouse.Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]readTag{}
+	}
+	s.seen[tag] = readTag{digest: digest, files: files, checked: time.Now()}
+}
+
+// dueChecks picks, of the tags read before, the tagChecksPerList asked
+// longest ago, if that was tagCheckEvery ago or more.
+func (s *Served) dueChecks(tags []string) map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []string
+	for _, tag := range tags {
+		if read, ok := s.seen[tag]; ok && time.Since(read.checked) >= tagCheckEvery {
+			due = append(due, tag)
+		}
+	}
+	slices.SortFunc(due, func(a, b string) int { return s.seen[a].checked.Compare(s.seen[b].checked) })
+	out := map[string]bool{}
+	for _, tag := range due[:min(len(due), tagChecksPerList)] {
+		out[tag] = true
+	}
+	return out
 }
 
 // unsettled reports whether tag is an upload young enough that a racing
@@ -171,24 +229,26 @@ func unsettled(tag string, files []wheelhouse.Entry) bool {
 // manifest is not JSON.
 var errUnreadableTag = errors.New("no such tag, or not a manifest")
 
-// tagFiles reads the files of the wheelhouse tagged tag.
-func (s *Served) tagFiles(ctx context.Context, tag string) ([]wheelhouse.Entry, error) {
+// tagFiles reads the files of the wheelhouse tagged tag, and the digest
+// of its manifest.
+func (s *Served) tagFiles(ctx context.Context, tag string) (string, []wheelhouse.Entry, error) {
 	raw, found, err := s.c.manifest(ctx, tag)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, errUnreadableTag)
+		return "", nil, fmt.Errorf("reading the wheelhouse %s of %s: %w", tag, s.c.ref, errUnreadableTag)
 	}
+	digest := sha256Hex(raw)
 	var m v1.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("reading the wheelhouse %s of %s: %w: %w", tag, s.c.ref, errUnreadableTag, err)
+		return "", nil, fmt.Errorf("reading the wheelhouse %s of %s: %w: %w", tag, s.c.ref, errUnreadableTag, err)
 	}
 	if m.ArtifactType != ArtifactTypeWheelhouse {
 		if slices.Contains(s.tags, tag) {
-			return nil, fmt.Errorf("reading the wheelhouse %s of %s: artifact type %q, not a wheelhouse", tag, s.c.ref, m.ArtifactType)
+			return "", nil, fmt.Errorf("reading the wheelhouse %s of %s: artifact type %q, not a wheelhouse", tag, s.c.ref, m.ArtifactType)
 		}
-		return nil, nil
+		return digest, nil, nil
 	}
 	var out []wheelhouse.Entry
 	for _, d := range m.Layers {
@@ -206,7 +266,7 @@ func (s *Served) tagFiles(ctx context.Context, tag string) ([]wheelhouse.Entry, 
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	return digest, out, nil
 }
 
 // Open reads the blob sha256; the server verifies it.
@@ -221,9 +281,11 @@ func (s *Served) Open(ctx context.Context, sum string) (io.ReadCloser, error) {
 func UploadTag(filename string) string { return hashTag("upload-", filename) }
 
 // hashTag is prefix and the sha256 of s in hex: a tag for any string.
-func hashTag(prefix, s string) string {
-	h := sha256.Sum256([]byte(s))
-	return prefix + hex.EncodeToString(h[:])
+func hashTag(prefix, s string) string { return prefix + sha256Hex([]byte(s)) }
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 // ProjectTag is the tag every upload of a project (a normalized name) is
@@ -312,23 +374,33 @@ func (s *Served) forgetNotKept(project string) {
 
 // hasTag reports whether tag names a manifest, with a HEAD request.
 func (c *Cache) hasTag(ctx context.Context, tag string) (bool, error) {
+	_, found, err := c.tagDigest(ctx, tag)
+	return found, err
+}
+
+// tagDigest returns the sha256 (hex) of the manifest tag names, with a
+// HEAD request.
+func (c *Cache) tagDigest(ctx context.Context, tag string) (string, bool, error) {
 	if c.dir != "" {
-		_, found, err := c.manifest(ctx, tag)
-		return found, err
+		raw, found, err := c.manifest(ctx, tag)
+		if err != nil || !found {
+			return "", found, err
+		}
+		return sha256Hex(raw), true, nil
 	}
 	rt, err := c.reader(ctx)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
-	_, err = remote.Head(c.repo.Tag(tag), remote.WithContext(ctx), remote.WithTransport(rt))
+	d, err := remote.Head(c.repo.Tag(tag), remote.WithContext(ctx), remote.WithTransport(rt))
 	var te *transport.Error
 	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("asking for %s of %s: %w", tag, c.ref, err)
+		return "", false, fmt.Errorf("asking for %s of %s: %w", tag, c.ref, err)
 	}
-	return true, nil
+	return d.Digest.Hex, true, nil
 }
 
 // Keep pushes an upload (its bytes at path and, for a wheel, its core
