@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -27,7 +26,6 @@ import (
 	"github.com/larder-build/larder/internal/dockerregistry"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/uploadtest"
-	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -107,6 +105,23 @@ func getPage(t *testing.T, page string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// waitForPage asks for page until it answers 200 with a body ok accepts,
+// for at most within, and returns how long that took.
+func waitForPage(t *testing.T, page string, within time.Duration, ok func(body string) bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		code, body := getPage(t, page)
+		if code == http.StatusOK && ok(body) {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s after %v: %d\n%s", page, time.Since(start), code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestAPublicNameCostsTheRegistryOneQuestionPerTTL: a replica asks the
 // registry whether an upload of a name no list knows was kept before it
 // asks the upstream; the pages of a public project, many at once and
@@ -151,18 +166,10 @@ func TestAPublicNameCostsTheRegistryOneQuestionPerTTL(t *testing.T) {
 	if err := openCache(t, reg).Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
 		t.Fatal(err)
 	}
-	kept := time.Now()
-	for {
-		code, body := getPage(t, page)
-		if code == http.StatusOK && strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0") {
-			break
-		}
-		if time.Since(kept) > registrycache.KeptTTL+2*time.Second {
-			t.Fatalf("%v after another server kept an upload of acme-tools, the replica still serves:\n%s", time.Since(kept), body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("the upload was served, and private, %v after it was kept", time.Since(kept).Round(time.Millisecond))
+	took = waitForPage(t, page, registrycache.KeptTTL+2*time.Second, func(body string) bool {
+		return strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0")
+	})
+	t.Logf("the upload was served, and private, %v after it was kept", took.Round(time.Millisecond))
 }
 
 // TestTwoServersTakingOtherBytesUnderOneNameAtOnceOneIsRefused: two
@@ -251,16 +258,8 @@ func uploadReplica(t *testing.T, c *registrycache.Cache, opts ...serve.Option) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := serve.New(store, append([]serve.Option{serve.WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw")), serve.WithCache(c.Served()), serve.WithCacheDir(t.TempDir())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wheelhousetest.Serve(t, ln, s.Serve)
-	return "http://" + ln.Addr().String() + "/legacy/", serve.IndexURL(ln.Addr().String())
+	addr := serveReplica(t, store, append([]serve.Option{serve.WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw")), serve.WithCache(c.Served()), serve.WithCacheDir(t.TempDir())}, opts...)...)
+	return "http://" + addr + "/legacy/", serve.IndexURL(addr)
 }
 
 // postUpload sends f to a server's legacy upload API as alice, and
@@ -374,17 +373,9 @@ func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testin
 		t.Fatalf("the registry kept an upload of acme-tools: %v, %v; want its project tag pushed", kept, err)
 	}
 	for _, page := range []string{simple + "acme-tools/", other} {
-		start := time.Now()
-		for {
-			code, body := getPage(t, page)
-			if code == http.StatusOK && strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0") {
-				break
-			}
-			if time.Since(start) > registrycache.KeptTTL+2*time.Second {
-				t.Fatalf("%s still offers the upstream's version after the upload:\n%s", page, body)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		waitForPage(t, page, registrycache.KeptTTL+2*time.Second, func(body string) bool {
+			return strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0")
+		})
 	}
 }
 
@@ -432,18 +423,10 @@ func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
 		t.Fatalf("the lock's file: %d\n%s", code, body)
 	}
 	pushLockWheelhouse(t, reg, lock, first, second)
-	pushed := time.Now()
-	for {
-		code, body := getPage(t, simple+"acme-second/")
-		if code == http.StatusOK && strings.Contains(body, second.Filename) {
-			break
-		}
-		if time.Since(pushed) > registrycache.TagCheckEvery+3*time.Second {
-			t.Fatalf("%v after the lock's tag was pushed again with %s, the replica answers %d\n%s", time.Since(pushed), second.Filename, code, body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("the lock's new file was served %v after its tag was pushed again", time.Since(pushed).Round(time.Millisecond))
+	took := waitForPage(t, simple+"acme-second/", registrycache.TagCheckEvery+3*time.Second, func(body string) bool {
+		return strings.Contains(body, second.Filename)
+	})
+	t.Logf("the lock's new file was served %v after its tag was pushed again", took.Round(time.Millisecond))
 	if code, body := getPage(t, simple+"acme-first/"); code != http.StatusOK || !strings.Contains(body, first.Filename) {
 		t.Fatalf("the lock's first file, after: %d\n%s", code, body)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
 
@@ -25,7 +26,14 @@ import (
 // and returns its simple index URL.
 func startReplica(t *testing.T, c *registrycache.Cache, upstream string, tags ...string) string {
 	t.Helper()
-	s, err := serve.New(nil, serve.WithCache(c.Served(tags...)), serve.WithUpstream(upstream), serve.WithCacheDir(t.TempDir()))
+	return serve.IndexURL(serveReplica(t, nil, serve.WithCache(c.Served(tags...)), serve.WithUpstream(upstream), serve.WithCacheDir(t.TempDir())))
+}
+
+// serveReplica serves store with opts on a loopback port until the test
+// ends, and returns its address.
+func serveReplica(t *testing.T, store *wheelhouse.Store, opts ...serve.Option) string {
+	t.Helper()
+	s, err := serve.New(store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +42,7 @@ func startReplica(t *testing.T, c *registrycache.Cache, upstream string, tags ..
 		t.Fatal(err)
 	}
 	wheelhousetest.Serve(t, ln, s.Serve)
-	return serve.IndexURL(ln.Addr().String())
+	return ln.Addr().String()
 }
 
 // pushedWheelhouse starts a registry and locks the closure; a first
