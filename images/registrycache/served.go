@@ -32,17 +32,19 @@ const maxServedTags = 10000
 
 // How often Served asks whether a tag it read names another manifest
 // since (Files): at most tagChecksPerList tags a list, each at most every
-// tagCheckEvery, so that a lock's tag pushed again is read again within
-// tagCheckEvery times the tags over tagChecksPerList, and a list costs at
-// most tagChecksPerList HEAD requests besides the new tags.
+// tagCheckEvery, so that a list costs at most tagChecksPerList HEAD
+// requests besides the new tags, and a lock's tag pushed again is read
+// again at the first list tagCheckEvery after the last check, with up to
+// tagChecksPerList tags: later with more.
 const (
 	tagCheckEvery    = 5 * time.Second
 	tagChecksPerList = 8
 )
 
 // How Served asks whether an upload of a name was kept (Kept): a server
-// asks before the upstream about every name no list knows, so a page of
-// a public project would otherwise cost a registry round trip each time.
+// asks before the upstream about every name no list names or marks
+// private, so a page of a public project would otherwise cost a registry
+// round trip each time.
 const (
 	// keptTTL is how long an answer "no upload of this name" is used:
 	// the pages of a public project cost at most one question per
