@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/distname"
 )
@@ -368,12 +369,9 @@ func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 		case resp.StatusCode != http.StatusOK:
 			return &StatusError{URL: pageURL, Status: resp.Status, Code: resp.StatusCode}
 		default:
-			body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageSize+1))
+			body, err := readlimit.ReadAll(resp.Body, maxPageSize)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", pageURL, err)
-			}
-			if len(body) > maxPageSize {
-				return fmt.Errorf("reading %s: page larger than %d bytes", pageURL, maxPageSize)
 			}
 			c.stats.pagesFetched.Add(1)
 			e = &entry{URL: pageURL, FinalURL: resp.Request.URL.String(), ContentType: resp.Header.Get("Content-Type"),

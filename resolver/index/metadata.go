@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
 )
@@ -92,9 +93,14 @@ func (c *Client) metadataFile(ctx context.Context, f File) ([]byte, error) {
 		if resp.StatusCode != http.StatusOK {
 			return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
 		}
+		// Metadata is bounded by what ParseMetadata reads: a longer file
+		// is refused here as too large, not cut to a prefix that then
+		// fails its hash check (or, unhashed, is parsed as the whole).
 		var err error
-		b, err = io.ReadAll(io.LimitReader(resp.Body, maxPageSize))
-		return err
+		if b, err = readlimit.ReadAll(resp.Body, dist.MaxMetadataSize); err != nil {
+			return fmt.Errorf("reading %s: %w", u, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
