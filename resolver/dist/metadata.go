@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // MaxMetadataSize bounds the metadata read from one file. Descriptions can
@@ -57,12 +59,9 @@ func (m *Metadata) Get(name string) string {
 // Metadata-Version with a major version above 2 is an error, as the
 // specification says consumers MUST fail on one.
 func ParseMetadata(r io.Reader) (*Metadata, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxMetadataSize+1))
+	data, err := readlimit.ReadAll(r, MaxMetadataSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata: %w", err)
-	}
-	if len(data) > MaxMetadataSize {
-		return nil, fmt.Errorf("reading metadata: larger than %d bytes", MaxMetadataSize)
 	}
 	fields, body := parseHeaders(string(data))
 	m := &Metadata{Fields: fields}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // FindMetadataInZip returns the METADATA entry of a wheel archive: the one
@@ -118,12 +120,5 @@ func readZipFile(f *zip.File, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("more than the %d bytes allowed", limit)
-	}
-	return data, nil
+	return readlimit.ReadAll(rc, limit)
 }

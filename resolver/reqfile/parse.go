@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/larder-build/larder/resolver/dist"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/resolver/dist"
 )
 
 // ParseFile parses the requirements file at path and every file it
@@ -61,12 +63,9 @@ func ParseContext(ctx context.Context, r io.Reader, name string, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	data, err := readlimit.ReadAll(r, maxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("reading %s: more than the %d bytes allowed", name, maxFileSize)
 	}
 	_ = p.count(data) // one file is within maxFileSize, below maxTotalSize
 	if err := p.parse(name, data, false, nil); err != nil {
