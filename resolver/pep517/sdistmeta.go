@@ -16,6 +16,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/dist"
 )
 
@@ -166,12 +167,9 @@ func sdistMembers(filename string) (pkgInfo, pyproject []byte, err error) {
 		default:
 			return nil
 		}
-		b, err := io.ReadAll(io.LimitReader(r, maxSdistMember+1))
+		b, err := readlimit.ReadAll(r, maxSdistMember)
 		if err != nil {
-			return err
-		}
-		if len(b) > maxSdistMember {
-			return fmt.Errorf("%s is larger than %d bytes", name, maxSdistMember)
+			return fmt.Errorf("reading %s: %w", name, err)
 		}
 		*dst = b
 		return nil
