@@ -23,10 +23,22 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 	if err != nil {
 		return nil, fmt.Errorf("resolving: %w", err)
 	}
-	progress := o.progress
 	if len(req.Targets) == 0 {
 		return nil, errors.New("no target to resolve for")
 	}
+	// A re-lock searches the cached pages while they are revalidated,
+	// and searches again only if one of them changed.
+	if sf := newStaleFirst(ctx, ix, req.Previous); sf != nil {
+		res, err := resolve(ctx, sf, req, o.progress)
+		if sf.settle() {
+			return res, err
+		}
+	}
+	return resolve(ctx, ix, req, o.progress)
+}
+
+// resolve is Resolve against ix.
+func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Result, error) {
 	sh := newShared(ctx, ix, req.Targets)
 	// What the inputs require of a project rules guesses out as any
 	// version's requirement does.

@@ -88,6 +88,16 @@ func WithParallel(n int) Option {
 	}
 }
 
+// CachedOnly returns a client that answers from this one's cache alone:
+// every page the cache has, whatever its age (as WithOffline does), and
+// an error for the rest. It shares the cache and the settings, not the
+// pages read nor the counters.
+func (c *Client) CachedOnly() *Client {
+	return &Client{indexes: c.indexes, pins: c.pins, private: c.private, public: c.public, http: c.http, cache: c.cache,
+		sem: c.sem, retries: c.retries, backoff: c.backoff, offline: true, sdistBuilder: c.sdistBuilder,
+		pages: map[string]*Page{}, opened: map[string]chan struct{}{}}
+}
+
 // Parallel reports how many requests the client has in flight at most,
 // so that callers queue work for it instead of piling up goroutines.
 func (c *Client) Parallel() int { return cap(c.sem) }

@@ -1,0 +1,45 @@
+package index
+
+import (
+	"context"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+)
+
+// TestCachedOnlyAnswersStalePagesWithoutARequest: the twin CachedOnly
+// returns answers a page the cache has, however stale, without asking the
+// index, and refuses one the cache lacks; its client still revalidates.
+func TestCachedOnlyAnswersStalePagesWithoutARequest(t *testing.T) {
+	srv := pypitest.Start(t, demoIndex()) // no Cache-Control: stale at once
+	cache := t.TempDir()
+	earlier, err := New([]string{srv.URL()}, WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := earlier.Project(context.Background(), "six"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	c, err := New([]string{srv.URL()}, WithCacheDir(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := c.CachedOnly()
+	p, err := cached.Project(context.Background(), "six")
+	if err != nil || p.Name == "" || len(p.Files) == 0 {
+		t.Fatalf("cached page = %+v, %v", p, err)
+	}
+	if _, err := cached.Project(context.Background(), "demo-lib"); err == nil {
+		t.Error("a page the cache lacks was answered")
+	}
+	if n := srv.TotalRequests(); n != 0 {
+		t.Errorf("%d requests from the cache-only twin, want none", n)
+	}
+	if _, err := c.Project(context.Background(), "six"); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.Revalidated != 1 {
+		t.Errorf("the client revalidated %d pages after its twin read one, want 1", s.Revalidated)
+	}
+}
