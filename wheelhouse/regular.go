@@ -2,9 +2,10 @@ package wheelhouse
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // NotRegularError is a path of a store that is not a regular file: a
@@ -82,12 +83,9 @@ func readNoFollow(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, err := readlimit.ReadAll(f, limit)
 	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return b, nil
 }

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // ProblemKind classifies what is wrong with a file of a store.
@@ -365,12 +367,9 @@ func wheelMetadata(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, maxMetadata+1))
+	b, err := readlimit.ReadAll(rc, maxMetadata)
 	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxMetadata {
-		return nil, errors.New("METADATA is too large")
+		return nil, fmt.Errorf("reading %s: %w", found.Name, err)
 	}
 	return b, nil
 }

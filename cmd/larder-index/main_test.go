@@ -72,6 +72,9 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		// Sizes as the overview page and the larder command both show
 		// them: standard library only.
 		"github.com/larder-build/larder/internal/bytesize": true,
+		// Bounded reads of metadata, pages and form fields: standard
+		// library only.
+		"github.com/larder-build/larder/internal/readlimit": true,
 		// bcrypt checks upload credentials (htpasswd -B files); DESIGN
 		// allows golang.org/x/crypto and nothing further.
 		"golang.org/x/crypto/bcrypt":   true,
@@ -85,7 +88,7 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		}
 		first, _, _ := strings.Cut(dep, "/")
 		if strings.Contains(first, ".") && !allowed[dep] {
-			t.Errorf("larder-index links %s, which is neither the standard library, the wheelhouse, the page codec, distname, bytesize nor bcrypt", dep)
+			t.Errorf("larder-index links %s, which is neither the standard library, the wheelhouse, the page codec, distname, bytesize, readlimit nor bcrypt", dep)
 		}
 	}
 }
