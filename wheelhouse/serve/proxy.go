@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -347,12 +348,9 @@ func wheelMetadata(wheel, filename string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxMetadataSize+1))
+	data, err := readlimit.ReadAll(rc, maxMetadataSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", filename, err)
-	}
-	if len(data) > maxMetadataSize {
-		return nil, fmt.Errorf("reading %s: METADATA %w", filename, errTooLarge)
+		return nil, fmt.Errorf("reading %s: %s: %w", filename, found.Name, err)
 	}
 	return data, nil
 }
@@ -384,8 +382,8 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 			return
 		}
 		var err error
-		data, err = io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
-		if err != nil || len(data) > maxMetadataSize {
+		data, err = readlimit.ReadAll(resp.Body, maxMetadataSize)
+		if err != nil {
 			http.Error(w, "upstream metadata unreadable", http.StatusBadGateway)
 			return
 		}

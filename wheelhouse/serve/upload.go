@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -222,14 +223,16 @@ func (u *uploader) readForm(r *http.Request) (*uploadForm, error) {
 			}
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
-		if err != nil {
+		b, err := readlimit.ReadAll(p, maxFormField)
+		var tooLarge *readlimit.TooLargeError
+		switch {
+		case errors.As(err, &tooLarge):
+			return form, refuse(http.StatusRequestEntityTooLarge, "form field %q: %v", field, err)
+		case err != nil:
 			return form, uploadReadError("reading form field "+field, err, u.maxSize)
 		}
 		fieldBytes += int64(len(b))
 		switch {
-		case len(b) > maxFormField:
-			return form, refuse(http.StatusRequestEntityTooLarge, "form field %q is larger than %d bytes", field, maxFormField)
 		case fieldBytes > maxFormBytes:
 			return form, refuse(http.StatusRequestEntityTooLarge, "the form fields are larger than %d bytes", maxFormBytes)
 		case knownFields[field]:
@@ -399,14 +402,7 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
 		}
 		defer rc.Close()
-		b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-		if err != nil {
-			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
-		}
-		if int64(len(b)) > limit {
-			return nil, refuse(http.StatusBadRequest, "%s: %s is larger than %d bytes", filename, name, limit)
-		}
-		return b, nil
+		return readMember(rc, filename, name, limit)
 	}
 	meta, err := read(distInfo+"METADATA", maxMetadataSize)
 	if err != nil {
@@ -500,7 +496,7 @@ func inspectZipSdist(p, filename string) ([]byte, error) {
 				return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, f.Name, err)
 			}
 			defer rc.Close()
-			return readLimited(rc, filename, f.Name)
+			return readMember(rc, filename, f.Name, maxMetadataSize)
 		}
 	}
 	return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
@@ -532,13 +528,12 @@ func isPkgInfo(name string) bool {
 	return ok && dir != "" && rest == "PKG-INFO"
 }
 
-func readLimited(r io.Reader, filename, member string) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxMetadataSize+1))
+// readMember reads an archive member of at most limit bytes, refusing the
+// upload that holds a longer or unreadable one.
+func readMember(r io.Reader, filename, member string, limit int64) ([]byte, error) {
+	b, err := readlimit.ReadAll(r, limit)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, member, err)
-	}
-	if len(b) > maxMetadataSize {
-		return nil, refuse(http.StatusBadRequest, "%s: %s is larger than %d bytes", filename, member, maxMetadataSize)
 	}
 	return b, nil
 }

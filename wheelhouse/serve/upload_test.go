@@ -322,6 +322,7 @@ func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
 		{"member not in RECORD", &unlisted, []string{"alice", "pw"}, nil, http.StatusBadRequest},
 		{"metadata names another project", &renamedAs, []string{"alice", "pw"}, nil, http.StatusBadRequest},
 		{"larger than --max-upload", big, []string{"alice", "pw"}, nil, http.StatusRequestEntityTooLarge},
+		{"a form field one byte over its limit", w, []string{"alice", "pw"}, func(f map[string]string) { f["description"] = strings.Repeat("x", maxFormField+1) }, http.StatusRequestEntityTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
