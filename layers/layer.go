@@ -272,14 +272,21 @@ func (b *Builder) Build(ctx context.Context, files []File) (*Layer, error) {
 				os.Remove(tmp.Name())
 			}
 		}()
-		out = tmp
+		out = &writingBack{f: tmp}
 	}
-	digest, blob := sha256.New(), &counter{}
-	z, err := b.compression.compressor(io.MultiWriter(ctxio.Writer(ctx, out), digest, blob))
+	// An uncompressed blob is the tar: hashed once.
+	diffID, tarred := sha256.New(), &counter{}
+	var digest hash.Hash
+	blob := &counter{}
+	sink := io.MultiWriter(ctxio.Writer(ctx, out), blob)
+	if b.compression != Uncompressed {
+		digest = sha256.New()
+		sink = io.MultiWriter(ctxio.Writer(ctx, out), digest, blob)
+	}
+	z, err := b.compression.compressor(sink)
 	if err != nil {
 		return nil, fmt.Errorf("building a layer: %w", err)
 	}
-	diffID, tarred := sha256.New(), &counter{}
 	if err := writeTar(io.MultiWriter(z, diffID, tarred), files, b.mtime, b.progress); err != nil {
 		z.Close()
 		if cerr := ctx.Err(); cerr != nil {
@@ -290,7 +297,11 @@ func (b *Builder) Build(ctx context.Context, files []File) (*Layer, error) {
 	if err := z.Close(); err != nil {
 		return nil, fmt.Errorf("compressing a layer: %w", err)
 	}
-	l := &Layer{digest: v1Hash(digest), diffID: v1Hash(diffID), size: blob.n, uncompressedSize: tarred.n, compression: b.compression}
+	l := &Layer{diffID: v1Hash(diffID), size: blob.n, uncompressedSize: tarred.n, compression: b.compression}
+	l.digest = l.diffID
+	if digest != nil {
+		l.digest = v1Hash(digest)
+	}
 	if tmp == nil {
 		return l, nil
 	}
@@ -426,6 +437,29 @@ func (b *Builder) Prune(age time.Duration) (int64, error) {
 
 func v1Hash(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+// writebackChunk is how much of a kept blob is written before its
+// writing to disk is started.
+const writebackChunk = 1 << 20
+
+// writingBack writes a kept blob, and has the kernel start writing it to
+// disk every writebackChunk: the blob is built in about the time the disk
+// takes to take it, and the fsync before it is referenced then waits for
+// the last chunk rather than for the whole blob.
+type writingBack struct {
+	f           *os.File
+	done, total int64
+}
+
+func (w *writingBack) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.total += int64(n)
+	if w.total-w.done >= writebackChunk {
+		startWriteback(w.f, w.done, w.total-w.done)
+		w.done = w.total
+	}
+	return n, err
 }
 
 type counter struct{ n int64 }
