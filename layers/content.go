@@ -107,15 +107,24 @@ func (c Content) DeltaFiles(s *Stack) ([]File, error) {
 			out = append(out, File{Path: path.Join(c.dir(), wheelhouse.FilesDir, f.Name+".metadata"), Whiteout: true})
 		}
 	}
-	m, err := wheelhouse.MarshalManifest(s.Entries)
-	if err != nil {
-		return nil, fmt.Errorf("writing the image's manifest: %w", err)
-	}
-	out = append(out, DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m))
+	// The manifest is marshalled while the pages are written: both are
+	// made afresh at every bake, however small the delta.
+	var m []byte
+	var merr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m, merr = wheelhouse.MarshalManifest(s.Entries)
+	}()
 	pages, err := wheelhouse.StaticPages(s.Entries)
+	<-done
+	if merr != nil {
+		return nil, fmt.Errorf("writing the image's manifest: %w", merr)
+	}
 	if err != nil {
 		return nil, err
 	}
+	out = append(out, DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m))
 	for _, p := range pages {
 		out = append(out, DataFile(path.Join(c.dir(), p.Path), 0o644, p.Data))
 	}
