@@ -8,10 +8,16 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // chunkSize is what a writer gathers before it writes.
 const chunkSize = 16 << 10
+
+// chunks are writers' buffers, used again from page to page: a static
+// index writes hundreds of small pages at a bake, each of which would
+// otherwise allocate and clear a chunk of its own.
+var chunks = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize+4<<10); return &b }}
 
 // uploadTimeLayout is PEP 700's upload-time, with microseconds.
 const uploadTimeLayout = "2006-01-02T15:04:05.000000Z"
@@ -30,7 +36,7 @@ type ProjectWriter struct {
 // 700) are written in the JSON form of API version 1.1 or later, when
 // there are any; nil is none.
 func NewProjectWriter(w io.Writer, form Format, name, apiVersion string, versions iter.Seq[string]) *ProjectWriter {
-	p := &ProjectWriter{w: w, form: form, b: make([]byte, 0, chunkSize+4<<10)}
+	p := &ProjectWriter{w: w, form: form, b: (*chunks.Get().(*[]byte))[:0]}
 	if form == HTML {
 		p.b = appendHTMLHead(p.b, apiVersion, "Links for "+name)
 		p.b = append(p.b, "    <h1>Links for "...)
@@ -84,14 +90,20 @@ func (p *ProjectWriter) File(f *File) error {
 	return p.err
 }
 
-// Close ends the page and writes what is left of it.
+// Close ends the page and writes what is left of it. The writer is not
+// used after.
 func (p *ProjectWriter) Close() error {
 	if p.form == HTML {
 		p.b = append(p.b, "  </body>\n</html>\n"...)
 	} else {
 		p.b = append(p.b, "]}\n"...)
 	}
-	return p.flush()
+	err := p.flush()
+	if b := p.b[:0]; cap(b) > 0 {
+		p.b = nil
+		chunks.Put(&b)
+	}
+	return err
 }
 
 func (p *ProjectWriter) writeIfFull() {
