@@ -431,3 +431,33 @@ func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
 		t.Fatalf("the lock's first file, after: %d\n%s", code, body)
 	}
 }
+
+// TestPagesOfAPublicProjectOfTheRegistryDoNotListItAgain: a replica with
+// an upstream serves a project a lock's wheelhouse in the registry holds
+// as public, many pages in a row: before the upstream it asks the
+// registry whether an upload of the name was kept (a HEAD), and lists
+// the registry again only if one was, not once a second as for a name no
+// list knows.
+func TestPagesOfAPublicProjectOfTheRegistryDoNotListItAgain(t *testing.T) {
+	reg := startRegistry(t)
+	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
+	pushLockWheelhouse(t, reg, strings.Repeat("c", 64), w)
+	p := proxyRegistry(t, reg, "", "")
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	page := startReplica(t, openCacheAt(t, p.host), up.URL()) + "acme-tools/"
+	list := "/v2/larder/cache/tags/list"
+	before := p.requests(list)
+	pages := 0
+	for start := time.Now(); time.Since(start) < 3*time.Second; pages++ {
+		if code, body := getPage(t, page); code != http.StatusOK || !strings.Contains(body, w.Filename) || !strings.Contains(body, "acme_tools-9.0") {
+			t.Fatalf("the public project's page: %d, want the wheelhouse's file and the upstream's\n%s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := p.requests(list) - before; n != 0 {
+		t.Fatalf("%d pages of a public project the registry lists listed the registry %d times more, want none", pages, n)
+	}
+	if n := p.requests("/v2/larder/cache/manifests/" + registrycache.ProjectTag("acme-tools")); n < 1 {
+		t.Fatalf("the registry was never asked whether an upload of the project was kept")
+	}
+}

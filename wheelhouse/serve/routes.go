@@ -202,11 +202,13 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 	if f == formatNone {
 		return
 	}
-	if s.o.shared != nil && !s.isPrivate(norm) && len(s.baked.projects[norm]) == 0 && (s.up != nil || len(s.shared.Load().projects[norm]) == 0) {
+	if s.o.shared != nil && !s.isPrivate(norm) && len(s.baked.projects[norm]) == 0 {
 		// Another server of the shared cache may have taken an upload of
 		// this name since the list was read (of a public file a
 		// wheelhouse there holds too: the upstream must not be asked).
-		s.refreshForUnknown(r.Context(), norm)
+		if listed := len(s.shared.Load().projects[norm]) > 0; s.up != nil || !listed {
+			s.refreshForUnknown(r.Context(), norm, listed)
+		}
 	}
 	private := s.isPrivate(norm)
 	local, gen := s.localFiles(norm, private)

@@ -152,11 +152,13 @@ func (s *Server) refreshShared(since time.Time, must bool) {
 }
 
 // refreshForUnknown reads the shared cache again before the upstream is
-// asked about a project no list names or marks private: at once when the
-// cache kept an upload of it since (through another server), and the
-// project is then private whatever the list gives; else at most once a
-// second (for wheelhouses pushed since).
-func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
+// asked about a project no list marks private: at once when the cache
+// kept an upload of it since (through another server), and the project
+// is then private whatever the list gives; else, for a project the
+// shared list does not hold (listed is false), at most once a second
+// (for wheelhouses pushed since). A project it holds as public is not
+// listed again for that: every page of it would list the cache.
+func (s *Server) refreshForUnknown(ctx context.Context, norm string, listed bool) {
 	since := time.Now()
 	must := false
 	// A registry that failed to answer is not asked again for a while:
@@ -175,6 +177,9 @@ func (s *Server) refreshForUnknown(ctx context.Context, norm string) {
 			s.keptNames.Store(norm, true)
 		}
 		must = kept
+	}
+	if listed && !must {
+		return
 	}
 	s.refreshShared(since, must)
 }
