@@ -461,3 +461,78 @@ func TestPagesOfAPublicProjectOfTheRegistryDoNotListItAgain(t *testing.T) {
 		t.Fatalf("the registry was never asked whether an upload of the project was kept")
 	}
 }
+
+// faultyRegistry is a real registry behind a proxy that answers 500
+// UNKNOWN, as docker-registry answers a read of a tag while another
+// server pushes it (its file system storage truncates the tag's link
+// before writing it), to the requests fail picks; it returns the proxy's
+// host and how many requests were failed.
+func faultyRegistry(t *testing.T, reg *dockerregistry.Registry, fail func(r *http.Request) bool) (string, func() int) {
+	t.Helper()
+	target, _ := url.Parse("http://" + reg.Host)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	failed := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		f := fail(r)
+		if f {
+			failed++
+		}
+		mu.Unlock()
+		if f {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return failed
+	}
+}
+
+// TestAReadOfTheFileTagFailingOnceDoesNotFailKeep: Keep reads the file's
+// tag before and after pushing it, the very moments another server's
+// racing push of it can make the registry fail a read (docker-registry
+// does, about one race in ten); one failed read is read again, and the
+// upload is kept, its project tag too, instead of the client being told
+// nothing was stored while the file's tag is in the registry.
+func TestAReadOfTheFileTagFailingOnceDoesNotFailKeep(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// failAt is the GET of the file's tag to fail: 1 is the first
+		// question, 2 the one just before the push, 3 the read back.
+		failAt int
+	}{
+		{"the question just before the push", 2},
+		{"the read back after the push", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := startRegistry(t)
+			w, path, e := uploadedWheel(t, "acme-tools", "1.0", 0)
+			tagPath := "/v2/larder/cache/manifests/" + registrycache.UploadTag(w.Filename)
+			gets := 0
+			host, failed := faultyRegistry(t, reg, func(r *http.Request) bool {
+				if r.Method != http.MethodGet || r.URL.Path != tagPath {
+					return false
+				}
+				gets++
+				return gets == tc.failAt
+			})
+			if err := openCacheAt(t, host).Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
+				t.Fatalf("keeping an upload whose tag's read failed once: %v", err)
+			}
+			if failed() != 1 {
+				t.Fatalf("%d reads of the file's tag failed, want 1", failed())
+			}
+			if kept, err := openCache(t, reg).Served().Kept(context.Background(), "acme-tools"); err != nil || !kept {
+				t.Fatalf("Kept: %v, %v; want the project tag pushed", kept, err)
+			}
+		})
+	}
+}

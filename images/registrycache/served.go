@@ -472,7 +472,7 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 // bytes (whose project tag it then restores if a push cut short left it
 // out), and the error wraps serve.ErrConflict when it names other bytes.
 func (s *Served) keptBefore(ctx context.Context, e wheelhouse.Entry, tag string) (kept bool, err error) {
-	raw, found, err := s.c.manifest(ctx, tag)
+	raw, found, err := s.readRacedTag(ctx, tag)
 	if err != nil || !found {
 		if err != nil {
 			err = fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
@@ -504,6 +504,35 @@ func (s *Served) keptBefore(ctx context.Context, e wheelhouse.Entry, tag string)
 		return true, nil
 	}
 	return false, nil
+}
+
+// racedTagReads is how many times Keep reads the file's tag when the
+// registry fails to answer: docker-registry's file system storage
+// truncates a tag's link before writing it, so that about one read in
+// ten of a tag being pushed fails with 500, and Keep reads the tag just
+// when another server's racing push may be writing it.
+const racedTagReads = 4
+
+// readRacedTag reads the manifest tag names, again after a registry error
+// (a status of 500 or more), up to racedTagReads times in all.
+func (s *Served) readRacedTag(ctx context.Context, tag string) (raw []byte, found bool, err error) {
+	for attempt := range racedTagReads {
+		if attempt > 0 {
+			t := time.NewTimer(time.Duration(25<<attempt) * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, false, fmt.Errorf("reading %s of %s: %w (after %w)", tag, s.c.ref, context.Cause(ctx), err)
+			case <-t.C:
+			}
+		}
+		raw, found, err = s.c.manifest(ctx, tag)
+		var te *transport.Error
+		if !errors.As(err, &te) || te.StatusCode < http.StatusInternalServerError {
+			return raw, found, err
+		}
+	}
+	return raw, found, err
 }
 
 // wheelhouseTags lists the tags wheelhouses are pushed (sha256-*) and
