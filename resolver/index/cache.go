@@ -2,6 +2,7 @@ package index
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,6 +24,19 @@ import (
 type cache struct {
 	dir string
 	now func() time.Time
+
+	// parsed keeps the last page parsed from each entry, so that a page
+	// read from the cache and then confirmed by a 304 (CachedOnly, then
+	// its client) is parsed once.
+	mu     sync.Mutex
+	parsed map[string]parsedPage // page URL -> page
+}
+
+// parsedPage is a page and the response it was parsed from.
+type parsedPage struct {
+	finalURL, contentType string
+	body                  []byte
+	page                  *Page
 }
 
 // entry is a cached response: a JSON header line, then the body.
@@ -41,7 +56,31 @@ func (e *entry) fresh(now time.Time) bool {
 }
 
 func newCache(dir string) *cache {
-	return &cache{dir: dir, now: time.Now}
+	return &cache{dir: dir, now: time.Now, parsed: map[string]parsedPage{}}
+}
+
+// parsePage parses the page of an entry, or returns a copy of the page
+// parsed last from the same response (its Files are shared: read only).
+func (c *cache) parsePage(e *entry) (*Page, error) {
+	if c == nil {
+		return parsePage(e.FinalURL, e.ContentType, e.Body)
+	}
+	c.mu.Lock()
+	pp, ok := c.parsed[e.URL]
+	c.mu.Unlock()
+	if ok && pp.finalURL == e.FinalURL && pp.contentType == e.ContentType && bytes.Equal(pp.body, e.Body) {
+		cp := *pp.page
+		return &cp, nil
+	}
+	p, err := parsePage(e.FinalURL, e.ContentType, e.Body)
+	if err != nil {
+		return nil, err
+	}
+	cp := *p
+	c.mu.Lock()
+	c.parsed[e.URL] = parsedPage{finalURL: e.FinalURL, contentType: e.ContentType, body: e.Body, page: &cp}
+	c.mu.Unlock()
+	return p, nil
 }
 
 func (c *cache) pagePath(key string) string {

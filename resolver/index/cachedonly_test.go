@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
@@ -36,10 +37,15 @@ func TestCachedOnlyAnswersStalePagesWithoutARequest(t *testing.T) {
 	if n := srv.TotalRequests(); n != 0 {
 		t.Errorf("%d requests from the cache-only twin, want none", n)
 	}
-	if _, err := c.Project(context.Background(), "six"); err != nil {
+	fresh, err := c.Project(context.Background(), "six")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if s := c.Stats(); s.Revalidated != 1 {
 		t.Errorf("the client revalidated %d pages after its twin read one, want 1", s.Revalidated)
+	}
+	// Confirmed unchanged by a 304, the page is not parsed again.
+	if !reflect.DeepEqual(p, fresh) || &p.Files[0] != &fresh.Files[0] {
+		t.Errorf("the revalidated page was parsed again or differs: %+v, %+v", p, fresh)
 	}
 }

@@ -338,7 +338,7 @@ func (c *Client) fetchPage(ctx context.Context, pageURL string) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parsePage(e.FinalURL, e.ContentType, e.Body)
+	return c.cache.parsePage(e)
 }
 
 // get returns a page through the on-disk cache: a fresh entry (or any
