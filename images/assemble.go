@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -119,6 +120,11 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 // their config again for every layer asked of them by diff ID, and a
 // larder image's config carries the layout label, a record per file).
 func layersByDiffID(img v1.Image) func(v1.Hash) (v1.Layer, error) {
+	if k, ok := img.(*keptImage); ok && k.lazy {
+		if find := k.layersByDiffID(); find != nil {
+			return find
+		}
+	}
 	var once sync.Once
 	var byDiffID map[v1.Hash]v1.Layer
 	return func(h v1.Hash) (v1.Layer, error) {
@@ -316,4 +322,106 @@ func withDiffID(l v1.Layer, h v1.Hash) v1.Layer {
 		return &remote.MountableLayer{Layer: knownDiffID{ml.Layer, h}, Reference: ml.Reference}
 	}
 	return knownDiffID{l, h}
+}
+
+// keptImage is an image being refreshed, whose config and manifest are
+// parsed once: go-containerregistry parses them again at every call (a
+// layout image its manifest once for each layer asked of it), and a larder
+// image's config carries the layout label, a record per file.
+type keptImage struct {
+	v1.Image
+	// lazy finds layers by their descriptors, opened only if their bytes
+	// are read; not for a registry's image, whose layers must stay
+	// mountable into another repository.
+	lazy bool
+
+	once sync.Once
+	cf   *v1.ConfigFile
+	m    *v1.Manifest
+	err  error
+}
+
+func (k *keptImage) parsed() (*v1.ConfigFile, *v1.Manifest, error) {
+	k.once.Do(func() {
+		if k.cf, k.err = k.Image.ConfigFile(); k.err == nil {
+			k.m, k.err = k.Image.Manifest()
+		}
+	})
+	return k.cf, k.m, k.err
+}
+
+func (k *keptImage) ConfigFile() (*v1.ConfigFile, error) {
+	cf, _, err := k.parsed()
+	if err != nil {
+		return nil, err
+	}
+	return cf.DeepCopy(), nil
+}
+
+func (k *keptImage) Manifest() (*v1.Manifest, error) {
+	_, m, err := k.parsed()
+	if err != nil {
+		return nil, err
+	}
+	return m.DeepCopy(), nil
+}
+
+// layersByDiffID finds the image's layers by diff ID from its manifest and
+// config alone; nil when they do not agree.
+func (k *keptImage) layersByDiffID() func(v1.Hash) (v1.Layer, error) {
+	cf, m, err := k.parsed()
+	if err != nil || len(m.Layers) != len(cf.RootFS.DiffIDs) {
+		return nil
+	}
+	byDiffID := map[v1.Hash]v1.Layer{}
+	for i, d := range cf.RootFS.DiffIDs {
+		byDiffID[d] = &lazyLayer{img: k.Image, desc: m.Layers[i], diffID: d}
+	}
+	return func(h v1.Hash) (v1.Layer, error) {
+		if l, ok := byDiffID[h]; ok {
+			return l, nil
+		}
+		return k.Image.LayerByDiffID(h)
+	}
+}
+
+// lazyLayer is a layer of a kept image known by its descriptor, opened
+// only when its bytes are read: refreshing a layout, they are there
+// already.
+type lazyLayer struct {
+	img    v1.Image
+	desc   v1.Descriptor
+	diffID v1.Hash
+
+	once sync.Once
+	l    v1.Layer
+	err  error
+}
+
+var _ v1.Layer = (*lazyLayer)(nil)
+
+func (l *lazyLayer) open() (v1.Layer, error) {
+	l.once.Do(func() { l.l, l.err = l.img.LayerByDigest(l.desc.Digest) })
+	return l.l, l.err
+}
+
+func (l *lazyLayer) Digest() (v1.Hash, error)            { return l.desc.Digest, nil }
+func (l *lazyLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *lazyLayer) Size() (int64, error)                { return l.desc.Size, nil }
+func (l *lazyLayer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
+
+func (l *lazyLayer) Compressed() (io.ReadCloser, error) {
+	o, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	return o.Compressed()
+}
+
+func (l *lazyLayer) Uncompressed() (io.ReadCloser, error) {
+	o, err := l.open()
+	if err != nil {
+		return nil, err
+	}
+	return o.Uncompressed()
 }

@@ -410,7 +410,7 @@ func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, e
 	out := map[string]v1.Image{}
 	for _, p := range req.Platforms {
 		if img, err := src.ForPlatform(p); err == nil {
-			out[p] = img
+			out[p] = &keptImage{Image: img, lazy: src.Ref.Transport != Docker}
 		}
 	}
 	return src, out, nil

@@ -1,0 +1,79 @@
+package images
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// TestRefreshFromALayoutIntoOtherOutputsCopiesTheKeptLayers refreshes an
+// OCI layout into another layout and a docker-archive: the kept layers,
+// found by their descriptors and opened only when read, are copied whole,
+// and the result is the refresh made in place.
+func TestRefreshFromALayoutIntoOtherOutputsCopiesTheKeptLayers(t *testing.T) {
+	s := sample(t)
+	from := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "from")+":dev")
+	req := request(t, s, baseLayout(t), from, "linux/amd64")
+	bake(t, req)
+	req.Entries = bump(t, s)
+	req.From = from
+	var other string
+	for _, c := range []struct {
+		name, out string
+	}{
+		{"another layout", "oci:" + filepath.Join(t.TempDir(), "other") + ":dev"},
+		{"a docker-archive", "docker-archive:" + filepath.Join(t.TempDir(), "image.tar") + ":larder/test:dev"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := req
+			r.Output = mustRef(t, c.out)
+			rep := bake(t, r)
+			if !rep.Refreshed {
+				t.Fatalf("not a refresh: %s", rep.Reason)
+			}
+			if r.Output.Transport == OCI {
+				other = rep.Digest
+			}
+			var reused int
+			for _, l := range rep.Images[0].Layers {
+				if l.State == StateReused {
+					reused++
+				}
+			}
+			if reused == 0 {
+				t.Fatal("no layer was kept from the layout refreshed")
+			}
+			switch r.Output.Transport {
+			case OCI:
+				p, err := layout.FromPath(r.Output.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				idx, err := p.ImageIndex()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := validate.Index(idx); err != nil {
+					t.Errorf("the layout written is not whole: %v", err)
+				}
+			default:
+				img, err := tarball.ImageFromPath(r.Output.Path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := validate.Image(img); err != nil {
+					t.Errorf("the archive written is not whole: %v", err)
+				}
+			}
+		})
+	}
+	// The same refresh in place gives the same image.
+	r := req
+	r.From, r.Output = Ref{}, from
+	if inPlace := bake(t, r); inPlace.Digest != other {
+		t.Errorf("refreshed into another layout %s, in place %s", other, inPlace.Digest)
+	}
+}
