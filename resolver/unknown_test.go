@@ -28,9 +28,17 @@ type inFlight struct {
 	pages         map[string]int
 }
 
+// ServeHTTP counts a request in flight from its arrival until its handler
+// returns or its client goes away, whichever is first: a request the
+// client cancelled no longer holds one of its slots, though the handler may
+// still be sleeping through its latency.
 func (c *inFlight) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := c.now.Add(1)
-	defer c.now.Add(-1)
+	var once sync.Once
+	done := func() { once.Do(func() { c.now.Add(-1) }) }
+	stop := context.AfterFunc(r.Context(), done)
+	defer stop()
+	defer done()
 	c.all.Add(1)
 	for {
 		m := c.max.Load()
