@@ -522,7 +522,7 @@ func (s *Served) readRacedTag(ctx context.Context, tag string) (raw []byte, foun
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, false, fmt.Errorf("reading %s of %s: %w (after %w)", tag, s.c.ref, context.Cause(ctx), err)
+				return nil, false, fmt.Errorf("%w (then, waiting to read it again: %w)", err, context.Cause(ctx))
 			case <-t.C:
 			}
 		}
