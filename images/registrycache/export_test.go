@@ -7,3 +7,11 @@ const (
 	UploadSettle  = uploadSettle
 	TagCheckEvery = tagCheckEvery
 )
+
+// HeldTags is how many tags s holds the files of, to ask only whether
+// they changed.
+func HeldTags(s *Served) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen)
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,5 +115,56 @@ func TestABrokenUploadTagIsPassedOverNotFatal(t *testing.T) {
 	files, err := c.Served().Files(ctx)
 	if err != nil || len(files) != 1 || files[0].Filename != w.Filename {
 		t.Fatalf("listing a cache with one broken upload tag: %+v, %v; want the good upload", files, err)
+	}
+}
+
+// TestATagRemovedFromTheCacheIsForgotten: Served holds the files of the
+// lock tags it read, to ask only whether they changed; once a tag is
+// gone from the cache (a retention policy deleting old locks' wheelhouses
+// under a server that runs for months), its files are no longer listed
+// nor held.
+func TestATagRemovedFromTheCacheIsForgotten(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "layout")
+	c, err := registrycache.Open(ctx, "oci:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locks := []string{strings.Repeat("d", 64), strings.Repeat("e", 64)}
+	for i, lock := range locks {
+		w, path, e := uploadedWheel(t, fmt.Sprintf("acme-%d", i), "1.0", 0)
+		store, err := wheelhouse.Create(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path, store.Path(w.Filename)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(store.MetadataPath(w.Filename), w.Metadata, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.Private, e.UploadTime, e.Origin = false, time.Time{}, wheelhouse.Origin{}
+		if err := store.Put(e); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := registrycache.PushWheelhouse(ctx, c, store, lock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := c.Served()
+	if files, err := s.Files(ctx); err != nil || len(files) != 2 {
+		t.Fatalf("two locks' wheelhouses list %+v, %v; want a file each", files, err)
+	}
+	if err := layout.Path(dir).RemoveDescriptors(match.Annotation("org.opencontainers.image.ref.name", registrycache.LockTag(locks[0]))); err != nil {
+		t.Fatal(err)
+	}
+	if files, err := s.Files(ctx); err != nil || len(files) != 1 || files[0].Project != "acme-1" {
+		t.Fatalf("after the first lock's tag is removed: %+v, %v; want the second lock's file", files, err)
+	}
+	if n := registrycache.HeldTags(s); n != 1 {
+		t.Fatalf("Served holds the files of %d tags, want 1: the removed tag's are held still", n)
 	}
 }

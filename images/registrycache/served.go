@@ -169,6 +169,7 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	s.forgetTagsGone(tags)
 	var out []wheelhouse.Entry
 	for _, files := range found {
 		out = append(out, files...)
@@ -192,6 +193,23 @@ func (s *Served) remember(tag, digest string, files []wheelhouse.Entry) {
 		s.seen = map[string]readTag{}
 	}
 	s.seen[tag] = readTag{digest: digest, files: files, checked: time.Now()}
+}
+
+// forgetTagsGone forgets the files of the tags read before that the
+// list no longer holds: tags are deleted (old locks' wheelhouses), and a
+// server runs for months.
+func (s *Served) forgetTagsGone(tags []string) {
+	listed := make(map[string]bool, len(tags))
+	for _, tag := range tags {
+		listed[tag] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tag := range s.seen {
+		if !listed[tag] {
+			delete(s.seen, tag)
+		}
+	}
 }
 
 // dueChecks picks, of the tags read before, the tagChecksPerList asked
