@@ -104,9 +104,14 @@ func IsUnsafe(name string) bool {
 // Progress receives events while resolving; it may be nil.
 type Progress func(Event)
 
-// Event is a step of a resolution, for progress display.
+// Event is a step of a resolution, for progress display: a version
+// examined, or the search starting over.
 type Event struct {
 	Target  string
 	Package string
 	Version string
+	// Restart, set alone, says the search starts over: a re-lock found a
+	// page it searched changed since it was cached, and searches again
+	// against the index. The versions heard of before it no longer count.
+	Restart bool
 }

@@ -17,7 +17,8 @@ import (
 
 // Resolve finds, for every target, the newest versions that satisfy the
 // requirements, their dependencies (markers evaluated for the target) and
-// the constraints. WithProgress hears of each version examined.
+// the constraints. WithProgress hears of each version examined (and of a
+// re-lock's search starting over, Event.Restart).
 func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Result, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -27,11 +28,15 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 		return nil, errors.New("no target to resolve for")
 	}
 	// A re-lock searches the cached pages while they are revalidated,
-	// and searches again only if one of them changed.
+	// and searches again only if one of them changed: progress then
+	// hears that the versions it heard of no longer count.
 	if sf := newStaleFirst(ctx, ix, req.Previous); sf != nil {
 		res, err := resolve(ctx, sf, req, o.progress)
 		if sf.settle() {
 			return res, err
+		}
+		if o.progress != nil {
+			o.progress(Event{Restart: true})
 		}
 	}
 	return resolve(ctx, ix, req, o.progress)

@@ -112,6 +112,9 @@ func TestRelockSearchesTheCachedPagesWhileTheyAreRevalidated(t *testing.T) {
 			seen := map[string]bool{}
 			openedBySearch := false
 			again := lock(WithProgress(func(e Event) {
+				if e.Restart {
+					return
+				}
 				seen[e.Package] = true
 				if len(seen) == depth {
 					once.Do(func() { openedBySearch = true; close(open) })
@@ -130,6 +133,81 @@ func TestRelockSearchesTheCachedPagesWhileTheyAreRevalidated(t *testing.T) {
 			want := fmt.Sprintf("link%d==%s", depth-1, tt.wantLast)
 			if len(got) != depth || got[depth-1] != want {
 				t.Errorf("re-locked %s, want %d links ending with %s", strings.Join(got, " "), depth, want)
+			}
+		})
+	}
+}
+
+// TestRelockProgressCountsTheSearchThatStands re-locks with a previous
+// lock, its pages stale, with and without a release since: when a page
+// changed and the search is made again, progress hears a Restart before
+// the second search, so that a count reset by it ends at the versions the
+// lock's own search examined, as many as a lock without a previous one
+// hears, not the sum of both searches.
+func TestRelockProgressCountsTheSearchThatStands(t *testing.T) {
+	index1 := func(libs ...string) *pypitest.Index {
+		var rels []pypitest.Release
+		for _, v := range libs {
+			rels = append(rels, pure(v, "dep>=1"))
+		}
+		return &pypitest.Index{Projects: []pypitest.Project{
+			{Name: "app", Releases: []pypitest.Release{pure("1.0", "lib>=1")}},
+			{Name: "lib", Releases: rels},
+			{Name: "dep", Releases: []pypitest.Release{pure("1.0"), pure("1.1")}},
+		}}
+	}
+	tests := []struct {
+		name         string
+		later        *pypitest.Index // the index at the re-lock
+		wantRestarts int
+		wantLib      string
+	}{
+		{"unchanged pages: one search, no restart", index1("1.0", "1.1"), 0, "1.1"},
+		{"a release since: the search made again restarts the count", index1("1.0", "1.1", "2.0"), 1, "2.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := pypitest.Start(t, index1("1.0", "1.1")) // no Cache-Control: stale at once
+			cache := t.TempDir()
+			req := Request{Requirements: reqs(t, "app"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")}}
+			resolveCounting := func(prev *pylock.Lock) (res *Result, examined, restarts int) {
+				t.Helper()
+				c, err := index.New([]string{srv.URL()}, index.WithCacheDir(cache), index.WithRetries(0, 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var mu sync.Mutex
+				r := req
+				r.Previous = prev
+				res, err = Resolve(context.Background(), c, r, WithProgress(func(e Event) {
+					mu.Lock()
+					defer mu.Unlock()
+					if e.Restart {
+						examined = 0
+						restarts++
+						return
+					}
+					examined++
+				}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, examined, restarts
+			}
+			first, _, _ := resolveCounting(nil)
+			if err := srv.SetIndex(tt.later); err != nil {
+				t.Fatal(err)
+			}
+			res, examined, restarts := resolveCounting(first.Lock())
+			_, want, _ := resolveCounting(nil)
+			if restarts != tt.wantRestarts {
+				t.Errorf("%d restarts heard, want %d", restarts, tt.wantRestarts)
+			}
+			if examined != want {
+				t.Errorf("the re-lock's progress counted %d versions examined, want %d (a lock without a previous one)", examined, want)
+			}
+			if got := pins(res, 0); !strings.Contains(got, "lib=="+tt.wantLib) {
+				t.Errorf("re-locked %s, want lib==%s", got, tt.wantLib)
 			}
 		})
 	}

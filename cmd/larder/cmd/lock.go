@@ -153,6 +153,12 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	})
 	locked, err := resolver.Lock(cmd.Context(), req, resolver.WithIndex(client), resolver.WithCacheDir(cacheDir),
 		resolver.WithProgress(func(e resolver.Event) {
+			if e.Restart {
+				// A re-lock searching again: count its versions only.
+				resolvedCount.Store(0)
+				lastPkg.Store("")
+				return
+			}
 			resolvedCount.Add(1)
 			lastPkg.Store(e.Package + " " + e.Version)
 		}))
