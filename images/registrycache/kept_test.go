@@ -536,3 +536,36 @@ func TestAReadOfTheFileTagFailingOnceDoesNotFailKeep(t *testing.T) {
 		})
 	}
 }
+
+// TestAPublicProjectIsListedAgainWhileTheRegistryCannotSayWhetherItWasUploaded:
+// a replica serving a project a lock's wheelhouse holds as public cannot
+// ask the registry whether an upload of it was kept (its HEAD fails, and
+// it is not asked again for a while); another replica takes an upload of
+// the very bytes of the lock's file; the first still turns the project
+// private within seconds, by listing the registry again (at most once a
+// second) as long as it cannot ask.
+func TestAPublicProjectIsListedAgainWhileTheRegistryCannotSayWhetherItWasUploaded(t *testing.T) {
+	reg := startRegistry(t)
+	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
+	pushLockWheelhouse(t, reg, strings.Repeat("f", 64), w)
+	question := "/v2/larder/cache/manifests/" + registrycache.ProjectTag("acme-tools")
+	host, failed := faultyRegistry(t, reg, func(r *http.Request) bool {
+		return r.Method == http.MethodHead && r.URL.Path == question
+	})
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	page := startReplica(t, openCacheAt(t, host), up.URL()) + "acme-tools/"
+	if code, body := getPage(t, page); code != http.StatusOK || !strings.Contains(body, "acme_tools-9.0") {
+		t.Fatalf("before the upload, a public project's page: %d, want the upstream's file\n%s", code, body)
+	}
+	if failed() == 0 {
+		t.Fatal("the replica never asked whether an upload of the project was kept")
+	}
+	legacy, _ := uploadReplica(t, openCache(t, reg), serve.WithOffline(true))
+	if _, err := postUpload(t, legacy, w); err != nil {
+		t.Fatal(err)
+	}
+	took := waitForPage(t, page, 5*time.Second, func(body string) bool {
+		return strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0")
+	})
+	t.Logf("private %v after the upload, the registry failing every question about it", took.Round(time.Millisecond))
+}

@@ -156,14 +156,16 @@ func (s *Server) refreshShared(since time.Time, must bool) {
 // kept an upload of it since (through another server), and the project
 // is then private whatever the list gives; else, for a project the
 // shared list does not hold (listed is false), at most once a second
-// (for wheelhouses pushed since). A project it holds as public is not
-// listed again for that: every page of it would list the cache.
+// (for wheelhouses pushed since). A project it holds as public is listed
+// again that way only while the cache cannot say whether it kept an
+// upload of it: else every page of it would list the cache.
 func (s *Server) refreshForUnknown(ctx context.Context, norm string, listed bool) {
 	since := time.Now()
-	must := false
+	must, answered := false, false
+	k, keeps := s.o.shared.(Keeper)
 	// A registry that failed to answer is not asked again for a while:
 	// every page of a name it does not know would wait on it.
-	if k, ok := s.o.shared.(Keeper); ok && since.UnixNano()-s.keptFailed.Load() > int64(keptRetryAfter) {
+	if keeps && since.UnixNano()-s.keptFailed.Load() > int64(keptRetryAfter) {
 		kctx, cancel := context.WithTimeout(ctx, keptTimeout)
 		kept, err := k.Kept(kctx, norm)
 		cancel()
@@ -176,9 +178,9 @@ func (s *Server) refreshForUnknown(ctx context.Context, norm string, listed bool
 			// misses it: the cache said another server took an upload.
 			s.keptNames.Store(norm, true)
 		}
-		must = kept
+		must, answered = kept, err == nil
 	}
-	if listed && !must {
+	if listed && !must && (answered || !keeps) {
 		return
 	}
 	s.refreshShared(since, must)
