@@ -30,6 +30,17 @@ import (
 // lists them all.
 const maxServedTags = 10000
 
+// TooManyTagsError is returned by a list that finds more wheelhouses and
+// uploads than Served reads.
+type TooManyTagsError struct {
+	Ref       string // the cache's repository
+	Tags, Max int    // how many were found, and how many are read at most
+}
+
+func (e *TooManyTagsError) Error() string {
+	return fmt.Sprintf("listing %s: %d wheelhouses and uploads, more than the %d served", e.Ref, e.Tags, e.Max)
+}
+
 // How often Served asks whether a tag it read names another manifest
 // since (Files): at most tagChecksPerList tags a list, each at most every
 // tagCheckEvery, so that a list costs at most tagChecksPerList HEAD
@@ -122,7 +133,7 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 		tags = append(slices.Clone(s.tags), uploads...)
 	}
 	if len(tags) > maxServedTags {
-		return nil, fmt.Errorf("listing %s: %d wheelhouses and uploads, more than the %d served; name the wheelhouses to serve with a tag", s.c.ref, len(tags), maxServedTags)
+		return nil, &TooManyTagsError{Ref: s.c.ref, Tags: len(tags), Max: maxServedTags}
 	}
 	due := s.dueChecks(tags)
 	found := make([][]wheelhouse.Entry, len(tags))

@@ -12,6 +12,7 @@ import (
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
+	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
@@ -144,6 +145,7 @@ func TestHintForTheLibrariesTypedErrors(t *testing.T) {
 		{"a corrupt manifest", &wheelhouse.CorruptManifestError{Path: "wh/manifest.json", Err: errors.New("bad")}, "mv wh/manifest.json"},
 		{"a private name and only PyPI", &index.PrivateError{Name: "acme-tools", Indexes: []string{"https://pypi.org/simple/"}}, `[index.projects] "acme-tools"`},
 		{"no manifest", fmt.Errorf("opening wheelhouse wh: %w", wheelhouse.ErrNoManifest), "run 'larder fetch' first"},
+		{"a cache with too many wheelhouses", &registrycache.TooManyTagsError{Ref: "reg/acme", Tags: 10001, Max: 10000}, "--cache-tag TAG"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -198,6 +198,9 @@ func hintFor(err error) string {
 	if re, ok := errors.AsType[*transport.Error](err); ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden) {
 		return "the registry refused the credential: log in (docker login REGISTRY, or a credential helper in ~/.docker/config.json, or REGISTRY_AUTH_FILE); pushing needs write access, fetching only read"
 	}
+	if tm, ok := errors.AsType[*registrycache.TooManyTagsError](err); ok {
+		return fmt.Sprintf("name the wheelhouses of %s to serve with --cache-tag TAG (repeatable), or remove old ones from the registry", tm.Ref)
+	}
 	if pe, ok := errors.AsType[*images.PlatformError](err); ok {
 		return fmt.Sprintf("give a base for %s, or bake for --platform %s", pe.Want, pe.Have)
 	}
