@@ -133,6 +133,12 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		s.metrics.upload(result, 0)
 		s.log.Warn("refusing an upload", "user", user, "err", ue.msg)
 		http.Error(w, ue.msg, ue.status)
+	case err != nil && r.Context().Err() != nil:
+		// The client went away (while the body was read, or while it
+		// waited for another upload of its file name): nobody to answer,
+		// and nothing wrong with the server.
+		s.metrics.upload(uploadRefused, 0)
+		s.log.Info("an upload ended with its client", "user", user, "err", err)
 	case err != nil:
 		s.metrics.upload(uploadRefused, 0)
 		s.log.Error("storing an upload failed", "user", user, "err", err)
