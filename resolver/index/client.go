@@ -476,7 +476,10 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 // HTTP/1.1 host dials its own as before. It returns the request to send
 // and what to call once it is sent (whatever the outcome: a first
 // request that fails leaves the others to dial their own), or the
-// context's error.
+// context's error. The others wait at most firstConnWait: a first
+// connection stuck in its handshake (a backend that accepts and hangs)
+// would otherwise hold every request back for the whole handshake
+// timeout, not only its own.
 func (c *Client) firstConn(req *http.Request) (*http.Request, func(), error) {
 	if req.URL.Scheme != "https" {
 		return req, func() {}, nil // no HTTP/2 without TLS
@@ -490,18 +493,27 @@ func (c *Client) firstConn(req *http.Request) (*http.Request, func(), error) {
 	}
 	c.mu.Unlock()
 	if asked {
+		wait := time.NewTimer(firstConnWait)
+		defer wait.Stop()
 		select {
 		case <-ch:
-			return req, func() {}, nil
+		case <-wait.C:
 		case <-req.Context().Done():
 			return nil, nil, req.Context().Err()
 		}
+		return req, func() {}, nil
 	}
 	var once sync.Once
 	open := func() { once.Do(func() { close(ch) }) }
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { open() }}
 	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace)), open, nil
 }
+
+// firstConnWait is how long a request waits for the first connection
+// to its host (firstConn) before it dials its own: a TLS handshake takes
+// two or three round trips, well under a second to any index but the
+// farthest.
+const firstConnWait = time.Second
 
 // netError marks a failure of the connection rather than of the content.
 type netError struct{ err error }

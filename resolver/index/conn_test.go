@@ -112,3 +112,86 @@ func newTLSClient(t *testing.T, srv *httptest.Server, opts ...Option) *Client {
 	c.http.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: roots}
 	return c
 }
+
+// TestRequestsAtStartDoNotWaitLongForAStuckFirstConnection: the first
+// connection to an https host never gets past its TLS handshake (a
+// backend that accepts and then hangs), and the requests waiting for it
+// go on with connections of their own after a short wait instead of the
+// whole handshake timeout.
+func TestRequestsAtStartDoNotWaitLongForAStuckFirstConnection(t *testing.T) {
+	const requests = 8
+	idx := &pypitest.Index{}
+	for i := range requests {
+		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("p%d", i),
+			Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}})
+	}
+	fake := pypitest.New(idx)
+	if err := fake.Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(fake)
+	srv.EnableHTTP2 = true
+	stuck := &holdFirst{Listener: srv.Listener}
+	srv.Listener = stuck
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	t.Cleanup(stuck.release)
+	c := newTLSClient(t, srv, WithRetries(0, 0), WithParallel(requests))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	var answered atomic.Int64
+	for i := range requests {
+		wg.Go(func() {
+			if _, err := c.Project(ctx, fmt.Sprintf("p%d", i)); err == nil {
+				if answered.Add(1) == requests-1 {
+					cancel() // the one on the stuck connection is all that is left
+				}
+			}
+		})
+	}
+	// The transport gives up on the stuck handshake after 10 s.
+	const within = 5 * time.Second
+	time.AfterFunc(within, cancel)
+	start := time.Now()
+	wg.Wait()
+	if n := answered.Load(); n < requests-1 {
+		t.Errorf("%d of %d requests answered in %v (waited %v), want all but the one on the stuck connection", n, requests, within, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// holdFirst is a listener that holds the first connection it accepts,
+// unanswered, until release, and hands the others on.
+type holdFirst struct {
+	net.Listener
+	mu   sync.Mutex
+	held net.Conn
+	done bool
+}
+
+func (l *holdFirst) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		hold := !l.done && l.held == nil
+		if hold {
+			l.held = conn
+		}
+		l.mu.Unlock()
+		if !hold {
+			return conn, nil
+		}
+	}
+}
+
+func (l *holdFirst) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
+	if l.held != nil {
+		l.held.Close()
+	}
+}
