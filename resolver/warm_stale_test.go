@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,4 +213,108 @@ func TestRelockProgressCountsTheSearchThatStands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRelockDoesNotStandOnAPageItCouldNotRevalidate re-locks with a
+// previous lock while the index fails one of the stale pages: the search
+// made from the cached pages does not stand, and the re-lock fails as
+// revalidating first would, instead of locking from the stale page.
+func TestRelockDoesNotStandOnAPageItCouldNotRevalidate(t *testing.T) {
+	srv := pypitest.Start(t, relockIndex()) // no Cache-Control: stale at once
+	cache := t.TempDir()
+	req := Request{Requirements: reqs(t, "app"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")}}
+	first := resolveCached(t, srv.URL(), cache, req)
+	srv.FailPath("/simple/dep/", pypitest.Fail500)
+	req.Previous = first.Lock()
+	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(cache), index.WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(context.Background(), c, req)
+	if err == nil || !strings.Contains(err.Error(), "/simple/dep/") {
+		t.Errorf("re-locked %v with %v, want the failure of dep's page", res != nil, err)
+	}
+}
+
+// TestRelockCancelledWhileRevalidatingEndsPromptly cancels a re-lock
+// whose search is done while the index holds back every revalidation:
+// Resolve returns the cancellation at once, having waited for them, and
+// leaves nothing half-written in the cache.
+func TestRelockCancelledWhileRevalidatingEndsPromptly(t *testing.T) {
+	fake := pypitest.New(relockIndex())
+	if err := fake.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var holding atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if holding.Load() && strings.HasPrefix(r.URL.Path, "/simple/") {
+			<-r.Context().Done() // held until the client gives up
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cache := t.TempDir()
+	req := Request{Requirements: reqs(t, "app"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")}}
+	first := resolveCached(t, srv.URL+"/simple/", cache, req)
+	holding.Store(true)
+	req.Previous = first.Lock()
+	c, err := index.New([]string{srv.URL + "/simple/"}, index.WithCacheDir(cache), index.WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelled atomic.Int64 // when, in ns since start
+	var once sync.Once
+	start := time.Now()
+	_, err = Resolve(ctx, c, req, WithProgress(func(e Event) {
+		if e.Package == "dep" {
+			// The search has read every page from the cache; the
+			// revalidations are held.
+			once.Do(func() {
+				time.AfterFunc(100*time.Millisecond, func() { cancelled.Store(int64(time.Since(start))); cancel() })
+			})
+		}
+	}))
+	took := time.Since(start) - time.Duration(cancelled.Load())
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled re-lock: %v, want context.Canceled", err)
+	}
+	if cancelled.Load() == 0 || took > 2*time.Second {
+		t.Errorf("Resolve returned %v after the cancellation (cancelled: %v)", took, cancelled.Load() != 0)
+	}
+	err = filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".tmp-") {
+			t.Errorf("half-written cache file %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// relockIndex is app, which requires lib, which requires dep.
+func relockIndex() *pypitest.Index {
+	return &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "app", Releases: []pypitest.Release{pure("1.0", "lib>=1")}},
+		{Name: "lib", Releases: []pypitest.Release{pure("1.0", "dep"), pure("1.1", "dep")}},
+		{Name: "dep", Releases: []pypitest.Release{pure("1.0"), pure("1.1")}},
+	}}
+}
+
+// resolveCached resolves req against indexURL with a client caching in
+// cache.
+func resolveCached(t *testing.T, indexURL, cache string, req Request) *Result {
+	t.Helper()
+	c, err := index.New([]string{indexURL}, index.WithCacheDir(cache), index.WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(context.Background(), c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
