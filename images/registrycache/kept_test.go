@@ -25,6 +25,7 @@ import (
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/dockerregistry"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -129,6 +130,7 @@ func waitForPage(t *testing.T, page string, within time.Duration, ok func(body s
 // KeptTTL, and an upload of that name through another server is still
 // served, and private, within KeptTTL (and one list) of being kept.
 func TestAPublicNameCostsTheRegistryOneQuestionPerTTL(t *testing.T) {
+	testenv.Slow(t, "pages for 6 s across two 3 s windows")
 	reg := startRegistry(t)
 	p := proxyRegistry(t, reg, "", "")
 	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
@@ -357,6 +359,7 @@ func TestASlowPushHoldsUpOnlyUploadsOfItsName(t *testing.T) {
 // already running and the registry all know its project is private from
 // then on, and the upstream's higher version is no longer offered.
 func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testing.T) {
+	testenv.Slow(t, "waits for a running replica to list again")
 	reg := startRegistry(t)
 	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
 	pushLockWheelhouse(t, reg, strings.Repeat("a", 64), w)
@@ -412,6 +415,7 @@ func pushLockWheelhouse(t *testing.T, reg *dockerregistry.Registry, lockSHA256 s
 // replica serves the new file within TagCheckEvery (and a list), not
 // only after a restart.
 func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
+	testenv.Slow(t, "waits out the 5 s between checks of a tag")
 	reg := startRegistry(t)
 	first, _, _ := uploadedWheel(t, "acme-first", "1.0", 0)
 	second, _, _ := uploadedWheel(t, "acme-second", "1.0", 0)
@@ -439,6 +443,7 @@ func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
 // the registry again only if one was, not once a second as for a name no
 // list knows.
 func TestPagesOfAPublicProjectOfTheRegistryDoNotListItAgain(t *testing.T) {
+	testenv.Slow(t, "asks for pages for 3 s")
 	reg := startRegistry(t)
 	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
 	pushLockWheelhouse(t, reg, strings.Repeat("c", 64), w)
