@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -179,6 +180,7 @@ func (h *hangingKeeper) Kept(ctx context.Context, _ string) (bool, error) {
 // fails the cache is not asked again for a while, so a hung registry
 // costs one request its delay, not every page of a name it does not know.
 func TestAHangingCacheDelaysOneUnknownNameNotEvery(t *testing.T) {
+	testenv.Slow(t, "waits out a hung list, about 12 s")
 	c := &hangingKeeper{dirCache: dirCache{dir: t.TempDir()}, hangLists: true}
 	_, base := startServer(t, nil, WithCache(c), WithOffline(true))
 	time.Sleep(sharedRefreshEvery) // the start's list is a second old: the next is due
