@@ -133,7 +133,7 @@ func TestAPublicNameCostsTheRegistryOneQuestionPerTTL(t *testing.T) {
 	testenv.Slow(t, "pages for 6 s across two 3 s windows")
 	reg := startRegistry(t)
 	p := proxyRegistry(t, reg, "", "")
-	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	up := upstreamOfAcmeTools9(t)
 	page := startReplica(t, openCacheAt(t, p.host), up.URL()) + "acme-tools/"
 	question := "/v2/larder/cache/manifests/" + registrycache.ProjectTag("acme-tools")
 
@@ -361,9 +361,8 @@ func TestASlowPushHoldsUpOnlyUploadsOfItsName(t *testing.T) {
 func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testing.T) {
 	testenv.Slow(t, "waits for a running replica to list again")
 	reg := startRegistry(t)
-	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
-	pushLockWheelhouse(t, reg, strings.Repeat("a", 64), w)
-	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	w := lockOfAcmeTools1(t, reg, strings.Repeat("a", 64))
+	up := upstreamOfAcmeTools9(t)
 	other := startReplica(t, openCache(t, reg), up.URL()) + "acme-tools/"
 	if code, body := getPage(t, other); code != http.StatusOK || !strings.Contains(body, w.Filename) || !strings.Contains(body, "acme_tools-9.0") {
 		t.Fatalf("before the upload, a public project's page: %d, want the wheelhouse's file and the upstream's\n%s", code, body)
@@ -380,6 +379,22 @@ func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testin
 			return strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0")
 		})
 	}
+}
+
+// lockOfAcmeTools1 pushes a lock's wheelhouse of one public file,
+// acme-tools 1.0, under the lock's tag, and returns the file.
+func lockOfAcmeTools1(t *testing.T, reg *dockerregistry.Registry, lockSHA256 string) *pypitest.File {
+	t.Helper()
+	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
+	pushLockWheelhouse(t, reg, lockSHA256, w)
+	return w
+}
+
+// upstreamOfAcmeTools9 starts an upstream index that offers acme-tools
+// 9.0, a higher version than any of the tests' own.
+func upstreamOfAcmeTools9(t *testing.T) *pypitest.Server {
+	t.Helper()
+	return pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
 }
 
 // pushLockWheelhouse pushes a wheelhouse of the wheels, public files of
@@ -445,10 +460,9 @@ func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
 func TestPagesOfAPublicProjectOfTheRegistryDoNotListItAgain(t *testing.T) {
 	testenv.Slow(t, "asks for pages for 3 s")
 	reg := startRegistry(t)
-	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
-	pushLockWheelhouse(t, reg, strings.Repeat("c", 64), w)
+	w := lockOfAcmeTools1(t, reg, strings.Repeat("c", 64))
 	p := proxyRegistry(t, reg, "", "")
-	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	up := upstreamOfAcmeTools9(t)
 	page := startReplica(t, openCacheAt(t, p.host), up.URL()) + "acme-tools/"
 	list := "/v2/larder/cache/tags/list"
 	before := p.requests(list)
@@ -551,13 +565,12 @@ func TestAReadOfTheFileTagFailingOnceDoesNotFailKeep(t *testing.T) {
 // second) as long as it cannot ask.
 func TestAPublicProjectIsListedAgainWhileTheRegistryCannotSayWhetherItWasUploaded(t *testing.T) {
 	reg := startRegistry(t)
-	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
-	pushLockWheelhouse(t, reg, strings.Repeat("f", 64), w)
+	w := lockOfAcmeTools1(t, reg, strings.Repeat("f", 64))
 	question := "/v2/larder/cache/manifests/" + registrycache.ProjectTag("acme-tools")
 	host, failed := faultyRegistry(t, reg, func(r *http.Request) bool {
 		return r.Method == http.MethodHead && r.URL.Path == question
 	})
-	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "acme-tools", Releases: []pypitest.Release{pure("9.0")}}}})
+	up := upstreamOfAcmeTools9(t)
 	page := startReplica(t, openCacheAt(t, host), up.URL()) + "acme-tools/"
 	if code, body := getPage(t, page); code != http.StatusOK || !strings.Contains(body, "acme_tools-9.0") {
 		t.Fatalf("before the upload, a public project's page: %d, want the upstream's file\n%s", code, body)
