@@ -51,7 +51,7 @@ func (sh *shared) warm(name string, ss pep440.Specifiers) {
 // held.
 func (sh *shared) reguessLocked(name string, ss pep440.Specifiers) {
 	seen, ok := sh.specs[name]
-	if !ok || seen[ss.String()] {
+	if !ok || seen[ss.String()] || len(seen) >= maxGuessSpecs {
 		return
 	}
 	seen[ss.String()] = true
@@ -63,6 +63,12 @@ func (sh *shared) reguessLocked(name string, ss pep440.Specifiers) {
 	}
 	sh.queueGuessLocked(name, guessFiles(page, name, ss, sh.pythons))
 }
+
+// maxGuessSpecs bounds how many specifiers of one project the warm-up
+// guesses for: an index whose releases each require their dependency
+// differently cannot send it after every version of it (the search asks
+// for what it needs in any case).
+const maxGuessSpecs = 8
 
 // queueGuessLocked queues a guess at the newest of files unless it has
 // been guessed at (or fetched) already; sh.mu is held and stays held.

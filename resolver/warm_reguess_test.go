@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -67,5 +68,39 @@ func TestWarmingGuessesAgainForEachNewSpecifier(t *testing.T) {
 				t.Errorf("metadata fetched for %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestWarmingGuessesForAtMostEightSpecifiersOfAProject warms lib for
+// twelve specifiers, each admitting another newest version: the warm-up
+// guesses for the first eight only, so an index whose releases each pin
+// their dependency differently cannot send it after every version.
+func TestWarmingGuessesForAtMostEightSpecifiersOfAProject(t *testing.T) {
+	var libs []pypitest.Release
+	for i := 1; i <= 12; i++ {
+		libs = append(libs, pure(fmt.Sprintf("%d.0", i)))
+	}
+	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{{Name: "lib", Releases: libs}}})
+	c, err := index.New([]string{srv.URL()}, index.WithCacheDir(t.TempDir()), index.WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := newShared(context.Background(), c, []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")})
+	sh.warm("lib", pep440.MustParseSpecifiers("<2"))
+	if _, err := c.Project(context.Background(), "lib"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i <= 13; i++ {
+		sh.warm("lib", pep440.MustParseSpecifiers(fmt.Sprintf("<%d", i)))
+	}
+	sh.warmers.Wait() //nolint:errcheck // warm-ups return no error
+	fetched := 0
+	for path := range srv.Counts() {
+		if strings.HasSuffix(path, ".whl.metadata") {
+			fetched++
+		}
+	}
+	if fetched != maxGuessSpecs {
+		t.Errorf("metadata of %d versions fetched for 12 specifiers, want %d", fetched, maxGuessSpecs)
 	}
 }
