@@ -39,21 +39,7 @@ func (x *pagePeakIndex) Project(ctx context.Context, name string) (*index.Page, 
 // since the previous lock included.
 func TestRelockRevalidatesThePreviousLocksPagesAtOnce(t *testing.T) {
 	const depth = 8
-	chain := func(newest string) *pypitest.Index {
-		idx := &pypitest.Index{}
-		for i := range depth {
-			var requires []string
-			if i+1 < depth {
-				requires = []string{fmt.Sprintf("link%d>=1", i+1)}
-			}
-			rels := []pypitest.Release{pure("1.0", requires...), pure("1.1", requires...)}
-			if i == depth-1 && newest != "" {
-				rels = append(rels, pure(newest))
-			}
-			idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("link%d", i), Releases: rels})
-		}
-		return idx
-	}
+	chain := func(newest string) *pypitest.Index { return linkChain(depth, newest) }
 	tests := []struct {
 		name     string
 		previous string // the previous lock's contents: "" none, "first" the first lock
@@ -141,4 +127,23 @@ func TestRelockRevalidatesThePreviousLocksPagesAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// linkChain is an index of depth projects, link0 to link<depth-1>, each of
+// versions 1.0 and 1.1 requiring the next; the last has newest too, if
+// given.
+func linkChain(depth int, newest string) *pypitest.Index {
+	idx := &pypitest.Index{}
+	for i := range depth {
+		var requires []string
+		if i+1 < depth {
+			requires = []string{fmt.Sprintf("link%d>=1", i+1)}
+		}
+		rels := []pypitest.Release{pure("1.0", requires...), pure("1.1", requires...)}
+		if i == depth-1 && newest != "" {
+			rels = append(rels, pure(newest))
+		}
+		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("link%d", i), Releases: rels})
+	}
+	return idx
 }

@@ -28,21 +28,7 @@ import (
 // release made since included (the search is then made again).
 func TestRelockSearchesTheCachedPagesWhileTheyAreRevalidated(t *testing.T) {
 	const depth = 6
-	chain := func(newest string) *pypitest.Index {
-		idx := &pypitest.Index{}
-		for i := range depth {
-			var requires []string
-			if i+1 < depth {
-				requires = []string{fmt.Sprintf("link%d>=1", i+1)}
-			}
-			rels := []pypitest.Release{pure("1.0", requires...), pure("1.1", requires...)}
-			if i == depth-1 && newest != "" {
-				rels = append(rels, pure(newest))
-			}
-			idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("link%d", i), Releases: rels})
-		}
-		return idx
-	}
+	chain := func(newest string) *pypitest.Index { return linkChain(depth, newest) }
 	tests := []struct {
 		name     string
 		release  string // a release of the last link published after the first lock
