@@ -20,9 +20,9 @@ build:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index-linux-amd64 ./cmd/larder-index
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/larder-index-linux-arm64 ./cmd/larder-index
 	gzip -9nc bin/larder-index-linux-amd64 > $(EMBED)/larder-index-linux-amd64.gz.tmp && mv $(EMBED)/larder-index-linux-amd64.gz.tmp $(EMBED)/larder-index-linux-amd64.gz
-	sha256sum bin/larder-index-linux-amd64 | cut -c1-64 > $(EMBED)/larder-index-linux-amd64.sha256
+	printf '%s %s\n' "$$(sha256sum < bin/larder-index-linux-amd64 | cut -c1-64)" "$$(sha256sum < $(EMBED)/larder-index-linux-amd64.gz | cut -c1-64)" > $(EMBED)/larder-index-linux-amd64.sha256
 	gzip -9nc bin/larder-index-linux-arm64 > $(EMBED)/larder-index-linux-arm64.gz.tmp && mv $(EMBED)/larder-index-linux-arm64.gz.tmp $(EMBED)/larder-index-linux-arm64.gz
-	sha256sum bin/larder-index-linux-arm64 | cut -c1-64 > $(EMBED)/larder-index-linux-arm64.sha256
+	printf '%s %s\n' "$$(sha256sum < bin/larder-index-linux-arm64 | cut -c1-64)" "$$(sha256sum < $(EMBED)/larder-index-linux-arm64.gz | cut -c1-64)" > $(EMBED)/larder-index-linux-arm64.sha256
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags '$(LDFLAGS)' -o bin/larder ./cmd/larder
 	cp bin/larder-index-linux-amd64 bin/larder-index
 

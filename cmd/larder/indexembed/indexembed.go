@@ -115,18 +115,33 @@ func extract(fsys fs.FS, dir, platform string) (string, error) {
 	return dst, nil
 }
 
-// embeddedSum is the sha256 (lowercase hex) embedded beside a binary, or
-// "" when there is none.
+// embeddedSum is the sha256 (lowercase hex) of a binary, from the file
+// make build writes beside it: the binary's sha256, then its .gz's. It is
+// "" when there is no such file, or when the .gz is not the one the sum
+// was taken beside (a build cut short between the two): a sum is trusted
+// only for the bytes it was made from.
 func embeddedSum(fsys fs.FS, name string) (string, error) {
 	data, err := fs.ReadFile(fsys, "bin/"+name+sumSuffix)
 	if err != nil {
 		return "", nil
 	}
-	sum := strings.TrimSpace(string(data))
-	if sum, _, _ = strings.Cut(sum, " "); len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("bin/%s%s holds no sha256", name, sumSuffix)
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 || !isSum(fields[0]) || !isSum(fields[1]) {
+		return "", fmt.Errorf("bin/%s%s holds no two sha256 sums (the binary's and its .gz's)", name, sumSuffix)
 	}
-	return sum, nil
+	gz, err := fs.ReadFile(fsys, "bin/"+name+suffix)
+	if err != nil {
+		return "", err
+	}
+	if sum := sha256.Sum256(gz); hex.EncodeToString(sum[:]) != fields[1] {
+		return "", nil
+	}
+	return fields[0], nil
+}
+
+// isSum reports whether s is a sha256 in lowercase hex.
+func isSum(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // decompress returns the embedded binary's bytes.

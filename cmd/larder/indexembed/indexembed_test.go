@@ -23,7 +23,7 @@ func embedded(t *testing.T, bins map[string][]byte, sum bool) fstest.MapFS {
 		zw.Close()
 		fsys["bin/"+prefix+name+suffix] = &fstest.MapFile{Data: gz.Bytes()}
 		if sum {
-			fsys["bin/"+prefix+name+sumSuffix] = &fstest.MapFile{Data: []byte(hexSum(data) + "\n")}
+			fsys["bin/"+prefix+name+sumSuffix] = &fstest.MapFile{Data: []byte(hexSum(data) + " " + hexSum(gz.Bytes()) + "\n")}
 		}
 	}
 	return fsys
@@ -41,7 +41,7 @@ func TestExtractWritesTheEmbeddedBytesAndReusesOnlyAnIntactFile(t *testing.T) {
 		{"without it", embedded(t, bins, false)},
 		{"with a sha256 of another build", func() fstest.MapFS {
 			f := embedded(t, bins, false)
-			f["bin/"+prefix+"linux-amd64"+sumSuffix] = &fstest.MapFile{Data: []byte(hexSum([]byte("older")))}
+			f["bin/"+prefix+"linux-amd64"+sumSuffix] = &fstest.MapFile{Data: []byte(hexSum([]byte("older")) + " " + hexSum([]byte("older.gz")))}
 			return f
 		}()},
 	} {
@@ -92,5 +92,27 @@ func TestExtractRefusesAnEmbeddedSumThatIsNotOne(t *testing.T) {
 	fsys["bin/"+prefix+"linux-amd64"+sumSuffix] = &fstest.MapFile{Data: []byte("not a sum\n")}
 	if _, err := extractAll(fsys, t.TempDir()); err == nil {
 		t.Fatal("extracted with a malformed embedded sha256")
+	}
+}
+
+// TestExtractTrustsNoSumLeftBesideAnotherBuildsBinary: a build cut short
+// left the sums of an older binary beside a newer .gz, and the older
+// binary is in the cache under its sum: the newer embedded bytes are
+// extracted, not the older file reused.
+func TestExtractTrustsNoSumLeftBesideAnotherBuildsBinary(t *testing.T) {
+	older, newer := []byte("older larder-index"), []byte("newer larder-index")
+	stale := embedded(t, map[string][]byte{"linux-amd64": older}, true)
+	fsys := embedded(t, map[string][]byte{"linux-amd64": newer}, false)
+	fsys["bin/"+prefix+"linux-amd64"+sumSuffix] = stale["bin/"+prefix+"linux-amd64"+sumSuffix]
+	dir := t.TempDir()
+	if _, err := extractAll(stale, dir); err != nil {
+		t.Fatal(err)
+	}
+	paths, err := extractAll(fsys, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(paths["linux/amd64"]); err != nil || !bytes.Equal(got, newer) {
+		t.Errorf("extracted %q (%v), want the embedded %q", got, err, newer)
 	}
 }
