@@ -2,11 +2,12 @@ package reqfile
 
 import (
 	"fmt"
-	"github.com/larder-build/larder/resolver/dist"
 	"io/fs"
 	"os"
 	"slices"
 
+	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep508"
 )
 
@@ -265,7 +266,21 @@ func (osFileSystem) ReadFile(name string) ([]byte, error) {
 	if fi.Size() > maxFileSize {
 		return nil, fmt.Errorf("reading %s: %d bytes is more than the %d allowed", name, fi.Size(), maxFileSize)
 	}
-	return os.ReadFile(name)
+	// The checks above were of the name; what is read is bounded again,
+	// in case the file was replaced or grew since.
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("reading %s: not a regular file", name)
+	}
+	data, err := readlimit.ReadAll(f, maxFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return data, nil
 }
 
 func (osFileSystem) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }

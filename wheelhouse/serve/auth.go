@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/distname"
 )
 
@@ -66,12 +67,14 @@ func readHtpasswd(name string) (*htpasswd, error) {
 // $2a$, $2b$) are refused with their line: a weaker hash must not be
 // accepted silently.
 func parseHtpasswd(name string) (*htpasswd, error) {
-	data, err := os.ReadFile(name)
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading htpasswd file: %w", err)
 	}
-	if len(data) > maxHtpasswdBytes {
-		return nil, fmt.Errorf("reading htpasswd file %s: larger than %d bytes", name, maxHtpasswdBytes)
+	data, err := readlimit.ReadAll(f, maxHtpasswdBytes)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading htpasswd file %s: %w", name, err)
 	}
 	h := &htpasswd{file: name, users: map[string][]byte{}, verified: map[string][]byte{},
 		failures: newWindowLimiter(maxAuthFailures, time.Minute)}

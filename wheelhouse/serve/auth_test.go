@@ -1,8 +1,11 @@
 package serve
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -98,4 +101,22 @@ func BenchmarkBasicAuthCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAnHtpasswdFileIsReadWithinItsBound: an htpasswd file larger than
+// maxHtpasswdBytes, or a device that never ends, is refused with its
+// name once the bound is read, not read whole.
+func TestAnHtpasswdFileIsReadWithinItsBound(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# a comment line\n"), maxHtpasswdBytes/16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{big, "/dev/zero"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := parseHtpasswd(name)
+			if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "larger than") {
+				t.Errorf("parseHtpasswd(%s): %v, want it refused as larger than %d bytes", name, err, maxHtpasswdBytes)
+			}
+		})
+	}
 }
