@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -586,4 +587,35 @@ func TestAPublicProjectIsListedAgainWhileTheRegistryCannotSayWhetherItWasUploade
 		return strings.Contains(body, w.Filename) && !strings.Contains(body, "acme_tools-9.0")
 	})
 	t.Logf("private %v after the upload, the registry failing every question about it", took.Round(time.Millisecond))
+}
+
+// TestAnUploadWhoseTagCannotBeReadBackIsKeptInPart: the registry takes
+// the file's tag, then fails every read of it: Keep says the upload was
+// kept only in part (serve.ErrPartlyKept, which the server answers with
+// "upload it again"), not that nothing was stored; once the registry
+// answers, keeping it again completes it, project tag and all.
+func TestAnUploadWhoseTagCannotBeReadBackIsKeptInPart(t *testing.T) {
+	reg := startRegistry(t)
+	w, path, e := uploadedWheel(t, "acme-tools", "1.0", 0)
+	tagPath := "/v2/larder/cache/manifests/" + registrycache.UploadTag(w.Filename)
+	var pushed atomic.Bool
+	host, failed := faultyRegistry(t, reg, func(r *http.Request) bool {
+		if r.Method == http.MethodPut && r.URL.Path == tagPath {
+			pushed.Store(true)
+		}
+		return pushed.Load() && r.Method == http.MethodGet && r.URL.Path == tagPath
+	})
+	err := openCacheAt(t, host).Served().Keep(context.Background(), e, path, w.Metadata)
+	if !errors.Is(err, serve.ErrPartlyKept) || errors.Is(err, serve.ErrConflict) {
+		t.Fatalf("Keep with its tag unreadable after the push: %v, want ErrPartlyKept", err)
+	}
+	if failed() == 0 {
+		t.Fatal("no read of the file's tag failed")
+	}
+	if err := openCache(t, reg).Served().Keep(context.Background(), e, path, w.Metadata); err != nil {
+		t.Fatalf("keeping it again: %v", err)
+	}
+	if kept, err := openCache(t, reg).Served().Kept(context.Background(), "acme-tools"); err != nil || !kept {
+		t.Fatalf("Kept: %v, %v; want the project tag pushed by the second Keep", kept, err)
+	}
 }

@@ -479,20 +479,26 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 	if _, err := s.c.putManifest(ctx, raw, []string{tag}); err != nil {
 		return fmt.Errorf("keeping %s: %w", e.Filename, err)
 	}
+	// From here the file's tag is in the registry: a failure leaves the
+	// upload kept in part (serve.ErrPartlyKept), and keeping it again
+	// completes it.
 	if s.c.dir == "" {
 		t := time.NewTimer(uploadSettle)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("keeping %s: %w", e.Filename, context.Cause(ctx))
+			return fmt.Errorf("keeping %s: %w: %w", e.Filename, serve.ErrPartlyKept, context.Cause(ctx))
 		case <-t.C:
 		}
 	}
 	// The project's tag last, and only for the bytes the file's tag
 	// names: once a server can see it, the file's is there.
 	kept, err := s.keptBefore(ctx, e, tag)
-	if err == nil && !kept {
-		err = fmt.Errorf("keeping %s in %s: its tag %s is gone after the push", e.Filename, s.c.ref, tag)
+	switch {
+	case err != nil && !errors.Is(err, serve.ErrConflict):
+		return fmt.Errorf("%w: %w", serve.ErrPartlyKept, err)
+	case err == nil && !kept:
+		return fmt.Errorf("keeping %s in %s: its tag %s is gone after the push", e.Filename, s.c.ref, tag)
 	}
 	return err
 }

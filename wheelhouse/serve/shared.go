@@ -41,6 +41,12 @@ type Keeper interface {
 // ErrConflict says a shared cache holds other bytes under a file name.
 var ErrConflict = errors.New("a file of that name with other content exists")
 
+// ErrPartlyKept is wrapped by a Keeper's error when the file itself was
+// kept in the shared cache but what goes with it was not (its project's
+// record): other servers may serve it already, and keeping it again
+// completes it.
+var ErrPartlyKept = errors.New("kept only in part")
+
 // sharedListTimeout bounds the listing of a shared cache at start.
 const sharedListTimeout = time.Minute
 

@@ -663,6 +663,9 @@ func (s *Server) keepShared(ctx context.Context, tmp string, e wheelhouse.Entry,
 	switch {
 	case errors.Is(err, ErrConflict):
 		return refuse(http.StatusConflict, "%s exists in the shared cache with different content; files are immutable: upload a new version", e.Filename)
+	case errors.Is(err, ErrPartlyKept):
+		s.log.Warn("the shared cache kept an upload only in part", "file", e.Filename, "err", err)
+		return refuse(http.StatusServiceUnavailable, "the shared cache kept %s only in part (other servers may serve it already): upload it again to complete it", e.Filename)
 	case err != nil:
 		s.log.Warn("the shared cache did not keep an upload", "file", e.Filename, "err", err)
 		return refuse(http.StatusServiceUnavailable, "the shared cache did not keep %s: nothing was stored; try again", e.Filename)
