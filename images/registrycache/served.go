@@ -249,7 +249,11 @@ func unsettled(tag string, files []wheelhouse.Entry) bool {
 		return false
 	}
 	for _, e := range files {
-		if !e.UploadTime.IsZero() && time.Since(e.UploadTime) < uploadUnsettled {
+		// An upload time ahead of this clock counts by how far ahead it
+		// is, as one behind does: a time far in the future (another
+		// server's clock gone wrong) must not keep a tag read again at
+		// every list until then.
+		if age := time.Since(e.UploadTime); !e.UploadTime.IsZero() && age < uploadUnsettled && age > -uploadUnsettled {
 			return true
 		}
 	}
