@@ -72,6 +72,9 @@ func New(t testing.TB, python string) *Pip {
 // printed. Each value is joined to its option and the requirements come
 // after '--', so that none is read as an option.
 func (p *Pip) Install(indexURL, target string, reqs ...string) ([]byte, error) {
+	if !filepath.IsAbs(p.Python) {
+		return nil, fmt.Errorf("pip install: %q is not an absolute path to an interpreter", p.Python)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	args := append([]string{"-m", "pip", "install", "--index-url=" + indexURL, "--target=" + target, "--"}, reqs...)
