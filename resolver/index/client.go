@@ -493,6 +493,11 @@ func (c *Client) firstConn(req *http.Request) (*http.Request, func(), error) {
 	}
 	c.mu.Unlock()
 	if asked {
+		select {
+		case <-ch:
+			return req, func() {}, nil // the common case: the first is up
+		default:
+		}
 		wait := time.NewTimer(firstConnWait)
 		defer wait.Stop()
 		select {
