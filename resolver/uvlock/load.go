@@ -65,12 +65,7 @@ func readLock(t *tomldoc.Table) *Lock {
 			Constraints:  requirements(mt, "constraints"),
 			Overrides:    requirements(mt, "overrides"),
 		}
-		if gt := mt.Sub("dependency-groups"); gt != nil {
-			l.Manifest.DependencyGroups = map[string][]Requirement{}
-			for _, g := range sortedKeys(gt.M) {
-				l.Manifest.DependencyGroups[g] = requirements(gt, g)
-			}
-		}
+		l.Manifest.DependencyGroups = tableMap(mt, "dependency-groups", readRequirement)
 	}
 	l.Packages = tomldoc.ReadTables(t, "package", readPackage)
 	checkReferences(t, l)
@@ -145,9 +140,9 @@ func readPackage(t *tomldoc.Table) Package {
 	} else if p.Source.Kind == SourceRegistry || p.Source.Kind == SourceGit || p.Source.Kind == SourceURL {
 		t.P.Addf(t.KeyPath("version"), "missing: required for a %s source", p.Source.Kind)
 	}
-	p.Dependencies = dependencies(t, "dependencies")
-	p.OptionalDependencies = dependencyMap(t, "optional-dependencies")
-	p.DevDependencies = dependencyMap(t, "dev-dependencies")
+	p.Dependencies = tomldoc.ReadTables(t, "dependencies", readDependency)
+	p.OptionalDependencies = tableMap(t, "optional-dependencies", readDependency)
+	p.DevDependencies = tableMap(t, "dev-dependencies", readDependency)
 	if st := t.Sub("sdist"); st != nil {
 		f := readFile(st)
 		p.Sdist = &f
@@ -158,12 +153,7 @@ func readPackage(t *tomldoc.Table) Package {
 			RequiresDist:   requirements(mt, "requires-dist"),
 			ProvidesExtras: mt.Strs("provides-extras"),
 		}
-		if rt := mt.Sub("requires-dev"); rt != nil {
-			p.Metadata.RequiresDev = map[string][]Requirement{}
-			for _, g := range sortedKeys(rt.M) {
-				p.Metadata.RequiresDev[g] = requirements(rt, g)
-			}
-		}
+		p.Metadata.RequiresDev = tableMap(mt, "requires-dev", readRequirement)
 	}
 	return p
 }
@@ -197,10 +187,6 @@ func readSource(t *tomldoc.Table) Source {
 	return s
 }
 
-func dependencies(t *tomldoc.Table, key string) []Dependency {
-	return tomldoc.ReadTables(t, key, readDependency)
-}
-
 func readDependency(t *tomldoc.Table) Dependency {
 	d := Dependency{
 		Name:    t.RequiredStr("name"),
@@ -218,14 +204,16 @@ func readDependency(t *tomldoc.Table) Dependency {
 	return d
 }
 
-func dependencyMap(t *tomldoc.Table, key string) map[string][]Dependency {
+// tableMap reads key = { NAME = [{...}, ...], ... }, uv's form for extras and
+// groups, with read for each table; nil when key is absent.
+func tableMap[T any](t *tomldoc.Table, key string, read func(*tomldoc.Table) T) map[string][]T {
 	mt := t.Sub(key)
 	if mt == nil {
 		return nil
 	}
-	out := map[string][]Dependency{}
+	out := map[string][]T{}
 	for _, name := range sortedKeys(mt.M) {
-		out[name] = dependencies(mt, name)
+		out[name] = tomldoc.ReadTables(mt, name, read)
 	}
 	return out
 }
