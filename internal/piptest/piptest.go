@@ -2,6 +2,14 @@
 // no pip configuration (files or PIP_* variables such as a find-links
 // folder), no user caches, no proxies, so that pip sees only the index a
 // test gives it.
+//
+// Env is written apart from wheelhouse/build's own pip environment on
+// purpose, though the two look alike: the tests use this pip to check
+// what larder builds and serves, so its isolation must not come from the
+// code under test, where a variable that build forgot to clear would
+// then be forgotten by the check too. The two also isolate for different
+// ends: build pins SOURCE_DATE_EPOCH for reproducible wheels; Env clears
+// proxies and caches nothing so that pip sees only a test's index.
 package piptest
 
 import (
