@@ -103,14 +103,7 @@ func TestRelockRevalidatesThePreviousLocksPagesAtOnce(t *testing.T) {
 			if peak := ix.peak.Load(); peak < tt.minPeak || peak > tt.maxPeak {
 				t.Errorf("%d pages looked up at once, want %d to %d", peak, tt.minPeak, tt.maxPeak)
 			}
-			var got []string
-			for _, p := range again.Result.Packages {
-				got = append(got, p.Name+"=="+p.Version.String())
-			}
-			want := fmt.Sprintf("link%d==%s", depth-1, tt.wantLast)
-			if len(got) != depth || got[depth-1] != want {
-				t.Errorf("re-locked %s, want %d links ending with %s", strings.Join(got, " "), depth, want)
-			}
+			checkRelockedChain(t, again.Result, depth, tt.wantLast)
 			counts := srv.Counts()
 			for i := range depth {
 				page := fmt.Sprintf("/simple/link%d/", i)
@@ -146,4 +139,18 @@ func linkChain(depth int, newest string) *pypitest.Index {
 		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("link%d", i), Releases: rels})
 	}
 	return idx
+}
+
+// checkRelockedChain fails t unless r pins the depth links of a linkChain,
+// the last at wantLast.
+func checkRelockedChain(t *testing.T, r *Result, depth int, wantLast string) {
+	t.Helper()
+	var got []string
+	for _, p := range r.Packages {
+		got = append(got, p.Name+"=="+p.Version.String())
+	}
+	want := fmt.Sprintf("link%d==%s", depth-1, wantLast)
+	if len(got) != depth || got[depth-1] != want {
+		t.Errorf("re-locked %s, want %d links ending with %s", strings.Join(got, " "), depth, want)
+	}
 }

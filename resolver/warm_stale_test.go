@@ -3,7 +3,6 @@ package resolver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -114,14 +113,7 @@ func TestRelockSearchesTheCachedPagesWhileTheyAreRevalidated(t *testing.T) {
 			if !openedBySearch || waited {
 				t.Errorf("the search waited for the pages' revalidation (the index held them back 5 s; %d of %d links examined)", len(seen), depth)
 			}
-			var got []string
-			for _, p := range again.Result.Packages {
-				got = append(got, p.Name+"=="+p.Version.String())
-			}
-			want := fmt.Sprintf("link%d==%s", depth-1, tt.wantLast)
-			if len(got) != depth || got[depth-1] != want {
-				t.Errorf("re-locked %s, want %d links ending with %s", strings.Join(got, " "), depth, want)
-			}
+			checkRelockedChain(t, again.Result, depth, tt.wantLast)
 		})
 	}
 }
