@@ -39,11 +39,18 @@ Requires-Dist: chardet (<6,>=3.0.2) ; extra == 'use_chardet_on_py3'
 
 ` + "```python\n>>> import requests\n```\n"
 
-func TestParseMetadataReadsFieldsRepeatsAndBody(t *testing.T) {
-	m, err := ParseMetadata(strings.NewReader(requestsMetadata))
+// mustParseMetadata parses text, which the test knows to be valid.
+func mustParseMetadata(t *testing.T, text string) *Metadata {
+	t.Helper()
+	m, err := ParseMetadata(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+func TestParseMetadataReadsFieldsRepeatsAndBody(t *testing.T) {
+	m := mustParseMetadata(t, requestsMetadata)
 	if m.MetadataVersion != "2.1" || m.Name != "requests" || m.Version != "2.31.0" ||
 		m.Summary != "Python HTTP for Humans." || m.RequiresPython != ">=3.7" ||
 		m.DescriptionContentType != "text/markdown" {
@@ -78,10 +85,7 @@ func TestParseMetadataReadsContinuationLinesAndCRLF(t *testing.T) {
 		"License: Line one\r\n   line two\r\n\tline three\r\n" +
 		"Dynamic: Requires-Dist\r\nDynamic: Summary\r\n" +
 		"Keywords:\r\n  a,b\r\n\r\nBody line\r\nsecond\r\n"
-	m, err := ParseMetadata(strings.NewReader(text))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustParseMetadata(t, text)
 	if m.Name != "foo" {
 		t.Errorf("Name = %q, want it trimmed", m.Name)
 	}
@@ -110,10 +114,7 @@ func TestParseMetadataUnfoldsADescriptionHeader(t *testing.T) {
 		"        distutils style\n" +
 		"            indented\n" +
 		"Platform: UNKNOWN\n"
-	m, err := ParseMetadata(strings.NewReader(text))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustParseMetadata(t, text)
 	want := "This project provides\nFor example:\n\n    >>> sum(1, 2)\ndistutils style\n    indented"
 	if m.Description != want {
 		t.Errorf("Description = %q, want %q", m.Description, want)
