@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -85,20 +84,12 @@ func (c *Cache) PutBuild(ctx context.Context, key string, w fetch.BuiltWheel) er
 // there is none.
 func (c *Cache) manifest(ctx context.Context, tag string) ([]byte, bool, error) {
 	if c.dir != "" {
-		p, err := layout.FromPath(c.dir)
+		p, tagged, err := c.layoutManifests()
 		if err != nil {
 			return nil, false, fmt.Errorf("reading %s: %w", c.ref, err)
 		}
-		idx, err := p.ImageIndex()
-		if err != nil {
-			return nil, false, fmt.Errorf("reading %s: %w", c.ref, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, false, fmt.Errorf("reading %s: %w", c.ref, err)
-		}
-		for _, d := range im.Manifests {
-			if d.Annotations["org.opencontainers.image.ref.name"] == tag {
+		for _, d := range tagged {
+			if d.Annotations[annotationRefName] == tag {
 				b, err := p.Bytes(d.Digest)
 				if err != nil {
 					return nil, false, fmt.Errorf("reading %s of %s: %w", tag, c.ref, err)

@@ -158,6 +158,28 @@ func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
 // String is the reference the cache was opened with.
 func (c *Cache) String() string { return c.ref }
 
+// annotationRefName names a manifest's tag in an OCI layout's index.
+const annotationRefName = "org.opencontainers.image.ref.name"
+
+// layoutManifests reads the index of the cache's OCI layout: the layout,
+// and the descriptors of the manifests it holds, each tagged by its
+// annotationRefName.
+func (c *Cache) layoutManifests() (layout.Path, []v1.Descriptor, error) {
+	p, err := layout.FromPath(c.dir)
+	if err != nil {
+		return "", nil, err
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return "", nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return "", nil, err
+	}
+	return p, im.Manifests, nil
+}
+
 // plainHTTPGuard refuses plain HTTP to anything but loopback unless the
 // user asked for it: go-containerregistry also falls back to HTTP for
 // private (RFC 1918) addresses, where credentials would cross the

@@ -349,11 +349,11 @@ func (c *Cache) putManifest(ctx context.Context, raw []byte, tags []string) (v1.
 		p := layout.Path(c.dir)
 		for _, t := range tags {
 			// index.json is rewritten whole: one writer at a time per layout.
-			if err := p.RemoveDescriptors(match.Annotation("org.opencontainers.image.ref.name", t)); err != nil {
+			if err := p.RemoveDescriptors(match.Annotation(annotationRefName, t)); err != nil {
 				return h, fmt.Errorf("tagging %s in %s: %w", t, c.dir, err)
 			}
 			d := v1.Descriptor{MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeWheelhouse, Digest: h, Size: size,
-				Annotations: map[string]string{"org.opencontainers.image.ref.name": t}}
+				Annotations: map[string]string{annotationRefName: t}}
 			if err := p.AppendDescriptor(d); err != nil {
 				return h, fmt.Errorf("tagging %s in %s: %w", t, c.dir, err)
 			}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
@@ -579,20 +578,12 @@ func (s *Served) readRacedTag(ctx context.Context, tag string) (raw []byte, foun
 func (c *Cache) wheelhouseTags(ctx context.Context) (locks, uploads []string, err error) {
 	var all []string
 	if c.dir != "" {
-		p, err := layout.FromPath(c.dir)
+		_, tagged, err := c.layoutManifests()
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
 		}
-		idx, err := p.ImageIndex()
-		if err != nil {
-			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
-		}
-		for _, d := range im.Manifests {
-			all = append(all, d.Annotations["org.opencontainers.image.ref.name"])
+		for _, d := range tagged {
+			all = append(all, d.Annotations[annotationRefName])
 		}
 	} else {
 		rt, err := c.reader(ctx)
