@@ -132,27 +132,8 @@ func TestATagRemovedFromTheCacheIsForgotten(t *testing.T) {
 	}
 	locks := []string{strings.Repeat("d", 64), strings.Repeat("e", 64)}
 	for i, lock := range locks {
-		w, path, e := uploadedWheel(t, fmt.Sprintf("acme-%d", i), "1.0", 0)
-		store, err := wheelhouse.Create(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(path, store.Path(w.Filename)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(store.MetadataPath(w.Filename), w.Metadata, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		e.Private, e.UploadTime, e.Origin = false, time.Time{}, wheelhouse.Origin{}
-		if err := store.Put(e); err != nil {
-			t.Fatal(err)
-		}
-		if err := store.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := registrycache.PushWheelhouse(ctx, c, store, lock); err != nil {
-			t.Fatal(err)
-		}
+		w, _, _ := uploadedWheel(t, fmt.Sprintf("acme-%d", i), "1.0", 0)
+		pushLockWheelhouse(t, c, lock, w)
 	}
 	s := c.Served()
 	if files, err := s.Files(ctx); err != nil || len(files) != 2 {

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,7 @@ import (
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/uploadtest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -387,7 +387,7 @@ func TestUploadingALockWheelhousesFileMakesItsProjectPrivateEverywhere(t *testin
 func lockOfAcmeTools1(t *testing.T, reg *dockerregistry.Registry, lockSHA256 string) *pypitest.File {
 	t.Helper()
 	w, _, _ := uploadedWheel(t, "acme-tools", "1.0", 0)
-	pushLockWheelhouse(t, reg, lockSHA256, w)
+	pushLockWheelhouse(t, openCache(t, reg), lockSHA256, w)
 	return w
 }
 
@@ -399,29 +399,11 @@ func upstreamOfAcmeTools9(t *testing.T) *pypitest.Server {
 }
 
 // pushLockWheelhouse pushes a wheelhouse of the wheels, public files of
-// a lock, under the lock's tag.
-func pushLockWheelhouse(t *testing.T, reg *dockerregistry.Registry, lockSHA256 string, wheels ...*pypitest.File) {
+// a lock, to the cache under the lock's tag.
+func pushLockWheelhouse(t *testing.T, c *registrycache.Cache, lockSHA256 string, wheels ...*pypitest.File) {
 	t.Helper()
-	store, err := wheelhouse.Create(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range wheels {
-		if err := os.WriteFile(store.Path(w.Filename), w.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(store.MetadataPath(w.Filename), w.Metadata, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := store.Put(wheelhouse.Entry{Filename: w.Filename, Project: w.Project, Version: w.Version, SHA256: w.SHA256,
-			Size: int64(len(w.Data)), MetadataSHA256: w.MetadataSHA256}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := store.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := registrycache.PushWheelhouse(context.Background(), openCache(t, reg), store, lockSHA256); err != nil {
+	store := wheelhousetest.Store(t, t.TempDir(), wheels...)
+	if _, err := registrycache.PushWheelhouse(context.Background(), c, store, lockSHA256); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -436,13 +418,13 @@ func TestALockTagPushedAgainWithOtherFilesIsReadAgain(t *testing.T) {
 	first, _, _ := uploadedWheel(t, "acme-first", "1.0", 0)
 	second, _, _ := uploadedWheel(t, "acme-second", "1.0", 0)
 	lock := strings.Repeat("b", 64)
-	pushLockWheelhouse(t, reg, lock, first)
+	pushLockWheelhouse(t, openCache(t, reg), lock, first)
 	up := pypitest.Start(t, &pypitest.Index{})
 	simple := startReplica(t, openCache(t, reg), up.URL())
 	if code, body := getPage(t, simple+"acme-first/"); code != http.StatusOK || !strings.Contains(body, first.Filename) {
 		t.Fatalf("the lock's file: %d\n%s", code, body)
 	}
-	pushLockWheelhouse(t, reg, lock, first, second)
+	pushLockWheelhouse(t, openCache(t, reg), lock, first, second)
 	took := waitForPage(t, simple+"acme-second/", registrycache.TagCheckEvery+3*time.Second, func(body string) bool {
 		return strings.Contains(body, second.Filename)
 	})
