@@ -14,18 +14,12 @@ import (
 func TestCachedOnlyAnswersStalePagesWithoutARequest(t *testing.T) {
 	srv := pypitest.Start(t, demoIndex()) // no Cache-Control: stale at once
 	cache := t.TempDir()
-	earlier, err := New([]string{srv.URL()}, WithCacheDir(cache))
-	if err != nil {
-		t.Fatal(err)
-	}
+	earlier := newClient(t, []string{srv.URL()}, WithCacheDir(cache))
 	if _, err := earlier.Project(context.Background(), "six"); err != nil {
 		t.Fatal(err)
 	}
 	srv.Reset()
-	c, err := New([]string{srv.URL()}, WithCacheDir(cache))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newClient(t, []string{srv.URL()}, WithCacheDir(cache))
 	cached := c.CachedOnly()
 	p, err := cached.Project(context.Background(), "six")
 	if err != nil || p.Name == "" || len(p.Files) == 0 {

@@ -103,10 +103,7 @@ func TestPagesAreRevalidatedNotRefetched(t *testing.T) {
 	srv := pypitest.Start(t, demoIndex(), pypitest.WithCacheControl("max-age=0"))
 	cache := t.TempDir()
 	for i := range 2 {
-		c, err := New([]string{srv.URL()}, WithCacheDir(cache))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := newClient(t, []string{srv.URL()}, WithCacheDir(cache))
 		if _, err := c.Project(context.Background(), "six"); err != nil {
 			t.Fatal(err)
 		}
@@ -128,10 +125,7 @@ func TestAPageNeverFreshIsNotRewrittenWhenUnchanged(t *testing.T) {
 	cache := t.TempDir()
 	var stored []byte
 	for run := range 3 {
-		c, err := New([]string{srv.URL()}, WithCacheDir(cache))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := newClient(t, []string{srv.URL()}, WithCacheDir(cache))
 		if _, err := c.Project(context.Background(), "six"); err != nil {
 			t.Fatal(err)
 		}

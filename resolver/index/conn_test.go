@@ -21,15 +21,7 @@ import (
 // HTTP/1.1 each still gets one of its own.
 func TestRequestsAtStartShareOneHTTP2Connection(t *testing.T) {
 	const pages = 50
-	idx := &pypitest.Index{}
-	for i := range pages {
-		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("p%d", i),
-			Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}})
-	}
-	fake := pypitest.New(idx, pypitest.WithLatency(20*time.Millisecond))
-	if err := fake.Err(); err != nil {
-		t.Fatal(err)
-	}
+	fake := newProjectsHandler(t, pages, pypitest.WithLatency(20*time.Millisecond))
 	tests := []struct {
 		name      string
 		http2     bool
@@ -87,6 +79,22 @@ func TestRequestsAtStartGoOnWhenTheFirstFails(t *testing.T) {
 	}
 }
 
+// newProjectsHandler is an unstarted fake index of n projects, p0 to
+// p<n-1>, each with one release of one pure wheel.
+func newProjectsHandler(t *testing.T, n int, opts ...pypitest.Option) *pypitest.Server {
+	t.Helper()
+	idx := &pypitest.Index{}
+	for i := range n {
+		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("p%d", i),
+			Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}})
+	}
+	fake := pypitest.New(idx, opts...)
+	if err := fake.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return fake
+}
+
 // startTLS serves h over TLS (offering HTTP/2 or not) and counts the
 // connections accepted.
 func startTLS(t *testing.T, h http.Handler, http2 bool) (*httptest.Server, *atomic.Int64) {
@@ -120,15 +128,7 @@ func newTLSClient(t *testing.T, srv *httptest.Server, opts ...Option) *Client {
 // whole handshake timeout.
 func TestRequestsAtStartDoNotWaitLongForAStuckFirstConnection(t *testing.T) {
 	const requests = 8
-	idx := &pypitest.Index{}
-	for i := range requests {
-		idx.Projects = append(idx.Projects, pypitest.Project{Name: fmt.Sprintf("p%d", i),
-			Releases: []pypitest.Release{{Version: "1.0", Wheels: []pypitest.Wheel{{Tags: "py3-none-any"}}}}})
-	}
-	fake := pypitest.New(idx)
-	if err := fake.Err(); err != nil {
-		t.Fatal(err)
-	}
+	fake := newProjectsHandler(t, requests)
 	srv := httptest.NewUnstartedServer(fake)
 	srv.EnableHTTP2 = true
 	stuck := &holdFirst{Listener: srv.Listener}
