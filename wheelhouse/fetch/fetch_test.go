@@ -114,12 +114,8 @@ func TestFetchAdoptsFilesOnDiskThatTheManifestLacks(t *testing.T) {
 	}
 	// Lose the manifest and a sidecar, as a crash between rename and
 	// commit would.
-	if err := os.Remove(filepath.Join(s.Dir(), wheelhouse.ManifestName)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(s.MetadataPath(lock.Packages[0].Wheels[0].FileName())); err != nil {
-		t.Fatal(err)
-	}
+	removeFile(t, filepath.Join(s.Dir(), wheelhouse.ManifestName))
+	removeFile(t, s.MetadataPath(lock.Packages[0].Wheels[0].FileName()))
 	s2, err := wheelhouse.Create(s.Dir())
 	if err != nil {
 		t.Fatal(err)

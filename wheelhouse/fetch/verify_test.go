@@ -39,9 +39,7 @@ func TestVerifyFindsEachKindOfDamage(t *testing.T) {
 			return lock
 		}, wheelhouse.ProblemCorrupt, libWheel, true},
 		{"a deleted file", func(t *testing.T, s *wheelhouse.Store) *pylock.Lock {
-			if err := os.Remove(s.Path(bigWheel)); err != nil {
-				t.Fatal(err)
-			}
+			removeFile(t, s.Path(bigWheel))
 			return lock
 		}, wheelhouse.ProblemMissing, bigWheel, true},
 		{"a file the manifest does not list", func(t *testing.T, s *wheelhouse.Store) *pylock.Lock {
@@ -53,9 +51,7 @@ func TestVerifyFindsEachKindOfDamage(t *testing.T) {
 			return lock
 		}, wheelhouse.ProblemUnexpected, "." + libWheel + ".tmp-123", true},
 		{"a deleted sidecar", func(t *testing.T, s *wheelhouse.Store) *pylock.Lock {
-			if err := os.Remove(s.MetadataPath(fast)); err != nil {
-				t.Fatal(err)
-			}
+			removeFile(t, s.MetadataPath(fast))
 			return lock
 		}, wheelhouse.ProblemMetadata, fast, true},
 		{"an edited sidecar", func(t *testing.T, s *wheelhouse.Store) *pylock.Lock {
@@ -103,6 +99,13 @@ func TestVerifyFindsEachKindOfDamage(t *testing.T) {
 func writeFile(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func removeFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 }
