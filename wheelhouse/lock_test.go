@@ -13,15 +13,7 @@ import (
 // writer that starts while another lives leaves that one's temporary
 // files alone; the first writer alone removes a dead one's.
 func TestWritersShareTheStoreAndGCWaitsForThemAll(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "wh")
-	a, err := Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoStores(t)
 	dead := a.Path(".dead-1.0-py3-none-any.whl.tmp-1")
 	mustWrite(t, dead, nil)
 	releaseA, err := a.BeginWrite(context.Background())
@@ -66,15 +58,7 @@ func TestWritersShareTheStoreAndGCWaitsForThemAll(t *testing.T) {
 // entries, a Remove removes only its file, and targets of one file
 // fetched for two locks are both kept.
 func TestCommitKeepsWhatOthersCommitted(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "wh")
-	a, err := Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoStores(t)
 	put := func(s *Store, name string, targets ...string) {
 		t.Helper()
 		if err := s.Put(Entry{Filename: name, Project: "p", SHA256: fill('a'), Targets: targets}); err != nil {
@@ -107,6 +91,22 @@ func TestCommitKeepsWhatOthersCommitted(t *testing.T) {
 	if e, _ := a.Lookup("one-1.0-py3-none-any.whl"); len(e.Targets) != 2 {
 		t.Errorf("targets %v, want both locks' targets", e.Targets)
 	}
+}
+
+// twoStores creates a store and opens its folder a second time, as two
+// processes sharing it do.
+func twoStores(t *testing.T) (a, b *Store) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "wh")
+	a, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
 }
 
 func fill(c byte) string {
