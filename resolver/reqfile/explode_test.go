@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -89,11 +88,7 @@ func TestDiamondIncludesAreReadOnce(t *testing.T) {
 
 func TestDiamondIncludesOfRealFilesParseFast(t *testing.T) {
 	dir := t.TempDir()
-	for name, content := range diamond(22) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, diamond(22))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()

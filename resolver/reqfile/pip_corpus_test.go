@@ -193,11 +193,7 @@ func TestParseAgreesWithPipOnTrickyFiles(t *testing.T) {
 		if i > 0 && c.name == trickyCorpus[i-1].name {
 			t.Fatalf("duplicate case %q", c.name)
 		}
-		for name, content := range c.files {
-			if err := writeFile(filepath.Join(dir, name), content); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeTree(t, dir, c.files)
 		cases = append(cases, pipCase{File: filepath.Join(dir, "req.txt"), Cwd: dir, Env: c.env})
 	}
 	results := runPip(t, cases)
@@ -285,11 +281,7 @@ func TestParseAgreesWithPipOnGeneratedFiles(t *testing.T) {
 			}
 		}
 		files := map[string]string{"req.txt": b.String(), "a.txt": "a==1\n", "c.txt": "a<2\nfoo<3\n", "pkg/setup.py": "", "links/x": ""}
-		for name, content := range files {
-			if err := writeFile(filepath.Join(dir, name), content); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeTree(t, dir, files)
 		cases = append(cases, pipCase{File: filepath.Join(dir, "req.txt"), Cwd: dir, Env: env})
 	}
 	results := runPip(t, cases)
