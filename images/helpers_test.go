@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/internal/pypitest"
@@ -193,6 +194,37 @@ func (r *loggedRegistry) reset() {
 	r.mu.Lock()
 	r.log = nil
 	r.mu.Unlock()
+}
+
+// checkReadable reads what a bake wrote with go-containerregistry's own
+// readers, not larder's, and validates every blob: an OCI layout's whole
+// index, or a docker-archive's image.
+func checkReadable(t testing.TB, out Ref) {
+	t.Helper()
+	switch out.Transport {
+	case OCI:
+		p, err := layout.FromPath(out.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := p.ImageIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Index(idx); err != nil {
+			t.Errorf("the layout written is not whole: %v", err)
+		}
+	case DockerArchive:
+		img, err := tarball.ImageFromPath(out.Path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Image(img); err != nil {
+			t.Errorf("the archive written is not whole: %v", err)
+		}
+	default:
+		t.Fatalf("checkReadable reads OCI layouts and docker-archives, not %s", out.Transport)
+	}
 }
 
 // flatten reads an image's file system as a container sees it (whiteouts

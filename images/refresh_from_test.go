@@ -3,10 +3,6 @@ package images
 import (
 	"path/filepath"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // TestRefreshFromALayoutIntoOtherOutputsCopiesTheKeptLayers refreshes an
@@ -46,28 +42,7 @@ func TestRefreshFromALayoutIntoOtherOutputsCopiesTheKeptLayers(t *testing.T) {
 			if reused == 0 {
 				t.Fatal("no layer was kept from the layout refreshed")
 			}
-			switch r.Output.Transport {
-			case OCI:
-				p, err := layout.FromPath(r.Output.Path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				idx, err := p.ImageIndex()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := validate.Index(idx); err != nil {
-					t.Errorf("the layout written is not whole: %v", err)
-				}
-			default:
-				img, err := tarball.ImageFromPath(r.Output.Path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := validate.Image(img); err != nil {
-					t.Errorf("the archive written is not whole: %v", err)
-				}
-			}
+			checkReadable(t, r.Output)
 		})
 	}
 	// The same refresh in place gives the same image.
