@@ -167,3 +167,24 @@ func TestHashRegularFileRefusesLinksAndPipes(t *testing.T) {
 		t.Errorf("a regular file: %d bytes, %v", n, err)
 	}
 }
+
+// TestOpenRegularSizeGivesTheSizeOfWhatItOpened: the size comes with the
+// file, and a link is refused as OpenRegular refuses it.
+func TestOpenRegularSizeGivesTheSizeOfWhatItOpened(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	mustWrite(t, real, []byte("bytes"))
+	f, n, err := OpenRegularSize(real)
+	if err != nil || n != 5 {
+		t.Fatalf("a regular file: %d bytes, %v", n, err)
+	}
+	f.Close()
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	var nr *NotRegularError
+	if _, _, err := OpenRegularSize(link); !errors.As(err, &nr) {
+		t.Errorf("a link: %v, want a *NotRegularError", err)
+	}
+}

@@ -45,30 +45,38 @@ func describeMode(m fs.FileMode) string {
 // followed (O_NOFOLLOW), and a named pipe is opened without blocking and
 // refused.
 func OpenRegular(path string) (*os.File, error) {
+	f, _, err := OpenRegularSize(path)
+	return f, err
+}
+
+// OpenRegularSize is OpenRegular that also returns the size of the file
+// it opened, from the check of its descriptor, for the callers that hand
+// the file to a zip reader or an upload.
+func OpenRegularSize(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
 		// O_NOFOLLOW on a link fails with ELOOP: say what it is instead.
 		if st, lerr := os.Lstat(path); lerr == nil && !st.Mode().IsRegular() {
-			return nil, &NotRegularError{Path: path, Mode: st.Mode()}
+			return nil, 0, &NotRegularError{Path: path, Mode: st.Mode()}
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
+		return nil, 0, &NotRegularError{Path: path, Mode: st.Mode()}
 	}
-	return f, nil
+	return f, st.Size(), nil
 }
 
 // HashRegularFile is HashFile for a file of a store: it refuses anything
 // but a regular file (OpenRegular).
 func HashRegularFile(path string) (string, int64, error) {
-	f, err := OpenRegular(path)
+	f, _, err := OpenRegularSize(path)
 	if err != nil {
 		return "", 0, err
 	}
@@ -78,7 +86,7 @@ func HashRegularFile(path string) (string, int64, error) {
 
 // readNoFollow reads a regular file of at most limit bytes.
 func readNoFollow(path string, limit int64) ([]byte, error) {
-	f, err := OpenRegular(path)
+	f, _, err := OpenRegularSize(path)
 	if err != nil {
 		return nil, err
 	}

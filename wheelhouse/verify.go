@@ -335,16 +335,12 @@ const maxMetadata = 32 << 20
 // the top of a wheel. (resolver/dist parses it; the store stays on the
 // standard library so that the index server in images stays small.)
 func wheelMetadata(path string) ([]byte, error) {
-	f, err := OpenRegular(path)
+	f, size, err := OpenRegularSize(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	z, err := zip.NewReader(f, st.Size())
+	z, err := zip.NewReader(f, size)
 	if err != nil {
 		return nil, err
 	}

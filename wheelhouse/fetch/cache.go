@@ -156,16 +156,12 @@ func (f *fetcher) pushRemote(ctx context.Context, w *want) {
 }
 
 func (f *fetcher) putRemote(ctx context.Context, sum, path string) error {
-	fh, err := wheelhouse.OpenRegular(path)
+	fh, size, err := wheelhouse.OpenRegularSize(path)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	return f.opts.remote.Put(ctx, sum, st.Size(), ctxio.Reader(ctx, fh))
+	return f.opts.remote.Put(ctx, sum, size, ctxio.Reader(ctx, fh))
 }
 
 // readErr remembers the error of its reader, so that a failed copy tells

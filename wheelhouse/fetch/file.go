@@ -145,16 +145,12 @@ func writeSidecar(path string, raw []byte) (string, error) {
 // wheelMetadata returns the raw METADATA of a wheel and its
 // Requires-Python.
 func wheelMetadata(path string) ([]byte, string, error) {
-	fh, err := wheelhouse.OpenRegular(path)
+	fh, size, err := wheelhouse.OpenRegularSize(path)
 	if err != nil {
 		return nil, "", err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, "", err
-	}
-	md, raw, err := dist.ReadWheelMetadata(fh, st.Size())
+	md, raw, err := dist.ReadWheelMetadata(fh, size)
 	if err != nil {
 		return nil, "", err
 	}
