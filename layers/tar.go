@@ -189,8 +189,7 @@ func copySource(w io.Writer, f File) error {
 		return fmt.Errorf("reading %s: %w", f.Source, err)
 	}
 	defer in.Close()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(in, f.Size+1))
+	n, got, err := copyHashing(w, in, f.Size+1)
 	if err != nil {
 		return fmt.Errorf("copying %s into the layer: %w", f.Source, err)
 	}
@@ -201,7 +200,7 @@ func copySource(w io.Writer, f File) error {
 		}
 		return &SourceError{File: f.Source, Err: fmt.Errorf("is %s, the wheelhouse manifest says %d", what, f.Size)}
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+	if got != f.SHA256 {
 		return &HashMismatchError{File: f.Source, Want: f.SHA256, Got: got}
 	}
 	return nil

@@ -1,0 +1,92 @@
+package layers
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestCopyHashingCopiesAndHashesEveryByteAroundChunkEdges(t *testing.T) {
+	tests := []struct {
+		name        string
+		size, limit int64
+		want        int64
+	}{
+		{"empty", 0, 1, 0},
+		{"one byte", 1, 2, 1},
+		{"a chunk less one", copyChunk - 1, copyChunk, copyChunk - 1},
+		{"one chunk", copyChunk, copyChunk + 1, copyChunk},
+		{"a chunk and a byte", copyChunk + 1, copyChunk + 2, copyChunk + 1},
+		{"several chunks and a tail", 3*copyChunk + 7, 3*copyChunk + 8, 3*copyChunk + 7},
+		{"longer than the limit stops at it", 3*copyChunk + 7, 2*copyChunk + 1, 2*copyChunk + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := make([]byte, tt.size)
+			rand.NewChaCha8([32]byte{byte(tt.size)}).Read(data)
+			var out bytes.Buffer
+			n, sum, err := copyHashing(&out, bytes.NewReader(data), tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := data[:tt.want]
+			h := sha256.Sum256(want)
+			if n != tt.want || !bytes.Equal(out.Bytes(), want) || sum != hex.EncodeToString(h[:]) {
+				t.Errorf("copied %d bytes (want %d), same bytes %v, sha256 %s (want %x)", n, tt.want, bytes.Equal(out.Bytes(), want), sum, h)
+			}
+		})
+	}
+}
+
+// failingWriter takes ok bytes, then fails.
+type failingWriter struct{ ok int }
+
+var errFull = errors.New("disk full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.ok {
+		return 0, errFull
+	}
+	w.ok -= len(p)
+	return len(p), nil
+}
+
+// failingReader gives its bytes, then an error.
+type failingReader struct{ r io.Reader }
+
+var errIO = errors.New("input/output error")
+
+func (r failingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err == io.EOF {
+		return n, errIO
+	}
+	return n, err
+}
+
+func TestCopyHashingReturnsTheFirstErrorAndLeavesNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	data := make([]byte, 5*copyChunk)
+	for range 20 {
+		if _, _, err := copyHashing(&failingWriter{ok: 2 * copyChunk}, bytes.NewReader(data), int64(len(data))); !errors.Is(err, errFull) {
+			t.Fatalf("a failing writer: got %v, want %v", err, errFull)
+		}
+		if _, _, err := copyHashing(io.Discard, failingReader{bytes.NewReader(data)}, int64(len(data))+1); !errors.Is(err, errIO) {
+			t.Fatalf("a failing reader: got %v, want %v", err, errIO)
+		}
+	}
+	// The hashers have returned (bounded wait: goroutines exit
+	// asynchronously after their channel closes).
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 100 {
+			t.Fatalf("%d goroutines left running, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
