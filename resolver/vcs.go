@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/gitsrc"
 
 	"github.com/larder-build/larder/resolver/dist"
@@ -58,10 +58,15 @@ func checkGitSources(lists ...[]Requirement) error {
 	return nil
 }
 
+// maxPyproject bounds a source tree's pyproject.toml, read whole.
+const maxPyproject = 16 << 20
+
 // forkMetadata reads the metadata of a source tree: static PEP 621 data
 // from pyproject.toml when it has all we need, else the PEP 517 hook.
 func forkMetadata(ctx context.Context, python, src string) ([]byte, error) {
-	if b, err := os.ReadFile(filepath.Join(src, "pyproject.toml")); err == nil {
+	// A link in the checkout is not followed (it could point out of it,
+	// or at a device): the build backend reads the tree instead.
+	if b, err := readlimit.File(filepath.Join(src, "pyproject.toml"), maxPyproject, readlimit.NoLinks); err == nil {
 		if raw, ok := pep517.StaticProjectMetadata(b); ok {
 			return raw, nil
 		}

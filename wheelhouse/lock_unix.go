@@ -11,9 +11,6 @@ import (
 // oNoFollow makes an open fail on a symbolic link.
 const oNoFollow = syscall.O_NOFOLLOW
 
-// oNonblock keeps an open of a named pipe from waiting for a writer.
-const oNonblock = syscall.O_NONBLOCK
-
 // tryLock takes a flock(2) lock without waiting and reports whether it
 // got it. The lock belongs to the open file: closing f releases it, and so
 // does the death of the process, however it dies.

@@ -255,32 +255,8 @@ const maxFileSize = 32 << 20
 type osFileSystem struct{}
 
 func (osFileSystem) ReadFile(name string) ([]byte, error) {
-	// Refuse devices and pipes: "-r /dev/zero" must not hang.
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("reading %s: not a regular file", name)
-	}
-	if fi.Size() > maxFileSize {
-		return nil, fmt.Errorf("reading %s: %d bytes is more than the %d allowed", name, fi.Size(), maxFileSize)
-	}
-	// The checks above were of the name; what is read is bounded again,
-	// in case the file was replaced or grew since.
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("reading %s: not a regular file", name)
-	}
-	data, err := readlimit.ReadAll(f, maxFileSize)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	return data, nil
+	// Devices and pipes are refused: "-r /dev/zero" must not hang.
+	return readlimit.File(name, maxFileSize, readlimit.FollowLinks)
 }
 
 func (osFileSystem) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }

@@ -3,8 +3,13 @@ package tomldoc
 import (
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
+
+// maxDocument bounds a document read whole: edx-platform's uv.lock is
+// under 1 MB, the largest real ones a few tens of MB.
+const maxDocument = 128 << 20
 
 // Schema says how to read one kind of document into a T: pylock.toml,
 // uv.lock and pyproject.toml each have one, so that loading, decoding and
@@ -22,7 +27,7 @@ type Schema[T any] struct {
 
 // Load reads and decodes the document at path; errors name the file.
 func (s Schema[T]) Load(path string) (T, error) {
-	data, err := os.ReadFile(path)
+	data, err := readlimit.File(path, maxDocument, readlimit.FollowLinks)
 	if err != nil {
 		var zero T
 		return zero, fmt.Errorf("reading %s: %w", s.What, err)
@@ -33,7 +38,7 @@ func (s Schema[T]) Load(path string) (T, error) {
 // Decode reads and decodes a document from r, for a document that has no
 // file name.
 func (s Schema[T]) Decode(r io.Reader) (T, error) {
-	data, err := io.ReadAll(r)
+	data, err := readlimit.ReadAll(r, maxDocument)
 	if err != nil {
 		var zero T
 		return zero, fmt.Errorf("reading %s: %w", s.What, err)

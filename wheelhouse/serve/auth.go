@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +22,10 @@ import (
 
 // maxHtpasswdBytes bounds the htpasswd file read at start.
 const maxHtpasswdBytes = 4 << 20
+
+// maxConfigBytes bounds the index server's configuration file, read
+// whole; real ones are under a kB, with a private pattern per project.
+const maxConfigBytes = 4 << 20
 
 // htpasswd is the users of an htpasswd file with bcrypt entries, as
 // `htpasswd -B` writes them (and pypiserver and distribution read them).
@@ -67,14 +70,9 @@ func readHtpasswd(name string) (*htpasswd, error) {
 // $2a$, $2b$) are refused with their line: a weaker hash must not be
 // accepted silently.
 func parseHtpasswd(name string) (*htpasswd, error) {
-	f, err := os.Open(name)
+	data, err := readlimit.File(name, maxHtpasswdBytes, readlimit.FollowLinks)
 	if err != nil {
 		return nil, fmt.Errorf("reading htpasswd file: %w", err)
-	}
-	data, err := readlimit.ReadAll(f, maxHtpasswdBytes)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("reading htpasswd file %s: %w", name, err)
 	}
 	h := &htpasswd{file: name, users: map[string][]byte{}, verified: map[string][]byte{},
 		failures: newWindowLimiter(maxAuthFailures, time.Minute)}

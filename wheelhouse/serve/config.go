@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // Defaults of the server's settings.
@@ -96,7 +98,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // misspelt key cannot silently leave a project public.
 func ReadConfig(name string) (Config, error) {
 	var c Config
-	data, err := os.ReadFile(name)
+	data, err := readlimit.File(name, maxConfigBytes, readlimit.FollowLinks)
 	if err != nil {
 		return c, fmt.Errorf("reading index configuration: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
@@ -209,3 +210,21 @@ python = "3.11"
 platform = "linux/arm64"
 python = "3.11"
 `
+
+func TestInputsThatAreDevicesOrPipesAreRefusedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "requirements.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.toml")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	// Each would wait for a writer, or read without end, if it were read.
+	checkExits(t, []exitCase{
+		{[]string{"config", "--config", zero}, 1, "zero.toml is a device, not a regular file"},
+		{[]string{"lock", "--offline", "-r", fifo, "--target", "linux/amd64:3.12"}, 1, "requirements.fifo is a named pipe, not a regular file"},
+		{[]string{"lock", "--offline", "-r", zero, "--target", "linux/amd64:3.12"}, 1, "zero.toml is a device, not a regular file"},
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/tomldoc"
 )
@@ -22,6 +23,9 @@ import (
 // DefaultFile is the name of the configuration file looked up in the
 // working folder when --config is not given.
 const DefaultFile = "larder.toml"
+
+// maxConfigBytes bounds larder.toml, read whole; real ones are a few kB.
+const maxConfigBytes = 4 << 20
 
 // Config is the whole of larder.toml.
 type Config struct {
@@ -134,7 +138,7 @@ func Default() *Config {
 // optional is true and the file does not exist, the defaults are returned
 // with Dir set to the working folder.
 func Load(name string, optional bool) (*Config, error) {
-	data, err := os.ReadFile(name)
+	data, err := readlimit.File(name, maxConfigBytes, readlimit.FollowLinks)
 	if errors.Is(err, os.ErrNotExist) && optional {
 		c := Default()
 		c.Dir, _ = os.Getwd()

@@ -18,6 +18,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
@@ -82,7 +83,9 @@ func isLockInput(name string) bool {
 // isPipCompiled reports whether a requirement file is pip-compile output,
 // that is already a complete pinned closure.
 func isPipCompiled(path string) bool {
-	f, err := os.Open(path)
+	// Devices and pipes are not read: a named pipe would wait for a
+	// writer.
+	f, _, err := readlimit.Open(path, readlimit.FollowLinks)
 	if err != nil {
 		return false
 	}
