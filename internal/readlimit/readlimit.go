@@ -1,5 +1,6 @@
 // Package readlimit reads an input whole up to a limit and refuses one
-// that holds more, instead of silently keeping a truncated prefix. The
+// that holds more, instead of silently keeping a truncated prefix; a file
+// it opens must be a regular file (Open), never a device or a pipe. The
 // larder command and the index server (larder-index) both read metadata,
 // pages and form fields this way, so it links nothing outside the
 // standard library.
