@@ -30,8 +30,10 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 	// A re-lock searches the cached pages while they are revalidated,
 	// and searches again only if one of them changed: progress then
 	// hears that the versions it heard of no longer count.
-	if sf := newStaleFirst(ctx, ix, req.Previous); sf != nil {
-		res, err := resolve(ctx, sf, req, o.progress)
+	search, stop := context.WithCancel(ctx)
+	defer stop()
+	if sf := newStaleFirst(ctx, ix, req.Previous, stop); sf != nil {
+		res, err := resolve(search, sf, req, o.progress)
 		if sf.settle() {
 			return res, err
 		}

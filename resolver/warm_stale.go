@@ -17,11 +17,14 @@ import (
 // time as the index allows. The resolution stands only if every one of
 // them comes back unchanged (settle); otherwise it is made again against
 // the index itself, which then has the revalidated pages in memory. The
-// result is the one revalidating first gives.
+// result is the one revalidating first gives. The first page found
+// changed stops the search made from the cache (its context): nothing it
+// finds from then on can stand.
 type staleFirst struct {
 	Index         // revalidates pages, and answers the rest
 	cached  Index // answers pages from the cache alone
 	ctx     context.Context
+	stop    context.CancelFunc // the search's, called at the first change
 	mu      sync.Mutex
 	checked map[string]bool // names whose page is being revalidated
 	checks  sync.WaitGroup
@@ -34,13 +37,14 @@ type cacheReader interface {
 }
 
 // newStaleFirst returns the staleFirst index of a re-lock (a previous
-// lock given) against ix, or nil when ix cannot read its cache alone.
-func newStaleFirst(ctx context.Context, ix Index, prev *pylock.Lock) *staleFirst {
+// lock given) against ix, or nil when ix cannot read its cache alone. The
+// revalidations run under ctx; stop ends the search from the cache.
+func newStaleFirst(ctx context.Context, ix Index, prev *pylock.Lock, stop context.CancelFunc) *staleFirst {
 	cr, ok := ix.(cacheReader)
 	if prev == nil || !ok {
 		return nil
 	}
-	return &staleFirst{Index: ix, cached: cr.CachedOnly(), ctx: ctx, checked: map[string]bool{}}
+	return &staleFirst{Index: ix, cached: cr.CachedOnly(), ctx: ctx, stop: stop, checked: map[string]bool{}}
 }
 
 // Project answers from the cache when it has the page, and starts its
@@ -57,8 +61,8 @@ func (s *staleFirst) Project(ctx context.Context, name string) (*index.Page, err
 	if first {
 		s.checks.Go(func() {
 			fresh, err := s.Index.Project(s.ctx, name)
-			if err != nil || !reflect.DeepEqual(page, fresh) {
-				s.changed.Store(true)
+			if (err != nil || !reflect.DeepEqual(page, fresh)) && s.changed.CompareAndSwap(false, true) {
+				s.stop()
 			}
 		})
 	}

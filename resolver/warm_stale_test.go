@@ -296,3 +296,60 @@ func resolveCached(t *testing.T, indexURL, cache string, req Request) *Result {
 	}
 	return res
 }
+
+// TestRelockStopsTheSearchFromTheCacheAtTheFirstChangedPage re-locks a
+// chain whose root's page has changed since (an older release added,
+// which the lock does not pick): the search made from the cached pages
+// stops as soon as that page's revalidation comes back changed, instead
+// of going on to the end of the chain for a result that cannot stand,
+// and the search made again locks the same chain.
+func TestRelockStopsTheSearchFromTheCacheAtTheFirstChangedPage(t *testing.T) {
+	const depth = 10
+	srv := pypitest.Start(t, linkChain(depth, "")) // no Cache-Control: stale at once
+	cache := t.TempDir()
+	req := Request{Requirements: reqs(t, "link0"), Targets: []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")}}
+	resolveWith := func(prev *pylock.Lock, progress func(Event)) *Result {
+		t.Helper()
+		c, err := index.New([]string{srv.URL()}, index.WithCacheDir(cache), index.WithRetries(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := req
+		r.Previous = prev
+		res, err := Resolve(context.Background(), c, r, WithProgress(progress))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := resolveWith(nil, func(Event) {})
+	changed := linkChain(depth, "")
+	changed.Projects[0].Releases = append([]pypitest.Release{pure("0.9", "link1>=1")}, changed.Projects[0].Releases...)
+	if err := srv.SetIndex(changed); err != nil {
+		t.Fatal(err)
+	}
+	// Each version the search from the cache examines takes 50 ms: the
+	// root's revalidation, started with the search, comes back long
+	// before the search could reach the end of the chain (0.5 s).
+	var mu sync.Mutex
+	examined, restarted := 0, false
+	res := resolveWith(first.Lock(), func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Restart {
+			restarted = true
+			return
+		}
+		if !restarted {
+			examined++
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	if !restarted {
+		t.Fatal("the changed page did not make the search start over")
+	}
+	if examined >= depth {
+		t.Errorf("the search from the cache examined %d versions, the whole chain of %d, after its root's page came back changed", examined, depth)
+	}
+	checkRelockedChain(t, res, depth, "1.1")
+}
