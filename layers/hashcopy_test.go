@@ -2,12 +2,17 @@ package layers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,5 +93,43 @@ func TestCopyHashingReturnsTheFirstErrorAndLeavesNoGoroutine(t *testing.T) {
 			t.Fatalf("%d goroutines left running, %d before", runtime.NumGoroutine(), before)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestBuildRefusesASourceOfAnotherSizeAsASourceError: a wheel that grew
+// or shrank on disk since the wheelhouse recorded it is a *SourceError
+// naming its file and saying how it differs, the error that tells the
+// user to fetch again, whether it grew by a byte or by many chunks.
+func TestBuildRefusesASourceOfAnotherSizeAsASourceError(t *testing.T) {
+	recorded := bytes.Repeat([]byte("wheel bytes "), copyChunk/6) // two chunks and a bit
+	sum := sha256.Sum256(recorded)
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"grown by a byte", append(append([]byte{}, recorded...), 'x'), fmt.Sprintf("more than %d bytes", len(recorded))},
+		{"grown by chunks", append(append([]byte{}, recorded...), recorded...), fmt.Sprintf("more than %d bytes", len(recorded))},
+		{"shrunk by a byte", recorded[:len(recorded)-1], fmt.Sprintf("is %d bytes", len(recorded)-1)},
+		{"emptied", nil, "is 0 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), "a-1.0-py3-none-any.whl")
+			if err := os.WriteFile(src, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			b, err := NewBuilder()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := File{Path: "/wheelhouse/files/a-1.0-py3-none-any.whl", Mode: 0o644, Source: src,
+				Size: int64(len(recorded)), SHA256: hex.EncodeToString(sum[:])}
+			_, err = b.Build(context.Background(), []File{f})
+			var se *SourceError
+			if !errors.As(err, &se) || se.File != src || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want a *SourceError for %s saying %q", err, src, tt.want)
+			}
+		})
 	}
 }

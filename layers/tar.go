@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -189,9 +190,20 @@ func copySource(w io.Writer, f File) error {
 		return fmt.Errorf("reading %s: %w", f.Source, err)
 	}
 	defer in.Close()
-	n, got, err := copyHashing(w, in, f.Size+1)
+	// At most the recorded size goes into the tar, whose entry is that
+	// long (a byte more is its "write too long"); a byte read past it
+	// means the file grew.
+	n, got, err := copyHashing(w, in, f.Size)
 	if err != nil {
 		return fmt.Errorf("copying %s into the layer: %w", f.Source, err)
+	}
+	if n == f.Size {
+		var more [1]byte
+		k, err := io.ReadFull(in, more[:])
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading %s: %w", f.Source, err)
+		}
+		n += int64(k)
 	}
 	if n != f.Size {
 		what := fmt.Sprintf("%d bytes", n)
