@@ -54,22 +54,25 @@ func Kind(m fs.FileMode) string {
 // Open opens path for reading when it is a regular file, and returns its
 // size from the check of the open descriptor (what was opened, not what
 // the name pointed to a moment before). Anything else is refused with a
-// *NotRegularError before a byte is read: a named pipe is opened without
+// *NotRegularError before a byte is read: the name is checked before it
+// is opened, so that a device is not even opened (opening one can act:
+// a terminal, a tape), and a named pipe put there since is opened without
 // waiting for a writer, so that "-r /dev/stdin", a FIFO, or a
 // "pyproject.toml -> /dev/zero" link can neither hang the caller nor fill
 // its memory.
 func Open(path string, links Links) (*os.File, int64, error) {
-	flags := os.O_RDONLY | oNonblock
+	stat, flags := os.Stat, os.O_RDONLY|oNonblock
 	if links == NoLinks {
-		flags |= oNoFollow
+		stat, flags = os.Lstat, flags|oNoFollow
+	}
+	if st, err := stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, 0, &NotRegularError{Path: path, Mode: st.Mode()}
 	}
 	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
-		// O_NOFOLLOW on a link fails with ELOOP, a socket with ENXIO: say
-		// what it is instead. A link followed says what it points to.
-		st, lerr := os.Lstat(path)
-		followed := links == FollowLinks && lerr == nil && st.Mode()&fs.ModeSymlink != 0
-		if lerr == nil && !st.Mode().IsRegular() && !followed {
+		// Replaced since the check: O_NOFOLLOW on a link fails with
+		// ELOOP, a socket with ENXIO; say what it is instead.
+		if st, serr := stat(path); serr == nil && !st.Mode().IsRegular() {
 			return nil, 0, &NotRegularError{Path: path, Mode: st.Mode()}
 		}
 		return nil, 0, err

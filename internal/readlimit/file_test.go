@@ -5,6 +5,7 @@ package readlimit
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,14 @@ func TestFileReadsRegularFilesAndRefusesEverythingElseWithoutWaiting(t *testing.
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A socket cannot be opened at all (ENXIO): it is named as one all
+	// the same, behind a link too.
+	sock := filepath.Join(dir, "sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	for _, tc := range []struct {
 		name  string
 		path  string
@@ -50,6 +59,8 @@ func TestFileReadsRegularFilesAndRefusesEverythingElseWithoutWaiting(t *testing.
 		{"a named pipe with no writer", fifo, FollowLinks, "", "a named pipe"},
 		{"a link to a named pipe", link("to-fifo", fifo), FollowLinks, "", "a named pipe"},
 		{"a device", "/dev/zero", FollowLinks, "", "a device"},
+		{"a socket", sock, FollowLinks, "", "a socket"},
+		{"a link to a socket", link("to-sock", sock), FollowLinks, "", "a socket"},
 		{"a link to a device", link("to-zero", "/dev/zero"), FollowLinks, "", "a device"},
 		{"a folder", dir, FollowLinks, "", "a folder"},
 		{"a dangling link", link("dangling", filepath.Join(dir, "nothing")), FollowLinks, "no such file", ""},
