@@ -115,14 +115,13 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("user %s has made %d uploads this minute; try again in a minute", user, uploadsPerMinute), http.StatusTooManyRequests)
 		return
 	}
-	select {
-	case u.slots <- struct{}{}:
-		defer func() { <-u.slots }()
-	case <-r.Context().Done():
+	sl := &slot{slots: u.slots}
+	if sl.take(r.Context()) != nil {
 		return
 	}
+	defer sl.give()
 	r.Body = newIdleBody(w, r.Body)
-	created, size, err := s.upload(r, user)
+	created, size, err := s.upload(r, user, sl)
 	var ue *uploadError
 	switch {
 	case errors.As(err, &ue):
@@ -155,7 +154,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 
 // upload reads, checks and stores one upload; created is false when the
 // same file was there already.
-func (s *Server) upload(r *http.Request, user string) (created bool, size int64, err error) {
+func (s *Server) upload(r *http.Request, user string, sl *slot) (created bool, size int64, err error) {
 	u := s.uploader
 	form, err := u.readForm(r)
 	if form != nil && form.tmp != "" {
@@ -194,7 +193,7 @@ func (s *Server) upload(r *http.Request, user string) (created bool, size int64,
 	if e.IsWheel() {
 		e.MetadataSHA256 = sha256Hex(meta)
 	}
-	created, err = s.keepUpload(r.Context(), form.tmp, e, meta)
+	created, err = s.keepUpload(r.Context(), form.tmp, e, meta, sl)
 	return created, form.size, err
 }
 
@@ -575,9 +574,9 @@ const keepTimeout = 5 * time.Minute
 // keepUpload renames a checked upload into the store, with its metadata
 // sidecar for a wheel, and lists it; a file of the same name is answered
 // by comparing hashes. On any failure nothing new stays in the store.
-func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry, meta []byte) (bool, error) {
+func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry, meta []byte, sl *slot) (bool, error) {
 	u := s.uploader
-	unlock, err := u.lockName(ctx, e.Filename)
+	unlock, err := u.lockName(ctx, e.Filename, sl)
 	if err != nil {
 		return false, err
 	}
@@ -674,8 +673,12 @@ func (s *Server) keepShared(ctx context.Context, tmp string, e wheelhouse.Entry,
 }
 
 // lockName waits until no other upload of the file name is being kept,
-// or ctx ends, and holds the name until unlock.
-func (u *uploader) lockName(ctx context.Context, filename string) (unlock func(), err error) {
+// or ctx ends, and holds the name until unlock. Waiting is not work: the
+// caller's upload slot (sl, when given) goes back while it waits and is
+// taken again before the name is held, so that uploads of one name
+// waiting behind a slow push cannot hold every slot and stall the
+// uploads of other names.
+func (u *uploader) lockName(ctx context.Context, filename string, sl *slot) (unlock func(), err error) {
 	held := make(chan struct{})
 	for {
 		other, taken := u.names.LoadOrStore(filename, held)
@@ -685,11 +688,45 @@ func (u *uploader) lockName(ctx context.Context, filename string) (unlock func()
 				close(held)
 			}, nil
 		}
+		if sl != nil {
+			sl.give()
+		}
 		select {
 		case <-other.(chan struct{}):
 		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting for another upload of %s: %w", filename, context.Cause(ctx))
 		}
+		if sl != nil {
+			if err := sl.take(ctx); err != nil {
+				return nil, fmt.Errorf("waiting for another upload of %s: %w", filename, err)
+			}
+		}
+	}
+}
+
+// slot is one request's share of the uploads checked at once: taken and
+// given back, never given twice.
+type slot struct {
+	slots chan struct{}
+	held  bool
+}
+
+// take waits for a free slot, or for ctx to end.
+func (sl *slot) take(ctx context.Context) error {
+	select {
+	case sl.slots <- struct{}{}:
+		sl.held = true
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// give hands the slot back, when held.
+func (sl *slot) give() {
+	if sl.held {
+		sl.held = false
+		<-sl.slots
 	}
 }
 

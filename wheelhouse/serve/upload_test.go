@@ -3,6 +3,7 @@ package serve
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
@@ -613,5 +614,83 @@ func TestASlowUploadOutlastsTheReadTimeout(t *testing.T) {
 	}
 	if got := download(t, base+"/files/"+w.Filename); !bytes.Equal(got, w.Data) {
 		t.Errorf("the slow upload is not served whole")
+	}
+}
+
+// TestUploadsWaitingForOneNameLeaveTheSlotsToOtherNames holds a file name
+// as a slow push to a shared cache would, sends more uploads of that name
+// than there are upload slots, and then an upload of another name: it is
+// stored while the name is still held (the waiting uploads gave their
+// slots back), and once the name is free the waiting ones all answer.
+func TestUploadsWaitingForOneNameLeaveTheSlotsToOtherNames(t *testing.T) {
+	st, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, base := startServer(t, st, WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw")), WithOffline(true))
+	held := projectWheel(t, "acme-tools", "1.0", 0)
+	unlock, err := srv.uploader.lockName(context.Background(), held.Filename, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const waiting = uploadSlots + 2
+	statuses := make(chan int, waiting)
+	for range waiting {
+		go func() {
+			resp, _, err := postUpload(t, base, held, nil, "alice", "pw")
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	// Every one has read its body into a temporary file and waits for the
+	// name, holding no slot (bounded: 10 s).
+	waitingNow := func() int {
+		tmps, _ := filepath.Glob(filepath.Join(st.Dir(), wheelhouse.FilesDir, "."+held.Filename+".*.tmp"))
+		return len(tmps)
+	}
+	for deadline := time.Now().Add(10 * time.Second); waitingNow() < waiting || len(srv.uploader.slots) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, %d of %d uploads of the held name wait for it and %d upload slots are taken", waitingNow(), waiting, len(srv.uploader.slots))
+		}
+	}
+	other := projectWheel(t, "other-tools", "1.0", 0)
+	done := make(chan int, 1)
+	go func() {
+		resp, _, err := postUpload(t, base, other, nil, "alice", "pw")
+		if err != nil {
+			done <- 0
+			return
+		}
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("the upload of another name: %d, want 200", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the upload of another name waited 10 s behind %d uploads of a held name", waiting)
+	}
+	unlock()
+	for range waiting {
+		select {
+		case code := <-statuses:
+			if code != http.StatusOK {
+				t.Errorf("an upload of the held name: %d, want 200 (stored, or the same bytes stored before)", code)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("uploads of the freed name did not answer within a minute")
+		}
+	}
+	if _, ok := st.Lookup(held.Filename); !ok {
+		if err := st.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := st.Lookup(held.Filename); !ok {
+			t.Errorf("%s was not stored", held.Filename)
+		}
 	}
 }
