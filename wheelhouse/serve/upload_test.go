@@ -633,17 +633,22 @@ func TestUploadsWaitingForOneNameLeaveTheSlotsToOtherNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const waiting = uploadSlots + 2
-	statuses := make(chan int, waiting)
-	for range waiting {
+	// upload sends f as alice and its status (0 when the request failed)
+	// to statuses.
+	upload := func(f *pypitest.File, statuses chan<- int) {
 		go func() {
-			resp, _, err := postUpload(t, base, held, nil, "alice", "pw")
+			resp, _, err := postUpload(t, base, f, nil, "alice", "pw")
 			if err != nil {
 				statuses <- 0
 				return
 			}
 			statuses <- resp.StatusCode
 		}()
+	}
+	const waiting = uploadSlots + 2
+	statuses := make(chan int, waiting)
+	for range waiting {
+		upload(held, statuses)
 	}
 	// Every one has read its body into a temporary file and waits for the
 	// name, holding no slot (bounded: 10 s).
@@ -658,14 +663,7 @@ func TestUploadsWaitingForOneNameLeaveTheSlotsToOtherNames(t *testing.T) {
 	}
 	other := projectWheel(t, "other-tools", "1.0", 0)
 	done := make(chan int, 1)
-	go func() {
-		resp, _, err := postUpload(t, base, other, nil, "alice", "pw")
-		if err != nil {
-			done <- 0
-			return
-		}
-		done <- resp.StatusCode
-	}()
+	upload(other, done)
 	select {
 	case code := <-done:
 		if code != http.StatusOK {
