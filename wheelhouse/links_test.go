@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestVerifyNeverFollowsALinkOutOfTheWheelhouse replaces files of a sound
@@ -186,5 +187,63 @@ func TestOpenRegularSizeGivesTheSizeOfWhatItOpened(t *testing.T) {
 	var nr *NotRegularError
 	if _, _, err := OpenRegularSize(link); !errors.As(err, &nr) {
 		t.Errorf("a link: %v, want a *NotRegularError", err)
+	}
+}
+
+// TestOpenRefusesAManifestThatIsNotARegularFile: the manifest is read as
+// every other file of a store is (and as Commit reads it back): a link,
+// even to an identical copy outside, is refused, and a named pipe is
+// refused at once instead of waiting for a writer.
+func TestOpenRefusesAManifestThatIsNotARegularFile(t *testing.T) {
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, manifest string)
+		kind  string
+	}{
+		{"a link to a copy outside", func(t *testing.T, manifest string) {
+			b, err := os.ReadFile(manifest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), ManifestName)
+			mustWrite(t, out, b)
+			os.Remove(manifest)
+			if err := os.Symlink(out, manifest); err != nil {
+				t.Fatal(err)
+			}
+		}, "a symbolic link"},
+		{"a named pipe", func(t *testing.T, manifest string) {
+			os.Remove(manifest)
+			if err := syscall.Mkfifo(manifest, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "a named pipe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := storeWith(t, build(t, "demo", "1.0", ">=3.8", false, "py3-none-any")...)
+			manifest := filepath.Join(s.Dir(), ManifestName)
+			tt.plant(t, manifest)
+			done := make(chan error, 1)
+			go func() {
+				_, err := Open(s.Dir())
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				// Let a reader waiting on the pipe go before failing.
+				if w, werr := os.OpenFile(manifest, os.O_WRONLY|syscall.O_NONBLOCK, 0); werr == nil {
+					w.Close()
+				}
+				<-done
+				t.Fatal("Open waited on the manifest")
+			}
+			var nr *NotRegularError
+			if !errors.As(err, &nr) || describeMode(nr.Mode) != tt.kind || !strings.Contains(err.Error(), manifest) {
+				t.Errorf("Open: %v, want a *NotRegularError naming %s as %s", err, manifest, tt.kind)
+			}
+		})
 	}
 }

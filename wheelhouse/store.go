@@ -138,7 +138,9 @@ var ErrNoManifest = errors.New("no " + ManifestName + ": nothing has been fetche
 // every entry must name a valid file that exists with the recorded size.
 // (Hashes are checked by Verify, which reads every byte.)
 func Open(dir string) (*Store, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	// Read as every file of a store is: a link is not followed, a pipe
+	// not waited on, and the size bounded.
+	b, err := readNoFollow(filepath.Join(dir, ManifestName), maxManifest)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("opening wheelhouse %s: %w (%w)", dir, ErrNoManifest, err)
@@ -417,8 +419,8 @@ func (s *Store) readManifest() (map[string]Entry, error) {
 	return out, nil
 }
 
-// maxManifest bounds the manifest read back by Commit: some hundred
-// thousand entries.
+// maxManifest bounds the manifest read by Open and read back by Commit:
+// some hundred thousand entries.
 const maxManifest = 256 << 20
 
 // mergeEntry is ours, with the targets of theirs kept when both describe
