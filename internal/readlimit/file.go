@@ -93,11 +93,16 @@ func Open(path string, links Links) (*os.File, int64, error) {
 // more than limit bytes with a *TooLargeError wrapped in an
 // *fs.PathError that names it.
 func File(path string, limit int64, links Links) ([]byte, error) {
-	f, _, err := Open(path, links)
+	f, size, err := Open(path, links)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	// A file already over the limit is refused by its size, unread; one
+	// that grows while it is read is still stopped at the limit.
+	if limit = max(limit, 0); size > limit {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: &TooLargeError{Max: limit}}
+	}
 	b, err := ReadAll(f, limit)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}

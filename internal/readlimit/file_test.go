@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,5 +96,30 @@ func TestFileReadsRegularFilesAndRefusesEverythingElseWithoutWaiting(t *testing.
 				t.Errorf("%v is not fs.ErrNotExist", err)
 			}
 		})
+	}
+}
+
+func TestFileRefusesAFileOverTheLimitByItsSizeWithoutReadingIt(t *testing.T) {
+	// A sparse 1 GiB file: read up to a 256 MiB limit, it would cost 256
+	// MiB of memory before being refused.
+	p := filepath.Join(t.TempDir(), "uv.lock")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = File(p, 256<<20, FollowLinks)
+	runtime.ReadMemStats(&after)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("got %v, want a *TooLargeError naming %s", err, p)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("refusing it allocated %d bytes: it was read", n)
 	}
 }
