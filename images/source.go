@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // ErrNotFound says that a reference names no image (yet).
@@ -129,6 +131,9 @@ func (s *Source) openLayout() error {
 	if _, err := os.Stat(s.Ref.Path); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s does not exist", ErrNotFound, s.Ref.Path)
 	}
+	if err := regularLayout(s.Ref.Path); err != nil {
+		return err
+	}
 	p, err := layout.FromPath(s.Ref.Path)
 	if err != nil {
 		return fmt.Errorf("%s is not an OCI layout: %w", s.Ref.Path, err)
@@ -166,6 +171,42 @@ func (s *Source) openLayout() error {
 		s.Image, err = ii.Image(found[0].Digest)
 	}
 	return err
+}
+
+// regularLayout refuses an OCI layout whose files (oci-layout,
+// index.json, blobs/ALGORITHM/DIGEST) are anything but regular files,
+// before any is read: a link could lead out of the layout (to a file that
+// is not its blob, or to a device that never ends) and a named pipe would
+// never answer. It reads the folders only; a missing file is left to the
+// layout reader to report.
+func regularLayout(dir string) error {
+	for _, name := range []string{"oci-layout", "index.json"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Lstat(p); err == nil && !st.Mode().IsRegular() {
+			return &readlimit.NotRegularError{Path: p, Mode: st.Mode()}
+		}
+	}
+	blobs := filepath.Join(dir, "blobs")
+	algs, err := os.ReadDir(blobs)
+	if err != nil {
+		return nil
+	}
+	for _, a := range algs {
+		p := filepath.Join(blobs, a.Name())
+		if !a.IsDir() {
+			return &readlimit.NotRegularError{Path: p, Mode: a.Type()}
+		}
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return fmt.Errorf("reading the layout %s: %w", dir, err)
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() {
+				return &readlimit.NotRegularError{Path: filepath.Join(p, e.Name()), Mode: e.Type()}
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Source) openArchive() error {
