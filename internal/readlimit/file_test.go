@@ -38,8 +38,15 @@ func TestFileReadsRegularFilesAndRefusesEverythingElseWithoutWaiting(t *testing.
 		t.Fatal(err)
 	}
 	// A socket cannot be opened at all (ENXIO): it is named as one all
-	// the same, behind a link too.
-	sock := filepath.Join(dir, "sock")
+	// the same, behind a link too. Its path is kept short: a test's
+	// folder under a long TMPDIR passes the 108 bytes a socket's path may
+	// have.
+	sockDir, err := os.MkdirTemp("", "rl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sock := filepath.Join(sockDir, "s")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
