@@ -210,8 +210,14 @@ func regularLayout(dir string) error {
 }
 
 func (s *Source) openArchive() error {
-	if _, err := os.Stat(s.Ref.Path); errors.Is(err, fs.ErrNotExist) {
+	st, err := os.Stat(s.Ref.Path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s does not exist", ErrNotFound, s.Ref.Path)
+	}
+	// The archive is opened again for each file read from it: a named
+	// pipe or a device would hang or never end.
+	if err == nil && !st.Mode().IsRegular() {
+		return &readlimit.NotRegularError{Path: s.Ref.Path, Mode: st.Mode()}
 	}
 	var tag *name.Tag
 	if s.Ref.Tag != "" {

@@ -79,3 +79,26 @@ func TestALayoutWithALinkOrAPipeAmongItsFilesIsRefusedUnread(t *testing.T) {
 		})
 	}
 }
+
+func TestADockerArchiveThatIsAPipeOrADeviceIsRefusedUnread(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "image.tar")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.tar")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, kind string }{{fifo, "a named pipe"}, {zero, "a device"}} {
+		start := time.Now()
+		_, err := Open(context.Background(), mustRef(t, "docker-archive:"+tc.path), Remote{})
+		var nr *readlimit.NotRegularError
+		if !errors.As(err, &nr) || readlimit.Kind(nr.Mode) != tc.kind || !strings.Contains(err.Error(), tc.path) {
+			t.Errorf("%s: got %v, want it named as %s", tc.path, err, tc.kind)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: refusing it took %v", tc.path, d)
+		}
+	}
+}
