@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 func TestALayoutWithALinkOrAPipeAmongItsFilesIsRefusedUnread(t *testing.T) {
@@ -81,15 +82,7 @@ func TestALayoutWithALinkOrAPipeAmongItsFilesIsRefusedUnread(t *testing.T) {
 }
 
 func TestADockerArchiveThatIsAPipeOrADeviceIsRefusedUnread(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "image.tar")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	zero := filepath.Join(dir, "zero.tar")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
+	fifo, zero := testenv.PipeAndDevice(t, t.TempDir(), "image.tar", "zero.tar")
 	for _, tc := range []struct{ path, kind string }{{fifo, "a named pipe"}, {zero, "a device"}} {
 		start := time.Now()
 		_, err := Open(context.Background(), mustRef(t, "docker-archive:"+tc.path), Remote{})

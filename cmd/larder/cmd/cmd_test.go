@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // run executes larder in dir and returns exit code, stdout and stderr.
@@ -212,15 +212,7 @@ python = "3.11"
 `
 
 func TestInputsThatAreDevicesOrPipesAreRefusedAtOnce(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "requirements.fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	zero := filepath.Join(dir, "zero.toml")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
+	fifo, zero := testenv.PipeAndDevice(t, t.TempDir(), "requirements.fifo", "zero.toml")
 	// Each would wait for a writer, or read without end, if it were read.
 	checkExits(t, []exitCase{
 		{[]string{"config", "--config", zero}, 1, "zero.toml is a device, not a regular file"},
