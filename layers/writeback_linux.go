@@ -1,10 +1,11 @@
-//go:build linux && (amd64 || arm64)
+//go:build linux
 
 package layers
 
 import (
 	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // startWriteback asks the kernel to start writing n bytes of f from off to
@@ -12,6 +13,5 @@ import (
 // SYNC_FILE_RANGE_WRITE): the fsync that follows then finds most of a
 // blob on its way. A hint; its errors are the fsync's to report.
 func startWriteback(f *os.File, off, n int64) {
-	const syncFileRangeWrite = 2
-	syscall.Syscall6(syscall.SYS_SYNC_FILE_RANGE, f.Fd(), uintptr(off), uintptr(n), syncFileRangeWrite, 0, 0)
+	unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }
