@@ -33,20 +33,24 @@ func copyHashing(w io.Writer, r io.Reader, limit int64) (n int64, sum string, er
 			hashed <- struct{}{}
 		}
 	})
-	// Whatever happens, the hasher is done with both buffers before they
-	// go back to the pool.
-	closed := false
-	defer func() {
-		if !closed {
-			close(todo)
-			wg.Wait()
-		}
-	}()
-	r = io.LimitReader(r, limit)
+	n, err = copyChunks(w, io.LimitReader(r, limit), bufs, todo, hashed)
+	// Whatever happened, the hasher is done with both buffers before
+	// they go back to the pool.
+	close(todo)
+	wg.Wait()
+	if err != nil {
+		return n, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// copyChunks copies r to w through the two buffers, sending each chunk
+// to todo once it is read, and reusing a buffer only once hashed says
+// the chunk sent two turns before is hashed.
+func copyChunks(w io.Writer, r io.Reader, bufs *[2][copyChunk]byte, todo chan<- []byte, hashed <-chan struct{}) (n int64, err error) {
 	inflight := 0
 	for i := 0; ; i++ {
 		buf := bufs[i%2][:]
-		// The chunk sent two turns ago used this buffer.
 		if inflight == 2 {
 			<-hashed
 			inflight--
@@ -56,19 +60,15 @@ func copyHashing(w io.Writer, r io.Reader, limit int64) (n int64, sum string, er
 			todo <- buf[:m]
 			inflight++
 			if _, werr := w.Write(buf[:m]); werr != nil {
-				return n, "", werr
+				return n, werr
 			}
 			n += int64(m)
 		}
 		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-			break
+			return n, nil
 		}
 		if rerr != nil {
-			return n, "", rerr
+			return n, rerr
 		}
 	}
-	close(todo)
-	closed = true
-	wg.Wait()
-	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
