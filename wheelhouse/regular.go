@@ -1,7 +1,6 @@
 package wheelhouse
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 
@@ -43,18 +42,10 @@ func HashRegularFile(path string) (string, int64, error) {
 	return hashReader(f)
 }
 
-// readNoFollow reads a regular file of at most limit bytes.
+// readNoFollow reads a regular file of at most limit bytes, refusing
+// links as OpenRegular does.
 func readNoFollow(path string, limit int64) ([]byte, error) {
-	f, _, err := OpenRegularSize(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := readlimit.ReadAll(f, limit)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return b, nil
+	return readlimit.File(path, limit, readlimit.NoLinks)
 }
 
 // ReadRegular reads a small regular file of a store (a sidecar), refusing
