@@ -126,7 +126,7 @@ func embeddedSum(fsys fs.FS, name string) (string, error) {
 		return "", nil
 	}
 	fields := strings.Fields(string(data))
-	if len(fields) != 2 || !isSum(fields[0]) || !isSum(fields[1]) {
+	if len(fields) != 2 || !wheelhouse.ValidSHA256(fields[0]) || !wheelhouse.ValidSHA256(fields[1]) {
 		return "", fmt.Errorf("bin/%s%s holds no two sha256 sums (the binary's and its .gz's)", name, sumSuffix)
 	}
 	gz, err := fs.ReadFile(fsys, "bin/"+name+suffix)
@@ -137,11 +137,6 @@ func embeddedSum(fsys fs.FS, name string) (string, error) {
 		return "", nil
 	}
 	return fields[0], nil
-}
-
-// isSum reports whether s is a sha256 in lowercase hex.
-func isSum(s string) bool {
-	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // decompress returns the embedded binary's bytes.
