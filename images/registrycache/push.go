@@ -382,12 +382,8 @@ func putManifestRetrying(ctx context.Context, ref name.Tag, raw []byte, rt http.
 	var err error
 	for attempt := range 4 {
 		if attempt > 0 {
-			t := time.NewTimer(time.Duration(50<<attempt) * time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return context.Cause(ctx)
-			case <-t.C:
+			if err := sleep(ctx, 50*time.Millisecond<<attempt); err != nil {
+				return err
 			}
 		}
 		if err = remote.Put(ref, rawManifest{raw, types.OCIManifestSchema1}, remote.WithContext(ctx), remote.WithTransport(rt)); err == nil {
@@ -395,4 +391,16 @@ func putManifestRetrying(ctx context.Context, ref name.Tag, raw []byte, rt http.
 		}
 	}
 	return err
+}
+
+// sleep waits for d, or until ctx ends and returns its cause.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }

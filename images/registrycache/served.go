@@ -486,12 +486,8 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 	// upload kept in part (serve.ErrPartlyKept), and keeping it again
 	// completes it.
 	if s.c.dir == "" {
-		t := time.NewTimer(uploadSettle)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("keeping %s: %w: %w", e.Filename, serve.ErrPartlyKept, context.Cause(ctx))
-		case <-t.C:
+		if err := sleep(ctx, uploadSettle); err != nil {
+			return fmt.Errorf("keeping %s: %w: %w", e.Filename, serve.ErrPartlyKept, err)
 		}
 	}
 	// The project's tag last, and only for the bytes the file's tag
@@ -556,12 +552,8 @@ const racedTagReads = 4
 func (s *Served) readRacedTag(ctx context.Context, tag string) (raw []byte, found bool, err error) {
 	for attempt := range racedTagReads {
 		if attempt > 0 {
-			t := time.NewTimer(time.Duration(25<<attempt) * time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, false, fmt.Errorf("%w (then, waiting to read it again: %w)", err, context.Cause(ctx))
-			case <-t.C:
+			if werr := sleep(ctx, 25*time.Millisecond<<attempt); werr != nil {
+				return nil, false, fmt.Errorf("%w (then, waiting to read it again: %w)", err, werr)
 			}
 		}
 		raw, found, err = s.c.manifest(ctx, tag)
