@@ -25,9 +25,10 @@ type cache struct {
 	dir string
 	now func() time.Time
 
-	// parsed keeps the last page parsed from each entry, so that a page
-	// read from the cache and then confirmed by a 304 (CachedOnly, then
-	// its client) is parsed once.
+	// parsed keeps the pages a CachedOnly twin parsed until its client
+	// has them confirmed by a 304, so that such a page is parsed once.
+	// Nothing else is kept: the bodies of a whole resolution's pages would
+	// otherwise stay in memory with it.
 	mu     sync.Mutex
 	parsed map[string]parsedPage // page URL -> page
 }
@@ -59,22 +60,26 @@ func newCache(dir string) *cache {
 	return &cache{dir: dir, now: time.Now, parsed: map[string]parsedPage{}}
 }
 
-// parsePage parses the page of an entry, or returns a copy of the page
-// parsed last from the same response (its Files are shared: read only).
-func (c *cache) parsePage(e *entry) (*Page, error) {
+// parsePage parses the page of an entry, or returns a copy of the page a
+// twin parsed from the same response (its Files are shared: read only),
+// which it then forgets. keep has the page kept for that: the twin's.
+func (c *cache) parsePage(e *entry, keep bool) (*Page, error) {
 	if c == nil {
 		return parsePage(e.FinalURL, e.ContentType, e.Body)
 	}
 	c.mu.Lock()
 	pp, ok := c.parsed[e.URL]
+	if ok && !keep {
+		delete(c.parsed, e.URL)
+	}
 	c.mu.Unlock()
 	if ok && pp.finalURL == e.FinalURL && pp.contentType == e.ContentType && bytes.Equal(pp.body, e.Body) {
 		cp := *pp.page
 		return &cp, nil
 	}
 	p, err := parsePage(e.FinalURL, e.ContentType, e.Body)
-	if err != nil {
-		return nil, err
+	if err != nil || !keep {
+		return p, err
 	}
 	cp := *p
 	c.mu.Lock()

@@ -41,6 +41,7 @@ type Client struct {
 	retries int
 	backoff time.Duration
 	offline bool
+	twin    bool // made by CachedOnly: keeps the pages it parses for its client
 
 	sdistBuilder func(ctx context.Context, sdistPath string) ([]byte, error)
 
@@ -94,7 +95,7 @@ func WithParallel(n int) Option {
 // pages read nor the counters.
 func (c *Client) CachedOnly() *Client {
 	return &Client{indexes: c.indexes, pins: c.pins, private: c.private, public: c.public, http: c.http, cache: c.cache,
-		sem: c.sem, retries: c.retries, backoff: c.backoff, offline: true, sdistBuilder: c.sdistBuilder,
+		sem: c.sem, retries: c.retries, backoff: c.backoff, offline: true, twin: true, sdistBuilder: c.sdistBuilder,
 		pages: map[string]*Page{}, opened: map[string]chan struct{}{}}
 }
 
@@ -338,7 +339,7 @@ func (c *Client) fetchPage(ctx context.Context, pageURL string) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.cache.parsePage(e)
+	return c.cache.parsePage(e, c.twin)
 }
 
 // get returns a page through the on-disk cache: a fresh entry (or any
