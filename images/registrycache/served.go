@@ -252,7 +252,7 @@ func unsettled(tag string, files []wheelhouse.Entry) bool {
 		// is, as one behind does: a time far in the future (another
 		// server's clock gone wrong) must not keep a tag read again at
 		// every list until then.
-		if age := time.Since(e.UploadTime); !e.UploadTime.IsZero() && age < uploadUnsettled && age > -uploadUnsettled {
+		if !e.UploadTime.IsZero() && time.Since(e.UploadTime).Abs() < uploadUnsettled {
 			return true
 		}
 	}
