@@ -205,7 +205,7 @@ func (p *plan) add(pkg *pylock.Package, f pylock.File, wheel, private bool, targ
 		return nil, fmt.Errorf("package %s: %q is not a distribution file name", where, name)
 	}
 	sum := strings.ToLower(f.Hashes["sha256"])
-	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
+	if !wheelhouse.ValidSHA256(sum) {
 		return nil, fmt.Errorf("package %s: %s has no sha256 in the lock (larder verifies every file by its sha256)", where, name)
 	}
 	if f.URL == "" {
