@@ -23,10 +23,6 @@ import (
 // maxHtpasswdBytes bounds the htpasswd file read at start.
 const maxHtpasswdBytes = 4 << 20
 
-// maxConfigBytes bounds the index server's configuration file, read
-// whole; real ones are under a kB, with a private pattern per project.
-const maxConfigBytes = 4 << 20
-
 // htpasswd is the users of an htpasswd file with bcrypt entries, as
 // `htpasswd -B` writes them (and pypiserver and distribution read them).
 type htpasswd struct {

@@ -94,6 +94,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// maxConfigBytes bounds the index server's configuration file, read
+// whole; real ones are under a kB, with a private pattern per project.
+const maxConfigBytes = 4 << 20
+
 // ReadConfig reads a configuration file. Unknown keys are errors, so that a
 // misspelt key cannot silently leave a project public.
 func ReadConfig(name string) (Config, error) {
