@@ -244,7 +244,7 @@ func (c *Cache) writer(ctx context.Context) (http.RoundTripper, error) {
 }
 
 func checkSum(sum string) (v1.Hash, error) {
-	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
+	if !wheelhouse.ValidSHA256(sum) {
 		return v1.Hash{}, fmt.Errorf("%q is not a lower-case hex sha256", sum)
 	}
 	return v1.Hash{Algorithm: "sha256", Hex: sum}, nil

@@ -84,7 +84,7 @@ func (s *Server) loadShared(ctx context.Context) error {
 		if _, here := s.uploaded.files[e.Filename]; here {
 			continue
 		}
-		if !wheelhouse.ValidFilename(e.Filename) || !validSHA256(e.SHA256) || e.Size < 0 {
+		if !wheelhouse.ValidFilename(e.Filename) || !wheelhouse.ValidSHA256(e.SHA256) || e.Size < 0 {
 			s.log.Warn("skipping a shared cache file with no valid name, hash or size", "file", e.Filename)
 			continue
 		}
@@ -190,20 +190,6 @@ func (s *Server) refreshForUnknown(ctx context.Context, norm string, listed bool
 		return
 	}
 	s.refreshShared(since, must)
-}
-
-// validSHA256 reports whether s is a sha256 in lowercase hex, as
-// manifests and ETags write it.
-func validSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // serveShared streams a shared cache's file, verified against its sha256
