@@ -172,6 +172,12 @@ func (s *Served) Files(ctx context.Context) ([]wheelhouse.Entry, error) {
 			found[i] = files
 			if !named && !unsettled(tag, files) {
 				s.remember(tag, digest, files)
+			} else if seen {
+				// What was kept of it is stale now: it is read again at
+				// every list, not answered from the old read.
+				s.mu.Lock()
+				delete(s.seen, tag)
+				s.mu.Unlock()
 			}
 			return nil
 		})
