@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // TestVerifyNeverFollowsALinkOutOfTheWheelhouse replaces files of a sound
@@ -241,7 +243,7 @@ func TestOpenRefusesAManifestThatIsNotARegularFile(t *testing.T) {
 				t.Fatal("Open waited on the manifest")
 			}
 			var nr *NotRegularError
-			if !errors.As(err, &nr) || describeMode(nr.Mode) != tt.kind || !strings.Contains(err.Error(), manifest) {
+			if !errors.As(err, &nr) || readlimit.Kind(nr.Mode) != tt.kind || !strings.Contains(err.Error(), manifest) {
 				t.Errorf("Open: %v, want a *NotRegularError naming %s as %s", err, manifest, tt.kind)
 			}
 		})

@@ -1,7 +1,6 @@
 package wheelhouse
 
 import (
-	"io/fs"
 	"os"
 
 	"github.com/larder-build/larder/internal/readlimit"
@@ -11,9 +10,6 @@ import (
 // symbolic link (which the store never follows: it could point out of the
 // wheelhouse), a folder, a named pipe, a device.
 type NotRegularError = readlimit.NotRegularError
-
-// describeMode says what kind of file a mode is, for a message.
-func describeMode(m fs.FileMode) string { return readlimit.Kind(m) }
 
 // OpenRegular opens a file of a store for reading, refusing with a
 // *NotRegularError anything but a regular file: a symbolic link is not

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // ManifestName is the manifest's file name inside a store.
@@ -171,7 +173,7 @@ func Open(dir string) (*Store, error) {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("%s is missing", e.Filename))
 		case !st.Mode().IsRegular():
-			problems = append(problems, fmt.Sprintf("%s is %s, not a regular file", e.Filename, describeMode(st.Mode())))
+			problems = append(problems, fmt.Sprintf("%s is %s, not a regular file", e.Filename, readlimit.Kind(st.Mode())))
 		case st.Size() != e.Size:
 			problems = append(problems, fmt.Sprintf("%s is %d bytes, the manifest says %d", e.Filename, st.Size(), e.Size))
 		}

@@ -147,7 +147,7 @@ func (s *Store) Verify(ctx context.Context, jobs int) (*VerifyReport, error) {
 	}
 	for _, sub := range []string{FilesDir, SimpleDir} {
 		if st, err := os.Lstat(filepath.Join(s.dir, sub)); err == nil && !st.IsDir() {
-			r.Add(ProblemNotRegular, sub+"/", "is %s, not a folder%s", describeMode(st.Mode()), linkTarget(filepath.Join(s.dir, sub), st.Mode()))
+			r.Add(ProblemNotRegular, sub+"/", "is %s, not a folder%s", readlimit.Kind(st.Mode()), linkTarget(filepath.Join(s.dir, sub), st.Mode()))
 		}
 	}
 	dirents, err := os.ReadDir(filepath.Join(s.dir, FilesDir))
@@ -162,7 +162,7 @@ func (s *Store) Verify(ctx context.Context, jobs int) (*VerifyReport, error) {
 			// Checked with its entry, whatever it is.
 			continue
 		case !d.Type().IsRegular():
-			r.Add(ProblemNotRegular, name, "is %s in %s/%s", describeMode(d.Type()), FilesDir, linkTarget(filepath.Join(s.dir, FilesDir, name), d.Type()))
+			r.Add(ProblemNotRegular, name, "is %s in %s/%s", readlimit.Kind(d.Type()), FilesDir, linkTarget(filepath.Join(s.dir, FilesDir, name), d.Type()))
 			continue
 		}
 		switch {
@@ -237,7 +237,7 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 	var notRegular *NotRegularError
 	switch {
 	case errors.As(err, &notRegular):
-		add(ProblemNotRegular, "is %s, not a regular file%s", describeMode(notRegular.Mode), linkTarget(s.Path(e.Filename), notRegular.Mode))
+		add(ProblemNotRegular, "is %s, not a regular file%s", readlimit.Kind(notRegular.Mode), linkTarget(s.Path(e.Filename), notRegular.Mode))
 		return out, 0
 	case errors.Is(err, fs.ErrNotExist):
 		add(ProblemMissing, "listed in the manifest but absent from %s/", FilesDir)
@@ -259,7 +259,7 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 	if err != nil {
 		switch {
 		case errors.As(err, &notRegular):
-			add(ProblemNotRegular, "its sidecar is %s, not a regular file%s", describeMode(notRegular.Mode), linkTarget(s.MetadataPath(e.Filename), notRegular.Mode))
+			add(ProblemNotRegular, "its sidecar is %s, not a regular file%s", readlimit.Kind(notRegular.Mode), linkTarget(s.MetadataPath(e.Filename), notRegular.Mode))
 		case errors.Is(err, fs.ErrNotExist):
 			add(ProblemMetadata, "has no .metadata sidecar")
 		default:
@@ -309,7 +309,7 @@ func verifySimple(ctx context.Context, root string) []Problem {
 			out = append(out, Problem{Kind: ProblemNotRegular, File: rel, Detail: "is a folder where the static index has only pages"})
 			return filepath.SkipDir
 		case !d.Type().IsRegular():
-			out = append(out, Problem{Kind: ProblemNotRegular, File: rel, Detail: fmt.Sprintf("is %s, not a regular file%s", describeMode(d.Type()), linkTarget(path, d.Type()))})
+			out = append(out, Problem{Kind: ProblemNotRegular, File: rel, Detail: fmt.Sprintf("is %s, not a regular file%s", readlimit.Kind(d.Type()), linkTarget(path, d.Type()))})
 		}
 		return nil
 	})
