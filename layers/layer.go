@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,14 +226,36 @@ func (b *Builder) Compression() Compression { return b.compression }
 // same files would give other bytes, so that kept layers are not reused.
 const layerFormat = "larder-layer-1"
 
-// key identifies a layer's bytes: its entries, compression and time.
+// key identifies a layer's bytes: its entries, compression and time. It
+// hashes, for each entry in name order, the line
+// fmt.Sprintf("%q %o %d %s %t\n", name, mode, size, sha256, whiteout),
+// appended with strconv (the same bytes, without fmt's cost on a delta of
+// a thousand pages).
 func (b *Builder) key(files []File) string {
-	sorted := append([]File(nil), files...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name() < sorted[j].name() })
+	type named struct {
+		name string
+		f    *File
+	}
+	sorted := make([]named, len(files))
+	for i := range files {
+		sorted[i] = named{files[i].name(), &files[i]}
+	}
+	slices.SortFunc(sorted, func(x, y named) int { return strings.Compare(x.name, y.name) })
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%d\n", layerFormat, b.compression, b.mtime.Unix())
-	for _, f := range sorted {
-		fmt.Fprintf(h, "%q %o %d %s %t\n", f.name(), f.Mode, f.Size, f.SHA256, f.Whiteout)
+	var line []byte
+	for _, e := range sorted {
+		line = strconv.AppendQuote(line[:0], e.name)
+		line = append(line, ' ')
+		line = strconv.AppendInt(line, e.f.Mode, 8)
+		line = append(line, ' ')
+		line = strconv.AppendInt(line, e.f.Size, 10)
+		line = append(line, ' ')
+		line = append(line, e.f.SHA256...)
+		line = append(line, ' ')
+		line = strconv.AppendBool(line, e.f.Whiteout)
+		line = append(line, '\n')
+		h.Write(line)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -255,7 +279,11 @@ func (b *Builder) Build(ctx context.Context, files []File) (*Layer, error) {
 			return nil, err
 		}
 	}
-	key := b.key(files)
+	return b.build(ctx, b.key(files), files)
+}
+
+// build is Build of checked files whose key is known.
+func (b *Builder) build(ctx context.Context, key string, files []File) (*Layer, error) {
 	if l, ok := b.lookup(key); ok {
 		return l, nil
 	}

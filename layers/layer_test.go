@@ -253,6 +253,33 @@ func TestAKeptLayerIsFoundAgainNotRebuilt(t *testing.T) {
 	}
 }
 
+func TestAKeyIsTheHashOfOneFormattedLinePerEntryInNameOrder(t *testing.T) {
+	// Layers kept by an earlier larder are found by this key: its bytes
+	// never change unless layerFormat does.
+	files := []File{
+		DataFile("/wheelhouse/simple/zope-interface/index.html", 0o644, []byte("<html>")),
+		{Path: "/wheelhouse/files/gone-1.0-py3-none-any.whl", Whiteout: true},
+		{Path: "/usr/local/bin/larder-index", Mode: 0o755, Source: "/x", Size: 1 << 40, SHA256: strings.Repeat("ab", 32)},
+		DataFile("/wheelhouse/simple/na\"me\tü\x7f/index.json", 0o600, nil),
+	}
+	for _, c := range []Compression{Gzip, Zstd, Uncompressed} {
+		b, err := NewBuilder(WithCompression(c), WithModTime(time.Unix(1700000000, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sorted := append([]File(nil), files...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].name() < sorted[j].name() })
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\n%s\n%d\n", layerFormat, c, int64(1700000000))
+		for _, f := range sorted {
+			fmt.Fprintf(h, "%q %o %d %s %t\n", f.name(), f.Mode, f.Size, f.SHA256, f.Whiteout)
+		}
+		if got, want := b.key(files), hex.EncodeToString(h.Sum(nil)); got != want {
+			t.Errorf("%s: key %s, want %s", c, got, want)
+		}
+	}
+}
+
 func TestADigestOnlyBuilderKeepsNoBytes(t *testing.T) {
 	_, files := storeFiles(t)
 	kept, _ := NewBuilder(WithDir(t.TempDir()))

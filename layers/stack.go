@@ -108,7 +108,12 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 	for _, k := range order {
 		w := todo[k]
 		g.Go(func() error {
-			l, err := b.Build(gctx, w.files)
+			for _, f := range w.files {
+				if err := f.check(); err != nil {
+					return err
+				}
+			}
+			l, err := b.build(gctx, k, w.files)
 			w.layer = l
 			return err
 		})
