@@ -407,10 +407,20 @@ func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, e
 	default:
 		return nil, nil, fmt.Errorf("reading the image to refresh: %w", err)
 	}
+	lazy := src.Ref.Transport != Docker
+	if src.Image != nil {
+		// ForPlatform reads the config to check the platform, and the
+		// refresh reads it again: parsed once, label and all.
+		src.Image = &keptImage{Image: src.Image, lazy: lazy}
+	}
 	out := map[string]v1.Image{}
 	for _, p := range req.Platforms {
 		if img, err := src.ForPlatform(p); err == nil {
-			out[p] = &keptImage{Image: img, lazy: src.Ref.Transport != Docker}
+			k, ok := img.(*keptImage)
+			if !ok {
+				k = &keptImage{Image: img, lazy: lazy}
+			}
+			out[p] = k
 		}
 	}
 	return src, out, nil
