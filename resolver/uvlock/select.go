@@ -44,7 +44,8 @@ type Reached struct {
 }
 
 // Choices returns the extras and dependency groups of the lock's
-// workspace members, normalized and sorted: what Select takes.
+// workspace members and of a non-project workspace root, normalized and
+// sorted: what Select takes.
 func (l *Lock) Choices() (extras, groups []string) {
 	e, g := l.choices(l.members())
 	return sortedKeys(e), sortedKeys(g)
@@ -66,6 +67,11 @@ func (l *Lock) choices(members []*Package) (haveExtras, haveGroups map[string]bo
 			haveGroups[dist.NormalizeName(g)] = true
 		}
 	}
+	// A workspace root without [project] has no package entry: uv records
+	// its dependency groups in [manifest.dependency-groups].
+	for g := range l.Manifest.DependencyGroups {
+		haveGroups[dist.NormalizeName(g)] = true
+	}
 	return haveExtras, haveGroups
 }
 
@@ -75,8 +81,8 @@ func (l *Lock) choices(members []*Package) (haveExtras, haveGroups map[string]bo
 // together extras or groups the lock declares conflicting.
 func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 	members := l.members()
-	if len(members) == 0 {
-		return nil, fmt.Errorf("no workspace member (editable, virtual or directory package) to take requirements from")
+	if len(members) == 0 && len(l.Manifest.Requirements) == 0 && len(l.Manifest.DependencyGroups) == 0 {
+		return nil, fmt.Errorf("no workspace member (editable, virtual or directory package) and no [manifest] requirements or dependency-groups to take requirements from")
 	}
 	active := map[string]bool{}
 	haveExtras, haveGroups := l.choices(members)
@@ -131,6 +137,21 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 		if err := w.roots(edges, map[*Package]bool{m: true}); err != nil {
 			return nil, err
 		}
+	}
+	// uv sync installs what the workspace root itself requires when it is
+	// not a package: [manifest] requirements (a PEP 723 script's, or a
+	// non-project root's) always, its dependency groups when chosen.
+	var edges []edge
+	for _, r := range l.Manifest.Requirements {
+		edges = append(edges, edge{r.dependency(), "[manifest] requirements"})
+	}
+	for _, g := range groups {
+		for _, r := range lookupNormalized(l.Manifest.DependencyGroups, g) {
+			edges = append(edges, edge{r.dependency(), "workspace root group " + g})
+		}
+	}
+	if err := w.roots(edges, map[*Package]bool{}); err != nil {
+		return nil, err
 	}
 	if err := w.walk(); err != nil {
 		return nil, err
@@ -236,15 +257,19 @@ func (w *walker) follow(d Dependency) (*Package, *pep508.Marker, bool, error) {
 		}
 		rest = r
 	}
-	target := w.l.find(d)
-	if target == nil {
+	targets := w.l.findAll(d)
+	if len(targets) == 0 {
 		return nil, nil, false, fmt.Errorf("dependency on %s %s: not in the lock", d.Name, d.Version)
 	}
-	w.push(target, "")
-	for _, e := range d.Extra {
-		w.push(target, e)
+	// Several targets only for a [manifest] requirement, which names no
+	// version: each fork's version is reached, under its resolution markers.
+	for _, target := range targets {
+		w.push(target, "")
+		for _, e := range d.Extra {
+			w.push(target, e)
+		}
 	}
-	return target, rest, true, nil
+	return targets[0], rest, true, nil
 }
 
 func (w *walker) push(p *Package, extra string) {
@@ -276,23 +301,28 @@ func (w *walker) walk() error {
 	return nil
 }
 
-// find returns the package a dependency points at: by name, then version
-// and source when the lock holds several of that name.
-func (l *Lock) find(d Dependency) *Package {
+// findAll returns the packages a dependency points at: by name, then
+// version and source when the lock holds several of that name. Load
+// refuses a package's dependency that matches several; a [manifest]
+// requirement, which has no version, matches every version of its name.
+func (l *Lock) findAll(d Dependency) []*Package {
 	want := dist.NormalizeName(d.Name)
-	var found *Package
+	var found []*Package
 	for i := range l.Packages {
 		p := &l.Packages[i]
 		if dist.NormalizeName(p.Name) != want || d.Version != "" && p.Version != d.Version ||
 			d.Source != nil && p.Source.String() != d.Source.String() {
 			continue
 		}
-		if found != nil {
-			return nil // ambiguous: Load refuses such a lock already
-		}
-		found = p
+		found = append(found, p)
 	}
 	return found
+}
+
+// dependency is the lock edge a [manifest] requirement stands for: by
+// name, with its extras and marker.
+func (r Requirement) dependency() Dependency {
+	return Dependency{Name: r.Name, Extra: r.Extras, Marker: r.Marker}
 }
 
 // members returns the workspace members: those [manifest] names, else
@@ -378,7 +408,7 @@ func conflictMarkerName(kind, pkg, name string) string {
 	return kind + "-" + strconv.Itoa(len(pkg)) + "-" + pkg + "-" + dist.NormalizeName(name)
 }
 
-func lookupNormalized(m map[string][]Dependency, name string) []Dependency {
+func lookupNormalized[T any](m map[string][]T, name string) []T {
 	want := dist.NormalizeName(name)
 	for k, v := range m {
 		if dist.NormalizeName(k) == want {
