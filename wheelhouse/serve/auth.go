@@ -38,6 +38,9 @@ type htpasswd struct {
 	verified map[string][]byte // user → HMAC(key, password) that matched
 
 	failures *windowLimiter // failed logins per client address
+
+	dummyOnce sync.Once
+	dummy     []byte // see dummyHash
 }
 
 // HtpasswdError is an htpasswd file that cannot be used: unreadable,
@@ -162,32 +165,50 @@ func (h *htpasswd) check(r *http.Request) (string, authResult) {
 	if known && prev != nil && hmac.Equal(prev, sum) {
 		return user, authOK
 	}
+	// A bcrypt check counts as a failure until it succeeds: counted only
+	// after it, the guesses one address sends at once would all pass
+	// allowed above, and each cost a bcrypt.
+	if !h.failures.take(client) {
+		return user, authThrottled
+	}
 	if !known {
 		// The same work as for a known user, so that timing does not
 		// tell which user names exist.
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(pass))
-		h.failures.add(client)
+		bcrypt.CompareHashAndPassword(h.dummyHash(), []byte(pass))
 		return user, authWrong
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
-		h.failures.add(client)
 		return user, authWrong
 	}
+	h.failures.give(client)
 	h.mu.Lock()
 	h.verified[user] = sum
 	h.mu.Unlock()
 	return user, authOK
 }
 
-// dummyHash is a bcrypt hash of a random password at htpasswd -B's default
-// cost, compared against for unknown users; made on first use, so that a
-// server without auth never pays for it.
-var dummyHash = sync.OnceValue(func() []byte {
-	var pw [16]byte
-	rand.Read(pw[:])
-	b, _ := bcrypt.GenerateFromPassword(pw[:], 5)
-	return b
-})
+// dummyHash is a bcrypt hash of a random password at the cost most of the
+// file's users have (the higher one on a tie), compared against for
+// unknown users: at htpasswd -B's default cost, a file written with -C 12
+// would answer a wrong user 100 times faster than a wrong password. Made
+// on first use, so that a server nobody logs in to never pays for it.
+func (h *htpasswd) dummyHash() []byte {
+	h.dummyOnce.Do(func() {
+		byCost := map[int]int{}
+		cost := bcrypt.MinCost
+		for _, hash := range h.users {
+			c, _ := bcrypt.Cost(hash) // checked when the file was read
+			byCost[c]++
+			if byCost[c] > byCost[cost] || byCost[c] == byCost[cost] && c > cost {
+				cost = c
+			}
+		}
+		var pw [16]byte
+		rand.Read(pw[:])
+		h.dummy, _ = bcrypt.GenerateFromPassword(pw[:], cost)
+	})
+	return h.dummy
+}
 
 // clientAddr is the host of a request's remote address.
 func clientAddr(r *http.Request) string {
@@ -251,13 +272,12 @@ func (l *windowLimiter) allowed(key string) bool {
 	return c < l.n
 }
 
-// add counts one event for key.
-func (l *windowLimiter) add(key string) {
+// give takes back one event take counted for key in this period.
+func (l *windowLimiter) give(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.roll(time.Now())
-	if _, ok := l.counts[key]; ok || len(l.counts) < maxLimiterKeys {
-		l.counts[key]++
+	if c := l.counts[key]; c > 0 {
+		l.counts[key] = c - 1
 	}
 }
 

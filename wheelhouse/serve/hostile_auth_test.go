@@ -1,0 +1,109 @@
+package serve
+
+import (
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// costlyHtpasswd writes an htpasswd file with Debian's `htpasswd -B -C
+// cost`, as an operator who raised the bcrypt cost does.
+func costlyHtpasswd(t *testing.T, cost, user, pass string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "htpasswd")
+	out, err := exec.Command(testenv.Tool(t, "htpasswd"), "-B", "-C", cost, "-b", "-c", "--", f, user, pass).CombinedOutput()
+	if err != nil {
+		t.Fatalf("htpasswd: %v\n%s", err, out)
+	}
+	return f
+}
+
+// readAuthServer serves an empty wheelhouse with --read-auth and the
+// htpasswd file users.
+func readAuthServer(t *testing.T, users string) string {
+	t.Helper()
+	st, err := wheelhouse.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServer(t, st, WithHtpasswd(users), WithReadAuth(true), WithOffline(true))
+	return base
+}
+
+// timedGet returns how long a GET of u as user takes, and its status.
+func timedGet(t *testing.T, u, user, pass string) (time.Duration, int) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, pass)
+	start := time.Now()
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return time.Since(start), resp.StatusCode
+}
+
+// TestAWrongUserTakesAsLongAsAWrongPassword: with an htpasswd file whose
+// bcrypt cost is above htpasswd -B's default, a login as a user who does
+// not exist takes as long as one with a wrong password, so that timing
+// does not tell which user names exist.
+func TestAWrongUserTakesAsLongAsAWrongPassword(t *testing.T) {
+	base := readAuthServer(t, costlyHtpasswd(t, "11", "alice", "pw"))
+	// The fastest of a few tries of each, well under the failures an
+	// address may make a minute.
+	fastest := func(user string) time.Duration {
+		best := time.Hour
+		for range 4 {
+			d, status := timedGet(t, base+"/simple/", user, "wr0ng")
+			if status != http.StatusUnauthorized {
+				t.Fatalf("GET as %s with a wrong password: %d, want 401", user, status)
+			}
+			best = min(best, d)
+		}
+		return best
+	}
+	wrongPass, wrongUser := fastest("alice"), fastest("mallory")
+	t.Logf("wrong password %v, wrong user %v", wrongPass, wrongUser)
+	if wrongUser < wrongPass/2 {
+		t.Errorf("a wrong user is answered in %v, a wrong password in %v: timing tells which users exist", wrongUser, wrongPass)
+	}
+}
+
+// TestConcurrentWrongLoginsAreBoundedByTheFailureLimit: an address that
+// sends many wrong logins at once gets no more bcrypt checks than the
+// failures it may make a minute; the others are answered 429 at once.
+func TestConcurrentWrongLoginsAreBoundedByTheFailureLimit(t *testing.T) {
+	base := readAuthServer(t, costlyHtpasswd(t, "10", "alice", "pw"))
+	const attempts = 4 * maxAuthFailures
+	statuses := make(chan int, attempts)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range attempts {
+		wg.Go(func() {
+			<-start
+			_, status := timedGet(t, base+"/simple/", "alice", "wr0ng")
+			statuses <- status
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusUnauthorized] > maxAuthFailures || counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != attempts {
+		t.Errorf("%d concurrent wrong logins from one address: %v by status; want at most %d checked (401), the rest 429",
+			attempts, counts, maxAuthFailures)
+	}
+}
