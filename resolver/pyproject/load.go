@@ -438,7 +438,9 @@ func (r *reader) checkUVReferences(proj *Project, t *tomldoc.Table) {
 			if it.Group != "" && !hasGroup(it.Group) {
 				r.p.Addf(path, "conflict names undefined dependency group %q", it.Group)
 			}
-			if _, ok := proj.OptionalDependencies[it.Extra]; it.Extra != "" && !ok {
+			// Dynamic optional-dependencies are known to the build
+			// backend only: any extra may be among them.
+			if _, ok := proj.OptionalDependencies[it.Extra]; it.Extra != "" && !ok && !proj.isDynamic("optional-dependencies") {
 				r.p.Addf(path, "conflict names undefined extra %q", it.Extra)
 			}
 		}
