@@ -6,8 +6,9 @@ import (
 )
 
 // viaNames reads pip-compile's annotation of why a pin is there: a
-// trailing "# via a, b" comment, a "# via x" line after the requirement,
-// or a "# via" line followed by one "#   entry" line per entry.
+// trailing "# via a, b" comment, a "# via x" line after the requirement
+// (rye: one such line per entry), or a "# via" line followed by one
+// "#   entry" line per entry.
 func viaNames(physical []string, ll logicalLine) []string {
 	next := ll.last // index of the physical line after the requirement
 	head := ""
@@ -27,7 +28,20 @@ func viaNames(physical []string, ll logicalLine) []string {
 		next++
 	}
 	if rest, ok := strings.CutPrefix(head, "via "); ok {
-		return splitViaList(rest)
+		// rye writes one indented "# via x" line per entry.
+		names := splitViaList(rest)
+		for ; next < len(physical); next++ {
+			text, ok := commentText(physical[next])
+			if !ok || !startsWithSpace(physical[next]) {
+				break
+			}
+			more, ok := strings.CutPrefix(pyTrim(text), "via ")
+			if !ok {
+				break
+			}
+			names = append(names, splitViaList(more)...)
+		}
+		return names
 	}
 	if head != "via" {
 		return nil
