@@ -76,7 +76,9 @@ func (l *Lock) choices(members []*Package) (haveExtras, haveGroups map[string]bo
 }
 
 // Select walks the lock from its workspace members with the given extras
-// and dependency groups (names as users write them). An extra or group no
+// and dependency groups (names as users write them), and from what the
+// workspace root itself requires when it is no package ([manifest]
+// requirements and dependency-groups). An extra or group no
 // member has is an error naming those that exist, and so is choosing
 // together extras or groups the lock declares conflicting.
 func (l *Lock) Select(extras, groups []string) (*Selection, error) {
