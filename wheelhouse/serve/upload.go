@@ -267,7 +267,7 @@ func uploadReadError(doing string, err error, limit int64) error {
 // so that a writer's start-up clean-up removes it after a crash.
 func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 	name := p.FileName()
-	if name == "" || name != path.Base(name) || !wheelhouse.ValidFilename(name) {
+	if name == "" || name != path.Base(name) || !wheelhouse.ValidFilename(name) || !plainFilename(name) {
 		return refuse(http.StatusBadRequest, "file name %q: not the name of a wheel or sdist", name)
 	}
 	form.filename = name
@@ -290,6 +290,23 @@ func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 	form.size = n
 	form.sha256, form.md5 = hex.EncodeToString(sha.Sum(nil)), hex.EncodeToString(md.Sum(nil))
 	return nil
+}
+
+// plainFilename reports whether a distribution's file name holds only
+// what its parts may (ASCII letters and digits, and . _ + ! -): a name
+// is shown on pages and written to disk, and a look-alike letter, a bidi
+// override, markup or a space would pass the checks against the metadata
+// (a wheel's tags and an sdist's version are not in it as such).
+func plainFilename(name string) bool {
+	for _, c := range name {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.', c == '_', c == '+', c == '!', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // check checks the form against itself: the action, the file name against
