@@ -189,6 +189,12 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	if req.Path == "" {
 		req.Path = layers.DefaultPath
 	}
+	// The images' manifests and static indexes depend on the entries
+	// alone: they are made while the base and the previous images are
+	// read and the layers planned.
+	content := layers.Content{Store: req.Store, Path: req.Path}
+	content.Made = content.MakeIndexes(req.Entries, req.Platforms)
+	defer content.Made.Wait()
 	base, err := req.openBase(ctx)
 	if err != nil {
 		return nil, err
@@ -202,7 +208,7 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	if err != nil {
 		return nil, err
 	}
-	built, err := req.build(ctx, plan)
+	built, err := req.build(ctx, plan, content)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +280,7 @@ func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Repor
 
 // build builds the layers of every stack of the plan, with each
 // platform's larder-index layer unless WheelhouseOnly.
-func (req Request) build(ctx context.Context, plan *layers.Plan) ([]layers.Built, error) {
+func (req Request) build(ctx context.Context, plan *layers.Plan, content layers.Content) ([]layers.Built, error) {
 	builder, err := req.builder(plan)
 	if err != nil {
 		return nil, err
@@ -291,7 +297,7 @@ func (req Request) build(ctx context.Context, plan *layers.Plan) ([]layers.Built
 			}
 		}
 	}
-	built, err := builder.BuildStacks(ctx, plan, layers.Content{Store: req.Store, Path: req.Path}, index)
+	built, err := builder.BuildStacks(ctx, plan, content, index)
 	if err != nil {
 		return nil, fmt.Errorf("building layers: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"reflect"
 
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -26,6 +27,11 @@ type Content struct {
 	Store *wheelhouse.Store
 	// Path is the wheelhouse folder in the image (DefaultPath when "").
 	Path string
+	// Made, when not nil, holds the images' manifest.json and static
+	// simple index made ahead of the plan (by MakeIndexes): DeltaFiles
+	// takes a stack's from it when they were made from the stack's
+	// entries, and makes them itself otherwise.
+	Made *Indexes
 }
 
 func (c Content) dir() string {
@@ -107,16 +113,28 @@ func (c Content) DeltaFiles(s *Stack) ([]File, error) {
 			out = append(out, File{Path: path.Join(c.dir(), wheelhouse.FilesDir, f.Name+".metadata"), Whiteout: true})
 		}
 	}
-	// The manifest is marshalled while the pages are written: both are
-	// made afresh at every bake, however small the delta.
+	if files, ok := c.Made.files(s.Platform, s.Entries); ok {
+		return append(out, files...), nil
+	}
+	files, err := c.indexFiles(s.Entries)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, files...), nil
+}
+
+// indexFiles are the manifest.json and static simple index of an image
+// holding exactly entries. The manifest is marshalled while the pages are
+// written: both are made afresh at every bake, however small the delta.
+func (c Content) indexFiles(entries []wheelhouse.Entry) ([]File, error) {
 	var m []byte
 	var merr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		m, merr = wheelhouse.MarshalManifest(s.Entries)
+		m, merr = wheelhouse.MarshalManifest(entries)
 	}()
-	pages, err := wheelhouse.StaticPages(s.Entries)
+	pages, err := wheelhouse.StaticPages(entries)
 	<-done
 	if merr != nil {
 		return nil, fmt.Errorf("writing the image's manifest: %w", merr)
@@ -124,11 +142,76 @@ func (c Content) DeltaFiles(s *Stack) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := make([]File, 0, 1+len(pages))
 	out = append(out, DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m))
 	for _, p := range pages {
 		out = append(out, DataFile(path.Join(c.dir(), p.Path), 0o644, p.Data))
 	}
 	return out, nil
+}
+
+// Indexes are images' manifest.json and static simple index, made in
+// the background while a bake reads the image it refreshes and plans:
+// they depend on the images' entries alone, and on a refresh they are
+// most of what is made rather than copied.
+type Indexes struct {
+	made map[string]*made
+}
+
+type made struct {
+	entries []wheelhouse.Entry
+	done    chan struct{}
+	files   []File
+	err     error
+}
+
+// MakeIndexes starts making, for each platform, the manifest.json and
+// static simple index of the image holding the files of entries that
+// platform installs (the Entries a plan of entries gives its Stack).
+// Every platform's are made at once; Wait waits for them all.
+func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *Indexes {
+	x := &Indexes{made: map[string]*made{}}
+	pure, plat, err := split(entries, platforms)
+	if err != nil {
+		// MakePlan reports it; DeltaFiles is not reached.
+		return x
+	}
+	for _, p := range platforms {
+		if x.made[p] != nil {
+			continue
+		}
+		m := &made{entries: imageEntries(pure, plat[p]), done: make(chan struct{})}
+		x.made[p] = m
+		go func() {
+			defer close(m.done)
+			m.files, m.err = c.indexFiles(m.entries)
+		}()
+	}
+	return x
+}
+
+// Wait waits until every index started is made.
+func (x *Indexes) Wait() {
+	if x == nil {
+		return
+	}
+	for _, m := range x.made {
+		<-m.done
+	}
+}
+
+// files returns the index files made for platform, once made, if they
+// were made from exactly entries and without error.
+func (x *Indexes) files(platform string, entries []wheelhouse.Entry) ([]File, bool) {
+	if x == nil || x.made[platform] == nil {
+		return nil, false
+	}
+	m := x.made[platform]
+	<-m.done
+	if m.err != nil || !reflect.DeepEqual(m.entries, entries) {
+		return nil, false
+	}
+	return m.files, true
 }
 
 // IndexFiles are the larder-index layer: the binary and its configuration.

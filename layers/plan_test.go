@@ -304,3 +304,52 @@ func TestLayoutRoundTripsThroughTheLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestDeltaFilesTakeTheIndexMadeAheadOnlyWhenMadeFromTheStacksEntries(t *testing.T) {
+	s := wheelhousetest.Store(t, wheelhousetest.Dir(t), sampleFiles(t)...)
+	entries := closure(s)
+	p := mustPlan(t, Request{Entries: entries, Platforms: twoPlatforms})
+	fresh := Content{Store: s}
+	for _, tc := range []struct {
+		name  string
+		ahead []wheelhouse.Entry
+		taken bool
+	}{
+		{"made from the closure the plan was made from", entries, true},
+		{"made from another closure", entries[1:], false},
+		{"made from nothing", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Content{Store: s}
+			c.Made = c.MakeIndexes(tc.ahead, twoPlatforms)
+			defer c.Made.Wait()
+			for i := range p.Stacks {
+				st := &p.Stacks[i]
+				got, err := c.DeltaFiles(st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := fresh.DeltaFiles(st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d files, want %d", st.Platform, len(got), len(want))
+				}
+				for j := range want {
+					if got[j].Path != want[j].Path || got[j].SHA256 != want[j].SHA256 || string(got[j].Data) != string(want[j].Data) {
+						t.Errorf("%s: file %d is %s %s, want %s %s", st.Platform, j, got[j].Path, got[j].SHA256, want[j].Path, want[j].SHA256)
+					}
+				}
+				// The manifest is the first file made: taken from the
+				// index made ahead, it is that index's slice.
+				made, _ := c.Made.files(st.Platform, st.Entries)
+				manifest := len(st.Delta) // no sidecars, no removals in a first plan
+				taken := len(made) > 0 && &got[manifest].Data[0] == &made[0].Data[0]
+				if taken != tc.taken {
+					t.Errorf("%s: index made ahead taken: %v, want %v", st.Platform, taken, tc.taken)
+				}
+			}
+		})
+	}
+}
