@@ -53,9 +53,11 @@ type InputOptions struct {
 	// IgnoreMissing turns a missing -r/-c file into a warning.
 	IgnoreMissing bool
 	// Extras and Groups select optional dependencies and PEP 735
-	// dependency groups of a pyproject.toml or of the members of a
-	// uv.lock; without Groups, a pyproject.toml's uv default-groups apply
-	// (a uv.lock does not record them: no group is taken).
+	// dependency groups of a pyproject.toml, of the members of a uv.lock
+	// or of a pylock.toml (its `extras` and `dependency_groups` markers);
+	// without Groups, a pyproject.toml's uv default-groups and a
+	// pylock.toml's default-groups apply (a uv.lock does not record them:
+	// no group is taken).
 	Extras []string
 	Groups []string
 	// Python runs a pyproject.toml's build backend when its dependencies
@@ -82,7 +84,7 @@ func ReadInputsContext(ctx context.Context, requirements, constraints []string, 
 		base := filepath.Base(name)
 		switch {
 		case base == "pylock.toml" || strings.HasPrefix(base, "pylock.") && strings.HasSuffix(base, ".toml"):
-			if err := in.readPylock(name); err != nil {
+			if err := in.readPylock(name, o); err != nil {
 				return nil, err
 			}
 		case base == "pyproject.toml":
@@ -179,16 +181,29 @@ func isExactPin(ss pep440.Specifiers) bool {
 	return len(ss) == 1 && isPin(ss)
 }
 
-// readPylock takes a PEP 751 lock as pinned requirements: every package at
-// its version, with its file hashes as --hash pins.
-func (in *Inputs) readPylock(name string) error {
+// readPylock takes a PEP 751 lock as pinned requirements: every package
+// the chosen extras and groups install (by default the lock's
+// default-groups) at its version, with its file hashes as --hash pins.
+func (in *Inputs) readPylock(name string, o InputOptions) error {
 	l, err := pylock.Load(name)
 	if err != nil {
 		return err
 	}
 	in.Files = append(in.Files, name)
+	choice, err := l.Choose(o.Extras, o.Groups)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	for i, p := range l.Packages {
 		src := fmt.Sprintf("%s: packages[%d] (%s)", name, i, p.Name)
+		marker, installed, err := choice.Settle(p.Marker)
+		if err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
+		if !installed {
+			continue
+		}
+		p.Marker = marker
 		switch {
 		case p.Directory != nil:
 			continue // the project itself, or a local tree: nothing to fetch

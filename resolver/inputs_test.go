@@ -61,6 +61,22 @@ func TestReadInputsTakesEveryKindOfInput(t *testing.T) {
 				}
 			},
 		},
+		{
+			name:   "a PDM pylock.toml installs its default groups",
+			files:  []string{filepath.Join(root, "pylock", "wild", "pylock.pdm-groups.toml")},
+			reqs:   3,
+			pinned: true,
+			check: func(t *testing.T, in *Inputs) {
+				var got []string
+				for _, r := range in.Requirements {
+					got = append(got, r.String())
+				}
+				want := []string{`exceptiongroup==1.3.0; python_version < "3.11"`, "idna==3.11", `tzdata==2025.2; sys_platform == "win32"`}
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("requirements %q, want %q", got, want)
+				}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

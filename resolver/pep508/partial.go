@@ -53,6 +53,10 @@ func (m *Marker) Partial(decide Decide) (rest *Marker, never bool) {
 	case c.rhs.variable && !c.lhs.variable && (c.op == "==" || c.op == "!="):
 		// Only the symmetric operators read the same either way round.
 		variable, value = c.rhs.text, c.lhs.text
+	case c.rhs.variable && !c.lhs.variable && (c.op == "in" || c.op == "not in") &&
+		(c.rhs.text == Extras || c.rhs.text == DependencyGroups):
+		// PEP 751's set-valued variables: `"test" in dependency_groups`.
+		variable, value = c.rhs.text, c.lhs.text
 	default:
 		return m, false
 	}
