@@ -33,6 +33,7 @@ type options struct {
 	uploaders      []uploadRule
 	openWrites     func(*Server, *wheelhouse.Store) error // set by WithHtpasswd
 	readTimeout    time.Duration
+	writeIdle      time.Duration
 	shared         Cache
 	bake           bakeInfo
 }
@@ -182,6 +183,11 @@ func withBackoff(min, max time.Duration) Option {
 // withReadTimeout shortens the server's ReadTimeout for tests.
 func withReadTimeout(d time.Duration) Option {
 	return func(o *options) error { o.readTimeout = d; return nil }
+}
+
+// withWriteIdleTimeout shortens the write idle timeout for tests.
+func withWriteIdleTimeout(d time.Duration) Option {
+	return func(o *options) error { o.writeIdle = d; return nil }
 }
 
 func withClock(now func() time.Time) Option {

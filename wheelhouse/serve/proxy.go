@@ -40,6 +40,7 @@ func (s *Server) unavailable(w http.ResponseWriter, err error) {
 // (nothing to answer when the client went away), and returns nil.
 func (s *Server) answerUpstream(ctx context.Context, w http.ResponseWriter, rawURL, msg, file string) *http.Response {
 	resp, err := s.getUpstream(ctx, rawURL)
+	s.writeWithin(w, 0) // from now: the upstream may have taken a while
 	if err != nil {
 		s.log.Warn(msg, "file", file, "err", err)
 		s.unavailable(w, err)
@@ -213,7 +214,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 				}
 			}
 			if pending != nil {
-				if _, err := w.Write(pending); err != nil {
+				if _, err := (idleWriter{s, w}).Write(pending); err != nil {
 					return n, tmp, false // the client went away
 				}
 			}
@@ -239,7 +240,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 		panic(http.ErrAbortHandler)
 	}
 	if pending != nil {
-		if _, err := w.Write(pending); err != nil {
+		if _, err := (idleWriter{s, w}).Write(pending); err != nil {
 			return n, tmp, false
 		}
 	}

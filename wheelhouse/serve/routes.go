@@ -18,6 +18,14 @@ import (
 // /legacy/ (the upload API) when uploads are on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.request(r)
+	// A connection's write deadline outlives its request: an upload's
+	// answer, which may come long after a read's deadline on the same
+	// connection, has none (it is small), and every read sets its own.
+	if r.Method == http.MethodPost {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	} else {
+		s.writeWithin(w, 0)
+	}
 	if r.Method == http.MethodPost && (r.URL.Path == "/" || r.URL.Path == "/legacy/" || r.URL.Path == "/legacy") && s.serveUploads != nil {
 		w.Header()["X-Content-Type-Options"] = hdrNosniff
 		s.serveUploads(w, r)
@@ -109,7 +117,7 @@ var (
 
 // writePage answers with one form of a page, or 304 when the client has it;
 // a page not kept whole is written from its listing l.
-func writePage(w http.ResponseWriter, r *http.Request, f format, p *page, l *listing) {
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, f format, p *page, l *listing) {
 	body, tag, tagHdr, lenHdr := p.html, p.htmlTag, p.htmlTagHdr, p.htmlLenHdr
 	if f == formatJSON {
 		body, tag, tagHdr, lenHdr = p.json, p.jsonTag, p.jsonTagHdr, p.jsonLenHdr
@@ -132,7 +140,7 @@ func writePage(w http.ResponseWriter, r *http.Request, f format, p *page, l *lis
 	case p.kept:
 		w.Write(body)
 	default:
-		writeProject(w, f, l)
+		writeProject(idleWriter{s, w}, f, l)
 	}
 }
 
@@ -194,7 +202,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 		s.root = c
 	}
 	s.rootMu.Unlock()
-	writePage(w, r, f, c.p, nil)
+	s.writePage(w, r, f, c.p, nil)
 }
 
 func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm string) {
@@ -229,6 +237,7 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 			s.log.Debug("serving local files only", "project", norm, "err", err)
 		}
 	}
+	s.writeWithin(w, 0) // from now: the upstream may have taken a while
 	if len(local) == 0 && up == nil {
 		http.Error(w, "project "+norm+" not found", http.StatusNotFound)
 		return
@@ -243,7 +252,7 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 	if p == nil {
 		p = s.renderedProject(l, gen)
 	}
-	writePage(w, r, f, p, l)
+	s.writePage(w, r, f, p, l)
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
@@ -347,12 +356,53 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFil
 		if fl, ok := w.(http.Flusher); ok {
 			fl.Flush()
 		}
-		if n, _ := io.CopyN(w, f, size); !meta {
+		// In chunks, each with writeIdle to go out: a client that stops
+		// reading is cut, and each chunk still goes by sendfile.
+		var n int64
+		for n < size {
+			s.writeWithin(w, 0)
+			m, err := io.CopyN(w, f, min(sendChunk, size-n))
+			n += m
+			if err != nil {
+				break
+			}
+		}
+		if !meta {
 			s.metrics.servedLocal(lf.kind, n)
 		}
 		return
 	}
+	s.writeWithin(w, size)
 	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// sendChunk is what a whole file's copy hands sendfile at once; each
+// chunk must leave within the write idle timeout.
+const sendChunk = 1 << 20
+
+// minWriteRate is the slowest a client may read an answer written in one
+// go (http.ServeContent's), in bytes a second.
+const minWriteRate = 16 << 10
+
+// writeWithin gives the answer's next n bytes the write idle timeout plus
+// the time to send them at minWriteRate: a client that stops reading is
+// cut then, instead of holding its connection, its handler and whatever it
+// reads for ever. A ResponseWriter without deadlines keeps none.
+func (s *Server) writeWithin(w http.ResponseWriter, n int64) {
+	d := s.o.writeIdle + time.Duration(n/minWriteRate)*time.Second
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+}
+
+// idleWriter is an answer written as a stream, in writes of at most
+// tens of KiB: each has the write idle timeout to go out.
+type idleWriter struct {
+	s *Server
+	w http.ResponseWriter
+}
+
+func (iw idleWriter) Write(p []byte) (int, error) {
+	iw.s.writeWithin(iw.w, 0)
+	return iw.w.Write(p)
 }
 
 // conditional reports whether a request asks for part of a file or sets a

@@ -24,6 +24,7 @@ const (
 	connectTimeout    = 2 * time.Second
 	pageTimeout       = 10 * time.Second
 	idleReadTimeout   = 60 * time.Second // a file download that stalls this long is cut
+	writeIdleTimeout  = 60 * time.Second // a client that reads nothing of its answer this long is cut (writeWithin)
 	backoffMin        = 30 * time.Second
 	backoffMax        = 5 * time.Minute
 	readHeaderTimeout = 10 * time.Second
@@ -115,6 +116,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		connectTimeout: connectTimeout, pageTimeout: pageTimeout,
 		backoffMin: backoffMin, backoffMax: backoffMax, now: time.Now,
 		log: slog.New(slog.DiscardHandler), maxUpload: DefaultMaxUpload, readTimeout: readTimeout,
+		writeIdle: writeIdleTimeout,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

@@ -212,6 +212,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, lf *localFi
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	rc, err := s.o.shared.Open(ctx, lf.entry.SHA256)
+	s.writeWithin(w, 0) // from now: the registry may have taken a while
 	if err != nil {
 		h.Del("Content-Length")
 		if r.Context().Err() != nil {

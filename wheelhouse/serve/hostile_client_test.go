@@ -1,0 +1,85 @@
+package serve
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+)
+
+// TestAClientThatStopsReadingIsCut: a client that asks for a file and
+// never reads it does not hold its connection, its handler and the open
+// file (or the upstream's download) for ever: once the server's writes
+// have made no progress for the write idle timeout, the connection is
+// closed, and the client, reading at last, gets less than the file.
+func TestAClientThatStopsReadingIsCut(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	const size = 32 << 20 // more than the kernel buffers between the two ends
+	for _, c := range []struct {
+		name  string
+		start func(t *testing.T) (base string, f *pypitest.File, cache string)
+	}{
+		{"a stored upload", func(t *testing.T) (string, *pypitest.File, string) {
+			_, _, base := uploadServer(t, withWriteIdleTimeout(idle))
+			w := projectWheel(t, "acme-tools", "1.0", size)
+			mustUpload(t, base, w, "alice", "pw")
+			return base, w, ""
+		}},
+		{"a fall-through download", func(t *testing.T) (string, *pypitest.File, string) {
+			p := pypitest.Project{Name: "big-thing", Releases: []pypitest.Release{{Version: "1.0",
+				Wheels: []pypitest.Wheel{{Tags: "py3-none-any", Size: size}}}}}
+			up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{p}})
+			st, _ := smallStore(t)
+			cache := t.TempDir()
+			_, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(cache), withWriteIdleTimeout(idle))
+			pageOf(t, base, "big-thing")
+			return base, filesOf(t, up, nil, "big-thing")[0], cache
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base, f, cache := c.start(t)
+			conn, err := net.Dial("tcp", base[len("http://"):])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "GET /files/%s HTTP/1.1\r\nHost: x\r\n\r\n", f.Filename)
+			time.Sleep(4 * idle)
+			conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("reading the download: %v after %d bytes", err, n)
+			}
+			if err == nil || n >= int64(f.Size) {
+				t.Errorf("a client that stopped reading for %v got %d of %d bytes (%v); want the download cut", 4*idle, n, f.Size, err)
+			}
+			if cache != "" {
+				// The handler ended: its temporary file is gone, and
+				// nothing was kept of a download the client did not
+				// take whole.
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					left, _ := filepath.Glob(filepath.Join(cache, "files", "*"))
+					hidden, _ := filepath.Glob(filepath.Join(cache, "files", ".*"))
+					if len(left)+len(hidden) == 0 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("files left in the cache: %v %v", left, hidden)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
