@@ -194,6 +194,7 @@ func (in *Inputs) readPylock(name string, o InputOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	read, local := len(in.Requirements), 0
 	for i, p := range l.Packages {
 		src := fmt.Sprintf("%s: packages[%d] (%s)", name, i, p.Name)
 		marker, installed, err := choice.Settle(p.Marker)
@@ -206,6 +207,7 @@ func (in *Inputs) readPylock(name string, o InputOptions) error {
 		p.Marker = marker
 		switch {
 		case p.Directory != nil:
+			local++
 			continue // the project itself, or a local tree: nothing to fetch
 		case p.Archive != nil:
 			return fmt.Errorf("%s: archive sources are not supported yet", src)
@@ -233,17 +235,39 @@ func (in *Inputs) readPylock(name string, o InputOptions) error {
 			return fmt.Errorf("%s: %w", src, err)
 		}
 		req := Requirement{Requirement: r, Source: src}
-		for _, f := range append(p.Wheels, derefFile(p.Sdist)...) {
+		files := append(p.Wheels, derefFile(p.Sdist)...)
+		for _, f := range files {
 			if h := f.Hashes["sha256"]; h != "" {
 				req.Hashes = append(req.Hashes, "sha256:"+h)
 			}
 		}
+		if f, ok := onlyLocal(files); ok {
+			return fmt.Errorf("%s: its files are local (%s), with no URL; larder fetches from indexes and git, not from local files", src, f.Path)
+		}
 		in.Requirements = append(in.Requirements, req)
 	}
-	if len(in.Requirements) == 0 {
+	if len(in.Requirements) == read {
+		if local > 0 {
+			return fmt.Errorf("%s: nothing to fetch: the lock's packages for the chosen extras and groups are local folders (%d), which larder does not fetch", name, local)
+		}
 		return errors.New(name + ": the lock has no packages")
 	}
 	return nil
+}
+
+// onlyLocal returns a file of files given by a local path, when none of
+// them has a URL.
+func onlyLocal(files []pylock.File) (pylock.File, bool) {
+	var local pylock.File
+	for _, f := range files {
+		if f.URL != "" {
+			return pylock.File{}, false
+		}
+		if f.Path != "" && local.Path == "" {
+			local = f
+		}
+	}
+	return local, local.Path != ""
 }
 
 func derefFile(f *pylock.File) []pylock.File {

@@ -105,3 +105,18 @@ func TestReadInputsNamesTheFileAndLineOfBadInput(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestReadInputsRefusesALockOfLocalFilesOrFoldersSayingSo(t *testing.T) {
+	root := filepath.Join("..", "testdata", "pylock", "wild")
+	for _, tc := range []struct{ file, want string }{
+		{"pylock.directory.toml", "nothing to fetch: the lock's packages for the chosen extras and groups are local folders (2)"},
+		{"pylock.onesdist.toml", "packages[0] (simple): its files are local (../packages/simple-2.0.tar.gz), with no URL"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := ReadInputs([]string{filepath.Join(root, tc.file)}, nil, InputOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.file) {
+				t.Errorf("got %v, want an error naming %s and saying %q", err, tc.file, tc.want)
+			}
+		})
+	}
+}
