@@ -382,6 +382,9 @@ func inspectArchive(p, filename string, budget int64) ([]byte, error) {
 }
 
 func inspectWheel(p, filename string, budget int64) ([]byte, error) {
+	if err := refuseManyMembers(p, filename); err != nil {
+		return nil, err
+	}
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
@@ -476,6 +479,28 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 	return meta, nil
 }
 
+// refuseManyMembers refuses a zip archive that lists more than
+// maxWheelMembers members, before archive/zip reads them all into memory.
+func refuseManyMembers(p, filename string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", filename, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", filename, err)
+	}
+	over, err := zipMembersOver(f, st.Size(), maxWheelMembers)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", filename, err)
+	case over:
+		return refuse(http.StatusBadRequest, "%s: more than %d members", filename, maxWheelMembers)
+	}
+	return nil
+}
+
 // escapeWheelPart spells a name as a wheel's file name and .dist-info
 // folder do.
 func escapeWheelPart(s string) string {
@@ -506,6 +531,9 @@ func hashMember(f *zip.File, budget int64) (string, int64, error) {
 }
 
 func inspectZipSdist(p, filename string) ([]byte, error) {
+	if err := refuseManyMembers(p, filename); err != nil {
+		return nil, err
+	}
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
