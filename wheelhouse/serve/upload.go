@@ -381,13 +381,23 @@ func inspectArchive(p, filename string, budget int64) ([]byte, error) {
 	}
 }
 
-func inspectWheel(p, filename string, budget int64) ([]byte, error) {
+// openZip opens an uploaded zip archive, refusing one whose central
+// directory lists too many members before archive/zip reads it.
+func openZip(p, filename string) (*zip.ReadCloser, error) {
 	if err := refuseManyMembers(p, filename); err != nil {
 		return nil, err
 	}
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+	}
+	return zr, nil
+}
+
+func inspectWheel(p, filename string, budget int64) ([]byte, error) {
+	zr, err := openZip(p, filename)
+	if err != nil {
+		return nil, err
 	}
 	defer zr.Close()
 	if len(zr.File) > maxWheelMembers {
@@ -531,12 +541,9 @@ func hashMember(f *zip.File, budget int64) (string, int64, error) {
 }
 
 func inspectZipSdist(p, filename string) ([]byte, error) {
-	if err := refuseManyMembers(p, filename); err != nil {
-		return nil, err
-	}
-	zr, err := zip.OpenReader(p)
+	zr, err := openZip(p, filename)
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+		return nil, err
 	}
 	defer zr.Close()
 	for _, f := range zr.File {
