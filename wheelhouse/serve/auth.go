@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -210,13 +211,24 @@ func (h *htpasswd) dummyHash() []byte {
 	return h.dummy
 }
 
-// clientAddr is the host of a request's remote address.
+// clientAddr is who a request's failed logins are counted against: the
+// host of its remote address, and for IPv6 its /64, which one machine or
+// site usually has whole (an attacker cycling the addresses of its /64
+// would otherwise fill the limiter, and lock every other client out).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return host
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
 }
 
 // challenge answers 401 with the Basic challenge twine and pip answer.

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,5 +156,23 @@ func TestBreakerBackoffIsCapped(t *testing.T) {
 	}
 	if st := s.Stats(); st.UpstreamRequests != 4 || st.UpstreamSkipped != 4 {
 		t.Errorf("stats %+v: want a probe per back-off period of 1, 2, 2 minutes", st)
+	}
+}
+
+func TestFailedLoginsAreCountedPerIPv4AddressAndPerIPv6Slash64(t *testing.T) {
+	for _, tc := range []struct{ remote, want string }{
+		{"192.0.2.7:51000", "192.0.2.7"},
+		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff:ffff:ffff:ffff]:1", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:1", "2001:db8:1:3::/64"},
+		{"[fe80::1%eth0]:1", "fe80::/64"},
+		{"[::ffff:192.0.2.7]:1", "::ffff:192.0.2.7"},
+		{"[::1]:1", "::/64"},
+		{"not-an-address", "not-an-address"},
+	} {
+		r := &http.Request{RemoteAddr: tc.remote}
+		if got := clientAddr(r); got != tc.want {
+			t.Errorf("%s: counted as %q, want %q", tc.remote, got, tc.want)
+		}
 	}
 }
