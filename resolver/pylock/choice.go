@@ -2,6 +2,7 @@ package pylock
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/larder-build/larder/resolver/dist"
@@ -17,7 +18,9 @@ type Choice struct {
 
 // Choose checks extras and groups against those the lock declares and
 // returns the choice. With no groups, the lock's default-groups are
-// chosen, as PEP 751 says an installer does.
+// chosen, as PEP 751 says an installer does; they need not be among its
+// dependency-groups (PEP 751: they SHOULD NOT be, being no group a user
+// names), and naming one is not refused.
 func (l *Lock) Choose(extras, groups []string) (Choice, error) {
 	if len(groups) == 0 {
 		groups = l.DefaultGroups
@@ -27,13 +30,14 @@ func (l *Lock) Choose(extras, groups []string) (Choice, error) {
 		what    string
 		chosen  []string
 		have    []string
+		also    []string // known too, not listed in errors
 		members map[string]bool
 	}{
-		{"extra", extras, l.Extras, c.extras},
-		{"dependency group", groups, l.DependencyGroups, c.groups},
+		{"extra", extras, l.Extras, nil, c.extras},
+		{"dependency group", groups, l.DependencyGroups, l.DefaultGroups, c.groups},
 	} {
 		have := map[string]bool{}
-		for _, h := range x.have {
+		for _, h := range append(slices.Clip(x.have), x.also...) {
 			have[dist.NormalizeName(h)] = true
 		}
 		for _, name := range x.chosen {

@@ -72,3 +72,45 @@ func TestChooseSettlesTheGroupMarkersOfARealPDMLock(t *testing.T) {
 		})
 	}
 }
+
+// TestChooseTakesDefaultGroupsTheLockDoesNotList: PEP 751 says the groups
+// of default-groups SHOULD NOT be listed in dependency-groups (those are
+// the groups a user names); an install with no group chosen takes them,
+// and naming one is not refused either.
+func TestChooseTakesDefaultGroupsTheLockDoesNotList(t *testing.T) {
+	l := &Lock{
+		DependencyGroups: []string{"dev"},
+		DefaultGroups:    []string{"Default"},
+		Packages: []Package{
+			{Name: "idna", Marker: `"default" in dependency_groups`},
+			{Name: "pytest", Marker: `"dev" in dependency_groups`},
+		},
+	}
+	for _, tc := range []struct {
+		name   string
+		groups []string
+		want   []string
+	}{
+		{name: "no group chosen installs the unlisted default group", want: []string{"idna"}},
+		{name: "the default group may be named", groups: []string{"default", "dev"}, want: []string{"idna", "pytest"}},
+		{name: "a listed group alone replaces the default", groups: []string{"dev"}, want: []string{"pytest"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := l.Choose(nil, tc.groups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range l.Packages {
+				if _, installed, err := c.Settle(p.Marker); err != nil {
+					t.Fatal(err)
+				} else if installed {
+					got = append(got, p.Name)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("installed %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
