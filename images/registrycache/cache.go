@@ -39,6 +39,7 @@ type options struct {
 	insecure  bool
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	timeouts  timeouts
 }
 
 // Option says how a Cache reaches its registry.
@@ -89,6 +90,7 @@ type Cache struct {
 	// The authenticated transports, made on first use: one ping and
 	// token exchange per scope, not per blob.
 	read, write lazyTransport
+	timeouts    timeouts
 
 	// A layout.
 	dir string
@@ -116,13 +118,13 @@ func Check(ref string) error {
 // (created when absent). Nothing is sent to a registry before the first
 // request.
 func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
-	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, timeouts: defaultTimeouts}
 	for _, fn := range opt {
 		if err := fn(&o); err != nil {
 			return nil, fmt.Errorf("opening cache %s: %w", ref, err)
 		}
 	}
-	c := &Cache{ref: ref}
+	c := &Cache{ref: ref, timeouts: o.timeouts}
 	switch {
 	case strings.HasPrefix(ref, Docker+"://"):
 		s := strings.TrimPrefix(ref, Docker+"://")
@@ -135,7 +137,7 @@ func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
 			return nil, fmt.Errorf("cache %q: %w (a cache is a repository, without a tag or digest)", ref, err)
 		}
 		c.repo = repo
-		c.base = &plainHTTPGuard{next: o.transport, insecure: o.insecure}
+		c.base = &boundedTransport{next: &plainHTTPGuard{next: o.transport, insecure: o.insecure}, t: o.timeouts}
 		if c.auth, err = authn.Resolve(ctx, o.keychain, repo.Registry); err != nil {
 			return nil, fmt.Errorf("finding credentials for %s: %w", repo.RegistryStr(), err)
 		}
@@ -213,23 +215,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// lazyTransport is an authenticated transport made once.
-type lazyTransport struct {
-	once sync.Once
-	rt   http.RoundTripper
-	err  error
-}
-
-func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.RoundTripper, error) {
-	l.once.Do(func() {
-		l.rt, l.err = transport.NewWithContext(context.WithoutCancel(ctx), c.repo.Registry, c.auth, c.base, []string{c.repo.Scope(scope)})
-		if l.err != nil {
-			l.err = fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), l.err)
-		}
-	})
-	return l.rt, l.err
 }
 
 // reader is the transport that reads the repository: pull scope only, so

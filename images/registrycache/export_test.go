@@ -15,3 +15,14 @@ func HeldTags(s *Served) int {
 	defer s.mu.Unlock()
 	return len(s.seen)
 }
+
+// WithTimeouts shortens the time a Cache waits for an answer, for a byte
+// of one, and for the ping and token exchange.
+var WithTimeouts = withTimeouts
+
+// MaxTagPageBytes and MaxManifestBytes are the bounds of a tag list's
+// page and of a manifest.
+const (
+	MaxTagPageBytes  = maxTagPageBytes
+	MaxManifestBytes = maxManifestBytes
+)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -588,7 +589,7 @@ func (c *Cache) wheelhouseTags(ctx context.Context) (locks, uploads []string, er
 		if err != nil {
 			return nil, nil, err
 		}
-		all, err = remote.List(c.repo, remote.WithContext(ctx), remote.WithTransport(rt))
+		all, err = listTags(ctx, c.repo, rt)
 		var te *transport.Error
 		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 			// A repository nothing was pushed to yet holds no wheelhouse.
@@ -609,4 +610,40 @@ func (c *Cache) wheelhouseTags(ctx context.Context) (locks, uploads []string, er
 	sort.Strings(locks)
 	sort.Strings(uploads)
 	return locks, uploads, nil
+}
+
+// listTags lists the tags of repo, page by page as the registry's Link
+// headers say, for at most maxTagPages pages and maxListedTags tags, and
+// never the same page twice: a registry cannot keep a list going.
+func listTags(ctx context.Context, repo name.Repository, rt http.RoundTripper) ([]string, error) {
+	p, err := remote.NewPuller(remote.WithTransport(rt))
+	if err != nil {
+		return nil, err
+	}
+	l, err := p.Lister(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	var all []string
+	asked := map[string]bool{}
+	for pages := 0; l.HasNext(); pages++ {
+		if pages >= maxTagPages {
+			return nil, fmt.Errorf("more than %d pages of tags", maxTagPages)
+		}
+		page, err := l.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Tags...)
+		if len(all) > maxListedTags {
+			return nil, fmt.Errorf("more than %d tags", maxListedTags)
+		}
+		if page.Next != "" {
+			if asked[page.Next] {
+				return nil, fmt.Errorf("the tag list's pages loop back to %s", page.Next)
+			}
+			asked[page.Next] = true
+		}
+	}
+	return all, nil
 }

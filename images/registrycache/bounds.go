@@ -1,0 +1,223 @@
+package registrycache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// How long and how much a registry may take: the cache is shared, so its
+// registry is trusted with nothing but the bytes it stores (their
+// digests are checked) and must not be able to hang or fill a fetch or a
+// server either.
+const (
+	// answerTimeout bounds the wait for the headers of a GET or HEAD
+	// answer (an upload's answer waits for its body to be sent, and
+	// is bounded by idleTimeout once it comes).
+	answerTimeout = 60 * time.Second
+	// idleTimeout cuts an answer whose body sends nothing this long.
+	idleTimeout = 60 * time.Second
+	// reachTimeout bounds the ping and token exchange that make a
+	// transport, whoever waits for them.
+	reachTimeout = 60 * time.Second
+	// maxManifestBytes bounds a manifest read (the registry's own limit
+	// on a manifest pushed is 4 MiB; a wheelhouse of 10,000 files is
+	// about 5 MiB).
+	maxManifestBytes = 16 << 20
+	// maxTagPageBytes bounds one page of a tag list.
+	maxTagPageBytes = 16 << 20
+	// maxTagPages and maxListedTags bound a tag list, whatever its Link
+	// headers say.
+	maxTagPages   = 10000
+	maxListedTags = 1000000
+)
+
+// timeouts are the bounds in time of a Cache's requests; tests shorten
+// them.
+type timeouts struct {
+	answer, idle, reach time.Duration
+}
+
+var defaultTimeouts = timeouts{answer: answerTimeout, idle: idleTimeout, reach: reachTimeout}
+
+// withTimeouts shortens a Cache's timeouts, for the tests.
+func withTimeouts(answer, idle, reach time.Duration) Option {
+	return func(o *options) error { o.timeouts = timeouts{answer, idle, reach}; return nil }
+}
+
+// RegistryTimeoutError is a request to the registry that got no answer,
+// or no byte of its answer's body, in time.
+type RegistryTimeoutError struct {
+	Method, URL string
+	Waited      time.Duration
+	Body        bool // the headers came, the body stalled
+}
+
+// Error says what was waited for, and how long.
+func (e *RegistryTimeoutError) Error() string {
+	what := "no answer"
+	if e.Body {
+		what = "no byte of the answer"
+	}
+	return fmt.Sprintf("%s %s: %s from the registry in %v", e.Method, e.URL, what, e.Waited)
+}
+
+// TooLargeError is a registry answer longer than larder reads of its
+// kind.
+type TooLargeError struct {
+	URL string
+	Max int64
+}
+
+// Error names the URL and the bound.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s: the registry's answer is longer than the %d bytes read of it", e.URL, e.Max)
+}
+
+// boundedTransport bounds every request to the registry (the token
+// exchange included) in time, and manifests and tag lists in size.
+type boundedTransport struct {
+	next http.RoundTripper
+	t    timeouts
+}
+
+// bodyLimit is how much of an answer to path is read: manifests and tag
+// lists are read whole into memory; blobs are streamed and bounded by
+// their callers.
+func bodyLimit(path string) int64 {
+	switch {
+	case strings.Contains(path, "/manifests/"):
+		return maxManifestBytes
+	case strings.HasSuffix(path, "/tags/list"):
+		return maxTagPageBytes
+	}
+	return 0
+}
+
+func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	var timer *time.Timer
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		timer = time.AfterFunc(b.t.answer, func() {
+			cancel(&RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.answer})
+		})
+	}
+	resp, err := b.next.RoundTrip(r.WithContext(ctx))
+	if timer != nil {
+		timer.Stop()
+	}
+	if err != nil {
+		var te *RegistryTimeoutError
+		if cause := context.Cause(ctx); errors.As(cause, &te) {
+			err = cause
+		}
+		cancel(nil)
+		return nil, err
+	}
+	wb := &watchedBody{rc: resp.Body, ctx: ctx, cancel: cancel, limit: bodyLimit(r.URL.Path), url: r.URL.Redacted()}
+	wb.timer = time.AfterFunc(b.t.idle, func() {
+		cancel(&RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.idle, Body: true})
+	})
+	wb.idle = b.t.idle
+	resp.Body = wb
+	return resp, nil
+}
+
+// watchedBody is an answer's body cut when it sends nothing for idle,
+// or more than limit bytes (when limit > 0).
+type watchedBody struct {
+	rc     io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	idle   time.Duration
+	limit  int64
+	n      int64
+	url    string
+}
+
+func (w *watchedBody) Read(p []byte) (int, error) {
+	n, err := w.rc.Read(p)
+	if n > 0 {
+		w.timer.Reset(w.idle)
+	}
+	w.n += int64(n)
+	if w.limit > 0 && w.n > w.limit {
+		w.cancel(nil)
+		return 0, &TooLargeError{URL: w.url, Max: w.limit}
+	}
+	if err != nil && err != io.EOF {
+		var te *RegistryTimeoutError
+		if cause := context.Cause(w.ctx); errors.As(cause, &te) {
+			err = cause
+		}
+	}
+	return n, err
+}
+
+func (w *watchedBody) Close() error {
+	w.timer.Stop()
+	err := w.rc.Close()
+	w.cancel(nil)
+	return err
+}
+
+// lazyTransport is an authenticated transport, made on first use. The
+// ping and token exchange run once for every caller waiting at the time,
+// bounded by reachTimeout; each caller waits at most until its own
+// context ends, and a failure is not kept: the next request tries again.
+type lazyTransport struct {
+	mu      sync.Mutex
+	rt      http.RoundTripper
+	pending chan struct{} // closed when the attempt under way ends
+	err     error         // the last attempt's
+}
+
+func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.RoundTripper, error) {
+	l.mu.Lock()
+	if l.rt != nil {
+		l.mu.Unlock()
+		return l.rt, nil
+	}
+	if l.pending == nil {
+		ch := make(chan struct{})
+		l.pending = ch
+		// The attempt outlives a caller that gives up: the others wait
+		// for it.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeouts.reach)
+		go func() {
+			defer cancel()
+			rt, err := transport.NewWithContext(actx, c.repo.Registry, c.auth, c.base, []string{c.repo.Scope(scope)})
+			if err != nil {
+				if actx.Err() != nil {
+					err = fmt.Errorf("%w: no answer in %v", err, c.timeouts.reach)
+				}
+				err = fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), err)
+			}
+			l.mu.Lock()
+			l.rt, l.err, l.pending = rt, err, nil
+			l.mu.Unlock()
+			close(ch)
+		}()
+	}
+	ch := l.pending
+	l.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), context.Cause(ctx))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rt != nil {
+		return l.rt, nil
+	}
+	return nil, l.err
+}

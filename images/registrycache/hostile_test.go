@@ -1,0 +1,234 @@
+package registrycache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/larder-build/larder/images/registrycache"
+)
+
+// hostileRegistry serves h on 127.0.0.1 as a registry would be reached,
+// and opens a cache of its repository "c" with short timeouts (answer
+// and idle, reach). Handlers that hang return when the test ends.
+func hostileRegistry(t *testing.T, reach time.Duration, h func(stop <-chan struct{}) http.Handler) *registrycache.Cache {
+	t.Helper()
+	stop := make(chan struct{})
+	srv := httptest.NewServer(h(stop))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) })
+	c, err := registrycache.Open(context.Background(), "docker://"+strings.TrimPrefix(srv.URL, "http://")+"/c",
+		registrycache.WithKeychain(authn.NewMultiKeychain()),
+		registrycache.WithTimeouts(time.Second, time.Second, reach))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// hang waits until the client or the test gives up.
+func hang(stop <-chan struct{}, r *http.Request) {
+	select {
+	case <-stop:
+	case <-r.Context().Done():
+	}
+}
+
+// pingOK answers the ping, without a challenge.
+func pingOK(mux *http.ServeMux) {
+	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/" {
+			http.NotFound(w, r)
+		}
+	})
+}
+
+const someSum = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// readBlob gets someSum and reads it whole.
+func readBlob(ctx context.Context, c *registrycache.Cache) error {
+	rc, _, err := c.Get(ctx, someSum)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}
+
+// TestAHostileRegistryCannotHangACache: every request, the ping and the
+// token exchange included, gets an answer in time and a byte of its body
+// in time, whatever the registry does, and a caller that gives up is not
+// kept waiting by another's ping.
+func TestAHostileRegistryCannotHangACache(t *testing.T) {
+	tests := []struct {
+		name   string
+		reach  time.Duration
+		wait   time.Duration // how long the caller waits at most
+		serve  func(stop <-chan struct{}, mux *http.ServeMux, url func() string)
+		call   func(ctx context.Context, c *registrycache.Cache) error
+		within time.Duration
+		want   string
+	}{
+		{
+			name: "a ping that never answers", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+			},
+			call:   func(ctx context.Context, c *registrycache.Cache) error { _, err := c.Has(ctx, someSum); return err },
+			within: 5 * time.Second, want: "no answer from the registry in 1s",
+		},
+		{
+			name: "a caller that gives up while the ping hangs", reach: time.Minute, wait: 500 * time.Millisecond,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+			},
+			call:   func(ctx context.Context, c *registrycache.Cache) error { _, err := c.Has(ctx, someSum); return err },
+			within: 900 * time.Millisecond, want: "context deadline exceeded",
+		},
+		{
+			name: "a token endpoint that hangs", reach: 2 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, url func() string) {
+				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="x"`, url()))
+					w.WriteHeader(http.StatusUnauthorized)
+				})
+				mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+			},
+			call:   func(ctx context.Context, c *registrycache.Cache) error { _, err := c.Has(ctx, someSum); return err },
+			within: 5 * time.Second, want: "no answer from the registry in 1s",
+		},
+		{
+			name: "a blob that never answers", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+			},
+			call: readBlob, within: 5 * time.Second, want: "no answer from the registry in 1s",
+		},
+		{
+			name: "a blob that trickles, then stalls", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "1000")
+					for range 5 {
+						w.Write([]byte("x"))
+						w.(http.Flusher).Flush()
+						time.Sleep(300 * time.Millisecond)
+					}
+					hang(stop, r)
+				})
+			},
+			call: readBlob, within: 5 * time.Second, want: "no byte of the answer from the registry in 1s",
+		},
+		{
+			name: "a manifest that never ends", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/manifests/", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+					w.Write([]byte(`{"schemaVersion":2,"layers":[`))
+					chunk := []byte(strings.Repeat(`{"mediaType":"x","size":1},`, 1000))
+					// A bounded flood: 200 MB, twice what go-containerregistry
+					// reads of a manifest.
+					for range 200 << 20 / len(chunk) {
+						if _, err := w.Write(chunk); err != nil {
+							return
+						}
+					}
+				})
+			},
+			call: func(ctx context.Context, c *registrycache.Cache) error {
+				_, _, err := c.LookupBuild(ctx, someSum)
+				var tl *registrycache.TooLargeError
+				if err != nil && !errors.As(err, &tl) {
+					return fmt.Errorf("not a TooLargeError: %w", err)
+				}
+				return err
+			},
+			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", registrycache.MaxManifestBytes),
+		},
+		{
+			name: "a tag list that never ends", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/tags/list", func(w http.ResponseWriter, r *http.Request) {
+					w.Write([]byte(`{"name":"c","tags":[`))
+					chunk := []byte(strings.Repeat(`"sha256-0000000000000000000000000000000000000000000000000000000000000000",`, 1000))
+					for range 200 << 20 / len(chunk) {
+						if _, err := w.Write(chunk); err != nil {
+							return
+						}
+					}
+				})
+			},
+			call: func(ctx context.Context, c *registrycache.Cache) error {
+				_, err := c.Served().Files(ctx)
+				return err
+			},
+			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", registrycache.MaxTagPageBytes),
+		},
+		{
+			name: "a tag list whose pages loop", reach: 30 * time.Second, wait: 20 * time.Second,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/tags/list", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Link", `</v2/c/tags/list?n=1&last=a>; rel="next"`)
+					w.Write([]byte(`{"name":"c","tags":["a"]}`))
+				})
+			},
+			call: func(ctx context.Context, c *registrycache.Cache) error {
+				_, err := c.Served().Files(ctx)
+				return err
+			},
+			within: 5 * time.Second, want: "pages loop back",
+		},
+		{
+			name: "a tag list whose next page is on another host", reach: 30 * time.Second, wait: 20 * time.Second,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/tags/list", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Link", `<http://127.0.0.2:1/v2/c/tags/list?n=1>; rel="next"`)
+					w.Write([]byte(`{"name":"c","tags":["a"]}`))
+				})
+			},
+			call: func(ctx context.Context, c *registrycache.Cache) error {
+				_, err := c.Served().Files(ctx)
+				return err
+			},
+			within: 5 * time.Second, want: "does not match registry host",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var url string
+			c := hostileRegistry(t, tt.reach, func(stop <-chan struct{}) http.Handler {
+				mux := http.NewServeMux()
+				tt.serve(stop, mux, func() string { return url })
+				return mux
+			})
+			url = "http://" + strings.TrimSuffix(strings.TrimPrefix(c.String(), "docker://"), "/c")
+			ctx, cancel := context.WithTimeout(t.Context(), tt.wait)
+			defer cancel()
+			start := time.Now()
+			err := tt.call(ctx, c)
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one saying %q", err, tt.want)
+			}
+			if took > tt.within {
+				t.Errorf("took %v, want at most %v", took, tt.within)
+			}
+			t.Logf("%v: %v", took.Round(time.Millisecond), err)
+		})
+	}
+}
