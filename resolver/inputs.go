@@ -250,6 +250,9 @@ func (in *Inputs) readPylock(name string, o InputOptions) error {
 		if local > 0 {
 			return fmt.Errorf("%s: nothing to fetch: the lock's packages for the chosen extras and groups are local folders (%d), which larder does not fetch", name, local)
 		}
+		if len(l.Packages) > 0 {
+			return fmt.Errorf("%s: none of the lock's %d packages is installed with the chosen extras and groups", name, len(l.Packages))
+		}
 		return errors.New(name + ": the lock has no packages")
 	}
 	return nil

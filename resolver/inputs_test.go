@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,5 +119,31 @@ func TestReadInputsRefusesALockOfLocalFilesOrFoldersSayingSo(t *testing.T) {
 				t.Errorf("got %v, want an error naming %s and saying %q", err, tc.file, tc.want)
 			}
 		})
+	}
+}
+
+func TestReadInputsSaysWhenTheChosenGroupsInstallNothingOfAPylock(t *testing.T) {
+	// The lock has a package, only for a group not chosen: it is not a
+	// lock without packages.
+	lock := filepath.Join(t.TempDir(), "pylock.toml")
+	if err := os.WriteFile(lock, []byte(`lock-version = "1.0"
+created-by = "hand"
+dependency-groups = ["dev"]
+
+[[packages]]
+name = "pluggy"
+version = "1.6.0"
+marker = '"dev" in dependency_groups'
+wheels = [{name = "pluggy-1.6.0-py3-none-any.whl", url = "https://files.pythonhosted.org/packages/54/20/4d324d65cc6d9205fabedc306948156824eb9f0ee1633355a8f7ec5c66bf/pluggy-1.6.0-py3-none-any.whl", hashes = {sha256 = "e920276dd6813095e9377c0bc5566d94c932c33b27a3e3945d8389c374dd4746"}}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadInputs([]string{lock}, nil, InputOptions{})
+	if want := "none of the lock's 1 packages is installed with the chosen extras and groups"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error saying %q", err, want)
+	}
+	in, err := ReadInputs([]string{lock}, nil, InputOptions{Groups: []string{"dev"}})
+	if err != nil || len(in.Requirements) != 1 {
+		t.Fatalf("with the group: %v, %d requirements", err, len(in.Requirements))
 	}
 }
