@@ -232,3 +232,89 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 		})
 	}
 }
+
+// staticKeychain gives every registry the same login.
+type staticKeychain struct{ user, pass string }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return authn.FromConfig(authn.AuthConfig{Username: k.user, Password: k.pass}), nil
+}
+
+// TestARegistryCannotSendABlobRequestOrItsCredentialsAnywhere: a blob's
+// redirect is followed (registries send blobs to object storage), but
+// the login goes only to the registry's own host, a loop ends, and
+// neither file: nor plain HTTP off loopback is followed; a challenge
+// cannot send the login in clear either.
+func TestARegistryCannotSendABlobRequestOrItsCredentialsAnywhere(t *testing.T) {
+	other := make(chan string, 100) // the Authorization headers the other host saw
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		other <- r.Header.Get("Authorization")
+		w.Write([]byte("bytes from elsewhere"))
+	}))
+	t.Cleanup(elsewhere.Close)
+	tests := []struct {
+		name     string
+		location string // where the blob is redirected, "" for the realm case
+		realm    string // a Bearer realm instead of Basic
+		want     string
+		reached  bool // the other host is asked, without the login
+	}{
+		{name: "a redirect to another host", location: elsewhere.URL + "/blob", reached: true},
+		{name: "a redirect to itself", location: "/v2/c/blobs/sha256:" + someSum, want: "stopped after 10 redirects"},
+		{name: "a redirect to a file", location: "file:///etc/passwd", want: "unsupported protocol scheme"},
+		{name: "a redirect in clear off loopback", location: "http://192.0.2.1/blob", want: "refusing plain HTTP to 192.0.2.1"},
+		{name: "a token realm in clear off loopback", realm: "http://192.0.2.1/token", want: "refusing plain HTTP to 192.0.2.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
+				if tt.realm != "" {
+					w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q,service="x"`, tt.realm))
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				if u, p, ok := r.BasicAuth(); !ok || u != "me" || p != "secret" {
+					w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+					w.WriteHeader(http.StatusUnauthorized)
+				}
+			})
+			mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
+				if u, _, ok := r.BasicAuth(); !ok || u != "me" {
+					t.Errorf("the registry's own blob request came without the login")
+				}
+				http.Redirect(w, r, tt.location, http.StatusTemporaryRedirect)
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			c, err := registrycache.Open(t.Context(), "docker://"+strings.TrimPrefix(srv.URL, "http://")+"/c",
+				registrycache.WithKeychain(staticKeychain{"me", "secret"}), registrycache.WithTimeouts(5*time.Second, 5*time.Second, 5*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			rc, _, err := c.Get(ctx, someSum)
+			if tt.reached {
+				if err != nil {
+					t.Fatalf("a redirect to object storage: %v", err)
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				if got := <-other; got != "" {
+					t.Errorf("the other host got the login %q", got)
+				}
+				t.Logf("read %q from the other host, without the login", b)
+				return
+			}
+			if err == nil {
+				rc.Close()
+				t.Fatalf("no error, want one saying %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one saying %q", err, tt.want)
+			}
+			t.Logf("%v", err)
+		})
+	}
+}
