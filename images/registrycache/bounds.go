@@ -58,15 +58,19 @@ type RegistryTimeoutError struct {
 	Method, URL string
 	Waited      time.Duration
 	Body        bool // the headers came, the body stalled
+	Upload      bool // the registry stopped taking the request's body
 }
 
 // Error says what was waited for, and how long.
 func (e *RegistryTimeoutError) Error() string {
-	what := "no answer"
-	if e.Body {
-		what = "no byte of the answer"
+	what := "no answer from the registry"
+	switch {
+	case e.Body:
+		what = "no byte of the answer from the registry"
+	case e.Upload:
+		what = "no byte of the upload taken by the registry"
 	}
-	return fmt.Sprintf("%s %s: %s from the registry in %v", e.Method, e.URL, what, e.Waited)
+	return fmt.Sprintf("%s %s: %s in %v", e.Method, e.URL, what, e.Waited)
 }
 
 // TooLargeError is a registry answer longer than larder reads of its
@@ -103,16 +107,31 @@ func bodyLimit(path string) int64 {
 
 func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(r.Context())
-	var timer *time.Timer
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		timer = time.AfterFunc(b.t.answer, func() {
-			cancel(&RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.answer})
-		})
+	// The answer is waited for from the request's start, or from the end
+	// of its body; a body the registry stops taking is cut after idle.
+	st := &sendState{sending: r.Body != nil && r.Body != http.NoBody}
+	first := b.t.answer
+	if st.sending {
+		first = b.t.idle
 	}
-	resp, err := b.next.RoundTrip(r.WithContext(ctx))
-	if timer != nil {
-		timer.Stop()
+	timer := time.AfterFunc(first, func() {
+		e := &RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.answer}
+		st.mu.Lock()
+		if st.sending {
+			e.Waited, e.Upload = b.t.idle, true
+		}
+		st.mu.Unlock()
+		cancel(e)
+	})
+	out := r.WithContext(ctx)
+	if st.sending {
+		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer}
 	}
+	resp, err := b.next.RoundTrip(out)
+	st.mu.Lock()
+	st.answered = true
+	timer.Stop()
+	st.mu.Unlock()
 	if err != nil {
 		var te *RegistryTimeoutError
 		if cause := context.Cause(ctx); errors.As(cause, &te) {
@@ -129,6 +148,41 @@ func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp.Body = wb
 	return resp, nil
 }
+
+// sendState is where a request is: sending its body, or answered; mu
+// orders the timer's resets with the answer.
+type sendState struct {
+	mu                sync.Mutex
+	sending, answered bool
+}
+
+// sentBody is a request's body: every read the transport makes of it
+// puts off the idle bound, and its end starts the wait for the answer.
+type sentBody struct {
+	rc           io.ReadCloser
+	timer        *time.Timer
+	st           *sendState
+	idle, answer time.Duration
+}
+
+func (s *sentBody) Read(p []byte) (int, error) {
+	n, err := s.rc.Read(p)
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	switch {
+	case s.st.answered:
+		// The transport may still send the rest of a body the registry
+		// answered before taking: the answer's body has its own bound.
+	case err == io.EOF:
+		s.st.sending = false
+		s.timer.Reset(s.answer)
+	case n > 0:
+		s.timer.Reset(s.idle)
+	}
+	return n, err
+}
+
+func (s *sentBody) Close() error { return s.rc.Close() }
 
 // watchedBody is an answer's body cut when it sends nothing for idle,
 // or more than limit bytes (when limit > 0).

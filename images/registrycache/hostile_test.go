@@ -64,6 +64,28 @@ func readBlob(ctx context.Context, c *registrycache.Cache) error {
 	return err
 }
 
+// hostileUploads answers a blob's HEAD (absent) and the start of its
+// upload, and sends its bytes (PATCH or PUT) to patch.
+func hostileUploads(mux *http.ServeMux, patch http.HandlerFunc) {
+	mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	mux.HandleFunc("POST /v2/c/blobs/uploads/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/v2/c/blobs/uploads/1")
+		w.WriteHeader(http.StatusAccepted)
+	})
+	mux.HandleFunc("PATCH /v2/c/blobs/uploads/1", patch)
+	mux.HandleFunc("PUT /v2/c/blobs/uploads/1", patch)
+}
+
+// zeros is an endless reader of zeros.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// pushBig uploads 64 MiB, more than the socket buffers hold.
+func pushBig(ctx context.Context, c *registrycache.Cache) error {
+	return c.Put(ctx, someSum, 64<<20, io.LimitReader(zeros{}, 64<<20))
+}
+
 // TestAHostileRegistryCannotHangACache: every request, the ping and the
 // token exchange included, gets an answer in time and a byte of its body
 // in time, whatever the registry does, and a caller that gives up is not
@@ -129,6 +151,25 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				})
 			},
 			call: readBlob, within: 5 * time.Second, want: "no byte of the answer from the registry in 1s",
+		},
+		{
+			name: "an upload the registry stops taking", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+			},
+			call: pushBig, within: 5 * time.Second, want: "no byte of the upload taken by the registry in 1s",
+		},
+		{
+			name: "an upload taken whole, never answered", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					hang(stop, r)
+				})
+			},
+			call: pushBig, within: 5 * time.Second, want: "no answer from the registry in 1s",
 		},
 		{
 			name: "a manifest that never ends", reach: 30 * time.Second, wait: time.Minute,
