@@ -37,6 +37,11 @@ type htpasswd struct {
 	key      [32]byte
 	mu       sync.Mutex
 	verified map[string][]byte // user → HMAC(key, password) that matched
+	// checking are the bcrypt checks running, by user and HMAC of the
+	// password: the same credentials sent at once (pip and uv open many
+	// connections at the start of an install) wait for one check, which
+	// costs one bcrypt and counts once against the failure limit.
+	checking map[string]*authCheck
 
 	failures *windowLimiter // failed logins per client address
 
@@ -74,7 +79,7 @@ func parseHtpasswd(name string) (*htpasswd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading htpasswd file: %w", err)
 	}
-	h := &htpasswd{file: name, users: map[string][]byte{}, verified: map[string][]byte{},
+	h := &htpasswd{file: name, users: map[string][]byte{}, verified: map[string][]byte{}, checking: map[string]*authCheck{},
 		failures: newWindowLimiter(maxAuthFailures, time.Minute)}
 	if _, err := rand.Read(h.key[:]); err != nil {
 		return nil, fmt.Errorf("reading htpasswd file %s: %w", name, err)
@@ -160,32 +165,57 @@ func (h *htpasswd) check(r *http.Request) (string, authResult) {
 	mac := hmac.New(sha256.New, h.key[:])
 	mac.Write([]byte(pass))
 	sum := mac.Sum(nil)
+	key := user + "\x00" + string(sum)
 	h.mu.Lock()
-	prev := h.verified[user]
-	h.mu.Unlock()
-	if known && prev != nil && hmac.Equal(prev, sum) {
+	if prev := h.verified[user]; known && prev != nil && hmac.Equal(prev, sum) {
+		h.mu.Unlock()
 		return user, authOK
 	}
+	if c := h.checking[key]; c != nil {
+		h.mu.Unlock()
+		<-c.done // one bcrypt: bounded
+		return user, c.res
+	}
+	c := &authCheck{done: make(chan struct{})}
+	h.checking[key] = c
+	h.mu.Unlock()
+	c.res = h.bcryptCheck(client, user, pass, hash, known, sum)
+	h.mu.Lock()
+	delete(h.checking, key)
+	h.mu.Unlock()
+	close(c.done)
+	return user, c.res
+}
+
+// authCheck is a bcrypt check running; res is set before done closes.
+type authCheck struct {
+	done chan struct{}
+	res  authResult
+}
+
+// bcryptCheck checks a password with bcrypt, counted against client's
+// failure limit, and remembers it when it matches.
+func (h *htpasswd) bcryptCheck(client, user, pass string, hash []byte, known bool, sum []byte) authResult {
 	// A bcrypt check counts as a failure until it succeeds: counted only
 	// after it, the guesses one address sends at once would all pass
 	// allowed above, and each cost a bcrypt.
 	if !h.failures.take(client) {
-		return user, authThrottled
+		return authThrottled
 	}
 	if !known {
 		// The same work as for a known user, so that timing does not
 		// tell which user names exist.
 		bcrypt.CompareHashAndPassword(h.dummyHash(), []byte(pass))
-		return user, authWrong
+		return authWrong
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
-		return user, authWrong
+		return authWrong
 	}
 	h.failures.give(client)
 	h.mu.Lock()
 	h.verified[user] = sum
 	h.mu.Unlock()
-	return user, authOK
+	return authOK
 }
 
 // dummyHash is a bcrypt hash of a random password at the cost most of the

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -88,10 +89,12 @@ func TestConcurrentWrongLoginsAreBoundedByTheFailureLimit(t *testing.T) {
 	statuses := make(chan int, attempts)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for range attempts {
+	for i := range attempts {
 		wg.Go(func() {
 			<-start
-			_, status := timedGet(t, base+"/simple/", "alice", "wr0ng")
+			// Each a guess of its own: the same one sent at once is
+			// checked once.
+			_, status := timedGet(t, base+"/simple/", "alice", fmt.Sprintf("wr0ng-%d", i))
 			statuses <- status
 		})
 	}
@@ -105,5 +108,49 @@ func TestConcurrentWrongLoginsAreBoundedByTheFailureLimit(t *testing.T) {
 	if counts[http.StatusUnauthorized] > maxAuthFailures || counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != attempts {
 		t.Errorf("%d concurrent wrong logins from one address: %v by status; want at most %d checked (401), the rest 429",
 			attempts, counts, maxAuthFailures)
+	}
+}
+
+// TestTheSameCredentialsSentAtOnceAreCheckedOnce: a client that opens many
+// connections with the right password before any was checked (pip and uv
+// at the start of an install) has them all let in, for one bcrypt check
+// counted once against the failure limit.
+func TestTheSameCredentialsSentAtOnceAreCheckedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name, pass string
+		want       int
+	}{
+		{"the right password", "pw", http.StatusOK},
+		{"the same wrong password", "wr0ng", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := readAuthServer(t, costlyHtpasswd(t, "10", "alice", "pw"))
+			const attempts = 3 * maxAuthFailures
+			statuses := make(chan int, attempts)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range attempts {
+				wg.Go(func() {
+					<-start
+					_, status := timedGet(t, base+"/simple/", "alice", tc.pass)
+					statuses <- status
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(statuses)
+			counts := map[int]int{}
+			for s := range statuses {
+				counts[s]++
+			}
+			if counts[tc.want] != attempts {
+				t.Errorf("%d logins at once with %s: %v by status, want all %d", attempts, tc.name, counts, tc.want)
+			}
+			// Checked once, the failures left allow a login with the
+			// right password at once.
+			if _, status := timedGet(t, base+"/simple/", "alice", "pw"); status != http.StatusOK {
+				t.Errorf("the right password after: %d, want 200", status)
+			}
+		})
 	}
 }
