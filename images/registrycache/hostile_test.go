@@ -1,17 +1,23 @@
 package registrycache_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/images/registrycache"
 )
@@ -357,5 +363,78 @@ func TestARegistryCannotSendABlobRequestOrItsCredentialsAnywhere(t *testing.T) {
 			}
 			t.Logf("%v", err)
 		})
+	}
+}
+
+// taggedManifest is a manifest pushed as it is.
+type taggedManifest []byte
+
+func (m taggedManifest) RawManifest() ([]byte, error) { return m, nil }
+func (m taggedManifest) MediaType() (types.MediaType, error) {
+	return types.OCIManifestSchema1, nil
+}
+
+// TestAWheelhouseManifestListsOnlyPlainNamesWithASize: a wheelhouse
+// manifest in a real registry whose layers name files that climb out,
+// are paths or hidden, or declare a negative size, is listed without
+// them, the plain file of the same manifest kept. (A digest that is not
+// lower-case hex is refused by the registry itself, and by
+// go-containerregistry's parse if it came: the tag is passed over.)
+func TestAWheelhouseManifestListsOnlyPlainNamesWithASize(t *testing.T) {
+	ctx := t.Context()
+	reg := startRegistry(t)
+	c := openCache(t, reg)
+	w, path, _ := uploadedWheel(t, "good", "1.0", 0)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := c.Put(ctx, w.SHA256, int64(len(w.Data)), f); err != nil {
+		t.Fatal(err)
+	}
+	cfg := []byte("{}")
+	cfgSum := fmt.Sprintf("%x", sha256.Sum256(cfg))
+	if err := c.Put(ctx, cfgSum, 2, bytes.NewReader(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	layer := func(name string, size int64, digest string) string {
+		return fmt.Sprintf(`{"mediaType":%q,"digest":"sha256:%s","size":%d,"annotations":{%q:%q,%q:"good",%q:"1.0"}}`,
+			registrycache.MediaTypeFile, digest, size, registrycache.AnnotationFilename, name,
+			registrycache.AnnotationProject, registrycache.AnnotationVersion)
+	}
+	manifest := func(layers ...string) taggedManifest {
+		return taggedManifest(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"artifactType":%q,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:%s","size":2},"layers":[%s]}`,
+			types.OCIManifestSchema1, registrycache.ArtifactTypeWheelhouse, cfgSum, strings.Join(layers, ",")))
+	}
+	size := int64(len(w.Data))
+	repo, err := name.NewRepository(reg.Host + "/larder/cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(tag string, m taggedManifest) {
+		t.Helper()
+		if err := remote.Put(repo.Tag(tag), m, remote.WithContext(ctx)); err != nil {
+			t.Fatalf("pushing %s: %v", tag, err)
+		}
+	}
+	push(registrycache.LockTag(strings.Repeat("1", 64)), manifest(
+		layer("../../"+w.Filename, size, w.SHA256),
+		layer("/etc/"+w.Filename, size, w.SHA256),
+		layer("sub/"+w.Filename, size, w.SHA256),
+		layer(".hidden-1.0-py3-none-any.whl", size, w.SHA256),
+		layer("negative-1.0-py3-none-any.whl", -1, w.SHA256),
+		layer(w.Filename, size, w.SHA256),
+	))
+	files, err := c.Served().Files(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range files {
+		names = append(names, e.Filename)
+	}
+	if len(files) != 1 || files[0].Filename != w.Filename || files[0].SHA256 != w.SHA256 || files[0].Size != size {
+		t.Errorf("listed %q, want only %s", names, w.Filename)
 	}
 }

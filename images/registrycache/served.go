@@ -112,7 +112,9 @@ func (c *Cache) Served(tags ...string) *Served {
 	return &Served{c: c, tags: tags, questions: make(chan struct{}, keptQuestions)}
 }
 
-// Files lists the files of the wheelhouses, metadata blobs left out. A
+// Files lists the files of the wheelhouses, metadata blobs left out, and
+// so are files whose name is not a plain file name or whose size is
+// below zero (the registry's manifests are not trusted with paths). A
 // lock's or an upload's tag is read once, several at a time, and its
 // files kept for the manifest it named; the tags read are then asked
 // again (a HEAD each, at most tagChecksPerList a list, each at most every
@@ -295,6 +297,11 @@ func (s *Served) tagFiles(ctx context.Context, tag string) (string, []wheelhouse
 	for _, d := range m.Layers {
 		a := d.Annotations
 		if d.MediaType != MediaTypeFile || a[AnnotationFilename] == "" || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
+			continue
+		}
+		if !wheelhouse.ValidFilename(a[AnnotationFilename]) || !wheelhouse.ValidSHA256(d.Digest.Hex) || d.Size < 0 {
+			// The registry's word: a name that climbs out or is a path, or
+			// a size below zero, is no file of a wheelhouse.
 			continue
 		}
 		e := wheelhouse.Entry{
