@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -183,8 +185,12 @@ func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, layerDir strin
 		return lb, "", usageError{fmt.Errorf("bake: --buckets %d: want 1 to %d", o.buckets, layers.MaxBuckets)}
 	}
 	req.Path = pick(o.path, g.cfg.Image.Path)
-	if !strings.HasPrefix(req.Path, "/") || filepath.Clean(req.Path) != req.Path || req.Path == "/" {
-		return lb, "", usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, e.g. /wheelhouse", req.Path)}
+	if !strings.HasPrefix(req.Path, "/") || filepath.Clean(req.Path) != req.Path || req.Path == "/" ||
+		!utf8.ValidString(req.Path) || strings.ContainsFunc(req.Path, unicode.IsControl) {
+		// The path is written into JSON (labels, larder-index's config),
+		// which would turn bytes that are not UTF-8 into U+FFFD while
+		// the layer holds the raw path.
+		return lb, "", usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, in UTF-8 without control characters, e.g. /wheelhouse", req.Path)}
 	}
 	for _, p := range o.platforms {
 		t, err := target.ParsePlatform(p)
