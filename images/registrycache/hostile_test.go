@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -436,5 +437,58 @@ func TestAWheelhouseManifestListsOnlyPlainNamesWithASize(t *testing.T) {
 	}
 	if len(files) != 1 || files[0].Filename != w.Filename || files[0].SHA256 != w.SHA256 || files[0].Size != size {
 		t.Errorf("listed %q, want only %s", names, w.Filename)
+	}
+}
+
+// TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept: callers that
+// arrive while the ping is under way wait for that one; a ping that
+// fails fails them, and the next request pings again instead of the
+// failure being kept for the life of a server.
+func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
+	var mu sync.Mutex
+	pings := 0
+	c := hostileRegistry(t, 10*time.Second, func(stop <-chan struct{}) http.Handler {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/" {
+				http.NotFound(w, r)
+				return
+			}
+			mu.Lock()
+			pings++
+			first := pings == 1
+			mu.Unlock()
+			if first {
+				time.Sleep(300 * time.Millisecond)
+				http.Error(w, "down for a moment", http.StatusServiceUnavailable)
+			}
+		})
+		return mux
+	})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return pings }
+	ask := func(n int) []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { _, errs[i] = c.Has(t.Context(), someSum) })
+		}
+		wg.Wait()
+		return errs
+	}
+	for i, err := range ask(50) {
+		if err == nil || !strings.Contains(err.Error(), "503") {
+			t.Fatalf("caller %d while the first ping fails: %v, want its 503", i, err)
+		}
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d pings for 50 callers at once, want 1", n)
+	}
+	for i, err := range ask(50) {
+		if err != nil {
+			t.Fatalf("caller %d once the registry is back: %v", i, err)
+		}
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d pings in all, want 2: the failure not kept, the success kept", n)
 	}
 }
