@@ -94,15 +94,28 @@ type boundedTransport struct {
 
 // bodyLimit is how much of an answer to path is read: manifests and tag
 // lists are read whole into memory; blobs are streamed and bounded by
-// their callers.
+// their callers. The endpoints are told by their last segments
+// (.../manifests/REFERENCE, .../tags/list): a repository's own name may
+// hold a component "manifests", and its blobs are not manifests.
 func bodyLimit(path string) int64 {
+	dir, _, _ := cutLast(path)
+	_, last, _ := cutLast(dir)
 	switch {
-	case strings.Contains(path, "/manifests/"):
+	case last == "manifests":
 		return maxManifestBytes
 	case strings.HasSuffix(path, "/tags/list"):
 		return maxTagPageBytes
 	}
 	return 0
+}
+
+// cutLast cuts s around its last slash.
+func cutLast(s string) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 {
+		return "", s, false
+	}
+	return s[:i], s[i+1:], true
 }
 
 func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -490,5 +491,35 @@ func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
 	}
 	if n := count(); n != 2 {
 		t.Errorf("%d pings in all, want 2: the failure not kept, the success kept", n)
+	}
+}
+
+// TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest: the
+// bound on a manifest's size is for the manifests endpoint, not for any
+// URL with "manifests" in it: a repository may have a component of
+// that name, and its blobs are longer than a manifest may be.
+func TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest(t *testing.T) {
+	const size = registrycache.MaxManifestBytes + 1
+	mux := http.NewServeMux()
+	pingOK(mux)
+	mux.HandleFunc("GET /v2/team/manifests/wheels/blobs/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		_, _ = io.Copy(w, io.LimitReader(zeros{}, size))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	const repo = "team/manifests/wheels"
+	c, err := registrycache.Open(t.Context(), "docker://"+strings.TrimPrefix(srv.URL, "http://")+"/"+repo,
+		registrycache.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := c.Get(t.Context(), someSum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if n, err := io.Copy(io.Discard, rc); err != nil || n != size {
+		t.Errorf("read %d bytes of a %d-byte blob: %v", n, size, err)
 	}
 }
