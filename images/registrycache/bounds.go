@@ -27,6 +27,14 @@ const (
 	// reachTimeout bounds the ping and token exchange that make a
 	// transport, whoever waits for them.
 	reachTimeout = 60 * time.Second
+	// maxInFlight is the most of an upload the network may still hold
+	// when the transport has read the body's end (the kernel's send
+	// buffer grows to 4 MiB), and drainPerMiB how long a MiB of it may
+	// take to reach the registry (32 KiB/s): the wait for the answer
+	// starts after that, or a slow link's push is cut while its last
+	// bytes are still on their way.
+	maxInFlight = 4 << 20
+	drainPerMiB = 32 * time.Second
 	// maxManifestBytes bounds a manifest read (the registry's own limit
 	// on a manifest pushed is 4 MiB; a wheelhouse of 10,000 files is
 	// about 5 MiB).
@@ -43,13 +51,19 @@ const (
 // them.
 type timeouts struct {
 	answer, idle, reach time.Duration
+	drain               time.Duration // per MiB in flight (drainPerMiB)
 }
 
-var defaultTimeouts = timeouts{answer: answerTimeout, idle: idleTimeout, reach: reachTimeout}
+var defaultTimeouts = timeouts{answer: answerTimeout, idle: idleTimeout, reach: reachTimeout, drain: drainPerMiB}
 
-// withTimeouts shortens a Cache's timeouts, for the tests.
+// withTimeouts shortens a Cache's timeouts, for the tests; the time
+// allowed for an upload's bytes in flight is shortened as the answer's.
 func withTimeouts(answer, idle, reach time.Duration) Option {
-	return func(o *options) error { o.timeouts = timeouts{answer, idle, reach}; return nil }
+	return func(o *options) error {
+		drain := time.Duration(float64(drainPerMiB) * float64(answer) / float64(answerTimeout))
+		o.timeouts = timeouts{answer, idle, reach, drain}
+		return nil
+	}
 }
 
 // RegistryTimeoutError is a request to the registry that got no answer,
@@ -138,7 +152,7 @@ func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	})
 	out := r.WithContext(ctx)
 	if st.sending {
-		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer}
+		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer, drain: b.t.drain}
 	}
 	resp, err := b.next.RoundTrip(out)
 	st.mu.Lock()
@@ -170,25 +184,28 @@ type sendState struct {
 }
 
 // sentBody is a request's body: every read the transport makes of it
-// puts off the idle bound, and its end starts the wait for the answer.
+// puts off the idle bound, and its end starts the wait for the answer,
+// after the time the bytes still in flight may take to arrive.
 type sentBody struct {
-	rc           io.ReadCloser
-	timer        *time.Timer
-	st           *sendState
-	idle, answer time.Duration
+	rc                  io.ReadCloser
+	timer               *time.Timer
+	st                  *sendState
+	idle, answer, drain time.Duration
+	sent                int64
 }
 
 func (s *sentBody) Read(p []byte) (int, error) {
 	n, err := s.rc.Read(p)
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
+	s.sent += int64(n)
 	switch {
 	case s.st.answered:
 		// The transport may still send the rest of a body the registry
 		// answered before taking: the answer's body has its own bound.
 	case err == io.EOF:
 		s.st.sending = false
-		s.timer.Reset(s.answer)
+		s.timer.Reset(s.answer + s.drain*time.Duration(min(s.sent, maxInFlight))/(1<<20))
 	case n > 0:
 		s.timer.Reset(s.idle)
 	}

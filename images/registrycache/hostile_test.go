@@ -523,3 +523,70 @@ func TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest(t *testing.T) {
 		t.Errorf("read %d bytes of a %d-byte blob: %v", n, size, err)
 	}
 }
+
+// TestASlowRegistryThatKeepsProgressingIsNotCut: the idle bound is on
+// time without a byte, not on the whole transfer: a blob sent, or an
+// upload taken, a little at a time for longer than the bound completes.
+func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
+	tests := []struct {
+		name  string
+		serve func(mux *http.ServeMux)
+		call  func(ctx context.Context, c *registrycache.Cache) error
+	}{
+		{
+			name: "a blob sent a byte every 200 ms for 2 s",
+			serve: func(mux *http.ServeMux) {
+				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "10")
+					for range 10 {
+						time.Sleep(200 * time.Millisecond)
+						w.Write([]byte("x"))
+						w.(http.Flusher).Flush()
+					}
+				})
+			},
+			call: readBlob,
+		},
+		{
+			name: "an upload taken 1 MiB every 150 ms",
+			serve: func(mux *http.ServeMux) {
+				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) {
+					buf := make([]byte, 1<<20)
+					for {
+						if _, err := io.ReadFull(r.Body, buf); err != nil {
+							break
+						}
+						time.Sleep(150 * time.Millisecond)
+					}
+					if r.Method == http.MethodPatch {
+						w.Header().Set("Location", "/v2/c/blobs/uploads/1")
+						w.WriteHeader(http.StatusAccepted)
+						return
+					}
+					w.WriteHeader(http.StatusCreated)
+				})
+			},
+			call: func(ctx context.Context, c *registrycache.Cache) error {
+				return c.Put(ctx, someSum, 16<<20, io.LimitReader(zeros{}, 16<<20))
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := hostileRegistry(t, 30*time.Second, func(<-chan struct{}) http.Handler {
+				mux := http.NewServeMux()
+				pingOK(mux)
+				tt.serve(mux)
+				return mux
+			})
+			start := time.Now()
+			if err := tt.call(t.Context(), c); err != nil {
+				t.Fatalf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			}
+			if took := time.Since(start); took < 1500*time.Millisecond {
+				t.Fatalf("took %v: the test means a transfer longer than the 1 s idle bound", took)
+			}
+		})
+	}
+}
