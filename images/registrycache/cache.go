@@ -137,7 +137,8 @@ func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
 			return nil, fmt.Errorf("cache %q: %w (a cache is a repository, without a tag or digest)", ref, err)
 		}
 		c.repo = repo
-		c.base = &boundedTransport{next: &plainHTTPGuard{next: o.transport, insecure: o.insecure}, t: o.timeouts}
+		guard := &plainHTTPGuard{next: o.transport, insecure: o.insecure, loopback: isLoopback(hostOf(repo.RegistryStr()))}
+		c.base = &boundedTransport{next: guard, t: o.timeouts}
 		if c.auth, err = authn.Resolve(ctx, o.keychain, repo.Registry); err != nil {
 			return nil, fmt.Errorf("finding credentials for %s: %w", repo.RegistryStr(), err)
 		}
@@ -185,28 +186,46 @@ func (c *Cache) layoutManifests() (layout.Path, []v1.Descriptor, error) {
 // plainHTTPGuard refuses plain HTTP to anything but loopback unless the
 // user asked for it: go-containerregistry also falls back to HTTP for
 // private (RFC 1918) addresses, where credentials would cross the
-// network in clear.
+// network in clear. Loopback itself is for a registry on loopback only:
+// a registry elsewhere could otherwise send the cache, by a redirect, a
+// tag list's Link or its token realm, to a plain-HTTP service of the
+// machine it runs on.
 type plainHTTPGuard struct {
 	next     http.RoundTripper
 	insecure bool
+	// loopback says the registry itself is on loopback.
+	loopback bool
 }
 
 func (g *plainHTTPGuard) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme == "http" && !g.insecure && !isLoopback(r.URL.Hostname()) {
-		return nil, &PlainHTTPError{Host: r.URL.Host}
+	if r.URL.Scheme == "http" && !g.insecure && !(g.loopback && isLoopback(r.URL.Hostname())) {
+		return nil, &PlainHTTPError{Host: r.URL.Host, FromRemote: isLoopback(r.URL.Hostname())}
 	}
 	return g.next.RoundTrip(r)
 }
 
-// PlainHTTPError is a request in clear to a registry that is not on
-// loopback, refused because WithInsecure did not allow it.
+// PlainHTTPError is a request in clear refused because WithInsecure did
+// not allow it: to a host that is not on loopback, or (FromRemote) to
+// loopback from a registry that is not.
 type PlainHTTPError struct {
-	Host string
+	Host       string
+	FromRemote bool
 }
 
 // Error names the host.
 func (e *PlainHTTPError) Error() string {
+	if e.FromRemote {
+		return fmt.Sprintf("refusing plain HTTP to %s: a registry that is not on loopback sent the cache there", e.Host)
+	}
 	return fmt.Sprintf("refusing plain HTTP to %s: it is not on loopback and insecure registries are not allowed", e.Host)
+}
+
+// hostOf is the host of a registry's host[:port].
+func hostOf(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
 }
 
 func isLoopback(host string) bool {

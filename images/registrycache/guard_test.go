@@ -21,20 +21,27 @@ func TestPlainHTTPGoesOnlyToLoopbackUnlessAskedFor(t *testing.T) {
 	tests := []struct {
 		url      string
 		insecure bool
-		passes   bool
+		// remote: the registry is not on loopback, and this is where it
+		// sent the cache (a redirect, a Link, a token realm).
+		remote bool
+		passes bool
 	}{
-		{"http://127.0.0.1:5000/v2/", false, true},
-		{"http://[::1]:5000/v2/", false, true},
-		{"http://localhost:5000/v2/", false, true},
-		{"http://10.1.2.3:5000/v2/", false, false},
-		{"http://192.168.1.10/v2/", false, false},
-		{"http://registry.corp.example/v2/", false, false},
-		{"http://127.0.0.1.evil.example/v2/", false, false},
-		{"http://10.1.2.3:5000/v2/", true, true},
-		{"https://registry.corp.example/v2/", false, true},
+		{"http://127.0.0.1:5000/v2/", false, false, true},
+		{"http://[::1]:5000/v2/", false, false, true},
+		{"http://localhost:5000/v2/", false, false, true},
+		{"http://10.1.2.3:5000/v2/", false, false, false},
+		{"http://192.168.1.10/v2/", false, false, false},
+		{"http://registry.corp.example/v2/", false, false, false},
+		{"http://127.0.0.1.evil.example/v2/", false, false, false},
+		{"http://10.1.2.3:5000/v2/", true, false, true},
+		{"https://registry.corp.example/v2/", false, false, true},
+		{"http://127.0.0.1:8080/admin", false, true, false},
+		{"http://localhost:6379/", false, true, false},
+		{"http://[::1]:2375/containers/json", false, true, false},
+		{"https://storage.example/blob", false, true, true},
 	}
 	for _, tt := range tests {
-		g := &plainHTTPGuard{insecure: tt.insecure, next: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errPassed })}
+		g := &plainHTTPGuard{insecure: tt.insecure, loopback: !tt.remote, next: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errPassed })}
 		req, err := http.NewRequest(http.MethodGet, tt.url, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -46,6 +53,17 @@ func TestPlainHTTPGoesOnlyToLoopbackUnlessAskedFor(t *testing.T) {
 		var pe *PlainHTTPError
 		if !tt.passes && (!errors.As(err, &pe) || !strings.Contains(err.Error(), req.URL.Host)) {
 			t.Errorf("%s: %v, want a PlainHTTPError naming the host", tt.url, err)
+		}
+	}
+}
+
+func TestARegistryIsOnLoopbackByItsHost(t *testing.T) {
+	for hostport, want := range map[string]bool{
+		"127.0.0.1:5000": true, "localhost:5000": true, "[::1]:5000": true, "[::1]": true, "localhost": true,
+		"registry.corp.example": false, "ghcr.io": false, "10.1.2.3:5000": false, "127.0.0.1.evil.example:443": false,
+	} {
+		if got := isLoopback(hostOf(hostport)); got != want {
+			t.Errorf("%s: on loopback %v, want %v", hostport, got, want)
 		}
 	}
 }

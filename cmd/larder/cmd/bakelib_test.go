@@ -146,6 +146,8 @@ func TestHintForTheLibrariesTypedErrors(t *testing.T) {
 		{"a private name and only PyPI", &index.PrivateError{Name: "acme-tools", Indexes: []string{"https://pypi.org/simple/"}}, `[index.projects] "acme-tools"`},
 		{"no manifest", fmt.Errorf("opening wheelhouse wh: %w", wheelhouse.ErrNoManifest), "run 'larder fetch' first"},
 		{"a cache with too many wheelhouses", &registrycache.TooManyTagsError{Ref: "reg/acme", Tags: 10001, Max: 10000}, "--cache-tag TAG"},
+		{"plain HTTP to a registry elsewhere", &registrycache.PlainHTTPError{Host: "10.1.2.3:5000"}, "if 10.1.2.3:5000 really speaks plain HTTP"},
+		{"a registry sending the cache to loopback", &registrycache.PlainHTTPError{Host: "127.0.0.1:8080", FromRemote: true}, "the registry sent larder to 127.0.0.1:8080"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

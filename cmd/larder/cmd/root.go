@@ -193,6 +193,9 @@ func hintFor(err error) string {
 		return fmt.Sprintf("a private name comes only from your own index: pin it in larder.toml ([index.projects] %q = \"https://your.index/simple/\"), require it by its git URL, or add the index that has it (larder serve, where it was uploaded) to [index] url or extra-urls", pv.Name)
 	}
 	if ph, ok := errors.AsType[*registrycache.PlainHTTPError](err); ok {
+		if ph.FromRemote {
+			return fmt.Sprintf("the registry sent larder to %s, a plain-HTTP address on this machine; if that is meant (its storage runs here), pass --insecure (or [cache] insecure = true)", ph.Host)
+		}
 		return fmt.Sprintf("use https, or if %s really speaks plain HTTP on a network you trust, pass --insecure (or [cache] insecure = true)", ph.Host)
 	}
 	if re, ok := errors.AsType[*transport.Error](err); ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden) {
