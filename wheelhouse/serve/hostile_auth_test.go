@@ -86,25 +86,8 @@ func TestAWrongUserTakesAsLongAsAWrongPassword(t *testing.T) {
 func TestConcurrentWrongLoginsAreBoundedByTheFailureLimit(t *testing.T) {
 	base := readAuthServer(t, costlyHtpasswd(t, "10", "alice", "pw"))
 	const attempts = 4 * maxAuthFailures
-	statuses := make(chan int, attempts)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range attempts {
-		wg.Go(func() {
-			<-start
-			// Each a guess of its own: the same one sent at once is
-			// checked once.
-			_, status := timedGet(t, base+"/simple/", "alice", fmt.Sprintf("wr0ng-%d", i))
-			statuses <- status
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(statuses)
-	counts := map[int]int{}
-	for s := range statuses {
-		counts[s]++
-	}
+	// Each a guess of its own: the same one sent at once is checked once.
+	counts := loginsAtOnce(t, base+"/simple/", "alice", attempts, func(i int) string { return fmt.Sprintf("wr0ng-%d", i) })
 	if counts[http.StatusUnauthorized] > maxAuthFailures || counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != attempts {
 		t.Errorf("%d concurrent wrong logins from one address: %v by status; want at most %d checked (401), the rest 429",
 			attempts, counts, maxAuthFailures)
@@ -126,23 +109,7 @@ func TestTheSameCredentialsSentAtOnceAreCheckedOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			base := readAuthServer(t, costlyHtpasswd(t, "10", "alice", "pw"))
 			const attempts = 3 * maxAuthFailures
-			statuses := make(chan int, attempts)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for range attempts {
-				wg.Go(func() {
-					<-start
-					_, status := timedGet(t, base+"/simple/", "alice", tc.pass)
-					statuses <- status
-				})
-			}
-			close(start)
-			wg.Wait()
-			close(statuses)
-			counts := map[int]int{}
-			for s := range statuses {
-				counts[s]++
-			}
+			counts := loginsAtOnce(t, base+"/simple/", "alice", attempts, func(int) string { return tc.pass })
 			if counts[tc.want] != attempts {
 				t.Errorf("%d logins at once with %s: %v by status, want all %d", attempts, tc.name, counts, tc.want)
 			}
@@ -153,4 +120,28 @@ func TestTheSameCredentialsSentAtOnceAreCheckedOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loginsAtOnce sends n GETs of u as user at once, the i-th with the
+// password pass(i), and counts their answers by status.
+func loginsAtOnce(t *testing.T, u, user string, n int, pass func(i int) string) map[int]int {
+	t.Helper()
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, status := timedGet(t, u, user, pass(i))
+			statuses <- status
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	return counts
 }
