@@ -177,15 +177,13 @@ func fix(img v1.Image, ls []v1.Layer) (v1.Image, error) {
 	if f.rawManifest, err = img.RawManifest(); err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
 	}
-	// The image's own structs, not its bytes parsed again: mutate made the
-	// bytes from them.
-	if f.manifest, err = img.Manifest(); err != nil {
+	if f.manifest, err = v1.ParseManifest(bytes.NewReader(f.rawManifest)); err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
 	}
 	if f.rawConf, err = img.RawConfigFile(); err != nil {
 		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
-	if f.config, err = img.ConfigFile(); err != nil {
+	if f.config, err = v1.ParseConfigFile(bytes.NewReader(f.rawConf)); err != nil {
 		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
 	if f.digest, _, err = v1.SHA256(bytes.NewReader(f.rawManifest)); err != nil {
