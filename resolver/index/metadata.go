@@ -240,9 +240,13 @@ const (
 // init fetches the tail, which learns the size and usually holds the
 // whole central directory.
 func (r *rangeReader) init() error {
-	start, data, total, err := r.get(fmt.Sprintf("bytes=-%d", 2*blockSize))
+	start, data, total, err := r.get(fmt.Sprintf("bytes=-%d", 2*blockSize), -1, 2*blockSize)
 	if err != nil {
 		return err
+	}
+	if r.size > 0 && total != r.size {
+		r.err = errNoRanges
+		return errNoRanges // not the size the page listed
 	}
 	r.size = total
 	// Store whole blocks only; the partial first block is refetched if
@@ -259,8 +263,13 @@ func (r *rangeReader) init() error {
 }
 
 // get sends one range request and returns the start offset, the bytes and
-// the total size.
-func (r *rangeReader) get(rng string) (int64, []byte, int64, error) {
+// the total size. from is the first byte asked (-1 for a suffix), n how
+// many bytes are asked at most. An answer other than the range asked
+// (longer, elsewhere, ending past its total or before its start, or of
+// another total than the one learnt) is errNoRanges: a server that lies
+// about ranges is read whole and its hash checked, rather than trusted
+// with the size of what it sends.
+func (r *rangeReader) get(rng string, from, n int64) (int64, []byte, int64, error) {
 	if r.reqs >= maxRangeRequests {
 		return 0, nil, 0, errNoRanges
 	}
@@ -273,6 +282,13 @@ func (r *rangeReader) get(rng string) (int64, []byte, int64, error) {
 		}
 		var end int64
 		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil {
+			return errNoRanges
+		}
+		switch {
+		case start < 0 || end < start || end >= total || end-start+1 > n,
+			from >= 0 && start != from,
+			from < 0 && end != total-1,
+			from >= 0 && total != r.size:
 			return errNoRanges
 		}
 		var err error
@@ -324,12 +340,13 @@ func (r *rangeReader) fetch(b, end int64) error {
 		last--
 	}
 	from, to := b*blockSize, min((last+1)*blockSize, r.size)-1
-	start, data, _, err := r.get("bytes=" + strconv.FormatInt(from, 10) + "-" + strconv.FormatInt(to, 10))
+	_, data, _, err := r.get("bytes="+strconv.FormatInt(from, 10)+"-"+strconv.FormatInt(to, 10), from, to-from+1)
 	if err != nil {
 		return err
 	}
-	if start != from {
-		return errNoRanges
+	if int64(len(data)) != to-from+1 {
+		r.err = errNoRanges
+		return errNoRanges // shorter than asked: the blocks would be torn
 	}
 	for i := b; i <= last; i++ {
 		bs, be := (i-b)*blockSize, min((i-b+1)*blockSize, int64(len(data)))

@@ -1,0 +1,95 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// These tests play a hostile or broken index against the client: each
+// request must end in bounded time and memory with an error naming the
+// URL, and nothing unverified may reach the cache.
+
+// TestRangeAnswersThatLieAreRefused has a server answer the range
+// requests of a wheel's metadata with a Content-Range other than the one
+// asked: the client once looped forever on a range ending past the total,
+// read whatever length the server claimed into memory, and panicked on a
+// short block.
+func TestRangeAnswersThatLieAreRefused(t *testing.T) {
+	const size = 1 << 20
+	for _, tc := range []struct {
+		name string
+		// answer returns the Content-Range for a request's Range header
+		// and how many bytes to send; "" answers honestly.
+		answer func(rng string) (contentRange string, n int64)
+	}{
+		{"range ends past the total", func(string) (string, int64) { return "bytes 0-9/5", 10 }},
+		{"far more than asked", func(string) (string, int64) {
+			return fmt.Sprintf("bytes 0-%d/%d", 1<<40-1, int64(1)<<40), 256 << 20
+		}},
+		{"end before start", func(string) (string, int64) { return "bytes 10-5/100", 0 }},
+		{"short block after an honest tail", func(rng string) (string, int64) {
+			if strings.HasPrefix(rng, "bytes=-") {
+				return "", 0
+			}
+			return fmt.Sprintf("bytes 0-0/%d", size), 1
+		}},
+		{"total changes between answers", func(rng string) (string, int64) {
+			if strings.HasPrefix(rng, "bytes=-") {
+				return "", 0
+			}
+			from, to := 0, 0
+			fmt.Sscanf(rng, "bytes=%d-%d", &from, &to)
+			return fmt.Sprintf("bytes %d-%d/%d", from, to, 2*size), int64(to - from + 1)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rng := r.Header.Get("Range")
+				cr, n := tc.answer(rng)
+				if cr == "" { // honest: the suffix of a file of size bytes
+					var k int64
+					fmt.Sscanf(rng, "bytes=-%d", &k)
+					cr, n = fmt.Sprintf("bytes %d-%d/%d", size-k, size-1, size), k
+				}
+				w.Header().Set("Content-Range", cr)
+				w.WriteHeader(http.StatusPartialContent)
+				chunk := make([]byte, 64<<10)
+				for n > 0 {
+					m, err := w.Write(chunk[:min(n, int64(len(chunk)))])
+					sent.Add(int64(m))
+					if err != nil {
+						return
+					}
+					n -= int64(m)
+				}
+			}))
+			defer srv.Close()
+			c := newClient(t, []string{srv.URL})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			r := &rangeReader{ctx: ctx, c: c, url: srv.URL + "/x-1.0-py3-none-any.whl", size: -1, blocks: map[int64][]byte{}}
+			err := r.init()
+			if err == nil {
+				p := make([]byte, 3*blockSize)
+				_, err = r.ReadAt(p, 0)
+			}
+			if !errors.Is(err, errNoRanges) {
+				t.Errorf("range reads against a lying server: %v; want errNoRanges (a full, verified download instead)", err)
+			}
+			if ctx.Err() != nil {
+				t.Errorf("range reads took the whole 10 s")
+			}
+			if s := sent.Load(); s > 4*blockSize+1<<20 {
+				t.Errorf("the server got %d bytes out before the client hung up; want at most what was asked", s)
+			}
+		})
+	}
+}
