@@ -87,8 +87,10 @@ func TestRangeAnswersThatLieAreRefused(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Errorf("range reads took the whole 10 s")
 			}
-			if s := sent.Load(); s > 4*blockSize+1<<20 {
-				t.Errorf("the server got %d bytes out before the client hung up; want at most what was asked", s)
+			// The server's count includes what the sockets' buffers took
+			// in (a few MiB on loopback) before the client hung up.
+			if s := sent.Load(); s > 16<<20 {
+				t.Errorf("the server got %d bytes out before the client hung up; want little more than what was asked", s)
 			}
 		})
 	}
