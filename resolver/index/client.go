@@ -40,6 +40,7 @@ type Client struct {
 	sem     chan struct{}
 	retries int
 	backoff time.Duration
+	stall   time.Duration // a request that receives nothing this long is cut (and retried)
 	offline bool
 	twin    bool // made by CachedOnly: keeps the pages it parses for its client
 
@@ -95,7 +96,7 @@ func WithParallel(n int) Option {
 // pages read nor the counters.
 func (c *Client) CachedOnly() *Client {
 	return &Client{indexes: c.indexes, pins: c.pins, private: c.private, public: c.public, http: c.http, cache: c.cache,
-		sem: c.sem, retries: c.retries, backoff: c.backoff, offline: true, twin: true, sdistBuilder: c.sdistBuilder,
+		sem: c.sem, retries: c.retries, backoff: c.backoff, stall: c.stall, offline: true, twin: true, sdistBuilder: c.sdistBuilder,
 		pages: map[string]*Page{}, opened: map[string]chan struct{}{}}
 }
 
@@ -202,6 +203,7 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 		sem:     make(chan struct{}, DefaultParallel),
 		retries: 4,
 		backoff: 200 * time.Millisecond,
+		stall:   DefaultStall,
 		pages:   map[string]*Page{},
 		opened:  map[string]chan struct{}{},
 	}
@@ -435,7 +437,21 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 		return ctx.Err()
 	}
 	defer func() { <-c.sem }()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	// A server that sends nothing for the stall time, before its headers
+	// or within its body, is cut: a page trickled a byte at a time, or a
+	// connection accepted and never answered, would hold the lock for
+	// ever (the body has no other deadline).
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(c.stall, func() { cancel(errStalled) })
+	defer timer.Stop()
+	stalled := func(err error) error {
+		if errors.Is(context.Cause(sctx), errStalled) && ctx.Err() == nil {
+			return &netError{fmt.Errorf("GET %s: %w", u, errStalled)}
+		}
+		return err
+	}
+	req, err := http.NewRequestWithContext(sctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
@@ -451,14 +467,18 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	resp, err := c.http.Do(req)
 	opened()
 	if err != nil {
-		return &netError{err}
+		return stalled(&netError{err})
 	}
 	defer resp.Body.Close()
+	resp.Body = &stallBody{ReadCloser: resp.Body, timer: timer, stall: c.stall}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
 	}
 	if err := fn(resp); err != nil {
+		if err := stalled(nil); err != nil {
+			return err
+		}
 		var ne *netError
 		if !errors.As(err, &ne) && isNetErr(err) {
 			return &netError{err}
@@ -520,6 +540,28 @@ func (c *Client) firstConn(req *http.Request) (*http.Request, func(), error) {
 // two or three round trips, well under a second to any index but the
 // farthest.
 const firstConnWait = time.Second
+
+// DefaultStall is how long a request may receive nothing, before its
+// headers or within its body, before it is cut and retried.
+const DefaultStall = 30 * time.Second
+
+// errStalled is a request cut for receiving nothing for the stall time.
+var errStalled = errors.New("no data received for too long")
+
+// stallBody puts the stall timer off each time bytes arrive.
+type stallBody struct {
+	io.ReadCloser
+	timer *time.Timer
+	stall time.Duration
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.stall)
+	}
+	return n, err
+}
 
 // netError marks a failure of the connection rather than of the content.
 type netError struct{ err error }

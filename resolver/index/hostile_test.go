@@ -95,3 +95,62 @@ func TestRangeAnswersThatLieAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestAServerThatStallsIsCutNamingTheURL has a server accept the
+// connection and never answer, or answer and then send nothing more: the
+// client waited for ever on a body (only the headers had a deadline, of
+// 30 s).
+func TestAServerThatStallsIsCutNamingTheURL(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		path string
+		ask  func(c *Client, base string) error
+	}{
+		{"a page that never ends", "/simple/demo/", func(c *Client, _ string) error {
+			_, err := c.Project(context.Background(), "demo")
+			return err
+		}},
+		{"a metadata file that never ends", "/demo-1.0-py3-none-any.whl.metadata", func(c *Client, base string) error {
+			_, err := c.Metadata(context.Background(), File{Filename: "demo-1.0-py3-none-any.whl", URL: base + "/demo-1.0-py3-none-any.whl",
+				Hashes: map[string]string{"sha256": strings.Repeat("a", 64)}, CoreMetadata: true})
+			return err
+		}},
+		{"no answer at all", "/simple/demo/", func(c *Client, _ string) error {
+			_, err := c.Project(context.Background(), "demo")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				if tc.name != "no answer at all" {
+					w.Header().Set("Content-Type", "text/html")
+					w.WriteHeader(http.StatusOK)
+					_, _ = w.Write([]byte("<html><body><a href"))
+					w.(http.Flusher).Flush()
+				}
+				select { // until the client hangs up, or the test ends
+				case <-r.Context().Done():
+				case <-time.After(20 * time.Second):
+				}
+			}))
+			defer srv.Close()
+			c := newClient(t, []string{srv.URL + "/simple/"})
+			c.stall = 200 * time.Millisecond
+			start := time.Now()
+			err := tc.ask(c, srv.URL)
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), srv.URL+tc.path) || !errors.Is(err, errStalled) {
+				t.Errorf("got %v; want a stall naming %s", err, srv.URL+tc.path)
+			}
+			// Three attempts of 200 ms and two back-offs of a millisecond.
+			if took > 3*time.Second {
+				t.Errorf("took %v; want about 600 ms", took)
+			}
+			if n := requests.Load(); n != 3 {
+				t.Errorf("%d requests; want 3 (the stall is retried)", n)
+			}
+		})
+	}
+}
