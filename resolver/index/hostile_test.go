@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,57 @@ func TestAServerThatStallsIsCutNamingTheURL(t *testing.T) {
 			}
 			if n := requests.Load(); n != 3 {
 				t.Errorf("%d requests; want 3 (the stall is retried)", n)
+			}
+		})
+	}
+}
+
+// TestAFileLongerOrShorterThanListedIsRefused has a server send more or
+// fewer bytes than the page listed for a file the client downloads to
+// read its metadata: the client wrote whatever came to a temporary file
+// (an endless body filled the disk) before the hash check refused it.
+func TestAFileLongerOrShorterThanListedIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		send int64
+	}{
+		{"endless", 1 << 40},
+		{"one byte short", 999},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Range") != "" { // no ranges: the whole file
+					w.Header().Set("Accept-Ranges", "none")
+				}
+				chunk := make([]byte, 64<<10)
+				for n := tc.send; n > 0; {
+					m, err := w.Write(chunk[:min(n, int64(len(chunk)))])
+					sent.Add(int64(m))
+					if err != nil {
+						return
+					}
+					n -= int64(m)
+				}
+			}))
+			defer srv.Close()
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			c := newClient(t, []string{srv.URL})
+			f := File{Filename: "demo-1.0-py3-none-any.whl", URL: srv.URL + "/demo-1.0-py3-none-any.whl", Size: 1000,
+				Hashes: map[string]string{"sha256": strings.Repeat("a", 64)}}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err := c.Metadata(ctx, f)
+			var sm *SizeMismatchError
+			if !errors.As(err, &sm) || !strings.Contains(err.Error(), f.URL) {
+				t.Errorf("got %v; want a SizeMismatchError naming %s", err, f.URL)
+			}
+			if s := sent.Load(); s > 16<<20 {
+				t.Errorf("the server got %d bytes out; want little more than the 1000 listed", s)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("left behind in the temporary folder: %v", left)
 			}
 		})
 	}

@@ -31,6 +31,22 @@ func (e *HashMismatchError) Error() string {
 	return fmt.Sprintf("%s: sha256 mismatch: expected %s, got %s", e.URL, e.Expected, e.Actual)
 }
 
+// SizeMismatchError reports a file whose length differs from the one the
+// index listed.
+type SizeMismatchError struct {
+	URL      string
+	Expected int64
+	Actual   int64 // bytes read; Expected+1 when Over
+	Over     bool  // the body went on past Expected (read no further)
+}
+
+func (e *SizeMismatchError) Error() string {
+	if e.Over {
+		return fmt.Sprintf("%s: longer than the %d bytes the index lists", e.URL, e.Expected)
+	}
+	return fmt.Sprintf("%s: %d bytes, the index lists %d", e.URL, e.Actual, e.Expected)
+}
+
 // Metadata returns the core metadata (the METADATA file) of a wheel,
 // fetching as little as possible: the cache, then the PEP 658 file, then
 // range requests into the zip, then the whole wheel.
@@ -200,8 +216,18 @@ func (c *Client) downloadTemp(ctx context.Context, f File) (*os.File, error) {
 			return err
 		}
 		h := sha256.New()
-		if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
+		body := io.Reader(resp.Body)
+		if f.Size > 0 {
+			// The page said how long the file is: a longer body is not
+			// that file, and is not written to the disk to find out.
+			body = io.LimitReader(body, f.Size+1)
+		}
+		n, err := io.Copy(io.MultiWriter(tmp, h), body)
+		if err != nil {
 			return err
+		}
+		if f.Size > 0 && n != f.Size {
+			return &SizeMismatchError{URL: f.URL, Expected: f.Size, Over: n > f.Size, Actual: n}
 		}
 		if want := f.SHA256(); want != "" {
 			if got := hex.EncodeToString(h.Sum(nil)); got != want {
