@@ -53,8 +53,16 @@ type entry struct {
 }
 
 func (e *entry) fresh(now time.Time) bool {
-	return e.MaxAge > 0 && now.Before(e.Stored.Add(time.Duration(e.MaxAge)*time.Second))
+	age := time.Duration(min(e.MaxAge, maxFreshSeconds)) * time.Second
+	return e.MaxAge > 0 && now.Before(e.Stored.Add(age))
 }
+
+// maxFreshSeconds bounds how long a page is answered from the cache
+// without asking the index, whatever max-age it sent: ten times PyPI's
+// own (600 s). A max-age of years would otherwise keep a lock from ever
+// seeing a new release (only emptying the cache would), and one past
+// 292 years overflowed into a time in the past or future at random.
+const maxFreshSeconds = 6000
 
 func newCache(dir string) *cache {
 	return &cache{dir: dir, now: time.Now, parsed: map[string]parsedPage{}}

@@ -206,3 +206,33 @@ func TestAFileLongerOrShorterThanListedIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestAPageIsNeverFreshForLongerThanTheBound has an index send max-age
+// values that would keep a page for years, or overflow a duration: a
+// page is asked again after maxFreshSeconds whatever the index said.
+func TestAPageIsNeverFreshForLongerThanTheBound(t *testing.T) {
+	for _, maxAge := range []string{"315360000", "9223372036854775807", "9300000000"} {
+		t.Run(maxAge, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+				w.Header().Set("Cache-Control", "max-age="+maxAge)
+				_, _ = w.Write([]byte(`{"meta":{"api-version":"1.0"},"name":"demo","files":[]}`))
+			}))
+			defer srv.Close()
+			c := newClient(t, []string{srv.URL})
+			if _, err := c.Project(context.Background(), "demo"); err != nil {
+				t.Fatal(err)
+			}
+			e, ok := c.cache.getPage(srv.URL + "/demo/")
+			if !ok {
+				t.Fatal("the page is not in the cache")
+			}
+			if !e.fresh(time.Now()) {
+				t.Errorf("max-age=%s: not fresh right away", maxAge)
+			}
+			if later := time.Now().Add(maxFreshSeconds*time.Second + time.Minute); e.fresh(later) {
+				t.Errorf("max-age=%s: still fresh at %v, past the bound of %d s", maxAge, later, maxFreshSeconds)
+			}
+		})
+	}
+}
