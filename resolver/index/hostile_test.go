@@ -1,12 +1,14 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -234,5 +236,59 @@ func TestAPageIsNeverFreshForLongerThanTheBound(t *testing.T) {
 				t.Errorf("max-age=%s: still fresh at %v, past the bound of %d s", maxAge, later, maxFreshSeconds)
 			}
 		})
+	}
+}
+
+// TestAPageOfTooManyFilesIsRefusedInBoundedMemory has an index list
+// millions of files on one page, within the page size: four million
+// anchors once took 1.9 GB and 6.6 s to parse.
+func TestAPageOfTooManyFilesIsRefusedInBoundedMemory(t *testing.T) {
+	var html bytes.Buffer
+	html.WriteString("<html><body>\n")
+	for html.Len() < maxPageSize-100 {
+		html.WriteString("<a href=a>x</a>\n")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write(html.Bytes())
+	}))
+	defer srv.Close()
+	c := newClient(t, []string{srv.URL}, WithCacheDir(""))
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := c.Project(context.Background(), "demo")
+	runtime.ReadMemStats(&after)
+	var me *MalformedError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), srv.URL+"/demo/") || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("got %v; want a malformed page naming its URL and the bound", err)
+	}
+	// The body (64 MiB, read twice: the server's copy is outside this
+	// count) and the files kept up to the bound.
+	got := (after.TotalAlloc - before.TotalAlloc) >> 20
+	t.Logf("allocated %d MiB", got)
+	if got > 800 {
+		t.Errorf("allocated %d MiB; want about 500 at most", got)
+	}
+}
+
+// TestFilesOutsideHTTPAreLeftOut has a page list files at file:, ftp:
+// and javascript: URLs beside an http one: only the http one is kept.
+func TestFilesOutsideHTTPAreLeftOut(t *testing.T) {
+	sum := "#sha256=" + strings.Repeat("a", 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		for _, href := range []string{"file:///etc/demo-1.0.tar.gz", "ftp://example.com/demo-1.1.tar.gz", "javascript:alert(1)", "demo-1.2.tar.gz"} {
+			fmt.Fprintf(w, "<a href=%q>x</a>\n", href+sum)
+		}
+	}))
+	defer srv.Close()
+	c := newClient(t, []string{srv.URL})
+	p, err := c.Project(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Files) != 1 || p.Files[0].URL != srv.URL+"/demo/demo-1.2.tar.gz" {
+		t.Errorf("files %+v; want demo-1.2.tar.gz over http alone", p.Files)
 	}
 }

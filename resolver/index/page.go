@@ -1,6 +1,12 @@
 package index
 
 import (
+	"bytes"
+	"fmt"
+	"mime"
+	"net/url"
+	"strings"
+
 	"github.com/larder-build/larder/resolver/simple"
 )
 
@@ -22,13 +28,57 @@ type MalformedError = simple.MalformedError
 // acceptHeader prefers JSON, as pip and uv do.
 const acceptHeader = simple.Accept
 
-// parsePage decodes a project page by its content type.
+// maxPageFiles bounds the files one project page may list. A file takes
+// some 450 bytes once parsed, so a page of maxPageSize holding nothing
+// but short anchors (four million of them) took 1.9 GB; this many take
+// about 110 MB, and the largest projects on PyPI list tens of thousands.
+const maxPageFiles = 250_000
+
+// parsePage decodes a project page by its content type, as
+// simple.ParseProject does, refusing a page of more than maxPageFiles
+// files and leaving out the files whose URL is not http or https (file:,
+// ftp:, javascript:): an index is reached over HTTP, and none of its
+// files can point into the local disk or elsewhere.
 func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
-	p, err := simple.ParseProject(pageURL, contentType, body)
-	if err != nil {
-		return nil, err
+	malformed := func(err error) error { return &MalformedError{URL: pageURL, Err: err} }
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && contentType != "" {
+		return nil, malformed(fmt.Errorf("content type %q: %w", contentType, err))
 	}
-	return &Page{Name: p.Name, URL: pageURL, Files: p.Files, Versions: p.Versions}, nil
+	switch mt {
+	case simple.MediaTypeJSON, simple.MediaTypeHTML, "text/html", "":
+	default:
+		return nil, malformed(fmt.Errorf("unexpected content type %q (want %s or text/html)", mt, simple.MediaTypeJSON))
+	}
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, malformed(err)
+	}
+	p := &Page{URL: pageURL}
+	n := 0
+	h, err := simple.ScanProject(bytes.NewReader(body), contentType, base, func(f *simple.File, err error) error {
+		if err != nil {
+			return err
+		}
+		if n++; n > maxPageFiles {
+			return fmt.Errorf("lists more than %d files", maxPageFiles)
+		}
+		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil
+		}
+		p.Files = append(p.Files, *f)
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, malformed(err)
+	}
+	if mt == simple.MediaTypeJSON {
+		if major, _, _ := strings.Cut(h.APIVersion, "."); major != "1" {
+			return nil, malformed(fmt.Errorf("api-version %q is not supported (want 1.x)", h.APIVersion))
+		}
+	}
+	p.Name, p.Versions = h.Name, h.Versions
+	return p, nil
 }
 
 // parseProjectList reads the root page of an index: PEP 691's "projects"
