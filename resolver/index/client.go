@@ -240,8 +240,31 @@ func defaultHTTPClient(parallel int) *http.Client {
 	t.ForceAttemptHTTP2 = true
 	t.ResponseHeaderTimeout = 30 * time.Second
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
 }
+
+// maxRedirects bounds the redirects one request follows (as Go's
+// default does).
+const maxRedirects = 10
+
+// checkRedirect follows redirects to any host (PyPI's files are on
+// another), but never from https to plain http: a page's hashes are what
+// every file is checked against, and over plain http anyone on the path
+// could rewrite them.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return &redirectError{fmt.Sprintf("stopped after %d redirects", maxRedirects)}
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return &redirectError{fmt.Sprintf("refusing the redirect to %s: not https", req.URL.Redacted())}
+	}
+	return nil
+}
+
+// redirectError is a redirect checkRedirect refused: final, not retried.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
 
 // Indexes returns the index URLs in priority order.
 func (c *Client) Indexes() []string { return append([]string(nil), c.indexes...) }
@@ -467,6 +490,9 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	resp, err := c.http.Do(req)
 	opened()
 	if err != nil {
+		if re := (*redirectError)(nil); errors.As(err, &re) {
+			return fmt.Errorf("GET %s: %w", u, re)
+		}
 		return stalled(&netError{err})
 	}
 	defer resp.Body.Close()

@@ -292,3 +292,43 @@ func TestFilesOutsideHTTPAreLeftOut(t *testing.T) {
 		t.Errorf("files %+v; want demo-1.2.tar.gz over http alone", p.Files)
 	}
 }
+
+// TestRedirectsAreBoundedAndNeverLeaveHTTPS has an https index redirect
+// its page to plain http, and another redirect in a loop: the first was
+// followed (a page's hashes then came over plain http), the second is
+// cut after a bound, both with an error naming the URL.
+func TestRedirectsAreBoundedAndNeverLeaveHTTPS(t *testing.T) {
+	var plainHits atomic.Int64
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainHits.Add(1)
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<a href=\"demo-1.0.tar.gz#sha256=%s\">x</a>", strings.Repeat("a", 64))
+	}))
+	defer plain.Close()
+	for _, tc := range []struct {
+		name, want string
+		to         func(r *http.Request) string
+	}{
+		{"to plain http", "not https", func(r *http.Request) string { return plain.URL + r.URL.Path }},
+		{"in a loop", "stopped after 10 redirects", func(r *http.Request) string { return r.URL.Path }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int64
+			srv, _ := startTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				http.Redirect(w, r, tc.to(r), http.StatusFound)
+			}), true)
+			c := newTLSClient(t, srv)
+			_, err := c.Project(context.Background(), "demo")
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), srv.URL+"/simple/demo/") {
+				t.Errorf("got %v; want %q naming the page", err, tc.want)
+			}
+			if n := hits.Load(); n > 11 {
+				t.Errorf("%d requests; want at most 11", n)
+			}
+		})
+	}
+	if n := plainHits.Load(); n != 0 {
+		t.Errorf("the plain http server was asked %d times", n)
+	}
+}
