@@ -144,7 +144,7 @@ func (c *cache) metaPath(fileSHA256 string) string {
 }
 
 func (c *cache) getMeta(fileSHA256 string) ([]byte, bool) {
-	if c == nil || len(fileSHA256) < 2 {
+	if c == nil || !isSHA256(fileSHA256) {
 		return nil, false
 	}
 	b, err := os.ReadFile(c.metaPath(fileSHA256))
@@ -152,7 +152,7 @@ func (c *cache) getMeta(fileSHA256 string) ([]byte, bool) {
 }
 
 func (c *cache) hasMeta(fileSHA256 string) bool {
-	if c == nil || len(fileSHA256) < 2 {
+	if c == nil || !isSHA256(fileSHA256) {
 		return false
 	}
 	_, err := os.Stat(c.metaPath(fileSHA256))
@@ -160,10 +160,25 @@ func (c *cache) hasMeta(fileSHA256 string) bool {
 }
 
 func (c *cache) putMeta(fileSHA256 string, b []byte) error {
-	if c == nil || len(fileSHA256) < 2 {
+	if c == nil || !isSHA256(fileSHA256) {
 		return nil
 	}
 	return writeAtomic(c.metaPath(fileSHA256), b)
+}
+
+// isSHA256 reports whether s is a sha256 in lower-case hex, as the
+// cache's names are: the hash comes from the index's page, and "../.."
+// would have the metadata written anywhere the user may write.
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // cacheControl reads max-age and the no-cache/no-store directives.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -331,4 +332,47 @@ func TestRedirectsAreBoundedAndNeverLeaveHTTPS(t *testing.T) {
 	if n := plainHits.Load(); n != 0 {
 		t.Errorf("the plain http server was asked %d times", n)
 	}
+}
+
+// TestAHashThatIsAPathWritesNothingOutsideTheCache has a page give a
+// file the sha256 "../../../escaped", which named the metadata cache's
+// file: the metadata the index served was written outside the cache
+// (anywhere the user may write: ~/.bashrc).
+func TestAHashThatIsAPathWritesNothingOutsideTheCache(t *testing.T) {
+	const evil = "../../../escaped"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/demo/":
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			fmt.Fprintf(w, `{"meta":{"api-version":"1.0"},"name":"demo","files":[{"filename":"demo-1.0-py3-none-any.whl","url":"demo-1.0-py3-none-any.whl","hashes":{"sha256":%q},"core-metadata":true}]}`, evil)
+		case "/demo/demo-1.0-py3-none-any.whl.metadata":
+			_, _ = w.Write([]byte("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\necho pwned\n"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	base := t.TempDir()
+	dir := base + "/a/b/c/cache"
+	c := newClient(t, []string{srv.URL}, WithCacheDir(dir))
+	_, err := c.Project(context.Background(), "demo")
+	var me *MalformedError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "not 64 hex digits") {
+		t.Errorf("a page with the sha256 %q: %v; want it refused as malformed", evil, err)
+	}
+	// A file that comes by another way than a page is kept out too.
+	f := File{Filename: "demo-1.0-py3-none-any.whl", URL: srv.URL + "/demo/demo-1.0-py3-none-any.whl", Size: -1,
+		Hashes: map[string]string{"sha256": evil}, CoreMetadata: true}
+	if _, err := c.Metadata(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if c.MetadataCached(f) {
+		t.Errorf("metadata of a file whose sha256 is %q is cached", evil)
+	}
+	_ = filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(p, dir+"/") {
+			t.Errorf("written outside the cache: %s", p)
+		}
+		return nil
+	})
 }

@@ -63,6 +63,11 @@ func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
 		if n++; n > maxPageFiles {
 			return fmt.Errorf("lists more than %d files", maxPageFiles)
 		}
+		for _, h := range []string{f.SHA256(), f.MetadataHashes["sha256"]} {
+			if h != "" && !isSHA256(strings.ToLower(h)) {
+				return fmt.Errorf("%s: sha256 %q is not 64 hex digits", f.Filename, h)
+			}
+		}
 		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil
 		}
