@@ -138,32 +138,65 @@ func (c *cache) putPage(key string, e *entry) error {
 	return writeAtomic(c.pagePath(key), data)
 }
 
-// metaPath is where the metadata of the file with this sha256 lives.
+// The metadata cache keeps two kinds of entry. Metadata read from a
+// whole file whose sha256 was checked belongs to that content wherever
+// it is listed, and is kept under the file's sha256. Metadata an index
+// served (its PEP 658 file, or the range reads of a wheel) is only what
+// that URL said: its hash, when there is one, is the page's word too.
+// It is kept under the file's sha256 and URL, so that an index listing
+// another's file (its sha256 from PyPI) with metadata of its own (a
+// Requires-Dist of its choosing) is believed about its own URL only, not
+// by the locks against PyPI that share the cache.
+
+// metaPath is where the metadata read from the file with this sha256
+// lives.
 func (c *cache) metaPath(fileSHA256 string) string {
-	return filepath.Join(c.dir, "metadata", "sha256", fileSHA256[:2], fileSHA256)
+	return filepath.Join(c.dir, "metadata", "file-sha256", fileSHA256[:2], fileSHA256)
 }
 
-func (c *cache) getMeta(fileSHA256 string) ([]byte, bool) {
-	if c == nil || !isSHA256(fileSHA256) {
+// servedMetaPath is where the metadata the file's URL served lives.
+func (c *cache) servedMetaPath(fileSHA256, fileURL string) string {
+	sum := sha256.Sum256([]byte(fileSHA256 + "\n" + fileURL))
+	h := hex.EncodeToString(sum[:])
+	return filepath.Join(c.dir, "metadata", "served", h[:2], h)
+}
+
+func (c *cache) getMeta(f File) ([]byte, bool) {
+	sha := f.SHA256()
+	if c == nil || !isSHA256(sha) {
 		return nil, false
 	}
-	b, err := os.ReadFile(c.metaPath(fileSHA256))
+	if b, err := os.ReadFile(c.metaPath(sha)); err == nil {
+		return b, true
+	}
+	b, err := os.ReadFile(c.servedMetaPath(sha, f.URL))
 	return b, err == nil
 }
 
-func (c *cache) hasMeta(fileSHA256 string) bool {
-	if c == nil || !isSHA256(fileSHA256) {
+func (c *cache) hasMeta(f File) bool {
+	sha := f.SHA256()
+	if c == nil || !isSHA256(sha) {
 		return false
 	}
-	_, err := os.Stat(c.metaPath(fileSHA256))
-	return err == nil
+	for _, p := range []string{c.metaPath(sha), c.servedMetaPath(sha, f.URL)} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
-func (c *cache) putMeta(fileSHA256 string, b []byte) error {
-	if c == nil || !isSHA256(fileSHA256) {
+// putMeta keeps the metadata of f: fromFile says it was read from the
+// whole file, its sha256 checked.
+func (c *cache) putMeta(f File, b []byte, fromFile bool) error {
+	sha := f.SHA256()
+	if c == nil || !isSHA256(sha) {
 		return nil
 	}
-	return writeAtomic(c.metaPath(fileSHA256), b)
+	if fromFile {
+		return writeAtomic(c.metaPath(sha), b)
+	}
+	return writeAtomic(c.servedMetaPath(sha, f.URL), b)
 }
 
 // isSHA256 reports whether s is a sha256 in lower-case hex, as the

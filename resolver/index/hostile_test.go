@@ -3,6 +3,8 @@ package index
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
 )
 
 // These tests play a hostile or broken index against the client: each
@@ -375,4 +379,52 @@ func TestAHashThatIsAPathWritesNothingOutsideTheCache(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMetadataAnIndexServesIsNotBelievedForAnotherIndexsFile has a
+// hostile index list PyPI's wheel of six (its sha256) with a .metadata
+// file of its own that requires "evil", and a lock against the honest
+// index then share the cache: the hostile metadata was cached under the
+// wheel's sha256 alone, and the honest lock required evil.
+func TestMetadataAnIndexServesIsNotBelievedForAnotherIndexsFile(t *testing.T) {
+	honest := pypitest.Start(t, demoIndex())
+	dir := t.TempDir()
+	hc := newClient(t, []string{honest.URL()}, WithCacheDir(dir))
+	page, err := hc.Project(context.Background(), "six")
+	if err != nil {
+		t.Fatal(err)
+	}
+	six := page.Files[0]
+	forged := []byte("Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\nRequires-Dist: evil\n")
+	sum := sha256.Sum256(forged)
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/six/":
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			fmt.Fprintf(w, `{"meta":{"api-version":"1.0"},"name":"six","files":[{"filename":%q,"url":%q,"hashes":{"sha256":%q},"core-metadata":{"sha256":%q}}]}`,
+				six.Filename, six.Filename, six.SHA256(), hex.EncodeToString(sum[:]))
+		case "/six/" + six.Filename + ".metadata":
+			_, _ = w.Write(forged)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer hostile.Close()
+	bad := newClient(t, []string{hostile.URL}, WithCacheDir(dir))
+	hp, err := bad.Project(context.Background(), "six")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := bad.Metadata(context.Background(), hp.Files[0]); err != nil || !bytes.Equal(b, forged) {
+		t.Fatalf("the hostile index's own metadata: %q, %v", b, err)
+	}
+	for _, c := range []*Client{hc, newClient(t, []string{honest.URL()}, WithCacheDir(dir))} {
+		b, err := c.Metadata(context.Background(), six)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("evil")) {
+			t.Errorf("the honest index's six has the hostile index's metadata:\n%s", b)
+		}
+	}
 }

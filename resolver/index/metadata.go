@@ -51,8 +51,7 @@ func (e *SizeMismatchError) Error() string {
 // fetching as little as possible: the cache, then the PEP 658 file, then
 // range requests into the zip, then the whole wheel.
 func (c *Client) Metadata(ctx context.Context, f File) ([]byte, error) {
-	key := f.SHA256()
-	if b, ok := c.cache.getMeta(key); ok {
+	if b, ok := c.cache.getMeta(f); ok {
 		c.stats.metaHits.Add(1)
 		return b, nil
 	}
@@ -61,10 +60,12 @@ func (c *Client) Metadata(ctx context.Context, f File) ([]byte, error) {
 	}
 	var b []byte
 	var err error
+	fromFile := false // read from the whole file, its hash checked
 	if !strings.HasSuffix(f.Filename, ".whl") {
 		if b, err = c.sdistMetadata(ctx, f); err != nil {
 			return nil, err
 		}
+		fromFile = true
 	} else if f.CoreMetadata {
 		b, err = c.metadataFile(ctx, f)
 		var se *StatusError
@@ -81,6 +82,7 @@ func (c *Client) Metadata(ctx context.Context, f File) ([]byte, error) {
 		b, err = c.rangeMetadata(ctx, f)
 		if errors.Is(err, errNoRanges) {
 			b, err = c.downloadMetadata(ctx, f)
+			fromFile = true
 		}
 		if err != nil {
 			return nil, err
@@ -89,16 +91,14 @@ func (c *Client) Metadata(ctx context.Context, f File) ([]byte, error) {
 	if _, err := dist.ParseMetadata(bytes.NewReader(b)); err != nil {
 		return nil, fmt.Errorf("metadata of %s: %w", f.Filename, err)
 	}
-	if key != "" {
-		_ = c.cache.putMeta(key, b)
-	}
+	_ = c.cache.putMeta(f, b, fromFile && f.SHA256() != "")
 	return b, nil
 }
 
 // MetadataCached reports whether the metadata of f is in the cache, so
 // that Metadata answers without a request.
 func (c *Client) MetadataCached(f File) bool {
-	return c.cache.hasMeta(f.SHA256())
+	return c.cache.hasMeta(f)
 }
 
 // metadataFile downloads URL.metadata and checks its advertised hash.
