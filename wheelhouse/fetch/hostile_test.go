@@ -1,0 +1,122 @@
+package fetch
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestAHostileFileServerKeepsNothingUnverified serves the lock's wheel of
+// lib from a hostile or broken server: every answer ends in bounded time
+// with an error (or, for a redirect to another host, the verified file),
+// and nothing unverified is kept in the store.
+func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
+	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+	var real []byte
+	var pi, wi int
+	for i, p := range lock.Packages {
+		for j, w := range p.Wheels {
+			if w.FileName() == libWheel {
+				pi, wi = i, j
+				resp, err := http.Get(w.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				real, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if real == nil {
+		t.Fatalf("no %s in the lock", libWheel)
+	}
+	var bomb bytes.Buffer
+	gz := gzip.NewWriter(&bomb)
+	_, _ = gz.Write(make([]byte, 64<<20))
+	_ = gz.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(real) }))
+	defer other.Close()
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string // in the error; "" for success
+	}{
+		{"longer than its size", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write(real)
+			for range 1 << 14 { // 1 GiB, unless the client hangs up
+				if _, err := w.Write(make([]byte, 64<<10)); err != nil {
+					return
+				}
+			}
+		}, "larger than"},
+		{"200 with an HTML page", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte(strings.Repeat("<p>login</p>", len(real))[:len(real)]))
+		}, "sha256 mismatch"},
+		{"gzip bomb", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(bomb.Bytes())
+		}, "bytes"},
+		{"redirect loop", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+		}, "stopped after 10 redirects"},
+		{"one byte, then nothing", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000000")
+			_, _ = w.Write(real[:1])
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		}, "no data received for too long"},
+		{"redirect to another host", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/"+libWheel, http.StatusFound)
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int64
+			hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				tc.handler(w, r)
+			}))
+			defer hostile.Close()
+			l := *lock
+			l.Packages = append(l.Packages[:0:0], lock.Packages...)
+			p := l.Packages[pi]
+			p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
+			p.Wheels[wi].URL = hostile.URL + "/" + libWheel
+			l.Packages[pi] = p
+			s := newStore(t)
+			start := time.Now()
+			_, err := Fetch(context.Background(), s, &l, fastOptions(WithRetries(2), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
+			took := time.Since(start)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustVerifyClean(t, s, &l)
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), libWheel) {
+				t.Errorf("got %v; want an error naming %s and saying %q", err, libWheel, tc.want)
+			}
+			if took > 10*time.Second {
+				t.Errorf("took %v", took)
+			}
+			if n := requests.Load(); n > 3*11 {
+				t.Errorf("%d requests; want at most three attempts", n)
+			}
+			assertNothingKept(t, s, libWheel)
+		})
+	}
+}
