@@ -428,3 +428,32 @@ func TestMetadataAnIndexServesIsNotBelievedForAnotherIndexsFile(t *testing.T) {
 		}
 	}
 }
+
+// TestAnHTMLPageFromAFutureMajorVersionIsRefused has an HTML page say
+// PEP 629's repository version 2.0: a JSON page saying so was refused,
+// an HTML one read as if it were 1.x.
+func TestAnHTMLPageFromAFutureMajorVersionIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		ok      bool
+	}{{"2.0", false}, {"1.4", true}, {"", true}} {
+		t.Run("version "+tc.version, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				if tc.version != "" {
+					fmt.Fprintf(w, "<html><head><meta name=\"pypi:repository-version\" content=%q></head>", tc.version)
+				}
+				fmt.Fprintf(w, "<body><a href=\"demo-1.0.tar.gz#sha256=%s\">demo-1.0.tar.gz</a></body></html>", strings.Repeat("a", 64))
+			}))
+			defer srv.Close()
+			p, err := newClient(t, []string{srv.URL}).Project(context.Background(), "demo")
+			var me *MalformedError
+			switch {
+			case tc.ok && (err != nil || len(p.Files) != 1):
+				t.Errorf("got %v; want the page's one file", err)
+			case !tc.ok && (!errors.As(err, &me) || !strings.Contains(err.Error(), "2.0")):
+				t.Errorf("got %v; want the page refused for its version", err)
+			}
+		})
+	}
+}

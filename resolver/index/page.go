@@ -77,7 +77,9 @@ func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
 	if err != nil {
 		return nil, malformed(err)
 	}
-	if mt == simple.MediaTypeJSON {
+	// PEP 629: a major version not understood is refused; an HTML page
+	// may leave it out.
+	if mt == simple.MediaTypeJSON || h.APIVersion != "" {
 		if major, _, _ := strings.Cut(h.APIVersion, "."); major != "1" {
 			return nil, malformed(fmt.Errorf("api-version %q is not supported (want 1.x)", h.APIVersion))
 		}

@@ -25,8 +25,8 @@ func (e *element) attr(key string) (string, bool) {
 	return v, ok
 }
 
-// scanHTML calls fn with every <a> and <base> start tag read from r, in
-// document order. It skips comments, declarations, processing
+// scanHTML calls fn with every <a>, <base> and <meta> start tag read
+// from r, in document order. It skips comments, declarations, processing
 // instructions and the content of <script> and <style>, as pip's
 // html.parser does, and holds no more of the document than one tag.
 func scanHTML(r io.Reader, fn func(*element) error) error {
@@ -127,7 +127,7 @@ func (s *htmlScanner) run(fn func(*element) error) error {
 		switch e.name {
 		case "a":
 			pending = e
-		case "base":
+		case "base", "meta":
 			if err := fn(e); err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ func (s *htmlScanner) markup() (n int, e *element, ok bool) {
 			return 0, nil, false
 		}
 		switch name {
-		case "a", "base", "script", "style":
+		case "a", "base", "meta", "script", "style":
 			return end + 1, &element{name: name, attrs: attrs}, true
 		}
 		return end + 1, nil, true

@@ -55,7 +55,9 @@ func ScanProject(r io.Reader, contentType string, base *url.URL, fn func(f *File
 	if IsJSON(contentType) {
 		return scanJSON(r, base, fn, version)
 	}
-	return Header{}, scanHTMLProject(r, base, fn)
+	var h Header
+	err := scanHTMLProject(r, base, fn, &h.APIVersion)
+	return h, err
 }
 
 // ParseProject reads a whole project page, failing on any entry that
@@ -94,7 +96,9 @@ func parseProject(pageURL, contentType string, body []byte) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mt == MediaTypeJSON {
+	// PEP 629: a major version not understood is refused; an HTML page
+	// may leave it out.
+	if mt == MediaTypeJSON || h.APIVersion != "" {
 		if major, _, _ := strings.Cut(h.APIVersion, "."); major != "1" {
 			return nil, fmt.Errorf("api-version %q is not supported (want 1.x)", h.APIVersion)
 		}
@@ -105,8 +109,15 @@ func parseProject(pageURL, contentType string, body []byte) (*Project, error) {
 
 // scanHTMLProject reads a PEP 503 page: every anchor is a file; the
 // fragment carries the hash and data- attributes the rest.
-func scanHTMLProject(r io.Reader, base *url.URL, fn func(*File, error) error) error {
+func scanHTMLProject(r io.Reader, base *url.URL, fn func(*File, error) error, version *string) error {
 	return scanHTML(r, func(e *element) error {
+		if e.name == "meta" {
+			// PEP 629's <meta name="pypi:repository-version">.
+			if n, _ := e.attr("name"); n == "pypi:repository-version" {
+				*version, _ = e.attr("content")
+			}
+			return nil
+		}
 		if e.name == "base" {
 			// PEP 503 allows a <base> element to set where links resolve.
 			if href, ok := e.attr("href"); ok {
