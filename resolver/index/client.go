@@ -496,7 +496,7 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 		return stalled(&netError{err})
 	}
 	defer resp.Body.Close()
-	resp.Body = &stallBody{ReadCloser: resp.Body, timer: timer, stall: c.stall}
+	resp.Body = &stallBody{ReadCloser: resp.Body, timer: timer, stall: c.stall, start: time.Now()}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
@@ -574,17 +574,33 @@ const DefaultStall = 30 * time.Second
 // errStalled is a request cut for receiving nothing for the stall time.
 var errStalled = errors.New("no data received for too long")
 
-// stallBody puts the stall timer off each time bytes arrive.
+// minRate is the slowest a body may arrive, in bytes a second averaged
+// from its start, once it has taken the stall time: a byte every few
+// seconds puts the stall timer off for ever, and a 64 MiB page would
+// take years.
+const minRate = 1 << 10
+
+// errTooSlow is a body arriving slower than minRate.
+var errTooSlow = fmt.Errorf("the body arrives slower than %d bytes a second", minRate)
+
+// stallBody puts the stall timer off each time bytes arrive, and cuts a
+// body that arrives slower than minRate.
 type stallBody struct {
 	io.ReadCloser
 	timer *time.Timer
 	stall time.Duration
+	start time.Time
+	n     int64
 }
 
 func (b *stallBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
 		b.timer.Reset(b.stall)
+		b.n += int64(n)
+	}
+	if took := time.Since(b.start); err == nil && took > b.stall && float64(b.n) < took.Seconds()*minRate {
+		return n, fmt.Errorf("after %d bytes in %v: %w", b.n, took.Round(time.Millisecond), errTooSlow)
 	}
 	return n, err
 }

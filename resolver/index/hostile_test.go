@@ -457,3 +457,34 @@ func TestAnHTMLPageFromAFutureMajorVersionIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestAPageTrickledSlowerThanTheMinimumRateIsCut has a server send a
+// page ten bytes every 50 ms, never silent long enough to stall: it held
+// the lock for as long as the server went on.
+func TestAPageTrickledSlowerThanTheMinimumRateIsCut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		for range 400 { // 20 s at most
+			if _, err := w.Write([]byte("<!-- x -->")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}))
+	defer srv.Close()
+	c := newClient(t, []string{srv.URL})
+	c.stall = 300 * time.Millisecond
+	start := time.Now()
+	_, err := c.Project(context.Background(), "demo")
+	if !errors.Is(err, errTooSlow) || !strings.Contains(err.Error(), srv.URL+"/demo/") {
+		t.Errorf("got %v; want a body too slow, naming the page", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %v; want about 300 ms", took)
+	}
+}
