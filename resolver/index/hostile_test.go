@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -486,5 +487,65 @@ func TestAPageTrickledSlowerThanTheMinimumRateIsCut(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %v; want about 300 ms", took)
+	}
+}
+
+// TestFilesAtHTTPURLsInAnySpellingAreKept has a page link its files
+// relatively, protocol-relative (//host/...), absolutely and with an
+// upper-case scheme: all are http and all are kept, resolved against
+// the page.
+func TestFilesAtHTTPURLsInAnySpellingAreKept(t *testing.T) {
+	sum := "#sha256=" + strings.Repeat("a", 64)
+	var host string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		for _, href := range []string{"demo-1.0.tar.gz", "../../files/demo-1.1.tar.gz", "//" + host + "/f/demo-1.2.tar.gz", "http://" + host + "/f/demo-1.3.tar.gz", "HTTP://" + host + "/f/demo-1.4.tar.gz"} {
+			fmt.Fprintf(w, "<a href=%q>x</a>\n", href+sum)
+		}
+	}))
+	defer srv.Close()
+	host = strings.TrimPrefix(srv.URL, "http://")
+	c := newClient(t, []string{srv.URL + "/simple/"})
+	p, err := c.Project(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range p.Files {
+		got = append(got, f.URL)
+	}
+	want := []string{srv.URL + "/simple/demo/demo-1.0.tar.gz", srv.URL + "/files/demo-1.1.tar.gz", srv.URL + "/f/demo-1.2.tar.gz", srv.URL + "/f/demo-1.3.tar.gz", srv.URL + "/f/demo-1.4.tar.gz"}
+	if !slices.Equal(got, want) {
+		t.Errorf("files at\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestFileURLsAreKeptOnlyOnAPageReadFromAFile parses the same page read
+// over http and from a file: URL (the static simple/ tree a wheelhouse
+// holds, its links relative): file: files are kept from the file: page
+// alone, http ones from both.
+func TestFileURLsAreKeptOnlyOnAPageReadFromAFile(t *testing.T) {
+	sum := "#sha256=" + strings.Repeat("a", 64)
+	body := []byte(`<a href="demo-1.0.tar.gz` + sum + `">x</a><a href="file:///w/files/demo-1.1.tar.gz` + sum + `">x</a><a href="https://files.example/demo-1.2.tar.gz` + sum + `">x</a>`)
+	for _, tc := range []struct {
+		name, page string
+		want       []string
+	}{
+		{"http page", "http://index.example/simple/demo/", []string{"http://index.example/simple/demo/demo-1.0.tar.gz", "https://files.example/demo-1.2.tar.gz"}},
+		{"file page", "file:///w/simple/demo/", []string{"file:///w/simple/demo/demo-1.0.tar.gz", "file:///w/files/demo-1.1.tar.gz", "https://files.example/demo-1.2.tar.gz"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := parsePage(tc.page, "text/html", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range p.Files {
+				got = append(got, f.URL)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("files at\n%q\nwant\n%q", got, tc.want)
+			}
+		})
 	}
 }

@@ -37,8 +37,9 @@ const maxPageFiles = 250_000
 // parsePage decodes a project page by its content type, as
 // simple.ParseProject does, refusing a page of more than maxPageFiles
 // files and leaving out the files whose URL is not http or https (file:,
-// ftp:, javascript:): an index is reached over HTTP, and none of its
-// files can point into the local disk or elsewhere.
+// ftp:, javascript:): none of the files of an index reached over HTTP
+// can point into the local disk or elsewhere. A page read from a file:
+// URL may list file: URLs (fileSchemeAllowed).
 func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
 	malformed := func(err error) error { return &MalformedError{URL: pageURL, Err: err} }
 	mt, _, err := mime.ParseMediaType(contentType)
@@ -68,7 +69,7 @@ func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
 				return fmt.Errorf("%s: sha256 %q is not 64 hex digits", f.Filename, h)
 			}
 		}
-		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		if u, err := url.Parse(f.URL); err != nil || !fileSchemeAllowed(base.Scheme, u.Scheme) {
 			return nil
 		}
 		p.Files = append(p.Files, *f)
@@ -86,6 +87,15 @@ func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
 	}
 	p.Name, p.Versions = h.Name, h.Versions
 	return p, nil
+}
+
+// fileSchemeAllowed reports whether a page read at a URL of scheme page
+// may list a file at a URL of scheme file: http and https always, file:
+// only on a page that itself came from a file: URL (a static index on
+// the disk, such as the wheelhouse's simple/ tree, links its files
+// relatively), never from an index reached over the network.
+func fileSchemeAllowed(page, file string) bool {
+	return file == "http" || file == "https" || file == "file" && page == "file"
 }
 
 // parseProjectList reads the root page of an index: PEP 691's "projects"
