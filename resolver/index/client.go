@@ -225,19 +225,12 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// checkIndexURL accepts an http or https index with a host, or a file:
-// one with a path (a static index on the disk, such as a wheelhouse's
-// simple/ tree, as larder's configuration and pip accept).
 func checkIndexURL(s string) (string, error) {
 	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-	case (u.Scheme == "http" || u.Scheme == "https") && u.Host != "":
-		return strings.TrimSuffix(u.String(), "/") + "/", nil
-	case u.Scheme == "file" && (u.Host == "" || u.Host == "localhost") && strings.HasPrefix(u.Path, "/"):
-		return strings.TrimSuffix(u.String(), "/") + "/", nil
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("index URL %q: want http:// or https:// with a host", s)
 	}
-	return "", fmt.Errorf("index URL %q: want http:// or https:// with a host, or file:// with an absolute path", s)
+	return strings.TrimSuffix(u.String(), "/") + "/", nil
 }
 
 func defaultHTTPClient(parallel int) *http.Client {
@@ -247,9 +240,6 @@ func defaultHTTPClient(parallel int) *http.Client {
 	t.ForceAttemptHTTP2 = true
 	t.ResponseHeaderTimeout = 30 * time.Second
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	// A file: index is read from the disk; checkRedirect and parsePage
-	// keep an index reached over the network from reaching it.
-	t.RegisterProtocol("file", http.NewFileTransport(http.Dir("/")))
 	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
 }
 
@@ -260,17 +250,13 @@ const maxRedirects = 10
 // checkRedirect follows redirects to any host (PyPI's files are on
 // another), but never from https to plain http: a page's hashes are what
 // every file is checked against, and over plain http anyone on the path
-// could rewrite them. Nor does a request over the network follow one to
-// the disk (file:).
+// could rewrite them.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return &redirectError{fmt.Sprintf("stopped after %d redirects", maxRedirects)}
 	}
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return &redirectError{fmt.Sprintf("refusing the redirect to %s: not https", req.URL.Redacted())}
-	}
-	if req.URL.Scheme == "file" && via[0].URL.Scheme != "file" {
-		return &redirectError{fmt.Sprintf("refusing the redirect to %s: a file on this machine", req.URL.Redacted())}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -548,111 +547,5 @@ func TestFileURLsAreKeptOnlyOnAPageReadFromAFile(t *testing.T) {
 				t.Errorf("files at\n%q\nwant\n%q", got, tc.want)
 			}
 		})
-	}
-}
-
-// TestAFileIndexIsReadFromTheDisk locks from a static index on the disk
-// (index.url = "file:///.../simple/", the tree a wheelhouse holds): its
-// pages link their files relatively, and the metadata is read from the
-// wheel (ranges) or its PEP 658 file; a project it lacks is not found.
-func TestAFileIndexIsReadFromTheDisk(t *testing.T) {
-	root := t.TempDir()
-	meta := []byte("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: other\n")
-	var whl bytes.Buffer
-	zw := zip.NewWriter(&whl)
-	for name, body := range map[string][]byte{"demo/__init__.py": nil, "demo-1.0.dist-info/METADATA": meta, "demo-1.0.dist-info/WHEEL": []byte("Wheel-Version: 1.0\n"), "demo-1.0.dist-info/RECORD": nil} {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = w.Write(body)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(whl.Bytes())
-	msum := sha256.Sum256(meta)
-	files := map[string][]byte{
-		"files/demo-1.0-py3-none-any.whl":          whl.Bytes(),
-		"files/demo-1.1-py3-none-any.whl":          whl.Bytes(),
-		"files/demo-1.1-py3-none-any.whl.metadata": meta,
-		"simple/index.html":                        []byte(`<a href="demo/">demo</a>`),
-		"simple/demo/index.html": []byte(fmt.Sprintf(`<meta name="pypi:repository-version" content="1.1"><a href="../../files/demo-1.0-py3-none-any.whl#sha256=%x">x</a><a href="../../files/demo-1.1-py3-none-any.whl#sha256=%x" data-dist-info-metadata="sha256=%x">x</a>`,
-			sum, sum, msum)),
-	}
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ix := "file://" + filepath.ToSlash(root) + "/simple"
-	c := newClient(t, []string{ix})
-	ctx := context.Background()
-	p, err := c.Project(ctx, "Demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Files) != 2 || p.Files[0].URL != "file://"+filepath.ToSlash(root)+"/files/demo-1.0-py3-none-any.whl" {
-		t.Fatalf("files %+v; want both wheels at file: URLs", p.Files)
-	}
-	for _, f := range p.Files {
-		got, err := c.Metadata(ctx, f)
-		if err != nil {
-			t.Fatalf("%s: %v", f.Filename, err)
-		}
-		if !bytes.Equal(got, meta) {
-			t.Errorf("%s: metadata %q; want %q", f.Filename, got, meta)
-		}
-	}
-	var nf *NotFoundError
-	if _, err := c.Project(ctx, "other"); !errors.As(err, &nf) {
-		t.Errorf("got %v; want a project not found", err)
-	}
-}
-
-// TestAnIndexOverTheNetworkNeverReachesTheDisk has an http index
-// redirect a page to a file: URL where a page lies: refused, naming the
-// page asked.
-func TestAnIndexOverTheNetworkNeverReachesTheDisk(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "demo")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	page := fmt.Sprintf(`<a href="demo-1.0.tar.gz#sha256=%s">x</a>`, strings.Repeat("a", 64))
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "file://"+filepath.ToSlash(dir)+"/", http.StatusFound)
-	}))
-	defer srv.Close()
-	c := newClient(t, []string{srv.URL})
-	p, err := c.Project(context.Background(), "demo")
-	if err == nil || !strings.Contains(err.Error(), srv.URL+"/demo/") || !strings.Contains(err.Error(), "a file on this machine") {
-		t.Errorf("got %+v, %v; want the redirect to the disk refused, naming the page", p, err)
-	}
-}
-
-// TestIndexURLsAreCheckedByScheme accepts http(s) indexes with a host
-// and file: ones with an absolute path on this machine, and nothing else.
-func TestIndexURLsAreCheckedByScheme(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"https://pypi.org/simple", "https://pypi.org/simple/"},
-		{"http://127.0.0.1:3141/simple/", "http://127.0.0.1:3141/simple/"},
-		{"file:///wheelhouse/simple", "file:///wheelhouse/simple/"},
-		{"file://localhost/wheelhouse/simple/", "file://localhost/wheelhouse/simple/"},
-		{"https:///simple/", ""},
-		{"file://other-host/simple/", ""},
-		{"file:simple/", ""},
-		{"ftp://example.com/simple/", ""},
-	} {
-		got, err := checkIndexURL(tc.in)
-		if got != tc.want || (err == nil) != (tc.want != "") {
-			t.Errorf("checkIndexURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
 	}
 }
