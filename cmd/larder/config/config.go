@@ -247,8 +247,8 @@ func (c *Config) validate(name string, data []byte) error {
 	}
 	checkURL := func(key, s string) {
 		u, err := url.Parse(s)
-		if err != nil || u.Host == "" && u.Scheme != "file" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
-			bad(key, "%q is not an index URL (expected http://, https:// or file:// with a host or path)", s)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			bad(key, "%q is not an index URL (expected http:// or https:// with a host; larder reads indexes over HTTP)", s)
 		}
 	}
 	checkURL("index.url", c.Index.URL)

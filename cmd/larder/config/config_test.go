@@ -88,6 +88,8 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 			[]string{"larder.toml:4:", "target[0].libc", "glibcMAJOR.MINOR"}},
 		{"bad url", "[index]\nurl = \"pypi.org\"\n",
 			[]string{"larder.toml:2:", "index.url", "not an index URL"}},
+		{"a file url, which lock cannot read", "[index]\nextra-urls = [\"file:///srv/simple/\"]\n",
+			[]string{"larder.toml:2:", "index.extra-urls[0]", "not an index URL", "over HTTP"}},
 		{"bad glob", "[index]\nprivate = [\"ok-*\",\n  \"[broken\"]\n",
 			[]string{"larder.toml:3:", "index.private[1]", "not a valid glob"}},
 		{"bad image ref", "[image]\nbase = \"ubuntu:22.04\"\n",
