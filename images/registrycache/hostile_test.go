@@ -259,6 +259,8 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Each its own registry and cache, waiting on its own clock.
+			t.Parallel()
 			var url string
 			c := hostileRegistry(t, tt.reach, func(stop <-chan struct{}) http.Handler {
 				mux := http.NewServeMux()
