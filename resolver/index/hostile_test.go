@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -70,15 +71,7 @@ func TestRangeAnswersThatLieAreRefused(t *testing.T) {
 				}
 				w.Header().Set("Content-Range", cr)
 				w.WriteHeader(http.StatusPartialContent)
-				chunk := make([]byte, 64<<10)
-				for n > 0 {
-					m, err := w.Write(chunk[:min(n, int64(len(chunk)))])
-					sent.Add(int64(m))
-					if err != nil {
-						return
-					}
-					n -= int64(m)
-				}
+				sendZeros(w, n, &sent)
 			}))
 			defer srv.Close()
 			c := newClient(t, []string{srv.URL})
@@ -182,15 +175,7 @@ func TestAFileLongerOrShorterThanListedIsRefused(t *testing.T) {
 				if r.Header.Get("Range") != "" { // no ranges: the whole file
 					w.Header().Set("Accept-Ranges", "none")
 				}
-				chunk := make([]byte, 64<<10)
-				for n := tc.send; n > 0; {
-					m, err := w.Write(chunk[:min(n, int64(len(chunk)))])
-					sent.Add(int64(m))
-					if err != nil {
-						return
-					}
-					n -= int64(m)
-				}
+				sendZeros(w, tc.send, &sent)
 			}))
 			defer srv.Close()
 			tmp := t.TempDir()
@@ -547,5 +532,19 @@ func TestFileURLsAreKeptOnlyOnAPageReadFromAFile(t *testing.T) {
 				t.Errorf("files at\n%q\nwant\n%q", got, tc.want)
 			}
 		})
+	}
+}
+
+// sendZeros writes n zero bytes to w, counting in sent what w took,
+// until the client stops reading.
+func sendZeros(w io.Writer, n int64, sent *atomic.Int64) {
+	chunk := make([]byte, 64<<10)
+	for n > 0 {
+		m, err := w.Write(chunk[:min(n, int64(len(chunk)))])
+		sent.Add(int64(m))
+		if err != nil {
+			return
+		}
+		n -= int64(m)
 	}
 }
