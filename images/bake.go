@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -189,6 +193,9 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	if req.Path == "" {
 		req.Path = layers.DefaultPath
 	}
+	if err := CheckPath(req.Path); err != nil {
+		return nil, err
+	}
 	// The images' manifests and static indexes depend on the entries
 	// alone: they are made while the base and the previous images are
 	// read and the layers planned.
@@ -239,6 +246,19 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 		return nil, err
 	}
 	return rep, nil
+}
+
+// CheckPath reports a wheelhouse path that an image cannot hold: it must
+// be an absolute, clean folder other than /, in UTF-8 without control
+// characters (it goes into JSON, the image's labels and larder-index's
+// configuration, which would turn other bytes into U+FFFD while the
+// layer held the raw path).
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/" ||
+		!utf8.ValidString(p) || strings.ContainsFunc(p, unicode.IsControl) {
+		return fmt.Errorf("wheelhouse path %q: want an absolute folder inside the image, in UTF-8 without control characters, e.g. /wheelhouse", p)
+	}
+	return nil
 }
 
 // openBase opens the image to bake onto: scratch for WheelhouseOnly.

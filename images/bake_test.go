@@ -465,3 +465,34 @@ func TestOutputsAreReadableByGoContainerregistryReaders(t *testing.T) {
 	bake(t, request(t, s, baseLayout(t), arc, "linux/amd64"))
 	checkReadable(t, arc)
 }
+
+func TestBakeRefusesAWheelhousePathAnImageCannotHold(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{"/wheelhouse", true},
+		{"/opt/larder/wheelhouse", true},
+		{"/wheelhouse ü", true},
+		{"wheelhouse", false},
+		{"/", false},
+		{"/wheelhouse/", false},
+		{"/a/../wheelhouse", false},
+		{"/wheel\xffhouse", false},
+		{"/wheel\nhouse", false},
+		{"/wheel\x00house", false},
+	} {
+		err := CheckPath(tc.path)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckPath(%q): %v, want ok %v", tc.path, err, tc.ok)
+		}
+		if tc.ok {
+			continue
+		}
+		// A library caller gets the same refusal, before any work.
+		_, err = Bake(context.Background(), Request{Platforms: []string{"linux/amd64"}, Path: tc.path})
+		if err == nil || !strings.Contains(err.Error(), "want an absolute folder inside the image") {
+			t.Errorf("Bake with path %q: %v, want the path refused", tc.path, err)
+		}
+	}
+}

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -185,12 +183,8 @@ func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, layerDir strin
 		return lb, "", usageError{fmt.Errorf("bake: --buckets %d: want 1 to %d", o.buckets, layers.MaxBuckets)}
 	}
 	req.Path = pick(o.path, g.cfg.Image.Path)
-	if !strings.HasPrefix(req.Path, "/") || filepath.Clean(req.Path) != req.Path || req.Path == "/" ||
-		!utf8.ValidString(req.Path) || strings.ContainsFunc(req.Path, unicode.IsControl) {
-		// The path is written into JSON (labels, larder-index's config),
-		// which would turn bytes that are not UTF-8 into U+FFFD while
-		// the layer holds the raw path.
-		return lb, "", usageError{fmt.Errorf("bake: --path %q: want an absolute folder inside the image, in UTF-8 without control characters, e.g. /wheelhouse", req.Path)}
+	if err := images.CheckPath(req.Path); err != nil {
+		return lb, "", usageError{fmt.Errorf("bake: --path: %w", err)}
 	}
 	for _, p := range o.platforms {
 		t, err := target.ParsePlatform(p)

@@ -110,7 +110,7 @@ func TestBakeCommandErrorsSayWhatToDo(t *testing.T) {
 		{"bad compression", []string{"bake", "--compression", "lz4"}, 2, []string{`unknown compression "lz4"`}},
 		{"bad platform", []string{"bake", "--platform", "linux/sparc"}, 2, []string{"unknown architecture"}},
 		{"bad buckets", []string{"bake", "--buckets", "99"}, 2, []string{"--buckets 99"}},
-		{"relative path", []string{"bake", "--path", "wheelhouse"}, 2, []string{`--path "wheelhouse"`, "absolute folder"}},
+		{"relative path", []string{"bake", "--path", "wheelhouse"}, 2, []string{`--path: wheelhouse path "wheelhouse"`, "absolute folder"}},
 		{"path not in UTF-8", []string{"bake", "--path", "/wheel\xffhouse"}, 2, []string{"--path", "in UTF-8 without control characters"}},
 		{"path with a control character", []string{"bake", "--path", "/wheel\nhouse"}, 2, []string{"--path", "in UTF-8 without control characters"}},
 		{"bad index binary flag", []string{"bake", "--index-binary", "linux/amd64"}, 2, []string{"PLATFORM=PATH"}},
