@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
@@ -248,7 +249,7 @@ func (c *Cache) writer(ctx context.Context) (http.RoundTripper, error) {
 }
 
 func checkSum(sum string) (v1.Hash, error) {
-	if !wheelhouse.ValidSHA256(sum) {
+	if !simple.ValidSHA256(sum) {
 		return v1.Hash{}, fmt.Errorf("%q is not a lower-case hex sha256", sum)
 	}
 	return v1.Hash{Algorithm: "sha256", Hex: sum}, nil

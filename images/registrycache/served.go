@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -299,7 +300,7 @@ func (s *Served) tagFiles(ctx context.Context, tag string) (string, []wheelhouse
 		if d.MediaType != MediaTypeFile || a[AnnotationFilename] == "" || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
 			continue
 		}
-		if !wheelhouse.ValidFilename(a[AnnotationFilename]) || !wheelhouse.ValidSHA256(d.Digest.Hex) || d.Size < 0 {
+		if !wheelhouse.ValidFilename(a[AnnotationFilename]) || !simple.ValidSHA256(d.Digest.Hex) || d.Size < 0 {
 			// The registry's word: a name that climbs out or is a path, or
 			// a size below zero, is no file of a wheelhouse.
 			continue

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // cache is an on-disk HTTP cache for index pages and an immutable store
@@ -163,7 +165,7 @@ func (c *cache) servedMetaPath(fileSHA256, fileURL string) string {
 
 func (c *cache) getMeta(f File) ([]byte, bool) {
 	sha := f.SHA256()
-	if c == nil || !isSHA256(sha) {
+	if c == nil || !simple.ValidSHA256(sha) {
 		return nil, false
 	}
 	if b, err := os.ReadFile(c.metaPath(sha)); err == nil {
@@ -175,7 +177,7 @@ func (c *cache) getMeta(f File) ([]byte, bool) {
 
 func (c *cache) hasMeta(f File) bool {
 	sha := f.SHA256()
-	if c == nil || !isSHA256(sha) {
+	if c == nil || !simple.ValidSHA256(sha) {
 		return false
 	}
 	for _, p := range []string{c.metaPath(sha), c.servedMetaPath(sha, f.URL)} {
@@ -190,28 +192,13 @@ func (c *cache) hasMeta(f File) bool {
 // whole file, its sha256 checked.
 func (c *cache) putMeta(f File, b []byte, fromFile bool) error {
 	sha := f.SHA256()
-	if c == nil || !isSHA256(sha) {
+	if c == nil || !simple.ValidSHA256(sha) {
 		return nil
 	}
 	if fromFile {
 		return writeAtomic(c.metaPath(sha), b)
 	}
 	return writeAtomic(c.servedMetaPath(sha, f.URL), b)
-}
-
-// isSHA256 reports whether s is a sha256 in lower-case hex, as the
-// cache's names are: the hash comes from the index's page, and "../.."
-// would have the metadata written anywhere the user may write.
-func isSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := range len(s) {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // cacheControl reads max-age and the no-cache/no-store directives.

@@ -63,3 +63,19 @@ func (e *MalformedError) Error() string {
 }
 
 func (e *MalformedError) Unwrap() error { return e.Err }
+
+// ValidSHA256 reports whether s is a sha256 as larder keeps it: 64
+// lower-case hex digits, as pages' hashes are once parsed, and as
+// manifests, locks' file records and OCI digests write them. A hash is
+// also a file name in larder's caches, so nothing else may pass.
+func ValidSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

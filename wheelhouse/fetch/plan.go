@@ -10,6 +10,7 @@ import (
 
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/tags"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse"
@@ -205,7 +206,7 @@ func (p *plan) add(pkg *pylock.Package, f pylock.File, wheel, private bool, targ
 		return nil, fmt.Errorf("package %s: %q is not a distribution file name", where, name)
 	}
 	sum := strings.ToLower(f.Hashes["sha256"])
-	if !wheelhouse.ValidSHA256(sum) {
+	if !simple.ValidSHA256(sum) {
 		return nil, fmt.Errorf("package %s: %s has no sha256 in the lock (larder verifies every file by its sha256)", where, name)
 	}
 	if f.URL == "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // Defaults of the server's settings.
@@ -208,7 +209,7 @@ type bakeInfo struct {
 // empty or zero.
 func WithBake(lockSHA256 string, baked time.Time) Option {
 	return func(o *options) error {
-		if lockSHA256 != "" && !isHex64(lockSHA256) {
+		if lockSHA256 != "" && !simple.ValidSHA256(strings.ToLower(lockSHA256)) {
 			return fmt.Errorf("lock_sha256 %q: want 64 hex digits", lockSHA256)
 		}
 		o.bake = bakeInfo{lockSHA256: lockSHA256, baked: baked.UTC()}
@@ -231,7 +232,7 @@ func withBakeText(lockSHA256, baked string) Option {
 // returns the time baked stands for (zero when empty).
 func checkBake(lockSHA256, baked string) (time.Time, error) {
 	var errs []error
-	if lockSHA256 != "" && !isHex64(lockSHA256) {
+	if lockSHA256 != "" && !simple.ValidSHA256(strings.ToLower(lockSHA256)) {
 		errs = append(errs, fmt.Errorf("lock_sha256 %q: want 64 hex digits", lockSHA256))
 	}
 	var t time.Time

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/resolver/distname"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) loadShared(ctx context.Context) error {
 		if _, here := s.uploaded.files[e.Filename]; here {
 			continue
 		}
-		if !wheelhouse.ValidFilename(e.Filename) || !wheelhouse.ValidSHA256(e.SHA256) || e.Size < 0 {
+		if !wheelhouse.ValidFilename(e.Filename) || !simple.ValidSHA256(e.SHA256) || e.Size < 0 {
 			s.log.Warn("skipping a shared cache file with no valid name, hash or size", "file", e.Filename)
 			continue
 		}

@@ -616,13 +616,13 @@ func (p *pageParser) listed(sf *simple.File) *upstreamFile {
 	if f == nil || f.filename != sf.Filename {
 		return nil
 	}
-	if h := sf.Hashes["sha256"]; isHex64(h) {
+	if h := sf.Hashes["sha256"]; simple.ValidSHA256(h) {
 		f.sha256 = h
 	}
 	f.requiresPython = sf.RequiresPython
 	f.yanked, f.yankedReason = sf.Yanked, sf.YankedReason
 	f.meta = sf.CoreMetadata
-	if h := sf.MetadataHashes["sha256"]; isHex64(h) {
+	if h := sf.MetadataHashes["sha256"]; simple.ValidSHA256(h) {
 		f.metaSHA = h
 	}
 	if sf.Size >= 0 {
@@ -630,17 +630,4 @@ func (p *pageParser) listed(sf *simple.File) *upstreamFile {
 	}
 	f.uploadTime = sf.UploadTime
 	return f
-}
-
-func isHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

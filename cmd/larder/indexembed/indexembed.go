@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -126,7 +127,7 @@ func embeddedSum(fsys fs.FS, name string) (string, error) {
 		return "", nil
 	}
 	fields := strings.Fields(string(data))
-	if len(fields) != 2 || !wheelhouse.ValidSHA256(fields[0]) || !wheelhouse.ValidSHA256(fields[1]) {
+	if len(fields) != 2 || !simple.ValidSHA256(fields[0]) || !simple.ValidSHA256(fields[1]) {
 		return "", fmt.Errorf("bin/%s%s holds no two sha256 sums (the binary's and its .gz's)", name, sumSuffix)
 	}
 	gz, err := fs.ReadFile(fsys, "bin/"+name+suffix)

@@ -1,4 +1,4 @@
-package wheelhouse
+package simple
 
 import (
 	"strings"
