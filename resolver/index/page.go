@@ -65,7 +65,7 @@ func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
 			return fmt.Errorf("lists more than %d files", maxPageFiles)
 		}
 		for _, h := range []string{f.SHA256(), f.MetadataHashes["sha256"]} {
-			if h != "" && !simple.ValidSHA256(strings.ToLower(h)) {
+			if h != "" && !simple.ValidSHA256(h) { // lower-cased by the codec
 				return fmt.Errorf("%s: sha256 %q is not 64 hex digits", f.Filename, h)
 			}
 		}
