@@ -165,12 +165,12 @@ func (h *htpasswd) check(r *http.Request) (string, authResult) {
 	mac := hmac.New(sha256.New, h.key[:])
 	mac.Write([]byte(pass))
 	sum := mac.Sum(nil)
-	key := user + "\x00" + string(sum)
 	h.mu.Lock()
 	if prev := h.verified[user]; known && prev != nil && hmac.Equal(prev, sum) {
 		h.mu.Unlock()
 		return user, authOK
 	}
+	key := user + "\x00" + string(sum)
 	if c := h.checking[key]; c != nil {
 		h.mu.Unlock()
 		<-c.done // one bcrypt: bounded
