@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/larder-build/larder/resolver/simple"
 )
@@ -121,41 +120,13 @@ const staticWriters = 4
 // writeProjects writes every project's pages, staticWriters at a time,
 // and stops starting new ones at the first error or when ctx ends.
 func writeProjects(ctx context.Context, root string, names []string, projects map[string][]Entry) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	slots := make(chan struct{}, staticWriters)
-	for _, name := range names {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		mu.Lock()
-		failed := first != nil
-		mu.Unlock()
-		if failed || ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			if err := writeProject(filepath.Join(root, name), name, projects[name]); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}()
+	err := forEachLimit(ctx, staticWriters, names, func(name string) error {
+		return writeProject(filepath.Join(root, name), name, projects[name])
+	})
+	if err != nil && err == ctx.Err() {
+		return fmt.Errorf("writing the static index: %w", err)
 	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = fmt.Errorf("writing the static index: %w", ctx.Err())
-	}
-	return first
+	return err // writeProject's, which says what it was writing
 }
 
 // writeProject writes the PEP 503 and PEP 691 pages of one project.

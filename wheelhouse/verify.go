@@ -177,54 +177,23 @@ func (s *Store) Verify(ctx context.Context, jobs int) (*VerifyReport, error) {
 
 	r.Problems = append(r.Problems, verifySimple(ctx, filepath.Join(s.dir, SimpleDir))...)
 
+	// forEachLimit ends with ctx's error whenever ctx has ended, so a walk
+	// of simple/ that ctx cut short is not reported as whole.
 	var mu sync.Mutex
-	err = forEachLimit(ctx, jobs, entries, func(e Entry) {
+	err = forEachLimit(ctx, jobs, entries, func(e Entry) error {
 		probs, size := s.verifyEntry(e)
 		mu.Lock()
 		defer mu.Unlock()
 		r.Problems = append(r.Problems, probs...)
 		r.Files++
 		r.Bytes += size
+		return nil
 	})
-	if err == nil {
-		err = ctx.Err() // it may have cut the walk of simple/ short
-	}
 	if err != nil {
 		return nil, fmt.Errorf("verifying wheelhouse: %w", err)
 	}
 	r.Sort()
 	return r, nil
-}
-
-// forEachLimit calls do for every item, at most limit at once, and starts
-// none once ctx ends; it returns when every call started has returned,
-// with ctx's error if ctx ended before every item was started. (The store
-// stays on the standard library, hence no errgroup: this is the same
-// bounded, cancellable loop.)
-func forEachLimit[T any](ctx context.Context, limit int, items []T, do func(T)) error {
-	sem := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for _, it := range items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		// A slot and a done context may both be ready; select picks
-		// either, so the context is asked again.
-		if err := ctx.Err(); err != nil {
-			<-sem
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			do(it)
-		}()
-	}
-	return nil
 }
 
 // verifyEntry checks one file and its sidecar against the manifest.
