@@ -280,7 +280,7 @@ func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Repor
 	if prev != nil {
 		rep.From = prev.Ref.String()
 		for p, img := range prevImages {
-			if l := layoutOf(img); l != nil {
+			if l := layoutOf(img); l != nil && wheelhouseOf(img) == req.Path {
 				layouts[p] = l
 			}
 		}
@@ -293,6 +293,11 @@ func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Repor
 	rep.Compacted, rep.Reason = plan.Compacted, plan.Reason
 	if prev != nil && len(layouts) == 0 && rep.Reason == "" {
 		rep.Reason = fmt.Sprintf("%s was not baked by larder (no %s label)", prev.Ref, layers.LayoutLabel)
+		for _, img := range prevImages {
+			if w := wheelhouseOf(img); w != "" && w != req.Path && layoutOf(img) != nil {
+				rep.Reason = fmt.Sprintf("%s holds its wheelhouse at %s, not %s", prev.Ref, w, req.Path)
+			}
+		}
 	}
 	rep.Refreshed = prev != nil && !plan.Compacted && len(layouts) > 0
 	return plan, nil
@@ -452,6 +457,16 @@ func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, e
 	return src, out, nil
 }
 
+// wheelhouseOf returns the wheelhouse folder an image records; "" when
+// it records none.
+func wheelhouseOf(img v1.Image) string {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return ""
+	}
+	return cf.Config.Labels[LabelWheelhouse]
+}
+
 // layoutOf reads the layout an image records; nil when it has none (or
 // one this version cannot read: the bake starts afresh).
 func layoutOf(img v1.Image) *layers.Layout {
@@ -476,6 +491,9 @@ func layoutOf(img v1.Image) *layers.Layout {
 		if !have[b.DiffID] {
 			return nil
 		}
+	}
+	if l.Pages != nil && !have[l.Pages.DiffID] {
+		l.Pages = nil
 	}
 	return l
 }

@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -260,6 +261,58 @@ func TestRefreshReplacesOnlyTheTopLayerAndUploadsOnlyIt(t *testing.T) {
 	}
 	if len(m.Entries()) != len(second.Images[0].Layers[0].Names)+0 && len(m.Entries()) != second.Images[0].Files {
 		t.Errorf("the image's manifest lists %d files, the report %d", len(m.Entries()), second.Images[0].Files)
+	}
+	// The kept pages layer and the new delta's pages over it are the
+	// image's static index, the dropped project's folder gone with it.
+	pages, err := wheelhouse.StaticPages(m.Entries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, p := range pages {
+		want["wheelhouse/"+p.Path] = string(p.Data)
+	}
+	have := map[string]string{}
+	for name, data := range fs {
+		if strings.HasPrefix(name, "wheelhouse/"+wheelhouse.SimpleDir+"/") {
+			have[name] = string(data)
+		}
+	}
+	if !maps.Equal(have, want) {
+		t.Errorf("the image's simple index has %d pages, its manifest's static index %d", len(have), len(want))
+		for name := range have {
+			if _, ok := want[name]; !ok {
+				t.Errorf("  %s should not be there", name)
+			}
+		}
+	}
+}
+
+func TestARefreshWithAnotherWheelhousePathBakesAfresh(t *testing.T) {
+	s := sample(t)
+	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
+	req := request(t, s, baseLayout(t), out, "linux/amd64")
+	bake(t, req)
+	req.Path = "/srv/wheelhouse"
+	second := bake(t, req)
+	if second.Refreshed || !strings.Contains(second.Reason, "holds its wheelhouse at /wheelhouse, not /srv/wheelhouse") {
+		t.Errorf("refreshed %v (%s), want a fresh layout saying the path changed", second.Refreshed, second.Reason)
+	}
+	img, err := openOutput(t, out).ForPlatform("linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for name := range flatten(t, img) {
+		if strings.HasPrefix(name, "wheelhouse/") {
+			t.Errorf("%s is left at the old path", name)
+		}
+		if strings.HasPrefix(name, "srv/wheelhouse/files/") && !strings.HasSuffix(name, ".metadata") {
+			n++
+		}
+	}
+	if n == 0 || n != second.Images[0].Files {
+		t.Errorf("%d files at the new path, want the image's %d", n, second.Images[0].Files)
 	}
 }
 

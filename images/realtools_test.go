@@ -2,6 +2,8 @@ package images
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,5 +142,26 @@ func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *t
 		if l.Digest != first.Images[0].Layers[i].Digest {
 			t.Errorf("layer %d (%s) changed in the refresh", i, l.What)
 		}
+	}
+
+	// Pulled by skopeo and unpacked by umoci, the refreshed image's
+	// simple index is the kept pages layer under the delta's pages: the
+	// bumped project's page is new, the dropped project's folder gone.
+	umoci := testenv.Tool(t, "umoci")
+	pulled = filepath.Join(t.TempDir(), "refreshed")
+	run(t, skopeo, "copy", "--src-tls-verify=false", out.String(), "oci:"+pulled+":dev")
+	bundle := filepath.Join(t.TempDir(), "bundle")
+	run(t, umoci, "unpack", "--rootless", "--image", pulled+":dev", bundle)
+	simple := filepath.Join(bundle, "rootfs", "wheelhouse", "simple")
+	if _, err := os.Stat(filepath.Join(simple, "pure-project-07")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dropped project's pages are still in the unpacked image: %v", err)
+	}
+	page, err := os.ReadFile(filepath.Join(simple, "six", "index.html"))
+	if err != nil || !strings.Contains(string(page), "six-1.18.0-py2.py3-none-any.whl") {
+		t.Errorf("the bumped project's page in the unpacked image lacks the new wheel: %v\n%s", err, page)
+	}
+	root, err := os.ReadFile(filepath.Join(simple, "index.html"))
+	if err != nil || strings.Contains(string(root), "pure-project-07") || !strings.Contains(string(root), "pure-project-08") {
+		t.Errorf("the unpacked image's root page is not the refreshed one: %v\n%s", err, root)
 	}
 }

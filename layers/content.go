@@ -1,11 +1,16 @@
 package layers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"reflect"
+	"strings"
 
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -96,9 +101,18 @@ func (c Content) BucketFiles(s *Stack, b Bucket) ([]File, error) {
 
 // DeltaFiles are the files of a stack's top layer: the files the buckets
 // do not hold, whiteouts for the files of kept buckets that the image no
-// longer has, and the image's manifest.json and static simple index,
-// which describe exactly the image's wheelhouse.
+// longer has, the image's manifest.json, and the pages of its static
+// simple index that differ from those of the pages layer it keeps (none
+// when the pages layer is made afresh).
 func (c Content) DeltaFiles(s *Stack) ([]File, error) {
+	ix, err := c.index(s)
+	if err != nil {
+		return nil, err
+	}
+	return c.deltaFiles(s, ix)
+}
+
+func (c Content) deltaFiles(s *Stack, ix *index) ([]File, error) {
 	var out []File
 	for _, e := range s.Delta {
 		fs, err := c.entryFiles(e)
@@ -113,20 +127,78 @@ func (c Content) DeltaFiles(s *Stack) ([]File, error) {
 			out = append(out, File{Path: path.Join(c.dir(), wheelhouse.FilesDir, f.Name+".metadata"), Whiteout: true})
 		}
 	}
-	if files, ok := c.Made.files(s.Platform, s.Entries); ok {
-		return append(out, files...), nil
+	out = append(out, ix.manifest)
+	if s.Pages == nil {
+		return out, nil
 	}
-	files, err := c.indexFiles(s.Entries)
-	if err != nil {
-		return nil, err
+	for _, p := range ix.pages {
+		name, root := pageProject(c.dir(), p.Path)
+		if root && ix.record.Root != s.Pages.Root || !root && ix.record.Projects[name] != s.Pages.Projects[name] {
+			out = append(out, p)
+		}
 	}
-	return append(out, files...), nil
+	// A project the pages layer has and the image no longer does goes
+	// with its folder.
+	for name := range s.Pages.Projects {
+		if _, ok := ix.record.Projects[name]; !ok {
+			out = append(out, File{Path: path.Join(c.dir(), wheelhouse.SimpleDir, name), Whiteout: true})
+		}
+	}
+	return out, nil
 }
 
-// indexFiles are the manifest.json and static simple index of an image
-// holding exactly entries. The manifest is marshalled while the pages are
-// written: both are made afresh at every bake, however small the delta.
-func (c Content) indexFiles(entries []wheelhouse.Entry) ([]File, error) {
+// PagesFiles are the files of a stack's pages layer, its static simple
+// index, and the record of what they hold; nil files when the stack keeps
+// the pages layer of the image it refreshes (the record is then that
+// layer's).
+func (c Content) PagesFiles(s *Stack) ([]File, *PagesRecord, error) {
+	ix, err := c.index(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, rec := pagesFiles(s, ix)
+	return files, rec, nil
+}
+
+func pagesFiles(s *Stack, ix *index) ([]File, *PagesRecord) {
+	if s.Pages != nil {
+		rec := *s.Pages
+		return nil, &rec
+	}
+	rec := ix.record
+	return ix.pages, &rec
+}
+
+// pageProject returns the project whose page p is, or root for the
+// index of every project.
+func pageProject(dir, p string) (name string, root bool) {
+	rel := strings.TrimPrefix(p, dir+"/"+wheelhouse.SimpleDir+"/")
+	name, _, found := strings.Cut(rel, "/")
+	return name, !found
+}
+
+// index is an image's manifest.json and static simple index, with the
+// digests of its pages that a pages layer records.
+type index struct {
+	manifest File
+	pages    []File
+	record   PagesRecord
+}
+
+// index returns the stack's index: the one made ahead when it was made
+// from exactly the stack's entries, else made now.
+func (c Content) index(s *Stack) (*index, error) {
+	if ix, ok := c.Made.index(s.Platform, s.Entries); ok {
+		return ix, nil
+	}
+	return c.makeIndex(s.Entries)
+}
+
+// makeIndex makes the manifest.json and static simple index of an image
+// holding exactly entries. The manifest is marshalled while the pages
+// are written: both are made afresh at every bake, however small the
+// delta.
+func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 	var m []byte
 	var merr error
 	done := make(chan struct{})
@@ -142,12 +214,48 @@ func (c Content) indexFiles(entries []wheelhouse.Entry) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]File, 0, 1+len(pages))
-	out = append(out, DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m))
-	for _, p := range pages {
-		out = append(out, DataFile(path.Join(c.dir(), p.Path), 0o644, p.Data))
+	ix := &index{
+		manifest: DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m),
+		pages:    make([]File, 0, len(pages)),
+		record:   PagesRecord{Projects: map[string]string{}},
 	}
-	return out, nil
+	// Each project's pages, and the root pages, are digested together,
+	// in path order (the pages come sorted).
+	const rootKey = "/" // no project is named so
+	groups := map[string]hash.Hash{}
+	for _, p := range pages {
+		f := DataFile(path.Join(c.dir(), p.Path), 0o644, p.Data)
+		ix.pages = append(ix.pages, f)
+		key, root := pageProject(c.dir(), f.Path)
+		if root {
+			key = rootKey
+		}
+		h := groups[key]
+		if h == nil {
+			h = sha256.New()
+			groups[key] = h
+		}
+		io.WriteString(h, path.Base(f.Path)+" "+f.SHA256+"\n")
+	}
+	for key, h := range groups {
+		d := hex.EncodeToString(h.Sum(nil)[:16])
+		if key == rootKey {
+			ix.record.Root = d
+		} else {
+			ix.record.Projects[key] = d
+		}
+	}
+	return ix, nil
+}
+
+// validPagesDigest reports whether d can be the digest of a group of
+// pages: 128 bits of the sha256 of their names and sha256s, in hex.
+func validPagesDigest(d string) bool {
+	if len(d) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(d)
+	return err == nil && strings.ToLower(d) == d
 }
 
 // Indexes are images' manifest.json and static simple index, made in
@@ -161,7 +269,7 @@ type Indexes struct {
 type made struct {
 	entries []wheelhouse.Entry
 	done    chan struct{}
-	files   []File
+	index   *index
 	err     error
 }
 
@@ -184,7 +292,7 @@ func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *In
 		x.made[p] = m
 		go func() {
 			defer close(m.done)
-			m.files, m.err = c.indexFiles(m.entries)
+			m.index, m.err = c.makeIndex(m.entries)
 		}()
 	}
 	return x
@@ -200,9 +308,9 @@ func (x *Indexes) Wait() {
 	}
 }
 
-// files returns the index files made for platform, once made, if they
-// were made from exactly entries and without error.
-func (x *Indexes) files(platform string, entries []wheelhouse.Entry) ([]File, bool) {
+// index returns the index made for platform, once made, if it was made
+// from exactly entries and without error.
+func (x *Indexes) index(platform string, entries []wheelhouse.Entry) (*index, bool) {
 	if x == nil || x.made[platform] == nil {
 		return nil, false
 	}
@@ -211,7 +319,7 @@ func (x *Indexes) files(platform string, entries []wheelhouse.Entry) ([]File, bo
 	if m.err != nil || !reflect.DeepEqual(m.entries, entries) {
 		return nil, false
 	}
-	return m.files, true
+	return m.index, true
 }
 
 // IndexFiles are the larder-index layer: the binary and its configuration.

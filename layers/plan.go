@@ -59,10 +59,15 @@ type Plan struct {
 
 // Stack is the wheelhouse layers of one platform's image, bottom up:
 // Buckets, then (added by the caller) the larder-index layer, then the
-// delta layer holding Delta, Removed and the image's manifest and index.
+// pages layer holding the image's static simple index as it was when the
+// buckets were laid out, then the delta layer holding Delta, Removed, the
+// image's manifest and the pages that changed since.
 type Stack struct {
 	Platform string
 	Buckets  []Bucket
+	// Pages is the pages layer of the previous image, kept with its
+	// buckets; nil when the pages layer is made afresh.
+	Pages *PagesRecord
 	// Delta are the files the buckets do not hold.
 	Delta []wheelhouse.Entry
 	// Removed are files of kept buckets that the image no longer has.
@@ -281,6 +286,9 @@ func refresh(req Request, pure []wheelhouse.Entry, plat map[string][]wheelhouse.
 					keptFiles = append(keptFiles, f)
 				}
 			}
+		}
+		if l := req.Previous[platform]; l != nil {
+			s.Pages = l.Pages
 		}
 		s.Entries = imageEntries(pure, plat[platform])
 		have := map[string]bool{}

@@ -343,9 +343,9 @@ func TestDeltaFilesTakeTheIndexMadeAheadOnlyWhenMadeFromTheStacksEntries(t *test
 				}
 				// The manifest is the first file made: taken from the
 				// index made ahead, it is that index's slice.
-				made, _ := c.Made.files(st.Platform, st.Entries)
+				ix, ok := c.Made.index(st.Platform, st.Entries)
 				manifest := len(st.Delta) // no sidecars, no removals in a first plan
-				taken := len(made) > 0 && &got[manifest].Data[0] == &made[0].Data[0]
+				taken := ok && &got[manifest].Data[0] == &ix.manifest.Data[0]
 				if taken != tc.taken {
 					t.Errorf("%s: index made ahead taken: %v, want %v", st.Platform, taken, tc.taken)
 				}

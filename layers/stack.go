@@ -12,6 +12,7 @@ import (
 const (
 	KindBucket = "bucket"
 	KindIndex  = "index"
+	KindPages  = "pages"
 	KindDelta  = "delta"
 )
 
@@ -43,9 +44,9 @@ type Built struct {
 
 // BuildStacks builds the layers of every stack of the plan, bottom up:
 // the buckets, then the larder-index layer of index[platform] (when
-// given), then the delta. Reused buckets are not built; a bucket shared by
-// several stacks (every pure bucket) is built once. Layers are built
-// WithJobs at once.
+// given), then the pages layer, then the delta. Reused buckets and pages
+// layers are not built; a bucket shared by several stacks (every pure
+// bucket) is built once. Layers are built WithJobs at once.
 func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index map[string][]File) ([]Built, error) {
 	type work struct {
 		files []File
@@ -68,6 +69,7 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		w    *work
 	}
 	stacks := make([][]pending, len(plan.Stacks))
+	records := make([]*PagesRecord, len(plan.Stacks))
 	for i := range plan.Stacks {
 		s := &plan.Stacks[i]
 		for _, bk := range s.Buckets {
@@ -93,12 +95,29 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 			p := Part{Kind: KindIndex, Comment: "larder: larder-index " + IndexBinaryPath + " and " + IndexConfigPath}
 			stacks[i] = append(stacks[i], pending{part: p, w: need(files)})
 		}
-		files, err := c.DeltaFiles(s)
+		ix, err := c.index(s)
 		if err != nil {
 			return nil, err
 		}
-		p := Part{Kind: KindDelta, Files: len(s.Delta), Bytes: total(s.Delta)}
-		p.Comment = fmt.Sprintf("larder: wheelhouse delta, %d files added (%s), %d removed; manifest and simple index of %d files",
+		pages, rec := pagesFiles(s, ix)
+		records[i] = rec
+		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(rec.Projects))}
+		if pages == nil {
+			h, err := v1.NewHash(rec.DiffID)
+			if err != nil {
+				return nil, fmt.Errorf("pages layer of the previous image: %w", err)
+			}
+			p.Reused, p.DiffID = true, h
+			stacks[i] = append(stacks[i], pending{part: p})
+		} else {
+			stacks[i] = append(stacks[i], pending{part: p, w: need(pages)})
+		}
+		files, err := c.deltaFiles(s, ix)
+		if err != nil {
+			return nil, err
+		}
+		p = Part{Kind: KindDelta, Files: len(s.Delta), Bytes: total(s.Delta)}
+		p.Comment = fmt.Sprintf("larder: wheelhouse delta, %d files added (%s), %d removed; manifest of %d files, pages changed since the pages layer",
 			len(s.Delta), megabytes(p.Bytes), len(s.Removed), len(s.Entries))
 		stacks[i] = append(stacks[i], pending{part: p, w: need(files)})
 	}
@@ -130,12 +149,15 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 
 	out := make([]Built, len(plan.Stacks))
 	for i, ps := range stacks {
-		out[i] = Built{Platform: plan.Stacks[i].Platform, Layout: &Layout{Version: layoutVersion}}
+		out[i] = Built{Platform: plan.Stacks[i].Platform, Layout: &Layout{Version: layoutVersion, Pages: records[i]}}
 		for _, p := range ps {
 			part := p.part
 			if p.w != nil {
 				part.Layer = p.w.layer
 				part.DiffID = p.w.layer.diffID
+			}
+			if part.Kind == KindPages {
+				records[i].DiffID = part.DiffID.String()
 			}
 			if part.Bucket != nil {
 				part.Bucket.DiffID = part.DiffID.String()
