@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
@@ -65,14 +66,19 @@ func (c Compression) MediaType() types.MediaType {
 func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case Gzip:
-		z, err := pgzip.NewWriterLevel(w, gzipLevel)
-		if err != nil {
-			return nil, err
+		z, ok := gzipWriters.Get().(*pgzip.Writer)
+		if ok {
+			z.Reset(w)
+		} else {
+			var err error
+			if z, err = pgzip.NewWriterLevel(w, gzipLevel); err != nil {
+				return nil, err
+			}
 		}
 		if err := z.SetConcurrency(gzipBlock, max(2, runtime.GOMAXPROCS(0))); err != nil {
 			return nil, err
 		}
-		return z, nil
+		return &pooledGzip{z}, nil
 	case Zstd:
 		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithWindowSize(zstdWindow),
 			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
@@ -97,6 +103,21 @@ func (c Compression) decompressor(r io.Reader) (io.ReadCloser, error) {
 		return io.NopCloser(r), nil
 	}
 	return nil, fmt.Errorf("unknown compression %q", c)
+}
+
+// gzipWriters keeps gzip writers between layers: a writer's blocks and
+// compressors are megabytes to allocate and clear, more than the
+// compressing of a small layer costs. A reset writer's output is a
+// fresh one's.
+var gzipWriters sync.Pool
+
+// pooledGzip goes back to gzipWriters once closed.
+type pooledGzip struct{ *pgzip.Writer }
+
+func (z *pooledGzip) Close() error {
+	err := z.Writer.Close()
+	gzipWriters.Put(z.Writer)
+	return err
 }
 
 type nopWriteCloser struct{ io.Writer }
