@@ -5,8 +5,10 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -353,7 +355,7 @@ func (req Request) assemble(base *Source, prevImages map[string]v1.Image, plan *
 		if err != nil {
 			return Artifact{}, fmt.Errorf("base image: %w", err)
 		}
-		img, err := Assemble(baseImg, b.Parts, prevImages[b.Platform], req.changes(base, baseImg, b))
+		img, err := Assemble(baseImg, b.Parts, keptFrom(prevImages, b), req.changes(base, baseImg, b))
 		if err != nil {
 			return Artifact{}, err
 		}
@@ -371,6 +373,34 @@ func (req Request) assemble(base *Source, prevImages map[string]v1.Image, plan *
 	}
 	rep.MediaType = types.OCIImageIndex
 	return Artifact{Index: idx}, nil
+}
+
+// keptFrom returns the previous image holding every layer b keeps: its
+// platform's, or, for a platform the previous image did not have (whose
+// stack keeps only the pure buckets, the same in every previous image),
+// another platform's. nil when none holds them all.
+func keptFrom(prevImages map[string]v1.Image, b layers.Built) v1.Image {
+	holds := func(img v1.Image) bool {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return false
+		}
+		for _, p := range b.Parts {
+			if p.Reused && !slices.Contains(cf.RootFS.DiffIDs, p.DiffID) {
+				return false
+			}
+		}
+		return true
+	}
+	if img := prevImages[b.Platform]; img != nil && holds(img) {
+		return img
+	}
+	for _, p := range slices.Sorted(maps.Keys(prevImages)) {
+		if holds(prevImages[p]) {
+			return prevImages[p]
+		}
+	}
+	return prevImages[b.Platform]
 }
 
 // write writes the artifact to the output, with progress over the bytes

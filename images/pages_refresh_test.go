@@ -1,0 +1,199 @@
+package images
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// checkServedPages flattens a platform's image as a runtime would and
+// checks that its simple/ folder is exactly wheelhouse.StaticPages of the
+// entries its manifest lists, and that those are want's files for the
+// platform (by name, with want's requires-python).
+func checkServedPages(t *testing.T, out Ref, platform string, want []wheelhouse.Entry) {
+	t.Helper()
+	img, err := openOutput(t, out).ForPlatform(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flatten(t, img)
+	m, err := wheelhouse.Open(extract(t, fs))
+	if err != nil {
+		t.Fatalf("%s: the image's wheelhouse does not open: %v", platform, err)
+	}
+	wantRP := map[string]string{}
+	for _, e := range want {
+		wantRP[e.Filename] = e.RequiresPython
+	}
+	for _, e := range m.Entries() {
+		rp, ok := wantRP[e.Filename]
+		if !ok || rp != e.RequiresPython {
+			t.Errorf("%s: the manifest lists %s (requires-python %q), not in the closure as such", platform, e.Filename, e.RequiresPython)
+		}
+	}
+	pages, err := wheelhouse.StaticPages(m.Entries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPages := map[string]string{}
+	for _, p := range pages {
+		wantPages["wheelhouse/"+p.Path] = string(p.Data)
+	}
+	have := map[string]string{}
+	for name, data := range fs {
+		if strings.HasPrefix(name, "wheelhouse/"+wheelhouse.SimpleDir+"/") {
+			have[name] = string(data)
+		}
+	}
+	if maps.Equal(have, wantPages) {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(have)) {
+		if w, ok := wantPages[name]; !ok {
+			t.Errorf("%s: %s is served and should not be", platform, name)
+		} else if w != have[name] {
+			t.Errorf("%s: %s is served stale", platform, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(wantPages)) {
+		if _, ok := have[name]; !ok {
+			t.Errorf("%s: %s is missing", platform, name)
+		}
+	}
+}
+
+// without drops the files of the projects named.
+func without(entries []wheelhouse.Entry, projects ...string) []wheelhouse.Entry {
+	var out []wheelhouse.Entry
+	for _, e := range entries {
+		if !slices.Contains(projects, e.Project) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// withRequiresPython changes the requires-python of a project's files,
+// and nothing else: their bytes, and so the buckets, stay.
+func withRequiresPython(entries []wheelhouse.Entry, project, rp string) []wheelhouse.Entry {
+	out := slices.Clone(entries)
+	for i := range out {
+		if out[i].Project == project {
+			out[i].RequiresPython = rp
+		}
+	}
+	return out
+}
+
+// TestEveryRefreshServesExactlyItsManifestsStaticPages bakes sequences
+// of closures into one output, refreshing each time, and unpacks every
+// image after every bake: the pages layer kept under a delta of the
+// pages that changed must read as the closure's static index, whatever
+// happened to a project between the bakes.
+func TestEveryRefreshServesExactlyItsManifestsStaticPages(t *testing.T) {
+	type step struct {
+		entries   func(all []wheelhouse.Entry) []wheelhouse.Entry
+		platforms []string
+		compact   bool
+		threshold float64
+		refreshed bool
+	}
+	all := func(all []wheelhouse.Entry) []wheelhouse.Entry { return all }
+	amd := []string{"linux/amd64"}
+	both := []string{"linux/amd64", "linux/arm64"}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"a project dropped then added back", []step{
+			{entries: all, platforms: amd},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-07") }, platforms: amd, refreshed: true},
+			{entries: all, platforms: amd, refreshed: true},
+		}},
+		{"a project added then dropped again", []step{
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-07") }, platforms: amd},
+			{entries: all, platforms: amd, refreshed: true},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-07") }, platforms: amd, refreshed: true},
+		}},
+		{"only requires-python changes, then changes back", []step{
+			{entries: all, platforms: amd},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry {
+				return withRequiresPython(e, "pure-project-03", ">=3.11")
+			}, platforms: amd, refreshed: true},
+			{entries: all, platforms: amd, refreshed: true},
+		}},
+		{"two platforms, a platform project dropped", []step{
+			{entries: all, platforms: both},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "lxml", "pure-project-01") }, platforms: both, refreshed: true},
+			{entries: all, platforms: both, refreshed: true},
+		}},
+		{"a platform added on refresh", []step{
+			{entries: all, platforms: amd},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-02") }, platforms: both, refreshed: true},
+			{entries: all, platforms: both, refreshed: true},
+		}},
+		{"a platform dropped on refresh", []step{
+			{entries: all, platforms: both},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "numpy") }, platforms: []string{"linux/arm64"}, refreshed: true},
+		}},
+		{"a compaction asked for between refreshes", []step{
+			{entries: all, platforms: amd},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-04") }, platforms: amd, refreshed: true},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-05") }, platforms: amd, compact: true},
+			{entries: all, platforms: amd, refreshed: true},
+		}},
+		{"a compaction past the threshold", []step{
+			{entries: all, platforms: both},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-06") }, platforms: both, threshold: 0.001},
+			{entries: all, platforms: both, refreshed: true},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := sample(t)
+			out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
+			base := baseLayout(t)
+			for i, st := range c.steps {
+				req := request(t, s, base, out, st.platforms...)
+				req.Entries = st.entries(s.Entries())
+				req.Compact, req.Threshold = st.compact, st.threshold
+				rep := bake(t, req)
+				if rep.Refreshed != st.refreshed {
+					t.Errorf("bake %d: refreshed %v (%s), want %v", i+1, rep.Refreshed, rep.Reason, st.refreshed)
+				}
+				for _, p := range st.platforms {
+					checkServedPages(t, out, p, req.Entries)
+				}
+			}
+		})
+	}
+}
+
+// TestARefreshFromAnotherImageServesItsOwnClosuresPages refreshes an
+// image baked from one closure into another output from another closure,
+// with the previous image named by From.
+func TestARefreshFromAnotherImageServesItsOwnClosuresPages(t *testing.T) {
+	s := sample(t)
+	base := baseLayout(t)
+	from := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "from")+":dev")
+	req := request(t, s, base, from, "linux/amd64", "linux/arm64")
+	req.Entries = without(s.Entries(), "pure-project-09", "cryptography")
+	bake(t, req)
+
+	wheelhousetest.Add(t, s, wheelhousetest.Dist(t, "six", "1.18.0", 5000, false, "py2.py3-none-any")...)
+	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
+	req = request(t, s, base, out, "linux/amd64", "linux/arm64")
+	req.From = from
+	req.Entries = without(s.Entries(), "pure-project-10")
+	if rep := bake(t, req); !rep.Refreshed {
+		t.Fatalf("not a refresh: %s", rep.Reason)
+	}
+	for _, p := range req.Platforms {
+		checkServedPages(t, out, p, req.Entries)
+	}
+}
