@@ -7,7 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
 	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -196,4 +201,83 @@ func TestARefreshFromAnotherImageServesItsOwnClosuresPages(t *testing.T) {
 	for _, p := range req.Platforms {
 		checkServedPages(t, out, p, req.Entries)
 	}
+}
+
+// relabel copies a platform's image of out into a new OCI layout, its
+// layout label edited, and returns the copy's reference.
+func relabel(t *testing.T, out Ref, platform string, edit func(*layers.Layout)) Ref {
+	t.Helper()
+	img, err := openOutput(t, out).ForPlatform(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	l, err := layers.DecodeLayout(cf.Config.Labels[layers.LayoutLabel])
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(l)
+	if cf.Config.Labels[layers.LayoutLabel], err = l.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "relabelled")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: "dev"})); err != nil {
+		t.Fatal(err)
+	}
+	return mustRef(t, "oci:"+dir+":dev")
+}
+
+// TestARefreshOfAnImageWithoutAPagesRecordMakesThePagesLayer refreshes
+// an image whose layout records no pages layer (as the larder before the
+// pages layer baked them): its buckets are kept, a pages layer is made
+// from the new closure, and the image serves that closure's pages; the
+// refresh after it keeps that pages layer.
+func TestARefreshOfAnImageWithoutAPagesRecordMakesThePagesLayer(t *testing.T) {
+	s := sample(t)
+	base := baseLayout(t)
+	first := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "first")+":dev")
+	req := request(t, s, base, first, "linux/amd64")
+	bake(t, req)
+	old := relabel(t, first, "linux/amd64", func(l *layers.Layout) { l.Pages = nil })
+
+	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
+	req.Output, req.From = out, old
+	req.Entries = without(s.Entries(), "pure-project-11")
+	rep := bake(t, req)
+	if !rep.Refreshed {
+		t.Fatalf("not a refresh: %s", rep.Reason)
+	}
+	layersOf := rep.Images[0].Layers
+	pages, delta := layersOf[len(layersOf)-2], layersOf[len(layersOf)-1]
+	if !strings.Contains(pages.What, layers.KindPages) || pages.State == StateReused {
+		t.Errorf("the layer under the delta is %s (%s), want a pages layer made afresh", pages.What, pages.State)
+	}
+	for _, n := range delta.Names {
+		if strings.Contains(n, wheelhouse.SimpleDir+"/") {
+			t.Errorf("the delta holds a page, %s, over a fresh pages layer", n)
+		}
+	}
+	checkServedPages(t, out, "linux/amd64", req.Entries)
+
+	req.From = Ref{}
+	req.Entries = s.Entries()
+	rep = bake(t, req)
+	if !rep.Refreshed {
+		t.Fatalf("the second refresh is not one: %s", rep.Reason)
+	}
+	if l := rep.Images[0].Layers; l[len(l)-2].State != StateReused || l[len(l)-2].Digest != pages.Digest {
+		t.Errorf("the second refresh did not keep the pages layer: %+v", l[len(l)-2])
+	}
+	checkServedPages(t, out, "linux/amd64", req.Entries)
 }
