@@ -116,6 +116,12 @@ type pooledGzip struct{ *pgzip.Writer }
 
 func (z *pooledGzip) Close() error {
 	err := z.Writer.Close()
+	if err != nil {
+		// A writer whose sink failed returns from Close with its
+		// goroutine still waiting for blocks, and holding the sink:
+		// Reset ends the goroutine and lets the sink go.
+		z.Writer.Reset(io.Discard)
+	}
 	gzipWriters.Put(z.Writer)
 	return err
 }
