@@ -75,6 +75,9 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		// Bounded reads of metadata, pages and form fields: standard
 		// library only.
 		"github.com/larder-build/larder/internal/readlimit": true,
+		// The cut of a stalled or trickling upstream download:
+		// standard library only.
+		"github.com/larder-build/larder/internal/watchdog": true,
 		// bcrypt checks upload credentials (htpasswd -B files); DESIGN
 		// allows golang.org/x/crypto and nothing further.
 		"golang.org/x/crypto/bcrypt":   true,

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/larder-build/larder/internal/watchdog"
 )
 
 // How long and how much a registry may take: the cache is shared, so its
@@ -152,7 +154,7 @@ func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	})
 	out := r.WithContext(ctx)
 	if st.sending {
-		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer, drain: b.t.drain}
+		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer, drain: b.t.drain, start: time.Now()}
 	}
 	resp, err := b.next.RoundTrip(out)
 	st.mu.Lock()
@@ -167,11 +169,10 @@ func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return nil, err
 	}
-	wb := &watchedBody{rc: resp.Body, ctx: ctx, cancel: cancel, limit: bodyLimit(r.URL.Path), url: r.URL.Redacted()}
-	wb.timer = time.AfterFunc(b.t.idle, func() {
+	wb := &watchedBody{rc: resp.Body, ctx: ctx, cancel: cancel, limit: bodyLimit(r.URL.Path), method: r.Method, url: r.URL.Redacted()}
+	wb.wd = watchdog.Start(b.t.idle, func() {
 		cancel(&RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.idle, Body: true})
 	})
-	wb.idle = b.t.idle
 	resp.Body = wb
 	return resp, nil
 }
@@ -191,6 +192,7 @@ type sentBody struct {
 	timer               *time.Timer
 	st                  *sendState
 	idle, answer, drain time.Duration
+	start               time.Time
 	sent                int64
 }
 
@@ -199,6 +201,11 @@ func (s *sentBody) Read(p []byte) (int, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	s.sent += int64(n)
+	// A registry that takes the upload a byte at a time, never idle for
+	// long, is cut too.
+	if werr := watchdog.TooSlow(s.sent, time.Since(s.start), s.idle); werr != nil && err == nil && s.st.sending {
+		return n, werr
+	}
 	switch {
 	case s.st.answered:
 		// The transport may still send the rest of a body the registry
@@ -215,27 +222,27 @@ func (s *sentBody) Read(p []byte) (int, error) {
 func (s *sentBody) Close() error { return s.rc.Close() }
 
 // watchedBody is an answer's body cut when it sends nothing for idle,
-// or more than limit bytes (when limit > 0).
+// when it trickles (watchdog), or past limit bytes (when limit > 0).
 type watchedBody struct {
-	rc     io.ReadCloser
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	idle   time.Duration
-	limit  int64
-	n      int64
-	url    string
+	rc          io.ReadCloser
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
+	wd          *watchdog.Watch
+	limit       int64
+	n           int64
+	method, url string
 }
 
 func (w *watchedBody) Read(p []byte) (int, error) {
 	n, err := w.rc.Read(p)
-	if n > 0 {
-		w.timer.Reset(w.idle)
-	}
 	w.n += int64(n)
 	if w.limit > 0 && w.n > w.limit {
 		w.cancel(nil)
 		return 0, &TooLargeError{URL: w.url, Max: w.limit}
+	}
+	if werr := w.wd.Arrived(n); werr != nil && err == nil {
+		w.cancel(nil)
+		return n, fmt.Errorf("%s %s: %w", w.method, w.url, werr)
 	}
 	if err != nil && err != io.EOF {
 		var te *RegistryTimeoutError
@@ -247,7 +254,7 @@ func (w *watchedBody) Read(p []byte) (int, error) {
 }
 
 func (w *watchedBody) Close() error {
-	w.timer.Stop()
+	w.wd.Stop()
 	err := w.rc.Close()
 	w.cancel(nil)
 	return err

@@ -149,9 +149,9 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				pingOK(mux)
 				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", "1000")
+					w.Header().Set("Content-Length", "100000")
 					for range 5 {
-						w.Write([]byte("x"))
+						w.Write(bytes.Repeat([]byte("x"), 4096))
 						w.(http.Flusher).Flush()
 						time.Sleep(300 * time.Millisecond)
 					}
@@ -159,6 +159,27 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				})
 			},
 			call: readBlob, within: 5 * time.Second, want: "no byte of the answer from the registry in 1s",
+		},
+		{
+			name: "a blob that trickles a byte at a time, never idle", reach: 30 * time.Second, wait: time.Minute,
+			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
+				pingOK(mux)
+				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "100000")
+					for range 100000 {
+						select {
+						case <-stop:
+							return
+						case <-r.Context().Done():
+							return
+						case <-time.After(300 * time.Millisecond):
+						}
+						w.Write([]byte("x"))
+						w.(http.Flusher).Flush()
+					}
+				})
+			},
+			call: readBlob, within: 5 * time.Second, want: "averages under 1024 bytes a second",
 		},
 		{
 			name: "an upload the registry stops taking", reach: 30 * time.Second, wait: time.Minute,
@@ -528,7 +549,8 @@ func TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest(t *testing.T) {
 
 // TestASlowRegistryThatKeepsProgressingIsNotCut: the idle bound is on
 // time without a byte, not on the whole transfer: a blob sent, or an
-// upload taken, a little at a time for longer than the bound completes.
+// upload taken, a little at a time for longer than the bound completes,
+// as long as it averages the watchdog's minimum rate (1 KiB/s).
 func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -536,13 +558,13 @@ func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 		call  func(ctx context.Context, c *registrycache.Cache) error
 	}{
 		{
-			name: "a blob sent a byte every 200 ms for 2 s",
+			name: "a blob sent 2 KiB every 200 ms for 2 s",
 			serve: func(mux *http.ServeMux) {
 				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", "10")
+					w.Header().Set("Content-Length", "20480")
 					for range 10 {
 						time.Sleep(200 * time.Millisecond)
-						w.Write([]byte("x"))
+						w.Write(bytes.Repeat([]byte("x"), 2048))
 						w.(http.Flusher).Flush()
 					}
 				})

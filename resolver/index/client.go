@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/internal/watchdog"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/distname"
 )
@@ -461,13 +462,13 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	}
 	defer func() { <-c.sem }()
 	// A server that sends nothing for the stall time, before its headers
-	// or within its body, is cut: a page trickled a byte at a time, or a
-	// connection accepted and never answered, would hold the lock for
-	// ever (the body has no other deadline).
+	// or within its body, is cut, and so is a body that trickles: a page
+	// sent a byte at a time, or a connection accepted and never answered,
+	// would hold the lock for ever (the body has no other deadline).
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	timer := time.AfterFunc(c.stall, func() { cancel(errStalled) })
-	defer timer.Stop()
+	wd := watchdog.Start(c.stall, func() { cancel(errStalled) })
+	defer wd.Stop()
 	stalled := func(err error) error {
 		if errors.Is(context.Cause(sctx), errStalled) && ctx.Err() == nil {
 			return &netError{fmt.Errorf("GET %s: %w", u, errStalled)}
@@ -496,7 +497,8 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 		return stalled(&netError{err})
 	}
 	defer resp.Body.Close()
-	resp.Body = &stallBody{ReadCloser: resp.Body, timer: timer, stall: c.stall, start: time.Now()}
+	wd.Begin()
+	resp.Body = watchedBody{Reader: wd.Reader(resp.Body), Closer: resp.Body}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
@@ -574,35 +576,10 @@ const DefaultStall = 30 * time.Second
 // errStalled is a request cut for receiving nothing for the stall time.
 var errStalled = errors.New("no data received for too long")
 
-// minRate is the slowest a body may arrive, in bytes a second averaged
-// from its start, once it has taken the stall time: a byte every few
-// seconds puts the stall timer off for ever, and a 64 MiB page would
-// take years.
-const minRate = 1 << 10
-
-// errTooSlow is a body arriving slower than minRate.
-var errTooSlow = fmt.Errorf("the body arrives slower than %d bytes a second", minRate)
-
-// stallBody puts the stall timer off each time bytes arrive, and cuts a
-// body that arrives slower than minRate.
-type stallBody struct {
-	io.ReadCloser
-	timer *time.Timer
-	stall time.Duration
-	start time.Time
-	n     int64
-}
-
-func (b *stallBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.stall)
-		b.n += int64(n)
-	}
-	if took := time.Since(b.start); err == nil && took > b.stall && float64(b.n) < took.Seconds()*minRate {
-		return n, fmt.Errorf("after %d bytes in %v: %w", b.n, took.Round(time.Millisecond), errTooSlow)
-	}
-	return n, err
+// watchedBody is a response body read through its watchdog.
+type watchedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // netError marks a failure of the connection rather than of the content.

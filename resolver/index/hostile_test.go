@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/watchdog"
 )
 
 // These tests play a hostile or broken index against the client: each
@@ -467,7 +468,7 @@ func TestAPageTrickledSlowerThanTheMinimumRateIsCut(t *testing.T) {
 	c.stall = 300 * time.Millisecond
 	start := time.Now()
 	_, err := c.Project(context.Background(), "demo")
-	if !errors.Is(err, errTooSlow) || !strings.Contains(err.Error(), srv.URL+"/demo/") {
+	if !errors.Is(err, watchdog.ErrTooSlow) || !strings.Contains(err.Error(), srv.URL+"/demo/") {
 		t.Errorf("got %v; want a body too slow, naming the page", err)
 	}
 	if took := time.Since(start); took > 3*time.Second {

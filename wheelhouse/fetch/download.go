@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/larder-build/larder/internal/watchdog"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -200,11 +201,11 @@ func (e *writeError) Error() string { return "writing: " + e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
 
 // copyBody streams the body into the file and the hash. A body that sends
-// nothing for the stall time is cancelled and retried.
+// nothing for the stall time is cancelled and retried; one that trickles
+// (watchdog) is cut, and not retried.
 func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc, body io.Reader) error {
-	stall := d.f.opts.stall
-	timer := time.AfterFunc(stall, func() { cancel(errStalled) })
-	defer timer.Stop()
+	wd := watchdog.Start(d.f.opts.stall, func() { cancel(errStalled) })
+	defer wd.Stop()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -212,8 +213,10 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 	var reported int64
 	for {
 		n, rerr := body.Read(buf)
+		if err := wd.Arrived(n); err != nil && rerr == nil {
+			return err
+		}
 		if n > 0 {
-			timer.Reset(stall)
 			if _, err := out.Write(buf[:n]); err != nil {
 				return &writeError{err: err}
 			}

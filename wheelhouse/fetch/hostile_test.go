@@ -79,6 +79,18 @@ func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 			case <-time.After(10 * time.Second):
 			}
 		}, "no data received for too long"},
+		{"a byte at a time, never idle", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000000")
+			for i := range 1000000 {
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				_, _ = w.Write(real[i%len(real) : i%len(real)+1])
+				w.(http.Flusher).Flush()
+			}
+		}, "averages under 1024 bytes a second"},
 		{"redirect to another host", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, other.URL+"/"+libWheel, http.StatusFound)
 		}, ""},

@@ -6,7 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +84,72 @@ func TestAClientThatStopsReadingIsCut(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAFallThroughDownloadThatTricklesIsCut: an upstream that sends a
+// file a byte at a time, never idle for the read timeout, is cut once the
+// download has run that long averaging under the watchdog's rate; the
+// client's download is cut and nothing is kept.
+func TestAFallThroughDownloadThatTricklesIsCut(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	p := pypitest.Project{Name: "slow-thing", Releases: []pypitest.Release{{Version: "1.0",
+		Wheels: []pypitest.Wheel{{Tags: "py3-none-any", Size: 100_000}}}}}
+	fake := pypitest.New(&pypitest.Index{Projects: []pypitest.Project{p}})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, ".whl") {
+			fake.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		fake.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		for i := range body {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			w.Write(body[i : i+1])
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer up.Close()
+	st, _ := smallStore(t)
+	cache := t.TempDir()
+	_, base := startServer(t, st, WithUpstream(up.URL+"/simple/"), WithCacheDir(cache), withReadIdleTimeout(idle))
+	page := pageOf(t, base, "slow-thing")
+	if len(page.Files) != 1 {
+		t.Fatalf("page lists %d files", len(page.Files))
+	}
+	start := time.Now()
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Get(base + "/files/" + page.Files[0]["filename"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the download was not cut: %v after %d bytes", err, n)
+	}
+	if err == nil {
+		t.Errorf("a trickled download ended whole (%d bytes); want it cut", n)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("cut after %v; want soon after %v", took, idle)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left, _ := filepath.Glob(filepath.Join(cache, "files", "*"))
+		hidden, _ := filepath.Glob(filepath.Join(cache, "files", ".*"))
+		if len(left)+len(hidden) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("files left in the cache: %v %v", left, hidden)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -34,6 +34,7 @@ type options struct {
 	openWrites     func(*Server, *wheelhouse.Store) error // set by WithHtpasswd
 	readTimeout    time.Duration
 	writeIdle      time.Duration
+	readIdle       time.Duration
 	shared         Cache
 	bake           bakeInfo
 }
@@ -188,6 +189,11 @@ func withReadTimeout(d time.Duration) Option {
 // withWriteIdleTimeout shortens the write idle timeout for tests.
 func withWriteIdleTimeout(d time.Duration) Option {
 	return func(o *options) error { o.writeIdle = d; return nil }
+}
+
+// withReadIdleTimeout shortens the upstream read idle timeout for tests.
+func withReadIdleTimeout(d time.Duration) Option {
+	return func(o *options) error { o.readIdle = d; return nil }
 }
 
 func withClock(now func() time.Time) Option {

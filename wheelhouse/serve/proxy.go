@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/internal/watchdog"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -185,23 +186,30 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 // nil) as it goes, and holds the last read back until the whole matches
 // want (when not "") and size (when not negative): a client given wrong
 // bytes sees a cut download, never a whole wrong file. A stalled read
-// is cut after idleReadTimeout by cancel. It returns the bytes read and
+// is cut after the read idle timeout by cancel. It returns the bytes read and
 // tmp, nil when writing to it failed, and whether the client got it all;
 // a failed or wrong body cuts the client (panics with
 // http.ErrAbortHandler).
 func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, cancel func(), tmp *os.File, file, want string, size int64) (int64, *os.File, bool) {
 	// A download that stalls is cut; every read that makes progress
-	// resets the clock.
-	watchdog := time.AfterFunc(idleReadTimeout, cancel)
-	defer watchdog.Stop()
+	// resets the clock. One that trickles is cut too: the rate counts
+	// the time spent waiting on the upstream, not on the client.
+	idle := time.AfterFunc(s.o.readIdle, cancel)
+	defer idle.Stop()
+	var waited time.Duration
 	hash := sha256.New()
 	bufs := [2][]byte{make([]byte, 64<<10), make([]byte, 64<<10)}
 	var pending []byte
 	var n int64
 	for i := 0; ; i++ {
 		buf := bufs[i%2]
+		before := time.Now()
 		m, rerr := body.Read(buf)
-		watchdog.Reset(idleReadTimeout)
+		waited += time.Since(before)
+		idle.Reset(s.o.readIdle)
+		if err := watchdog.TooSlow(n+int64(m), waited, s.o.readIdle); err != nil && rerr == nil {
+			rerr = err
+		}
 		if m > 0 {
 			n += int64(m)
 			hash.Write(buf[:m])

@@ -116,7 +116,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		connectTimeout: connectTimeout, pageTimeout: pageTimeout,
 		backoffMin: backoffMin, backoffMax: backoffMax, now: time.Now,
 		log: slog.New(slog.DiscardHandler), maxUpload: DefaultMaxUpload, readTimeout: readTimeout,
-		writeIdle: writeIdleTimeout,
+		writeIdle: writeIdleTimeout, readIdle: idleReadTimeout,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
