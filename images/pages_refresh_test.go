@@ -171,6 +171,15 @@ func TestEveryRefreshServesExactlyItsManifestsStaticPages(t *testing.T) {
 				if rep.Refreshed != st.refreshed {
 					t.Errorf("bake %d: refreshed %v (%s), want %v", i+1, rep.Refreshed, rep.Reason, st.refreshed)
 				}
+				// A bake that does not refresh keeps nothing of the
+				// previous image: every layer comes from the wheelhouse.
+				for _, img := range rep.Images {
+					for _, l := range img.Layers {
+						if !st.refreshed && l.State == StateReused {
+							t.Errorf("bake %d: %s keeps %s of the previous image", i+1, img.Platform, l.What)
+						}
+					}
+				}
 				for _, p := range st.platforms {
 					checkServedPages(t, out, p, req.Entries)
 				}
