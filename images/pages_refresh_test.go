@@ -290,3 +290,29 @@ func TestARefreshOfAnImageWithoutAPagesRecordMakesThePagesLayer(t *testing.T) {
 	}
 	checkServedPages(t, out, "linux/amd64", req.Entries)
 }
+
+// TestAPlannedRefreshIsTheRefresh plans a refresh (--plan), then makes
+// it: the plan keeps the pages layer as the refresh does, would send only
+// the delta, the config and the manifest, and has the refresh's digest.
+func TestAPlannedRefreshIsTheRefresh(t *testing.T) {
+	s := sample(t)
+	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
+	req := request(t, s, baseLayout(t), out, "linux/amd64")
+	bake(t, req)
+	req.Entries = without(s.Entries(), "pure-project-12")
+	req.DryRun = true
+	plan := bake(t, req)
+	if !plan.Refreshed {
+		t.Fatalf("the plan is not a refresh: %s", plan.Reason)
+	}
+	// An OCI layout keeps manifests as blobs too.
+	if plan.Upload == nil || plan.Upload.Blobs != 3 {
+		t.Errorf("the plan would write %+v, want the delta, the config and the manifest", plan.Upload)
+	}
+	req.DryRun = false
+	real := bake(t, req)
+	if real.Digest != plan.Digest || real.Write.Blobs != plan.Upload.Blobs || real.Write.Bytes != plan.Upload.Bytes {
+		t.Errorf("plan %s (%+v), refresh %s (%+v)", plan.Digest, plan.Upload, real.Digest, real.Write)
+	}
+	checkServedPages(t, out, "linux/amd64", req.Entries)
+}
