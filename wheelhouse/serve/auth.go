@@ -245,10 +245,14 @@ func (h *htpasswd) dummyHash() []byte {
 // host of its remote address, and for IPv6 its /64, which one machine or
 // site usually has whole (an attacker cycling the addresses of its /64
 // would otherwise fill the limiter, and lock every other client out).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func clientAddr(r *http.Request) string { return clientKey(r.RemoteAddr) }
+
+// clientKey is the client of a remote address ("host:port"): its host,
+// and for IPv6 its /64.
+func clientKey(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		return r.RemoteAddr
+		return remote
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil || !a.Is6() || a.Is4In6() {

@@ -167,6 +167,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		{"larder_fetched_through_bytes_total", "Bytes of files fetched through from the upstream, verified and served whole.", m.fetchedBytes.Load()},
 		{"larder_hash_mismatches_total", "Upstream files refused because their hash did not match.", st.HashMismatches},
 		{"larder_refused_total", "Upstream requests refused: disallowed file hosts, this server's own address, loops.", st.Refused},
+		{"larder_connections_refused_total", "Connections answered 503 because their client had its share open.", st.ConnsRefused},
 		{"larder_upstream_requests_total", "Requests sent to the upstream: pages, files, metadata.", st.UpstreamRequests},
 		{"larder_upstream_failures_total", "Upstream requests that failed for the upstream's sake (refused, timed out, 5xx).", st.UpstreamFailures},
 		{"larder_upstream_skipped_total", "Upstream requests the open breaker answered instead.", st.UpstreamSkipped},

@@ -35,6 +35,7 @@ type options struct {
 	readTimeout    time.Duration
 	writeIdle      time.Duration
 	readIdle       time.Duration
+	maxConns       [2]int // at once, and per client
 	shared         Cache
 	bake           bakeInfo
 }
@@ -189,6 +190,11 @@ func withReadTimeout(d time.Duration) Option {
 // withWriteIdleTimeout shortens the write idle timeout for tests.
 func withWriteIdleTimeout(d time.Duration) Option {
 	return func(o *options) error { o.writeIdle = d; return nil }
+}
+
+// withMaxConns lowers the connection limits for tests.
+func withMaxConns(total, perClient int) Option {
+	return func(o *options) error { o.maxConns = [2]int{total, perClient}; return nil }
 }
 
 // withReadIdleTimeout shortens the upstream read idle timeout for tests.

@@ -116,7 +116,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		connectTimeout: connectTimeout, pageTimeout: pageTimeout,
 		backoffMin: backoffMin, backoffMax: backoffMax, now: time.Now,
 		log: slog.New(slog.DiscardHandler), maxUpload: DefaultMaxUpload, readTimeout: readTimeout,
-		writeIdle: writeIdleTimeout, readIdle: idleReadTimeout,
+		writeIdle: writeIdleTimeout, readIdle: idleReadTimeout, maxConns: [2]int{maxConns, maxClientConns},
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -279,10 +279,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c)
+			return context.WithValue(ctx, connKey{}, unwrapConn(c))
 		},
 	}
 	s.guard.listening(ln.Addr())
+	ln = limitConns(ln, s.o.maxConns[0], s.o.maxConns[1], &s.stats.connsRefused)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

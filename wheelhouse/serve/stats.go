@@ -7,7 +7,7 @@ type counters struct {
 	upstreamRequests, upstreamFailures, upstreamSkipped atomic.Int64
 	pagesFetched, pagesRevalidated, pagesCached         atomic.Int64
 	filesProxied, filesCached, hashMismatches           atomic.Int64
-	refused                                             atomic.Int64
+	refused, connsRefused                               atomic.Int64
 }
 
 // Stats counts what the server did since it started.
@@ -33,6 +33,9 @@ type Stats struct {
 	// hosts the upstream may not name, this server's own address, too
 	// many redirects, and requests that came from this server itself.
 	Refused int64 `json:"refused"`
+	// ConnsRefused counts connections answered 503 and closed because
+	// their client had its share of connections open.
+	ConnsRefused int64 `json:"conns_refused"`
 }
 
 // Stats returns the server's counters.
@@ -42,6 +45,6 @@ func (s *Server) Stats() Stats {
 		UpstreamRequests: c.upstreamRequests.Load(), UpstreamFailures: c.upstreamFailures.Load(), UpstreamSkipped: c.upstreamSkipped.Load(),
 		PagesFetched: c.pagesFetched.Load(), PagesRevalidated: c.pagesRevalidated.Load(), PagesCached: c.pagesCached.Load(),
 		FilesProxied: c.filesProxied.Load(), FilesCached: c.filesCached.Load(), HashMismatches: c.hashMismatches.Load(),
-		Refused: c.refused.Load(),
+		Refused: c.refused.Load(), ConnsRefused: c.connsRefused.Load(),
 	}
 }
