@@ -137,6 +137,12 @@ func TestEveryRefreshServesExactlyItsManifestsStaticPages(t *testing.T) {
 			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "lxml", "pure-project-01") }, platforms: both, refreshed: true},
 			{entries: all, platforms: both, refreshed: true},
 		}},
+		{"two platforms with the same pure closure, sharing their pages layer", []step{
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "lxml", "numpy", "cryptography") }, platforms: both},
+			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry {
+				return without(e, "lxml", "numpy", "cryptography", "pure-project-13")
+			}, platforms: both, refreshed: true},
+		}},
 		{"a platform added on refresh", []step{
 			{entries: all, platforms: amd},
 			{entries: func(e []wheelhouse.Entry) []wheelhouse.Entry { return without(e, "pure-project-02") }, platforms: both, refreshed: true},
