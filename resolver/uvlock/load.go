@@ -63,8 +63,8 @@ func readLock(t *tomldoc.Table) *Lock {
 			Members:      mt.Strs("members"),
 			Requirements: requirements(mt, "requirements"),
 			Constraints:  requirements(mt, "constraints"),
-			Overrides:    requirements(mt, "overrides"),
 		}
+		l.Manifest.Overrides, l.Manifest.ScopedOverrides = overrides(mt)
 		l.Manifest.DependencyGroups = tableMap(mt, "dependency-groups", readRequirement)
 	}
 	l.Packages = tomldoc.ReadTables(t, "package", readPackage)
@@ -145,9 +145,21 @@ func readPackage(t *tomldoc.Table) Package {
 	p.DevDependencies = tableMap(t, "dev-dependencies", readDependency)
 	if st := t.Sub("sdist"); st != nil {
 		f := readFile(st)
+		// A package from a URL or a local archive is its own sdist: uv
+		// writes only the hash (and size), the location being the
+		// source's, such as `sdist = { hash = "sha256:..." }`.
+		if f.URL == "" && f.Path == "" && f.Filename == "" && p.Source.Kind != SourceURL && p.Source.Kind != SourcePath {
+			st.P.Addf(st.Path, "missing url, path or filename")
+		}
 		p.Sdist = &f
 	}
-	p.Wheels = tomldoc.ReadTables(t, "wheels", readFile)
+	p.Wheels = tomldoc.ReadTables(t, "wheels", func(wt *tomldoc.Table) File {
+		f := readFile(wt)
+		if f.URL == "" && f.Path == "" && f.Filename == "" {
+			wt.P.Addf(wt.Path, "missing url, path or filename")
+		}
+		return f
+	})
 	if mt := t.Sub("metadata"); mt != nil {
 		p.Metadata = Metadata{
 			RequiresDist:   requirements(mt, "requires-dist"),
@@ -226,9 +238,6 @@ func readFile(t *tomldoc.Table) File {
 		Hash:     t.Str("hash"),
 		Size:     t.Integer("size"),
 	}
-	if f.URL == "" && f.Path == "" && f.Filename == "" {
-		t.P.Addf(t.Path, "missing url, path or filename")
-	}
 	if t.Has("hash") {
 		if err := checkHash(f.Hash); err != nil {
 			t.P.Add(t.P.X.Wrap(t.KeyPath("hash"), err))
@@ -265,6 +274,45 @@ func checkHash(h string) error {
 		return fmt.Errorf("invalid hash %q: unknown algorithm %q", h, alg)
 	}
 	return nil
+}
+
+// overrides reads [manifest] overrides: requirement tables, and tables
+// with a package key for an override scoped to that package's
+// dependencies.
+func overrides(mt *tomldoc.Table) (global []Requirement, scoped []ScopedOverride) {
+	type entry struct {
+		global *Requirement
+		scoped *ScopedOverride
+	}
+	for _, e := range tomldoc.ReadTables(mt, "overrides", func(t *tomldoc.Table) entry {
+		pt := t.Sub("package")
+		if pt == nil {
+			if t.Has("package") {
+				return entry{} // Sub said what is wrong with it
+			}
+			r := readRequirement(t)
+			return entry{global: &r}
+		}
+		o := &ScopedOverride{Name: pt.RequiredStr("name"), Version: pt.Str("version")}
+		if o.Name != "" && !dist.ValidName(o.Name) {
+			t.P.Addf(pt.KeyPath("name"), "invalid project name %q", o.Name)
+		}
+		if o.Version != "" {
+			if _, err := pep440.Parse(o.Version); err != nil {
+				t.P.Add(t.P.X.Wrap(pt.KeyPath("version"), err))
+			}
+		}
+		o.Dependencies = requirements(t, "dependencies")
+		return entry{scoped: o}
+	}) {
+		switch {
+		case e.global != nil:
+			global = append(global, *e.global)
+		case e.scoped != nil:
+			scoped = append(scoped, *e.scoped)
+		}
+	}
+	return global, scoped
 }
 
 func requirements(t *tomldoc.Table, key string) []Requirement {

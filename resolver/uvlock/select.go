@@ -136,7 +136,14 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 				edges = append(edges, edge{d, m.Name + " group " + g})
 			}
 		}
-		if err := w.roots(edges, map[*Package]bool{m: true}); err != nil {
+		// The member's own dependencies and chosen extras are edges
+		// already; a group may still ask for the member with other
+		// extras ("project[test]" in a dev group).
+		done := map[localVisit]bool{{m, ""}: true}
+		for _, e := range extras {
+			done[localVisit{m, dist.NormalizeName(e)}] = true
+		}
+		if err := w.roots(edges, done); err != nil {
 			return nil, err
 		}
 	}
@@ -152,7 +159,7 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 			edges = append(edges, edge{r.dependency(), "workspace root group " + g})
 		}
 	}
-	if err := w.roots(edges, map[*Package]bool{}); err != nil {
+	if err := w.roots(edges, map[localVisit]bool{}); err != nil {
 		return nil, err
 	}
 	if err := w.walk(); err != nil {
@@ -189,10 +196,18 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 	return &w.sel, nil
 }
 
+// localVisit is a local package, or one of its extras, whose edges
+// roots has taken.
+type localVisit struct {
+	p     *Package
+	extra string // normalized; "" for the package's own dependencies
+}
+
 // roots makes the edges roots, except that an edge to a local package (a
-// path dependency) stands for that package's own edges: it has no index
-// to be found on. Its marker is then not carried over to them.
-func (w *walker) roots(edges []edge, local map[*Package]bool) error {
+// path dependency, or a member itself in one of its groups) stands for
+// that package's own edges and those of the extras it asks for: it has no
+// index to be found on. Its marker is then not carried over to them.
+func (w *walker) roots(edges []edge, local map[localVisit]bool) error {
 	for _, e := range edges {
 		target, rest, ok, err := w.follow(e.dep)
 		if err != nil {
@@ -205,15 +220,18 @@ func (w *walker) roots(edges []edge, local map[*Package]bool) error {
 			w.sel.Roots = append(w.sel.Roots, Root{Package: target, Extras: e.dep.Extra, Marker: rest, From: e.from})
 			continue
 		}
-		if local[target] {
-			continue
-		}
-		local[target] = true
 		var sub []edge
-		for _, d := range target.Dependencies {
-			sub = append(sub, edge{d, target.Name})
+		if !local[localVisit{target, ""}] {
+			local[localVisit{target, ""}] = true
+			for _, d := range target.Dependencies {
+				sub = append(sub, edge{d, target.Name})
+			}
 		}
 		for _, x := range e.dep.Extra {
+			if local[localVisit{target, dist.NormalizeName(x)}] {
+				continue
+			}
+			local[localVisit{target, dist.NormalizeName(x)}] = true
 			for _, d := range lookupNormalized(target.OptionalDependencies, x) {
 				sub = append(sub, edge{d, target.Name + " extra " + x})
 			}
@@ -343,10 +361,14 @@ func (l *Lock) members() []*Package {
 		}
 		return out
 	}
+	// A project may depend on itself (a group holding "project[test]"):
+	// that does not make it some other package's dependency.
 	dependedOn := map[string]bool{}
 	for _, p := range l.Packages {
 		for _, d := range p.allDependencies() {
-			dependedOn[dist.NormalizeName(d.Name)] = true
+			if n := dist.NormalizeName(d.Name); n != dist.NormalizeName(p.Name) {
+				dependedOn[n] = true
+			}
 		}
 	}
 	for i := range l.Packages {

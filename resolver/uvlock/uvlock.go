@@ -50,11 +50,24 @@ type Options struct {
 
 // Manifest is [manifest].
 type Manifest struct {
-	Members          []string
-	Requirements     []Requirement
-	Constraints      []Requirement
+	Members      []string
+	Requirements []Requirement
+	Constraints  []Requirement
+	// Overrides are the overrides that apply to every requirement on
+	// their names; ScopedOverrides those uv scopes to the dependencies of
+	// one package (tool.uv override-dependencies entries written as
+	// { package = { name = ..., version = ... }, dependencies = [...] }).
 	Overrides        []Requirement
+	ScopedOverrides  []ScopedOverride
 	DependencyGroups map[string][]Requirement
+}
+
+// ScopedOverride replaces requirements of one package's dependencies:
+// those of Name (at Version, or at every version when Version is "").
+type ScopedOverride struct {
+	Name         string
+	Version      string
+	Dependencies []Requirement
 }
 
 // Package is one [[package]] entry.
@@ -70,8 +83,11 @@ type Package struct {
 	OptionalDependencies map[string][]Dependency
 	// DevDependencies maps a dependency group to what it adds.
 	DevDependencies map[string][]Dependency
-	Sdist           *File
-	Wheels          []File
+	// Sdist is the source distribution; for a package from a URL or a
+	// local archive (Source.Kind url or path) it may hold only the hash,
+	// the archive being the source itself.
+	Sdist  *File
+	Wheels []File
 	// Metadata is what a local project declared (requires-dist...).
 	Metadata Metadata
 }

@@ -48,6 +48,47 @@ func TestSelectTakesWhatUVSyncInstallsFromRealLocks(t *testing.T) {
 			wantPackages: []string{"iniconfig"},
 		},
 		{
+			name:         "a project whose groups require itself is still the member, its dependencies installed",
+			file:         "group-self.uv.lock",
+			wantGroups:   []string{"bar", "foo"},
+			wantRoots:    []string{"iniconfig"},
+			wantPackages: []string{"iniconfig"},
+		},
+		{
+			name:         "a group requiring the project itself adds the group's other requirements",
+			file:         "group-self.uv.lock",
+			groups:       []string{"foo"},
+			wantGroups:   []string{"bar", "foo"},
+			wantRoots:    []string{"iniconfig", "typing-extensions"},
+			wantPackages: []string{"iniconfig", "typing-extensions"},
+		},
+		{
+			name:         "a group requiring the project with an extra adds that extra's requirements",
+			file:         "group-self.uv.lock",
+			groups:       []string{"bar"},
+			wantGroups:   []string{"bar", "foo"},
+			wantRoots:    []string{"iniconfig", "idna"},
+			wantPackages: []string{"idna", "iniconfig"},
+		},
+		{
+			name:         "a dependency from a URL archive whose sdist has only a hash is read and reached",
+			file:         "url-source-sdist-hash.uv.lock",
+			wantRoots:    []string{"root"},
+			wantPackages: []string{"anyio", "idna", "root", "sniffio"},
+		},
+		{
+			name:         "two URL entries of one version are told apart by source, each under its fork",
+			file:         "url-sources-by-marker.uv.lock",
+			wantRoots:    []string{"iniconfig", "iniconfig"},
+			wantPackages: []string{"iniconfig", "iniconfig"},
+		},
+		{
+			name:         "an override scoped to one package's dependencies is read",
+			file:         "scoped-overrides.uv.lock",
+			wantRoots:    []string{"anyio"},
+			wantPackages: []string{"anyio", "idna", "sniffio"},
+		},
+		{
 			name:         "a script's lock installs its [manifest] requirements",
 			file:         "script.py.lock",
 			wantRoots:    []string{"anyio"},
@@ -90,5 +131,69 @@ func TestSelectRefusesALockWithNothingToInstallFrom(t *testing.T) {
 	}
 	if _, err := l.Select(nil, nil); err == nil || !strings.Contains(err.Error(), "no workspace member") {
 		t.Errorf("Select = %v, want an error saying there is no workspace member", err)
+	}
+}
+
+// TestLoadReadsWhatUVWritesForDirectSources checks the parts of real locks
+// (testdata/uvlock/wild) that Select does not show: the hash-only sdist of
+// a URL source and [manifest] overrides scoped to a package.
+func TestLoadReadsWhatUVWritesForDirectSources(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		file  string
+		check func(t *testing.T, l *Lock)
+	}{
+		{
+			name: "a URL source's sdist is its hash alone",
+			file: "url-source-sdist-hash.uv.lock",
+			check: func(t *testing.T, l *Lock) {
+				p := l.Packages[3]
+				if p.Name != "root" || p.Source.Kind != SourceURL || p.Source.Subdirectory != "packages/root" {
+					t.Fatalf("package[3] = %s %+v", p.Name, p.Source)
+				}
+				if p.Sdist == nil || p.Sdist.Hash != "sha256:24b55efee28d08ad3cdc58903e359e820601baa6a4a4b3424311541ebcfb09d3" || p.Sdist.URL != "" {
+					t.Errorf("sdist = %+v, want the hash alone", p.Sdist)
+				}
+			},
+		},
+		{
+			name: "scoped overrides are kept apart from global ones",
+			file: "scoped-overrides.uv.lock",
+			check: func(t *testing.T, l *Lock) {
+				var global []string
+				for _, r := range l.Manifest.Overrides {
+					global = append(global, r.PEP508())
+				}
+				if !slices.Equal(global, []string{"idna==3.1", "sniffio"}) {
+					t.Errorf("overrides = %q", global)
+				}
+				if len(l.Manifest.ScopedOverrides) != 1 {
+					t.Fatalf("scoped overrides = %+v", l.Manifest.ScopedOverrides)
+				}
+				o := l.Manifest.ScopedOverrides[0]
+				if o.Name != "anyio" || o.Version != "3.7.0" || len(o.Dependencies) != 1 || o.Dependencies[0].PEP508() != "idna==3.2" {
+					t.Errorf("scoped override = %+v", o)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := Load("../../testdata/uvlock/wild/" + tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, l)
+		})
+	}
+}
+
+// TestLoadRefusesAnSdistWithNoLocationFromAnIndex keeps the check that an
+// index package's sdist says where it is: only a URL or path source's
+// sdist may be its hash alone.
+func TestLoadRefusesAnSdistWithNoLocationFromAnIndex(t *testing.T) {
+	const lock = "version = 1\n\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\nsdist = { hash = \"sha256:9ecdbbd083b06798ae1e86adcbfe8ab1479cf864e4ee30fe4e46a003d12491ca\" }\n"
+	_, err := Decode(strings.NewReader(lock))
+	if err == nil || !strings.Contains(err.Error(), "package[0].sdist: missing url, path or filename") {
+		t.Errorf("Decode = %v, want an error naming package[0].sdist", err)
 	}
 }
