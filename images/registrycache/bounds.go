@@ -154,7 +154,7 @@ func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	})
 	out := r.WithContext(ctx)
 	if st.sending {
-		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer, drain: b.t.drain, start: time.Now()}
+		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer, drain: b.t.drain, start: time.Now(), rate: watchdog.NewMeter(b.t.idle)}
 	}
 	resp, err := b.next.RoundTrip(out)
 	st.mu.Lock()
@@ -193,6 +193,7 @@ type sentBody struct {
 	st                  *sendState
 	idle, answer, drain time.Duration
 	start               time.Time
+	rate                watchdog.Meter
 	sent                int64
 }
 
@@ -203,7 +204,7 @@ func (s *sentBody) Read(p []byte) (int, error) {
 	s.sent += int64(n)
 	// A registry that takes the upload a byte at a time, never idle for
 	// long, is cut too.
-	if werr := watchdog.TooSlow(s.sent, time.Since(s.start), s.idle); werr != nil && err == nil && s.st.sending {
+	if werr := s.rate.Add(int64(n), time.Since(s.start)); werr != nil && err == nil && s.st.sending {
 		return n, werr
 	}
 	switch {

@@ -1,9 +1,13 @@
 // Package watchdog cuts a transfer that stalls or trickles. A read that
-// brings bytes puts the idle cut off; a transfer that has run longer than
-// its idle time must also average MinRate, or a byte sent now and then
-// would put the cut off for ever and hold a request, a connection and a
-// goroutine for as long as the sender likes (a 100 MB wheel at a byte a
-// minute takes two centuries).
+// brings bytes puts the idle cut off; a transfer must also keep up
+// MinRate, or a byte sent now and then would put the cut off for ever and
+// hold a request, a connection and a goroutine for as long as the sender
+// likes (a 100 MB wheel at a byte a minute takes two centuries). It may
+// fall behind MinRate by its idle time's worth of bytes, and bytes sent
+// ahead of MinRate count for no more than that: a sender that starts fast
+// and then trickles is cut about its idle time after it slows down, not
+// once its whole average has fallen (10 MB sent at once would otherwise
+// buy three hours of a byte a minute, and a 1 GB blob twelve days).
 //
 // It is the one rule for every body larder reads from a server it does
 // not control: index pages and metadata, wheels, registry blobs, and the
@@ -28,39 +32,68 @@ type Watch struct {
 	timer *time.Timer
 	idle  time.Duration
 	start time.Time
-	n     int64
+	m     Meter
 }
 
 // Start starts watching: cut runs once nothing has arrived for idle (it
 // should end the transfer, so that the read waiting on it returns). The
 // rate is measured from now, or from Begin.
 func Start(idle time.Duration, cut func()) *Watch {
-	return &Watch{timer: time.AfterFunc(idle, cut), idle: idle, start: time.Now()}
+	return &Watch{timer: time.AfterFunc(idle, cut), idle: idle, start: time.Now(), m: NewMeter(idle)}
 }
 
-// Begin restarts the rate's clock: for a watch started before a request,
-// whose body begins only with the answer.
+// Begin restarts the rate's clock and the idle cut: for a watch started
+// before a request, whose body begins only with the answer (the answer's
+// headers are bytes that arrived).
 func (w *Watch) Begin() {
-	w.start, w.n = time.Now(), 0
+	w.timer.Reset(w.idle)
+	w.start, w.m = time.Now(), NewMeter(w.idle)
 }
 
 // Arrived records n bytes read: when n > 0 the idle cut is put off. It
-// returns an error wrapping ErrTooSlow when the transfer has run longer
-// than its idle time and averages under MinRate.
+// returns an error wrapping ErrTooSlow when the transfer has fallen too
+// far behind MinRate (Meter).
 func (w *Watch) Arrived(n int) error {
 	if n > 0 {
 		w.timer.Reset(w.idle)
-		w.n += int64(n)
 	}
-	return TooSlow(w.n, time.Since(w.start), w.idle)
+	return w.m.Add(int64(n), time.Since(w.start))
 }
 
-// TooSlow returns an error wrapping ErrTooSlow when a transfer of n bytes
-// has taken longer than grace and averages under MinRate: for a
-// transfer whose idle cut is kept elsewhere.
-func TooSlow(n int64, took, grace time.Duration) error {
-	if took > grace && float64(n) < took.Seconds()*MinRate {
-		return fmt.Errorf("after %d bytes in %v: %w", n, took.Round(time.Millisecond), ErrTooSlow)
+// Meter holds a transfer to MinRate, for a transfer whose idle cut is
+// kept elsewhere or whose clock is its own (time spent waiting on the
+// sender only). The transfer starts with grace's worth of MinRate in
+// hand, spends MinRate a second and earns each byte it moves, holding no
+// more than grace's worth: it is too slow once it has nothing in hand. A
+// transfer that moves nothing is too slow after grace; one that averages
+// under MinRate from its start, as soon as it is grace's worth behind;
+// one that slows down after a fast start, once it has spent grace's worth
+// below MinRate.
+type Meter struct {
+	grace time.Duration
+	hand  float64       // bytes in hand, at most grace's worth
+	at    time.Duration // the clock at the last Add
+	n     int64         // bytes moved
+}
+
+// NewMeter returns a meter whose transfer may fall grace's worth of
+// MinRate behind.
+func NewMeter(grace time.Duration) Meter {
+	return Meter{grace: grace, hand: grace.Seconds() * MinRate}
+}
+
+// Add records n bytes moved when the transfer's clock reads took (which
+// never goes back). It returns an error wrapping ErrTooSlow once the
+// transfer has fallen behind.
+func (m *Meter) Add(n int64, took time.Duration) error {
+	if took > m.at {
+		m.hand -= (took - m.at).Seconds() * MinRate
+		m.at = took
+	}
+	m.n += n
+	m.hand = min(m.hand+float64(n), m.grace.Seconds()*MinRate)
+	if m.hand < 0 {
+		return fmt.Errorf("after %d bytes in %v: %w", m.n, took.Round(time.Millisecond), ErrTooSlow)
 	}
 	return nil
 }

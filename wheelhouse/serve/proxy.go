@@ -197,6 +197,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 	idle := time.AfterFunc(s.o.readIdle, cancel)
 	defer idle.Stop()
 	var waited time.Duration
+	rate := watchdog.NewMeter(s.o.readIdle)
 	hash := sha256.New()
 	bufs := [2][]byte{make([]byte, 64<<10), make([]byte, 64<<10)}
 	var pending []byte
@@ -206,8 +207,10 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 		before := time.Now()
 		m, rerr := body.Read(buf)
 		waited += time.Since(before)
-		idle.Reset(s.o.readIdle)
-		if err := watchdog.TooSlow(n+int64(m), waited, s.o.readIdle); err != nil && rerr == nil {
+		if m > 0 {
+			idle.Reset(s.o.readIdle)
+		}
+		if err := rate.Add(int64(m), waited); err != nil && rerr == nil {
 			rerr = err
 		}
 		if m > 0 {
