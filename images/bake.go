@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path"
@@ -211,6 +212,19 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	prev, prevImages, err := previous(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	// A pages layer this machine has no record of is read to learn what
+	// it holds (a tampered one is made afresh, never trusted).
+	content.Kept = func(_ context.Context, platform string, diffID v1.Hash) (io.ReadCloser, error) {
+		img := prevImages[platform]
+		if img == nil {
+			return nil, fmt.Errorf("no previous image for %s", platform)
+		}
+		l, err := layersByDiffID(img)(diffID)
+		if err != nil {
+			return nil, err
+		}
+		return l.Uncompressed()
 	}
 	rep := &Report{Output: req.Output.String(), DryRun: req.DryRun}
 	plan, err := req.plan(prev, prevImages, rep)

@@ -322,3 +322,71 @@ func TestAPlannedRefreshIsTheRefresh(t *testing.T) {
 	}
 	checkServedPages(t, out, "linux/amd64", req.Entries)
 }
+
+// TestARefreshOnAnotherMachineReadsThePagesLayerOnce: a machine without
+// the record of the pages layer it keeps (a CI runner refreshing what
+// another baked) reads that layer once from the registry to learn what it
+// holds, keeps it, uploads only the deltas and configs, and serves
+// exactly the new closure's pages; the next refresh there reads nothing.
+func TestARefreshOnAnotherMachineReadsThePagesLayerOnce(t *testing.T) {
+	s := sample(t)
+	reg := newRegistry(t)
+	out := mustRef(t, "docker://"+reg.host()+"/edx/lms:dev")
+	req := request(t, s, baseLayout(t), out)
+	first := bake(t, req)
+	pagesBlobs := map[string]bool{}
+	for _, img := range first.Images {
+		for _, l := range img.Layers {
+			if l.What == layers.KindPages {
+				pagesBlobs[l.Digest] = true
+			}
+		}
+	}
+	if len(pagesBlobs) != 2 {
+		t.Fatalf("%d pages layers for two platforms", len(pagesBlobs))
+	}
+	readPagesBlobs := func() int {
+		n := 0
+		for _, l := range reg.requests() {
+			if !strings.HasPrefix(l, "GET ") || !strings.Contains(l, "/blobs/") {
+				continue
+			}
+			for d := range pagesBlobs {
+				if strings.Contains(l, d) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+
+	req.layerDir = filepath.Join(t.TempDir(), "another-machine")
+	req.Entries = bump(t, s)
+	reg.reset()
+	second := bake(t, req)
+	if !second.Refreshed {
+		t.Fatalf("not a refresh: %s", second.Reason)
+	}
+	for _, img := range second.Images {
+		for _, l := range img.Layers {
+			if l.What == layers.KindPages && l.State != StateReused {
+				t.Errorf("%s: the pages layer was %s, want kept", img.Platform, l.State)
+			}
+		}
+	}
+	if n := readPagesBlobs(); n != 2 {
+		t.Errorf("the refresh read the pages layers %d times, want each once", n)
+	}
+	if got := reg.uploads(); len(got) != 4 {
+		t.Errorf("uploaded %d blobs, want 2 deltas and 2 configs: %v", len(got), got)
+	}
+	for _, p := range req.Platforms {
+		checkServedPages(t, out, p, req.Entries)
+	}
+
+	reg.reset()
+	bake(t, req)
+	if n := readPagesBlobs(); n != 0 {
+		t.Errorf("a second refresh on that machine read the pages layers %d times, want none", n)
+	}
+}

@@ -1,11 +1,7 @@
 package layers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -37,6 +33,10 @@ type Content struct {
 	// takes a stack's from it when they were made from the stack's
 	// entries, and makes them itself otherwise.
 	Made *Indexes
+	// Kept, when not nil, opens a layer of the image a bake refreshes: a
+	// pages layer this machine has no record of is read to learn what it
+	// holds (without it, such a layer is made afresh).
+	Kept KeptLayer
 }
 
 func (c Content) dir() string {
@@ -99,20 +99,24 @@ func (c Content) BucketFiles(s *Stack, b Bucket) ([]File, error) {
 	return out, nil
 }
 
-// DeltaFiles are the files of a stack's top layer: the files the buckets
-// do not hold, whiteouts for the files of kept buckets that the image no
-// longer has, the image's manifest.json, and the pages of its static
-// simple index that differ from those of the pages layer it keeps (none
-// when the pages layer is made afresh).
+// DeltaFiles are the files of a stack's top layer, for a stack whose
+// pages layer is made afresh: the files the buckets do not hold, whiteouts
+// for the files of kept buckets that the image no longer has, and the
+// image's manifest.json.
 func (c Content) DeltaFiles(s *Stack) ([]File, error) {
 	ix, err := c.index(s)
 	if err != nil {
 		return nil, err
 	}
-	return c.deltaFiles(s, ix)
+	return c.deltaFiles(s, ix, nil)
 }
 
-func (c Content) deltaFiles(s *Stack, ix *index) ([]File, error) {
+// deltaFiles are the files of a stack's top layer: the files the buckets
+// do not hold, whiteouts for the files of kept buckets that the image no
+// longer has, the image's manifest.json, and, when the stack keeps a
+// pages layer holding kept, the pages that differ from its own and
+// whiteouts for the projects it has and the image no longer does.
+func (c Content) deltaFiles(s *Stack, ix *index, kept *pagesRecord) ([]File, error) {
 	var out []File
 	for _, e := range s.Delta {
 		fs, err := c.entryFiles(e)
@@ -128,18 +132,18 @@ func (c Content) deltaFiles(s *Stack, ix *index) ([]File, error) {
 		}
 	}
 	out = append(out, ix.manifest)
-	if s.Pages == nil {
+	if kept == nil {
 		return out, nil
 	}
 	for _, p := range ix.pages {
-		name, root := pageProject(c.dir(), p.Path)
-		if root && ix.record.Root != s.Pages.Root || !root && ix.record.Projects[name] != s.Pages.Projects[name] {
+		name, root := pageGroup(strings.TrimPrefix(p.Path, c.dir()+"/"))
+		if root && ix.record.Root != kept.Root || !root && ix.record.Projects[name] != kept.Projects[name] {
 			out = append(out, p)
 		}
 	}
 	// A project the pages layer has and the image no longer does goes
 	// with its folder.
-	for name := range s.Pages.Projects {
+	for name := range kept.Projects {
 		if _, ok := ix.record.Projects[name]; !ok {
 			out = append(out, File{Path: path.Join(c.dir(), wheelhouse.SimpleDir, name), Whiteout: true})
 		}
@@ -147,42 +151,12 @@ func (c Content) deltaFiles(s *Stack, ix *index) ([]File, error) {
 	return out, nil
 }
 
-// PagesFiles are the files of a stack's pages layer, its static simple
-// index, and the record of what they hold; nil files when the stack keeps
-// the pages layer of the image it refreshes (the record is then that
-// layer's).
-func (c Content) PagesFiles(s *Stack) ([]File, *PagesRecord, error) {
-	ix, err := c.index(s)
-	if err != nil {
-		return nil, nil, err
-	}
-	files, rec := pagesFiles(s, ix)
-	return files, rec, nil
-}
-
-func pagesFiles(s *Stack, ix *index) ([]File, *PagesRecord) {
-	if s.Pages != nil {
-		rec := *s.Pages
-		return nil, &rec
-	}
-	rec := ix.record
-	return ix.pages, &rec
-}
-
-// pageProject returns the project whose page p is, or root for the
-// index of every project.
-func pageProject(dir, p string) (name string, root bool) {
-	rel := strings.TrimPrefix(p, dir+"/"+wheelhouse.SimpleDir+"/")
-	name, _, found := strings.Cut(rel, "/")
-	return name, !found
-}
-
 // index is an image's manifest.json and static simple index, with the
 // digests of its pages that a pages layer records.
 type index struct {
 	manifest File
 	pages    []File
-	record   PagesRecord
+	record   pagesRecord
 }
 
 // index returns the stack's index: the one made ahead when it was made
@@ -217,45 +191,15 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 	ix := &index{
 		manifest: DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m),
 		pages:    make([]File, 0, len(pages)),
-		record:   PagesRecord{Projects: map[string]string{}},
 	}
-	// Each project's pages, and the root pages, are digested together,
-	// in path order (the pages come sorted).
-	const rootKey = "/" // no project is named so
-	groups := map[string]hash.Hash{}
+	sums := make([]pageSum, 0, len(pages))
 	for _, p := range pages {
 		f := DataFile(path.Join(c.dir(), p.Path), 0o644, p.Data)
 		ix.pages = append(ix.pages, f)
-		key, root := pageProject(c.dir(), f.Path)
-		if root {
-			key = rootKey
-		}
-		h := groups[key]
-		if h == nil {
-			h = sha256.New()
-			groups[key] = h
-		}
-		io.WriteString(h, path.Base(f.Path)+" "+f.SHA256+"\n")
+		sums = append(sums, pageSum{p.Path, f.SHA256})
 	}
-	for key, h := range groups {
-		d := hex.EncodeToString(h.Sum(nil)[:16])
-		if key == rootKey {
-			ix.record.Root = d
-		} else {
-			ix.record.Projects[key] = d
-		}
-	}
+	ix.record = digestPages(sums)
 	return ix, nil
-}
-
-// validPagesDigest reports whether d can be the digest of a group of
-// pages: 128 bits of the sha256 of their names and sha256s, in hex.
-func validPagesDigest(d string) bool {
-	if len(d) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(d)
-	return err == nil && strings.ToLower(d) == d
 }
 
 // Indexes are images' manifest.json and static simple index, made in

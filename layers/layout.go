@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/larder-build/larder/wheelhouse"
 )
 
 // LayoutLabel is the image config label that records the Layout, so that
@@ -26,24 +24,18 @@ const PureSet = "pure"
 type Layout struct {
 	Version int            `json:"version"`
 	Buckets []BucketRecord `json:"buckets"`
-	// Pages is the layer holding the image's static simple index as it
-	// was when the buckets were laid out; nil in images baked by larder
+	// Pages names the layer holding the image's static simple index as
+	// it was when the layer was made; nil in images baked by larder
 	// before it (their delta holds every page).
-	Pages *PagesRecord `json:"pages,omitempty"`
+	Pages *PagesLayer `json:"pages,omitempty"`
 }
 
-// PagesRecord describes an image's pages layer: what each of its pages
-// holds, so that a refresh puts only the pages that differ into its delta
-// and keeps the layer.
-type PagesRecord struct {
+// PagesLayer names an image's pages layer. What it holds is not
+// recorded in the image: a refresh knows it from its own record of the
+// layer, or reads the layer.
+type PagesLayer struct {
 	// DiffID finds the layer in the image.
 	DiffID string `json:"diff_id"`
-	// Root is the digest of the root pages (simple/index.html and
-	// simple/index.json).
-	Root string `json:"root"`
-	// Projects maps each project with pages in the layer to the digest
-	// of its pages.
-	Projects map[string]string `json:"projects"`
 }
 
 // BucketRecord describes one bucket layer of an image.
@@ -93,28 +85,10 @@ func DecodeLayout(s string) (*Layout, error) {
 			return nil, fmt.Errorf("reading the %s label: bucket %q %d/%d is not valid", LayoutLabel, b.Set, b.Index, b.Count)
 		}
 	}
-	if err := l.Pages.check(); err != nil {
-		return nil, fmt.Errorf("reading the %s label: pages layer: %w", LayoutLabel, err)
-	}
-	return &l, nil
-}
-
-// check reports a record that could not have been written by a bake: its
-// names become paths of whiteouts in the next delta.
-func (r *PagesRecord) check() error {
-	if r == nil {
-		return nil
-	}
-	if _, err := v1.NewHash(r.DiffID); err != nil {
-		return err
-	}
-	if !validPagesDigest(r.Root) {
-		return fmt.Errorf("root digest %q is not valid", r.Root)
-	}
-	for name, d := range r.Projects {
-		if !wheelhouse.ValidProjectDir(name) || !validPagesDigest(d) {
-			return fmt.Errorf("project %q with digest %q is not valid", name, d)
+	if l.Pages != nil {
+		if _, err := v1.NewHash(l.Pages.DiffID); err != nil {
+			return nil, fmt.Errorf("reading the %s label: pages layer: %w", LayoutLabel, err)
 		}
 	}
-	return nil
+	return &l, nil
 }

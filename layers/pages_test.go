@@ -2,11 +2,22 @@ package layers
 
 import (
 	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
 	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
@@ -70,21 +81,17 @@ func layerOf(t *testing.T, b Built, kind string) Part {
 	return Part{}
 }
 
-func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *testing.T) {
-	s := bigStore(t)
-	builder, err := NewBuilder(WithDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := Content{Store: s}
-	first := mustPlan(t, Request{Entries: closure(s), Platforms: twoPlatforms, Buckets: 4})
+// firstBake builds a first layout of s's closure with builder, and
+// returns the built stacks and the layouts a refresh reads from the label.
+func firstBake(t *testing.T, builder *Builder, c Content) ([]Built, map[string]*Layout) {
+	t.Helper()
+	first := mustPlan(t, Request{Entries: closure(c.Store), Platforms: twoPlatforms, Buckets: 4})
 	built, err := builder.BuildStacks(t.Context(), first, c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prev := map[string]*Layout{}
 	for _, b := range built {
-		prev[b.Platform] = b.Layout
 		if b.Layout.Pages == nil || b.Layout.Pages.DiffID != layerOf(t, b, KindPages).DiffID.String() {
 			t.Fatalf("%s: the layout records pages layer %+v", b.Platform, b.Layout.Pages)
 		}
@@ -97,7 +104,13 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 			t.Fatal(err)
 		}
 	}
-	// Bump six, drop requests, add a new project: the rest is unchanged.
+	return built, prev
+}
+
+// bumped is s's closure with six bumped, requests dropped and attrs
+// added: the rest unchanged.
+func bumped(t *testing.T, s *wheelhouse.Store) []wheelhouse.Entry {
+	t.Helper()
 	wheelhousetest.Add(t, s, wheelhousetest.Dist(t, "six", "1.18.0", 3000, false, "py2.py3-none-any")...)
 	wheelhousetest.Add(t, s, wheelhousetest.Dist(t, "attrs", "24.2.0", 3000, false, "py3-none-any")...)
 	var entries []wheelhouse.Entry
@@ -106,6 +119,46 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 			entries = append(entries, e)
 		}
 	}
+	return entries
+}
+
+// deltaPages are the names of the pages and page whiteouts of a delta.
+func deltaPages(delta []entry) []string {
+	var out []string
+	for _, e := range delta {
+		if strings.HasPrefix(e.hdr.Name, "wheelhouse/simple/") && e.hdr.Typeflag == tar.TypeReg {
+			out = append(out, e.hdr.Name)
+		}
+	}
+	return out
+}
+
+// servedPages overlays a stack's pages layer (the kept one from old, or
+// its own) and its delta, and returns the pages a runtime would see.
+func servedPages(t *testing.T, b Built, old []Built, i int) map[string]string {
+	t.Helper()
+	tree := map[string][]byte{}
+	pages := layerOf(t, b, KindPages)
+	if pages.Reused {
+		overlay(tree, readLayer(t, layerOf(t, old[i], KindPages).Layer))
+	} else {
+		overlay(tree, readLayer(t, pages.Layer))
+	}
+	overlay(tree, readLayer(t, layerOf(t, b, KindDelta).Layer))
+	return pagesOf(tree)
+}
+
+func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *testing.T) {
+	s := bigStore(t)
+	builder, err := NewBuilder(WithDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No Kept: what the kept layer holds can only come from the record
+	// this builder wrote when it made the layer.
+	c := Content{Store: s}
+	built, prev := firstBake(t, builder, c)
+	entries := bumped(t, s)
 	refresh := mustPlan(t, Request{Entries: entries, Platforms: twoPlatforms, Previous: prev, Threshold: 0.5})
 	if refresh.Compacted {
 		t.Fatalf("compacted: %s", refresh.Reason)
@@ -117,18 +170,8 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 	for i, b := range again {
 		old := built[i]
 		pages := layerOf(t, b, KindPages)
-		if !pages.Reused || pages.DiffID != layerOf(t, old, KindPages).DiffID {
+		if !pages.Reused || pages.DiffID != layerOf(t, old, KindPages).DiffID || b.Layout.Pages.DiffID != pages.DiffID.String() {
 			t.Errorf("%s: pages layer reused %v, %s, want the previous image's %s", b.Platform, pages.Reused, pages.DiffID, layerOf(t, old, KindPages).DiffID)
-		}
-		if b.Layout.Pages.Projects == nil || !maps.Equal(b.Layout.Pages.Projects, prev[b.Platform].Pages.Projects) {
-			t.Errorf("%s: the refreshed image records other pages than its kept layer's", b.Platform)
-		}
-		delta := readLayer(t, layerOf(t, b, KindDelta).Layer)
-		var pageNames []string
-		for _, e := range delta {
-			if strings.HasPrefix(e.hdr.Name, "wheelhouse/simple/") && e.hdr.Typeflag == tar.TypeReg {
-				pageNames = append(pageNames, e.hdr.Name)
-			}
 		}
 		want := []string{
 			"wheelhouse/simple/.wh.requests",
@@ -136,15 +179,12 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 			"wheelhouse/simple/index.html", "wheelhouse/simple/index.json",
 			"wheelhouse/simple/six/index.html", "wheelhouse/simple/six/index.json",
 		}
-		if !slices.Equal(pageNames, want) {
-			t.Errorf("%s: the delta holds pages %q, want %q", b.Platform, pageNames, want)
+		if got := deltaPages(readLayer(t, layerOf(t, b, KindDelta).Layer)); !slices.Equal(got, want) {
+			t.Errorf("%s: the delta holds pages %q, want %q", b.Platform, got, want)
 		}
 		// The kept pages layer under the new delta is exactly the static
 		// index of the refreshed image.
-		tree := map[string][]byte{}
-		overlay(tree, readLayer(t, layerOf(t, old, KindPages).Layer))
-		overlay(tree, delta)
-		if got, want := pagesOf(tree), staticPages(t, refresh.Stacks[i].Entries); !maps.Equal(got, want) {
+		if got, want := servedPages(t, b, built, i), staticPages(t, refresh.Stacks[i].Entries); !maps.Equal(got, want) {
 			t.Errorf("%s: the image's pages are not its static index: %d pages, want %d", b.Platform, len(got), len(want))
 		}
 	}
@@ -156,19 +196,183 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 			bumpOnly = append(bumpOnly, e)
 		}
 	}
-	st := &mustPlan(t, Request{Entries: bumpOnly, Platforms: twoPlatforms, Previous: prev, Threshold: 0.5}).Stacks[0]
-	files, err := c.DeltaFiles(st)
+	p := mustPlan(t, Request{Entries: bumpOnly, Platforms: twoPlatforms, Previous: prev, Threshold: 0.5})
+	third, err := builder.BuildStacks(t.Context(), p, c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, f := range files {
-		if strings.Contains(f.Path, "/simple/") {
-			got = append(got, f.name())
-		}
-	}
+	got := deltaPages(readLayer(t, layerOf(t, third[0], KindDelta).Layer))
 	if want := []string{"wheelhouse/simple/six/index.html", "wheelhouse/simple/six/index.json"}; !slices.Equal(got, want) {
 		t.Errorf("a bump's delta holds pages %q, want %q", got, want)
+	}
+}
+
+// pagesTar writes entries as a layer's tar and returns it and its diff ID.
+func pagesTar(t *testing.T, entries []entry) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := *e.hdr
+		h.Size = int64(len(e.data))
+		if h.Typeflag == tar.TypeDir || h.Typeflag == tar.TypeSymlink {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.data)
+	}
+	tw.Close()
+	sum := sha256.Sum256(buf.Bytes())
+	return buf.Bytes(), "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func TestAPagesLayerThisMachineHasNoRecordOfIsReadAndOnlyPagesAreKept(t *testing.T) {
+	s := bigStore(t)
+	first, err := NewBuilder(WithDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, prev := firstBake(t, first, Content{Store: s})
+	genuine := readLayer(t, layerOf(t, built[0], KindPages).Layer)
+	entries := bumped(t, s)
+	reg := func(name, data string) entry {
+		return entry{&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644}, []byte(data)}
+	}
+	edit := func(f func([]entry) []entry) []entry { return f(slices.Clone(genuine)) }
+	for _, tc := range []struct {
+		name   string
+		layer  []entry // nil: the genuine layer, as the first bake built it
+		lie    bool    // the label's diff ID is not the layer's
+		fail   bool    // the layer cannot be read
+		record string  // a record already in the builder's folder
+		kept   bool
+	}{
+		{name: "the genuine layer", kept: true},
+		{name: "a corrupt record on disk, the layer read", record: "{", kept: true},
+		{name: "a page with other bytes", layer: edit(func(es []entry) []entry {
+			for i, e := range es {
+				if e.hdr.Name == "wheelhouse/simple/django/index.html" {
+					es[i] = reg(e.hdr.Name, "<a href=evil>")
+				}
+			}
+			return es
+		}), kept: true},
+		{name: "a page of a project the image does not have", layer: edit(func(es []entry) []entry {
+			return append(es, entry{&tar.Header{Typeflag: tar.TypeDir, Name: "wheelhouse/simple/evil/", Mode: 0o755}, nil},
+				reg("wheelhouse/simple/evil/index.html", "<a href=evil>"))
+		}), kept: true},
+		{name: "a wheel beside the pages", layer: edit(func(es []entry) []entry {
+			return append(es, entry{&tar.Header{Typeflag: tar.TypeDir, Name: "wheelhouse/files/", Mode: 0o755}, nil},
+				reg("wheelhouse/files/six-1.17.0-py2.py3-none-any.whl", "evil"))
+		})},
+		{name: "a file outside the wheelhouse", layer: edit(func(es []entry) []entry {
+			return append(es, reg("usr/bin/python3", "evil"))
+		})},
+		{name: "another file in a project's folder", layer: edit(func(es []entry) []entry {
+			return append(es, reg("wheelhouse/simple/django/evil.html", "evil"))
+		})},
+		{name: "a link for a page", layer: edit(func(es []entry) []entry {
+			for i, e := range es {
+				if e.hdr.Name == "wheelhouse/simple/django/index.html" {
+					es[i] = entry{&tar.Header{Typeflag: tar.TypeSymlink, Name: e.hdr.Name, Linkname: "/etc/passwd", Mode: 0o777}, nil}
+				}
+			}
+			return es
+		})},
+		{name: "a setuid page", layer: edit(func(es []entry) []entry {
+			for i, e := range es {
+				if e.hdr.Name == "wheelhouse/simple/django/index.html" {
+					h := *e.hdr
+					h.Mode = 0o4755
+					es[i] = entry{&h, e.data}
+				}
+			}
+			return es
+		})},
+		{name: "a layer whose bytes are not its diff ID's", lie: true},
+		{name: "a layer that cannot be read", fail: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			layer := tc.layer
+			if layer == nil {
+				layer = genuine
+			}
+			data, diffID := pagesTar(t, layer)
+			if tc.layer == nil && diffID != prev["linux/amd64"].Pages.DiffID {
+				t.Fatalf("the genuine layer rewritten has diff ID %s, built %s", diffID, prev["linux/amd64"].Pages.DiffID)
+			}
+			if tc.lie {
+				data = append(data, make([]byte, 1024)...)
+			}
+			label := map[string]*Layout{}
+			for p, l := range prev {
+				c := *l
+				c.Pages = &PagesLayer{DiffID: diffID}
+				label[p] = &c
+			}
+			dir := t.TempDir()
+			if tc.record != "" {
+				h, _ := v1.NewHash(diffID)
+				os.MkdirAll(filepath.Join(dir, pagesDir), 0o755)
+				os.WriteFile(filepath.Join(dir, pagesDir, h.Hex+".json"), []byte(tc.record), 0o644)
+			}
+			builder, err := NewBuilder(WithDir(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var opened int
+			c := Content{Store: s, Kept: func(_ context.Context, platform string, d v1.Hash) (io.ReadCloser, error) {
+				opened++
+				if tc.fail {
+					return nil, errors.New("the registry is down")
+				}
+				if d.String() != diffID {
+					t.Errorf("asked for %s, the label names %s", d, diffID)
+				}
+				return io.NopCloser(bytes.NewReader(data)), nil
+			}}
+			p := mustPlan(t, Request{Entries: entries, Platforms: []string{"linux/amd64"}, Previous: label, Threshold: 0.5})
+			again, err := builder.BuildStacks(t.Context(), p, c, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := again[0]
+			pages := layerOf(t, b, KindPages)
+			if pages.Reused != tc.kept {
+				t.Errorf("pages layer kept: %v, want %v", pages.Reused, tc.kept)
+			}
+			if opened != 1 {
+				t.Errorf("the kept layer was opened %d times, want once", opened)
+			}
+			tree := map[string][]byte{}
+			if pages.Reused {
+				tree = map[string][]byte{}
+				overlay(tree, layer)
+			} else {
+				overlay(tree, readLayer(t, pages.Layer))
+			}
+			overlay(tree, readLayer(t, layerOf(t, b, KindDelta).Layer))
+			if got, want := pagesOf(tree), staticPages(t, p.Stacks[0].Entries); !maps.Equal(got, want) {
+				t.Errorf("the image's pages are not its static index: %d pages, want %d", len(got), len(want))
+				for name := range got {
+					if got[name] != want[name] {
+						t.Errorf("  %s differs", name)
+					}
+				}
+			}
+			// What was read is remembered: the next refresh on this
+			// machine does not read the layer again.
+			if tc.kept {
+				if _, err := builder.BuildStacks(t.Context(), p, c, nil); err != nil {
+					t.Fatal(err)
+				}
+				if opened != 1 {
+					t.Errorf("the kept layer was read again (%d times)", opened)
+				}
+			}
+		})
 	}
 }
 
@@ -193,8 +397,11 @@ func TestAFreshLayoutMakesThePagesLayerAndADeltaWithoutPages(t *testing.T) {
 		if got, want := pagesOf(tree), staticPages(t, p.Stacks[i].Entries); !maps.Equal(got, want) {
 			t.Errorf("%s: the pages layer holds %d pages, want the %d of the static index", b.Platform, len(got), len(want))
 		}
-		if len(b.Layout.Pages.Projects) != len(tree)/2-1 {
-			t.Errorf("%s: the record lists %d projects for %d pages", b.Platform, len(b.Layout.Pages.Projects), len(tree))
+		// The builder's folder remembers what the layer holds.
+		data, err := os.ReadFile(builder.pagesRecordPath(pages.DiffID))
+		var rec pagesRecord
+		if err != nil || json.Unmarshal(data, &rec) != nil || !rec.valid() || len(rec.Projects) != len(tree)/2-1 {
+			t.Errorf("%s: the record of the pages layer is %q (%v), want %d projects", b.Platform, data, err, len(tree)/2-1)
 		}
 		for _, e := range readLayer(t, layerOf(t, b, KindDelta).Layer) {
 			if strings.Contains(e.hdr.Name, "/simple/") {
@@ -204,25 +411,13 @@ func TestAFreshLayoutMakesThePagesLayerAndADeltaWithoutPages(t *testing.T) {
 	}
 }
 
-func TestALayoutWithAPagesRecordABakeCouldNotWriteIsRefused(t *testing.T) {
-	good := `"diff_id":"sha256:` + strings.Repeat("a", 64) + `","root":"` + strings.Repeat("b", 32) + `"`
-	for _, tc := range []struct{ name, pages string }{
-		{"a project name that climbs out", good + `,"projects":{"../../etc":"` + strings.Repeat("c", 32) + `"}`},
-		{"a project name with a slash", good + `,"projects":{"a/b":"` + strings.Repeat("c", 32) + `"}`},
-		{"a hidden project name", good + `,"projects":{".wh.x":"` + strings.Repeat("c", 32) + `"}`},
-		{"an empty project name", good + `,"projects":{"":"` + strings.Repeat("c", 32) + `"}`},
-		{"a short digest", good + `,"projects":{"six":"abc"}`},
-		{"an upper-case digest", good + `,"projects":{"six":"` + strings.Repeat("C", 32) + `"}`},
-		{"no root digest", `"diff_id":"sha256:` + strings.Repeat("a", 64) + `","projects":{}`},
-		{"a diff ID that is not one", `"diff_id":"sha256:xyz","root":"` + strings.Repeat("b", 32) + `","projects":{}`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := DecodeLayout(`{"version":1,"buckets":[],"pages":{` + tc.pages + `}}`); err == nil {
-				t.Errorf("accepted %s", tc.pages)
-			}
-		})
+func TestALayoutNamingItsPagesLayerByAnInvalidDiffIDIsRefused(t *testing.T) {
+	for _, bad := range []string{`{"diff_id":"sha256:xyz"}`, `{"diff_id":""}`, `{}`} {
+		if _, err := DecodeLayout(`{"version":1,"buckets":[],"pages":` + bad + `}`); err == nil {
+			t.Errorf("accepted pages %s", bad)
+		}
 	}
-	if _, err := DecodeLayout(`{"version":1,"buckets":[],"pages":{` + good + `,"projects":{"six":"` + strings.Repeat("c", 32) + `"}}}`); err != nil {
-		t.Errorf("refused a good record: %v", err)
+	if _, err := DecodeLayout(`{"version":1,"buckets":[],"pages":{"diff_id":"sha256:` + strings.Repeat("a", 64) + `"}}`); err != nil {
+		t.Errorf("refused a good one: %v", err)
 	}
 }

@@ -65,9 +65,10 @@ type Plan struct {
 type Stack struct {
 	Platform string
 	Buckets  []Bucket
-	// Pages is the pages layer of the previous image, kept with its
-	// buckets; nil when the pages layer is made afresh.
-	Pages *PagesRecord
+	// Pages is the pages layer of the previous image, to keep with its
+	// buckets when what it holds is known (BuildStacks finds out); nil
+	// when the pages layer is made afresh.
+	Pages *PagesLayer
 	// Delta are the files the buckets do not hold.
 	Delta []wheelhouse.Entry
 	// Removed are files of kept buckets that the image no longer has.

@@ -51,6 +51,7 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 	type work struct {
 		files []File
 		layer *Layer
+		pages *pagesRecord // what a pages layer holds, to remember
 	}
 	todo := map[string]*work{}
 	var order []string
@@ -69,7 +70,6 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		w    *work
 	}
 	stacks := make([][]pending, len(plan.Stacks))
-	records := make([]*PagesRecord, len(plan.Stacks))
 	for i := range plan.Stacks {
 		s := &plan.Stacks[i]
 		for _, bk := range s.Buckets {
@@ -99,20 +99,21 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		if err != nil {
 			return nil, err
 		}
-		pages, rec := pagesFiles(s, ix)
-		records[i] = rec
-		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(rec.Projects))}
-		if pages == nil {
-			h, err := v1.NewHash(rec.DiffID)
-			if err != nil {
-				return nil, fmt.Errorf("pages layer of the previous image: %w", err)
-			}
+		kept, err := b.keptPages(ctx, c, s)
+		if err != nil {
+			return nil, err
+		}
+		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(ix.record.Projects))}
+		if kept != nil {
+			h, _ := v1.NewHash(s.Pages.DiffID) // checked by keptPages
 			p.Reused, p.DiffID = true, h
 			stacks[i] = append(stacks[i], pending{part: p})
 		} else {
-			stacks[i] = append(stacks[i], pending{part: p, w: need(pages)})
+			w := need(ix.pages)
+			w.pages = &ix.record
+			stacks[i] = append(stacks[i], pending{part: p, w: w})
 		}
-		files, err := c.deltaFiles(s, ix)
+		files, err := c.deltaFiles(s, ix, kept)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +150,7 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 
 	out := make([]Built, len(plan.Stacks))
 	for i, ps := range stacks {
-		out[i] = Built{Platform: plan.Stacks[i].Platform, Layout: &Layout{Version: layoutVersion, Pages: records[i]}}
+		out[i] = Built{Platform: plan.Stacks[i].Platform, Layout: &Layout{Version: layoutVersion}}
 		for _, p := range ps {
 			part := p.part
 			if p.w != nil {
@@ -157,7 +158,10 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 				part.DiffID = p.w.layer.diffID
 			}
 			if part.Kind == KindPages {
-				records[i].DiffID = part.DiffID.String()
+				out[i].Layout.Pages = &PagesLayer{DiffID: part.DiffID.String()}
+				if p.w != nil {
+					b.rememberPages(part.DiffID, *p.w.pages)
+				}
 			}
 			if part.Bucket != nil {
 				part.Bucket.DiffID = part.DiffID.String()
