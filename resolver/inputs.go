@@ -401,6 +401,9 @@ func (in *Inputs) readUVLock(name string, o InputOptions) error {
 			if err != nil {
 				return fmt.Errorf("%s: package %s: %w", name, p.Name, err)
 			}
+			if g.Path != "" {
+				return fmt.Errorf("%s: package %s: git sources with path (an archive inside the repository, %s) are not supported yet", name, p.Name, g.Path)
+			}
 			req.VCS = &VCS{URL: g.URL, Rev: g.Commit, Subdirectory: g.Subdirectory}
 		case uvlock.SourceRegistry:
 		default:

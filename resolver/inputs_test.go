@@ -107,6 +107,25 @@ func TestReadInputsNamesTheFileAndLineOfBadInput(t *testing.T) {
 	}
 }
 
+// TestReadInputsRefusesAGitArchiveSourceSayingSo keeps larder from
+// building a repository's root when a uv.lock names an archive inside it
+// (testdata/uvlock/wild/git-archive.uv.lock, a lock uv wrote).
+func TestReadInputsRefusesAGitArchiveSourceSayingSo(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "uvlock", "wild", "git-archive.uv.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(t.TempDir(), "uv.lock")
+	if err := os.WriteFile(lock, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadInputs([]string{lock}, nil, InputOptions{})
+	want := "uv.lock: package iniconfig: git sources with path (an archive inside the repository, archives/iniconfig-2.0.0.tar.gz) are not supported yet"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error saying %q", err, want)
+	}
+}
+
 func TestReadInputsRefusesALockOfLocalFilesOrFoldersSayingSo(t *testing.T) {
 	root := filepath.Join("..", "testdata", "pylock", "wild")
 	for _, tc := range []struct{ file, want string }{

@@ -145,10 +145,11 @@ func readPackage(t *tomldoc.Table) Package {
 	p.DevDependencies = tableMap(t, "dev-dependencies", readDependency)
 	if st := t.Sub("sdist"); st != nil {
 		f := readFile(st)
-		// A package from a URL or a local archive is its own sdist: uv
-		// writes only the hash (and size), the location being the
-		// source's, such as `sdist = { hash = "sha256:..." }`.
-		if f.URL == "" && f.Path == "" && f.Filename == "" && p.Source.Kind != SourceURL && p.Source.Kind != SourcePath {
+		// A package from a URL, a local archive or an archive in a git
+		// repository is its own sdist: uv writes only the hash (and
+		// size), the location being the source's, such as
+		// `sdist = { hash = "sha256:..." }`.
+		if f.URL == "" && f.Path == "" && f.Filename == "" && !p.isArchive() {
 			st.P.Addf(st.Path, "missing url, path or filename")
 		}
 		p.Sdist = &f
@@ -168,6 +169,19 @@ func readPackage(t *tomldoc.Table) Package {
 		p.Metadata.RequiresDev = tableMap(mt, "requires-dev", readRequirement)
 	}
 	return p
+}
+
+// isArchive reports whether the package's source is an archive: a URL, a
+// local file, or a file in a git repository (a git source with a path).
+func (p *Package) isArchive() bool {
+	switch p.Source.Kind {
+	case SourceURL, SourcePath:
+		return true
+	case SourceGit:
+		g, err := parseGit(p.Source.Value)
+		return err == nil && g.Path != ""
+	}
+	return false
 }
 
 // readSource reads source = { KIND = "value" }, with exactly one kind.

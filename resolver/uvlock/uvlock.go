@@ -127,7 +127,10 @@ type GitSource struct {
 	Tag          string
 	Rev          string
 	Subdirectory string
-	Commit       string
+	// Path is set for an archive inside the repository (uv's
+	// { git = "...", path = "dist/x.tar.gz" } source): its path there.
+	Path   string
+	Commit string
 }
 
 // Git parses s when it is a git source.
@@ -152,7 +155,7 @@ func parseGit(v string) (GitSource, error) {
 	if err != nil {
 		return g, fmt.Errorf("parsing git source %q: %w", v, err)
 	}
-	g.Branch, g.Tag, g.Rev, g.Subdirectory = q.Get("branch"), q.Get("tag"), q.Get("rev"), q.Get("subdirectory")
+	g.Branch, g.Tag, g.Rev, g.Subdirectory, g.Path = q.Get("branch"), q.Get("tag"), q.Get("rev"), q.Get("subdirectory"), q.Get("path")
 	if err := checkGit(g.URL, q); err != nil {
 		return g, fmt.Errorf("parsing git source %q: %w", v, err)
 	}
@@ -173,7 +176,7 @@ func checkGit(base string, q url.Values) error {
 			}
 		}
 	}
-	for _, sub := range q["subdirectory"] {
+	for _, sub := range append(q["subdirectory"], q["path"]...) {
 		if err := gitsrc.CheckSubdirectory(sub); err != nil {
 			return err
 		}

@@ -157,6 +157,23 @@ func TestLoadReadsWhatUVWritesForDirectSources(t *testing.T) {
 			},
 		},
 		{
+			name: "an archive inside a git repository is a git source with a path, its sdist the hash alone",
+			file: "git-archive.uv.lock",
+			check: func(t *testing.T, l *Lock) {
+				p := l.Packages[0]
+				g, err := p.Source.Git()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g.URL != "https://github.com/astral-sh/archive-in-git-test" || g.Path != "archives/iniconfig-2.0.0.tar.gz" || g.Commit != "bb7ce6abf9f90544767701de5b7b0c7802dc642b" {
+					t.Errorf("git source = %+v", g)
+				}
+				if p.Sdist == nil || p.Sdist.Hash == "" {
+					t.Errorf("sdist = %+v", p.Sdist)
+				}
+			},
+		},
+		{
 			name: "scoped overrides are kept apart from global ones",
 			file: "scoped-overrides.uv.lock",
 			check: func(t *testing.T, l *Lock) {
