@@ -133,6 +133,56 @@ func (r *reader) requirements(t *tomldoc.Table, key string) []Requirement {
 	return out
 }
 
+// overrides reads tool.uv.override-dependencies: requirement strings, and
+// tables { package = { name, version }, dependencies = [...] } scoped to
+// one package's dependencies.
+func (r *reader) overrides(t *tomldoc.Table) (global []Requirement, scoped []ScopedOverride) {
+	const key = "override-dependencies"
+	v, ok := t.M[key]
+	if !ok {
+		return nil, nil
+	}
+	path := t.KeyPath(key)
+	arr, ok := v.([]any)
+	if !ok {
+		r.p.Addf(path, "expected an array of requirement strings or scoped overrides, got %s", tomldoc.Describe(v))
+		return nil, nil
+	}
+	for i, e := range arr {
+		epath := tomldoc.IndexKey(path, i)
+		m, isTable := e.(map[string]any)
+		if !isTable {
+			if req, ok := r.requirement(epath, e); ok {
+				global = append(global, req)
+			}
+			continue
+		}
+		et := &tomldoc.Table{P: r.p, Path: epath, M: m}
+		pt := et.Sub("package")
+		if pt == nil {
+			if !et.Has("package") {
+				r.p.Addf(epath, "a scoped override needs package = { name = ... } and dependencies")
+			}
+			continue
+		}
+		o := ScopedOverride{Name: pt.RequiredStr("name"), Version: pt.Str("version"), Key: epath}
+		if o.Name != "" && !dist.ValidName(o.Name) {
+			r.p.Addf(pt.KeyPath("name"), "invalid project name %q", o.Name)
+		}
+		if o.Version != "" {
+			if _, err := pep440.Parse(o.Version); err != nil {
+				r.p.Add(r.p.X.Wrap(pt.KeyPath("version"), err))
+			}
+		}
+		if !et.Has("dependencies") {
+			r.p.Addf(et.KeyPath("dependencies"), "missing required key")
+		}
+		o.Dependencies = r.requirements(et, "dependencies")
+		scoped = append(scoped, o)
+	}
+	return global, scoped
+}
+
 func (r *reader) requirement(path string, v any) (Requirement, bool) {
 	s, ok := v.(string)
 	if !ok {
@@ -249,10 +299,10 @@ func (r *reader) groups(t *tomldoc.Table) map[string]DependencyGroup {
 func (r *reader) uv(t *tomldoc.Table) *UV {
 	uv := &UV{
 		ConstraintDependencies: r.requirements(t, "constraint-dependencies"),
-		OverrideDependencies:   r.requirements(t, "override-dependencies"),
 		DevDependencies:        r.requirements(t, "dev-dependencies"),
 		Sources:                map[string][]Source{},
 	}
+	uv.OverrideDependencies, uv.ScopedOverrides = r.overrides(t)
 	if v, ok := t.M["default-groups"]; ok {
 		if s, isStr := v.(string); isStr {
 			if s == "all" {
@@ -375,7 +425,13 @@ func (r *reader) checkSource(t *tomldoc.Table, s Source) {
 		r.p.Addf(t.Path, "a source needs one of git, path, url, index or workspace")
 	case 1:
 	default:
-		r.p.Addf(t.Path, "a source has one of git, path, url, index or workspace, not %s", strings.Join(kinds, " and "))
+		// uv reads git with path as a source archive inside the
+		// repository; larder cannot build one yet.
+		also := ""
+		if strings.Join(kinds, " ") == "git path" {
+			also = "; uv reads git with path as an archive inside the repository, which larder does not support yet"
+		}
+		r.p.Addf(t.Path, "a source has one of git, path, url, index or workspace, not %s%s", strings.Join(kinds, " and "), also)
 	}
 	var refs []string
 	for _, k := range []string{"branch", "tag", "rev"} {
@@ -407,6 +463,7 @@ func (r *reader) checkSource(t *tomldoc.Table, s Source) {
 	if err := gitsrc.CheckSubdirectory(s.Subdirectory); err != nil {
 		r.p.Addf(t.KeyPath("subdirectory"), "%v", err)
 	}
+
 	if t.Has("editable") && s.Path == "" && !s.Workspace {
 		r.p.Addf(t.KeyPath("editable"), "editable applies to path and workspace sources only")
 	}

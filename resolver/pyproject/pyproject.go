@@ -75,6 +75,10 @@ type UV struct {
 	ConstraintDependencies []Requirement
 	// OverrideDependencies replace every other requirement on their names.
 	OverrideDependencies []Requirement
+	// ScopedOverrides are the override-dependencies entries that replace
+	// requirements of one package's dependencies only, written
+	// { package = { name = "bar", version = "0.0.5" }, dependencies = [...] }.
+	ScopedOverrides []ScopedOverride
 	// DevDependencies is the legacy spelling of the "dev" group.
 	DevDependencies []Requirement
 	// DefaultGroups are the groups uv installs by default; nil means uv's
@@ -134,6 +138,17 @@ func (s Source) Kind() string {
 		return "workspace"
 	}
 	return ""
+}
+
+// ScopedOverride is an override scoped to the dependencies of Name (at
+// Version, or at every version when Version is "").
+type ScopedOverride struct {
+	Name         string
+	Version      string
+	Dependencies []Requirement
+	// Key is where it was written, such as
+	// "tool.uv.override-dependencies[2]".
+	Key string
 }
 
 // Index is one [[tool.uv.index]] entry.

@@ -33,6 +33,26 @@ func TestLoadReadsRealProjects(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "override-dependencies may mix requirements and overrides scoped to a package",
+			file: "uv-scoped-overrides/pyproject.toml",
+			check: func(t *testing.T, p *Project) {
+				var global []string
+				for _, r := range p.UV.OverrideDependencies {
+					global = append(global, r.Raw)
+				}
+				if strings.Join(global, " ") != "idna==3.1 sniffio" {
+					t.Errorf("override-dependencies = %q", global)
+				}
+				if len(p.UV.ScopedOverrides) != 1 {
+					t.Fatalf("scoped overrides = %+v", p.UV.ScopedOverrides)
+				}
+				o := p.UV.ScopedOverrides[0]
+				if o.Name != "anyio" || o.Version != "3.7.0" || len(o.Dependencies) != 1 || o.Dependencies[0].Raw != "idna==3.2" || o.Key != "tool.uv.override-dependencies[2]" {
+					t.Errorf("scoped override = %+v", o)
+				}
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Load("../../testdata/pyproject/wild/" + tc.file)
@@ -40,6 +60,23 @@ func TestLoadReadsRealProjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, p)
+		})
+	}
+}
+
+// TestLoadRefusesWhatItCannotBuildNamingTheKey loads real project files
+// (testdata/pyproject/wild) that uv reads and larder does not support: the
+// error names the file, the line and the key, and says why.
+func TestLoadRefusesWhatItCannotBuildNamingTheKey(t *testing.T) {
+	for _, tc := range []struct{ name, file, want string }{
+		{"a git source with a path, an archive inside the repository", "uv-git-archive/pyproject.toml",
+			"uv-git-archive/pyproject.toml:12: tool.uv.sources.iniconfig: a source has one of git, path, url, index or workspace, not git and path; uv reads git with path as an archive inside the repository, which larder does not support yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("../../testdata/pyproject/wild/" + tc.file)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load = %v, want an error saying %q", err, tc.want)
+			}
 		})
 	}
 }
