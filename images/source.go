@@ -273,6 +273,9 @@ func (s *Source) ForPlatform(platform string) (v1.Image, error) {
 	}
 	switch {
 	case s.Image != nil:
+		if err := checkConfigSize(s.Image); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.Ref, err)
+		}
 		cf, err := s.Image.ConfigFile()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", s.Ref, err)
@@ -294,6 +297,9 @@ func (s *Source) ForPlatform(platform string) (v1.Image, error) {
 			}
 			if matches(*d.Platform, want) {
 				img, err := s.Index.Image(d.Digest)
+				if err == nil {
+					err = checkConfigSize(img)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("reading %s for %s: %w", s.Ref, platform, err)
 				}
@@ -320,4 +326,23 @@ func scratch(p v1.Platform) (v1.Image, error) {
 	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	cf.RootFS.Type = "layers"
 	return mutate.ConfigFile(img, cf)
+}
+
+// maxConfigBytes bounds an image config larder reads. A manifest says how
+// long its config is, and go-containerregistry reads that much into
+// memory: a hostile registry would name gigabytes. larder's own configs
+// are about 100 kB (the layout label), the largest real ones a few MB.
+const maxConfigBytes = 64 << 20
+
+// checkConfigSize refuses an image whose manifest names a config longer
+// than maxConfigBytes, before the config is read.
+func checkConfigSize(img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	if m.Config.Size < 0 || m.Config.Size > maxConfigBytes {
+		return fmt.Errorf("its manifest names a config of %d bytes; larder reads configs of at most %d", m.Config.Size, maxConfigBytes)
+	}
+	return nil
 }
