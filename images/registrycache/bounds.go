@@ -194,17 +194,21 @@ type sentBody struct {
 	idle, answer, drain time.Duration
 	start               time.Time
 	rate                watchdog.Meter
+	ours                time.Duration // spent in rc's reads
 	sent                int64
 }
 
 func (s *sentBody) Read(p []byte) (int, error) {
+	before := time.Now()
 	n, err := s.rc.Read(p)
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	s.sent += int64(n)
 	// A registry that takes the upload a byte at a time, never idle for
-	// long, is cut too.
-	if werr := s.rate.Add(int64(n), time.Since(s.start)); werr != nil && err == nil && s.st.sending {
+	// long, is cut too; the time spent waiting on the caller's reader (a
+	// slow disk, a pipe) is not the registry's.
+	s.ours += time.Since(before)
+	if werr := s.rate.Add(int64(n), time.Since(s.start)-s.ours); werr != nil && err == nil && s.st.sending {
 		return n, werr
 	}
 	switch {
