@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -200,6 +201,14 @@ type writeError struct{ err error }
 func (e *writeError) Error() string { return "writing: " + e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
 
+// redactURL is u with any password hidden, for an error.
+func redactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return u
+}
+
 // copyBody streams the body into the file and the hash. A body that sends
 // nothing for the stall time is cancelled and retried; one that trickles
 // (watchdog) is cut, and not retried.
@@ -214,7 +223,7 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 	for {
 		n, rerr := body.Read(buf)
 		if err := wd.Arrived(n); err != nil && rerr == nil {
-			return err
+			return fmt.Errorf("GET %s: %w", redactURL(d.w.url), err)
 		}
 		if n > 0 {
 			if _, err := out.Write(buf[:n]); err != nil {
@@ -234,7 +243,7 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 		}
 		if rerr != nil {
 			if errors.Is(context.Cause(actx), errStalled) {
-				return &retryable{err: fmt.Errorf("after %d bytes: %w", d.written, errStalled)}
+				return &retryable{err: fmt.Errorf("GET %s: after %d bytes: %w", redactURL(d.w.url), d.written, errStalled)}
 			}
 			if actx.Err() != nil {
 				return actx.Err()

@@ -1,0 +1,126 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/watchdog"
+)
+
+// TestAWheelThatTricklesAfterAFastStartIsCutNamingItsURL: a server that
+// sends most of the wheel at once and then a byte every 20 ms (never idle
+// for the stall time) is cut, for good (one request, no retry), and the
+// error names the wheel's URL, not only its file name (as a stalled one's
+// does: TestAStalledWheelIsRetriedNamingItsURL). (The bytes sent
+// first are bounded by the lock's size, so they bought at most size/1 KiB
+// seconds before the watchdog's rate was capped; internal/watchdog tests
+// the cap.)
+func TestAWheelThatTricklesAfterAFastStartIsCutNamingItsURL(t *testing.T) {
+	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+	pi, wi, size := -1, -1, int64(0)
+	for i, p := range lock.Packages {
+		for j, w := range p.Wheels {
+			if w.FileName() == libWheel {
+				pi, wi, size = i, j, int64(w.Size)
+			}
+		}
+	}
+	if pi < 0 {
+		t.Fatalf("no %s in the lock", libWheel)
+	}
+	const stall = 200 * time.Millisecond
+	var requests atomic.Int64
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.Write(make([]byte, size-100))
+		w.(http.Flusher).Flush()
+		for range 100000 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			w.Write([]byte{0})
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer hostile.Close()
+	l := *lock
+	l.Packages = append(l.Packages[:0:0], lock.Packages...)
+	p := l.Packages[pi]
+	p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
+	p.Wheels[wi].URL = hostile.URL + "/" + libWheel
+	l.Packages[pi] = p
+	s := newStore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := Fetch(ctx, s, &l, fastOptions(WithRetries(2), func(o *options) error { o.stall = stall; return nil })...)
+	if !errors.Is(err, watchdog.ErrTooSlow) {
+		t.Fatalf("after %v: %v; want the trickle cut", time.Since(start).Round(time.Millisecond), err)
+	}
+	if took := time.Since(start); took > 10*stall {
+		t.Errorf("cut after %v; want about %v after the fast start", took, stall)
+	}
+	if !strings.Contains(err.Error(), p.Wheels[wi].URL) {
+		t.Errorf("%v: does not name the URL %s", err, p.Wheels[wi].URL)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests; a trickle is cut for good", n)
+	}
+	assertNothingKept(t, s, libWheel)
+}
+
+// TestAStalledWheelIsRetriedNamingItsURL: a server that sends nothing of
+// the body for the stall time is retried, and the error names the URL
+// (with no password).
+func TestAStalledWheelIsRetriedNamingItsURL(t *testing.T) {
+	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+	pi, wi := -1, -1
+	for i, p := range lock.Packages {
+		for j, w := range p.Wheels {
+			if w.FileName() == libWheel {
+				pi, wi = i, j
+			}
+		}
+	}
+	if pi < 0 {
+		t.Fatalf("no %s in the lock", libWheel)
+	}
+	var requests atomic.Int64
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Length", "1000")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer hostile.Close()
+	l := *lock
+	l.Packages = append(l.Packages[:0:0], lock.Packages...)
+	p := l.Packages[pi]
+	p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
+	u := strings.Replace(hostile.URL, "http://", "http://user:secret@", 1) + "/" + libWheel
+	p.Wheels[wi].URL = u
+	l.Packages[pi] = p
+	s := newStore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := Fetch(ctx, s, &l, fastOptions(WithRetries(1), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
+	if err == nil || !strings.Contains(err.Error(), "no data received for too long") {
+		t.Fatalf("%v; want the stall", err)
+	}
+	if want := strings.Replace(u, "secret", "xxxxx", 1); !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("%v: want it to name %s", err, want)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("%d requests; want two attempts", n)
+	}
+}
