@@ -32,7 +32,10 @@ type Requirement struct {
 type Request struct {
 	Requirements []Requirement
 	Constraints  []Requirement
-	Targets      []target.Target
+	// Overrides replace requirements on their projects (uv's
+	// override-dependencies; see Override).
+	Overrides []Override
+	Targets   []target.Target
 	// Pre allows pre-releases everywhere (pip's --pre).
 	Pre bool
 	// OnlyBinary and NoBinary name projects (normalized) or ":all:".

@@ -168,6 +168,7 @@ func Lock(ctx context.Context, req LockRequest, opts ...Option) (*Locked, error)
 	res, err := Resolve(ctx, ix, Request{
 		Requirements: in.Requirements,
 		Constraints:  in.Constraints,
+		Overrides:    in.Overrides,
 		Targets:      req.Targets,
 		Pre:          req.Pre || in.Pre,
 		OnlyBinary:   append(append([]string{}, req.OnlyBinary...), in.OnlyBinary...),

@@ -25,6 +25,9 @@ import (
 type Inputs struct {
 	Requirements []Requirement
 	Constraints  []Requirement
+	// Overrides are uv's override-dependencies, from a pyproject.toml or
+	// a uv.lock's [manifest].
+	Overrides []Override
 	// Pinned reports that every requirement pins one exact version: the
 	// inputs are already a closure (pip-compile output, uv.lock,
 	// pylock.toml), so resolving them verifies them.
@@ -333,6 +336,15 @@ func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions
 		for _, c := range p.UV.ConstraintDependencies {
 			in.Constraints = append(in.Constraints, Requirement{Requirement: c.Requirement, Source: fmt.Sprintf("%s:%d", name, c.Line)})
 		}
+		for _, o := range p.UV.OverrideDependencies {
+			in.Overrides = append(in.Overrides, Override{Requirement: Requirement{Requirement: o.Requirement, Source: fmt.Sprintf("%s:%d", name, o.Line)}})
+		}
+		for _, so := range p.UV.ScopedOverrides {
+			for _, o := range so.Dependencies {
+				in.Overrides = append(in.Overrides, Override{Requirement: Requirement{Requirement: o.Requirement, Source: fmt.Sprintf("%s:%d", name, o.Line)},
+					Scope: so.Name, ScopeVersion: so.Version})
+			}
+		}
 	}
 	for _, r := range reqs {
 		req := Requirement{Requirement: r.Requirement, Source: fmt.Sprintf("%s:%d", name, r.Line)}
@@ -380,6 +392,28 @@ func (in *Inputs) readUVLock(name string, o InputOptions) error {
 	sel, err := l.Select(o.Extras, o.Groups)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	// The lock's versions were chosen under its overrides: resolving
+	// them again needs the same.
+	addOverride := func(r uvlock.Requirement, scope, version string) error {
+		pr, err := pep508.ParseRequirement(r.PEP508())
+		if err != nil {
+			return fmt.Errorf("%s: [manifest] overrides: %s: %w", name, r.PEP508(), err)
+		}
+		in.Overrides = append(in.Overrides, Override{Requirement: Requirement{Requirement: pr, Source: name + ": [manifest] overrides"}, Scope: scope, ScopeVersion: version})
+		return nil
+	}
+	for _, r := range l.Manifest.Overrides {
+		if err := addOverride(r, "", ""); err != nil {
+			return err
+		}
+	}
+	for _, so := range l.Manifest.ScopedOverrides {
+		for _, r := range so.Dependencies {
+			if err := addOverride(r, so.Name, so.Version); err != nil {
+				return err
+			}
+		}
 	}
 	for _, r := range sel.Roots {
 		p := r.Package

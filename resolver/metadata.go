@@ -39,6 +39,8 @@ type shared struct {
 	warmers errgroup.Group
 	stopped bool
 	cons    map[string]pep440.Specifiers
+	// overrides replace requirements on their projects.
+	overrides *overrides
 	// Warming is a queue drained by at most limit workers, the index's
 	// own bound on requests in flight: a hundred thousand names cost a
 	// queue entry each, not a goroutine each. Both queues are stacks:

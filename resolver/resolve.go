@@ -46,10 +46,25 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 
 // resolve is Resolve against ix.
 func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Result, error) {
+	ovr, err := newOverrides(req.Overrides)
+	if err != nil {
+		return nil, err
+	}
 	sh := newShared(ctx, ix, req.Targets)
+	sh.overrides = ovr
 	// What the inputs require of a project rules guesses out as any
-	// version's requirement does.
-	for _, r := range append(append([]Requirement{}, req.Requirements...), req.Constraints...) {
+	// version's requirement does (an overridden one, as its overrides
+	// say).
+	var needed []Requirement
+	for _, r := range req.Requirements {
+		if r.VCS != nil || r.URL != "" {
+			continue
+		}
+		for _, o := range ovr.any(r.Requirement) {
+			needed = append(needed, Requirement{Requirement: o})
+		}
+	}
+	for _, r := range append(needed, req.Constraints...) {
 		if r.VCS == nil && r.URL == "" && (r.Marker == nil || holdsForAll(r.Marker, req.Targets)) {
 			sh.needs[r.NormalizedName()] = append(sh.needs[r.NormalizedName()], need{ss: r.Specifiers})
 		}

@@ -116,12 +116,23 @@ func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
 		} else if r.URL != "" {
 			return nil, fmt.Errorf("%s: %s: direct URL requirements other than git are not supported yet", r.Source, r.String())
 		}
-		ds, err := p.toDeps(ctx, r.Requirement, r.Source)
-		if err != nil {
-			return nil, err
+		reqs := []pep508.Requirement{r.Requirement}
+		if r.VCS == nil {
+			reqs = reqs[:0]
+			for _, x := range p.sh.overrides.replace(r.Requirement, "", nil) {
+				if !x.overridden || x.applies(p.env, "") {
+					reqs = append(reqs, x.Requirement)
+				}
+			}
 		}
-		rootDeps = append(rootDeps, ds...)
-		p.roots[r.NormalizedName()] = true
+		for _, x := range reqs {
+			ds, err := p.toDeps(ctx, x, r.Source)
+			if err != nil {
+				return nil, err
+			}
+			rootDeps = append(rootDeps, ds...)
+			p.roots[x.NormalizedName()] = true
+		}
 	}
 	sol, err := solve(ctx, p, rootDeps)
 	if err != nil {
@@ -320,14 +331,27 @@ type diskCacher interface {
 // false when one is missing; its fetch is started).
 func (p *targetProblem) rejects(md *dist.Metadata, name string, agrees func(dependency) bool) (rejected, known bool) {
 	known = true
+	var version *pep440.Version
+	if !p.sh.overrides.empty() {
+		v, err := pep440.Parse(md.Version)
+		if err != nil {
+			return true, true
+		}
+		version = &v
+	}
+	var reqs []pep508.Requirement
 	for _, line := range md.RequiresDist {
 		r, err := p.sh.requirement(line)
 		if err != nil || r.URL != "" {
 			return true, true
 		}
-		if r.Marker != nil && !r.Marker.Evaluate(p.env) {
-			continue
+		for _, x := range p.sh.overrides.replace(r, name, version) {
+			if x.overridden && x.applies(p.env, "") || !x.overridden && (x.Marker == nil || x.Marker.Evaluate(p.env)) {
+				reqs = append(reqs, x.Requirement)
+			}
 		}
+	}
+	for _, r := range reqs {
 		dep := r.NormalizedName()
 		if dep == name {
 			continue
@@ -437,16 +461,17 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 		if err != nil {
 			return nil, &unusableError{fmt.Sprintf("%s: Requires-Dist %q: %v", f.Filename, line, err)}
 		}
-		if r.Marker != nil && !r.Marker.Evaluate(env) {
-			continue
+		// The base package brings the unconditional ones; an extra's
+		// pass, those that name it.
+		for _, x := range p.sh.overrides.replace(r, name, &c.version) {
+			if !x.applies(env, extra) {
+				continue
+			}
+			if x.URL != "" {
+				return nil, &unusableError{fmt.Sprintf("%s depends on a direct URL (%s), which an index package may not", f.Filename, line)}
+			}
+			applicable = append(applicable, x.Requirement)
 		}
-		if extra != "" && (r.Marker == nil || !mentionsExtra(r.Marker, extra)) {
-			continue // the base package brings the unconditional ones
-		}
-		if r.URL != "" {
-			return nil, &unusableError{fmt.Sprintf("%s depends on a direct URL (%s), which an index package may not", f.Filename, line)}
-		}
-		applicable = append(applicable, r)
 	}
 	p.fetchPages(ctx, applicable)
 	var names []string

@@ -252,7 +252,7 @@ func (sh *shared) warmable(md *dist.Metadata) []pep508.Requirement {
 		if r.Marker != nil && !holdsForAny(r.Marker, sh.envs) {
 			continue
 		}
-		out = append(out, r)
+		out = append(out, sh.overrides.any(r)...)
 	}
 	return out
 }

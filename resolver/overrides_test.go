@@ -1,0 +1,130 @@
+package resolver
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/target"
+)
+
+// overrideIndex: app 1.0 and other 1.0 cap lib below 2, and app under
+// its extra "fast" wants speedups below 2; 2.0 is what the overrides ask
+// for.
+func overrideIndex() *pypitest.Index {
+	app := pure("1.0", "lib<2", "speedups<2 ; extra == 'fast'")
+	app.Extras = []string{"fast"}
+	return &pypitest.Index{Projects: []pypitest.Project{
+		{Name: "app", Releases: []pypitest.Release{app}},
+		{Name: "lib", Releases: []pypitest.Release{pure("1.0"), pure("2.0")}},
+		{Name: "speedups", Releases: []pypitest.Release{pure("1.0"), pure("2.0")}},
+		{Name: "other", Releases: []pypitest.Release{pure("1.0", "lib<2")}},
+	}}
+}
+
+// lockOneFile locks one input file written into a fresh folder.
+func lockOneFile(t *testing.T, srv *pypitest.Server, name, text string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := LockRequest{Requirements: []string{p}, IndexURLs: []string{srv.URL()},
+		Targets: []target.Target{mustTarget(t, "linux/amd64:3.11:glibc2.36")}}
+	c, err := req.NewIndex(index.WithCacheDir(t.TempDir()), index.WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked, err := Lock(context.Background(), req, WithIndex(c))
+	if err != nil {
+		return "", err
+	}
+	return pins(locked.Result, 0), nil
+}
+
+func TestOverrideDependenciesReplaceEveryRequirementOnTheirProject(t *testing.T) {
+	srv := pypitest.Start(t, overrideIndex())
+	const project = "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [%s]\n[tool.uv]\n%s\n"
+	tests := []struct {
+		name, deps, uv, want string
+	}{
+		{"no override: the cap holds", `"app"`, "", "app==1.0 lib==1.0"},
+		{"an override lifts the cap", `"app"`, `override-dependencies = ["lib>=2"]`, "app==1.0 lib==2.0"},
+		{"it replaces the project's own requirement too", `"app", "lib<1.5"`, `override-dependencies = ["lib>=2"]`, "app==1.0 lib==2.0"},
+		{"an override whose marker does not hold drops the requirement", `"app"`,
+			`override-dependencies = ["lib>=2 ; sys_platform == 'win32'"]`, "app==1.0"},
+		{"an optional dependency's override stays optional", `"app"`, `override-dependencies = ["speedups>=2"]`, "app==1.0 lib==1.0"},
+		{"and applies under its extra", `"app[fast]"`, `override-dependencies = ["speedups>=2"]`, "app==1.0 lib==1.0 speedups==2.0"},
+		{"a global override replaces every dependent's requirement", `"app", "other"`,
+			`override-dependencies = ["lib>=2"]`, "app==1.0 lib==2.0 other==1.0"},
+		{"one scoped to a dependent leaves the others' requirements", `"app", "other"`,
+			`override-dependencies = [{ package = { name = "app" }, dependencies = ["lib>=2"] }]`, ""},
+		{"scoped to another version of it", `"app"`,
+			`override-dependencies = [{ package = { name = "app", version = "0.9" }, dependencies = ["lib>=2"] }]`, "app==1.0 lib==1.0"},
+		{"scoped to its version", `"app"`,
+			`override-dependencies = [{ package = { name = "app", version = "1.0" }, dependencies = ["lib>=2"] }]`, "app==1.0 lib==2.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := lockOneFile(t, srv, "pyproject.toml", strings.Replace(strings.Replace(project, "%s", tt.deps, 1), "%s", tt.uv, 1))
+			if tt.want == "" {
+				// other's cap stands against app's lib>=2.
+				if err == nil || !strings.Contains(err.Error(), "lib") {
+					t.Errorf("locked %q (%v), want no solution", got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("locked %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAUVLockMadeUnderOverridesLocksAgainUnderThem(t *testing.T) {
+	srv := pypitest.Start(t, overrideIndex())
+	const lock = `version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[manifest]
+overrides = [{ name = "lib", specifier = ">=2" }]
+
+[[package]]
+name = "app"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "lib" }]
+wheels = [{ url = "https://example.invalid/app-1.0-py3-none-any.whl", hash = "sha256:%s" }]
+
+[[package]]
+name = "lib"
+version = "2.0"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://example.invalid/lib-2.0-py3-none-any.whl", hash = "sha256:%s" }]
+
+[[package]]
+name = "me"
+version = "0"
+source = { virtual = "." }
+dependencies = [{ name = "app" }]
+
+[package.metadata]
+requires-dist = [{ name = "app" }]
+`
+	text := strings.ReplaceAll(lock, "%s", strings.Repeat("0", 64))
+	got, err := lockOneFile(t, srv, "uv.lock", text)
+	if err != nil || got != "app==1.0 lib==2.0" {
+		t.Errorf("locked %q (%v), want app==1.0 lib==2.0", got, err)
+	}
+	// Without its overrides the same pins cannot stand: lib 2.0 breaks
+	// app's cap.
+	if _, err := lockOneFile(t, srv, "uv.lock", strings.Replace(text, "overrides = [{ name = \"lib\", specifier = \">=2\" }]", "", 1)); err == nil {
+		t.Error("the pins locked without the overrides they were chosen under")
+	}
+}
