@@ -363,6 +363,8 @@ func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions
 			case "index":
 				// Served by the configured indexes; pinning a project to a
 				// named index is configured in larder.toml.
+				in.Warnings = append(in.Warnings, fmt.Sprintf("%s: [tool.uv.sources] %s: index %q is not followed; the project comes from the configured indexes",
+					req.Source, r.NormalizedName(), src.Index))
 			default:
 				return fmt.Errorf("%s: [tool.uv.sources] %s: %s sources are not supported yet", req.Source, r.NormalizedName(), src.Kind())
 			}

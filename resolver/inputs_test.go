@@ -166,3 +166,32 @@ wheels = [{name = "pluggy-1.6.0-py3-none-any.whl", url = "https://files.pythonho
 		t.Fatalf("with the group: %v, %d requirements", err, len(in.Requirements))
 	}
 }
+
+// TestReadInputsWarnsThatAnIndexSourceIsNotFollowed: lerobot's
+// pyproject.toml sends torch to a named [[tool.uv.index]]; larder serves
+// every project from its configured indexes and says so, naming the file,
+// the line and the index.
+func TestReadInputsWarnsThatAnIndexSourceIsNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pyproject.toml"), `[project]
+name = "me"
+version = "0"
+dependencies = ["torch>=2"]
+
+[[tool.uv.index]]
+name = "pytorch-cu128"
+url = "https://download.pytorch.org/whl/cu128"
+explicit = true
+
+[tool.uv.sources]
+torch = { index = "pytorch-cu128", marker = "sys_platform == 'linux'" }
+`)
+	in, err := ReadInputs([]string{filepath.Join(dir, "pyproject.toml")}, nil, InputOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `pyproject.toml:4: [tool.uv.sources] torch: index "pytorch-cu128" is not followed`
+	if len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], want) {
+		t.Errorf("warnings %q, want one saying %q", in.Warnings, want)
+	}
+}
