@@ -110,6 +110,17 @@ func (c *countedConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(writerOnly{c.Conn}, r)
 }
 
+// CloseWrite is the TCP connection's: net/http half-closes a connection
+// whose request body it leaves unread (an answer before a large upload's
+// end), so that the client reads the answer's end rather than a reset;
+// hidden behind the wrapper, the half close was skipped.
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // writerOnly hides a writer's ReadFrom from io.Copy.
 type writerOnly struct{ io.Writer }
 

@@ -345,3 +345,41 @@ func TestConnectionsOpenedAndClosedAtOnceGiveEverySlotBack(t *testing.T) {
 	}
 	t.Logf("%d served, %d refused", served.Load(), refused.Load())
 }
+
+// TestAnAnswerBeforeAnUnreadBodyEndsInAHalfClose: a server that answers
+// without reading a large request body (a 413, a 401 to an upload) half
+// closes the connection (CloseWrite) before it drops the body, so that
+// the client sees the answer end cleanly rather than a reset; the
+// counted connection must keep that of the TCP connection.
+func TestAnAnswerBeforeAnUnreadBodyEndsInAHalfClose(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	})
+	_, l, _ := limitedServer(t, "tcp", "127.0.0.1:0", 8, 8, h)
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 64<<20)
+	c.Write(make([]byte, 1<<20)) // more than the server drains (256 KiB)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// net/http waits 500 ms after the half close before it closes; the
+	// end of the answer's connection comes before that.
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	_, err = br.ReadByte()
+	if err != io.EOF {
+		t.Errorf("after the answer: %v after %v; want EOF at once (a half close)", err, time.Since(start).Round(time.Millisecond))
+	}
+}
