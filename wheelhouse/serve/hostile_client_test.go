@@ -70,18 +70,7 @@ func TestAClientThatStopsReadingIsCut(t *testing.T) {
 				// The handler ended: its temporary file is gone, and
 				// nothing was kept of a download the client did not
 				// take whole.
-				deadline := time.Now().Add(10 * time.Second)
-				for {
-					left, _ := filepath.Glob(filepath.Join(cache, "files", "*"))
-					hidden, _ := filepath.Glob(filepath.Join(cache, "files", ".*"))
-					if len(left)+len(hidden) == 0 {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("files left in the cache: %v %v", left, hidden)
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
+				cacheEmptied(t, cache)
 			}
 		})
 	}
@@ -140,12 +129,20 @@ func TestAFallThroughDownloadThatTricklesIsCut(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("cut after %v; want soon after %v", took, idle)
 	}
+	cacheEmptied(t, cache)
+}
+
+// cacheEmptied waits (at most 10 s) for a fall-through cache to hold no
+// file, hidden temporary ones included: the handler has ended and kept
+// nothing.
+func cacheEmptied(t *testing.T, cache string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left, _ := filepath.Glob(filepath.Join(cache, "files", "*"))
 		hidden, _ := filepath.Glob(filepath.Join(cache, "files", ".*"))
 		if len(left)+len(hidden) == 0 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("files left in the cache: %v %v", left, hidden)
