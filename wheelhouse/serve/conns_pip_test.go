@@ -57,7 +57,9 @@ func TestPipRetriesARefusedConnection(t *testing.T) {
 	if code, err := askRoot(held, 5*time.Second); err != nil || code != 200 {
 		t.Fatalf("%d, %v", code, err)
 	}
+	start := time.Now()
 	out, err := pipDownload(t, base, "beta")
+	t.Logf("pip refused for good gave up after %v", time.Since(start).Round(100*time.Millisecond))
 	if err == nil || !strings.Contains(out, "No matching distribution found for beta") {
 		t.Errorf("pip refused for good: err %v, want it to find nothing:\n%s", err, out)
 	}
