@@ -119,6 +119,28 @@ func TestBeginPutsTheIdleCutOff(t *testing.T) {
 	}
 }
 
+// TestTenMegabytesAtOnceThenAByteEvery59sIsCutInTwoMinutes: the brief's
+// case with the real 60 s idle time: the average since the start stays
+// over 1 KiB/s for 10,240 s (2 h 50 min); the meter cuts it at the second
+// byte of the trickle, 118 s after it began.
+func TestTenMegabytesAtOnceThenAByteEvery59sIsCutInTwoMinutes(t *testing.T) {
+	m := NewMeter(60 * time.Second)
+	at := time.Second
+	if err := m.Add(10<<20, at); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 200; i++ {
+		at += 59 * time.Second
+		if err := m.Add(1, at); err != nil {
+			if after := at - time.Second; after != 118*time.Second {
+				t.Errorf("cut %v after the trickle began, want 118s", after)
+			}
+			return
+		}
+	}
+	t.Fatalf("not cut after %v of a byte every 59 s", at)
+}
+
 func TestTheMeterHoldsATransferToTheMinimumRate(t *testing.T) {
 	const grace = 10 * time.Second
 	type add struct {
