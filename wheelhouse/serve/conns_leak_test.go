@@ -138,17 +138,7 @@ func TestEveryConnectionGivesItsSlotBack(t *testing.T) {
 }
 
 // askPath sends a GET of path on c and reads the answer's status.
-func askPath(c net.Conn, path string) (int, error) {
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}
+func askPath(c net.Conn, path string) (int, error) { return askWithin(c, path, 5*time.Second) }
 
 // TestShutdownGivesEverySlotBack: Shutdown closes idle connections and
 // waits for busy ones; each gives its slot back, and an Accept waiting

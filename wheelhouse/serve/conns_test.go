@@ -27,8 +27,12 @@ func dialFrom(t *testing.T, src, addr string) net.Conn {
 
 // askRoot sends a GET of the root page on c and reads the answer's
 // status, waiting at most wait.
-func askRoot(c net.Conn, wait time.Duration) (int, error) {
-	fmt.Fprintf(c, "GET /simple/ HTTP/1.1\r\nHost: x\r\n\r\n")
+func askRoot(c net.Conn, wait time.Duration) (int, error) { return askWithin(c, "/simple/", wait) }
+
+// askWithin sends a GET of path on c and reads the answer's status,
+// waiting at most wait.
+func askWithin(c net.Conn, path string, wait time.Duration) (int, error) {
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
 	c.SetReadDeadline(time.Now().Add(wait))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
