@@ -293,12 +293,19 @@ func (req Request) openBase(ctx context.Context) (*Source, error) {
 // record, and says in rep why it laid them out as it did.
 func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Report) (*layers.Plan, error) {
 	layouts := map[string]*layers.Layout{}
+	moved := "" // where a previous image larder baked keeps its wheelhouse, if not at req.Path
 	if prev != nil {
 		rep.From = prev.Ref.String()
 		for p, img := range prevImages {
-			if l := layoutOf(img); l != nil && wheelhouseOf(img) == req.Path {
-				layouts[p] = l
+			l := layoutOf(img)
+			if l == nil {
+				continue
 			}
+			if w := wheelhouseOf(img); w != req.Path {
+				moved = w
+				continue
+			}
+			layouts[p] = l
 		}
 	}
 	plan, err := layers.MakePlan(layers.Request{Entries: req.Entries, Platforms: req.Platforms, Previous: layouts,
@@ -309,10 +316,8 @@ func (req Request) plan(prev *Source, prevImages map[string]v1.Image, rep *Repor
 	rep.Compacted, rep.Reason = plan.Compacted, plan.Reason
 	if prev != nil && len(layouts) == 0 && rep.Reason == "" {
 		rep.Reason = fmt.Sprintf("%s was not baked by larder (no %s label)", prev.Ref, layers.LayoutLabel)
-		for _, img := range prevImages {
-			if w := wheelhouseOf(img); w != "" && w != req.Path && layoutOf(img) != nil {
-				rep.Reason = fmt.Sprintf("%s holds its wheelhouse at %s, not %s", prev.Ref, w, req.Path)
-			}
+		if moved != "" {
+			rep.Reason = fmt.Sprintf("%s holds its wheelhouse at %s, not %s", prev.Ref, moved, req.Path)
 		}
 	}
 	rep.Refreshed = prev != nil && !plan.Compacted && len(layouts) > 0
