@@ -29,7 +29,7 @@ type Content struct {
 	// Path is the wheelhouse folder in the image (DefaultPath when "").
 	Path string
 	// Made, when not nil, holds the images' manifest.json and static
-	// simple index made ahead of the plan (by MakeIndexes): DeltaFiles
+	// simple index made ahead of the plan (by MakeIndexes): BuildStacks
 	// takes a stack's from it when they were made from the stack's
 	// entries, and makes them itself otherwise.
 	Made *Indexes
@@ -97,18 +97,6 @@ func (c Content) BucketFiles(s *Stack, b Bucket) ([]File, error) {
 		out = append(out, fs...)
 	}
 	return out, nil
-}
-
-// DeltaFiles are the files of a stack's top layer, for a stack whose
-// pages layer is made afresh: the files the buckets do not hold, whiteouts
-// for the files of kept buckets that the image no longer has, and the
-// image's manifest.json.
-func (c Content) DeltaFiles(s *Stack) ([]File, error) {
-	ix, err := c.index(s)
-	if err != nil {
-		return nil, err
-	}
-	return c.deltaFiles(s, ix, nil)
 }
 
 // deltaFiles are the files of a stack's top layer: the files the buckets
@@ -225,7 +213,7 @@ func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *In
 	x := &Indexes{made: map[string]*made{}}
 	pure, plat, err := split(entries, platforms)
 	if err != nil {
-		// MakePlan reports it; DeltaFiles is not reached.
+		// MakePlan reports it; BuildStacks is not reached.
 		return x
 	}
 	for _, p := range platforms {

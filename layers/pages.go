@@ -90,7 +90,7 @@ func pageGroup(rel string) (name string, root bool) {
 	return name, !found
 }
 
-// valid reports whether a record could have been written by recordOf.
+// valid reports whether a record could have been written by digestPages.
 func (r *pagesRecord) valid() bool {
 	if !validPagesDigest(r.Root) || r.Projects == nil {
 		return false
@@ -141,45 +141,49 @@ func (b *Builder) rememberPages(diffID v1.Hash, rec pagesRecord) {
 	})
 }
 
-// keptPages returns what the pages layer a stack would keep holds: from
-// this machine's record of it, else read from the layer itself. nil when
-// neither can say (the layer is then made afresh).
-func (b *Builder) keptPages(ctx context.Context, c Content, s *Stack) (*pagesRecord, error) {
+// keptPages returns what the pages layer a stack would keep holds, and
+// the layer's diff ID: from this machine's record of it, else read from
+// the layer itself. A nil record when neither can say (the layer is then
+// made afresh).
+func (b *Builder) keptPages(ctx context.Context, c Content, s *Stack) (*pagesRecord, v1.Hash, error) {
 	if s.Pages == nil {
-		return nil, nil
+		return nil, v1.Hash{}, nil
 	}
 	diffID, err := v1.NewHash(s.Pages.DiffID)
 	if err != nil {
-		return nil, nil
+		return nil, v1.Hash{}, nil
 	}
 	if b.dir != "" {
 		if data, err := os.ReadFile(b.pagesRecordPath(diffID)); err == nil {
 			var rec pagesRecord
 			if json.Unmarshal(data, &rec) == nil && rec.valid() {
-				return &rec, nil
+				return &rec, diffID, nil
 			}
 		}
 	}
 	if c.Kept == nil {
-		return nil, nil
+		return nil, v1.Hash{}, nil
 	}
-	rc, err := c.Kept(ctx, s.Platform, diffID)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, nil
-	}
-	defer rc.Close()
-	rec, err := readPages(rc, c.dir(), diffID)
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, nil
+	rec, err := readKept(ctx, c, s.Platform, diffID)
+	if err != nil || rec == nil {
+		return nil, v1.Hash{}, err
 	}
 	b.rememberPages(diffID, *rec)
-	return rec, nil
+	return rec, diffID, nil
+}
+
+// readKept reads a kept pages layer: nil, and no error, when it cannot
+// be read or is not a pages layer; only ctx's end is an error.
+func readKept(ctx context.Context, c Content, platform string, diffID v1.Hash) (*pagesRecord, error) {
+	rc, err := c.Kept(ctx, platform, diffID)
+	if err == nil {
+		defer rc.Close()
+		var rec *pagesRecord
+		if rec, err = readPages(rc, c.dir(), diffID); err == nil {
+			return rec, nil
+		}
+	}
+	return nil, ctx.Err()
 }
 
 // errNotPages is a kept layer that holds more, or other, than pages.

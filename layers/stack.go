@@ -99,14 +99,13 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		if err != nil {
 			return nil, err
 		}
-		kept, err := b.keptPages(ctx, c, s)
+		kept, keptID, err := b.keptPages(ctx, c, s)
 		if err != nil {
 			return nil, err
 		}
 		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(ix.record.Projects))}
 		if kept != nil {
-			h, _ := v1.NewHash(s.Pages.DiffID) // checked by keptPages
-			p.Reused, p.DiffID = true, h
+			p.Reused, p.DiffID = true, keptID
 			stacks[i] = append(stacks[i], pending{part: p})
 		} else {
 			w := need(ix.pages)
