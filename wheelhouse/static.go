@@ -58,7 +58,7 @@ func WriteStatic(ctx context.Context, s *Store) error {
 	projects := s.Projects()
 	names := make([]string, 0, len(projects))
 	for name := range projects {
-		if !validProjectDir(name) {
+		if !ValidProjectDir(name) {
 			return fmt.Errorf("writing the static index: project name %q cannot be a folder", name)
 		}
 		names = append(names, name)
@@ -96,7 +96,7 @@ func StaticPages(entries []Entry) ([]Page, error) {
 	}
 	names := make([]string, 0, len(projects))
 	for name, files := range projects {
-		if !validProjectDir(name) {
+		if !ValidProjectDir(name) {
 			return nil, fmt.Errorf("writing the static index: project name %q cannot be a folder", name)
 		}
 		sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
@@ -140,9 +140,9 @@ func writeProject(dir, name string, files []Entry) error {
 	return writeIfChanged(filepath.Join(dir, "index.json"), projectPage(simple.JSON, name, files))
 }
 
-// validProjectDir reports whether a normalized project name is safe as a
+// ValidProjectDir reports whether a normalized project name is safe as a
 // single folder name.
-func validProjectDir(name string) bool {
+func ValidProjectDir(name string) bool {
 	if name == "" || name == "." || name == ".." || strings.HasPrefix(name, ".") {
 		return false
 	}
