@@ -182,3 +182,30 @@ func (b *fakeBuilder) requests() []build.Request {
 }
 
 func hashOf(path string) (string, int64, error) { return wheelhouse.HashFile(path) }
+
+// libWheelOf returns the place of the lock's libWheel: its package's
+// index and the wheel's among that package's.
+func libWheelOf(t testing.TB, lock *pylock.Lock) (pi, wi int) {
+	t.Helper()
+	for i, p := range lock.Packages {
+		for j, w := range p.Wheels {
+			if w.FileName() == libWheel {
+				return i, j
+			}
+		}
+	}
+	t.Fatalf("no %s in the lock", libWheel)
+	return -1, -1
+}
+
+// withWheelURL returns a copy of lock whose wheel wi of package pi is
+// downloaded from u; lock is left as it is.
+func withWheelURL(lock *pylock.Lock, pi, wi int, u string) *pylock.Lock {
+	l := *lock
+	l.Packages = append(l.Packages[:0:0], lock.Packages...)
+	p := l.Packages[pi]
+	p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
+	p.Wheels[wi].URL = u
+	l.Packages[pi] = p
+	return &l
+}

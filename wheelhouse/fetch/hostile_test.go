@@ -19,26 +19,15 @@ import (
 // and nothing unverified is kept in the store.
 func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
-	var real []byte
-	var pi, wi int
-	for i, p := range lock.Packages {
-		for j, w := range p.Wheels {
-			if w.FileName() == libWheel {
-				pi, wi = i, j
-				resp, err := http.Get(w.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				real, err = io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+	pi, wi := libWheelOf(t, lock)
+	resp, err := http.Get(lock.Packages[pi].Wheels[wi].URL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if real == nil {
-		t.Fatalf("no %s in the lock", libWheel)
+	real, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var bomb bytes.Buffer
 	gz := gzip.NewWriter(&bomb)
@@ -102,21 +91,16 @@ func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 				tc.handler(w, r)
 			}))
 			defer hostile.Close()
-			l := *lock
-			l.Packages = append(l.Packages[:0:0], lock.Packages...)
-			p := l.Packages[pi]
-			p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
-			p.Wheels[wi].URL = hostile.URL + "/" + libWheel
-			l.Packages[pi] = p
+			l := withWheelURL(lock, pi, wi, hostile.URL+"/"+libWheel)
 			s := newStore(t)
 			start := time.Now()
-			_, err := Fetch(context.Background(), s, &l, fastOptions(WithRetries(2), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
+			_, err := Fetch(context.Background(), s, l, fastOptions(WithRetries(2), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
 			took := time.Since(start)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				mustVerifyClean(t, s, &l)
+				mustVerifyClean(t, s, l)
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), libWheel) {

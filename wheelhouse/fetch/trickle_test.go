@@ -24,17 +24,8 @@ import (
 // the cap.)
 func TestAWheelThatTricklesAfterAFastStartIsCutNamingItsURL(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
-	pi, wi, size := -1, -1, int64(0)
-	for i, p := range lock.Packages {
-		for j, w := range p.Wheels {
-			if w.FileName() == libWheel {
-				pi, wi, size = i, j, int64(w.Size)
-			}
-		}
-	}
-	if pi < 0 {
-		t.Fatalf("no %s in the lock", libWheel)
-	}
+	pi, wi := libWheelOf(t, lock)
+	size := int64(lock.Packages[pi].Wheels[wi].Size)
 	const stall = 200 * time.Millisecond
 	var requests atomic.Int64
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,25 +44,21 @@ func TestAWheelThatTricklesAfterAFastStartIsCutNamingItsURL(t *testing.T) {
 		}
 	}))
 	defer hostile.Close()
-	l := *lock
-	l.Packages = append(l.Packages[:0:0], lock.Packages...)
-	p := l.Packages[pi]
-	p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
-	p.Wheels[wi].URL = hostile.URL + "/" + libWheel
-	l.Packages[pi] = p
+	u := hostile.URL + "/" + libWheel
+	l := withWheelURL(lock, pi, wi, u)
 	s := newStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := Fetch(ctx, s, &l, fastOptions(WithRetries(2), func(o *options) error { o.stall = stall; return nil })...)
+	_, err := Fetch(ctx, s, l, fastOptions(WithRetries(2), func(o *options) error { o.stall = stall; return nil })...)
 	if !errors.Is(err, watchdog.ErrTooSlow) {
 		t.Fatalf("after %v: %v; want the trickle cut", time.Since(start).Round(time.Millisecond), err)
 	}
 	if took := time.Since(start); took > 10*stall {
 		t.Errorf("cut after %v; want about %v after the fast start", took, stall)
 	}
-	if !strings.Contains(err.Error(), p.Wheels[wi].URL) {
-		t.Errorf("%v: does not name the URL %s", err, p.Wheels[wi].URL)
+	if !strings.Contains(err.Error(), u) {
+		t.Errorf("%v: does not name the URL %s", err, u)
 	}
 	if n := requests.Load(); n != 1 {
 		t.Errorf("%d requests; a trickle is cut for good", n)
@@ -84,17 +71,7 @@ func TestAWheelThatTricklesAfterAFastStartIsCutNamingItsURL(t *testing.T) {
 // (with no password).
 func TestAStalledWheelIsRetriedNamingItsURL(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
-	pi, wi := -1, -1
-	for i, p := range lock.Packages {
-		for j, w := range p.Wheels {
-			if w.FileName() == libWheel {
-				pi, wi = i, j
-			}
-		}
-	}
-	if pi < 0 {
-		t.Fatalf("no %s in the lock", libWheel)
-	}
+	pi, wi := libWheelOf(t, lock)
 	var requests atomic.Int64
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -103,17 +80,12 @@ func TestAStalledWheelIsRetriedNamingItsURL(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer hostile.Close()
-	l := *lock
-	l.Packages = append(l.Packages[:0:0], lock.Packages...)
-	p := l.Packages[pi]
-	p.Wheels = append(p.Wheels[:0:0], p.Wheels...)
 	u := strings.Replace(hostile.URL, "http://", "http://user:secret@", 1) + "/" + libWheel
-	p.Wheels[wi].URL = u
-	l.Packages[pi] = p
+	l := withWheelURL(lock, pi, wi, u)
 	s := newStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := Fetch(ctx, s, &l, fastOptions(WithRetries(1), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
+	_, err := Fetch(ctx, s, l, fastOptions(WithRetries(1), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
 	if err == nil || !strings.Contains(err.Error(), "no data received for too long") {
 		t.Fatalf("%v; want the stall", err)
 	}
