@@ -108,26 +108,6 @@ func (os *overrides) lookup(name, dependent string, version *pep440.Version) (re
 	return reqs, ok
 }
 
-// any returns what may stand for r somewhere: every override of its
-// project, else r (for warming, which guesses for every target and
-// dependent).
-func (os *overrides) any(r pep508.Requirement) []pep508.Requirement {
-	if os.empty() {
-		return []pep508.Requirement{r}
-	}
-	name := r.NormalizedName()
-	out := append([]pep508.Requirement(nil), os.global[name]...)
-	for _, sets := range os.scoped {
-		for _, s := range sets {
-			out = append(out, s.by[name]...)
-		}
-	}
-	if len(out) == 0 {
-		return []pep508.Requirement{r}
-	}
-	return out
-}
-
 // replaced is a requirement as it stands after the overrides: the
 // requirement itself, or an override standing for it, optional for the
 // extra the requirement was optional for.
@@ -138,11 +118,13 @@ type replaced struct {
 }
 
 // replace returns what stands for r in the dependencies of dependent at
-// version: r, or its overrides.
-func (os *overrides) replace(r pep508.Requirement, dependent string, version *pep440.Version) []replaced {
+// version (dependent "" for the project's own requirements): its
+// overrides, and true; nil and false when none applies (r stands as it
+// is, with nothing allocated).
+func (os *overrides) replace(r pep508.Requirement, dependent string, version *pep440.Version) ([]replaced, bool) {
 	overs, ok := os.lookup(r.NormalizedName(), dependent, version)
 	if !ok {
-		return []replaced{{Requirement: r}}
+		return nil, false
 	}
 	extra := ""
 	if r.Marker != nil {
@@ -154,7 +136,7 @@ func (os *overrides) replace(r pep508.Requirement, dependent string, version *pe
 	for i, o := range overs {
 		out[i] = replaced{Requirement: o, overridden: true, extra: extra}
 	}
-	return out
+	return out, true
 }
 
 // applies reports whether a replaced requirement is a dependency in env,

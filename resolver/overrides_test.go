@@ -128,3 +128,24 @@ requires-dist = [{ name = "app" }]
 		t.Error("the pins locked without the overrides they were chosen under")
 	}
 }
+
+// TestARequirementNoOverrideNamesCostsNothing: the resolver asks for
+// every Requires-Dist line of every version it examines whether an
+// override stands for it; with none for that project, or none at all,
+// the answer allocates nothing.
+func TestARequirementNoOverrideNamesCostsNothing(t *testing.T) {
+	r := reqs(t, "lib<2")[0].Requirement
+	some, err := newOverrides([]Override{{Requirement: reqs(t, "other>=2")[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, os := range []*overrides{nil, some} {
+		if n := testing.AllocsPerRun(100, func() {
+			if _, ok := os.replace(r, "app", nil); ok {
+				t.Fatal("an override stood for lib")
+			}
+		}); n != 0 {
+			t.Errorf("%v allocations a requirement", n)
+		}
+	}
+}

@@ -54,17 +54,22 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	sh.overrides = ovr
 	// What the inputs require of a project rules guesses out as any
 	// version's requirement does (an overridden one, as its overrides
-	// say).
+	// say); the roots are warmed as they are required.
 	var needed []Requirement
 	for _, r := range req.Requirements {
 		if r.VCS != nil || r.URL != "" {
 			continue
 		}
-		for _, o := range ovr.any(r.Requirement) {
-			needed = append(needed, Requirement{Requirement: o})
+		xs, ok := ovr.replace(r.Requirement, "", nil)
+		if !ok {
+			needed = append(needed, r)
+			continue
+		}
+		for _, x := range xs {
+			needed = append(needed, Requirement{Requirement: x.Requirement})
 		}
 	}
-	for _, r := range append(needed, req.Constraints...) {
+	for _, r := range append(append([]Requirement{}, needed...), req.Constraints...) {
 		if r.VCS == nil && r.URL == "" && (r.Marker == nil || holdsForAll(r.Marker, req.Targets)) {
 			sh.needs[r.NormalizedName()] = append(sh.needs[r.NormalizedName()], need{ss: r.Specifiers})
 		}
@@ -98,10 +103,8 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 		rootNames = append(rootNames, r.NormalizedName())
 	}
 	sh.warmPrevious(req.Previous, rootNames)
-	for _, r := range req.Requirements {
-		if r.VCS == nil && r.URL == "" {
-			sh.warm(r.NormalizedName(), r.Specifiers)
-		}
+	for _, r := range needed {
+		sh.warm(r.NormalizedName(), r.Specifiers)
 	}
 	results := make([]map[string]*resolved, len(req.Targets))
 	g, gctx := errgroup.WithContext(ctx)

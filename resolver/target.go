@@ -117,10 +117,10 @@ func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
 			return nil, fmt.Errorf("%s: %s: direct URL requirements other than git are not supported yet", r.Source, r.String())
 		}
 		reqs := []pep508.Requirement{r.Requirement}
-		if r.VCS == nil {
+		if xs, ok := p.sh.overrides.replace(r.Requirement, "", nil); ok && r.VCS == nil {
 			reqs = reqs[:0]
-			for _, x := range p.sh.overrides.replace(r.Requirement, "", nil) {
-				if !x.overridden || x.applies(p.env, "") {
+			for _, x := range xs {
+				if x.applies(p.env, "") {
 					reqs = append(reqs, x.Requirement)
 				}
 			}
@@ -292,7 +292,7 @@ func (p *targetProblem) prefetch(pkg string, allowed vset, changed bool, agrees 
 		if r.err != nil {
 			continue
 		}
-		rejected, known := p.rejects(r.md, name, agrees)
+		rejected, known := p.rejects(r.md, name, &c.version, agrees)
 		if !known {
 			la.done = false
 		}
@@ -329,32 +329,13 @@ type diskCacher interface {
 // rejected: a dependency that no version matches, or one that disagrees
 // with the partial solution. It consults only pages at hand (known is
 // false when one is missing; its fetch is started).
-func (p *targetProblem) rejects(md *dist.Metadata, name string, agrees func(dependency) bool) (rejected, known bool) {
+func (p *targetProblem) rejects(md *dist.Metadata, name string, version *pep440.Version, agrees func(dependency) bool) (rejected, known bool) {
 	known = true
-	var version *pep440.Version
-	if !p.sh.overrides.empty() {
-		v, err := pep440.Parse(md.Version)
-		if err != nil {
-			return true, true
-		}
-		version = &v
-	}
-	var reqs []pep508.Requirement
-	for _, line := range md.RequiresDist {
-		r, err := p.sh.requirement(line)
-		if err != nil || r.URL != "" {
-			return true, true
-		}
-		for _, x := range p.sh.overrides.replace(r, name, version) {
-			if x.overridden && x.applies(p.env, "") || !x.overridden && (x.Marker == nil || x.Marker.Evaluate(p.env)) {
-				reqs = append(reqs, x.Requirement)
-			}
-		}
-	}
-	for _, r := range reqs {
+	// rejectedBy reports whether one requirement rules the version out.
+	rejectedBy := func(r pep508.Requirement) bool {
 		dep := r.NormalizedName()
 		if dep == name {
-			continue
+			return false
 		}
 		l, ok := p.listings[dep]
 		if !ok {
@@ -362,14 +343,30 @@ func (p *targetProblem) rejects(md *dist.Metadata, name string, agrees func(depe
 			if page == nil {
 				p.sh.warm(dep, r.Specifiers)
 				known = false
-				continue
+				return false
 			}
 			l = newListing(page, dep, p.t, p.ranker, p.policy, p.hashes[dep])
 			p.listings[dep] = l
 		}
 		s := l.specSet(r.Specifiers, p.req.Pre)
-		if s.isEmpty() || !agrees(dependency{pkg: dep, set: s}) {
+		return s.isEmpty() || !agrees(dependency{pkg: dep, set: s})
+	}
+	for _, line := range md.RequiresDist {
+		r, err := p.sh.requirement(line)
+		if err != nil || r.URL != "" {
 			return true, true
+		}
+		xs, ok := p.sh.overrides.replace(r, name, version)
+		if !ok {
+			if (r.Marker == nil || r.Marker.Evaluate(p.env)) && rejectedBy(r) {
+				return true, true
+			}
+			continue
+		}
+		for _, x := range xs {
+			if x.applies(p.env, "") && rejectedBy(x.Requirement) {
+				return true, true
+			}
 		}
 	}
 	return false, known
@@ -462,15 +459,22 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 			return nil, &unusableError{fmt.Sprintf("%s: Requires-Dist %q: %v", f.Filename, line, err)}
 		}
 		// The base package brings the unconditional ones; an extra's
-		// pass, those that name it.
-		for _, x := range p.sh.overrides.replace(r, name, &c.version) {
-			if !x.applies(env, extra) {
+		// pass, those that name it. Overrides carry no URL.
+		xs, ok := p.sh.overrides.replace(r, name, &c.version)
+		if !ok {
+			if !(replaced{Requirement: r}).applies(env, extra) {
 				continue
 			}
-			if x.URL != "" {
+			if r.URL != "" {
 				return nil, &unusableError{fmt.Sprintf("%s depends on a direct URL (%s), which an index package may not", f.Filename, line)}
 			}
-			applicable = append(applicable, x.Requirement)
+			applicable = append(applicable, r)
+			continue
+		}
+		for _, x := range xs {
+			if x.applies(env, extra) {
+				applicable = append(applicable, x.Requirement)
+			}
 		}
 	}
 	p.fetchPages(ctx, applicable)

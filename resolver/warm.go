@@ -244,15 +244,30 @@ func (sh *shared) warmDeps(md *dist.Metadata) {
 // report.
 func (sh *shared) warmable(md *dist.Metadata) []pep508.Requirement {
 	var out []pep508.Requirement
+	var version *pep440.Version
+	if !sh.overrides.empty() {
+		if v, err := pep440.Parse(md.Version); err == nil {
+			version = &v
+		}
+	}
+	name := dist.NormalizeName(md.Name)
 	for _, line := range md.RequiresDist {
 		r, err := sh.requirement(line)
-		if err != nil || r.URL != "" || (r.Marker != nil && len(r.Marker.Extras()) > 0) {
+		if err != nil || r.URL != "" {
 			continue
 		}
-		if r.Marker != nil && !holdsForAny(r.Marker, sh.envs) {
-			continue
+		xs, ok := sh.overrides.replace(r, name, version)
+		if !ok {
+			xs = []replaced{{Requirement: r}}
 		}
-		out = append(out, sh.overrides.any(r)...)
+		for _, x := range xs {
+			if x.extra != "" || !x.overridden && x.Marker != nil && len(x.Marker.Extras()) > 0 {
+				continue // needed with an extra only
+			}
+			if x.Marker == nil || holdsForAny(x.Marker, sh.envs) {
+				out = append(out, x.Requirement)
+			}
+		}
 	}
 	return out
 }
