@@ -309,7 +309,7 @@ func wheelMetadata(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	z, err := zip.NewReader(f, size)
+	z, err := readlimit.OpenZip(f, size, readlimit.MaxZipMembers)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func distInfoName(dir string) string {
 // index serves as PEP 658 metadata). The archive must hold one .dist-info
 // directory, and its name must be the project that METADATA names.
 func ReadWheelMetadata(r io.ReaderAt, size int64) (*Metadata, []byte, error) {
-	z, err := zip.NewReader(r, size)
+	z, err := readlimit.OpenZip(r, size, readlimit.MaxZipMembers)
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && z != nil) {
 		// An insecure path matters when extracting; this only reads one
 		// known entry.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/larder-build/larder/internal/readlimit"
 )
 
 // TestAnArchiveWithTooManyMembersIsRefusedBeforeItsDirectoryIsRead: a
@@ -16,7 +18,7 @@ import (
 // built every member's header in memory (a 100 MiB upload of empty
 // members is over a million of them).
 func TestAnArchiveWithTooManyMembersIsRefusedBeforeItsDirectoryIsRead(t *testing.T) {
-	const members = 4 * maxWheelMembers
+	const members = 4 * readlimit.MaxZipMembers
 	for _, name := range []string{"acme_tools-1.0-py3-none-any.whl", "acme-tools-1.0.zip"} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), name)

@@ -49,9 +49,6 @@ const (
 	// maxUnpackedFactor bounds the bytes an archive check decompresses, as
 	// a multiple of the upload's size (a zip bomb is refused, not read).
 	maxUnpackedFactor = 20
-	// maxWheelMembers bounds a wheel's members (the central directory is
-	// read into memory).
-	maxWheelMembers = 100000
 	// uploadIdleTimeout cuts an upload that sends nothing this long;
 	// uploadTimeout bounds the whole of one. The server's ReadTimeout (a
 	// minute) is right for reads, not for 100 MiB over a slow link.

@@ -335,11 +335,15 @@ func (s *Server) cacheSidecar(uf *upstreamFile, wheel string) (string, string) {
 
 // wheelMetadata reads NAME-VERSION.dist-info/METADATA from a wheel.
 func wheelMetadata(wheel, filename string) ([]byte, error) {
-	zr, err := zip.OpenReader(wheel)
+	f, size, err := wheelhouse.OpenRegularSize(wheel)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
-	defer zr.Close()
+	defer f.Close()
+	zr, err := readlimit.OpenZip(f, size, readlimit.MaxZipMembers)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, err)
+	}
 	project, version, _ := splitFilename(filename, "")
 	want := strings.ToLower(project + "-" + version + ".dist-info/METADATA")
 	var found *zip.File

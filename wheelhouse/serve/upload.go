@@ -382,27 +382,30 @@ func inspectArchive(p, filename string, budget int64) ([]byte, error) {
 }
 
 // openZip opens an uploaded zip archive, refusing one whose central
-// directory lists too many members before archive/zip reads it.
-func openZip(p, filename string) (*zip.ReadCloser, error) {
-	if err := refuseManyMembers(p, filename); err != nil {
-		return nil, err
-	}
-	zr, err := zip.OpenReader(p)
+// directory lists too many members before archive/zip reads it. Close
+// the file when done.
+func openZip(p, filename string) (*zip.Reader, *os.File, error) {
+	f, size, err := wheelhouse.OpenRegularSize(p)
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
-	return zr, nil
+	zr, err := readlimit.OpenZip(f, size, readlimit.MaxZipMembers)
+	if err != nil {
+		f.Close()
+		if tm := (*readlimit.TooManyMembersError)(nil); errors.As(err, &tm) {
+			return nil, nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
+		}
+		return nil, nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+	}
+	return zr, f, nil
 }
 
 func inspectWheel(p, filename string, budget int64) ([]byte, error) {
-	zr, err := openZip(p, filename)
+	zr, f, err := openZip(p, filename)
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
-	if len(zr.File) > maxWheelMembers {
-		return nil, refuse(http.StatusBadRequest, "%s: more than %d members", filename, maxWheelMembers)
-	}
+	defer f.Close()
 	w, err := distname.ParseWheelName(filename)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
@@ -489,28 +492,6 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 	return meta, nil
 }
 
-// refuseManyMembers refuses a zip archive that lists more than
-// maxWheelMembers members, before archive/zip reads them all into memory.
-func refuseManyMembers(p, filename string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", filename, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", filename, err)
-	}
-	over, err := zipMembersOver(f, st.Size(), maxWheelMembers)
-	switch {
-	case err != nil:
-		return fmt.Errorf("reading %s: %w", filename, err)
-	case over:
-		return refuse(http.StatusBadRequest, "%s: more than %d members", filename, maxWheelMembers)
-	}
-	return nil
-}
-
 // escapeWheelPart spells a name as a wheel's file name and .dist-info
 // folder do.
 func escapeWheelPart(s string) string {
@@ -541,11 +522,11 @@ func hashMember(f *zip.File, budget int64) (string, int64, error) {
 }
 
 func inspectZipSdist(p, filename string) ([]byte, error) {
-	zr, err := openZip(p, filename)
+	zr, zf, err := openZip(p, filename)
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
+	defer zf.Close()
 	for _, f := range zr.File {
 		if isPkgInfo(f.Name) {
 			rc, err := f.Open()
