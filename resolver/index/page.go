@@ -1,10 +1,7 @@
 package index
 
 import (
-	"bytes"
 	"fmt"
-	"mime"
-	"net/url"
 	"strings"
 
 	"github.com/larder-build/larder/resolver/simple"
@@ -34,59 +31,34 @@ const acceptHeader = simple.Accept
 // about 110 MB, and the largest projects on PyPI list tens of thousands.
 const maxPageFiles = 250_000
 
-// parsePage decodes a project page by its content type, as
-// simple.ParseProject does, refusing a page of more than maxPageFiles
-// files and leaving out the files whose URL is not http or https (file:,
-// ftp:, javascript:): none of the files of an index reached over HTTP
-// can point into the local disk or elsewhere. A page read from a file:
-// URL may list file: URLs (fileSchemeAllowed).
+// parsePage decodes a project page as simple.ParseProject does, refusing
+// a page of more than maxPageFiles files or with a sha256 that is not 64
+// hex digits, and leaving out the files whose URL is not http or https
+// (file:, ftp:, javascript:): none of the files of an index reached over
+// HTTP can point into the local disk or elsewhere. A page read from a
+// file: URL may list file: URLs (fileSchemeAllowed).
 func parsePage(pageURL, contentType string, body []byte) (*Page, error) {
-	malformed := func(err error) error { return &MalformedError{URL: pageURL, Err: err} }
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil && contentType != "" {
-		return nil, malformed(fmt.Errorf("content type %q: %w", contentType, err))
-	}
-	switch mt {
-	case simple.MediaTypeJSON, simple.MediaTypeHTML, "text/html", "":
-	default:
-		return nil, malformed(fmt.Errorf("unexpected content type %q (want %s or text/html)", mt, simple.MediaTypeJSON))
-	}
-	base, err := url.Parse(pageURL)
-	if err != nil {
-		return nil, malformed(err)
-	}
-	p := &Page{URL: pageURL}
+	// The codec's URLs are parsed and printed again: their schemes are
+	// lower-case.
+	pageScheme, _, _ := strings.Cut(pageURL, ":")
+	pageScheme = strings.ToLower(pageScheme)
 	n := 0
-	h, err := simple.ScanProject(bytes.NewReader(body), contentType, base, func(f *simple.File, err error) error {
-		if err != nil {
-			return err
-		}
+	proj, err := simple.ParseProjectFunc(pageURL, contentType, body, func(f *simple.File) (bool, error) {
 		if n++; n > maxPageFiles {
-			return fmt.Errorf("lists more than %d files", maxPageFiles)
+			return false, fmt.Errorf("lists more than %d files", maxPageFiles)
 		}
 		for _, h := range []string{f.SHA256(), f.MetadataHashes["sha256"]} {
 			if h != "" && !simple.ValidSHA256(h) { // lower-cased by the codec
-				return fmt.Errorf("%s: sha256 %q is not 64 hex digits", f.Filename, h)
+				return false, fmt.Errorf("%s: sha256 %q is not 64 hex digits", f.Filename, h)
 			}
 		}
-		if u, err := url.Parse(f.URL); err != nil || !fileSchemeAllowed(base.Scheme, u.Scheme) {
-			return nil
-		}
-		p.Files = append(p.Files, *f)
-		return nil
-	}, nil)
+		scheme, _, _ := strings.Cut(f.URL, ":")
+		return fileSchemeAllowed(pageScheme, scheme), nil
+	})
 	if err != nil {
-		return nil, malformed(err)
+		return nil, err
 	}
-	// PEP 629: a major version not understood is refused; an HTML page
-	// may leave it out.
-	if mt == simple.MediaTypeJSON || h.APIVersion != "" {
-		if major, _, _ := strings.Cut(h.APIVersion, "."); major != "1" {
-			return nil, malformed(fmt.Errorf("api-version %q is not supported (want 1.x)", h.APIVersion))
-		}
-	}
-	p.Name, p.Versions = h.Name, h.Versions
-	return p, nil
+	return &Page{URL: pageURL, Name: proj.Name, Versions: proj.Versions, Files: proj.Files}, nil
 }
 
 // fileSchemeAllowed reports whether a page read at a URL of scheme page

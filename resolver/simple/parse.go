@@ -64,14 +64,21 @@ func ScanProject(r io.Reader, contentType string, base *url.URL, fn func(f *File
 // cannot be read, on a JSON page whose api-version is not 1.x, and on a
 // content type that is neither form.
 func ParseProject(pageURL, contentType string, body []byte) (*Project, error) {
-	p, err := parseProject(pageURL, contentType, body)
+	return ParseProjectFunc(pageURL, contentType, body, nil)
+}
+
+// ParseProjectFunc is ParseProject with a say on each file: keep, when
+// not nil, is called on every file read and decides whether the page
+// keeps it; its error ends the read, as a malformed page.
+func ParseProjectFunc(pageURL, contentType string, body []byte, keep func(*File) (bool, error)) (*Project, error) {
+	p, err := parseProject(pageURL, contentType, body, keep)
 	if err != nil {
 		return nil, &MalformedError{pageURL, err}
 	}
 	return p, nil
 }
 
-func parseProject(pageURL, contentType string, body []byte) (*Project, error) {
+func parseProject(pageURL, contentType string, body []byte, keep func(*File) (bool, error)) (*Project, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil && contentType != "" {
 		return nil, fmt.Errorf("content type %q: %w", contentType, err)
@@ -89,6 +96,11 @@ func parseProject(pageURL, contentType string, body []byte) (*Project, error) {
 	h, err := ScanProject(bytes.NewReader(body), contentType, base, func(f *File, err error) error {
 		if err != nil {
 			return err
+		}
+		if keep != nil {
+			if ok, err := keep(f); err != nil || !ok {
+				return err
+			}
 		}
 		p.Files = append(p.Files, *f)
 		return nil
