@@ -15,6 +15,7 @@
 package watchdog
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -23,6 +24,10 @@ import (
 // MinRate is the slowest average, in bytes a second, that a transfer may
 // have once it has run for its idle time.
 const MinRate = 1 << 10
+
+// ErrStalled is the cause to give a transfer's cut: nothing arrived for
+// its idle time.
+var ErrStalled = errors.New("no data received for too long")
 
 // ErrTooSlow reports a transfer averaging under MinRate.
 var ErrTooSlow = fmt.Errorf("the transfer averages under %d bytes a second", MinRate)

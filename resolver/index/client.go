@@ -467,11 +467,11 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	// would hold the lock for ever (the body has no other deadline).
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	wd := watchdog.Start(c.stall, func() { cancel(errStalled) })
+	wd := watchdog.Start(c.stall, func() { cancel(watchdog.ErrStalled) })
 	defer wd.Stop()
 	stalled := func(err error) error {
-		if errors.Is(context.Cause(sctx), errStalled) && ctx.Err() == nil {
-			return &netError{fmt.Errorf("GET %s: %w", u, errStalled)}
+		if errors.Is(context.Cause(sctx), watchdog.ErrStalled) && ctx.Err() == nil {
+			return &netError{fmt.Errorf("GET %s: %w", u, watchdog.ErrStalled)}
 		}
 		return err
 	}
@@ -572,9 +572,6 @@ const firstConnWait = time.Second
 // DefaultStall is how long a request may receive nothing, before its
 // headers or within its body, before it is cut and retried.
 const DefaultStall = 30 * time.Second
-
-// errStalled is a request cut for receiving nothing for the stall time.
-var errStalled = errors.New("no data received for too long")
 
 // watchedBody is a response body read through its watchdog.
 type watchedBody struct {

@@ -213,7 +213,7 @@ func redactURL(u string) string {
 // nothing for the stall time is cancelled and retried; one that trickles
 // (watchdog) is cut, and not retried.
 func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc, body io.Reader) error {
-	wd := watchdog.Start(d.f.opts.stall, func() { cancel(errStalled) })
+	wd := watchdog.Start(d.f.opts.stall, func() { cancel(watchdog.ErrStalled) })
 	defer wd.Stop()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -242,8 +242,8 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 			break
 		}
 		if rerr != nil {
-			if errors.Is(context.Cause(actx), errStalled) {
-				return &retryable{err: fmt.Errorf("GET %s: after %d bytes: %w", redactURL(d.w.url), d.written, errStalled)}
+			if errors.Is(context.Cause(actx), watchdog.ErrStalled) {
+				return &retryable{err: fmt.Errorf("GET %s: after %d bytes: %w", redactURL(d.w.url), d.written, watchdog.ErrStalled)}
 			}
 			if actx.Err() != nil {
 				return actx.Err()

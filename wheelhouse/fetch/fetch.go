@@ -438,6 +438,3 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
-
-// errStalled cancels an attempt whose body stopped arriving.
-var errStalled = errors.New("no data received for too long")
