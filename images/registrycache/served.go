@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -297,12 +296,13 @@ func (s *Served) tagFiles(ctx context.Context, tag string) (string, []wheelhouse
 	var out []wheelhouse.Entry
 	for _, d := range m.Layers {
 		a := d.Annotations
-		if d.MediaType != MediaTypeFile || a[AnnotationFilename] == "" || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
+		if d.MediaType != MediaTypeFile || a[AnnotationOf] != "" || d.Digest.Algorithm != "sha256" {
 			continue
 		}
-		if !wheelhouse.ValidFilename(a[AnnotationFilename]) || !simple.ValidSHA256(d.Digest.Hex) || d.Size < 0 {
-			// The registry's word: a name that climbs out or is a path, or
-			// a size below zero, is no file of a wheelhouse.
+		// The registry's word: no name, a name that climbs out or is a
+		// path, or a size below zero, is no file of a wheelhouse (a
+		// sha256 digest's hex was checked as it was decoded).
+		if !wheelhouse.ValidFilename(a[AnnotationFilename]) || d.Size < 0 {
 			continue
 		}
 		e := wheelhouse.Entry{
