@@ -157,7 +157,7 @@ func (h *htpasswd) check(r *http.Request) (string, authResult) {
 	if !ok {
 		return "", authMissing
 	}
-	client := clientAddr(r)
+	client := clientKey(r.RemoteAddr)
 	if !h.failures.allowed(client) {
 		return user, authThrottled
 	}
@@ -241,14 +241,11 @@ func (h *htpasswd) dummyHash() []byte {
 	return h.dummy
 }
 
-// clientAddr is who a request's failed logins are counted against: the
-// host of its remote address, and for IPv6 its /64, which one machine or
-// site usually has whole (an attacker cycling the addresses of its /64
-// would otherwise fill the limiter, and lock every other client out).
-func clientAddr(r *http.Request) string { return clientKey(r.RemoteAddr) }
-
-// clientKey is the client of a remote address ("host:port"): its host,
-// and for IPv6 its /64.
+// clientKey is who a remote address ("host:port") is counted against,
+// for failed logins and open connections: its host, and for IPv6 its
+// /64, which one machine or site usually has whole (an attacker cycling
+// the addresses of its /64 would otherwise fill the limiter, and lock
+// every other client out).
 func clientKey(remote string) string {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {

@@ -60,7 +60,7 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			<-l.slots
 			return nil, err
 		}
-		key := connClient(c.RemoteAddr())
+		key := clientKey(c.RemoteAddr().String())
 		l.mu.Lock()
 		full := l.open[key] >= l.perClient
 		if !full {
@@ -144,7 +144,3 @@ func (c *countedConn) Close() error {
 	})
 	return err
 }
-
-// connClient is who a connection is counted against, as clientAddr
-// counts failed logins.
-func connClient(a net.Addr) string { return clientKey(a.String()) }

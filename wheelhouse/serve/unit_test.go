@@ -2,7 +2,6 @@ package serve
 
 import (
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,8 +169,7 @@ func TestFailedLoginsAreCountedPerIPv4AddressAndPerIPv6Slash64(t *testing.T) {
 		{"[::1]:1", "::/64"},
 		{"not-an-address", "not-an-address"},
 	} {
-		r := &http.Request{RemoteAddr: tc.remote}
-		if got := clientAddr(r); got != tc.want {
+		if got := clientKey(tc.remote); got != tc.want {
 			t.Errorf("%s: counted as %q, want %q", tc.remote, got, tc.want)
 		}
 	}
