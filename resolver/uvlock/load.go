@@ -144,23 +144,14 @@ func readPackage(t *tomldoc.Table) Package {
 	p.OptionalDependencies = tableMap(t, "optional-dependencies", readDependency)
 	p.DevDependencies = tableMap(t, "dev-dependencies", readDependency)
 	if st := t.Sub("sdist"); st != nil {
-		f := readFile(st)
 		// A package from a URL, a local archive or an archive in a git
 		// repository is its own sdist: uv writes only the hash (and
 		// size), the location being the source's, such as
 		// `sdist = { hash = "sha256:..." }`.
-		if f.URL == "" && f.Path == "" && f.Filename == "" && !p.isArchive() {
-			st.P.Addf(st.Path, "missing url, path or filename")
-		}
+		f := readFile(st, !p.isArchive())
 		p.Sdist = &f
 	}
-	p.Wheels = tomldoc.ReadTables(t, "wheels", func(wt *tomldoc.Table) File {
-		f := readFile(wt)
-		if f.URL == "" && f.Path == "" && f.Filename == "" {
-			wt.P.Addf(wt.Path, "missing url, path or filename")
-		}
-		return f
-	})
+	p.Wheels = tomldoc.ReadTables(t, "wheels", func(wt *tomldoc.Table) File { return readFile(wt, true) })
 	if mt := t.Sub("metadata"); mt != nil {
 		p.Metadata = Metadata{
 			RequiresDist:   requirements(mt, "requires-dist"),
@@ -244,13 +235,18 @@ func tableMap[T any](t *tomldoc.Table, key string, read func(*tomldoc.Table) T) 
 	return out
 }
 
-func readFile(t *tomldoc.Table) File {
+// readFile reads a file table; located says it must name where the file
+// is (url, path or filename).
+func readFile(t *tomldoc.Table, located bool) File {
 	f := File{
 		URL:      t.Str("url"),
 		Path:     t.Str("path"),
 		Filename: t.Str("filename"),
 		Hash:     t.Str("hash"),
 		Size:     t.Integer("size"),
+	}
+	if located && f.URL == "" && f.Path == "" && f.Filename == "" {
+		t.P.Addf(t.Path, "missing url, path or filename")
 	}
 	if t.Has("hash") {
 		if err := checkHash(f.Hash); err != nil {
@@ -294,20 +290,15 @@ func checkHash(h string) error {
 // with a package key for an override scoped to that package's
 // dependencies.
 func overrides(mt *tomldoc.Table) (global []Requirement, scoped []ScopedOverride) {
-	type entry struct {
-		global *Requirement
-		scoped *ScopedOverride
-	}
-	for _, e := range tomldoc.ReadTables(mt, "overrides", func(t *tomldoc.Table) entry {
+	for _, t := range mt.Tables("overrides") {
 		pt := t.Sub("package")
 		if pt == nil {
-			if t.Has("package") {
-				return entry{} // Sub said what is wrong with it
+			if !t.Has("package") { // else Sub said what is wrong with it
+				global = append(global, readRequirement(t))
 			}
-			r := readRequirement(t)
-			return entry{global: &r}
+			continue
 		}
-		o := &ScopedOverride{Name: pt.RequiredStr("name"), Version: pt.Str("version")}
+		o := ScopedOverride{Name: pt.RequiredStr("name"), Version: pt.Str("version")}
 		if o.Name != "" && !dist.ValidName(o.Name) {
 			t.P.Addf(pt.KeyPath("name"), "invalid project name %q", o.Name)
 		}
@@ -317,14 +308,7 @@ func overrides(mt *tomldoc.Table) (global []Requirement, scoped []ScopedOverride
 			}
 		}
 		o.Dependencies = requirements(t, "dependencies")
-		return entry{scoped: o}
-	}) {
-		switch {
-		case e.global != nil:
-			global = append(global, *e.global)
-		case e.scoped != nil:
-			scoped = append(scoped, *e.scoped)
-		}
+		scoped = append(scoped, o)
 	}
 	return global, scoped
 }
