@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/larder-build/larder/internal/watchdog"
 )
@@ -270,50 +272,36 @@ func (w *watchedBody) Close() error {
 // bounded by reachTimeout; each caller waits at most until its own
 // context ends, and a failure is not kept: the next request tries again.
 type lazyTransport struct {
-	mu      sync.Mutex
-	rt      http.RoundTripper
-	pending chan struct{} // closed when the attempt under way ends
-	err     error         // the last attempt's
+	rt     atomic.Pointer[http.RoundTripper]
+	flight singleflight.Group
 }
 
 func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.RoundTripper, error) {
-	l.mu.Lock()
-	if l.rt != nil {
-		l.mu.Unlock()
-		return l.rt, nil
+	if rt := l.rt.Load(); rt != nil {
+		return *rt, nil
 	}
-	if l.pending == nil {
-		ch := make(chan struct{})
-		l.pending = ch
+	ch := l.flight.DoChan("", func() (any, error) {
 		// The attempt outlives a caller that gives up: the others wait
 		// for it.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeouts.reach)
-		go func() {
-			defer cancel()
-			rt, err := transport.NewWithContext(actx, c.repo.Registry, c.auth, c.base, []string{c.repo.Scope(scope)})
-			if err != nil {
-				if actx.Err() != nil {
-					err = fmt.Errorf("%w: no answer in %v", err, c.timeouts.reach)
-				}
-				err = fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), err)
+		defer cancel()
+		rt, err := transport.NewWithContext(actx, c.repo.Registry, c.auth, c.base, []string{c.repo.Scope(scope)})
+		if err != nil {
+			if actx.Err() != nil {
+				err = fmt.Errorf("%w: no answer in %v", err, c.timeouts.reach)
 			}
-			l.mu.Lock()
-			l.rt, l.err, l.pending = rt, err, nil
-			l.mu.Unlock()
-			close(ch)
-		}()
-	}
-	ch := l.pending
-	l.mu.Unlock()
+			return nil, fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), err)
+		}
+		l.rt.Store(&rt)
+		return rt, nil
+	})
 	select {
-	case <-ch:
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(http.RoundTripper), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("reaching %s: %w", c.repo.RegistryStr(), context.Cause(ctx))
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.rt != nil {
-		return l.rt, nil
-	}
-	return nil, l.err
 }
