@@ -266,13 +266,9 @@ const (
 // init fetches the tail, which learns the size and usually holds the
 // whole central directory.
 func (r *rangeReader) init() error {
-	start, data, total, err := r.get(fmt.Sprintf("bytes=-%d", 2*blockSize), -1, 2*blockSize)
+	start, data, total, err := r.get(-1, 2*blockSize)
 	if err != nil {
 		return err
-	}
-	if r.size > 0 && total != r.size {
-		r.err = errNoRanges
-		return errNoRanges // not the size the page listed
 	}
 	r.size = total
 	// Store whole blocks only; the partial first block is refetched if
@@ -289,17 +285,22 @@ func (r *rangeReader) init() error {
 }
 
 // get sends one range request and returns the start offset, the bytes and
-// the total size. from is the first byte asked (-1 for a suffix), n how
-// many bytes are asked at most. An answer other than the range asked
-// (longer, elsewhere, ending past its total or before its start, or of
-// another total than the one learnt) is errNoRanges: a server that lies
-// about ranges is read whole and its hash checked, rather than trusted
-// with the size of what it sends.
-func (r *rangeReader) get(rng string, from, n int64) (int64, []byte, int64, error) {
+// the total size. from is the first byte asked, n how many: exactly n
+// from from, or, with from -1, the last n at most (a suffix). An answer
+// other than the range asked (longer, shorter, elsewhere, ending past its
+// total or before its start, or of another total than the one known) is
+// errNoRanges: a server that lies about ranges is read whole and its
+// hash checked, rather than trusted with the size of what it sends.
+func (r *rangeReader) get(from, n int64) (int64, []byte, int64, error) {
 	if r.reqs >= maxRangeRequests {
+		r.err = errNoRanges
 		return 0, nil, 0, errNoRanges
 	}
 	r.reqs++
+	rng := "bytes=-" + strconv.FormatInt(n, 10)
+	if from >= 0 {
+		rng = "bytes=" + strconv.FormatInt(from, 10) + "-" + strconv.FormatInt(from+n-1, 10)
+	}
 	var start, total int64
 	var data []byte
 	err := r.c.do(r.ctx, r.url, http.Header{"Range": {rng}}, func(resp *http.Response) error {
@@ -312,9 +313,9 @@ func (r *rangeReader) get(rng string, from, n int64) (int64, []byte, int64, erro
 		}
 		switch {
 		case start < 0 || end < start || end >= total || end-start+1 > n,
-			from >= 0 && start != from,
+			from >= 0 && (start != from || end != from+n-1),
 			from < 0 && end != total-1,
-			from >= 0 && total != r.size:
+			r.size > 0 && total != r.size:
 			return errNoRanges
 		}
 		var err error
@@ -366,13 +367,9 @@ func (r *rangeReader) fetch(b, end int64) error {
 		last--
 	}
 	from, to := b*blockSize, min((last+1)*blockSize, r.size)-1
-	_, data, _, err := r.get("bytes="+strconv.FormatInt(from, 10)+"-"+strconv.FormatInt(to, 10), from, to-from+1)
+	_, data, _, err := r.get(from, to-from+1)
 	if err != nil {
 		return err
-	}
-	if int64(len(data)) != to-from+1 {
-		r.err = errNoRanges
-		return errNoRanges // shorter than asked: the blocks would be torn
 	}
 	for i := b; i <= last; i++ {
 		bs, be := (i-b)*blockSize, min((i-b+1)*blockSize, int64(len(data)))
