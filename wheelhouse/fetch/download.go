@@ -42,7 +42,7 @@ func (f *fetcher) download(ctx context.Context, w *want) (err error) {
 	}()
 	f.emit(Event{File: w.name, Project: w.project, Version: w.version, State: Started, Via: ViaDownload, Total: w.size})
 	h := sha256.New()
-	d := &transfer{f: f, w: w, file: tmp, h: h}
+	d := &transfer{f: f, w: w, shown: redactURL(w.url), file: tmp, h: h}
 	if err := d.run(ctx); err != nil {
 		return err
 	}
@@ -70,6 +70,7 @@ func (f *fetcher) download(ctx context.Context, w *want) (err error) {
 type transfer struct {
 	f       *fetcher
 	w       *want
+	shown   string // w.url as errors show it: without a password
 	file    *os.File
 	h       hash.Hash
 	written int64
@@ -167,7 +168,7 @@ func (d *transfer) attempt(ctx context.Context) error {
 		}
 	default:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		se := &StatusError{URL: d.w.url, Code: resp.StatusCode, Status: resp.Status}
+		se := &StatusError{URL: d.shown, Code: resp.StatusCode, Status: resp.Status}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			return &retryable{err: se, retryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 		}
@@ -223,7 +224,7 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 	for {
 		n, rerr := body.Read(buf)
 		if err := wd.Arrived(n); err != nil && rerr == nil {
-			return fmt.Errorf("GET %s: %w", redactURL(d.w.url), err)
+			return fmt.Errorf("GET %s: %w", d.shown, err)
 		}
 		if n > 0 {
 			if _, err := out.Write(buf[:n]); err != nil {
@@ -243,7 +244,7 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 		}
 		if rerr != nil {
 			if errors.Is(context.Cause(actx), watchdog.ErrStalled) {
-				return &retryable{err: fmt.Errorf("GET %s: after %d bytes: %w", redactURL(d.w.url), d.written, watchdog.ErrStalled)}
+				return &retryable{err: fmt.Errorf("GET %s: after %d bytes: %w", d.shown, d.written, watchdog.ErrStalled)}
 			}
 			if actx.Err() != nil {
 				return actx.Err()

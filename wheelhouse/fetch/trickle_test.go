@@ -96,3 +96,17 @@ func TestAStalledWheelIsRetriedNamingItsURL(t *testing.T) {
 		t.Errorf("%d requests; want two attempts", n)
 	}
 }
+
+// TestAFailedDownloadNeverShowsTheURLsPassword: a lock may name a wheel
+// at a URL with credentials; an answer of 404 names the URL without them.
+func TestAFailedDownloadNeverShowsTheURLsPassword(t *testing.T) {
+	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+	pi, wi := libWheelOf(t, lock)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	defer gone.Close()
+	u := strings.Replace(gone.URL, "http://", "http://user:secret@", 1) + "/" + libWheel
+	_, err := Fetch(context.Background(), newStore(t), withWheelURL(lock, pi, wi, u), fastOptions(WithRetries(0))...)
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "404") {
+		t.Errorf("%v: want a 404 naming the URL without its password", err)
+	}
+}
