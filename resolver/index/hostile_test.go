@@ -144,7 +144,7 @@ func TestAServerThatStallsIsCutNamingTheURL(t *testing.T) {
 			start := time.Now()
 			err := tc.ask(c, srv.URL)
 			took := time.Since(start)
-			if err == nil || !strings.Contains(err.Error(), srv.URL+tc.path) || !errors.Is(err, errStalled) {
+			if err == nil || !strings.Contains(err.Error(), srv.URL+tc.path) || !errors.Is(err, watchdog.ErrStalled) {
 				t.Errorf("got %v; want a stall naming %s", err, srv.URL+tc.path)
 			}
 			// Three attempts of 200 ms and two back-offs of a millisecond.
