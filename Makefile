@@ -49,7 +49,7 @@ test: setup-test prepare
 ## without those testenv.Slow marks (python3, pip, chromium, containers,
 ## builds, heavy I/O); under 60 s on 2 cores
 test-short:
-	$(GO) test -short ./...
+	$(GO) test -short -parallel 8 ./...
 
 ## lint: gofmt, go vet and staticcheck must all be silent
 lint:

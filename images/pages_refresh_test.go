@@ -166,6 +166,7 @@ func TestEveryRefreshServesExactlyItsManifestsStaticPages(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			s := sample(t)
 			out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
 			base := baseLayout(t)

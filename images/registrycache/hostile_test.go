@@ -99,6 +99,7 @@ func pushBig(ctx context.Context, c *registrycache.Cache) error {
 // in time, whatever the registry does, and a caller that gives up is not
 // kept waiting by another's ping.
 func TestAHostileRegistryCannotHangACache(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		reach  time.Duration
@@ -552,6 +553,7 @@ func TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest(t *testing.T) {
 // upload taken, a little at a time for longer than the bound completes,
 // as long as it averages the watchdog's minimum rate (1 KiB/s).
 func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		serve func(mux *http.ServeMux)

@@ -33,6 +33,7 @@ func (s *slowSource) Read(p []byte) (int, error) {
 // bytes every 300 ms (under 1 KiB/s, never idle for the 1 s bound) takes
 // the whole upload.
 func TestAnUploadFromASlowSourceIsNotCutForTheRegistry(t *testing.T) {
+	t.Parallel()
 	const size = 100 * 12
 	c := hostileRegistry(t, 30*time.Second, func(<-chan struct{}) http.Handler {
 		mux := http.NewServeMux()

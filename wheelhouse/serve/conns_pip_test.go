@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // pipDownload runs the system's pip to download project from base,
@@ -49,6 +51,7 @@ func pipDownload(t *testing.T, base, project string) (string, error) {
 // the 503s only with -v): the refusal is counted in
 // larder_connections_refused_total, which is where to look.
 func TestPipRetriesARefusedConnection(t *testing.T) {
+	testenv.Slow(t, "runs pip")
 	st, _ := smallStore(t)
 	s, base := startServer(t, st, WithOffline(true), withMaxConns(16, 1))
 	addr := strings.TrimPrefix(base, "http://")

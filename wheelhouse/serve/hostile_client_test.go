@@ -22,6 +22,7 @@ import (
 // have made no progress for the write idle timeout, the connection is
 // closed, and the client, reading at last, gets less than the file.
 func TestAClientThatStopsReadingIsCut(t *testing.T) {
+	t.Parallel()
 	const idle = 500 * time.Millisecond
 	const size = 32 << 20 // more than the kernel buffers between the two ends
 	for _, c := range []struct {
