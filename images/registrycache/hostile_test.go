@@ -84,6 +84,21 @@ func hostileUploads(mux *http.ServeMux, patch http.HandlerFunc) {
 	mux.HandleFunc("PUT /v2/c/blobs/uploads/1", patch)
 }
 
+// flood writes a JSON document that never closes: prefix, then item again
+// and again, 200 MB in all (twice what go-containerregistry reads of a
+// manifest), or until the client hangs up.
+func flood(w io.Writer, prefix, item string) {
+	if _, err := io.WriteString(w, prefix); err != nil {
+		return
+	}
+	chunk := []byte(strings.Repeat(item, 1000))
+	for range 200 << 20 / len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
 // zeros is an endless reader of zeros.
 type zeros struct{}
 
@@ -207,15 +222,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				pingOK(mux)
 				mux.HandleFunc("/v2/c/manifests/", func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-					w.Write([]byte(`{"schemaVersion":2,"layers":[`))
-					chunk := []byte(strings.Repeat(`{"mediaType":"x","size":1},`, 1000))
-					// A bounded flood: 200 MB, twice what go-containerregistry
-					// reads of a manifest.
-					for range 200 << 20 / len(chunk) {
-						if _, err := w.Write(chunk); err != nil {
-							return
-						}
-					}
+					flood(w, `{"schemaVersion":2,"layers":[`, `{"mediaType":"x","size":1},`)
 				})
 			},
 			call: func(ctx context.Context, c *registrycache.Cache) error {
@@ -233,13 +240,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				pingOK(mux)
 				mux.HandleFunc("/v2/c/tags/list", func(w http.ResponseWriter, r *http.Request) {
-					w.Write([]byte(`{"name":"c","tags":[`))
-					chunk := []byte(strings.Repeat(`"sha256-0000000000000000000000000000000000000000000000000000000000000000",`, 1000))
-					for range 200 << 20 / len(chunk) {
-						if _, err := w.Write(chunk); err != nil {
-							return
-						}
-					}
+					flood(w, `{"name":"c","tags":[`, `"sha256-`+someSum+`",`)
 				})
 			},
 			call: func(ctx context.Context, c *registrycache.Cache) error {
