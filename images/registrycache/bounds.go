@@ -2,49 +2,30 @@ package registrycache
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/larder-build/larder/internal/watchdog"
+	"github.com/larder-build/larder/internal/regtransport"
 )
 
 // How long and how much a registry may take: the cache is shared, so its
 // registry is trusted with nothing but the bytes it stores (their
 // digests are checked) and must not be able to hang or fill a fetch or a
-// server either.
+// server either. Every request is bounded by regtransport (60 s to an
+// answer, 60 s idle either way, 16 MiB of a manifest or a tag page).
 const (
-	// answerTimeout bounds the wait for the headers of a GET or HEAD
-	// answer (an upload's answer waits for its body to be sent, and
-	// is bounded by idleTimeout once it comes).
-	answerTimeout = 60 * time.Second
-	// idleTimeout cuts an answer whose body sends nothing this long.
-	idleTimeout = 60 * time.Second
 	// reachTimeout bounds the ping and token exchange that make a
 	// transport, whoever waits for them.
 	reachTimeout = 60 * time.Second
-	// maxInFlight is the most of an upload the network may still hold
-	// when the transport has read the body's end (the kernel's send
-	// buffer grows to 4 MiB), and drainPerMiB how long a MiB of it may
-	// take to reach the registry (32 KiB/s): the wait for the answer
-	// starts after that, or a slow link's push is cut while its last
-	// bytes are still on their way.
-	maxInFlight = 4 << 20
-	drainPerMiB = 32 * time.Second
-	// maxManifestBytes bounds a manifest read (the registry's own limit
-	// on a manifest pushed is 4 MiB; a wheelhouse of 10,000 files is
-	// about 5 MiB).
-	maxManifestBytes = 16 << 20
-	// maxTagPageBytes bounds one page of a tag list.
-	maxTagPageBytes = 16 << 20
+	// maxManifestBytes and maxTagPageBytes bound a manifest and a page
+	// of a tag list read.
+	maxManifestBytes = regtransport.MaxManifestBytes
+	maxTagPageBytes  = regtransport.MaxTagPageBytes
 	// maxTagPages and maxListedTags bound a tag list, whatever its Link
 	// headers say.
 	maxTagPages   = 10000
@@ -54,218 +35,28 @@ const (
 // timeouts are the bounds in time of a Cache's requests; tests shorten
 // them.
 type timeouts struct {
-	answer, idle, reach time.Duration
-	drain               time.Duration // per MiB in flight (drainPerMiB)
+	requests regtransport.Timeouts
+	reach    time.Duration
 }
 
-var defaultTimeouts = timeouts{answer: answerTimeout, idle: idleTimeout, reach: reachTimeout, drain: drainPerMiB}
+var defaultTimeouts = timeouts{requests: regtransport.Default, reach: reachTimeout}
 
 // withTimeouts shortens a Cache's timeouts, for the tests; the time
 // allowed for an upload's bytes in flight is shortened as the answer's.
 func withTimeouts(answer, idle, reach time.Duration) Option {
 	return func(o *options) error {
-		drain := time.Duration(float64(drainPerMiB) * float64(answer) / float64(answerTimeout))
-		o.timeouts = timeouts{answer, idle, reach, drain}
+		o.timeouts = timeouts{regtransport.Shortened(answer, idle), reach}
 		return nil
 	}
 }
 
 // RegistryTimeoutError is a request to the registry that got no answer,
 // or no byte of its answer's body, in time.
-type RegistryTimeoutError struct {
-	Method, URL string
-	Waited      time.Duration
-	Body        bool // the headers came, the body stalled
-	Upload      bool // the registry stopped taking the request's body
-}
-
-// Error says what was waited for, and how long.
-func (e *RegistryTimeoutError) Error() string {
-	what := "no answer from the registry"
-	switch {
-	case e.Body:
-		what = "no byte of the answer from the registry"
-	case e.Upload:
-		what = "no byte of the upload taken by the registry"
-	}
-	return fmt.Sprintf("%s %s: %s in %v", e.Method, e.URL, what, e.Waited)
-}
+type RegistryTimeoutError = regtransport.TimeoutError
 
 // TooLargeError is a registry answer longer than larder reads of its
 // kind.
-type TooLargeError struct {
-	URL string
-	Max int64
-}
-
-// Error names the URL and the bound.
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s: the registry's answer is longer than the %d bytes read of it", e.URL, e.Max)
-}
-
-// boundedTransport bounds every request to the registry (the token
-// exchange included) in time, and manifests and tag lists in size.
-type boundedTransport struct {
-	next http.RoundTripper
-	t    timeouts
-}
-
-// bodyLimit is how much of an answer to path is read: manifests and tag
-// lists are read whole into memory; blobs are streamed and bounded by
-// their callers. The endpoints are told by their last segments
-// (.../manifests/REFERENCE, .../tags/list): a repository's own name may
-// hold a component "manifests", and its blobs are not manifests.
-func bodyLimit(path string) int64 {
-	dir, _, _ := cutLast(path)
-	_, last, _ := cutLast(dir)
-	switch {
-	case last == "manifests":
-		return maxManifestBytes
-	case strings.HasSuffix(path, "/tags/list"):
-		return maxTagPageBytes
-	}
-	return 0
-}
-
-// cutLast cuts s around its last slash.
-func cutLast(s string) (before, after string, found bool) {
-	i := strings.LastIndexByte(s, '/')
-	if i < 0 {
-		return "", s, false
-	}
-	return s[:i], s[i+1:], true
-}
-
-func (b *boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(r.Context())
-	// The answer is waited for from the request's start, or from the end
-	// of its body; a body the registry stops taking is cut after idle.
-	st := &sendState{sending: r.Body != nil && r.Body != http.NoBody}
-	first := b.t.answer
-	if st.sending {
-		first = b.t.idle
-	}
-	timer := time.AfterFunc(first, func() {
-		e := &RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.answer}
-		st.mu.Lock()
-		if st.sending {
-			e.Waited, e.Upload = b.t.idle, true
-		}
-		st.mu.Unlock()
-		cancel(e)
-	})
-	out := r.WithContext(ctx)
-	if st.sending {
-		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, idle: b.t.idle, answer: b.t.answer, drain: b.t.drain, start: time.Now(), rate: watchdog.NewMeter(b.t.idle)}
-	}
-	resp, err := b.next.RoundTrip(out)
-	st.mu.Lock()
-	st.answered = true
-	timer.Stop()
-	st.mu.Unlock()
-	if err != nil {
-		var te *RegistryTimeoutError
-		if cause := context.Cause(ctx); errors.As(cause, &te) {
-			err = cause
-		}
-		cancel(nil)
-		return nil, err
-	}
-	wb := &watchedBody{rc: resp.Body, ctx: ctx, cancel: cancel, limit: bodyLimit(r.URL.Path), method: r.Method, url: r.URL.Redacted()}
-	wb.wd = watchdog.Start(b.t.idle, func() {
-		cancel(&RegistryTimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.idle, Body: true})
-	})
-	resp.Body = wb
-	return resp, nil
-}
-
-// sendState is where a request is: sending its body, or answered; mu
-// orders the timer's resets with the answer.
-type sendState struct {
-	mu                sync.Mutex
-	sending, answered bool
-}
-
-// sentBody is a request's body: every read the transport makes of it
-// puts off the idle bound, and its end starts the wait for the answer,
-// after the time the bytes still in flight may take to arrive.
-type sentBody struct {
-	rc                  io.ReadCloser
-	timer               *time.Timer
-	st                  *sendState
-	idle, answer, drain time.Duration
-	start               time.Time
-	rate                watchdog.Meter
-	ours                time.Duration // spent in rc's reads
-	sent                int64
-}
-
-func (s *sentBody) Read(p []byte) (int, error) {
-	before := time.Now()
-	n, err := s.rc.Read(p)
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	s.sent += int64(n)
-	// A registry that takes the upload a byte at a time, never idle for
-	// long, is cut too; the time spent waiting on the caller's reader (a
-	// slow disk, a pipe) is not the registry's.
-	s.ours += time.Since(before)
-	if werr := s.rate.Add(int64(n), time.Since(s.start)-s.ours); werr != nil && err == nil && s.st.sending {
-		return n, werr
-	}
-	switch {
-	case s.st.answered:
-		// The transport may still send the rest of a body the registry
-		// answered before taking: the answer's body has its own bound.
-	case err == io.EOF:
-		s.st.sending = false
-		s.timer.Reset(s.answer + s.drain*time.Duration(min(s.sent, maxInFlight))/(1<<20))
-	case n > 0:
-		s.timer.Reset(s.idle)
-	}
-	return n, err
-}
-
-func (s *sentBody) Close() error { return s.rc.Close() }
-
-// watchedBody is an answer's body cut when it sends nothing for idle,
-// when it trickles (watchdog), or past limit bytes (when limit > 0).
-type watchedBody struct {
-	rc          io.ReadCloser
-	ctx         context.Context
-	cancel      context.CancelCauseFunc
-	wd          *watchdog.Watch
-	limit       int64
-	n           int64
-	method, url string
-}
-
-func (w *watchedBody) Read(p []byte) (int, error) {
-	n, err := w.rc.Read(p)
-	w.n += int64(n)
-	if w.limit > 0 && w.n > w.limit {
-		w.cancel(nil)
-		return 0, &TooLargeError{URL: w.url, Max: w.limit}
-	}
-	if werr := w.wd.Arrived(n); werr != nil && err == nil {
-		w.cancel(nil)
-		return n, fmt.Errorf("%s %s: %w", w.method, w.url, werr)
-	}
-	if err != nil && err != io.EOF {
-		var te *RegistryTimeoutError
-		if cause := context.Cause(w.ctx); errors.As(cause, &te) {
-			err = cause
-		}
-	}
-	return n, err
-}
-
-func (w *watchedBody) Close() error {
-	w.wd.Stop()
-	err := w.rc.Close()
-	w.cancel(nil)
-	return err
-}
+type TooLargeError = regtransport.TooLargeError
 
 // lazyTransport is an authenticated transport, made on first use. The
 // ping and token exchange run once for every caller waiting at the time,

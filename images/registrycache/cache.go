@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/larder-build/larder/internal/regtransport"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/ctxio"
@@ -139,7 +140,7 @@ func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
 		}
 		c.repo = repo
 		guard := &plainHTTPGuard{next: o.transport, insecure: o.insecure, loopback: isLoopback(hostOf(repo.RegistryStr()))}
-		c.base = &boundedTransport{next: guard, t: o.timeouts}
+		c.base = regtransport.New(guard, o.timeouts.requests)
 		if c.auth, err = authn.Resolve(ctx, o.keychain, repo.Registry); err != nil {
 			return nil, fmt.Errorf("finding credentials for %s: %w", repo.RegistryStr(), err)
 		}
