@@ -180,10 +180,8 @@ func bump(t *testing.T, s *wheelhouse.Store) []wheelhouse.Entry {
 }
 
 func TestRefreshReplacesOnlyTheTopLayerAndUploadsOnlyIt(t *testing.T) {
-	s := sample(t)
 	reg := newRegistry(t)
-	out := mustRef(t, "docker://"+reg.host()+"/edx/lms:dev")
-	req := request(t, s, baseLayout(t), out)
+	s, out, req := sampleRequest(t, "docker://"+reg.host()+"/edx/lms:dev")
 	first := bake(t, req)
 
 	reg.reset()
@@ -267,9 +265,7 @@ func TestRefreshReplacesOnlyTheTopLayerAndUploadsOnlyIt(t *testing.T) {
 }
 
 func TestARefreshWithAnotherWheelhousePathBakesAfresh(t *testing.T) {
-	s := sample(t)
-	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
-	req := request(t, s, baseLayout(t), out, "linux/amd64")
+	_, out, req := sampleRequest(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev", "linux/amd64")
 	bake(t, req)
 	req.Path = "/srv/wheelhouse"
 	second := bake(t, req)
@@ -295,9 +291,7 @@ func TestARefreshWithAnotherWheelhousePathBakesAfresh(t *testing.T) {
 }
 
 func TestRefreshFromAnOCILayoutKeepsBucketsAndCompactsPastTheThreshold(t *testing.T) {
-	s := sample(t)
-	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
-	req := request(t, s, baseLayout(t), out, "linux/amd64")
+	s, out, req := sampleRequest(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev", "linux/amd64")
 	first := bake(t, req)
 	req.Entries = bump(t, s)
 	second := bake(t, req)

@@ -135,6 +135,15 @@ func request(t testing.TB, s *wheelhouse.Store, base, out Ref, platforms ...stri
 	}
 }
 
+// sampleRequest is a bake of a new sample store onto the base image into
+// out (a reference), where the refresh tests start.
+func sampleRequest(t testing.TB, out string, platforms ...string) (*wheelhouse.Store, Ref, Request) {
+	t.Helper()
+	s := sample(t)
+	ref := mustRef(t, out)
+	return s, ref, request(t, s, baseLayout(t), ref, platforms...)
+}
+
 func bake(t testing.TB, req Request) *Report {
 	t.Helper()
 	rep, err := Bake(context.Background(), req)

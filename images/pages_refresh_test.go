@@ -302,9 +302,7 @@ func TestARefreshOfAnImageWithoutAPagesRecordMakesThePagesLayer(t *testing.T) {
 // it: the plan keeps the pages layer as the refresh does, would send only
 // the delta, the config and the manifest, and has the refresh's digest.
 func TestAPlannedRefreshIsTheRefresh(t *testing.T) {
-	s := sample(t)
-	out := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev")
-	req := request(t, s, baseLayout(t), out, "linux/amd64")
+	s, out, req := sampleRequest(t, "oci:"+filepath.Join(t.TempDir(), "out")+":dev", "linux/amd64")
 	bake(t, req)
 	req.Entries = without(s.Entries(), "pure-project-12")
 	req.DryRun = true
@@ -330,10 +328,8 @@ func TestAPlannedRefreshIsTheRefresh(t *testing.T) {
 // holds, keeps it, uploads only the deltas and configs, and serves
 // exactly the new closure's pages; the next refresh there reads nothing.
 func TestARefreshOnAnotherMachineReadsThePagesLayerOnce(t *testing.T) {
-	s := sample(t)
 	reg := newRegistry(t)
-	out := mustRef(t, "docker://"+reg.host()+"/edx/lms:dev")
-	req := request(t, s, baseLayout(t), out)
+	s, out, req := sampleRequest(t, "docker://"+reg.host()+"/edx/lms:dev")
 	first := bake(t, req)
 	pagesBlobs := map[string]bool{}
 	for _, img := range first.Images {

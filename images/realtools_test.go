@@ -104,9 +104,7 @@ func TestPushToARealRegistryPullsBackTheSameDigestAndRefreshUploadsOneLayer(t *t
 	testenv.Slow(t, "runs docker-registry and skopeo")
 	skopeo := testenv.Tool(t, "skopeo")
 	reg := dockerregistry.ForTest(t)
-	s := sample(t)
-	out := mustRef(t, "docker://"+reg.Host+"/edx/lms:dev")
-	req := request(t, s, baseLayout(t), out, "linux/amd64")
+	s, out, req := sampleRequest(t, "docker://"+reg.Host+"/edx/lms:dev", "linux/amd64")
 	first := bake(t, req)
 
 	var insp struct{ Digest string }

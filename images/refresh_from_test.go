@@ -10,9 +10,7 @@ import (
 // found by their descriptors and opened only when read, are copied whole,
 // and the result is the refresh made in place.
 func TestRefreshFromALayoutIntoOtherOutputsCopiesTheKeptLayers(t *testing.T) {
-	s := sample(t)
-	from := mustRef(t, "oci:"+filepath.Join(t.TempDir(), "from")+":dev")
-	req := request(t, s, baseLayout(t), from, "linux/amd64")
+	s, from, req := sampleRequest(t, "oci:"+filepath.Join(t.TempDir(), "from")+":dev", "linux/amd64")
 	bake(t, req)
 	req.Entries = bump(t, s)
 	req.From = from
