@@ -6,26 +6,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/slowtest"
 )
-
-// slowSource gives chunk bytes a read, each after a pause: the caller's
-// own reader (a disk, a pipe), not the registry, is slow.
-type slowSource struct {
-	chunk int
-	pause time.Duration
-	left  int
-}
-
-func (s *slowSource) Read(p []byte) (int, error) {
-	if s.left == 0 {
-		return 0, io.EOF
-	}
-	time.Sleep(s.pause)
-	n := min(s.chunk, s.left, len(p))
-	clear(p[:n])
-	s.left -= n
-	return n, nil
-}
 
 // TestAnUploadFromASlowSourceIsNotCutForTheRegistry: the watchdog on an
 // upload measures how fast the registry takes it; time spent waiting on
@@ -52,7 +35,7 @@ func TestAnUploadFromASlowSourceIsNotCutForTheRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := c.Put(ctx, someSum, size, &slowSource{chunk: 100, pause: 300 * time.Millisecond, left: size}); err != nil {
+	if err := c.Put(ctx, someSum, size, &slowtest.Reader{Chunk: 100, Pause: 300 * time.Millisecond, Left: size}); err != nil {
 		t.Fatalf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
 	}
 	if took := time.Since(start); took < 2*time.Second {

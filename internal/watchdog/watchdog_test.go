@@ -8,23 +8,9 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/larder-build/larder/internal/slowtest"
 )
-
-// slowReader gives one byte a read, each after a pause.
-type slowReader struct {
-	pause time.Duration
-	left  int
-}
-
-func (s *slowReader) Read(p []byte) (int, error) {
-	if s.left == 0 {
-		return 0, io.EOF
-	}
-	time.Sleep(s.pause)
-	s.left--
-	p[0] = 'x'
-	return 1, nil
-}
 
 func TestATransferThatTricklesIsCutOnceItHasRunItsIdleTime(t *testing.T) {
 	var cut atomic.Bool
@@ -33,7 +19,7 @@ func TestATransferThatTricklesIsCutOnceItHasRunItsIdleTime(t *testing.T) {
 	// A byte every 30 ms never leaves the idle cut's 100 ms to run out,
 	// and averages 33 bytes a second.
 	start := time.Now()
-	_, err := io.ReadAll(w.Reader(&slowReader{pause: 30 * time.Millisecond, left: 1000}))
+	_, err := io.ReadAll(w.Reader(&slowtest.Reader{Chunk: 1, Pause: 30 * time.Millisecond, Left: 1000}))
 	if !errors.Is(err, ErrTooSlow) {
 		t.Fatalf("err %v, want ErrTooSlow", err)
 	}
