@@ -3,7 +3,6 @@ package edxindex
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +10,9 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/piptest"
-	"github.com/larder-build/larder/resolver/dist"
-
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/resolver/dist"
 )
 
 // TestPipResolvesTheRootsToExactlyThePins runs a resolver nobody here wrote,
@@ -26,13 +24,8 @@ import (
 // (with the pins as constraints pip accepts them). mysqlclient gets a wheel,
 // since pip cannot build its sdist offline here (no setuptools wheel).
 func TestPipResolvesTheRootsToExactlyThePins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs pip on the whole workload")
-	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		testenv.Need(t, fmt.Errorf("python3 not found: %v", err))
-	}
+	testenv.Slow(t, "runs pip on the whole workload")
+	python := testenv.Tool(t, "python3")
 	idx, w, err := Generate(Options{Scale: 0.0001, Reasons: []Reason{ReasonRequiresPython, ReasonMissingVersion, ReasonConstraint}})
 	if err != nil {
 		t.Fatal(err)

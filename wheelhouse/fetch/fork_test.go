@@ -11,6 +11,7 @@ import (
 
 	"github.com/larder-build/larder/internal/locktest"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -20,9 +21,7 @@ import (
 // tag's commit), fetched with the real host builder into a private wheel,
 // and installed offline by the real pip with its index dependency.
 func TestForkIsLockedBuiltStoredPrivateAndInstalledByPip(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs git, a build and pip")
-	}
+	testenv.Slow(t, "runs git, a build and pip")
 	repo, commit := locktest.ForkRepo(t, "lib>=1")
 	url := repo.URL()
 	srv := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{

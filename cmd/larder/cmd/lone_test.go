@@ -14,6 +14,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 )
 
 // TestALoneLarderBinaryBakesForAmd64AndArm64 builds larder as 'make build'
@@ -21,9 +22,7 @@ import (
 // overlay, so the source tree is untouched), copies nothing else beside
 // it, and bakes a two-platform image with it.
 func TestALoneLarderBinaryBakesForAmd64AndArm64(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds larder")
-	}
+	testenv.Slow(t, "builds larder")
 	_, self, _, _ := runtime.Caller(0)
 	embedDir := filepath.Join(filepath.Dir(self), "..", "indexembed", "bin")
 	work := t.TempDir()
