@@ -61,6 +61,19 @@ func pingOK(mux *http.ServeMux) {
 
 const someSum = "0000000000000000000000000000000000000000000000000000000000000000"
 
+// hasSome asks whether the registry holds someSum.
+func hasSome(ctx context.Context, c *registrycache.Cache) error {
+	_, err := c.Has(ctx, someSum)
+	return err
+}
+
+// listServed lists the files of every wheelhouse the registry holds (it
+// reads the tag list first).
+func listServed(ctx context.Context, c *registrycache.Cache) error {
+	_, err := c.Served().Files(ctx)
+	return err
+}
+
 // readBlob gets someSum and reads it whole.
 func readBlob(ctx context.Context, c *registrycache.Cache) error {
 	rc, _, err := c.Get(ctx, someSum)
@@ -129,7 +142,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
 			},
-			call:   func(ctx context.Context, c *registrycache.Cache) error { _, err := c.Has(ctx, someSum); return err },
+			call:   hasSome,
 			within: 5 * time.Second, want: "no answer from the registry in 1s",
 		},
 		{
@@ -137,7 +150,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
 			},
-			call:   func(ctx context.Context, c *registrycache.Cache) error { _, err := c.Has(ctx, someSum); return err },
+			call:   hasSome,
 			within: 900 * time.Millisecond, want: "context deadline exceeded",
 		},
 		{
@@ -149,7 +162,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				})
 				mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
 			},
-			call:   func(ctx context.Context, c *registrycache.Cache) error { _, err := c.Has(ctx, someSum); return err },
+			call:   hasSome,
 			within: 5 * time.Second, want: "no answer from the registry in 1s",
 		},
 		{
@@ -243,10 +256,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 					flood(w, `{"name":"c","tags":[`, `"sha256-`+someSum+`",`)
 				})
 			},
-			call: func(ctx context.Context, c *registrycache.Cache) error {
-				_, err := c.Served().Files(ctx)
-				return err
-			},
+			call:   listServed,
 			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", registrycache.MaxTagPageBytes),
 		},
 		{
@@ -258,10 +268,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 					w.Write([]byte(`{"name":"c","tags":["a"]}`))
 				})
 			},
-			call: func(ctx context.Context, c *registrycache.Cache) error {
-				_, err := c.Served().Files(ctx)
-				return err
-			},
+			call:   listServed,
 			within: 5 * time.Second, want: "pages loop back",
 		},
 		{
@@ -273,10 +280,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 					w.Write([]byte(`{"name":"c","tags":["a"]}`))
 				})
 			},
-			call: func(ctx context.Context, c *registrycache.Cache) error {
-				_, err := c.Served().Files(ctx)
-				return err
-			},
+			call:   listServed,
 			within: 5 * time.Second, want: "does not match registry host",
 		},
 	}
