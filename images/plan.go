@@ -77,11 +77,7 @@ func registryClient(ctx context.Context, ref Ref, o Remote) (*http.Client, error
 	if err != nil {
 		return nil, fmt.Errorf("finding credentials for %s: %w", repo.RegistryStr(), err)
 	}
-	rt := o.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	t, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(transport.PullScope)})
+	t, err := transport.NewWithContext(ctx, repo.Registry, auth, o.transport(), []string{repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, fmt.Errorf("reaching %s: %w", repo.RegistryStr(), err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/internal/regtransport"
 )
 
 // ErrNotFound says that a reference names no image (yet).
@@ -32,10 +33,17 @@ type Remote struct {
 	// Keychain finds credentials (authn.DefaultKeychain when nil: the
 	// Docker config).
 	Keychain authn.Keychain
-	// Transport carries the requests (http.DefaultTransport when nil).
+	// Transport carries the requests (remote.DefaultTransport when nil).
+	// Every request is bounded in time whatever carries it
+	// (regtransport.Default): a registry that takes the connection and
+	// then never answers, or trickles, does not hang a bake.
 	Transport http.RoundTripper
 	// Jobs is how many blobs move at once (DefaultJobs when 0).
 	Jobs int
+
+	// timeouts shortens the bounds of every request, for the tests
+	// (regtransport.Default when zero).
+	timeouts regtransport.Timeouts
 }
 
 // DefaultJobs is how many blobs move at once when Remote.Jobs is 0.
@@ -50,11 +58,21 @@ func (o Remote) options(ctx context.Context) []remote.Option {
 	if jobs <= 0 {
 		jobs = DefaultJobs
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithJobs(jobs)}
-	if o.Transport != nil {
-		opts = append(opts, remote.WithTransport(o.Transport))
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithJobs(jobs), remote.WithTransport(o.transport())}
+}
+
+// transport is o.Transport, or remote.DefaultTransport, with every
+// request bounded in time (and manifests in size).
+func (o Remote) transport() http.RoundTripper {
+	next := o.Transport
+	if next == nil {
+		next = remote.DefaultTransport
 	}
-	return opts
+	t := o.timeouts
+	if t == (regtransport.Timeouts{}) {
+		t = regtransport.Default
+	}
+	return regtransport.New(next, t)
 }
 
 // Source is what a reference holds: one image, an image index, or
