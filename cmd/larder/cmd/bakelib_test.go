@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/indexbin"
+	"github.com/larder-build/larder/internal/regtransport"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/wheelhouse"
@@ -148,6 +150,8 @@ func TestHintForTheLibrariesTypedErrors(t *testing.T) {
 		{"a cache with too many wheelhouses", &registrycache.TooManyTagsError{Ref: "reg/acme", Tags: 10001, Max: 10000}, "--cache-tag TAG"},
 		{"plain HTTP to a registry elsewhere", &registrycache.PlainHTTPError{Host: "10.1.2.3:5000"}, "if 10.1.2.3:5000 really speaks plain HTTP"},
 		{"a registry sending the cache to loopback", &registrycache.PlainHTTPError{Host: "127.0.0.1:8080", FromRemote: true}, "the registry sent larder to 127.0.0.1:8080"},
+		{"a registry that never answers", &regtransport.TimeoutError{Method: "GET", URL: "https://reg.example:5000/v2/base/manifests/latest", Waited: time.Minute}, "the registry reg.example:5000 took the connection but stopped answering"},
+		{"a registry that stops taking an upload", &regtransport.TimeoutError{Method: "PATCH", URL: "https://reg.example/v2/app/blobs/uploads/1", Waited: time.Minute, Upload: true}, "the registry reg.example stopped taking the upload"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/regtransport"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/wheelhouse"
@@ -200,6 +202,16 @@ func hintFor(err error) string {
 	}
 	if re, ok := errors.AsType[*transport.Error](err); ok && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden) {
 		return "the registry refused the credential: log in (docker login REGISTRY, or a credential helper in ~/.docker/config.json, or REGISTRY_AUTH_FILE); pushing needs write access, fetching only read"
+	}
+	if te, ok := errors.AsType[*regtransport.TimeoutError](err); ok {
+		host := te.URL
+		if u, perr := url.Parse(te.URL); perr == nil {
+			host = u.Host
+		}
+		if te.Upload {
+			return fmt.Sprintf("the registry %s stopped taking the upload: is its storage full, or a proxy in front of it limiting bodies? run again once it takes pushes (blobs already there are not sent again)", host)
+		}
+		return fmt.Sprintf("the registry %s took the connection but stopped answering: is it overloaded, or a proxy in front of it holding connections? run again once it answers", host)
 	}
 	if tm, ok := errors.AsType[*registrycache.TooManyTagsError](err); ok {
 		return fmt.Sprintf("name the wheelhouses of %s to serve with --cache-tag TAG (repeatable), or remove old ones from the registry", tm.Ref)
