@@ -1,0 +1,238 @@
+package regtransport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/watchdog"
+)
+
+const bound = 500 * time.Millisecond
+
+// hang waits until the client or the test gives up.
+func hang(stop <-chan struct{}, r *http.Request) {
+	select {
+	case <-stop:
+	case <-r.Context().Done():
+	}
+}
+
+// pause waits d, or until the client or the test gives up.
+func pause(stop <-chan struct{}, r *http.Request, d time.Duration) bool {
+	select {
+	case <-stop:
+		return false
+	case <-r.Context().Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// counted is a caller's transport: it counts the requests it carries.
+type counted struct{ n atomic.Int64 }
+
+func (c *counted) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot: every way a server
+// can stop (before its headers, in its body, taking an upload, after
+// taking one) ends the request soon after the bound with an error
+// naming the URL; a server that trickles is cut by the watchdog's rate,
+// one longer than a manifest may be by its size; a server slower than
+// the bound at every step but never stopped is read whole.
+func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   io.Reader // the request's
+		serve  func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request)
+		// check judges the request's error, or the error reading its
+		// answer's body, and what was read.
+		check func(err error, read int64) string
+	}{
+		{
+			name: "headers that never come", method: http.MethodGet, path: "/v2/a/manifests/latest",
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) { hang(stop, r) },
+			check: wantTimeout(false, false, "no answer from the registry in 500ms"),
+		},
+		{
+			name: "a body that stops", method: http.MethodGet, path: "/v2/a/blobs/sha256:00",
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100000")
+				w.Write(make([]byte, 5000))
+				w.(http.Flusher).Flush()
+				hang(stop, r)
+			},
+			check: wantTimeout(true, false, "no byte of the answer from the registry in 500ms"),
+		},
+		{
+			name: "a body that trickles", method: http.MethodGet, path: "/v2/a/blobs/sha256:00",
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100000")
+				for pause(stop, r, 50*time.Millisecond) {
+					w.Write([]byte("x"))
+					w.(http.Flusher).Flush()
+				}
+			},
+			check: func(err error, _ int64) string {
+				if !errors.Is(err, watchdog.ErrTooSlow) {
+					return "want watchdog.ErrTooSlow"
+				}
+				return ""
+			},
+		},
+		{
+			name: "an upload the registry stops taking", method: http.MethodPatch, path: "/v2/a/blobs/uploads/1",
+			body:  io.LimitReader(zeros{}, 64<<20), // more than the socket buffers hold
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) { hang(stop, r) },
+			check: wantTimeout(false, true, "no byte of the upload taken by the registry in 500ms"),
+		},
+		{
+			name: "an upload taken whole, never answered", method: http.MethodPut, path: "/v2/a/blobs/uploads/1",
+			body: strings.NewReader("a small blob"),
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				hang(stop, r)
+			},
+			check: wantTimeout(false, false, "no answer from the registry in 500ms"),
+		},
+		{
+			name: "a manifest longer than a manifest may be", method: http.MethodGet, path: "/v2/manifests/manifests/latest",
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				chunk := make([]byte, 1<<20)
+				for range MaxManifestBytes/len(chunk) + 2 {
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
+			},
+			check: func(err error, _ int64) string {
+				if tl, ok := errors.AsType[*TooLargeError](err); !ok || tl.Max != MaxManifestBytes {
+					return "want a TooLargeError of MaxManifestBytes"
+				}
+				return ""
+			},
+		},
+		{
+			name: "a blob of a repository named manifests is not a manifest", method: http.MethodGet, path: "/v2/manifests/blobs/sha256:00",
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				w.Write(make([]byte, MaxManifestBytes+1))
+			},
+			check: wantRead(MaxManifestBytes + 1),
+		},
+		{
+			name: "a slow registry that never stops", method: http.MethodGet, path: "/v2/a/blobs/sha256:00",
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				if !pause(stop, r, bound*3/5) {
+					return
+				}
+				w.Header().Set("Content-Length", "10240")
+				for range 5 { // 1.5 s in all, three times the bound
+					w.Write(make([]byte, 2048))
+					w.(http.Flusher).Flush()
+					if !pause(stop, r, bound*3/5) {
+						return
+					}
+				}
+			},
+			check: wantRead(10240),
+		},
+		{
+			name: "an upload answered after most of the bound", method: http.MethodPut, path: "/v2/a/blobs/uploads/1",
+			body: io.LimitReader(zeros{}, 1<<20),
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if pause(stop, r, bound*3/5) {
+					w.Write([]byte("taken"))
+				}
+			},
+			check: wantRead(5),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stop := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tc.serve(stop, w, r) }))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(stop) })
+			caller := &counted{}
+			client := &http.Client{Transport: New(caller, Shortened(bound, bound))}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, tc.method, srv.URL+tc.path, tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var read int64
+			resp, err := client.Do(req)
+			if err == nil {
+				read, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			took := time.Since(start)
+			if ctx.Err() != nil {
+				t.Fatalf("hung for %v: %v", took, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), srv.URL+tc.path) {
+				t.Errorf("error %q does not name %s", err, srv.URL+tc.path)
+			}
+			if problem := tc.check(err, read); problem != "" {
+				t.Errorf("after %v: err %v, read %d: %s", took, err, read, problem)
+			}
+			if caller.n.Load() != 1 {
+				t.Errorf("the caller's transport carried %d requests, want 1", caller.n.Load())
+			}
+			if took > 10*bound {
+				t.Errorf("took %v, want about %v at most", took, 3*bound)
+			}
+		})
+	}
+}
+
+// wantTimeout wants a TimeoutError of this kind and message.
+func wantTimeout(body, upload bool, msg string) func(error, int64) string {
+	return func(err error, _ int64) string {
+		te, ok := errors.AsType[*TimeoutError](err)
+		switch {
+		case !ok:
+			return "want a *TimeoutError"
+		case te.Body != body || te.Upload != upload:
+			return "a TimeoutError of another kind"
+		case !strings.Contains(err.Error(), msg):
+			return "want " + msg
+		}
+		return ""
+	}
+}
+
+// wantRead wants the whole answer, n bytes.
+func wantRead(n int64) func(error, int64) string {
+	return func(err error, read int64) string {
+		if err != nil || read != n {
+			return "want the whole answer read"
+		}
+		return ""
+	}
+}
+
+// zeros is an endless reader of zeros.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
