@@ -134,7 +134,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 func push(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(int64)) (*WriteResult, error) {
 	counter := &uploadCounter{next: o.Transport}
 	if counter.next == nil {
-		counter.next = http.DefaultTransport
+		counter.next = remote.DefaultTransport
 	}
 	o.Transport = counter
 	opts := o.options(ctx)
