@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/internal/regtransport"
+	"github.com/larder-build/larder/internal/slowtest"
 	"github.com/larder-build/larder/internal/testenv"
 )
 
@@ -63,28 +64,22 @@ func hostileRegistry(t *testing.T, base v1.Image, wrap func(stop <-chan struct{}
 	return srv
 }
 
-// hang waits until the client or the test gives up.
-func hang(stop <-chan struct{}, r *http.Request) {
-	select {
-	case <-stop:
-	case <-r.Context().Done():
-	}
-}
-
-// sleep waits d, or until the client or the test gives up.
-func sleep(stop <-chan struct{}, r *http.Request, d time.Duration) bool {
-	select {
-	case <-stop:
-		return false
-	case <-r.Context().Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
-}
-
 // isManifest and isBlobGet tell the requests of an image's read apart;
 // isUpload is a request carrying a blob's bytes.
+// hangOn wraps a registry so that the requests match picks are taken
+// and never answered.
+func hangOn(match func(*http.Request) bool) func(stop <-chan struct{}, next http.Handler) http.Handler {
+	return func(stop <-chan struct{}, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if match(r) {
+				slowtest.Hang(stop, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 func isManifest(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/") }
 func isBlobGet(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:")
@@ -105,12 +100,12 @@ func trickle(stop <-chan struct{}, w http.ResponseWriter, r *http.Request, next 
 	body := rec.Body.Bytes()
 	for sent := 0; sent < len(body); sent += piece {
 		if stallAfter >= 0 && sent >= stallAfter {
-			hang(stop, r)
+			slowtest.Hang(stop, r)
 			return
 		}
 		w.Write(body[sent:min(sent+piece, len(body))])
 		w.(http.Flusher).Flush()
-		if !sleep(stop, r, each) {
+		if !slowtest.Pause(stop, r, each) {
 			return
 		}
 	}
@@ -168,15 +163,7 @@ func TestAHostileRegistryCannotHangABake(t *testing.T) {
 	}{
 		{
 			name: "a base whose manifest never answers", base: "registry", out: "layout",
-			wrap: func(stop <-chan struct{}, next http.Handler) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if isManifest(r) {
-						hang(stop, r)
-						return
-					}
-					next.ServeHTTP(w, r)
-				})
-			},
+			wrap: hangOn(isManifest),
 			want: "/v2/base/manifests/latest: no answer from the registry in 500ms",
 		},
 		{
@@ -194,28 +181,12 @@ func TestAHostileRegistryCannotHangABake(t *testing.T) {
 		},
 		{
 			name: "a previous image to refresh whose manifest never answers", base: "layout", out: "registry",
-			wrap: func(stop <-chan struct{}, next http.Handler) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if isManifest(r) {
-						hang(stop, r)
-						return
-					}
-					next.ServeHTTP(w, r)
-				})
-			},
+			wrap: hangOn(isManifest),
 			want: "/v2/app/manifests/dev: no answer from the registry in 500ms",
 		},
 		{
 			name: "an output that stops taking a blob's upload", base: "big", out: "registry",
-			wrap: func(stop <-chan struct{}, next http.Handler) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if isUpload(r) {
-						hang(stop, r)
-						return
-					}
-					next.ServeHTTP(w, r)
-				})
-			},
+			wrap: hangOn(isUpload),
 			want: "/v2/app/blobs/uploads/", upload: true,
 		},
 	}
@@ -298,7 +269,7 @@ func TestASlowButProgressingRegistryIsNotCut(t *testing.T) {
 				}
 				r.Body = io.NopCloser(bytes.NewReader(body))
 			}
-			if !sleep(stop, r, bound*3/5) {
+			if !slowtest.Pause(stop, r, bound*3/5) {
 				return
 			}
 			if isBlobGet(r) {

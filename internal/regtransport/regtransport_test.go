@@ -11,30 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/slowtest"
 	"github.com/larder-build/larder/internal/watchdog"
 )
 
 const bound = 500 * time.Millisecond
-
-// hang waits until the client or the test gives up.
-func hang(stop <-chan struct{}, r *http.Request) {
-	select {
-	case <-stop:
-	case <-r.Context().Done():
-	}
-}
-
-// pause waits d, or until the client or the test gives up.
-func pause(stop <-chan struct{}, r *http.Request, d time.Duration) bool {
-	select {
-	case <-stop:
-		return false
-	case <-r.Context().Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
-}
 
 // counted is a caller's transport: it counts the requests it carries.
 type counted struct{ n atomic.Int64 }
@@ -64,7 +45,7 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 	}{
 		{
 			name: "headers that never come", method: http.MethodGet, path: "/v2/a/manifests/latest",
-			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) { hang(stop, r) },
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) },
 			check: wantTimeout(false, false, "no answer from the registry in 500ms"),
 		},
 		{
@@ -73,7 +54,7 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 				w.Header().Set("Content-Length", "100000")
 				w.Write(make([]byte, 5000))
 				w.(http.Flusher).Flush()
-				hang(stop, r)
+				slowtest.Hang(stop, r)
 			},
 			check: wantTimeout(true, false, "no byte of the answer from the registry in 500ms"),
 		},
@@ -81,7 +62,7 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 			name: "a body that trickles", method: http.MethodGet, path: "/v2/a/blobs/sha256:00",
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Length", "100000")
-				for pause(stop, r, 50*time.Millisecond) {
+				for slowtest.Pause(stop, r, 50*time.Millisecond) {
 					w.Write([]byte("x"))
 					w.(http.Flusher).Flush()
 				}
@@ -96,7 +77,7 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 		{
 			name: "an upload the registry stops taking", method: http.MethodPatch, path: "/v2/a/blobs/uploads/1",
 			body:  io.LimitReader(zeros{}, 64<<20), // more than the socket buffers hold
-			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) { hang(stop, r) },
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) },
 			check: wantTimeout(false, true, "no byte of the upload taken by the registry in 500ms"),
 		},
 		{
@@ -104,7 +85,7 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 			body: strings.NewReader("a small blob"),
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
-				hang(stop, r)
+				slowtest.Hang(stop, r)
 			},
 			check: wantTimeout(false, false, "no answer from the registry in 500ms"),
 		},
@@ -135,14 +116,14 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 		{
 			name: "a slow registry that never stops", method: http.MethodGet, path: "/v2/a/blobs/sha256:00",
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
-				if !pause(stop, r, bound*3/5) {
+				if !slowtest.Pause(stop, r, bound*3/5) {
 					return
 				}
 				w.Header().Set("Content-Length", "10240")
 				for range 5 { // 1.5 s in all, three times the bound
 					w.Write(make([]byte, 2048))
 					w.(http.Flusher).Flush()
-					if !pause(stop, r, bound*3/5) {
+					if !slowtest.Pause(stop, r, bound*3/5) {
 						return
 					}
 				}
@@ -154,7 +135,7 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 			body: io.LimitReader(zeros{}, 1<<20),
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
-				if pause(stop, r, bound*3/5) {
+				if slowtest.Pause(stop, r, bound*3/5) {
 					w.Write([]byte("taken"))
 				}
 			},
