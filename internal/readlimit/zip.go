@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -81,12 +82,15 @@ func zipMembersOver(f io.ReaderAt, size int64, limit int) (bool, error) {
 			}
 		}
 	}
+	// The places are usually one and the same: each is read once.
 	most := 0
+	counted := make([]int64, 0, 4)
 	for _, d := range dirs {
 		for _, start := range []int64{d.offset, d.end - d.size} {
-			if start < 0 || start >= size {
+			if start < 0 || start >= size || slices.Contains(counted, start) {
 				continue
 			}
+			counted = append(counted, start)
 			most = max(most, countDirectoryHeaders(io.NewSectionReader(f, start, size-start), limit))
 		}
 	}

@@ -3,6 +3,7 @@ package readlimit
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -55,5 +56,33 @@ func TestOpenZipCountsTheMembersBeforeArchiveZipReadsThem(t *testing.T) {
 				t.Errorf("err %v, want %d members read", err, tc.members)
 			}
 		})
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r *bytes.Reader
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestTheCountReadsTheDirectoryOnce: the end record's offset and the
+// directory found back from the end record are one place in an ordinary
+// archive, and its headers are read once, not once for each.
+func TestTheCountReadsTheDirectoryOnce(t *testing.T) {
+	data := zipOf(t, 2000, "")
+	dir := int64(binary.LittleEndian.Uint32(data[len(data)-endLen+12:])) // the end record's directory size
+	c := &countingReaderAt{r: bytes.NewReader(data)}
+	over, err := zipMembersOver(c, int64(len(data)), MaxZipMembers)
+	if err != nil || over {
+		t.Fatalf("over %v, err %v", over, err)
+	}
+	if c.n > 1024+dir+4096 {
+		t.Errorf("counting the members of a %d-byte directory read %d bytes; want it read once", dir, c.n)
 	}
 }
