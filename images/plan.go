@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -68,12 +67,8 @@ func wouldWrite(ctx context.Context, ref Ref, a Artifact, o Remote) (*UploadPlan
 // registryClient is an authenticated client for a repository, allowed to
 // read it.
 func registryClient(ctx context.Context, ref Ref, o Remote) (*http.Client, error) {
-	kc := o.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
 	repo := ref.Name.Context()
-	auth, err := kc.Resolve(repo.Registry)
+	auth, err := o.keychain().Resolve(repo.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("finding credentials for %s: %w", repo.RegistryStr(), err)
 	}

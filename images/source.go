@@ -50,29 +50,38 @@ type Remote struct {
 const DefaultJobs = 4
 
 func (o Remote) options(ctx context.Context) []remote.Option {
-	kc := o.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
 	jobs := o.Jobs
 	if jobs <= 0 {
 		jobs = DefaultJobs
 	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithJobs(jobs), remote.WithTransport(o.transport())}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain()), remote.WithJobs(jobs), remote.WithTransport(o.transport())}
 }
 
-// transport is o.Transport, or remote.DefaultTransport, with every
-// request bounded in time (and manifests in size).
-func (o Remote) transport() http.RoundTripper {
-	next := o.Transport
-	if next == nil {
-		next = remote.DefaultTransport
+// keychain is o.Keychain, or authn.DefaultKeychain.
+func (o Remote) keychain() authn.Keychain {
+	if o.Keychain == nil {
+		return authn.DefaultKeychain
 	}
+	return o.Keychain
+}
+
+// carrier is o.Transport, or remote.DefaultTransport: what carries the
+// requests under their bounds.
+func (o Remote) carrier() http.RoundTripper {
+	if o.Transport == nil {
+		return remote.DefaultTransport
+	}
+	return o.Transport
+}
+
+// transport is o's carrier with every request bounded in time (and
+// manifests in size).
+func (o Remote) transport() http.RoundTripper {
 	t := o.timeouts
 	if t == (regtransport.Timeouts{}) {
 		t = regtransport.Default
 	}
-	return regtransport.New(next, t)
+	return regtransport.New(o.carrier(), t)
 }
 
 // Source is what a reference holds: one image, an image index, or

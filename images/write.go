@@ -132,10 +132,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // push writes to a registry: only the blobs it lacks are uploaded, the
 // manifest last.
 func push(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(int64)) (*WriteResult, error) {
-	counter := &uploadCounter{next: o.Transport}
-	if counter.next == nil {
-		counter.next = remote.DefaultTransport
-	}
+	counter := &uploadCounter{next: o.carrier()}
 	o.Transport = counter
 	opts := o.options(ctx)
 	var wg sync.WaitGroup
