@@ -64,8 +64,6 @@ func hostileRegistry(t *testing.T, base v1.Image, wrap func(stop <-chan struct{}
 	return srv
 }
 
-// isManifest and isBlobGet tell the requests of an image's read apart;
-// isUpload is a request carrying a blob's bytes.
 // hangOn wraps a registry so that the requests match picks are taken
 // and never answered.
 func hangOn(match func(*http.Request) bool) func(stop <-chan struct{}, next http.Handler) http.Handler {
@@ -80,6 +78,8 @@ func hangOn(match func(*http.Request) bool) func(stop <-chan struct{}, next http
 	}
 }
 
+// isManifest and isBlobGet tell the requests of an image's read apart;
+// isUpload is a request carrying a blob's bytes.
 func isManifest(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/") }
 func isBlobGet(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:")
