@@ -82,11 +82,9 @@ func (os *overrides) empty() bool {
 // lookup returns the overrides that replace a requirement on name in the
 // dependencies of dependent at version (dependent "" for the project's
 // own requirements): the dependent's overrides at that version, else at
-// any version, else the global ones. ok is false when none does.
+// any version, else the global ones. ok is false when none does. os
+// is not nil.
 func (os *overrides) lookup(name, dependent string, version *pep440.Version) (reqs []pep508.Requirement, ok bool) {
-	if os.empty() {
-		return nil, false
-	}
 	if dependent != "" && version != nil {
 		var set *scopedOverrides
 		for i, s := range os.scoped[dependent] {
@@ -122,6 +120,11 @@ type replaced struct {
 // overrides, and true; nil and false when none applies (r stands as it
 // is, with nothing allocated).
 func (os *overrides) replace(r pep508.Requirement, dependent string, version *pep440.Version) ([]replaced, bool) {
+	// Checked before the name is normalized, which allocates for a name
+	// such as "Jinja2": most requests have no overrides at all.
+	if os.empty() {
+		return nil, false
+	}
 	overs, ok := os.lookup(r.NormalizedName(), dependent, version)
 	if !ok {
 		return nil, false

@@ -244,13 +244,14 @@ func (sh *shared) warmDeps(md *dist.Metadata) {
 // report.
 func (sh *shared) warmable(md *dist.Metadata) []pep508.Requirement {
 	var out []pep508.Requirement
+	var name string
 	var version *pep440.Version
 	if !sh.overrides.empty() {
+		name = dist.NormalizeName(md.Name)
 		if v, err := pep440.Parse(md.Version); err == nil {
 			version = &v
 		}
 	}
-	name := dist.NormalizeName(md.Name)
 	for _, line := range md.RequiresDist {
 		r, err := sh.requirement(line)
 		if err != nil || r.URL != "" {
