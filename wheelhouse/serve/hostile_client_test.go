@@ -151,3 +151,38 @@ func cacheEmptied(t *testing.T, cache string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAFallThroughDownloadIsNotCutWhileItsClientPauses: the upstream's
+// idle cut counts the time spent waiting on the upstream only: a client
+// that pauses for longer than the read idle time, but within the write
+// idle time, while the upstream has its next bytes ready, gets the whole
+// file (the relay was cut as idle while it waited on the client).
+func TestAFallThroughDownloadIsNotCutWhileItsClientPauses(t *testing.T) {
+	t.Parallel()
+	const readIdle = 300 * time.Millisecond
+	const size = 32 << 20 // more than the kernel buffers between the two ends
+	p := pypitest.Project{Name: "big-thing", Releases: []pypitest.Release{{Version: "1.0",
+		Wheels: []pypitest.Wheel{{Tags: "py3-none-any", Size: size}}}}}
+	up := pypitest.Start(t, &pypitest.Index{Projects: []pypitest.Project{p}})
+	st, _ := smallStore(t)
+	_, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(t.TempDir()),
+		withReadIdleTimeout(readIdle), withWriteIdleTimeout(10*readIdle))
+	pageOf(t, base, "big-thing")
+	f := filesOf(t, up, nil, "big-thing")[0]
+	conn, err := net.Dial("tcp", base[len("http://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /files/%s HTTP/1.1\r\nHost: x\r\n\r\n", f.Filename)
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * readIdle) // the buffers fill; the server waits on this client
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n != int64(f.Size) {
+		t.Errorf("a client that paused for %v got %d of %d bytes (%v); want the whole file", 4*readIdle, n, f.Size, err)
+	}
+}

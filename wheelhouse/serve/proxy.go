@@ -192,8 +192,8 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 // http.ErrAbortHandler).
 func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, cancel func(), tmp *os.File, file, want string, size int64) (int64, *os.File, bool) {
 	// A download that stalls is cut; every read that makes progress
-	// resets the clock. One that trickles is cut too: the rate counts
-	// the time spent waiting on the upstream, not on the client.
+	// resets the clock. One that trickles is cut too. Both count the
+	// time spent waiting on the upstream, not on the client.
 	idle := time.AfterFunc(s.o.readIdle, cancel)
 	defer idle.Stop()
 	var waited time.Duration
@@ -225,7 +225,12 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 				}
 			}
 			if pending != nil {
-				if _, err := (idleWriter{s, w}).Write(pending); err != nil {
+				// The idle cut waits on the upstream only: a client slow
+				// to take its bytes is the write idle timeout's to cut.
+				idle.Stop()
+				_, err := (idleWriter{s, w}).Write(pending)
+				idle.Reset(s.o.readIdle)
+				if err != nil {
 					return n, tmp, false // the client went away
 				}
 			}
