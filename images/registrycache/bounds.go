@@ -22,10 +22,6 @@ const (
 	// reachTimeout bounds the ping and token exchange that make a
 	// transport, whoever waits for them.
 	reachTimeout = 60 * time.Second
-	// maxManifestBytes and maxTagPageBytes bound a manifest and a page
-	// of a tag list read.
-	maxManifestBytes = regtransport.MaxManifestBytes
-	maxTagPageBytes  = regtransport.MaxTagPageBytes
 	// maxTagPages and maxListedTags bound a tag list, whatever its Link
 	// headers say.
 	maxTagPages   = 10000

@@ -19,10 +19,3 @@ func HeldTags(s *Served) int {
 // WithTimeouts shortens the time a Cache waits for an answer, for a byte
 // of one, and for the ping and token exchange.
 var WithTimeouts = withTimeouts
-
-// MaxTagPageBytes and MaxManifestBytes are the bounds of a tag list's
-// page and of a manifest.
-const (
-	MaxTagPageBytes  = maxTagPageBytes
-	MaxManifestBytes = maxManifestBytes
-)

@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/regtransport"
+	"github.com/larder-build/larder/internal/slowtest"
 )
 
 // hostileRegistry serves h on 127.0.0.1 as a registry would be reached,
@@ -40,14 +42,6 @@ func hostileRegistry(t *testing.T, reach time.Duration, h func(stop <-chan struc
 		t.Fatal(err)
 	}
 	return c
-}
-
-// hang waits until the client or the test gives up.
-func hang(stop <-chan struct{}, r *http.Request) {
-	select {
-	case <-stop:
-	case <-r.Context().Done():
-	}
 }
 
 // pingOK answers the ping, without a challenge.
@@ -140,7 +134,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 		{
 			name: "a ping that never answers", reach: 30 * time.Second, wait: time.Minute,
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
-				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) })
 			},
 			call:   hasSome,
 			within: 5 * time.Second, want: "no answer from the registry in 1s",
@@ -148,7 +142,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 		{
 			name: "a caller that gives up while the ping hangs", reach: time.Minute, wait: 500 * time.Millisecond,
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
-				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) })
 			},
 			call:   hasSome,
 			within: 900 * time.Millisecond, want: "context deadline exceeded",
@@ -160,7 +154,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 					w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="x"`, url()))
 					w.WriteHeader(http.StatusUnauthorized)
 				})
-				mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+				mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) })
 			},
 			call:   hasSome,
 			within: 5 * time.Second, want: "no answer from the registry in 1s",
@@ -169,7 +163,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			name: "a blob that never answers", reach: 30 * time.Second, wait: time.Minute,
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				pingOK(mux)
-				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) })
 			},
 			call: readBlob, within: 5 * time.Second, want: "no answer from the registry in 1s",
 		},
@@ -184,7 +178,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 						w.(http.Flusher).Flush()
 						time.Sleep(300 * time.Millisecond)
 					}
-					hang(stop, r)
+					slowtest.Hang(stop, r)
 				})
 			},
 			call: readBlob, within: 5 * time.Second, want: "no byte of the answer from the registry in 1s",
@@ -214,7 +208,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			name: "an upload the registry stops taking", reach: 30 * time.Second, wait: time.Minute,
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				pingOK(mux)
-				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) { hang(stop, r) })
+				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) })
 			},
 			call: pushBig, within: 5 * time.Second, want: "no byte of the upload taken by the registry in 1s",
 		},
@@ -224,7 +218,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				pingOK(mux)
 				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) {
 					io.Copy(io.Discard, r.Body)
-					hang(stop, r)
+					slowtest.Hang(stop, r)
 				})
 			},
 			call: pushBig, within: 5 * time.Second, want: "no answer from the registry in 1s",
@@ -246,7 +240,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				}
 				return err
 			},
-			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", registrycache.MaxManifestBytes),
+			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", regtransport.MaxManifestBytes),
 		},
 		{
 			name: "a tag list that never ends", reach: 30 * time.Second, wait: time.Minute,
@@ -257,7 +251,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 				})
 			},
 			call:   listServed,
-			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", registrycache.MaxTagPageBytes),
+			within: 10 * time.Second, want: fmt.Sprintf("longer than the %d bytes", regtransport.MaxTagPageBytes),
 		},
 		{
 			name: "a tag list whose pages loop", reach: 30 * time.Second, wait: 20 * time.Second,
@@ -528,7 +522,7 @@ func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
 // URL with "manifests" in it: a repository may have a component of
 // that name, and its blobs are longer than a manifest may be.
 func TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest(t *testing.T) {
-	const size = registrycache.MaxManifestBytes + 1
+	const size = regtransport.MaxManifestBytes + 1
 	mux := http.NewServeMux()
 	pingOK(mux)
 	mux.HandleFunc("GET /v2/team/manifests/wheels/blobs/", func(w http.ResponseWriter, r *http.Request) {
