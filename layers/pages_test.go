@@ -173,6 +173,10 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 		if !pages.Reused || pages.DiffID != layerOf(t, old, KindPages).DiffID || b.Layout.Pages.DiffID != pages.DiffID.String() {
 			t.Errorf("%s: pages layer reused %v, %s, want the previous image's %s", b.Platform, pages.Reused, pages.DiffID, layerOf(t, old, KindPages).DiffID)
 		}
+		// The kept layer's history says what it holds, as when it was made.
+		if want := layerOf(t, old, KindPages).Comment; pages.Comment != want {
+			t.Errorf("%s: the kept pages layer's comment is %q, want %q", b.Platform, pages.Comment, want)
+		}
 		want := []string{
 			"wheelhouse/simple/.wh.requests",
 			"wheelhouse/simple/attrs/index.html", "wheelhouse/simple/attrs/index.json",
@@ -204,6 +208,23 @@ func TestRefreshKeepsThePagesLayerAndItsDeltaHoldsOnlyThePagesThatChanged(t *tes
 	got := deltaPages(readLayer(t, layerOf(t, third[0], KindDelta).Layer))
 	if want := []string{"wheelhouse/simple/six/index.html", "wheelhouse/simple/six/index.json"}; !slices.Equal(got, want) {
 		t.Errorf("a bump's delta holds pages %q, want %q", got, want)
+	}
+
+	// A project dropped leaves the kept layer's history as it was: the
+	// layer still holds the project's pages, which the delta whites out.
+	var dropped []wheelhouse.Entry
+	for _, e := range bumpOnly {
+		if e.Project != "requests" {
+			dropped = append(dropped, e)
+		}
+	}
+	p = mustPlan(t, Request{Entries: dropped, Platforms: twoPlatforms, Previous: prev, Threshold: 0.5})
+	fourth, err := builder.BuildStacks(t.Context(), p, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := layerOf(t, fourth[0], KindPages).Comment, layerOf(t, built[0], KindPages).Comment; got != want {
+		t.Errorf("the kept pages layer's comment is %q, want %q", got, want)
 	}
 }
 

@@ -103,7 +103,13 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		if err != nil {
 			return nil, err
 		}
-		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(ix.record.Projects))}
+		// A kept layer's history says what it holds, not what the image
+		// now does.
+		holds := &ix.record
+		if kept != nil {
+			holds = kept
+		}
+		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(holds.Projects))}
 		if kept != nil {
 			p.Reused, p.DiffID = true, keptID
 			stacks[i] = append(stacks[i], pending{part: p})
