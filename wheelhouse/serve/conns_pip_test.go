@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,28 +11,17 @@ import (
 	"github.com/larder-build/larder/internal/testenv"
 )
 
-// pipDownload runs the system's pip to download project from base,
+// download runs pip download of project from base into a new folder,
 // returning its output.
-func pipDownload(t *testing.T, base, project string) (string, error) {
+func (p *pip) download(t *testing.T, base, project string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("no python3")
-	}
-	if err := exec.Command("python3", "-m", "pip", "--version").Run(); err != nil {
-		t.Skip("no pip")
-	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "python3", "-m", "pip", "download", "--no-deps", "--no-cache-dir",
-		"--disable-pip-version-check", "--retries", "5", "--timeout", "10", "-d", dir, "-i", base+"/simple/", "--", project)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PIP_") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env, "PIP_CONFIG_FILE=/dev/null", "HOME="+dir, "NO_PROXY=*", "no_proxy=*")
+	cmd := exec.CommandContext(ctx, p.Python, "-m", "pip", "download", "--no-deps", "--retries", "5", "--timeout", "10",
+		"--dest", dir, "--index-url", base+"/simple/", "--", project)
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		got, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
@@ -52,6 +40,7 @@ func pipDownload(t *testing.T, base, project string) (string, error) {
 // larder_connections_refused_total, which is where to look.
 func TestPipRetriesARefusedConnection(t *testing.T) {
 	testenv.Slow(t, "runs pip")
+	p := newPip(t, "python3")
 	st, _ := smallStore(t)
 	s, base := startServer(t, st, WithOffline(true), withMaxConns(16, 1))
 	addr := strings.TrimPrefix(base, "http://")
@@ -61,7 +50,7 @@ func TestPipRetriesARefusedConnection(t *testing.T) {
 		t.Fatalf("%d, %v", code, err)
 	}
 	start := time.Now()
-	out, err := pipDownload(t, base, "beta")
+	out, err := p.download(t, base, "beta")
 	t.Logf("pip refused for good gave up after %v", time.Since(start).Round(100*time.Millisecond))
 	if err == nil || !strings.Contains(out, "No matching distribution found for beta") {
 		t.Errorf("pip refused for good: err %v, want it to find nothing:\n%s", err, out)
@@ -76,7 +65,7 @@ func TestPipRetriesARefusedConnection(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		held.Close()
 	}()
-	out, err = pipDownload(t, base, "beta")
+	out, err = p.download(t, base, "beta")
 	if err != nil {
 		t.Errorf("pip after the held connection closed: %v\n%s", err, out)
 	}
