@@ -150,7 +150,28 @@ func (b *bounded) RoundTrip(r *http.Request) (*http.Response, error) {
 	})
 	out := r.WithContext(ctx)
 	if st.sending {
-		out.Body = &sentBody{rc: r.Body, timer: timer, st: st, t: b.t, start: time.Now(), rate: watchdog.NewMeter(b.t.Idle)}
+		send := func(rc io.ReadCloser) io.ReadCloser {
+			return &sentBody{rc: rc, timer: timer, st: st, t: b.t, start: time.Now(), rate: watchdog.NewMeter(b.t.Idle)}
+		}
+		out.Body = send(r.Body)
+		// A body the transport sends again (after a reused connection
+		// broke) is watched as the first was: sending once more, with
+		// the idle bound, not the answer's.
+		if r.GetBody != nil {
+			out.GetBody = func() (io.ReadCloser, error) {
+				rc, err := r.GetBody()
+				if err != nil {
+					return nil, err
+				}
+				st.mu.Lock()
+				if !st.answered {
+					st.sending = true
+					timer.Reset(b.t.Idle)
+				}
+				st.mu.Unlock()
+				return send(rc), nil
+			}
+		}
 	}
 	resp, err := b.next.RoundTrip(out)
 	st.mu.Lock()

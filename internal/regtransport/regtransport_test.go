@@ -1,6 +1,7 @@
 package regtransport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -216,4 +217,70 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// resending is a transport that sends a request's body twice, as
+// net/http's does when a reused connection breaks under a request it may
+// send again: it reads the body whole, takes a fresh one from GetBody
+// and sends that one slowly (a chunk every pause), then hands the request
+// to next.
+type resending struct {
+	next  http.RoundTripper
+	pause time.Duration
+}
+
+func (s resending) RoundTrip(r *http.Request) (*http.Response, error) {
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		return nil, err
+	}
+	r.Body.Close()
+	if r.GetBody == nil {
+		return nil, errors.New("the request cannot be sent again: no GetBody")
+	}
+	again, err := r.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	var sent bytes.Buffer
+	buf := make([]byte, 1024)
+	for {
+		n, err := again.Read(buf)
+		sent.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		time.Sleep(s.pause)
+	}
+	again.Close()
+	out := r.Clone(r.Context())
+	out.Body, out.GetBody, out.ContentLength = io.NopCloser(&sent), nil, int64(sent.Len())
+	return s.next.RoundTrip(out)
+}
+
+// TestABodySentAgainIsWatchedAsTheFirstWas: a body the transport sends a
+// second time, slowly but never idle for the bound, is not cut by the
+// wait for the answer that the first one's end started.
+func TestABodySentAgainIsWatchedAsTheFirstWas(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: New(resending{next: http.DefaultTransport, pause: bound * 3 / 10}, Shortened(bound, bound))}
+	body := bytes.Repeat([]byte("m"), 1024*8) // 8 chunks of 1 KiB, 2.4 times the bound
+	req, err := http.NewRequest(http.MethodPut, srv.URL+"/v2/a/manifests/dev", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("a body sent again slowly but steadily was cut: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("status %d", resp.StatusCode)
+	}
 }
