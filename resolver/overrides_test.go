@@ -56,6 +56,8 @@ func TestOverrideDependenciesReplaceEveryRequirementOnTheirProject(t *testing.T)
 		{"no override: the cap holds", `"app"`, "", "app==1.0 lib==1.0"},
 		{"an override lifts the cap", `"app"`, `override-dependencies = ["lib>=2"]`, "app==1.0 lib==2.0"},
 		{"it replaces the project's own requirement too", `"app", "lib<1.5"`, `override-dependencies = ["lib>=2"]`, "app==1.0 lib==2.0"},
+		{"it replaces the marker of the project's own requirement with its own", `"lib<1.5 ; sys_platform == 'win32'"`,
+			`override-dependencies = ["lib>=2"]`, "lib==2.0"},
 		{"an override whose marker does not hold drops the requirement", `"app"`,
 			`override-dependencies = ["lib>=2 ; sys_platform == 'win32'"]`, "app==1.0"},
 		{"an optional dependency's override stays optional", `"app"`, `override-dependencies = ["speedups>=2"]`, "app==1.0 lib==1.0"},

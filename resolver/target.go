@@ -97,33 +97,42 @@ func pkgName(pkg string) (name, extra string) {
 func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
 	// The roots' pages are fetched in parallel before the sequential walk;
 	// those of roots whose marker excludes this target are never needed.
+	// A requirement with overrides is replaced by them, its marker with
+	// theirs (as uv does): the overrides' markers say whether it is one.
+	roots := make([][]pep508.Requirement, len(p.req.Requirements))
 	var names []string
-	for _, r := range p.req.Requirements {
-		if r.VCS == nil && r.URL == "" && (r.Marker == nil || r.Marker.Evaluate(p.env)) {
-			names = append(names, r.NormalizedName())
+	for i, r := range p.req.Requirements {
+		if r.VCS == nil {
+			if xs, ok := p.sh.overrides.replace(r.Requirement, "", nil); ok {
+				for _, x := range xs {
+					if x.applies(p.env, "") {
+						roots[i] = append(roots[i], x.Requirement)
+						names = append(names, x.NormalizedName())
+					}
+				}
+				continue
+			}
+		}
+		if r.Marker == nil || r.Marker.Evaluate(p.env) {
+			roots[i] = []pep508.Requirement{r.Requirement}
+			if r.VCS == nil && r.URL == "" {
+				names = append(names, r.NormalizedName())
+			}
 		}
 	}
 	p.fetchNames(ctx, names, true)
 	var rootDeps []dependency
-	for _, r := range p.req.Requirements {
-		if r.Marker != nil && !r.Marker.Evaluate(p.env) {
+	for i, r := range p.req.Requirements {
+		reqs := roots[i]
+		if len(reqs) == 0 {
 			continue
 		}
 		if r.VCS != nil {
 			if err := p.addVCS(ctx, r); err != nil {
 				return nil, err
 			}
-		} else if r.URL != "" {
+		} else if r.URL != "" && reqs[0].URL != "" {
 			return nil, fmt.Errorf("%s: %s: direct URL requirements other than git are not supported yet", r.Source, r.String())
-		}
-		reqs := []pep508.Requirement{r.Requirement}
-		if xs, ok := p.sh.overrides.replace(r.Requirement, "", nil); ok && r.VCS == nil {
-			reqs = reqs[:0]
-			for _, x := range xs {
-				if x.applies(p.env, "") {
-					reqs = append(reqs, x.Requirement)
-				}
-			}
 		}
 		for _, x := range reqs {
 			ds, err := p.toDeps(ctx, x, r.Source)
