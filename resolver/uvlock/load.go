@@ -307,6 +307,11 @@ func overrides(mt *tomldoc.Table) (global []Requirement, scoped []ScopedOverride
 				t.P.Add(t.P.X.Wrap(pt.KeyPath("version"), err))
 			}
 		}
+		if !t.Has("dependencies") {
+			// An override scoped to a package that overrides nothing is
+			// a mistake, as in pyproject.toml.
+			t.P.Addf(t.KeyPath("dependencies"), "missing required key")
+		}
 		o.Dependencies = requirements(t, "dependencies")
 		scoped = append(scoped, o)
 	}

@@ -173,6 +173,8 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 			`uv.lock:10: package[0].dependencies[0]: dependency on six 1.16.0, which is not in the lock (it has 1.17.0)`},
 		{"wheel without location", `{ url = "https://example.org/six-1.17.0-py2.py3-none-any.whl", hash = "sha256:cd", size = 11 },`, `{ hash = "sha256:cd" },`,
 			`uv.lock:22: package[1].wheels[0]: missing url, path or filename`},
+		{"override scoped to a package with no dependencies", "revision = 2\n", "revision = 2\n[manifest]\noverrides = [{ package = { name = \"six\" } }]\n",
+			`uv.lock:4: manifest.overrides[0].dependencies: missing required key`},
 		{"toml syntax", `revision = 2`, `revision = = 2`,
 			`uv.lock:2: `},
 	}
