@@ -167,8 +167,8 @@ func TestAFallThroughDownloadIsNotCutWhileItsClientPauses(t *testing.T) {
 	st, _ := smallStore(t)
 	_, base := startServer(t, st, WithUpstream(up.URL()), WithCacheDir(t.TempDir()),
 		withReadIdleTimeout(readIdle), withWriteIdleTimeout(10*readIdle))
+	f := filesOf(t, up, nil, "big-thing")[0] // built before the page's timeout runs
 	pageOf(t, base, "big-thing")
-	f := filesOf(t, up, nil, "big-thing")[0]
 	conn, err := net.Dial("tcp", base[len("http://"):])
 	if err != nil {
 		t.Fatal(err)
