@@ -2,7 +2,6 @@ package pep517
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -176,11 +175,15 @@ func sdistMembers(filename string) (pkgInfo, pyproject []byte, err error) {
 	}
 	switch {
 	case strings.HasSuffix(filename, ".zip"):
-		z, err := zip.OpenReader(filename)
+		f, size, err := readlimit.Open(filename, readlimit.FollowLinks)
 		if err != nil {
 			return nil, nil, err
 		}
-		defer z.Close()
+		defer f.Close()
+		z, err := readlimit.OpenZip(f, size, readlimit.MaxZipMembers)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", filename, err)
+		}
 		for _, f := range z.File {
 			r, err := f.Open()
 			if err != nil {

@@ -2,7 +2,6 @@ package pep517
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/dist"
 )
 
@@ -109,11 +109,15 @@ func untar(name string, write writeFunc) error {
 }
 
 func unzip(name string, write writeFunc) error {
-	z, err := zip.OpenReader(name)
+	f, size, err := readlimit.Open(name, readlimit.FollowLinks)
 	if err != nil {
 		return err
 	}
-	defer z.Close()
+	defer f.Close()
+	z, err := readlimit.OpenZip(f, size, readlimit.MaxZipMembers)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
 	for _, f := range z.File {
 		if f.FileInfo().IsDir() {
 			if err := write(f.Name, 0o755, nil, true); err != nil {
