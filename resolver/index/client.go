@@ -23,6 +23,7 @@ import (
 	"github.com/larder-build/larder/internal/watchdog"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/distname"
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // maxPageSize bounds how much of an index page is read: the largest
@@ -229,7 +230,7 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 func checkIndexURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("index URL %q: want http:// or https:// with a host", s)
+		return "", fmt.Errorf("index URL %q: want http:// or https:// with a host", simple.RedactURL(s))
 	}
 	return strings.TrimSuffix(u.String(), "/") + "/", nil
 }
@@ -378,7 +379,7 @@ func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 		return cached, nil
 	}
 	if c.offline {
-		return nil, fmt.Errorf("offline: %s is not in the cache", pageURL)
+		return nil, fmt.Errorf("offline: %s is not in the cache", simple.RedactURL(pageURL))
 	}
 	hdr := http.Header{"Accept": {acceptHeader}}
 	if have {
@@ -404,11 +405,11 @@ func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 		case resp.StatusCode == http.StatusNotFound:
 			return &NotFoundError{Name: pageURL}
 		case resp.StatusCode != http.StatusOK:
-			return &StatusError{URL: pageURL, Status: resp.Status, Code: resp.StatusCode}
+			return &StatusError{URL: simple.RedactURL(pageURL), Status: resp.Status, Code: resp.StatusCode}
 		default:
 			body, err := readlimit.ReadAll(resp.Body, maxPageSize)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", pageURL, err)
+				return fmt.Errorf("reading %s: %w", simple.RedactURL(pageURL), err)
 			}
 			c.stats.pagesFetched.Add(1)
 			e = &entry{URL: pageURL, FinalURL: resp.Request.URL.String(), ContentType: resp.Header.Get("Content-Type"),
@@ -471,7 +472,7 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	defer wd.Stop()
 	stalled := func(err error) error {
 		if errors.Is(context.Cause(sctx), watchdog.ErrStalled) && ctx.Err() == nil {
-			return &netError{fmt.Errorf("GET %s: %w", u, watchdog.ErrStalled)}
+			return &netError{fmt.Errorf("GET %s: %w", simple.RedactURL(u), watchdog.ErrStalled)}
 		}
 		return err
 	}
@@ -492,7 +493,7 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	opened()
 	if err != nil {
 		if re := (*redirectError)(nil); errors.As(err, &re) {
-			return fmt.Errorf("GET %s: %w", u, re)
+			return fmt.Errorf("GET %s: %w", simple.RedactURL(u), re)
 		}
 		return stalled(&netError{err})
 	}
@@ -501,7 +502,7 @@ func (c *Client) once(ctx context.Context, u string, hdr http.Header, fn func(*h
 	resp.Body = watchedBody{Reader: wd.Reader(resp.Body), Closer: resp.Body}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
+		return &StatusError{URL: simple.RedactURL(u), Status: resp.Status, Code: resp.StatusCode}
 	}
 	if err := fn(resp); err != nil {
 		if err := stalled(nil); err != nil {

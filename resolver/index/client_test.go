@@ -343,3 +343,20 @@ func TestOfflineUsesOnlyTheCache(t *testing.T) {
 		t.Errorf("offline client sent %d requests", srv.TotalRequests())
 	}
 }
+
+// TestAnIndexURLsPasswordIsNeverInAnError: an index reached with a
+// password in its URL (as pip takes one) names the URL in its errors,
+// with the password hidden.
+func TestAnIndexURLsPasswordIsNeverInAnError(t *testing.T) {
+	srv := pypitest.Start(t, demoIndex())
+	srv.FailPath("/simple/six/", pypitest.Fail500)
+	withPassword := strings.Replace(srv.URL(), "http://", "http://user:secret@", 1)
+	c := newClient(t, []string{withPassword}, WithRetries(0, time.Millisecond))
+	_, err := c.Project(context.Background(), "six")
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "user:xxxxx@") {
+		t.Errorf("a page answered 500: %v, want the URL named without its password", err)
+	}
+	if _, err := New([]string{"ftp://user:secret@example.org/simple/"}); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("an index URL refused: %v, want it named without its password", err)
+	}
+}

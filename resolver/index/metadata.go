@@ -17,6 +17,7 @@ import (
 	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // HashMismatchError reports content whose digest differs from the one the
@@ -107,14 +108,14 @@ func (c *Client) metadataFile(ctx context.Context, f File) ([]byte, error) {
 	var b []byte
 	err := c.do(ctx, u, nil, func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
-			return &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
+			return &StatusError{URL: simple.RedactURL(u), Status: resp.Status, Code: resp.StatusCode}
 		}
 		// Metadata is bounded by what ParseMetadata reads: a longer file
 		// is refused here as too large, not cut to a prefix that then
 		// fails its hash check (or, unhashed, is parsed as the whole).
 		var err error
 		if b, err = readlimit.ReadAll(resp.Body, dist.MaxMetadataSize); err != nil {
-			return fmt.Errorf("reading %s: %w", u, err)
+			return fmt.Errorf("reading %s: %w", simple.RedactURL(u), err)
 		}
 		return nil
 	})
@@ -207,7 +208,7 @@ func (c *Client) downloadTemp(ctx context.Context, f File) (*os.File, error) {
 	}
 	err = c.do(ctx, f.URL, nil, func(resp *http.Response) error {
 		if resp.StatusCode != http.StatusOK {
-			return &StatusError{URL: f.URL, Status: resp.Status, Code: resp.StatusCode}
+			return &StatusError{URL: simple.RedactURL(f.URL), Status: resp.Status, Code: resp.StatusCode}
 		}
 		if err := tmp.Truncate(0); err != nil {
 			return err

@@ -462,3 +462,13 @@ func ParseProjectList(contentType string, body []byte) ([]string, error) {
 	})
 	return names, err
 }
+
+// RedactURL is u as an error or a log may show it: with any password
+// replaced by "xxxxx" (url.URL.Redacted), or u itself when it does not
+// parse.
+func RedactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return u
+}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/watchdog"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -42,7 +42,7 @@ func (f *fetcher) download(ctx context.Context, w *want) (err error) {
 	}()
 	f.emit(Event{File: w.name, Project: w.project, Version: w.version, State: Started, Via: ViaDownload, Total: w.size})
 	h := sha256.New()
-	d := &transfer{f: f, w: w, shown: redactURL(w.url), file: tmp, h: h}
+	d := &transfer{f: f, w: w, shown: simple.RedactURL(w.url), file: tmp, h: h}
 	if err := d.run(ctx); err != nil {
 		return err
 	}
@@ -201,14 +201,6 @@ type writeError struct{ err error }
 
 func (e *writeError) Error() string { return "writing: " + e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
-
-// redactURL is u with any password hidden, for an error.
-func redactURL(u string) string {
-	if p, err := url.Parse(u); err == nil {
-		return p.Redacted()
-	}
-	return u
-}
 
 // copyBody streams the body into the file and the hash. A body that sends
 // nothing for the stall time is cancelled and retried; one that trickles
