@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/resolver/distname"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -104,7 +105,7 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 // log line) when its name, project, file or size is not right; a wheel's
 // sidecar is advertised only when it matches the entry.
 func checkEntry(st *wheelhouse.Store, e wheelhouse.Entry, fetched bool, log *slog.Logger) *localFile {
-	if !wheelhouse.ValidFilename(e.Filename) || len(e.SHA256) != 64 {
+	if !wheelhouse.ValidFilename(e.Filename) || !simple.ValidSHA256(e.SHA256) {
 		log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
 		return nil
 	}

@@ -212,7 +212,7 @@ func WithBake(lockSHA256 string, baked time.Time) Option {
 		if lockSHA256 != "" && !simple.ValidSHA256(strings.ToLower(lockSHA256)) {
 			return fmt.Errorf("lock_sha256 %q: want 64 hex digits", lockSHA256)
 		}
-		o.bake = bakeInfo{lockSHA256: lockSHA256, baked: baked.UTC()}
+		o.bake = bakeInfo{lockSHA256: strings.ToLower(lockSHA256), baked: baked.UTC()}
 		return nil
 	}
 }
@@ -224,7 +224,8 @@ func withBakeText(lockSHA256, baked string) Option {
 		if err != nil {
 			return err
 		}
-		return WithBake(lockSHA256, t)(o)
+		o.bake = bakeInfo{lockSHA256: strings.ToLower(lockSHA256), baked: t.UTC()}
+		return nil
 	}
 }
 
