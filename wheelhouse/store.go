@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -496,9 +497,9 @@ func (s *Store) freeReserve() bool {
 // entries, as Commit writes it: a function of the entries alone, so that
 // an image baked from a subset of a store gets a manifest of its own.
 func MarshalManifest(entries []Entry) ([]byte, error) {
-	files := append([]Entry{}, entries...)
-	sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
-	b, err := json.MarshalIndent(manifest{Version: manifestVersion, Files: files}, "", "  ")
+	files := slices.Clone(entries)
+	slices.SortFunc(files, func(a, b Entry) int { return strings.Compare(a.Filename, b.Filename) })
+	b, err := appendManifest(make([]byte, 0, 512*len(files)+64), files)
 	if err != nil {
 		return nil, err
 	}
