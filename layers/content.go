@@ -6,7 +6,9 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -180,12 +182,20 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 		manifest: DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m),
 		pages:    make([]File, 0, len(pages)),
 	}
-	sums := make([]pageSum, 0, len(pages))
-	for _, p := range pages {
-		f := DataFile(path.Join(c.dir(), p.Path), 0o644, p.Data)
-		ix.pages = append(ix.pages, f)
-		sums = append(sums, pageSum{p.Path, f.SHA256})
+	// Hashed by a worker a core, each a run of pages.
+	ix.pages = ix.pages[:len(pages)]
+	sums := make([]pageSum, len(pages))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(pages)/128))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * len(pages) / workers; i < (w+1)*len(pages)/workers; i++ {
+				ix.pages[i] = DataFile(path.Join(c.dir(), pages[i].Path), 0o644, pages[i].Data)
+				sums[i] = pageSum{pages[i].Path, ix.pages[i].SHA256}
+			}
+		})
 	}
+	wg.Wait()
 	ix.record = digestPages(sums)
 	return ix, nil
 }
@@ -199,10 +209,11 @@ type Indexes struct {
 }
 
 type made struct {
-	entries []wheelhouse.Entry
-	done    chan struct{}
-	index   *index
-	err     error
+	platform string
+	entries  []wheelhouse.Entry
+	done     chan struct{}
+	index    *index
+	err      error
 }
 
 // MakeIndexes starts making, for each platform, the manifest.json and
@@ -211,22 +222,32 @@ type made struct {
 // Every platform's are made at once; Wait waits for them all.
 func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *Indexes {
 	x := &Indexes{made: map[string]*made{}}
-	pure, plat, err := split(entries, platforms)
-	if err != nil {
-		// MakePlan reports it; BuildStacks is not reached.
-		return x
-	}
+	var todo []*made
 	for _, p := range platforms {
-		if x.made[p] != nil {
-			continue
+		if x.made[p] == nil {
+			m := &made{platform: p, done: make(chan struct{})}
+			x.made[p] = m
+			todo = append(todo, m)
 		}
-		m := &made{entries: imageEntries(pure, plat[p]), done: make(chan struct{})}
-		x.made[p] = m
-		go func() {
-			defer close(m.done)
-			m.index, m.err = c.makeIndex(m.entries)
-		}()
 	}
+	// Even the sorting of the entries by platform is done in the
+	// background: the caller goes on to read the image it refreshes.
+	go func() {
+		pure, plat, err := split(entries, platforms)
+		for _, m := range todo {
+			if err != nil {
+				// MakePlan reports it; BuildStacks is not reached.
+				m.err = err
+				close(m.done)
+				continue
+			}
+			go func() {
+				defer close(m.done)
+				m.entries = imageEntries(pure, plat[m.platform])
+				m.index, m.err = c.makeIndex(m.entries)
+			}()
+		}
+	}()
 	return x
 }
 
