@@ -183,10 +183,7 @@ func fix(img v1.Image, ls []v1.Layer) (v1.Image, error) {
 	if f.rawConf, err = img.RawConfigFile(); err != nil {
 		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
-	// The config the raw one was marshalled from: parsing it back would
-	// cost more than the rest of the assembly (a larder image's config
-	// carries the layout label).
-	if f.config, err = img.ConfigFile(); err != nil {
+	if f.config, err = v1.ParseConfigFile(bytes.NewReader(f.rawConf)); err != nil {
 		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
 	if f.digest, _, err = v1.SHA256(bytes.NewReader(f.rawManifest)); err != nil {
