@@ -1,0 +1,121 @@
+package images
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// rawCore is an image given by its raw config and manifest bytes, as a
+// registry or a layout serves it (ConfigFile parses the bytes).
+type rawCore struct {
+	base      v1.Image
+	cfg, man  []byte
+	cfgDigest v1.Hash
+}
+
+func (r *rawCore) RawConfigFile() ([]byte, error)      { return r.cfg, nil }
+func (r *rawCore) RawManifest() ([]byte, error)        { return r.man, nil }
+func (r *rawCore) MediaType() (types.MediaType, error) { return r.base.MediaType() }
+func (r *rawCore) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if h == r.cfgDigest {
+		return static.NewLayer(r.cfg, types.DockerConfigJSON), nil
+	}
+	return r.base.LayerByDigest(h)
+}
+
+// baseWithRawConfig is baseImage whose config bytes carry what edit adds
+// to the "config" object (e.g. "Volumes": {}, which real images carry).
+func baseWithRawConfig(t *testing.T, edit map[string]any) v1.Image {
+	t.Helper()
+	base := baseImage(t, "amd64")
+	raw, err := base.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc["config"].(map[string]any)
+	for k, v := range edit {
+		c[k] = v
+	}
+	cfg, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := base.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = m.DeepCopy()
+	d, n, _ := v1.SHA256(bytes.NewReader(cfg))
+	m.Config.Digest, m.Config.Size = d, n
+	man, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := partial.CompressedToImage(&rawCore{base: base, cfg: cfg, man: man, cfgDigest: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(img, validate.Fast); err != nil {
+		t.Fatalf("the base itself is not whole: %v", err)
+	}
+	return img
+}
+
+// TestAnAssembledImagesConfigIsWhatItsBytesSay holds Assemble's image to
+// its own bytes: its ConfigFile is its RawConfigFile parsed, as
+// validate.Image checks, for bases whose configs json.Marshal would not
+// write back as they are (empty objects and lists, bytes that are not
+// UTF-8). Taking the config from the struct the bytes were marshalled
+// from was tried twice for speed, and twice undone for this.
+func TestAnAssembledImagesConfigIsWhatItsBytesSay(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit map[string]any
+		ch   Changes
+	}{
+		{"a base with empty Volumes and ExposedPorts", map[string]any{"Volumes": map[string]any{}, "ExposedPorts": map[string]any{}},
+			Changes{Labels: map[string]string{"a": "b"}, Created: time.Unix(1700000000, 0).UTC()}},
+		{"a base with an empty Cmd", map[string]any{"Cmd": []any{}},
+			Changes{Labels: map[string]string{"a": "b"}, Created: time.Unix(1700000000, 0).UTC()}},
+		{"an env value that is not UTF-8", nil,
+			Changes{Env: []string{"PIP_INDEX_URL=https://h/\xff/simple/"}, Created: time.Unix(1700000000, 0).UTC()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := Assemble(baseWithRawConfig(t, tt.edit), nil, nil, tt.ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := img.RawConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pcf, err := v1.ParseConfigFile(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(pcf, cf) {
+				t.Errorf("ConfigFile() is not RawConfigFile() parsed:\n%+v\nwant\n%+v", cf.Config, pcf.Config)
+			}
+			if err := validate.Image(img, validate.Fast); err != nil {
+				t.Errorf("validate.Image: %v", err)
+			}
+		})
+	}
+}
