@@ -3,21 +3,21 @@ package wheelhouse
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
+	"fmt"
+	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 )
 
-// indented is manifest.json as encoding/json writes it: what
-// MarshalManifest must give byte for byte.
+// indented is manifest.json as encoding/json writes it, and as
+// MarshalManifest wrote it with it: what MarshalManifest must give byte
+// for byte.
 func indented(t testing.TB, entries []Entry) []byte {
 	t.Helper()
-	files := slices.Clone(entries)
-	if files == nil {
-		files = []Entry{}
-	}
-	slices.SortFunc(files, func(a, b Entry) int { return strings.Compare(a.Filename, b.Filename) })
+	files := append([]Entry{}, entries...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
 	b, err := json.MarshalIndent(manifest{Version: manifestVersion, Files: files}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -69,30 +69,56 @@ func TestMarshalManifestRefusesAnUploadTimeJSONCannotHold(t *testing.T) {
 	}
 }
 
-// FuzzMarshalManifest holds MarshalManifest to encoding/json's bytes for
-// any strings in any field.
-func FuzzMarshalManifest(f *testing.F) {
-	f.Add("demo-1.0-py3-none-any.whl", "1.0", ">=3.8", "index", "https://h/a&b", "linux/amd64", int64(5), int64(1700000000), false)
-	f.Add("x<y>", "\u2028", "\xff", "", "", "", int64(-1), int64(0), true)
-	f.Fuzz(func(t *testing.T, name, version, requiresPython, kind, url, target string, size, upload int64, private bool) {
-		e := Entry{Filename: name, Project: version, Version: version, SHA256: name, Size: size, MetadataSHA256: url,
-			RequiresPython: requiresPython, Origin: Origin{Kind: kind, URL: url, Uploader: target}, Private: private}
-		if upload != 0 {
-			e.UploadTime = time.Unix(upload%(1<<34), upload%1e9).UTC()
+// TestMarshalManifestOrdersEntriesOfOneNameAsBefore gives entries
+// sharing file names, which two unstable sorts may order differently.
+func TestMarshalManifestOrdersEntriesOfOneNameAsBefore(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 200 {
+		es := make([]Entry, n)
+		for i := range es {
+			es[i] = Entry{Filename: fmt.Sprintf("f%d", r.IntN(max(1, n/3))), Size: int64(i)}
 		}
-		if target != "" {
-			e.Targets = []string{target, name}
-		}
-		entries := []Entry{e, {Filename: target, Origin: Origin{Kind: url}}}
-		got, err := MarshalManifest(entries)
+		got, err := MarshalManifest(es)
 		if err != nil {
-			if _, jerr := json.Marshal(e); jerr == nil {
-				t.Fatalf("MarshalManifest failed where encoding/json did not: %v", err)
-			}
-			return
+			t.Fatal(err)
 		}
-		if want := indented(t, entries); !bytes.Equal(got, want) {
-			t.Fatalf("got\n%s\nwant\n%s", got, want)
+		if !bytes.Equal(got, indented(t, es)) {
+			t.Fatalf("%d entries: not the bytes encoding/json writes", n)
+		}
+	}
+}
+
+// FuzzMarshalManifest holds MarshalManifest to encoding/json's bytes for
+// any strings in every field, any upload time in any zone, and empty,
+// missing or several targets.
+func FuzzMarshalManifest(f *testing.F) {
+	f.Add("a", "b", "c", "d", "e", "f", "g", "h", int64(1), int64(1700000000), int64(5), int32(3600), uint8(3))
+	f.Add("\u2028<", "\xff", "&", "", "\x7f", "\"\\", "\t", "é", int64(-1), int64(-62135596800), int64(0), int32(-45), uint8(0))
+	f.Fuzz(func(t *testing.T, s1, s2, s3, s4, s5, s6, s7, s8 string, size, sec, nsec int64, off int32, flags uint8) {
+		e := Entry{Filename: s1, Project: s2, Version: s3, SHA256: s4, Size: size, MetadataSHA256: s5, RequiresPython: s6,
+			Origin:  Origin{Kind: s7, URL: s8, Index: s1, Commit: s2, Sdist: s3, SdistSHA256: s4, Uploader: s5},
+			Private: flags&1 != 0}
+		if flags&2 != 0 {
+			e.UploadTime = time.Unix(sec%(1<<36), nsec%2e9).In(time.FixedZone(s8, int(off)))
+		}
+		switch flags >> 2 % 4 {
+		case 1:
+			e.Targets = []string{}
+		case 2:
+			e.Targets = []string{s6}
+		case 3:
+			e.Targets = []string{s7, s8, ""}
+		}
+		entries := []Entry{e, {Filename: s2, Origin: Origin{Kind: s1}}, e}
+		got, err := MarshalManifest(entries)
+		files := append([]Entry{}, entries...)
+		sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
+		want, werr := json.MarshalIndent(manifest{Version: manifestVersion, Files: files}, "", "  ")
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("error %v, encoding/json's %v", err, werr)
+		}
+		if err == nil && !bytes.Equal(got, append(want, '\n')) {
+			t.Fatalf("got\n%q\nwant\n%q", got, want)
 		}
 	})
 }
