@@ -95,11 +95,13 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 			p := Part{Kind: KindIndex, Comment: "larder: larder-index " + IndexBinaryPath + " and " + IndexConfigPath}
 			stacks[i] = append(stacks[i], pending{part: p, w: need(files)})
 		}
-		ix, err := c.index(s)
+		// The kept pages layer's record is read while the index made
+		// ahead may still be in the making.
+		kept, keptID, err := b.keptPages(ctx, c, s)
 		if err != nil {
 			return nil, err
 		}
-		kept, keptID, err := b.keptPages(ctx, c, s)
+		ix, err := c.index(s)
 		if err != nil {
 			return nil, err
 		}
