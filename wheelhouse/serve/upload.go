@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -418,14 +417,6 @@ func badZip(err error) bool {
 	return false
 }
 
-// diskError reports whether an error of reading an upload came from
-// reading the file on this server's disk (an *os.File's errors are
-// *fs.PathErrors), not from what the file holds.
-func diskError(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe)
-}
-
 func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 	zr, f, err := openZip(p, filename)
 	if err != nil {
@@ -574,15 +565,10 @@ func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
 	defer f.Close()
 	gz, err := gzip.NewReader(bufio.NewReader(f))
 	if err != nil {
-		if diskError(err) {
-			return nil, fmt.Errorf("reading %s: %w", filename, err)
-		}
 		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
 	}
 	meta, err := findInTar(io.LimitReader(gz, budget), isPkgInfo, maxMetadataSize)
 	switch {
-	case diskError(err):
-		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	case errors.Is(err, errNotInTar):
 		return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
 	case err != nil:
@@ -601,9 +587,6 @@ func isPkgInfo(name string) bool {
 // upload that holds a longer or unreadable one.
 func readMember(r io.Reader, filename, member string, limit int64) ([]byte, error) {
 	b, err := readlimit.ReadAll(r, limit)
-	if diskError(err) {
-		return nil, fmt.Errorf("reading %s of %s: %w", member, filename, err)
-	}
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, member, err)
 	}

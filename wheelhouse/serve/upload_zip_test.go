@@ -3,9 +3,6 @@ package serve
 import (
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
-	"errors"
-	"fmt"
 	"io/fs"
 	"syscall"
 	"testing"
@@ -44,46 +41,6 @@ func TestAnUploadThatIsNotAZipIsTheClientsFaultAndAFailedReadTheServers(t *testi
 		t.Run(tt.name, func(t *testing.T) {
 			if got := badZip(tt.err); got != tt.bad {
 				t.Errorf("badZip(%v) = %v, want %v", tt.err, got, tt.bad)
-			}
-		})
-	}
-}
-
-// TestAnSdistThatIsNotAGzipIsTheClientsFaultAndAFailedReadTheServers
-// does the same for a .tar.gz sdist, read as a stream.
-func TestAnSdistThatIsNotAGzipIsTheClientsFaultAndAFailedReadTheServers(t *testing.T) {
-	_, notGzip := gzip.NewReader(bytes.NewReader([]byte("not gzip at all")))
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte("not a tar archive, but gzipped"))
-	zw.Close()
-	zr, err := gzip.NewReader(bytes.NewReader(gz.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, notTar := findInTar(zr, isPkgInfo, maxMetadataSize)
-	eio := &fs.PathError{Op: "read", Path: "/uploads/x", Err: syscall.EIO}
-	for _, tt := range []struct {
-		name string
-		err  error
-		disk bool
-	}{
-		{"not gzip", notGzip, false},
-		{"gzip of no tar", notTar, false},
-		{"no PKG-INFO", errNotInTar, false},
-		{"a read error of the disk", eio, true},
-		{"a read error of the disk, wrapped", fmt.Errorf("reading a member: %w", eio), true},
-		{"nil", nil, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.err == nil && tt.name != "nil" {
-				t.Fatal("the input gave no error")
-			}
-			if got := diskError(tt.err); got != tt.disk {
-				t.Errorf("diskError(%v) = %v, want %v", tt.err, got, tt.disk)
-			}
-			if tt.disk && badZip(tt.err) || errors.Is(tt.err, syscall.EIO) && !tt.disk {
-				t.Errorf("%v is sorted both ways", tt.err)
 			}
 		})
 	}
