@@ -395,26 +395,9 @@ func openZip(p, filename string) (*zip.Reader, *os.File, error) {
 		if tm := (*readlimit.TooManyMembersError)(nil); errors.As(err, &tm) {
 			return nil, nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
 		}
-		if badZip(err) {
-			return nil, nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
-		}
-		// The upload is whole on this server's disk: a read that
-		// fails is the server's to answer for, not the client's.
-		return nil, nil, fmt.Errorf("reading %s: %w", filename, err)
+		return nil, nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
 	}
 	return zr, f, nil
-}
-
-// badZip reports whether an error of opening a zip archive says the
-// archive is not one (or is cut short), rather than that it could not
-// be read.
-func badZip(err error) bool {
-	for _, bad := range []error{zip.ErrFormat, zip.ErrAlgorithm, zip.ErrChecksum, zip.ErrInsecurePath, io.ErrUnexpectedEOF, io.EOF} {
-		if errors.Is(err, bad) {
-			return true
-		}
-	}
-	return false
 }
 
 func inspectWheel(p, filename string, budget int64) ([]byte, error) {
