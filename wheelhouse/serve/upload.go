@@ -389,9 +389,12 @@ func openZip(p, filename string) (*zip.Reader, *os.File, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
-	zr, err := readlimit.OpenZip(f, size, readlimit.MaxZipMembers)
+	zr, err := readlimit.OpenZip(uploadFile{f, size}, size, readlimit.MaxZipMembers)
 	if err != nil {
 		f.Close()
+		if derr := diskFault(filename, err); derr != nil {
+			return nil, nil, derr
+		}
 		if tm := (*readlimit.TooManyMembersError)(nil); errors.As(err, &tm) {
 			return nil, nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
 		}
@@ -437,6 +440,9 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 		}
 		rc, err := f.Open()
 		if err != nil {
+			if derr := diskFault(filename, err); derr != nil {
+				return nil, derr
+			}
 			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
 		}
 		defer rc.Close()
@@ -477,6 +483,9 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 		}
 		got, n, err := hashMember(f, budget)
 		if err != nil {
+			if derr := diskFault(filename, err); derr != nil {
+				return nil, derr
+			}
 			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
 		}
 		budget -= n
@@ -531,6 +540,9 @@ func inspectZipSdist(p, filename string) ([]byte, error) {
 		if isPkgInfo(f.Name) {
 			rc, err := f.Open()
 			if err != nil {
+				if derr := diskFault(filename, err); derr != nil {
+					return nil, derr
+				}
 				return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, f.Name, err)
 			}
 			defer rc.Close()
@@ -546,12 +558,18 @@ func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(bufio.NewReader(f))
+	gz, err := gzip.NewReader(bufio.NewReader(uploadFile{f: f}))
 	if err != nil {
+		if derr := diskFault(filename, err); derr != nil {
+			return nil, derr
+		}
 		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
 	}
 	meta, err := findInTar(io.LimitReader(gz, budget), isPkgInfo, maxMetadataSize)
 	switch {
+	case err == nil:
+	case diskFault(filename, err) != nil:
+		return nil, diskFault(filename, err)
 	case errors.Is(err, errNotInTar):
 		return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
 	case err != nil:
@@ -571,6 +589,9 @@ func isPkgInfo(name string) bool {
 func readMember(r io.Reader, filename, member string, limit int64) ([]byte, error) {
 	b, err := readlimit.ReadAll(r, limit)
 	if err != nil {
+		if derr := diskFault(filename, err); derr != nil {
+			return nil, derr
+		}
 		return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, member, err)
 	}
 	return b, nil

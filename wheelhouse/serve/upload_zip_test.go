@@ -1,0 +1,177 @@
+package serve
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash/crc32"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/readlimit"
+)
+
+const demoPkgInfo = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n"
+
+// plainZipSdist is a well-formed zip sdist holding demo-1.0/PKG-INFO.
+func plainZipSdist(t *testing.T) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create("demo-1.0/PKG-INFO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(demoPkgInfo))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// zip64LocatorFarAway: a valid zip whose end record says "zip64"
+// (records = 0xffff) and is preceded by a zip64 locator pointing at
+// offset 2^63-16. archive/zip reads 56 bytes there without a bounds
+// check: pread(fd, 56, 2^63-16) overflows pos+count and Linux answers
+// EINVAL, which os wraps in an *fs.PathError.
+func zip64LocatorFarAway(t *testing.T) []byte {
+	z := plainZipSdist(t)
+	eocd := bytes.LastIndex(z, []byte("PK\x05\x06"))
+	var loc [20]byte
+	copy(loc[:], "PK\x06\x07")
+	binary.LittleEndian.PutUint32(loc[4:], 0)
+	binary.LittleEndian.PutUint64(loc[8:], 1<<63-16)
+	binary.LittleEndian.PutUint32(loc[16:], 1)
+	end := append([]byte(nil), z[eocd:]...)
+	binary.LittleEndian.PutUint16(end[10:], 0xffff) // total records: "see zip64"
+	out := append(append(append([]byte(nil), z[:eocd]...), loc[:]...), end...)
+	return out
+}
+
+// hugeCompressedSize: PKG-INFO deflated, with a data descriptor
+// (flag 0x8) and a zip64 compressed size of 2^63-1. The deflate stream
+// ends by itself, so it is read whole; then the data descriptor is read
+// at headerOffset+bodyOffset+size, which overflows to a negative offset:
+// os.File.ReadAt answers &PathError{Op: "readat", Err: "negative offset"}.
+func hugeCompressedSize(t *testing.T) []byte {
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.DefaultCompression)
+	fw.Write([]byte(demoPkgInfo))
+	fw.Close()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.CreateRaw(&zip.FileHeader{
+		Name: "demo-1.0/PKG-INFO", Method: zip.Deflate, Flags: 0x8,
+		CRC32:              crc32.ChecksumIEEE([]byte(demoPkgInfo)),
+		CompressedSize64:   1<<63 - 1,
+		UncompressedSize64: uint64(len(demoPkgInfo)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(comp.Bytes())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func inspectBytes(t *testing.T, name string, data []byte) error {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := inspectArchive(p, name, 64<<20)
+	return err
+}
+
+// TestHostileZipOffsetsAreTheUploadsFaultNotTheServers uploads zips
+// whose offsets point far outside themselves (found in review): read
+// through the operating system, they failed as a broken disk would
+// (EINVAL, "negative offset"), and a client must not be able to make the
+// server answer 500 and log an error at will. They are refused with 400.
+func TestHostileZipOffsetsAreTheUploadsFaultNotTheServers(t *testing.T) {
+	if err := inspectBytes(t, "demo-1.0.zip", plainZipSdist(t)); err != nil {
+		t.Fatalf("the plain zip: %v", err)
+	}
+	_, _, base := uploadServer(t)
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{
+		{"a zip64 locator at 2^63-16", zip64LocatorFarAway(t)},
+		{"a member of compressed size 2^63-1 with a data descriptor", hugeCompressedSize(t)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := inspectBytes(t, "demo-1.0.zip", tt.data)
+			if ue := (*uploadError)(nil); err == nil || !errors.As(err, &ue) || ue.status != http.StatusBadRequest {
+				t.Errorf("inspected: %v, want a 400 refusal", err)
+			}
+			sum := sha256.Sum256(tt.data)
+			f := &pypitest.File{Filename: "demo-1.0.zip", Project: "demo", Version: "1.0", IsSdist: true,
+				Data: tt.data, Size: len(tt.data), SHA256: hex.EncodeToString(sum[:])}
+			resp, body, err := postUpload(t, base, f, nil, "alice", "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("uploaded: %d %s, want 400", resp.StatusCode, strings.TrimSpace(string(body)))
+			}
+		})
+	}
+}
+
+// TestAnUploadTheDiskFailsToReadIsTheServersFault reads an uploaded zip
+// whose file fails under the reader (closed: every read of it fails, as
+// a broken disk's would): that is the server's fault (a 500), not a 400
+// telling the client its archive is bad. Offsets out of the file read as
+// its end without reaching the file.
+func TestAnUploadTheDiskFailsToReadIsTheServersFault(t *testing.T) {
+	data := plainZipSdist(t)
+	p := filepath.Join(t.TempDir(), "demo-1.0.zip")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := uploadFile{f, int64(len(data))}
+	for _, off := range []int64{-1, int64(len(data)), 1<<63 - 16} {
+		if n, err := u.ReadAt(make([]byte, 56), off); n != 0 || err == nil || diskFault("x", err) != nil {
+			t.Errorf("ReadAt(56 bytes, %d) = %d, %v; want 0 and io.EOF", off, n, err)
+		}
+	}
+	zr, err := readlimit.OpenZip(u, int64(len(data)), readlimit.MaxZipMembers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = readMemberOf(zr.File[0])
+	if derr := diskFault("demo-1.0.zip", err); derr == nil {
+		t.Errorf("reading a member of a file that fails: %v, not a disk fault", err)
+	}
+	if _, _, err := hashMember(zr.File[0], 1<<20); diskFault("demo-1.0.zip", err) == nil {
+		t.Errorf("hashing a member of a file that fails: %v, not a disk fault", err)
+	}
+	if _, err := readlimit.OpenZip(u, int64(len(data)), readlimit.MaxZipMembers); diskFault("demo-1.0.zip", err) == nil {
+		t.Errorf("opening a zip whose file fails: %v, not a disk fault", err)
+	}
+}
+
+// readMemberOf opens a member and reads it as the upload checks do.
+func readMemberOf(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readMember(rc, "demo-1.0.zip", f.Name, 1<<20)
+}
