@@ -558,7 +558,7 @@ func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(bufio.NewReader(uploadFile{f: f}))
+	gz, err := gzip.NewReader(bufio.NewReader(uploadStream{f}))
 	if err != nil {
 		if derr := diskFault(filename, err); derr != nil {
 			return nil, derr

@@ -38,8 +38,11 @@ func (u uploadFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// Read reads on from the file's offset, for the stream readers.
-func (u uploadFile) Read(p []byte) (int, error) {
+// uploadStream reads an upload on this server's disk from its start,
+// for the stream readers (gzip): a read that fails is a *diskReadError.
+type uploadStream struct{ f *os.File }
+
+func (u uploadStream) Read(p []byte) (int, error) {
 	n, err := u.f.Read(p)
 	if err != nil && err != io.EOF {
 		return n, &diskReadError{err}
