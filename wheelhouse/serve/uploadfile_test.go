@@ -26,8 +26,11 @@ func TestUploadFileReadsAsABytesReaderOfItsSize(t *testing.T) {
 	}
 	defer f.Close()
 	u := uploadFile{f, int64(len(data))}
-	if err := iotest.TestReader(u, data); err != nil {
+	if err := iotest.TestReader(io.NewSectionReader(u, 0, int64(len(data))), data); err != nil {
 		t.Errorf("iotest.TestReader: %v", err)
+	}
+	if err := iotest.TestReader(uploadStream{f}, data); err != nil {
+		t.Errorf("iotest.TestReader of the stream: %v", err)
 	}
 	br := bytes.NewReader(data)
 	offs := []int64{-1 << 63, -1, 0, 1, 19, 20, 21, 1<<63 - 1}
