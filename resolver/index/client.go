@@ -271,6 +271,15 @@ func (e *redirectError) Error() string { return e.msg }
 // Indexes returns the index URLs in priority order.
 func (c *Client) Indexes() []string { return append([]string(nil), c.indexes...) }
 
+// redacted returns index URLs with their passwords hidden, for errors.
+func redacted(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = simple.RedactURL(u)
+	}
+	return out
+}
+
 // NotFoundError reports a project that no index has.
 type NotFoundError struct {
 	Name    string
@@ -319,7 +328,7 @@ func (c *Client) Project(ctx context.Context, name string) (*Page, error) {
 	} else if c.private.Match(norm) {
 		indexes = slices.DeleteFunc(slices.Clone(indexes), c.public)
 		if len(indexes) == 0 {
-			return nil, &PrivateError{Name: name, Indexes: c.indexes}
+			return nil, &PrivateError{Name: name, Indexes: redacted(c.indexes)}
 		}
 	}
 	for _, ix := range indexes {
@@ -333,7 +342,7 @@ func (c *Client) Project(ctx context.Context, name string) (*Page, error) {
 		// whoever registers it there.
 		return p, err
 	}
-	return nil, &NotFoundError{Name: name, Indexes: indexes}
+	return nil, &NotFoundError{Name: name, Indexes: redacted(indexes)}
 }
 
 func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error) {
@@ -403,7 +412,7 @@ func (c *Client) get(ctx context.Context, pageURL string) (*entry, error) {
 			unchanged = maxAge <= 0 && cached.MaxAge <= 0
 			e = cached
 		case resp.StatusCode == http.StatusNotFound:
-			return &NotFoundError{Name: pageURL}
+			return &NotFoundError{Name: simple.RedactURL(pageURL)}
 		case resp.StatusCode != http.StatusOK:
 			return &StatusError{URL: simple.RedactURL(pageURL), Status: resp.Status, Code: resp.StatusCode}
 		default:

@@ -356,6 +356,13 @@ func TestAnIndexURLsPasswordIsNeverInAnError(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "user:xxxxx@") {
 		t.Errorf("a page answered 500: %v, want the URL named without its password", err)
 	}
+	if _, err := c.Project(context.Background(), "no-such-project"); err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "user:xxxxx@") {
+		t.Errorf("a project no index has: %v, want the index named without its password", err)
+	}
+	private := newClient(t, []string{withPassword}, WithPrivate([]string{"corp-*"}), withPublic(func(string) bool { return true }))
+	if _, err := private.Project(context.Background(), "corp-lib"); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a private project and only public indexes: %v, want the indexes named without their passwords", err)
+	}
 	if _, err := New([]string{"ftp://user:secret@example.org/simple/"}); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("an index URL refused: %v, want it named without its password", err)
 	}
