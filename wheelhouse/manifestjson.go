@@ -1,9 +1,10 @@
 package wheelhouse
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // appendManifest appends the manifest of files (sorted) as
@@ -103,37 +104,6 @@ func appendField(b []byte, in, key, val string) []byte {
 	return append(b, ',')
 }
 
-// appendString appends s as encoding/json writes a string. Printable
-// ASCII (file names, hashes, URLs, specifiers) is written here, with the
-// escapes encoding/json uses for it; a string holding any other byte
-// goes through encoding/json itself.
-func appendString(b []byte, s string) []byte {
-	n := len(b)
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e:
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b[:n], q...)
-		case c == '"':
-			esc = `\"`
-		case c == '\\':
-			esc = `\\`
-		case c == '<':
-			esc = `\u003c`
-		case c == '>':
-			esc = `\u003e`
-		case c == '&':
-			esc = `\u0026`
-		default:
-			continue
-		}
-		b = append(b, s[start:i]...)
-		b = append(b, esc...)
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as encoding/json writes a string, HTML escapes
+// and all.
+func appendString(b []byte, s string) []byte { return simple.AppendJSONString(b, s, true) }

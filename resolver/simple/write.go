@@ -285,21 +285,45 @@ func appendJSONFile(b []byte, f *File) []byte {
 	return append(b, '}')
 }
 
-// appendJSONString appends s as a JSON string. Printable ASCII other than
-// '"' and '\\' stands for itself; anything else is left to encoding/json,
-// so that the escaping is exactly its own with HTML escaping off.
-func appendJSONString(b []byte, s string) []byte {
+// appendJSONString appends s as a JSON string, as encoding/json writes
+// it with HTML escaping off.
+func appendJSONString(b []byte, s string) []byte { return AppendJSONString(b, s, false) }
+
+// AppendJSONString appends s as a JSON string exactly as encoding/json
+// writes it, with its HTML escaping of <, > and & on or off. Printable
+// ASCII, and the escapes encoding/json uses for it, are written here; a
+// string holding any other byte goes through encoding/json itself.
+func AppendJSONString(b []byte, s string, escapeHTML bool) []byte {
+	n := len(b)
+	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+		var esc string
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e:
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
+			enc.SetEscapeHTML(escapeHTML)
 			enc.Encode(s) // a string always encodes
-			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+			return append(b[:n], bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+		case c == '"':
+			esc = `\"`
+		case c == '\\':
+			esc = `\\`
+		case escapeHTML && c == '<':
+			esc = `\u003c`
+		case escapeHTML && c == '>':
+			esc = `\u003e`
+		case escapeHTML && c == '&':
+			esc = `\u0026`
+		default:
+			continue
 		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
 	}
-	b = append(b, '"')
-	b = append(b, s...)
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
