@@ -27,8 +27,15 @@ func (e *TooManyMembersError) Error() string {
 // does, after counting the members its central directory lists: one
 // that lists more than maxMembers is a *TooManyMembersError, refused
 // before archive/zip builds their headers in memory. Every archive that
-// larder did not write itself is opened this way.
+// larder did not write itself is opened this way. The archive is read
+// within its size alone.
 func OpenZip(r io.ReaderAt, size int64, maxMembers int) (*zip.Reader, error) {
+	// archive/zip reads at offsets the archive names without checking
+	// them (a zip64 locator's, a data descriptor's past a member of
+	// compressed size 2^63-1): read through a section, an offset outside
+	// the archive is its end, never an offset the OS refuses (EINVAL,
+	// "negative offset", which would read as a failing disk).
+	r = io.NewSectionReader(r, 0, size)
 	over, err := zipMembersOver(r, size, maxMembers)
 	if err != nil {
 		return nil, err

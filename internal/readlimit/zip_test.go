@@ -6,6 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -84,5 +87,35 @@ func TestTheCountReadsTheDirectoryOnce(t *testing.T) {
 	}
 	if c.n > 1024+dir+4096 {
 		t.Errorf("counting the members of a %d-byte directory read %d bytes; want it read once", dir, c.n)
+	}
+}
+
+// TestOpenZipReadsNoOffsetOutsideTheArchive opens, from a file, a zip
+// whose zip64 locator points at 2^63-16: archive/zip reads there
+// unchecked, and the OS refuses the read (EINVAL), which a caller would
+// take for a failing disk. Read within the archive, it is a format error.
+func TestOpenZipReadsNoOffsetOutsideTheArchive(t *testing.T) {
+	z := zipOf(t, 1, "")
+	end := bytes.LastIndex(z, []byte("PK\x05\x06"))
+	var loc [20]byte
+	copy(loc[:], "PK\x06\x07")
+	binary.LittleEndian.PutUint64(loc[8:], 1<<63-16)
+	binary.LittleEndian.PutUint32(loc[16:], 1)
+	tail := append([]byte(nil), z[end:]...)
+	binary.LittleEndian.PutUint16(tail[10:], 0xffff) // total records: see the zip64 record
+	hostile := append(append(append([]byte(nil), z[:end]...), loc[:]...), tail...)
+	p := filepath.Join(t.TempDir(), "x.zip")
+	if err := os.WriteFile(p, hostile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = OpenZip(f, int64(len(hostile)), 10)
+	var pe *fs.PathError
+	if err == nil || errors.As(err, &pe) {
+		t.Fatalf("got %v, want a format error, not a failed read of the file", err)
 	}
 }

@@ -49,10 +49,6 @@ type uploadError struct {
 
 func (e *uploadError) Error() string { return e.msg }
 
-func refuse(status int, format string, args ...any) error {
-	return &uploadError{status: status, msg: fmt.Sprintf(format, args...)}
-}
-
 // uploadForm is what the legacy upload API sends besides the file.
 type uploadForm struct {
 	fields   map[string]string
@@ -389,12 +385,9 @@ func openZip(p, filename string) (*zip.Reader, *os.File, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
-	zr, err := readlimit.OpenZip(uploadFile{f, size}, size, readlimit.MaxZipMembers)
+	zr, err := readlimit.OpenZip(uploadFile{f}, size, readlimit.MaxZipMembers)
 	if err != nil {
 		f.Close()
-		if derr := diskFault(filename, err); derr != nil {
-			return nil, nil, derr
-		}
 		if tm := (*readlimit.TooManyMembersError)(nil); errors.As(err, &tm) {
 			return nil, nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
 		}
@@ -440,9 +433,6 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 		}
 		rc, err := f.Open()
 		if err != nil {
-			if derr := diskFault(filename, err); derr != nil {
-				return nil, derr
-			}
 			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
 		}
 		defer rc.Close()
@@ -483,9 +473,6 @@ func inspectWheel(p, filename string, budget int64) ([]byte, error) {
 		}
 		got, n, err := hashMember(f, budget)
 		if err != nil {
-			if derr := diskFault(filename, err); derr != nil {
-				return nil, derr
-			}
 			return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, name, err)
 		}
 		budget -= n
@@ -540,9 +527,6 @@ func inspectZipSdist(p, filename string) ([]byte, error) {
 		if isPkgInfo(f.Name) {
 			rc, err := f.Open()
 			if err != nil {
-				if derr := diskFault(filename, err); derr != nil {
-					return nil, derr
-				}
 				return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, f.Name, err)
 			}
 			defer rc.Close()
@@ -558,18 +542,12 @@ func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", filename, err)
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(bufio.NewReader(uploadStream{f}))
+	gz, err := gzip.NewReader(bufio.NewReader(uploadFile{f}))
 	if err != nil {
-		if derr := diskFault(filename, err); derr != nil {
-			return nil, derr
-		}
 		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
 	}
 	meta, err := findInTar(io.LimitReader(gz, budget), isPkgInfo, maxMetadataSize)
 	switch {
-	case err == nil:
-	case diskFault(filename, err) != nil:
-		return nil, diskFault(filename, err)
 	case errors.Is(err, errNotInTar):
 		return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
 	case err != nil:
@@ -589,9 +567,6 @@ func isPkgInfo(name string) bool {
 func readMember(r io.Reader, filename, member string, limit int64) ([]byte, error) {
 	b, err := readlimit.ReadAll(r, limit)
 	if err != nil {
-		if derr := diskFault(filename, err); derr != nil {
-			return nil, derr
-		}
 		return nil, refuse(http.StatusBadRequest, "%s: reading %s: %v", filename, member, err)
 	}
 	return b, nil
