@@ -77,7 +77,7 @@ func (e *TimeoutError) Error() string {
 	case e.Upload:
 		what = "no byte of the upload taken by the registry"
 	}
-	return fmt.Sprintf("%s %s: %s in %v", e.Method, e.URL, what, e.Waited)
+	return fmt.Sprintf("%s %s: %s in %v", e.Method, e.URL, what, e.Waited.Round(time.Millisecond))
 }
 
 // TooLargeError is a registry answer longer than larder reads of its
@@ -132,16 +132,17 @@ func cutLast(s string) (before, after string, found bool) {
 
 func (b *bounded) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(r.Context())
+	u := r.URL.Redacted()
 	// The answer is waited for from the request's start, or from the end
 	// of its body; a body the registry stops taking is cut after idle.
-	st := &sendState{sending: r.Body != nil && r.Body != http.NoBody}
+	st := &sendState{sending: r.Body != nil && r.Body != http.NoBody, waiting: b.t.Answer}
 	first := b.t.Answer
 	if st.sending {
 		first = b.t.Idle
 	}
 	timer := time.AfterFunc(first, func() {
-		e := &TimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.Answer}
 		st.mu.Lock()
+		e := &TimeoutError{Method: r.Method, URL: u, Waited: st.waiting}
 		if st.sending {
 			e.Waited, e.Upload = b.t.Idle, true
 		}
@@ -186,9 +187,9 @@ func (b *bounded) RoundTrip(r *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return nil, err
 	}
-	wb := &watchedBody{rc: resp.Body, ctx: ctx, cancel: cancel, limit: bodyLimit(r.URL.Path), method: r.Method, url: r.URL.Redacted()}
+	wb := &watchedBody{rc: resp.Body, ctx: ctx, cancel: cancel, limit: bodyLimit(r.URL.Path), method: r.Method, url: u}
 	wb.wd = watchdog.Start(b.t.Idle, func() {
-		cancel(&TimeoutError{Method: r.Method, URL: r.URL.Redacted(), Waited: b.t.Idle, Body: true})
+		cancel(&TimeoutError{Method: r.Method, URL: u, Waited: b.t.Idle, Body: true})
 	})
 	resp.Body = wb
 	return resp, nil
@@ -199,6 +200,9 @@ func (b *bounded) RoundTrip(r *http.Request) (*http.Response, error) {
 type sendState struct {
 	mu                sync.Mutex
 	sending, answered bool
+	// waiting is how long the answer is waited for once the body is
+	// sent: longer than Answer after an upload still in flight.
+	waiting time.Duration
 }
 
 // sentBody is a request's body: every read the transport makes of it
@@ -234,7 +238,8 @@ func (s *sentBody) Read(p []byte) (int, error) {
 		// answered before taking: the answer's body has its own bound.
 	case err == io.EOF:
 		s.st.sending = false
-		s.timer.Reset(s.t.Answer + s.t.DrainPerMiB*time.Duration(min(s.sent, maxInFlight))/(1<<20))
+		s.st.waiting = s.t.Answer + s.t.DrainPerMiB*time.Duration(min(s.sent, maxInFlight))/(1<<20)
+		s.timer.Reset(s.st.waiting)
 	case n > 0:
 		s.timer.Reset(s.t.Idle)
 	}

@@ -91,6 +91,17 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 			check: wantTimeout(false, false, "no answer from the registry in 500ms"),
 		},
 		{
+			// The wait says the drain allowance of 2 MiB still in
+			// flight: 500 ms + 2 x 32 s/60 s x 500 ms.
+			name: "an upload of 2 MiB taken whole, never answered", method: http.MethodPut, path: "/v2/a/blobs/uploads/2",
+			body: bytes.NewReader(make([]byte, 2<<20)),
+			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				slowtest.Hang(stop, r)
+			},
+			check: wantTimeout(false, false, "no answer from the registry in 1.033s"),
+		},
+		{
 			name: "a manifest longer than a manifest may be", method: http.MethodGet, path: "/v2/manifests/manifests/latest",
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
 				chunk := make([]byte, 1<<20)
