@@ -6,10 +6,9 @@ import (
 	"os"
 	"path"
 	"reflect"
-	"runtime"
 	"strings"
-	"sync"
 
+	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -180,22 +179,14 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 	}
 	ix := &index{
 		manifest: DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m),
-		pages:    make([]File, 0, len(pages)),
+		pages:    make([]File, len(pages)),
 	}
-	// Hashed by a worker a core, each a run of pages.
-	ix.pages = ix.pages[:len(pages)]
+	// Hashed on every core.
 	sums := make([]pageSum, len(pages))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(pages)/128))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w * len(pages) / workers; i < (w+1)*len(pages)/workers; i++ {
-				ix.pages[i] = DataFile(path.Join(c.dir(), pages[i].Path), 0o644, pages[i].Data)
-				sums[i] = pageSum{pages[i].Path, ix.pages[i].SHA256}
-			}
-		})
-	}
-	wg.Wait()
+	par.For(len(pages), 128, 0, func(i int) {
+		ix.pages[i] = DataFile(path.Join(c.dir(), pages[i].Path), 0o644, pages[i].Data)
+		sums[i] = pageSum{pages[i].Path, ix.pages[i].SHA256}
+	})
 	ix.record = digestPages(sums)
 	return ix, nil
 }

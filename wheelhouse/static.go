@@ -10,12 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
+	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/resolver/simple"
 )
 
@@ -107,21 +106,13 @@ func StaticPages(entries []Entry) ([]Page, error) {
 	sort.Strings(names)
 	pages := make([]Page, 2+2*len(names))
 	pages[0], pages[1] = Page{SimpleDir + "/index.html", rootHTML(names)}, Page{SimpleDir + "/index.json", rootJSON(names)}
-	// The pages are rendered by a worker a core, each a run of projects:
-	// a refresh makes them all while it plans.
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(names)/64))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w * len(names) / workers; i < (w+1)*len(names)/workers; i++ {
-				name := names[i]
-				dir := SimpleDir + "/" + name + "/"
-				pages[2+2*i] = Page{dir + "index.html", projectPage(simple.HTML, name, projects[name])}
-				pages[3+2*i] = Page{dir + "index.json", projectPage(simple.JSON, name, projects[name])}
-			}
-		})
-	}
-	wg.Wait()
+	// Rendered on every core: a refresh makes them all while it plans.
+	par.For(len(names), 64, 0, func(i int) {
+		name := names[i]
+		dir := SimpleDir + "/" + name + "/"
+		pages[2+2*i] = Page{dir + "index.html", projectPage(simple.HTML, name, projects[name])}
+		pages[3+2*i] = Page{dir + "index.json", projectPage(simple.JSON, name, projects[name])}
+	})
 	slices.SortFunc(pages, func(a, b Page) int { return strings.Compare(a.Path, b.Path) })
 	return pages, nil
 }

@@ -78,6 +78,9 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		// The cut of a stalled or trickling upstream download:
 		// standard library only.
 		"github.com/larder-build/larder/internal/watchdog": true,
+		// A loop's iterations on every core (start-up's checks, the
+		// static pages): standard library only.
+		"github.com/larder-build/larder/internal/par": true,
 		// bcrypt checks upload credentials (htpasswd -B files); DESIGN
 		// allows golang.org/x/crypto and nothing further.
 		"golang.org/x/crypto/bcrypt":   true,

@@ -7,11 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
 	"time"
 
+	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
@@ -83,16 +82,9 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 	// The checks read the disk (a stat per file, a hash per sidecar): on
 	// several cores at once, as start-up with thousands of projects is
 	// mostly these.
-	workers := min(runtime.GOMAXPROCS(0), 8, max(len(entries)/64, 1))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(entries); i += workers {
-				kept[i] = checkEntry(st, entries[i], fetched, log)
-			}
-		})
-	}
-	wg.Wait()
+	par.For(len(entries), 64, 8, func(i int) {
+		kept[i] = checkEntry(st, entries[i], fetched, log)
+	})
 	for _, lf := range kept {
 		if lf != nil {
 			c.add(lf)
