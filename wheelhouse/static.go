@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/resolver/simple"
 )
 
@@ -91,30 +90,11 @@ type Page struct {
 // entries, as WriteStatic writes it, sorted by path: for an image that
 // holds a subset of a store.
 func StaticPages(entries []Entry) ([]Page, error) {
-	projects := map[string][]Entry{}
-	for _, e := range entries {
-		projects[e.Project] = append(projects[e.Project], e)
+	x, err := NewStaticIndex(entries)
+	if err != nil {
+		return nil, err
 	}
-	names := make([]string, 0, len(projects))
-	for name, files := range projects {
-		if !ValidProjectDir(name) {
-			return nil, fmt.Errorf("writing the static index: project name %q cannot be a folder", name)
-		}
-		sort.Slice(files, func(i, j int) bool { return files[i].Filename < files[j].Filename })
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	pages := make([]Page, 2+2*len(names))
-	pages[0], pages[1] = Page{SimpleDir + "/index.html", rootHTML(names)}, Page{SimpleDir + "/index.json", rootJSON(names)}
-	// Rendered on every core: a refresh makes them all while it plans.
-	par.For(len(names), 64, 0, func(i int) {
-		name := names[i]
-		dir := SimpleDir + "/" + name + "/"
-		pages[2+2*i] = Page{dir + "index.html", projectPage(simple.HTML, name, projects[name])}
-		pages[3+2*i] = Page{dir + "index.json", projectPage(simple.JSON, name, projects[name])}
-	})
-	slices.SortFunc(pages, func(a, b Page) int { return strings.Compare(a.Path, b.Path) })
-	return pages, nil
+	return x.Pages(), nil
 }
 
 // staticWriters is how many project pages are written at once: creating
