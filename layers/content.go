@@ -7,6 +7,7 @@ import (
 	"path"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/wheelhouse"
@@ -124,28 +125,87 @@ func (c Content) deltaFiles(s *Stack, ix *index, kept *pagesRecord) ([]File, err
 	if kept == nil {
 		return out, nil
 	}
-	for _, p := range ix.pages {
-		name, root := pageGroup(strings.TrimPrefix(p.Path, c.dir()+"/"))
-		if root && ix.record.Root != kept.Root || !root && ix.record.Projects[name] != kept.Projects[name] {
-			out = append(out, p)
+	if kept.Keys == nil {
+		// What the kept pages were made from is not known: every page
+		// is made, and those whose bytes differ go.
+		pages, _ := ix.all()
+		out = changedPages(out, c.dir(), pages, kept)
+	} else {
+		// A group of pages whose key is the kept one's renders to the
+		// kept bytes: only the others are made, and go if their bytes
+		// differ.
+		if ix.keys.Root != kept.Keys.Root {
+			out = changedPages(out, c.dir(), c.pageFiles(ix.static.RootPages()), kept)
+		}
+		for name, k := range ix.keys.Projects {
+			if kept.Keys.Projects[name] != k {
+				out = changedPages(out, c.dir(), c.pageFiles(ix.static.ProjectPages(name)), kept)
+			}
 		}
 	}
 	// A project the pages layer has and the image no longer does goes
 	// with its folder.
 	for name := range kept.Projects {
-		if _, ok := ix.record.Projects[name]; !ok {
+		if !ix.static.Has(name) {
 			out = append(out, File{Path: path.Join(c.dir(), wheelhouse.SimpleDir, name), Whiteout: true})
 		}
 	}
 	return out, nil
 }
 
-// index is an image's manifest.json and static simple index, with the
-// digests of its pages that a pages layer records.
+// changedPages appends to out the pages whose group's digest is not the
+// one kept records.
+func changedPages(out []File, dir string, pages []File, kept *pagesRecord) []File {
+	rec := digestFiles(dir, pages)
+	for _, p := range pages {
+		name, root := pageGroup(strings.TrimPrefix(p.Path, dir+"/"))
+		if root && rec.Root != kept.Root || !root && rec.Projects[name] != kept.Projects[name] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// pageFiles are pages as files of the image, hashed on every core.
+func (c Content) pageFiles(pages []wheelhouse.Page) []File {
+	files := make([]File, len(pages))
+	par.For(len(pages), 128, 0, func(i int) {
+		files[i] = DataFile(path.Join(c.dir(), pages[i].Path), 0o644, pages[i].Data)
+	})
+	return files
+}
+
+// digestFiles digests page files below dir by group.
+func digestFiles(dir string, pages []File) pagesRecord {
+	sums := make([]pageSum, len(pages))
+	for i, p := range pages {
+		sums[i] = pageSum{strings.TrimPrefix(p.Path, dir+"/"), p.SHA256}
+	}
+	return digestPages(sums)
+}
+
+// index is an image's manifest.json and static simple index: the keys
+// of its groups of pages at once, the pages themselves when asked.
 type index struct {
 	manifest File
-	pages    []File
-	record   pagesRecord
+	static   *wheelhouse.StaticIndex
+	keys     pageKeys
+	dir      string
+	// all made once: every page, and what a pages layer of them holds.
+	once   sync.Once
+	pages  []File
+	record pagesRecord
+}
+
+// all returns every page of the index, and what a pages layer holding
+// them holds, made on the first call.
+func (ix *index) all() ([]File, *pagesRecord) {
+	ix.once.Do(func() {
+		ix.pages = Content{Path: ix.dir}.pageFiles(ix.static.Pages())
+		ix.record = digestFiles(ix.dir, ix.pages)
+		ix.record.Keys = &ix.keys
+	})
+	return ix.pages, &ix.record
 }
 
 // index returns the stack's index: the one made ahead when it was made
@@ -157,10 +217,10 @@ func (c Content) index(s *Stack) (*index, error) {
 	return c.makeIndex(s.Entries)
 }
 
-// makeIndex makes the manifest.json and static simple index of an image
-// holding exactly entries. The manifest is marshalled while the pages
-// are written: both are made afresh at every bake, however small the
-// delta.
+// makeIndex makes the manifest.json of an image holding exactly entries,
+// and its static simple index's keys; the manifest is marshalled while
+// the keys are made. Both are made afresh at every bake, however small
+// the delta; the pages only when asked.
 func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 	var m []byte
 	var merr error
@@ -169,7 +229,14 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 		defer close(done)
 		m, merr = wheelhouse.MarshalManifest(entries)
 	}()
-	pages, err := wheelhouse.StaticPages(entries)
+	static, err := wheelhouse.NewStaticIndex(entries)
+	var keys pageKeys
+	if err == nil {
+		keys = pageKeys{Root: static.RootKey(), Projects: map[string]string{}}
+		for _, name := range static.Projects() {
+			keys.Projects[name] = static.ProjectKey(name)
+		}
+	}
 	<-done
 	if merr != nil {
 		return nil, fmt.Errorf("writing the image's manifest: %w", merr)
@@ -177,18 +244,12 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{
+	return &index{
 		manifest: DataFile(path.Join(c.dir(), wheelhouse.ManifestName), 0o644, m),
-		pages:    make([]File, len(pages)),
-	}
-	// Hashed on every core.
-	sums := make([]pageSum, len(pages))
-	par.For(len(pages), 128, 0, func(i int) {
-		ix.pages[i] = DataFile(path.Join(c.dir(), pages[i].Path), 0o644, pages[i].Data)
-		sums[i] = pageSum{pages[i].Path, ix.pages[i].SHA256}
-	})
-	ix.record = digestPages(sums)
-	return ix, nil
+		static:   static,
+		keys:     keys,
+		dir:      c.dir(),
+	}, nil
 }
 
 // Indexes are images' manifest.json and static simple index, made in
@@ -196,7 +257,8 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 // they depend on the images' entries alone, and on a refresh they are
 // most of what is made rather than copied.
 type Indexes struct {
-	made map[string]*made
+	made  map[string]*made
+	ahead sync.WaitGroup // pages made ahead
 }
 
 type made struct {
@@ -242,7 +304,24 @@ func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *In
 	return x
 }
 
-// Wait waits until every index started is made.
+// RenderAhead starts making every index's pages too, in the background:
+// for a bake that will need them all, one that keeps no pages layer.
+func (x *Indexes) RenderAhead() {
+	if x == nil {
+		return
+	}
+	for _, m := range x.made {
+		x.ahead.Go(func() {
+			<-m.done
+			if m.err == nil {
+				m.index.all()
+			}
+		})
+	}
+}
+
+// Wait waits until every index started is made, and every page started
+// ahead.
 func (x *Indexes) Wait() {
 	if x == nil {
 		return
@@ -250,6 +329,7 @@ func (x *Indexes) Wait() {
 	for _, m := range x.made {
 		<-m.done
 	}
+	x.ahead.Wait()
 }
 
 // index returns the index made for platform, once made, if it was made

@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,7 @@ func TestIndexesMadeAheadByWorkersAreTheSequentialOnes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			want.all()
 			runtime.GOMAXPROCS(8)
 			for _, p := range platforms {
 				got, ok := c.Made.index(p, entries)
@@ -55,6 +58,7 @@ func TestIndexesMadeAheadByWorkersAreTheSequentialOnes(t *testing.T) {
 				if !ok {
 					t.Fatalf("%s: no index made ahead", p)
 				}
+				got.all()
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s: the index made ahead differs from the sequential one", p)
 				}
@@ -90,5 +94,105 @@ func TestIndexesOfABadPlatformEndWithAnError(t *testing.T) {
 		if _, ok := c.Made.index(p, sdistEntries(3)); ok {
 			t.Errorf("%s: an index was taken", p)
 		}
+	}
+}
+
+// deltaSet is what deltaFiles gives, by path: the sha256, or "whiteout".
+func deltaSet(t *testing.T, c Content, entries []wheelhouse.Entry, kept *pagesRecord) (map[string]string, *index) {
+	t.Helper()
+	ix, err := c.makeIndex(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.deltaFiles(&Stack{Entries: entries}, ix, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		if _, dup := out[f.Path]; dup {
+			t.Fatalf("%s twice in the delta", f.Path)
+		}
+		out[f.Path] = f.SHA256
+		if f.Whiteout {
+			out[f.Path] = "whiteout"
+		}
+	}
+	return out, ix
+}
+
+// TestAKeyedRecordGivesTheDeltaThePagesDigestsGive: a pages layer whose
+// record has the keys of what its pages were made from gives a refresh
+// the very delta that comparing every page's bytes gives, while making
+// only the pages whose keys changed; keys that all differ (another
+// version's rendering) still give it, by the pages' bytes.
+func TestAKeyedRecordGivesTheDeltaThePagesDigestsGive(t *testing.T) {
+	c := Content{Path: "/wh"}
+	before := sdistEntries(300)
+	ix0, err := c.makeIndex(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kept := ix0.all()
+	if kept.Keys == nil || len(kept.Keys.Projects) != 300 || !kept.valid() {
+		t.Fatalf("the record of a made pages layer has no valid keys: %+v", kept.Keys)
+	}
+	unkeyed := *kept
+	unkeyed.Keys = nil
+	stale := *kept
+	stale.Keys = &pageKeys{Root: strings.Repeat("0", 32), Projects: map[string]string{}}
+	for name := range kept.Keys.Projects {
+		stale.Keys.Projects[name] = strings.Repeat("0", 32)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		edit  func([]wheelhouse.Entry) []wheelhouse.Entry
+		pages []string // the pages the delta holds, below /wh/simple/ (a project's folder: its whiteout)
+	}{
+		{"nothing changed", func(es []wheelhouse.Entry) []wheelhouse.Entry { return es }, nil},
+		{"a file's hash changed", func(es []wheelhouse.Entry) []wheelhouse.Entry {
+			es[7].SHA256 = strings.Repeat("cd", 32)
+			return es
+		}, []string{"p0007/index.html", "p0007/index.json"}},
+		{"a field no page shows changed", func(es []wheelhouse.Entry) []wheelhouse.Entry {
+			es[8].Origin.URL = "https://elsewhere.example/x.tar.gz"
+			return es
+		}, nil},
+		{"a project added and one removed", func(es []wheelhouse.Entry) []wheelhouse.Entry {
+			es = slices.Delete(es, 3, 4)
+			return append(es, wheelhouse.Entry{Filename: "zz-1.0.tar.gz", Project: "zz", Version: "1.0", SHA256: strings.Repeat("ef", 32), Size: 9})
+		}, []string{"index.html", "index.json", "p0003", "zz/index.html", "zz/index.json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			after := tc.edit(slices.Clone(before))
+			byBytes, _ := deltaSet(t, c, after, &unkeyed)
+			byKeys, ix := deltaSet(t, c, after, kept)
+			byStale, _ := deltaSet(t, c, after, &stale)
+			if !maps.Equal(byKeys, byBytes) || !maps.Equal(byStale, byBytes) {
+				t.Fatalf("by keys %v\nby stale keys %v\nby bytes %v", byKeys, byStale, byBytes)
+			}
+			if ix.pages != nil {
+				t.Error("a keyed record made every page")
+			}
+			var got []string
+			for p := range byKeys {
+				if rel, ok := strings.CutPrefix(p, "/wh/simple/"); ok {
+					got = append(got, rel)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.pages) {
+				t.Errorf("the delta holds pages %q, want %q", got, tc.pages)
+			}
+			for _, p := range got {
+				if !strings.Contains(p, "/") && !strings.HasPrefix(p, "index.") && byKeys["/wh/simple/"+p] != "whiteout" {
+					t.Errorf("%s is in the delta, not as a whiteout", p)
+				}
+			}
+			if _, ok := byKeys["/wh/manifest.json"]; !ok {
+				t.Error("no manifest.json in the delta")
+			}
+		})
 	}
 }

@@ -42,8 +42,17 @@ const (
 type KeptLayer func(ctx context.Context, platform string, diffID v1.Hash) (io.ReadCloser, error)
 
 // pagesRecord is what a pages layer holds: a digest of each project's
-// pages and of the root pages.
+// pages and of the root pages, and, when the layer was made here, the
+// keys of what they were made from.
 type pagesRecord struct {
+	Root     string            `json:"root"`
+	Projects map[string]string `json:"projects"`
+	Keys     *pageKeys         `json:"keys,omitempty"`
+}
+
+// pageKeys are the wheelhouse.StaticIndex keys of the root pages and of
+// each project's.
+type pageKeys struct {
 	Root     string            `json:"root"`
 	Projects map[string]string `json:"projects"`
 }
@@ -98,6 +107,16 @@ func (r *pagesRecord) valid() bool {
 	for name, d := range r.Projects {
 		if !wheelhouse.ValidProjectDir(name) || !validPagesDigest(d) {
 			return false
+		}
+	}
+	if k := r.Keys; k != nil {
+		if !validPagesDigest(k.Root) || len(k.Projects) != len(r.Projects) {
+			return false
+		}
+		for name, d := range k.Projects {
+			if _, ok := r.Projects[name]; !ok || !validPagesDigest(d) {
+				return false
+			}
 		}
 	}
 	return true

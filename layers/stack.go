@@ -107,24 +107,20 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		}
 		// A kept layer's history says what it holds, not what the image
 		// now does.
-		holds := &ix.record
 		if kept != nil {
-			holds = kept
-		}
-		p := Part{Kind: KindPages, Comment: fmt.Sprintf("larder: simple index of %d projects", len(holds.Projects))}
-		if kept != nil {
-			p.Reused, p.DiffID = true, keptID
+			p := Part{Kind: KindPages, Comment: pagesComment(kept), Reused: true, DiffID: keptID}
 			stacks[i] = append(stacks[i], pending{part: p})
 		} else {
-			w := need(ix.pages)
-			w.pages = &ix.record
-			stacks[i] = append(stacks[i], pending{part: p, w: w})
+			pages, rec := ix.all()
+			w := need(pages)
+			w.pages = rec
+			stacks[i] = append(stacks[i], pending{part: Part{Kind: KindPages, Comment: pagesComment(rec)}, w: w})
 		}
 		files, err := c.deltaFiles(s, ix, kept)
 		if err != nil {
 			return nil, err
 		}
-		p = Part{Kind: KindDelta, Files: len(s.Delta), Bytes: total(s.Delta)}
+		p := Part{Kind: KindDelta, Files: len(s.Delta), Bytes: total(s.Delta)}
 		p.Comment = fmt.Sprintf("larder: wheelhouse delta, %d files added (%s), %d removed; manifest of %d files, pages changed since the pages layer",
 			len(s.Delta), megabytes(p.Bytes), len(s.Removed), len(s.Entries))
 		stacks[i] = append(stacks[i], pending{part: p, w: need(files)})
@@ -178,6 +174,11 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		}
 	}
 	return out, nil
+}
+
+// pagesComment is the history comment of a pages layer holding rec.
+func pagesComment(rec *pagesRecord) string {
+	return fmt.Sprintf("larder: simple index of %d projects", len(rec.Projects))
 }
 
 // megabytes formats a size for history comments.
