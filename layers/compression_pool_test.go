@@ -7,22 +7,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/klauspost/pgzip"
 )
-
-// cutSink takes n bytes, then fails every write.
-type cutSink struct{ n int }
-
-var errSinkFailed = errors.New("the sink failed")
-
-func (w *cutSink) Write(p []byte) (int, error) {
-	if len(p) > w.n {
-		return 0, errSinkFailed
-	}
-	w.n -= len(p)
-	return len(p), nil
-}
 
 // TestAGzipWriterWhoseSinkFailedLeavesNoGoroutineAndWritesFreshBytesAgain
 // compresses into a sink that fails mid-layer (a full disk, a cancelled
@@ -35,27 +20,16 @@ func TestAGzipWriterWhoseSinkFailedLeavesNoGoroutineAndWritesFreshBytesAgain(t *
 	for i := range data {
 		data[i] = byte(rng.Uint32() % 7)
 	}
-	var want bytes.Buffer
-	fz, err := pgzip.NewWriterLevel(&want, gzipLevel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fz.SetConcurrency(gzipBlock, max(2, runtime.GOMAXPROCS(0))); err != nil {
-		t.Fatal(err)
-	}
-	fz.Write(data)
-	if err := fz.Close(); err != nil {
-		t.Fatal(err)
-	}
+	want := freshGzip(t, data)
 
 	for _, failAfter := range []int{0, 5, 100_000, 2 << 20} {
 		before := runtime.NumGoroutine()
-		z, err := Gzip.compressor(&cutSink{n: failAfter})
+		z, err := Gzip.compressor(&failingWriter{ok: failAfter})
 		if err != nil {
 			t.Fatal(err)
 		}
 		z.Write(data) // fails now or later: Close says so
-		if err := z.Close(); !errors.Is(err, errSinkFailed) {
+		if err := z.Close(); !errors.Is(err, errFull) {
 			t.Fatalf("failing after %d bytes: Close returned %v, want the sink's error", failAfter, err)
 		}
 		deadline := time.Now().Add(2 * time.Second)
@@ -75,8 +49,8 @@ func TestAGzipWriterWhoseSinkFailedLeavesNoGoroutineAndWritesFreshBytesAgain(t *
 		if err := z.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(out.Bytes(), want.Bytes()) {
-			t.Errorf("failing after %d bytes: the next layer's gzip (%d bytes) is not a fresh writer's (%d)", failAfter, out.Len(), want.Len())
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("failing after %d bytes: the next layer's gzip (%d bytes) is not a fresh writer's (%d)", failAfter, out.Len(), len(want))
 		}
 	}
 }

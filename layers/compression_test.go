@@ -3,10 +3,7 @@ package layers
 import (
 	"bytes"
 	"math/rand/v2"
-	"runtime"
 	"testing"
-
-	"github.com/klauspost/pgzip"
 )
 
 func TestAGzipWriterUsedAgainWritesWhatAFreshOneWrites(t *testing.T) {
@@ -23,26 +20,11 @@ func TestAGzipWriterUsedAgainWritesWhatAFreshOneWrites(t *testing.T) {
 		}
 		return b
 	}
-	fresh := func(data []byte) []byte {
-		var out bytes.Buffer
-		z, err := pgzip.NewWriterLevel(&out, gzipLevel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := z.SetConcurrency(gzipBlock, max(2, runtime.GOMAXPROCS(0))); err != nil {
-			t.Fatal(err)
-		}
-		z.Write(data)
-		if err := z.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes()
-	}
 	// Sizes across block boundaries; each writer is taken again after
 	// writing something else.
 	for _, n := range []int{0, 1, 3 << 20, 100, gzipBlock, 5<<20 + 7} {
 		data := payload(n)
-		want := fresh(data)
+		want := freshGzip(t, data)
 		for range 3 {
 			var out bytes.Buffer
 			z, err := Gzip.compressor(&out)

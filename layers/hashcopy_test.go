@@ -49,19 +49,6 @@ func TestCopyHashingCopiesAndHashesEveryByteAroundChunkEdges(t *testing.T) {
 	}
 }
 
-// failingWriter takes ok bytes, then fails.
-type failingWriter struct{ ok int }
-
-var errFull = errors.New("disk full")
-
-func (w *failingWriter) Write(p []byte) (int, error) {
-	if len(p) > w.ok {
-		return 0, errFull
-	}
-	w.ok -= len(p)
-	return len(p), nil
-}
-
 // failingReader gives its bytes, then an error.
 type failingReader struct{ r io.Reader }
 

@@ -2,8 +2,13 @@ package layers
 
 import (
 	"archive/tar"
+	"bytes"
+	"errors"
 	"io"
+	"runtime"
 	"testing"
+
+	"github.com/klauspost/pgzip"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/wheelhousetest"
@@ -68,4 +73,37 @@ func readLayer(tb testing.TB, l *Layer) []entry {
 		out = append(out, entry{h, b})
 	}
 	return out
+}
+
+// failingWriter takes ok bytes, then fails every write, as a full disk
+// does.
+type failingWriter struct{ ok int }
+
+var errFull = errors.New("disk full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.ok {
+		return 0, errFull
+	}
+	w.ok -= len(p)
+	return len(p), nil
+}
+
+// freshGzip compresses data with a new pgzip writer set up as the pool's
+// are: what a writer taken from the pool must write.
+func freshGzip(tb testing.TB, data []byte) []byte {
+	tb.Helper()
+	var out bytes.Buffer
+	z, err := pgzip.NewWriterLevel(&out, gzipLevel)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := z.SetConcurrency(gzipBlock, max(2, runtime.GOMAXPROCS(0))); err != nil {
+		tb.Fatal(err)
+	}
+	z.Write(data)
+	if err := z.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
 }
