@@ -4,13 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"io"
 	"runtime"
 	"testing"
 
 	"github.com/klauspost/pgzip"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/tartest"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -57,19 +57,7 @@ func readLayer(tb testing.TB, l *Layer) []entry {
 	}
 	defer rc.Close()
 	var out []entry
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			tb.Fatal(err)
-		}
+	for h, b := range tartest.Members(tb, rc) {
 		out = append(out, entry{h, b})
 	}
 	return out

@@ -1,20 +1,20 @@
 package pypitest
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/tartest"
 )
 
 func loadTree(t testing.TB) *Index {
@@ -83,22 +83,14 @@ func readTarGz(t testing.TB, data []byte) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(gz)
 	out := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for h, b := range tartest.Members(t, gz) {
 		if h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(zipTime) {
 			t.Errorf("%s: uid %d gid %d mtime %v, want 0 0 %v", h.Name, h.Uid, h.Gid, h.ModTime, zipTime)
 		}
-		b, _ := io.ReadAll(tr)
 		out[h.Name] = b
 	}
+	return out
 }
 
 func TestWheelRecordListsEveryMemberWithHashAndSize(t *testing.T) {
