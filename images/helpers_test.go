@@ -26,6 +26,7 @@ import (
 
 	"github.com/larder-build/larder/internal/indexbin"
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/tartest"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -64,18 +65,43 @@ func baseImage(t testing.TB, arch string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	cf.Config.Entrypoint = []string{"/usr/bin/tini", "--"}
-	cf.Config.Cmd = []string{"bash"}
-	cf.Config.Env = []string{"PATH=/usr/bin", "PIP_INDEX_URL=https://pypi.org/simple/"}
-	cf.Config.Labels = map[string]string{"maintainer": "edx"}
-	img, err = mutate.ConfigFile(img, cf)
+	return editConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", arch
+		cf.Config.Entrypoint = []string{"/usr/bin/tini", "--"}
+		cf.Config.Cmd = []string{"bash"}
+		cf.Config.Env = []string{"PATH=/usr/bin", "PIP_INDEX_URL=https://pypi.org/simple/"}
+		cf.Config.Labels = map[string]string{"maintainer": "edx"}
+	})
+}
+
+// editConfig returns img with a copy of its config file edited by edit.
+func editConfig(t testing.TB, img v1.Image, edit func(*v1.ConfigFile)) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cf = cf.DeepCopy()
+	edit(cf)
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
 	return img
+}
+
+// imageLayout writes img as a new OCI layout with tag, and returns its
+// reference.
+func imageLayout(t testing.TB, img v1.Image, tag string) Ref {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), tag)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: tag})); err != nil {
+		t.Fatal(err)
+	}
+	return mustRef(t, "oci:"+dir+":"+tag)
 }
 
 // baseLayout writes a two-platform base index as an OCI layout with tag
@@ -243,24 +269,12 @@ func flatten(t testing.TB, img v1.Image) map[string][]byte {
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	out := map[string][]byte{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
+	for h, b := range tartest.Members(t, rc) {
+		if h.Typeflag == tar.TypeReg {
+			out[strings.TrimPrefix(h.Name, "/")] = b
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimPrefix(h.Name, "/")] = b
 	}
+	return out
 }
 
 // extract writes the image's /wheelhouse into a folder and returns it.

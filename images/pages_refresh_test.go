@@ -7,10 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
@@ -227,31 +224,16 @@ func relabel(t *testing.T, out Ref, platform string, edit func(*layers.Layout)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	l, err := layers.DecodeLayout(cf.Config.Labels[layers.LayoutLabel])
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(l)
-	if cf.Config.Labels[layers.LayoutLabel], err = l.Encode(); err != nil {
-		t.Fatal(err)
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "relabelled")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: "dev"})); err != nil {
-		t.Fatal(err)
-	}
-	return mustRef(t, "oci:"+dir+":dev")
+	return imageLayout(t, editConfig(t, img, func(cf *v1.ConfigFile) {
+		l, err := layers.DecodeLayout(cf.Config.Labels[layers.LayoutLabel])
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(l)
+		if cf.Config.Labels[layers.LayoutLabel], err = l.Encode(); err != nil {
+			t.Fatal(err)
+		}
+	}), "dev")
 }
 
 // TestARefreshOfAnImageWithoutAPagesRecordMakesThePagesLayer refreshes
