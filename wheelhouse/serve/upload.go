@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/larder-build/larder/internal/readlimit"
@@ -134,6 +135,10 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		// and nothing wrong with the server.
 		s.metrics.upload(uploadRefused, 0)
 		s.log.Info("an upload ended with its client", "user", user, "err", err)
+	case err != nil && diskFull(err):
+		s.metrics.upload(uploadRefused, 0)
+		s.log.Error("storing an upload failed: the disk is full", "user", user, "err", err)
+		http.Error(w, "storing the upload failed: the server's disk is full", http.StatusInsufficientStorage)
 	case err != nil:
 		s.metrics.upload(uploadRefused, 0)
 		s.log.Error("storing an upload failed", "user", user, "err", err)
@@ -146,6 +151,12 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		s.metrics.upload(uploadExisting, 0)
 		io.WriteString(w, "OK (this file was uploaded before)\n")
 	}
+}
+
+// diskFull reports whether err is a write that found no room: the disk
+// full, or the server's quota of it used up.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // upload reads, checks and stores one upload; created is false when the
@@ -273,12 +284,18 @@ func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 	}
 	form.tmp = tmp.Name()
 	sha, md := sha256.New(), md5.New()
-	n, err := io.Copy(io.MultiWriter(tmp, sha, md), io.LimitReader(p, u.maxSize+1))
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		return fmt.Errorf("storing %s: %w", name, cerr)
-	}
-	if err != nil {
+	disk := &writeRecorder{w: tmp}
+	n, err := io.Copy(io.MultiWriter(disk, sha, md), io.LimitReader(p, u.maxSize+1))
+	cerr := tmp.Close()
+	switch {
+	case disk.err != nil:
+		// The store's disk failed (full, or an I/O error), not the
+		// client's upload: the caller removes the temporary file.
+		return fmt.Errorf("storing %s: %w", name, disk.err)
+	case err != nil:
 		return uploadReadError("reading "+name, err, u.maxSize)
+	case cerr != nil:
+		return fmt.Errorf("storing %s: %w", name, cerr)
 	}
 	if n > u.maxSize {
 		return refuse(http.StatusRequestEntityTooLarge, "%s is larger than %d bytes", name, u.maxSize)
@@ -286,6 +303,21 @@ func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 	form.size = n
 	form.sha256, form.md5 = hex.EncodeToString(sha.Sum(nil)), hex.EncodeToString(md.Sum(nil))
 	return nil
+}
+
+// writeRecorder is a writer that keeps the first error of its writes,
+// so that a copy's failure can be told apart from its source's.
+type writeRecorder struct {
+	w   io.Writer
+	err error
+}
+
+func (r *writeRecorder) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // plainFilename reports whether a distribution's file name holds only
