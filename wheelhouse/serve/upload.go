@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -642,8 +644,10 @@ func (s *Server) keepUpload(ctx context.Context, tmp string, e wheelhouse.Entry,
 		return false, err
 	}
 	defer unlock()
-	old, listed := s.existing(e.Filename)
+	old, listed, err := s.existing(e.Filename)
 	switch {
+	case err != nil:
+		return false, err
 	case old != nil && old.SHA256 != e.SHA256:
 		return false, refuse(http.StatusConflict, "%s exists with different content (sha256 %s); files are immutable: upload a new version", e.Filename, old.SHA256)
 	case old != nil && listed && s.keepsUploads() && s.baked.files[e.Filename] == nil && s.shared.Load().files[e.Filename] != nil:
@@ -793,39 +797,49 @@ func (sl *slot) give() {
 
 // existing returns the entry of a file of that name the server has or the
 // store has (another process may have written it), or nil; listed is
-// false for a file on disk that no manifest lists, whose hash is read.
-func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool) {
+// false for a file on disk that no manifest lists, whose hash is read. A
+// file there that cannot be read is an error: whether it holds the
+// upload's bytes cannot be told.
+func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool, err error) {
 	if lf := s.baked.files[filename]; lf != nil {
-		return &lf.entry, true
+		return &lf.entry, true, nil
 	}
 	// A shared cache's file is listed as a local one: an upload of other
 	// bytes under its name would list the name twice.
 	if lf := s.shared.Load().files[filename]; lf != nil {
-		return &lf.entry, true
+		return &lf.entry, true, nil
 	}
 	s.cacheMu.RLock()
 	lf := s.uploaded.files[filename]
 	s.cacheMu.RUnlock()
 	if lf != nil {
-		return &lf.entry, true
+		return &lf.entry, true, nil
 	}
 	if err := s.uploader.store.Refresh(); err != nil {
 		s.log.Warn("re-reading the wheelhouse manifest", "err", err)
 	}
 	if e, ok := s.uploader.store.Lookup(filename); ok {
-		return &e, true
+		return &e, true, nil
 	}
+	// A file no manifest lists: a fetch about to list it, or a killed
+	// server's. It is never overwritten with other bytes.
 	p := s.uploader.store.Path(filename)
-	if _, err := os.Lstat(p); err == nil {
-		// A file no manifest lists: a fetch about to list it, or a
-		// killed server's. It is never overwritten with other bytes.
-		sum, err := hashFile(p, s.uploader.maxSize)
-		if err != nil {
-			sum = "unreadable"
-		}
-		return &wheelhouse.Entry{Filename: filename, SHA256: sum}, false
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, fmt.Errorf("looking for an earlier %s: %w", filename, err)
 	}
-	return nil, false
+	sum, err := hashFile(p, s.uploader.maxSize)
+	switch {
+	case errors.Is(err, errTooLarge):
+		// Larger than any upload may be: not the upload's bytes.
+		sum = "of a file larger than " + strconv.FormatInt(s.uploader.maxSize, 10) + " bytes"
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, nil // removed since
+	case err != nil:
+		return nil, false, fmt.Errorf("reading the earlier %s, unlisted, to compare it with the upload: %w", filename, err)
+	}
+	return &wheelhouse.Entry{Filename: filename, SHA256: sum}, false, nil
 }
 
 // idleBody is an upload's body whose read deadline moves with each read:
