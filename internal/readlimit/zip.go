@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -78,12 +79,23 @@ func zipMembersOver(f io.ReaderAt, size int64, limit int) (bool, error) {
 	le := binary.LittleEndian
 	dirs := []dir{{end, int64(le.Uint32(tail[12:])), int64(le.Uint32(tail[16:]))}}
 	if end >= 20 {
+		// A read that fails (other than at the archive's end) is
+		// returned: counted without what it holds, an archive could
+		// pass for one under the limit.
 		var loc [20]byte
-		if _, err := f.ReadAt(loc[:], end-20); err == nil && string(loc[:4]) == "PK\x06\x07" {
+		_, err := f.ReadAt(loc[:], end-20)
+		if err != nil && err != io.EOF {
+			return false, fmt.Errorf("reading the zip64 locator: %w", err)
+		}
+		if err == nil && string(loc[:4]) == "PK\x06\x07" {
 			p := le.Uint64(loc[8:])
 			var rec [56]byte
 			if p < uint64(size) {
-				if _, err := f.ReadAt(rec[:], int64(p)); err == nil && string(rec[:4]) == "PK\x06\x06" {
+				_, err := f.ReadAt(rec[:], int64(p))
+				if err != nil && err != io.EOF {
+					return false, fmt.Errorf("reading the zip64 directory end: %w", err)
+				}
+				if err == nil && string(rec[:4]) == "PK\x06\x06" {
 					dirs = append(dirs, dir{int64(p), int64(le.Uint64(rec[40:]) & (1<<62 - 1)), int64(le.Uint64(rec[48:]) & (1<<62 - 1))})
 				}
 			}
@@ -98,7 +110,11 @@ func zipMembersOver(f io.ReaderAt, size int64, limit int) (bool, error) {
 				continue
 			}
 			counted = append(counted, start)
-			most = max(most, countDirectoryHeaders(io.NewSectionReader(f, start, size-start), limit))
+			n, err := countDirectoryHeaders(io.NewSectionReader(f, start, size-start), limit)
+			if err != nil {
+				return false, fmt.Errorf("reading the central directory: %w", err)
+			}
+			most = max(most, n)
 		}
 	}
 	return most > limit, nil
@@ -120,22 +136,27 @@ func endRecordIn(b []byte) int {
 
 // countDirectoryHeaders counts the central directory headers that follow
 // one another from r's start, as archive/zip reads them, up to limit+1.
-func countDirectoryHeaders(r io.Reader, limit int) int {
+// The archive's end ends the count; a read that fails is an error.
+func countDirectoryHeaders(r io.Reader, limit int) (int, error) {
 	br := bufio.NewReader(r)
 	var h [46]byte
 	n := 0
 	for ; n <= limit; n++ {
-		if _, err := io.ReadFull(br, h[:]); err != nil {
+		if _, err := io.ReadFull(br, h[:]); err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
+		} else if err != nil {
+			return n, err
 		}
 		if string(h[:4]) != "PK\x01\x02" {
 			break
 		}
 		le := binary.LittleEndian
 		skip := int64(le.Uint16(h[28:])) + int64(le.Uint16(h[30:])) + int64(le.Uint16(h[32:]))
-		if _, err := br.Discard(int(skip)); err != nil {
+		if _, err := br.Discard(int(skip)); err == io.EOF {
 			break
+		} else if err != nil {
+			return n, err
 		}
 	}
-	return n
+	return n, nil
 }

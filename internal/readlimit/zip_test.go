@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -117,5 +118,83 @@ func TestOpenZipReadsNoOffsetOutsideTheArchive(t *testing.T) {
 	var pe *fs.PathError
 	if err == nil || errors.As(err, &pe) {
 		t.Fatalf("got %v, want a format error, not a failed read of the file", err)
+	}
+}
+
+// zip64Of is zipOf(members) with a zip64 directory end and its locator
+// before the end record, which says "see zip64" for its record count.
+func zip64Of(t *testing.T, members int) []byte {
+	t.Helper()
+	z := zipOf(t, members, "")
+	eocd := bytes.LastIndex(z, []byte("PK\x05\x06"))
+	le := binary.LittleEndian
+	var rec [56]byte
+	copy(rec[:], "PK\x06\x06")
+	le.PutUint64(rec[4:], 44)
+	le.PutUint64(rec[24:], uint64(members))
+	le.PutUint64(rec[32:], uint64(members))
+	le.PutUint64(rec[40:], uint64(le.Uint32(z[eocd+12:])))
+	le.PutUint64(rec[48:], uint64(le.Uint32(z[eocd+16:])))
+	var loc [20]byte
+	copy(loc[:], "PK\x06\x07")
+	le.PutUint64(loc[8:], uint64(eocd))
+	le.PutUint32(loc[16:], 1)
+	end := append([]byte(nil), z[eocd:]...)
+	le.PutUint16(end[8:], 0xffff)
+	le.PutUint16(end[10:], 0xffff)
+	return slices.Concat(z[:eocd], rec[:], loc[:], end)
+}
+
+// failingReaderAt fails its read number fail (from 1) with errBroken,
+// and counts its reads.
+type failingReaderAt struct {
+	r     *bytes.Reader
+	fail  int
+	reads int
+}
+
+var errBroken = errors.New("input/output error")
+
+func (f *failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	f.reads++
+	if f.reads == f.fail {
+		return 0, errBroken
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// TestAReadThatFailsWhileCountingTheMembersIsAnError fails each read of
+// the count in turn, for a zip of 11 members and a zip64 one, with a
+// limit of 10: the count returns the failure (its reader's, wrapped),
+// and OpenZip never opens the archive (read without the failed bytes,
+// the directory counted none, and archive/zip went on to build all 11).
+func TestAReadThatFailsWhileCountingTheMembersIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"zip", zipOf(t, 11, "")},
+		{"zip64", zip64Of(t, 11)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			size := int64(len(tc.data))
+			clean := &failingReaderAt{r: bytes.NewReader(tc.data)}
+			if over, err := zipMembersOver(clean, size, 10); !over || err != nil {
+				t.Fatalf("read whole: over %v, err %v; want over", over, err)
+			}
+			if z, err := zip.NewReader(bytes.NewReader(tc.data), size); err != nil || len(z.File) != 11 {
+				t.Fatalf("archive/zip reads it as: %v", err)
+			}
+			t.Logf("%d reads", clean.reads)
+			for k := 1; k <= clean.reads; k++ {
+				over, err := zipMembersOver(&failingReaderAt{r: bytes.NewReader(tc.data), fail: k}, size, 10)
+				if !errors.Is(err, errBroken) {
+					t.Errorf("read %d of %d failing: over %v, err %v; want the failure", k, clean.reads, over, err)
+				}
+				if z, err := OpenZip(&failingReaderAt{r: bytes.NewReader(tc.data), fail: k}, size, 10); err == nil {
+					t.Errorf("read %d of %d failing: opened, %d members", k, clean.reads, len(z.File))
+				}
+			}
+		})
 	}
 }
