@@ -400,42 +400,53 @@ func sameVersion(meta, file string) bool {
 // member of a wheel against its RECORD; it decompresses at most budget
 // bytes.
 func inspectArchive(p, filename string, budget int64) ([]byte, error) {
+	f, size, err := wheelhouse.OpenRegularSize(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, err)
+	}
+	defer f.Close()
+	return inspectUpload(&uploadFile{f: f}, size, filename, budget)
+}
+
+// inspectUpload is inspectArchive over an upload opened (of size bytes).
+// Once a read of it has failed, the answer is that failure, the
+// server's fault, whatever the archive readers made of the upload.
+func inspectUpload(u *uploadFile, size int64, filename string, budget int64) ([]byte, error) {
 	budget = max(budget, 64<<20)
+	var meta []byte
+	var err error
 	switch {
 	case strings.HasSuffix(filename, ".whl"):
-		return inspectWheel(p, filename, budget)
+		meta, err = inspectWheel(u, size, filename, budget)
 	case strings.HasSuffix(filename, ".zip"):
-		return inspectZipSdist(p, filename)
+		meta, err = inspectZipSdist(u, size, filename)
 	default:
-		return inspectTarSdist(p, filename, budget)
+		meta, err = inspectTarSdist(u, filename, budget)
 	}
+	if u.fault != nil {
+		return nil, fmt.Errorf("reading %s: %w", filename, u.fault)
+	}
+	return meta, err
 }
 
 // openZip opens an uploaded zip archive, refusing one whose central
-// directory lists too many members before archive/zip reads it. Close
-// the file when done.
-func openZip(p, filename string) (*zip.Reader, *os.File, error) {
-	f, size, err := wheelhouse.OpenRegularSize(p)
+// directory lists too many members before archive/zip reads it.
+func openZip(u *uploadFile, size int64, filename string) (*zip.Reader, error) {
+	zr, err := readlimit.OpenZip(u, size, readlimit.MaxZipMembers)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", filename, err)
-	}
-	zr, err := readlimit.OpenZip(uploadFile{f}, size, readlimit.MaxZipMembers)
-	if err != nil {
-		f.Close()
 		if tm := (*readlimit.TooManyMembersError)(nil); errors.As(err, &tm) {
-			return nil, nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
+			return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
 		}
-		return nil, nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
+		return nil, refuse(http.StatusBadRequest, "%s: not a zip archive: %v", filename, err)
 	}
-	return zr, f, nil
+	return zr, nil
 }
 
-func inspectWheel(p, filename string, budget int64) ([]byte, error) {
-	zr, f, err := openZip(p, filename)
+func inspectWheel(u *uploadFile, size int64, filename string, budget int64) ([]byte, error) {
+	zr, err := openZip(u, size, filename)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	w, err := distname.ParseWheelName(filename)
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
@@ -551,12 +562,11 @@ func hashMember(f *zip.File, budget int64) (string, int64, error) {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)), n, nil
 }
 
-func inspectZipSdist(p, filename string) ([]byte, error) {
-	zr, zf, err := openZip(p, filename)
+func inspectZipSdist(u *uploadFile, size int64, filename string) ([]byte, error) {
+	zr, err := openZip(u, size, filename)
 	if err != nil {
 		return nil, err
 	}
-	defer zf.Close()
 	for _, f := range zr.File {
 		if isPkgInfo(f.Name) {
 			rc, err := f.Open()
@@ -570,13 +580,8 @@ func inspectZipSdist(p, filename string) ([]byte, error) {
 	return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
 }
 
-func inspectTarSdist(p, filename string, budget int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", filename, err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(bufio.NewReader(uploadFile{f}))
+func inspectTarSdist(u *uploadFile, filename string, budget int64) ([]byte, error) {
+	gz, err := gzip.NewReader(bufio.NewReader(u))
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
 	}

@@ -151,7 +151,7 @@ func TestAnUploadTheDiskFailsToReadIsTheServersFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := readlimit.OpenZip(uploadFile{f}, int64(len(data)), readlimit.MaxZipMembers)
+	zr, err := readlimit.OpenZip(&uploadFile{f: f}, int64(len(data)), readlimit.MaxZipMembers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestAnUploadTheDiskFailsToReadIsTheServersFault(t *testing.T) {
 	serversFault("reading a member", err)
 	_, _, err = hashMember(zr.File[0], 1<<20)
 	serversFault("hashing a member", refuse(http.StatusBadRequest, "demo-1.0.zip: reading %s: %v", zr.File[0].Name, err))
-	_, err = readlimit.OpenZip(uploadFile{f}, int64(len(data)), readlimit.MaxZipMembers)
+	_, err = readlimit.OpenZip(&uploadFile{f: f}, int64(len(data)), readlimit.MaxZipMembers)
 	serversFault("opening the zip", refuse(http.StatusBadRequest, "demo-1.0.zip: not a zip archive: %v", err))
 }
 

@@ -4,30 +4,49 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // uploadFile reads an upload kept on this server's disk, for the archive
 // readers: a read of the file that fails is a *diskReadError, the
-// server's fault, not the upload's. (Offsets an archive names outside
-// itself never reach the file: readlimit.OpenZip reads within its size.)
-type uploadFile struct{ f *os.File }
+// server's fault, not the upload's, and the first is kept as fault. The
+// archive readers do not pass every failed read on (archive/zip takes a
+// failed probe for its directory as a sign of a zip not at offset 0,
+// then finds no directory; a read ahead of what is needed may fail
+// unseen), so what they make of an upload after one is not a verdict on
+// it. (Offsets an archive names outside itself never reach the file:
+// readlimit.OpenZip reads within its size.) One goroutine reads it.
+type uploadFile struct {
+	f     uploadSource
+	fault error // the first read that failed, a *diskReadError
+}
 
-func (u uploadFile) ReadAt(p []byte, off int64) (int, error) {
+// uploadSource is what an upload is read from: its file on disk.
+type uploadSource interface {
+	io.Reader
+	io.ReaderAt
+}
+
+func (u *uploadFile) ReadAt(p []byte, off int64) (int, error) {
 	n, err := u.f.ReadAt(p, off)
-	return n, diskRead(err)
+	return n, u.diskRead(err)
 }
 
-func (u uploadFile) Read(p []byte) (int, error) {
+func (u *uploadFile) Read(p []byte) (int, error) {
 	n, err := u.f.Read(p)
-	return n, diskRead(err)
+	return n, u.diskRead(err)
 }
 
-func diskRead(err error) error {
-	if err != nil && err != io.EOF {
-		return &diskReadError{err}
+// diskRead tags a read's error, other than io.EOF, as the disk's, and
+// keeps the first.
+func (u *uploadFile) diskRead(err error) error {
+	if err == nil || err == io.EOF {
+		return err
 	}
-	return err
+	de := &diskReadError{err}
+	if u.fault == nil {
+		u.fault = de
+	}
+	return de
 }
 
 // diskReadError is a read of an upload that failed on the server's disk.

@@ -23,10 +23,10 @@ func TestUploadFileReadsTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := iotest.TestReader(io.NewSectionReader(uploadFile{f}, 0, int64(len(data))), data); err != nil {
+	if err := iotest.TestReader(io.NewSectionReader(&uploadFile{f: f}, 0, int64(len(data))), data); err != nil {
 		t.Errorf("at offsets: %v", err)
 	}
-	if err := iotest.TestReader(uploadFile{f}, data); err != nil {
+	if err := iotest.TestReader(&uploadFile{f: f}, data); err != nil {
 		t.Errorf("as a stream: %v", err)
 	}
 }
