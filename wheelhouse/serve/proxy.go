@@ -167,8 +167,17 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	// The client sees the answer start at once, as from the upstream.
 	http.NewResponseController(w).Flush()
 
-	n, t, whole := s.relay(w, r, resp.Body, cancel, tmp, uf.filename, uf.sha256, size)
-	if tmp = t; !whole {
+	var cache io.Writer
+	if tmp != nil {
+		cache = tmp
+	}
+	n, cached, whole := s.relay(w, r, resp.Body, cancel, cache, uf.filename, uf.sha256, size)
+	if tmp != nil && !cached {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		tmp = nil
+	}
+	if !whole {
 		return // the client went away
 	}
 	s.metrics.fetchedBytes.Add(n)
@@ -182,33 +191,39 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	}
 }
 
-// relay streams body to w, hashing it (and writing it to tmp, when not
-// nil) as it goes, and holds the last read back until the whole matches
-// want (when not "") and size (when not negative): a client given wrong
-// bytes sees a cut download, never a whole wrong file. A stalled read
-// is cut after the read idle timeout by cancel. It returns the bytes read and
-// tmp, nil when writing to it failed, and whether the client got it all;
-// a failed or wrong body cuts the client (panics with
-// http.ErrAbortHandler).
-func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, cancel func(), tmp *os.File, file, want string, size int64) (int64, *os.File, bool) {
+// relay streams body to w, hashing it (and writing it to cache, the
+// fall-through cache's temporary file, when not nil) as it goes, and holds
+// the last read back until the whole matches want (when not "") and size
+// (when not negative): a client given wrong bytes sees a cut download,
+// never a whole wrong file. A stalled read is cut after the read idle
+// timeout by cancel. It returns the bytes read, whether every write to
+// cache succeeded, and whether the client got it all; a failed or wrong
+// body cuts the client (panics with http.ErrAbortHandler).
+func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, cancel func(), cache io.Writer, file, want string, size int64) (n int64, cached, whole bool) {
 	// A download that stalls is cut; every read that makes progress
 	// resets the clock. One that trickles is cut too. Both count the
-	// time spent waiting on the upstream, not on the client.
+	// time spent waiting on the upstream alone: the idle cut runs only
+	// while the upstream is read, never while the cache is written or
+	// the client takes its bytes (the write idle timeout's to cut).
 	idle := time.AfterFunc(s.o.readIdle, cancel)
+	idle.Stop() // armed around each read: with what is left when it made no progress
 	defer idle.Stop()
-	var waited time.Duration
+	var waited, stalled time.Duration
 	rate := watchdog.NewMeter(s.o.readIdle)
 	hash := sha256.New()
 	bufs := [2][]byte{make([]byte, 64<<10), make([]byte, 64<<10)}
 	var pending []byte
-	var n int64
 	for i := 0; ; i++ {
 		buf := bufs[i%2]
+		idle.Reset(s.o.readIdle - stalled)
 		before := time.Now()
 		m, rerr := body.Read(buf)
-		waited += time.Since(before)
+		took := time.Since(before)
+		idle.Stop()
+		waited += took
+		stalled += took
 		if m > 0 {
-			idle.Reset(s.o.readIdle)
+			stalled = 0
 		}
 		if err := rate.Add(int64(m), waited); err != nil && rerr == nil {
 			rerr = err
@@ -216,22 +231,15 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 		if m > 0 {
 			n += int64(m)
 			hash.Write(buf[:m])
-			if tmp != nil {
-				if _, err := tmp.Write(buf[:m]); err != nil {
+			if cache != nil {
+				if _, err := cache.Write(buf[:m]); err != nil {
 					s.log.Warn("cannot cache fall-through file", "file", file, "err", err)
-					tmp.Close()
-					os.Remove(tmp.Name())
-					tmp = nil
+					cache = nil
 				}
 			}
 			if pending != nil {
-				// The idle cut waits on the upstream only: a client slow
-				// to take its bytes is the write idle timeout's to cut.
-				idle.Stop()
-				_, err := (idleWriter{s, w}).Write(pending)
-				idle.Reset(s.o.readIdle)
-				if err != nil {
-					return n, tmp, false // the client went away
+				if _, err := (idleWriter{s, w}).Write(pending); err != nil {
+					return n, cache != nil, false // the client went away
 				}
 			}
 			pending = buf[:m]
@@ -257,10 +265,10 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, body io.Reader, c
 	}
 	if pending != nil {
 		if _, err := (idleWriter{s, w}).Write(pending); err != nil {
-			return n, tmp, false
+			return n, cache != nil, false
 		}
 	}
-	return n, tmp, true
+	return n, cache != nil, true
 }
 
 // keep renames a verified download into the cache and records it.
