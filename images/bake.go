@@ -235,6 +235,9 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	if err != nil {
 		return nil, err
 	}
+	if !plan.KeepsPages() {
+		content.Made.RenderAhead()
+	}
 	built, err := req.build(ctx, plan, content)
 	if err != nil {
 		return nil, err

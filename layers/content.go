@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -128,20 +129,25 @@ func (c Content) deltaFiles(s *Stack, ix *index, kept *pagesRecord) ([]File, err
 	if kept.Keys == nil {
 		// What the kept pages were made from is not known: every page
 		// is made, and those whose bytes differ go.
-		pages, _ := ix.all()
-		out = changedPages(out, c.dir(), pages, kept)
+		pages, rec := ix.all()
+		out = changedPages(out, c.dir(), pages, rec, kept)
 	} else {
 		// A group of pages whose key is the kept one's renders to the
-		// kept bytes: only the others are made, and go if their bytes
-		// differ.
-		if ix.keys.Root != kept.Keys.Root {
-			out = changedPages(out, c.dir(), c.pageFiles(ix.static.RootPages()), kept)
-		}
+		// kept bytes: only the others are made, on every core, and go
+		// if their bytes differ.
+		var changed []string
 		for name, k := range ix.keys.Projects {
 			if kept.Keys.Projects[name] != k {
-				out = changedPages(out, c.dir(), c.pageFiles(ix.static.ProjectPages(name)), kept)
+				changed = append(changed, name)
 			}
 		}
+		groups := make([][]wheelhouse.Page, len(changed), len(changed)+1)
+		par.For(len(changed), 8, 0, func(i int) { groups[i] = ix.static.ProjectPages(changed[i]) })
+		if ix.keys.Root != kept.Keys.Root {
+			groups = append(groups, ix.static.RootPages())
+		}
+		pages := c.pageFiles(slices.Concat(groups...))
+		out = changedPages(out, c.dir(), pages, digestFiles(c.dir(), pages), kept)
 	}
 	// A project the pages layer has and the image no longer does goes
 	// with its folder.
@@ -153,10 +159,9 @@ func (c Content) deltaFiles(s *Stack, ix *index, kept *pagesRecord) ([]File, err
 	return out, nil
 }
 
-// changedPages appends to out the pages whose group's digest is not the
-// one kept records.
-func changedPages(out []File, dir string, pages []File, kept *pagesRecord) []File {
-	rec := digestFiles(dir, pages)
+// changedPages appends to out the pages whose group's digest, in rec,
+// is not the one kept records.
+func changedPages(out []File, dir string, pages []File, rec, kept *pagesRecord) []File {
 	for _, p := range pages {
 		name, root := pageGroup(strings.TrimPrefix(p.Path, dir+"/"))
 		if root && rec.Root != kept.Root || !root && rec.Projects[name] != kept.Projects[name] {
@@ -176,12 +181,13 @@ func (c Content) pageFiles(pages []wheelhouse.Page) []File {
 }
 
 // digestFiles digests page files below dir by group.
-func digestFiles(dir string, pages []File) pagesRecord {
+func digestFiles(dir string, pages []File) *pagesRecord {
 	sums := make([]pageSum, len(pages))
 	for i, p := range pages {
 		sums[i] = pageSum{strings.TrimPrefix(p.Path, dir+"/"), p.SHA256}
 	}
-	return digestPages(sums)
+	rec := digestPages(sums)
+	return &rec
 }
 
 // index is an image's manifest.json and static simple index: the keys
@@ -202,8 +208,8 @@ type index struct {
 func (ix *index) all() ([]File, *pagesRecord) {
 	ix.once.Do(func() {
 		ix.pages = Content{Path: ix.dir}.pageFiles(ix.static.Pages())
-		ix.record = digestFiles(ix.dir, ix.pages)
-		ix.record.Keys = &ix.keys
+		ix.record = *digestFiles(ix.dir, ix.pages)
+		ix.record.Keys, ix.record.Dir = &ix.keys, ix.dir
 	})
 	return ix.pages, &ix.record
 }
@@ -257,8 +263,9 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 // they depend on the images' entries alone, and on a refresh they are
 // most of what is made rather than copied.
 type Indexes struct {
-	made  map[string]*made
-	ahead sync.WaitGroup // pages made ahead
+	made      map[string]*made
+	aheadOnce sync.Once
+	ahead     sync.WaitGroup // pages made ahead
 }
 
 type made struct {
@@ -306,18 +313,21 @@ func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *In
 
 // RenderAhead starts making every index's pages too, in the background:
 // for a bake that will need them all, one that keeps no pages layer.
+// Calls after the first do nothing.
 func (x *Indexes) RenderAhead() {
 	if x == nil {
 		return
 	}
-	for _, m := range x.made {
-		x.ahead.Go(func() {
-			<-m.done
-			if m.err == nil {
-				m.index.all()
-			}
-		})
-	}
+	x.aheadOnce.Do(func() {
+		for _, m := range x.made {
+			x.ahead.Go(func() {
+				<-m.done
+				if m.err == nil {
+					m.index.all()
+				}
+			})
+		}
+	})
 }
 
 // Wait waits until every index started is made, and every page started

@@ -48,6 +48,10 @@ type pagesRecord struct {
 	Root     string            `json:"root"`
 	Projects map[string]string `json:"projects"`
 	Keys     *pageKeys         `json:"keys,omitempty"`
+	// Dir is the wheelhouse folder the pages are below, in records
+	// written since it was kept: a record of another folder's layer
+	// is not taken.
+	Dir string `json:"dir,omitempty"`
 }
 
 // pageKeys are the wheelhouse.StaticIndex keys of the root pages and of
@@ -175,7 +179,7 @@ func (b *Builder) keptPages(ctx context.Context, c Content, s *Stack) (*pagesRec
 	if b.dir != "" {
 		if data, err := os.ReadFile(b.pagesRecordPath(diffID)); err == nil {
 			var rec pagesRecord
-			if json.Unmarshal(data, &rec) == nil && rec.valid() {
+			if json.Unmarshal(data, &rec) == nil && rec.valid() && (rec.Dir == "" || rec.Dir == c.dir()) {
 				return &rec, diffID, nil
 			}
 		}
@@ -199,6 +203,7 @@ func readKept(ctx context.Context, c Content, platform string, diffID v1.Hash) (
 		defer rc.Close()
 		var rec *pagesRecord
 		if rec, err = readPages(rc, c.dir(), diffID); err == nil {
+			rec.Dir = c.dir()
 			return rec, nil
 		}
 	}

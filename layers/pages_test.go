@@ -272,6 +272,8 @@ func TestAPagesLayerThisMachineHasNoRecordOfIsReadAndOnlyPagesAreKept(t *testing
 	}{
 		{name: "the genuine layer", kept: true},
 		{name: "a corrupt record on disk, the layer read", record: "{", kept: true},
+		{name: "a record of a layer below another folder, the layer read", kept: true,
+			record: `{"root":"0123456789abcdef0123456789abcdef","projects":{},"dir":"/elsewhere"}`},
 		{name: "a page with other bytes", layer: edit(func(es []entry) []entry {
 			for i, e := range es {
 				if e.hdr.Name == "wheelhouse/simple/django/index.html" {

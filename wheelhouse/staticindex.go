@@ -105,14 +105,21 @@ func (x *StaticIndex) ProjectKey(name string) string {
 		keyField(h, strconv.FormatInt(e.Size, 10))
 		keyField(h, e.MetadataSHA256)
 		keyField(h, e.RequiresPython)
-		keyField(h, e.UploadTime.Format(time.RFC3339Nano))
+		keyField(h, e.UploadTime.UTC().Format(time.RFC3339Nano))
 	}
 	return keySum(h)
 }
 
-// keyHash starts a key with the fingerprint of this version's rendering.
+// pageKeyVersion versions keys: bump it whenever pages render otherwise
+// from the same entries (TestPageRenderingIsPinned fails until it is), or
+// keys are made otherwise.
+const pageKeyVersion = "larder-page-key-1"
+
+// keyHash starts a key with its version and the fingerprint of this
+// version's rendering.
 func keyHash() hash.Hash {
 	h := sha256.New()
+	h.Write([]byte(pageKeyVersion + "\n"))
 	h.Write(renderFingerprint())
 	return h
 }
@@ -129,28 +136,38 @@ func keyField(h hash.Hash, s string) {
 func keySum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)[:16]) }
 
 // renderFingerprint is the sha256 of the pages of a probe index that sets
-// every field a page shows (with characters HTML and JSON escape, a time
-// in another zone, a wheel with metadata and an sdist without): a change
-// to how pages are rendered changes it, and with it every key, so that
-// pages kept from another version's rendering are not taken for this
-// one's.
+// every field a page shows (characters HTML and JSON escape, text beyond
+// ASCII, a time in another zone, versions whose string and PEP 440 orders
+// differ, two files of one version, a wheel with metadata, sdists with
+// and without, a size of 0): a change to how pages are rendered that
+// shows on it changes every key, so that pages kept from another
+// version's rendering are not taken for this one's. pageKeyVersion covers
+// the changes it would miss.
 var renderFingerprint = sync.OnceValue(func() []byte {
-	t := time.Date(2024, 2, 29, 23, 59, 58, 123456789, time.FixedZone("probe", -5*3600))
+	h := sha256.New()
+	for _, p := range probePages() {
+		h.Write([]byte(p.Path))
+		h.Write([]byte{0})
+		h.Write(p.Data)
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+})
+
+// probePages are the pages of the probe index.
+func probePages() []Page {
+	t := time.Date(2024, 2, 29, 23, 59, 58, 123456789, time.FixedZone("probe", -5*3600-30))
+	sha := func(c string) string { return strings.Repeat(c, 64) }
 	probe := []Entry{
-		{Filename: "p_q-1.0-py3-none-any.whl", Project: "p-q", Version: "1.0", SHA256: strings.Repeat("ab", 32), Size: 12345,
-			MetadataSHA256: strings.Repeat("cd", 32), RequiresPython: `>=3.8,<4 "&'`, UploadTime: t},
-		{Filename: "p_q-1.1+local.tar.gz", Project: "p-q", Version: "1.1+local", SHA256: strings.Repeat("ef", 32), Size: 1},
-		{Filename: "r-2.0-cp312-abi3-manylinux_2_28_x86_64.whl", Project: "r", Version: "2.0", SHA256: strings.Repeat("01", 32), Size: 1 << 40},
+		{Filename: "p_q-1.9-py3-none-any.whl", Project: "p-q", Version: "1.9", SHA256: sha("a"), Size: 12345,
+			MetadataSHA256: sha("b"), RequiresPython: `>=3.8,<4 "&'<>`, UploadTime: t},
+		{Filename: "p_q-1.9.tar.gz", Project: "p-q", Version: "1.9", SHA256: sha("c"), Size: 0, MetadataSHA256: sha("d")},
+		{Filename: "p_q-1.10+local.tar.gz", Project: "p-q", Version: "1.10+local", SHA256: sha("e"), Size: 1, RequiresPython: "\u00e9\u2265\U0001F600"},
+		{Filename: "r-2.0-cp312-abi3-manylinux_2_28_x86_64.whl", Project: "r", Version: "2.0", SHA256: sha("f"), Size: 1 << 40},
 	}
 	x, err := NewStaticIndex(probe)
 	if err != nil {
 		panic(err) // a constant input
 	}
-	h := sha256.New()
-	for _, p := range x.Pages() {
-		h.Write([]byte(p.Path))
-		h.Write([]byte{0})
-		h.Write(p.Data)
-	}
-	return h.Sum(nil)
-})
+	return x.Pages()
+}

@@ -2,6 +2,7 @@ package wheelhouse
 
 import (
 	"bytes"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
@@ -159,5 +160,20 @@ func TestAStaticIndexRendersWhatStaticPagesDoes(t *testing.T) {
 	}
 	if x.ProjectPages("nope") != nil || x.ProjectKey("nope") != "" || x.Has("nope") || !x.Has("six") {
 		t.Error("a project the index does not have has pages, a key or Has")
+	}
+}
+
+// TestPageRenderingIsPinned: the probe's pages are the bytes below. A
+// change to how pages render fails here: bump pageKeyVersion (so that no
+// refresh keeps pages rendered the old way as if they were the new), then
+// pin the new digest.
+func TestPageRenderingIsPinned(t *testing.T) {
+	const pinned = "8165d6eec552e79f0d59d997fc83f2cf22108ea9f292538f7395dc7f54d624c2"
+	got := hex.EncodeToString(renderFingerprint())
+	if got != pinned {
+		for _, p := range probePages() {
+			t.Logf("%s:\n%s", p.Path, p.Data)
+		}
+		t.Fatalf("the probe's pages digest to %s, pinned %s: pages render otherwise; bump pageKeyVersion and pin the new digest", got, pinned)
 	}
 }
