@@ -272,12 +272,21 @@ func uploadReadError(doing string, err error, limit int64) error {
 	return refuse(http.StatusBadRequest, "%s: %v", doing, err)
 }
 
+// maxUploadName is the longest file name an upload may have: the store's
+// temporary names for it and its metadata sidecar
+// ("."+name+".metadata.<16 hex>.tmp") must fit the 255 bytes a file name
+// has on Linux file systems.
+const maxUploadName = 255 - len(".") - len(".metadata.") - 16 - len(".tmp")
+
 // readContent streams the file into a temporary file of the store, named
 // so that a writer's start-up clean-up removes it after a crash.
 func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 	name := p.FileName()
 	if name == "" || name != path.Base(name) || !wheelhouse.ValidFilename(name) || !plainFilename(name) {
 		return refuse(http.StatusBadRequest, "file name %q: not the name of a wheel or sdist", name)
+	}
+	if len(name) > maxUploadName {
+		return refuse(http.StatusBadRequest, "file name %q: %d bytes, over the %d this server stores", name, len(name), maxUploadName)
 	}
 	form.filename = name
 	tmp, err := wheelhouse.CreateTemp(filepath.Join(u.store.Dir(), wheelhouse.FilesDir), "."+name+".*.tmp", 0o644)

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"net/http"
 	"os"
@@ -179,4 +180,41 @@ func readMemberOf(f *zip.File) ([]byte, error) {
 	}
 	defer rc.Close()
 	return readMember(rc, "demo-1.0.zip", f.Name, 1<<20)
+}
+
+// TestAFileNameTooLongToStoreIsTheUploadsFault uploads real wheels whose
+// names are near the 255 bytes a file name has: those whose temporary
+// names (the upload's, its metadata sidecar's) would not fit are refused
+// with a 400 naming the bound, never a 500 and an error in the log; the
+// longest that fits is stored.
+func TestAFileNameTooLongToStoreIsTheUploadsFault(t *testing.T) {
+	_, _, base := uploadServer(t)
+	name := strings.Repeat("d", 100)
+	fixed := len(name + "-1.0-py3-none-linux_.whl")
+	for _, n := range []int{maxUploadName, maxUploadName + 1, 233, 234, 250, 255} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release("1.0")}}
+			w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-linux_" + strings.Repeat("x", n-fixed)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(w.Filename) != n {
+				t.Fatalf("the wheel's name has %d bytes, want %d", len(w.Filename), n)
+			}
+			resp, body, err := postUpload(t, base, w, nil, "alice", "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := http.StatusOK
+			if n > maxUploadName {
+				want = http.StatusBadRequest
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("%d bytes: %d %s, want %d", n, resp.StatusCode, strings.TrimSpace(string(body)), want)
+			}
+			if want == http.StatusBadRequest && !strings.Contains(string(body), fmt.Sprintf("over the %d this server stores", maxUploadName)) {
+				t.Errorf("the refusal does not name the bound: %s", body)
+			}
+		})
+	}
 }
