@@ -3,13 +3,12 @@ package serve
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -20,14 +19,7 @@ import (
 // (the server's disk, not the client's file), logged as an error, and
 // leaves nothing behind: no temporary file, no entry.
 func TestAnUploadThatFillsARealDiskIsTheServersFault(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	disk := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", disk).Run() })
+	disk := testenv.Tmpfs(t, "1m")
 	dir := filepath.Join(disk, "wh")
 	st, err := wheelhouse.Create(dir)
 	if err != nil {
