@@ -40,37 +40,37 @@ func brokenDisk(t *testing.T, fill func(dir string), file string, inode bool) st
 	if err := os.Mkdir(disk, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run("truncate", "-s", "4M", img); err != nil {
+	if out, err := run("truncate", "-s", "4M", "--", img); err != nil {
 		t.Fatalf("truncate: %v %s", err, out)
 	}
-	if out, err := run("mkfs.ext2", "-q", "-F", "-b", "1024", img); err != nil {
+	if out, err := run("mkfs.ext2", "-q", "-F", "-b", "1024", "--", img); err != nil {
 		t.Fatalf("mkfs.ext2: %v %s", err, out)
 	}
-	if out, err := run("mount", "-o", "loop", img, disk); err != nil {
+	if out, err := run("mount", "-o", "loop", "--source", img, "--target", disk); err != nil {
 		t.Skipf("cannot mount a disk image here: %v %s", err, out)
 	}
 	mounted := true
 	t.Cleanup(func() {
 		if mounted {
-			_ = exec.Command("umount", disk).Run()
+			_ = exec.Command("umount", "--", disk).Run()
 		}
 	})
 	fill(disk)
-	if out, err := run("umount", disk); err != nil {
+	if out, err := run("umount", "--", disk); err != nil {
 		t.Fatalf("umount: %v %s", err, out)
 	}
 	mounted = false
 	if inode {
-		if out, err := run("debugfs", "-w", "-R", "sif "+file+" block[0] 9999999", img); err != nil {
+		if out, err := run("debugfs", "-w", "-R", "sif "+file+" block[0] 9999999", "--", img); err != nil {
 			t.Fatalf("debugfs: %v %s", err, out)
 		}
-		if out, err := run("mount", "-o", "loop", img, disk); err != nil {
+		if out, err := run("mount", "-o", "loop", "--source", img, "--target", disk); err != nil {
 			t.Fatalf("mounting again: %v %s", err, out)
 		}
 		mounted = true
 		return disk
 	}
-	out, err := run("debugfs", "-R", "stat "+file, img)
+	out, err := run("debugfs", "-R", "stat "+file, "--", img)
 	if err != nil {
 		t.Fatalf("debugfs: %v %s", err, out)
 	}
@@ -91,7 +91,7 @@ func brokenDisk(t *testing.T, fill func(dir string), file string, inode bool) st
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run("mount", "-o", "loop", img, disk); err != nil {
+	if out, err := run("mount", "-o", "loop", "--source", img, "--target", disk); err != nil {
 		t.Fatalf("mounting again: %v %s", err, out)
 	}
 	mounted = true
