@@ -213,10 +213,6 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	if err != nil {
 		return nil, err
 	}
-	if len(prevImages) == 0 {
-		// No pages layer to keep: every page goes into this bake's.
-		content.Made.RenderAhead()
-	}
 	// A pages layer this machine has no record of is read to learn what
 	// it holds (a tampered one is made afresh, never trusted).
 	content.Kept = func(_ context.Context, platform string, diffID v1.Hash) (io.ReadCloser, error) {
@@ -236,6 +232,7 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 		return nil, err
 	}
 	if !plan.KeepsPages() {
+		// No pages layer to keep: every page goes into this bake's.
 		content.Made.RenderAhead()
 	}
 	built, err := req.build(ctx, plan, content)

@@ -146,7 +146,7 @@ func (c Content) deltaFiles(s *Stack, ix *index, kept *pagesRecord) ([]File, err
 		if ix.keys.Root != kept.Keys.Root {
 			groups = append(groups, ix.static.RootPages())
 		}
-		pages := c.pageFiles(slices.Concat(groups...))
+		pages := pageFiles(c.dir(), slices.Concat(groups...))
 		out = changedPages(out, c.dir(), pages, digestFiles(c.dir(), pages), kept)
 	}
 	// A project the pages layer has and the image no longer does goes
@@ -171,11 +171,12 @@ func changedPages(out []File, dir string, pages []File, rec, kept *pagesRecord) 
 	return out
 }
 
-// pageFiles are pages as files of the image, hashed on every core.
-func (c Content) pageFiles(pages []wheelhouse.Page) []File {
+// pageFiles are pages as files of the image with its wheelhouse at dir,
+// hashed on every core.
+func pageFiles(dir string, pages []wheelhouse.Page) []File {
 	files := make([]File, len(pages))
 	par.For(len(pages), 128, 0, func(i int) {
-		files[i] = DataFile(path.Join(c.dir(), pages[i].Path), 0o644, pages[i].Data)
+		files[i] = DataFile(path.Join(dir, pages[i].Path), 0o644, pages[i].Data)
 	})
 	return files
 }
@@ -207,7 +208,7 @@ type index struct {
 // them holds, made on the first call.
 func (ix *index) all() ([]File, *pagesRecord) {
 	ix.once.Do(func() {
-		ix.pages = Content{Path: ix.dir}.pageFiles(ix.static.Pages())
+		ix.pages = pageFiles(ix.dir, ix.static.Pages())
 		ix.record = *digestFiles(ix.dir, ix.pages)
 		ix.record.Keys, ix.record.Dir = &ix.keys, ix.dir
 	})
@@ -263,9 +264,8 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 // they depend on the images' entries alone, and on a refresh they are
 // most of what is made rather than copied.
 type Indexes struct {
-	made      map[string]*made
-	aheadOnce sync.Once
-	ahead     sync.WaitGroup // pages made ahead
+	made  map[string]*made
+	ahead sync.WaitGroup // pages made ahead
 }
 
 type made struct {
@@ -313,21 +313,18 @@ func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *In
 
 // RenderAhead starts making every index's pages too, in the background:
 // for a bake that will need them all, one that keeps no pages layer.
-// Calls after the first do nothing.
 func (x *Indexes) RenderAhead() {
 	if x == nil {
 		return
 	}
-	x.aheadOnce.Do(func() {
-		for _, m := range x.made {
-			x.ahead.Go(func() {
-				<-m.done
-				if m.err == nil {
-					m.index.all()
-				}
-			})
-		}
-	})
+	for _, m := range x.made {
+		x.ahead.Go(func() {
+			<-m.done
+			if m.err == nil {
+				m.index.all() // once, however often asked
+			}
+		})
+	}
 }
 
 // Wait waits until every index started is made, and every page started

@@ -199,7 +199,7 @@ func TestAKeyedRecordGivesTheDeltaThePagesDigestsGive(t *testing.T) {
 
 // TestPagesRenderedAheadAreMadeOnceAndWaitedFor: RenderAhead makes every
 // index's pages in the background, Wait waits for them, and a second call
-// starts nothing.
+// makes nothing again (each index makes its pages once).
 func TestPagesRenderedAheadAreMadeOnceAndWaitedFor(t *testing.T) {
 	c := Content{}
 	c.Made = c.MakeIndexes(sdistEntries(200), []string{"linux/amd64", "linux/arm64"})
