@@ -571,6 +571,15 @@ func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer)
 	return os.Rename(tmp.Name(), name)
 }
 
+// tempRandom is how many random bytes CreateTemp puts into a name, in hex.
+const tempRandom = 8
+
+// MaxSidecarName is the longest file name whose PEP 658 sidecar a store
+// can write: WriteAtomic's temporary name for it,
+// "."+name+".metadata."+16 hex digits+".tmp", must fit the 255 bytes of a
+// file name, as must CreateTemp's for the file itself (shorter).
+const MaxSidecarName = 255 - len(".") - len(".metadata.") - 2*tempRandom - len(".tmp")
+
 // CreateTemp creates a new file in dir for writing, as os.CreateTemp
 // does (the last "*" of pattern becomes a random string), but with perm
 // under the umask instead of 0600: a file renamed into a store must be
@@ -582,7 +591,7 @@ func CreateTemp(dir, pattern string, perm os.FileMode) (*os.File, error) {
 	}
 	var err error
 	for range 100 {
-		var b [8]byte
+		var b [tempRandom]byte
 		_, _ = rand.Read(b[:])
 		name := filepath.Join(dir, prefix+hex.EncodeToString(b[:])+suffix)
 		var f *os.File

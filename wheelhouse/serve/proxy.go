@@ -172,16 +172,11 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 		cache = tmp
 	}
 	n, cached, whole := s.relay(w, r, resp.Body, cancel, cache, uf.filename, uf.sha256, size)
-	if tmp != nil && !cached {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		tmp = nil
-	}
 	if !whole {
 		return // the client went away
 	}
 	s.metrics.fetchedBytes.Add(n)
-	if tmp != nil {
+	if tmp != nil && cached {
 		t := tmp
 		tmp = nil
 		if err := s.keep(t, uf, n); err != nil {

@@ -272,12 +272,6 @@ func uploadReadError(doing string, err error, limit int64) error {
 	return refuse(http.StatusBadRequest, "%s: %v", doing, err)
 }
 
-// maxUploadName is the longest file name an upload may have: the store's
-// temporary names for it and its metadata sidecar
-// ("."+name+".metadata.<16 hex>.tmp") must fit the 255 bytes a file name
-// has on Linux file systems.
-const maxUploadName = 255 - len(".") - len(".metadata.") - 16 - len(".tmp")
-
 // readContent streams the file into a temporary file of the store, named
 // so that a writer's start-up clean-up removes it after a crash.
 func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
@@ -285,8 +279,8 @@ func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 	if name == "" || name != path.Base(name) || !wheelhouse.ValidFilename(name) || !plainFilename(name) {
 		return refuse(http.StatusBadRequest, "file name %q: not the name of a wheel or sdist", name)
 	}
-	if len(name) > maxUploadName {
-		return refuse(http.StatusBadRequest, "file name %q: %d bytes, over the %d this server stores", name, len(name), maxUploadName)
+	if len(name) > wheelhouse.MaxSidecarName {
+		return refuse(http.StatusBadRequest, "file name %q: %d bytes, over the %d this server stores", name, len(name), wheelhouse.MaxSidecarName)
 	}
 	form.filename = name
 	tmp, err := wheelhouse.CreateTemp(filepath.Join(u.store.Dir(), wheelhouse.FilesDir), "."+name+".*.tmp", 0o644)
@@ -837,13 +831,7 @@ func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool, er
 	}
 	// A file no manifest lists: a fetch about to list it, or a killed
 	// server's. It is never overwritten with other bytes.
-	p := s.uploader.store.Path(filename)
-	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	} else if err != nil {
-		return nil, false, fmt.Errorf("looking for an earlier %s: %w", filename, err)
-	}
-	sum, err := hashFile(p, s.uploader.maxSize)
+	sum, err := hashFile(s.uploader.store.Path(filename), s.uploader.maxSize)
 	switch {
 	case errors.Is(err, errTooLarge):
 		// Larger than any upload may be: not the upload's bytes.

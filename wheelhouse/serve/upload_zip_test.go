@@ -16,6 +16,7 @@ import (
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 const demoPkgInfo = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n"
@@ -191,7 +192,7 @@ func TestAFileNameTooLongToStoreIsTheUploadsFault(t *testing.T) {
 	_, _, base := uploadServer(t)
 	name := strings.Repeat("d", 100)
 	fixed := len(name + "-1.0-py3-none-linux_.whl")
-	for _, n := range []int{maxUploadName, maxUploadName + 1, 233, 234, 250, 255} {
+	for _, n := range []int{wheelhouse.MaxSidecarName, wheelhouse.MaxSidecarName + 1, 233, 234, 250, 255} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			p := &pypitest.Project{Name: name, Releases: []pypitest.Release{release("1.0")}}
 			w, err := pypitest.BuildWheel(p, &p.Releases[0], pypitest.Wheel{Tags: "py3-none-linux_" + strings.Repeat("x", n-fixed)})
@@ -206,13 +207,13 @@ func TestAFileNameTooLongToStoreIsTheUploadsFault(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := http.StatusOK
-			if n > maxUploadName {
+			if n > wheelhouse.MaxSidecarName {
 				want = http.StatusBadRequest
 			}
 			if resp.StatusCode != want {
 				t.Fatalf("%d bytes: %d %s, want %d", n, resp.StatusCode, strings.TrimSpace(string(body)), want)
 			}
-			if want == http.StatusBadRequest && !strings.Contains(string(body), fmt.Sprintf("over the %d this server stores", maxUploadName)) {
+			if want == http.StatusBadRequest && !strings.Contains(string(body), fmt.Sprintf("over the %d this server stores", wheelhouse.MaxSidecarName)) {
 				t.Errorf("the refusal does not name the bound: %s", body)
 			}
 		})
