@@ -231,10 +231,6 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	if err != nil {
 		return nil, err
 	}
-	if !plan.KeepsPages() {
-		// No pages layer to keep: every page goes into this bake's.
-		content.Made.RenderAhead()
-	}
 	built, err := req.build(ctx, plan, content)
 	if err != nil {
 		return nil, err

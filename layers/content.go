@@ -146,8 +146,8 @@ func (c Content) deltaFiles(s *Stack, ix *index, kept *pagesRecord) ([]File, err
 		if ix.keys.Root != kept.Keys.Root {
 			groups = append(groups, ix.static.RootPages())
 		}
-		pages := pageFiles(c.dir(), slices.Concat(groups...))
-		out = changedPages(out, c.dir(), pages, digestFiles(c.dir(), pages), kept)
+		pages, rec := pageFiles(c.dir(), slices.Concat(groups...))
+		out = changedPages(out, c.dir(), pages, rec, kept)
 	}
 	// A project the pages layer has and the image no longer does goes
 	// with its folder.
@@ -172,23 +172,16 @@ func changedPages(out []File, dir string, pages []File, rec, kept *pagesRecord) 
 }
 
 // pageFiles are pages as files of the image with its wheelhouse at dir,
-// hashed on every core.
-func pageFiles(dir string, pages []wheelhouse.Page) []File {
+// hashed on every core, and the digests of their groups.
+func pageFiles(dir string, pages []wheelhouse.Page) ([]File, *pagesRecord) {
 	files := make([]File, len(pages))
+	sums := make([]pageSum, len(pages))
 	par.For(len(pages), 128, 0, func(i int) {
 		files[i] = DataFile(path.Join(dir, pages[i].Path), 0o644, pages[i].Data)
+		sums[i] = pageSum{pages[i].Path, files[i].SHA256}
 	})
-	return files
-}
-
-// digestFiles digests page files below dir by group.
-func digestFiles(dir string, pages []File) *pagesRecord {
-	sums := make([]pageSum, len(pages))
-	for i, p := range pages {
-		sums[i] = pageSum{strings.TrimPrefix(p.Path, dir+"/"), p.SHA256}
-	}
 	rec := digestPages(sums)
-	return &rec
+	return files, &rec
 }
 
 // index is an image's manifest.json and static simple index: the keys
@@ -208,8 +201,8 @@ type index struct {
 // them holds, made on the first call.
 func (ix *index) all() ([]File, *pagesRecord) {
 	ix.once.Do(func() {
-		ix.pages = pageFiles(ix.dir, ix.static.Pages())
-		ix.record = *digestFiles(ix.dir, ix.pages)
+		pages, rec := pageFiles(ix.dir, ix.static.Pages())
+		ix.pages, ix.record = pages, *rec
 		ix.record.Keys, ix.record.Dir = &ix.keys, ix.dir
 	})
 	return ix.pages, &ix.record
@@ -264,8 +257,7 @@ func (c Content) makeIndex(entries []wheelhouse.Entry) (*index, error) {
 // they depend on the images' entries alone, and on a refresh they are
 // most of what is made rather than copied.
 type Indexes struct {
-	made  map[string]*made
-	ahead sync.WaitGroup // pages made ahead
+	made map[string]*made
 }
 
 type made struct {
@@ -311,24 +303,7 @@ func (c Content) MakeIndexes(entries []wheelhouse.Entry, platforms []string) *In
 	return x
 }
 
-// RenderAhead starts making every index's pages too, in the background:
-// for a bake that will need them all, one that keeps no pages layer.
-func (x *Indexes) RenderAhead() {
-	if x == nil {
-		return
-	}
-	for _, m := range x.made {
-		x.ahead.Go(func() {
-			<-m.done
-			if m.err == nil {
-				m.index.all() // once, however often asked
-			}
-		})
-	}
-}
-
-// Wait waits until every index started is made, and every page started
-// ahead.
+// Wait waits until every index started is made.
 func (x *Indexes) Wait() {
 	if x == nil {
 		return
@@ -336,7 +311,6 @@ func (x *Indexes) Wait() {
 	for _, m := range x.made {
 		<-m.done
 	}
-	x.ahead.Wait()
 }
 
 // index returns the index made for platform, once made, if it was made

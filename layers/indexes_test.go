@@ -196,19 +196,3 @@ func TestAKeyedRecordGivesTheDeltaThePagesDigestsGive(t *testing.T) {
 		})
 	}
 }
-
-// TestPagesRenderedAheadAreMadeOnceAndWaitedFor: RenderAhead makes every
-// index's pages in the background, Wait waits for them, and a second call
-// makes nothing again (each index makes its pages once).
-func TestPagesRenderedAheadAreMadeOnceAndWaitedFor(t *testing.T) {
-	c := Content{}
-	c.Made = c.MakeIndexes(sdistEntries(200), []string{"linux/amd64", "linux/arm64"})
-	c.Made.RenderAhead()
-	c.Made.RenderAhead()
-	c.Made.Wait()
-	for p, m := range c.Made.made {
-		if m.index.pages == nil || m.index.record.Keys == nil {
-			t.Errorf("%s: no pages made ahead", p)
-		}
-	}
-}

@@ -57,17 +57,6 @@ type Plan struct {
 	Reason    string
 }
 
-// KeepsPages reports whether a stack of the plan keeps the previous
-// image's pages layer.
-func (p *Plan) KeepsPages() bool {
-	for _, s := range p.Stacks {
-		if s.Pages != nil {
-			return true
-		}
-	}
-	return false
-}
-
 // Stack is the wheelhouse layers of one platform's image, bottom up:
 // Buckets, then (added by the caller) the larder-index layer, then the
 // pages layer holding the image's static simple index as it was when the

@@ -55,27 +55,22 @@ func WriteStatic(ctx context.Context, s *Store) error {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
-	projects := s.Projects()
-	names := make([]string, 0, len(projects))
-	for name := range projects {
-		if !ValidProjectDir(name) {
-			return fmt.Errorf("writing the static index: project name %q cannot be a folder", name)
-		}
-		names = append(names, name)
+	x, err := NewStaticIndex(s.Entries())
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
 	// Project pages first and the list last, so that the list never links
 	// to a page that is not there yet.
-	if err := writeProjects(ctx, root, names, projects); err != nil {
+	if err := writeProjects(ctx, root, x.names, x.projects); err != nil {
 		return err
 	}
-	if err := writeIfChanged(filepath.Join(root, "index.html"), rootHTML(names)); err != nil {
+	if err := writeIfChanged(filepath.Join(root, "index.html"), rootHTML(x.names)); err != nil {
 		return err
 	}
-	if err := writeIfChanged(filepath.Join(root, "index.json"), rootJSON(names)); err != nil {
+	if err := writeIfChanged(filepath.Join(root, "index.json"), rootJSON(x.names)); err != nil {
 		return err
 	}
-	return removeObsolete(root, projects)
+	return removeObsolete(root, x.projects)
 }
 
 // Page is one file of the static simple index.

@@ -8,7 +8,7 @@ import (
 )
 
 // tmpfsSize is a size mount's tmpfs takes.
-var tmpfsSize = regexp.MustCompile(`^[0-9]+[kmg]?$`)
+var tmpfsSize = regexp.MustCompile(`^[0-9]+[kmg]$`)
 
 // Tmpfs mounts a real tmpfs of size (as mount's size option: "1m") on a
 // new temporary folder, unmounted when the test ends, and returns the
@@ -23,8 +23,8 @@ func Tmpfs(tb testing.TB, size string) string {
 		tb.Skip("mounting a small tmpfs needs root")
 	}
 	disk := tb.TempDir()
-	// The folder is named by --target and after --, so that no path can
-	// be taken for an option.
+	// The folder is named by --target, so that no path can be taken for
+	// an option.
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "--source", "tmpfs", "--target", disk).CombinedOutput(); err != nil {
 		tb.Skipf("cannot mount a tmpfs here: %v %s", err, out)
 	}
