@@ -1,14 +1,14 @@
-package wheelhouse
+package wheelhouse_test
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 func hexSHA(b []byte) string {
@@ -17,58 +17,22 @@ func hexSHA(b []byte) string {
 }
 
 // storeWith makes a store holding real pypitest distributions, written the
-// way fetch writes them: file, sidecar for wheels, entry, manifest.
-func storeWith(t *testing.T, files ...*pypitest.File) *Store {
+// way fetch writes them: file, sidecar for wheels, entry, manifest; no
+// static index.
+func storeWith(t *testing.T, files ...*pypitest.File) *wheelhouse.Store {
 	t.Helper()
-	s, err := Create(filepath.Join(t.TempDir(), "wh"))
+	s, err := wheelhouse.Create(wheelhousetest.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		if err := os.WriteFile(s.Path(f.Filename), f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		e := Entry{Filename: f.Filename, Project: pypitest.Normalize(f.Project), Version: f.Version, SHA256: f.SHA256,
-			Size: int64(f.Size), RequiresPython: f.RequiresPython, UploadTime: f.UploadTime, Origin: Origin{Kind: OriginIndex}}
-		if !f.IsSdist {
-			if err := os.WriteFile(s.MetadataPath(f.Filename), f.Metadata, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			e.MetadataSHA256 = f.MetadataSHA256
-		}
-		if err := s.Put(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	wheelhousetest.Put(t, s, files...)
 	return s
 }
 
+// build builds the small distributions of one release uploaded at noon
+// on 1 May 2024.
 func build(t *testing.T, project, version, requiresPython string, sdist bool, tags ...string) []*pypitest.File {
 	t.Helper()
-	p := &pypitest.Project{Name: project}
-	r := &pypitest.Release{Version: version, RequiresPython: requiresPython, Sdist: sdist,
-		UploadTime: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-	var out []*pypitest.File
-	for _, tg := range tags {
-		f, err := pypitest.BuildWheel(p, r, pypitest.Wheel{Tags: tg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, f)
-	}
-	if sdist {
-		f, err := pypitest.BuildSdist(p, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, f)
-	}
-	for _, f := range out {
-		f.UploadTime = r.UploadTime
-		f.RequiresPython = requiresPython
-	}
-	return out
+	return wheelhousetest.Release(t, project, pypitest.Release{Version: version, RequiresPython: requiresPython, Sdist: sdist,
+		UploadTime: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}, 0, tags...)
 }

@@ -1,4 +1,4 @@
-package wheelhouse
+package wheelhouse_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // TestVerifyNeverFollowsALinkOutOfTheWheelhouse replaces files of a sound
@@ -41,31 +42,31 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		damage func(t *testing.T, s *Store) string // returns what the detail must name
+		damage func(t *testing.T, s *wheelhouse.Store) string // returns what the detail must name
 		file   string
 	}{
-		{"a listed wheel linked to an identical copy outside", func(t *testing.T, s *Store) string {
+		{"a listed wheel linked to an identical copy outside", func(t *testing.T, s *wheelhouse.Store) string {
 			return outside(t, s.Path(wheel))
 		}, wheel},
-		{"a listed sdist linked to an identical copy outside", func(t *testing.T, s *Store) string {
+		{"a listed sdist linked to an identical copy outside", func(t *testing.T, s *wheelhouse.Store) string {
 			return outside(t, s.Path(sdist))
 		}, sdist},
-		{"a sidecar linked to an identical copy outside", func(t *testing.T, s *Store) string {
+		{"a sidecar linked to an identical copy outside", func(t *testing.T, s *wheelhouse.Store) string {
 			return outside(t, s.MetadataPath(wheel))
 		}, wheel},
-		{"a link the manifest does not list", func(t *testing.T, s *Store) string {
+		{"a link the manifest does not list", func(t *testing.T, s *wheelhouse.Store) string {
 			if err := os.Symlink("/etc/passwd", s.Path("evil-1.0-py3-none-any.whl")); err != nil {
 				t.Fatal(err)
 			}
 			return "/etc/passwd"
 		}, "evil-1.0-py3-none-any.whl"},
-		{"a named pipe in files/", func(t *testing.T, s *Store) string {
+		{"a named pipe in files/", func(t *testing.T, s *wheelhouse.Store) string {
 			if err := syscall.Mkfifo(s.Path("pipe-1.0.tar.gz"), 0o644); err != nil {
 				t.Skipf("no named pipes here: %v", err)
 			}
 			return "named pipe"
 		}, "pipe-1.0.tar.gz"},
-		{"a listed wheel replaced by a named pipe", func(t *testing.T, s *Store) string {
+		{"a listed wheel replaced by a named pipe", func(t *testing.T, s *wheelhouse.Store) string {
 			if err := os.Remove(s.Path(wheel)); err != nil {
 				t.Fatal(err)
 			}
@@ -74,12 +75,12 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 			}
 			return "named pipe"
 		}, wheel},
-		{"a page of the static index linked outside", func(t *testing.T, s *Store) string {
-			return outside(t, filepath.Join(s.Dir(), SimpleDir, "demo", "index.html"))
+		{"a page of the static index linked outside", func(t *testing.T, s *wheelhouse.Store) string {
+			return outside(t, filepath.Join(s.Dir(), wheelhouse.SimpleDir, "demo", "index.html"))
 		}, "simple/demo/index.html"},
-		{"a project folder of the static index linked outside", func(t *testing.T, s *Store) string {
+		{"a project folder of the static index linked outside", func(t *testing.T, s *wheelhouse.Store) string {
 			out := t.TempDir()
-			dir := filepath.Join(s.Dir(), SimpleDir, "demo")
+			dir := filepath.Join(s.Dir(), wheelhouse.SimpleDir, "demo")
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}
@@ -88,12 +89,12 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 			}
 			return out
 		}, "simple/demo"},
-		{"files/ itself linked outside", func(t *testing.T, s *Store) string {
+		{"files/ itself linked outside", func(t *testing.T, s *wheelhouse.Store) string {
 			out := t.TempDir()
-			if err := os.Rename(filepath.Join(s.Dir(), FilesDir), filepath.Join(out, FilesDir)); err != nil {
+			if err := os.Rename(filepath.Join(s.Dir(), wheelhouse.FilesDir), filepath.Join(out, wheelhouse.FilesDir)); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(filepath.Join(out, FilesDir), filepath.Join(s.Dir(), FilesDir)); err != nil {
+			if err := os.Symlink(filepath.Join(out, wheelhouse.FilesDir), filepath.Join(s.Dir(), wheelhouse.FilesDir)); err != nil {
 				t.Fatal(err)
 			}
 			return out
@@ -102,7 +103,7 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := storeWith(t, build(t, "demo", "1.0", ">=3.8", true, "py3-none-any")...)
-			if err := WriteStatic(context.Background(), s); err != nil {
+			if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
 				t.Fatal(err)
 			}
 			if r, err := s.Verify(context.Background(), 2); err != nil || len(r.Problems) != 0 {
@@ -115,12 +116,12 @@ func TestVerifyNeverFollowsALinkOutOfTheWheelhouse(t *testing.T) {
 			}
 			var found bool
 			for _, p := range r.Problems {
-				if p.Kind == ProblemNotRegular && p.File == tt.file && strings.Contains(p.Detail, detail) {
+				if p.Kind == wheelhouse.ProblemNotRegular && p.File == tt.file && strings.Contains(p.Detail, detail) {
 					found = true
 				}
 			}
 			if !found || !r.Failed(false) {
-				t.Fatalf("problems %+v, want a %s for %s naming %q", r.Problems, ProblemNotRegular, tt.file, detail)
+				t.Fatalf("problems %+v, want a %s for %s naming %q", r.Problems, wheelhouse.ProblemNotRegular, tt.file, detail)
 			}
 		})
 	}
@@ -138,8 +139,8 @@ func TestOpenReportsALinkedFileAsInconsistent(t *testing.T) {
 	if err := os.Symlink(out, p); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(s.Dir())
-	var ie *InconsistentError
+	_, err := wheelhouse.Open(s.Dir())
+	var ie *wheelhouse.InconsistentError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "symbolic link") {
 		t.Fatalf("Open: %v, want an inconsistency naming the link", err)
 	}
@@ -160,13 +161,13 @@ func TestHashRegularFileRefusesLinksAndPipes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{link, pipe, dir} {
-		_, _, err := HashRegularFile(p)
-		var nr *NotRegularError
+		_, _, err := wheelhouse.HashRegularFile(p)
+		var nr *wheelhouse.NotRegularError
 		if !errors.As(err, &nr) {
 			t.Errorf("HashRegularFile(%s): %v, want a *NotRegularError", filepath.Base(p), err)
 		}
 	}
-	if _, n, err := HashRegularFile(real); err != nil || n != 5 {
+	if _, n, err := wheelhouse.HashRegularFile(real); err != nil || n != 5 {
 		t.Errorf("a regular file: %d bytes, %v", n, err)
 	}
 }
@@ -177,7 +178,7 @@ func TestOpenRegularSizeGivesTheSizeOfWhatItOpened(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real")
 	mustWrite(t, real, []byte("bytes"))
-	f, n, err := OpenRegularSize(real)
+	f, n, err := wheelhouse.OpenRegularSize(real)
 	if err != nil || n != 5 {
 		t.Fatalf("a regular file: %d bytes, %v", n, err)
 	}
@@ -186,8 +187,8 @@ func TestOpenRegularSizeGivesTheSizeOfWhatItOpened(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	var nr *NotRegularError
-	if _, _, err := OpenRegularSize(link); !errors.As(err, &nr) {
+	var nr *wheelhouse.NotRegularError
+	if _, _, err := wheelhouse.OpenRegularSize(link); !errors.As(err, &nr) {
 		t.Errorf("a link: %v, want a *NotRegularError", err)
 	}
 }
@@ -207,7 +208,7 @@ func TestOpenRefusesAManifestThatIsNotARegularFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := filepath.Join(t.TempDir(), ManifestName)
+			out := filepath.Join(t.TempDir(), wheelhouse.ManifestName)
 			mustWrite(t, out, b)
 			os.Remove(manifest)
 			if err := os.Symlink(out, manifest); err != nil {
@@ -224,11 +225,11 @@ func TestOpenRefusesAManifestThatIsNotARegularFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := storeWith(t, build(t, "demo", "1.0", ">=3.8", false, "py3-none-any")...)
-			manifest := filepath.Join(s.Dir(), ManifestName)
+			manifest := filepath.Join(s.Dir(), wheelhouse.ManifestName)
 			tt.plant(t, manifest)
 			done := make(chan error, 1)
 			go func() {
-				_, err := Open(s.Dir())
+				_, err := wheelhouse.Open(s.Dir())
 				done <- err
 			}()
 			var err error
@@ -242,7 +243,7 @@ func TestOpenRefusesAManifestThatIsNotARegularFile(t *testing.T) {
 				<-done
 				t.Fatal("Open waited on the manifest")
 			}
-			var nr *NotRegularError
+			var nr *wheelhouse.NotRegularError
 			if !errors.As(err, &nr) || readlimit.Kind(nr.Mode) != tt.kind || !strings.Contains(err.Error(), manifest) {
 				t.Errorf("Open: %v, want a *NotRegularError naming %s as %s", err, manifest, tt.kind)
 			}

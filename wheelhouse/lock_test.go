@@ -1,4 +1,4 @@
-package wheelhouse
+package wheelhouse_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // TestWritersShareTheStoreAndGCWaitsForThemAll: two writers at once are
@@ -32,7 +34,7 @@ func TestWritersShareTheStoreAndGCWaitsForThemAll(t *testing.T) {
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("a second writer removed a live writer's temporary file: %v", err)
 	}
-	var busy *BusyError
+	var busy *wheelhouse.BusyError
 	if _, err := b.LockExclusive(); !errors.As(err, &busy) {
 		t.Errorf("exclusive lock with two writers: %v, want a *BusyError", err)
 	}
@@ -59,9 +61,9 @@ func TestWritersShareTheStoreAndGCWaitsForThemAll(t *testing.T) {
 // fetched for two locks are both kept.
 func TestCommitKeepsWhatOthersCommitted(t *testing.T) {
 	a, b := twoStores(t)
-	put := func(s *Store, name string, targets ...string) {
+	put := func(s *wheelhouse.Store, name string, targets ...string) {
 		t.Helper()
-		if err := s.Put(Entry{Filename: name, Project: "p", SHA256: fill('a'), Targets: targets}); err != nil {
+		if err := s.Put(wheelhouse.Entry{Filename: name, Project: "p", SHA256: fill('a'), Targets: targets}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Commit(); err != nil {
@@ -95,14 +97,14 @@ func TestCommitKeepsWhatOthersCommitted(t *testing.T) {
 
 // twoStores creates a store and opens its folder a second time, as two
 // processes sharing it do.
-func twoStores(t *testing.T) (a, b *Store) {
+func twoStores(t *testing.T) (a, b *wheelhouse.Store) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "wh")
-	a, err := Create(dir)
+	a, err := wheelhouse.Create(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err = Open(dir)
+	b, err = wheelhouse.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package wheelhouse
+package wheelhouse_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 type anchor struct {
@@ -64,10 +65,10 @@ func anchors(t *testing.T, path string) []anchor {
 func TestStaticIndexLinksEveryFileRelativelyWithHashesAndMetadata(t *testing.T) {
 	files := append(build(t, "Demo.Pkg", "1.0", ">=3.8,<4", true, "py3-none-any"), build(t, "other", "2.0", "", false, "py2.py3-none-any")...)
 	s := storeWith(t, files...)
-	if err := WriteStatic(context.Background(), s); err != nil {
+	if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(s.Dir(), SimpleDir)
+	root := filepath.Join(s.Dir(), wheelhouse.SimpleDir)
 	as := anchors(t, filepath.Join(root, "index.html"))
 	if len(as) != 2 || as[0].href != "demo-pkg/" || as[1].href != "other/" {
 		t.Errorf("root page anchors %+v", as)
@@ -151,25 +152,25 @@ func TestStaticIndexIsAFunctionOfTheManifestAndDropsProjectsThatLeft(t *testing.
 	files := append(build(t, "a", "1.0", "", true, "py3-none-any"), build(t, "b", "2.0", ">=3", false, "py3-none-any")...)
 	s1 := storeWith(t, files...)
 	s2 := storeWith(t, files[2], files[1], files[0]) // another order
-	for _, s := range []*Store{s1, s2} {
-		if err := WriteStatic(context.Background(), s); err != nil {
+	for _, s := range []*wheelhouse.Store{s1, s2} {
+		if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, p := range []string{"index.html", "index.json", "a/index.html", "a/index.json", "b/index.html", "b/index.json"} {
-		x, err1 := os.ReadFile(filepath.Join(s1.Dir(), SimpleDir, p))
-		y, err2 := os.ReadFile(filepath.Join(s2.Dir(), SimpleDir, p))
+		x, err1 := os.ReadFile(filepath.Join(s1.Dir(), wheelhouse.SimpleDir, p))
+		y, err2 := os.ReadFile(filepath.Join(s2.Dir(), wheelhouse.SimpleDir, p))
 		if err1 != nil || err2 != nil || string(x) != string(y) {
 			t.Errorf("%s differs between two stores with the same manifest (%v, %v)", p, err1, err2)
 		}
 	}
 	// Rewriting an unchanged index touches nothing.
-	page := filepath.Join(s1.Dir(), SimpleDir, "a", "index.html")
+	page := filepath.Join(s1.Dir(), wheelhouse.SimpleDir, "a", "index.html")
 	old := time.Unix(1_000_000_000, 0)
 	if err := os.Chtimes(page, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteStatic(context.Background(), s1); err != nil {
+	if err := wheelhouse.WriteStatic(context.Background(), s1); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := os.Stat(page); err != nil || !st.ModTime().Equal(old) {
@@ -179,11 +180,11 @@ func TestStaticIndexIsAFunctionOfTheManifestAndDropsProjectsThatLeft(t *testing.
 	if err := s1.Remove(files[2].Filename); err != nil {
 		t.Fatal(err)
 	}
-	mustWrite(t, filepath.Join(s1.Dir(), SimpleDir, ".index.html.123.tmp"), []byte("x"))
-	if err := WriteStatic(context.Background(), s1); err != nil {
+	mustWrite(t, filepath.Join(s1.Dir(), wheelhouse.SimpleDir, ".index.html.123.tmp"), []byte("x"))
+	if err := wheelhouse.WriteStatic(context.Background(), s1); err != nil {
 		t.Fatal(err)
 	}
-	ents, _ := os.ReadDir(filepath.Join(s1.Dir(), SimpleDir))
+	ents, _ := os.ReadDir(filepath.Join(s1.Dir(), wheelhouse.SimpleDir))
 	var names []string
 	for _, e := range ents {
 		names = append(names, e.Name())
@@ -207,7 +208,7 @@ func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := storeWith(t, append(build(t, "lib", "2.0", ">=3", true, "py3-none-any"), app)...)
-	if err := WriteStatic(context.Background(), s); err != nil {
+	if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	for _, pip := range []struct {
@@ -230,7 +231,7 @@ func TestPipInstallsFromTheStaticIndexWithNoServer(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			args = append(args, "install", "--no-compile", "--target", filepath.Join(home, "site"),
-				"--index-url", "file://"+filepath.Join(s.Dir(), SimpleDir)+"/", "--only-binary", ":all:", "app")
+				"--index-url", "file://"+filepath.Join(s.Dir(), wheelhouse.SimpleDir)+"/", "--only-binary", ":all:", "app")
 			cmd := exec.CommandContext(ctx, python, args...)
 			cmd.Env = piptest.Env(home)
 			out, err := cmd.CombinedOutput()
@@ -251,15 +252,15 @@ func TestStaticPagesAndManifestInMemoryMatchWhatIsWrittenToDisk(t *testing.T) {
 	files = append(files, build(t, "Django", "4.2.16", ">=3.8", true, "py3-none-any")...)
 	files = append(files, build(t, "lxml", "5.3.0", ">=3.6", false, "cp311-cp311-manylinux_2_17_x86_64")...)
 	s := storeWith(t, files...)
-	if err := WriteStatic(context.Background(), s); err != nil {
+	if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	pages, err := StaticPages(s.Entries())
+	pages, err := wheelhouse.StaticPages(s.Entries())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var onDisk []string
-	err = filepath.WalkDir(filepath.Join(s.Dir(), SimpleDir), func(p string, d os.DirEntry, err error) error {
+	err = filepath.WalkDir(filepath.Join(s.Dir(), wheelhouse.SimpleDir), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(s.Dir(), p)
 			onDisk = append(onDisk, filepath.ToSlash(rel))
@@ -284,11 +285,11 @@ func TestStaticPagesAndManifestInMemoryMatchWhatIsWrittenToDisk(t *testing.T) {
 			t.Errorf("%s differs from the page on disk", p.Path)
 		}
 	}
-	m, err := MarshalManifest(s.Entries())
+	m, err := wheelhouse.MarshalManifest(s.Entries())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if disk, _ := os.ReadFile(filepath.Join(s.Dir(), ManifestName)); string(disk) != string(m) {
+	if disk, _ := os.ReadFile(filepath.Join(s.Dir(), wheelhouse.ManifestName)); string(disk) != string(m) {
 		t.Errorf("MarshalManifest differs from the manifest Commit wrote")
 	}
 }
@@ -304,10 +305,10 @@ func TestWriteStaticStopsWhenItsContextEnds(t *testing.T) {
 	s := storeWith(t, files...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := WriteStatic(ctx, s); !errors.Is(err, context.Canceled) {
+	if err := wheelhouse.WriteStatic(ctx, s); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WriteStatic with a cancelled context: %v, want context.Canceled", err)
 	}
-	root := filepath.Join(s.Dir(), SimpleDir)
+	root := filepath.Join(s.Dir(), wheelhouse.SimpleDir)
 	if _, err := os.Stat(filepath.Join(root, "index.html")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the project list was written: %v", err)
 	}

@@ -1,42 +1,44 @@
-package wheelhouse
+package wheelhouse_test
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 func TestStoreVerifyReportsEveryDepartureFromTheManifest(t *testing.T) {
 	wheel := "demo-1.0-py3-none-any.whl"
 	tests := []struct {
 		name   string
-		damage func(t *testing.T, s *Store)
-		kind   ProblemKind
+		damage func(t *testing.T, s *wheelhouse.Store)
+		kind   wheelhouse.ProblemKind
 		file   string
 	}{
-		{"nothing wrong", func(*testing.T, *Store) {}, "", ""},
-		{"a file cut short", func(t *testing.T, s *Store) {
+		{"nothing wrong", func(*testing.T, *wheelhouse.Store) {}, "", ""},
+		{"a file cut short", func(t *testing.T, s *wheelhouse.Store) {
 			if err := os.Truncate(s.Path(wheel), 10); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemCorrupt, wheel},
-		{"a file with other bytes of the same size", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemCorrupt, wheel},
+		{"a file with other bytes of the same size", func(t *testing.T, s *wheelhouse.Store) {
 			b, _ := os.ReadFile(s.Path("demo-1.0.tar.gz"))
 			b[len(b)/2] ^= 1
 			mustWrite(t, s.Path("demo-1.0.tar.gz"), b)
-		}, ProblemCorrupt, "demo-1.0.tar.gz"},
-		{"a file gone", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemCorrupt, "demo-1.0.tar.gz"},
+		{"a file gone", func(t *testing.T, s *wheelhouse.Store) {
 			if err := os.Remove(s.Path("demo-1.0.tar.gz")); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemMissing, "demo-1.0.tar.gz"},
-		{"a sidecar gone", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemMissing, "demo-1.0.tar.gz"},
+		{"a sidecar gone", func(t *testing.T, s *wheelhouse.Store) {
 			if err := os.Remove(s.MetadataPath(wheel)); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemMetadata, wheel},
-		{"a sidecar and manifest that agree with each other but not the wheel", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemMetadata, wheel},
+		{"a sidecar and manifest that agree with each other but not the wheel", func(t *testing.T, s *wheelhouse.Store) {
 			other := []byte("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
 			mustWrite(t, s.MetadataPath(wheel), other)
 			e, _ := s.Lookup(wheel)
@@ -44,21 +46,21 @@ func TestStoreVerifyReportsEveryDepartureFromTheManifest(t *testing.T) {
 			if err := s.Put(e); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemMetadata, wheel},
-		{"a stray distribution", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemMetadata, wheel},
+		{"a stray distribution", func(t *testing.T, s *wheelhouse.Store) {
 			mustWrite(t, s.Path("stray-2.0-py3-none-any.whl"), []byte("x"))
-		}, ProblemUnexpected, "stray-2.0-py3-none-any.whl"},
-		{"a sidecar of no wheel", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemUnexpected, "stray-2.0-py3-none-any.whl"},
+		{"a sidecar of no wheel", func(t *testing.T, s *wheelhouse.Store) {
 			mustWrite(t, s.Path("stray-2.0-py3-none-any.whl.metadata"), []byte("x"))
-		}, ProblemUnexpected, "stray-2.0-py3-none-any.whl.metadata"},
-		{"a temporary file of an interrupted write", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemUnexpected, "stray-2.0-py3-none-any.whl.metadata"},
+		{"a temporary file of an interrupted write", func(t *testing.T, s *wheelhouse.Store) {
 			mustWrite(t, s.Path(".demo-1.0.tar.gz.tmp-42"), []byte("x"))
-		}, ProblemUnexpected, ".demo-1.0.tar.gz.tmp-42"},
-		{"a folder", func(t *testing.T, s *Store) {
+		}, wheelhouse.ProblemUnexpected, ".demo-1.0.tar.gz.tmp-42"},
+		{"a folder", func(t *testing.T, s *wheelhouse.Store) {
 			if err := os.Mkdir(s.Path("junk"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemNotRegular, "junk"},
+		}, wheelhouse.ProblemNotRegular, "junk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,15 +87,15 @@ func TestStoreVerifyReportsEveryDepartureFromTheManifest(t *testing.T) {
 }
 
 func TestOnlyStaleProblemsPassUnlessStrict(t *testing.T) {
-	r := &VerifyReport{}
-	r.Add(ProblemStale, "a.whl", "old")
+	r := &wheelhouse.VerifyReport{}
+	r.Add(wheelhouse.ProblemStale, "a.whl", "old")
 	if r.Failed(false) || !r.Failed(true) {
 		t.Errorf("stale: Failed(false)=%v Failed(true)=%v", r.Failed(false), r.Failed(true))
 	}
-	r.Add(ProblemUnexpected, "b.whl", "stray")
-	r.Add(ProblemMissing, "c.whl", "gone")
+	r.Add(wheelhouse.ProblemUnexpected, "b.whl", "stray")
+	r.Add(wheelhouse.ProblemMissing, "c.whl", "gone")
 	r.Sort()
-	if r.Problems[0].Kind != ProblemMissing || r.Problems[2].Kind != ProblemStale || !r.Failed(false) {
+	if r.Problems[0].Kind != wheelhouse.ProblemMissing || r.Problems[2].Kind != wheelhouse.ProblemStale || !r.Failed(false) {
 		t.Errorf("sorted %+v", r.Problems)
 	}
 }

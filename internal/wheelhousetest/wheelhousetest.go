@@ -29,8 +29,19 @@ func Store(tb testing.TB, dir string, files ...*pypitest.File) *wheelhouse.Store
 	return s
 }
 
-// Add puts files into a store and commits it.
+// Add puts files into a store, commits it and writes its static index.
 func Add(tb testing.TB, s *wheelhouse.Store, files ...*pypitest.File) {
+	tb.Helper()
+	Put(tb, s, files...)
+	if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Put puts files into a store and commits it, leaving its static index
+// as it was (none, in a new store): for the tests of the static index
+// itself, and of a store as fetch leaves it before writing its index.
+func Put(tb testing.TB, s *wheelhouse.Store, files ...*pypitest.File) {
 	tb.Helper()
 	for _, f := range files {
 		if err := os.WriteFile(s.Path(f.Filename), f.Data, 0o644); err != nil {
@@ -51,9 +62,6 @@ func Add(tb testing.TB, s *wheelhouse.Store, files ...*pypitest.File) {
 	if err := s.Commit(); err != nil {
 		tb.Fatal(err)
 	}
-	if err := wheelhouse.WriteStatic(context.Background(), s); err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // Dist builds the distributions of one release: a wheel for each tag set
@@ -61,18 +69,24 @@ func Add(tb testing.TB, s *wheelhouse.Store, files ...*pypitest.File) {
 // bytes (0: small), and an sdist when sdist is set.
 func Dist(tb testing.TB, project, version string, size int, sdist bool, tags ...string) []*pypitest.File {
 	tb.Helper()
+	return Release(tb, project, pypitest.Release{Version: version, Sdist: sdist}, size, tags...)
+}
+
+// Release builds the distributions of release r of project, as Dist
+// does, with r's other fields (Requires-Python, upload time, ...) too.
+func Release(tb testing.TB, project string, r pypitest.Release, size int, tags ...string) []*pypitest.File {
+	tb.Helper()
 	p := &pypitest.Project{Name: project}
-	r := &pypitest.Release{Version: version, Sdist: sdist}
 	var out []*pypitest.File
 	for _, tg := range tags {
-		f, err := pypitest.BuildWheel(p, r, pypitest.Wheel{Tags: tg, Size: size})
+		f, err := pypitest.BuildWheel(p, &r, pypitest.Wheel{Tags: tg, Size: size})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, f)
 	}
-	if sdist {
-		f, err := pypitest.BuildSdist(p, r)
+	if r.Sdist {
+		f, err := pypitest.BuildSdist(p, &r)
 		if err != nil {
 			tb.Fatal(err)
 		}
