@@ -151,26 +151,14 @@ func TestShutdownGivesEverySlotBack(t *testing.T) {
 		io.WriteString(w, "done")
 	})
 	hs, l, _ := limitedServer(t, "tcp", "127.0.0.1:0", 2, 2, mux)
-	idle, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
+	idle := dialFrom(t, "127.0.0.1", l.Addr().String())
 	if code, err := askPath(idle, "/ok"); err != nil || code != 200 {
 		t.Fatalf("%d, %v", code, err)
 	}
-	busy, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
+	busy := dialFrom(t, "127.0.0.1", l.Addr().String())
 	fmt.Fprintf(busy, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n")
 	// Both slots are taken: Accept waits for one.
-	waiting, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer waiting.Close()
+	dialFrom(t, "127.0.0.1", l.Addr().String())
 	time.Sleep(100 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -191,11 +179,7 @@ func TestARefusedClientThatSentItsRequestReadsThe503(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	_, l, refused := limitedServer(t, "tcp", "127.0.0.1:0", 8, 1, mux)
-	held, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
+	held := dialFrom(t, "127.0.0.1", l.Addr().String())
 	if code, err := askPath(held, "/ok"); err != nil || code != 200 {
 		t.Fatalf("%d, %v", code, err)
 	}
@@ -346,11 +330,7 @@ func TestAnAnswerBeforeAnUnreadBodyEndsInAHalfClose(t *testing.T) {
 		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 	})
 	_, l, _ := limitedServer(t, "tcp", "127.0.0.1:0", 8, 8, h)
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialFrom(t, "127.0.0.1", l.Addr().String())
 	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 64<<20)
 	c.Write(make([]byte, 1<<20)) // more than the server drains (256 KiB)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))

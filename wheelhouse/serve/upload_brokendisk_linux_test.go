@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -137,8 +136,7 @@ func earlierFileUnreadable(t *testing.T, inode bool, logs string) {
 		t.Fatal(err)
 	}
 	var log testLog
-	users := uploadtest.Htpasswd(t, "alice:pw")
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), WithLogger(log.logger()))
+	_, base := serveUploads(t, st, WithLogger(log.logger()))
 	resp, body, err := postUpload(t, base, w, nil, "alice", "pw")
 	if err != nil {
 		t.Fatal(err)

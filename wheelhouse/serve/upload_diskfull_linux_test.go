@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/internal/testenv"
-	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -26,8 +25,7 @@ func TestAnUploadThatFillsARealDiskIsTheServersFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log testLog
-	users := uploadtest.Htpasswd(t, "alice:pw")
-	_, base := startServer(t, st, WithHtpasswd(users), WithOffline(true), WithLogger(log.logger()))
+	_, base := serveUploads(t, st, WithLogger(log.logger()))
 
 	var stored []string
 	for i := range 10 {

@@ -52,14 +52,21 @@ func storedFiles(t *testing.T, dir string) (onDisk, listed []string) {
 // the store and the server's base URL.
 func uploadServer(t *testing.T, opts ...Option) (string, *wheelhouse.Store, string) {
 	t.Helper()
-	users := uploadtest.Htpasswd(t, "alice:pw")
 	dir := t.TempDir()
 	st, err := wheelhouse.Create(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, base := startServer(t, st, append([]Option{WithHtpasswd(users), WithOffline(true)}, opts...)...)
+	_, base := serveUploads(t, st, opts...)
 	return dir, st, base
+}
+
+// serveUploads starts an offline server over st that takes uploads from
+// alice (password "pw"), and returns it and its base URL.
+func serveUploads(t *testing.T, st *wheelhouse.Store, opts ...Option) (*Server, string) {
+	t.Helper()
+	users := uploadtest.Htpasswd(t, "alice:pw")
+	return startServer(t, st, append([]Option{WithHtpasswd(users), WithOffline(true)}, opts...)...)
 }
 
 // projectWheel builds the pure-Python wheel of a project's version,
@@ -627,7 +634,7 @@ func TestUploadsWaitingForOneNameLeaveTheSlotsToOtherNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, base := startServer(t, st, WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw")), WithOffline(true))
+	srv, base := serveUploads(t, st)
 	held := projectWheel(t, "acme-tools", "1.0", 0)
 	unlock, err := srv.uploader.lockName(context.Background(), held.Filename, nil)
 	if err != nil {
