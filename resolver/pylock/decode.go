@@ -47,43 +47,46 @@ func readPackage(t *tomldoc.Table) Package {
 	p.Dependencies = tomldoc.ReadTables(t, "dependencies", func(dt *tomldoc.Table) Dependency {
 		return Dependency{Name: dt.Str("name"), Version: dt.Str("version"), Other: others(dt.M, "name", "version")}
 	})
-	if vt := t.Sub("vcs"); vt != nil {
-		p.VCS = &VCS{
-			Type:              vt.Str("type"),
-			URL:               vt.Str("url"),
-			Path:              vt.Str("path"),
-			RequestedRevision: vt.Str("requested-revision"),
-			CommitID:          vt.Str("commit-id"),
-			Subdirectory:      vt.Str("subdirectory"),
-		}
-	}
-	if dt := t.Sub("directory"); dt != nil {
-		p.Directory = &Directory{
-			Path:         dt.Str("path"),
-			Editable:     dt.Boolean("editable"),
-			Subdirectory: dt.Str("subdirectory"),
-		}
-	}
-	if at := t.Sub("archive"); at != nil {
-		p.Archive = &Archive{
-			URL:          at.Str("url"),
-			Path:         at.Str("path"),
-			Size:         at.Integer("size"),
-			UploadTime:   at.Datetime("upload-time"),
-			Hashes:       readHashes(at),
-			Subdirectory: at.Str("subdirectory"),
-		}
-	}
-	if st := t.Sub("sdist"); st != nil {
-		f := readFile(st)
-		p.Sdist = &f
-	}
+	p.VCS = tomldoc.ReadTable(t, "vcs", readVCS)
+	p.Directory = tomldoc.ReadTable(t, "directory", readDirectory)
+	p.Archive = tomldoc.ReadTable(t, "archive", readArchive)
+	p.Sdist = tomldoc.ReadTable(t, "sdist", readFile)
 	p.Wheels = tomldoc.ReadTables(t, "wheels", readFile)
 	p.AttestationIdentities = tomldoc.ReadTables(t, "attestation-identities", func(it *tomldoc.Table) AttestationIdentity {
 		return AttestationIdentity{Kind: it.Str("kind"), Other: others(it.M, "kind")}
 	})
 	p.Tool = readTool(t.Sub("tool"))
 	return p
+}
+
+func readVCS(t *tomldoc.Table) VCS {
+	return VCS{
+		Type:              t.Str("type"),
+		URL:               t.Str("url"),
+		Path:              t.Str("path"),
+		RequestedRevision: t.Str("requested-revision"),
+		CommitID:          t.Str("commit-id"),
+		Subdirectory:      t.Str("subdirectory"),
+	}
+}
+
+func readDirectory(t *tomldoc.Table) Directory {
+	return Directory{
+		Path:         t.Str("path"),
+		Editable:     t.Boolean("editable"),
+		Subdirectory: t.Str("subdirectory"),
+	}
+}
+
+func readArchive(t *tomldoc.Table) Archive {
+	return Archive{
+		URL:          t.Str("url"),
+		Path:         t.Str("path"),
+		Size:         t.Integer("size"),
+		UploadTime:   t.Datetime("upload-time"),
+		Hashes:       readHashes(t),
+		Subdirectory: t.Str("subdirectory"),
+	}
 }
 
 func readFile(t *tomldoc.Table) File {

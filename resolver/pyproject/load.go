@@ -38,13 +38,7 @@ func (r *reader) project(doc *tomldoc.Table) *Project {
 		r.projectTable(proj, pt)
 	}
 	proj.DependencyGroups = r.groups(doc.Sub("dependency-groups"))
-	if bt := doc.Sub("build-system"); bt != nil {
-		proj.BuildSystem = &BuildSystem{
-			Requires:     r.requirements(bt, "requires"),
-			BuildBackend: bt.Str("build-backend"),
-			BackendPath:  bt.Strs("backend-path"),
-		}
-	}
+	proj.BuildSystem = tomldoc.ReadTable(doc, "build-system", r.buildSystem)
 	if tt := doc.Sub("tool"); tt != nil {
 		if ut := tt.Sub("uv"); ut != nil {
 			proj.UV = r.uv(ut)
@@ -55,6 +49,14 @@ func (r *reader) project(doc *tomldoc.Table) *Project {
 		}
 	}
 	return proj
+}
+
+func (r *reader) buildSystem(t *tomldoc.Table) BuildSystem {
+	return BuildSystem{
+		Requires:     r.requirements(t, "requires"),
+		BuildBackend: t.Str("build-backend"),
+		BackendPath:  t.Strs("backend-path"),
+	}
 }
 
 func (r *reader) projectTable(proj *Project, t *tomldoc.Table) {

@@ -507,6 +507,17 @@ func ReadTables[T any](t *Table, key string, read func(*Table) T) []T {
 	return out
 }
 
+// ReadTable reads the table at key with read: nil when it is absent, and
+// when it is not a table (Sub reports that).
+func ReadTable[T any](t *Table, key string, read func(*Table) T) *T {
+	st := t.Sub(key)
+	if st == nil {
+		return nil
+	}
+	v := read(st)
+	return &v
+}
+
 // AsArray accepts both inline arrays and [[array tables]], which go-toml
 // decodes to different Go types.
 func AsArray(v any) ([]any, bool) {

@@ -1,6 +1,9 @@
 package tomldoc
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKeyLinesLocateNestedArrayTablesDottedAndQuotedKeys(t *testing.T) {
 	doc := `a.b = 1
@@ -55,5 +58,40 @@ func TestKeyPathsSplitOnlyOutsideQuotes(t *testing.T) {
 		if got := StripIndexes(tt.path); got != tt.stripped {
 			t.Errorf("StripIndexes(%s) = %s, want %s", tt.path, got, tt.stripped)
 		}
+	}
+}
+
+func TestReadTableReadsATableAndIsNilOtherwiseReportingANonTable(t *testing.T) {
+	const doc = "[vcs]\nurl = \"u\"\n[pkg]\nvcs = \"not a table\"\n"
+	url := func(t *Table) string { return t.Str("url") }
+	tests := []struct {
+		name    string
+		in      string // the table read from: "" for the root
+		key     string
+		want    string // "" for nil
+		problem string // "" for none
+	}{
+		{"a table is read", "", "vcs", "u", ""},
+		{"an absent key is nil, no problem", "", "archive", "", ""},
+		{"a value that is not a table is nil, and a problem naming the key", "pkg", "vcs", "", "f.toml:4: pkg.vcs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := Parse("f.toml", []byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.in != "" {
+				in = in.Sub(tt.in)
+			}
+			got := ReadTable(in, tt.key, url)
+			if (got == nil) != (tt.want == "") || got != nil && *got != tt.want {
+				t.Errorf("ReadTable(%q) = %v, want %q", tt.key, got, tt.want)
+			}
+			err = in.P.Err()
+			if tt.problem == "" && err != nil || tt.problem != "" && (err == nil || !strings.Contains(err.Error(), tt.problem)) {
+				t.Errorf("problems: %v, want %q", err, tt.problem)
+			}
+		})
 	}
 }

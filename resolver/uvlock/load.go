@@ -211,10 +211,7 @@ func readDependency(t *tomldoc.Table) Dependency {
 		Extra:   t.Strs("extra"),
 		Marker:  t.Str("marker"),
 	}
-	if st := t.Sub("source"); st != nil {
-		s := readSource(st)
-		d.Source = &s
-	}
+	d.Source = tomldoc.ReadTable(t, "source", readSource)
 	if d.Marker != "" {
 		checkMarker(t.P, t.KeyPath("marker"), d.Marker)
 	}
