@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -105,14 +106,11 @@ func Assemble(base v1.Image, parts []layers.Part, previous v1.Image, ch Changes)
 		}
 		maps.Copy(cf.Config.Labels, ch.Labels)
 	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return nil, fmt.Errorf("writing the image config: %w", err)
-	}
 	ls := ociLayers
 	for _, a := range adds {
 		ls = append(ls, a.Layer)
 	}
-	return fix(img, ls)
+	return fix(img, cf, ls)
 }
 
 // layersByDiffID finds the layers of an image by diff ID, reading its
@@ -153,44 +151,65 @@ func layersByDiffID(img v1.Image) func(v1.Hash) (v1.Layer, error) {
 // worked out once. go-containerregistry's mutated images marshal their
 // config again for every layer asked of them, and the bake asks for every
 // layer several times (reports, blobs to write) of an image whose config
-// carries the layout label.
+// carries the layout label. The parsed config is made only when asked
+// for: writing the image needs its bytes alone.
 type fixedImage struct {
 	mediaType            types.MediaType
 	manifest             *v1.Manifest
 	rawManifest, rawConf []byte
-	config               *v1.ConfigFile
 	digest               v1.Hash
 	layers               []v1.Layer
 	byDigest, byDiffID   map[v1.Hash]v1.Layer
+
+	parseConfig sync.Once
+	config      *v1.ConfigFile
+	configErr   error
 }
 
 var _ v1.Image = (*fixedImage)(nil)
 
-// fix fixes img, whose layers are ls (the layers it was made of, checked
-// against its manifest and config).
-func fix(img v1.Image, ls []v1.Layer) (v1.Image, error) {
+// fix fixes img with cf as its config (what mutate.ConfigFile(img, cf)
+// gives, to the byte, with the config marshalled once and never parsed
+// back); ls are the layers img was made of, checked against its manifest
+// and cf.
+func fix(img v1.Image, cf *v1.ConfigFile, ls []v1.Layer) (v1.Image, error) {
 	f := &fixedImage{layers: ls, byDigest: map[v1.Hash]v1.Layer{}, byDiffID: map[v1.Hash]v1.Layer{}}
 	var err error
 	if f.mediaType, err = img.MediaType(); err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
 	}
-	if f.rawManifest, err = img.RawManifest(); err != nil {
+	m, err := img.Manifest()
+	if err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
 	}
+	if mt := m.Config.MediaType; mt != types.OCIConfigJSON && mt != types.DockerConfigJSON {
+		// mutate would keep such a config's bytes, and drop cf.
+		return nil, fmt.Errorf("writing the image config: the image's config is %s, not an image config", mt)
+	}
+	if f.rawConf, err = json.Marshal(cf); err != nil {
+		return nil, fmt.Errorf("writing the image config: %w", err)
+	}
+	m = m.DeepCopy()
+	if m.Config.Digest, m.Config.Size, err = v1.SHA256(bytes.NewReader(f.rawConf)); err != nil {
+		return nil, err
+	}
+	if m.Config.Data != nil {
+		m.Config.Data = f.rawConf
+	}
+	m.Subject = nil
+	if f.rawManifest, err = json.Marshal(m); err != nil {
+		return nil, fmt.Errorf("writing the image manifest: %w", err)
+	}
+	// The manifest (small) is what its bytes say, as a registry reads it.
 	if f.manifest, err = v1.ParseManifest(bytes.NewReader(f.rawManifest)); err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
-	}
-	if f.rawConf, err = img.RawConfigFile(); err != nil {
-		return nil, fmt.Errorf("writing the image config: %w", err)
-	}
-	if f.config, err = v1.ParseConfigFile(bytes.NewReader(f.rawConf)); err != nil {
-		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
 	if f.digest, _, err = v1.SHA256(bytes.NewReader(f.rawManifest)); err != nil {
 		return nil, err
 	}
-	if len(ls) != len(f.manifest.Layers) || len(ls) != len(f.config.RootFS.DiffIDs) {
-		return nil, fmt.Errorf("assembling the image: %d layers, %d in the manifest, %d in the config", len(ls), len(f.manifest.Layers), len(f.config.RootFS.DiffIDs))
+	diffIDs := cf.RootFS.DiffIDs
+	if len(ls) != len(f.manifest.Layers) || len(ls) != len(diffIDs) {
+		return nil, fmt.Errorf("assembling the image: %d layers, %d in the manifest, %d in the config", len(ls), len(f.manifest.Layers), len(diffIDs))
 	}
 	for i, l := range ls {
 		d, err := l.Digest()
@@ -201,7 +220,7 @@ func fix(img v1.Image, ls []v1.Layer) (v1.Image, error) {
 			return nil, fmt.Errorf("assembling the image: layer %d is %s, the manifest says %s", i, d, f.manifest.Layers[i].Digest)
 		}
 		f.byDigest[d] = l
-		f.byDiffID[f.config.RootFS.DiffIDs[i]] = l
+		f.byDiffID[diffIDs[i]] = l
 	}
 	return f, nil
 }
@@ -210,11 +229,21 @@ func (f *fixedImage) Layers() ([]v1.Layer, error)         { return slices.Clone(
 func (f *fixedImage) MediaType() (types.MediaType, error) { return f.mediaType, nil }
 func (f *fixedImage) Size() (int64, error)                { return int64(len(f.rawManifest)), nil }
 func (f *fixedImage) ConfigName() (v1.Hash, error)        { return f.manifest.Config.Digest, nil }
-func (f *fixedImage) ConfigFile() (*v1.ConfigFile, error) { return f.config.DeepCopy(), nil }
 func (f *fixedImage) RawConfigFile() ([]byte, error)      { return slices.Clone(f.rawConf), nil }
 func (f *fixedImage) Digest() (v1.Hash, error)            { return f.digest, nil }
 func (f *fixedImage) Manifest() (*v1.Manifest, error)     { return f.manifest.DeepCopy(), nil }
 func (f *fixedImage) RawManifest() ([]byte, error)        { return slices.Clone(f.rawManifest), nil }
+
+// ConfigFile parses the config's bytes, once.
+func (f *fixedImage) ConfigFile() (*v1.ConfigFile, error) {
+	f.parseConfig.Do(func() {
+		f.config, f.configErr = v1.ParseConfigFile(bytes.NewReader(f.rawConf))
+	})
+	if f.configErr != nil {
+		return nil, fmt.Errorf("reading the image config: %w", f.configErr)
+	}
+	return f.config.DeepCopy(), nil
+}
 
 func (f *fixedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if h == f.manifest.Config.Digest {

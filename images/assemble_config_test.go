@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/larder-build/larder/layers"
 )
 
 // rawCore is an image given by its raw config and manifest bytes, as a
@@ -117,5 +122,132 @@ func TestAnAssembledImagesConfigIsWhatItsBytesSay(t *testing.T) {
 				t.Errorf("validate.Image: %v", err)
 			}
 		})
+	}
+}
+
+// TestFixGivesWhatMutateConfigFileGives holds fix, which marshals an
+// assembled image's config once, to the bytes go-containerregistry's
+// mutate.ConfigFile writes for the same image and config: the digests a
+// bake gives do not depend on which of the two made them.
+func TestFixGivesWhatMutateConfigFileGives(t *testing.T) {
+	label := strings.Repeat(`{"name":"a\u00e9\"<b>","sha256":"0"}`, 2000)
+	ociBase := func(t *testing.T) v1.Image {
+		img, err := asOCI(baseImage(t, "arm64"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	withLayers := func(t *testing.T) v1.Image {
+		base := baseImage(t, "amd64")
+		ls, err := base.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := asOCI(base, ls)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err = mutate.Append(img, mutate.Addendum{Layer: tarLayer(t, map[string]string{"x": "y"}),
+			Annotations: map[string]string{LayerAnnotation: "delta"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	withData := func(t *testing.T) v1.Image {
+		img := withLayers(t)
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.Data != nil {
+			t.Fatal("the base already carries its config's data")
+		}
+		raw, err := img.RawConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m = m.DeepCopy()
+		m.Config.Data = raw
+		man, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := partial.CompressedToImage(&rawCore{base: img, cfg: raw, man: man, cfgDigest: m.Config.Digest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		img  func(*testing.T) v1.Image
+	}{
+		{"an OCI image without layers", ociBase},
+		{"an OCI image made of a Docker one, with a layer added", withLayers},
+		{"an image whose manifest carries its config's data", withData},
+		{"a Docker schema 2 image", func(t *testing.T) v1.Image { return baseImage(t, "amd64") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			img := tt.img(t)
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf = cf.DeepCopy()
+			if cf.Config.Labels == nil {
+				cf.Config.Labels = map[string]string{}
+			}
+			cf.Config.Labels[layers.LayoutLabel] = label
+			cf.Created = v1.Time{Time: time.Unix(1700000000, 5).In(time.FixedZone("x", 3600))}
+			ls, err := img.Layers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fix(img, cf, ls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := mutate.ConfigFile(img, cf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, part := range []struct {
+				what      string
+				got, want func() ([]byte, error)
+			}{
+				{"config", got.RawConfigFile, want.RawConfigFile},
+				{"manifest", got.RawManifest, want.RawManifest},
+			} {
+				g, gerr := part.got()
+				w, werr := part.want()
+				if gerr != nil || werr != nil {
+					t.Fatalf("%s: %v, %v", part.what, gerr, werr)
+				}
+				if !bytes.Equal(g, w) {
+					t.Errorf("the %s differs from mutate's:\n%.300s\nwant\n%.300s", part.what, g, w)
+				}
+			}
+			gd, _ := got.Digest()
+			wd, _ := want.Digest()
+			if gd != wd {
+				t.Errorf("digest %s, mutate's %s", gd, wd)
+			}
+			if err := validate.Image(got, validate.Fast); err != nil {
+				t.Errorf("validate.Image: %v", err)
+			}
+		})
+	}
+}
+
+func TestFixRefusesAConfigThatIsNotAnImages(t *testing.T) {
+	img := mutate.ConfigMediaType(empty.Image, "application/vnd.example.thing+json")
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fix(img, cf, nil); err == nil || !strings.Contains(err.Error(), "not an image config") {
+		t.Fatalf("fix of an artifact's config: %v, want an error saying it is not an image config", err)
 	}
 }
