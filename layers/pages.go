@@ -132,8 +132,12 @@ func validPagesDigest(d string) bool {
 	if len(d) != 32 {
 		return false
 	}
-	_, err := hex.DecodeString(d)
-	return err == nil && strings.ToLower(d) == d
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // pagesDir is where the Builder keeps the records of pages layers it made

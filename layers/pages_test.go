@@ -444,3 +444,22 @@ func TestALayoutNamingItsPagesLayerByAnInvalidDiffIDIsRefused(t *testing.T) {
 		t.Errorf("refused a good one: %v", err)
 	}
 }
+
+func TestOnlyThirtyTwoLowercaseHexDigitsArePagesDigests(t *testing.T) {
+	for _, tt := range []struct {
+		d    string
+		want bool
+	}{
+		{"0123456789abcdef0123456789abcdef", true},
+		{"0123456789ABCDEF0123456789abcdef", false},
+		{"0123456789abcdef0123456789abcde", false},
+		{"0123456789abcdef0123456789abcdef0", false},
+		{"0123456789abcdeg0123456789abcdef", false},
+		{"0123456789abcdef0123456789abcd\xff", false},
+		{"", false},
+	} {
+		if got := validPagesDigest(tt.d); got != tt.want {
+			t.Errorf("validPagesDigest(%q) = %t, want %t", tt.d, got, tt.want)
+		}
+	}
+}
