@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -321,7 +320,7 @@ func (x *Indexes) index(platform string, entries []wheelhouse.Entry) (*index, bo
 	}
 	m := x.made[platform]
 	<-m.done
-	if m.err != nil || !reflect.DeepEqual(m.entries, entries) {
+	if m.err != nil || !slices.EqualFunc(m.entries, entries, wheelhouse.Entry.Equal) {
 		return nil, false
 	}
 	return m.index, true

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -142,4 +144,41 @@ func BenchmarkMarshalManifest(b *testing.B) {
 			indented(b, entries)
 		}
 	})
+}
+
+// TestEntriesAreEqualOnlyWhenEveryFieldIs changes each field of an entry
+// (found by reflection, so that a field added to Entry is tried too) and
+// checks that Equal sees it; an upload time of the same instant in
+// another zone differs too, as manifest.json writes it otherwise.
+func TestEntriesAreEqualOnlyWhenEveryFieldIs(t *testing.T) {
+	base := keyedEntries()[0]
+	base.UploadTime = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	base.Targets = []string{"linux/amd64"}
+	if !base.Equal(base) {
+		t.Fatal("an entry is not equal to itself")
+	}
+	same := base
+	same.Targets = slices.Clone(base.Targets)
+	if !base.Equal(same) {
+		t.Error("an entry is not equal to a copy of itself with its own Targets")
+	}
+	for i := range reflect.TypeFor[Entry]().NumField() {
+		for _, variant := range []int{1, 2} {
+			e := base
+			e.Targets = slices.Clone(base.Targets)
+			f := reflect.ValueOf(&e).Elem().Field(i)
+			name := reflect.TypeFor[Entry]().Field(i).Name
+			if !mutate(f, variant) {
+				t.Fatalf("no way to change field %s (%s): teach mutate", name, f.Type())
+			}
+			if e.Equal(base) || base.Equal(e) {
+				t.Errorf("changing %s (variant %d) leaves the entries equal", name, variant)
+			}
+		}
+	}
+	zoned := base
+	zoned.UploadTime = base.UploadTime.In(time.FixedZone("x", 3600))
+	if base.Equal(zoned) {
+		t.Error("an upload time of the same instant in another zone is equal, but manifest.json writes it otherwise")
+	}
 }

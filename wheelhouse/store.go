@@ -71,6 +71,16 @@ type Entry struct {
 	Private        bool      `json:"private,omitempty"`
 }
 
+// Equal reports whether two entries are the same in every field; upload
+// times are the same only in the same location too, as manifest.json
+// writes them with their offset.
+func (e Entry) Equal(o Entry) bool {
+	return e.Filename == o.Filename && e.Project == o.Project && e.Version == o.Version &&
+		e.SHA256 == o.SHA256 && e.Size == o.Size && e.MetadataSHA256 == o.MetadataSHA256 &&
+		e.RequiresPython == o.RequiresPython && e.UploadTime == o.UploadTime && e.Origin == o.Origin &&
+		slices.Equal(e.Targets, o.Targets) && e.Private == o.Private
+}
+
 // IsWheel reports whether the entry is a wheel.
 func (e Entry) IsWheel() bool { return strings.HasSuffix(e.Filename, ".whl") }
 
