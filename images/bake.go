@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -82,6 +84,11 @@ type Request struct {
 	layerDir string
 	remote   Remote
 	progress func(Event)
+
+	// outUse is the bake's hold on its output, an existing OCI layout, and
+	// outFresh says that the output did not exist when the bake began.
+	outUse   *layoutUse
+	outFresh bool
 }
 
 // Option says how Bake works.
@@ -121,13 +128,18 @@ func WithProgress(fn func(Event)) Option {
 const (
 	PhaseBuild = "build" // tarring and compressing layers
 	PhaseWrite = "write" // writing or pushing
+	PhaseWait  = "wait"  // waiting for another larder process (Event.Wait)
 )
 
 // Event is progress: N more bytes done in a phase whose total is Total.
+// A PhaseWait event names in Wait the OCI layout the bake waits for while
+// another larder process uses it, and has Wait "" once the wait ends;
+// it leaves the phase under way as it was.
 type Event struct {
 	Phase string
 	N     int64
 	Total int64
+	Wait  string
 }
 
 // Report says what a bake did (or, dry, would do).
@@ -202,6 +214,13 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 	// The images' manifests and static indexes depend on the entries
 	// alone: they are made while the base and the previous images are
 	// read and the layers planned.
+	// Every OCI layout the bake reads or writes is held until it returns:
+	// no other larder process removes a blob of them meanwhile.
+	release, err := req.useLayouts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	content := layers.Content{Store: req.Store, Path: req.Path}
 	content.Made = content.MakeIndexes(req.Entries, req.Platforms)
 	defer content.Made.Wait()
@@ -262,6 +281,76 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 		return nil, err
 	}
 	return rep, nil
+}
+
+// useLayouts takes a shared hold on every OCI layout the bake reads or
+// writes: its output when it exists (an output that is not a layout is
+// refused before anything is written in it), and the layouts it reads
+// its previous image or base from, when it may make their lock files.
+func (req *Request) useLayouts(ctx context.Context) (release func(), err error) {
+	var held []*layoutUse
+	release = func() {
+		for _, u := range held {
+			u.close()
+		}
+	}
+	seen := map[string]bool{}
+	key := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return filepath.Clean(p)
+	}
+	if out := req.Output; out.Transport == OCI && !req.DryRun {
+		seen[key(out.Path)] = true
+		st, err := os.Stat(out.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			req.outFresh = true
+		case err != nil:
+			return nil, fmt.Errorf("writing %s: %w", out, err)
+		case !st.IsDir():
+			return nil, fmt.Errorf("writing %s: %s exists and is not a folder", out, out.Path)
+		default:
+			if err := checkLayout(out.Path); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", out, err)
+			}
+			if req.outUse, err = useLayout(ctx, out.Path, true, req.waiting); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", out, err)
+			}
+			held = append(held, req.outUse)
+		}
+	}
+	reads := []Ref{req.Output}
+	if !req.NoFrom {
+		reads = append(reads, req.From)
+	}
+	if !req.WheelhouseOnly {
+		reads = append(reads, req.Base)
+	}
+	for _, r := range reads {
+		if r.Transport != OCI || seen[key(r.Path)] {
+			continue
+		}
+		seen[key(r.Path)] = true
+		u, err := useLayout(ctx, r.Path, false, req.waiting)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("reading %s: %w", r, err)
+		}
+		if u != nil {
+			held = append(held, u)
+		}
+	}
+	return release, nil
+}
+
+// waiting tells the progress which layout the bake waits for ("" when
+// the wait ends).
+func (req *Request) waiting(dir string) {
+	if req.progress != nil {
+		req.progress(Event{Phase: PhaseWait, Wait: dir})
+	}
 }
 
 // CheckPath reports a wheelhouse path that an image cannot hold: it must
@@ -436,7 +525,7 @@ func (req Request) write(ctx context.Context, art Artifact) (*WriteResult, error
 			req.progress(Event{Phase: PhaseWrite, N: n, Total: total})
 		}
 	}
-	return Write(ctx, req.Output, art, req.remote, progress)
+	return write(ctx, req.Output, art, req.remote, progress, req.outUse, req.waiting)
 }
 
 // builder makes the layer builder, with progress over the bytes of the
@@ -475,6 +564,11 @@ func previous(ctx context.Context, req Request) (*Source, map[string]v1.Image, e
 	}
 	ref, explicit := req.From, true
 	if ref.IsZero() {
+		// An output layout another bake made after this one began is not
+		// its to refresh: it holds no lock on what it would read.
+		if req.outFresh {
+			return nil, nil, nil
+		}
 		ref, explicit = req.Output, false
 	}
 	src, err := Open(ctx, ref, req.remote)

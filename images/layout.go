@@ -145,58 +145,138 @@ const (
 // existing layout, blobs arrive through temporary files and renames, and
 // index.json (which alone makes them part of the layout) is replaced
 // last, atomically, keeping the other tags. Blobs no tag references any
-// more are removed afterwards.
-func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func(int64)) (res *WriteResult, err error) {
+// more are removed afterwards by the last larder process using the
+// layout. use is the caller's hold on an existing layout (Bake takes it
+// before it reads the previous image); without one, writeLayout takes its
+// own, telling wait when it waits for another larder process.
+func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func(int64), use *layoutUse, wait func(string)) (*WriteResult, error) {
 	if tag == "" {
 		tag = DefaultTag
-	}
-	target := dir
-	st, err := os.Stat(dir)
-	fresh := errors.Is(err, fs.ErrNotExist)
-	switch {
-	case fresh:
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return nil, err
-		}
-		var suffix [6]byte
-		rand.Read(suffix[:])
-		target = dir + ".tmp-" + hex.EncodeToString(suffix[:])
-		if err := os.Mkdir(target, 0o755); err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err != nil {
-				os.RemoveAll(target)
-			}
-		}()
-	case err != nil:
-		return nil, err
-	case !st.IsDir():
-		return nil, fmt.Errorf("%s exists and is not a folder", dir)
-	default:
-		if err := checkLayout(dir); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(target, "blobs", "sha256"), 0o755); err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(target, ociLayoutFile)); err != nil {
-		if err := wheelhouse.WriteFileAtomic(filepath.Join(target, ociLayoutFile), []byte(ociLayoutContent), 0o644); err != nil {
-			return nil, err
-		}
 	}
 	blobs, err := a.blobs()
 	if err != nil {
 		return nil, fmt.Errorf("reading the image: %w", err)
 	}
-	res = &WriteResult{}
+	desc, err := a.descriptor()
+	if err != nil {
+		return nil, err
+	}
+	desc.Annotations = map[string]string{refNameAnnotation: tag}
+	if use == nil {
+		st, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			res, staged, err := writeNewLayout(ctx, dir, blobs, desc, progress)
+			if err != nil || staged == "" {
+				return res, err
+			}
+			// Another writer made the folder first: the blobs, complete in
+			// the staged copy, are linked into its layout from there.
+			defer os.RemoveAll(staged)
+			for i := range blobs {
+				blobs[i].path = filepath.Join(staged, "blobs", blobs[i].digest.Algorithm, blobs[i].digest.Hex)
+				blobs[i].sync = nil
+			}
+			progress = nil
+		case err != nil:
+			return nil, err
+		case !st.IsDir():
+			return nil, fmt.Errorf("%s exists and is not a folder", dir)
+		}
+		if err := checkLayout(dir); err != nil {
+			return nil, err
+		}
+		if use, err = useLayout(ctx, dir, true, wait); err != nil {
+			return nil, err
+		}
+		defer use.close()
+	}
+	if _, err := os.Stat(filepath.Join(dir, ociLayoutFile)); err != nil {
+		if err := wheelhouse.WriteFileAtomic(filepath.Join(dir, ociLayoutFile), []byte(ociLayoutContent), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	res, err := putBlobs(ctx, dir, blobs, progress)
+	if err != nil {
+		return nil, err
+	}
+	res.Digest = desc.Digest
+	release, err := use.lockIndex(ctx, wait)
+	if err != nil {
+		return nil, err
+	}
+	old, err := readIndex(dir)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	for _, d := range old.Manifests {
+		if d.Annotations[refNameAnnotation] != tag {
+			idx.Manifests = append(idx.Manifests, d)
+		}
+	}
+	idx.Manifests = append(idx.Manifests, desc)
+	err = writeIndex(dir, idx)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	if err := use.cleanUp(); err != nil {
+		return nil, fmt.Errorf("removing blobs no tag uses: %w", err)
+	}
+	return res, nil
+}
+
+// writeNewLayout writes a layout holding the artifact alone under a
+// temporary name beside dir, and renames it into place. When another
+// writer made dir meanwhile, the copy stays and staged names it.
+func writeNewLayout(ctx context.Context, dir string, blobs []blob, desc v1.Descriptor, progress func(int64)) (res *WriteResult, staged string, err error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, "", err
+	}
+	target := dir + ".tmp-" + randomSuffix()
+	if err := os.Mkdir(target, 0o755); err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(target)
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(target, ociLayoutFile), []byte(ociLayoutContent), 0o644); err != nil {
+		return nil, "", err
+	}
+	if res, err = putBlobs(ctx, target, blobs, progress); err != nil {
+		return nil, "", err
+	}
+	res.Digest = desc.Digest
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{desc}}
+	if err := writeIndex(target, idx); err != nil {
+		return nil, "", err
+	}
+	if err := os.Rename(target, dir); err != nil {
+		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
+			return res, target, nil
+		}
+		return nil, "", err
+	}
+	return res, "", nil
+}
+
+// putBlobs writes the blobs into the layout in dir, and waits until
+// those linked from elsewhere are on disk: index.json, which makes them
+// part of the layout, comes after.
+func putBlobs(ctx context.Context, dir string, blobs []blob, progress func(int64)) (*WriteResult, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		return nil, err
+	}
 	written := make([]int64, len(blobs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for i, b := range blobs {
 		g.Go(func() error {
-			n, err := writeBlob(gctx, target, b, progress)
+			n, err := writeBlob(gctx, dir, b, progress)
 			written[i] = n
 			return err
 		})
@@ -204,8 +284,6 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	// A linked blob may still be on its way to disk; index.json makes it
-	// part of the layout, so it comes after.
 	for _, b := range blobs {
 		if b.sync != nil {
 			if err := b.sync(); err != nil {
@@ -213,6 +291,7 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 			}
 		}
 	}
+	res := &WriteResult{}
 	for _, n := range written {
 		if n >= 0 {
 			res.Blobs++
@@ -221,45 +300,21 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 			res.Skipped++
 		}
 	}
-	desc, err := a.descriptor()
-	if err != nil {
-		return nil, err
-	}
-	res.Digest = desc.Digest
-	desc.Annotations = map[string]string{refNameAnnotation: tag}
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
-	if !fresh {
-		old, err := readIndex(target)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range old.Manifests {
-			if d.Annotations[refNameAnnotation] != tag {
-				idx.Manifests = append(idx.Manifests, d)
-			}
-		}
-	}
-	idx.Manifests = append(idx.Manifests, desc)
-	data, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := wheelhouse.WriteFileAtomic(filepath.Join(target, indexFile), data, 0o644); err != nil {
-		return nil, err
-	}
-	if fresh {
-		if err := os.Rename(target, dir); err != nil {
-			return nil, err
-		}
-		return res, nil
-	}
-	if err := removeUnreferenced(target, idx); err != nil {
-		return nil, fmt.Errorf("removing blobs no tag uses: %w", err)
-	}
 	return res, nil
 }
 
-// checkLayout accepts an OCI layout, or an empty folder.
+// writeIndex replaces the index.json of the layout in dir, atomically.
+func writeIndex(dir string, idx v1.IndexManifest) error {
+	data, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return wheelhouse.WriteFileAtomic(filepath.Join(dir, indexFile), data, 0o644)
+}
+
+// checkLayout accepts an OCI layout, or a folder holding nothing but what
+// a bake that died before writing oci-layout leaves (its lock files and
+// temporary files).
 func checkLayout(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, ociLayoutFile)); err == nil {
 		return nil
@@ -268,8 +323,10 @@ func checkLayout(dir string) error {
 	if err != nil {
 		return err
 	}
-	if len(ents) > 0 {
-		return fmt.Errorf("%s exists and is not an OCI layout (no %s file): give another folder", dir, ociLayoutFile)
+	for _, e := range ents {
+		if !isLayoutLock(e.Name()) && !isWriteLeftover(e.Name()) {
+			return fmt.Errorf("%s exists and is not an OCI layout (no %s file): give another folder", dir, ociLayoutFile)
+		}
 	}
 	return nil
 }
@@ -357,9 +414,14 @@ type progressWriter func(int64)
 func (p progressWriter) Write(b []byte) (int, error) { p(int64(len(b))); return len(b), nil }
 
 // removeUnreferenced deletes the blobs of a layout that no manifest of its
-// index reaches, and leftovers of interrupted writes older than an hour
-// (a younger one may be another writer's).
+// index reaches, and what interrupted writes left: larder's temporary
+// files at once, other dot-files in blobs/ once older than an hour (a
+// younger one may be another program's). Only the holder of the layout's
+// use lock alone may call it: no live larder process is writing then.
 func removeUnreferenced(dir string, idx v1.IndexManifest) error {
+	if err := removeLeftovers(dir); err != nil {
+		return err
+	}
 	keep := map[string]bool{}
 	var walk func(d v1.Descriptor) error
 	walk = func(d v1.Descriptor) error {
@@ -410,7 +472,7 @@ func removeUnreferenced(dir string, idx v1.IndexManifest) error {
 		if keep[name] {
 			continue
 		}
-		if strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") && !isWriteLeftover(name) {
 			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Hour {
 				continue
 			}

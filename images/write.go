@@ -46,13 +46,21 @@ type WriteResult struct {
 }
 
 // Write writes an artifact to a reference. progress, when set, is called
-// with the bytes written so far (from several goroutines).
+// with the bytes written so far (from several goroutines). Into an OCI
+// layout that other larder processes write at once, each keeps its tag:
+// index.json is merged by one of them at a time.
 func Write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n int64)) (*WriteResult, error) {
+	return write(ctx, ref, a, o, progress, nil, nil)
+}
+
+// write is Write with the caller's hold on an OCI layout output, and
+// what to tell while it waits for another larder process.
+func write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n int64), use *layoutUse, wait func(string)) (*WriteResult, error) {
 	var res *WriteResult
 	var err error
 	switch ref.Transport {
 	case OCI:
-		res, err = writeLayout(ctx, ref.Path, ref.Tag, a, progress)
+		res, err = writeLayout(ctx, ref.Path, ref.Tag, a, progress, use, wait)
 	case DockerArchive:
 		res, err = writeArchive(ctx, ref, a, progress)
 	case Docker:

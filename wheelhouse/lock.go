@@ -113,7 +113,27 @@ func (s *Store) lockManifest() (release func(), err error) {
 func (s *Store) openLockFile(name string) (*os.File, error) {
 	// O_NOFOLLOW: a lock file planted as a link must not make larder
 	// create or truncate a file elsewhere.
-	return os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	return OpenLockFile(filepath.Join(s.dir, name))
+}
+
+// OpenLockFile opens the lock file at path, creating it (mode 0644) when
+// missing and refusing a symbolic link, for another folder larder writes
+// under the store's discipline (an OCI layout). Closing the file releases
+// any lock taken on it.
+func OpenLockFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+}
+
+// TryLockFile takes a flock(2) lock on f, shared or exclusive, without
+// waiting, and reports whether it got it. Changing the lock f holds
+// (shared to exclusive) drops the old one first, even when the new one is
+// not granted. The kernel releases it when f is closed or its process
+// dies, however it dies. Where flock(2) is missing it always succeeds.
+func TryLockFile(f *os.File, exclusive bool) (bool, error) { return tryLock(f, exclusive) }
+
+// WaitLockFile takes a flock(2) lock on f, polling until ctx ends.
+func WaitLockFile(ctx context.Context, f *os.File, exclusive bool) error {
+	return waitLock(ctx, f, exclusive)
 }
 
 // waitLock takes the lock, polling until ctx ends.

@@ -1,0 +1,423 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/internal/wheelhousetest"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// smallSample is a small store of real distributions, pure wheels and a
+// project's wheels for amd64 and arm64, for tests that bake many times.
+func smallSample(t testing.TB) *wheelhouse.Store {
+	t.Helper()
+	var files []*pypitest.File
+	for i := range 4 {
+		files = append(files, wheelhousetest.Dist(t, fmt.Sprintf("pure-project-%02d", i), "1.0", 2000, false, "py3-none-any")...)
+	}
+	files = append(files, wheelhousetest.Dist(t, "numpy", "1.0", 4000, false,
+		"cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64", "cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64")...)
+	return wheelhousetest.Store(t, wheelhousetest.Dir(t), files...)
+}
+
+// layoutRequest is a bake of s onto base into out for one platform, with
+// the folder of built layers kept, which the bakes of a test share as
+// those of one user do.
+func layoutRequest(t testing.TB, s *wheelhouse.Store, base Ref, kept string, out Ref, platform string) Request {
+	t.Helper()
+	req := request(t, s, base, out, platform)
+	req.layerDir = kept
+	return req
+}
+
+// layoutTags reads the tags of a layout's index.json, tag to digest.
+func layoutTags(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	idx, err := readIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, d := range idx.Manifests {
+		out[d.Annotations[refNameAnnotation]] = d.Digest.String()
+	}
+	return out
+}
+
+// checkLayoutHolds checks that the layout in dir tags every image of
+// want (tag to digest) with all its blobs there (go-containerregistry's
+// validate reads every one), that no blob no tag uses nor temporary file
+// is left, and that skopeo and umoci, when installed, read every tag.
+func checkLayoutHolds(t *testing.T, dir string, want map[string]string) {
+	t.Helper()
+	got := layoutTags(t, dir)
+	for tag, d := range want {
+		if got[tag] != d {
+			t.Errorf("tag %s is %q in %s, want %s (tags: %v)", tag, got[tag], dir, d, got)
+		}
+	}
+	checkReadable(t, mustRef(t, "oci:"+dir))
+	idx, err := readIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if err := removeUnreferenced(dir, *idx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	if len(after) != len(names) {
+		t.Errorf("%s held %d blobs, of which only %d are used by a tag or are not leftovers: %v", dir, len(names), len(after), names)
+	}
+	if testing.Short() {
+		return
+	}
+	skopeo, umoci := testenv.Tool(t, "skopeo"), testenv.Tool(t, "umoci")
+	for tag := range want {
+		var raw struct{ SchemaVersion int }
+		if err := json.Unmarshal([]byte(run(t, skopeo, "inspect", "--raw", "oci:"+dir+":"+tag)), &raw); err != nil || raw.SchemaVersion != 2 {
+			t.Errorf("skopeo reads oci:%s:%s as %+v (%v)", dir, tag, raw, err)
+		}
+	}
+	ls := strings.Fields(run(t, umoci, "ls", "--layout", dir))
+	for tag := range want {
+		if !slices.Contains(ls, tag) {
+			t.Errorf("umoci ls lists %v, not %s", ls, tag)
+		}
+	}
+}
+
+func TestTwoBakesIntoOneLayoutBothSucceed(t *testing.T) {
+	testenv.Slow(t, "bakes images, runs skopeo and umoci")
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	cases := []struct {
+		name string
+		// seed is a tag baked into the layout before the two bakes; none
+		// for a layout the two bakes both make.
+		seed string
+	}{
+		{name: "into a folder neither finds", seed: ""},
+		{name: "into an existing layout", seed: "seed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			want := map[string]string{}
+			if c.seed != "" {
+				rep := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":"+c.seed), "linux/amd64"))
+				want[c.seed] = rep.Digest
+			}
+			// Different platforms: the two images share few blobs, so a
+			// clean-up by one may remove blobs of the other. A few rounds,
+			// new tags each: each is a new chance for the two to meet.
+			platforms := []string{"linux/amd64", "linux/arm64"}
+			for round := range 3 {
+				reqs := make([]Request, 2)
+				for i := range reqs {
+					reqs[i] = layoutRequest(t, s, base, kept, mustRef(t, fmt.Sprintf("oci:%s:round-%d-%d", dir, round, i)), platforms[i])
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				reps := make([]*Report, 2)
+				errs := make([]error, 2)
+				var wg sync.WaitGroup
+				for i := range reqs {
+					wg.Go(func() { reps[i], errs[i] = Bake(ctx, reqs[i]) })
+				}
+				wg.Wait()
+				cancel()
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d, bake %d: %v", round, i, err)
+					}
+					want[fmt.Sprintf("round-%d-%d", round, i)] = reps[i].Digest
+				}
+			}
+			checkLayoutHolds(t, dir, want)
+			if leftovers, _ := filepath.Glob(dir + ".tmp-*"); len(leftovers) > 0 {
+				t.Errorf("staged copies left beside the layout: %v", leftovers)
+			}
+		})
+	}
+}
+
+// helperEnv runs the test binary as a second larder process, doing what
+// the JSON helperSpec in it says (TestHelperProcess).
+const helperEnv = "LARDER_IMAGES_HELPER"
+
+type helperSpec struct {
+	// Mode is "bake" (a bake of Wheelhouse onto Base into Output for
+	// Platform, its digest written to Result) or "hold" (a hold on the
+	// layout Output, with a blob written into it and not tagged, and a
+	// temporary file half-written; then Ready is made and the process
+	// waits to be killed).
+	Mode                 string
+	Wheelhouse, Base     string
+	Output, Platform     string
+	IndexBinaries        map[string]string
+	LayerDir             string
+	Result, Ready, Blob  string
+	LeftoverBlobTempName string
+}
+
+// startHelper starts the test binary as a helper process.
+func startHelper(t *testing.T, spec helperSpec) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(spec)
+	cmd := exec.Command(self, "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"="+string(data))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd
+}
+
+// TestHelperProcess is the second larder process of the tests below.
+func TestHelperProcess(t *testing.T) {
+	data := os.Getenv(helperEnv)
+	if data == "" {
+		return // only the tests below run it, as a child
+	}
+	var spec helperSpec
+	if err := json.Unmarshal([]byte(data), &spec); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	switch spec.Mode {
+	case "bake":
+		st, err := wheelhouse.Open(spec.Wheelhouse)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := Request{
+			Store: st, Entries: st.Entries(), Platforms: []string{spec.Platform},
+			Base: mustRef(t, spec.Base), Output: mustRef(t, spec.Output),
+			IndexBinaries: spec.IndexBinaries, IndexConfig: []byte(`{"wheelhouse":"/wheelhouse"}`),
+			IndexURL: "http://127.0.0.1:3141/simple/", layerDir: spec.LayerDir,
+			Created: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), Version: "test", LockSHA256: strings.Repeat("a", 64),
+		}
+		rep, err := Bake(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(spec.Result, []byte(rep.Digest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	case "hold":
+		u, err := useLayout(ctx, spec.Output, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer u.close()
+		blobs := filepath.Join(spec.Output, "blobs", "sha256")
+		if err := os.WriteFile(filepath.Join(blobs, spec.Blob), []byte("in flight"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(blobs, spec.LeftoverBlobTempName), []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(spec.Ready, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute) // killed long before
+	default:
+		t.Fatalf("helper mode %q", spec.Mode)
+	}
+}
+
+func TestBakesInTwoProcessesIntoOneLayoutBothSucceed(t *testing.T) {
+	testenv.Slow(t, "bakes images in two processes, runs skopeo and umoci")
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	bins := indexBinaries(t)
+	for round := range 2 {
+		dir := filepath.Join(t.TempDir(), "out")
+		if round == 1 {
+			bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":seed"), "linux/amd64"))
+		}
+		result := filepath.Join(t.TempDir(), "digest")
+		child := startHelper(t, helperSpec{Mode: "bake", Wheelhouse: s.Dir(), Base: base.String(),
+			Output: "oci:" + dir + ":child", Platform: "linux/arm64", IndexBinaries: bins,
+			LayerDir: kept, Result: result})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		rep, err := Bake(ctx, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":parent"), "linux/amd64"))
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: the bake in this process: %v", round, err)
+		}
+		if err := child.Wait(); err != nil {
+			t.Fatalf("round %d: the bake in the other process: %v", round, err)
+		}
+		d, err := os.ReadFile(result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"parent": rep.Digest, "child": string(d)}
+		if round == 1 {
+			want["seed"] = layoutTags(t, dir)["seed"]
+		}
+		checkLayoutHolds(t, dir, want)
+	}
+}
+
+func TestCleanUpKeepsALiveLarderBlobsAndAKilledOneBlocksNothing(t *testing.T) {
+	testenv.Slow(t, "bakes images")
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	dir := filepath.Join(t.TempDir(), "out")
+	first := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
+
+	// Another larder process uses the layout: it has written a blob it
+	// has not yet tagged, and is writing another.
+	h, _, _ := v1.SHA256(strings.NewReader("in flight"))
+	temp := "." + strings.Repeat("b", 64) + ".0123456789ab.tmp"
+	ready := filepath.Join(t.TempDir(), "ready")
+	child := startHelper(t, helperSpec{Mode: "hold", Output: dir, Ready: ready, Blob: h.Hex, LeftoverBlobTempName: temp})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the helper never took the layout")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"))
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	for _, name := range []string{h.Hex, temp} {
+		if _, err := os.Stat(filepath.Join(blobs, name)); err != nil {
+			t.Errorf("a bake's clean-up removed %s, which a live larder process wrote: %v", name, err)
+		}
+	}
+
+	// Killed midway (SIGKILL: nothing of its own runs), it holds the
+	// layout no more: the next bake neither waits nor keeps its files.
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var waited []string
+	var mu sync.Mutex
+	third, err := Bake(ctx, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), WithProgress(func(e Event) {
+		if e.Phase == PhaseWait {
+			mu.Lock()
+			waited = append(waited, e.Wait)
+			mu.Unlock()
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(waited) > 0 {
+		t.Errorf("the bake after a killed one waited for %v", waited)
+	}
+	for _, name := range []string{h.Hex, temp} {
+		if _, err := os.Stat(filepath.Join(blobs, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s, left by a killed larder process, is still in the layout (%v)", name, err)
+		}
+	}
+	if third.Digest != second.Digest {
+		t.Errorf("the same bake again gave %s, then %s", second.Digest, third.Digest)
+	}
+	checkLayoutHolds(t, dir, map[string]string{"first": first.Digest, "second": second.Digest})
+}
+
+func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
+	testenv.Slow(t, "bakes images")
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	dir := filepath.Join(t.TempDir(), "out")
+	bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
+
+	// Another larder removing the blobs no tag uses holds the layout
+	// alone (flock: another open file is another holder, in this process
+	// or any other).
+	hold := func() *os.File {
+		f, err := wheelhouse.OpenLockFile(filepath.Join(dir, layoutUseLock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := wheelhouse.TryLockFile(f, true); err != nil || !ok {
+			t.Fatalf("locking %s: %v %v", f.Name(), ok, err)
+		}
+		return f
+	}
+	var mu sync.Mutex
+	var waited []string
+	progress := WithProgress(func(e Event) {
+		if e.Phase == PhaseWait {
+			mu.Lock()
+			waited = append(waited, e.Wait)
+			mu.Unlock()
+		}
+	})
+	f := hold()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, err := Bake(ctx, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), progress)
+	cancel()
+	f.Close()
+	if err == nil || !strings.Contains(err.Error(), dir) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a bake that gave up waiting says %v, want the layout named and the deadline", err)
+	}
+	if _, ok := layoutTags(t, dir)["second"]; ok {
+		t.Error("a bake that gave up waiting tagged its image")
+	}
+
+	// Released while the bake waits: it goes on and succeeds.
+	mu.Lock()
+	waited = nil
+	mu.Unlock()
+	f = hold()
+	done := make(chan struct{})
+	time.AfterFunc(300*time.Millisecond, func() { f.Close(); close(done) })
+	rep, err := Bake(context.Background(), layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), progress)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(waited, []string{dir, ""}) {
+		t.Errorf("the bake told of its waits as %q, want %q", waited, []string{dir, ""})
+	}
+	if got := layoutTags(t, dir)["second"]; got != rep.Digest {
+		t.Errorf("tag second is %q, want %s", got, rep.Digest)
+	}
+}
