@@ -286,11 +286,18 @@ type bakeProgress struct {
 	phase       string
 	done, total int64
 	since       time.Time
+	// waiting is the OCI layout the bake waits for, while another larder
+	// process uses it.
+	waiting string
 }
 
 func (p *bakeProgress) event(e images.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Phase == images.PhaseWait {
+		p.waiting = e.Wait
+		return
+	}
 	if e.Phase != p.phase {
 		p.phase, p.done, p.since = e.Phase, 0, time.Now()
 	}
@@ -301,6 +308,9 @@ func (p *bakeProgress) event(e images.Event) {
 func (p *bakeProgress) line() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.waiting != "" {
+		return fmt.Sprintf("waiting for another larder process using %s", p.waiting)
+	}
 	switch p.phase {
 	case images.PhaseBuild:
 		return fmt.Sprintf("building layers: %s of %s", bytesize.Format(p.done), bytesize.Format(p.total))
