@@ -184,7 +184,7 @@ func fix(img v1.Image, cf *v1.ConfigFile, ls []v1.Layer) (v1.Image, error) {
 	}
 	if mt := m.Config.MediaType; mt != types.OCIConfigJSON && mt != types.DockerConfigJSON {
 		// mutate would keep such a config's bytes, and drop cf.
-		return nil, fmt.Errorf("writing the image config: the image's config is %s, not an image config", mt)
+		return nil, fmt.Errorf("writing the image config: the image's config is %q, not an image config", mt)
 	}
 	if f.rawConf, err = json.Marshal(cf); err != nil {
 		return nil, fmt.Errorf("writing the image config: %w", err)

@@ -188,6 +188,14 @@ func TestFixGivesWhatMutateConfigFileGives(t *testing.T) {
 		{"an OCI image made of a Docker one, with a layer added", withLayers},
 		{"an image whose manifest carries its config's data", withData},
 		{"a Docker schema 2 image", func(t *testing.T) v1.Image { return baseImage(t, "amd64") }},
+		{"an OCI image with a subject and annotations", func(t *testing.T) v1.Image {
+			subject, err := ociBase(t).Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := mutate.Annotations(ociBase(t), map[string]string{"org.example": "x"}).(v1.Image)
+			return mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: subject, Size: 1}).(v1.Image)
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			img := tt.img(t)

@@ -196,3 +196,37 @@ func TestAKeyedRecordGivesTheDeltaThePagesDigestsGive(t *testing.T) {
 		})
 	}
 }
+
+// TestAnIndexMadeAheadIsUsedOnlyForTheVeryEntriesThePlanHas: the plan's
+// entries differ from those the index was made from (by a hash, or by
+// an upload time's zone, which manifest.json shows) and it is made
+// afresh; entries that differ only where no file of the index shows it
+// (no targets, nil or empty) take it.
+func TestAnIndexMadeAheadIsUsedOnlyForTheVeryEntriesThePlanHas(t *testing.T) {
+	made := sdistEntries(20)
+	made[3].UploadTime = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	made[4].Targets = []string{}
+	c := Content{}
+	c.Made = c.MakeIndexes(made, []string{"linux/amd64"})
+	for _, tc := range []struct {
+		name string
+		edit func([]wheelhouse.Entry)
+		used bool
+	}{
+		{"the same entries", func([]wheelhouse.Entry) {}, true},
+		{"empty targets given as none", func(es []wheelhouse.Entry) { es[4].Targets = nil }, true},
+		{"another hash", func(es []wheelhouse.Entry) { es[7].SHA256 = strings.Repeat("cd", 32) }, false},
+		{"an upload time in another zone", func(es []wheelhouse.Entry) {
+			es[3].UploadTime = es[3].UploadTime.In(time.FixedZone("x", 3600))
+		}, false},
+		{"a file given twice in place of another", func(es []wheelhouse.Entry) { es[19] = es[18] }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := slices.Clone(made)
+			tc.edit(plan)
+			if _, ok := c.Made.index("linux/amd64", plan); ok != tc.used {
+				t.Errorf("the index made ahead is used: %t, want %t", ok, tc.used)
+			}
+		})
+	}
+}
