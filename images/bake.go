@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -87,7 +88,7 @@ type Request struct {
 
 	// outUse is the bake's hold on its output, an existing OCI layout, and
 	// outFresh says that the output did not exist when the bake began.
-	outUse   *layoutUse
+	outUse   *ocilayout.Use
 	outFresh bool
 }
 
@@ -288,10 +289,10 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 // refused before anything is written in it), and the layouts it reads
 // its previous image or base from, when it may make their lock files.
 func (req *Request) useLayouts(ctx context.Context) (release func(), err error) {
-	var held []*layoutUse
+	var held []*ocilayout.Use
 	release = func() {
 		for _, u := range held {
-			u.close()
+			u.Close()
 		}
 	}
 	seen := map[string]bool{}
@@ -312,10 +313,10 @@ func (req *Request) useLayouts(ctx context.Context) (release func(), err error) 
 		case !st.IsDir():
 			return nil, fmt.Errorf("writing %s: %s exists and is not a folder", out, out.Path)
 		default:
-			if err := checkLayout(out.Path); err != nil {
+			if err := ocilayout.Check(out.Path); err != nil {
 				return nil, fmt.Errorf("writing %s: %w", out, err)
 			}
-			if req.outUse, err = useLayout(ctx, out.Path, true, req.waiting); err != nil {
+			if req.outUse, err = ocilayout.Take(ctx, out.Path, true, req.waiting); err != nil {
 				return nil, fmt.Errorf("writing %s: %w", out, err)
 			}
 			held = append(held, req.outUse)
@@ -333,7 +334,7 @@ func (req *Request) useLayouts(ctx context.Context) (release func(), err error) 
 			continue
 		}
 		seen[key(r.Path)] = true
-		u, err := useLayout(ctx, r.Path, false, req.waiting)
+		u, err := ocilayout.Take(ctx, r.Path, false, req.waiting)
 		if err != nil {
 			release()
 			return nil, fmt.Errorf("reading %s: %w", r, err)

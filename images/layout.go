@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
 
@@ -134,12 +133,6 @@ func (a Artifact) descriptor() (v1.Descriptor, error) {
 	return d, err
 }
 
-const (
-	ociLayoutFile    = "oci-layout"
-	ociLayoutContent = `{"imageLayoutVersion":"1.0.0"}`
-	indexFile        = "index.json"
-)
-
 // writeLayout writes an artifact into an OCI layout folder under a tag. A
 // new folder is made under a temporary name and renamed into place; in an
 // existing layout, blobs arrive through temporary files and renames, and
@@ -149,7 +142,7 @@ const (
 // layout. use is the caller's hold on an existing layout (Bake takes it
 // before it reads the previous image); without one, writeLayout takes its
 // own, telling wait when it waits for another larder process.
-func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func(int64), use *layoutUse, wait func(string)) (*WriteResult, error) {
+func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func(int64), use *ocilayout.Use, wait func(string)) (*WriteResult, error) {
 	if tag == "" {
 		tag = DefaultTag
 	}
@@ -162,19 +155,23 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 		return nil, err
 	}
 	desc.Annotations = map[string]string{refNameAnnotation: tag}
+	// What bakes killed while making this layout left beside it.
+	ocilayout.RemoveStale(dir)
 	if use == nil {
 		st, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			res, staged, err := writeNewLayout(ctx, dir, blobs, desc, progress)
-			if err != nil || staged == "" {
+			if err != nil || staged == nil {
 				return res, err
 			}
 			// Another writer made the folder first: the blobs, complete in
-			// the staged copy, are linked into its layout from there.
-			defer os.RemoveAll(staged)
+			// the staged copy, are linked into its layout from there; the
+			// copy is held until it is removed.
+			defer staged.Close()
+			defer os.RemoveAll(staged.Dir())
 			for i := range blobs {
-				blobs[i].path = filepath.Join(staged, "blobs", blobs[i].digest.Algorithm, blobs[i].digest.Hex)
+				blobs[i].path = filepath.Join(staged.Dir(), "blobs", blobs[i].digest.Algorithm, blobs[i].digest.Hex)
 				blobs[i].sync = nil
 			}
 			progress = nil
@@ -183,85 +180,84 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 		case !st.IsDir():
 			return nil, fmt.Errorf("%s exists and is not a folder", dir)
 		}
-		if err := checkLayout(dir); err != nil {
+		if err := ocilayout.Check(dir); err != nil {
 			return nil, err
 		}
-		if use, err = useLayout(ctx, dir, true, wait); err != nil {
+		if use, err = ocilayout.Take(ctx, dir, true, wait); err != nil {
 			return nil, err
 		}
-		defer use.close()
+		defer use.Close()
 	}
-	if _, err := os.Stat(filepath.Join(dir, ociLayoutFile)); err != nil {
-		if err := wheelhouse.WriteFileAtomic(filepath.Join(dir, ociLayoutFile), []byte(ociLayoutContent), 0o644); err != nil {
-			return nil, err
-		}
+	if err := ocilayout.WriteLayoutFile(dir); err != nil {
+		return nil, err
 	}
 	res, err := putBlobs(ctx, dir, blobs, progress)
 	if err != nil {
 		return nil, err
 	}
 	res.Digest = desc.Digest
-	release, err := use.lockIndex(ctx, wait)
-	if err != nil {
-		return nil, err
-	}
-	old, err := readIndex(dir)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
-	for _, d := range old.Manifests {
-		if d.Annotations[refNameAnnotation] != tag {
-			idx.Manifests = append(idx.Manifests, d)
+	err = use.UpdateIndex(ctx, wait, func(idx *v1.IndexManifest) error {
+		kept := idx.Manifests[:0:0]
+		for _, d := range idx.Manifests {
+			if d.Annotations[refNameAnnotation] != tag {
+				kept = append(kept, d)
+			}
 		}
-	}
-	idx.Manifests = append(idx.Manifests, desc)
-	err = writeIndex(dir, idx)
-	release()
+		*idx = v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: append(kept, desc)}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := use.cleanUp(); err != nil {
+	err = use.CleanUp(func() error {
+		idx, err := ocilayout.ReadIndex(dir)
+		if err != nil {
+			return err
+		}
+		return removeUnreferenced(dir, *idx)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("removing blobs no tag uses: %w", err)
 	}
 	return res, nil
 }
 
-// writeNewLayout writes a layout holding the artifact alone under a
-// temporary name beside dir, and renames it into place. When another
-// writer made dir meanwhile, the copy stays and staged names it.
-func writeNewLayout(ctx context.Context, dir string, blobs []blob, desc v1.Descriptor, progress func(int64)) (res *WriteResult, staged string, err error) {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, "", err
+// writeNewLayout writes a layout holding the artifact alone in a staging
+// folder beside dir (ocilayout.Stage), and renames it into place. When
+// another writer made dir meanwhile, the copy stays, held, and staged is
+// the hold on it.
+func writeNewLayout(ctx context.Context, dir string, blobs []blob, desc v1.Descriptor, progress func(int64)) (res *WriteResult, staged *ocilayout.Use, err error) {
+	hold, err := ocilayout.Stage(dir)
+	if err != nil {
+		return nil, nil, err
 	}
-	target := dir + ".tmp-" + randomSuffix()
-	if err := os.Mkdir(target, 0o755); err != nil {
-		return nil, "", err
-	}
+	target := hold.Dir()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(target)
 		}
+		if staged == nil {
+			hold.Close()
+		}
 	}()
-	if err := os.WriteFile(filepath.Join(target, ociLayoutFile), []byte(ociLayoutContent), 0o644); err != nil {
-		return nil, "", err
+	if err := os.WriteFile(filepath.Join(target, ocilayout.LayoutFile), []byte(ocilayout.LayoutContent), 0o644); err != nil {
+		return nil, nil, err
 	}
 	if res, err = putBlobs(ctx, target, blobs, progress); err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	res.Digest = desc.Digest
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{desc}}
-	if err := writeIndex(target, idx); err != nil {
-		return nil, "", err
+	if err := ocilayout.WriteIndex(target, idx); err != nil {
+		return nil, nil, err
 	}
 	if err := os.Rename(target, dir); err != nil {
 		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
-			return res, target, nil
+			return res, hold, nil
 		}
-		return nil, "", err
+		return nil, nil, err
 	}
-	return res, "", nil
+	return res, nil, nil
 }
 
 // putBlobs writes the blobs into the layout in dir, and waits until
@@ -301,50 +297,6 @@ func putBlobs(ctx context.Context, dir string, blobs []blob, progress func(int64
 		}
 	}
 	return res, nil
-}
-
-// writeIndex replaces the index.json of the layout in dir, atomically.
-func writeIndex(dir string, idx v1.IndexManifest) error {
-	data, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return err
-	}
-	return wheelhouse.WriteFileAtomic(filepath.Join(dir, indexFile), data, 0o644)
-}
-
-// checkLayout accepts an OCI layout, or a folder holding nothing but what
-// a bake that died before writing oci-layout leaves (its lock files and
-// temporary files).
-func checkLayout(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, ociLayoutFile)); err == nil {
-		return nil
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if !isLayoutLock(e.Name()) && !isWriteLeftover(e.Name()) {
-			return fmt.Errorf("%s exists and is not an OCI layout (no %s file): give another folder", dir, ociLayoutFile)
-		}
-	}
-	return nil
-}
-
-func readIndex(dir string) (*v1.IndexManifest, error) {
-	f, err := os.Open(filepath.Join(dir, indexFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &v1.IndexManifest{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	im, err := v1.ParseIndexManifest(f)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, indexFile), err)
-	}
-	return im, nil
 }
 
 // writeBlob puts a blob into a layout: nothing when a file of the right
@@ -419,7 +371,7 @@ func (p progressWriter) Write(b []byte) (int, error) { p(int64(len(b))); return 
 // younger one may be another program's). Only the holder of the layout's
 // use lock alone may call it: no live larder process is writing then.
 func removeUnreferenced(dir string, idx v1.IndexManifest) error {
-	if err := removeLeftovers(dir); err != nil {
+	if err := ocilayout.RemoveLeftovers(dir); err != nil {
 		return err
 	}
 	keep := map[string]bool{}
@@ -472,7 +424,7 @@ func removeUnreferenced(dir string, idx v1.IndexManifest) error {
 		if keep[name] {
 			continue
 		}
-		if strings.HasPrefix(name, ".") && !isWriteLeftover(name) {
+		if strings.HasPrefix(name, ".") && !ocilayout.IsWriteLeftover(name) {
 			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Hour {
 				continue
 			}

@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
@@ -49,7 +50,7 @@ func layoutRequest(t testing.TB, s *wheelhouse.Store, base Ref, kept string, out
 // layoutTags reads the tags of a layout's index.json, tag to digest.
 func layoutTags(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	idx, err := readIndex(dir)
+	idx, err := ocilayout.ReadIndex(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func checkLayoutHolds(t *testing.T, dir string, want map[string]string) {
 		}
 	}
 	checkReadable(t, mustRef(t, "oci:"+dir))
-	idx, err := readIndex(dir)
+	idx, err := ocilayout.ReadIndex(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +236,11 @@ func TestHelperProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	case "hold":
-		u, err := useLayout(ctx, spec.Output, true, nil)
+		u, err := ocilayout.Take(ctx, spec.Output, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer u.close()
+		defer u.Close()
 		blobs := filepath.Join(spec.Output, "blobs", "sha256")
 		if err := os.WriteFile(filepath.Join(blobs, spec.Blob), []byte("in flight"), 0o644); err != nil {
 			t.Fatal(err)
@@ -370,7 +371,7 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 	// alone (flock: another open file is another holder, in this process
 	// or any other).
 	hold := func() *os.File {
-		f, err := wheelhouse.OpenLockFile(filepath.Join(dir, layoutUseLock))
+		f, err := wheelhouse.OpenLockFile(filepath.Join(dir, ocilayout.UseLock))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -419,5 +420,38 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 	}
 	if got := layoutTags(t, dir)["second"]; got != rep.Digest {
 		t.Errorf("tag second is %q, want %s", got, rep.Digest)
+	}
+}
+
+func TestABakeRemovesTheStagingFolderABakeKilledMakingTheLayoutLeft(t *testing.T) {
+	testenv.Slow(t, "bakes images")
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	for _, exists := range []bool{false, true} {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "out")
+		if exists {
+			bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
+		}
+		// A killed bake's staging folder: its lock file is there and no
+		// process holds it. Another layout's is not this bake's to remove.
+		dead := filepath.Join(parent, "out.tmp-0123456789ab")
+		other := filepath.Join(parent, "other.tmp-0123456789ab")
+		for _, p := range []string{dead, other} {
+			if err := os.MkdirAll(filepath.Join(p, "blobs", "sha256"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(p, ocilayout.UseLock), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"))
+		if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("layout existed %v: the staging folder of a killed bake is still beside it (%v)", exists, err)
+		}
+		if _, err := os.Stat(other); err != nil {
+			t.Errorf("layout existed %v: another layout's staging folder was removed: %v", exists, err)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
@@ -55,7 +56,7 @@ func Write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n i
 
 // write is Write with the caller's hold on an OCI layout output, and
 // what to tell while it waits for another larder process.
-func write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n int64), use *layoutUse, wait func(string)) (*WriteResult, error) {
+func write(ctx context.Context, ref Ref, a Artifact, o Remote, progress func(n int64), use *ocilayout.Use, wait func(string)) (*WriteResult, error) {
 	var res *WriteResult
 	var err error
 	switch ref.Transport {

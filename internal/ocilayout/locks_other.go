@@ -1,0 +1,7 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package ocilayout
+
+// locksWork says that flock(2) is missing here: every lock is granted, so
+// a staging folder's lock proves nothing and only its age counts.
+const locksWork = false

@@ -1,0 +1,404 @@
+// Package ocilayout is how larder processes share an OCI image layout on
+// disk. The images a bake writes (package images) and the shared cache
+// kept in a layout (package images/registrycache, oci:DIR) both follow
+// it, so that two larder processes at once, in any mix, each keep their
+// tags and blobs, and no reader sees a half-written index.json.
+//
+// Two lock files sit at the top of a layout. They are dot-files beside
+// oci-layout and index.json, which readers of a layout (skopeo, umoci,
+// BuildKit, go-containerregistry) do not look at, and no clean-up removes
+// (it looks in blobs/ and at larder's own temporary files only). Two,
+// because flock(2) cannot hold a shared and an exclusive lock on one file
+// at once:
+//
+//   - UseLock is held shared by every process that reads or writes the
+//     layout, for as long as it does (a bake's previous image, even its
+//     base, may be read from the layout until its write ends; a push's
+//     blobs are untagged until its manifest is tagged), and exclusively by
+//     the removal of blobs no tag references: such a blob may be one
+//     another live larder process has written and not yet tagged, or is
+//     still reading. So the last process out cleans up.
+//   - IndexLock is held exclusively for the read-modify-write of
+//     index.json, so that two writers of different tags both keep theirs.
+//     index.json itself is only ever replaced whole, by a rename.
+//
+// The kernel releases both when their holder dies, however it dies: a
+// killed larder never blocks the next one.
+package ocilayout
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// The files of a layout, and larder's lock files in it.
+const (
+	LayoutFile    = "oci-layout"
+	LayoutContent = `{"imageLayoutVersion":"1.0.0"}`
+	IndexFile     = "index.json"
+	UseLock       = ".larder.lock"
+	IndexLock     = ".larder-index.lock"
+)
+
+// Use is a process's shared hold on a layout's UseLock. A nil *Use holds
+// nothing.
+type Use struct {
+	dir string
+	f   *os.File
+}
+
+// Take takes a shared hold on the layout in dir, waiting (and telling
+// wait, when set, the folder, then "") while another larder process
+// cleans it up, until ctx ends. A layout only read (write false) whose
+// lock file cannot be made (a read-only folder, or one that is not a
+// layout at all) is read without a hold: nil, no error.
+func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use, error) {
+	if !write {
+		if st, err := os.Stat(filepath.Join(dir, LayoutFile)); err != nil || !st.Mode().IsRegular() {
+			return nil, nil
+		}
+	}
+	f, err := wheelhouse.OpenLockFile(filepath.Join(dir, UseLock))
+	if err != nil {
+		if !write {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("locking the OCI layout %s: %w", dir, err)
+	}
+	if err := lockWaiting(ctx, f, false, dir, wait); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Use{dir: dir, f: f}, nil
+}
+
+// lockWaiting takes the lock on f: at once when it is free, else telling
+// wait, when set, which folder it waits for, until ctx ends.
+func lockWaiting(ctx context.Context, f *os.File, exclusive bool, dir string, wait func(string)) error {
+	ok, err := wheelhouse.TryLockFile(f, exclusive)
+	if err == nil && !ok {
+		if wait != nil {
+			wait(dir)
+			defer wait("")
+		}
+		err = wheelhouse.WaitLockFile(ctx, f, exclusive)
+	}
+	if err != nil {
+		return fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Dir is the folder held.
+func (u *Use) Dir() string { return u.dir }
+
+// LockIndex holds the layout's index lock until release is called: one
+// process at a time reads, merges and writes index.json.
+func (u *Use) LockIndex(ctx context.Context, wait func(string)) (release func(), err error) {
+	f, err := wheelhouse.OpenLockFile(filepath.Join(u.dir, IndexLock))
+	if err != nil {
+		return nil, fmt.Errorf("locking the index of the OCI layout %s: %w", u.dir, err)
+	}
+	if err := lockWaiting(ctx, f, true, u.dir, wait); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// UpdateIndex reads index.json (none is an empty index), lets change
+// edit it, and replaces it atomically, all under the index lock: a tag
+// another process writes meanwhile is kept. Nothing is written when
+// change fails.
+func (u *Use) UpdateIndex(ctx context.Context, wait func(string), change func(*v1.IndexManifest) error) error {
+	release, err := u.LockIndex(ctx, wait)
+	if err != nil {
+		return err
+	}
+	defer release()
+	idx, err := ReadIndex(u.dir)
+	if err != nil {
+		return err
+	}
+	if err := change(idx); err != nil {
+		return err
+	}
+	return WriteIndex(u.dir, *idx)
+}
+
+// CleanUp ends the hold. When no other larder process uses the layout,
+// it first runs clean (which removes what no tag references, reading
+// index.json again: others may have written it since); otherwise the
+// last of those processes will.
+func (u *Use) CleanUp(clean func() error) error {
+	defer u.Close()
+	// Asking for the lock alone drops the shared hold first, granted or
+	// not: two finishing at once cannot both miss it.
+	ok, err := wheelhouse.TryLockFile(u.f, true)
+	if err != nil || !ok {
+		return nil
+	}
+	return clean()
+}
+
+// Close releases the hold, if any.
+func (u *Use) Close() {
+	if u != nil && u.f != nil {
+		u.f.Close()
+		u.f = nil
+	}
+}
+
+// IsLock says whether name is one of the lock files of a layout.
+func IsLock(name string) bool { return name == UseLock || name == IndexLock }
+
+// IsWriteLeftover says whether name is a temporary file larder writes in
+// a layout (".<name>.<random>.tmp": a blob's, index.json's,
+// oci-layout's), left there only by a writer that died.
+func IsWriteLeftover(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") && len(name) > len("..tmp")
+}
+
+// RemoveLeftovers removes the temporary files that writers who died left
+// at the top of the layout. Only the holder of the use lock alone may
+// call it.
+func RemoveLeftovers(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && IsWriteLeftover(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Check accepts an OCI layout, or a folder holding nothing but what a
+// writer that died before writing oci-layout leaves (its lock files and
+// temporary files).
+func Check(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, LayoutFile)); err == nil {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !IsLock(e.Name()) && !IsWriteLeftover(e.Name()) {
+			return fmt.Errorf("%s exists and is not an OCI layout (no %s file): give another folder", dir, LayoutFile)
+		}
+	}
+	return nil
+}
+
+// WriteLayoutFile writes oci-layout into dir when it is missing
+// (atomically: every writer writes the same bytes).
+func WriteLayoutFile(dir string) error {
+	p := filepath.Join(dir, LayoutFile)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	return wheelhouse.WriteFileAtomic(p, []byte(LayoutContent), 0o644)
+}
+
+// ReadIndex reads the index.json of the layout in dir; a layout without
+// one has an empty index.
+func ReadIndex(dir string) (*v1.IndexManifest, error) {
+	f, err := os.Open(filepath.Join(dir, IndexFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &v1.IndexManifest{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	im, err := v1.ParseIndexManifest(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, IndexFile), err)
+	}
+	return im, nil
+}
+
+// WriteIndex replaces the index.json of the layout in dir, atomically.
+func WriteIndex(dir string, idx v1.IndexManifest) error {
+	data, err := json.MarshalIndent(idx, "", "  ")
+	if err != nil {
+		return err
+	}
+	return wheelhouse.WriteFileAtomic(filepath.Join(dir, IndexFile), data, 0o644)
+}
+
+// A new layout is written in a staging folder beside it, named after it,
+// ".tmp-" and stagingRandom random hex digits, and renamed into place.
+const (
+	stagingInfix  = ".tmp-"
+	stagingRandom = 12
+)
+
+// StaleAfter is how long a staging folder without a lock file (made by a
+// larder from before these locks, or by one killed between making the
+// folder and its lock) must have gone unchanged before RemoveStale takes
+// its writer for dead.
+const StaleAfter = time.Hour
+
+// Stage makes the staging folder a new layout for dir is written in
+// before it is renamed to dir, and returns a hold on it: its own UseLock,
+// held shared from the moment the folder has one, so that RemoveStale
+// leaves the folder alone while this process lives. The lock file moves
+// with the folder; Close the hold once the folder is renamed or removed.
+func Stage(dir string) (*Use, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	for {
+		var b [stagingRandom / 2]byte
+		_, _ = rand.Read(b[:])
+		target := dir + stagingInfix + hex.EncodeToString(b[:])
+		err := os.Mkdir(target, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		u, err := holdStaged(target)
+		if err != nil {
+			os.RemoveAll(target)
+			return nil, err
+		}
+		return u, nil
+	}
+}
+
+// holdStaged gives a staging folder just made its UseLock, locked before
+// it has that name: it is made and locked under a temporary name, then
+// renamed (the lock goes with the file). So RemoveStale never finds the
+// lock file of a live writer free; until then it finds none, and goes by
+// the folder's age.
+func holdStaged(target string) (*Use, error) {
+	f, err := wheelhouse.CreateTemp(target, UseLock+".*.tmp", 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", target, err)
+	}
+	ok, err := wheelhouse.TryLockFile(f, false)
+	if err == nil && !ok {
+		err = errors.New("a lock file no other process knows of is locked")
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(target, UseLock))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("locking %s: %w", target, err)
+	}
+	return &Use{dir: target, f: f}, nil
+}
+
+// RemoveStale removes the staging folders beside dir of a layout by that
+// name (dir.tmp- and 12 hex digits: no other name, no link) whose writer
+// is dead, and returns those it removed. A writer is provably dead when
+// this process gets the folder's UseLock alone: every live writer holds
+// it shared from the moment the folder has it (Stage), and the kernel
+// releases it when its holder dies, however it dies. A folder without a lock file (or
+// where flock(2) is missing) is taken for dead only when nothing in it
+// changed for StaleAfter. It is best-effort: what it cannot read or
+// remove stays, for the next write.
+func RemoveStale(dir string) []string {
+	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), base+stagingInfix)
+		if !ok || !e.IsDir() || !isLowerHex(rest, stagingRandom) {
+			continue
+		}
+		p := filepath.Join(parent, e.Name())
+		if removeIfDead(p) {
+			removed = append(removed, p)
+		}
+	}
+	return removed
+}
+
+// removeIfDead removes the staging folder p if its writer is dead.
+func removeIfDead(p string) bool {
+	lock := filepath.Join(p, UseLock)
+	st, err := os.Lstat(lock)
+	if err == nil && st.Mode().IsRegular() && locksWork {
+		// Opened, not created: a folder whose lock file is gone is not
+		// given another.
+		f, err := os.OpenFile(lock, os.O_RDWR, 0)
+		if err != nil {
+			return false
+		}
+		defer f.Close() // after the removal, not before
+		if ok, err := wheelhouse.TryLockFile(f, true); err != nil || !ok {
+			return false
+		}
+		return os.RemoveAll(p) == nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if time.Since(lastChange(p)) < StaleAfter {
+		return false
+	}
+	return os.RemoveAll(p) == nil
+}
+
+// lastChange is when anything in a staging folder last changed: the
+// folder, blobs/, blobs/sha256/ and the files in it (a blob being
+// written changes its temporary file). Zero time when none can be read.
+func lastChange(p string) time.Time {
+	var last time.Time
+	see := func(path string) []fs.DirEntry {
+		if st, err := os.Lstat(path); err == nil && st.ModTime().After(last) {
+			last = st.ModTime()
+		}
+		ents, _ := os.ReadDir(path)
+		return ents
+	}
+	see(p)
+	see(filepath.Join(p, "blobs"))
+	blobs := filepath.Join(p, "blobs", "sha256")
+	for _, e := range see(blobs) {
+		if info, err := e.Info(); err == nil && info.ModTime().After(last) {
+			last = info.ModTime()
+		}
+	}
+	return last
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

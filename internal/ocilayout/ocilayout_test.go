@@ -1,0 +1,192 @@
+package ocilayout_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/ocilayout"
+	"github.com/larder-build/larder/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// stageEnv makes the test binary a larder process that stages a new
+// layout for the folder it names, says so by making the file named in
+// stageReadyEnv, and waits to be killed.
+const (
+	stageEnv      = "LARDER_OCILAYOUT_STAGE"
+	stageReadyEnv = "LARDER_OCILAYOUT_READY"
+)
+
+func TestHelperProcess(t *testing.T) {
+	dir := os.Getenv(stageEnv)
+	if dir == "" {
+		return
+	}
+	u, err := ocilayout.Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if err := os.WriteFile(filepath.Join(u.Dir(), ocilayout.LayoutFile), []byte(ocilayout.LayoutContent), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(os.Getenv(stageReadyEnv), []byte(u.Dir()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Minute) // killed long before
+}
+
+// stageInChild stages a new layout for dir in another process, and
+// returns the process and its staging folder.
+func stageInChild(t *testing.T, dir string) (*exec.Cmd, string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd := exec.Command(self, "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), stageEnv+"="+dir, stageReadyEnv+"="+ready)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 {
+			return cmd, string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the helper never staged its layout")
+		}
+	}
+}
+
+func TestRemoveStaleTakesOnlyTheFoldersOfDeadWritersOfThatLayout(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	mkdir := func(name string, age time.Duration) string {
+		p := filepath.Join(parent, name)
+		if err := os.MkdirAll(filepath.Join(p, "blobs", "sha256"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		then := time.Now().Add(-age)
+		for _, q := range []string{filepath.Join(p, "blobs", "sha256"), filepath.Join(p, "blobs"), p} {
+			if err := os.Chtimes(q, then, then); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+
+	// Killed (SIGKILL: nothing of its own runs) after staging: dead,
+	// however young its folder.
+	child, killed := stageInChild(t, dir)
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	// Alive, in another process and in this one (flock: another open file
+	// is another holder).
+	_, alive := stageInChild(t, dir)
+	mine, err := ocilayout.Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	// No lock file (a larder from before the locks): by age.
+	oldLockless := mkdir("out.tmp-0123456789ab", 2*time.Hour)
+	youngLockless := mkdir("out.tmp-ba9876543210", time.Minute)
+	// A lock-less one whose blob is still being written: young.
+	writing := mkdir("out.tmp-00000000000a", 2*time.Hour)
+	if err := os.WriteFile(filepath.Join(writing, "blobs", "sha256", ".x.tmp"), []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Not staging folders of this layout, however old.
+	others := []string{
+		mkdir("other.tmp-0123456789ab", 2*time.Hour),
+		mkdir("out.tmp-0123456789AB", 2*time.Hour),
+		mkdir("out.tmp-0123456789abc", 2*time.Hour),
+		mkdir("out.tmp-", 2*time.Hour),
+		mkdir("out.new-0123456789ab", 2*time.Hour),
+	}
+	target := mkdir("elsewhere", 2*time.Hour)
+	link := filepath.Join(parent, "out.tmp-aaaaaaaaaaaa")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(parent, "out.tmp-bbbbbbbbbbbb")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	removed := ocilayout.RemoveStale(dir)
+	slices.Sort(removed)
+	want := []string{oldLockless, killed}
+	slices.Sort(want)
+	if !slices.Equal(removed, want) {
+		t.Errorf("RemoveStale removed %q, want %q", removed, want)
+	}
+	for _, p := range want {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s is still there (%v)", p, err)
+		}
+	}
+	for _, p := range append(others, alive, mine.Dir(), youngLockless, writing, link, file, target) {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s, not a dead writer's staging folder of %s, was removed: %v", p, dir, err)
+		}
+	}
+}
+
+// TestStageAndRemoveStaleAtOnceNeverLoseALiveFolder: a staging folder's
+// lock file is locked before it has its name, so a sweep never finds a
+// live writer's free, whenever it runs.
+func TestStageAndRemoveStaleAtOnceNeverLoseALiveFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	swept := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				swept <- n
+				return
+			default:
+				n += len(ocilayout.RemoveStale(dir))
+			}
+		}
+	}()
+	for i := 0; i < 300 && ctx.Err() == nil; i++ {
+		u, err := ocilayout.Stage(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The folder stays while held: a file written into it now is there.
+		p := filepath.Join(u.Dir(), ocilayout.LayoutFile)
+		if err := os.WriteFile(p, []byte(ocilayout.LayoutContent), 0o644); err != nil {
+			t.Fatalf("round %d: writing into a held staging folder: %v", i, err)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("round %d: a held staging folder lost its file: %v", i, err)
+		}
+		u.Close()
+	}
+	close(stop)
+	if n := <-swept; n == 0 {
+		t.Log("the sweeper removed no released folder")
+	}
+}
