@@ -84,6 +84,13 @@ func (c *Cache) PutBuild(ctx context.Context, key string, w fetch.BuiltWheel) er
 // there is none.
 func (c *Cache) manifest(ctx context.Context, tag string) ([]byte, bool, error) {
 	if c.dir != "" {
+		// Held, so that no clean-up removes the manifest between
+		// index.json naming it and its read.
+		release, err := c.hold(ctx, false)
+		if err != nil {
+			return nil, false, err
+		}
+		defer release()
 		p, tagged, err := c.layoutManifests()
 		if err != nil {
 			return nil, false, fmt.Errorf("reading %s: %w", c.ref, err)

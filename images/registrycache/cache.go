@@ -18,12 +18,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/internal/regtransport"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
@@ -149,15 +149,75 @@ func Open(ctx context.Context, ref string, opt ...Option) (*Cache, error) {
 		if c.dir == "" {
 			return nil, fmt.Errorf("cache %q: oci: needs a folder", ref)
 		}
-		if _, err := layout.FromPath(c.dir); err != nil {
-			if _, err := layout.Write(c.dir, empty.Index); err != nil {
-				return nil, fmt.Errorf("creating the layout %s: %w", c.dir, err)
-			}
+		if err := makeLayout(ctx, c.dir); err != nil {
+			return nil, fmt.Errorf("opening cache %s: %w", ref, err)
 		}
 	default:
 		return nil, fmt.Errorf("cache %q: expected docker://REGISTRY/REPO or oci:DIR", ref)
 	}
 	return c, nil
+}
+
+// makeLayout makes the OCI layout in dir when it is not one yet: a
+// folder that is missing or holds nothing but larder's lock files and
+// temporary files (a folder holding anything else is refused, not
+// written into). It writes under the layout's locks, as every writer of
+// a layout does (package ocilayout): another larder process that makes
+// or writes it at once, a push, a fetch or a bake, keeps what it wrote.
+func makeLayout(ctx context.Context, dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("%s exists and is not a folder", dir)
+	default:
+		if err := ocilayout.Check(dir); err != nil {
+			return err
+		}
+	}
+	// What bakes killed while making a layout here left beside it.
+	ocilayout.RemoveStale(dir)
+	u, err := ocilayout.Take(ctx, dir, true, nil)
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	if err := ocilayout.WriteLayoutFile(dir); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, ocilayout.IndexFile)); err == nil {
+		return nil
+	}
+	release, err := u.LockIndex(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := os.Stat(filepath.Join(dir, ocilayout.IndexFile)); err == nil {
+		return nil // another process's, meanwhile
+	}
+	return ocilayout.WriteIndex(dir, v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex})
+}
+
+// hold is, for a layout, a shared hold on it (ocilayout.Take) until
+// release is called: no larder process removes a blob of it meanwhile,
+// such as one this process has written and not yet tagged, or reads. A
+// layout only read whose lock file cannot be made (a read-only folder)
+// is read without one. For a registry, it holds nothing.
+func (c *Cache) hold(ctx context.Context, write bool) (release func(), err error) {
+	if c.dir == "" {
+		return func() {}, nil
+	}
+	u, err := ocilayout.Take(ctx, c.dir, write, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", c.ref, err)
+	}
+	return u.Close, nil
 }
 
 // String is the reference the cache was opened with.
@@ -381,7 +441,13 @@ func (c *Cache) blobPath(h v1.Hash) string {
 	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
 }
 
+// putFile writes a blob into the layout, under a hold on it.
 func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader) error {
+	release, err := c.hold(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer release()
 	dst := c.blobPath(h)
 	if st, err := os.Stat(dst); err == nil && st.Size() == size {
 		return nil

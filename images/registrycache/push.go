@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -15,11 +16,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
@@ -129,6 +129,14 @@ func PushWheelhouse(ctx context.Context, c *Cache, store *wheelhouse.Store, lock
 		return nil, fmt.Errorf("pushing: the lock's sha256: %w", err)
 	}
 	tags, jobs, builder := o.tags, o.jobs, o.builder
+	// A layout is held from the first blob to the last tag: its blobs are
+	// untagged until then, and no other larder process's clean-up may
+	// take them.
+	release, err := c.hold(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("pushing: %w", err)
+	}
+	defer release()
 	allTags := append([]string{LockTag(lockSHA256)}, tags...)
 	entries := store.Entries()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Filename < entries[j].Filename })
@@ -341,24 +349,9 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 // putManifest stores the manifest and points every tag at it.
 func (c *Cache) putManifest(ctx context.Context, raw []byte, tags []string) (v1.Hash, error) {
-	h, size, _ := v1.SHA256(strings.NewReader(string(raw)))
+	h, _, _ := v1.SHA256(strings.NewReader(string(raw)))
 	if c.dir != "" {
-		if err := c.putFile(ctx, h, size, strings.NewReader(string(raw))); err != nil {
-			return h, err
-		}
-		p := layout.Path(c.dir)
-		for _, t := range tags {
-			// index.json is rewritten whole: one writer at a time per layout.
-			if err := p.RemoveDescriptors(match.Annotation(annotationRefName, t)); err != nil {
-				return h, fmt.Errorf("tagging %s in %s: %w", t, c.dir, err)
-			}
-			d := v1.Descriptor{MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeWheelhouse, Digest: h, Size: size,
-				Annotations: map[string]string{annotationRefName: t}}
-			if err := p.AppendDescriptor(d); err != nil {
-				return h, fmt.Errorf("tagging %s in %s: %w", t, c.dir, err)
-			}
-		}
-		return h, nil
+		return h, c.tagInLayout(ctx, h, raw, tags)
 	}
 	rt, err := c.writer(ctx)
 	if err != nil {
@@ -372,6 +365,55 @@ func (c *Cache) putManifest(ctx context.Context, raw []byte, tags []string) (v1.
 		}
 	}
 	return h, errors.Join(errs...)
+}
+
+// tagInLayout stores the manifest raw (whose digest is h) in the cache's
+// layout and points every tag at it, in one replacement of index.json
+// under the index lock: tags another process writes meanwhile are kept.
+// The blobs it lists must be there, under the same hold: a blob put
+// earlier and not tagged since (a fetch's, before its build record) may
+// have been removed by a bake's clean-up in the same folder, and a tag
+// must never name a manifest whose blobs are gone.
+func (c *Cache) tagInLayout(ctx context.Context, h v1.Hash, raw []byte, tags []string) error {
+	u, err := ocilayout.Take(ctx, c.dir, true, nil)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", c.ref, err)
+	}
+	defer u.Close()
+	m, err := v1.ParseManifest(strings.NewReader(string(raw)))
+	if err != nil {
+		return fmt.Errorf("tagging %v in %s: %w", tags, c.ref, err)
+	}
+	for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		if st, err := os.Stat(c.blobPath(d.Digest)); err != nil || !st.Mode().IsRegular() || st.Size() != d.Size {
+			return fmt.Errorf("tagging %v in %s: the cache lacks blob %s of the manifest (removed meanwhile by another larder process's clean-up?): put it again", tags, c.ref, d.Digest)
+		}
+	}
+	if err := c.putFile(ctx, h, int64(len(raw)), strings.NewReader(string(raw))); err != nil {
+		return err
+	}
+	err = u.UpdateIndex(ctx, nil, func(idx *v1.IndexManifest) error {
+		retagged := map[string]bool{}
+		for _, t := range tags {
+			retagged[t] = true
+		}
+		kept := idx.Manifests[:0:0]
+		for _, d := range idx.Manifests {
+			if !retagged[d.Annotations[annotationRefName]] {
+				kept = append(kept, d)
+			}
+		}
+		for _, t := range tags {
+			kept = append(kept, v1.Descriptor{MediaType: types.OCIManifestSchema1, ArtifactType: m.ArtifactType, Digest: h, Size: int64(len(raw)),
+				Annotations: map[string]string{annotationRefName: t}})
+		}
+		idx.SchemaVersion, idx.MediaType, idx.Manifests = 2, types.OCIImageIndex, kept
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tagging %v in %s: %w", tags, c.ref, err)
+	}
+	return nil
 }
 
 // putManifestRetrying puts a manifest, up to 4 times: the registry's

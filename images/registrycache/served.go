@@ -463,6 +463,13 @@ func (c *Cache) tagDigest(ctx context.Context, tag string) (string, bool, error)
 // and only the bytes it then names get a project tag.
 func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, metadata []byte) error {
 	tag := UploadTag(e.Filename)
+	// A layout is held until the project's tag is written: the upload's
+	// blobs are untagged until then.
+	release, err := s.c.hold(ctx, true)
+	if err != nil {
+		return fmt.Errorf("keeping %s: %w", e.Filename, err)
+	}
+	defer release()
 	if kept, err := s.keptBefore(ctx, e, tag); kept || err != nil {
 		return err
 	}
