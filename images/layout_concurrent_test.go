@@ -406,10 +406,21 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 	waited = nil
 	mu.Unlock()
 	f = hold()
-	done := make(chan struct{})
-	time.AfterFunc(300*time.Millisecond, func() { f.Close(); close(done) })
-	rep, err := Bake(context.Background(), layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), progress)
-	<-done
+	// The holder lets go once the bake says it waits, not after a time
+	// the bake may not have reached its wait by.
+	var release sync.Once
+	releasing := WithProgress(func(e Event) {
+		if e.Phase == PhaseWait {
+			mu.Lock()
+			waited = append(waited, e.Wait)
+			mu.Unlock()
+			if e.Wait != "" {
+				release.Do(func() { f.Close() })
+			}
+		}
+	})
+	rep, err := Bake(context.Background(), layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), releasing)
+	release.Do(func() { f.Close() })
 	if err != nil {
 		t.Fatal(err)
 	}
