@@ -166,10 +166,31 @@ func (u *Use) Close() {
 func IsLock(name string) bool { return name == UseLock || name == IndexLock }
 
 // IsWriteLeftover says whether name is a temporary file larder writes in
-// a layout (".<name>.<random>.tmp": a blob's, index.json's,
-// oci-layout's), left there only by a writer that died.
+// a layout, left there only by a writer that died: index.json's,
+// oci-layout's or a lock file's (".index.json.<16 hex>.tmp"), a bake's
+// blob (".<64 hex>.<12 hex>.tmp") or a cache's (".<64 hex>.tmp-<16 hex>").
+// Another program's dot-file is none, whatever it ends with.
 func IsWriteLeftover(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") && len(name) > len("..tmp")
+	rest, ok := strings.CutPrefix(name, ".")
+	if !ok {
+		return false
+	}
+	for _, f := range []string{IndexFile, LayoutFile, UseLock} {
+		if r, ok := strings.CutPrefix(rest, f+"."); ok {
+			r, ok = strings.CutSuffix(r, ".tmp")
+			return ok && isLowerHex(r, 16)
+		}
+	}
+	if len(rest) < 65 || !isLowerHex(rest[:64], 64) {
+		return false
+	}
+	switch r := rest[64:]; {
+	case len(r) == len(".")+12+len(".tmp") && r[0] == '.' && strings.HasSuffix(r, ".tmp"):
+		return isLowerHex(r[1:13], 12)
+	case strings.HasPrefix(r, ".tmp-"):
+		return isLowerHex(r[len(".tmp-"):], 16)
+	}
+	return false
 }
 
 // RemoveLeftovers removes the temporary files that writers who died left

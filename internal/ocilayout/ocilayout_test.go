@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -189,4 +190,45 @@ func TestStageAndRemoveStaleAtOnceNeverLoseALiveFolder(t *testing.T) {
 	if n := <-swept; n == 0 {
 		t.Log("the sweeper removed no released folder")
 	}
+}
+
+func TestOnlyLarderTemporaryFilesAreWriteLeftovers(t *testing.T) {
+	h64, h16, h12 := strings.Repeat("ab", 32), strings.Repeat("0f", 8), strings.Repeat("9e", 6)
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{
+		{".index.json." + h16 + ".tmp", true},
+		{".oci-layout." + h16 + ".tmp", true},
+		{"." + ocilayout.UseLock + "." + h16 + ".tmp", true},
+		{"." + h64 + "." + h12 + ".tmp", true},
+		{"." + h64 + ".tmp-" + h16, true},
+		{".notes.tmp", false},
+		{".index.json.tmp", false},
+		{".index.json." + strings.ToUpper(h16) + ".tmp", false},
+		{".index.json." + h12 + ".tmp", false},
+		{"." + h64 + "." + h16 + ".tmp", false},
+		{"." + h64 + ".tmp", false},
+		{"." + h64[:63] + "g." + h12 + ".tmp", false},
+		{h64 + "." + h12 + ".tmp", false},
+		{ocilayout.UseLock, false},
+		{ocilayout.IndexFile, false},
+		{"", false},
+		{".", false},
+	} {
+		if got := ocilayout.IsWriteLeftover(tt.name); got != tt.want {
+			t.Errorf("IsWriteLeftover(%q) = %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+func FuzzIsWriteLeftover(f *testing.F) {
+	f.Add("." + strings.Repeat("ab", 32) + ".tmp")
+	f.Add(".index.json.0123456789abcdef.tmp")
+	f.Add("." + strings.Repeat("ab", 32) + ".tmp-0123456789abcdef")
+	f.Fuzz(func(t *testing.T, name string) {
+		if ocilayout.IsWriteLeftover(name) && (len(name) < len("..tmp") || name[0] != '.') {
+			t.Errorf("%q is taken for a leftover", name)
+		}
+	})
 }
