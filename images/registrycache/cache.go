@@ -179,6 +179,12 @@ func makeLayout(ctx context.Context, dir string) error {
 		if err := ocilayout.Check(dir); err != nil {
 			return err
 		}
+		if whole(dir) {
+			// Nothing to make: a cache only read (a fetch from a
+			// read-only folder or mount) writes nothing, and each write
+			// takes its own hold.
+			return nil
+		}
 	}
 	// What bakes killed while making a layout here left beside it.
 	ocilayout.RemoveStale(dir)
@@ -202,6 +208,16 @@ func makeLayout(ctx context.Context, dir string) error {
 		return nil // another process's, meanwhile
 	}
 	return ocilayout.WriteIndex(dir, v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex})
+}
+
+// whole reports whether dir has the two files that make it a layout.
+func whole(dir string) bool {
+	for _, f := range []string{ocilayout.LayoutFile, ocilayout.IndexFile} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || !st.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
 
 // hold is, for a layout, a shared hold on it (ocilayout.Take) until

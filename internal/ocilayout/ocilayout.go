@@ -167,7 +167,8 @@ func IsLock(name string) bool { return name == UseLock || name == IndexLock }
 
 // IsWriteLeftover says whether name is a temporary file larder writes in
 // a layout, left there only by a writer that died: index.json's,
-// oci-layout's or a lock file's (".index.json.<16 hex>.tmp"), a bake's
+// oci-layout's or a lock file's (".index.json.<16 hex>.tmp",
+// ".larder.lock.<16 hex>.tmp"), a bake's
 // blob (".<64 hex>.<12 hex>.tmp") or a cache's (".<64 hex>.tmp-<16 hex>").
 // Another program's dot-file is none, whatever it ends with.
 func IsWriteLeftover(name string) bool {
@@ -176,7 +177,7 @@ func IsWriteLeftover(name string) bool {
 		return false
 	}
 	for _, f := range []string{IndexFile, LayoutFile, UseLock} {
-		if r, ok := strings.CutPrefix(rest, f+"."); ok {
+		if r, ok := strings.CutPrefix(rest, strings.TrimPrefix(f, ".")+"."); ok {
 			r, ok = strings.CutSuffix(r, ".tmp")
 			return ok && isLowerHex(r, 16)
 		}
@@ -286,6 +287,7 @@ const StaleAfter = time.Hour
 // leaves the folder alone while this process lives. The lock file moves
 // with the folder; Close the hold once the folder is renamed or removed.
 func Stage(dir string) (*Use, error) {
+	dir = filepath.Clean(dir) // "out/" stages beside out, not in it
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
 	}
@@ -344,6 +346,7 @@ func holdStaged(target string) (*Use, error) {
 // changed for StaleAfter. It is best-effort: what it cannot read or
 // remove stays, for the next write.
 func RemoveStale(dir string) []string {
+	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	ents, err := os.ReadDir(parent)
 	if err != nil {

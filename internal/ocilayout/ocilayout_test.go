@@ -200,7 +200,8 @@ func TestOnlyLarderTemporaryFilesAreWriteLeftovers(t *testing.T) {
 	}{
 		{".index.json." + h16 + ".tmp", true},
 		{".oci-layout." + h16 + ".tmp", true},
-		{"." + ocilayout.UseLock + "." + h16 + ".tmp", true},
+		{ocilayout.UseLock + "." + h16 + ".tmp", true},
+		{"." + ocilayout.UseLock + "." + h16 + ".tmp", false},
 		{"." + h64 + "." + h12 + ".tmp", true},
 		{"." + h64 + ".tmp-" + h16, true},
 		{".notes.tmp", false},
@@ -231,4 +232,21 @@ func FuzzIsWriteLeftover(f *testing.F) {
 			t.Errorf("%q is taken for a leftover", name)
 		}
 	})
+}
+
+// TestALayoutNamedWithATrailingSlashIsStagedBesideIt: "out/" is the
+// folder out, whose staging folder goes beside it, not into it.
+func TestALayoutNamedWithATrailingSlashIsStagedBesideIt(t *testing.T) {
+	parent := t.TempDir()
+	u, err := ocilayout.Stage(filepath.Join(parent, "out") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if got := filepath.Dir(u.Dir()); got != parent {
+		t.Errorf("out/ is staged in %s, want beside it in %s", u.Dir(), parent)
+	}
+	if _, err := os.Stat(filepath.Join(parent, "out")); err == nil {
+		t.Error("staging out/ made the folder out itself")
+	}
 }
