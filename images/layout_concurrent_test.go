@@ -185,22 +185,8 @@ type helperSpec struct {
 // startHelper starts the test binary as a helper process.
 func startHelper(t *testing.T, spec helperSpec) *exec.Cmd {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	data, _ := json.Marshal(spec)
-	cmd := exec.Command(self, "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnv+"="+string(data))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return cmd
+	return testenv.StartHelperProcess(t, helperEnv+"="+string(data))
 }
 
 // TestHelperProcess is the second larder process of the tests below.

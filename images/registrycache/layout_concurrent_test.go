@@ -86,22 +86,8 @@ func TestHelperProcess(t *testing.T) {
 // startPusher starts the test binary pushing as spec says.
 func startPusher(t *testing.T, spec pushSpec) *exec.Cmd {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	data, _ := json.Marshal(spec)
-	cmd := exec.Command(self, "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), pushHelperEnv+"="+string(data))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return cmd
+	return testenv.StartHelperProcess(t, pushHelperEnv+"="+string(data))
 }
 
 // wheelhouseOf makes a wheelhouse of projects of its own, named after who.

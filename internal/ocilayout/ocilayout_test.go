@@ -48,21 +48,8 @@ func TestHelperProcess(t *testing.T) {
 // returns the process and its staging folder.
 func stageInChild(t *testing.T, dir string) (*exec.Cmd, string) {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ready := filepath.Join(t.TempDir(), "ready")
-	cmd := exec.Command(self, "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), stageEnv+"="+dir, stageReadyEnv+"="+ready)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+	cmd := testenv.StartHelperProcess(t, stageEnv+"="+dir, stageReadyEnv+"="+ready)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 {
 			return cmd, string(b)
