@@ -185,19 +185,14 @@ type helperSpec struct {
 // startHelper starts the test binary as a helper process.
 func startHelper(t *testing.T, spec helperSpec) *exec.Cmd {
 	t.Helper()
-	data, _ := json.Marshal(spec)
-	return testenv.StartHelperProcess(t, helperEnv+"="+string(data))
+	return testenv.StartHelperProcessWith(t, helperEnv, spec)
 }
 
 // TestHelperProcess is the second larder process of the tests below.
 func TestHelperProcess(t *testing.T) {
-	data := os.Getenv(helperEnv)
-	if data == "" {
+	spec, ok := testenv.HelperProcessSpec[helperSpec](t, helperEnv)
+	if !ok {
 		return // only the tests below run it, as a child
-	}
-	var spec helperSpec
-	if err := json.Unmarshal([]byte(data), &spec); err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -68,13 +68,9 @@ func roundTags(spec pushSpec, round int) []string {
 }
 
 func TestHelperProcess(t *testing.T) {
-	data := os.Getenv(pushHelperEnv)
-	if data == "" {
+	spec, ok := testenv.HelperProcessSpec[pushSpec](t, pushHelperEnv)
+	if !ok {
 		return // only the tests below run it, as a child
-	}
-	var spec pushSpec
-	if err := json.Unmarshal([]byte(data), &spec); err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -86,8 +82,7 @@ func TestHelperProcess(t *testing.T) {
 // startPusher starts the test binary pushing as spec says.
 func startPusher(t *testing.T, spec pushSpec) *exec.Cmd {
 	t.Helper()
-	data, _ := json.Marshal(spec)
-	return testenv.StartHelperProcess(t, pushHelperEnv+"="+string(data))
+	return testenv.StartHelperProcessWith(t, pushHelperEnv, spec)
 }
 
 // wheelhouseOf makes a wheelhouse of projects of its own, named after who.

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"testing"
@@ -28,4 +29,32 @@ func StartHelperProcess(tb testing.TB, env ...string) *exec.Cmd {
 		cmd.Wait()
 	})
 	return cmd
+}
+
+// StartHelperProcessWith starts the test binary again as
+// StartHelperProcess does, with spec, as JSON, in the environment
+// variable env: what its TestHelperProcess is to do
+// (HelperProcessSpec reads it).
+func StartHelperProcessWith[T any](tb testing.TB, env string, spec T) *exec.Cmd {
+	tb.Helper()
+	data, err := json.Marshal(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return StartHelperProcess(tb, env+"="+string(data))
+}
+
+// HelperProcessSpec is, in a TestHelperProcess, the spec
+// StartHelperProcessWith put in env; false when env is unset (the test
+// runs as itself, not as a helper).
+func HelperProcessSpec[T any](tb testing.TB, env string) (spec T, ok bool) {
+	tb.Helper()
+	data := os.Getenv(env)
+	if data == "" {
+		return spec, false
+	}
+	if err := json.Unmarshal([]byte(data), &spec); err != nil {
+		tb.Fatalf("the helper process's spec in %s: %v", env, err)
+	}
+	return spec, true
 }
