@@ -191,16 +191,18 @@ func fix(img v1.Image, cf *v1.ConfigFile, ls []v1.Layer) (v1.Image, error) {
 	}
 	m = m.DeepCopy()
 	if m.Config.Digest, m.Config.Size, err = v1.SHA256(bytes.NewReader(f.rawConf)); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("writing the image config: %w", err)
 	}
 	if m.Config.Data != nil {
 		m.Config.Data = f.rawConf
 	}
-	m.Subject = nil
+	m.Subject = nil // as mutate's compute does (TestFixGivesWhatMutateConfigFileGives)
 	if f.rawManifest, err = json.Marshal(m); err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
 	}
-	// The manifest (small) is what its bytes say, as a registry reads it.
+	// The manifest (small) is what its bytes say, as a registry reads it:
+	// m itself may hold an empty map where its bytes have none, which
+	// validate.Image reports.
 	if f.manifest, err = v1.ParseManifest(bytes.NewReader(f.rawManifest)); err != nil {
 		return nil, fmt.Errorf("writing the image manifest: %w", err)
 	}

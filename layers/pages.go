@@ -129,15 +129,7 @@ func (r *pagesRecord) valid() bool {
 // validPagesDigest reports whether d can be the digest of a group of
 // pages.
 func validPagesDigest(d string) bool {
-	if len(d) != 32 {
-		return false
-	}
-	for i := 0; i < len(d); i++ {
-		if c := d[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return len(d) == 32 && strings.Trim(d, "0123456789abcdef") == ""
 }
 
 // pagesDir is where the Builder keeps the records of pages layers it made

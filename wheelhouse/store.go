@@ -71,9 +71,10 @@ type Entry struct {
 	Private        bool      `json:"private,omitempty"`
 }
 
-// Equal reports whether two entries are the same in every field; upload
-// times are the same only in the same location too, as manifest.json
-// writes them with their offset.
+// Equal reports whether two entries are the same in every field. Upload
+// times compare with ==, so also by their *time.Location: stricter than
+// manifest.json, which writes only the offset (two times of one instant
+// and offset in zones read apart are not Equal), and never looser.
 func (e Entry) Equal(o Entry) bool {
 	return e.Filename == o.Filename && e.Project == o.Project && e.Version == o.Version &&
 		e.SHA256 == o.SHA256 && e.Size == o.Size && e.MetadataSHA256 == o.MetadataSHA256 &&
