@@ -155,12 +155,12 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 		return nil, err
 	}
 	desc.Annotations = map[string]string{refNameAnnotation: tag}
-	// What bakes killed while making this layout left beside it.
-	ocilayout.RemoveStale(dir)
 	if use == nil {
 		st, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			// What bakes killed while making this layout left beside it.
+			ocilayout.RemoveStale(dir)
 			res, staged, err := writeNewLayout(ctx, dir, blobs, desc, progress)
 			if err != nil || staged == nil {
 				return res, err
@@ -210,6 +210,10 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 		return nil, err
 	}
 	err = use.CleanUp(func() error {
+		// The last one out also removes what bakes killed while making
+		// this layout left beside it: a refresh lists the parent folder
+		// only then.
+		ocilayout.RemoveStale(dir)
 		idx, err := ocilayout.ReadIndex(dir)
 		if err != nil {
 			return err
