@@ -16,7 +16,14 @@ import (
 	"github.com/larder-build/larder/internal/watchdog"
 )
 
-const bound = 500 * time.Millisecond
+// bound is the answer and idle bound of the cases that cut; slowBound
+// that of the cases that must not be cut, roomy against their 0.3 s
+// pauses: on a loaded machine a 0.3 s pause reached 0.5 s in CI.
+const (
+	bound     = 500 * time.Millisecond
+	slowBound = 2 * time.Second
+	slowPause = 300 * time.Millisecond
+)
 
 // counted is a caller's transport: it counts the requests it carries.
 type counted struct{ n atomic.Int64 }
@@ -43,6 +50,8 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 		// check judges the request's error, or the error reading its
 		// answer's body, and what was read.
 		check func(err error, read int64) string
+		// slow bounds the request by slowBound, not bound.
+		slow bool
 	}{
 		{
 			name: "headers that never come", method: http.MethodGet, path: "/v2/a/manifests/latest",
@@ -128,30 +137,30 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 		{
 			name: "a slow registry that never stops", method: http.MethodGet, path: "/v2/a/blobs/sha256:00",
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
-				if !slowtest.Pause(stop, r, bound*3/5) {
+				if !slowtest.Pause(stop, r, slowPause) {
 					return
 				}
-				w.Header().Set("Content-Length", "10240")
-				for range 5 { // 1.5 s in all, three times the bound
+				w.Header().Set("Content-Length", "16384")
+				for range 8 { // 2.7 s in all, more than the bound
 					w.Write(make([]byte, 2048))
 					w.(http.Flusher).Flush()
-					if !slowtest.Pause(stop, r, bound*3/5) {
+					if !slowtest.Pause(stop, r, slowPause) {
 						return
 					}
 				}
 			},
-			check: wantRead(10240),
+			check: wantRead(16384), slow: true,
 		},
 		{
-			name: "an upload answered after most of the bound", method: http.MethodPut, path: "/v2/a/blobs/uploads/1",
+			name: "an upload answered after 0.3 s", method: http.MethodPut, path: "/v2/a/blobs/uploads/1",
 			body: io.LimitReader(zeros{}, 1<<20),
 			serve: func(stop <-chan struct{}, w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
-				if slowtest.Pause(stop, r, bound*3/5) {
+				if slowtest.Pause(stop, r, slowPause) {
 					w.Write([]byte("taken"))
 				}
 			},
-			check: wantRead(5),
+			check: wantRead(5), slow: true,
 		},
 	}
 	for _, tc := range tests {
@@ -162,7 +171,11 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 			t.Cleanup(srv.Close)
 			t.Cleanup(func() { close(stop) })
 			caller := &counted{}
-			client := &http.Client{Transport: New(caller, Shortened(bound, bound))}
+			b := bound
+			if tc.slow {
+				b = slowBound
+			}
+			client := &http.Client{Transport: New(caller, Shortened(b, b))}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			req, err := http.NewRequestWithContext(ctx, tc.method, srv.URL+tc.path, tc.body)

@@ -582,21 +582,21 @@ func TestConcurrentUploadsOfOneNameKeepOneContent(t *testing.T) {
 }
 
 // TestASlowUploadOutlastsTheReadTimeout trickles an upload for longer
-// than the server's ReadTimeout (a minute in production, 300 ms here): it
-// is stored, since its deadline moves with each read, while reads keep
-// the ReadTimeout.
+// than the server's ReadTimeout (a minute in production, 1 s here, roomy
+// against its 100 ms pauses on a loaded machine): it is stored, since its
+// deadline moves with each read, while reads keep the ReadTimeout.
 func TestASlowUploadOutlastsTheReadTimeout(t *testing.T) {
-	_, _, base := uploadServer(t, withReadTimeout(300*time.Millisecond))
+	_, _, base := uploadServer(t, withReadTimeout(time.Second))
 	w := projectWheel(t, "acme-tools", "1.0", 64<<10)
 	full := uploadRequest(t, base+"/legacy/", w, nil)
 	body, _ := io.ReadAll(full.Body)
 	pr, pw := io.Pipe()
 	go func() {
-		// 20 pieces, 60 ms apart: 1.2 s in all.
+		// 20 pieces, 100 ms apart: 2 s in all.
 		const pieces = 20
 		step := (len(body) + pieces - 1) / pieces
 		for i := 0; i < len(body); i += step {
-			time.Sleep(60 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 			if _, err := pw.Write(body[i:min(i+step, len(body))]); err != nil {
 				return
 			}
