@@ -61,8 +61,13 @@ func TestPipRetriesARefusedConnection(t *testing.T) {
 		t.Errorf("pip was refused %d times; want its retries refused too", refusedForGood)
 	}
 
+	// The held connection closes once pip has been refused again, not
+	// after a fixed time: on a loaded machine pip took longer than 1.5 s
+	// to start, found the connection closed and was never refused.
 	go func() {
-		time.Sleep(1500 * time.Millisecond)
+		for deadline := time.Now().Add(time.Minute); s.Stats().ConnsRefused == refusedForGood && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		held.Close()
 	}()
 	out, err = p.download(t, base, "beta")
