@@ -37,7 +37,8 @@ type Content struct {
 	Made *Indexes
 	// Kept, when not nil, opens a layer of the image a bake refreshes: a
 	// pages layer this machine has no record of is read to learn what it
-	// holds (without it, such a layer is made afresh).
+	// holds (without it, such a layer is made afresh). It is called for
+	// several stacks at once.
 	Kept KeptLayer
 }
 

@@ -69,6 +69,26 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		part Part
 		w    *work
 	}
+	// What each stack's kept pages layer holds is read for every stack
+	// at once (from a previous image on a registry, each is a download),
+	// while the index made ahead may still be in the making.
+	type keptPart struct {
+		rec    *pagesRecord
+		diffID v1.Hash
+	}
+	kepts := make([]keptPart, len(plan.Stacks))
+	kg, kctx := errgroup.WithContext(ctx)
+	kg.SetLimit(b.jobs)
+	for i := range plan.Stacks {
+		kg.Go(func() error {
+			rec, diffID, err := b.keptPages(kctx, c, &plan.Stacks[i])
+			kepts[i] = keptPart{rec, diffID}
+			return err
+		})
+	}
+	if err := kg.Wait(); err != nil {
+		return nil, err
+	}
 	stacks := make([][]pending, len(plan.Stacks))
 	for i := range plan.Stacks {
 		s := &plan.Stacks[i]
@@ -95,12 +115,7 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 			p := Part{Kind: KindIndex, Comment: "larder: larder-index " + IndexBinaryPath + " and " + IndexConfigPath}
 			stacks[i] = append(stacks[i], pending{part: p, w: need(files)})
 		}
-		// The kept pages layer's record is read while the index made
-		// ahead may still be in the making.
-		kept, keptID, err := b.keptPages(ctx, c, s)
-		if err != nil {
-			return nil, err
-		}
+		kept, keptID := kepts[i].rec, kepts[i].diffID
 		ix, err := c.index(s)
 		if err != nil {
 			return nil, err
