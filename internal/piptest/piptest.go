@@ -3,51 +3,36 @@
 // folder), no user caches, no proxies, so that pip sees only the index a
 // test gives it.
 //
-// Env is written apart from wheelhouse/build's own pip environment on
-// purpose, though the two look alike: the tests use this pip to check
-// what larder builds and serves, so its isolation must not come from the
-// code under test, where a variable that build forgot to clear would
-// then be forgotten by the check too. The two also isolate for different
-// ends: build pins SOURCE_DATE_EPOCH for reproducible wheels; Env clears
-// proxies and caches nothing so that pip sees only a test's index.
+// Env starts from internal/pythonenv's Isolated, as wheelhouse/build's
+// own pip environment does: which variables configure Python and pip is a
+// fact about Python, checked there against a real interpreter, not about
+// the code under test. The two add different ends: build keeps proxies
+// and pins SOURCE_DATE_EPOCH for reproducible wheels; Env drops proxies
+// and caches nothing so that pip sees only a test's index.
 package piptest
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/internal/pythonenv"
 )
 
 // Env returns the process environment without anything that configures
-// pip, Python's user site or a proxy, with HOME and the XDG folders under
-// home and pip told to keep quiet and cache nothing.
+// Python, pip, a virtual environment or a proxy (pythonenv.Isolated and
+// every *_PROXY variable), with HOME and the XDG folders under home and
+// pip told to keep quiet and cache nothing.
 func Env(home string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		u := strings.ToUpper(k)
-		if strings.HasPrefix(u, "PIP_") || strings.HasSuffix(u, "_PROXY") || u == "HOME" ||
-			strings.HasPrefix(u, "XDG_") || u == "PYTHONPATH" || u == "PYTHONUSERBASE" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
-		"HOME="+home,
-		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
-		"PIP_CONFIG_FILE="+os.DevNull,
+	isProxy := func(k string) bool { return strings.HasSuffix(strings.ToUpper(k), "_PROXY") }
+	return append(pythonenv.Isolated(home, isProxy),
 		"PIP_NO_CACHE_DIR=1",
-		"PIP_NO_INPUT=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1",
 		"PIP_ROOT_USER_ACTION=ignore",
-		"PYTHONDONTWRITEBYTECODE=1",
 		"NO_PROXY=*",
 	)
 }
@@ -106,7 +91,12 @@ func Interpreter(python string) (string, error) {
 	if _, err := exec.LookPath(python); err != nil {
 		return "", err
 	}
-	out, err := exec.Command(python, "-c", "import sys; print(sys.executable)").Output()
+	// Without the interpreter's own variables (a PYTHONHOME elsewhere, a
+	// PYTHONINSPECT that turns every exit into 1) but with HOME, which a
+	// pyenv shim needs.
+	cmd := exec.Command(python, "-c", "import sys; print(sys.executable)")
+	cmd.Env = pythonenv.Without(pythonenv.Interpreters)
+	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("running %s: %w", python, err)
 	}
@@ -141,7 +131,9 @@ func AtLeast(python string, major, minor int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	out, err := exec.Command(exe, "-c", "import pip; print(pip.__version__)").Output()
+	cmd := exec.Command(exe, "-c", "import pip; print(pip.__version__)")
+	cmd.Env = pythonenv.Without(pythonenv.Configures)
+	out, err := cmd.Output()
 	if err != nil {
 		return false, fmt.Errorf("reading the pip version of %s: %w", python, err)
 	}

@@ -188,9 +188,12 @@ func TestPipEnvKeepsPipAwayFromUserConfiguration(t *testing.T) {
 	t.Setenv("PIP_INDEX_URL", "https://pypi.org/simple/")
 	t.Setenv("PIP_FIND_LINKS", "/opt/wheels")
 	t.Setenv("PYTHONPATH", "/somewhere")
+	t.Setenv("PYTHONINSPECT", "1")                 // turns pip's every exit into 1
+	t.Setenv("_PYTHON_HOST_PLATFORM", "win-amd64") // changes the platform tags pip accepts
+	t.Setenv("CONDA_PREFIX", "/opt/conda")
 	env := pipEnv("/tmp/home")
 	joined := "\n" + strings.Join(env, "\n") + "\n"
-	for _, bad := range []string{"PIP_INDEX_URL=", "PIP_FIND_LINKS=", "PYTHONPATH="} {
+	for _, bad := range []string{"PIP_INDEX_URL=", "PIP_FIND_LINKS=", "PYTHONPATH=", "PYTHONINSPECT=", "_PYTHON_HOST_PLATFORM=", "CONDA_PREFIX="} {
 		if strings.Contains(joined, "\n"+bad) {
 			t.Errorf("pip's environment keeps %s", bad)
 		}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/larder-build/larder/internal/pythonenv"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep517"
@@ -479,36 +480,15 @@ func (h *Host) runPip(ctx context.Context, interp *interpreter, src, out, work s
 }
 
 // pipEnv is the environment of a pip run: the caller's, without anything
-// that would point pip at another index, config file or package folder,
-// with a throwaway HOME and caches, no prompts, and a fixed
-// SOURCE_DATE_EPOCH (unless the caller set one) so that wheel archives are
-// reproducible.
+// that configures Python, pip or a virtual environment
+// (pythonenv.Isolated: another index, config file, package folder,
+// interpreter home or startup script), with a throwaway HOME and caches,
+// no prompts, and a fixed SOURCE_DATE_EPOCH (unless the caller set one) so
+// that wheel archives are reproducible. The caller's proxies are kept: a
+// build may need them to reach its index.
 func pipEnv(home string) []string {
-	var env []string
-	epoch := false
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(k, "PIP_"), k == "HOME", k == "XDG_CACHE_HOME", k == "XDG_CONFIG_HOME",
-			k == "PYTHONPATH", k == "PYTHONHOME", k == "PYTHONUSERBASE", k == "PYTHONSTARTUP",
-			k == "PYTHONNOUSERSITE", k == "VIRTUAL_ENV":
-			continue
-		case k == "SOURCE_DATE_EPOCH":
-			epoch = true
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
-		"HOME="+home,
-		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"PIP_CONFIG_FILE="+os.DevNull,
-		"PIP_NO_INPUT=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1",
-		"PYTHONNOUSERSITE=1",
-		"PYTHONDONTWRITEBYTECODE=1",
-	)
-	if !epoch {
+	env := pythonenv.Isolated(home, nil)
+	if _, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); !ok {
 		env = append(env, "SOURCE_DATE_EPOCH=315532800") // 1980-01-01, the earliest zip time
 	}
 	return env
