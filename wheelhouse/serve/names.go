@@ -12,6 +12,11 @@ import (
 // maxPathLen bounds a request path; nothing the server serves comes close.
 const maxPathLen = 1024
 
+// maxSegment bounds one segment of a request path: a file name's 255
+// bytes, or a PEP 658 sidecar's URL, a file name and ".metadata"
+// (segmentTooLong).
+const maxSegment = 255
+
 // validProjectName reports whether a normalized name can be a project:
 // a valid name in its normalized form (ASCII letters and digits separated
 // by single dashes), of at most 200 bytes.
@@ -76,12 +81,19 @@ func splitPath(escaped string) ([]string, pathError) {
 		if err != nil || !safeSegment(s) || (s == "" && i != len(raw)-1) {
 			return nil, pathMalformed
 		}
-		if len(s) > 255 {
+		if segmentTooLong(s) {
 			return nil, pathTooLong
 		}
 		segs[i] = s
 	}
 	return segs, pathOK
+}
+
+// segmentTooLong reports whether a path segment is longer than any the
+// server serves: a file name of at most 255 bytes, or one followed by
+// ".metadata", the URL pip asks a wheel's PEP 658 sidecar by.
+func segmentTooLong(s string) bool {
+	return len(strings.TrimSuffix(s, ".metadata")) > maxSegment
 }
 
 func safeSegment(s string) bool {

@@ -146,9 +146,13 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 	var tmp *os.File
 	if s.cache != nil && uf.sha256 != "" {
 		var err error
-		tmp, err = os.CreateTemp(filepath.Join(s.cache.Dir(), wheelhouse.FilesDir), "."+uf.filename+".*.tmp")
+		// A name of its own, not the file's with a prefix and suffix: a
+		// file name may take all 255 bytes a name can have. Every
+		// dot-name in files/ is a temporary one the store's next first
+		// writer removes.
+		tmp, err = wheelhouse.CreateTemp(filepath.Join(s.cache.Dir(), wheelhouse.FilesDir), ".fetch-*.tmp", 0o644)
 		if err != nil {
-			s.log.Warn("cannot cache fall-through files", "dir", s.cache.Dir(), "err", err)
+			s.log.Warn("cannot cache fall-through files; serving this one uncached", "file", uf.filename, "dir", s.cache.Dir(), "err", err)
 			tmp = nil
 		} else {
 			defer func() {
@@ -317,6 +321,12 @@ func (s *Server) keep(tmp *os.File, uf *upstreamFile, size int64) error {
 // has no hash. It returns the sidecar's path and hash, or "" when it
 // cannot provide one.
 func (s *Server) cacheSidecar(uf *upstreamFile, wheel string) (string, string) {
+	if len(uf.filename) > wheelhouse.MaxSidecarName {
+		// Its sidecar's name would pass the 255 bytes a file name may
+		// have: the wheel is kept, and pip reads its metadata from it.
+		s.log.Info("a fall-through wheel's name is too long for a metadata sidecar; keeping the wheel without one", "file", uf.filename)
+		return "", ""
+	}
 	p := s.cache.MetadataPath(uf.filename)
 	if data := s.metas.take(uf.filename); data != nil && uf.metaSHA != "" && sha256Hex(data) == uf.metaSHA {
 		if err := wheelhouse.WriteFileAtomic(p, data, 0o644); err != nil {

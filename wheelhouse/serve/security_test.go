@@ -169,6 +169,9 @@ func TestSplitPathRefusesAmbiguousSegments(t *testing.T) {
 		{"//", pathMalformed},
 		{"/files/%zz", pathMalformed},
 		{"/files/" + strings.Repeat("a", 256), pathTooLong},
+		{"/files/" + strings.Repeat("a", 255), pathOK},
+		{"/files/" + strings.Repeat("a", 255) + ".metadata", pathOK}, // a 255-byte wheel's sidecar
+		{"/files/" + strings.Repeat("a", 256) + ".metadata", pathTooLong},
 		{"/" + strings.Repeat("a/", 600), pathTooLong},
 	}
 	for _, tt := range tests {
