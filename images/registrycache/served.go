@@ -479,13 +479,13 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 	}
 	for _, b := range blobs {
 		if _, err := s.c.putIfAbsent(ctx, b.sum, b.path); err != nil {
-			return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, err)
+			return fmt.Errorf("keeping %s in %s: %w", e.Filename, s.c.ref, tooLarge(err))
 		}
 	}
 	if len(metadata) > 0 {
 		mh, err := s.c.putBytes(ctx, metadata)
 		if err != nil {
-			return fmt.Errorf("keeping the metadata of %s in %s: %w", e.Filename, s.c.ref, err)
+			return fmt.Errorf("keeping the metadata of %s in %s: %w", e.Filename, s.c.ref, tooLarge(err))
 		}
 		layers = append(layers, metadataDescriptor(e.Filename, mh, int64(len(metadata))))
 	}
@@ -520,6 +520,17 @@ func (s *Served) Keep(ctx context.Context, e wheelhouse.Entry, path string, meta
 		return fmt.Errorf("%w: %w", serve.ErrPartlyKept, err)
 	case err == nil && !kept:
 		return fmt.Errorf("keeping %s in %s: its tag %s is gone after the push", e.Filename, s.c.ref, tag)
+	}
+	return err
+}
+
+// tooLarge wraps serve.ErrTooLarge around a push the registry (or a proxy
+// in front of it) refused with 413, so that the server tells the uploader
+// the file is too large instead of "try again".
+func tooLarge(err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusRequestEntityTooLarge {
+		return fmt.Errorf("%w: %w", serve.ErrTooLarge, err)
 	}
 	return err
 }

@@ -48,6 +48,12 @@ var ErrConflict = errors.New("a file of that name with other content exists")
 // completes it.
 var ErrPartlyKept = errors.New("kept only in part")
 
+// ErrTooLarge is wrapped by a Keeper's error when the shared cache
+// refuses an upload's file as too large (a registry, or a proxy in front
+// of it, answering 413): the uploader's to fix, not a failure that
+// uploading again would get past.
+var ErrTooLarge = errors.New("refused as too large")
+
 // sharedListTimeout bounds the listing of a shared cache at start.
 const sharedListTimeout = time.Minute
 

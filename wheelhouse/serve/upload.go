@@ -735,6 +735,9 @@ func (s *Server) keepShared(ctx context.Context, tmp string, e wheelhouse.Entry,
 	switch {
 	case errors.Is(err, ErrConflict):
 		return refuse(http.StatusConflict, "%s exists in the shared cache with different content; files are immutable: upload a new version", e.Filename)
+	case errors.Is(err, ErrTooLarge):
+		s.log.Warn("the shared cache refused an upload as too large", "file", e.Filename, "size", e.Size, "err", err)
+		return refuse(http.StatusRequestEntityTooLarge, "the shared cache refused %s (%d bytes) as too large: nothing was stored; ask the server's operator to raise its registry's limit", e.Filename, e.Size)
 	case errors.Is(err, ErrPartlyKept):
 		s.log.Warn("the shared cache kept an upload only in part", "file", e.Filename, "err", err)
 		return refuse(http.StatusServiceUnavailable, "the shared cache kept %s only in part (other servers may serve it already): upload it again to complete it", e.Filename)
