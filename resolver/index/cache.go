@@ -33,6 +33,10 @@ type cache struct {
 	// otherwise stay in memory with it.
 	mu     sync.Mutex
 	parsed map[string]parsedPage // page URL -> page
+
+	// swept is done once the cache's first write removed the
+	// temporary files killed writers left in tmpDir.
+	swept sync.Once
 }
 
 // parsedPage is a page and the response it was parsed from.
@@ -137,7 +141,7 @@ func (c *cache) putPage(key string, e *entry) error {
 		return err
 	}
 	data := append(append(head, '\n'), e.Body...)
-	return writeAtomic(c.pagePath(key), data)
+	return c.writeAtomic(c.pagePath(key), data)
 }
 
 // The metadata cache keeps two kinds of entry. Metadata read from a
@@ -196,9 +200,9 @@ func (c *cache) putMeta(f File, b []byte, fromFile bool) error {
 		return nil
 	}
 	if fromFile {
-		return writeAtomic(c.metaPath(sha), b)
+		return c.writeAtomic(c.metaPath(sha), b)
 	}
-	return writeAtomic(c.servedMetaPath(sha, f.URL), b)
+	return c.writeAtomic(c.servedMetaPath(sha, f.URL), b)
 }
 
 // cacheControl reads max-age and the no-cache/no-store directives.
@@ -220,11 +224,32 @@ func cacheControl(h http.Header) (maxAge int, store bool) {
 	return maxAge, store
 }
 
-func writeAtomic(name string, data []byte) error {
+// tmpDir is where every write is staged before its rename into place:
+// one folder of its own (the cache folder is shared with git checkouts
+// and builds), so that what a killed writer left is found without walking
+// the cache's thousand folders.
+func (c *cache) tmpDir() string { return filepath.Join(c.dir, "index-tmp") }
+
+// tmpPrefix starts the name of every staged write.
+const tmpPrefix = ".tmp-"
+
+// staleTemp is how old a staged write must be to be taken for a killed
+// writer's: a write is a page or a metadata file, done in well under a
+// second, and the cache has no lock that would say its writer is gone.
+const staleTemp = time.Hour
+
+// writeAtomic writes data to name through a staged file in tmpDir and a
+// rename, so that name is always whole. The cache's first write removes
+// the staged files older than staleTemp.
+func (c *cache) writeAtomic(name string, data []byte) error {
+	c.swept.Do(c.removeStale)
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("creating cache folder: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err := os.MkdirAll(c.tmpDir(), 0o755); err != nil {
+		return fmt.Errorf("creating cache folder: %w", err)
+	}
+	tmp, err := os.CreateTemp(c.tmpDir(), tmpPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("writing cache: %w", err)
 	}
@@ -239,6 +264,25 @@ func writeAtomic(name string, data []byte) error {
 		return fmt.Errorf("writing cache: %w", err)
 	}
 	return nil
+}
+
+// removeStale removes the staged writes in tmpDir that are older than
+// staleTemp: those of writers killed between their create and their
+// rename. Only names writeAtomic makes are touched.
+func (c *cache) removeStale() {
+	ents, err := os.ReadDir(c.tmpDir())
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-staleTemp) // file times are the clock's, not c.now's
+	for _, d := range ents {
+		if !strings.HasPrefix(d.Name(), tmpPrefix) || !d.Type().IsRegular() {
+			continue
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(c.tmpDir(), d.Name()))
+		}
+	}
 }
 
 // DefaultCacheDir returns $XDG_CACHE_HOME/larder, or ~/.cache/larder.
