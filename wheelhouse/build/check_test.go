@@ -191,6 +191,7 @@ func TestPipEnvKeepsPipAwayFromUserConfiguration(t *testing.T) {
 	t.Setenv("PYTHONINSPECT", "1")                 // turns pip's every exit into 1
 	t.Setenv("_PYTHON_HOST_PLATFORM", "win-amd64") // changes the platform tags pip accepts
 	t.Setenv("CONDA_PREFIX", "/opt/conda")
+	t.Setenv("PYTHONHASHSEED", "0") // a reproducible-build knob, kept
 	env := pipEnv("/tmp/home")
 	joined := "\n" + strings.Join(env, "\n") + "\n"
 	for _, bad := range []string{"PIP_INDEX_URL=", "PIP_FIND_LINKS=", "PYTHONPATH=", "PYTHONINSPECT=", "_PYTHON_HOST_PLATFORM=", "CONDA_PREFIX="} {
@@ -198,7 +199,7 @@ func TestPipEnvKeepsPipAwayFromUserConfiguration(t *testing.T) {
 			t.Errorf("pip's environment keeps %s", bad)
 		}
 	}
-	for _, want := range []string{"HOME=/tmp/home", "PIP_CONFIG_FILE=" + os.DevNull, "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1"} {
+	for _, want := range []string{"HOME=/tmp/home", "PIP_CONFIG_FILE=" + os.DevNull, "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONHASHSEED=0"} {
 		if !strings.Contains(joined, "\n"+want+"\n") {
 			t.Errorf("pip's environment lacks %s", want)
 		}

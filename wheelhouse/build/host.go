@@ -485,9 +485,14 @@ func (h *Host) runPip(ctx context.Context, interp *interpreter, src, out, work s
 // interpreter home or startup script), with a throwaway HOME and caches,
 // no prompts, and a fixed SOURCE_DATE_EPOCH (unless the caller set one) so
 // that wheel archives are reproducible. The caller's proxies are kept: a
-// build may need them to reach its index.
+// build may need them to reach its index; so is the caller's
+// PYTHONHASHSEED, which points pip nowhere and which reproducible-build
+// setups pin, as they do SOURCE_DATE_EPOCH.
 func pipEnv(home string) []string {
 	env := pythonenv.Isolated(home, nil)
+	if seed, ok := os.LookupEnv("PYTHONHASHSEED"); ok {
+		env = append(env, "PYTHONHASHSEED="+seed)
+	}
 	if _, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); !ok {
 		env = append(env, "SOURCE_DATE_EPOCH=315532800") // 1980-01-01, the earliest zip time
 	}
