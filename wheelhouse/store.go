@@ -591,6 +591,13 @@ const tempRandom = 8
 // file name, as must CreateTemp's for the file itself (shorter).
 const MaxSidecarName = 255 - len(".") - len(".metadata.") - 2*tempRandom - len(".tmp")
 
+// SidecarFits reports whether a wheel named name can have a PEP 658
+// sidecar in a store: whether its name is at most MaxSidecarName bytes.
+// A longer one (file names go up to 255 bytes) is stored without one, its
+// entry has no MetadataSHA256, and the index does not offer its metadata:
+// pip reads it from the wheel.
+func SidecarFits(name string) bool { return len(name) <= MaxSidecarName }
+
 // CreateTemp creates a new file in dir for writing, as os.CreateTemp
 // does (the last "*" of pattern becomes a random string), but with perm
 // under the umask instead of 0600: a file renamed into a store must be

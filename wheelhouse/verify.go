@@ -221,7 +221,8 @@ func (s *Store) verifyEntry(e Entry) ([]Problem, int64) {
 		add(ProblemCorrupt, "has sha256 %s, the manifest says %s", sum, e.SHA256)
 		return out, size
 	}
-	if !e.IsWheel() {
+	if !e.IsWheel() || (!SidecarFits(e.Filename) && e.MetadataSHA256 == "") {
+		// A wheel whose name is too long for a sidecar has none.
 		return out, size
 	}
 	side, err := ReadRegular(s.MetadataPath(e.Filename))

@@ -73,7 +73,7 @@ func (f *fetcher) buildJob(ctx context.Context, j *job) error {
 // sidecar.
 func (f *fetcher) intact(e wheelhouse.Entry) bool {
 	sum, size, err := wheelhouse.HashRegularFile(f.store.Path(e.Filename))
-	return err == nil && sum == e.SHA256 && size == e.Size && sidecarMatches(f.store.MetadataPath(e.Filename), e.MetadataSHA256)
+	return err == nil && sum == e.SHA256 && size == e.Size && sidecarMatches(f.store, e.Filename, e.MetadataSHA256)
 }
 
 func (f *fetcher) buildOne(ctx context.Context, j *job, t target.Target) (err error) {
@@ -159,7 +159,7 @@ func (f *fetcher) keepBuilt(j *job, t target.Target, path, want string) (wheelho
 	if err := syncFile(path); err != nil {
 		return e, fmt.Errorf("storing built wheel %s: %w", name, err)
 	}
-	tmp := tempPath(f.files, name, "tmp-build")
+	tmp := tempPath(f.files)
 	if err := os.Rename(path, tmp); err != nil {
 		// The builder left it elsewhere (another file system): copy.
 		if err := copyFile(path, tmp); err != nil {
@@ -171,7 +171,7 @@ func (f *fetcher) keepBuilt(j *job, t target.Target, path, want string) (wheelho
 		_ = os.Remove(tmp)
 		return e, fmt.Errorf("storing built wheel %s: %w", name, err)
 	}
-	if e.MetadataSHA256, err = writeSidecar(f.store.MetadataPath(name), raw); err != nil {
+	if e.MetadataSHA256, err = f.writeSidecar(name, raw); err != nil {
 		return e, err
 	}
 	return e, f.store.Put(e)

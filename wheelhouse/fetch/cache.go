@@ -90,7 +90,7 @@ func (f *fetcher) fromRemote(ctx context.Context, w *want) (bool, error) {
 		return false, nil
 	}
 	defer rc.Close()
-	tmp, err := wheelhouse.CreateTemp(f.files, "."+w.name+".tmp-*", 0o644)
+	tmp, err := f.createTemp()
 	if err != nil {
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/larder-build/larder/internal/watchdog"
 	"github.com/larder-build/larder/resolver/simple"
-	"github.com/larder-build/larder/wheelhouse"
 )
 
 // progressStep is how many bytes pass between two Progress events of a
@@ -30,7 +29,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b 
 // download gets a file from its URL into a temporary file, hashing while
 // writing, then verifies, syncs and stores it.
 func (f *fetcher) download(ctx context.Context, w *want) (err error) {
-	tmp, err := wheelhouse.CreateTemp(f.files, "."+w.name+".tmp-*", 0o644)
+	tmp, err := f.createTemp()
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", w.name, err)
 	}

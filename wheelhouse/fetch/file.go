@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
@@ -77,14 +78,14 @@ func (f *fetcher) present(w *want) (bool, error) {
 	old, listed := f.store.Lookup(w.name)
 	e := f.entry(w, size)
 	if w.wheel {
-		if listed && old.SHA256 == sum && old.MetadataSHA256 != "" && sidecarMatches(f.store.MetadataPath(w.name), old.MetadataSHA256) {
+		if listed && old.SHA256 == sum && (old.MetadataSHA256 != "" || !wheelhouse.SidecarFits(w.name)) && sidecarMatches(f.store, w.name, old.MetadataSHA256) {
 			e.MetadataSHA256, e.RequiresPython = old.MetadataSHA256, old.RequiresPython
 		} else {
 			raw, rp, err := wheelMetadata(path)
 			if err != nil {
 				return false, fmt.Errorf("reading the metadata of %s: %w", w.name, err)
 			}
-			if e.MetadataSHA256, err = writeSidecar(f.store.MetadataPath(w.name), raw); err != nil {
+			if e.MetadataSHA256, err = f.writeSidecar(w.name, raw); err != nil {
 				return false, err
 			}
 			e.RequiresPython = firstNonEmpty(rp, e.RequiresPython)
@@ -115,8 +116,13 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func sidecarMatches(path, sum string) bool {
-	b, err := wheelhouse.ReadRegular(path)
+// sidecarMatches reports whether the store's sidecar of the wheel name
+// has the hash sum: "" for a wheel whose name is too long to have one.
+func sidecarMatches(s *wheelhouse.Store, name, sum string) bool {
+	if !wheelhouse.SidecarFits(name) {
+		return sum == ""
+	}
+	b, err := wheelhouse.ReadRegular(s.MetadataPath(name))
 	if err != nil {
 		return false
 	}
@@ -124,12 +130,19 @@ func sidecarMatches(path, sum string) bool {
 	return hex.EncodeToString(h[:]) == sum
 }
 
-// writeSidecar writes a wheel's PEP 658 metadata file and returns its
-// hash. It is renamed into place but not synced: it is derived from the
-// wheel, and a sidecar lost in a crash no longer matches the manifest, so
-// the next fetch writes it again (and verify reports it until then).
-func writeSidecar(path string, raw []byte) (string, error) {
-	tmp := tempPath(filepath.Dir(path), filepath.Base(path), "tmp")
+// writeSidecar writes the PEP 658 metadata file of the store's wheel name
+// and returns its hash. It is renamed into place but not synced: it is
+// derived from the wheel, and a sidecar lost in a crash no longer matches
+// the manifest, so the next fetch writes it again (and verify reports it
+// until then). A wheel whose name is too long for a sidecar's (over
+// wheelhouse.MaxSidecarName bytes) gets none, and "": the index does not
+// offer its metadata, and pip reads it from the wheel.
+func (f *fetcher) writeSidecar(name string, raw []byte) (string, error) {
+	if !wheelhouse.SidecarFits(name) {
+		return "", nil
+	}
+	path := f.store.MetadataPath(name)
+	tmp := tempPath(f.files)
 	err := os.WriteFile(tmp, raw, 0o644)
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -171,12 +184,25 @@ func sdistRequiresPython(path string) string {
 	return md.RequiresPython
 }
 
-// tempPath returns a fresh name for a temporary file in files/ that
-// starts with a dot, so that nothing ever mistakes it for a distribution.
-func tempPath(dir, name, kind string) string {
-	var b [6]byte
+// tempPattern is the name of every file a fetch stages, in files/ or in
+// the user cache, before its rename into place: a name of its own, not
+// the file's with a prefix and a suffix, since a file's name may take all
+// the 255 bytes a name can have. It starts with a dot, so that nothing
+// ever mistakes it for a distribution, and the store's first writer
+// removes it from files/ once its writer is gone (wheelhouse.IsTemporary).
+const tempPattern = ".fetch-*.tmp"
+
+// tempPath returns a fresh name for a temporary file in dir, of the form
+// tempPattern makes.
+func tempPath(dir string) string {
+	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return filepath.Join(dir, "."+name+"."+kind+"-"+hex.EncodeToString(b[:]))
+	return filepath.Join(dir, strings.Replace(tempPattern, "*", hex.EncodeToString(b[:]), 1))
+}
+
+// createTemp creates a temporary file in files/, named by tempPattern.
+func (f *fetcher) createTemp() (*os.File, error) {
+	return wheelhouse.CreateTemp(f.files, tempPattern, 0o644)
 }
 
 // cachePath is where the user cache keeps a file with a given hash.
@@ -197,7 +223,7 @@ func (f *fetcher) fromCache(ctx context.Context, w *want) (bool, error) {
 		_ = os.Remove(cp)
 		return false, nil
 	}
-	tmp := tempPath(f.files, w.name, "tmp-link")
+	tmp := tempPath(f.files)
 	if err := f.linkShared(cp, tmp); err == nil {
 		sum, size, err := wheelhouse.HashRegularFile(tmp)
 		if err != nil || sum != w.sha256 {
@@ -225,7 +251,7 @@ func (f *fetcher) copyFromCache(ctx context.Context, w *want, cp string) (bool, 
 		return false, nil
 	}
 	defer src.Close()
-	tmp, err := wheelhouse.CreateTemp(f.files, "."+w.name+".tmp-*", 0o644)
+	tmp, err := f.createTemp()
 	if err != nil {
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}
@@ -305,7 +331,7 @@ func (f *fetcher) finish(tmp string, w *want, size int64, toCache bool) (err err
 	}
 	if w.wheel {
 		var serr error
-		if e.MetadataSHA256, serr = writeSidecar(f.store.MetadataPath(w.name), raw); serr != nil {
+		if e.MetadataSHA256, serr = f.writeSidecar(w.name, raw); serr != nil {
 			// The wheel is in place and verified: list it, without a
 			// sidecar (verify says so, the next fetch writes it), rather
 			// than leave a file the manifest does not know.
@@ -333,7 +359,7 @@ func (f *fetcher) cachePut(src, sum string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	tmp := tempPath(filepath.Dir(dst), sum, "tmp")
+	tmp := tempPath(filepath.Dir(dst))
 	if err := f.linkShared(src, tmp); err != nil {
 		if err := copyFile(src, tmp); err != nil {
 			_ = os.Remove(tmp)

@@ -1,0 +1,75 @@
+package fetch
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// longWheelIndex has one project whose only wheel's file name takes 250
+// bytes: a 180-byte project name and a local version, as a long tag set
+// would make it. Its PEP 658 sidecar's name (259 bytes) cannot exist.
+func longWheelIndex(t testing.TB) (*pypitest.Index, string, string) {
+	t.Helper()
+	name := strings.Repeat("a", 180)
+	version := "1.0+" + strings.Repeat("b", 48)
+	wheel := name + "-" + version + "-py3-none-any.whl"
+	if len(wheel) != 250 {
+		t.Fatalf("the wheel's name is %d bytes", len(wheel))
+	}
+	return &pypitest.Index{Projects: []pypitest.Project{{Name: name, Releases: []pypitest.Release{pure(version)}}}}, name, wheel
+}
+
+// TestFetchStoresAWheelWithA250ByteFileNameWithoutASidecar: a wheel
+// whose name leaves no room for a temporary name built from it is
+// fetched, from its index, from the user cache into a second store and
+// again over a store that has it; it is listed without a sidecar (whose
+// name would pass the 255 bytes a file name has), verify finds nothing
+// wrong, and no temporary file is left.
+func TestFetchStoresAWheelWithA250ByteFileNameWithoutASidecar(t *testing.T) {
+	idx, name, wheel := longWheelIndex(t)
+	_, lock := lockIndex(t, idx, []string{name}, []string{amd64})
+	if got := lockedFiles(lock); len(got) != 1 || got[0] != wheel {
+		t.Fatalf("the lock lists %v", got)
+	}
+	cache := t.TempDir()
+	for _, run := range []struct {
+		name string
+		got  func(*Report) int
+	}{
+		{"from the index", func(r *Report) int { return r.Downloaded }},
+		{"from the user cache", func(r *Report) int { return r.Linked }},
+	} {
+		s := newStore(t)
+		rep, err := Fetch(context.Background(), s, lock, fastOptions(WithCacheDir(cache))...)
+		if err != nil {
+			t.Fatalf("%s: %v", run.name, err)
+		}
+		if run.got(rep) != 1 {
+			t.Errorf("%s: report %+v", run.name, rep)
+		}
+		e, ok := reopen(t, s).Lookup(wheel)
+		if !ok {
+			t.Fatalf("%s: %s is not in the manifest", run.name, wheel)
+		}
+		if e.MetadataSHA256 != "" || wheelhouse.SidecarFits(wheel) {
+			t.Errorf("%s: the entry names a sidecar %q", run.name, e.MetadataSHA256)
+		}
+		mustVerifyClean(t, s, lock)
+		if left := leftovers(t, s); len(left) > 0 {
+			t.Errorf("%s: left %v in files/", run.name, left)
+		}
+		// Fetched again into the same store: present, still whole.
+		rep, err = Fetch(context.Background(), reopen(t, s), lock, fastOptions(WithCacheDir(cache))...)
+		if err != nil {
+			t.Fatalf("%s, again: %v", run.name, err)
+		}
+		if rep.Present != 1 {
+			t.Errorf("%s, again: report %+v", run.name, rep)
+		}
+		mustVerifyClean(t, s, lock)
+	}
+}
