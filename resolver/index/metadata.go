@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 
@@ -192,17 +191,31 @@ func (c *Client) sdistMetadata(ctx context.Context, f File) ([]byte, error) {
 	}
 	if c.sdistBuilder == nil {
 		if err != nil {
-			return nil, err
+			// err names the temporary file, not the sdist.
+			return nil, fmt.Errorf("%s: %w", f.Filename, err)
 		}
 		return nil, fmt.Errorf("%s: its metadata is not static (PKG-INFO %s) and no builder is configured", f.Filename, sm.Source)
 	}
 	return c.sdistBuilder(ctx, name)
 }
 
-// downloadTemp downloads a file to a temporary file named like it,
-// checking its hash, and returns it open.
+// archiveSuffixes are the endings a downloaded file's temporary name
+// keeps: an sdist is read by the kind its name says.
+var archiveSuffixes = []string{".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip", ".tar"}
+
+// downloadTemp downloads a file to a temporary file, checking its hash,
+// and returns it open. The temporary file is named larder-dl-, digits and
+// the file's archive suffix, not after the file: a file name may take all
+// the 255 bytes a name can have.
 func (c *Client) downloadTemp(ctx context.Context, f File) (*os.File, error) {
-	tmp, err := os.CreateTemp("", "larder-dl-*-"+path.Base(f.Filename))
+	suffix := ""
+	for _, s := range archiveSuffixes {
+		if strings.HasSuffix(f.Filename, s) {
+			suffix = s
+			break
+		}
+	}
+	tmp, err := os.CreateTemp("", "larder-dl-*"+suffix)
 	if err != nil {
 		return nil, err
 	}
