@@ -549,7 +549,7 @@ func CopyFileAtomic(src, dst string, sync bool) error {
 // and the old file, if any, is left as it was.
 func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(name)
-	tmp, err := CreateTemp(dir, "."+filepath.Base(name)+".*.tmp", perm)
+	tmp, err := CreateTemp(dir, atomicTempPattern(filepath.Base(name)), perm)
 	if err != nil {
 		// Say so in terms of name, not of a temporary file the caller
 		// never heard of.
@@ -585,11 +585,25 @@ func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer)
 // tempRandom is how many random bytes CreateTemp puts into a name, in hex.
 const tempRandom = 8
 
+// maxName is the most bytes a file name may have (NAME_MAX).
+const maxName = 255
+
+// atomicTempPattern is the CreateTemp pattern WriteAtomic stages a file
+// named base under: "."+base+"."+16 hex digits+".tmp", which says whose
+// it is, when that fits the 255 bytes of a file name, else
+// ".atomic-"+16 hex digits+".tmp" (a wheel's name, or its sidecar's, may
+// take up to 255 bytes). Both start with a dot and end with ".tmp".
+func atomicTempPattern(base string) string {
+	if len(".")+len(base)+len(".")+2*tempRandom+len(".tmp") <= maxName {
+		return "." + base + ".*.tmp"
+	}
+	return ".atomic-*.tmp"
+}
+
 // MaxSidecarName is the longest file name whose PEP 658 sidecar a store
-// can write: WriteAtomic's temporary name for it,
-// "."+name+".metadata."+16 hex digits+".tmp", must fit the 255 bytes of a
-// file name, as must CreateTemp's for the file itself (shorter).
-const MaxSidecarName = 255 - len(".") - len(".metadata.") - 2*tempRandom - len(".tmp")
+// can have: the sidecar's name, the file's and ".metadata", must fit the
+// 255 bytes of a file name. (Every write stages under a name that fits.)
+const MaxSidecarName = maxName - len(".metadata")
 
 // SidecarFits reports whether a wheel named name can have a PEP 658
 // sidecar in a store: whether its name is at most MaxSidecarName bytes.

@@ -283,7 +283,11 @@ func (u *uploader) readContent(p *multipart.Part, form *uploadForm) error {
 		return refuse(http.StatusBadRequest, "file name %q: %d bytes, over the %d this server stores", name, len(name), wheelhouse.MaxSidecarName)
 	}
 	form.filename = name
-	tmp, err := wheelhouse.CreateTemp(filepath.Join(u.store.Dir(), wheelhouse.FilesDir), "."+name+".*.tmp", 0o644)
+	// A name of its own, not the file's with a prefix and a suffix: a
+	// file's name may take up to MaxSidecarName bytes, and the temporary
+	// one must fit in 255 too. Every dot-name in files/ is a temporary one
+	// the store's next first writer removes.
+	tmp, err := wheelhouse.CreateTemp(filepath.Join(u.store.Dir(), wheelhouse.FilesDir), ".upload-*.tmp", 0o644)
 	if err != nil {
 		return fmt.Errorf("storing %s: %w", name, err)
 	}

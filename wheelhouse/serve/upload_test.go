@@ -660,7 +660,9 @@ func TestUploadsWaitingForOneNameLeaveTheSlotsToOtherNames(t *testing.T) {
 	// Every one has read its body into a temporary file and waits for the
 	// name, holding no slot (bounded: 10 s).
 	waitingNow := func() int {
-		tmps, _ := filepath.Glob(filepath.Join(st.Dir(), wheelhouse.FilesDir, "."+held.Filename+".*.tmp"))
+		// Only uploads of the held name are under way: every upload's
+		// temporary file is one of theirs.
+		tmps, _ := filepath.Glob(filepath.Join(st.Dir(), wheelhouse.FilesDir, ".upload-*.tmp"))
 		return len(tmps)
 	}
 	for deadline := time.Now().Add(10 * time.Second); waitingNow() < waiting || len(srv.uploader.slots) > 0; time.Sleep(10 * time.Millisecond) {

@@ -184,8 +184,8 @@ func readMemberOf(f *zip.File) ([]byte, error) {
 }
 
 // TestAFileNameTooLongToStoreIsTheUploadsFault uploads real wheels whose
-// names are near the 255 bytes a file name has: those whose temporary
-// names (the upload's, its metadata sidecar's) would not fit are refused
+// names are near the 255 bytes a file name has: those whose metadata
+// sidecar's name (the file's and ".metadata") would not fit are refused
 // with a 400 naming the bound, never a 500 and an error in the log; the
 // longest that fits is stored.
 func TestAFileNameTooLongToStoreIsTheUploadsFault(t *testing.T) {
