@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/larder-build/larder/wheelhouse"
 )
 
 // fullCommit is a full git object id (SHA-1 or SHA-256): anything shorter,
@@ -122,7 +124,12 @@ func Checkout(ctx context.Context, cacheDir, url, commit string) (string, string
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", "", err
 	}
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+commit[:7]+"-")
+	release, err := lockCheckouts(ctx, parent)
+	if err != nil {
+		return "", "", err
+	}
+	defer release()
+	tmp, err := os.MkdirTemp(parent, checkoutTmpPrefix+commit[:7]+"-")
 	if err != nil {
 		return "", "", err
 	}
@@ -170,4 +177,65 @@ func Checkout(ctx context.Context, cacheDir, url, commit string) (string, string
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+// checkoutTmpPrefix starts the name of a checkout in progress: the
+// prefix, 7 digits of the commit, "-" and MkdirTemp's decimal digits.
+const checkoutTmpPrefix = ".tmp-"
+
+// checkoutsLockName is the lock file of a repository's folder under git/:
+// every Checkout holds it shared while its temporary checkout exists, and
+// one that finds it free (no live checkout of that repository anywhere)
+// takes it alone for a moment to remove what killed processes left.
+const checkoutsLockName = ".lock"
+
+// lockCheckouts holds parent's checkouts lock shared until release is
+// called, first removing the temporary checkouts of dead processes when
+// no other process holds it. It waits while another process removes
+// them, until ctx ends.
+func lockCheckouts(ctx context.Context, parent string) (release func(), err error) {
+	f, err := wheelhouse.OpenLockFile(filepath.Join(parent, checkoutsLockName))
+	if err != nil {
+		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
+	}
+	ok, err := wheelhouse.TryLockFile(f, true)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
+	}
+	if ok {
+		removeDeadCheckouts(parent)
+	}
+	if err := wheelhouse.WaitLockFile(ctx, f, false); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// removeDeadCheckouts removes the temporary checkouts in parent, every
+// one of a process killed between its create and its rename: its caller
+// holds the checkouts lock alone, so none is live. Only folders named as
+// Checkout names them are touched.
+func removeDeadCheckouts(parent string) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, d := range ents {
+		if d.IsDir() && isCheckoutTmp(d.Name()) {
+			_ = os.RemoveAll(filepath.Join(parent, d.Name()))
+		}
+	}
+}
+
+// isCheckoutTmp reports whether name is a temporary checkout's:
+// checkoutTmpPrefix, 7 lowercase hex digits, "-" and decimal digits.
+func isCheckoutTmp(name string) bool {
+	rest, ok := strings.CutPrefix(name, checkoutTmpPrefix)
+	if !ok || len(rest) < 9 || rest[7] != '-' || !shortCommit.MatchString(rest[:7]) {
+		return false
+	}
+	digits := rest[8:]
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
 }

@@ -57,3 +57,62 @@ func TestCheckoutIsCachedByFullCommitAndExpandsShortIDs(t *testing.T) {
 		t.Errorf("temporary checkouts left behind: %v", left)
 	}
 }
+
+// TestCheckoutRemovesTheTemporaryCheckoutsOfDeadProcessesOnly: a process
+// killed between a checkout's create and its rename leaves a temporary
+// checkout under git/; the next checkout of that repository removes it
+// when no other checkout of it is live, keeps it while one is (it may be
+// that one's), and never touches a name Checkout does not make.
+func TestCheckoutRemovesTheTemporaryCheckoutsOfDeadProcessesOnly(t *testing.T) {
+	url, first, second := repo(t)
+	cache := t.TempDir()
+	ctx := context.Background()
+	dir, _, err := Checkout(ctx, cache, url, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := filepath.Dir(dir)
+	plant := func(name string) string {
+		t.Helper()
+		p := filepath.Join(parent, name)
+		if err := os.MkdirAll(filepath.Join(p, ".git"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	// Another process's checkout is live: its lock is held.
+	release, err := lockCheckouts(ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := plant(".tmp-" + second[:7] + "-123456")
+	if _, _, err := Checkout(ctx, cache, url, second); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(live) {
+		t.Errorf("a checkout removed %s while its process held the lock", live)
+	}
+	release()
+
+	// It is dead now; a user's folders and one not of Checkout's making stay.
+	notOurs := []string{plant("notes"), plant(".tmp-notacommit-1"), plant(".tmp-" + second[:7] + "-12x")}
+	if err := os.RemoveAll(filepath.Join(parent, second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Checkout(ctx, cache, url, second); err != nil {
+		t.Fatal(err)
+	}
+	if exists(live) {
+		t.Errorf("%s is left though no process holds the lock", live)
+	}
+	for _, p := range notOurs {
+		if !exists(p) {
+			t.Errorf("%s was removed: Checkout never made it", p)
+		}
+	}
+	if !exists(filepath.Join(parent, second)) || !exists(dir) {
+		t.Errorf("a finished checkout was removed")
+	}
+}
