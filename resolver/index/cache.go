@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -268,13 +269,16 @@ func (c *cache) writeAtomic(name string, data []byte) error {
 
 // removeStale removes the staged writes in tmpDir that are older than
 // staleTemp: those of writers killed between their create and their
-// rename. Only names writeAtomic makes are touched.
+// rename. Only names writeAtomic makes are touched. Until it has done so
+// once, it also looks beside the entries, where writes were staged before
+// tmpDir (removeOldStaging).
 func (c *cache) removeStale() {
+	cutoff := time.Now().Add(-staleTemp) // file times are the clock's, not c.now's
+	c.removeOldStaging(cutoff)
 	ents, err := os.ReadDir(c.tmpDir())
 	if err != nil {
 		return
 	}
-	cutoff := time.Now().Add(-staleTemp) // file times are the clock's, not c.now's
 	for _, d := range ents {
 		if !strings.HasPrefix(d.Name(), tmpPrefix) || !d.Type().IsRegular() {
 			continue
@@ -283,6 +287,67 @@ func (c *cache) removeStale() {
 			_ = os.Remove(filepath.Join(c.tmpDir(), d.Name()))
 		}
 	}
+}
+
+// oldStagingSwept is the file in tmpDir that says removeOldStaging has
+// left nothing to remove: the cache's folders are listed once, not on
+// every run.
+const oldStagingSwept = "old-staging-swept"
+
+// cacheFolders hold the entries, one subfolder per two hex digits: where
+// writes were staged, as .tmp- and decimal digits, before tmpDir.
+var cacheFolders = []string{"http", filepath.Join("metadata", "file-sha256"), filepath.Join("metadata", "served")}
+
+// removeOldStaging removes the staged writes that an earlier larder, which
+// staged beside the entries, left there when it was killed mid-write:
+// those older than cutoff (the cache has no lock, and such a larder may
+// still run), named as it named them (.tmp- and decimal digits). Once a
+// listing leaves none, it says so in tmpDir and does not list again.
+func (c *cache) removeOldStaging(cutoff time.Time) {
+	marker := filepath.Join(c.tmpDir(), oldStagingSwept)
+	if _, err := os.Lstat(marker); err == nil {
+		return
+	}
+	done := true
+	for _, f := range cacheFolders {
+		top := filepath.Join(c.dir, f)
+		subs, err := os.ReadDir(top)
+		if err != nil {
+			done = done && errors.Is(err, fs.ErrNotExist)
+			continue
+		}
+		for _, sub := range subs {
+			if !sub.IsDir() {
+				continue
+			}
+			dir := filepath.Join(top, sub.Name())
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				done = false
+				continue
+			}
+			for _, d := range ents {
+				if !isOldStaging(d.Name()) || !d.Type().IsRegular() {
+					continue
+				}
+				info, err := d.Info()
+				if err != nil || !info.ModTime().Before(cutoff) || os.Remove(filepath.Join(dir, d.Name())) != nil {
+					done = false // young enough to be live: look again next run
+				}
+			}
+		}
+	}
+	if done && os.MkdirAll(c.tmpDir(), 0o755) == nil {
+		_ = os.WriteFile(marker, nil, 0o644)
+	}
+}
+
+// isOldStaging reports whether name is as an earlier larder named a staged
+// write beside the entries (os.CreateTemp's ".tmp-*"): .tmp- and decimal
+// digits.
+func isOldStaging(name string) bool {
+	digits, ok := strings.CutPrefix(name, tmpPrefix)
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // DefaultCacheDir returns $XDG_CACHE_HOME/larder, or ~/.cache/larder.

@@ -122,3 +122,65 @@ func TestAWriteKilledMidwayIsRemovedByALaterRunOnceStale(t *testing.T) {
 		t.Errorf("a file the cache did not make was removed: %v", err)
 	}
 }
+
+// TestARunRemovesWhatAnEarlierLarderStagedBesideTheEntriesOnceStale: an
+// earlier larder staged its writes beside the entries, as .tmp- and
+// digits, and left them there when it was killed midway. The first run
+// that writes removes those older than staleTemp, keeps a younger one (a
+// live write of such a larder) and every other name, and lists the
+// folders again on a later run only while something was kept.
+func TestARunRemovesWhatAnEarlierLarderStagedBesideTheEntriesOnceStale(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-staleTemp - time.Minute)
+	plant := func(rel string, mtime time.Time) string {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dead := []string{
+		plant("http/ab/.tmp-1234567", old),
+		plant("metadata/file-sha256/cd/.tmp-42", old),
+		plant("metadata/served/ef/.tmp-987654321", old),
+	}
+	live := plant("http/ab/.tmp-7654321", time.Now())
+	kept := []string{live, plant("http/ab/.tmp-notes", old), plant("http/ab/"+strings.Repeat("0", 64), old), plant("git/ab/.tmp-1234", old)}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	srv := pypitest.Start(t, demoIndex())
+	if _, err := newClient(t, []string{srv.URL()}, WithCacheDir(dir)).Project(context.Background(), "six"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range dead {
+		if exists(p) {
+			t.Errorf("%s, staged over an hour ago, is left", p)
+		}
+	}
+	for _, p := range kept {
+		if !exists(p) {
+			t.Errorf("%s was removed", p)
+		}
+	}
+
+	// The live write was kept: a later run looks again, and finds it dead.
+	if err := os.Chtimes(live, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newClient(t, []string{srv.URL()}, WithCacheDir(dir)).Project(context.Background(), "demo-lib"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(live) {
+		t.Errorf("%s is left after it went stale", live)
+	}
+	if !exists(filepath.Join(dir, "index-tmp", oldStagingSwept)) {
+		t.Errorf("no record that the folders hold nothing more to remove")
+	}
+}
