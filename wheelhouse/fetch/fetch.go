@@ -298,6 +298,9 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt 
 		return nil, err
 	}
 	defer release()
+	if f.cache != "" {
+		removeStaleCacheTemps(f.cache)
+	}
 	// When a download fills the disk, the manifest that lists the files
 	// already verified must still find room: Commit frees this reserve
 	// then. About 1 KiB an entry.

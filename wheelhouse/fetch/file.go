@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
@@ -371,6 +372,61 @@ func (f *fetcher) cachePut(src, sum string) error {
 		return err
 	}
 	return nil
+}
+
+// staleCacheTemp is how old a temporary file in the user cache must be to
+// be taken for a killed fetch's: the cache has no lock that would say its
+// writer is gone, and a link or a copy into it takes well under an hour.
+const staleCacheTemp = time.Hour
+
+// removeStaleCacheTemps removes from the user cache's folders the
+// temporary files older than staleCacheTemp, left by fetches killed
+// between a file's create and its rename. Only names fetch makes are
+// touched: tempPattern's, and ".", a sha256, ".tmp-" and 12 hex digits,
+// as an earlier larder named them.
+func removeStaleCacheTemps(cache string) {
+	subs, err := os.ReadDir(cache)
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-staleCacheTemp)
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 {
+			continue
+		}
+		dir := filepath.Join(cache, sub.Name())
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, d := range ents {
+			if !isCacheTemp(d.Name()) || !d.Type().IsRegular() {
+				continue
+			}
+			if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+				_ = os.Remove(filepath.Join(dir, d.Name()))
+			}
+		}
+	}
+}
+
+// isCacheTemp reports whether name is a temporary file's in the user
+// cache: ".fetch-", 16 hex digits and ".tmp", or ".", 64 hex digits,
+// ".tmp-" and 12 hex digits.
+func isCacheTemp(name string) bool {
+	if r, ok := strings.CutPrefix(name, ".fetch-"); ok {
+		r, ok = strings.CutSuffix(r, ".tmp")
+		return ok && isLowerHex(r, 16)
+	}
+	if len(name) == 1+64+len(".tmp-")+12 && name[0] == '.' && name[65:70] == ".tmp-" {
+		return isLowerHex(name[1:65], 64) && isLowerHex(name[70:], 12)
+	}
+	return false
+}
+
+// isLowerHex reports whether s is n lowercase hex digits.
+func isLowerHex(s string, n int) bool {
+	return len(s) == n && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // openForCopy opens src, refusing anything but a regular file, and

@@ -2,8 +2,11 @@ package fetch
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/wheelhouse"
@@ -71,5 +74,52 @@ func TestFetchStoresAWheelWithA250ByteFileNameWithoutASidecar(t *testing.T) {
 			t.Errorf("%s, again: report %+v", run.name, rep)
 		}
 		mustVerifyClean(t, s, lock)
+	}
+}
+
+// TestFetchRemovesTheUserCachesStaleTemporaryFilesOnly: a fetch killed
+// between a file's create and its rename into the user cache leaves a
+// temporary file there, of this larder's naming or an earlier one's. A
+// later fetch removes those over an hour old, keeps a younger one (a
+// live fetch's: the cache has no lock) and every other name.
+func TestFetchRemovesTheUserCachesStaleTemporaryFilesOnly(t *testing.T) {
+	_, lock := lockIndex(t, smallIndex(), []string{"lib"}, []string{amd64})
+	cache := t.TempDir()
+	sha := filepath.Join(cache, "files", "sha256")
+	old := time.Now().Add(-staleCacheTemp - time.Minute)
+	sum := strings.Repeat("ab", 32)
+	plant := func(rel string, mtime time.Time) string {
+		t.Helper()
+		p := filepath.Join(sha, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dead := []string{plant("ab/.fetch-0123456789abcdef.tmp", old), plant("ab/."+sum+".tmp-0123456789ab", old)}
+	kept := []string{
+		plant("ab/.fetch-fedcba9876543210.tmp", time.Now()), // live
+		plant("ab/"+sum, old),
+		plant("ab/.fetch-notes.tmp", old),
+		plant("ab/.notes", old),
+	}
+	if _, err := Fetch(context.Background(), newStore(t), lock, fastOptions(WithCacheDir(cache))...); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range dead {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s, over an hour old, is left", p)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
 	}
 }
