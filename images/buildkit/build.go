@@ -7,11 +7,16 @@ import (
 	"path/filepath"
 
 	"github.com/larder-build/larder/images"
+	"github.com/larder-build/larder/internal/ocilayout"
 )
 
 // ContextFor turns an image reference or a folder into a named build
 // context: an oci: layout (resolved to its digest, which BuildKit needs),
-// a docker:// image (pulled by the daemon), or a local folder.
+// a docker:// image (pulled by the daemon), or a local folder. A layout
+// is held shared (package ocilayout) from before its digest is resolved
+// until Release: BuildKit reads its blobs while the build runs, and no
+// other larder process's clean-up removes one meanwhile. Release every
+// context once the build is over.
 func ContextFor(ctx context.Context, name, ref string) (Context, error) {
 	if st, err := os.Stat(ref); err == nil && st.IsDir() {
 		if _, err := os.Stat(filepath.Join(ref, "oci-layout")); err != nil {
@@ -31,15 +36,20 @@ func ContextFor(ctx context.Context, name, ref string) (Context, error) {
 	case images.Docker:
 		return Context{Name: name, Image: r.Name.String()}, nil
 	case images.OCI:
-		src, err := images.Open(ctx, r, images.Remote{})
-		if err != nil {
-			return Context{}, fmt.Errorf("build context %s: %w", name, err)
-		}
 		abs, err := filepath.Abs(r.Path)
 		if err != nil {
 			return Context{}, err
 		}
-		return Context{Name: name, Layout: abs, Digest: src.Digest.String()}, nil
+		hold, err := ocilayout.Take(ctx, abs, false, nil)
+		if err != nil {
+			return Context{}, fmt.Errorf("build context %s: %w", name, err)
+		}
+		src, err := images.Open(ctx, r, images.Remote{})
+		if err != nil {
+			hold.Close()
+			return Context{}, fmt.Errorf("build context %s: %w", name, err)
+		}
+		return Context{Name: name, Layout: abs, Digest: src.Digest.String(), hold: hold}, nil
 	}
 	return Context{}, fmt.Errorf("build context %s: %s: want a folder, oci:DIR[:TAG] or docker://REF", name, ref)
 }
@@ -55,7 +65,8 @@ type Image struct {
 // BuildImage builds on the daemon at addr, exports the image (an index
 // for several platforms) into a temporary OCI layout, and writes it to the
 // output with images.Write: a registry gets only the blobs it lacks, a
-// layout or tarball is never half written.
+// layout or tarball is never half written. It releases b's contexts
+// once BuildKit has run.
 func BuildImage(ctx context.Context, addr string, b Image) (*images.WriteResult, error) {
 	c, err := Connect(ctx, addr)
 	if err != nil {
@@ -69,7 +80,14 @@ func BuildImage(ctx context.Context, addr string, b Image) (*images.WriteResult,
 	defer os.RemoveAll(tmp)
 	req := b.Request
 	req.OCIDir, req.LocalDir = filepath.Join(tmp, "layout"), ""
-	if err := Solve(ctx, c, req); err != nil {
+	err = Solve(ctx, c, req)
+	// BuildKit has read its contexts once the solve is over: their
+	// layouts are let go before the output is written, which may be one
+	// of them and is cleaned up by the last larder process out of it.
+	for _, bc := range b.Contexts {
+		bc.Release()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("building: %w", err)
 	}
 	built, err := images.ParseRef("oci:"+req.OCIDir, false)

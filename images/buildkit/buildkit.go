@@ -24,6 +24,8 @@ import (
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/larder-build/larder/internal/ocilayout"
 )
 
 // DefaultAddr is where buildkitd listens when run as root with no
@@ -90,7 +92,15 @@ type Context struct {
 	Layout, Digest string
 	// Image is a registry reference ("docker.io/library/python:3.11").
 	Image string
+
+	// hold is ContextFor's shared hold on Layout, until Release.
+	hold *ocilayout.Use
 }
+
+// Release lets go of the context's layout, which ContextFor holds so that
+// no larder process removes a blob of it while BuildKit reads it. It may
+// be called more than once, on any copy of the context.
+func (c Context) Release() { c.hold.Close() }
 
 // Request is one Dockerfile build.
 type Request struct {

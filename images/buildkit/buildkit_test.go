@@ -216,6 +216,7 @@ func namedContexts(tb testing.TB, ctx context.Context, base, wheelhouse string) 
 		if err != nil {
 			tb.Fatal(err)
 		}
+		tb.Cleanup(c.Release)
 		cs = append(cs, c)
 	}
 	return cs

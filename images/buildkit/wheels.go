@@ -51,6 +51,7 @@ func (w *WheelBuilder) Build(ctx context.Context, req build.Request, outDir stri
 	if err != nil {
 		return fail(err, "")
 	}
+	defer base.Release()
 	work, err := os.MkdirTemp("", "larder-wheel-")
 	if err != nil {
 		return fail(err, "")

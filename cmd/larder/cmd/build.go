@@ -107,7 +107,15 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 		}
 		platforms = appendNew(platforms, t.Platform())
 	}
+	// The layouts of the contexts are held until the build is over (or
+	// fails): BuildKit reads them, and no other larder process's clean-up
+	// may remove a blob of them meanwhile.
 	var contexts []buildkit.Context
+	defer func() {
+		for _, bc := range contexts {
+			bc.Release()
+		}
+	}()
 	for _, kv := range o.contexts {
 		name, ref, ok := strings.Cut(kv, "=")
 		if !ok || name == "" || ref == "" {
