@@ -287,7 +287,8 @@ func Bake(ctx context.Context, req Request, opts ...Option) (out *Report, err er
 // useLayouts takes a shared hold on every OCI layout the bake reads or
 // writes: its output when it exists (an output that is not a layout is
 // refused before anything is written in it), and the layouts it reads
-// its previous image or base from, when it may make their lock files.
+// its previous image or base from, when they have lock files (a layout
+// only read is not written into: ocilayout.Take).
 func (req *Request) useLayouts(ctx context.Context) (release func(), err error) {
 	var held []*ocilayout.Use
 	release = func() {

@@ -223,8 +223,8 @@ func whole(dir string) bool {
 // hold is, for a layout, a shared hold on it (ocilayout.Take) until
 // release is called: no larder process removes a blob of it meanwhile,
 // such as one this process has written and not yet tagged, or reads. A
-// layout only read whose lock file cannot be made (a read-only folder)
-// is read without one. For a registry, it holds nothing.
+// layout only read makes no lock file: one without (no larder process
+// wrote it) is read without a hold. For a registry, it holds nothing.
 func (c *Cache) hold(ctx context.Context, write bool) (release func(), err error) {
 	if c.dir == "" {
 		return func() {}, nil

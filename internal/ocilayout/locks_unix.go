@@ -2,6 +2,17 @@
 
 package ocilayout
 
+import (
+	"errors"
+	"syscall"
+)
+
 // locksWork says that flock(2) is there: a lock granted means no other
 // holder, so a staging folder whose lock is granted is provably dead.
 const locksWork = true
+
+// oNoFollow makes an open fail on a symbolic link.
+const oNoFollow = syscall.O_NOFOLLOW
+
+// isReadOnlyFS says that err is a write refused by a read-only mount.
+func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }

@@ -62,18 +62,21 @@ type Use struct {
 
 // Take takes a shared hold on the layout in dir, waiting (and telling
 // wait, when set, the folder, then "") while another larder process
-// cleans it up, until ctx ends. A layout only read (write false) whose
-// lock file cannot be made (a read-only folder, or one that is not a
-// layout at all) is read without a hold: nil, no error.
+// cleans it up, until ctx ends. A layout written (write true) gets its
+// lock file when it has none. A layout only read never does: one without
+// a lock file (no larder process has written it) or that is not a layout
+// at all is read without a hold, nil and no error. Either way a lock file
+// this user may not write (another user's, or on a read-only mount) is
+// locked through a read-only open: flock(2) needs none other.
 func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use, error) {
 	if !write {
 		if st, err := os.Stat(filepath.Join(dir, LayoutFile)); err != nil || !st.Mode().IsRegular() {
 			return nil, nil
 		}
 	}
-	f, err := wheelhouse.OpenLockFile(filepath.Join(dir, UseLock))
+	f, err := openLock(filepath.Join(dir, UseLock), write)
 	if err != nil {
-		if !write {
+		if !write && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("locking the OCI layout %s: %w", dir, err)
@@ -83,6 +86,23 @@ func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use,
 		return nil, err
 	}
 	return &Use{dir: dir, f: f}, nil
+}
+
+// openLock opens the lock file at path, never through a symbolic link:
+// for reading and writing, made (0666 under the umask, so that a group
+// sharing the folder shares it) when create is set and it is missing;
+// read-only when this user may not write it (EACCES, EPERM, or EROFS on
+// a read-only mount), which flock(2) locks all the same.
+func openLock(path string, create bool) (*os.File, error) {
+	flags := os.O_RDWR | oNoFollow
+	if create {
+		flags |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flags, 0o666)
+	if err == nil || !(errors.Is(err, fs.ErrPermission) || isReadOnlyFS(err)) {
+		return f, err
+	}
+	return os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
 }
 
 // lockWaiting takes the lock on f: at once when it is free, else telling
@@ -108,7 +128,7 @@ func (u *Use) Dir() string { return u.dir }
 // LockIndex holds the layout's index lock until release is called: one
 // process at a time reads, merges and writes index.json.
 func (u *Use) LockIndex(ctx context.Context, wait func(string)) (release func(), err error) {
-	f, err := wheelhouse.OpenLockFile(filepath.Join(u.dir, IndexLock))
+	f, err := openLock(filepath.Join(u.dir, IndexLock), true)
 	if err != nil {
 		return nil, fmt.Errorf("locking the index of the OCI layout %s: %w", u.dir, err)
 	}
@@ -317,7 +337,7 @@ func Stage(dir string) (*Use, error) {
 // lock file of a live writer free; until then it finds none, and goes by
 // the folder's age.
 func holdStaged(target string) (*Use, error) {
-	f, err := wheelhouse.CreateTemp(target, UseLock+".*.tmp", 0o644)
+	f, err := wheelhouse.CreateTemp(target, UseLock+".*.tmp", 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", target, err)
 	}

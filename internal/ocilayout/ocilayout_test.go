@@ -26,6 +26,10 @@ const (
 )
 
 func TestHelperProcess(t *testing.T) {
+	if spec, ok := testenv.HelperProcessSpec[holdSpec](t, holdEnv); ok {
+		holdInHelper(t, spec)
+		return
+	}
 	dir := os.Getenv(stageEnv)
 	if dir == "" {
 		return
