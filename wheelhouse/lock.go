@@ -125,9 +125,10 @@ func OpenLockFile(path string) (*os.File, error) {
 }
 
 // TryLockFile takes a flock(2) lock on f, shared or exclusive, without
-// waiting, and reports whether it got it. Changing the lock f holds
-// (shared to exclusive) drops the old one first, even when the new one is
-// not granted. The kernel releases it when f is closed or its process
+// waiting, and reports whether it got it. What a refused change of the
+// lock f holds (shared to exclusive) leaves differs: Linux has dropped
+// the old one, the BSDs and macOS keep it; unlock first where that
+// matters. The kernel releases it when f is closed or its process
 // dies, however it dies. Where flock(2) is missing it always succeeds.
 func TryLockFile(f *os.File, exclusive bool) (bool, error) { return tryLock(f, exclusive) }
 

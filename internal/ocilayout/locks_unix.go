@@ -4,6 +4,7 @@ package ocilayout
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
 
@@ -16,3 +17,13 @@ const oNoFollow = syscall.O_NOFOLLOW
 
 // isReadOnlyFS says that err is a write refused by a read-only mount.
 func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
+
+// unlock lets go of the flock(2) lock on f and keeps f open.
+func unlock(f *os.File) error {
+	for range 100 { // EINTR is a signal, not an answer
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN); !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+	return syscall.EINTR
+}

@@ -165,13 +165,31 @@ func (u *Use) UpdateIndex(ctx context.Context, wait func(string), change func(*v
 // last of those processes will.
 func (u *Use) CleanUp(clean func() error) error {
 	defer u.Close()
-	// Asking for the lock alone drops the shared hold first, granted or
-	// not: two finishing at once cannot both miss it.
-	ok, err := wheelhouse.TryLockFile(u.f, true)
-	if err != nil || !ok {
+	if ok, err := lastOut(u.f); err != nil || !ok {
 		return nil
 	}
 	return clean()
+}
+
+// lastOut lets go of the shared lock on f and then tries, without
+// waiting, to take it alone: true when no other process holds it.
+//
+// The shared lock is let go first, explicitly, because flock(2) does not
+// say what a refused conversion leaves: Linux drops the shared lock
+// before it tries the exclusive one, granted or not, but the BSDs and
+// macOS keep it when LOCK_EX|LOCK_NB is refused. There, two holders
+// converting at once would each be refused for the other's shared lock
+// and both leave without cleaning up. Unlocked first, on every system,
+// two holders A and B finishing at once cannot both be refused: if A's
+// attempt is refused for B's shared lock, B had not yet let go of it, so
+// B's attempt comes after A let go of everything (a refused attempt
+// takes nothing), and is refused only for a third holder, who then
+// comes out after them and tries in turn.
+func lastOut(f *os.File) (bool, error) {
+	if err := unlock(f); err != nil {
+		return false, err
+	}
+	return wheelhouse.TryLockFile(f, true)
 }
 
 // Close releases the hold, if any.
