@@ -153,11 +153,19 @@ func (u *Use) UpdateIndex(ctx context.Context, wait func(string), change func(*v
 	if err != nil {
 		return err
 	}
+	if testHookIndexRead != nil {
+		testHookIndexRead(u.dir)
+	}
 	if err := change(idx); err != nil {
 		return err
 	}
 	return WriteIndex(u.dir, *idx)
 }
+
+// testHookIndexRead, set by tests only, runs in UpdateIndex between the
+// read of index.json and its write: where another writer's merge would
+// be lost without the index lock.
+var testHookIndexRead func(dir string)
 
 // CleanUp ends the hold. When no other larder process uses the layout,
 // it first runs clean (which removes what no tag references, reading
