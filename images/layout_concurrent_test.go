@@ -163,6 +163,56 @@ func TestTwoBakesIntoOneLayoutBothSucceed(t *testing.T) {
 	}
 }
 
+// TestTwoBakesOfOneTagAtOnceBothSucceedAndOneWins: two bakes of the same
+// tag into one layout at once both succeed; the tag names one of the two
+// images, whole (every blob there, skopeo and umoci read it), and the
+// other's blobs that no tag uses are gone once both are out.
+func TestTwoBakesOfOneTagAtOnceBothSucceedAndOneWins(t *testing.T) {
+	testenv.Slow(t, "bakes images, runs skopeo and umoci")
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	for _, seeded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("seeded %t", seeded), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			out := mustRef(t, "oci:"+dir+":same")
+			if seeded {
+				bake(t, layoutRequest(t, s, base, kept, out, "linux/amd64"))
+			}
+			// Different platforms: different images under one tag.
+			platforms := []string{"linux/amd64", "linux/arm64"}
+			for round := range 3 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				reps := make([]*Report, 2)
+				errs := make([]error, 2)
+				var wg sync.WaitGroup
+				for i := range reps {
+					req := layoutRequest(t, s, base, kept, out, platforms[i])
+					wg.Go(func() { reps[i], errs[i] = Bake(ctx, req) })
+				}
+				wg.Wait()
+				cancel()
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d, bake %d: %v", round, i, err)
+					}
+				}
+				got := layoutTags(t, dir)
+				if len(got) != 1 || (got["same"] != reps[0].Digest && got["same"] != reps[1].Digest) {
+					t.Fatalf("round %d: tags %v, want same naming %s or %s", round, got, reps[0].Digest, reps[1].Digest)
+				}
+				if idx, err := ocilayout.ReadIndex(dir); err != nil || len(idx.Manifests) != 1 {
+					t.Fatalf("round %d: index.json lists %v (%v), want one manifest", round, idx, err)
+				}
+				checkLayoutHolds(t, dir, got)
+			}
+			if leftovers, _ := filepath.Glob(dir + ".tmp-*"); len(leftovers) > 0 {
+				t.Errorf("staged copies left beside the layout: %v", leftovers)
+			}
+		})
+	}
+}
+
 // helperEnv runs the test binary as a second larder process, doing what
 // the JSON helperSpec in it says (TestHelperProcess).
 const helperEnv = "LARDER_IMAGES_HELPER"
