@@ -213,6 +213,39 @@ func TestTwoBakesOfOneTagAtOnceBothSucceedAndOneWins(t *testing.T) {
 	}
 }
 
+// TestABakeOfALayoutByTwoPathsStillCleansItUp: a bake whose output is a
+// symbolic link to the layout it refreshes from, named by its own path,
+// holds the layout once and, last out, removes what no tag uses (here a
+// blob no tag uses, left by an earlier writer): two holds of one lock
+// file in one process refused the process's own clean-up.
+func TestABakeOfALayoutByTwoPathsStillCleansItUp(t *testing.T) {
+	s := smallSample(t)
+	base := baseLayout(t)
+	kept := filepath.Join(t.TempDir(), "layers")
+	real := filepath.Join(t.TempDir(), "real")
+	first := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+real+":a"), "linux/amd64"))
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	stray := []byte("a blob no tag uses")
+	h, _, err := v1.SHA256(strings.NewReader(string(stray)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strayPath := filepath.Join(real, "blobs", h.Algorithm, h.Hex)
+	if err := os.WriteFile(strayPath, stray, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := layoutRequest(t, s, base, kept, mustRef(t, "oci:"+link+":b"), "linux/amd64")
+	req.From = mustRef(t, "oci:"+real+":a")
+	second := bake(t, req)
+	if _, err := os.Stat(strayPath); err == nil {
+		t.Error("the blob no tag uses is still there: the bake did not clean up the layout it held by two paths")
+	}
+	checkLayoutHolds(t, real, map[string]string{"a": first.Digest, "b": second.Digest})
+}
+
 // helperEnv runs the test binary as a second larder process, doing what
 // the JSON helperSpec in it says (TestHelperProcess).
 const helperEnv = "LARDER_IMAGES_HELPER"

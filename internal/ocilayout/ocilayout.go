@@ -17,7 +17,9 @@
 //     blobs are untagged until its manifest is tagged), and exclusively by
 //     the removal of blobs no tag references: such a blob may be one
 //     another live larder process has written and not yet tagged, or is
-//     still reading. So the last process out cleans up.
+//     still reading. So the last process out cleans up. A process holds
+//     each lock file once, however many paths it reaches the layout by
+//     (Use): a second open file would be a second holder, in its own way.
 //   - IndexLock is held exclusively for the read-modify-write of
 //     index.json, so that two writers of different tags both keep theirs.
 //     index.json itself is only ever replaced whole, by a rename.
@@ -36,7 +38,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,7 +61,58 @@ const (
 // nothing.
 type Use struct {
 	dir string
-	f   *os.File
+	h   *hold
+}
+
+// hold is this process's shared lock on one lock file, which every Use of
+// that file in the process shares: a flock(2) lock belongs to an open
+// file, so a second open of the same lock file (the layout reached by
+// another path: a symbolic link, a bind mount, a relative name) would be
+// a second holder, and the process's own clean-up would be refused for
+// it and never run. Lock files are told apart by os.SameFile (device and
+// inode), not by name.
+type hold struct {
+	f    *os.File
+	info os.FileInfo
+	uses int
+	// clean lists the clean-ups asked for by Uses that ended while
+	// others of the process remained: the last Use out runs them.
+	clean []func() error
+}
+
+// holds are this process's holds, one per lock file.
+var holds struct {
+	sync.Mutex
+	list []*hold
+}
+
+// joinHold makes f, opened on a lock file and not locked, a Use of the
+// process's hold on that file when there is one (f is closed then), and
+// reports whether it did.
+func joinHold(dir string, f *os.File, info os.FileInfo) (*Use, bool) {
+	holds.Lock()
+	defer holds.Unlock()
+	for _, h := range holds.list {
+		if os.SameFile(h.info, info) {
+			h.uses++
+			f.Close()
+			return &Use{dir: dir, h: h}, true
+		}
+	}
+	return nil, false
+}
+
+// newHold makes f, shared-locked, the process's hold on its lock file,
+// or, when another goroutine made one meanwhile, a Use of that one.
+func newHold(dir string, f *os.File, info os.FileInfo) *Use {
+	if u, ok := joinHold(dir, f, info); ok {
+		return u
+	}
+	holds.Lock()
+	defer holds.Unlock()
+	h := &hold{f: f, info: info, uses: 1}
+	holds.list = append(holds.list, h)
+	return &Use{dir: dir, h: h}
 }
 
 // Take takes a shared hold on the layout in dir, waiting (and telling
@@ -81,11 +136,19 @@ func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use,
 		}
 		return nil, fmt.Errorf("locking the OCI layout %s: %w", dir, err)
 	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking the OCI layout %s: %w", dir, err)
+	}
+	if u, ok := joinHold(dir, f, info); ok {
+		return u, nil
+	}
 	if err := lockWaiting(ctx, f, false, dir, wait); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &Use{dir: dir, f: f}, nil
+	return newHold(dir, f, info), nil
 }
 
 // openLock opens the lock file at path, never through a symbolic link:
@@ -170,13 +233,50 @@ var testHookIndexRead func(dir string)
 // CleanUp ends the hold. When no other larder process uses the layout,
 // it first runs clean (which removes what no tag references, reading
 // index.json again: others may have written it since); otherwise the
-// last of those processes will.
-func (u *Use) CleanUp(clean func() error) error {
-	defer u.Close()
-	if ok, err := lastOut(u.f); err != nil || !ok {
+// last of those processes will. When other Uses of this process hold the
+// same layout (by another path, say), clean is left to the last of them
+// to run as it ends, by CleanUp or Close.
+func (u *Use) CleanUp(clean func() error) error { return u.end(clean) }
+
+// Close releases the hold, if any, running the clean-ups other Uses of
+// the layout left to it when it is the last out (their errors are
+// dropped: CleanUp reports them).
+func (u *Use) Close() { _ = u.end(nil) }
+
+// end ends the Use, adding clean to its hold's clean-ups when set; the
+// last Use of a hold out lets go of the lock, first running the
+// clean-ups when no other process holds the layout.
+func (u *Use) end(clean func() error) error {
+	if u == nil || u.h == nil {
 		return nil
 	}
-	return clean()
+	h := u.h
+	u.h = nil
+	holds.Lock()
+	h.uses--
+	if clean != nil {
+		h.clean = append(h.clean, clean)
+	}
+	last := h.uses == 0
+	if last {
+		holds.list = slices.DeleteFunc(holds.list, func(x *hold) bool { return x == h })
+	}
+	holds.Unlock()
+	if !last {
+		return nil
+	}
+	defer h.f.Close()
+	if len(h.clean) == 0 {
+		return nil
+	}
+	if ok, err := lastOut(h.f); err != nil || !ok {
+		return nil
+	}
+	var errs []error
+	for _, c := range h.clean {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 // lastOut lets go of the shared lock on f and then tries, without
@@ -198,14 +298,6 @@ func lastOut(f *os.File) (bool, error) {
 		return false, err
 	}
 	return wheelhouse.TryLockFile(f, true)
-}
-
-// Close releases the hold, if any.
-func (u *Use) Close() {
-	if u != nil && u.f != nil {
-		u.f.Close()
-		u.f = nil
-	}
 }
 
 // IsLock says whether name is one of the lock files of a layout.
@@ -379,7 +471,13 @@ func holdStaged(target string) (*Use, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("locking %s: %w", target, err)
 	}
-	return &Use{dir: target, f: f}, nil
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		os.Remove(filepath.Join(target, UseLock))
+		return nil, fmt.Errorf("locking %s: %w", target, err)
+	}
+	return newHold(target, f, info), nil
 }
 
 // RemoveStale removes the staging folders beside dir of a layout by that

@@ -113,9 +113,24 @@ func startHolder(t *testing.T, spec holdSpec) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	return waitHolder(t, cmd, spec.Ready)
+}
+
+// startHolderSelf runs the test binary as this user holding dir to
+// read, and returns what it got.
+func startHolderSelf(t *testing.T, dir string) string {
+	t.Helper()
+	spec := holdSpec{Dir: dir, Ready: filepath.Join(t.TempDir(), "ready")}
+	return waitHolder(t, testenv.StartHelperProcessWith(t, holdEnv, spec), spec.Ready)
+}
+
+// waitHolder waits until the holder cmd says, in the file ready, what it
+// holds, and returns that.
+func waitHolder(t *testing.T, cmd *exec.Cmd, ready string) string {
+	t.Helper()
 	exited := make(chan struct{})
 	go func() {
-		cmd.Wait()
+		cmd.Process.Wait()
 		close(exited)
 	}()
 	t.Cleanup(func() {
@@ -123,7 +138,7 @@ func startHolder(t *testing.T, spec holdSpec) string {
 		<-exited
 	})
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if b, err := os.ReadFile(spec.Ready); err == nil && len(b) > 0 {
+		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 {
 			return string(b)
 		}
 		select {
