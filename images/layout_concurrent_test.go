@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/larder-build/larder/internal/flock"
 	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
@@ -435,11 +436,11 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 	// alone (flock: another open file is another holder, in this process
 	// or any other).
 	hold := func() *os.File {
-		f, err := wheelhouse.OpenLockFile(filepath.Join(dir, ocilayout.UseLock))
+		f, err := os.OpenFile(filepath.Join(dir, ocilayout.UseLock), os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := wheelhouse.TryLockFile(f, true); err != nil || !ok {
+		if ok, err := flock.TryLock(f, true); err != nil || !ok {
 			t.Fatalf("locking %s: %v %v", f.Name(), ok, err)
 		}
 		return f

@@ -6,7 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/larder-build/larder/internal/flock"
 )
 
 // Lock files at the top of a store. Two files, because flock(2) cannot
@@ -32,11 +33,6 @@ func (e *BusyError) Error() string {
 	return fmt.Sprintf("wheelhouse %s is in use by another larder process", e.Dir)
 }
 
-// lockPoll is how often a wait for a lock held by another process looks
-// again; flock has no timeout, so waits poll with LOCK_NB to stay
-// cancellable.
-const lockPoll = 25 * time.Millisecond
-
 // BeginWrite registers the caller as a writer of the store until release
 // is called: other writers may write at once (Commit merges their
 // manifests), gc waits. When no other writer is live, temporary files
@@ -52,12 +48,12 @@ func (s *Store) BeginWrite(ctx context.Context) (release func(), err error) {
 		s.cleanTemporary()
 		// Downgrading drops the lock for a moment; gc may slip in, which
 		// is harmless: this writer has written nothing yet.
-		if err := unlock(f); err != nil {
+		if err := flock.Unlock(f); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
 		}
 	}
-	if err := waitLock(ctx, f, false); err != nil {
+	if err := flock.Wait(ctx, f, false); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
 	}
@@ -88,7 +84,7 @@ func (s *Store) tryWritersExclusive() (f *os.File, ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
 	}
-	if ok, err = tryLock(f, true); err != nil {
+	if ok, err = flock.TryLock(f, true); err != nil {
 		f.Close()
 		return nil, false, fmt.Errorf("locking wheelhouse %s: %w", s.dir, err)
 	}
@@ -103,7 +99,7 @@ func (s *Store) lockManifest() (release func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("locking the manifest of %s: %w", s.dir, err)
 	}
-	if err := lockBlocking(f); err != nil {
+	if err := flock.LockExclusive(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking the manifest of %s: %w", s.dir, err)
 	}
@@ -113,45 +109,7 @@ func (s *Store) lockManifest() (release func(), err error) {
 func (s *Store) openLockFile(name string) (*os.File, error) {
 	// O_NOFOLLOW: a lock file planted as a link must not make larder
 	// create or truncate a file elsewhere.
-	return OpenLockFile(filepath.Join(s.dir, name))
-}
-
-// OpenLockFile opens the lock file at path, creating it (mode 0644) when
-// missing and refusing a symbolic link, for another folder larder writes
-// under the store's discipline (an OCI layout). Closing the file releases
-// any lock taken on it.
-func OpenLockFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
-}
-
-// TryLockFile takes a flock(2) lock on f, shared or exclusive, without
-// waiting, and reports whether it got it. What a refused change of the
-// lock f holds (shared to exclusive) leaves differs: Linux has dropped
-// the old one, the BSDs and macOS keep it; unlock first where that
-// matters. The kernel releases it when f is closed or its process
-// dies, however it dies. Where flock(2) is missing it always succeeds.
-func TryLockFile(f *os.File, exclusive bool) (bool, error) { return tryLock(f, exclusive) }
-
-// WaitLockFile takes a flock(2) lock on f, polling until ctx ends.
-func WaitLockFile(ctx context.Context, f *os.File, exclusive bool) error {
-	return waitLock(ctx, f, exclusive)
-}
-
-// waitLock takes the lock, polling until ctx ends.
-func waitLock(ctx context.Context, f *os.File, exclusive bool) error {
-	t := time.NewTicker(lockPoll)
-	defer t.Stop()
-	for {
-		ok, err := tryLock(f, exclusive)
-		if err != nil || ok {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for another larder process: %w", context.Cause(ctx))
-		case <-t.C:
-		}
-	}
+	return os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|flock.NoFollow, 0o644)
 }
 
 // cleanTemporary removes what interrupted writes leave: temporary files

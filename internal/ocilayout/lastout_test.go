@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/internal/flock"
 )
 
 // TestHoldersFinishingAtOnceLeaveOneToCleanUp: two holders of a layout
@@ -23,7 +23,7 @@ func TestHoldersFinishingAtOnceLeaveOneToCleanUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := wheelhouse.TryLockFile(f, false); err != nil || !ok {
+		if ok, err := flock.TryLock(f, false); err != nil || !ok {
 			t.Fatalf("a shared lock with only shared holders: %t, %v", ok, err)
 		}
 		return f

@@ -45,6 +45,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/larder-build/larder/internal/flock"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -157,27 +158,27 @@ func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use,
 // read-only when this user may not write it (EACCES, EPERM, or EROFS on
 // a read-only mount), which flock(2) locks all the same.
 func openLock(path string, create bool) (*os.File, error) {
-	flags := os.O_RDWR | oNoFollow
+	flags := os.O_RDWR | flock.NoFollow
 	if create {
 		flags |= os.O_CREATE
 	}
 	f, err := os.OpenFile(path, flags, 0o666)
-	if err == nil || !(errors.Is(err, fs.ErrPermission) || isReadOnlyFS(err)) {
+	if err == nil || !(errors.Is(err, fs.ErrPermission) || flock.IsReadOnlyFS(err)) {
 		return f, err
 	}
-	return os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+	return os.OpenFile(path, os.O_RDONLY|flock.NoFollow, 0)
 }
 
 // lockWaiting takes the lock on f: at once when it is free, else telling
 // wait, when set, which folder it waits for, until ctx ends.
 func lockWaiting(ctx context.Context, f *os.File, exclusive bool, dir string, wait func(string)) error {
-	ok, err := wheelhouse.TryLockFile(f, exclusive)
+	ok, err := flock.TryLock(f, exclusive)
 	if err == nil && !ok {
 		if wait != nil {
 			wait(dir)
 			defer wait("")
 		}
-		err = wheelhouse.WaitLockFile(ctx, f, exclusive)
+		err = flock.Wait(ctx, f, exclusive)
 	}
 	if err != nil {
 		return fmt.Errorf("OCI layout %s: %w", dir, err)
@@ -294,10 +295,10 @@ func (u *Use) end(clean func() error) error {
 // takes nothing), and is refused only for a third holder, who then
 // comes out after them and tries in turn.
 func lastOut(f *os.File) (bool, error) {
-	if err := unlock(f); err != nil {
+	if err := flock.Unlock(f); err != nil {
 		return false, err
 	}
-	return wheelhouse.TryLockFile(f, true)
+	return flock.TryLock(f, true)
 }
 
 // IsLock says whether name is one of the lock files of a layout.
@@ -459,7 +460,7 @@ func holdStaged(target string) (*Use, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", target, err)
 	}
-	ok, err := wheelhouse.TryLockFile(f, false)
+	ok, err := flock.TryLock(f, false)
 	if err == nil && !ok {
 		err = errors.New("a lock file no other process knows of is locked")
 	}
@@ -514,7 +515,7 @@ func RemoveStale(dir string) []string {
 func removeIfDead(p string) bool {
 	lock := filepath.Join(p, UseLock)
 	st, err := os.Lstat(lock)
-	if err == nil && st.Mode().IsRegular() && locksWork {
+	if err == nil && st.Mode().IsRegular() && flock.Works {
 		// Opened, not created: a folder whose lock file is gone is not
 		// given another.
 		f, err := os.OpenFile(lock, os.O_RDWR, 0)
@@ -522,7 +523,7 @@ func removeIfDead(p string) bool {
 			return false
 		}
 		defer f.Close() // after the removal, not before
-		if ok, err := wheelhouse.TryLockFile(f, true); err != nil || !ok {
+		if ok, err := flock.TryLock(f, true); err != nil || !ok {
 			return false
 		}
 		return os.RemoveAll(p) == nil

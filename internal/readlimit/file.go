@@ -3,6 +3,8 @@ package readlimit
 import (
 	"io/fs"
 	"os"
+
+	"github.com/larder-build/larder/internal/flock"
 )
 
 // Links says whether Open and File follow a symbolic link at the end of
@@ -61,9 +63,9 @@ func Kind(m fs.FileMode) string {
 // "pyproject.toml -> /dev/zero" link can neither hang the caller nor fill
 // its memory.
 func Open(path string, links Links) (*os.File, int64, error) {
-	stat, flags := os.Stat, os.O_RDONLY|oNonblock
+	stat, flags := os.Stat, os.O_RDONLY|flock.Nonblock
 	if links == NoLinks {
-		stat, flags = os.Lstat, flags|oNoFollow
+		stat, flags = os.Lstat, flags|flock.NoFollow
 	}
 	if st, err := stat(path); err == nil && !st.Mode().IsRegular() {
 		return nil, 0, &NotRegularError{Path: path, Mode: st.Mode()}
