@@ -166,7 +166,11 @@ func openLock(path string, create bool) (*os.File, error) {
 	if err == nil || !(errors.Is(err, fs.ErrPermission) || flock.IsReadOnlyFS(err)) {
 		return f, err
 	}
-	return os.OpenFile(path, os.O_RDONLY|flock.NoFollow, 0)
+	f, rerr := os.OpenFile(path, os.O_RDONLY|flock.NoFollow, 0)
+	if errors.Is(rerr, fs.ErrNotExist) {
+		return nil, err // why it could not be made
+	}
+	return f, rerr
 }
 
 // lockWaiting takes the lock on f: at once when it is free, else telling

@@ -229,6 +229,17 @@ func TestALayoutThisUserMayNotWriteIsStillHeld(t *testing.T) {
 		if !cleansUp(t, dir) {
 			t.Error("the last writer out did not clean up")
 		}
+		// Without a lock file: a read goes unheld, a write says why it
+		// cannot make one.
+		if err := os.Remove(filepath.Join(dir, ocilayout.UseLock)); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := ocilayout.Take(context.Background(), ro, false, nil); u != nil || err != nil {
+			t.Errorf("reading a layout without a lock file on a read-only mount: %v, %v; want no hold", u, err)
+		}
+		if _, err := ocilayout.Take(context.Background(), ro, true, nil); err == nil || !strings.Contains(err.Error(), "read-only file system") {
+			t.Errorf("writing a layout without a lock file on a read-only mount: %v, want EROFS named", err)
+		}
 	})
 	t.Run("another user's layout, read", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "base")
