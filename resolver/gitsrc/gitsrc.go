@@ -19,7 +19,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/larder-build/larder/wheelhouse"
+	"github.com/larder-build/larder/internal/flock"
 )
 
 // fullCommit is a full git object id (SHA-1 or SHA-256): anything shorter,
@@ -194,11 +194,11 @@ const checkoutsLockName = ".lock"
 // no other process holds it. It waits while another process removes
 // them, until ctx ends.
 func lockCheckouts(ctx context.Context, parent string) (release func(), err error) {
-	f, err := wheelhouse.OpenLockFile(filepath.Join(parent, checkoutsLockName))
+	f, err := os.OpenFile(filepath.Join(parent, checkoutsLockName), os.O_RDWR|os.O_CREATE|flock.NoFollow, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
 	}
-	ok, err := wheelhouse.TryLockFile(f, true)
+	ok, err := flock.TryLock(f, true)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
@@ -206,7 +206,7 @@ func lockCheckouts(ctx context.Context, parent string) (release func(), err erro
 	if ok {
 		removeDeadCheckouts(parent)
 	}
-	if err := wheelhouse.WaitLockFile(ctx, f, false); err != nil {
+	if err := flock.Wait(ctx, f, false); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
 	}
