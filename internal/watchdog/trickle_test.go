@@ -18,8 +18,13 @@ import (
 // 1 GB blob twelve days). Bytes ahead of MinRate now count for no more
 // than the idle time's worth, so it is cut about the idle time after it
 // slows down.
+//
+// The idle time is a second, roomy against the 50 ms between bytes: the
+// idle cut must not run, and on a loaded machine a 50 ms pause can
+// stretch to a few hundred.
 func TestASenderThatTricklesAfterAFastStartIsCutSoonAfterItSlows(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	t.Parallel()
+	const idle = time.Second
 	fast := bytes.Repeat([]byte("x"), 1<<20)
 	slowed := make(chan time.Time, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,18 +109,23 @@ func TestReadsOfNothingPutNothingOff(t *testing.T) {
 // TestBeginPutsTheIdleCutOff: the answer's headers arrived, so the idle
 // cut counts from Begin, not from the request: an answer that took most
 // of the idle time to begin still has the whole idle time for its body.
+// Each wait is a second short of the idle time, and the two together a
+// second over it: on a loaded machine a sleep can overrun by hundreds of
+// milliseconds.
 func TestBeginPutsTheIdleCutOff(t *testing.T) {
+	t.Parallel()
+	const idle, wait = 3 * time.Second, 2 * time.Second
 	var cut atomic.Bool
-	w := Start(200*time.Millisecond, func() { cut.Store(true) })
+	w := Start(idle, func() { cut.Store(true) })
 	defer w.Stop()
-	time.Sleep(150 * time.Millisecond) // the headers take their time
+	time.Sleep(wait) // the headers take their time
 	w.Begin()
-	time.Sleep(120 * time.Millisecond) // the body's first bytes too
+	time.Sleep(wait) // the body's first bytes too
 	if cut.Load() {
-		t.Fatal("cut 120 ms after the headers arrived, with an idle time of 200 ms")
+		t.Fatalf("cut %v after the headers arrived, with an idle time of %v", wait, idle)
 	}
 	if err := w.Arrived(1 << 10); err != nil {
-		t.Errorf("a body 120 ms after its headers: %v", err)
+		t.Errorf("a body %v after its headers: %v", wait, err)
 	}
 }
 
