@@ -17,8 +17,9 @@ import (
 )
 
 // bound is the answer and idle bound of the cases that cut; slowBound
-// that of the cases that must not be cut, roomy against their 0.3 s
-// pauses: on a loaded machine a 0.3 s pause reached 0.5 s in CI.
+// that of the cases that must not be cut, or not by the idle bound,
+// roomy against their pauses of 50 to 300 ms: on a loaded machine a
+// 0.3 s pause reached 0.5 s in CI.
 const (
 	bound     = 500 * time.Millisecond
 	slowBound = 2 * time.Second
@@ -77,12 +78,15 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 					w.(http.Flusher).Flush()
 				}
 			},
+			// Cut by the rate, not by the idle bound: 50 ms between
+			// bytes is far inside slowBound.
 			check: func(err error, _ int64) string {
 				if !errors.Is(err, watchdog.ErrTooSlow) {
 					return "want watchdog.ErrTooSlow"
 				}
 				return ""
 			},
+			slow: true,
 		},
 		{
 			name: "an upload the registry stops taking", method: http.MethodPatch, path: "/v2/a/blobs/uploads/1",
@@ -202,8 +206,8 @@ func TestARegistryThatStopsIsCutAndOneThatIsSlowIsNot(t *testing.T) {
 			if caller.n.Load() != 1 {
 				t.Errorf("the caller's transport carried %d requests, want 1", caller.n.Load())
 			}
-			if took > 10*bound {
-				t.Errorf("took %v, want about %v at most", took, 3*bound)
+			if took > 10*b {
+				t.Errorf("took %v, want about %v at most", took, 3*b)
 			}
 		})
 	}
@@ -286,15 +290,17 @@ func (s resending) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // TestABodySentAgainIsWatchedAsTheFirstWas: a body the transport sends a
 // second time, slowly but never idle for the bound, is not cut by the
-// wait for the answer that the first one's end started.
+// wait for the answer that the first one's end started. The bound is
+// slowBound against pauses of 0.3 s.
 func TestABodySentAgainIsWatchedAsTheFirstWas(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusCreated)
 	}))
 	t.Cleanup(srv.Close)
-	client := &http.Client{Transport: New(resending{next: http.DefaultTransport, pause: bound * 3 / 10}, Shortened(bound, bound))}
-	body := bytes.Repeat([]byte("m"), 1024*8) // 8 chunks of 1 KiB, 2.4 times the bound
+	client := &http.Client{Transport: New(resending{next: http.DefaultTransport, pause: slowPause}, Shortened(slowBound, slowBound))}
+	body := bytes.Repeat([]byte("m"), 1024*10) // 10 chunks of 1 KiB, 3 s, 1.5 times the bound
 	req, err := http.NewRequest(http.MethodPut, srv.URL+"/v2/a/manifests/dev", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
