@@ -26,10 +26,17 @@ import (
 	"github.com/larder-build/larder/internal/slowtest"
 )
 
+// slowBound is the answer and idle bound of the tests of a registry, or
+// a source, that pauses but must not be cut for it (or not by the idle
+// bound): roomy against their pauses of at most 0.3 s, which a loaded
+// machine can stretch by hundreds of milliseconds.
+const slowBound = 2 * time.Second
+
 // hostileRegistry serves h on 127.0.0.1 as a registry would be reached,
-// and opens a cache of its repository "c" with short timeouts (answer
-// and idle, reach). Handlers that hang return when the test ends.
-func hostileRegistry(t *testing.T, reach time.Duration, h func(stop <-chan struct{}) http.Handler) *registrycache.Cache {
+// and opens a cache of its repository "c" with short timeouts (bound for
+// the answer and idle, reach). Handlers that hang return when the test
+// ends.
+func hostileRegistry(t *testing.T, bound, reach time.Duration, h func(stop <-chan struct{}) http.Handler) *registrycache.Cache {
 	t.Helper()
 	stop := make(chan struct{})
 	srv := httptest.NewServer(h(stop))
@@ -37,7 +44,7 @@ func hostileRegistry(t *testing.T, reach time.Duration, h func(stop <-chan struc
 	t.Cleanup(func() { close(stop) })
 	c, err := registrycache.Open(context.Background(), "docker://"+strings.TrimPrefix(srv.URL, "http://")+"/c",
 		registrycache.WithKeychain(authn.NewMultiKeychain()),
-		registrycache.WithTimeouts(time.Second, time.Second, reach))
+		registrycache.WithTimeouts(bound, bound, reach))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +131,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
+		bound  time.Duration // the answer and idle bound (1 s when 0)
 		reach  time.Duration
 		wait   time.Duration // how long the caller waits at most
 		serve  func(stop <-chan struct{}, mux *http.ServeMux, url func() string)
@@ -140,12 +148,15 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			within: 5 * time.Second, want: "no answer from the registry in 1s",
 		},
 		{
-			name: "a caller that gives up while the ping hangs", reach: time.Minute, wait: 500 * time.Millisecond,
+			// The ping is bounded at 10 s, not 1 s, so that the caller's
+			// return well within it (5 s) shows it was not kept waiting,
+			// however slow a loaded machine is to run it.
+			name: "a caller that gives up while the ping hangs", bound: 10 * time.Second, reach: time.Minute, wait: 500 * time.Millisecond,
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) { slowtest.Hang(stop, r) })
 			},
 			call:   hasSome,
-			within: 900 * time.Millisecond, want: "context deadline exceeded",
+			within: 5 * time.Second, want: "context deadline exceeded",
 		},
 		{
 			name: "a token endpoint that hangs", reach: 2 * time.Second, wait: time.Minute,
@@ -184,7 +195,10 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			call: readBlob, within: 5 * time.Second, want: "no byte of the answer from the registry in 1s",
 		},
 		{
-			name: "a blob that trickles a byte at a time, never idle", reach: 30 * time.Second, wait: time.Minute,
+			// Cut by the rate, which takes the idle bound to run out: the
+			// bound is slowBound, so that no pause of 0.3 s, however a
+			// loaded machine stretches it, is cut as idle first.
+			name: "a blob that trickles a byte at a time, never idle", bound: slowBound, reach: 30 * time.Second, wait: time.Minute,
 			serve: func(stop <-chan struct{}, mux *http.ServeMux, _ func() string) {
 				pingOK(mux)
 				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
@@ -198,7 +212,7 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 					}
 				})
 			},
-			call: readBlob, within: 5 * time.Second, want: "averages under 1024 bytes a second",
+			call: readBlob, within: 10 * time.Second, want: "averages under 1024 bytes a second",
 		},
 		{
 			name: "an upload the registry stops taking", reach: 30 * time.Second, wait: time.Minute,
@@ -279,7 +293,11 @@ func TestAHostileRegistryCannotHangACache(t *testing.T) {
 			// Each its own registry and cache, waiting on its own clock.
 			t.Parallel()
 			var url string
-			c := hostileRegistry(t, tt.reach, func(stop <-chan struct{}) http.Handler {
+			bound := tt.bound
+			if bound == 0 {
+				bound = time.Second
+			}
+			c := hostileRegistry(t, bound, tt.reach, func(stop <-chan struct{}) http.Handler {
 				mux := http.NewServeMux()
 				tt.serve(stop, mux, func() string { return url })
 				return mux
@@ -463,11 +481,13 @@ func TestAWheelhouseManifestListsOnlyPlainNamesWithASize(t *testing.T) {
 // TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept: callers that
 // arrive while the ping is under way wait for that one; a ping that
 // fails fails them, and the next request pings again instead of the
-// failure being kept for the life of a server.
+// failure being kept for the life of a server. The first ping takes 2 s
+// to fail (under a bound of 10 s), so that all 50 callers have arrived
+// by then however late a loaded machine starts their goroutines.
 func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
 	var mu sync.Mutex
 	pings := 0
-	c := hostileRegistry(t, 10*time.Second, func(stop <-chan struct{}) http.Handler {
+	c := hostileRegistry(t, 10*time.Second, 10*time.Second, func(stop <-chan struct{}) http.Handler {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/v2/" {
@@ -479,7 +499,7 @@ func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
 			first := pings == 1
 			mu.Unlock()
 			if first {
-				time.Sleep(300 * time.Millisecond)
+				time.Sleep(2 * time.Second)
 				http.Error(w, "down for a moment", http.StatusServiceUnavailable)
 			}
 		})
@@ -546,7 +566,8 @@ func TestABlobOfARepositoryNamedManifestsIsNotBoundLikeAManifest(t *testing.T) {
 // TestASlowRegistryThatKeepsProgressingIsNotCut: the idle bound is on
 // time without a byte, not on the whole transfer: a blob sent, or an
 // upload taken, a little at a time for longer than the bound completes,
-// as long as it averages the watchdog's minimum rate (1 KiB/s).
+// as long as it averages the watchdog's minimum rate (1 KiB/s). The
+// bound is slowBound, 2 s, against pauses of 0.2 s and 0.15 s.
 func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -555,11 +576,11 @@ func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 		call  func(ctx context.Context, c *registrycache.Cache) error
 	}{
 		{
-			name: "a blob sent 2 KiB every 200 ms for 2 s",
+			name: "a blob sent 2 KiB every 200 ms for 4 s",
 			serve: func(mux *http.ServeMux) {
 				mux.HandleFunc("/v2/c/blobs/", func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Length", "20480")
-					for range 10 {
+					w.Header().Set("Content-Length", "40960")
+					for range 20 {
 						time.Sleep(200 * time.Millisecond)
 						w.Write(bytes.Repeat([]byte("x"), 2048))
 						w.(http.Flusher).Flush()
@@ -569,7 +590,7 @@ func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 			call: readBlob,
 		},
 		{
-			name: "an upload taken 1 MiB every 150 ms",
+			name: "an upload taken 1 MiB every 150 ms for 4 s",
 			serve: func(mux *http.ServeMux) {
 				hostileUploads(mux, func(w http.ResponseWriter, r *http.Request) {
 					buf := make([]byte, 1<<20)
@@ -588,14 +609,14 @@ func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 				})
 			},
 			call: func(ctx context.Context, c *registrycache.Cache) error {
-				return c.Put(ctx, someSum, 16<<20, io.LimitReader(zeros{}, 16<<20))
+				return c.Put(ctx, someSum, 28<<20, io.LimitReader(zeros{}, 28<<20))
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := hostileRegistry(t, 30*time.Second, func(<-chan struct{}) http.Handler {
+			c := hostileRegistry(t, slowBound, 30*time.Second, func(<-chan struct{}) http.Handler {
 				mux := http.NewServeMux()
 				pingOK(mux)
 				tt.serve(mux)
@@ -605,8 +626,8 @@ func TestASlowRegistryThatKeepsProgressingIsNotCut(t *testing.T) {
 			if err := tt.call(t.Context(), c); err != nil {
 				t.Fatalf("after %v: %v", time.Since(start).Round(time.Millisecond), err)
 			}
-			if took := time.Since(start); took < 1500*time.Millisecond {
-				t.Fatalf("took %v: the test means a transfer longer than the 1 s idle bound", took)
+			if took := time.Since(start); took < slowBound*3/2 {
+				t.Fatalf("took %v: the test means a transfer longer than the %v idle bound", took, slowBound)
 			}
 		})
 	}
