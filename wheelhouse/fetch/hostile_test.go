@@ -94,7 +94,10 @@ func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 			l := withWheelURL(lock, pi, wi, hostile.URL+"/"+libWheel)
 			s := newStore(t)
 			start := time.Now()
-			_, err := Fetch(context.Background(), s, l, fastOptions(WithRetries(2), func(o *options) error { o.stall = 200 * time.Millisecond; return nil })...)
+			// A stall time of a second: roomy against the trickle's 50 ms
+			// between bytes (a stall would be retried, not cut for its
+			// rate) and the download of the case that succeeds.
+			_, err := Fetch(context.Background(), s, l, fastOptions(WithRetries(2), func(o *options) error { o.stall = time.Second; return nil })...)
 			took := time.Since(start)
 			if tc.want == "" {
 				if err != nil {
