@@ -77,6 +77,29 @@ func hangOn(match func(*http.Request) bool) func(stop <-chan struct{}, next http
 	}
 }
 
+// hangOnBigUploads wraps a registry so that it takes the first MiB of an
+// upload longer than that and then never reads on nor answers; it takes
+// and answers shorter uploads. A bake uploads several blobs at once: were
+// a small one's upload hung too, taken whole into the socket buffers and
+// never answered, its cut (no answer) could come before the big one's
+// (no byte of the upload taken), as it did on a loaded machine.
+func hangOnBigUploads(stop <-chan struct{}, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpload(r) {
+			head, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+			if err != nil {
+				return
+			}
+			if len(head) > 1<<20 {
+				slowtest.Hang(stop, r)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(head))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // isManifest and isBlobGet tell the requests of an image's read apart;
 // isUpload is a request carrying a blob's bytes.
 func isManifest(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/") }
@@ -170,7 +193,7 @@ func TestAHostileRegistryCannotHangABake(t *testing.T) {
 		},
 		{
 			name: "an output that stops taking a blob's upload", base: "big", out: "registry",
-			wrap: hangOn(isUpload),
+			wrap: hangOnBigUploads,
 			want: "/v2/app/blobs/uploads/", upload: true,
 		},
 	}
