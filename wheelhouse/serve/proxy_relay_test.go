@@ -28,15 +28,19 @@ func (c *slowCache) Write(p []byte) (int, error) {
 // download whose upstream sends each 64 KiB at once into a cache whose
 // every write takes three times the read idle timeout: only the time
 // spent waiting on the upstream counts, so the download is never cut,
-// and the client and the cache get it whole.
+// and the client and the cache get it whole. The read idle timeout is
+// 0.5 s, not tens of milliseconds: the relay's own work between two
+// reads must fit in it, and on a loaded machine a goroutine can wait
+// hundreds of milliseconds to run.
 func TestASlowCacheWriteDoesNotCountAgainstTheUpstreamsIdleBound(t *testing.T) {
-	const readIdle = 50 * time.Millisecond
+	t.Parallel()
+	const readIdle = 500 * time.Millisecond
 	st, _ := smallStore(t)
 	s, err := New(st, WithOffline(true), withReadIdleTimeout(readIdle))
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := make([]byte, 4*64<<10)
+	data := make([]byte, 2*64<<10)
 	rand.Read(data)
 	var cuts atomic.Int32
 	cache := &slowCache{delay: 3 * readIdle}
@@ -88,7 +92,7 @@ func TestAFallThroughDownloadThatStallsIsCutOnceIdle(t *testing.T) {
 		if p := recover(); p != http.ErrAbortHandler {
 			t.Errorf("relay ended with %v, want the client's download cut", p)
 		}
-		if took := time.Since(start); took < readIdle || took > 20*readIdle {
+		if took := time.Since(start); took < readIdle || took > readIdle+5*time.Second {
 			t.Errorf("cut after %v, want after the read idle timeout of %v", took, readIdle)
 		}
 	}()
