@@ -344,12 +344,15 @@ func TestAnAnswerBeforeAnUnreadBodyEndsInAHalfClose(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	// net/http waits 500 ms after the half close before it closes; the
-	// end of the answer's connection comes before that.
+	// net/http half closes, waits 500 ms, then closes: the answer's
+	// connection ends in an EOF. Without the half close it ends in a
+	// reset, as the close drops the unread body. (The deadline is not
+	// under the 500 ms: a loaded machine can delay the half close that
+	// long, and the EOF tells the two apart.)
 	start := time.Now()
-	c.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err = br.ReadByte()
 	if err != io.EOF {
-		t.Errorf("after the answer: %v after %v; want EOF at once (a half close)", err, time.Since(start).Round(time.Millisecond))
+		t.Errorf("after the answer: %v after %v; want EOF (a half close)", err, time.Since(start).Round(time.Millisecond))
 	}
 }
