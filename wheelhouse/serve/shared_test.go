@@ -126,6 +126,7 @@ func TestANameNoListKnowsReadsTheSharedCacheAgainAtMostOnceASecond(t *testing.T)
 	late := projectWheel(t, "acme-late", "2.0", 0)
 	c.put(t, late)
 	time.Sleep(sharedRefreshEvery)
+	burst := c.listed()
 	resp, err := http.Get(base + "/simple/acme-late/")
 	if err != nil {
 		t.Fatal(err)
@@ -135,13 +136,16 @@ func TestANameNoListKnowsReadsTheSharedCacheAgainAtMostOnceASecond(t *testing.T)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), late.Filename) {
 		t.Fatalf("a file put in the shared cache after start: %s\n%s", resp.Status, body)
 	}
+	known := c.listed()
 	resp, err = http.Get(base + "/simple/acme-late/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if n := c.listed(); n > 4 {
-		t.Errorf("a known name listed the cache again: %d lists", n)
+	// Counted from the lists before, not as a total: the burst above
+	// lists once a second, and a loaded machine may stretch it past one.
+	if n := c.listed(); n != known || known > burst+1 {
+		t.Errorf("a known name listed the cache again: %d lists before it was asked for, %d after the first page, %d after the second", burst, known, n)
 	}
 }
 
@@ -198,7 +202,10 @@ func TestAHangingCacheDelaysOneUnknownNameNotEvery(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("%s: %s, want 404", name, resp.Status)
 		}
-		if took > keptTimeout+sharedRefreshTimeout+5*time.Second || (i > 0 && took > time.Second) {
+		// Once the cache failed, a page costs no wait for it: under
+		// keptTimeout, the least a question to the hung cache costs (a
+		// page takes milliseconds, but a loaded machine may stretch it).
+		if took > keptTimeout+sharedRefreshTimeout+5*time.Second || (i > 0 && took >= keptTimeout) {
 			t.Fatalf("%s took %v", name, took)
 		}
 	}
