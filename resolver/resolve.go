@@ -107,18 +107,21 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 		sh.warm(r.NormalizedName(), r.Specifiers)
 	}
 	results := make([]map[string]*resolved, len(req.Targets))
+	errs := make([]error, len(req.Targets))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, t := range req.Targets {
 		g.Go(func() error {
 			p, err := newTargetProblem(sh, req, t, progress)
 			if err != nil {
+				errs[i] = err
 				return err
 			}
 			r, err := p.run(gctx)
 			if err != nil {
 				if len(req.Targets) > 1 {
-					return fmt.Errorf("resolving for %s: %w", t, err)
+					err = fmt.Errorf("resolving for %s: %w", t, err)
 				}
+				errs[i] = err
 				return err
 			}
 			results[i] = r
@@ -126,7 +129,7 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, causeOf(ctx, err, errs)
 	}
 	res := merge(req.Targets, results)
 	// The server matches private names with the same globs: a name is
@@ -139,6 +142,22 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 		p.Private = p.VCS != nil || private.Match(distname.NormalizeName(p.Name))
 	}
 	return res, nil
+}
+
+// causeOf is the error to report of a resolution whose targets failed:
+// first, as errgroup returns it, unless that is a cancellation the
+// caller did not ask for (a page one target shared with another that
+// failed first, cancelled with it) and another target's error says why.
+func causeOf(ctx context.Context, first error, errs []error) error {
+	if ctx.Err() != nil || !errors.Is(first, context.Canceled) {
+		return first
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return first
 }
 
 // newShared returns what the targets of one resolution share, warming

@@ -107,3 +107,34 @@ func mustRequirement(t *testing.T, s string) Requirement {
 	t.Helper()
 	return Requirement{Requirement: parsetest.Must(t, pep508.ParseRequirement, s), Source: "requirements.txt:1"}
 }
+
+// TestAFailedResolutionReportsWhyNotTheCancellationItCaused: when one
+// target fails, a page another target shared with it is cancelled, and
+// errgroup may return that target's "context canceled" first; the error
+// reported is the one that says why, unless the caller cancelled.
+func TestAFailedResolutionReportsWhyNotTheCancellationItCaused(t *testing.T) {
+	notFound := fmt.Errorf("resolving for linux/amd64: %w", &index.NotFoundError{Name: "unknown-00001"})
+	cancelled := fmt.Errorf("resolving for linux/arm64: Get /simple/known1/: %w", context.Canceled)
+	alive := context.Background()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name  string
+		ctx   context.Context
+		first error
+		errs  []error
+		want  error
+	}{
+		{"the other target's cause over a cancellation it caused", alive, cancelled, []error{notFound, cancelled}, notFound},
+		{"the cause when it came first", alive, notFound, []error{notFound, cancelled}, notFound},
+		{"the cancellation when the caller cancelled", ended, cancelled, []error{notFound, cancelled}, cancelled},
+		{"the cancellation when nothing else says why", alive, cancelled, []error{nil, cancelled}, cancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := causeOf(tt.ctx, tt.first, tt.errs); got != tt.want {
+				t.Errorf("causeOf: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
