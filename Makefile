@@ -39,11 +39,12 @@ setup-demo:
 	@.ci/setup demo
 
 ## test: every test, with every real client and component they use (set up
-## first: a missing one fails a test instead of skipping it)
+## first: a missing one fails a test instead of skipping it); a package may
+## take up to 30 minutes on a loaded machine (go test's default is 10)
 test: setup-test prepare
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/larder-make-test-XXXXXX") && chmod 711 "$$tmp" && trap 'rm -rf "$$tmp"' EXIT INT TERM && \
-	  echo "TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./..." && \
-	  TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+	  echo "TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 30m ./..." && \
+	  TMPDIR=$$tmp LARDER_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 30m ./...
 
 ## test-short: the fast tests only: every package's pure-logic tests,
 ## without those testenv.Slow marks (python3, pip, chromium, containers,
