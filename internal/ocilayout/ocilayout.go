@@ -41,6 +41,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -93,6 +94,11 @@ var holds struct {
 func joinHold(dir string, f *os.File, info os.FileInfo) (*Use, bool) {
 	holds.Lock()
 	defer holds.Unlock()
+	return joinHoldLocked(dir, f, info)
+}
+
+// joinHoldLocked is joinHold with holds already locked.
+func joinHoldLocked(dir string, f *os.File, info os.FileInfo) (*Use, bool) {
 	for _, h := range holds.list {
 		if os.SameFile(h.info, info) {
 			h.uses++
@@ -104,13 +110,16 @@ func joinHold(dir string, f *os.File, info os.FileInfo) (*Use, bool) {
 }
 
 // newHold makes f, shared-locked, the process's hold on its lock file,
-// or, when another goroutine made one meanwhile, a Use of that one.
+// or, when another goroutine made one meanwhile, a Use of that one: the
+// search and the addition are one step, or two goroutines could both
+// miss and add two holds on one file, and the first out would be
+// refused its clean-up by the second.
 func newHold(dir string, f *os.File, info os.FileInfo) *Use {
-	if u, ok := joinHold(dir, f, info); ok {
-		return u
-	}
 	holds.Lock()
 	defer holds.Unlock()
+	if u, ok := joinHoldLocked(dir, f, info); ok {
+		return u
+	}
 	h := &hold{f: f, info: info, uses: 1}
 	holds.list = append(holds.list, h)
 	return &Use{dir: dir, h: h}
@@ -162,15 +171,28 @@ func openLock(path string, create bool) (*os.File, error) {
 	if create {
 		flags |= os.O_CREATE
 	}
-	f, err := os.OpenFile(path, flags, 0o666)
-	if err == nil || !(errors.Is(err, fs.ErrPermission) || flock.IsReadOnlyFS(err)) {
-		return f, err
+	f, err := os.OpenFile(path, flags|flock.Nonblock, 0o666)
+	if err != nil && (errors.Is(err, fs.ErrPermission) || flock.IsReadOnlyFS(err)) {
+		var rerr error
+		f, rerr = os.OpenFile(path, os.O_RDONLY|flock.NoFollow|flock.Nonblock, 0)
+		if errors.Is(rerr, fs.ErrNotExist) {
+			return nil, err // why it could not be made
+		}
+		err = rerr
 	}
-	f, rerr := os.OpenFile(path, os.O_RDONLY|flock.NoFollow, 0)
-	if errors.Is(rerr, fs.ErrNotExist) {
-		return nil, err // why it could not be made
+	if err != nil {
+		return nil, err
 	}
-	return f, rerr
+	// Opened without waiting (a named pipe planted as the lock file
+	// would block an open forever), and only a regular file is a lock.
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file: remove it", path)
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // lockWaiting takes the lock on f: at once when it is free, else telling
@@ -274,7 +296,17 @@ func (u *Use) end(clean func() error) error {
 	if len(h.clean) == 0 {
 		return nil
 	}
-	if ok, err := lastOut(h.f); err != nil || !ok {
+	ok, err := lastOut(h.f)
+	if errors.Is(err, syscall.EBADF) {
+		// A lock file opened read-only (another user's) on NFS, where
+		// Linux takes flock as a POSIX lock, which needs a write open
+		// to be exclusive: that user leaves the clean-up to the owner.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cleaning up the OCI layout %s: %w", u.dir, err)
+	}
+	if !ok {
 		return nil
 	}
 	var errs []error

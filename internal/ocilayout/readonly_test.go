@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -299,5 +300,35 @@ func TestReadingALayoutMakesNoLockFile(t *testing.T) {
 	}
 	if strings.Join(names, " ") != ocilayout.LayoutFile {
 		t.Errorf("reading the layout left %v in it", names)
+	}
+}
+
+// TestALockFileThatIsNotARegularFileIsRefusedNotWaitedOn: a named pipe
+// planted as the lock file (by another user, say) would block an open
+// for reading forever; it is opened without waiting and refused, naming
+// it, for a write and for a read alike.
+func TestALockFileThatIsNotARegularFileIsRefusedNotWaitedOn(t *testing.T) {
+	for _, write := range []bool{true, false} {
+		t.Run(fmt.Sprintf("write %t", write), func(t *testing.T) {
+			dir := t.TempDir()
+			newLayout(t, dir)
+			lock := filepath.Join(dir, ocilayout.UseLock)
+			if err := os.Remove(lock); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Mkfifo(lock, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			u, err := ocilayout.Take(ctx, dir, write, nil)
+			if err == nil {
+				u.Close()
+				t.Fatal("a named pipe was taken for a lock file")
+			}
+			if ctx.Err() != nil || !strings.Contains(err.Error(), lock) || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("error %v, want one naming %s as not a regular file, at once", err, lock)
+			}
+		})
 	}
 }
