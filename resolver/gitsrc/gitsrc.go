@@ -203,7 +203,9 @@ func lockCheckouts(ctx context.Context, parent string) (release func(), err erro
 		f.Close()
 		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
 	}
-	if ok {
+	// Where flock(2) is missing every lock is granted: no checkout can
+	// be told dead, so none is removed.
+	if ok && flock.Works {
 		removeDeadCheckouts(parent)
 	}
 	if err := flock.Wait(ctx, f, false); err != nil {

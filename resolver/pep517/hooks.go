@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/larder-build/larder/internal/pythonenv"
 )
 
 // hookScript calls the metadata hook in the source tree given as argv[1]
@@ -78,7 +80,9 @@ func tailLines(b []byte, n int) string {
 
 func run(ctx context.Context, python, src, out, hook string) (map[string]string, []byte, error) {
 	cmd := exec.CommandContext(ctx, python, "-c", hookScript, src, out)
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PIP_NO_INPUT=1")
+	// A stray PYTHONHOME or PYTHONPATH would stop the interpreter or
+	// change what the backend imports.
+	cmd.Env = append(pythonenv.Without(pythonenv.Interpreters), "PYTHONDONTWRITEBYTECODE=1", "PIP_NO_INPUT=1")
 	var stdout, combined bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &combined

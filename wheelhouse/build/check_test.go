@@ -192,6 +192,9 @@ func TestPipEnvKeepsPipAwayFromUserConfiguration(t *testing.T) {
 	t.Setenv("_PYTHON_HOST_PLATFORM", "win-amd64") // changes the platform tags pip accepts
 	t.Setenv("CONDA_PREFIX", "/opt/conda")
 	t.Setenv("PYTHONHASHSEED", "0") // a reproducible-build knob, kept
+	t.Setenv("PYTHONUTF8", "1")     // a setup.py's UTF-8 files under another locale, kept
+	t.Setenv("HOME", "/home/dev")
+	t.Setenv("CARGO_HOME", "/opt/cargo")
 	env := pipEnv("/tmp/home")
 	joined := "\n" + strings.Join(env, "\n") + "\n"
 	for _, bad := range []string{"PIP_INDEX_URL=", "PIP_FIND_LINKS=", "PYTHONPATH=", "PYTHONINSPECT=", "_PYTHON_HOST_PLATFORM=", "CONDA_PREFIX="} {
@@ -199,7 +202,8 @@ func TestPipEnvKeepsPipAwayFromUserConfiguration(t *testing.T) {
 			t.Errorf("pip's environment keeps %s", bad)
 		}
 	}
-	for _, want := range []string{"HOME=/tmp/home", "PIP_CONFIG_FILE=" + os.DevNull, "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONHASHSEED=0"} {
+	for _, want := range []string{"HOME=/tmp/home", "PIP_CONFIG_FILE=" + os.DevNull, "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONHASHSEED=0",
+		"PYTHONUTF8=1", "RUSTUP_HOME=/home/dev/.rustup", "CARGO_HOME=/opt/cargo"} {
 		if !strings.Contains(joined, "\n"+want+"\n") {
 			t.Errorf("pip's environment lacks %s", want)
 		}

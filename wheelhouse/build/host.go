@@ -248,6 +248,10 @@ func (h *Host) interpreter(ctx context.Context) (*interpreter, error) {
 	}
 	const probe = "import sys, platform\nprint(sys.executable)\nprint(platform.python_implementation(), platform.python_version())\nimport pip\n"
 	cmd := exec.CommandContext(ctx, h.opts.python, "-c", probe)
+	// The probe sees the interpreter as pip will (pipEnv): a stray
+	// PYTHONHOME or PYTHONPATH must not fail it, or pass it with a pip
+	// the build will not have.
+	cmd.Env = pythonenv.Without(pythonenv.Interpreters)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -485,13 +489,26 @@ func (h *Host) runPip(ctx context.Context, interp *interpreter, src, out, work s
 // interpreter home or startup script), with a throwaway HOME and caches,
 // no prompts, and a fixed SOURCE_DATE_EPOCH (unless the caller set one) so
 // that wheel archives are reproducible. The caller's proxies are kept: a
-// build may need them to reach its index; so is the caller's
+// build may need them to reach its index; so are the caller's
 // PYTHONHASHSEED, which points pip nowhere and which reproducible-build
-// setups pin, as they do SOURCE_DATE_EPOCH.
+// setups pin, as they do SOURCE_DATE_EPOCH, and PYTHONUTF8, which lets a
+// setup.py read its UTF-8 files under another locale.
 func pipEnv(home string) []string {
 	env := pythonenv.Isolated(home, nil)
-	if seed, ok := os.LookupEnv("PYTHONHASHSEED"); ok {
-		env = append(env, "PYTHONHASHSEED="+seed)
+	for _, k := range []string{"PYTHONHASHSEED", "PYTHONUTF8"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	// A throwaway HOME hides a rustup-installed toolchain (Rust sdists
+	// build with cargo): unless set, its folders are named from the real
+	// HOME.
+	if real, err := os.UserHomeDir(); err == nil {
+		for _, kd := range [][2]string{{"RUSTUP_HOME", ".rustup"}, {"CARGO_HOME", ".cargo"}} {
+			if _, ok := os.LookupEnv(kd[0]); !ok {
+				env = append(env, kd[0]+"="+filepath.Join(real, kd[1]))
+			}
+		}
 	}
 	if _, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); !ok {
 		env = append(env, "SOURCE_DATE_EPOCH=315532800") // 1980-01-01, the earliest zip time

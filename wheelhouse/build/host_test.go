@@ -494,3 +494,16 @@ func TestHostHonoursContextDeadline(t *testing.T) {
 		t.Errorf("Build took %s after its deadline", d)
 	}
 }
+
+// TestTheProbeSeesTheInterpreterAsPipWill: a stray PYTHONHOME, which
+// stops Python from starting, and PYTHONPATH do not reach the probe of
+// the interpreter, as they do not reach pip.
+func TestTheProbeSeesTheInterpreterAsPipWill(t *testing.T) {
+	python := needPython(t, debianPython)
+	t.Setenv("PYTHONHOME", "/nonexistent")
+	t.Setenv("PYTHONPATH", t.TempDir())
+	h := newHost(t, WithPython(python))
+	if _, err := h.interpreter(testContext(t)); err != nil {
+		t.Fatalf("the probe with PYTHONHOME set: %v", err)
+	}
+}
