@@ -76,10 +76,19 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 		rec    *pagesRecord
 		diffID v1.Hash
 	}
+	// One layer kept by several stacks (every platform's, when all the
+	// wheels are pure) is read once.
 	kepts := make([]keptPart, len(plan.Stacks))
+	firstOf := map[string]int{}
 	kg, kctx := errgroup.WithContext(ctx)
 	kg.SetLimit(b.jobs)
 	for i := range plan.Stacks {
+		if p := plan.Stacks[i].Pages; p != nil {
+			if _, seen := firstOf[p.DiffID]; seen {
+				continue
+			}
+			firstOf[p.DiffID] = i
+		}
 		kg.Go(func() error {
 			rec, diffID, err := b.keptPages(kctx, c, &plan.Stacks[i])
 			kepts[i] = keptPart{rec, diffID}
@@ -88,6 +97,11 @@ func (b *Builder) BuildStacks(ctx context.Context, plan *Plan, c Content, index 
 	}
 	if err := kg.Wait(); err != nil {
 		return nil, err
+	}
+	for i := range plan.Stacks {
+		if p := plan.Stacks[i].Pages; p != nil {
+			kepts[i] = kepts[firstOf[p.DiffID]]
+		}
 	}
 	stacks := make([][]pending, len(plan.Stacks))
 	for i := range plan.Stacks {

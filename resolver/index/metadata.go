@@ -196,7 +196,12 @@ func (c *Client) sdistMetadata(ctx context.Context, f File) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%s: its metadata is not static (PKG-INFO %s) and no builder is configured", f.Filename, sm.Source)
 	}
-	return c.sdistBuilder(ctx, name)
+	md, err := c.sdistBuilder(ctx, name)
+	if err != nil {
+		// The builder's error names the temporary file, not the sdist.
+		return nil, fmt.Errorf("%s: %w", f.Filename, err)
+	}
+	return md, nil
 }
 
 // archiveSuffixes are the endings a downloaded file's temporary name
