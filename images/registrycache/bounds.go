@@ -68,6 +68,12 @@ func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.R
 		return *rt, nil
 	}
 	ch := l.flight.DoChan("", func() (any, error) {
+		// A caller that found no transport above may arrive here after
+		// the flight that made one has ended: it takes that one rather
+		// than pinging again.
+		if rt := l.rt.Load(); rt != nil {
+			return *rt, nil
+		}
 		// The attempt outlives a caller that gives up: the others wait
 		// for it.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeouts.reach)
