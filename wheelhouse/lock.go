@@ -107,9 +107,11 @@ func (s *Store) lockManifest() (release func(), err error) {
 }
 
 func (s *Store) openLockFile(name string) (*os.File, error) {
-	// O_NOFOLLOW: a lock file planted as a link must not make larder
-	// create or truncate a file elsewhere.
-	return os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|flock.NoFollow, 0o644)
+	// Never through a link (a lock file planted as one must not make
+	// larder create a file elsewhere), 0666 under the umask so that a
+	// team's wheelhouse (a folder of their group, umask 002) takes each
+	// member's fetches, read-only where this user may not write it.
+	return flock.Open(filepath.Join(s.dir, name), true)
 }
 
 // cleanTemporary removes what interrupted writes leave: temporary files

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -117,4 +120,45 @@ func fill(c byte) string {
 		b[i] = c
 	}
 	return string(b)
+}
+
+// TestALockFileThatIsNotARegularFileIsRefusedNotWaitedOn: a named pipe
+// planted as either lock file (a group-shared wheelhouse lets another
+// member do that) is refused, naming it, where opening it would wait
+// for a writer forever.
+func TestALockFileThatIsNotARegularFileIsRefusedNotWaitedOn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		use  func(*wheelhouse.Store) error
+	}{
+		{".lock", func(s *wheelhouse.Store) error {
+			release, err := s.BeginWrite(context.Background())
+			if err == nil {
+				release()
+			}
+			return err
+		}},
+		{".manifest.lock", func(s *wheelhouse.Store) error { return s.Commit() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := twoStores(t)
+			lock := filepath.Join(s.Dir(), tc.name)
+			if err := os.Remove(lock); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if err := syscall.Mkfifo(lock, 0o666); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- tc.use(s) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("with a named pipe as %s: %v, want it refused by name", tc.name, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("with a named pipe as %s: still waiting after 30 s", tc.name)
+			}
+		})
+	}
 }

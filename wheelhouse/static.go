@@ -52,7 +52,7 @@ func WriteStatic(ctx context.Context, s *Store) error {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
 	root := filepath.Join(s.dir, SimpleDir)
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := os.MkdirAll(root, FolderMode); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
 	x, err := NewStaticIndex(s.Entries())
@@ -110,7 +110,7 @@ func writeProjects(ctx context.Context, root string, names []string, projects ma
 
 // writeProject writes the PEP 503 and PEP 691 pages of one project.
 func writeProject(dir, name string, files []Entry) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, FolderMode); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
 	if err := writeIfChanged(filepath.Join(dir, "index.html"), projectPage(simple.HTML, name, files)); err != nil {

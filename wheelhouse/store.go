@@ -128,10 +128,17 @@ func ValidFilename(name string) bool {
 		strings.HasSuffix(name, ".tgz") || strings.HasSuffix(name, ".tar.bz2")
 }
 
+// FolderMode is the mode a store's folders are made with, under the
+// umask, as Python's tools make theirs: 0755 under umask 022, and 0775
+// in a team's wheelhouse (a folder of their group, umask 002), so that
+// it takes every member's writes. Files are replaced by rename, never
+// written in place, so they need no group write.
+const FolderMode = 0o777
+
 // Create opens the store in dir, making the folder and an empty manifest
 // when there is none.
 func Create(dir string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, FilesDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, FilesDir), FolderMode); err != nil {
 		return nil, fmt.Errorf("creating wheelhouse: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ManifestName)); errors.Is(err, fs.ErrNotExist) {

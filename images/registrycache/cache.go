@@ -168,7 +168,7 @@ func makeLayout(ctx context.Context, dir string) error {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o777); err != nil { // under the umask, as every layout folder
 			return err
 		}
 	case err != nil:
@@ -468,7 +468,7 @@ func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader)
 	if st, err := os.Stat(dst); err == nil && st.Size() == size {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o777); err != nil {
 		return fmt.Errorf("writing blob %s: %w", h, err)
 	}
 	tmp, err := wheelhouse.CreateTemp(filepath.Dir(dst), "."+h.Hex+".tmp-*", 0o644)

@@ -1,8 +1,9 @@
-// Package flock is larder's flock(2) locks, and the open flags its
-// careful opens need, written once for the systems that have them and
-// once for those that do not: a wheelhouse's locks (package wheelhouse),
-// an OCI layout's (package ocilayout), and the reads of package
-// readlimit.
+// Package flock is larder's flock(2) locks, the careful open of a lock
+// file (Open), and the open flags careful opens need, written once for
+// the systems that have them and once for those that do not: a
+// wheelhouse's locks (package wheelhouse), an OCI layout's (package
+// ocilayout), a git cache's checkouts (package gitsrc), and the reads of
+// package readlimit.
 //
 // A lock belongs to an open file: closing it releases the lock, and so
 // does the death of its process, however it dies. Where flock(2) is
@@ -12,7 +13,9 @@ package flock
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 )
@@ -50,3 +53,37 @@ func LockExclusive(f *os.File) error { return lockExclusive(f) }
 
 // Unlock lets go of the lock on f and keeps f open.
 func Unlock(f *os.File) error { return unlock(f) }
+
+// Open opens the lock file at path, never through a symbolic link:
+// for reading and writing, made (0666 under the umask, so that a group
+// sharing the folder shares it) when create is set and it is missing;
+// read-only when this user may not write it (EACCES, EPERM, or EROFS on
+// a read-only mount), which flock(2) locks all the same.
+func Open(path string, create bool) (*os.File, error) {
+	flags := os.O_RDWR | NoFollow
+	if create {
+		flags |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flags|Nonblock, 0o666)
+	if err != nil && (errors.Is(err, fs.ErrPermission) || IsReadOnlyFS(err)) {
+		var rerr error
+		f, rerr = os.OpenFile(path, os.O_RDONLY|NoFollow|Nonblock, 0)
+		if errors.Is(rerr, fs.ErrNotExist) {
+			return nil, err // why it could not be made
+		}
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Opened without waiting (a named pipe planted as the lock file
+	// would block an open forever), and only a regular file is a lock.
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file: remove it", path)
+		}
+		return nil, err
+	}
+	return f, nil
+}

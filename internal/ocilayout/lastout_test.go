@@ -19,7 +19,7 @@ func TestHoldersFinishingAtOnceLeaveOneToCleanUp(t *testing.T) {
 	path := filepath.Join(t.TempDir(), UseLock)
 	hold := func() *os.File {
 		t.Helper()
-		f, err := openLock(path, true)
+		f, err := flock.Open(path, true)
 		if err != nil {
 			t.Fatal(err)
 		}

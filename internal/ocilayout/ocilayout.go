@@ -139,7 +139,7 @@ func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use,
 			return nil, nil
 		}
 	}
-	f, err := openLock(filepath.Join(dir, UseLock), write)
+	f, err := flock.Open(filepath.Join(dir, UseLock), write)
 	if err != nil {
 		if !write && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -159,40 +159,6 @@ func Take(ctx context.Context, dir string, write bool, wait func(string)) (*Use,
 		return nil, err
 	}
 	return newHold(dir, f, info), nil
-}
-
-// openLock opens the lock file at path, never through a symbolic link:
-// for reading and writing, made (0666 under the umask, so that a group
-// sharing the folder shares it) when create is set and it is missing;
-// read-only when this user may not write it (EACCES, EPERM, or EROFS on
-// a read-only mount), which flock(2) locks all the same.
-func openLock(path string, create bool) (*os.File, error) {
-	flags := os.O_RDWR | flock.NoFollow
-	if create {
-		flags |= os.O_CREATE
-	}
-	f, err := os.OpenFile(path, flags|flock.Nonblock, 0o666)
-	if err != nil && (errors.Is(err, fs.ErrPermission) || flock.IsReadOnlyFS(err)) {
-		var rerr error
-		f, rerr = os.OpenFile(path, os.O_RDONLY|flock.NoFollow|flock.Nonblock, 0)
-		if errors.Is(rerr, fs.ErrNotExist) {
-			return nil, err // why it could not be made
-		}
-		err = rerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Opened without waiting (a named pipe planted as the lock file
-	// would block an open forever), and only a regular file is a lock.
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = fmt.Errorf("%s is not a regular file: remove it", path)
-		}
-		return nil, err
-	}
-	return f, nil
 }
 
 // lockWaiting takes the lock on f: at once when it is free, else telling
@@ -218,7 +184,7 @@ func (u *Use) Dir() string { return u.dir }
 // LockIndex holds the layout's index lock until release is called: one
 // process at a time reads, merges and writes index.json.
 func (u *Use) LockIndex(ctx context.Context, wait func(string)) (release func(), err error) {
-	f, err := openLock(filepath.Join(u.dir, IndexLock), true)
+	f, err := flock.Open(filepath.Join(u.dir, IndexLock), true)
 	if err != nil {
 		return nil, fmt.Errorf("locking the index of the OCI layout %s: %w", u.dir, err)
 	}
@@ -463,14 +429,17 @@ const StaleAfter = time.Hour
 // with the folder; Close the hold once the folder is renamed or removed.
 func Stage(dir string) (*Use, error) {
 	dir = filepath.Clean(dir) // "out/" stages beside out, not in it
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	// Folders are made 0777 under the umask, as mkdir(1) makes them: a
+	// team's layout (their group's folder, umask 002) takes every
+	// member's writes.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o777); err != nil {
 		return nil, err
 	}
 	for {
 		var b [stagingRandom / 2]byte
 		_, _ = rand.Read(b[:])
 		target := dir + stagingInfix + hex.EncodeToString(b[:])
-		err := os.Mkdir(target, 0o755)
+		err := os.Mkdir(target, 0o777)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}

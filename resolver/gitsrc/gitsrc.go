@@ -194,7 +194,7 @@ const checkoutsLockName = ".lock"
 // no other process holds it. It waits while another process removes
 // them, until ctx ends.
 func lockCheckouts(ctx context.Context, parent string) (release func(), err error) {
-	f, err := os.OpenFile(filepath.Join(parent, checkoutsLockName), os.O_RDWR|os.O_CREATE|flock.NoFollow, 0o644)
+	f, err := flock.Open(filepath.Join(parent, checkoutsLockName), true)
 	if err != nil {
 		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
 	}

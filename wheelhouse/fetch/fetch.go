@@ -289,7 +289,7 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt 
 		defer tr.CloseIdleConnections()
 		f.client = &http.Client{Transport: tr}
 	}
-	if err := os.MkdirAll(f.files, 0o755); err != nil {
+	if err := os.MkdirAll(f.files, wheelhouse.FolderMode); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", f.files, err)
 	}
 	// Other fetches may write the store at once; gc may not.

@@ -106,3 +106,66 @@ func sha(t *testing.T, path string) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// TestTwoUsersOfOneGroupFetchIntoOneWheelhouse: a wheelhouse shared by a
+// team (a folder of their group, umask 002) takes fetches from each of
+// them: the second user opens the locks the first one made, writes in
+// the folders the first one made, and every file either of them fetched
+// ends up in the manifest, verified.
+func TestTwoUsersOfOneGroupFetchIntoOneWheelhouse(t *testing.T) {
+	bin := larderBinary(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run larder as other users (setpriv)")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux)")
+	}
+	idx, names := shareIndex([]string{"alice", "bob"}, 2, 20_000)
+	srv := pypitest.Start(t, idx)
+	root := t.TempDir()
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wh := filepath.Join(root, "wh")
+	if err := os.Mkdir(wh, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(wh, 0o775); err != nil { // whatever the test's umask
+		t.Fatal(err)
+	}
+	users := []struct{ uid, name string }{{"65534", "alice"}, {"65533", "bob"}}
+	for _, u := range users {
+		job := filepath.Join(root, u.name)
+		newShareProject(t, bin, job, srv.URL(), wh, filepath.Join(job, "cache"), names[u.name])
+		if out, err := exec.Command("chown", "-R", u.uid+":65534", job).CombinedOutput(); err != nil {
+			t.Fatalf("chown: %v\n%s", err, out)
+		}
+	}
+	if out, err := exec.Command("chown", "65534:65534", wh).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	asMember := func(uid, dir string, args ...string) *exec.Cmd {
+		c := exec.Command("setpriv", append([]string{"--reuid=" + uid, "--regid=65534", "--clear-groups", "--",
+			"sh", "-c", `umask 002 && exec "$0" "$@"`, bin}, args...)...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
+		return c
+	}
+	for _, u := range users {
+		job := filepath.Join(root, u.name)
+		if out, err := asMember(u.uid, job, "fetch", "--no-progress").CombinedOutput(); err != nil {
+			t.Fatalf("%s (uid %s) fetching into the team's wheelhouse: %v\n%s", u.name, u.uid, err, out)
+		}
+	}
+	got := manifestFiles(t, wh)
+	if len(got) != 4 {
+		t.Errorf("the manifest lists %d files, want the 4 both fetched: %v", len(got), got)
+	}
+	for _, u := range users {
+		if out, err := asMember(u.uid, filepath.Join(root, u.name), "verify", "--no-progress", "--wheelhouse", wh).CombinedOutput(); err != nil {
+			t.Errorf("%s verifying the team's wheelhouse: %v\n%s", u.name, err, out)
+		}
+	}
+}
