@@ -74,3 +74,22 @@ func TestDockerArchiveIntoAMissingFolderIsAnError(t *testing.T) {
 		t.Errorf("the missing folder was created: %v", err)
 	}
 }
+
+// TestADockerArchiveTakesANameOfFullLength: an archive named with all 255
+// bytes a file name may have is written; its temporary file, which must
+// fit beside it, takes a shorter name.
+func TestADockerArchiveTakesANameOfFullLength(t *testing.T) {
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, strings.Repeat("a", 255-len(".tar"))+".tar")
+	if _, err := Write(context.Background(), mustRef(t, "docker-archive:"+out+":app:1"), Artifact{Image: img}, Remote{}, nil); err != nil {
+		t.Fatalf("writing an archive with a 255-byte name: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != filepath.Base(out) {
+		t.Errorf("folder holds %v, want only the archive", entries)
+	}
+}

@@ -100,24 +100,14 @@ func writeArchive(ctx context.Context, ref Ref, a Artifact, progress func(int64)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("writing %s: no folder %s", ref.Path, dir)
 	}
-	f, err := wheelhouse.CreateTemp(dir, "."+filepath.Base(ref.Path)+".*.tmp", 0o644)
+	// Staged under a name that fits however long the archive's own is.
+	var cw *countWriter
+	err = wheelhouse.WriteAtomic(ref.Path, 0o644, true, func(w io.Writer) error {
+		cw = &countWriter{w: ctxio.Writer(ctx, w), progress: progress}
+		return tarball.Write(tag, a.Image, cw)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: %w", ref.Path, err)
-	}
-	defer os.Remove(f.Name()) // a no-op after the rename
-	cw := &countWriter{w: ctxio.Writer(ctx, f), progress: progress}
-	err = tarball.Write(tag, a.Image, cw)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), ref.Path)
-	}
-	if err != nil {
-		return nil, err
 	}
 	ls, _ := a.Image.Layers()
 	return &WriteResult{Digest: d, Blobs: len(ls) + 1, Bytes: cw.n}, nil

@@ -45,6 +45,17 @@ func (l *Lock) Encode(w io.Writer) error {
 	return nil
 }
 
+// tempPattern is the os.CreateTemp pattern a lock named base is staged
+// under: "."+base+"."+digits+".tmp", which says whose it is, when that
+// fits the 255 bytes of a file name (os.CreateTemp puts up to 10 digits
+// in place of the "*"), else ".pylock-"+digits+".tmp".
+func tempPattern(base string) string {
+	if len(".")+len(base)+len(".")+10+len(".tmp") <= 255 {
+		return "." + base + ".*.tmp"
+	}
+	return ".pylock-*.tmp"
+}
+
 // WriteFile encodes l to path atomically: it writes a temporary file in the
 // same folder, syncs it and renames it over path, so a reader sees the old
 // lock or the new one, never a torn one.
@@ -54,7 +65,7 @@ func WriteFile(path string, l *Lock) (err error) {
 		return err
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("writing lock: %w", err)
 	}

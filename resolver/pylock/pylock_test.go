@@ -506,3 +506,18 @@ func TestValidateAcceptsAMinimalLock(t *testing.T) {
 		t.Errorf("Decode = %+v, %v", back, err)
 	}
 }
+
+// TestWriteFileTakesANameOfFullLength: a lock named with all 255 bytes a
+// file name may have (PEP 751's pylock.<name>.toml) is written; its
+// temporary file, which must fit beside it, takes a shorter name.
+func TestWriteFileTakesANameOfFullLength(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pylock."+strings.Repeat("n", 255-len("pylock..toml"))+".toml")
+	if err := WriteFile(path, loadFixture(t)); err != nil {
+		t.Fatalf("writing a lock with a 255-byte name: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != filepath.Base(path) {
+		t.Errorf("folder holds %v, want only the lock", entries)
+	}
+}
