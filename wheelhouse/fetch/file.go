@@ -6,15 +6,18 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/larder-build/larder/internal/flock"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/wheelhouse"
@@ -379,17 +382,39 @@ func (f *fetcher) cachePut(src, sum string) error {
 // writer is gone, and a link or a copy into it takes well under an hour.
 const staleCacheTemp = time.Hour
 
+// cacheSweptName is a file in the user cache whose modification time
+// says when removeStaleCacheTemps last looked through it.
+const cacheSweptName = ".swept"
+
 // removeStaleCacheTemps removes from the user cache's folders the
 // temporary files older than staleCacheTemp, left by fetches killed
 // between a file's create and its rename. Only names fetch makes are
 // touched: tempPattern's, and ".", a sha256, ".tmp-" and 12 hex digits,
-// as an earlier larder named them.
+// as an earlier larder named them. It looks once every staleCacheTemp
+// at most (cacheSweptName), not through 256 folders on every fetch: a
+// temporary file is removed when it is at most two hours old.
 func removeStaleCacheTemps(cache string) {
+	now := time.Now()
+	marker := filepath.Join(cache, cacheSweptName)
+	st, err := os.Lstat(marker)
+	switch {
+	case err == nil && st.Mode().IsRegular():
+		if age := now.Sub(st.ModTime()); age >= 0 && age < staleCacheTemp {
+			return
+		}
+		// Set first: two fetches starting at once may both look, which
+		// is harmless.
+		_ = os.Chtimes(marker, now, now)
+	case errors.Is(err, fs.ErrNotExist):
+		if f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL|flock.NoFollow, 0o644); err == nil {
+			f.Close()
+		}
+	}
 	subs, err := os.ReadDir(cache)
 	if err != nil {
 		return
 	}
-	cutoff := time.Now().Add(-staleCacheTemp)
+	cutoff := now.Add(-staleCacheTemp)
 	for _, sub := range subs {
 		if !sub.IsDir() || len(sub.Name()) != 2 {
 			continue

@@ -122,4 +122,26 @@ func TestFetchRemovesTheUserCachesStaleTemporaryFilesOnly(t *testing.T) {
 			t.Errorf("%s was removed: %v", p, err)
 		}
 	}
+	// It looks once an hour, not on every fetch: a file that grew stale
+	// since is left by a fetch within the hour, removed by the first one
+	// after it.
+	late := plant("cd/.fetch-00000000000000ff.tmp", old)
+	fetch := func() {
+		t.Helper()
+		if _, err := Fetch(context.Background(), newStore(t), lock, fastOptions(WithCacheDir(cache))...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fetch()
+	if _, err := os.Stat(late); err != nil {
+		t.Errorf("a fetch within the hour of the last look looked again: %v", err)
+	}
+	marker := filepath.Join(sha, cacheSweptName)
+	if err := os.Chtimes(marker, old, old); err != nil {
+		t.Fatal(err)
+	}
+	fetch()
+	if _, err := os.Stat(late); err == nil {
+		t.Error("the first fetch an hour after the last look left a stale file")
+	}
 }
