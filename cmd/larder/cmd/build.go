@@ -151,13 +151,17 @@ func runBuild(cmd *cobra.Command, g *globals, o *buildOptions, dir string) error
 				platforms = append(platforms, img.Platform)
 			}
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "wheelhouse context: %s (%s)\n", whRef, rep.Digest)
 	}
 	wh, err := buildkit.ContextFor(cmd.Context(), "wheelhouse", whRef)
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
 	contexts = append(contexts, wh)
+	if o.wheelhouse == "" {
+		// The digest BuildKit is given, resolved under the layout's hold:
+		// another bake may have retagged it since this one's.
+		fmt.Fprintf(cmd.ErrOrStderr(), "wheelhouse context: %s (%s)\n", whRef, wh.Digest)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
