@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/larder-build/larder/internal/ocilayout"
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/internal/regtransport"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
@@ -378,7 +379,7 @@ func (c *Cache) Has(ctx context.Context, sum string) (bool, error) {
 		return false, err
 	}
 	if c.dir != "" {
-		st, err := os.Stat(c.blobPath(h))
+		st, err := os.Lstat(c.blobPath(h)) // a link is no blob (Get)
 		return err == nil && st.Mode().IsRegular(), nil
 	}
 	resp, err := c.blobRequest(ctx, http.MethodHead, h)
@@ -404,16 +405,13 @@ func (c *Cache) Get(ctx context.Context, sum string) (io.ReadCloser, int64, erro
 		return nil, 0, err
 	}
 	if c.dir != "" {
-		f, err := os.Open(c.blobPath(h))
+		// Only a regular file, never through a link, never waiting on
+		// a named pipe: a shared layout is anyone's to plant in.
+		f, size, err := readlimit.Open(c.blobPath(h), readlimit.NoLinks)
 		if err != nil {
 			return nil, 0, fmt.Errorf("reading blob %s of %s: %w", h, c.ref, err)
 		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, 0, err
-		}
-		return f, st.Size(), nil
+		return f, size, nil
 	}
 	resp, err := c.blobRequest(ctx, http.MethodGet, h)
 	if err != nil {

@@ -2,6 +2,8 @@ package registrycache_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
@@ -416,4 +420,61 @@ func TestALayoutOnDiskIsACacheToo(t *testing.T) {
 		t.Fatalf("%+v, want every file from the layout", rep)
 	}
 	mustVerifyClean(t, b.store, lock)
+}
+
+// TestALayoutCachesPlantedBlobsAreRefusedNotFollowed: a blob of an
+// oci:DIR cache that is a link (to a file of the right bytes, even) or a
+// named pipe is refused, naming it, and not waited on.
+func TestALayoutCachesPlantedBlobsAreRefusedNotFollowed(t *testing.T) {
+	body := []byte("wheel bytes")
+	h := sha256.Sum256(body)
+	sum := hex.EncodeToString(h[:])
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, path string)
+	}{
+		{"a link", func(t *testing.T, path string) {
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.WriteFile(target, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a named pipe", func(t *testing.T, path string) {
+			if err := syscall.Mkfifo(path, 0o666); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "layout")
+			c, err := registrycache.Open(context.Background(), "oci:"+dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs := filepath.Join(dir, "blobs", "sha256")
+			if err := os.MkdirAll(blobs, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tc.plant(t, filepath.Join(blobs, sum))
+			done := make(chan error, 1)
+			go func() {
+				rc, _, err := c.Get(context.Background(), sum)
+				if err == nil {
+					rc.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), sum) {
+					t.Errorf("reading %s planted as a blob: %v, want it refused by name", tc.name, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("reading %s planted as a blob: still waiting after 30 s", tc.name)
+			}
+		})
+	}
 }
