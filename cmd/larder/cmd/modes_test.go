@@ -30,20 +30,9 @@ func asUser(uid string, dir string, env []string, name string, args ...string) *
 // other wheelhouse.
 func TestFetchedFilesAreWorldReadableAndSharedOnesReadOnly(t *testing.T) {
 	bin := larderBinary(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run larder as other users (setpriv)")
-	}
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("needs setpriv (util-linux)")
-	}
 	idx, names := shareIndex([]string{"mode"}, 4, 50_000)
 	srv := pypitest.Start(t, idx)
-	root := t.TempDir()
-	for _, d := range []string{filepath.Dir(root), root} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := otherUsersFolder(t)
 	job := filepath.Join(root, "job")
 	cache := filepath.Join(root, "cache")
 	newShareProject(t, bin, job, srv.URL(), filepath.Join(root, "wh1"), cache, names["mode"])
@@ -97,6 +86,25 @@ func TestFetchedFilesAreWorldReadableAndSharedOnesReadOnly(t *testing.T) {
 	}
 }
 
+// otherUsersFolder skips unless larder can run as other users (root,
+// setpriv), and returns a fresh folder they can reach.
+func otherUsersFolder(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run larder as other users (setpriv)")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux)")
+	}
+	root := t.TempDir()
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
 func sha(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -114,20 +122,9 @@ func sha(t *testing.T, path string) string {
 // ends up in the manifest, verified.
 func TestTwoUsersOfOneGroupFetchIntoOneWheelhouse(t *testing.T) {
 	bin := larderBinary(t)
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run larder as other users (setpriv)")
-	}
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("needs setpriv (util-linux)")
-	}
 	idx, names := shareIndex([]string{"alice", "bob"}, 2, 20_000)
 	srv := pypitest.Start(t, idx)
-	root := t.TempDir()
-	for _, d := range []string{filepath.Dir(root), root} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := otherUsersFolder(t)
 	wh := filepath.Join(root, "wh")
 	if err := os.Mkdir(wh, 0o775); err != nil {
 		t.Fatal(err)
