@@ -268,9 +268,9 @@ func writeNewLayout(ctx context.Context, dir string, blobs []blob, desc v1.Descr
 // those linked from elsewhere are on disk: index.json, which makes them
 // part of the layout, comes after.
 func putBlobs(ctx context.Context, dir string, blobs []blob, progress func(int64)) (*WriteResult, error) {
-	// 0777 under the umask, as every layout folder: a team's layout
+	// 0775 under the umask, as every layout folder: a team's layout
 	// (their group's folder, umask 002) takes every member's blobs.
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o777); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o775); err != nil {
 		return nil, err
 	}
 	written := make([]int64, len(blobs))

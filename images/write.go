@@ -107,7 +107,7 @@ func writeArchive(ctx context.Context, ref Ref, a Artifact, progress func(int64)
 		return tarball.Write(tag, a.Image, cw)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("writing %s: %w", ref.Path, err)
+		return nil, err // WriteAtomic's names the file; the caller, the ref
 	}
 	ls, _ := a.Image.Layers()
 	return &WriteResult{Digest: d, Blobs: len(ls) + 1, Bytes: cw.n}, nil

@@ -108,10 +108,11 @@ func (s *Store) lockManifest() (release func(), err error) {
 
 func (s *Store) openLockFile(name string) (*os.File, error) {
 	// Never through a link (a lock file planted as one must not make
-	// larder create a file elsewhere), 0666 under the umask so that a
-	// team's wheelhouse (a folder of their group, umask 002) takes each
-	// member's fetches, read-only where this user may not write it.
-	return flock.Open(filepath.Join(s.dir, name), true)
+	// larder create a file elsewhere), group-writable under umask 002 so
+	// that a team's wheelhouse (a folder of their group) takes each
+	// member's fetches. Every holder writes: a lock file this user may
+	// not write is the first sign the wheelhouse is not theirs to write.
+	return flock.OpenWritable(filepath.Join(s.dir, name))
 }
 
 // cleanTemporary removes what interrupted writes leave: temporary files

@@ -124,8 +124,9 @@ func fill(c byte) string {
 
 // TestALockFileThatIsNotARegularFileIsRefusedNotWaitedOn: a named pipe
 // planted as either lock file (a group-shared wheelhouse lets another
-// member do that) is refused, naming it, where opening it would wait
-// for a writer forever.
+// member do that) is refused, naming it, and never waited on (an open
+// for reading alone would wait for a writer forever; before, the open
+// for writing too took the pipe for a lock).
 func TestALockFileThatIsNotARegularFileIsRefusedNotWaitedOn(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -129,11 +129,12 @@ func ValidFilename(name string) bool {
 }
 
 // FolderMode is the mode a store's folders are made with, under the
-// umask, as Python's tools make theirs: 0755 under umask 022, and 0775
-// in a team's wheelhouse (a folder of their group, umask 002), so that
-// it takes every member's writes. Files are replaced by rename, never
-// written in place, so they need no group write.
-const FolderMode = 0o777
+// umask: 0755 under umask 022, and 0775 in a team's wheelhouse (a folder
+// of their group, umask 002), so that it takes every member's writes;
+// never writable by everyone, whatever the umask (a wheelhouse anyone
+// may rename files in is anyone's to serve). Files are replaced by
+// rename, never written in place, so they need no group write.
+const FolderMode = 0o775
 
 // Create opens the store in dir, making the folder and an empty manifest
 // when there is none.
@@ -560,7 +561,7 @@ func WriteAtomic(name string, perm os.FileMode, sync bool, write func(io.Writer)
 	if err != nil {
 		// Say so in terms of name, not of a temporary file the caller
 		// never heard of.
-		if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && errors.Is(serr, fs.ErrNotExist) {
 			return fmt.Errorf("no folder %s: %w", dir, fs.ErrNotExist)
 		}
 		var pe *fs.PathError

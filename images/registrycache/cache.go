@@ -169,7 +169,7 @@ func makeLayout(ctx context.Context, dir string) error {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o777); err != nil { // under the umask, as every layout folder
+		if err := os.MkdirAll(dir, 0o775); err != nil { // under the umask, as every layout folder
 			return err
 		}
 	case err != nil:
@@ -463,10 +463,12 @@ func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader)
 	}
 	defer release()
 	dst := c.blobPath(h)
-	if st, err := os.Stat(dst); err == nil && st.Size() == size {
+	// A link planted as the blob is no blob (Get refuses it): the
+	// rename below replaces it.
+	if st, err := os.Lstat(dst); err == nil && st.Mode().IsRegular() && st.Size() == size {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o777); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o775); err != nil {
 		return fmt.Errorf("writing blob %s: %w", h, err)
 	}
 	tmp, err := wheelhouse.CreateTemp(filepath.Dir(dst), "."+h.Hex+".tmp-*", 0o644)

@@ -1,6 +1,7 @@
 package registrycache_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -424,7 +425,8 @@ func TestALayoutOnDiskIsACacheToo(t *testing.T) {
 
 // TestALayoutCachesPlantedBlobsAreRefusedNotFollowed: a blob of an
 // oci:DIR cache that is a link (to a file of the right bytes, even) or a
-// named pipe is refused, naming it, and not waited on.
+// named pipe is refused, naming it, and not waited on; Has does not
+// take it for the blob, and Put replaces it.
 func TestALayoutCachesPlantedBlobsAreRefusedNotFollowed(t *testing.T) {
 	body := []byte("wheel bytes")
 	h := sha256.Sum256(body)
@@ -474,6 +476,21 @@ func TestALayoutCachesPlantedBlobsAreRefusedNotFollowed(t *testing.T) {
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatalf("reading %s planted as a blob: still waiting after 30 s", tc.name)
+			}
+			// Nor is it a blob to Has and Put: a Put replaces it.
+			if has, err := c.Has(context.Background(), sum); has || err != nil {
+				t.Errorf("Has with %s planted as the blob: %t, %v; want false", tc.name, has, err)
+			}
+			if err := c.Put(context.Background(), sum, int64(len(body)), bytes.NewReader(body)); err != nil {
+				t.Fatalf("Put over %s planted as the blob: %v", tc.name, err)
+			}
+			rc, _, err := c.Get(context.Background(), sum)
+			if err != nil {
+				t.Fatalf("Get after a Put over %s: %v", tc.name, err)
+			}
+			defer rc.Close()
+			if got, err := io.ReadAll(rc); err != nil || !bytes.Equal(got, body) {
+				t.Errorf("Get after a Put over %s: %q, %v", tc.name, got, err)
 			}
 		})
 	}

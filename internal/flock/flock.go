@@ -54,18 +54,36 @@ func LockExclusive(f *os.File) error { return lockExclusive(f) }
 // Unlock lets go of the lock on f and keeps f open.
 func Unlock(f *os.File) error { return unlock(f) }
 
+// LockFileMode is the mode lock files are made with, under the umask:
+// with a umask of 002 a group sharing the folder can write them, with
+// the usual 022 other users lock them read-only (Open), and they are
+// never writable by everyone, whatever the umask.
+const LockFileMode = 0o664
+
 // Open opens the lock file at path, never through a symbolic link:
-// for reading and writing, made (0666 under the umask, so that a group
-// sharing the folder shares it) when create is set and it is missing;
-// read-only when this user may not write it (EACCES, EPERM, or EROFS on
-// a read-only mount), which flock(2) locks all the same.
+// for reading and writing, made (LockFileMode under the umask) when
+// create is set and it is missing; read-only when this user may not
+// write it (EACCES, EPERM, or EROFS on a read-only mount), which
+// flock(2) locks all the same: for a folder this user may only read.
 func Open(path string, create bool) (*os.File, error) {
+	return open(path, create, true)
+}
+
+// OpenWritable opens the lock file at path as Open does, making it when
+// it is missing, but only for reading and writing: for a folder the
+// holder writes into, where a lock file this user may not write says,
+// before any work, that the folder is not theirs to write.
+func OpenWritable(path string) (*os.File, error) {
+	return open(path, true, false)
+}
+
+func open(path string, create, readOnly bool) (*os.File, error) {
 	flags := os.O_RDWR | NoFollow
 	if create {
 		flags |= os.O_CREATE
 	}
-	f, err := os.OpenFile(path, flags|Nonblock, 0o666)
-	if err != nil && (errors.Is(err, fs.ErrPermission) || IsReadOnlyFS(err)) {
+	f, err := os.OpenFile(path, flags|Nonblock, LockFileMode)
+	if readOnly && err != nil && (errors.Is(err, fs.ErrPermission) || IsReadOnlyFS(err)) {
 		var rerr error
 		f, rerr = os.OpenFile(path, os.O_RDONLY|NoFollow|Nonblock, 0)
 		if errors.Is(rerr, fs.ErrNotExist) {

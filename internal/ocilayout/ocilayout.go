@@ -429,17 +429,17 @@ const StaleAfter = time.Hour
 // with the folder; Close the hold once the folder is renamed or removed.
 func Stage(dir string) (*Use, error) {
 	dir = filepath.Clean(dir) // "out/" stages beside out, not in it
-	// Folders are made 0777 under the umask, as mkdir(1) makes them: a
-	// team's layout (their group's folder, umask 002) takes every
-	// member's writes.
-	if err := os.MkdirAll(filepath.Dir(dir), 0o777); err != nil {
+	// Folders are made 0775 under the umask: a team's layout (their
+	// group's folder, umask 002) takes every member's writes, and none
+	// is writable by everyone, whatever the umask.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o775); err != nil {
 		return nil, err
 	}
 	for {
 		var b [stagingRandom / 2]byte
 		_, _ = rand.Read(b[:])
 		target := dir + stagingInfix + hex.EncodeToString(b[:])
-		err := os.Mkdir(target, 0o777)
+		err := os.Mkdir(target, 0o775)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -461,7 +461,7 @@ func Stage(dir string) (*Use, error) {
 // lock file of a live writer free; until then it finds none, and goes by
 // the folder's age.
 func holdStaged(target string) (*Use, error) {
-	f, err := wheelhouse.CreateTemp(target, UseLock+".*.tmp", 0o666)
+	f, err := wheelhouse.CreateTemp(target, UseLock+".*.tmp", flock.LockFileMode)
 	if err != nil {
 		return nil, fmt.Errorf("locking %s: %w", target, err)
 	}
@@ -523,7 +523,7 @@ func removeIfDead(p string) bool {
 	if err == nil && st.Mode().IsRegular() && flock.Works {
 		// Opened, not created: a folder whose lock file is gone is not
 		// given another.
-		f, err := os.OpenFile(lock, os.O_RDWR, 0)
+		f, err := flock.Open(lock, false)
 		if err != nil {
 			return false
 		}

@@ -194,7 +194,7 @@ const checkoutsLockName = ".lock"
 // no other process holds it. It waits while another process removes
 // them, until ctx ends.
 func lockCheckouts(ctx context.Context, parent string) (release func(), err error) {
-	f, err := flock.Open(filepath.Join(parent, checkoutsLockName), true)
+	f, err := flock.OpenWritable(filepath.Join(parent, checkoutsLockName))
 	if err != nil {
 		return nil, fmt.Errorf("locking the git checkouts in %s: %w", parent, err)
 	}

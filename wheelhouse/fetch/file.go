@@ -6,18 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/larder-build/larder/internal/flock"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/wheelhouse"
@@ -392,24 +389,20 @@ const cacheSweptName = ".swept"
 // touched: tempPattern's, and ".", a sha256, ".tmp-" and 12 hex digits,
 // as an earlier larder named them. It looks once every staleCacheTemp
 // at most (cacheSweptName), not through 256 folders on every fetch: a
-// temporary file is removed when it is at most two hours old.
+// temporary file is removed by the first fetch that comes when it is
+// over an hour old and the last look was over an hour ago.
 func removeStaleCacheTemps(cache string) {
 	now := time.Now()
 	marker := filepath.Join(cache, cacheSweptName)
-	st, err := os.Lstat(marker)
-	switch {
-	case err == nil && st.Mode().IsRegular():
+	if st, err := os.Lstat(marker); err == nil && st.Mode().IsRegular() {
 		if age := now.Sub(st.ModTime()); age >= 0 && age < staleCacheTemp {
 			return
 		}
-		// Set first: two fetches starting at once may both look, which
-		// is harmless.
-		_ = os.Chtimes(marker, now, now)
-	case errors.Is(err, fs.ErrNotExist):
-		if f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL|flock.NoFollow, 0o644); err == nil {
-			f.Close()
-		}
 	}
+	// A new marker first, renamed over the old one (a rename never
+	// follows a link): two fetches starting at once may both look, which
+	// is harmless, and one that cannot write it looks all the same.
+	_ = wheelhouse.WriteAtomic(marker, 0o644, false, func(io.Writer) error { return nil })
 	subs, err := os.ReadDir(cache)
 	if err != nil {
 		return

@@ -144,4 +144,7 @@ func TestFetchRemovesTheUserCachesStaleTemporaryFilesOnly(t *testing.T) {
 	if _, err := os.Stat(late); err == nil {
 		t.Error("the first fetch an hour after the last look left a stale file")
 	}
+	if st, err := os.Lstat(marker); err != nil || time.Since(st.ModTime()) > time.Minute {
+		t.Errorf("the look an hour later left its time unset: %v", err)
+	}
 }

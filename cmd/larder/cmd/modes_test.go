@@ -3,6 +3,7 @@ package cmd
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,13 +144,14 @@ func TestTwoUsersOfOneGroupFetchIntoOneWheelhouse(t *testing.T) {
 	if out, err := exec.Command("chown", "65534:65534", wh).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v\n%s", err, out)
 	}
-	asMember := func(uid, dir string, args ...string) *exec.Cmd {
-		c := exec.Command("setpriv", append([]string{"--reuid=" + uid, "--regid=65534", "--clear-groups", "--",
-			"sh", "-c", `umask 002 && exec "$0" "$@"`, bin}, args...)...)
+	as := func(uid, gid, umask, dir string, args ...string) *exec.Cmd {
+		c := exec.Command("setpriv", append([]string{"--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--",
+			"sh", "-c", `umask "$0" && exec "$@"`, umask, bin}, args...)...)
 		c.Dir = dir
 		c.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "HOME="+dir)
 		return c
 	}
+	asMember := func(uid, dir string, args ...string) *exec.Cmd { return as(uid, "65534", "002", dir, args...) }
 	for _, u := range users {
 		job := filepath.Join(root, u.name)
 		if out, err := asMember(u.uid, job, "fetch", "--no-progress").CombinedOutput(); err != nil {
@@ -164,5 +166,38 @@ func TestTwoUsersOfOneGroupFetchIntoOneWheelhouse(t *testing.T) {
 		if out, err := asMember(u.uid, filepath.Join(root, u.name), "verify", "--no-progress", "--wheelhouse", wh).CombinedOutput(); err != nil {
 			t.Errorf("%s verifying the team's wheelhouse: %v\n%s", u.name, err, out)
 		}
+	}
+	// Someone outside the group is stopped at the lock, before any work,
+	// and told which file refused them.
+	alice := filepath.Join(root, "alice")
+	out, err := as("65532", "65532", "002", alice, "fetch", "--no-progress").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), filepath.Join(wh, ".lock")+": permission denied") {
+		t.Errorf("a user outside the group fetching into the team's wheelhouse: %v\n%s\nwant its lock file refused", err, out)
+	}
+	// Under umask 000 nothing is made writable by everyone: anyone could
+	// rename a planted manifest and wheels into a wheelhouse that is.
+	open := filepath.Join(root, "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "65534:65534", open).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	if out, err := as("65534", "65534", "000", alice, "fetch", "--no-progress", "--wheelhouse", filepath.Join(open, "wh")).CombinedOutput(); err != nil {
+		t.Fatalf("fetching under umask 000: %v\n%s", err, out)
+	}
+	n := 0
+	_ = filepath.WalkDir(open, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n++
+		if info, err := d.Info(); err == nil && info.Mode().Perm()&0o002 != 0 && p != open {
+			t.Errorf("%s is writable by everyone (%v) after a fetch under umask 000", strings.TrimPrefix(p, open), info.Mode())
+		}
+		return nil
+	})
+	if n < 6 {
+		t.Errorf("the fetch under umask 000 made %d entries, want a wheelhouse", n)
 	}
 }
