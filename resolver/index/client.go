@@ -56,6 +56,10 @@ type Client struct {
 	opened map[string]chan struct{}
 
 	stats counters
+
+	// testHookPageMissed, set by tests only, runs in page between the
+	// look-up that found no page and the joining of its flight.
+	testHookPageMissed func(pageURL string)
 }
 
 // Option configures a Client.
@@ -353,7 +357,19 @@ func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error)
 	if ok {
 		return p, nil
 	}
+	if c.testHookPageMissed != nil {
+		c.testHookPageMissed(pageURL)
+	}
 	v, err, _ := c.group.Do(pageURL, func() (any, error) {
+		// A caller that found no page above may arrive here after the
+		// flight that fetched it has ended: it takes that page rather
+		// than asking the index again.
+		c.mu.Lock()
+		p, ok := c.pages[pageURL]
+		c.mu.Unlock()
+		if ok {
+			return p, nil
+		}
 		p, err := c.fetchPage(ctx, pageURL)
 		if err != nil {
 			return nil, err

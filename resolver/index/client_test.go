@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -365,5 +366,46 @@ func TestAnIndexURLsPasswordIsNeverInAnError(t *testing.T) {
 	}
 	if _, err := New([]string{"ftp://user:secret@example.org/simple/"}); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("an index URL refused: %v, want it named without its password", err)
+	}
+}
+
+// TestACallerThatArrivesAfterAPagesFlightEndedTakesItsPage: a caller
+// that found no page and reached the page's flight only after the
+// flight that fetched it had ended (and was forgotten) takes the page
+// fetched rather than asking the index again; the page is sent without
+// Cache-Control, so asking again would be a request (a revalidation).
+func TestACallerThatArrivesAfterAPagesFlightEndedTakesItsPage(t *testing.T) {
+	srv := pypitest.Start(t, demoIndex())
+	c := newClient(t, []string{srv.URL()})
+	missed := make(chan struct{})
+	proceed := make(chan struct{})
+	var first sync.Once
+	c.testHookPageMissed = func(string) {
+		held := false
+		first.Do(func() { held = true })
+		if held {
+			close(missed)
+			<-proceed
+		}
+	}
+	late := make(chan error, 1)
+	go func() {
+		_, err := c.Project(t.Context(), "six")
+		late <- err
+	}()
+	select {
+	case <-missed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first caller did not look the page up within 10 s")
+	}
+	if _, err := c.Project(t.Context(), "six"); err != nil {
+		t.Fatal(err)
+	}
+	close(proceed)
+	if err := <-late; err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Requests("/simple/six/"); n != 1 {
+		t.Errorf("page requested %d times for two callers of one client, want 1", n)
 	}
 }
