@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/serve"
@@ -95,9 +94,21 @@ type Served struct {
 	seen map[string]readTag // the lock and upload tags read
 
 	notKeptMu sync.Mutex
-	notKept   map[string]time.Time // when the registry was asked, for names it kept no upload of
-	asking    singleflight.Group   // the questions under way, by name and keptTTL period
-	questions chan struct{}        // a place for each question asked at once
+	notKept   map[string]time.Time     // when the registry was asked, for names it kept no upload of
+	asking    map[string]*keptQuestion // the last question asked about each name, while under way
+	questions chan struct{}            // a place for each question asked at once
+}
+
+// keptQuestion is a question to the registry whether an upload of a
+// name was kept, shared by the callers that ask while it is under way.
+type keptQuestion struct {
+	started time.Time
+	done    chan struct{} // closed once found and err are set
+	found   bool
+	err     error
+	// stale: an upload of the name was kept here since the question
+	// was asked, so its "no" is not remembered.
+	stale bool
 }
 
 var (
@@ -343,62 +354,93 @@ func ProjectTag(project string) string { return hashTag("project-", project) }
 
 // Kept reports whether an upload of the project was kept (Keep), with
 // one HEAD request. A "no" is used for keptTTL; the servers asking about
-// one name at once share one question, asked afresh every keptTTL (a
-// question started earlier may predate an upload), and at most
+// one name at once share one question, asked afresh once it is keptTTL
+// old (a question started earlier may predate an upload), and at most
 // keptQuestions are asked at once. A caller that gives up leaves its
 // question to the others.
+//
+// The look-up of a "no", the joining of a question under way and the
+// start of a new one are one step, and a question's "no" is remembered
+// in the step that ends it: a caller cannot miss both, as it could when
+// the question was forgotten before its caller asked again, or when the
+// callers of one moment fell on either side of a keptTTL period.
 func (s *Served) Kept(ctx context.Context, project string) (bool, error) {
-	if s.knownNotKept(project) {
+	q := s.question(ctx, project)
+	if q == nil {
 		return false, nil
 	}
-	period := time.Now().UnixNano() / int64(keptTTL)
-	qctx := context.WithoutCancel(ctx)
-	ch := s.asking.DoChan(fmt.Sprintf("%s@%d", project, period), func() (any, error) {
-		return s.askKept(qctx, project)
-	})
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, r.Err)
+	case <-q.done:
+		if q.err != nil {
+			return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, q.err)
 		}
-		return r.Val.(bool), nil
+		return q.found, nil
 	case <-ctx.Done():
 		return false, fmt.Errorf("asking %s about uploads of %s: %w", s.c.ref, project, context.Cause(ctx))
 	}
 }
 
+// question returns the question to wait for about project: the one
+// under way if it started less than keptTTL ago, else a new one; nil
+// when a "no" less than keptTTL old is known.
+func (s *Served) question(ctx context.Context, project string) *keptQuestion {
+	s.notKeptMu.Lock()
+	defer s.notKeptMu.Unlock()
+	if at, ok := s.notKept[project]; ok && time.Since(at) < keptTTL {
+		return nil
+	}
+	if q, ok := s.asking[project]; ok && time.Since(q.started) < keptTTL {
+		return q
+	}
+	q := &keptQuestion{started: time.Now(), done: make(chan struct{})}
+	if s.asking == nil {
+		s.asking = map[string]*keptQuestion{}
+	}
+	s.asking[project] = q
+	go s.ask(context.WithoutCancel(ctx), project, q)
+	return q
+}
+
+// ask asks q, remembers its "no" from the moment it was asked, and then
+// lets its callers go.
+func (s *Served) ask(ctx context.Context, project string, q *keptQuestion) {
+	found, asked, err := s.askKept(ctx, project)
+	s.notKeptMu.Lock()
+	if s.asking[project] == q {
+		delete(s.asking, project)
+	}
+	if err == nil && !found && !q.stale {
+		s.rememberNotKeptLocked(project, asked)
+	}
+	q.found, q.err = found, err
+	s.notKeptMu.Unlock()
+	close(q.done)
+}
+
 // askKept asks the registry whether the project's tag is there, and
-// remembers a "no" from the moment it was asked.
-func (s *Served) askKept(ctx context.Context, project string) (bool, error) {
+// says when it was asked.
+func (s *Served) askKept(ctx context.Context, project string) (found bool, asked time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, keptQuestionTimeout)
 	defer cancel()
 	select {
 	case s.questions <- struct{}{}:
 		defer func() { <-s.questions }()
 	case <-ctx.Done():
-		return false, context.Cause(ctx)
+		return false, time.Time{}, context.Cause(ctx)
 	}
-	asked := time.Now()
-	found, err := s.c.hasTag(ctx, ProjectTag(project))
-	if err == nil && !found {
-		s.rememberNotKept(project, asked)
-	}
-	return found, err
+	asked = time.Now()
+	found, err = s.c.hasTag(ctx, ProjectTag(project))
+	return found, asked, err
 }
 
-func (s *Served) knownNotKept(project string) bool {
-	s.notKeptMu.Lock()
-	defer s.notKeptMu.Unlock()
-	at, ok := s.notKept[project]
-	return ok && time.Since(at) < keptTTL
-}
-
-// rememberNotKept remembers a "no" asked at asked; when maxNotKept names
-// are remembered, the expired ones are forgotten, and if none is, this
-// one is not remembered (and asked again next time).
-func (s *Served) rememberNotKept(project string, asked time.Time) {
-	s.notKeptMu.Lock()
-	defer s.notKeptMu.Unlock()
+// rememberNotKeptLocked remembers a "no" asked at asked, unless one
+// asked later is; when maxNotKept names are remembered, the expired ones
+// are forgotten, and if none is, this one is not remembered (and asked
+// again next time). s.notKeptMu is held.
+func (s *Served) rememberNotKeptLocked(project string, asked time.Time) {
+	if at, ok := s.notKept[project]; ok && at.After(asked) {
+		return
+	}
 	if s.notKept == nil {
 		s.notKept = map[string]time.Time{}
 	}
@@ -415,10 +457,17 @@ func (s *Served) rememberNotKept(project string, asked time.Time) {
 	s.notKept[project] = asked
 }
 
+// forgetNotKept forgets a "no" about project, once an upload of it was
+// kept here: the one remembered, and the one a question under way may
+// yet bring, which may predate the upload; later callers ask again.
 func (s *Served) forgetNotKept(project string) {
 	s.notKeptMu.Lock()
 	defer s.notKeptMu.Unlock()
 	delete(s.notKept, project)
+	if q, ok := s.asking[project]; ok {
+		q.stale = true
+		delete(s.asking, project)
+	}
 }
 
 // hasTag reports whether tag names a manifest, with a HEAD request.
