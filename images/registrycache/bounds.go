@@ -61,6 +61,10 @@ type TooLargeError = regtransport.TooLargeError
 type lazyTransport struct {
 	rt     atomic.Pointer[http.RoundTripper]
 	flight singleflight.Group
+
+	// testHookWaiting, set by tests only, runs once a caller that found
+	// no transport waits for the flight making one.
+	testHookWaiting func()
 }
 
 func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.RoundTripper, error) {
@@ -88,6 +92,9 @@ func (l *lazyTransport) get(ctx context.Context, c *Cache, scope string) (http.R
 		l.rt.Store(&rt)
 		return rt, nil
 	})
+	if l.testHookWaiting != nil {
+		l.testHookWaiting()
+	}
 	select {
 	case r := <-ch:
 		if r.Err != nil {

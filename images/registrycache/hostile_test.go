@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -481,12 +482,14 @@ func TestAWheelhouseManifestListsOnlyPlainNamesWithASize(t *testing.T) {
 // TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept: callers that
 // arrive while the ping is under way wait for that one; a ping that
 // fails fails them, and the next request pings again instead of the
-// failure being kept for the life of a server. The first ping takes 2 s
-// to fail (under a bound of 10 s), so that all 50 callers have arrived
-// by then however late a loaded machine starts their goroutines.
+// failure being kept for the life of a server. The first ping fails
+// once all 50 callers wait for it (or after 8 s, under a bound of
+// 10 s), however late a loaded machine starts their goroutines.
 func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
 	var mu sync.Mutex
 	pings := 0
+	var waiting atomic.Int32
+	allWaiting := make(chan struct{})
 	c := hostileRegistry(t, 10*time.Second, 10*time.Second, func(stop <-chan struct{}) http.Handler {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
@@ -499,11 +502,20 @@ func TestOnePingServesEveryCallerWaitingAndAFailureIsNotKept(t *testing.T) {
 			first := pings == 1
 			mu.Unlock()
 			if first {
-				time.Sleep(2 * time.Second)
+				select {
+				case <-allWaiting:
+				case <-time.After(8 * time.Second):
+					t.Errorf("%d of 50 callers waited for the first ping within 8 s", waiting.Load())
+				}
 				http.Error(w, "down for a moment", http.StatusServiceUnavailable)
 			}
 		})
 		return mux
+	})
+	registrycache.OnTransportWait(c, func() {
+		if waiting.Add(1) == 50 {
+			close(allWaiting)
+		}
 	})
 	count := func() int { mu.Lock(); defer mu.Unlock(); return pings }
 	ask := func(n int) []error {
