@@ -107,7 +107,8 @@ type keptQuestion struct {
 	found   bool
 	err     error
 	// stale: an upload of the name was kept here since the question
-	// was asked, so its "no" is not remembered.
+	// was asked, or a newer question replaced it, so its "no" is not
+	// remembered.
 	stale bool
 }
 
@@ -389,8 +390,12 @@ func (s *Served) question(ctx context.Context, project string) *keptQuestion {
 	if at, ok := s.notKept[project]; ok && time.Since(at) < keptTTL {
 		return nil
 	}
-	if q, ok := s.asking[project]; ok && time.Since(q.started) < keptTTL {
-		return q
+	if q, ok := s.asking[project]; ok {
+		if time.Since(q.started) < keptTTL {
+			return q
+		}
+		// Its answer, when it comes, is older than the new one's.
+		q.stale = true
 	}
 	q := &keptQuestion{started: time.Now(), done: make(chan struct{})}
 	if s.asking == nil {
