@@ -161,7 +161,10 @@ func TestAPublicNameCostsTheRegistryOneQuestionPerTTL(t *testing.T) {
 
 	// The replica has just been told no upload of the name was kept.
 	before := p.requests(question)
-	for p.requests(question) == before {
+	for deadline := time.Now().Add(time.Minute); p.requests(question) == before; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no new question to the registry in a minute of pages (%d questions)", before)
+		}
 		getPage(t, page)
 		time.Sleep(50 * time.Millisecond)
 	}
