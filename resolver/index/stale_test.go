@@ -133,18 +133,7 @@ func TestARunRemovesWhatAnEarlierLarderStagedBesideTheEntriesOnceStale(t *testin
 	dir := t.TempDir()
 	old := time.Now().Add(-staleTemp - time.Minute)
 	plant := func(rel string, mtime time.Time) string {
-		t.Helper()
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return testenv.Plant(t, filepath.Join(dir, rel), mtime)
 	}
 	dead := []string{
 		plant("http/ab/.tmp-1234567", old),

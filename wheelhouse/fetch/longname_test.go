@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -89,18 +90,7 @@ func TestFetchRemovesTheUserCachesStaleTemporaryFilesOnly(t *testing.T) {
 	old := time.Now().Add(-staleCacheTemp - time.Minute)
 	sum := strings.Repeat("ab", 32)
 	plant := func(rel string, mtime time.Time) string {
-		t.Helper()
-		p := filepath.Join(sha, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return testenv.Plant(t, filepath.Join(sha, rel), mtime)
 	}
 	dead := []string{plant("ab/.fetch-0123456789abcdef.tmp", old), plant("ab/."+sum+".tmp-0123456789ab", old)}
 	kept := []string{
