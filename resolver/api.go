@@ -35,7 +35,10 @@ type Request struct {
 	// Overrides replace requirements on their projects (uv's
 	// override-dependencies; see Override).
 	Overrides []Override
-	Targets   []target.Target
+	// Excludes leave projects out of the resolution (uv's
+	// exclude-dependencies; see Exclude).
+	Excludes []Exclude
+	Targets  []target.Target
 	// Pre allows pre-releases everywhere (pip's --pre).
 	Pre bool
 	// OnlyBinary and NoBinary name projects (normalized) or ":all:".

@@ -169,6 +169,7 @@ func Lock(ctx context.Context, req LockRequest, opts ...Option) (*Locked, error)
 		Requirements: in.Requirements,
 		Constraints:  in.Constraints,
 		Overrides:    in.Overrides,
+		Excludes:     in.Excludes,
 		Targets:      req.Targets,
 		Pre:          req.Pre || in.Pre,
 		OnlyBinary:   append(append([]string{}, req.OnlyBinary...), in.OnlyBinary...),

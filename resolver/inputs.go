@@ -28,6 +28,9 @@ type Inputs struct {
 	// Overrides are uv's override-dependencies, from a pyproject.toml or
 	// a uv.lock's [manifest].
 	Overrides []Override
+	// Excludes are uv's exclude-dependencies, from a pyproject.toml or a
+	// uv.lock's [manifest].
+	Excludes []Exclude
 	// Pinned reports that every requirement pins one exact version: the
 	// inputs are already a closure (pip-compile output, uv.lock,
 	// pylock.toml), so resolving them verifies them.
@@ -345,6 +348,7 @@ func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions
 					Scope: so.Name, ScopeVersion: so.Version})
 			}
 		}
+		in.addExcludes(p.UV.ExcludeDependencies, name+": [tool.uv] exclude-dependencies")
 	}
 	for _, r := range reqs {
 		req := Requirement{Requirement: r.Requirement, Source: fmt.Sprintf("%s:%d", name, r.Line)}
@@ -372,6 +376,18 @@ func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions
 		in.Requirements = append(in.Requirements, req)
 	}
 	return nil
+}
+
+// addExcludes adds uv's exclusions, read from source.
+func (in *Inputs) addExcludes(ex uvlock.Excludes, source string) {
+	for _, n := range ex.Global {
+		in.Excludes = append(in.Excludes, Exclude{Name: n, Source: source})
+	}
+	for _, s := range ex.Scoped {
+		for _, n := range s.Dependencies {
+			in.Excludes = append(in.Excludes, Exclude{Name: n, Scope: s.Name, ScopeVersion: s.Version, Source: source})
+		}
+	}
 }
 
 // readUVLock takes from a uv.lock what uv sync would install with the
@@ -417,6 +433,7 @@ func (in *Inputs) readUVLock(name string, o InputOptions) error {
 			}
 		}
 	}
+	in.addExcludes(l.Manifest.Excludes, name+": [manifest] excludes")
 	for _, r := range sel.Roots {
 		p := r.Package
 		text := p.Name

@@ -23,21 +23,102 @@ type Override struct {
 	ScopeVersion string
 }
 
-// overrides are a request's overrides, indexed as uv applies them.
+// Exclude leaves a project out of the resolution, as uv's
+// exclude-dependencies do: every requirement on Name (the dependencies of
+// every package, and the project's own requirements) is dropped, and
+// nothing Name would have brought is looked up. One with a Scope drops
+// Name from that project's dependencies only (at ScopeVersion, or at
+// every version when it is ""; one at the dependent's very version
+// stands for the one at every version).
+type Exclude struct {
+	// Name is the project left out, normalized or not.
+	Name         string
+	Scope        string
+	ScopeVersion string
+	// Source says where the exclusion was read, for errors.
+	Source string
+}
+
+// overrides are a request's overrides and exclusions, indexed as uv
+// applies them.
 type overrides struct {
 	global map[string][]pep508.Requirement
-	scoped map[string][]scopedOverrides // by the dependent's name
+	scoped byDependent[[]pep508.Requirement]
+	// excluded are the projects left out everywhere; excludedBy those
+	// left out of one dependent's dependencies.
+	excluded   map[string]bool
+	excludedBy byDependent[bool]
 }
 
-// scopedOverrides are the overrides of one dependent, at one version or
-// (version nil) at any.
-type scopedOverrides struct {
+// byDependent indexes what is scoped to one dependent's dependencies: by
+// the dependent's name, its sets at one version or (version nil) at any,
+// each by the name of the dependency it applies to.
+type byDependent[T any] map[string][]versionSet[T]
+
+type versionSet[T any] struct {
 	version *pep440.Version
-	by      map[string][]pep508.Requirement
+	by      map[string]T
 }
 
-func newOverrides(os []Override) (*overrides, error) {
-	out := &overrides{global: map[string][]pep508.Requirement{}, scoped: map[string][]scopedOverrides{}}
+// set returns the dependent's set at version ("" for any), made when it
+// has none.
+func (d byDependent[T]) set(dependent, version string) (map[string]T, error) {
+	var v *pep440.Version
+	if version != "" {
+		pv, err := pep440.Parse(version)
+		if err != nil {
+			return nil, err
+		}
+		v = &pv
+	}
+	scope := dist.NormalizeName(dependent)
+	for _, s := range d[scope] {
+		if sameVersion(s.version, v) {
+			return s.by, nil
+		}
+	}
+	s := versionSet[T]{version: v, by: map[string]T{}}
+	d[scope] = append(d[scope], s)
+	return s.by, nil
+}
+
+// lookup returns the set that applies to the dependencies of dependent
+// at version, as uv picks it: the one at that version, else the one at
+// any version; nil when there is none.
+func (d byDependent[T]) lookup(dependent string, version *pep440.Version) map[string]T {
+	if dependent == "" || version == nil {
+		return nil
+	}
+	var anyVersion map[string]T
+	for _, s := range d[dependent] {
+		if s.version != nil && s.version.Equal(*version) {
+			return s.by
+		}
+		if s.version == nil && anyVersion == nil {
+			anyVersion = s.by
+		}
+	}
+	return anyVersion
+}
+
+func newOverrides(os []Override, excludes []Exclude) (*overrides, error) {
+	out := &overrides{global: map[string][]pep508.Requirement{}, scoped: byDependent[[]pep508.Requirement]{},
+		excluded: map[string]bool{}, excludedBy: byDependent[bool]{}}
+	for _, e := range excludes {
+		if !dist.ValidName(e.Name) || e.Scope != "" && !dist.ValidName(e.Scope) {
+			return nil, fmt.Errorf("%s: exclusion of %q (scope %q): not a project name", e.Source, e.Name, e.Scope)
+		}
+		name := dist.NormalizeName(e.Name)
+		if e.Scope == "" {
+			out.excluded[name] = true
+			continue
+		}
+		set, err := out.excludedBy.set(e.Scope, e.ScopeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("%s: exclusion of %s scoped to %s %q: %w", e.Source, name, e.Scope, e.ScopeVersion, err)
+		}
+		set[name] = true
+	}
 	for _, o := range os {
 		if o.URL != "" || o.VCS != nil {
 			return nil, fmt.Errorf("%s: override %s: overrides with a URL are not supported yet", o.Source, o.String())
@@ -47,25 +128,11 @@ func newOverrides(os []Override) (*overrides, error) {
 			out.global[name] = append(out.global[name], o.Requirement.Requirement)
 			continue
 		}
-		var v *pep440.Version
-		if o.ScopeVersion != "" {
-			pv, err := pep440.Parse(o.ScopeVersion)
-			if err != nil {
-				return nil, fmt.Errorf("%s: override %s scoped to %s %q: %w", o.Source, o.String(), o.Scope, o.ScopeVersion, err)
-			}
-			v = &pv
+		set, err := out.scoped.set(o.Scope, o.ScopeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("%s: override %s scoped to %s %q: %w", o.Source, o.String(), o.Scope, o.ScopeVersion, err)
 		}
-		scope := dist.NormalizeName(o.Scope)
-		sets := out.scoped[scope]
-		i := 0
-		for i < len(sets) && !sameVersion(sets[i].version, v) {
-			i++
-		}
-		if i == len(sets) {
-			sets = append(sets, scopedOverrides{version: v, by: map[string][]pep508.Requirement{}})
-		}
-		sets[i].by[name] = append(sets[i].by[name], o.Requirement.Requirement)
-		out.scoped[scope] = sets
+		set[name] = append(set[name], o.Requirement.Requirement)
 	}
 	return out, nil
 }
@@ -74,9 +141,17 @@ func sameVersion(a, b *pep440.Version) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
-// empty reports whether there is nothing to override.
+// empty reports whether there is nothing to override or exclude.
 func (os *overrides) empty() bool {
-	return os == nil || len(os.global) == 0 && len(os.scoped) == 0
+	return os == nil || len(os.global) == 0 && len(os.scoped) == 0 && len(os.excluded) == 0 && len(os.excludedBy) == 0
+}
+
+// excludes reports whether a requirement on name is left out of the
+// dependencies of dependent at version (dependent "" for the project's
+// own requirements), as uv decides: excluded everywhere, or by the
+// dependent's exclusions at that version, else at any version.
+func (os *overrides) excludes(name, dependent string, version *pep440.Version) bool {
+	return os.excluded[name] || os.excludedBy.lookup(dependent, version)[name]
 }
 
 // lookup returns the overrides that replace a requirement on name in the
@@ -85,22 +160,8 @@ func (os *overrides) empty() bool {
 // any version, else the global ones. ok is false when none does. os
 // is not nil.
 func (os *overrides) lookup(name, dependent string, version *pep440.Version) (reqs []pep508.Requirement, ok bool) {
-	if dependent != "" && version != nil {
-		var set *scopedOverrides
-		for i, s := range os.scoped[dependent] {
-			if s.version != nil && s.version.Equal(*version) {
-				set = &os.scoped[dependent][i]
-				break
-			}
-			if s.version == nil && set == nil {
-				set = &os.scoped[dependent][i]
-			}
-		}
-		if set != nil {
-			if reqs, ok := set.by[name]; ok {
-				return reqs, true
-			}
-		}
+	if reqs, ok := os.scoped.lookup(dependent, version)[name]; ok {
+		return reqs, true
 	}
 	reqs, ok = os.global[name]
 	return reqs, ok
@@ -117,15 +178,19 @@ type replaced struct {
 
 // replace returns what stands for r in the dependencies of dependent at
 // version (dependent "" for the project's own requirements): its
-// overrides, and true; nil and false when none applies (r stands as it
-// is, with nothing allocated).
+// overrides, and true, or nothing and true when r is excluded; nil and
+// false when none applies (r stands as it is, with nothing allocated).
 func (os *overrides) replace(r pep508.Requirement, dependent string, version *pep440.Version) ([]replaced, bool) {
 	// Checked before the name is normalized, which allocates for a name
 	// such as "Jinja2": most requests have no overrides at all.
 	if os.empty() {
 		return nil, false
 	}
-	overs, ok := os.lookup(r.NormalizedName(), dependent, version)
+	name := r.NormalizedName()
+	if os.excludes(name, dependent, version) {
+		return []replaced{}, true
+	}
+	overs, ok := os.lookup(name, dependent, version)
 	if !ok {
 		return nil, false
 	}

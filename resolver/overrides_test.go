@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,28 +89,74 @@ func TestOverrideDependenciesReplaceEveryRequirementOnTheirProject(t *testing.T)
 	}
 }
 
-func TestAUVLockMadeUnderOverridesLocksAgainUnderThem(t *testing.T) {
+func TestExcludeDependenciesLeaveTheirProjectsOut(t *testing.T) {
 	srv := pypitest.Start(t, overrideIndex())
+	const project = "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [%s]\n[tool.uv]\n%s\n"
+	tests := []struct {
+		name, deps, uv, want string
+	}{
+		{"no exclusion: app brings lib", `"app"`, "", "app==1.0 lib==1.0"},
+		{"an excluded dependency is left out", `"app"`, `exclude-dependencies = ["lib"]`, "app==1.0"},
+		{"whatever its spelling", `"app"`, `exclude-dependencies = ["LIB"]`, "app==1.0"},
+		{"so is the project's own requirement on it", `"app", "lib"`, `exclude-dependencies = ["lib"]`, "app==1.0"},
+		{"and every dependent's", `"app", "other"`, `exclude-dependencies = ["lib"]`, "app==1.0 other==1.0"},
+		{"an excluded project brings nothing", `"app[fast]"`, `exclude-dependencies = ["app"]`, "none"},
+		{"an exclusion beats an override", `"app"`, "override-dependencies = [\"lib>=2\"]\nexclude-dependencies = [\"lib\"]", "app==1.0"},
+		{"one scoped to a dependent leaves the others' requirements", `"app", "other"`,
+			`exclude-dependencies = [{ package = { name = "app" }, dependencies = ["lib"] }]`, "app==1.0 lib==1.0 other==1.0"},
+		{"scoped to that dependent alone", `"app"`,
+			`exclude-dependencies = [{ package = { name = "app" }, dependencies = ["lib"] }]`, "app==1.0"},
+		{"scoped to another version of it", `"app"`,
+			`exclude-dependencies = [{ package = { name = "app", version = "0.9" }, dependencies = ["lib"] }]`, "app==1.0 lib==1.0"},
+		{"scoped to its version", `"app"`,
+			`exclude-dependencies = [{ package = { name = "app", version = "1.0" }, dependencies = ["lib"] }]`, "app==1.0"},
+		{"one at its version stands for the one at every version", `"app"`,
+			`exclude-dependencies = [{ package = { name = "app" }, dependencies = ["lib"] }, { package = { name = "app", version = "1.0" }, dependencies = ["speedups"] }]`,
+			"app==1.0 lib==1.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := lockOneFile(t, srv, "pyproject.toml", strings.Replace(strings.Replace(project, "%s", tt.deps, 1), "%s", tt.uv, 1))
+			if got == "" {
+				got = "none"
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("locked %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAUVLockMadeUnderExclusionsLocksAgainUnderThem(t *testing.T) {
+	srv := pypitest.Start(t, overrideIndex())
+	// What uv writes for a project depending on app with lib excluded:
+	// the manifest records the exclusion, and app has no edge to lib.
+	for _, excludes := range []string{`["lib"]`, `[{ package = { name = "app", version = "1.0" }, dependencies = ["lib"] }]`} {
+		text := appLock("excludes = "+excludes, false)
+		if got, err := lockOneFile(t, srv, "uv.lock", text); err != nil || got != "app==1.0" {
+			t.Errorf("excludes = %s: locked %q (%v), want app==1.0, as uv sync installs", excludes, got, err)
+		}
+	}
+}
+
+// appLock is a uv.lock of a project "me" that depends on app 1.0, with
+// manifest as its [manifest] table, and with app's edge to lib 2.0 when
+// withLib.
+func appLock(manifest string, withLib bool) string {
 	const lock = `version = 1
 revision = 3
 requires-python = ">=3.11"
 
 [manifest]
-overrides = [{ name = "lib", specifier = ">=2" }]
+%[1]s
 
 [[package]]
 name = "app"
 version = "1.0"
 source = { registry = "https://pypi.org/simple" }
-dependencies = [{ name = "lib" }]
-wheels = [{ url = "https://example.invalid/app-1.0-py3-none-any.whl", hash = "sha256:%s" }]
-
-[[package]]
-name = "lib"
-version = "2.0"
-source = { registry = "https://pypi.org/simple" }
-wheels = [{ url = "https://example.invalid/lib-2.0-py3-none-any.whl", hash = "sha256:%s" }]
-
+%[2]s
+wheels = [{ url = "https://example.invalid/app-1.0-py3-none-any.whl", hash = "sha256:%[3]s" }]
+%[4]s
 [[package]]
 name = "me"
 version = "0"
@@ -119,14 +166,30 @@ dependencies = [{ name = "app" }]
 [package.metadata]
 requires-dist = [{ name = "app" }]
 `
-	text := strings.ReplaceAll(lock, "%s", strings.Repeat("0", 64))
+	edges, pkg := "", ""
+	if withLib {
+		edges = `dependencies = [{ name = "lib" }]`
+		pkg = `
+[[package]]
+name = "lib"
+version = "2.0"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://example.invalid/lib-2.0-py3-none-any.whl", hash = "sha256:` + strings.Repeat("0", 64) + `" }]
+`
+	}
+	return fmt.Sprintf(lock, manifest, edges, strings.Repeat("0", 64), pkg)
+}
+
+func TestAUVLockMadeUnderOverridesLocksAgainUnderThem(t *testing.T) {
+	srv := pypitest.Start(t, overrideIndex())
+	text := appLock(`overrides = [{ name = "lib", specifier = ">=2" }]`, true)
 	got, err := lockOneFile(t, srv, "uv.lock", text)
 	if err != nil || got != "app==1.0 lib==2.0" {
 		t.Errorf("locked %q (%v), want app==1.0 lib==2.0", got, err)
 	}
 	// Without its overrides the same pins cannot stand: lib 2.0 breaks
 	// app's cap.
-	if _, err := lockOneFile(t, srv, "uv.lock", strings.Replace(text, "overrides = [{ name = \"lib\", specifier = \">=2\" }]", "", 1)); err == nil {
+	if _, err := lockOneFile(t, srv, "uv.lock", appLock("", true)); err == nil {
 		t.Error("the pins locked without the overrides they were chosen under")
 	}
 }
@@ -137,7 +200,7 @@ requires-dist = [{ name = "app" }]
 // the answer allocates nothing (with none at all, not even for a name
 // that normalizing would copy).
 func TestARequirementNoOverrideNamesCostsNothing(t *testing.T) {
-	some, err := newOverrides([]Override{{Requirement: reqs(t, "other>=2")[0]}})
+	some, err := newOverrides([]Override{{Requirement: reqs(t, "other>=2")[0]}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

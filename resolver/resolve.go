@@ -46,7 +46,7 @@ func Resolve(ctx context.Context, ix Index, req Request, opts ...Option) (*Resul
 
 // resolve is Resolve against ix.
 func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Result, error) {
-	ovr, err := newOverrides(req.Overrides)
+	ovr, err := newOverrides(req.Overrides, req.Excludes)
 	if err != nil {
 		return nil, err
 	}

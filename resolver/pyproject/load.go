@@ -5,6 +5,7 @@ import (
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/tomldoc"
+	"github.com/larder-build/larder/resolver/uvlock"
 	"maps"
 	"slices"
 	"strings"
@@ -305,6 +306,7 @@ func (r *reader) uv(t *tomldoc.Table) *UV {
 		Sources:                map[string][]Source{},
 	}
 	uv.OverrideDependencies, uv.ScopedOverrides = r.overrides(t)
+	uv.ExcludeDependencies = uvlock.ReadExcludes(t, "exclude-dependencies")
 	if v, ok := t.M["default-groups"]; ok {
 		if s, isStr := v.(string); isStr {
 			if s == "all" {

@@ -2,6 +2,7 @@ package pyproject
 
 import (
 	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/uvlock"
 )
 
 // Project is what larder reads from a pyproject.toml: the [project] table
@@ -79,6 +80,9 @@ type UV struct {
 	// requirements of one package's dependencies only, written
 	// { package = { name = "bar", version = "0.0.5" }, dependencies = [...] }.
 	ScopedOverrides []ScopedOverride
+	// ExcludeDependencies are left out of the resolution wherever they
+	// are asked for (exclude-dependencies).
+	ExcludeDependencies uvlock.Excludes
 	// DevDependencies is the legacy spelling of the "dev" group.
 	DevDependencies []Requirement
 	// DefaultGroups are the groups uv installs by default; nil means uv's

@@ -272,6 +272,16 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 			`pyproject.toml:3: `},
 		{"wrong type for name", "[project]\nname = 3\n",
 			`pyproject.toml:2: project.name: expected a string, got integer 3`},
+		{"an exclusion that is a requirement, not a name", "[tool.uv]\nexclude-dependencies = [\n  \"torch>=2\",\n]\n",
+			`pyproject.toml:3: tool.uv.exclude-dependencies[0]: invalid project name "torch>=2"`},
+		{"exclusions not an array", "[tool.uv]\nexclude-dependencies = \"torch\"\n",
+			`pyproject.toml:2: tool.uv.exclude-dependencies: expected an array of project names or scoped exclusions, got string "torch"`},
+		{"a scoped exclusion without dependencies", "[tool.uv]\nexclude-dependencies = [{ package = { name = \"app\" } }]\n",
+			`pyproject.toml:2: tool.uv.exclude-dependencies[0].dependencies: missing required key`},
+		{"a scoped exclusion with a misspelled key", "[tool.uv]\nexclude-dependencies = [{ package = { name = \"app\" }, dependencies = [], depends = [\"x\"] }]\n",
+			`pyproject.toml:2: tool.uv.exclude-dependencies[0].depends: unknown key: a scoped exclusion has package and dependencies`},
+		{"a scoped exclusion at a version that is none", "[tool.uv]\nexclude-dependencies = [{ package = { name = \"app\", version = \"one\" }, dependencies = [\"x\"] }]\n",
+			`pyproject.toml:2: tool.uv.exclude-dependencies[0].package.version: parsing version "one"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

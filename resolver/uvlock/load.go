@@ -66,6 +66,7 @@ func readLock(t *tomldoc.Table) *Lock {
 		}
 		l.Manifest.Overrides, l.Manifest.ScopedOverrides = overrides(mt)
 		l.Manifest.DependencyGroups = tableMap(mt, "dependency-groups", readRequirement)
+		l.Manifest.Excludes = ReadExcludes(mt, "excludes")
 	}
 	l.Packages = tomldoc.ReadTables(t, "package", readPackage)
 	checkReferences(t, l)

@@ -60,6 +60,9 @@ type Manifest struct {
 	Overrides        []Requirement
 	ScopedOverrides  []ScopedOverride
 	DependencyGroups map[string][]Requirement
+	// Excludes are the projects uv left out of the resolution
+	// ([manifest] excludes, from tool.uv exclude-dependencies).
+	Excludes Excludes
 }
 
 // ScopedOverride replaces requirements of one package's dependencies:
