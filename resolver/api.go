@@ -38,7 +38,10 @@ type Request struct {
 	// Excludes leave projects out of the resolution (uv's
 	// exclude-dependencies; see Exclude).
 	Excludes []Exclude
-	Targets  []target.Target
+	// StaticMetadata stands for the metadata of the files of the projects
+	// it names (uv's dependency-metadata; see StaticMetadata).
+	StaticMetadata []StaticMetadata
+	Targets        []target.Target
 	// Pre allows pre-releases everywhere (pip's --pre).
 	Pre bool
 	// OnlyBinary and NoBinary name projects (normalized) or ":all:".

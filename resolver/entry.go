@@ -166,19 +166,20 @@ func Lock(ctx context.Context, req LockRequest, opts ...Option) (*Locked, error)
 		prev, _ = pylock.Load(req.Previous)
 	}
 	res, err := Resolve(ctx, ix, Request{
-		Requirements: in.Requirements,
-		Constraints:  in.Constraints,
-		Overrides:    in.Overrides,
-		Excludes:     in.Excludes,
-		Targets:      req.Targets,
-		Pre:          req.Pre || in.Pre,
-		OnlyBinary:   append(append([]string{}, req.OnlyBinary...), in.OnlyBinary...),
-		NoBinary:     append(append([]string{}, req.NoBinary...), in.NoBinary...),
-		Verify:       in.Pinned,
-		Private:      req.Private,
-		Python:       req.Python,
-		CacheDir:     o.cacheDir,
-		Previous:     prev,
+		Requirements:   in.Requirements,
+		Constraints:    in.Constraints,
+		Overrides:      in.Overrides,
+		Excludes:       in.Excludes,
+		StaticMetadata: in.StaticMetadata,
+		Targets:        req.Targets,
+		Pre:            req.Pre || in.Pre,
+		OnlyBinary:     append(append([]string{}, req.OnlyBinary...), in.OnlyBinary...),
+		NoBinary:       append(append([]string{}, req.NoBinary...), in.NoBinary...),
+		Verify:         in.Pinned,
+		Private:        req.Private,
+		Python:         req.Python,
+		CacheDir:       o.cacheDir,
+		Previous:       prev,
 	}, WithProgress(o.progress))
 	if err != nil {
 		return nil, err

@@ -31,6 +31,9 @@ type Inputs struct {
 	// Excludes are uv's exclude-dependencies, from a pyproject.toml or a
 	// uv.lock's [manifest].
 	Excludes []Exclude
+	// StaticMetadata is uv's dependency-metadata, from a pyproject.toml
+	// or a uv.lock's [manifest].
+	StaticMetadata []StaticMetadata
 	// Pinned reports that every requirement pins one exact version: the
 	// inputs are already a closure (pip-compile output, uv.lock,
 	// pylock.toml), so resolving them verifies them.
@@ -349,6 +352,7 @@ func (in *Inputs) readPyproject(ctx context.Context, name string, o InputOptions
 			}
 		}
 		in.addExcludes(p.UV.ExcludeDependencies, name+": [tool.uv] exclude-dependencies")
+		in.addStaticMetadata(p.UV.DependencyMetadata, name+": [[tool.uv.dependency-metadata]]")
 	}
 	for _, r := range reqs {
 		req := Requirement{Requirement: r.Requirement, Source: fmt.Sprintf("%s:%d", name, r.Line)}
@@ -387,6 +391,13 @@ func (in *Inputs) addExcludes(ex uvlock.Excludes, source string) {
 		for _, n := range s.Dependencies {
 			in.Excludes = append(in.Excludes, Exclude{Name: n, Scope: s.Name, ScopeVersion: s.Version, Source: source})
 		}
+	}
+}
+
+// addStaticMetadata adds uv's dependency-metadata, read from source.
+func (in *Inputs) addStaticMetadata(ms []uvlock.StaticMetadata, source string) {
+	for _, m := range ms {
+		in.StaticMetadata = append(in.StaticMetadata, StaticMetadata{StaticMetadata: m, Source: source})
 	}
 }
 
@@ -434,6 +445,7 @@ func (in *Inputs) readUVLock(name string, o InputOptions) error {
 		}
 	}
 	in.addExcludes(l.Manifest.Excludes, name+": [manifest] excludes")
+	in.addStaticMetadata(l.Manifest.DependencyMetadata, name+": [[manifest.dependency-metadata]]")
 	for _, r := range sel.Roots {
 		p := r.Package
 		text := p.Name

@@ -41,6 +41,8 @@ type shared struct {
 	cons    map[string]pep440.Specifiers
 	// overrides replace requirements on their projects.
 	overrides *overrides
+	// static stands for the metadata of the projects it names.
+	static staticIndex
 	// Warming is a queue drained by at most limit workers, the index's
 	// own bound on requests in flight: a hundred thousand names cost a
 	// queue entry each, not a goroutine each. Both queues are stacks:

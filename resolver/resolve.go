@@ -50,8 +50,13 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	if err != nil {
 		return nil, err
 	}
+	static, err := newStaticIndex(req.StaticMetadata)
+	if err != nil {
+		return nil, err
+	}
 	sh := newShared(ctx, ix, req.Targets)
 	sh.overrides = ovr
+	sh.static = static
 	// What the inputs require of a project rules guesses out as any
 	// version's requirement does (an overridden one, as its overrides
 	// say); the roots are warmed as they are required.

@@ -424,23 +424,15 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 		p.progress(Event{Target: p.t.String(), Package: name, Version: c.version.String()})
 	}
 	f := c.best()
-	md, err := p.sh.metadata(ctx, f)
-	if err != nil {
-		var hm *index.HashMismatchError
-		if errors.As(err, &hm) || ctx.Err() != nil {
+	md, static := p.sh.static.lookup(name, c.version)
+	if static {
+		// Named in errors below in place of a file.
+		f.Filename = "the dependency metadata given for " + name + " " + c.version.String()
+	} else {
+		var err error
+		if md, err = p.fileMetadata(ctx, name, c.version, f); err != nil {
 			return nil, err
 		}
-		var se *index.StatusError
-		if errors.As(err, &se) && se.Code >= 500 {
-			return nil, err
-		}
-		return nil, &unusableError{fmt.Sprintf("reading the metadata of %s: %v", f.Filename, err)}
-	}
-	if dist.NormalizeName(md.Name) != name {
-		return nil, &unusableError{fmt.Sprintf("%s: metadata names project %q", f.Filename, md.Name)}
-	}
-	if v, err := pep440.Parse(md.Version); err != nil || !v.Equal(c.version) {
-		return nil, &unusableError{fmt.Sprintf("%s: metadata says version %q", f.Filename, md.Version)}
 	}
 	if md.RequiresPython != "" {
 		rp, err := pep440.ParseSpecifiers(md.RequiresPython)
@@ -508,6 +500,29 @@ func (p *targetProblem) dependencies(ctx context.Context, pkg string, i int) ([]
 		p.deps[name+"=="+c.version.String()] = names
 	}
 	return out, nil
+}
+
+// fileMetadata reads the metadata of f, a file of name at version.
+func (p *targetProblem) fileMetadata(ctx context.Context, name string, version pep440.Version, f index.File) (*dist.Metadata, error) {
+	md, err := p.sh.metadata(ctx, f)
+	if err != nil {
+		var hm *index.HashMismatchError
+		if errors.As(err, &hm) || ctx.Err() != nil {
+			return nil, err
+		}
+		var se *index.StatusError
+		if errors.As(err, &se) && se.Code >= 500 {
+			return nil, err
+		}
+		return nil, &unusableError{fmt.Sprintf("reading the metadata of %s: %v", f.Filename, err)}
+	}
+	if dist.NormalizeName(md.Name) != name {
+		return nil, &unusableError{fmt.Sprintf("%s: metadata names project %q", f.Filename, md.Name)}
+	}
+	if v, err := pep440.Parse(md.Version); err != nil || !v.Equal(version) {
+		return nil, &unusableError{fmt.Sprintf("%s: metadata says version %q", f.Filename, md.Version)}
+	}
+	return md, nil
 }
 
 func mentionsExtra(m *pep508.Marker, extra string) bool {

@@ -307,6 +307,7 @@ func (r *reader) uv(t *tomldoc.Table) *UV {
 	}
 	uv.OverrideDependencies, uv.ScopedOverrides = r.overrides(t)
 	uv.ExcludeDependencies = uvlock.ReadExcludes(t, "exclude-dependencies")
+	uv.DependencyMetadata = uvlock.ReadDependencyMetadata(t, "dependency-metadata")
 	if v, ok := t.M["default-groups"]; ok {
 		if s, isStr := v.(string); isStr {
 			if s == "all" {

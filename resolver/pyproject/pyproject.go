@@ -83,6 +83,9 @@ type UV struct {
 	// ExcludeDependencies are left out of the resolution wherever they
 	// are asked for (exclude-dependencies).
 	ExcludeDependencies uvlock.Excludes
+	// DependencyMetadata stands for the metadata of the projects it names
+	// ([[tool.uv.dependency-metadata]]).
+	DependencyMetadata []uvlock.StaticMetadata
 	// DevDependencies is the legacy spelling of the "dev" group.
 	DevDependencies []Requirement
 	// DefaultGroups are the groups uv installs by default; nil means uv's

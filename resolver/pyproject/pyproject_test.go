@@ -282,6 +282,12 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 			`pyproject.toml:2: tool.uv.exclude-dependencies[0].depends: unknown key: a scoped exclusion has package and dependencies`},
 		{"a scoped exclusion at a version that is none", "[tool.uv]\nexclude-dependencies = [{ package = { name = \"app\", version = \"one\" }, dependencies = [\"x\"] }]\n",
 			`pyproject.toml:2: tool.uv.exclude-dependencies[0].package.version: parsing version "one"`},
+		{"dependency metadata with a bad requirement", "[[tool.uv.dependency-metadata]]\nname = \"app\"\nrequires-dist = [\"lib >=\"]\n",
+			`pyproject.toml:3: tool.uv.dependency-metadata[0].requires-dist[0]: parsing "lib >=": `},
+		{"dependency metadata with a misspelled key", "[[tool.uv.dependency-metadata]]\nname = \"app\"\nrequires_dist = []\n",
+			`pyproject.toml:3: tool.uv.dependency-metadata[0].requires_dist: unknown key: dependency metadata has name, version, requires-dist, requires-python and provides-extra`},
+		{"dependency metadata without a name", "[[tool.uv.dependency-metadata]]\nversion = \"1\"\n",
+			`pyproject.toml:1: tool.uv.dependency-metadata[0].name: missing required key`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

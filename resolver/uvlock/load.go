@@ -67,6 +67,7 @@ func readLock(t *tomldoc.Table) *Lock {
 		l.Manifest.Overrides, l.Manifest.ScopedOverrides = overrides(mt)
 		l.Manifest.DependencyGroups = tableMap(mt, "dependency-groups", readRequirement)
 		l.Manifest.Excludes = ReadExcludes(mt, "excludes")
+		l.Manifest.DependencyMetadata = ReadDependencyMetadata(mt, "dependency-metadata")
 	}
 	l.Packages = tomldoc.ReadTables(t, "package", readPackage)
 	checkReferences(t, l)

@@ -63,6 +63,9 @@ type Manifest struct {
 	// Excludes are the projects uv left out of the resolution
 	// ([manifest] excludes, from tool.uv exclude-dependencies).
 	Excludes Excludes
+	// DependencyMetadata stands for the metadata of the projects it names
+	// ([[manifest.dependency-metadata]]).
+	DependencyMetadata []StaticMetadata
 }
 
 // ScopedOverride replaces requirements of one package's dependencies:
