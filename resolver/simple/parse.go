@@ -464,11 +464,24 @@ func ParseProjectList(contentType string, body []byte) ([]string, error) {
 }
 
 // RedactURL is u as an error or a log may show it: with any password
-// replaced by "xxxxx" (url.URL.Redacted), or u itself when it does not
-// parse.
+// replaced by "xxxxx" (url.URL.Redacted), and a user name given alone,
+// often a token, too. Of a u that does not parse, what stands between
+// "//" and its last "@" is replaced.
 func RedactURL(u string) string {
 	if p, err := url.Parse(u); err == nil {
+		if p.User != nil {
+			if _, ok := p.User.Password(); !ok {
+				p.User = url.User("xxxxx")
+			}
+		}
 		return p.Redacted()
+	}
+	if at := strings.LastIndexByte(u, '@'); at >= 0 {
+		start := 0
+		if i := strings.Index(u, "//"); i >= 0 && i+2 <= at {
+			start = i + 2
+		}
+		return u[:start] + "xxxxx" + u[at:]
 	}
 	return u
 }

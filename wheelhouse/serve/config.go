@@ -174,7 +174,12 @@ func (c Config) validateServer() error {
 func checkUpstream(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("upstream %q: want an http(s) URL of a simple index, e.g. %s", s, DefaultUpstream)
+		return fmt.Errorf("upstream %q: want an http(s) URL of a simple index, e.g. %s", simple.RedactURL(s), DefaultUpstream)
+	}
+	if u.User != nil {
+		// Its password would reach pages, /-/healthz and logs, and the
+		// files of other hosts its pages name.
+		return fmt.Errorf("upstream %q: a URL with a user or password is not supported: give the server an upstream it may read without one", u.Redacted())
 	}
 	return nil
 }

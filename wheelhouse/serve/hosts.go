@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/larder-build/larder/resolver/simple"
 	"sync"
 	"syscall"
 )
@@ -67,7 +69,7 @@ func checkFileHost(s string) (string, error) {
 func allowedOrigins(upstream string, fileHosts []string) (map[string]bool, error) {
 	u, err := url.Parse(upstream)
 	if err != nil || origin(u) == "" {
-		return nil, fmt.Errorf("upstream %q: want an http(s) URL of a simple index", upstream)
+		return nil, fmt.Errorf("upstream %q: want an http(s) URL of a simple index, with no user or password", simple.RedactURL(upstream))
 	}
 	allowed := map[string]bool{origin(u): true}
 	short := strings.TrimSuffix(strings.TrimSuffix(origin(u), ":443"), ":80")

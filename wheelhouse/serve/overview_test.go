@@ -241,3 +241,15 @@ func TestOverviewShowsTheUpstreamsHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestAnUpstreamWithAPasswordIsRefusedWithoutShowingIt(t *testing.T) {
+	for _, u := range []string{"http://ci:s3cr3t-token@example.org/simple/", "ftp://ci:s3cr3t-token@example.org/simple/", "http://ci:s3cr3t-token@[::1/simple/"} {
+		err := WithUpstream(u)(&options{})
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("upstream %s: error %v, want one without its password", u, err)
+		}
+		if _, err := allowedOrigins(u, nil); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("upstream %s: origins error %v, want one without its password", u, err)
+		}
+	}
+}
