@@ -9,6 +9,7 @@ import (
 
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/target"
 )
 
@@ -38,7 +39,7 @@ func (r *Result) Lock() *pylock.Lock {
 	l.Tool.Larder = &pylock.LarderTool{Targets: targets}
 	via := r.viaChains()
 	for _, p := range r.Packages {
-		pkg := pylock.Package{Name: p.Name, Version: p.Version.String(), Index: p.Index}
+		pkg := pylock.Package{Name: p.Name, Version: p.Version.String(), Index: simple.WithoutCredentials(p.Index)}
 		if len(p.Targets) < len(r.Targets) {
 			var ms []string
 			for _, ti := range p.Targets {
@@ -87,7 +88,7 @@ func (r *Result) Lock() *pylock.Lock {
 }
 
 func lockFile(f index.File) pylock.File {
-	lf := pylock.File{Name: f.Filename, URL: f.URL, UploadTime: f.UploadTime.UTC()}
+	lf := pylock.File{Name: f.Filename, URL: simple.WithoutCredentials(f.URL), UploadTime: f.UploadTime.UTC()}
 	if f.Size > 0 {
 		lf.Size = f.Size
 	}

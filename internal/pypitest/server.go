@@ -77,11 +77,18 @@ type knobs struct {
 	mode         Mode
 	cacheControl string
 	fileCache    string
+	user, pass   string // Basic credentials every request needs; "" for none
 }
 
 // Option configures a Server at construction; every option has a method
 // counterpart for changing it at run time.
 type Option func(*Server)
+
+// WithBasicAuth makes every request need Basic credentials user and
+// pass, as a private index does: without them it is answered 401.
+func WithBasicAuth(user, pass string) Option {
+	return func(s *Server) { s.knobs.user, s.knobs.pass = user, pass }
+}
 
 // WithLatency delays every request by d.
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.SetLatency(d) } }
@@ -461,7 +468,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	latency := s.knobs.latency
 	c, specErr := s.catalog, s.specErr
+	wantUser, wantPass := s.knobs.user, s.knobs.pass
 	s.mu.Unlock()
+
+	if wantUser != "" {
+		if u, p, ok := r.BasicAuth(); !ok || u != wantUser || p != wantPass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="pypitest"`)
+			http.Error(w, "pypitest: credentials required", http.StatusUnauthorized)
+			return
+		}
+	}
 
 	if latency > 0 && !sleep(r.Context(), latency) {
 		return

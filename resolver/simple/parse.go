@@ -485,3 +485,16 @@ func RedactURL(u string) string {
 	}
 	return u
 }
+
+// WithoutCredentials is u as a lock or a wheelhouse records it: without
+// the user and password of a private index (an index URL with a token),
+// which a lock, committed and baked into images, must not carry. u is
+// returned as it is when it has none, or does not parse.
+func WithoutCredentials(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	p.User = nil
+	return p.String()
+}

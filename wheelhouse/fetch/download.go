@@ -140,6 +140,7 @@ func (d *transfer) attempt(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("User-Agent", "larder")
+	d.f.opts.authorize(req)
 	resume := d.written > 0 && d.etag != ""
 	if resume {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", d.written))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,6 +41,9 @@ type options struct {
 	remote     Cache
 	remotePush bool
 	builderID  string // in build keys (WithBuilderIdentity)
+	// credentials are the index credentials by origin
+	// (WithIndexCredentials).
+	credentials map[string]*url.Userinfo
 
 	// Test seams.
 	backoff     time.Duration               // first retry delay (default 250ms)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep517"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/ctxio"
 )
@@ -57,7 +58,7 @@ func (f *fetcher) entry(w *want, size int64) wheelhouse.Entry {
 	return wheelhouse.Entry{
 		Filename: w.name, Project: w.project, Version: w.version, SHA256: w.sha256, Size: size,
 		RequiresPython: w.requiresPython, UploadTime: w.uploadTime.UTC(),
-		Origin:  wheelhouse.Origin{Kind: wheelhouse.OriginIndex, URL: w.url, Index: w.index},
+		Origin:  wheelhouse.Origin{Kind: wheelhouse.OriginIndex, URL: simple.WithoutCredentials(w.url), Index: simple.WithoutCredentials(w.index)},
 		Targets: targets, Private: w.private,
 	}
 }

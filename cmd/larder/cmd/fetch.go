@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -132,7 +134,13 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	if cacheDir == "" {
 		cacheDir = index.DefaultCacheDir()
 	}
-	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir)}
+	// A lock names no credentials: a private index's files get those of
+	// the configured index URLs.
+	creds := append([]string{g.cfg.Index.URL}, g.cfg.Index.ExtraURLs...)
+	for _, name := range slices.Sorted(maps.Keys(g.cfg.Index.Projects)) {
+		creds = append(creds, g.cfg.Index.Projects[name])
+	}
+	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir), fetch.WithIndexCredentials(creds...)}
 	shared, err := openCache(cmd, g, "fetch", &o.cache)
 	if err != nil {
 		return err

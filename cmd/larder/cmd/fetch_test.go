@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -75,4 +76,38 @@ func TestFetchCommandErrorsSayWhatToDo(t *testing.T) {
 		{[]string{"verify"}, 1, "hint: run 'larder fetch' first"},
 		{[]string{"gc"}, 1, "hint: run 'larder lock' first"},
 	})
+}
+
+func TestAPrivateIndexsCredentialsStayOutOfTheLockAndTheWheelhouse(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex(), pypitest.WithBasicAuth("ci", "s3cr3t-token"))
+	private := strings.Replace(srv.URL(), "http://", "http://ci:s3cr3t-token@", 1)
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{
+		"requirements.txt": "web\n",
+		"larder.toml":      larderTOML(private, "", "[wheelhouse]\ndir = \"wh\"\n[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n"),
+	})
+	mustRun(t, dir, []string{"lock"}, []string{"fetch"}, []string{"verify"})
+	for _, f := range []string{"pylock.toml", filepath.Join("wh", wheelhouse.ManifestName)} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("s3cr3t")) {
+			t.Errorf("%s holds the index's password:\n%s", f, b)
+		}
+	}
+	// The files were asked for with the configured index's credentials,
+	// and a lock alone gives none.
+	dir2 := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir2, "cache")) // nothing from the first fetch
+	writeFiles(t, dir2, map[string]string{"larder.toml": larderTOML(srv.URL(), "", "[wheelhouse]\ndir = \"wh\"\n")})
+	data, err := os.ReadFile(filepath.Join(dir, "pylock.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir2, map[string]string{"pylock.toml": string(data)})
+	if code, out, stderr := run(t, dir2, "fetch"); code == 0 || !strings.Contains(stderr, "401") {
+		t.Errorf("a fetch without the index's credentials: exit %d\n%s\n%s", code, out, stderr)
+	}
 }

@@ -1,0 +1,68 @@
+package fetch
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/larder-build/larder/resolver/simple"
+)
+
+// WithIndexCredentials gives the user and password of the index URLs
+// that carry one (https://user:token@host/simple/) to the files of their
+// origin (scheme, host and port). A lock records no credentials (larder
+// lock leaves them out, so that a lock can be committed): a file of a
+// private index is asked for with its index's credentials, given here
+// from the configuration, as pip gives an index's to its files' host.
+// URLs without user information are skipped.
+func WithIndexCredentials(indexURLs ...string) Option {
+	return func(o *options) error {
+		for _, s := range indexURLs {
+			u, err := url.Parse(s)
+			if err != nil {
+				return fmt.Errorf("index URL %q: %w", simple.RedactURL(s), err)
+			}
+			if u.User == nil {
+				continue
+			}
+			org := originOf(u)
+			if org == "" {
+				return fmt.Errorf("index URL %q: want http:// or https:// with a host", simple.RedactURL(s))
+			}
+			if o.credentials == nil {
+				o.credentials = map[string]*url.Userinfo{}
+			}
+			if _, ok := o.credentials[org]; !ok { // the first index's wins
+				o.credentials[org] = u.User
+			}
+		}
+		return nil
+	}
+}
+
+// originOf is a URL's scheme, host and port, "" when it is not http(s).
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	if (scheme != "http" && scheme != "https") || u.Hostname() == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// authorize gives req the credentials of its origin's index, unless its
+// URL carries its own (a lock written before they were left out).
+func (o *options) authorize(req *http.Request) {
+	if req.URL.User != nil || len(o.credentials) == 0 {
+		return
+	}
+	if ui := o.credentials[originOf(req.URL)]; ui != nil {
+		pass, _ := ui.Password()
+		req.SetBasicAuth(ui.Username(), pass)
+	}
+}
