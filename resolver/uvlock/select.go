@@ -119,7 +119,7 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 		}
 		return active[dist.NormalizeName(value)] == (op == "=="), true
 	}
-	w := &walker{l: l, decide: decide, seen: map[string]bool{}, reached: map[*Package]bool{}}
+	w := &walker{l: l, decide: decide, seen: map[string]bool{}, reached: map[*Package]bool{}, byName: l.byName()}
 	for _, m := range members {
 		w.reached[m] = true
 		var edges []edge
@@ -255,6 +255,10 @@ type walker struct {
 	seen    map[string]bool // "index[extra]" visited
 	queue   []visit
 	reached map[*Package]bool
+	// byName holds the lock's packages by normalized name, so that an
+	// edge finds its package without reading every package of the lock
+	// (a lock of 100,000 packages took hours).
+	byName map[string][]*Package
 }
 
 type visit struct {
@@ -277,7 +281,7 @@ func (w *walker) follow(d Dependency) (*Package, *pep508.Marker, bool, error) {
 		}
 		rest = r
 	}
-	targets := w.l.findAll(d)
+	targets := findAll(w.byName, d)
 	if len(targets) == 0 {
 		return nil, nil, false, fmt.Errorf("dependency on %s %s: not in the lock", d.Name, d.Version)
 	}
@@ -321,17 +325,26 @@ func (w *walker) walk() error {
 	return nil
 }
 
-// findAll returns the packages a dependency points at: by name, then
-// version and source when the lock holds several of that name. Load
-// refuses a package's dependency that matches several; a [manifest]
-// requirement, which has no version, matches every version of its name.
-func (l *Lock) findAll(d Dependency) []*Package {
-	want := dist.NormalizeName(d.Name)
-	var found []*Package
+// byName returns the lock's packages by normalized name, in lock order.
+func (l *Lock) byName() map[string][]*Package {
+	out := map[string][]*Package{}
 	for i := range l.Packages {
 		p := &l.Packages[i]
-		if dist.NormalizeName(p.Name) != want || d.Version != "" && p.Version != d.Version ||
-			d.Source != nil && p.Source.String() != d.Source.String() {
+		n := dist.NormalizeName(p.Name)
+		out[n] = append(out[n], p)
+	}
+	return out
+}
+
+// findAll returns the packages a dependency points at, among packages by
+// normalized name (Lock.byName): by name, then version and source when
+// the lock holds several of that name. Load refuses a package's
+// dependency that matches several; a [manifest] requirement, which has no
+// version, matches every version of its name.
+func findAll(byName map[string][]*Package, d Dependency) []*Package {
+	var found []*Package
+	for _, p := range byName[dist.NormalizeName(d.Name)] {
+		if d.Version != "" && p.Version != d.Version || d.Source != nil && p.Source.String() != d.Source.String() {
 			continue
 		}
 		found = append(found, p)
