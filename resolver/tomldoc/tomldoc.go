@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	toml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -39,10 +40,31 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
 	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
+		b.WriteString(elide(e.Key) + ": ")
 	}
-	b.WriteString(e.Err.Error())
+	b.WriteString(elide(e.Err.Error()))
 	return b.String()
+}
+
+// maxShown bounds the key and the message of an Error: a value quoted
+// from a hostile document (a 10 MB name, a marker of 100,000 parentheses)
+// is shown by its start and end, not whole.
+const maxShown = 1024
+
+// elide returns s, or its start and end with the length of what is left
+// out between them when s is longer than maxShown.
+func elide(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	head, tail := maxShown*3/4, len(s)-maxShown/4
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	for tail < len(s) && !utf8.RuneStart(s[tail]) {
+		tail++
+	}
+	return fmt.Sprintf("%s ...[%d bytes left out]... %s", s[:head], tail-head, s[tail:])
 }
 
 // Unwrap returns the underlying error.
