@@ -1,11 +1,15 @@
 package pylock
 
 import (
-	"github.com/larder-build/larder/resolver/tomldoc"
+	"fmt"
 	"io"
+	"strings"
+
+	"github.com/larder-build/larder/resolver/pep508"
+	"github.com/larder-build/larder/resolver/tomldoc"
 )
 
-var schema = tomldoc.Schema[*Lock]{What: "lock", Read: readLock, Check: validate}
+var schema = tomldoc.Schema[*Lock]{What: "lock", Read: readLock, Check: validate, NotTOML: notTOML}
 
 // Load reads and validates the pylock.toml file at path. Errors name the
 // file, the line and the key.
@@ -16,6 +20,12 @@ func Load(path string) (*Lock, error) { return schema.Load(path) }
 func Decode(r io.Reader) (*Lock, error) { return schema.Decode(r) }
 
 func readLock(t *tomldoc.Table) *Lock {
+	if !t.Has("lock-version") {
+		if what := otherLock(t); what != "" {
+			t.P.Addf("lock-version", "missing required key: %s", what)
+			return &Lock{}
+		}
+	}
 	l := &Lock{
 		LockVersion:      t.RequiredStr("lock-version"),
 		Environments:     t.Strs("environments"),
@@ -160,4 +170,54 @@ next:
 		out[k] = v
 	}
 	return out
+}
+
+// otherLock says what a TOML document without lock-version is when it is
+// another tool's lock, named like a PEP 751 one, and how to get a PEP 751
+// lock from that tool; "" when it is none known.
+func otherLock(t *tomldoc.Table) string {
+	meta, _ := t.M["metadata"].(map[string]any)
+	_, arrayOfPackages := t.M["package"].([]any)
+	switch {
+	case len(t.M) == 0:
+		return "the document is empty, not a PEP 751 lock"
+	case meta["lock_version"] != nil:
+		return "this is a PDM lock (pdm.lock's format, [metadata] lock_version), not a PEP 751 lock: write one with `pdm export -f pylock -o pylock.toml`"
+	case meta["lock-version"] != nil && meta["content-hash"] != nil:
+		return "this is a Poetry lock (poetry.lock's format, [metadata] lock-version), not a PEP 751 lock: give larder the project's pyproject.toml, or the requirements file `poetry export` writes"
+	case t.Has("version") && arrayOfPackages:
+		return "this is a uv lock (uv.lock's format: version and [[package]]), not a PEP 751 lock: name it uv.lock, or write one with `uv export --format pylock.toml -o pylock.toml`"
+	}
+	return ""
+}
+
+// notTOML says what a document named like a PEP 751 lock that is not
+// TOML is when it is a pip requirements file, as `uv export -o
+// pylock.toml` wrote without --format pylock.toml; "" otherwise.
+func notTOML(data []byte) string {
+	for i, line := range strings.SplitN(string(data), "\n", 50) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if requirementLine(line) {
+			return fmt.Sprintf("this is a pip requirements file (line %d: %.60q), not a PEP 751 lock: name it requirements.txt, or write a lock with `uv export --format pylock.toml -o pylock.toml` or `pip lock -o pylock.toml`", i+1, line)
+		}
+		return ""
+	}
+	return ""
+}
+
+// requirementLine reports whether line is an option line or a
+// requirement of a pip requirements file, and no TOML key-value pair or
+// table header.
+func requirementLine(line string) bool {
+	if strings.HasPrefix(line, "-") {
+		return true // -e ., -r base.txt, --hash=..., --index-url ...
+	}
+	if strings.HasPrefix(line, "[") || strings.Contains(line, "=") && !strings.ContainsAny(line, "<>!~@;") && !strings.Contains(line, "==") {
+		return false // a table header, or key = value
+	}
+	_, err := pep508.ParseRequirement(strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(line, "\\")), " "))
+	return err == nil
 }

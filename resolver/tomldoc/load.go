@@ -1,6 +1,7 @@
 package tomldoc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -23,6 +24,10 @@ type Schema[T any] struct {
 	// Check, when set, checks what Read built as a whole; it runs only when
 	// Read recorded no problem.
 	Check func(T, *KeyLines) error
+	// NotTOML, when set, is asked about a document that is not TOML: it
+	// may say what the document is instead and what to do, which is added
+	// to the syntax error (a requirements file named pylock.toml).
+	NotTOML func(data []byte) string
 }
 
 // Load reads and decodes the document at path; errors name the file.
@@ -52,6 +57,12 @@ func (s Schema[T]) Parse(file string, data []byte) (T, error) {
 	var zero T
 	root, err := Parse(file, data)
 	if err != nil {
+		var located *Error
+		if s.NotTOML != nil && errors.As(err, &located) {
+			if why := s.NotTOML(data); why != "" {
+				return zero, &Error{File: located.File, Line: located.Line, Key: located.Key, Err: fmt.Errorf("%w: %s", located.Err, why)}
+			}
+		}
 		return zero, err
 	}
 	v := s.Read(root)
