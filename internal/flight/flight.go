@@ -1,0 +1,109 @@
+// Package flight shares work in flight among the callers that want it,
+// as golang.org/x/sync/singleflight does, without handing one caller's
+// cancellation to the others.
+//
+// singleflight runs the work under whatever context the first caller
+// gave it: when that caller gives up (a speculative warm-up abandoned, a
+// client that disconnected), every caller that joined gets its
+// "context canceled" although its own context is fine. Here the work
+// runs under a context of its own, which keeps the first caller's
+// values but not its cancellation nor its deadline, and which ends only
+// once every caller waiting for the work has gone. Whatever bounds the
+// work needs in time (timeouts, stall watchdogs) are the work's own.
+package flight
+
+import (
+	"context"
+	"sync"
+)
+
+// Group shares work by key: the callers asking for a key while work for
+// it is under way wait for that work instead of starting their own. The
+// zero Group is ready for use; it must not be copied once used.
+type Group[K comparable, V any] struct {
+	mu    sync.Mutex
+	calls map[K]*call[V]
+
+	// Joined, set by tests only (before the Group is used), runs each
+	// time a caller joins work another caller started, once it counts
+	// among the work's waiters.
+	Joined func(key K)
+}
+
+// call is one piece of work under way and who waits for it.
+type call[V any] struct {
+	done    chan struct{} // closed once val and err are set
+	val     V
+	err     error
+	waiters int // callers still waiting; the work ends when none is
+	cancel  context.CancelFunc
+}
+
+// Do returns what fn returns for key, running fn once for every caller
+// that asks for key while it runs. fn runs in a goroutine of its own,
+// under a context that keeps the values of the context of the caller
+// that started it but none of its cancellation or deadline, and that is
+// cancelled once every caller waiting for it has returned: fn bounds
+// itself in time. A caller whose ctx ends returns ctx.Err() at once,
+// without waiting for fn; the others still get fn's result. Once every
+// caller has gone, a new caller starts the work afresh rather than join
+// work being cancelled, so fn must not keep as a fact a failure that
+// its context's end caused (check its ctx.Err()). A panic in fn is not
+// recovered.
+func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) (V, error) {
+	var zero V
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	g.mu.Lock()
+	c, joined := g.calls[key]
+	if joined {
+		c.waiters++
+	} else {
+		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		c = &call[V]{done: make(chan struct{}), waiters: 1, cancel: cancel}
+		if g.calls == nil {
+			g.calls = map[K]*call[V]{}
+		}
+		g.calls[key] = c
+		go g.run(wctx, key, c, fn)
+	}
+	g.mu.Unlock()
+	if joined && g.Joined != nil {
+		g.Joined(key)
+	}
+	select {
+	case <-c.done:
+		return c.val, c.err
+	case <-ctx.Done():
+		g.leave(key, c)
+		return zero, ctx.Err()
+	}
+}
+
+// run does c's work and hands its result to the callers waiting.
+func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
+	defer c.cancel()
+	c.val, c.err = fn(ctx)
+	g.mu.Lock()
+	if g.calls[key] == c {
+		delete(g.calls, key)
+	}
+	g.mu.Unlock()
+	close(c.done)
+}
+
+// leave counts a caller of c gone; the last one cancels the work and
+// lets the next caller start it again.
+func (g *Group[K, V]) leave(key K, c *call[V]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c.waiters--
+	if c.waiters > 0 {
+		return
+	}
+	if g.calls[key] == c {
+		delete(g.calls, key)
+	}
+	c.cancel()
+}

@@ -1,0 +1,155 @@
+package flight
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type key struct{}
+
+// bound is how long a test waits for anything at most.
+const bound = 10 * time.Second
+
+func wait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(bound):
+		t.Fatalf("%s: not within %v", what, bound)
+	}
+}
+
+type result struct {
+	v   string
+	err error
+}
+
+// do calls g.Do in a goroutine; the channel gets what it returns.
+func do(g *Group[string, string], ctx context.Context, fn func(context.Context) (string, error)) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		v, err := g.Do(ctx, "k", fn)
+		ch <- result{v, err}
+	}()
+	return ch
+}
+
+func get(t *testing.T, ch <-chan result, what string) result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(bound):
+		t.Fatalf("%s: no answer within %v", what, bound)
+		return result{}
+	}
+}
+
+// TestAJoinerGetsTheAnswerWhenTheCallerThatStartedTheWorkGivesUp: the
+// caller that started the work gives up while it runs; it returns its
+// own context's error at once, the work goes on, the caller that
+// joined it gets its answer, and the work ran once. The work sees the
+// first caller's values, not its cancellation.
+func TestAJoinerGetsTheAnswerWhenTheCallerThatStartedTheWorkGivesUp(t *testing.T) {
+	var g Group[string, string]
+	joined := make(chan struct{})
+	g.Joined = func(string) { close(joined) }
+	started, release := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	var sawValue atomic.Bool
+	fn := func(ctx context.Context) (string, error) {
+		runs.Add(1)
+		sawValue.Store(ctx.Value(key{}) == "first")
+		close(started)
+		select {
+		case <-release:
+			return "answer", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	actx, cancelA := context.WithCancel(context.WithValue(t.Context(), key{}, "first"))
+	defer cancelA()
+	a := do(&g, actx, fn)
+	wait(t, started, "the work started")
+	b := do(&g, t.Context(), fn)
+	wait(t, joined, "the second caller joined")
+	cancelA()
+	if r := get(t, a, "the caller that gave up"); !errors.Is(r.err, context.Canceled) {
+		t.Errorf("the caller that gave up: %q, %v; want its context.Canceled", r.v, r.err)
+	}
+	close(release)
+	if r := get(t, b, "the caller that joined"); r.err != nil || r.v != "answer" {
+		t.Errorf("the caller that joined: %q, %v; want the answer", r.v, r.err)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the work ran %d times, want 1", n)
+	}
+	if !sawValue.Load() {
+		t.Error("the work did not see the first caller's context values")
+	}
+}
+
+// TestTheWorkEndsOnceEveryCallerHasGoneAndTheNextStartsAfresh: when
+// every caller waiting has given up, the work's context is cancelled,
+// and the next caller starts the work again instead of joining the one
+// being cancelled (or taking its failure).
+func TestTheWorkEndsOnceEveryCallerHasGoneAndTheNextStartsAfresh(t *testing.T) {
+	var g Group[string, string]
+	joined := make(chan struct{})
+	g.Joined = func(string) { close(joined) }
+	started, cancelled, finish := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	first := func(ctx context.Context) (string, error) {
+		runs.Add(1)
+		close(started)
+		<-ctx.Done()
+		close(cancelled)
+		<-finish // the cancelled work is still running when the next caller comes
+		return "", ctx.Err()
+	}
+	actx, cancelA := context.WithCancel(t.Context())
+	bctx, cancelB := context.WithCancel(t.Context())
+	a := do(&g, actx, first)
+	wait(t, started, "the work started")
+	b := do(&g, bctx, first)
+	wait(t, joined, "the second caller joined")
+	cancelA()
+	get(t, a, "the first caller")
+	select {
+	case <-cancelled:
+		t.Fatal("the work was cancelled while a caller still waited for it")
+	default:
+	}
+	cancelB()
+	if r := get(t, b, "the second caller"); !errors.Is(r.err, context.Canceled) {
+		t.Errorf("the second caller: %q, %v; want its context.Canceled", r.v, r.err)
+	}
+	wait(t, cancelled, "the work cancelled once every caller had gone")
+	c := do(&g, t.Context(), func(context.Context) (string, error) { runs.Add(1); return "again", nil })
+	if r := get(t, c, "the next caller"); r.err != nil || r.v != "again" {
+		t.Errorf("the next caller: %q, %v; want the work done again", r.v, r.err)
+	}
+	close(finish)
+	if n := runs.Load(); n != 2 {
+		t.Errorf("the work ran %d times, want 2", n)
+	}
+}
+
+// TestACallerWhoseContextHasEndedStartsNothing: a caller whose context
+// ended before it asked gets its error, and no work starts.
+func TestACallerWhoseContextHasEndedStartsNothing(t *testing.T) {
+	var g Group[string, string]
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := g.Do(ctx, "k", func(context.Context) (string, error) {
+		t.Error("work started for a caller whose context had ended")
+		return "", nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
