@@ -17,8 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
+	"github.com/larder-build/larder/internal/flight"
 	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/internal/watchdog"
 	"github.com/larder-build/larder/resolver/dist"
@@ -48,7 +47,9 @@ type Client struct {
 
 	sdistBuilder func(ctx context.Context, sdistPath string) ([]byte, error)
 
-	group singleflight.Group
+	// group fetches each page once for the callers that want it at
+	// once; a caller that gives up leaves the fetch to the others.
+	group flight.Group[string, *Page]
 	mu    sync.Mutex
 	pages map[string]*Page // page URL -> parsed page, for this client's lifetime
 	// opened has, for each https host asked, a channel closed once the
@@ -360,7 +361,10 @@ func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error)
 	if c.testHookPageMissed != nil {
 		c.testHookPageMissed(pageURL)
 	}
-	v, err, _ := c.group.Do(pageURL, func() (any, error) {
+	// The fetch runs under the flight's context, not this caller's: it
+	// is bounded by the stall watchdog and the retries, and ends when
+	// every caller waiting for it has given up.
+	return c.group.Do(ctx, pageURL, func(ctx context.Context) (*Page, error) {
 		// A caller that found no page above may arrive here after the
 		// flight that fetched it has ended: it takes that page rather
 		// than asking the index again.
@@ -380,10 +384,6 @@ func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error)
 		c.mu.Unlock()
 		return p, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*Page), nil
 }
 
 func (c *Client) fetchPage(ctx context.Context, pageURL string) (*Page, error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,5 +408,95 @@ func TestACallerThatArrivesAfterAPagesFlightEndedTakesItsPage(t *testing.T) {
 	}
 	if n := srv.Requests("/simple/six/"); n != 1 {
 		t.Errorf("page requested %d times for two callers of one client, want 1", n)
+	}
+}
+
+// heldPage serves idx, holding the first request for path until the
+// returned release is called (or its client goes away); started is
+// closed when that request arrives, and asked counts the requests for
+// path that arrived, whether answered or not.
+func heldPage(t *testing.T, idx *pypitest.Server, path string) (url string, started <-chan struct{}, release func(), asked func() int) {
+	t.Helper()
+	arrived, held := make(chan struct{}), make(chan struct{})
+	var first, released sync.Once
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			n.Add(1)
+			hold := false
+			first.Do(func() { hold = true })
+			if hold {
+				close(arrived)
+				select {
+				case <-held:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		idx.ServeHTTP(w, r)
+	}))
+	release = func() { released.Do(func() { close(held) }) }
+	t.Cleanup(srv.Close)
+	t.Cleanup(release) // before srv.Close, which waits for the handler
+	return srv.URL + "/simple/", arrived, release, func() int { return int(n.Load()) }
+}
+
+// TestACallerThatGivesUpOnAPageDoesNotFailTheOthersWaitingForIt: the
+// caller whose request for a page is under way gives up (a warm-up
+// abandoned, a target's fetch cut short) while another caller waits for
+// the same page: the one that gave up gets its own context's error at
+// once, the other gets the page, and the index is asked once.
+func TestACallerThatGivesUpOnAPageDoesNotFailTheOthersWaitingForIt(t *testing.T) {
+	idx := pypitest.New(demoIndex())
+	url, started, release, asked := heldPage(t, idx, "/simple/six/")
+	c := newClient(t, []string{url})
+	joined := make(chan struct{})
+	c.group.Joined = func(string) { close(joined) }
+	project := func(ctx context.Context) <-chan error {
+		ch := make(chan error, 1)
+		go func() {
+			p, err := c.Project(ctx, "six")
+			if err == nil && (p == nil || len(p.Files) == 0) {
+				err = errors.New("a page with no files")
+			}
+			ch <- err
+		}()
+		return ch
+	}
+	waitFor := func(ch <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: not within 10 s", what)
+		}
+	}
+	answer := func(ch <-chan error, who string) error {
+		t.Helper()
+		select {
+		case err := <-ch:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no answer within 10 s", who)
+			return nil
+		}
+	}
+	actx, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	a := project(actx)
+	waitFor(started, "the first caller's request reached the index")
+	b := project(t.Context())
+	waitFor(joined, "the second caller joined the page's flight")
+	cancelA()
+	if err := answer(a, "the caller that gave up"); !errors.Is(err, context.Canceled) {
+		t.Errorf("the caller that gave up: %v, want its context.Canceled", err)
+	}
+	release()
+	if err := answer(b, "the caller that waited"); err != nil {
+		t.Errorf("the caller that waited: %v, want the page", err)
+	}
+	if n := asked(); n != 1 {
+		t.Errorf("page requested %d times, want 1", n)
 	}
 }
