@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 
+	"github.com/larder-build/larder/internal/flight"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep440"
@@ -22,8 +22,9 @@ type shared struct {
 	mu   sync.Mutex
 	meta map[string]*metaResult // file URL -> metadata, once fetched
 	// metaFlight makes callers that want the same file while it is being
-	// fetched wait for that one request.
-	metaFlight singleflight.Group
+	// fetched wait for that one request; a caller that gives up (a
+	// warm-up) leaves it to the others.
+	metaFlight flight.Group[string, *metaResult]
 
 	warmCtx context.Context
 	warmed  map[string]bool // project names being warmed
@@ -107,12 +108,14 @@ type metaResult struct {
 
 // metadata returns the parsed metadata of a file, fetching it once: a
 // result (or a failure other than the end of a context, which is no fact
-// about the file) is kept for every later caller.
+// about the file) is kept for every later caller. The fetch runs under
+// the flight's context: it ends when every caller waiting for it has
+// given up, and is bounded by the index's own timeouts.
 func (sh *shared) metadata(ctx context.Context, f index.File) (*dist.Metadata, error) {
 	if r, ok := sh.cachedMetadata(f.URL); ok {
 		return r.md, r.err
 	}
-	v, _, _ := sh.metaFlight.Do(f.URL, func() (any, error) {
+	r, err := sh.metaFlight.Do(ctx, f.URL, func(ctx context.Context) (*metaResult, error) {
 		// Another flight may have ended between the look-up and here.
 		if r, ok := sh.cachedMetadata(f.URL); ok {
 			return r, nil
@@ -130,7 +133,9 @@ func (sh *shared) metadata(ctx context.Context, f index.File) (*dist.Metadata, e
 		}
 		return r, nil
 	})
-	r := v.(*metaResult)
+	if err != nil {
+		return nil, err // this caller's context ended
+	}
 	if r.err != nil && ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -24,10 +24,12 @@ type Group[K comparable, V any] struct {
 	mu    sync.Mutex
 	calls map[K]*call[V]
 
-	// Joined, set by tests only (before the Group is used), runs each
-	// time a caller joins work another caller started, once it counts
-	// among the work's waiters.
+	// Joined and Ended are set by tests only, before the Group is used.
+	// Joined runs each time a caller joins work another caller started,
+	// once it counts among the work's waiters; Ended runs each time work
+	// has ended, its callers let go (whether some still waited or not).
 	Joined func(key K)
+	Ended  func(key K)
 }
 
 // call is one piece of work under way and who waits for it.
@@ -91,6 +93,9 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 	}
 	g.mu.Unlock()
 	close(c.done)
+	if g.Ended != nil {
+		g.Ended(key)
+	}
 }
 
 // leave counts a caller of c gone; the last one cancels the work and

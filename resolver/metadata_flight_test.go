@@ -1,0 +1,165 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/index"
+)
+
+// heldMetadata is an index whose first request for a metadata file is
+// held until release (or until its client goes away).
+type heldMetadata struct {
+	started chan struct{} // closed when the first metadata request arrives
+	held    chan struct{}
+	release func()
+	asked   atomic.Int32 // metadata requests that arrived, answered or not
+}
+
+// startHeldMetadata serves an index of one project, six, and returns a
+// shared of a client of it and the file of six 1.16.0's wheel.
+func startHeldMetadata(t *testing.T) (*heldMetadata, *shared, index.File) {
+	t.Helper()
+	idx := pypitest.New(&pypitest.Index{Projects: []pypitest.Project{
+		{Name: "six", Releases: []pypitest.Release{{Version: "1.16.0", Wheels: []pypitest.Wheel{{Tags: "py2.py3-none-any"}}}}},
+	}})
+	h := &heldMetadata{started: make(chan struct{}), held: make(chan struct{})}
+	var first, released sync.Once
+	h.release = func() { released.Do(func() { close(h.held) }) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".metadata") {
+			h.asked.Add(1)
+			hold := false
+			first.Do(func() { hold = true })
+			if hold {
+				close(h.started)
+				select {
+				case <-h.held:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		idx.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(h.release) // before srv.Close, which waits for the handler
+	c, err := index.New([]string{srv.URL + "/simple/"}, index.WithCacheDir(t.TempDir()), index.WithRetries(2, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.Project(t.Context(), "six")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Files) != 1 || !page.Files[0].CoreMetadata {
+		t.Fatalf("six's page lists %+v, want one wheel with its metadata", page.Files)
+	}
+	return h, &shared{ix: c, meta: map[string]*metaResult{}}, page.Files[0]
+}
+
+type metaAnswer struct {
+	md  *dist.Metadata
+	err error
+}
+
+func metadataAsync(sh *shared, ctx context.Context, f index.File) <-chan metaAnswer {
+	ch := make(chan metaAnswer, 1)
+	go func() {
+		md, err := sh.metadata(ctx, f)
+		ch <- metaAnswer{md, err}
+	}()
+	return ch
+}
+
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not within 10 s", what)
+	}
+}
+
+func metaAnswerOf(t *testing.T, ch <-chan metaAnswer, who string) metaAnswer {
+	t.Helper()
+	select {
+	case a := <-ch:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: no answer within 10 s", who)
+		return metaAnswer{}
+	}
+}
+
+// TestAWarmUpThatGivesUpOnMetadataDoesNotFailTheTargetWaitingForIt: the
+// caller whose request for a file's metadata is under way (a warm-up)
+// gives up while another (a target's search) waits for the same file:
+// the one that gave up gets its own context's error at once, the other
+// gets the metadata, and the index is asked once.
+func TestAWarmUpThatGivesUpOnMetadataDoesNotFailTheTargetWaitingForIt(t *testing.T) {
+	h, sh, f := startHeldMetadata(t)
+	joined := make(chan struct{})
+	var joinedOnce sync.Once
+	sh.metaFlight.Joined = func(string) { joinedOnce.Do(func() { close(joined) }) }
+	actx, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	a := metadataAsync(sh, actx, f)
+	within(t, h.started, "the first caller's request reached the index")
+	b := metadataAsync(sh, t.Context(), f)
+	within(t, joined, "the second caller joined the metadata's flight")
+	cancelA()
+	if got := metaAnswerOf(t, a, "the caller that gave up"); !errors.Is(got.err, context.Canceled) {
+		t.Errorf("the caller that gave up: %v, want its context.Canceled", got.err)
+	}
+	h.release()
+	if got := metaAnswerOf(t, b, "the caller that waited"); got.err != nil || got.md == nil || got.md.Name != "six" {
+		t.Errorf("the caller that waited: %+v, %v; want six's metadata", got.md, got.err)
+	}
+	if n := h.asked.Load(); n != 1 {
+		t.Errorf("metadata requested %d times, want 1", n)
+	}
+}
+
+// TestMetadataAbandonedByEveryCallerIsNotKeptAsAFailure: when every
+// caller waiting for a file's metadata has given up, its request is cut,
+// and the next caller asks again and gets it rather than a cancellation
+// kept as the file's answer.
+func TestMetadataAbandonedByEveryCallerIsNotKeptAsAFailure(t *testing.T) {
+	h, sh, f := startHeldMetadata(t)
+	joined, ended := make(chan struct{}), make(chan struct{})
+	var joinedOnce, endedOnce sync.Once
+	sh.metaFlight.Joined = func(string) { joinedOnce.Do(func() { close(joined) }) }
+	sh.metaFlight.Ended = func(string) { endedOnce.Do(func() { close(ended) }) }
+	actx, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	bctx, cancelB := context.WithCancel(t.Context())
+	defer cancelB()
+	a := metadataAsync(sh, actx, f)
+	within(t, h.started, "the first caller's request reached the index")
+	b := metadataAsync(sh, bctx, f)
+	within(t, joined, "the second caller joined the metadata's flight")
+	cancelA()
+	cancelB()
+	for i, ch := range []<-chan metaAnswer{a, b} {
+		if got := metaAnswerOf(t, ch, "a caller that gave up"); !errors.Is(got.err, context.Canceled) {
+			t.Errorf("caller %d: %v, want its context.Canceled", i+1, got.err)
+		}
+	}
+	within(t, ended, "the abandoned request ended")
+	if got := metaAnswerOf(t, metadataAsync(sh, t.Context(), f), "the next caller"); got.err != nil || got.md == nil || got.md.Name != "six" {
+		t.Errorf("the next caller: %+v, %v; want six's metadata", got.md, got.err)
+	}
+	if n := h.asked.Load(); n != 2 {
+		t.Errorf("metadata requested %d times, want 2: once abandoned, once for the next caller", n)
+	}
+}
