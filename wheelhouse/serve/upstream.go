@@ -130,6 +130,10 @@ type upstream struct {
 	cacheBytes int64
 	flights    map[string]*flight
 	listed     map[string]*upstreamFile // by file name
+
+	// testHookJoined, set by tests only before the server serves, runs
+	// each time a caller joins the flight of a page another started.
+	testHookJoined func(norm string)
 }
 
 // cachedUpstream is a page in the upstream's page cache.
@@ -167,6 +171,7 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 			return old, nil
 		}
 		f := u.flights[norm]
+		joined := f != nil
 		if f == nil {
 			ok, probe, wait := u.br.allow(now)
 			if !ok {
@@ -188,6 +193,9 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 			go u.run(f, norm, old, probe)
 		}
 		u.mu.Unlock()
+		if joined && u.testHookJoined != nil {
+			u.testHookJoined(norm)
+		}
 		select {
 		case <-f.done:
 			return f.page, f.err

@@ -1,0 +1,122 @@
+package serve
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/wheelhousetest"
+)
+
+// TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage: a
+// pip whose request made the server ask the upstream for a page
+// disconnects while another pip waits for the same page: the other
+// still gets the page, and the upstream is asked once.
+func TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage(t *testing.T) {
+	idx := pypitest.New(upstreamIndex())
+	started, held := make(chan struct{}), make(chan struct{})
+	var first, released sync.Once
+	var asked atomic.Int32
+	release := func() { released.Do(func() { close(held) }) }
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/simple/gamma/" {
+			asked.Add(1)
+			hold := false
+			first.Do(func() { hold = true })
+			if hold {
+				close(started)
+				select {
+				case <-held:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		idx.ServeHTTP(w, r)
+	}))
+	t.Cleanup(up.Close)
+	t.Cleanup(release) // before up.Close, which waits for the handler
+	st, _ := smallStore(t)
+	s, err := New(st, WithUpstream(up.URL+"/simple/"), WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := make(chan struct{})
+	var joinedOnce sync.Once
+	s.up.testHookJoined = func(string) { joinedOnce.Do(func() { close(joined) }) }
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wheelhousetest.Serve(t, ln, s.Serve)
+	base := "http://" + ln.Addr().String()
+
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	pip := func(ctx context.Context) <-chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/simple/gamma/", nil)
+			if err != nil {
+				ch <- answer{err: err}
+				return
+			}
+			req.Header.Set("Accept", strings.TrimPrefix(pipAccept, "Accept: "))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				ch <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			ch <- answer{resp.StatusCode, string(body), err}
+		}()
+		return ch
+	}
+	within := func(ch <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: not within 10 s", what)
+		}
+	}
+	answerOf := func(ch <-chan answer, who string) answer {
+		t.Helper()
+		select {
+		case a := <-ch:
+			return a
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no answer within 10 s", who)
+			return answer{}
+		}
+	}
+	actx, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	a := pip(actx)
+	within(started, "the first pip's page reached the upstream")
+	b := pip(t.Context())
+	within(joined, "the second pip joined the page's flight")
+	cancelA()
+	if got := answerOf(a, "the pip that disconnected"); got.err == nil {
+		t.Errorf("the pip that disconnected got %d, want its own cancellation", got.code)
+	}
+	release()
+	got := answerOf(b, "the pip that waited")
+	if got.err != nil || got.code != http.StatusOK || !strings.Contains(got.body, "gamma-0.5") {
+		t.Errorf("the pip that waited: %d %q, %v; want gamma's page", got.code, got.body, got.err)
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the upstream was asked for the page %d times, want 1", n)
+	}
+}
