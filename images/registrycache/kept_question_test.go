@@ -194,3 +194,50 @@ func TestAnUploadKeptWhileAQuestionIsUnderWayIsNotHiddenByItsNo(t *testing.T) {
 		t.Errorf("%d questions, want 2: the answer from before the upload was used after it", n)
 	}
 }
+
+// TestAServerThatGivesUpOnAQuestionDoesNotFailTheOthersWaitingForIt:
+// the caller that asked the registry whether a name was kept gives up
+// (its pip went away) while another waits for the same question: the
+// one that gave up gets its own context's error at once, the other
+// gets the answer, and the registry is asked once.
+func TestAServerThatGivesUpOnAQuestionDoesNotFailTheOthersWaitingForIt(t *testing.T) {
+	t.Parallel()
+	s, qr := startQuestionRegistry(t, true)
+	// The Cache's transport is made first: its ping is not the question.
+	if _, err := s.c.reader(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	joined := make(chan struct{})
+	var joinedOnce sync.Once
+	s.testHookJoined = func(string) { joinedOnce.Do(func() { close(joined) }) }
+	actx, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	a := make(chan error, 1)
+	go func() {
+		_, err := s.Kept(actx, "acme")
+		a <- err
+	}()
+	qr.waitArrived(t)
+	b := keptAsync(s, "acme")
+	select {
+	case <-joined:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second caller did not join the question within 5 s")
+	}
+	cancelA()
+	select {
+	case err := <-a:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the caller that gave up: %v, want its context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller that gave up was kept waiting 5 s")
+	}
+	close(qr.release)
+	if err := <-b; err != nil {
+		t.Errorf("the caller that waited: %v, want not kept", err)
+	}
+	if n := qr.questions(); n != 1 {
+		t.Errorf("%d questions, want 1", n)
+	}
+}

@@ -97,6 +97,10 @@ type Served struct {
 	notKept   map[string]time.Time     // when the registry was asked, for names it kept no upload of
 	asking    map[string]*keptQuestion // the last question asked about each name, while under way
 	questions chan struct{}            // a place for each question asked at once
+
+	// testHookJoined, set by tests only before s is used, runs each time
+	// a caller of Kept joins a question another caller asked.
+	testHookJoined func(project string)
 }
 
 // keptQuestion is a question to the registry whether an upload of a
@@ -366,9 +370,12 @@ func ProjectTag(project string) string { return hashTag("project-", project) }
 // the question was forgotten before its caller asked again, or when the
 // callers of one moment fell on either side of a keptTTL period.
 func (s *Served) Kept(ctx context.Context, project string) (bool, error) {
-	q := s.question(ctx, project)
+	q, joined := s.question(ctx, project)
 	if q == nil {
 		return false, nil
+	}
+	if joined && s.testHookJoined != nil {
+		s.testHookJoined(project)
 	}
 	select {
 	case <-q.done:
@@ -381,29 +388,30 @@ func (s *Served) Kept(ctx context.Context, project string) (bool, error) {
 	}
 }
 
-// question returns the question to wait for about project: the one
-// under way if it started less than keptTTL ago, else a new one; nil
-// when a "no" less than keptTTL old is known.
-func (s *Served) question(ctx context.Context, project string) *keptQuestion {
+// question returns the question to wait for about project, and whether
+// another caller asked it: the one under way if it started less than
+// keptTTL ago, else a new one; nil when a "no" less than keptTTL old is
+// known.
+func (s *Served) question(ctx context.Context, project string) (q *keptQuestion, joined bool) {
 	s.notKeptMu.Lock()
 	defer s.notKeptMu.Unlock()
 	if at, ok := s.notKept[project]; ok && time.Since(at) < keptTTL {
-		return nil
+		return nil, false
 	}
 	if q, ok := s.asking[project]; ok {
 		if time.Since(q.started) < keptTTL {
-			return q
+			return q, true
 		}
 		// Its answer, when it comes, is older than the new one's.
 		q.stale = true
 	}
-	q := &keptQuestion{started: time.Now(), done: make(chan struct{})}
+	q = &keptQuestion{started: time.Now(), done: make(chan struct{})}
 	if s.asking == nil {
 		s.asking = map[string]*keptQuestion{}
 	}
 	s.asking[project] = q
 	go s.ask(context.WithoutCancel(ctx), project, q)
-	return q
+	return q, false
 }
 
 // ask asks q, remembers its "no" from the moment it was asked, and then
