@@ -20,8 +20,9 @@
 //     filters a page by tags, binary policy and hashes), dependencies
 //     read from core metadata, markers evaluated for the target.
 //   - metadata.go is what targets share: parsed metadata, fetched once
-//     (a cache of results, golang.org/x/sync/singleflight for what is in
-//     flight) whatever the number of targets.
+//     (a cache of results, internal/flight for what is in flight, which a
+//     caller that gives up leaves to the others) whatever the number of
+//     targets.
 //   - warm.go guesses ahead, in the background and bounded by the index's
 //     own limit on requests in flight: pages and metadata the sequential
 //     search is likely to need next, so that it finds them in memory.
