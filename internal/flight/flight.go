@@ -47,7 +47,8 @@ type call[V any] struct {
 // that started it but none of its cancellation or deadline, and that is
 // cancelled once every caller waiting for it has returned: fn bounds
 // itself in time. A caller whose ctx ends returns ctx.Err() at once,
-// without waiting for fn; the others still get fn's result. Once every
+// without waiting for fn, unless it is the last caller waiting: it then
+// waits for fn, cancelled, to return. The others still get fn's result. Once every
 // caller has gone, a new caller starts the work afresh rather than join
 // work being cancelled, so fn must not keep as a fact a failure that
 // its context's end caused (check its ctx.Err()). A panic in fn is not
@@ -78,7 +79,13 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 	case <-c.done:
 		return c.val, c.err
 	case <-ctx.Done():
-		g.leave(key, c)
+		if g.leave(key, c) {
+			// The last caller to go waits for the cancelled work to end,
+			// so that when every caller has returned no work of theirs
+			// still runs (writing a cache file into a folder its caller
+			// is removing, say).
+			<-c.done
+		}
 		return zero, ctx.Err()
 	}
 }
@@ -98,17 +105,18 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 	}
 }
 
-// leave counts a caller of c gone; the last one cancels the work and
-// lets the next caller start it again.
-func (g *Group[K, V]) leave(key K, c *call[V]) {
+// leave counts a caller of c gone; the last one cancels the work, lets
+// the next caller start it again, and reports true.
+func (g *Group[K, V]) leave(key K, c *call[V]) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	c.waiters--
 	if c.waiters > 0 {
-		return
+		return false
 	}
 	if g.calls[key] == c {
 		delete(g.calls, key)
 	}
 	c.cancel()
+	return true
 }

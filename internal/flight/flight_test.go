@@ -125,15 +125,22 @@ func TestTheWorkEndsOnceEveryCallerHasGoneAndTheNextStartsAfresh(t *testing.T) {
 	default:
 	}
 	cancelB()
-	if r := get(t, b, "the second caller"); !errors.Is(r.err, context.Canceled) {
-		t.Errorf("the second caller: %q, %v; want its context.Canceled", r.v, r.err)
-	}
 	wait(t, cancelled, "the work cancelled once every caller had gone")
 	c := do(&g, t.Context(), func(context.Context) (string, error) { runs.Add(1); return "again", nil })
 	if r := get(t, c, "the next caller"); r.err != nil || r.v != "again" {
 		t.Errorf("the next caller: %q, %v; want the work done again", r.v, r.err)
 	}
+	// The last caller to go waits for the cancelled work to end, so that
+	// no work of a caller's outlives every caller.
+	select {
+	case r := <-b:
+		t.Fatalf("the last caller returned (%q, %v) while its cancelled work still ran", r.v, r.err)
+	default:
+	}
 	close(finish)
+	if r := get(t, b, "the second caller"); !errors.Is(r.err, context.Canceled) {
+		t.Errorf("the second caller: %q, %v; want its context.Canceled", r.v, r.err)
+	}
 	if n := runs.Load(); n != 2 {
 		t.Errorf("the work ran %d times, want 2", n)
 	}
