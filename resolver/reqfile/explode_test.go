@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,8 +26,16 @@ type countingFS struct {
 	reads map[string]int
 	total int
 	max   int
-	// onRead, if set, runs before each read.
+	// onRead, if set, runs before each read, and onStat before each stat.
 	onRead func(name string)
+	onStat func(name string)
+}
+
+func (c *countingFS) Stat(name string) (fs.FileInfo, error) {
+	if c.onStat != nil {
+		c.onStat(name)
+	}
+	return c.memFS.Stat(name)
 }
 
 func (c *countingFS) ReadFile(name string) ([]byte, error) {
@@ -225,6 +235,118 @@ func TestParsingStopsWhenTheContextIsDone(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("huge file: stopped %v after the start, want soon after the cancel", d)
+	}
+}
+
+func TestParsingStopsBeforeTheNextLongLineOrIncludeOnceTheContextIsDone(t *testing.T) {
+	// A 256 KiB marker takes tens of milliseconds to parse; 40 of them,
+	// fewer than checkEvery lines, are seconds under the race detector.
+	long := "p==1 ; " + strings.Repeat("python_version > '3' and ", 256<<10/26) + "python_version > '3'\n"
+	for _, tc := range []struct {
+		name, rest string
+	}{
+		{"a few long lines", strings.Repeat(long, 40)},
+		{"an include", "-r big.txt\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			fsys := &countingFS{memFS: memFS{
+				// The --find-links line is looked up beside the file: the
+				// interrupt lands then, in the middle of the file.
+				"/w/req.txt":  "--find-links ./wheels\n" + tc.rest,
+				"/w/big.txt":  "b==1\n",
+				"/w/wheels/x": "",
+			}}
+			fsys.onStat = func(string) { cancel() }
+			_, err := ParseFileContext(ctx, "/w/req.txt", withFileSystem(fsys), WithWorkDir("/w"))
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("error %v, want context.Canceled", err)
+			}
+			var lineErr *Error
+			if !errors.As(err, &lineErr) || lineErr.Source != (Source{File: "/w/req.txt", Line: 2}) {
+				t.Errorf("error %v, want it at /w/req.txt:2, the line after the interrupt", err)
+			}
+			if fsys.reads["/w/big.txt"] != 0 {
+				t.Errorf("big.txt was read after the context was done")
+			}
+		})
+	}
+}
+
+// cancellingReader yields line over and over, up to size bytes (forever
+// if size is 0), and calls cancel once it has yielded cancelAt bytes; it
+// counts what it yields after that.
+type cancellingReader struct {
+	line             string
+	size, cancelAt   int
+	cancel           func()
+	yielded, tooLate int
+}
+
+func (r *cancellingReader) Read(b []byte) (int, error) {
+	if r.size > 0 && r.yielded >= r.size {
+		return 0, io.EOF
+	}
+	if r.size > 0 {
+		b = b[:min(len(b), r.size-r.yielded)]
+	}
+	for i := range b {
+		b[i] = r.line[(r.yielded+i)%len(r.line)]
+	}
+	if r.yielded >= r.cancelAt {
+		r.tooLate += len(b)
+	}
+	r.yielded += len(b)
+	if r.yielded >= r.cancelAt {
+		r.cancel()
+	}
+	return len(b), nil
+}
+
+func TestReadingStopsWithinAPieceWhenTheContextIsDone(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+	}{
+		{"an endless stream", 0},
+		{"a file near the size limit", 30 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := &cancellingReader{line: "b==1\n", size: tc.size, cancelAt: 1 << 20, cancel: cancel}
+			_, err := ParseContext(ctx, r, "/w/req.txt", withFileSystem(memFS{}), WithWorkDir("/w"))
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("error %v, want context.Canceled", err)
+			}
+			var lineErr *Error
+			if !errors.As(err, &lineErr) || lineErr.Source.File != "/w/req.txt" {
+				t.Errorf("error %v does not name /w/req.txt", err)
+			}
+			if r.tooLate > readPiece {
+				t.Errorf("%d bytes were read after the context was done, want at most %d", r.tooLate, readPiece)
+			}
+		})
+	}
+}
+
+func TestSplittingLinesStopsWhenTheContextIsDone(t *testing.T) {
+	// Over one piece, so that the look at the context between pieces
+	// runs, and nothing is lost there.
+	n := splitPiece/len("b==1\r\n") + 100
+	text := strings.Repeat("b==1\r\n", n)
+	lines, err := splitLinesContext(context.Background(), text)
+	if err != nil || len(lines) != n {
+		t.Fatalf("%d lines, error %v; want %d lines", len(lines), err, n)
+	}
+	if want := splitLines(text); !slices.Equal(lines, want) {
+		t.Errorf("splitLinesContext and splitLines disagree")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := splitLinesContext(ctx, text); !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
 

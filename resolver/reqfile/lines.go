@@ -2,6 +2,7 @@ package reqfile
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -173,9 +174,23 @@ func decodeUTF32BE(data []byte) (string, error) {
 // splitLines splits like Python's str.splitlines, which pip uses: besides
 // \n, \r and \r\n it breaks on \v, \f, \x1c-\x1e, U+0085, U+2028, U+2029.
 func splitLines(s string) []string {
+	lines, _ := splitLinesContext(context.Background(), s)
+	return lines
+}
+
+// splitLinesContext is splitLines that stops with ctx's error once ctx is
+// done, looking at it every splitPiece bytes.
+func splitLinesContext(ctx context.Context, s string) ([]string, error) {
 	var lines []string
 	start := 0
+	look := 0
 	for i := 0; i < len(s); {
+		if i >= look {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			look = i + splitPiece
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch r {
 		case '\n', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
@@ -193,7 +208,7 @@ func splitLines(s string) []string {
 	if start < len(s) {
 		lines = append(lines, s[start:])
 	}
-	return lines
+	return lines, nil
 }
 
 // isCommentLine reports whether line is, after optional whitespace, a
