@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -123,6 +124,9 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	lockPath := o.lock
 	if lockPath == "" {
 		lockPath = cfg.Path(cfg.Project.Lock)
+	}
+	if err := checkLockOutput(lockPath, append(append([]string{}, reqs...), cons...)); err != nil {
+		return err
 	}
 	indexURL := o.indexURL
 	if indexURL == "" {
@@ -280,4 +284,25 @@ func (s *lockSummary) writeText(w io.Writer) {
 	for _, wn := range s.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", wn)
 	}
+}
+
+// checkLockOutput refuses to write the lock over one of the inputs, or
+// over a PEP 751 lock another tool wrote (pip lock, uv export, PDM):
+// larder would replace the project's own lock with its own.
+func checkLockOutput(lockPath string, inputs []string) error {
+	out, err := filepath.Abs(lockPath)
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	hint := "set [project] lock in larder.toml (or pass --lock) to another file, such as " + config.OwnLockName
+	for _, in := range inputs {
+		if abs, err := filepath.Abs(in); err == nil && abs == out {
+			return withHint(fmt.Errorf("lock: the lock to write, %s, is also an input", lockPath), "%s", hint)
+		}
+	}
+	prev, err := pylock.Load(lockPath)
+	if err == nil && prev.CreatedBy != "" && prev.CreatedBy != "larder" {
+		return withHint(fmt.Errorf("lock: %s was written by %s, not larder: refusing to replace it", lockPath, prev.CreatedBy), "%s", hint)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/internal/gittest"
+	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/internal/pypitest"
 )
 
@@ -64,7 +65,7 @@ func TestLockRefusesHostileGitSourcesInEveryInput(t *testing.T) {
 				t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 				writeFiles(t, dir, map[string]string{
 					in.file: in.doc(h.url(pwned)),
-					"larder.toml": "[project]\nrequirements = [\"" + in.file + "\"]\n[index]\nurl = \"" + srv.URL() + "\"\n" +
+					"larder.toml": "[project]\nrequirements = [\"" + in.file + "\"]\nlock = \"" + config.OwnLockName + "\"\n[index]\nurl = \"" + srv.URL() + "\"\n" +
 						"[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n",
 				})
 				code, _, stderr := run(t, dir, "lock")
@@ -74,7 +75,7 @@ func TestLockRefusesHostileGitSourcesInEveryInput(t *testing.T) {
 				if code != 1 || !strings.Contains(stderr, in.want) {
 					t.Errorf("larder lock exited %d with\n%s\nwant 1 and %q", code, stderr, in.want)
 				}
-				if _, err := os.Stat(filepath.Join(dir, "pylock.toml")); err == nil && in.file != "pylock.toml" {
+				if _, err := os.Stat(filepath.Join(dir, config.OwnLockName)); err == nil {
 					t.Error("a lock was written")
 				}
 			})

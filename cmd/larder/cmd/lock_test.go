@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/cmd/larder/config"
 	"github.com/larder-build/larder/internal/pypitest"
 )
 
@@ -113,5 +114,37 @@ func TestLockExplainsConflictsAndUnknownProjects(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "pylock.toml")); !os.IsNotExist(err) {
 		t.Error("a failed lock left a lock file behind")
+	}
+}
+
+func TestLockNeverReplacesAnotherToolsLockOrAnInput(t *testing.T) {
+	uvLock := "lock-version = \"1.0\"\ncreated-by = \"uv\"\nrequires-python = \">=3.11\"\n\n[[packages]]\nname = \"web\"\nversion = \"2.0\"\nindex = \"https://pypi.org/simple\"\nwheels = [{ url = \"https://example.org/web-2.0-py3-none-any.whl\", hashes = { sha256 = \"" + strings.Repeat("0", 64) + "\" } }]\n"
+	srv := pypitest.Start(t, smallIndex())
+
+	dir := newProject(t, srv, "web\n", "[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n")
+	writeFiles(t, dir, map[string]string{"pylock.toml": uvLock})
+	code, _, stderr := run(t, dir, "lock")
+	if code == 0 || !strings.Contains(stderr, "pylock.toml was written by uv, not larder") || !strings.Contains(stderr, config.OwnLockName) {
+		t.Errorf("lock over uv's pylock.toml: exit %d\n%s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "pylock.toml")); string(b) != uvLock {
+		t.Errorf("uv's pylock.toml was changed:\n%s", b)
+	}
+	mustRun(t, dir, []string{"lock", "--lock", config.OwnLockName})
+
+	// A lock that is also an input is refused before anything is read.
+	dir = newProject(t, srv, "web\n", "[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n")
+	if code, _, stderr := run(t, dir, "lock", "--lock", "requirements.txt"); code == 0 || !strings.Contains(stderr, "requirements.txt, is also an input") {
+		t.Errorf("lock over its own input: exit %d\n%s", code, stderr)
+	}
+
+	// init, finding another tool's pylock.toml, names larder's own lock
+	// another file.
+	dir = t.TempDir()
+	writeFiles(t, dir, map[string]string{"requirements.txt": "web\n", "pylock.toml": uvLock})
+	mustRun(t, dir, []string{"init"})
+	cfg, err := config.Load(filepath.Join(dir, "larder.toml"), false)
+	if err != nil || cfg.Project.Lock != config.OwnLockName {
+		t.Errorf("init beside uv's pylock.toml: lock = %q (%v), want %q", cfg.Project.Lock, err, config.OwnLockName)
 	}
 }

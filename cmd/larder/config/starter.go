@@ -170,12 +170,20 @@ func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 		ctx = context.Background()
 	}
 	builder := chooseBuilder(ctx, builderCandidates(python), python)
+	// The lock larder writes must not be one of the project's own inputs
+	// (a pylock.toml that pip, uv or PDM wrote).
+	def := Default()
+	for _, f := range append(append(append([]string{}, reqs...), cons...), others...) {
+		if filepath.Clean(f) == def.Project.Lock {
+			def.Project.Lock = OwnLockName
+		}
+	}
 	var b bytes.Buffer
 	err = starterTemplate.Execute(&b, map[string]any{
 		"Requirements": reqs,
 		"Constraints":  cons,
 		"Others":       others,
-		"Default":      Default(),
+		"Default":      def,
 		"Python":       python,
 		"PythonWhy":    why,
 		"Choices":      ch.lines(),
@@ -400,6 +408,10 @@ func pickInputs(dir string, files []string) (chosen, rest []string) {
 	}
 	return chosen, rest
 }
+
+// OwnLockName is the lock larder writes in a project whose pylock.toml
+// is another tool's input to it (PEP 751 names locks pylock.NAME.toml).
+const OwnLockName = "pylock.larder.toml"
 
 var starterTemplate = template.Must(template.New("larder.toml").Funcs(template.FuncMap{
 	"q": func(s string) string { return fmt.Sprintf("%q", s) },
