@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/larder-build/larder/internal/gittest"
 	"github.com/larder-build/larder/cmd/larder/config"
+	"github.com/larder-build/larder/internal/gittest"
 	"github.com/larder-build/larder/internal/pypitest"
 )
 
