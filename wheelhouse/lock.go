@@ -44,6 +44,12 @@ func (s *Store) BeginWrite(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Checked again now that the store is locked: a link may have been
+	// put in place of a folder since Open.
+	if err := s.CheckFolders(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	if ok {
 		s.cleanTemporary()
 		// Downgrading drops the lock for a moment; gc may slip in, which
@@ -72,6 +78,10 @@ func (s *Store) LockExclusive() (release func(), err error) {
 	if !ok {
 		f.Close()
 		return nil, &BusyError{Dir: s.dir}
+	}
+	if err := s.CheckFolders(); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return func() { f.Close() }, nil
 }
@@ -119,7 +129,9 @@ func (s *Store) openLockFile(name string) (*os.File, error) {
 // in files/ and simple/ (every one starts with a dot) and temporary
 // manifests. Only a holder of the exclusive writers lock may call it; it
 // takes the manifest lock too, since a Commit (Create's first one, a
-// server's cache) writes under that lock alone.
+// server's cache) writes under that lock alone. files/ and simple/ are
+// read and cleaned through an *os.Root each (openFolder): a folder that
+// is a link is left alone, and nothing outside it is removed.
 func (s *Store) cleanTemporary() {
 	release, err := s.lockManifest()
 	if err != nil {
@@ -127,12 +139,9 @@ func (s *Store) cleanTemporary() {
 	}
 	defer release()
 	dir := s.dir
-	if ents, err := os.ReadDir(filepath.Join(dir, FilesDir)); err == nil {
-		for _, d := range ents {
-			if IsTemporary(d.Name()) {
-				_ = os.RemoveAll(filepath.Join(dir, FilesDir, d.Name()))
-			}
-		}
+	if r, err := s.openFolder(FilesDir); err == nil {
+		removeTemporary(r)
+		r.Close()
 	}
 	if ents, err := os.ReadDir(dir); err == nil {
 		for _, d := range ents {
@@ -144,25 +153,37 @@ func (s *Store) cleanTemporary() {
 			}
 		}
 	}
-	root := filepath.Join(dir, SimpleDir)
-	ents, err := os.ReadDir(root)
+	r, err := s.openFolder(SimpleDir)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	removeTemporary(r)
+	ents, err := readRootDir(r)
+	if err != nil {
+		return
+	}
+	for _, d := range ents {
+		if !d.IsDir() || IsTemporary(d.Name()) {
+			continue // a link is not followed
+		}
+		if sub, err := r.OpenRoot(d.Name()); err == nil {
+			removeTemporary(sub)
+			sub.Close()
+		}
+	}
+}
+
+// removeTemporary removes the temporary files and folders (IsTemporary)
+// of the folder of r, never outside it.
+func removeTemporary(r *os.Root) {
+	ents, err := readRootDir(r)
 	if err != nil {
 		return
 	}
 	for _, d := range ents {
 		if IsTemporary(d.Name()) {
-			_ = os.RemoveAll(filepath.Join(root, d.Name()))
-			continue
-		}
-		if !d.IsDir() {
-			continue
-		}
-		if sub, err := os.ReadDir(filepath.Join(root, d.Name())); err == nil {
-			for _, e := range sub {
-				if IsTemporary(e.Name()) {
-					_ = os.RemoveAll(filepath.Join(root, d.Name(), e.Name()))
-				}
-			}
+			_ = r.RemoveAll(d.Name())
 		}
 	}
 }

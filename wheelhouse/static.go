@@ -51,6 +51,11 @@ func WriteStatic(ctx context.Context, s *Store) error {
 	if err := s.commitLocked(); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
+	// No page is written through a link in place of simple/ or of a
+	// project's folder.
+	if err := s.CheckFolders(); err != nil {
+		return fmt.Errorf("writing the static index: %w", err)
+	}
 	root := filepath.Join(s.dir, SimpleDir)
 	if err := os.MkdirAll(root, FolderMode); err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
@@ -70,7 +75,7 @@ func WriteStatic(ctx context.Context, s *Store) error {
 	if err := writeIfChanged(filepath.Join(root, "index.json"), rootJSON(x.names)); err != nil {
 		return err
 	}
-	return removeObsolete(root, x.projects)
+	return s.removeObsolete(x.projects)
 }
 
 // Page is one file of the static simple index.
@@ -134,9 +139,15 @@ func ValidProjectDir(name string) bool {
 }
 
 // removeObsolete deletes pages of projects that left the store and
-// leftovers of interrupted writes.
-func removeObsolete(root string, projects map[string][]Entry) error {
-	dirents, err := os.ReadDir(root)
+// leftovers of interrupted writes, through an *os.Root of simple/: never
+// anything outside it.
+func (s *Store) removeObsolete(projects map[string][]Entry) error {
+	root, err := s.openFolder(SimpleDir)
+	if err != nil {
+		return fmt.Errorf("writing the static index: %w", err)
+	}
+	defer root.Close()
+	dirents, err := readRootDir(root)
 	if err != nil {
 		return fmt.Errorf("writing the static index: %w", err)
 	}
@@ -148,7 +159,7 @@ func removeObsolete(root string, projects map[string][]Entry) error {
 		if _, ok := projects[name]; ok && d.IsDir() {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(root, name)); err != nil {
+		if err := root.RemoveAll(name); err != nil {
 			return fmt.Errorf("writing the static index: removing %s: %w", name, err)
 		}
 	}

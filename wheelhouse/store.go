@@ -139,6 +139,10 @@ const FolderMode = 0o775
 // Create opens the store in dir, making the folder and an empty manifest
 // when there is none.
 func Create(dir string) (*Store, error) {
+	// MkdirAll would take a link to a folder for files/.
+	if err := newStore(dir, 0).CheckFolders(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, FilesDir), FolderMode); err != nil {
 		return nil, fmt.Errorf("creating wheelhouse: %w", err)
 	}
@@ -158,8 +162,13 @@ var ErrNoManifest = errors.New("no " + ManifestName + ": nothing has been fetche
 
 // Open reads the store in dir and checks the manifest against the folder:
 // every entry must name a valid file that exists with the recorded size.
-// (Hashes are checked by Verify, which reads every byte.)
+// (Hashes are checked by Verify, which reads every byte.) A store with a
+// folder that is a link is refused with a *LinkedFolderError, before
+// anything in it is read.
 func Open(dir string) (*Store, error) {
+	if err := newStore(dir, 0).CheckFolders(); err != nil {
+		return nil, err
+	}
 	// Read as every file of a store is: a link is not followed, a pipe
 	// not waited on, and the size bounded.
 	b, err := readNoFollow(filepath.Join(dir, ManifestName), maxManifest)
@@ -288,7 +297,9 @@ func (s *Store) Put(e Entry) error {
 }
 
 // Remove deletes a file, its sidecar and its entry. Commit writes the
-// manifest.
+// manifest. The files are removed through an *os.Root of files/ (see
+// FilesRoot): never through a link, whether files/ is one or the file
+// is, in which case the link itself goes.
 func (s *Store) Remove(filename string) error {
 	if !ValidFilename(filename) {
 		return fmt.Errorf("removing %q: not a valid file name", filename)
@@ -298,8 +309,16 @@ func (s *Store) Remove(filename string) error {
 	delete(s.puts, filename)
 	s.removed[filename] = true
 	s.mu.Unlock()
-	for _, p := range []string{s.Path(filename), s.MetadataPath(filename)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	r, err := s.FilesRoot()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("removing %s: %w", filename, err)
+	}
+	defer r.Close()
+	for _, name := range []string{filename, filename + ".metadata"} {
+		if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("removing %s: %w", filename, err)
 		}
 	}

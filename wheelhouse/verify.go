@@ -145,14 +145,25 @@ func (s *Store) Verify(ctx context.Context, jobs int) (*VerifyReport, error) {
 	for _, e := range entries {
 		listed[e.Filename] = true
 	}
+	linked := map[string]bool{}
 	for _, sub := range []string{FilesDir, SimpleDir} {
 		if st, err := os.Lstat(filepath.Join(s.dir, sub)); err == nil && !st.IsDir() {
-			r.Add(ProblemNotRegular, sub+"/", "is %s, not a folder%s", readlimit.Kind(st.Mode()), linkTarget(filepath.Join(s.dir, sub), st.Mode()))
+			linked[sub] = true
+			r.Add(ProblemNotRegular, sub+"/", "is %s, not a folder%s; nothing in it was read", readlimit.Kind(st.Mode()), linkTarget(filepath.Join(s.dir, sub), st.Mode()))
 		}
 	}
-	dirents, err := os.ReadDir(filepath.Join(s.dir, FilesDir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("verifying wheelhouse: %w", err)
+	if linked[FilesDir] {
+		// Nothing is read through the link: the files it leads to are
+		// not the store's, whatever their hashes.
+		entries = nil
+	}
+	var dirents []fs.DirEntry
+	var err error
+	if !linked[FilesDir] {
+		dirents, err = os.ReadDir(filepath.Join(s.dir, FilesDir))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("verifying wheelhouse: %w", err)
+		}
 	}
 	for _, d := range dirents {
 		name := d.Name()
@@ -175,7 +186,9 @@ func (s *Store) Verify(ctx context.Context, jobs int) (*VerifyReport, error) {
 		}
 	}
 
-	r.Problems = append(r.Problems, verifySimple(ctx, filepath.Join(s.dir, SimpleDir))...)
+	if !linked[SimpleDir] {
+		r.Problems = append(r.Problems, verifySimple(ctx, filepath.Join(s.dir, SimpleDir))...)
+	}
 
 	// forEachLimit ends with ctx's error whenever ctx has ended, so a walk
 	// of simple/ that ctx cut short is not reported as whole.
