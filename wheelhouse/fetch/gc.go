@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -26,6 +28,10 @@ type GCReport struct {
 	Files   []Garbage `json:"files"`
 	Bytes   int64     `json:"bytes"`
 	Removed bool      `json:"removed"`
+	// Left lists what GC found in files/ and does not remove, with why:
+	// it removes regular files and empty folders only, never a folder
+	// with something in it, a link, a pipe or a device.
+	Left []Garbage `json:"left"`
 }
 
 // GC finds what the store holds that the lock does not need: manifest
@@ -38,6 +44,13 @@ type GCReport struct {
 // like garbage. When ctx ends, GC removes nothing more and returns ctx's
 // error with the report of what it found; the manifest and the static
 // index then still describe every file that remains.
+//
+// files/ is read and cleaned through an *os.Root (wheelhouse.FilesRoot):
+// a files/ that is a link is refused with a *wheelhouse.LinkedFolderError
+// and nothing is removed. In files/, GC removes regular files and empty
+// folders; anything else it finds that the lock does not need (a folder
+// with something in it, a link, a pipe) is listed in the report's Left,
+// for the user to look at.
 func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun bool) (*GCReport, error) {
 	if lock == nil {
 		return nil, errors.New("collecting garbage: no lock to keep files for")
@@ -59,15 +72,25 @@ func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun 
 	if err := store.Refresh(); err != nil {
 		return nil, fmt.Errorf("collecting garbage: %w", err)
 	}
-	files := filepath.Join(store.Dir(), wheelhouse.FilesDir)
+	files, err := store.FilesRoot()
+	if errors.Is(err, fs.ErrNotExist) {
+		files = nil // an empty store: only stale entries
+	} else if err != nil {
+		return nil, fmt.Errorf("collecting garbage: %w", err)
+	} else {
+		defer files.Close()
+	}
 	size := func(name string) int64 {
-		st, err := os.Lstat(filepath.Join(files, name))
+		if files == nil {
+			return 0
+		}
+		st, err := files.Lstat(name)
 		if err != nil {
 			return 0
 		}
 		return st.Size()
 	}
-	rep := &GCReport{Files: []Garbage{}}
+	rep := &GCReport{Files: []Garbage{}, Left: []Garbage{}}
 	stale := map[string]bool{}
 	for _, e := range store.Entries() {
 		if p.needed(e) {
@@ -80,9 +103,11 @@ func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun 
 		}
 		rep.Files = append(rep.Files, Garbage{File: e.Filename, Size: size(e.Filename) + size(e.Filename+".metadata"), Reason: reason})
 	}
-	dirents, err := os.ReadDir(files)
-	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("collecting garbage: %w", err)
+	var dirents []fs.DirEntry
+	if files != nil {
+		if dirents, err = readRoot(files); err != nil {
+			return nil, fmt.Errorf("collecting garbage: reading %s/: %w", wheelhouse.FilesDir, err)
+		}
 	}
 	var loose []string // not entries: removed by name
 	keep := func(name string) bool {
@@ -111,9 +136,18 @@ func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun 
 		default:
 			reason = "not in the manifest"
 		}
+		switch {
+		case d.IsDir() && !emptyFolder(files, name):
+			rep.Left = append(rep.Left, Garbage{File: name, Reason: reason + ", with something in it: gc removes no folder's content; look at it, and remove it yourself if nothing needs it"})
+			continue
+		case !d.IsDir() && !d.Type().IsRegular():
+			rep.Left = append(rep.Left, Garbage{File: name, Reason: fmt.Sprintf("%s, and %s: gc removes regular files only; remove it yourself", reason, readlimit.Kind(d.Type()))})
+			continue
+		}
 		loose = append(loose, name)
 		rep.Files = append(rep.Files, Garbage{File: name, Size: size(name), Reason: reason})
 	}
+	sort.Slice(rep.Left, func(i, j int) bool { return rep.Left[i].File < rep.Left[j].File })
 	sort.Slice(rep.Files, func(i, j int) bool { return rep.Files[i].File < rep.Files[j].File })
 	for _, g := range rep.Files {
 		rep.Bytes += g.Size
@@ -137,7 +171,9 @@ func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun 
 		if stopped = ctx.Err(); stopped != nil {
 			break
 		}
-		if err := os.RemoveAll(filepath.Join(files, name)); err != nil {
+		// A regular file, or an empty folder: Remove takes nothing else
+		// (a folder filled since it was listed is an error, not emptied).
+		if err := files.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return rep, fmt.Errorf("collecting garbage: removing %s: %w", name, err)
 		}
 	}
@@ -152,6 +188,28 @@ func GC(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, dryRun 
 		return rep, fmt.Errorf("collecting garbage: %w", stopped)
 	}
 	return rep, nil
+}
+
+// readRoot lists the folder of an *os.Root, entries typed as the folder
+// says (a link is a link).
+func readRoot(r *os.Root) ([]fs.DirEntry, error) {
+	d, err := r.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadDir(-1)
+}
+
+// emptyFolder reports whether the folder name of r holds nothing.
+func emptyFolder(r *os.Root, name string) bool {
+	d, err := r.Open(name)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	return len(names) == 0 && errors.Is(err, io.EOF)
 }
 
 // sortedKeys returns a set's names in order: the removal order does not

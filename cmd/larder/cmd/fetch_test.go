@@ -111,3 +111,56 @@ func TestAPrivateIndexsCredentialsStayOutOfTheLockAndTheWheelhouse(t *testing.T)
 		t.Errorf("a fetch without the index's credentials: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// TestALinkedFilesFolderIsRefusedByEveryCommandAndNothingOutsideIsTouched
+// is the audit's reproduction: a fetched wheelhouse whose files/ is
+// replaced by a link to someone's folder. gc --force deleted all of that
+// folder and fetch wrote into it; now every command that opens the
+// wheelhouse refuses it, naming files/ and saying to remove the link,
+// and the folder keeps every file.
+func TestALinkedFilesFolderIsRefusedByEveryCommandAndNothingOutsideIsTouched(t *testing.T) {
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[wheelhouse]
+dir = "wh"
+[[target]]
+platform = "linux/amd64"
+python = "3.11"
+`)
+	mustRun(t, dir, []string{"lock"})
+	mustRun(t, dir, []string{"fetch"})
+	victim := filepath.Join(t.TempDir(), "victim")
+	notes := map[string]string{"notes.txt": "mine", "project/inner.txt": "mine too"}
+	for name, body := range notes {
+		p := filepath.Join(victim, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := filepath.Join(dir, "wh", wheelhouse.FilesDir)
+	if err := os.RemoveAll(files); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, files); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"gc", "--force"}, {"fetch"}, {"verify"}, {"export", "--requirements", "-"},
+		{"export", "--oci-layout", filepath.Join(t.TempDir(), "out"), "--platform", "linux/amd64"},
+	} {
+		code, _, stderr := run(t, dir, args...)
+		if code == 0 || !strings.Contains(stderr, "files/ is a symbolic link to "+victim) || !strings.Contains(stderr, "rm "+files) {
+			t.Errorf("larder %v: exit %d, %s; want it refused, naming files/ and what to do", args, code, stderr)
+		}
+	}
+	ents, err := os.ReadDir(victim)
+	if err != nil || len(ents) != 2 {
+		t.Fatalf("the folder the link leads to holds %v (%v); want notes.txt and project/ alone", ents, err)
+	}
+	for name, body := range notes {
+		if b, err := os.ReadFile(filepath.Join(victim, filepath.FromSlash(name))); err != nil || string(b) != body {
+			t.Errorf("%s: %q, %v; want %q", name, b, err, body)
+		}
+	}
+}

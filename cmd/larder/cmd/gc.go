@@ -59,11 +59,23 @@ type gcSummary struct {
 	*fetch.GCReport
 }
 
-// writeText lists what gc removed or would remove.
+// writeText lists what gc removed or would remove, and what it left.
 func (s *gcSummary) writeText(w io.Writer) {
+	defer func() {
+		if len(s.Left) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "left %s in %s/%s (gc removes regular files and empty folders only):\n", filesCount(len(s.Left)), s.Wheelhouse, wheelhouse.FilesDir)
+		for _, f := range s.Left {
+			fmt.Fprintf(w, "  %-60s %s\n", f.File, f.Reason)
+		}
+	}()
 	switch {
-	case len(s.Files) == 0:
+	case len(s.Files) == 0 && len(s.Left) == 0:
 		fmt.Fprintf(w, "nothing to remove: %s holds only what %s needs\n", s.Wheelhouse, s.Lock)
+		return
+	case len(s.Files) == 0:
+		fmt.Fprintf(w, "nothing to remove from %s\n", s.Wheelhouse)
 		return
 	case s.Removed:
 		fmt.Fprintf(w, "removed %s (%s) from %s:\n", filesCount(len(s.Files)), bytesize.Format(s.Bytes), s.Wheelhouse)
