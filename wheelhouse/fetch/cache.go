@@ -94,13 +94,16 @@ func (f *fetcher) fromRemote(ctx context.Context, w *want) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("creating a temporary file for %s: %w", w.name, err)
 	}
-	// One byte past the lock's size is enough to know the blob is wrong.
+	// One byte past the lock's size (or, when it gives none, the ceiling
+	// of a file of unknown size) is enough to know the blob is wrong.
 	rr := &readErr{r: ctxio.Reader(ctx, rc)}
-	var src io.Reader = rr
-	if w.size > 0 {
-		src = io.LimitReader(src, w.size+1)
+	limit := f.ceiling(w)
+	got, n, err := f.fillTemp(tmp, io.LimitReader(rr, limit+1))
+	if err == nil && w.size <= 0 && n > limit {
+		_ = os.Remove(tmp.Name())
+		f.remoteFailed(fmt.Errorf("reading %s: the lock gives no size, and the cache's blob is larger than the %d bytes larder takes from a file of unknown size", w.name, limit))
+		return false, nil
 	}
-	got, n, err := f.fillTemp(tmp, src)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, context.Cause(ctx)

@@ -24,6 +24,23 @@ import (
 // file: often enough for a smooth line, rare enough to cost nothing.
 const progressStep = 256 << 10
 
+// MaxUnsizedDownload is the most bytes a download whose size the lock
+// does not give (its size is optional in pylock.toml) may take: the
+// largest wheels on PyPI are a few GB (CUDA builds of torch and its
+// libraries), so 10 GiB holds any real file, while a server that sends
+// a body without end can no longer fill the disk. A file the lock gives
+// a size is held to that size exactly.
+const MaxUnsizedDownload = 10 << 30
+
+// ceiling is the most bytes the fetch takes for w: its size from the
+// lock, or the ceiling of a file of unknown size.
+func (f *fetcher) ceiling(w *want) int64 {
+	if w.size > 0 {
+		return w.size
+	}
+	return f.opts.maxUnsized
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
 
 // download gets a file from its URL into a temporary file, hashing while
@@ -226,6 +243,9 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 			if d.w.size > 0 && d.written > d.w.size {
 				return fmt.Errorf("the file is larger than the %d bytes the lock says", d.w.size)
 			}
+			if limit := d.f.ceiling(d.w); d.written > limit {
+				return fmt.Errorf("GET %s: the lock gives no size for %s, and the body is larger than the %d bytes (%s) larder takes from a file of unknown size: cut; add the file's size to the lock if it is really that large", d.shown, d.w.name, limit, sizeWords(limit))
+			}
 			if d.written-reported >= progressStep {
 				reported = d.written
 				d.f.emit(Event{File: d.w.name, Project: d.w.project, Version: d.w.version, State: Progress, Via: ViaDownload, Bytes: d.written, Total: d.w.size})
@@ -248,6 +268,14 @@ func (d *transfer) copyBody(actx context.Context, cancel context.CancelCauseFunc
 		return &retryable{err: fmt.Errorf("the body ended after %d of %d bytes", d.written, d.w.size)}
 	}
 	return nil
+}
+
+// sizeWords says a byte count in GiB or MiB, for a message.
+func sizeWords(n int64) string {
+	if n >= 1<<30 && n%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", n>>30)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 // contentRangeStart reads the first byte position of "bytes N-M/T".

@@ -50,6 +50,7 @@ type options struct {
 	stall       time.Duration               // a body that sends nothing this long is retried (default 60s)
 	commitEvery time.Duration               // manifest commit interval (default 2s)
 	wrapWriter  func(w io.Writer) io.Writer // wraps every temporary file as written (disk-full tests)
+	maxUnsized  int64                       // bytes a file of no size in the lock may take (default MaxUnsizedDownload)
 }
 
 // Option says how Fetch works. With none: 8 downloads at once, 4
@@ -384,7 +385,8 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt 
 // makeOptions applies opt over the defaults.
 func makeOptions(opt []Option) (options, error) {
 	o := options{jobs: DefaultJobs, retries: DefaultRetries,
-		backoff: 250 * time.Millisecond, stall: 60 * time.Second, commitEvery: 2 * time.Second}
+		backoff: 250 * time.Millisecond, stall: 60 * time.Second, commitEvery: 2 * time.Second,
+		maxUnsized: MaxUnsizedDownload}
 	for _, fn := range opt {
 		if err := fn(&o); err != nil {
 			return o, err
