@@ -218,27 +218,32 @@ func (h *htpasswd) bcryptCheck(client, user, pass string, hash []byte, known boo
 	return authOK
 }
 
-// dummyHash is a bcrypt hash of a random password at the cost most of the
-// file's users have (the higher one on a tie), compared against for
-// unknown users: at htpasswd -B's default cost, a file written with -C 12
-// would answer a wrong user 100 times faster than a wrong password. Made
-// on first use, so that a server nobody logs in to never pays for it.
+// dummyHash is a bcrypt hash of a random password at the highest cost of
+// the file's users (dummyCost), compared against for unknown users: at
+// the cost most users have, a file with one admin written with -C 12
+// would answer a wrong password for the admin 4 times slower than any
+// name the file does not list, telling that the admin exists. (Users at
+// a lower cost than the highest answer faster than an unknown name: only
+// one cost for every user hides them all.) Made on first use, so that a
+// server nobody logs in to never pays for it.
 func (h *htpasswd) dummyHash() []byte {
 	h.dummyOnce.Do(func() {
-		byCost := map[int]int{}
-		cost := bcrypt.MinCost
-		for _, hash := range h.users {
-			c, _ := bcrypt.Cost(hash) // checked when the file was read
-			byCost[c]++
-			if byCost[c] > byCost[cost] || byCost[c] == byCost[cost] && c > cost {
-				cost = c
-			}
-		}
 		var pw [16]byte
 		rand.Read(pw[:])
-		h.dummy, _ = bcrypt.GenerateFromPassword(pw[:], cost)
+		h.dummy, _ = bcrypt.GenerateFromPassword(pw[:], h.dummyCost())
 	})
 	return h.dummy
+}
+
+// dummyCost is the cost of dummyHash: the highest of the file's entries,
+// bounded by bcrypt's own limit.
+func (h *htpasswd) dummyCost() int {
+	cost := bcrypt.MinCost
+	for _, hash := range h.users {
+		c, _ := bcrypt.Cost(hash) // checked when the file was read
+		cost = max(cost, c)
+	}
+	return min(cost, bcrypt.MaxCost)
 }
 
 // clientKey is who a remote address ("host:port") is counted against,

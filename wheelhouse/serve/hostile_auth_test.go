@@ -3,11 +3,16 @@ package serve
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/wheelhouse"
@@ -163,4 +168,46 @@ func loginsAtOnce(t *testing.T, u, user string, n int, pass func(i int) string) 
 		counts[s]++
 	}
 	return counts
+}
+
+// TestTheUnknownUsersHashHasTheFilesHighestCost: the bcrypt hash an
+// unknown user's password is compared against is made at the highest cost
+// among the htpasswd file's users, however few have it, so that an admin
+// written with a higher -C than everyone else answers a wrong password no
+// slower than a name the file does not list.
+func TestTheUnknownUsersHashHasTheFilesHighestCost(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		costs []int
+	}{
+		{"one admin above three users", []int{4, 4, 4, 6}},
+		{"the highest listed first", []int{7, 4, 4, 5, 5}},
+		{"every user at one cost", []int{5, 5}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var lines strings.Builder
+			for i, cost := range c.costs {
+				hash, err := bcrypt.GenerateFromPassword([]byte("pw"), cost)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&lines, "user%d:%s\n", i, hash)
+			}
+			f := filepath.Join(t.TempDir(), "htpasswd")
+			if err := os.WriteFile(f, []byte(lines.String()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			h, err := readHtpasswd(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := bcrypt.Cost(h.dummyHash())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := slices.Max(c.costs); got != want {
+				t.Errorf("users at costs %v: the unknown user's hash has cost %d, want %d", c.costs, got, want)
+			}
+		})
+	}
 }
