@@ -78,20 +78,29 @@ const (
 var errNotInTar = errors.New("not in the archive")
 
 // findInTar returns the content of the first regular file of a tar stream
-// whose name match accepts, reading at most limit bytes of it. It reads
-// ustar, PAX (path) and GNU long-name headers.
-func findInTar(r io.Reader, match func(string) bool, limit int64) ([]byte, error) {
+// whose name match accepts, reading at most limit bytes of it, and reads
+// on to the end of the archive to pass every member's name to check (a
+// non-nil error from it is the answer). It reads ustar, PAX (path) and
+// GNU long-name headers.
+func findInTar(r io.Reader, match func(string) bool, limit int64, check func(name string) error) ([]byte, error) {
 	var hdr [512]byte
 	longName := ""
+	var found []byte
+	end := func() ([]byte, error) {
+		if found == nil {
+			return nil, errNotInTar
+		}
+		return found, nil
+	}
 	for range maxTarMembers {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, errNotInTar
+				return end()
 			}
 			return nil, fmt.Errorf("reading a tar header: %w", err)
 		}
 		if hdr == [512]byte{} {
-			return nil, errNotInTar // the end-of-archive block
+			return end() // the end-of-archive block
 		}
 		if !tarChecksumOK(&hdr) {
 			return nil, errors.New("a tar header's checksum does not match")
@@ -126,16 +135,26 @@ func findInTar(r io.Reader, match func(string) bool, limit int64) ([]byte, error
 				longName = p
 			}
 			continue
+		case 'g':
+			// A PAX global header: no member.
 		case '0', 0:
-			if match(name) {
+			if err := check(name); err != nil {
+				return nil, err
+			}
+			if found == nil && match(name) {
 				if size > limit {
 					return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
 				}
-				data := make([]byte, size)
+				data := make([]byte, padded)
 				if _, err := io.ReadFull(r, data); err != nil {
 					return nil, fmt.Errorf("reading %s: %w", name, err)
 				}
-				return data, nil
+				found = data[:size]
+				continue
+			}
+		default:
+			if err := check(name); err != nil {
+				return nil, err
 			}
 		}
 		if _, err := io.CopyN(io.Discard, r, padded); err != nil {
@@ -204,3 +223,32 @@ func paxPath(data []byte) (string, bool) {
 	}
 	return "", false
 }
+
+// budgetReader reads at most n bytes of r, and fails past them: an
+// archive that unpacks to more than its budget is refused, not taken for
+// one that ends there.
+type budgetReader struct {
+	r io.Reader
+	n int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		// One byte more tells an archive that ends at the budget from
+		// one that runs on.
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			return 0, errTooLargeUnpacked
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	return n, err
+}
+
+var errTooLargeUnpacked = errors.New("the archive unpacks to more bytes than the upload may")

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/larder-build/larder/internal/testenv"
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 // TestFindInTarReadsTheTarsRealToolsWrite finds an sdist's PKG-INFO in
@@ -82,7 +84,7 @@ with tarfile.open(out, "w", format=getattr(tarfile, fmt)) as tf:
 			archives["Go "+format.String()] = buf.Bytes()
 		}
 		for name, data := range archives {
-			got, err := findInTar(bytes.NewReader(data), isPkgInfo, maxMetadataSize)
+			got, err := findInTar(bytes.NewReader(data), isPkgInfo, maxMetadataSize, distname.CheckMemberPath)
 			if err != nil || string(got) != pkgInfo {
 				t.Errorf("%s (top %d bytes): %q, %v", name, len(top), got, err)
 			}
@@ -116,12 +118,20 @@ func TestFindInTarRefusesBrokenArchives(t *testing.T) {
 		"truncated": good[:300],
 		"empty":     nil,
 	} {
-		if _, err := findInTar(bytes.NewReader(data), isPkgInfo, maxMetadataSize); err == nil {
+		if _, err := findInTar(bytes.NewReader(data), isPkgInfo, maxMetadataSize, distname.CheckMemberPath); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := findInTar(bytes.NewReader(good), isPkgInfo, 4); err == nil {
+	if _, err := findInTar(bytes.NewReader(good), isPkgInfo, 4, distname.CheckMemberPath); err == nil {
 		t.Errorf("a member over the limit was read")
+	}
+	// Every member is walked, past PKG-INFO: an archive that runs past
+	// its budget there is refused, not read as one that ends.
+	if _, err := findInTar(&budgetReader{r: bytes.NewReader(good), n: 1024}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath); !errors.Is(err, errTooLargeUnpacked) {
+		t.Errorf("an archive past its budget after PKG-INFO: %v, want %v", err, errTooLargeUnpacked)
+	}
+	if _, err := findInTar(&budgetReader{r: bytes.NewReader(good), n: int64(len(good))}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath); err != nil {
+		t.Errorf("an archive of exactly its budget: %v", err)
 	}
 }
 

@@ -182,7 +182,10 @@ func (s *Server) upload(r *http.Request, user string, sl *slot) (created bool, s
 	if err != nil {
 		return false, 0, err
 	}
-	name, version, requiresPython := parseCoreMetadata(meta)
+	name, version, requiresPython, err := parseCoreMetadata(meta)
+	if err != nil {
+		return false, 0, refuse(http.StatusBadRequest, "%s: its core metadata: %v", form.filename, err)
+	}
 	fproject, fversion, _ := splitFilename(form.filename, distname.NormalizeName(form.fields["name"]))
 	switch {
 	case distname.NormalizeName(name) != distname.NormalizeName(fproject):
@@ -458,14 +461,24 @@ func inspectWheel(u *uploadFile, size int64, filename string, budget int64) ([]b
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: %v", filename, err)
 	}
+	if err := checkMemberPaths(zr, filename); err != nil {
+		return nil, err
+	}
 	// The .dist-info folder is named after the project and version as
-	// the file name spells them (escaped as PEP 427 says).
-	var distInfo string
+	// the file name spells them (escaped as PEP 427 says), and is the
+	// only one: installers disagree on which of two they would read.
+	var distInfo, other string
 	for _, f := range zr.File {
 		dir, _, ok := strings.Cut(f.Name, "/")
-		if ok && strings.HasSuffix(dir, ".dist-info") && strings.EqualFold(strings.TrimSuffix(dir, ".dist-info"), escapeWheelPart(w.Name)+"-"+w.Version) {
+		switch {
+		case !ok || !strings.HasSuffix(dir, ".dist-info"), dir+"/" == distInfo, dir+"/" == other:
+		case strings.EqualFold(strings.TrimSuffix(dir, ".dist-info"), escapeWheelPart(w.Name)+"-"+w.Version) && distInfo == "":
 			distInfo = dir + "/"
-			break
+		default:
+			other = dir + "/"
+		}
+		if distInfo != "" && other != "" {
+			return nil, refuse(http.StatusBadRequest, "%s: two .dist-info folders, %s and %s: a wheel has one", filename, distInfo, other)
 		}
 	}
 	if distInfo == "" {
@@ -569,9 +582,23 @@ func hashMember(f *zip.File, budget int64) (string, int64, error) {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// checkMemberPaths refuses an archive with a member an installer would
+// write outside its folder (distname.CheckMemberPath).
+func checkMemberPaths(zr *zip.Reader, filename string) error {
+	for _, f := range zr.File {
+		if err := distname.CheckMemberPath(f.Name); err != nil {
+			return refuse(http.StatusBadRequest, "%s: %v", filename, err)
+		}
+	}
+	return nil
+}
+
 func inspectZipSdist(u *uploadFile, size int64, filename string) ([]byte, error) {
 	zr, err := openZip(u, size, filename)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkMemberPaths(zr, filename); err != nil {
 		return nil, err
 	}
 	for _, f := range zr.File {
@@ -592,7 +619,9 @@ func inspectTarSdist(u *uploadFile, filename string, budget int64) ([]byte, erro
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, "%s: not a gzip archive: %v", filename, err)
 	}
-	meta, err := findInTar(io.LimitReader(gz, budget), isPkgInfo, maxMetadataSize)
+	// Every member's path is checked, past PKG-INFO too: to the end of
+	// the archive, within budget.
+	meta, err := findInTar(&budgetReader{r: gz, n: budget}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath)
 	switch {
 	case errors.Is(err, errNotInTar):
 		return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)
@@ -619,8 +648,12 @@ func readMember(r io.Reader, filename, member string, limit int64) ([]byte, erro
 }
 
 // parseCoreMetadata returns the Name, Version and Requires-Python of core
-// metadata (RFC 822 headers, up to the first blank line).
-func parseCoreMetadata(b []byte) (name, version, requiresPython string) {
+// metadata (RFC 822 headers, up to the first blank line). A header that
+// holds one value (these three and Metadata-Version) given twice is an
+// error naming it: pip reads the first, a reader that keeps the last
+// another project or version.
+func parseCoreMetadata(b []byte) (name, version, requiresPython string, err error) {
+	seen := map[string]bool{}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		line = strings.TrimRight(line, "\r")
 		if line == "" {
@@ -631,7 +664,15 @@ func parseCoreMetadata(b []byte) (name, version, requiresPython string) {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		switch strings.ToLower(k) {
+		key := strings.ToLower(k)
+		switch key {
+		case "metadata-version", "name", "version", "requires-python":
+			if seen[key] {
+				return "", "", "", fmt.Errorf("the %s header appears twice: it holds one value", k)
+			}
+			seen[key] = true
+		}
+		switch key {
 		case "name":
 			name = v
 		case "version":
@@ -640,7 +681,7 @@ func parseCoreMetadata(b []byte) (name, version, requiresPython string) {
 			requiresPython = v
 		}
 	}
-	return name, version, requiresPython
+	return name, version, requiresPython, nil
 }
 
 // keepTimeout bounds how long an upload waits for the shared cache.
