@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/resolver/distname"
 )
 
 // FindMetadataInZip returns the METADATA entry of a wheel archive: the one
@@ -82,13 +83,22 @@ func distInfoName(dir string) string {
 // ReadWheelMetadata reads and parses the METADATA of a wheel from its zip
 // archive without extracting it, and returns the raw bytes too (what an
 // index serves as PEP 658 metadata). The archive must hold one .dist-info
-// directory, and its name must be the project that METADATA names.
+// directory, its name must be the project that METADATA names, and no
+// member may be one an installer refuses (distname.CheckMemberPath): a
+// wheel pip would refuse to install is refused here, by the fetch that
+// would keep it and the lock that would pin it.
 func ReadWheelMetadata(r io.ReaderAt, size int64) (*Metadata, []byte, error) {
 	z, err := readlimit.OpenZip(r, size, readlimit.MaxZipMembers)
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && z != nil) {
-		// An insecure path matters when extracting; this only reads one
-		// known entry.
+		// archive/zip's own insecure-path error (under
+		// GODEBUG=zipinsecurepath=0) is passed over for the check below,
+		// which names the member.
 		return nil, nil, fmt.Errorf("reading wheel: %w", err)
+	}
+	for _, f := range z.File {
+		if err := distname.CheckMemberPath(f.Name); err != nil {
+			return nil, nil, fmt.Errorf("reading wheel: %w", err)
+		}
 	}
 	f, err := FindMetadataInZip(z, "")
 	if err != nil {

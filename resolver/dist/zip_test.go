@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,6 +109,22 @@ func TestReadWheelMetadataRejectsMalformedWheelsSayingWhy(t *testing.T) {
 		_, _, err := ReadWheelMetadata(bytes.NewReader(data), int64(len(data)))
 		if err == nil || !strings.Contains(err.Error(), tt.why) {
 			t.Errorf("%s: error = %v, want %q", tt.what, err, tt.why)
+		}
+	}
+}
+
+// TestReadWheelMetadataRefusesMembersAnInstallerRefuses: a wheel with a
+// member an installer would write outside its folder (up, absolute, a
+// backslash, a drive, a NUL) is refused naming the member, so that a
+// fetch never keeps and a lock never pins a wheel pip will not install,
+// while its METADATA is fine.
+func TestReadWheelMetadataRefusesMembersAnInstallerRefuses(t *testing.T) {
+	meta := "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n"
+	for _, member := range []string{"../../evil.py", "requests/../../evil.py", "/etc/evil.py", `requests\..\..\evil.py`, "C:/evil.py", "requests/evil\x00.py"} {
+		data := makeZip(t, append(wheelEntries("requests-2.31.0.dist-info", meta), zipEntry{name: member, body: "x"})...)
+		_, _, err := ReadWheelMetadata(bytes.NewReader(data), int64(len(data)))
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(member)) {
+			t.Errorf("a wheel with member %q: error = %v, want one naming it", member, err)
 		}
 	}
 }

@@ -1,16 +1,25 @@
 package fetch
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/larder-build/larder/resolver/pylock"
 )
 
 // TestAHostileFileServerKeepsNothingUnverified serves the lock's wheel of
@@ -118,4 +127,86 @@ func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 			assertNothingKept(t, s, libWheel)
 		})
 	}
+}
+
+// TestAWheelPipWouldRefuseIsNotKept: an index serves, under the lock's
+// own hash, the lock's wheel of lib with a member an installer would
+// write outside its folder: the fetch fails naming the wheel and the
+// member, and keeps nothing of it.
+func TestAWheelPipWouldRefuseIsNotKept(t *testing.T) {
+	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
+	pi, wi := libWheelOf(t, lock)
+	resp, err := http.Get(lock.Packages[pi].Wheels[wi].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, member := range []string{"../../evil.py", "/etc/profile.d/evil.sh", `lib\..\..\evil.py`, "C:/evil.py"} {
+		t.Run(member, func(t *testing.T) {
+			hostile := withListedMember(t, real, member)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(hostile) }))
+			defer srv.Close()
+			sum := sha256.Sum256(hostile)
+			l := withWheelURL(lock, pi, wi, srv.URL+"/"+libWheel)
+			w := &l.Packages[pi].Wheels[wi]
+			w.Hashes, w.Size = pylock.Hashes{"sha256": hex.EncodeToString(sum[:])}, int64(len(hostile))
+			s := newStore(t)
+			_, err := Fetch(context.Background(), s, l, fastOptions()...)
+			if err == nil || !strings.Contains(err.Error(), libWheel) || !strings.Contains(err.Error(), strconv.Quote(member)) {
+				t.Errorf("got %v; want an error naming %s and %q", err, libWheel, member)
+			}
+			assertNothingKept(t, s, libWheel)
+		})
+	}
+}
+
+// withListedMember returns a copy of the wheel data with a member named
+// name added and listed in its RECORD with its hash, as a wheel built so
+// would be.
+func withListedMember(t *testing.T, data []byte, name string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	var record []byte
+	recordName := ""
+	for _, f := range zr.File {
+		b, err := fs.ReadFile(zr, f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.Name, ".dist-info/RECORD") {
+			record, recordName = b, f.Name
+			continue
+		}
+		fw, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fw.Write(b)
+	}
+	body := []byte("import os\n")
+	sum := sha256.Sum256(body)
+	record = append(record, fmt.Sprintf("%s,sha256=%s,%d\n", name, base64.RawURLEncoding.EncodeToString(sum[:]), len(body))...)
+	for _, m := range []struct {
+		name string
+		b    []byte
+	}{{name, body}, {recordName, record}} {
+		fw, err := zw.Create(m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fw.Write(m.b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
