@@ -43,9 +43,17 @@ const (
 	maxFormParts = 256
 	// uploadsPerMinute bounds one user's uploads.
 	uploadsPerMinute = 60
-	// uploadSlots bounds the uploads checked at once: each reads a whole
-	// archive.
+	// uploadSlots bounds the uploads checked and kept at once: each reads
+	// a whole archive. An upload takes one once it has arrived whole.
 	uploadSlots = 4
+	// uploadsPerUser bounds one user's uploads under way, arriving,
+	// checked or waiting for another upload of their file name: a user
+	// who trickles uploads waits for their own, and the uploads arriving
+	// at once, each in a temporary file of up to --max-upload bytes, are
+	// bounded by the htpasswd file's users. Twice uploadSlots, so that
+	// one user's uploads waiting on a slow push of one name leave that
+	// user room to upload others.
+	uploadsPerUser = 2 * uploadSlots
 	// maxUnpackedFactor bounds the bytes an archive check decompresses, as
 	// a multiple of the upload's size (a zip bomb is refused, not read).
 	maxUnpackedFactor = 20

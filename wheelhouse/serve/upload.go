@@ -35,7 +35,13 @@ type uploader struct {
 	release func() // ends the registration as a writer of store
 	maxSize int64
 	rate    *windowLimiter // uploads per user
-	slots   chan struct{}
+	// slots bound the uploads checked and kept at once (each reads a
+	// whole archive), taken once an upload has arrived whole; userSlots
+	// bound each user's uploads under way, arriving included, so that a
+	// user who trickles uploads holds up their own, never anyone's slot.
+	slots     chan struct{}
+	userMu    sync.Mutex
+	userSlots map[string]chan struct{}
 	// names makes "is this name taken?" and "take it" one step for each
 	// file name (lockName), so that a slow push to a shared cache holds
 	// up the uploads of that name only; storeMu serialises the writes to
@@ -114,13 +120,24 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("user %s has made %d uploads this minute; try again in a minute", user, uploadsPerMinute), http.StatusTooManyRequests)
 		return
 	}
-	sl := &slot{slots: u.slots}
-	if sl.take(r.Context()) != nil {
+	us := &slot{slots: u.slotsOf(user)}
+	if us.take(r.Context()) != nil {
 		return
 	}
+	defer us.give()
+	body := newIdleBody(w, r.Body)
+	r.Body = body
+	sl := &slot{slots: u.slots}
 	defer sl.give()
-	r.Body = newIdleBody(w, r.Body)
 	created, size, err := s.upload(r, user, sl)
+	if err != nil && !body.eof {
+		// An answer before the body's end (403 as soon as the form names
+		// a project the user may not upload, 413, a disk failure): sent
+		// at once, and the rest is not read, so that neither the answer
+		// nor the handler waits on a client that trickles the rest.
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 	var ue *uploadError
 	switch {
 	case errors.As(err, &ue):
@@ -165,7 +182,18 @@ func diskFull(err error) bool {
 // same file was there already.
 func (s *Server) upload(r *http.Request, user string, sl *slot) (created bool, size int64, err error) {
 	u := s.uploader
-	form, err := u.readForm(r)
+	// The right to upload the project is checked as soon as the form
+	// names it (twine and uv send name and version before the content),
+	// so that an upload the user may not make is refused before its
+	// content arrives; a form that sends the content first is checked
+	// once it has.
+	mayName := func(name string) error {
+		if norm := distname.NormalizeName(name); !mayUpload(s.o.uploaders, user, norm) {
+			return refuse(http.StatusForbidden, "user %s may not upload project %s", user, norm)
+		}
+		return nil
+	}
+	form, err := u.readForm(r, mayName)
 	if form != nil && form.tmp != "" {
 		defer os.Remove(form.tmp) // a no-op once renamed into place
 	}
@@ -175,8 +203,12 @@ func (s *Server) upload(r *http.Request, user string, sl *slot) (created bool, s
 	if err := form.check(); err != nil {
 		return false, 0, err
 	}
-	if norm := distname.NormalizeName(form.fields["name"]); !mayUpload(s.o.uploaders, user, norm) {
-		return false, 0, refuse(http.StatusForbidden, "user %s may not upload project %s", user, norm)
+	if err := mayName(form.fields["name"]); err != nil {
+		return false, 0, err
+	}
+	// The upload has arrived whole: its check is work, and takes a slot.
+	if err := sl.take(r.Context()); err != nil {
+		return false, 0, err
 	}
 	meta, err := inspectArchive(form.tmp, form.filename, form.size*maxUnpackedFactor)
 	if err != nil {
@@ -210,8 +242,10 @@ func (s *Server) upload(r *http.Request, user string, sl *slot) (created bool, s
 }
 
 // readForm streams the multipart form: the content into a temporary file of
-// the store, hashed as it arrives; the fields into memory, bounded.
-func (u *uploader) readForm(r *http.Request) (*uploadForm, error) {
+// the store, hashed as it arrives; the fields into memory, bounded. The
+// name field is passed to mayName as soon as it is read, and its error
+// ends the read.
+func (u *uploader) readForm(r *http.Request, mayName func(name string) error) (*uploadForm, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, u.maxSize+maxFormBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -254,6 +288,11 @@ func (u *uploader) readForm(r *http.Request) (*uploadForm, error) {
 			return form, refuse(http.StatusRequestEntityTooLarge, "the form fields are larger than %d bytes", maxFormBytes)
 		case knownFields[field]:
 			form.fields[field] = strings.TrimSpace(string(b))
+		}
+		if field == "name" {
+			if err := mayName(form.fields[field]); err != nil {
+				return form, err
+			}
 		}
 	}
 	if form.tmp == "" {
@@ -825,7 +864,20 @@ func (u *uploader) lockName(ctx context.Context, filename string, sl *slot) (unl
 	}
 }
 
-// slot is one request's share of the uploads checked at once: taken and
+// slotsOf returns the slots of user's uploads under way.
+func (u *uploader) slotsOf(user string) chan struct{} {
+	u.userMu.Lock()
+	defer u.userMu.Unlock()
+	// Bounded by the htpasswd file's users: only they get here.
+	c := u.userSlots[user]
+	if c == nil {
+		c = make(chan struct{}, uploadsPerUser)
+		u.userSlots[user] = c
+	}
+	return c
+}
+
+// slot is one request's share of a bounded number of uploads: taken and
 // given back, never given twice.
 type slot struct {
 	slots chan struct{}
@@ -894,14 +946,15 @@ func (s *Server) existing(filename string) (e *wheelhouse.Entry, listed bool, er
 
 // idleBody is an upload's body whose read deadline moves with each read:
 // a slow upload goes on, a stalled one is cut, and none outlasts
-// uploadTimeout.
+// uploadTimeout. eof is whether it was read to its end.
 type idleBody struct {
 	io.ReadCloser
 	rc  *http.ResponseController
 	end time.Time
+	eof bool
 }
 
-func newIdleBody(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+func newIdleBody(w http.ResponseWriter, body io.ReadCloser) *idleBody {
 	b := &idleBody{ReadCloser: body, rc: http.NewResponseController(w), end: time.Now().Add(uploadTimeout)}
 	b.extend()
 	return b
@@ -922,6 +975,9 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.extend()
 	}
+	if err == io.EOF {
+		b.eof = true
+	}
 	return n, err
 }
 
@@ -937,5 +993,6 @@ func openUploader(store *wheelhouse.Store, maxSize int64) (*uploader, error) {
 		return nil, fmt.Errorf("opening the wheelhouse for uploads: %w", err)
 	}
 	return &uploader{store: store, release: release, maxSize: maxSize,
-		rate: newWindowLimiter(uploadsPerMinute, time.Minute), slots: make(chan struct{}, uploadSlots)}, nil
+		rate: newWindowLimiter(uploadsPerMinute, time.Minute), slots: make(chan struct{}, uploadSlots),
+		userSlots: map[string]chan struct{}{}}, nil
 }
