@@ -4,21 +4,31 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
 // accessLog logs every request at Info level, keeping the writer's
-// io.ReaderFrom so that files still go out through sendfile.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// io.ReaderFrom so that files still go out through sendfile. With trusted
+// proxies, a request one of them forwarded also names its client (see
+// forwardedClient); remote is always the TCP peer.
+func accessLog(log *slog.Logger, next http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		lw := &loggingWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := [...]slog.Attr{
 				slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()),
 				slog.Int("status", lw.status), slog.Int64("bytes", lw.n),
 				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr),
-				slog.String("user_agent", r.UserAgent()))
+				slog.String("user_agent", r.UserAgent()), {},
+			}
+			n := len(attrs) - 1
+			if client, ok := forwardedClient(r, trusted); ok {
+				attrs[n] = slog.String("client", client.String())
+				n++
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 		}()
 		next.ServeHTTP(lw, r)
 	})

@@ -45,6 +45,11 @@ type htpasswd struct {
 
 	failures *windowLimiter // failed logins per client address
 
+	// trusted are the proxies whose X-Forwarded-For is believed
+	// (WithTrustedProxies): a request from one is counted against the
+	// client the header names.
+	trusted []netip.Prefix
+
 	dummyOnce sync.Once
 	dummy     []byte // see dummyHash
 }
@@ -157,7 +162,7 @@ func (h *htpasswd) check(r *http.Request) (string, authResult) {
 	if !ok {
 		return "", authMissing
 	}
-	client := clientKey(r.RemoteAddr)
+	client := requestKey(r, h.trusted)
 	if !h.failures.allowed(client) {
 		return user, authThrottled
 	}
@@ -249,8 +254,8 @@ func (h *htpasswd) dummyCost() int {
 // clientKey is who a remote address ("host:port") is counted against,
 // for failed logins and open connections: its host, and for IPv6 its
 // /64, which one machine or site usually has whole (an attacker cycling
-// the addresses of its /64 would otherwise fill the limiter, and lock
-// every other client out).
+// the addresses of its /64 would otherwise fill the limiter, and go
+// unthrottled past its bound).
 func clientKey(remote string) string {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
@@ -265,6 +270,95 @@ func clientKey(remote string) string {
 		return host
 	}
 	return p.String()
+}
+
+// addrKey is clientKey for an address: an IPv4 address itself, an IPv6
+// address's /64.
+func addrKey(a netip.Addr) string {
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
+}
+
+// requestKey is who a request's failed logins are counted against: its
+// TCP peer (clientKey), or, when the peer is a trusted proxy, the client
+// the proxy forwarded it for (forwardedClient).
+func requestKey(r *http.Request, trusted []netip.Prefix) string {
+	if a, ok := forwardedClient(r, trusted); ok {
+		return addrKey(a)
+	}
+	return clientKey(r.RemoteAddr)
+}
+
+// forwardedClient is the client a trusted proxy forwarded r for: when r's
+// TCP peer is in trusted, the right-most X-Forwarded-For address that is
+// not itself trusted (each proxy appends the address it was reached from,
+// so what is left of the first untrusted one is the client's to write);
+// the left-most address when all are trusted; the proxy's own address
+// without the header. Malformed entries are skipped. ok is false when the
+// peer is not a trusted proxy: its header is never believed.
+func forwardedClient(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	if len(trusted) == 0 {
+		return netip.Addr{}, false
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !isTrusted(peer.Addr(), trusted) {
+		return netip.Addr{}, false
+	}
+	client := peer.Addr().Unmap().WithZone("")
+	// Several header lines are one list, in order.
+	vals := r.Header.Values("X-Forwarded-For")
+	for i := len(vals) - 1; i >= 0; i-- {
+		for rest := vals[i]; rest != ""; {
+			entry := rest
+			if j := strings.LastIndexByte(rest, ','); j >= 0 {
+				entry, rest = rest[j+1:], rest[:j]
+			} else {
+				rest = ""
+			}
+			a, ok := parseForwarded(entry)
+			if !ok {
+				continue
+			}
+			if !isTrusted(a, trusted) {
+				return a, true
+			}
+			client = a
+		}
+	}
+	return client, true
+}
+
+// parseForwarded reads one X-Forwarded-For entry: an address, or an
+// address and port as some proxies write it ("192.0.2.1:5678",
+// "[2001:db8::1]:5678"); its zone is dropped and an IPv4-mapped IPv6
+// address is its IPv4 address.
+func parseForwarded(entry string) (netip.Addr, bool) {
+	entry = strings.TrimSpace(entry)
+	a, err := netip.ParseAddr(entry)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(entry)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// isTrusted reports whether a is in one of the trusted ranges.
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap().WithZone("")
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // challenge answers 401 with the Basic challenge twine and pip answer.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,6 +60,9 @@ type Config struct {
 	TTL Duration `json:"ttl,omitempty"`
 	// AccessLog logs every request.
 	AccessLog bool `json:"access_log,omitempty"`
+	// TrustedProxies are the proxies (CIDR ranges or addresses) whose
+	// X-Forwarded-For header is believed; see WithTrustedProxies.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// LockSHA256 is the hex sha256 of the lock the image was baked from,
 	// and Baked the image's creation time (RFC 3339): larder bake sets
 	// both, and / and /-/healthz show them, so that whoever reads them
@@ -165,6 +169,11 @@ func (c Config) validateServer() error {
 	if c.TTL < 0 {
 		errs = append(errs, fmt.Errorf("ttl %s: must not be negative", time.Duration(c.TTL)))
 	}
+	for _, p := range c.TrustedProxies {
+		if _, err := parseTrustedProxy(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if _, err := checkBake(c.LockSHA256, c.Baked); err != nil {
 		errs = append(errs, err)
 	}
@@ -198,8 +207,39 @@ func (c Config) Options(log *slog.Logger) ([]Option, error) {
 	return []Option{
 		WithUpstream(c.Upstream), WithFileHosts(c.FileHosts...), WithOffline(c.Offline), WithPrivate(c.Private...),
 		WithCacheDir(cacheDir), WithTTL(time.Duration(c.TTL)), WithLogger(log), WithAccessLog(c.AccessLog),
-		withBakeText(c.LockSHA256, c.Baked),
+		withBakeText(c.LockSHA256, c.Baked), WithTrustedProxies(c.TrustedProxies...),
 	}, nil
+}
+
+// parseTrustedProxy reads a trusted proxy's range: a CIDR prefix, or one
+// address (a prefix of its full length). A prefix with bits set past its
+// length is refused rather than widened (10.1.2.3/8 is a typo for /32 as
+// often as for 10.0.0.0/8), and so is a prefix of every address.
+func parseTrustedProxy(s string) (netip.Prefix, error) {
+	const want = "want a CIDR range such as 10.0.0.0/8 or fd00::/8, or one address"
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		a, aerr := netip.ParseAddr(s)
+		if aerr != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("trusted proxy %q: %s", s, want)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Addr().Is4In6() {
+		// ::ffff:10.0.0.0/104 is 10.0.0.0/8: peers are compared unmapped.
+		if p.Bits() < 96 {
+			return netip.Prefix{}, fmt.Errorf("trusted proxy %q: an IPv4-mapped range must be /96 or longer; %s", s, want)
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	if p.Bits() == 0 {
+		return netip.Prefix{}, fmt.Errorf("trusted proxy %q: would believe every client's X-Forwarded-For, so that any client could name itself; name the proxies' own range", s)
+	}
+	if m := p.Masked(); m != p {
+		return netip.Prefix{}, fmt.Errorf("trusted proxy %q: has address bits set past /%d; write %s for the range, or %s for the one address",
+			s, p.Bits(), m, netip.PrefixFrom(p.Addr(), p.Addr().BitLen()))
+	}
+	return p, nil
 }
 
 // bakeInfo says which image the server runs in: the lock's sha256 (hex)

@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/larder-build/larder/resolver/distname"
@@ -38,6 +39,7 @@ type options struct {
 	maxConns       [2]int // at once, and per client
 	shared         Cache
 	bake           bakeInfo
+	trustedProxies []netip.Prefix
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables
@@ -141,6 +143,28 @@ func WithHtpasswd(file string) Option {
 // file's credentials too.
 func WithReadAuth(on bool) Option {
 	return func(o *options) error { o.readAuth = on; return nil }
+}
+
+// WithTrustedProxies names the proxies (CIDR ranges such as 10.0.0.0/8,
+// or single addresses) whose X-Forwarded-For header is believed: a
+// request from one is counted, for failed logins, against the client the
+// header names (the right-most address in it that is not itself a
+// trusted proxy), and the access log names that client. A request from
+// any other address is counted against that address, whatever its
+// header says; connections are always counted against their TCP peer.
+// A range of every address (/0) is refused: any client could then name
+// itself.
+func WithTrustedProxies(cidrs ...string) Option {
+	return func(o *options) error {
+		for _, c := range cidrs {
+			p, err := parseTrustedProxy(c)
+			if err != nil {
+				return err
+			}
+			o.trustedProxies = append(o.trustedProxies, p)
+		}
+		return nil
+	}
 }
 
 // WithUploaders says who may upload which projects: each glob of project

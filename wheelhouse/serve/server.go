@@ -147,6 +147,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		if err := o.openWrites(s, store); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
+		s.auth.trusted = o.trustedProxies
 	}
 	if o.cacheDir != "" {
 		if err := s.openCache(o.cacheDir); err != nil {
@@ -266,7 +267,7 @@ func Listen(addr string) (net.Listener, error) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var h http.Handler = s
 	if s.o.accessLog {
-		h = accessLog(s.log, s)
+		h = accessLog(s.log, s, s.o.trustedProxies)
 	}
 	hs := &http.Server{
 		Handler:           h,

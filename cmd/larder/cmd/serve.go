@@ -32,6 +32,7 @@ type serveOptions struct {
 	maxUpload  int64
 	cache      cacheFlags
 	cacheTags  []string
+	trusted    []string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -51,6 +52,11 @@ server's / or /legacy/; an uploaded project is private from then on.
 --read-auth makes every read require the same credentials. /metrics answers
 in the Prometheus text format.
 
+Behind a proxy (one that terminates TLS, say), name it with --trusted-proxy
+CIDR: its X-Forwarded-For is believed, so that each client's failed logins
+are counted against that client, not against the proxy's one address (which
+would let anyone make every login through it wait a minute).
+
 With --cache (or [cache] registry), the files of the wheelhouses pushed to the
 shared cache (every sha256-* tag, or each --cache-tag) that the wheelhouse
 lacks are listed as local ones and streamed from the registry, verified, before
@@ -62,6 +68,7 @@ This is the server larder-index runs inside images; -v logs every request.`,
   larder serve --offline --addr 0.0.0.0:3141 --private 'acme-*'
   larder serve --cache docker://ghcr.io/acme/larder-cache --cache-tag main
   htpasswd -B -c users.htpasswd ci && larder serve --htpasswd users.htpasswd
+  larder serve --htpasswd users.htpasswd --read-auth --trusted-proxy 10.0.0.0/24
   twine upload --repository-url http://127.0.0.1:3141/legacy/ -u ci dist/*`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -78,6 +85,7 @@ This is the server larder-index runs inside images; -v logs every request.`,
 	f.DurationVar(&o.ttl, "ttl", serve.DefaultTTL, "how long an upstream page is used before it is revalidated")
 	f.StringVar(&o.htpasswd, "htpasswd", "", "htpasswd FILE (bcrypt, htpasswd -B) whose users may upload")
 	f.BoolVar(&o.readAuth, "read-auth", false, "reads require the --htpasswd credentials too (all but /-/healthz)")
+	f.StringArrayVar(&o.trusted, "trusted-proxy", nil, "CIDR of proxies whose X-Forwarded-For names the client, for the failed-login limit and the log (repeatable)")
 	f.Int64Var(&o.maxUpload, "max-upload", serve.DefaultMaxUpload, "largest upload accepted, in bytes")
 	addCacheFlags(c, &o.cache)
 	f.StringArrayVar(&o.cacheTags, "cache-tag", nil, "serve the --cache wheelhouse of this TAG only (repeatable; default every sha256-* tag)")
@@ -94,6 +102,8 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		CacheDir:   o.cacheDir,
 		TTL:        serve.Duration(o.ttl),
 		AccessLog:  g.verbose,
+
+		TrustedProxies: o.trusted,
 	}
 	if cfg.Wheelhouse == "" {
 		cfg.Wheelhouse = g.cfg.Path(g.cfg.Wheelhouse.Dir)

@@ -44,6 +44,8 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 		{"no users", []string{"--htpasswd", emptyFile}, nil, false, "lists no users", "htpasswd -B"},
 		{"missing file", []string{"--htpasswd", filepath.Join(dir, "nope")}, nil, false, "nope", "htpasswd -B"},
 		{"uploader not in the file", []string{"--htpasswd", goodFile}, map[string][]string{"acme-*": {"bob"}}, false, `uploaders "acme-*": user "bob" is not in ` + goodFile, ""},
+		{"a proxy range of everyone", []string{"--htpasswd", goodFile, "--trusted-proxy", "0.0.0.0/0"}, nil, true, `trusted proxy "0.0.0.0/0": would believe every client's X-Forwarded-For`, ""},
+		{"a proxy named by host name", []string{"--htpasswd", goodFile, "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "proxy.internal"}, nil, true, `trusted proxy "proxy.internal": want a CIDR range`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,6 +71,46 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 				t.Errorf("hint of %v: %+v, want one containing %q", err, h, c.hint)
 			}
 		})
+	}
+}
+
+// TestServeBehindATrustedProxyThrottlesOnlyTheClientThatFailed runs
+// larder serve --read-auth behind --trusted-proxy 127.0.0.1: a client
+// the proxy forwards for that fails every login a minute allows is
+// answered 429, and another client of the same proxy still logs in.
+func TestServeBehindATrustedProxyThrottlesOnlyTheClientThatFailed(t *testing.T) {
+	dir := emptyProject(t)
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Dir = dir
+	s := startServe(t, cfg, "--offline", "--htpasswd", users, "--read-auth", "--trusted-proxy", "127.0.0.1")
+	index := s.waitFor(t, regexp.MustCompile(`on (http://127\.0\.0\.1:\d+/simple/)`), "index URL")
+	login := func(client, pass string) int {
+		req, err := http.NewRequest(http.MethodGet, index, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("alice", pass)
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	last := 0
+	for range 25 { // past the 20 failed logins a minute allows
+		last = login("203.0.113.7", "wr0ng")
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("the 25th wrong login from 203.0.113.7: %d, want 429", last)
+	}
+	if got := login("198.51.100.9", "pw"); got != http.StatusOK {
+		t.Errorf("the right password from another client of the proxy: %d, want 200", got)
 	}
 }
 
