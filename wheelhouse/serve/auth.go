@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -118,6 +119,19 @@ func parseHtpasswd(name string) (*htpasswd, error) {
 		return nil, fmt.Errorf("htpasswd file %s lists no users", name)
 	}
 	return h, nil
+}
+
+// configure gives h the server's settings: the trusted proxies, and a
+// log line once a minute that the failed-login limiter is full.
+func (h *htpasswd) configure(log *slog.Logger, o *options) {
+	h.trusted = o.trustedProxies
+	if o.limiterKeys > 0 {
+		h.failures.maxKeys = o.limiterKeys
+	}
+	h.failures.full = func(tracked int) {
+		log.Warn("the failed-login limiter is full: clients it does not track are not limited until its period ends",
+			"tracked", tracked, "period", h.failures.period.String())
+	}
 }
 
 // uploadRule is one line of WithUploaders: who may upload the projects a
@@ -378,40 +392,64 @@ func challenge(w http.ResponseWriter, res authResult) {
 
 // windowLimiter allows at most n events per key in each period; keys are
 // forgotten when their period ends, so its size is bounded by the keys
-// active in one period (and by maxLimiterKeys).
+// active in one period and by maxKeys.
 type windowLimiter struct {
-	n      int
-	period time.Duration
-	mu     sync.Mutex
-	start  time.Time
-	counts map[string]int
+	n       int
+	period  time.Duration
+	maxKeys int
+	// full, when set, is called (without the lock) the first time in a
+	// period that a key goes untracked, with the keys tracked.
+	full func(tracked int)
+
+	mu       sync.Mutex
+	start    time.Time
+	counts   map[string]int
+	fullSaid bool // full was called this period
 }
 
 // maxLimiterKeys bounds the keys one period tracks: past it, new keys are
-// refused until the period ends (an attacker cycling addresses gets a
-// minute of refusals, not the server's memory).
+// not tracked, and not limited, until the period ends. Refusing them
+// instead let anyone with many addresses (10,000 /64s of one IPv6 /48)
+// lock every new client out for a minute; what an untracked key may cost
+// is bounded elsewhere (bcrypt checks run on at most GOMAXPROCS cores).
 const maxLimiterKeys = 10000
 
 func newWindowLimiter(n int, period time.Duration) *windowLimiter {
-	return &windowLimiter{n: n, period: period, counts: map[string]int{}}
+	return &windowLimiter{n: n, period: period, maxKeys: maxLimiterKeys, counts: map[string]int{}}
 }
 
 func (l *windowLimiter) roll(now time.Time) {
 	if now.Sub(l.start) >= l.period {
-		l.start, l.counts = now, map[string]int{}
+		l.start, l.counts, l.fullSaid = now, map[string]int{}, false
 	}
 }
 
-// allowed reports whether key is under its limit, without counting.
+// untracked reports, under l.mu, whether key is new past maxKeys, and
+// whether full is to be told (once a period).
+func (l *windowLimiter) untracked(key string) (untracked, tell bool) {
+	if _, ok := l.counts[key]; ok || len(l.counts) < l.maxKeys {
+		return false, false
+	}
+	tell = !l.fullSaid && l.full != nil
+	l.fullSaid = true
+	return true, tell
+}
+
+// allowed reports whether key is under its limit, without counting; a
+// key the limiter cannot track is.
 func (l *windowLimiter) allowed(key string) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.roll(time.Now())
-	c, ok := l.counts[key]
-	if !ok && len(l.counts) >= maxLimiterKeys {
-		return false
+	if untracked, tell := l.untracked(key); untracked {
+		tracked := len(l.counts)
+		l.mu.Unlock()
+		if tell {
+			l.full(tracked)
+		}
+		return true
 	}
-	return c < l.n
+	defer l.mu.Unlock()
+	return l.counts[key] < l.n
 }
 
 // give takes back one event take counted for key in this period.
@@ -423,13 +461,22 @@ func (l *windowLimiter) give(key string) {
 	}
 }
 
-// take counts one event for key when it is under its limit.
+// take counts one event for key when it is under its limit; a key the
+// limiter cannot track is let through, uncounted.
 func (l *windowLimiter) take(key string) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.roll(time.Now())
-	c, ok := l.counts[key]
-	if (!ok && len(l.counts) >= maxLimiterKeys) || c >= l.n {
+	if untracked, tell := l.untracked(key); untracked {
+		tracked := len(l.counts)
+		l.mu.Unlock()
+		if tell {
+			l.full(tracked)
+		}
+		return true
+	}
+	defer l.mu.Unlock()
+	c := l.counts[key]
+	if c >= l.n {
 		return false
 	}
 	l.counts[key] = c + 1

@@ -40,6 +40,7 @@ type options struct {
 	shared         Cache
 	bake           bakeInfo
 	trustedProxies []netip.Prefix
+	limiterKeys    int // the failed-login limiter's bound, when not 0 (tests)
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables
@@ -219,6 +220,12 @@ func withWriteIdleTimeout(d time.Duration) Option {
 // withMaxConns lowers the connection limits for tests.
 func withMaxConns(total, perClient int) Option {
 	return func(o *options) error { o.maxConns = [2]int{total, perClient}; return nil }
+}
+
+// withLimiterKeys lowers the keys the failed-login limiter tracks a
+// period, for tests.
+func withLimiterKeys(n int) Option {
+	return func(o *options) error { o.limiterKeys = n; return nil }
 }
 
 // withReadIdleTimeout shortens the upstream read idle timeout for tests.

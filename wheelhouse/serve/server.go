@@ -147,7 +147,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 		if err := o.openWrites(s, store); err != nil {
 			return nil, fmt.Errorf("configuring the index server: %w", err)
 		}
-		s.auth.trusted = o.trustedProxies
+		s.auth.configure(s.log, &s.o)
 	}
 	if o.cacheDir != "" {
 		if err := s.openCache(o.cacheDir); err != nil {
