@@ -3,6 +3,7 @@ package serve
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +47,14 @@ type htpasswd struct {
 	checking map[string]*authCheck
 
 	failures *windowLimiter // failed logins per client address
+	// bcrypts are the slots of the bcrypt checks running at once, one a
+	// core (GOMAXPROCS): clients at many addresses cost at most every
+	// core, never more, and a check waits for a slot as long as its
+	// request lasts (the requests waiting are bounded by the connection
+	// limits). bcryptHook, when set (tests), runs in each slot before
+	// its check.
+	bcrypts    chan struct{}
+	bcryptHook func()
 
 	// trusted are the proxies whose X-Forwarded-For is believed
 	// (WithTrustedProxies): a request from one is counted against the
@@ -86,7 +96,7 @@ func parseHtpasswd(name string) (*htpasswd, error) {
 		return nil, fmt.Errorf("reading htpasswd file: %w", err)
 	}
 	h := &htpasswd{file: name, users: map[string][]byte{}, verified: map[string][]byte{}, checking: map[string]*authCheck{},
-		failures: newWindowLimiter(maxAuthFailures, time.Minute)}
+		failures: newWindowLimiter(maxAuthFailures, time.Minute), bcrypts: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if _, err := rand.Read(h.key[:]); err != nil {
 		return nil, fmt.Errorf("reading htpasswd file %s: %w", name, err)
 	}
@@ -128,6 +138,7 @@ func (h *htpasswd) configure(log *slog.Logger, o *options) {
 	if o.limiterKeys > 0 {
 		h.failures.maxKeys = o.limiterKeys
 	}
+	h.bcryptHook = o.bcryptHook
 	h.failures.full = func(tracked int) {
 		log.Warn("the failed-login limiter is full: clients it does not track are not limited until its period ends",
 			"tracked", tracked, "period", h.failures.period.String())
@@ -168,6 +179,9 @@ const (
 	authWrong
 	authThrottled
 	authOK
+	// authGone is a check its request's context ended before: the
+	// client went away while it waited for a bcrypt slot.
+	authGone
 )
 
 // check verifies a request's Basic credentials and returns the user.
@@ -184,26 +198,38 @@ func (h *htpasswd) check(r *http.Request) (string, authResult) {
 	mac := hmac.New(sha256.New, h.key[:])
 	mac.Write([]byte(pass))
 	sum := mac.Sum(nil)
-	h.mu.Lock()
-	if prev := h.verified[user]; known && prev != nil && hmac.Equal(prev, sum) {
-		h.mu.Unlock()
-		return user, authOK
-	}
 	key := user + "\x00" + string(sum)
-	if c := h.checking[key]; c != nil {
+	ctx := r.Context()
+	for {
+		h.mu.Lock()
+		if prev := h.verified[user]; known && prev != nil && hmac.Equal(prev, sum) {
+			h.mu.Unlock()
+			return user, authOK
+		}
+		if c := h.checking[key]; c != nil {
+			h.mu.Unlock()
+			select {
+			case <-c.done: // one bcrypt, or its request's end
+			case <-ctx.Done():
+				return user, authGone
+			}
+			if c.res == authGone {
+				// Its client left before the check ran: this request
+				// runs it (and may find it remembered by another).
+				continue
+			}
+			return user, c.res
+		}
+		c := &authCheck{done: make(chan struct{})}
+		h.checking[key] = c
 		h.mu.Unlock()
-		<-c.done // one bcrypt: bounded
+		c.res = h.bcryptCheck(ctx, client, user, pass, hash, known, sum)
+		h.mu.Lock()
+		delete(h.checking, key)
+		h.mu.Unlock()
+		close(c.done)
 		return user, c.res
 	}
-	c := &authCheck{done: make(chan struct{})}
-	h.checking[key] = c
-	h.mu.Unlock()
-	c.res = h.bcryptCheck(client, user, pass, hash, known, sum)
-	h.mu.Lock()
-	delete(h.checking, key)
-	h.mu.Unlock()
-	close(c.done)
-	return user, c.res
 }
 
 // authCheck is a bcrypt check running; res is set before done closes.
@@ -213,13 +239,25 @@ type authCheck struct {
 }
 
 // bcryptCheck checks a password with bcrypt, counted against client's
-// failure limit, and remembers it when it matches.
-func (h *htpasswd) bcryptCheck(client, user, pass string, hash []byte, known bool, sum []byte) authResult {
+// failure limit, and remembers it when it matches. It runs in one of
+// h.bcrypts' slots, waiting for one as long as ctx lasts.
+func (h *htpasswd) bcryptCheck(ctx context.Context, client, user, pass string, hash []byte, known bool, sum []byte) authResult {
 	// A bcrypt check counts as a failure until it succeeds: counted only
 	// after it, the guesses one address sends at once would all pass
-	// allowed above, and each cost a bcrypt.
+	// allowed above, and each cost a bcrypt. Counted before the wait for
+	// a slot, a client's guesses past its limit never wait.
 	if !h.failures.take(client) {
 		return authThrottled
+	}
+	select {
+	case h.bcrypts <- struct{}{}:
+	case <-ctx.Done():
+		h.failures.give(client) // nothing was checked
+		return authGone
+	}
+	defer func() { <-h.bcrypts }()
+	if h.bcryptHook != nil {
+		h.bcryptHook()
 	}
 	if !known {
 		// The same work as for a known user, so that timing does not
@@ -375,11 +413,19 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	return false
 }
 
-// challenge answers 401 with the Basic challenge twine and pip answer.
+// challenge answers a failed check: 401 with the Basic challenge twine
+// and pip answer, 429 to a client past its failed logins, 503 to a
+// request that ended before its check ran.
 func challenge(w http.ResponseWriter, res authResult) {
-	if res == authThrottled {
+	switch res {
+	case authThrottled:
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, "too many failed logins from this address; try again in a minute", http.StatusTooManyRequests)
+		return
+	case authGone:
+		// Nobody reads it: the request ended.
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the request ended before its credentials were checked", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="larder", charset="UTF-8"`)

@@ -40,7 +40,8 @@ type options struct {
 	shared         Cache
 	bake           bakeInfo
 	trustedProxies []netip.Prefix
-	limiterKeys    int // the failed-login limiter's bound, when not 0 (tests)
+	limiterKeys    int    // the failed-login limiter's bound, when not 0 (tests)
+	bcryptHook     func() // runs in each bcrypt check's slot (tests)
 }
 
 // WithUpstream sets the simple index to fall through to; "" disables
@@ -226,6 +227,12 @@ func withMaxConns(total, perClient int) Option {
 // period, for tests.
 func withLimiterKeys(n int) Option {
 	return func(o *options) error { o.limiterKeys = n; return nil }
+}
+
+// withBcryptHook runs hook in each bcrypt check's slot, before the
+// check, for tests.
+func withBcryptHook(hook func()) Option {
+	return func(o *options) error { o.bcryptHook = hook; return nil }
 }
 
 // withReadIdleTimeout shortens the upstream read idle timeout for tests.
