@@ -484,18 +484,29 @@ func (l *windowLimiter) untracked(key string) (untracked, tell bool) {
 // allowed reports whether key is under its limit, without counting; a
 // key the limiter cannot track is.
 func (l *windowLimiter) allowed(key string) bool {
-	l.mu.Lock()
-	l.roll(time.Now())
-	if untracked, tell := l.untracked(key); untracked {
-		tracked := len(l.counts)
-		l.mu.Unlock()
-		if tell {
-			l.full(tracked)
-		}
+	if !l.lockTracked(key) {
 		return true
 	}
 	defer l.mu.Unlock()
 	return l.counts[key] < l.n
+}
+
+// lockTracked locks l for counting key and reports true; when l cannot
+// track key it reports false, l unlocked, and says once a period that
+// it is full.
+func (l *windowLimiter) lockTracked(key string) bool {
+	l.mu.Lock()
+	l.roll(time.Now())
+	untracked, tell := l.untracked(key)
+	if !untracked {
+		return true
+	}
+	tracked := len(l.counts)
+	l.mu.Unlock()
+	if tell {
+		l.full(tracked)
+	}
+	return false
 }
 
 // give takes back one event take counted for key in this period.
@@ -510,14 +521,7 @@ func (l *windowLimiter) give(key string) {
 // take counts one event for key when it is under its limit; a key the
 // limiter cannot track is let through, uncounted.
 func (l *windowLimiter) take(key string) bool {
-	l.mu.Lock()
-	l.roll(time.Now())
-	if untracked, tell := l.untracked(key); untracked {
-		tracked := len(l.counts)
-		l.mu.Unlock()
-		if tell {
-			l.full(tracked)
-		}
+	if !l.lockTracked(key) {
 		return true
 	}
 	defer l.mu.Unlock()
