@@ -3,13 +3,13 @@ package wheelhouse_test
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -36,29 +36,6 @@ func plantVictim(t *testing.T) string {
 	return v
 }
 
-// snapshot is every path under dir with its content ("/" for a folder).
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			out[rel] = "/"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		out[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestAWheelhouseWithALinkedFolderIsRefusedAndNothingOutsideIsTouched
 // replaces files/, simple/ or a project's folder of simple/ with a link
 // to a folder outside (what any member of a team's wheelhouse could
@@ -75,7 +52,7 @@ func TestAWheelhouseWithALinkedFolderIsRefusedAndNothingOutsideIsTouched(t *test
 				t.Fatal(err)
 			}
 			victim := plantVictim(t)
-			before := snapshot(t, victim)
+			before := testenv.Tree(t, victim)
 			at := filepath.Join(s.Dir(), filepath.FromSlash(folder))
 			if err := os.RemoveAll(at); err != nil {
 				t.Fatal(err)
@@ -119,7 +96,7 @@ func TestAWheelhouseWithALinkedFolderIsRefusedAndNothingOutsideIsTouched(t *test
 					t.Errorf("%s: %v; want a *LinkedFolderError naming %s/, the link's target and what to do", step.name, err, folder)
 				}
 			}
-			if after := snapshot(t, victim); !maps.Equal(before, after) {
+			if after := testenv.Tree(t, victim); !maps.Equal(before, after) {
 				t.Errorf("the folder the link leads to changed:\nbefore %v\nafter  %v", before, after)
 			}
 			// Once the link is gone, the store is a store again.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -40,29 +41,6 @@ func victimFolder(t *testing.T) string {
 	return v
 }
 
-// tree is every path under dir with its content ("/" for a folder).
-func tree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			out[rel] = "/"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		out[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestALinkedFilesOrSimpleFolderMakesFetchAndGCRefuseAndTouchNothingOutside
 // is the audit's attack: in a fetched wheelhouse, files/ (or simple/)
 // is replaced by a link to someone's folder, and a fetch and a gc --force
@@ -82,7 +60,7 @@ func TestALinkedFilesOrSimpleFolderMakesFetchAndGCRefuseAndTouchNothingOutside(t
 					}
 				}
 				victim := victimFolder(t)
-				before := tree(t, victim)
+				before := testenv.Tree(t, victim)
 				at := filepath.Join(s.Dir(), folder)
 				if err := os.RemoveAll(at); err != nil {
 					t.Fatal(err)
@@ -100,7 +78,7 @@ func TestALinkedFilesOrSimpleFolderMakesFetchAndGCRefuseAndTouchNothingOutside(t
 				if !errors.As(err, &lf) || lf.Folder != folder || !strings.Contains(err.Error(), "rm "+at) {
 					t.Errorf("%s: %v; want a *wheelhouse.LinkedFolderError naming %s/ and what to do", verb, err, folder)
 				}
-				if after := tree(t, victim); !maps.Equal(before, after) {
+				if after := testenv.Tree(t, victim); !maps.Equal(before, after) {
 					t.Errorf("%s changed the folder the link leads to:\nbefore %v\nafter  %v", verb, before, after)
 				}
 			})
