@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,7 +23,8 @@ func WithIndexCredentials(indexURLs ...string) Option {
 		for _, s := range indexURLs {
 			u, err := url.Parse(s)
 			if err != nil {
-				return fmt.Errorf("index URL %q: %w", simple.RedactURL(s), err)
+				// url.Parse's error repeats the URL, token and all.
+				return fmt.Errorf("index URL %q: not a URL", simple.RedactURL(s))
 			}
 			if u.User == nil {
 				continue
@@ -65,4 +67,26 @@ func (o *options) authorize(req *http.Request) {
 		pass, _ := ui.Password()
 		req.SetBasicAuth(ui.Username(), pass)
 	}
+}
+
+// authorizeRedirects returns c with a redirect policy that gives each
+// hop the credentials of its own origin and no other's: Go's client
+// keeps a request's Authorization on a redirect to the same host name
+// whatever the scheme or port, so an https index redirecting to
+// http://itself (or to another port) would receive its token in clear.
+func (o *options) authorizeRedirects(c *http.Client) *http.Client {
+	out := *c
+	prev := c.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		req.Header.Del("Authorization")
+		o.authorize(req)
+		if prev != nil {
+			return prev(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &out
 }

@@ -294,6 +294,9 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt 
 		defer tr.CloseIdleConnections()
 		f.client = &http.Client{Transport: tr}
 	}
+	if len(opts.credentials) > 0 {
+		f.client = opts.authorizeRedirects(f.client)
+	}
 	if err := os.MkdirAll(f.files, wheelhouse.FolderMode); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", f.files, err)
 	}

@@ -188,7 +188,7 @@ func checkUpstream(s string) error {
 	if u.User != nil {
 		// Its password would reach pages, /-/healthz and logs, and the
 		// files of other hosts its pages name.
-		return fmt.Errorf("upstream %q: a URL with a user or password is not supported: give the server an upstream it may read without one", u.Redacted())
+		return fmt.Errorf("upstream %q: a URL with a user or password is not supported: give the server an upstream it may read without one", simple.RedactURL(s))
 	}
 	return nil
 }

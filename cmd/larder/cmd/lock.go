@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
-	"path/filepath"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/larder-build/larder/cmd/larder/config"
@@ -287,22 +289,39 @@ func (s *lockSummary) writeText(w io.Writer) {
 }
 
 // checkLockOutput refuses to write the lock over one of the inputs, or
-// over a PEP 751 lock another tool wrote (pip lock, uv export, PDM):
-// larder would replace the project's own lock with its own.
+// over a file larder did not write (a PEP 751 lock of pip lock, uv
+// export or PDM, or anything else): larder would replace the project's
+// own file with its lock.
 func checkLockOutput(lockPath string, inputs []string) error {
-	out, err := filepath.Abs(lockPath)
+	hint := "set [project] lock in larder.toml (or pass --lock) to another file, such as " + config.OwnLockName
+	out, err := os.Stat(lockPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
-	hint := "set [project] lock in larder.toml (or pass --lock) to another file, such as " + config.OwnLockName
 	for _, in := range inputs {
-		if abs, err := filepath.Abs(in); err == nil && abs == out {
+		if fi, err := os.Stat(in); err == nil && os.SameFile(fi, out) {
 			return withHint(fmt.Errorf("lock: the lock to write, %s, is also an input", lockPath), "%s", hint)
 		}
 	}
-	prev, err := pylock.Load(lockPath)
-	if err == nil && prev.CreatedBy != "" && prev.CreatedBy != "larder" {
-		return withHint(fmt.Errorf("lock: %s was written by %s, not larder: refusing to replace it", lockPath, prev.CreatedBy), "%s", hint)
+	// Only created-by is read: a lock larder's reader would refuse (a
+	// newer lock-version, another tool's keys) is still someone's.
+	f, err := os.Open(lockPath)
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer f.Close()
+	var head struct {
+		CreatedBy string `toml:"created-by"`
+	}
+	if err := toml.NewDecoder(io.LimitReader(f, 64<<20)).Decode(&head); err != nil || head.CreatedBy != "larder" {
+		who := "another tool"
+		if head.CreatedBy != "" {
+			who = head.CreatedBy
+		}
+		return withHint(fmt.Errorf("lock: %s was written by %s, not larder: refusing to replace it", lockPath, who), "%s", hint)
 	}
 	return nil
 }

@@ -130,7 +130,14 @@ func TestLockNeverReplacesAnotherToolsLockOrAnInput(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "pylock.toml")); string(b) != uvLock {
 		t.Errorf("uv's pylock.toml was changed:\n%s", b)
 	}
-	mustRun(t, dir, []string{"lock", "--lock", config.OwnLockName})
+	mustRun(t, dir, []string{"lock", "--lock", config.OwnLockName}, []string{"lock", "--lock", config.OwnLockName})
+	// A lock larder's reader would refuse (a newer lock-version) is
+	// still not larder's to replace.
+	newer := strings.Replace(uvLock, `lock-version = "1.0"`, `lock-version = "2.0"`, 1)
+	writeFiles(t, dir, map[string]string{"pylock.toml": newer})
+	if code, _, stderr := run(t, dir, "lock"); code == 0 || !strings.Contains(stderr, "written by uv") {
+		t.Errorf("lock over uv's newer pylock.toml: exit %d\n%s", code, stderr)
+	}
 
 	// A lock that is also an input is refused before anything is read.
 	dir = newProject(t, srv, "web\n", "[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n")
