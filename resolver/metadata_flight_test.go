@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/flight/flighttest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
@@ -72,35 +73,6 @@ type metaAnswer struct {
 	err error
 }
 
-func metadataAsync(sh *shared, ctx context.Context, f index.File) <-chan metaAnswer {
-	ch := make(chan metaAnswer, 1)
-	go func() {
-		md, err := sh.metadata(ctx, f)
-		ch <- metaAnswer{md, err}
-	}()
-	return ch
-}
-
-func within(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: not within 10 s", what)
-	}
-}
-
-func metaAnswerOf(t *testing.T, ch <-chan metaAnswer, who string) metaAnswer {
-	t.Helper()
-	select {
-	case a := <-ch:
-		return a
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: no answer within 10 s", who)
-		return metaAnswer{}
-	}
-}
-
 // TestAWarmUpThatGivesUpOnMetadataDoesNotFailTheTargetWaitingForIt: the
 // caller whose request for a file's metadata is under way (a warm-up)
 // gives up while another (a target's search) waits for the same file:
@@ -111,18 +83,12 @@ func TestAWarmUpThatGivesUpOnMetadataDoesNotFailTheTargetWaitingForIt(t *testing
 	joined := make(chan struct{})
 	var joinedOnce sync.Once
 	sh.metaFlight.Joined = func(string) { joinedOnce.Do(func() { close(joined) }) }
-	actx, cancelA := context.WithCancel(t.Context())
-	defer cancelA()
-	a := metadataAsync(sh, actx, f)
-	within(t, h.started, "the first caller's request reached the index")
-	b := metadataAsync(sh, t.Context(), f)
-	within(t, joined, "the second caller joined the metadata's flight")
-	cancelA()
-	if got := metaAnswerOf(t, a, "the caller that gave up"); !errors.Is(got.err, context.Canceled) {
-		t.Errorf("the caller that gave up: %v, want its context.Canceled", got.err)
+	meta := func(ctx context.Context) metaAnswer {
+		md, err := sh.metadata(ctx, f)
+		return metaAnswer{md, err}
 	}
-	h.release()
-	if got := metaAnswerOf(t, b, "the caller that waited"); got.err != nil || got.md == nil || got.md.Name != "six" {
+	errOf := func(a metaAnswer) error { return a.err }
+	if got := flighttest.GiveUp(t, meta, errOf, h.started, joined, h.release); got.err != nil || got.md == nil || got.md.Name != "six" {
 		t.Errorf("the caller that waited: %+v, %v; want six's metadata", got.md, got.err)
 	}
 	if n := h.asked.Load(); n != 1 {
@@ -140,23 +106,27 @@ func TestMetadataAbandonedByEveryCallerIsNotKeptAsAFailure(t *testing.T) {
 	var joinedOnce, endedOnce sync.Once
 	sh.metaFlight.Joined = func(string) { joinedOnce.Do(func() { close(joined) }) }
 	sh.metaFlight.Ended = func(string) { endedOnce.Do(func() { close(ended) }) }
+	meta := func(ctx context.Context) metaAnswer {
+		md, err := sh.metadata(ctx, f)
+		return metaAnswer{md, err}
+	}
 	actx, cancelA := context.WithCancel(t.Context())
 	defer cancelA()
 	bctx, cancelB := context.WithCancel(t.Context())
 	defer cancelB()
-	a := metadataAsync(sh, actx, f)
-	within(t, h.started, "the first caller's request reached the index")
-	b := metadataAsync(sh, bctx, f)
-	within(t, joined, "the second caller joined the metadata's flight")
+	a := flighttest.Go(func() metaAnswer { return meta(actx) })
+	flighttest.Wait(t, h.started, "the first caller's request reached the index")
+	b := flighttest.Go(func() metaAnswer { return meta(bctx) })
+	flighttest.Wait(t, joined, "the second caller joined the metadata's flight")
 	cancelA()
 	cancelB()
 	for i, ch := range []<-chan metaAnswer{a, b} {
-		if got := metaAnswerOf(t, ch, "a caller that gave up"); !errors.Is(got.err, context.Canceled) {
+		if got := flighttest.Get(t, ch, "a caller that gave up"); !errors.Is(got.err, context.Canceled) {
 			t.Errorf("caller %d: %v, want its context.Canceled", i+1, got.err)
 		}
 	}
-	within(t, ended, "the abandoned request ended")
-	if got := metaAnswerOf(t, metadataAsync(sh, t.Context(), f), "the next caller"); got.err != nil || got.md == nil || got.md.Name != "six" {
+	flighttest.Wait(t, ended, "the abandoned request ended")
+	if got := meta(t.Context()); got.err != nil || got.md == nil || got.md.Name != "six" {
 		t.Errorf("the next caller: %+v, %v; want six's metadata", got.md, got.err)
 	}
 	if n := h.asked.Load(); n != 2 {

@@ -2,7 +2,6 @@ package registrycache_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/images/registrycache"
+	"github.com/larder-build/larder/internal/flight/flighttest"
 )
 
 // TestACallerThatGivesUpOnThePingDoesNotFailTheOthersWaitingForIt: the
@@ -54,44 +54,12 @@ func TestACallerThatGivesUpOnThePingDoesNotFailTheOthersWaitingForIt(t *testing.
 			close(bothWaiting)
 		}
 	})
-	within := func(ch <-chan struct{}, what string) {
-		t.Helper()
-		select {
-		case <-ch:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: not within 10 s", what)
-		}
+	has := func(ctx context.Context) error {
+		_, err := c.Has(ctx, someSum)
+		return err
 	}
-	has := func(ctx context.Context) <-chan error {
-		ch := make(chan error, 1)
-		go func() {
-			_, err := c.Has(ctx, someSum)
-			ch <- err
-		}()
-		return ch
-	}
-	answer := func(ch <-chan error, who string) error {
-		t.Helper()
-		select {
-		case err := <-ch:
-			return err
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: no answer within 10 s", who)
-			return nil
-		}
-	}
-	actx, cancelA := context.WithCancel(t.Context())
-	defer cancelA()
-	a := has(actx)
-	within(started, "the first caller's ping reached the registry")
-	b := has(t.Context())
-	within(bothWaiting, "the second caller joined the ping's flight")
-	cancelA()
-	if err := answer(a, "the caller that gave up"); !errors.Is(err, context.Canceled) {
-		t.Errorf("the caller that gave up: %v, want its context.Canceled", err)
-	}
-	release()
-	if err := answer(b, "the caller that waited"); err != nil {
+	errOf := func(err error) error { return err }
+	if err := flighttest.GiveUp(t, has, errOf, started, bothWaiting, release); err != nil {
 		t.Errorf("the caller that waited: %v, want its answer", err)
 	}
 	if n := pings.Load(); n != 1 {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/flight/flighttest"
 	"github.com/larder-build/larder/internal/pypitest"
 )
 
@@ -453,47 +454,15 @@ func TestACallerThatGivesUpOnAPageDoesNotFailTheOthersWaitingForIt(t *testing.T)
 	c := newClient(t, []string{url})
 	joined := make(chan struct{})
 	c.group.Joined = func(string) { close(joined) }
-	project := func(ctx context.Context) <-chan error {
-		ch := make(chan error, 1)
-		go func() {
-			p, err := c.Project(ctx, "six")
-			if err == nil && (p == nil || len(p.Files) == 0) {
-				err = errors.New("a page with no files")
-			}
-			ch <- err
-		}()
-		return ch
-	}
-	waitFor := func(ch <-chan struct{}, what string) {
-		t.Helper()
-		select {
-		case <-ch:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: not within 10 s", what)
+	project := func(ctx context.Context) error {
+		p, err := c.Project(ctx, "six")
+		if err == nil && (p == nil || len(p.Files) == 0) {
+			err = errors.New("a page with no files")
 		}
+		return err
 	}
-	answer := func(ch <-chan error, who string) error {
-		t.Helper()
-		select {
-		case err := <-ch:
-			return err
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: no answer within 10 s", who)
-			return nil
-		}
-	}
-	actx, cancelA := context.WithCancel(t.Context())
-	defer cancelA()
-	a := project(actx)
-	waitFor(started, "the first caller's request reached the index")
-	b := project(t.Context())
-	waitFor(joined, "the second caller joined the page's flight")
-	cancelA()
-	if err := answer(a, "the caller that gave up"); !errors.Is(err, context.Canceled) {
-		t.Errorf("the caller that gave up: %v, want its context.Canceled", err)
-	}
-	release()
-	if err := answer(b, "the caller that waited"); err != nil {
+	errOf := func(err error) error { return err }
+	if err := flighttest.GiveUp(t, project, errOf, started, joined, release); err != nil {
 		t.Errorf("the caller that waited: %v, want the page", err)
 	}
 	if n := asked(); n != 1 {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/larder-build/larder/internal/flight/flighttest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 )
@@ -63,56 +63,22 @@ func TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage(t *testing
 		body string
 		err  error
 	}
-	pip := func(ctx context.Context) <-chan answer {
-		ch := make(chan answer, 1)
-		go func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/simple/gamma/", nil)
-			if err != nil {
-				ch <- answer{err: err}
-				return
-			}
-			req.Header.Set("Accept", strings.TrimPrefix(pipAccept, "Accept: "))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				ch <- answer{err: err}
-				return
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			ch <- answer{resp.StatusCode, string(body), err}
-		}()
-		return ch
-	}
-	within := func(ch <-chan struct{}, what string) {
-		t.Helper()
-		select {
-		case <-ch:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: not within 10 s", what)
+	pip := func(ctx context.Context) answer {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/simple/gamma/", nil)
+		if err != nil {
+			return answer{err: err}
 		}
-	}
-	answerOf := func(ch <-chan answer, who string) answer {
-		t.Helper()
-		select {
-		case a := <-ch:
-			return a
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: no answer within 10 s", who)
-			return answer{}
+		req.Header.Set("Accept", strings.TrimPrefix(pipAccept, "Accept: "))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return answer{err: err}
 		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, string(body), err}
 	}
-	actx, cancelA := context.WithCancel(t.Context())
-	defer cancelA()
-	a := pip(actx)
-	within(started, "the first pip's page reached the upstream")
-	b := pip(t.Context())
-	within(joined, "the second pip joined the page's flight")
-	cancelA()
-	if got := answerOf(a, "the pip that disconnected"); got.err == nil {
-		t.Errorf("the pip that disconnected got %d, want its own cancellation", got.code)
-	}
-	release()
-	got := answerOf(b, "the pip that waited")
+	errOf := func(a answer) error { return a.err }
+	got := flighttest.GiveUp(t, pip, errOf, started, joined, release)
 	if got.err != nil || got.code != http.StatusOK || !strings.Contains(got.body, "gamma-0.5") {
 		t.Errorf("the pip that waited: %d %q, %v; want gamma's page", got.code, got.body, got.err)
 	}
