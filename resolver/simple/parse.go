@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -497,4 +498,21 @@ func WithoutCredentials(u string) string {
 	}
 	p.User = nil
 	return p.String()
+}
+
+// Origin is a URL's scheme, host and port, lower-cased, with the
+// scheme's default port written out ("https://example.org:443"): where a
+// page's links may lead and whose credentials a request may carry. It
+// is "" for a URL that is not http(s) or has no host.
+func Origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if (scheme != "http" && scheme != "https") || host == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }

@@ -3,10 +3,8 @@ package fetch
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/larder-build/larder/resolver/simple"
 )
@@ -29,7 +27,7 @@ func WithIndexCredentials(indexURLs ...string) Option {
 			if u.User == nil {
 				continue
 			}
-			org := originOf(u)
+			org := simple.Origin(u)
 			if org == "" {
 				return fmt.Errorf("index URL %q: want http:// or https:// with a host", simple.RedactURL(s))
 			}
@@ -44,26 +42,13 @@ func WithIndexCredentials(indexURLs ...string) Option {
 	}
 }
 
-// originOf is a URL's scheme, host and port, "" when it is not http(s).
-func originOf(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	if (scheme != "http" && scheme != "https") || u.Hostname() == "" {
-		return ""
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[scheme]
-	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
-}
-
 // authorize gives req the credentials of its origin's index, unless its
 // URL carries its own (a lock written before they were left out).
 func (o *options) authorize(req *http.Request) {
 	if req.URL.User != nil || len(o.credentials) == 0 {
 		return
 	}
-	if ui := o.credentials[originOf(req.URL)]; ui != nil {
+	if ui := o.credentials[simple.Origin(req.URL)]; ui != nil {
 		pass, _ := ui.Password()
 		req.SetBasicAuth(ui.Username(), pass)
 	}

@@ -35,20 +35,12 @@ var defaultFileHosts = map[string][]string{
 
 // origin returns scheme://host:port of an http(s) URL, lowercased with the
 // default port made explicit, so that two spellings of one server compare
-// equal; "" for anything else.
+// equal; "" for anything else, and for a URL with a user or password.
 func origin(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	if (scheme != "http" && scheme != "https") || u.Host == "" || u.User != nil {
+	if u.User != nil {
 		return ""
 	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if host == "" {
-		return ""
-	}
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[scheme]
-	}
-	return scheme + "://" + net.JoinHostPort(host, port)
+	return simple.Origin(u)
 }
 
 // checkFileHost reads a configured file host: an http(s) URL with no path
