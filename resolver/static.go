@@ -5,7 +5,6 @@ import (
 
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/pep440"
-	"github.com/larder-build/larder/resolver/pep508"
 	"github.com/larder-build/larder/resolver/uvlock"
 )
 
@@ -20,32 +19,33 @@ type StaticMetadata struct {
 	Source string
 }
 
-// staticIndex is a request's static metadata by normalized name.
-type staticIndex map[string][]StaticMetadata
+// staticIndex is a request's static metadata by normalized name, each
+// entry's version parsed once (nil for every version).
+type staticIndex map[string][]staticEntry
 
+type staticEntry struct {
+	m       *StaticMetadata
+	version *pep440.Version
+}
+
+// newStaticIndex indexes ms. Its Requires-Dist and Requires-Python are
+// checked where they are used, as a file's would be.
 func newStaticIndex(ms []StaticMetadata) (staticIndex, error) {
 	out := staticIndex{}
-	for _, m := range ms {
+	for i, m := range ms {
 		if !dist.ValidName(m.Name) {
 			return nil, fmt.Errorf("%s: dependency metadata for %q: not a project name", m.Source, m.Name)
 		}
+		e := staticEntry{m: &ms[i]}
 		if m.Version != "" {
-			if _, err := pep440.Parse(m.Version); err != nil {
+			v, err := pep440.Parse(m.Version)
+			if err != nil {
 				return nil, fmt.Errorf("%s: dependency metadata for %s %q: %w", m.Source, m.Name, m.Version, err)
 			}
-		}
-		if m.RequiresPython != "" {
-			if _, err := pep440.ParseSpecifiers(m.RequiresPython); err != nil {
-				return nil, fmt.Errorf("%s: dependency metadata for %s: requires-python: %w", m.Source, m.Name, err)
-			}
-		}
-		for _, r := range m.RequiresDist {
-			if _, err := pep508.ParseRequirement(r); err != nil {
-				return nil, fmt.Errorf("%s: dependency metadata for %s: requires-dist %q: %w", m.Source, m.Name, r, err)
-			}
+			e.version = &v
 		}
 		name := dist.NormalizeName(m.Name)
-		out[name] = append(out[name], m)
+		out[name] = append(out[name], e)
 	}
 	return out, nil
 }
@@ -54,15 +54,15 @@ func newStaticIndex(ms []StaticMetadata) (staticIndex, error) {
 // picks it: the entry at that version, else the one for every version.
 func (s staticIndex) lookup(name string, version pep440.Version) (*dist.Metadata, bool) {
 	var pick *StaticMetadata
-	for i, m := range s[name] {
-		if m.Version == "" {
+	for _, e := range s[name] {
+		if e.version == nil {
 			if pick == nil {
-				pick = &s[name][i]
+				pick = e.m
 			}
 			continue
 		}
-		if v, err := pep440.Parse(m.Version); err == nil && v.Equal(version) {
-			pick = &s[name][i]
+		if e.version.Equal(version) {
+			pick = e.m
 			break
 		}
 	}
