@@ -174,12 +174,7 @@ func TestBcryptChecksRunningAtOnceNeverExceedTheCores(t *testing.T) {
 		t.Errorf("%d bcrypt checks running at once, want %d (GOMAXPROCS)", in, bound)
 	}
 	g.open()
-	wg.Wait()
-	close(statuses)
-	counts := map[int]int{}
-	for st := range statuses {
-		counts[st]++
-	}
+	counts := byStatus(&wg, statuses)
 	if counts[http.StatusUnauthorized] != n {
 		t.Errorf("%d wrong logins at once: %v by status, want all 401", n, counts)
 	}
@@ -242,16 +237,23 @@ func TestALoginWaitingForABcryptSlotEndsWithItsClient(t *testing.T) {
 		t.Errorf("%d checks in their slots, want %d", in, bound)
 	}
 	g.open()
-	wg.Wait()
-	close(statuses)
-	counts := map[int]int{}
-	for st := range statuses {
-		counts[st]++
-	}
+	counts := byStatus(&wg, statuses)
 	if counts[http.StatusUnauthorized] != int(bound) || counts[http.StatusOK] != 1 {
 		t.Errorf("answers %v by status; want %d 401 and the right password that waited 200", counts, bound)
 	}
 	if r := g.ran.Load(); r != bound+1 {
 		t.Errorf("%d bcrypt checks ran, want %d: the one whose client left never runs", r, bound+1)
 	}
+}
+
+// byStatus waits for the logins of wg, then counts the statuses they
+// sent, by status.
+func byStatus(wg *sync.WaitGroup, statuses chan int) map[int]int {
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for st := range statuses {
+		counts[st]++
+	}
+	return counts
 }
