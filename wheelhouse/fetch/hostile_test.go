@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -29,15 +28,7 @@ import (
 func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	pi, wi := libWheelOf(t, lock)
-	resp, err := http.Get(lock.Packages[pi].Wheels[wi].URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	real := download(t, lock.Packages[pi].Wheels[wi].URL)
 	var bomb bytes.Buffer
 	gz := gzip.NewWriter(&bomb)
 	_, _ = gz.Write(make([]byte, 64<<20))
@@ -136,15 +127,7 @@ func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 func TestAWheelPipWouldRefuseIsNotKept(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	pi, wi := libWheelOf(t, lock)
-	resp, err := http.Get(lock.Packages[pi].Wheels[wi].URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	real := download(t, lock.Packages[pi].Wheels[wi].URL)
 	for _, member := range []string{"../../evil.py", "/etc/profile.d/evil.sh", `lib\..\..\evil.py`, "C:/evil.py"} {
 		t.Run(member, func(t *testing.T) {
 			hostile := withListedMember(t, real, member)
