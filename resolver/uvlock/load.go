@@ -69,6 +69,12 @@ func readLock(t *tomldoc.Table) *Lock {
 		l.Manifest.Excludes = ReadExcludes(mt, "excludes")
 		l.Manifest.DependencyMetadata = ReadDependencyMetadata(mt, "dependency-metadata")
 	}
+	if t.Has("distribution") && !t.Has("package") {
+		// uv before 0.3 wrote version 1 locks with [[distribution]]
+		// tables, which uv itself no longer reads.
+		t.P.Addf("distribution", "a uv.lock from uv before 0.3 ([[distribution]] tables, not [[package]]): run 'uv lock' with a current uv to rewrite it")
+		return l
+	}
 	l.Packages = tomldoc.ReadTables(t, "package", readPackage)
 	checkReferences(t, l)
 	return l

@@ -134,6 +134,17 @@ func TestSelectRefusesALockWithNothingToInstallFrom(t *testing.T) {
 	}
 }
 
+// TestALockFromUVBefore03IsNamedAsSuch: uv 0.2 wrote version 1 locks
+// with [[distribution]] tables; reading one must say so and what to do,
+// not that the lock has no workspace member.
+func TestALockFromUVBefore03IsNamedAsSuch(t *testing.T) {
+	const old = "version = 1\nrequires-python = \">=3.12\"\n\n[[distribution]]\nname = \"idna\"\nversion = \"3.7\"\nsource = { registry = \"https://pypi.org/simple\" }\n"
+	_, err := Decode(strings.NewReader(old))
+	if err == nil || !strings.Contains(err.Error(), "uv before 0.3") || !strings.Contains(err.Error(), "uv lock") {
+		t.Errorf("Decode = %v, want an error naming a lock from uv before 0.3 and saying to run uv lock", err)
+	}
+}
+
 // TestLoadReadsWhatUVWritesForDirectSources checks the parts of real locks
 // (testdata/uvlock/wild) that Select does not show: the hash-only sdist of
 // a URL source and [manifest] overrides scoped to a package.
