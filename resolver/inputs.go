@@ -17,6 +17,7 @@ import (
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/pyproject"
 	"github.com/larder-build/larder/resolver/reqfile"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/uvlock"
 )
@@ -219,7 +220,11 @@ func (in *Inputs) readPylock(name string, o InputOptions) error {
 			local++
 			continue // the project itself, or a local tree: nothing to fetch
 		case p.Archive != nil:
-			return fmt.Errorf("%s: archive sources are not supported yet", src)
+			where := p.Archive.Path
+			if p.Archive.URL != "" {
+				where = simple.RedactURL(p.Archive.URL)
+			}
+			return fmt.Errorf("%s: a source archive (%s) is not supported yet: larder takes packages from indexes and git; name its git repository, or upload a wheel built from it to an index", src, where)
 		case p.VCS != nil:
 			if p.VCS.Type != "git" {
 				return fmt.Errorf("%s: only git is supported among version control systems, not %s", src, p.VCS.Type)

@@ -141,6 +141,26 @@ func TestReadInputsRefusesALockOfLocalFilesOrFoldersSayingSo(t *testing.T) {
 	}
 }
 
+// TestReadInputsRefusesAPylockArchiveNamingItWithoutItsToken: a source
+// archive is refused, naming the archive (so the user knows which one)
+// but never the token in its URL.
+func TestReadInputsRefusesAPylockArchiveNamingItWithoutItsToken(t *testing.T) {
+	lock := filepath.Join(t.TempDir(), "pylock.toml")
+	if err := os.WriteFile(lock, []byte(`lock-version = "1.0"
+created-by = "hand"
+
+[[packages]]
+name = "tree"
+archive = {url = "https://ci:s3cret@example.com/tree-1.0.tar.gz", hashes = {sha256 = "e920276dd6813095e9377c0bc5566d94c932c33b27a3e3945d8389c374dd4746"}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadInputs([]string{lock}, nil, InputOptions{})
+	if err == nil || !strings.Contains(err.Error(), "packages[0] (tree): a source archive (https://ci:xxxxx@example.com/tree-1.0.tar.gz) is not supported yet") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("got %v, want an error naming the archive without its token", err)
+	}
+}
+
 func TestReadInputsSaysWhenTheChosenGroupsInstallNothingOfAPylock(t *testing.T) {
 	// The lock has a package, only for a group not chosen: it is not a
 	// lock without packages.
