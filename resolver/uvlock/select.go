@@ -119,7 +119,8 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 		}
 		return active[dist.NormalizeName(value)] == (op == "=="), true
 	}
-	w := &walker{l: l, decide: decide, seen: map[string]bool{}, reached: map[*Package]bool{}, byName: l.byName()}
+	w := &walker{l: l, decide: decide, seen: map[string]bool{}, reached: map[*Package]bool{}, byName: l.byName(),
+		extras: map[*Package]map[string][]Dependency{}}
 	for _, m := range members {
 		w.reached[m] = true
 		var edges []edge
@@ -127,12 +128,13 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 			edges = append(edges, edge{d, m.Name})
 		}
 		for _, e := range extras {
-			for _, d := range lookupNormalized(m.OptionalDependencies, e) {
+			for _, d := range w.optional(m, e) {
 				edges = append(edges, edge{d, m.Name + " extra " + e})
 			}
 		}
+		dev := byNormalizedName(m.DevDependencies)
 		for _, g := range groups {
-			for _, d := range lookupNormalized(m.DevDependencies, g) {
+			for _, d := range dev[dist.NormalizeName(g)] {
 				edges = append(edges, edge{d, m.Name + " group " + g})
 			}
 		}
@@ -154,8 +156,9 @@ func (l *Lock) Select(extras, groups []string) (*Selection, error) {
 	for _, r := range l.Manifest.Requirements {
 		edges = append(edges, edge{r.dependency(), "[manifest] requirements"})
 	}
+	rootGroups := byNormalizedName(l.Manifest.DependencyGroups)
 	for _, g := range groups {
-		for _, r := range lookupNormalized(l.Manifest.DependencyGroups, g) {
+		for _, r := range rootGroups[dist.NormalizeName(g)] {
 			edges = append(edges, edge{r.dependency(), "workspace root group " + g})
 		}
 	}
@@ -232,7 +235,7 @@ func (w *walker) roots(edges []edge, local map[localVisit]bool) error {
 				continue
 			}
 			local[localVisit{target, dist.NormalizeName(x)}] = true
-			for _, d := range lookupNormalized(target.OptionalDependencies, x) {
+			for _, d := range w.optional(target, x) {
 				sub = append(sub, edge{d, target.Name + " extra " + x})
 			}
 		}
@@ -259,6 +262,21 @@ type walker struct {
 	// edge finds its package without reading every package of the lock
 	// (a lock of 100,000 packages took hours).
 	byName map[string][]*Package
+	// extras holds each package's optional dependencies by normalized
+	// extra name, made when the walk first asks for one of them: a
+	// package's extras may name it again with other extras, thousands of
+	// times in a hostile lock.
+	extras map[*Package]map[string][]Dependency
+}
+
+// optional returns the dependencies p's extra (as users write it) adds.
+func (w *walker) optional(p *Package, extra string) []Dependency {
+	ix, ok := w.extras[p]
+	if !ok {
+		ix = byNormalizedName(p.OptionalDependencies)
+		w.extras[p] = ix
+	}
+	return ix[dist.NormalizeName(extra)]
 }
 
 type visit struct {
@@ -314,7 +332,7 @@ func (w *walker) walk() error {
 		w.queue = w.queue[1:]
 		deps := v.p.Dependencies
 		if v.extra != "" {
-			deps = lookupNormalized(v.p.OptionalDependencies, v.extra)
+			deps = w.optional(v.p, v.extra)
 		}
 		for _, d := range deps {
 			if _, _, _, err := w.follow(d); err != nil {
@@ -445,14 +463,15 @@ func conflictMarkerName(kind, pkg, name string) string {
 	return kind + "-" + strconv.Itoa(len(pkg)) + "-" + pkg + "-" + dist.NormalizeName(name)
 }
 
-func lookupNormalized[T any](m map[string][]T, name string) []T {
-	want := dist.NormalizeName(name)
-	for k, v := range m {
-		if dist.NormalizeName(k) == want {
-			return v
-		}
+// byNormalizedName returns m keyed by normalized names; entries whose
+// names normalize alike are joined, in the order of their names.
+func byNormalizedName[T any](m map[string][]T) map[string][]T {
+	out := make(map[string][]T, len(m))
+	for _, k := range sortedKeys(m) {
+		n := dist.NormalizeName(k)
+		out[n] = append(out[n], m[k]...)
 	}
-	return nil
+	return out
 }
 
 func known(what string, names map[string]bool) string {
