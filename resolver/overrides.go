@@ -176,6 +176,12 @@ type replaced struct {
 	extra      string // the original's extra, for an override
 }
 
+// excludesRoot reports whether the project's own requirement on name is
+// left out, whatever its source (an index, a URL or git).
+func (os *overrides) excludesRoot(name string) bool {
+	return !os.empty() && os.excludes(name, "", nil)
+}
+
 // replace returns what stands for r in the dependencies of dependent at
 // version (dependent "" for the project's own requirements): its
 // overrides, and true, or nothing and true when r is excluded; nil and

@@ -113,6 +113,10 @@ func TestExcludeDependenciesLeaveTheirProjectsOut(t *testing.T) {
 		{"one at its version stands for the one at every version", `"app"`,
 			`exclude-dependencies = [{ package = { name = "app" }, dependencies = ["lib"] }, { package = { name = "app", version = "1.0" }, dependencies = ["speedups"] }]`,
 			"app==1.0 lib==1.0"},
+		{"a git requirement excluded is never cloned", `"app", "fork"`,
+			"exclude-dependencies = [\"fork\"]\n[tool.uv.sources]\nfork = { git = \"https://127.0.0.1:9/nowhere/fork.git\" }", "app==1.0 lib==1.0"},
+		{"a direct URL requirement excluded is never fetched", `"app", "tree @ https://127.0.0.1:9/tree-1.0.tar.gz"`,
+			`exclude-dependencies = ["tree"]`, "app==1.0 lib==1.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +128,20 @@ func TestExcludeDependenciesLeaveTheirProjectsOut(t *testing.T) {
 				t.Errorf("locked %q (%v), want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestAnExcludedRequirementsPageIsNeverAskedFor: a project the inputs
+// name but exclude costs the index nothing, not even a warm-up, and its
+// absence from the index fails nothing.
+func TestAnExcludedRequirementsPageIsNeverAskedFor(t *testing.T) {
+	srv := pypitest.Start(t, overrideIndex())
+	text := "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [\"app\", \"internal-only\"]\n[tool.uv]\nexclude-dependencies = [\"internal-only\"]\n"
+	if got, err := lockOneFile(t, srv, "pyproject.toml", text); err != nil || got != "app==1.0 lib==1.0" {
+		t.Errorf("locked %q (%v), want app==1.0 lib==1.0", got, err)
+	}
+	if n := srv.Requests("/simple/internal-only/"); n != 0 {
+		t.Errorf("the index was asked %d times for the excluded project's page, want 0", n)
 	}
 }
 

@@ -102,7 +102,7 @@ func resolve(ctx context.Context, ix Index, req Request, progress Progress) (*Re
 	}
 	var rootNames []string
 	for _, r := range req.Requirements {
-		if r.VCS == nil && r.URL == "" && r.Marker == nil {
+		if r.VCS == nil && r.URL == "" && r.Marker == nil && !ovr.excludesRoot(r.NormalizedName()) {
 			sh.required[r.NormalizedName()] = true
 		}
 		rootNames = append(rootNames, r.NormalizedName())

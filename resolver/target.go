@@ -102,6 +102,9 @@ func (p *targetProblem) run(ctx context.Context) (map[string]*resolved, error) {
 	roots := make([][]pep508.Requirement, len(p.req.Requirements))
 	var names []string
 	for i, r := range p.req.Requirements {
+		if r.VCS != nil && p.sh.overrides.excludesRoot(r.NormalizedName()) {
+			continue // a fork's source is never overridden, but it may be excluded
+		}
 		if r.VCS == nil {
 			if xs, ok := p.sh.overrides.replace(r.Requirement, "", nil); ok {
 				for _, x := range xs {
