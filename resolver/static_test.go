@@ -54,3 +54,19 @@ func TestAUVLockMadeWithDependencyMetadataLocksAgainWithIt(t *testing.T) {
 		t.Errorf("locked %q (%v), want app==1.0 lib==2.0, as uv sync installs", got, err)
 	}
 }
+
+// TestDependencyMetadataIsNeverFetchedForTheVersionsItStandsFor: given
+// metadata stands for a version's own, so neither the search nor the
+// warm-ups ahead of it ask the index for that version's metadata.
+func TestDependencyMetadataIsNeverFetchedForTheVersionsItStandsFor(t *testing.T) {
+	srv := pypitest.Start(t, overrideIndex())
+	text := "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [\"app\"]\n[[tool.uv.dependency-metadata]]\nname = \"app\"\nrequires-dist = [\"lib>=2\"]\n"
+	if got, err := lockOneFile(t, srv, "pyproject.toml", text); err != nil || got != "app==1.0 lib==2.0" {
+		t.Fatalf("locked %q (%v), want app==1.0 lib==2.0", got, err)
+	}
+	for path, n := range srv.Counts() {
+		if strings.Contains(path, "/app-") && strings.HasSuffix(path, ".metadata") {
+			t.Errorf("the index was asked %d times for %s, whose metadata was given", n, path)
+		}
+	}
+}

@@ -203,6 +203,10 @@ type need struct {
 // one that another need of the same project excludes, means the guess
 // (or both) will be rejected and the next version is the one to fetch.
 func (sh *shared) guessAt(g *guess) {
+	if md, ok := sh.staticMetadata(g.name, g.files[g.at]); ok {
+		sh.guessedDeps(g, md)
+		return
+	}
 	if dc, ok := sh.ix.(diskCacher); ok {
 		// Not read by this resolution yet, but on disk: a previous one
 		// read it.
@@ -222,6 +226,12 @@ func (sh *shared) guessAt(g *guess) {
 		}
 		return
 	}
+	sh.guessedDeps(g, md)
+}
+
+// guessedDeps warms the dependencies in a guess's metadata and records
+// what the guess needs of them.
+func (sh *shared) guessedDeps(g *guess, md *dist.Metadata) {
 	for _, r := range sh.warmable(md) {
 		name := r.NormalizedName()
 		sh.warm(name, r.Specifiers)
@@ -229,6 +239,20 @@ func (sh *shared) guessAt(g *guess) {
 		sh.addNeedLocked(name, need{g: g, ss: r.Specifiers})
 		sh.mu.Unlock()
 	}
+}
+
+// staticMetadata returns the dependency metadata given for the version of
+// name that f is, if any: it stands for f's own, which is then never
+// fetched.
+func (sh *shared) staticMetadata(name string, f index.File) (*dist.Metadata, bool) {
+	if len(sh.static) == 0 {
+		return nil, false
+	}
+	v, ok := fileVersion(name, f.Filename)
+	if !ok {
+		return nil, false
+	}
+	return sh.static.lookup(name, v)
 }
 
 // warmDeps warms the projects a version depends on, for some target.
@@ -442,6 +466,9 @@ func (sh *shared) warmLocked(job warmJob) {
 		if !job.locked[f.SHA256()] || !strings.HasSuffix(f.Filename, ".whl") {
 			continue
 		}
+		if _, ok := sh.staticMetadata(job.name, f); ok {
+			continue
+		}
 		sh.metadata(sh.warmCtx, f) //nolint:errcheck // a warm-up; errors surface when used
 	}
 }
@@ -497,29 +524,35 @@ func pageVersions(page *index.Page, name string, pythons []pep440.Version) []pep
 		if f.Yanked || !admitsAny(f.RequiresPython, pythons) {
 			continue
 		}
-		var vs string
-		if strings.HasSuffix(f.Filename, ".whl") {
-			w, err := dist.ParseWheelName(f.Filename)
-			if err != nil || dist.NormalizeName(w.Name) != name {
-				continue
-			}
-			vs = w.Version
-		} else {
-			sd, err := dist.ParseSdistName(f.Filename, name)
-			if err != nil {
-				continue
-			}
-			vs = sd.Version
-		}
-		if seen[vs] {
+		v, ok := fileVersion(name, f.Filename)
+		if !ok || seen[v.String()] {
 			continue
 		}
-		seen[vs] = true
-		if v, err := pep440.Parse(vs); err == nil {
-			out = append(out, v)
-		}
+		seen[v.String()] = true
+		out = append(out, v)
 	}
 	return out
+}
+
+// fileVersion returns the version of project name that a wheel or sdist
+// filename is; false for a file of another project or a bad name.
+func fileVersion(name, filename string) (pep440.Version, bool) {
+	var vs string
+	if strings.HasSuffix(filename, ".whl") {
+		w, err := dist.ParseWheelName(filename)
+		if err != nil || dist.NormalizeName(w.Name) != name {
+			return pep440.Version{}, false
+		}
+		vs = w.Version
+	} else {
+		sd, err := dist.ParseSdistName(filename, name)
+		if err != nil {
+			return pep440.Version{}, false
+		}
+		vs = sd.Version
+	}
+	v, err := pep440.Parse(vs)
+	return v, err == nil
 }
 
 // seenPage returns the page of a project if the index has returned it,
@@ -542,6 +575,9 @@ func (sh *shared) prefetchFiles(name string, files []index.File) {
 	n := 0
 	for _, f := range files {
 		if _, ok := sh.meta[f.URL]; ok || sh.queued[f.URL] {
+			continue
+		}
+		if _, ok := sh.staticMetadata(name, f); ok {
 			continue
 		}
 		sh.queued[f.URL] = true
