@@ -102,6 +102,11 @@ func (lb LockBake) request() (Request, error) {
 	if req.IndexConfig == nil {
 		cfg := lb.Index
 		cfg.Wheelhouse = req.Path
+		// Checked as the server will check it, and so that no
+		// credential in an upstream URL reaches an image.
+		if err := cfg.Validate(); err != nil {
+			return req, fmt.Errorf("the index server's configuration: %w", err)
+		}
 		if req.IndexConfig, err = json.MarshalIndent(cfg, "", "  "); err != nil {
 			return req, fmt.Errorf("encoding the index server's configuration: %w", err)
 		}

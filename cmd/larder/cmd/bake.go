@@ -21,6 +21,7 @@ import (
 	"github.com/larder-build/larder/internal/bytesize"
 	"github.com/larder-build/larder/layers"
 	"github.com/larder-build/larder/resolver/index"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/wheelhouse/serve"
 )
@@ -205,7 +206,9 @@ func bakeRequest(g *globals, o *bakeOptions) (lb images.LockBake, layerDir strin
 			lb.Targets = append(lb.Targets, t.String())
 		}
 	}
-	lb.Index = serve.Config{Upstream: g.cfg.Index.URL, Private: g.cfg.Index.Private, Offline: o.offline}
+	// The image's server falls through to the index without its
+	// credentials: they never go into an image.
+	lb.Index = serve.Config{Upstream: simple.WithoutCredentials(g.cfg.Index.URL), Private: g.cfg.Index.Private, Offline: o.offline}
 	return lb, layerDir, nil
 }
 

@@ -1,7 +1,10 @@
 package cmd
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +204,52 @@ python = "3.11"
 	// The lock's own platform still bakes.
 	if code, out, stderr := run(t, dir, append([]string{"bake", "--platform", "linux/amd64"}, bins...)...); code != 0 {
 		t.Errorf("bake --platform linux/amd64: %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+// TestAPrivateIndexsCredentialsNeverGoIntoAnImage: larder.toml's index
+// URL with a user and password is what lock and fetch use, but the
+// image's index server falls through to it without them, and no blob of
+// the image (its layers unpacked) holds the password.
+func TestAPrivateIndexsCredentialsNeverGoIntoAnImage(t *testing.T) {
+	dir, bins := bakeProject(t)
+	const secret = "SUPERSECRET-7f3a"
+	toml, err := os.ReadFile(filepath.Join(dir, "larder.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCreds := strings.Replace(string(toml), "url = \"http://", "url = \"http://ci:"+secret+"@", 1)
+	if withCreds == string(toml) {
+		t.Fatalf("no http index URL in larder.toml:\n%s", toml)
+	}
+	writeFiles(t, dir, map[string]string{"larder.toml": withCreds})
+	if code, out, stderr := run(t, dir, append([]string{"bake"}, bins...)...); code != 0 {
+		t.Fatalf("bake: %d\n%s\n%s", code, out, stderr)
+	}
+	blobs := filepath.Join(dir, "out", "blobs", "sha256")
+	entries, err := os.ReadDir(blobs)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no blobs in the layout: %v", err)
+	}
+	sawConfig := false
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(blobs, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+			if data, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("blob %s: %v", e.Name(), err)
+			}
+		}
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("blob %s holds the index's password", e.Name())
+		}
+		if bytes.Contains(data, []byte(`"upstream": "http://127.0.0.1:`)) {
+			sawConfig = true
+		}
+	}
+	if !sawConfig {
+		t.Error("no layer holds the index server's configuration with its upstream, without credentials")
 	}
 }
