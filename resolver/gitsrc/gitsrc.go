@@ -39,11 +39,18 @@ func IsCommit(s string) bool { return fullCommit.MatchString(s) }
 // helpers, proxies, ssh keys) is otherwise left alone. Callers put "--"
 // before any argument that comes from outside.
 func Git(ctx context.Context, dir string, args ...string) (string, error) {
+	return gitEnv(ctx, dir, nil, args...)
+}
+
+// gitEnv is Git with env added to git's environment (a repository's
+// credentials: see splitCredentials).
+func gitEnv(ctx context.Context, dir string, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	// Later entries win, so these override the caller's environment.
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "SSH_ASKPASS=true", "LC_ALL=C",
 		"GIT_ALLOW_PROTOCOL="+allowProtocol)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -64,7 +71,9 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 
 // ResolveRev turns a branch, tag or commit into a commit id with git
 // ls-remote. A full commit id is returned as it is, and an abbreviated one
-// (servers do not advertise those) is left for Checkout to expand.
+// (servers do not advertise those) is left for Checkout to expand. The
+// user and password of an http(s) url reach git through its environment,
+// never its command line, and no message repeats them.
 func ResolveRev(ctx context.Context, url, rev string) (string, error) {
 	if err := CheckURL(url); err != nil {
 		return "", err
@@ -75,11 +84,15 @@ func ResolveRev(ctx context.Context, url, rev string) (string, error) {
 	if IsCommit(rev) {
 		return rev, nil
 	}
+	url, env, err := splitCredentials(url)
+	if err != nil {
+		return "", err
+	}
 	want := rev
 	if want == "" {
 		want = "HEAD"
 	}
-	out, err := Git(ctx, "", "ls-remote", "--", url, want, "refs/heads/"+want, "refs/tags/"+want, "refs/tags/"+want+"^{}")
+	out, err := gitEnv(ctx, "", env, "ls-remote", "--", url, want, "refs/heads/"+want, "refs/tags/"+want, "refs/tags/"+want+"^{}")
 	if err != nil {
 		return "", fmt.Errorf("resolving %s@%s: %w", url, rev, err)
 	}
@@ -106,13 +119,20 @@ func ResolveRev(ctx context.Context, url, rev string) (string, error) {
 // the one commit is tried first; servers that refuse unadvertised commits
 // (and abbreviated ids) get a full fetch. The checkout is made in a
 // temporary folder and renamed into place, so a checkout under its real
-// name is always complete. Callers must not write into it.
+// name is always complete. Callers must not write into it. As with
+// ResolveRev, an http(s) url's credentials reach git through its
+// environment; the checkout is the repository's, whatever credentials
+// it was fetched with.
 func Checkout(ctx context.Context, cacheDir, url, commit string) (string, string, error) {
 	if err := CheckURL(url); err != nil {
 		return "", "", err
 	}
 	if !IsCommit(commit) && !shortCommit.MatchString(commit) {
 		return "", "", fmt.Errorf("%q is not a commit id", commit)
+	}
+	url, env, err := splitCredentials(url)
+	if err != nil {
+		return "", "", err
 	}
 	sum := sha256.Sum256([]byte(url))
 	parent := filepath.Join(cacheDir, "git", hex.EncodeToString(sum[:8]))
@@ -139,14 +159,14 @@ func Checkout(ctx context.Context, cacheDir, url, commit string) (string, string
 	}
 	fetched := false
 	if IsCommit(commit) {
-		_, err := Git(ctx, tmp, "fetch", "-q", "--depth=1", "--", url, commit)
+		_, err := gitEnv(ctx, tmp, env, "fetch", "-q", "--depth=1", "--", url, commit)
 		if err != nil && ctx.Err() != nil {
 			return "", "", err
 		}
 		fetched = err == nil
 	}
 	if !fetched {
-		if _, err := Git(ctx, tmp, "fetch", "-q", "--", url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
+		if _, err := gitEnv(ctx, tmp, env, "fetch", "-q", "--", url, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
 			return "", "", fmt.Errorf("fetching %s: %w", url, err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // Schemes are the URL schemes a git source may use. Everything else is
@@ -46,7 +48,7 @@ func (s Source) Check() error {
 // characters. Callers strip pip's "git+" prefix first.
 func CheckURL(u string) error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("git URL %q: %s", u, fmt.Sprintf(format, args...))
+		return fmt.Errorf("git URL %q: %s", simple.RedactURL(u), fmt.Sprintf(format, args...))
 	}
 	switch {
 	case u == "":
