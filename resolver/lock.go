@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/resolver/simple"
@@ -78,7 +79,7 @@ func (r *Result) Lock() *pylock.Lock {
 		if p.VCS != nil {
 			lt.Build = "vcs"
 			pkg.Index, pkg.Wheels, pkg.Sdist = "", nil, nil
-			pkg.VCS = &pylock.VCS{Type: "git", URL: p.VCS.URL, RequestedRevision: p.VCS.Rev,
+			pkg.VCS = &pylock.VCS{Type: "git", URL: gitsrc.WithoutCredentials(p.VCS.URL), RequestedRevision: p.VCS.Rev,
 				CommitID: p.VCS.Commit, Subdirectory: p.VCS.Subdirectory}
 		}
 		pkg.Tool.Larder = lt

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/larder-build/larder/resolver/dist"
+	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pep440"
 	"github.com/larder-build/larder/resolver/pep508"
@@ -180,11 +181,11 @@ func (p *targetProblem) addVCS(ctx context.Context, r Requirement) error {
 	}
 	name := r.NormalizedName()
 	if got := dist.NormalizeName(res.md.Name); got != name {
-		return fmt.Errorf("%s: %s builds project %q, not %q", r.Source, r.VCS.URL, res.md.Name, r.Name)
+		return fmt.Errorf("%s: %s builds project %q, not %q", r.Source, gitsrc.WithoutCredentials(r.VCS.URL), res.md.Name, r.Name)
 	}
 	v, err := pep440.Parse(res.md.Version)
 	if err != nil {
-		return fmt.Errorf("%s: %s: version %q: %w", r.Source, r.VCS.URL, res.md.Version, err)
+		return fmt.Errorf("%s: %s: version %q: %w", r.Source, gitsrc.WithoutCredentials(r.VCS.URL), res.md.Version, err)
 	}
 	vcs := res.v
 	f := index.File{Filename: name + "-" + v.String() + " (" + vcs.String() + ")", URL: vcs.String(), Size: -1}

@@ -16,7 +16,9 @@ import (
 // VCS is a requirement on a version control checkout, such as a git fork
 // that is not on any index.
 type VCS struct {
-	// URL is the repository URL without the "git+" prefix or revision.
+	// URL is the repository URL without the "git+" prefix or revision,
+	// with the user and token an input gave it: the lock records it
+	// without them (gitsrc.WithoutCredentials).
 	URL string
 	// Rev is the branch, tag or commit asked for ("" for the default branch).
 	Rev string
@@ -26,9 +28,10 @@ type VCS struct {
 	Subdirectory string
 }
 
-// String renders the requirement URL pip understands, pinned to the commit.
+// String renders the requirement URL pip understands, pinned to the
+// commit, without the URL's credentials.
 func (v *VCS) String() string {
-	s := "git+" + v.URL + "@" + v.Commit
+	s := "git+" + gitsrc.WithoutCredentials(v.URL) + "@" + v.Commit
 	if v.Subdirectory != "" {
 		s += "#subdirectory=" + v.Subdirectory
 	}
@@ -89,8 +92,9 @@ func resolveVCS(ctx context.Context, cacheDir, python string, v *VCS) (*dist.Met
 	}
 	// Checkout's commit is "" on failure: the message names the one asked for.
 	dir, checkedOut, err := gitsrc.Checkout(ctx, cacheDir, v.URL, commit)
+	shown := gitsrc.WithoutCredentials(v.URL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("checking out %s at %s: %w", v.URL, commit, err)
+		return nil, nil, fmt.Errorf("checking out %s at %s: %w", shown, commit, err)
 	}
 	commit = checkedOut
 	v.Commit = commit
@@ -98,15 +102,15 @@ func resolveVCS(ctx context.Context, cacheDir, python string, v *VCS) (*dist.Met
 	// repository: the same check fetch's builder makes.
 	src, err := gitsrc.SourceDir(dir, v.Subdirectory)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s@%s: %w", v.URL, commit[:12], err)
+		return nil, nil, fmt.Errorf("%s@%s: %w", shown, commit[:12], err)
 	}
 	raw, err := forkMetadata(ctx, python, src)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s@%s: %w", v.URL, commit[:12], err)
+		return nil, nil, fmt.Errorf("%s@%s: %w", shown, commit[:12], err)
 	}
 	md, err := dist.ParseMetadata(bytes.NewReader(raw))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s@%s: metadata: %w", v.URL, commit[:12], err)
+		return nil, nil, fmt.Errorf("%s@%s: metadata: %w", shown, commit[:12], err)
 	}
 	return md, raw, nil
 }

@@ -122,7 +122,7 @@ func (w *WheelBuilder) source(ctx context.Context, req build.Request, work strin
 	url := strings.TrimPrefix(req.VCS.URL, "git+")
 	repo, _, err := gitsrc.Checkout(ctx, w.GitCacheDir, url, req.VCS.Commit)
 	if err != nil {
-		return "", "", fmt.Errorf("checking out %s at %s: %w", url, req.VCS.Commit, err)
+		return "", "", fmt.Errorf("checking out %s at %s: %w", gitsrc.WithoutCredentials(url), req.VCS.Commit, err)
 	}
 	sub := "."
 	if req.VCS.Subdirectory != "" {

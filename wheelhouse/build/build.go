@@ -17,7 +17,9 @@ type Request struct {
 }
 
 // VCS is a git source pinned by commit; Subdirectory is where the project
-// sits inside the repository ("" for the top).
+// sits inside the repository ("" for the top). URL may carry a user and
+// token, which reach git only through its environment and are in no
+// cache key or message.
 type VCS struct{ URL, Commit, Subdirectory string }
 
 // Builder turns a source into a wheel. BuildKit will be a second

@@ -184,7 +184,7 @@ func validate(req Request) error {
 func sourceID(req Request) (string, error) {
 	if req.VCS != nil {
 		v := req.VCS
-		return "vcs\x00" + strings.TrimPrefix(v.URL, "git+") + "\x00" + v.Commit + "\x00" + v.Subdirectory, nil
+		return "vcs\x00" + gitsrc.WithoutCredentials(strings.TrimPrefix(v.URL, "git+")) + "\x00" + v.Commit + "\x00" + v.Subdirectory, nil
 	}
 	sum, err := fileSHA256(req.Sdist)
 	if err != nil {
@@ -350,8 +350,8 @@ func (h *Host) source(ctx context.Context, req Request, work string) (string, er
 		return pep517.Unpack(req.Sdist, filepath.Join(work, "sdist"))
 	}
 	v := req.VCS
-	url := strings.TrimPrefix(v.URL, "git+")
-	repo, _, err := gitsrc.Checkout(ctx, h.opts.gitCacheDir, url, v.Commit)
+	repo, _, err := gitsrc.Checkout(ctx, h.opts.gitCacheDir, strings.TrimPrefix(v.URL, "git+"), v.Commit)
+	url := gitsrc.WithoutCredentials(strings.TrimPrefix(v.URL, "git+")) // for messages
 	if err != nil {
 		return "", fmt.Errorf("checking out %s at %s: %w", url, v.Commit, err)
 	}

@@ -101,7 +101,7 @@ func (f *fetcher) buildOne(ctx context.Context, j *job, t target.Target) (err er
 	if j.sdist != nil {
 		req.Sdist = f.store.Path(j.sdist.name)
 	} else {
-		req.VCS = &build.VCS{URL: j.vcs.URL, Commit: j.vcs.CommitID, Subdirectory: j.vcs.Subdirectory}
+		req.VCS = &build.VCS{URL: f.opts.gitURL(j.vcs.URL), Commit: j.vcs.CommitID, Subdirectory: j.vcs.Subdirectory}
 	}
 	path, err := f.opts.builder.Build(ctx, req, outDir)
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
+	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/resolver/simple"
 )
 
@@ -74,4 +76,38 @@ func (o *options) authorizeRedirects(c *http.Client) *http.Client {
 		return nil
 	}
 	return &out
+}
+
+// WithGitCredentials gives the git sources' URLs that carry a user and
+// token (https://user:TOKEN@host/org/fork.git, as a requirement file or
+// a pyproject.toml writes them) to the builds of the lock's git
+// packages of the same repository: a lock records a git URL without
+// them. A git package no URL here matches is fetched with its recorded
+// URL, for which git's own credential helpers and netrc apply. URLs
+// without user information are skipped.
+func WithGitCredentials(urls ...string) Option {
+	return func(o *options) error {
+		for _, s := range urls {
+			s = strings.TrimPrefix(s, "git+")
+			if gitsrc.WithoutCredentials(s) == s {
+				continue
+			}
+			if err := gitsrc.CheckURL(s); err != nil {
+				return err
+			}
+			o.gitURLs = append(o.gitURLs, s)
+		}
+		return nil
+	}
+}
+
+// gitURL is the URL a git package recorded as recorded is fetched
+// with: the first WithGitCredentials URL of its repository, else its own.
+func (o *options) gitURL(recorded string) string {
+	for _, s := range o.gitURLs {
+		if gitsrc.SameRepository(s, recorded) {
+			return s
+		}
+	}
+	return recorded
 }

@@ -44,6 +44,8 @@ type options struct {
 	// credentials are the index credentials by origin
 	// (WithIndexCredentials).
 	credentials map[string]*url.Userinfo
+	// gitURLs are git URLs with credentials (WithGitCredentials).
+	gitURLs []string
 
 	// Test seams.
 	backoff     time.Duration               // first retry delay (default 250ms)

@@ -18,6 +18,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/buildkit"
 	"github.com/larder-build/larder/internal/bytesize"
+	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
@@ -140,7 +141,8 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	for _, name := range slices.Sorted(maps.Keys(g.cfg.Index.Projects)) {
 		creds = append(creds, g.cfg.Index.Projects[name])
 	}
-	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir), fetch.WithIndexCredentials(creds...)}
+	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir), fetch.WithIndexCredentials(creds...),
+		fetch.WithGitCredentials(inputGitURLs(cmd.Context(), g, lock)...)}
 	shared, err := openCache(cmd, g, "fetch", &o.cache)
 	if err != nil {
 		return err
@@ -217,6 +219,38 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 		return withHint(fmt.Errorf("fetch: %w", err), "the file is gone from the index: re-run 'larder lock'")
 	}
 	return fmt.Errorf("fetch: %w", err)
+}
+
+// inputGitURLs are the git sources' URLs of the inputs larder.toml
+// names, credentials and all, when the lock has a git package: a lock
+// records a git URL without its user and token, which come back from
+// the same requirement or pyproject.toml it was locked from. Inputs that
+// cannot be read give none (a lock may be fetched without them): git's
+// own credential helpers and netrc still apply.
+func inputGitURLs(ctx context.Context, g *globals, lock *pylock.Lock) []string {
+	if !slices.ContainsFunc(lock.Packages, func(p pylock.Package) bool { return p.VCS != nil }) {
+		return nil
+	}
+	var reqs, cons []string
+	for _, r := range g.cfg.Project.Requirements {
+		reqs = append(reqs, g.cfg.Path(r))
+	}
+	for _, c := range g.cfg.Project.Constraints {
+		cons = append(cons, g.cfg.Path(c))
+	}
+	in, err := resolver.ReadInputsContext(ctx, reqs, cons, resolver.InputOptions{IgnoreMissing: true, Extras: g.cfg.Project.Extras, Groups: g.cfg.Project.Groups})
+	if err != nil {
+		return nil
+	}
+	var urls []string
+	for _, list := range [][]resolver.Requirement{in.Requirements, in.Constraints} {
+		for _, r := range list {
+			if r.VCS != nil {
+				urls = append(urls, r.VCS.URL)
+			}
+		}
+	}
+	return urls
 }
 
 // buildkitBuilder builds wheels in [image] base on a BuildKit daemon,

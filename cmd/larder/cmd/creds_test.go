@@ -1,0 +1,87 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/larder-build/larder/internal/gittest"
+	"github.com/larder-build/larder/internal/locktest"
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/wheelhouse"
+)
+
+// count is how many of users are user.
+func count(users []string, user string) int {
+	n := 0
+	for _, u := range users {
+		if u == user {
+			n++
+		}
+	}
+	return n
+}
+
+// noSecret fails the test when any of outs, or any of the files, holds
+// secret.
+func noSecret(t *testing.T, secret string, outs map[string]string, files ...string) {
+	t.Helper()
+	for name, s := range outs {
+		if strings.Contains(s, secret) {
+			t.Errorf("%s holds the token:\n%s", name, s)
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // not written
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%s holds the token:\n%s", f, b)
+		}
+	}
+}
+
+// TestAGitSourcesTokenStaysOutOfTheLockAndComesBackForFetch: a private
+// fork served over HTTP behind basic auth, required as
+// git+http://ci:TOKEN@host/org/fork.git@v3.1.4, is locked with its URL
+// without the token, and larder fetch checks it out again with the
+// token the requirement file gives; no git command line (ps), no
+// output, lock or manifest holds the token.
+func TestAGitSourcesTokenStaysOutOfTheLockAndComesBackForFetch(t *testing.T) {
+	repo, commit := locktest.ForkRepo(t, "web")
+	git := repo.Serve("org/fork.git", "ci", "s3cr3t-token")
+	args := gittest.RecordArgs(t)
+	bare := git.URL + "/org/fork.git"
+	withToken := strings.Replace(bare, "http://", "http://ci:s3cr3t-token@", 1)
+	dir := newProject(t, pypitest.Start(t, smallIndex()), "edx-private-fork @ git+"+withToken+"@v3.1.4\nweb\n",
+		"[wheelhouse]\ndir = \"wh\"\n[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n")
+	lockPath, manifest := filepath.Join(dir, "pylock.toml"), filepath.Join(dir, "wh", wheelhouse.ManifestName)
+
+	code, out, stderr := run(t, dir, "lock")
+	if code != 0 {
+		t.Fatalf("lock: exit %d\n%s\n%s", code, out, stderr)
+	}
+	noSecret(t, "s3cr3t", map[string]string{"lock's stdout": out, "lock's stderr": stderr}, lockPath, args)
+	lock, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(lock), `url = "`+bare+`"`) || !strings.Contains(string(lock), commit) {
+		t.Errorf("the lock does not record the fork's URL %s at %s:\n%s", bare, commit, lock)
+	}
+
+	// A fetch with nothing cached checks the fork out again, with the
+	// requirement file's token: the server sees its user.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	before := count(git.Users(), "ci")
+	code, out, stderr = run(t, dir, "fetch", "-v")
+	if count(git.Users(), "ci") == before {
+		t.Errorf("fetch never gave the fork's server the token: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if strings.Contains(stderr, "Authentication failed") || strings.Contains(stderr, "checking out") {
+		t.Errorf("fetch could not check the fork out:\n%s", stderr)
+	}
+	noSecret(t, "s3cr3t", map[string]string{"fetch's stdout": out, "fetch's stderr": stderr}, lockPath, manifest, args)
+}
