@@ -1,10 +1,14 @@
 package fetch
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/larder-build/larder/internal/netrc"
 )
 
 // TestAnIndexsCredentialsGoOnlyToItsOwnOrigin: the files of the index's
@@ -41,5 +45,71 @@ func TestAnIndexsCredentialsGoOnlyToItsOwnOrigin(t *testing.T) {
 	}
 	if err := WithIndexCredentials("http://ci:tok@%zz/simple/")(&options{}); err == nil || strings.Contains(err.Error(), "tok") {
 		t.Errorf("a bad index URL: %v, want an error without its password", err)
+	}
+}
+
+// TestTwoIndexesOnOneHostGiveTheirFilesTheirOwnTokens: two indexes of
+// one origin with different tokens. A file gets the token of the index
+// its package was locked from, else of the index whose URL is the
+// longest prefix of its own, else of the first index; a netrc's machine
+// serves only an origin no index was given for.
+func TestTwoIndexesOnOneHostGiveTheirFilesTheirOwnTokens(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _, _ := r.BasicAuth()
+		mu.Lock()
+		seen = append(seen, u)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _, _ := r.BasicAuth()
+		mu.Lock()
+		seen = append(seen, "other:"+u)
+		mu.Unlock()
+	}))
+	defer other.Close()
+	with := func(user, path string) string {
+		return strings.Replace(srv.URL, "http://", "http://"+user+":tok@", 1) + path
+	}
+	nrc := netrc.Parse("machine 127.0.0.1 login from-netrc password p\n")
+	var o options
+	for _, opt := range []Option{WithIndexCredentials(with("team-a", "/a/simple/"), with("team-b", "/b/simple")), WithNetrc(nrc)} {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := o.authorizeRedirects(&http.Client{})
+	for _, tt := range []struct {
+		name, url, index, want string
+	}{
+		{"the recorded index first", srv.URL + "/b/files/x.whl", srv.URL + "/a/simple", "team-a"},
+		{"the recorded index, spelt with a slash and a token", srv.URL + "/a/files/x.whl", with("x", "/b/simple/"), "team-b"},
+		{"the longest prefix next", srv.URL + "/b/files/x.whl", "", "team-b"},
+		{"the longest prefix of an unknown index", srv.URL + "/a/packages/x.whl", srv.URL + "/c/simple/", "team-a"},
+		{"the first index of the origin last", srv.URL + "/elsewhere/x.whl", "", "team-a"},
+		{"the netrc for another origin", other.URL + "/x.whl", srv.URL + "/a/simple/", "other:from-netrc"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+			req, err := http.NewRequestWithContext(withIndex(context.Background(), tt.index), http.MethodGet, tt.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.authorize(req)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != 1 || seen[0] != tt.want {
+				t.Errorf("the server saw the users %q, want %q", seen, tt.want)
+			}
+		})
 	}
 }

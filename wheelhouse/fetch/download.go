@@ -150,7 +150,7 @@ func backoff(base time.Duration, attempt int) time.Duration {
 // attempt makes one request, resuming with a Range request after a
 // partial body when the server gave a strong ETag.
 func (d *transfer) attempt(ctx context.Context) error {
-	actx, cancel := context.WithCancelCause(ctx)
+	actx, cancel := context.WithCancelCause(withIndex(ctx, d.w.index))
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, d.w.url, nil)
 	if err != nil {

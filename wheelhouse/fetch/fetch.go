@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/larder-build/larder/internal/netrc"
 	"github.com/larder-build/larder/resolver/pylock"
 	"github.com/larder-build/larder/wheelhouse"
 	"github.com/larder-build/larder/wheelhouse/build"
@@ -41,9 +41,10 @@ type options struct {
 	remote     Cache
 	remotePush bool
 	builderID  string // in build keys (WithBuilderIdentity)
-	// credentials are the index credentials by origin
-	// (WithIndexCredentials).
-	credentials map[string]*url.Userinfo
+	// credentials are the index credentials (WithIndexCredentials),
+	// netrc the user's netrc (WithNetrc).
+	credentials []indexCredential
+	netrc       *netrc.File
 	// gitURLs are git URLs with credentials (WithGitCredentials).
 	gitURLs []string
 
@@ -296,7 +297,7 @@ func Fetch(ctx context.Context, store *wheelhouse.Store, lock *pylock.Lock, opt 
 		defer tr.CloseIdleConnections()
 		f.client = &http.Client{Transport: tr}
 	}
-	if len(opts.credentials) > 0 {
+	if len(opts.credentials) > 0 || opts.netrc != nil {
 		f.client = opts.authorizeRedirects(f.client)
 	}
 	if err := os.MkdirAll(f.files, wheelhouse.FolderMode); err != nil {
