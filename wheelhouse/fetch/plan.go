@@ -214,7 +214,7 @@ func (p *plan) add(pkg *pylock.Package, f pylock.File, wheel, private bool, targ
 	}
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("package %s: %s: url %q is not an absolute http(s) URL", where, name, f.URL)
+		return nil, fmt.Errorf("package %s: %s: url %q is not an absolute http(s) URL", where, name, simple.RedactURL(f.URL))
 	}
 	if prev, ok := p.byName[name]; ok {
 		if prev.sha256 != sum {

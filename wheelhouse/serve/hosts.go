@@ -52,7 +52,7 @@ func checkFileHost(s string) (string, error) {
 			return o, nil
 		}
 	}
-	return "", fmt.Errorf("file host %q: want an http(s) URL of a host only, e.g. https://files.pythonhosted.org", s)
+	return "", fmt.Errorf("file host %q: want an http(s) URL of a host only, e.g. https://files.pythonhosted.org", simple.RedactURL(s))
 }
 
 // allowedOrigins returns the origins fall-through requests may go to: the
@@ -174,7 +174,7 @@ func (g *selfGuard) looped(r *http.Request) bool {
 func checkRedirect(allowed map[string]bool) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxRedirects {
-			return fmt.Errorf("following more than %d redirects from %s: %w", maxRedirects, via[0].URL, errRefused)
+			return fmt.Errorf("following more than %d redirects from %s: %w", maxRedirects, via[0].URL.Redacted(), errRefused)
 		}
 		if !allowed[origin(req.URL)] {
 			return fmt.Errorf("following a redirect from %s to %s, a host the upstream may not name: %w", via[len(via)-1].URL, req.URL.Redacted(), errRefused)

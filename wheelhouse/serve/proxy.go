@@ -19,6 +19,7 @@ import (
 
 	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/internal/watchdog"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
 )
 
@@ -63,7 +64,7 @@ func (s *Server) getUpstream(ctx context.Context, rawURL string) (*http.Response
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		s.up.br.done()
-		return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
+		return nil, fmt.Errorf("fetching %s: %w", simple.RedactURL(rawURL), err)
 	}
 	req.Header.Set("User-Agent", s.up.userAgent)
 	req.Header.Set("Via", s.up.via)
@@ -78,10 +79,10 @@ func (s *Server) getUpstream(ctx context.Context, rawURL string) (*http.Response
 			// This file's problem, not the upstream's: the breaker stays.
 			s.up.br.done()
 			s.stats.refused.Add(1)
-			return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
+			return nil, fmt.Errorf("fetching %s: %w", simple.RedactURL(rawURL), err)
 		}
 		s.up.failed(err)
-		return nil, fmt.Errorf("fetching %s: %w", rawURL, err)
+		return nil, fmt.Errorf("fetching %s: %w", simple.RedactURL(rawURL), err)
 	}
 	if isOutage(resp.StatusCode) {
 		resp.Body.Close()

@@ -85,3 +85,45 @@ func TestAGitSourcesTokenStaysOutOfTheLockAndComesBackForFetch(t *testing.T) {
 	}
 	noSecret(t, "s3cr3t", map[string]string{"fetch's stdout": out, "fetch's stderr": stderr}, lockPath, manifest, args)
 }
+
+// TestAnIndexTokenOnTheCommandLineOrInNetrcReachesFetchAndNoOutput: a
+// lock made with --index-url USER:TOKEN fetches with the same flag, and
+// without it fails with 401 and a hint saying how to give credentials;
+// a netrc naming the host serves both lock and fetch. No stdout,
+// stderr, lock or manifest holds the token, a failing lock's neither.
+func TestAnIndexTokenOnTheCommandLineOrInNetrcReachesFetchAndNoOutput(t *testing.T) {
+	srv := pypitest.Start(t, smallIndex(), pypitest.WithBasicAuth("ci", "s3cr3t-token"))
+	withToken := strings.Replace(srv.URL(), "http://", "http://ci:s3cr3t-token@", 1)
+	t.Setenv("NETRC", filepath.Join(t.TempDir(), "none"))
+	dir := newProject(t, srv, "web\n", "[wheelhouse]\ndir = \"wh\"\n[[target]]\nplatform = \"linux/amd64\"\npython = \"3.11\"\n")
+	files := []string{filepath.Join(dir, "pylock.toml"), filepath.Join(dir, "wh", wheelhouse.ManifestName)}
+	outs := map[string]string{}
+	step := func(name string, wantCode int, wantErr string, args ...string) {
+		t.Helper()
+		code, out, stderr := run(t, dir, args...)
+		outs[name+"'s stdout"], outs[name+"'s stderr"] = out, stderr
+		if code != wantCode || !strings.Contains(stderr, wantErr) {
+			t.Errorf("%s: exit %d, want %d and %q\n%s\n%s", name, code, wantCode, wantErr, out, stderr)
+		}
+	}
+	wrong := strings.Replace(srv.URL(), "http://", "http://ci:s3cr3t-wrong@", 1)
+	step("lock with a wrong token", 1, "hint: the index wants credentials", "lock", "--index-url", wrong)
+	step("lock from an unreachable index", 1, "unreachable", "lock", "--index-url", "http://ci:s3cr3t-x@127.0.0.1:1/simple/")
+	step("lock", 0, "", "lock", "--index-url", withToken)
+	step("fetch without the token", 1, "hint: the index wants credentials", "fetch")
+	step("fetch", 0, "", "fetch", "--index-url", withToken)
+	noSecret(t, "s3cr3t", outs, files...)
+
+	// A netrc naming the host serves lock and fetch without a flag.
+	netrc := filepath.Join(t.TempDir(), "netrc")
+	writeFiles(t, filepath.Dir(netrc), map[string]string{"netrc": "machine 127.0.0.1\n  login ci\n  password s3cr3t-token\n"})
+	t.Setenv("NETRC", netrc)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	if err := os.RemoveAll(filepath.Join(dir, "wh")); err != nil {
+		t.Fatal(err)
+	}
+	outs = map[string]string{}
+	step("lock with the netrc", 0, "", "lock")
+	step("fetch with the netrc", 0, "", "fetch")
+	noSecret(t, "s3cr3t", outs, files...)
+}

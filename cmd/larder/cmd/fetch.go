@@ -36,6 +36,7 @@ type fetchOptions struct {
 	builder    string
 	cacheDir   string
 	addr       string
+	indexURL   string
 	cache      cacheFlags
 	push       bool
 }
@@ -75,6 +76,7 @@ An interrupted fetch keeps what finished; run it again to get the rest.`,
 	f.StringVar(&o.builder, "builder", "host", `how to build wheels from source: "host" (pip on this machine), "buildkit" (in [image] base on a BuildKit daemon) or "none"`)
 	f.StringVar(&o.addr, "buildkit-addr", "", "BuildKit daemon for --builder buildkit (default $BUILDKIT_HOST, else "+buildkit.DefaultAddr+")")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "user cache shared by wheelhouses and builds (default $XDG_CACHE_HOME/larder)")
+	f.StringVar(&o.indexURL, "index-url", "", "an index URL whose user and password (https://USER:TOKEN@host/simple/) go to its files, first (as given to 'larder lock --index-url')")
 	addCacheFlags(c, &o.cache)
 	f.BoolVar(&o.push, "push", false, "put what the fetch downloads into the --cache registry (default [cache] push)")
 	return c
@@ -136,13 +138,17 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 		cacheDir = index.DefaultCacheDir()
 	}
 	// A lock names no credentials: a private index's files get those of
-	// the configured index URLs.
-	creds := append([]string{g.cfg.Index.URL}, g.cfg.Index.ExtraURLs...)
+	// --index-url, then of the configured index URLs, then of the netrc.
+	creds := append([]string{o.indexURL, g.cfg.Index.URL}, g.cfg.Index.ExtraURLs...)
 	for _, name := range slices.Sorted(maps.Keys(g.cfg.Index.Projects)) {
 		creds = append(creds, g.cfg.Index.Projects[name])
 	}
+	nrc, err := loadNetrc("fetch")
+	if err != nil {
+		return err
+	}
 	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir), fetch.WithIndexCredentials(creds...),
-		fetch.WithGitCredentials(inputGitURLs(cmd.Context(), g, lock)...)}
+		fetch.WithNetrc(nrc), fetch.WithGitCredentials(inputGitURLs(cmd.Context(), g, lock)...)}
 	shared, err := openCache(cmd, g, "fetch", &o.cache)
 	if err != nil {
 		return err
@@ -215,6 +221,8 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 			why, be.Python)
 	case errors.As(err, &he):
 		return withHint(fmt.Errorf("fetch: %w", err), "the index serves other bytes than the lock recorded: re-run 'larder lock' if the file was replaced upstream")
+	case errors.As(err, &se) && (se.Code == 401 || se.Code == 403):
+		return withHint(fmt.Errorf("fetch: %w", err), "%s", credentialsHint)
 	case errors.As(err, &se) && se.Code == 404:
 		return withHint(fmt.Errorf("fetch: %w", err), "the file is gone from the index: re-run 'larder lock'")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/larder-build/larder/resolver"
 	"github.com/larder-build/larder/resolver/index"
 	"github.com/larder-build/larder/resolver/pylock"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/target"
 )
 
@@ -138,10 +139,21 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	if cacheDir == "" {
 		cacheDir = index.DefaultCacheDir()
 	}
+	nrc, err := loadNetrc("lock")
+	if err != nil {
+		return err
+	}
+	var projects map[string]string
+	if len(cfg.Index.Projects) > 0 {
+		projects = map[string]string{}
+	}
+	for name, u := range cfg.Index.Projects {
+		projects[name] = withNetrc([]string{u}, nrc)[0]
+	}
 	req := resolver.LockRequest{
 		Requirements: reqs, Constraints: cons, AllowMissing: o.allowMissing,
 		Extras: cfg.Project.Extras, Groups: cfg.Project.Groups, Targets: targets,
-		IndexURLs: append([]string{indexURL}, cfg.Index.ExtraURLs...), Projects: cfg.Index.Projects, Private: cfg.Index.Private,
+		IndexURLs: withNetrc(append([]string{indexURL}, cfg.Index.ExtraURLs...), nrc), Projects: projects, Private: cfg.Index.Private,
 		Pre: cfg.Project.Pre, OnlyBinary: cfg.Project.OnlyBinary, NoBinary: cfg.Project.NoBinary, Python: cfg.Project.Python,
 		Previous: lockPath,
 	}
@@ -222,8 +234,10 @@ func lockTargets(cfg *config.Config, flags []string) ([]target.Target, error) {
 	return out, nil
 }
 
-// indexHint adds what to try when the index could not be reached.
+// indexHint adds what to try when the index could not be reached. It
+// names the index without its user or password.
 func indexHint(err error, indexURL string) error {
+	indexURL = simple.RedactURL(indexURL)
 	var ne net.Error
 	var se *index.StatusError
 	switch {
@@ -234,6 +248,8 @@ func indexHint(err error, indexURL string) error {
 		return withHint(err, "the index %s is unreachable: check the URL and the network, or use --offline to lock from the cache", indexURL)
 	case errors.As(err, &se) && se.Code >= 500:
 		return withHint(err, "the index %s is failing; try again later", indexURL)
+	case errors.As(err, &se) && (se.Code == 401 || se.Code == 403):
+		return withHint(err, "%s", credentialsHint)
 	}
 	return err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/tomldoc"
 )
@@ -248,7 +249,7 @@ func (c *Config) validate(name string, data []byte) error {
 	checkURL := func(key, s string) {
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			bad(key, "%q is not an index URL (expected http:// or https:// with a host; larder reads indexes over HTTP)", s)
+			bad(key, "%q is not an index URL (expected http:// or https:// with a host; larder reads indexes over HTTP)", simple.RedactURL(s))
 		}
 	}
 	checkURL("index.url", c.Index.URL)
