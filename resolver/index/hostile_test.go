@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/watchdog"
 )
 
@@ -231,10 +232,32 @@ func TestAPageIsNeverFreshForLongerThanTheBound(t *testing.T) {
 	}
 }
 
+// TestAPageOfOneFileTooManyIsRefused has an index list one file more
+// than maxPageFiles on a page a few MB long: the page is refused as
+// malformed, naming its URL and the bound. (The test below fills a whole
+// page, under -short too slow to run.)
+func TestAPageOfOneFileTooManyIsRefused(t *testing.T) {
+	const anchor = "<a href=a>x</a>\n"
+	html := "<html><body>\n" + strings.Repeat(anchor, maxPageFiles+1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, html)
+	}))
+	defer srv.Close()
+	c := newClient(t, []string{srv.URL}, WithCacheDir(""))
+	_, err := c.Project(context.Background(), "demo")
+	var me *MalformedError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), srv.URL+"/demo/") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("more than %d files", maxPageFiles)) {
+		t.Errorf("got %v; want a malformed page naming its URL and the bound of %d files", err, maxPageFiles)
+	}
+}
+
 // TestAPageOfTooManyFilesIsRefusedInBoundedMemory has an index list
 // millions of files on one page, within the page size: four million
 // anchors once took 1.9 GB and 6.6 s to parse.
 func TestAPageOfTooManyFilesIsRefusedInBoundedMemory(t *testing.T) {
+	testenv.Slow(t, "builds and parses a 64 MiB page, allocating some 500 MiB")
 	var html bytes.Buffer
 	html.WriteString("<html><body>\n")
 	for html.Len() < maxPageSize-100 {
