@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -254,11 +255,31 @@ func csvField(s string) string {
 	return s
 }
 
+// flateWriters are deflaters at the best compression, reused: each new
+// one allocates and clears about 1 MB, more than the small members a
+// wheel deflates (its padding is stored), and a test's wheels took
+// seconds of that. A reset deflater writes the bytes a new one would.
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression)
+	return w
+}}
+
+// pooledFlate gives its deflater back to flateWriters once closed.
+type pooledFlate struct{ *flate.Writer }
+
+func (p pooledFlate) Close() error {
+	err := p.Writer.Close()
+	flateWriters.Put(p.Writer)
+	return err
+}
+
 func writeZip(members []member) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestCompression)
+		fw := flateWriters.Get().(*flate.Writer)
+		fw.Reset(w)
+		return pooledFlate{fw}, nil
 	})
 	for _, m := range members {
 		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate, Modified: zipTime}
