@@ -35,8 +35,9 @@ var (
 )
 
 // Build returns larder-index binaries for linux/ARCH, platform to path,
-// building each once with the go tool (CGO off, static, as 'make build'
-// does).
+// building each once with the go tool as 'make build' does: CGO off,
+// static, stripped (-s -w). Stripped, each is about a third smaller, and
+// every test that bakes it into an image hashes and compresses less.
 func Build(tb testing.TB, archs ...string) map[string]string {
 	tb.Helper()
 	testenv.NeedMain(tb)
@@ -54,7 +55,7 @@ func Build(tb testing.TB, archs ...string) map[string]string {
 		p, ok := built[arch]
 		if !ok {
 			p = filepath.Join(dir, "larder-index-linux-"+arch)
-			cmd := exec.Command("go", "build", "-trimpath", "-o", p, "github.com/larder-build/larder/cmd/larder-index")
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", p, "github.com/larder-build/larder/cmd/larder-index")
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 			cmd.Dir = moduleRoot()
 			if goCache != "" {
