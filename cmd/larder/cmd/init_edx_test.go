@@ -50,6 +50,7 @@ func TestInitTargetsThePythonTheProjectRequiresAndLockGivesUVsClosure(t *testing
 	srv := pypitest.Start(t, idx)
 	dir := edxLayout(t)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(t.TempDir(), "cache"))
+	withoutPythonOnPath(t)
 	code, out, stderr := run(t, dir, "init")
 	if code != 0 {
 		t.Fatalf("init exited %d: %s", code, stderr)

@@ -147,6 +147,7 @@ func TestLockNeverReplacesAnotherToolsLockOrAnInput(t *testing.T) {
 
 	// init, finding another tool's pylock.toml, names larder's own lock
 	// another file.
+	withoutPythonOnPath(t)
 	dir = t.TempDir()
 	writeFiles(t, dir, map[string]string{"requirements.txt": "web\n", "pylock.toml": uvLock})
 	mustRun(t, dir, []string{"init"})

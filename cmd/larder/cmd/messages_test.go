@@ -80,6 +80,7 @@ dir = "wh"
 // TestJSONIsHonouredByInitConfigAndVersion: --json prints JSON, not TOML or
 // text, and init in an empty folder says what to do before 'larder lock'.
 func TestJSONIsHonouredByInitConfigAndVersion(t *testing.T) {
+	withoutPythonOnPath(t)
 	dir := t.TempDir()
 	code, out, stderr := run(t, dir, "init")
 	if code != 0 || strings.Contains(out, "next: larder lock\n") || !strings.Contains(out, "no requirement files") ||
