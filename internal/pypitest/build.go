@@ -274,7 +274,14 @@ func (p pooledFlate) Close() error {
 }
 
 func writeZip(members []member) ([]byte, error) {
+	// Room for the whole archive at once: a 32 MiB wheel grown by
+	// doubling copied and cleared twice its size again.
+	size := 22 // the end of central directory
+	for _, m := range members {
+		size += len(m.data) + 2*len(m.name) + 256 // headers, descriptor, zip64 extras
+	}
 	var buf bytes.Buffer
+	buf.Grow(size)
 	zw := zip.NewWriter(&buf)
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 		fw := flateWriters.Get().(*flate.Writer)
