@@ -224,30 +224,31 @@ func paxPath(data []byte) (string, bool) {
 	return "", false
 }
 
-// budgetReader reads at most n bytes of r, and fails past them: an
-// archive that unpacks to more than its budget is refused, not taken for
-// one that ends there.
-type budgetReader struct {
-	r io.Reader
-	n int64
+// capReader reads at most n bytes of r, and fails with over past them: an
+// archive that unpacks to more than its budget, or a page longer than the
+// server reads, is refused, not taken for one that ends there.
+type capReader struct {
+	r    io.Reader
+	n    int64
+	over error
 }
 
-func (b *budgetReader) Read(p []byte) (int, error) {
-	if b.n <= 0 {
-		// One byte more tells an archive that ends at the budget from
-		// one that runs on.
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		// One byte more tells a stream that ends at n bytes from one that
+		// runs on.
 		var one [1]byte
-		n, err := b.r.Read(one[:])
+		n, err := c.r.Read(one[:])
 		if n > 0 {
-			return 0, errTooLargeUnpacked
+			return 0, c.over
 		}
 		return 0, err
 	}
-	if int64(len(p)) > b.n {
-		p = p[:b.n]
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
 	}
-	n, err := b.r.Read(p)
-	b.n -= int64(n)
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
 	return n, err
 }
 

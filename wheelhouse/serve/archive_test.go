@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/distname"
@@ -127,10 +129,10 @@ func TestFindInTarRefusesBrokenArchives(t *testing.T) {
 	}
 	// Every member is walked, past PKG-INFO: an archive that runs past
 	// its budget there is refused, not read as one that ends.
-	if _, err := findInTar(&budgetReader{r: bytes.NewReader(good), n: 1024}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath); !errors.Is(err, errTooLargeUnpacked) {
+	if _, err := findInTar(&capReader{r: bytes.NewReader(good), n: 1024, over: errTooLargeUnpacked}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath); !errors.Is(err, errTooLargeUnpacked) {
 		t.Errorf("an archive past its budget after PKG-INFO: %v, want %v", err, errTooLargeUnpacked)
 	}
-	if _, err := findInTar(&budgetReader{r: bytes.NewReader(good), n: int64(len(good))}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath); err != nil {
+	if _, err := findInTar(&capReader{r: bytes.NewReader(good), n: int64(len(good)), over: errTooLargeUnpacked}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath); err != nil {
 		t.Errorf("an archive of exactly its budget: %v", err)
 	}
 }
@@ -186,4 +188,36 @@ func readFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestAPageIsReadToItsCapAndItsConnectionsErrorsAreTheUpstreams reads a
+// page as the upstream client does: a page of exactly the cap is read
+// whole, one byte more fails with errTooLarge, and a connection that
+// breaks gives a readError (the upstream's fault), not a page that ends.
+func TestAPageIsReadToItsCapAndItsConnectionsErrorsAreTheUpstreams(t *testing.T) {
+	page := []byte("<html>" + strings.Repeat("x", 100) + "</html>")
+	broken := errors.New("connection reset by peer")
+	tests := []struct {
+		name    string
+		r       io.Reader
+		want    string // what is read, when it is read whole
+		wantErr error
+		readErr bool
+	}{
+		{"exactly the cap", bytes.NewReader(page), string(page), nil, false},
+		{"one byte past the cap", io.MultiReader(bytes.NewReader(page), strings.NewReader("y")), "", errTooLarge, false},
+		{"a broken connection", io.MultiReader(bytes.NewReader(page[:10]), iotest.ErrReader(broken)), "", broken, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := io.ReadAll(&capReader{r: connReader{tt.r}, n: int64(len(page)), over: errTooLarge})
+			var re *readError
+			if !errors.Is(err, tt.wantErr) || errors.As(err, &re) != tt.readErr {
+				t.Fatalf("err = %v (a readError: %v), want %v (a readError: %v)", err, errors.As(err, &re), tt.wantErr, tt.readErr)
+			}
+			if tt.wantErr == nil && string(got) != tt.want {
+				t.Errorf("read %d bytes, want the page's %d", len(got), len(tt.want))
+			}
+		})
+	}
 }

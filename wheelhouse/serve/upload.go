@@ -660,7 +660,7 @@ func inspectTarSdist(u *uploadFile, filename string, budget int64) ([]byte, erro
 	}
 	// Every member's path is checked, past PKG-INFO too: to the end of
 	// the archive, within budget.
-	meta, err := findInTar(&budgetReader{r: gz, n: budget}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath)
+	meta, err := findInTar(&capReader{r: gz, n: budget, over: errTooLargeUnpacked}, isPkgInfo, maxMetadataSize, distname.CheckMemberPath)
 	switch {
 	case errors.Is(err, errNotInTar):
 		return nil, refuse(http.StatusBadRequest, "%s: no PKG-INFO at the top of the sdist", filename)

@@ -436,7 +436,7 @@ func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamP
 	}
 	defer func() { <-u.parses }()
 	deadline.Reset(u.pageTimeout)
-	body := &limitedReader{r: resp.Body, n: maxPageSize}
+	body := &capReader{r: connReader{resp.Body}, n: maxPageSize, over: errTooLarge}
 	parsed, err := parsePage(resp.Header.Get("Content-Type"), body, resp.Request.URL, norm, u.allowed)
 	var readErr *readError
 	switch {
@@ -481,35 +481,16 @@ type readError struct{ err error }
 func (e *readError) Error() string { return e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
 
-// limitedReader reads at most n bytes, then fails with errTooLarge; the
-// errors of the reader under it come wrapped in a readError.
-type limitedReader struct {
-	r io.Reader
-	n int64
-}
+// connReader passes on what it reads off the connection, its errors but
+// io.EOF wrapped in a readError.
+type connReader struct{ r io.Reader }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		// One byte more tells a page of exactly n bytes from a longer one.
-		var one [1]byte
-		if m, err := l.r.Read(one[:]); m > 0 {
-			return 0, errTooLarge
-		} else if err != nil && err != io.EOF {
-			return 0, &readError{err}
-		} else if err == nil {
-			return 0, nil
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	m, err := l.r.Read(p)
-	l.n -= int64(m)
+func (c connReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
 	if err != nil && err != io.EOF {
 		err = &readError{err}
 	}
-	return m, err
+	return n, err
 }
 
 // pageParser collects the files of a page as it is read, keeping only
