@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,44 +15,16 @@ import (
 	"github.com/larder-build/larder/resolver/index"
 )
 
-// heldMetadata is an index whose first request for a metadata file is
-// held until release (or until its client goes away).
-type heldMetadata struct {
-	started chan struct{} // closed when the first metadata request arrives
-	held    chan struct{}
-	release func()
-	asked   atomic.Int32 // metadata requests that arrived, answered or not
-}
-
-// startHeldMetadata serves an index of one project, six, and returns a
+// startHeldMetadata serves an index of one project, six, whose first
+// request for a metadata file the returned Hold holds, and returns a
 // shared of a client of it and the file of six 1.16.0's wheel.
-func startHeldMetadata(t *testing.T) (*heldMetadata, *shared, index.File) {
+func startHeldMetadata(t *testing.T) (*flighttest.Hold, *shared, index.File) {
 	t.Helper()
 	idx := pypitest.New(&pypitest.Index{Projects: []pypitest.Project{
 		{Name: "six", Releases: []pypitest.Release{{Version: "1.16.0", Wheels: []pypitest.Wheel{{Tags: "py2.py3-none-any"}}}}},
 	}})
-	h := &heldMetadata{started: make(chan struct{}), held: make(chan struct{})}
-	var first, released sync.Once
-	h.release = func() { released.Do(func() { close(h.held) }) }
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, ".metadata") {
-			h.asked.Add(1)
-			hold := false
-			first.Do(func() { hold = true })
-			if hold {
-				close(h.started)
-				select {
-				case <-h.held:
-				case <-r.Context().Done():
-					return
-				}
-			}
-		}
-		idx.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(h.release) // before srv.Close, which waits for the handler
-	c, err := index.New([]string{srv.URL + "/simple/"}, index.WithCacheDir(t.TempDir()), index.WithRetries(2, time.Millisecond))
+	url, h := flighttest.Serve(t, idx, func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ".metadata") })
+	c, err := index.New([]string{url + "/simple/"}, index.WithCacheDir(t.TempDir()), index.WithRetries(2, time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +58,10 @@ func TestAWarmUpThatGivesUpOnMetadataDoesNotFailTheTargetWaitingForIt(t *testing
 		return metaAnswer{md, err}
 	}
 	errOf := func(a metaAnswer) error { return a.err }
-	if got := flighttest.GiveUp(t, meta, errOf, h.started, joined, h.release); got.err != nil || got.md == nil || got.md.Name != "six" {
+	if got := flighttest.GiveUp(t, meta, errOf, h.Started(), joined, h.Release); got.err != nil || got.md == nil || got.md.Name != "six" {
 		t.Errorf("the caller that waited: %+v, %v; want six's metadata", got.md, got.err)
 	}
-	if n := h.asked.Load(); n != 1 {
+	if n := h.Asked(); n != 1 {
 		t.Errorf("metadata requested %d times, want 1", n)
 	}
 }
@@ -115,7 +85,7 @@ func TestMetadataAbandonedByEveryCallerIsNotKeptAsAFailure(t *testing.T) {
 	bctx, cancelB := context.WithCancel(t.Context())
 	defer cancelB()
 	a := flighttest.Go(func() metaAnswer { return meta(actx) })
-	flighttest.Wait(t, h.started, "the first caller's request reached the index")
+	flighttest.Wait(t, h.Started(), "the first caller's request reached the index")
 	b := flighttest.Go(func() metaAnswer { return meta(bctx) })
 	flighttest.Wait(t, joined, "the second caller joined the metadata's flight")
 	cancelA()
@@ -129,7 +99,7 @@ func TestMetadataAbandonedByEveryCallerIsNotKeptAsAFailure(t *testing.T) {
 	if got := meta(t.Context()); got.err != nil || got.md == nil || got.md.Name != "six" {
 		t.Errorf("the next caller: %+v, %v; want six's metadata", got.md, got.err)
 	}
-	if n := h.asked.Load(); n != 2 {
+	if n := h.Asked(); n != 2 {
 		t.Errorf("metadata requested %d times, want 2: once abandoned, once for the next caller", n)
 	}
 }

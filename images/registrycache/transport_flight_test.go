@@ -3,7 +3,6 @@ package registrycache_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,32 +18,19 @@ import (
 // registry answers, and the registry is pinged once.
 func TestACallerThatGivesUpOnThePingDoesNotFailTheOthersWaitingForIt(t *testing.T) {
 	t.Parallel()
-	started, held := make(chan struct{}), make(chan struct{})
-	var first, released sync.Once
-	release := func() { released.Do(func() { close(held) }) }
-	t.Cleanup(release)
-	var pings atomic.Int32
-	c := hostileRegistry(t, 10*time.Second, 10*time.Second, func(stop <-chan struct{}) http.Handler {
+	hold := flighttest.NewHold()
+	c := hostileRegistry(t, 10*time.Second, 10*time.Second, func(<-chan struct{}) http.Handler {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/v2/" {
 				http.NotFound(w, r) // no blob
 				return
 			}
-			pings.Add(1)
-			hold := false
-			first.Do(func() { hold = true })
-			if hold {
-				close(started)
-				select {
-				case <-held:
-				case <-stop:
-				case <-r.Context().Done():
-				}
-			}
+			hold.Wait(r)
 		})
 		return mux
 	})
+	t.Cleanup(hold.Release) // before the registry closes, which waits for the handler
 	// Both callers wait for the ping's flight: the first that started
 	// it, then the second that joined it.
 	var waiting atomic.Int32
@@ -59,10 +45,10 @@ func TestACallerThatGivesUpOnThePingDoesNotFailTheOthersWaitingForIt(t *testing.
 		return err
 	}
 	errOf := func(err error) error { return err }
-	if err := flighttest.GiveUp(t, has, errOf, started, bothWaiting, release); err != nil {
+	if err := flighttest.GiveUp(t, has, errOf, hold.Started(), bothWaiting, hold.Release); err != nil {
 		t.Errorf("the caller that waited: %v, want its answer", err)
 	}
-	if n := pings.Load(); n != 1 {
+	if n := hold.Asked(); n != 1 {
 		t.Errorf("%d pings, want 1", n)
 	}
 }

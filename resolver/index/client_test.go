@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,37 +411,6 @@ func TestACallerThatArrivesAfterAPagesFlightEndedTakesItsPage(t *testing.T) {
 	}
 }
 
-// heldPage serves idx, holding the first request for path until the
-// returned release is called (or its client goes away); started is
-// closed when that request arrives, and asked counts the requests for
-// path that arrived, whether answered or not.
-func heldPage(t *testing.T, idx *pypitest.Server, path string) (url string, started <-chan struct{}, release func(), asked func() int) {
-	t.Helper()
-	arrived, held := make(chan struct{}), make(chan struct{})
-	var first, released sync.Once
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == path {
-			n.Add(1)
-			hold := false
-			first.Do(func() { hold = true })
-			if hold {
-				close(arrived)
-				select {
-				case <-held:
-				case <-r.Context().Done():
-					return
-				}
-			}
-		}
-		idx.ServeHTTP(w, r)
-	}))
-	release = func() { released.Do(func() { close(held) }) }
-	t.Cleanup(srv.Close)
-	t.Cleanup(release) // before srv.Close, which waits for the handler
-	return srv.URL + "/simple/", arrived, release, func() int { return int(n.Load()) }
-}
-
 // TestACallerThatGivesUpOnAPageDoesNotFailTheOthersWaitingForIt: the
 // caller whose request for a page is under way gives up (a warm-up
 // abandoned, a target's fetch cut short) while another caller waits for
@@ -450,8 +418,8 @@ func heldPage(t *testing.T, idx *pypitest.Server, path string) (url string, star
 // once, the other gets the page, and the index is asked once.
 func TestACallerThatGivesUpOnAPageDoesNotFailTheOthersWaitingForIt(t *testing.T) {
 	idx := pypitest.New(demoIndex())
-	url, started, release, asked := heldPage(t, idx, "/simple/six/")
-	c := newClient(t, []string{url})
+	url, hold := flighttest.Serve(t, idx, func(r *http.Request) bool { return r.URL.Path == "/simple/six/" })
+	c := newClient(t, []string{url + "/simple/"})
 	joined := make(chan struct{})
 	c.group.Joined = func(string) { close(joined) }
 	project := func(ctx context.Context) error {
@@ -462,10 +430,10 @@ func TestACallerThatGivesUpOnAPageDoesNotFailTheOthersWaitingForIt(t *testing.T)
 		return err
 	}
 	errOf := func(err error) error { return err }
-	if err := flighttest.GiveUp(t, project, errOf, started, joined, release); err != nil {
+	if err := flighttest.GiveUp(t, project, errOf, hold.Started(), joined, hold.Release); err != nil {
 		t.Errorf("the caller that waited: %v, want the page", err)
 	}
-	if n := asked(); n != 1 {
+	if n := hold.Asked(); n != 1 {
 		t.Errorf("page requested %d times, want 1", n)
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/larder-build/larder/internal/flight/flighttest"
@@ -21,30 +19,9 @@ import (
 // still gets the page, and the upstream is asked once.
 func TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage(t *testing.T) {
 	idx := pypitest.New(upstreamIndex())
-	started, held := make(chan struct{}), make(chan struct{})
-	var first, released sync.Once
-	var asked atomic.Int32
-	release := func() { released.Do(func() { close(held) }) }
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/simple/gamma/" {
-			asked.Add(1)
-			hold := false
-			first.Do(func() { hold = true })
-			if hold {
-				close(started)
-				select {
-				case <-held:
-				case <-r.Context().Done():
-					return
-				}
-			}
-		}
-		idx.ServeHTTP(w, r)
-	}))
-	t.Cleanup(up.Close)
-	t.Cleanup(release) // before up.Close, which waits for the handler
+	upURL, hold := flighttest.Serve(t, idx, func(r *http.Request) bool { return r.URL.Path == "/simple/gamma/" })
 	st, _ := smallStore(t)
-	s, err := New(st, WithUpstream(up.URL+"/simple/"), WithCacheDir(t.TempDir()))
+	s, err := New(st, WithUpstream(upURL+"/simple/"), WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +55,11 @@ func TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage(t *testing
 		return answer{resp.StatusCode, string(body), err}
 	}
 	errOf := func(a answer) error { return a.err }
-	got := flighttest.GiveUp(t, pip, errOf, started, joined, release)
+	got := flighttest.GiveUp(t, pip, errOf, hold.Started(), joined, hold.Release)
 	if got.err != nil || got.code != http.StatusOK || !strings.Contains(got.body, "gamma-0.5") {
 		t.Errorf("the pip that waited: %d %q, %v; want gamma's page", got.code, got.body, got.err)
 	}
-	if n := asked.Load(); n != 1 {
+	if n := hold.Asked(); n != 1 {
 		t.Errorf("the upstream was asked for the page %d times, want 1", n)
 	}
 }
