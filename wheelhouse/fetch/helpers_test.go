@@ -2,8 +2,6 @@ package fetch
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -210,20 +208,4 @@ func withWheelURL(lock *pylock.Lock, pi, wi int, u string) *pylock.Lock {
 	p.Wheels[wi].URL = u
 	l.Packages[pi] = p
 	return &l
-}
-
-// download returns the body of a GET of u, the bytes a real server
-// serves for a lock's file.
-func download(t testing.TB, u string) []byte {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/pylock"
 )
 
@@ -28,7 +29,7 @@ import (
 func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	pi, wi := libWheelOf(t, lock)
-	real := download(t, lock.Packages[pi].Wheels[wi].URL)
+	real := testenv.Download(t, lock.Packages[pi].Wheels[wi].URL)
 	var bomb bytes.Buffer
 	gz := gzip.NewWriter(&bomb)
 	_, _ = gz.Write(make([]byte, 64<<20))
@@ -127,7 +128,7 @@ func TestAHostileFileServerKeepsNothingUnverified(t *testing.T) {
 func TestAWheelPipWouldRefuseIsNotKept(t *testing.T) {
 	_, lock := lockIndex(t, smallIndex(), []string{"app"}, []string{amd64})
 	pi, wi := libWheelOf(t, lock)
-	real := download(t, lock.Packages[pi].Wheels[wi].URL)
+	real := testenv.Download(t, lock.Packages[pi].Wheels[wi].URL)
 	for _, member := range []string{"../../evil.py", "/etc/profile.d/evil.sh", `lib\..\..\evil.py`, "C:/evil.py"} {
 		t.Run(member, func(t *testing.T) {
 			hostile := withListedMember(t, real, member)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/piptest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/wheelhousetest"
 
 	"github.com/larder-build/larder/internal/pypitest"
@@ -36,7 +37,7 @@ func bake(t testing.TB, srv *pypitest.Server, dir string, files []*pypitest.File
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		data := download(t, srv.BaseURL()+"/files/"+f.Filename)
+		data := testenv.Download(t, srv.BaseURL()+"/files/"+f.Filename)
 		if got := sha256Hex(data); got != f.SHA256 {
 			t.Fatalf("baking %s: sha256 %s, listed %s", f.Filename, got, f.SHA256)
 		}
@@ -49,7 +50,7 @@ func bake(t testing.TB, srv *pypitest.Server, dir string, files []*pypitest.File
 			Origin: wheelhouse.Origin{Kind: wheelhouse.OriginIndex, URL: srv.BaseURL() + "/files/" + f.Filename, Index: srv.URL()},
 		}
 		if !f.IsSdist {
-			md := download(t, srv.BaseURL()+"/files/"+f.Filename+".metadata")
+			md := testenv.Download(t, srv.BaseURL()+"/files/"+f.Filename+".metadata")
 			if err := wheelhouse.WriteFileAtomic(st.MetadataPath(f.Filename), md, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -93,23 +94,6 @@ func originStore(t testing.TB, extra ...pypitest.Project) *wheelhouse.Store {
 			e.Private = true
 		}
 	})
-}
-
-func download(t testing.TB, u string) []byte {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", u, resp.Status)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // filesOf returns the built files of the named projects, at the given

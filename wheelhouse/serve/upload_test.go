@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/uploadtest"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -194,10 +195,10 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 		}
 	}
 	// Served at once, with the PEP 658 metadata pip reads first.
-	if b := download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
+	if b := testenv.Download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
 		t.Errorf("the uploaded wheel is served with other bytes")
 	}
-	if b := download(t, base+"/files/"+wheel.Filename+".metadata"); !bytes.Equal(b, wheel.Metadata) {
+	if b := testenv.Download(t, base+"/files/"+wheel.Filename+".metadata"); !bytes.Equal(b, wheel.Metadata) {
 		t.Errorf("the uploaded wheel's metadata is %q, want %q", b, wheel.Metadata)
 	}
 
@@ -214,7 +215,7 @@ func TestTwineUploadsArePrivateAndPipInstallsThem(t *testing.T) {
 	if err == nil || !strings.Contains(out, "409") {
 		t.Errorf("a different wheel under the same name: twine did not report 409: %v\n%s", err, out)
 	}
-	if b := download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
+	if b := testenv.Download(t, base+"/files/"+wheel.Filename); !bytes.Equal(b, wheel.Data) {
 		t.Errorf("a refused upload replaced the stored wheel")
 	}
 
@@ -474,7 +475,7 @@ func TestUploadsLeaveNothingHalfWritten(t *testing.T) {
 		if _, listed := storedFiles(t, dir); !slices.Equal(listed, []string{w.Filename}) {
 			t.Errorf("listed %v, want the upload", listed)
 		}
-		if b := download(t, base+"/files/"+w.Filename); !bytes.Equal(b, w.Data) {
+		if b := testenv.Download(t, base+"/files/"+w.Filename); !bytes.Equal(b, w.Data) {
 			t.Errorf("the upload is not served")
 		}
 	})
@@ -619,7 +620,7 @@ func TestASlowUploadOutlastsTheReadTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("a slow upload: %d %s", resp.StatusCode, msg)
 	}
-	if got := download(t, base+"/files/"+w.Filename); !bytes.Equal(got, w.Data) {
+	if got := testenv.Download(t, base+"/files/"+w.Filename); !bytes.Equal(got, w.Data) {
 		t.Errorf("the slow upload is not served whole")
 	}
 }
