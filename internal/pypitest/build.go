@@ -248,8 +248,9 @@ func record(members []member, self string) []byte {
 	return []byte(b.String())
 }
 
+// csvField quotes a RECORD field as Python's csv module does.
 func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n") {
+	if strings.ContainsAny(s, ",\"\r\n") {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s

@@ -102,44 +102,55 @@ func TestWheelRecordListsEveryMemberWithHashAndSize(t *testing.T) {
 		if f.IsSdist {
 			continue
 		}
-		members := readZip(t, f.Data)
-		zr, _ := zip.NewReader(bytes.NewReader(f.Data), int64(len(f.Data)))
-		for _, m := range zr.File {
-			if !m.Modified.Equal(zipTime) || m.Mode() != 0o644 {
-				t.Errorf("%s: %s has mtime %v mode %v, want the fixed %v and 0644", f.Filename, m.Name, m.Modified, m.Mode(), zipTime)
-			}
-		}
+		members := checkRecord(t, f.Filename, f.Data)
 		prefix := strings.SplitN(f.Filename, "-", 3)
 		distInfo := prefix[0] + "-" + prefix[1] + ".dist-info/"
-		rec := string(members[distInfo+"RECORD"])
-		listed := map[string]bool{}
-		for _, line := range strings.Split(strings.TrimSpace(rec), "\n") {
-			fields := strings.Split(line, ",")
-			if len(fields) != 3 {
-				t.Fatalf("%s: RECORD line %q", f.Filename, line)
-			}
-			listed[fields[0]] = true
-			if fields[0] == distInfo+"RECORD" {
-				if fields[1] != "" || fields[2] != "" {
-					t.Errorf("%s: RECORD lists a hash for itself: %q", f.Filename, line)
-				}
-				continue
-			}
-			sum := sha256.Sum256(members[fields[0]])
-			want := fmt.Sprintf("%s,sha256=%s,%d", fields[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(members[fields[0]]))
-			if line != want {
-				t.Errorf("%s: RECORD line %q, want %q", f.Filename, line, want)
-			}
-		}
-		for name := range members {
-			if !listed[name] {
-				t.Errorf("%s: member %s missing from RECORD", f.Filename, name)
-			}
-		}
 		if !bytes.Equal(members[distInfo+"METADATA"], f.Metadata) {
 			t.Errorf("%s: METADATA differs from the metadata the index serves", f.Filename)
 		}
 	}
+}
+
+// checkRecord checks that the wheel data of the file named filename has
+// fixed times and modes and a RECORD that lists every member with its
+// hash and size, and returns its members.
+func checkRecord(t *testing.T, filename string, data []byte) map[string][]byte {
+	t.Helper()
+	members := readZip(t, data)
+	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	for _, m := range zr.File {
+		if !m.Modified.Equal(zipTime) || m.Mode() != 0o644 {
+			t.Errorf("%s: %s has mtime %v mode %v, want the fixed %v and 0644", filename, m.Name, m.Modified, m.Mode(), zipTime)
+		}
+	}
+	prefix := strings.SplitN(filename, "-", 3)
+	distInfo := prefix[0] + "-" + prefix[1] + ".dist-info/"
+	rec := string(members[distInfo+"RECORD"])
+	listed := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(rec), "\n") {
+		fields := strings.Split(line, ",")
+		if len(fields) != 3 {
+			t.Fatalf("%s: RECORD line %q", filename, line)
+		}
+		listed[fields[0]] = true
+		if fields[0] == distInfo+"RECORD" {
+			if fields[1] != "" || fields[2] != "" {
+				t.Errorf("%s: RECORD lists a hash for itself: %q", filename, line)
+			}
+			continue
+		}
+		sum := sha256.Sum256(members[fields[0]])
+		want := fmt.Sprintf("%s,sha256=%s,%d", fields[0], base64.RawURLEncoding.EncodeToString(sum[:]), len(members[fields[0]]))
+		if line != want {
+			t.Errorf("%s: RECORD line %q, want %q", filename, line, want)
+		}
+	}
+	for name := range members {
+		if !listed[name] {
+			t.Errorf("%s: member %s missing from RECORD", filename, name)
+		}
+	}
+	return members
 }
 
 func TestWheelFileDeclaresPurelibOnlyForPurePython(t *testing.T) {
@@ -341,5 +352,63 @@ func TestDefaultUploadTimeFollowsVersionOrder(t *testing.T) {
 		if !f.UploadTime.Equal(want[i]) {
 			t.Errorf("%s uploaded at %v, want %v", f.Filename, f.UploadTime, want[i])
 		}
+	}
+}
+
+// TestRewriteWheelListsWhatItChangesUnlessToldTheRecordIsStale rewrites a
+// built wheel: an added or edited member is listed in the new RECORD with
+// its hash, as a wheel built so would be; with StaleRecord the RECORD is
+// the old one, listing neither.
+func TestRewriteWheelListsWhatItChangesUnlessToldTheRecordIsStale(t *testing.T) {
+	w, err := BuildWheel(&Project{Name: "Acme.Tools"}, &Release{Version: "1.0"}, Wheel{Tags: "py3-none-any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const record = "acme_tools-1.0.dist-info/RECORD"
+	tail := func(name string, b []byte) []byte {
+		if strings.HasSuffix(name, "/__init__.py") {
+			return append(b, "# edited\n"...)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		edit WheelEdit
+		// want are members and what they hold after the rewrite.
+		want map[string]string
+		// stale says the RECORD is the old one.
+		stale bool
+	}{
+		{"a member added", WheelEdit{Add: map[string]string{"acme_tools/evil.py": "import os\n"}}, map[string]string{"acme_tools/evil.py": "import os\n"}, false},
+		{"a member edited", WheelEdit{Member: tail}, nil, false},
+		{"a member edited under a stale RECORD", WheelEdit{Member: tail, StaleRecord: true}, nil, true},
+		{"a member added under a stale RECORD", WheelEdit{Add: map[string]string{"acme_tools/extra.py": ""}, StaleRecord: true}, map[string]string{"acme_tools/extra.py": ""}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := RewriteWheel(w.Data, tt.edit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readZip(t, data)
+			for name, body := range tt.want {
+				if string(got[name]) != body {
+					t.Errorf("%s holds %q, want %q", name, got[name], body)
+				}
+			}
+			if init := got["acme_tools/__init__.py"]; (tt.edit.Member != nil) != bytes.HasSuffix(init, []byte("# edited\n")) {
+				t.Errorf("__init__.py holds %q after the edit %v", init, tt.name)
+			}
+			if tt.stale {
+				if old := readZip(t, w.Data)[record]; !bytes.Equal(got[record], old) {
+					t.Errorf("RECORD was written again:\n%s", got[record])
+				}
+				return
+			}
+			checkRecord(t, w.Filename, data)
+		})
+	}
+	if _, err := RewriteWheel([]byte("not a zip"), WheelEdit{}); err == nil {
+		t.Errorf("a file that is not a zip was rewritten")
 	}
 }

@@ -1,15 +1,11 @@
 package fetch
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/resolver/pylock"
 )
@@ -153,44 +150,9 @@ func TestAWheelPipWouldRefuseIsNotKept(t *testing.T) {
 // would be.
 func withListedMember(t *testing.T, data []byte, name string) []byte {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	b, err := pypitest.RewriteWheel(data, pypitest.WheelEdit{Add: map[string]string{name: "import os\n"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	var record []byte
-	recordName := ""
-	for _, f := range zr.File {
-		b, err := fs.ReadFile(zr, f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(f.Name, ".dist-info/RECORD") {
-			record, recordName = b, f.Name
-			continue
-		}
-		fw, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = fw.Write(b)
-	}
-	body := []byte("import os\n")
-	sum := sha256.Sum256(body)
-	record = append(record, fmt.Sprintf("%s,sha256=%s,%d\n", name, base64.RawURLEncoding.EncodeToString(sum[:]), len(body))...)
-	for _, m := range []struct {
-		name string
-		b    []byte
-	}{{name, body}, {recordName, record}} {
-		fw, err := zw.Create(m.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = fw.Write(m.b)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return b
 }

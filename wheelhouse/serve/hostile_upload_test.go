@@ -5,11 +5,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/base64"
-	"fmt"
-	"io/fs"
-	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,62 +67,12 @@ func TestUploadsUnderFileNamesThatAreNotPlainAreRefused(t *testing.T) {
 // holds together, so that only what was added can be refused.
 func withListedMembers(t *testing.T, w *pypitest.File, add map[string]string, editMeta func([]byte) []byte) *pypitest.File {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(w.Data), int64(len(w.Data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	var record strings.Builder
-	recordName := ""
-	put := func(name string, b []byte) {
-		fw, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
+	return rewritten(t, w, pypitest.WheelEdit{Add: add, Member: func(name string, b []byte) []byte {
+		if editMeta != nil && strings.HasSuffix(name, ".dist-info/METADATA") {
+			return editMeta(b)
 		}
-		fw.Write(b)
-		sum := sha256.Sum256(b)
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", csvQuote(name), base64.RawURLEncoding.EncodeToString(sum[:]), len(b))
-	}
-	for _, f := range zr.File {
-		if strings.HasSuffix(f.Name, ".dist-info/RECORD") {
-			recordName = f.Name
-			continue
-		}
-		b, err := fs.ReadFile(zr, f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if editMeta != nil && strings.HasSuffix(f.Name, ".dist-info/METADATA") {
-			b = editMeta(b)
-		}
-		put(f.Name, b)
-	}
-	names := slices.Sorted(maps.Keys(add))
-	for _, name := range names {
-		put(name, []byte(add[name]))
-	}
-	fmt.Fprintf(&record, "%s,,\n", recordName)
-	fw, err := zw.Create(recordName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write([]byte(record.String()))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c := *w
-	c.Data = out.Bytes()
-	c.SHA256 = sha256Of(c.Data)
-	return &c
-}
-
-// csvQuote quotes a RECORD field as Python's csv module does.
-func csvQuote(s string) string {
-	if strings.ContainsAny(s, ",\"\r\n") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
+		return b
+	}})
 }
 
 // sdistOf builds an sdist of project demo 1.0 holding members (name,

