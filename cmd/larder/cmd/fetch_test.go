@@ -12,7 +12,10 @@ import (
 	"github.com/larder-build/larder/wheelhouse"
 )
 
-func TestFetchVerifyAndGCFromTheCommandLine(t *testing.T) {
+// lockedProject is a project that locks web and fast from the small
+// index for linux/amd64 and Python 3.11 into the wheelhouse wh, locked.
+func lockedProject(t *testing.T) string {
+	t.Helper()
 	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[wheelhouse]
 dir = "wh"
 [[target]]
@@ -20,6 +23,11 @@ platform = "linux/amd64"
 python = "3.11"
 `)
 	mustRun(t, dir, []string{"lock"})
+	return dir
+}
+
+func TestFetchVerifyAndGCFromTheCommandLine(t *testing.T) {
+	dir := lockedProject(t)
 
 	var sum fetchSummary
 	out := runJSON(t, dir, &sum, "fetch", "--json", "--jobs", "2")
@@ -119,13 +127,7 @@ func TestAPrivateIndexsCredentialsStayOutOfTheLockAndTheWheelhouse(t *testing.T)
 // wheelhouse refuses it, naming files/ and saying to remove the link,
 // and the folder keeps every file.
 func TestALinkedFilesFolderIsRefusedByEveryCommandAndNothingOutsideIsTouched(t *testing.T) {
-	dir := newProject(t, pypitest.Start(t, smallIndex()), "web\nfast\n", `[wheelhouse]
-dir = "wh"
-[[target]]
-platform = "linux/amd64"
-python = "3.11"
-`)
-	mustRun(t, dir, []string{"lock"})
+	dir := lockedProject(t)
 	mustRun(t, dir, []string{"fetch"})
 	victim := filepath.Join(t.TempDir(), "victim")
 	notes := map[string]string{"notes.txt": "mine", "project/inner.txt": "mine too"}

@@ -22,9 +22,8 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 	writeFiles(t, dir, map[string]string{
 		// htpasswd -m (Apache MD5) and a comment line: line 2 is refused.
 		"md5.htpasswd": "# users\nalice:$apr1$0nbQ2Cxk$0VHKb0FQ9wZbn5rZ0C5vS1\n",
-		// A real bcrypt entry (made by htpasswd -nbB alice pw), so that the
-		// file itself is usable.
-		"good.htpasswd":  "alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n",
+		// A usable file.
+		"good.htpasswd":  aliceHtpasswd,
 		"empty.htpasswd": "",
 	})
 	md5File := filepath.Join(dir, "md5.htpasswd")
@@ -74,18 +73,30 @@ func TestServeRefusesUploadSettingsThatCannotWork(t *testing.T) {
 	}
 }
 
+// aliceHtpasswd is a real bcrypt entry, alice's with the password pw
+// (made by htpasswd -nbB alice pw).
+const aliceHtpasswd = "alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"
+
+// projectWithAlice is an empty project whose file users lists alice
+// (aliceHtpasswd): its configuration and the file's path.
+func projectWithAlice(t *testing.T) (*config.Config, string) {
+	t.Helper()
+	dir := emptyProject(t)
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte(aliceHtpasswd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Dir = dir
+	return cfg, users
+}
+
 // TestServeBehindATrustedProxyThrottlesOnlyTheClientThatFailed runs
 // larder serve --read-auth behind --trusted-proxy 127.0.0.1: a client
 // the proxy forwards for that fails every login a minute allows is
 // answered 429, and another client of the same proxy still logs in.
 func TestServeBehindATrustedProxyThrottlesOnlyTheClientThatFailed(t *testing.T) {
-	dir := emptyProject(t)
-	users := filepath.Join(dir, "users")
-	if err := os.WriteFile(users, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Dir = dir
+	cfg, users := projectWithAlice(t)
 	s := startServe(t, cfg, "--offline", "--htpasswd", users, "--read-auth", "--trusted-proxy", "127.0.0.1")
 	index := s.waitFor(t, regexp.MustCompile(`on (http://127\.0\.0\.1:\d+/simple/)`), "index URL")
 	login := func(client, pass string) int {
@@ -117,13 +128,7 @@ func TestServeBehindATrustedProxyThrottlesOnlyTheClientThatFailed(t *testing.T) 
 // TestServeWithHtpasswdSaysWhereToUpload starts larder serve with an
 // htpasswd file: it prints the upload URL, which asks for credentials.
 func TestServeWithHtpasswdSaysWhereToUpload(t *testing.T) {
-	dir := emptyProject(t)
-	users := filepath.Join(dir, "users")
-	if err := os.WriteFile(users, []byte("alice:$2y$05$vC/SnMz55CTpoxEkO.yRz.V.p7cJ8aA6S5oMNtDgo2CSjV0cTDQDy\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Dir = dir
+	cfg, users := projectWithAlice(t)
 	s := startServe(t, cfg, "--offline", "--htpasswd", users)
 	url := s.waitFor(t, regexp.MustCompile(`uploads: (http://127\.0\.0\.1:\d+/legacy/) \(users of `+regexp.QuoteMeta(users)+`\)`), "upload URL")
 	resp, err := http.Post(url, "multipart/form-data; boundary=x", strings.NewReader("--x--\r\n"))
