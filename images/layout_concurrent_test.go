@@ -38,13 +38,25 @@ func smallSample(t testing.TB) *wheelhouse.Store {
 	return wheelhousetest.Store(t, wheelhousetest.Dir(t), files...)
 }
 
-// layoutRequest is a bake of s onto base into out for one platform, with
-// the folder of built layers kept, which the bakes of a test share as
-// those of one user do.
-func layoutRequest(t testing.TB, s *wheelhouse.Store, base Ref, kept string, out Ref, platform string) Request {
+// layoutBakes is what the bakes of a layout test share: a small
+// wheelhouse (smallSample), a base layout and the folder of built layers
+// kept, which they share as those of one user do.
+type layoutBakes struct {
+	s    *wheelhouse.Store
+	base Ref
+	kept string
+}
+
+func newLayoutBakes(t testing.TB) *layoutBakes {
 	t.Helper()
-	req := request(t, s, base, out, platform)
-	req.layerDir = kept
+	return &layoutBakes{s: smallSample(t), base: baseLayout(t), kept: filepath.Join(t.TempDir(), "layers")}
+}
+
+// request is a bake into out for one platform.
+func (b *layoutBakes) request(t testing.TB, out Ref, platform string) Request {
+	t.Helper()
+	req := request(t, b.s, b.base, out, platform)
+	req.layerDir = b.kept
 	return req
 }
 
@@ -111,9 +123,7 @@ func checkLayoutHolds(t *testing.T, dir string, want map[string]string) {
 
 func TestTwoBakesIntoOneLayoutBothSucceed(t *testing.T) {
 	testenv.Slow(t, "bakes images, runs skopeo and umoci")
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	cases := []struct {
 		name string
 		// seed is a tag baked into the layout before the two bakes; none
@@ -128,7 +138,7 @@ func TestTwoBakesIntoOneLayoutBothSucceed(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "out")
 			want := map[string]string{}
 			if c.seed != "" {
-				rep := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":"+c.seed), "linux/amd64"))
+				rep := bake(t, lb.request(t, mustRef(t, "oci:"+dir+":"+c.seed), "linux/amd64"))
 				want[c.seed] = rep.Digest
 			}
 			// Different platforms: the two images share few blobs, so a
@@ -138,7 +148,7 @@ func TestTwoBakesIntoOneLayoutBothSucceed(t *testing.T) {
 			for round := range 3 {
 				reqs := make([]Request, 2)
 				for i := range reqs {
-					reqs[i] = layoutRequest(t, s, base, kept, mustRef(t, fmt.Sprintf("oci:%s:round-%d-%d", dir, round, i)), platforms[i])
+					reqs[i] = lb.request(t, mustRef(t, fmt.Sprintf("oci:%s:round-%d-%d", dir, round, i)), platforms[i])
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				reps := make([]*Report, 2)
@@ -170,15 +180,13 @@ func TestTwoBakesIntoOneLayoutBothSucceed(t *testing.T) {
 // other's blobs that no tag uses are gone once both are out.
 func TestTwoBakesOfOneTagAtOnceBothSucceedAndOneWins(t *testing.T) {
 	testenv.Slow(t, "bakes images, runs skopeo and umoci")
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	for _, seeded := range []bool{false, true} {
 		t.Run(fmt.Sprintf("seeded %t", seeded), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "out")
 			out := mustRef(t, "oci:"+dir+":same")
 			if seeded {
-				bake(t, layoutRequest(t, s, base, kept, out, "linux/amd64"))
+				bake(t, lb.request(t, out, "linux/amd64"))
 			}
 			// Different platforms: different images under one tag.
 			platforms := []string{"linux/amd64", "linux/arm64"}
@@ -188,7 +196,7 @@ func TestTwoBakesOfOneTagAtOnceBothSucceedAndOneWins(t *testing.T) {
 				errs := make([]error, 2)
 				var wg sync.WaitGroup
 				for i := range reps {
-					req := layoutRequest(t, s, base, kept, out, platforms[i])
+					req := lb.request(t, out, platforms[i])
 					wg.Go(func() { reps[i], errs[i] = Bake(ctx, req) })
 				}
 				wg.Wait()
@@ -220,11 +228,9 @@ func TestTwoBakesOfOneTagAtOnceBothSucceedAndOneWins(t *testing.T) {
 // blob no tag uses, left by an earlier writer): two holds of one lock
 // file in one process refused the process's own clean-up.
 func TestABakeOfALayoutByTwoPathsStillCleansItUp(t *testing.T) {
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	real := filepath.Join(t.TempDir(), "real")
-	first := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+real+":a"), "linux/amd64"))
+	first := bake(t, lb.request(t, mustRef(t, "oci:"+real+":a"), "linux/amd64"))
 	link := filepath.Join(t.TempDir(), "link")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
@@ -238,7 +244,7 @@ func TestABakeOfALayoutByTwoPathsStillCleansItUp(t *testing.T) {
 	if err := os.WriteFile(strayPath, stray, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	req := layoutRequest(t, s, base, kept, mustRef(t, "oci:"+link+":b"), "linux/amd64")
+	req := lb.request(t, mustRef(t, "oci:"+link+":b"), "linux/amd64")
 	req.From = mustRef(t, "oci:"+real+":a")
 	second := bake(t, req)
 	if _, err := os.Stat(strayPath); err == nil {
@@ -324,21 +330,19 @@ func TestHelperProcess(t *testing.T) {
 
 func TestBakesInTwoProcessesIntoOneLayoutBothSucceed(t *testing.T) {
 	testenv.Slow(t, "bakes images in two processes, runs skopeo and umoci")
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	bins := indexBinaries(t)
 	for round := range 2 {
 		dir := filepath.Join(t.TempDir(), "out")
 		if round == 1 {
-			bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":seed"), "linux/amd64"))
+			bake(t, lb.request(t, mustRef(t, "oci:"+dir+":seed"), "linux/amd64"))
 		}
 		result := filepath.Join(t.TempDir(), "digest")
-		child := startHelper(t, helperSpec{Mode: "bake", Wheelhouse: s.Dir(), Base: base.String(),
+		child := startHelper(t, helperSpec{Mode: "bake", Wheelhouse: lb.s.Dir(), Base: lb.base.String(),
 			Output: "oci:" + dir + ":child", Platform: "linux/arm64", IndexBinaries: bins,
-			LayerDir: kept, Result: result})
+			LayerDir: lb.kept, Result: result})
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		rep, err := Bake(ctx, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":parent"), "linux/amd64"))
+		rep, err := Bake(ctx, lb.request(t, mustRef(t, "oci:"+dir+":parent"), "linux/amd64"))
 		cancel()
 		if err != nil {
 			t.Fatalf("round %d: the bake in this process: %v", round, err)
@@ -360,11 +364,9 @@ func TestBakesInTwoProcessesIntoOneLayoutBothSucceed(t *testing.T) {
 
 func TestCleanUpKeepsALiveLarderBlobsAndAKilledOneBlocksNothing(t *testing.T) {
 	testenv.Slow(t, "bakes images")
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	dir := filepath.Join(t.TempDir(), "out")
-	first := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
+	first := bake(t, lb.request(t, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
 
 	// Another larder process uses the layout: it has written a blob it
 	// has not yet tagged, and is writing another.
@@ -382,7 +384,7 @@ func TestCleanUpKeepsALiveLarderBlobsAndAKilledOneBlocksNothing(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	second := bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"))
+	second := bake(t, lb.request(t, mustRef(t, "oci:"+dir+":second"), "linux/arm64"))
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	for _, name := range []string{h.Hex, temp} {
 		if _, err := os.Stat(filepath.Join(blobs, name)); err != nil {
@@ -400,7 +402,7 @@ func TestCleanUpKeepsALiveLarderBlobsAndAKilledOneBlocksNothing(t *testing.T) {
 	defer cancel()
 	var waited []string
 	var mu sync.Mutex
-	third, err := Bake(ctx, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), WithProgress(func(e Event) {
+	third, err := Bake(ctx, lb.request(t, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), WithProgress(func(e Event) {
 		if e.Phase == PhaseWait {
 			mu.Lock()
 			waited = append(waited, e.Wait)
@@ -426,11 +428,9 @@ func TestCleanUpKeepsALiveLarderBlobsAndAKilledOneBlocksNothing(t *testing.T) {
 
 func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 	testenv.Slow(t, "bakes images")
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	dir := filepath.Join(t.TempDir(), "out")
-	bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
+	bake(t, lb.request(t, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
 
 	// Another larder removing the blobs no tag uses holds the layout
 	// alone (flock: another open file is another holder, in this process
@@ -456,7 +456,7 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 	})
 	f := hold()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	_, err := Bake(ctx, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), progress)
+	_, err := Bake(ctx, lb.request(t, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), progress)
 	cancel()
 	f.Close()
 	if err == nil || !strings.Contains(err.Error(), dir) || !errors.Is(err, context.DeadlineExceeded) {
@@ -484,7 +484,7 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 			}
 		}
 	})
-	rep, err := Bake(context.Background(), layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), releasing)
+	rep, err := Bake(context.Background(), lb.request(t, mustRef(t, "oci:"+dir+":second"), "linux/arm64"), releasing)
 	release.Do(func() { f.Close() })
 	if err != nil {
 		t.Fatal(err)
@@ -501,14 +501,12 @@ func TestBakeWaitsForAnotherLarderCleaningTheLayoutAndSaysSo(t *testing.T) {
 
 func TestABakeRemovesTheStagingFolderABakeKilledMakingTheLayoutLeft(t *testing.T) {
 	testenv.Slow(t, "bakes images")
-	s := smallSample(t)
-	base := baseLayout(t)
-	kept := filepath.Join(t.TempDir(), "layers")
+	lb := newLayoutBakes(t)
 	for _, exists := range []bool{false, true} {
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "out")
 		if exists {
-			bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
+			bake(t, lb.request(t, mustRef(t, "oci:"+dir+":first"), "linux/amd64"))
 		}
 		// A killed bake's staging folder: its lock file is there and no
 		// process holds it. Another layout's is not this bake's to remove.
@@ -522,7 +520,7 @@ func TestABakeRemovesTheStagingFolderABakeKilledMakingTheLayoutLeft(t *testing.T
 				t.Fatal(err)
 			}
 		}
-		bake(t, layoutRequest(t, s, base, kept, mustRef(t, "oci:"+dir+":second"), "linux/arm64"))
+		bake(t, lb.request(t, mustRef(t, "oci:"+dir+":second"), "linux/arm64"))
 		if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("layout existed %v: the staging folder of a killed bake is still beside it (%v)", exists, err)
 		}
