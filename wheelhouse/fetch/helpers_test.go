@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/larder-build/larder/internal/locktest"
 	"github.com/larder-build/larder/internal/pypitest"
@@ -208,4 +209,32 @@ func withWheelURL(lock *pylock.Lock, pi, wi int, u string) *pylock.Lock {
 	p.Wheels[wi].URL = u
 	l.Packages[pi] = p
 	return &l
+}
+
+// fetchLib fetches the lock l, whose wheel of lib a test serves, into a
+// new store, and checks the outcome against want (in the error; "" for
+// success): a fetch that succeeds verifies clean; one that fails names
+// lib's wheel and says want, within bound, and keeps nothing of it. It
+// reports whether the fetch failed, for the test's own checks of how.
+func fetchLib(t *testing.T, ctx context.Context, l *pylock.Lock, want string, bound time.Duration, opts ...Option) bool {
+	t.Helper()
+	s := newStore(t)
+	start := time.Now()
+	_, err := Fetch(ctx, s, l, opts...)
+	took := time.Since(start)
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustVerifyClean(t, s, l)
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), libWheel) {
+		t.Errorf("got %v; want an error naming %s and saying %q", err, libWheel, want)
+	}
+	if took > bound {
+		t.Errorf("took %v, more than %v", took, bound)
+	}
+	assertNothingKept(t, s, libWheel)
+	return true
 }
