@@ -27,6 +27,13 @@ func overrideIndex() *pypitest.Index {
 	}}
 }
 
+// lockMe locks the pyproject.toml of a project "me" whose dependencies
+// are deps (TOML strings) and whose tables after [project] are tables.
+func lockMe(t *testing.T, srv *pypitest.Server, deps, tables string) (string, error) {
+	t.Helper()
+	return lockOneFile(t, srv, "pyproject.toml", "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = ["+deps+"]\n"+tables+"\n")
+}
+
 // lockOneFile locks one input file written into a fresh folder.
 func lockOneFile(t *testing.T, srv *pypitest.Server, name, text string) (string, error) {
 	t.Helper()
@@ -50,7 +57,6 @@ func lockOneFile(t *testing.T, srv *pypitest.Server, name, text string) (string,
 
 func TestOverrideDependenciesReplaceEveryRequirementOnTheirProject(t *testing.T) {
 	srv := pypitest.Start(t, overrideIndex())
-	const project = "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [%s]\n[tool.uv]\n%s\n"
 	tests := []struct {
 		name, deps, uv, want string
 	}{
@@ -74,7 +80,7 @@ func TestOverrideDependenciesReplaceEveryRequirementOnTheirProject(t *testing.T)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lockOneFile(t, srv, "pyproject.toml", strings.Replace(strings.Replace(project, "%s", tt.deps, 1), "%s", tt.uv, 1))
+			got, err := lockMe(t, srv, tt.deps, "[tool.uv]\n"+tt.uv)
 			if tt.want == "" {
 				// other's cap stands against app's lib>=2.
 				if err == nil || !strings.Contains(err.Error(), "lib") {
@@ -91,7 +97,6 @@ func TestOverrideDependenciesReplaceEveryRequirementOnTheirProject(t *testing.T)
 
 func TestExcludeDependenciesLeaveTheirProjectsOut(t *testing.T) {
 	srv := pypitest.Start(t, overrideIndex())
-	const project = "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [%s]\n[tool.uv]\n%s\n"
 	tests := []struct {
 		name, deps, uv, want string
 	}{
@@ -120,7 +125,7 @@ func TestExcludeDependenciesLeaveTheirProjectsOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lockOneFile(t, srv, "pyproject.toml", strings.Replace(strings.Replace(project, "%s", tt.deps, 1), "%s", tt.uv, 1))
+			got, err := lockMe(t, srv, tt.deps, "[tool.uv]\n"+tt.uv)
 			if got == "" {
 				got = "none"
 			}

@@ -9,7 +9,6 @@ import (
 
 func TestDependencyMetadataStandsForTheFilesMetadata(t *testing.T) {
 	srv := pypitest.Start(t, overrideIndex())
-	const project = "[project]\nname = \"me\"\nversion = \"0\"\ndependencies = [%s]\n%s\n"
 	tests := []struct {
 		name, deps, meta, want string
 	}{
@@ -31,7 +30,7 @@ func TestDependencyMetadataStandsForTheFilesMetadata(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := lockOneFile(t, srv, "pyproject.toml", strings.Replace(strings.Replace(project, "%s", tt.deps, 1), "%s", tt.meta, 1))
+			got, err := lockMe(t, srv, tt.deps, tt.meta)
 			if want, ok := strings.CutPrefix(tt.want, "error: "); ok {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Errorf("locked %q (%v), want an error saying %q", got, err, want)
