@@ -24,6 +24,7 @@ import (
 
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/dockerregistry"
+	"github.com/larder-build/larder/internal/flight/flighttest"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
 	"github.com/larder-build/larder/internal/uploadtest"
@@ -34,47 +35,30 @@ import (
 
 // registryProxy is a real registry behind a proxy that counts the
 // requests for each path, and holds the first request whose method and
-// path are stallMethod and stallPath until release is closed.
+// path are stallMethod and stallPath until hold is released.
 type registryProxy struct {
-	host    string
-	mu      sync.Mutex
-	paths   map[string]int
-	stalled chan struct{} // closed when the request to hold arrives
-	release chan struct{}
+	host  string
+	mu    sync.Mutex
+	paths map[string]int
+	hold  *flighttest.Hold // of the request to hold
 }
 
 func proxyRegistry(t *testing.T, reg *dockerregistry.Registry, stallMethod, stallPath string) *registryProxy {
 	t.Helper()
 	target, _ := url.Parse("http://" + reg.Host)
 	rp := httputil.NewSingleHostReverseProxy(target)
-	p := &registryProxy{paths: map[string]int{}, stalled: make(chan struct{}), release: make(chan struct{})}
-	var once sync.Once
+	p := &registryProxy{paths: map[string]int{}, hold: flighttest.NewHold()}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.paths[r.URL.Path]++
 		p.mu.Unlock()
-		if r.Method == stallMethod && r.URL.Path == stallPath {
-			held := false
-			once.Do(func() { held = true })
-			if held {
-				close(p.stalled)
-				select {
-				case <-p.release:
-				case <-r.Context().Done():
-					return
-				}
-			}
+		if r.Method == stallMethod && r.URL.Path == stallPath && !p.hold.Wait(r) {
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		select {
-		case <-p.release:
-		default:
-			close(p.release)
-		}
-	})
+	t.Cleanup(p.hold.Release) // before srv.Close, which waits for the handler
 	p.host = strings.TrimPrefix(srv.URL, "http://")
 	return p
 }
@@ -319,7 +303,7 @@ func TestASlowPushHoldsUpOnlyUploadsOfItsName(t *testing.T) {
 		slowDone <- err
 	}()
 	select {
-	case <-p.stalled:
+	case <-p.hold.Started():
 	case <-time.After(time.Minute):
 		t.Fatal("the push of the first upload never reached the registry")
 	}
@@ -341,7 +325,7 @@ func TestASlowPushHoldsUpOnlyUploadsOfItsName(t *testing.T) {
 		t.Fatalf("the held upload finished before the registry answered: %v", err)
 	default:
 	}
-	close(p.release)
+	p.hold.Release()
 	select {
 	case err := <-slowDone:
 		if err != nil {
