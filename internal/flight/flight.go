@@ -10,12 +10,32 @@
 // values but not its cancellation nor its deadline, and which ends only
 // once every caller waiting for the work has gone. Whatever bounds the
 // work needs in time (timeouts, stall watchdogs) are the work's own.
+//
+// A panic in the work is recovered in the work's goroutine, where no
+// caller's recover could reach it (it would end the process): every
+// caller waiting gets it as a *PanicError, and its stack is logged once.
 package flight
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 )
+
+// PanicError is work that panicked: what it panicked with, and where.
+type PanicError struct {
+	Key   string // the work's key, as fmt prints it
+	Value any
+	Stack []byte
+}
+
+// Error names the work's key and what it panicked with; the stack is
+// logged once, not repeated in every caller's error.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("shared work for %s panicked: %v (a bug: please report it with the stack logged)", e.Key, e.Value)
+}
 
 // Group shares work by key: the callers asking for a key while work for
 // it is under way wait for that work instead of starting their own. The
@@ -30,6 +50,9 @@ type Group[K comparable, V any] struct {
 	// has ended, its callers let go (whether some still waited or not).
 	Joined func(key K)
 	Ended  func(key K)
+
+	// Log gets the stack of work that panicked; nil is slog.Default().
+	Log *slog.Logger
 }
 
 // call is one piece of work under way and who waits for it.
@@ -51,8 +74,9 @@ type call[V any] struct {
 // waits for fn, cancelled, to return. The others still get fn's result. Once every
 // caller has gone, a new caller starts the work afresh rather than join
 // work being cancelled, so fn must not keep as a fact a failure that
-// its context's end caused (check its ctx.Err()). A panic in fn is not
-// recovered.
+// its context's end caused (check its ctx.Err()). A panic in fn is
+// recovered: each caller waiting gets a *PanicError, and g.Log gets the
+// stack once.
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context) (V, error)) (V, error) {
 	var zero V
 	if err := ctx.Err(); err != nil {
@@ -93,7 +117,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(ctx context.Context
 // run does c's work and hands its result to the callers waiting.
 func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
 	defer c.cancel()
-	c.val, c.err = fn(ctx)
+	c.val, c.err = g.call(ctx, key, fn)
 	g.mu.Lock()
 	if g.calls[key] == c {
 		delete(g.calls, key)
@@ -103,6 +127,23 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 	if g.Ended != nil {
 		g.Ended(key)
 	}
+}
+
+// call runs fn, turning a panic into a *PanicError whose stack it logs.
+func (g *Group[K, V]) call(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe := &PanicError{Key: fmt.Sprint(key), Value: p, Stack: debug.Stack()}
+			log := g.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("shared work panicked; its callers get an error", "key", pe.Key, "panic", fmt.Sprint(p), "stack", string(pe.Stack))
+			var zero V
+			v, err = zero, pe
+		}
+	}()
+	return fn(ctx)
 }
 
 // leave counts a caller of c gone; the last one cancels the work, lets

@@ -1,8 +1,11 @@
 package flight
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,5 +161,47 @@ func TestACallerWhoseContextHasEndedStartsNothing(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestWorkThatPanicsIsAnErrorForEveryCallerAndItsStackIsLoggedOnce:
+// work that panics, with one caller that started it and one that
+// joined it, is a *PanicError for both (the process goes on: a panic in
+// the work's goroutine is out of every caller's reach), its stack is
+// logged once, and the next caller starts the work afresh.
+func TestWorkThatPanicsIsAnErrorForEveryCallerAndItsStackIsLoggedOnce(t *testing.T) {
+	var logged bytes.Buffer
+	var g Group[string, string]
+	g.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	joined := make(chan struct{})
+	g.Joined = func(string) { close(joined) }
+	started := make(chan struct{})
+	fn := func(context.Context) (string, error) {
+		close(started)
+		wait(t, joined, "the second caller joined")
+		panic("a bug in the work")
+	}
+	a := do(&g, t.Context(), fn)
+	wait(t, started, "the work started")
+	b := do(&g, t.Context(), fn)
+	for _, ch := range []<-chan result{a, b} {
+		r := get(t, ch, "a caller of work that panicked")
+		var pe *PanicError
+		if !errors.As(r.err, &pe) || pe.Value != "a bug in the work" || pe.Key != "k" {
+			t.Fatalf("a caller of work that panicked: %q, %v; want a *PanicError of key k with the panic's value", r.v, r.err)
+		}
+		if !strings.Contains(r.err.Error(), "a bug in the work") || strings.Contains(r.err.Error(), "goroutine") {
+			t.Errorf("error %q: want the panic's value, not its stack", r.err)
+		}
+	}
+	if n := strings.Count(logged.String(), "shared work panicked"); n != 1 {
+		t.Errorf("logged the panic %d times, want once:\n%s", n, logged.String())
+	}
+	if !strings.Contains(logged.String(), "flight_test.go") {
+		t.Errorf("the log has no stack naming the work's file:\n%s", logged.String())
+	}
+	c := do(&g, t.Context(), func(context.Context) (string, error) { return "again", nil })
+	if r := get(t, c, "the next caller"); r.err != nil || r.v != "again" {
+		t.Errorf("the next caller: %q, %v; want the work done again", r.v, r.err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -134,6 +135,9 @@ type upstream struct {
 	// testHookJoined, set by tests only before the server serves, runs
 	// each time a caller joins the flight of a page another started.
 	testHookJoined func(norm string)
+	// testHookAnswered, set by tests only, runs in a flight's goroutine
+	// once the upstream has answered a page, before it is read.
+	testHookAnswered func(norm string)
 }
 
 // cachedUpstream is a page in the upstream's page cache.
@@ -205,8 +209,25 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 	}
 }
 
+// run fetches a page for the callers of f. A panic in the fetch (a bug an
+// upstream's answer tripped) is recovered here, where net/http's own
+// recovery of handlers does not reach and it would end the server: every
+// caller gets an error, the stack is logged once, and a probe the fetch
+// held is let go.
 func (u *upstream) run(f *flight, norm string, old *upstreamPage, probe bool) {
-	f.page, f.err = u.fetch(norm, old, probe)
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				u.log.Error("fetching an upstream page panicked; its requests get an error (a bug: please report it with this stack)",
+					"project", norm, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				f.page, f.err = nil, fmt.Errorf("fetching upstream page of %s: panicked: %v", norm, p)
+				if probe {
+					u.br.done()
+				}
+			}
+		}()
+		f.page, f.err = u.fetch(norm, old, probe)
+	}()
 	u.mu.Lock()
 	delete(u.flights, norm)
 	if f.page != nil {
@@ -397,6 +418,9 @@ func (u *upstream) fetch(norm string, old *upstreamPage, probe bool) (*upstreamP
 		return nil, fmt.Errorf("fetching upstream page of %s: %w", norm, err)
 	}
 	defer resp.Body.Close()
+	if u.testHookAnswered != nil {
+		u.testHookAnswered(norm)
+	}
 	now := u.now()
 	switch {
 	case resp.StatusCode == http.StatusNotModified && old != nil && old.found:
