@@ -346,6 +346,19 @@ func requestKey(r *http.Request, trusted []netip.Prefix) string {
 	return clientKey(r.RemoteAddr)
 }
 
+// requestClient is the address requestKey counts r against, as logs
+// name it: the client a trusted proxy forwarded r for, else r's TCP
+// peer's host.
+func requestClient(r *http.Request, trusted []netip.Prefix) string {
+	if a, ok := forwardedClient(r, trusted); ok {
+		return a.String()
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
 // forwardedClient is the client a trusted proxy forwarded r for: when r's
 // TCP peer is in trusted, the right-most X-Forwarded-For address that is
 // not itself trusted (each proxy appends the address it was reached from,

@@ -249,3 +249,56 @@ func TestTheAccessLogNamesTheClientATrustedProxyForwarded(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadLogLinesNameTheForwardedClient: behind a trusted proxy, the
+// log lines of an upload (refused for its credentials, refused for its
+// form) name the client the proxy forwarded it for, the address the
+// failed-login limiter counts, besides the proxy as the TCP peer; from
+// an untrusted peer, its X-Forwarded-For is not believed there either.
+func TestUploadLogLinesNameTheForwardedClient(t *testing.T) {
+	w := projectWheel(t, "logged", "1.0", 0)
+	for _, tc := range []struct {
+		name       string
+		trusted    []string
+		wantClient string
+	}{
+		{"a trusted proxy", []string{"127.0.0.0/8"}, "client=203.0.113.7 "},
+		{"an untrusted peer", []string{"192.0.2.0/24"}, "client=127.0.0.1 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &testLog{}
+			_, _, base := uploadServer(t, WithTrustedProxies(tc.trusted...), WithLogger(log.logger()))
+			for _, up := range []struct {
+				pass, line string
+				edit       func(map[string]string)
+			}{
+				{"wr0ng", "refusing an upload: no valid credentials", nil},
+				{"pw", "refusing an upload\"", func(f map[string]string) { f[":action"] = "remove_pkg" }},
+			} {
+				req := uploadRequest(t, base+"/legacy/", w, up.edit)
+				req.SetBasicAuth("alice", up.pass)
+				req.Header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					t.Fatalf("upload with password %q: 200, want it refused", up.pass)
+				}
+				var found string
+				for l := range strings.SplitSeq(log.String(), "\n") {
+					if strings.Contains(l, up.line) {
+						found = l
+					}
+				}
+				switch {
+				case found == "":
+					t.Errorf("no log line %q:\n%s", up.line, log.String())
+				case !strings.Contains(found, tc.wantClient) || !strings.Contains(found, "remote=127.0.0.1:"):
+					t.Errorf("log line %q: want %q and the TCP peer as remote", found, tc.wantClient)
+				}
+			}
+		})
+	}
+}

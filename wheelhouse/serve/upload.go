@@ -107,15 +107,19 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "uploads are not enabled on this server", http.StatusMethodNotAllowed)
 		return
 	}
+	// Every line names the client as the login limiter counts it (behind
+	// a trusted proxy, the address it forwarded for), and the TCP peer.
+	log := s.log.With("client", requestClient(r, s.o.trustedProxies), "remote", r.RemoteAddr)
 	user, res := s.auth.check(r)
 	if res != authOK {
 		s.metrics.upload(uploadUnauthorized, 0)
-		s.log.Warn("refusing an upload: no valid credentials", "user", user, "remote", r.RemoteAddr)
+		log.Warn("refusing an upload: no valid credentials", "user", user)
 		challenge(w, res)
 		return
 	}
 	if !u.rate.take(user) {
 		s.metrics.upload(uploadRefused, 0)
+		log.Warn("refusing an upload: the user's uploads this minute are used up", "user", user, "limit", uploadsPerMinute)
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, fmt.Sprintf("user %s has made %d uploads this minute; try again in a minute", user, uploadsPerMinute), http.StatusTooManyRequests)
 		return
@@ -146,21 +150,21 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 			result = uploadConflict
 		}
 		s.metrics.upload(result, 0)
-		s.log.Warn("refusing an upload", "user", user, "err", ue.msg)
+		log.Warn("refusing an upload", "user", user, "err", ue.msg)
 		http.Error(w, ue.msg, ue.status)
 	case err != nil && r.Context().Err() != nil:
 		// The client went away (while the body was read, or while it
 		// waited for another upload of its file name): nobody to answer,
 		// and nothing wrong with the server.
 		s.metrics.upload(uploadRefused, 0)
-		s.log.Info("an upload ended with its client", "user", user, "err", err)
+		log.Info("an upload ended with its client", "user", user, "err", err)
 	case err != nil && diskFull(err):
 		s.metrics.upload(uploadRefused, 0)
-		s.log.Error("storing an upload failed: the disk is full", "user", user, "err", err)
+		log.Error("storing an upload failed: the disk is full", "user", user, "err", err)
 		http.Error(w, "storing the upload failed: the server's disk is full", http.StatusInsufficientStorage)
 	case err != nil:
 		s.metrics.upload(uploadRefused, 0)
-		s.log.Error("storing an upload failed", "user", user, "err", err)
+		log.Error("storing an upload failed", "user", user, "err", err)
 		http.Error(w, "storing the upload failed", http.StatusInternalServerError)
 	case created:
 		s.metrics.upload(uploadStored, size)
