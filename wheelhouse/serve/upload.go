@@ -89,7 +89,7 @@ func (s *Server) openWrites(store *wheelhouse.Store) error {
 			}
 		}
 	}
-	if s.uploader, err = openUploader(store, s.o.maxUpload); err != nil {
+	if s.uploader, err = openUploader(store, s.o.maxUpload, len(s.auth.users)); err != nil {
 		return err
 	}
 	s.checkAuth, s.serveUploads = s.auth.check, s.serveUpload
@@ -986,7 +986,11 @@ func (b *idleBody) Read(p []byte) (int, error) {
 }
 
 // openUploader registers the server as a writer of store for its life.
-func openUploader(store *wheelhouse.Store, maxSize int64) (*uploader, error) {
+// users is the number of users of the htpasswd file: the uploads a
+// minute are counted by user, and only they get to be counted, so the
+// limiter tracks every one of them (a fixed bound let the users past it
+// upload without a limit).
+func openUploader(store *wheelhouse.Store, maxSize int64, users int) (*uploader, error) {
 	if store == nil {
 		return nil, errors.New("uploads need a wheelhouse folder to store them in")
 	}
@@ -996,7 +1000,9 @@ func openUploader(store *wheelhouse.Store, maxSize int64) (*uploader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the wheelhouse for uploads: %w", err)
 	}
+	rate := newWindowLimiter(uploadsPerMinute, time.Minute)
+	rate.maxKeys = max(users, 1)
 	return &uploader{store: store, release: release, maxSize: maxSize,
-		rate: newWindowLimiter(uploadsPerMinute, time.Minute), slots: make(chan struct{}, uploadSlots),
+		rate: rate, slots: make(chan struct{}, uploadSlots),
 		userSlots: map[string]chan struct{}{}}, nil
 }
