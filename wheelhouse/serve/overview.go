@@ -141,19 +141,42 @@ func (s *Server) serveOverview(w http.ResponseWriter, r *http.Request) {
 			shown = append(shown, p)
 		}
 	}
-	writeHTML(w, r, 'o', renderOverview(all, shown, q, s.upstreamLine(), indexURL(r), s.bakeLine(), s.drift()))
+	writeHTML(w, r, 'o', renderOverview(all, shown, q, s.upstreamLine(), indexURL(r), s.bakeLine(), s.drift()), false)
 }
 
 // serveProjectPage answers /project/<normalized>/ with a project's
-// versions and files and where each file came from.
+// versions and files and where each file came from. Who uploaded a file
+// is shown to a logged-in user only (as Artifactory and devpi do), never
+// to an anonymous reader: ?login asks a browser for credentials.
 func (s *Server) serveProjectPage(w http.ResponseWriter, r *http.Request, norm string) {
 	p := s.overviewProjects(norm)[norm]
 	if p == nil {
 		http.NotFound(w, r)
 		return
 	}
-	writeHTML(w, r, 'p', renderProjectPage(p, indexURL(r)))
+	v := pageViewer{logins: s.checkAuth != nil}
+	if v.logins {
+		res := authMissing
+		if _, _, ok := r.BasicAuth(); ok {
+			_, res = s.checkAuth(r)
+		}
+		v.loggedIn = res == authOK
+		if !v.loggedIn && r.URL.Query().Has("login") {
+			challenge(w, res)
+			return
+		}
+	}
+	// The page depends on the credentials: no shared cache keeps a
+	// logged-in user's for others.
+	w.Header()["Vary"] = hdrVaryAuthorization
+	writeHTML(w, r, 'p', renderProjectPage(p, indexURL(r), v), v.loggedIn)
 }
+
+// pageViewer is who a page for people is written for: whether the server
+// takes logins, and whether the request's credentials are a user's.
+type pageViewer struct{ logins, loggedIn bool }
+
+var hdrVaryAuthorization = []string{"Authorization"}
 
 // indexURL is the simple index's URL as a client of this request would
 // write it, for the pip and uv lines; it is escaped where it is written.
@@ -169,12 +192,16 @@ func indexURL(r *http.Request) string {
 	return scheme + "://" + host + "/simple/"
 }
 
-// writeHTML answers with a page for people, or 304 when the client has it.
-func writeHTML(w http.ResponseWriter, r *http.Request, prefix byte, body []byte) {
+// writeHTML answers with a page for people, or 304 when the client has it;
+// a private page is for its client's cache only.
+func writeHTML(w http.ResponseWriter, r *http.Request, prefix byte, body []byte, private bool) {
 	h := w.Header()
 	tag := etagOf(prefix, body)
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", "no-cache")
+	if private {
+		h.Set("Cache-Control", "private, no-cache")
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	if etagMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -292,8 +319,9 @@ func renderOverview(all, shown []*overviewProject, q, upstream, index, bake stri
 	return h.Bytes()
 }
 
-// provenance says in words where a file came from.
-func provenance(lf *localFile) string {
+// provenance says in words where a file came from; who uploaded it only
+// with showUploader.
+func provenance(lf *localFile, showUploader bool) string {
 	o := lf.entry.Origin
 	var parts []string
 	switch lf.kind {
@@ -306,10 +334,14 @@ func provenance(lf *localFile) string {
 		}
 	case kindUploaded:
 		who := o.Uploader
-		if who == "" {
-			who = "an anonymous user"
+		switch {
+		case !showUploader:
+			parts = append(parts, "uploaded")
+		case who == "":
+			parts = append(parts, "uploaded by an anonymous user")
+		default:
+			parts = append(parts, "uploaded by "+who)
 		}
-		parts = append(parts, "uploaded by "+who)
 	case kindFetched:
 		parts = append(parts, "fetched through from the upstream")
 	default:
@@ -325,8 +357,9 @@ func provenance(lf *localFile) string {
 }
 
 // renderProjectPage renders a project's page: its versions, newest first,
-// and for each file its size, sha256, upload time, yanked state and origin.
-func renderProjectPage(p *overviewProject, index string) []byte {
+// and for each file its size, sha256, upload time, yanked state and origin,
+// naming who uploaded a file only to a logged-in viewer.
+func renderProjectPage(p *overviewProject, index string, viewer pageViewer) []byte {
 	var h bytes.Buffer
 	pageHead(&h, p.name+" - larder index")
 	h.WriteString("    <p><a href=\"../../\">larder index</a></p>\n")
@@ -337,6 +370,9 @@ func renderProjectPage(p *overviewProject, index string) []byte {
 	}
 	fmt.Fprintf(&h, " Simple page: <a href=\"../../simple/%s/\">/simple/%s/</a>.</p>\n", url.PathEscape(p.name), html.EscapeString(p.name))
 	fmt.Fprintf(&h, "    <pre>pip install --index-url %s %s</pre>\n", html.EscapeString(index), html.EscapeString(p.name))
+	if viewer.logins && !viewer.loggedIn && p.kinds[kindUploaded] {
+		h.WriteString("    <p>Who uploaded each file is shown to users of this index: <a href=\"?login\">log in</a>.</p>\n")
+	}
 	for i := len(p.versions) - 1; i >= 0; i-- {
 		v := p.versions[i]
 		fmt.Fprintf(&h, "    <h2 id=\"v-%s\">%s</h2>\n", html.EscapeString(url.PathEscape(v)), html.EscapeString(v))
@@ -353,7 +389,7 @@ func renderProjectPage(p *overviewProject, index string) []byte {
 			}
 			fmt.Fprintf(&h, "        <tr><td><a href=\"../../files/%s\">%s</a></td><td class=\"num\">%s</td><td class=\"sha\"><code>%s</code></td><td>%s</td><td>no</td><td>%s</td></tr>\n",
 				url.PathEscape(e.Filename), html.EscapeString(e.Filename), html.EscapeString(bytesize.Format(e.Size)),
-				html.EscapeString(e.SHA256), html.EscapeString(up), html.EscapeString(provenance(lf)))
+				html.EscapeString(e.SHA256), html.EscapeString(up), html.EscapeString(provenance(lf, viewer.loggedIn)))
 		}
 		h.WriteString("      </tbody>\n    </table>\n    </div>\n")
 	}

@@ -174,13 +174,14 @@ func TestProjectPageShowsEachFileWithItsProvenance(t *testing.T) {
 	for _, c := range []struct {
 		project string
 		want    []string
+		auth    string // who uploaded a file is shown to logged-in users only
 	}{
-		{"acme-tools", []string{"uploaded by alice", `href="../../files/acme_tools-0.1-py3-none-any.whl"`, "<h2 id=\"v-0.1\">0.1</h2>", "private"}},
-		{"forked", []string{"built from https://git.example/forked.git @0123456789ab", "private"}},
-		{"built", []string{"built from the sdist built-3.0.tar.gz"}},
-		{"alpha-tools", []string{"<h2 id=\"v-1.1\">1.1</h2>", "<h2 id=\"v-1.0\">1.0</h2>", "baked"}},
+		{"acme-tools", []string{"uploaded by alice", `href="../../files/acme_tools-0.1-py3-none-any.whl"`, "<h2 id=\"v-0.1\">0.1</h2>", "private"}, basicAuth("alice", "pw-a")},
+		{"forked", []string{"built from https://git.example/forked.git @0123456789ab", "private"}, ""},
+		{"built", []string{"built from the sdist built-3.0.tar.gz"}, ""},
+		{"alpha-tools", []string{"<h2 id=\"v-1.1\">1.1</h2>", "<h2 id=\"v-1.0\">1.0</h2>", "baked"}, ""},
 	} {
-		resp, body := get(t, base+"/project/"+c.project+"/")
+		resp, body := get(t, base+"/project/"+c.project+"/", c.auth)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", c.project, resp.StatusCode)
 		}
