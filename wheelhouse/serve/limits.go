@@ -18,9 +18,21 @@ const (
 	// one made of the shortest valid entries would keep several times
 	// more, and is cut off here.
 	maxPageBytes = 8 << 20
+	// maxMissing bounds the names the upstream has no page for that are
+	// remembered (for the page TTL, the oldest forgotten first past it),
+	// kept apart from the pages: 16 bytes of a hash and 8 of a time each,
+	// 1 MB or so in all, whatever the names' length, and a client asking
+	// for random names never pushes a real page out of the cache.
+	maxMissing = 16384
+	// maxFetchesPerClient bounds the upstream pages one client address
+	// (clientKey; behind a trusted proxy, the client it forwarded for)
+	// has fetched at once, from a request until the fetch ends, whether
+	// the client stayed for it or not; more wait for one to end. Pages
+	// cached and fetches others started cost no slot.
+	maxFetchesPerClient = 8
 	// pageCacheBytes bounds the parsed pages kept, least recently used
-	// going first; maxPages bounds their number, negative answers
-	// included.
+	// going first; maxPages bounds their number (the names the upstream
+	// has no page for are kept apart: maxMissing).
 	pageCacheBytes = 16 << 20
 	maxPages       = 4096
 	// maxParses bounds pages read and parsed at once, so that the pages

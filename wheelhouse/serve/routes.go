@@ -222,7 +222,7 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, norm strin
 	local, gen := s.localFiles(norm, private)
 	var up *upstreamPage
 	if !private && s.up != nil {
-		p, err := s.up.page(r.Context(), norm)
+		p, err := s.up.page(r.Context(), norm, requestKey(r, s.o.trustedProxies))
 		var unreachable *unreachableError
 		switch {
 		case r.Context().Err() != nil:

@@ -3,6 +3,7 @@ package serve
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +132,11 @@ type upstream struct {
 	cacheBytes int64
 	flights    map[string]*flight
 	listed     map[string]*upstreamFile // by file name
+	// missing are the names the upstream had no page for, and fetching
+	// the fetches under way by client: see maxMissing and
+	// maxFetchesPerClient.
+	missing  missingNames
+	fetching map[string]*clientFetches
 
 	// testHookJoined, set by tests only before the server serves, runs
 	// each time a caller joins the flight of a page another started.
@@ -162,9 +168,11 @@ func newTransport(connectTimeout, headerTimeout time.Duration, control func(netw
 }
 
 // page returns the upstream's page of a project: from the cache within the
-// TTL, else fetched (or revalidated), one request per project at a time. It
-// returns an *unreachableError without asking when the breaker is open.
-func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error) {
+// TTL, else fetched (or revalidated), one request per project at a time. A
+// fetch that client starts takes one of its maxFetchesPerClient slots,
+// waiting for one as long as ctx lasts. It returns an *unreachableError
+// without asking when the breaker is open.
+func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage, error) {
 	for {
 		u.mu.Lock()
 		old := u.cached(norm)
@@ -174,11 +182,26 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 			u.stats.pagesCached.Add(1)
 			return old, nil
 		}
+		if old == nil && u.missing.has(norm, now) {
+			u.mu.Unlock()
+			u.stats.pagesCached.Add(1)
+			return &upstreamPage{fetched: now}, nil
+		}
 		f := u.flights[norm]
 		joined := f != nil
 		if f == nil {
+			if freed := u.takeFetch(client); freed != nil {
+				u.mu.Unlock()
+				select {
+				case <-freed:
+					continue
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
 			ok, probe, wait := u.br.allow(now)
 			if !ok {
+				u.giveFetch(client)
 				u.mu.Unlock()
 				if wait != nil {
 					select {
@@ -194,7 +217,7 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 			}
 			f = &flight{done: make(chan struct{})}
 			u.flights[norm] = f
-			go u.run(f, norm, old, probe)
+			go u.run(f, norm, client, old, probe)
 		}
 		u.mu.Unlock()
 		if joined && u.testHookJoined != nil {
@@ -214,7 +237,7 @@ func (u *upstream) page(ctx context.Context, norm string) (*upstreamPage, error)
 // recovery of handlers does not reach and it would end the server: every
 // caller gets an error, the stack is logged once, and a probe the fetch
 // held is let go.
-func (u *upstream) run(f *flight, norm string, old *upstreamPage, probe bool) {
+func (u *upstream) run(f *flight, norm, client string, old *upstreamPage, probe bool) {
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -230,12 +253,113 @@ func (u *upstream) run(f *flight, norm string, old *upstreamPage, probe bool) {
 	}()
 	u.mu.Lock()
 	delete(u.flights, norm)
-	if f.page != nil {
+	u.giveFetch(client)
+	switch {
+	case f.page != nil && f.page.found:
 		u.store(norm, f.page)
+	case f.page != nil:
+		// No page: remembered apart from the pages, in bounded memory.
+		if el := u.pages[norm]; el != nil {
+			u.evict(el)
+		}
+		u.missing.add(norm, f.page.fetched.Add(u.ttl))
 	}
 	u.mu.Unlock()
 	close(f.done)
 }
+
+// clientFetches are the page fetches one client has under way; freed is
+// closed when one ends.
+type clientFetches struct {
+	n     int
+	freed chan struct{}
+}
+
+// takeFetch takes one of client's fetch slots and returns nil, or, when
+// client has every slot, returns a channel closed once one is given back.
+// u.mu is held.
+func (u *upstream) takeFetch(client string) <-chan struct{} {
+	c := u.fetching[client]
+	if c == nil {
+		if u.fetching == nil {
+			u.fetching = map[string]*clientFetches{}
+		}
+		c = &clientFetches{freed: make(chan struct{})}
+		u.fetching[client] = c
+	}
+	if c.n >= maxFetchesPerClient {
+		return c.freed
+	}
+	c.n++
+	return nil
+}
+
+// giveFetch gives back a slot takeFetch took, waking those waiting for
+// one; a client with none is forgotten, so that the map holds only the
+// clients with fetches under way. u.mu is held.
+func (u *upstream) giveFetch(client string) {
+	c := u.fetching[client]
+	if c == nil {
+		return
+	}
+	c.n--
+	close(c.freed)
+	c.freed = make(chan struct{})
+	if c.n <= 0 {
+		delete(u.fetching, client)
+	}
+}
+
+// missingNames remembers, for a TTL each, the names the upstream had no
+// page for: at most maxMissing, the oldest forgotten first (every name is
+// kept for one TTL, so the oldest is also the first to expire). A name is
+// kept as a 16-byte prefix of its sha256, whatever its length. The zero
+// value is ready for use; its user holds the lock.
+type missingNames struct {
+	until map[[16]byte]int64 // Unix nanoseconds
+	ring  []missingName      // in the order added, the oldest at head once full
+	head  int
+}
+
+type missingName struct {
+	key   [16]byte
+	until int64
+}
+
+func missingKey(norm string) (k [16]byte) {
+	sum := sha256.Sum256([]byte(norm))
+	copy(k[:], sum[:])
+	return k
+}
+
+// has reports whether norm is remembered missing at now.
+func (m *missingNames) has(norm string, now time.Time) bool {
+	until, ok := m.until[missingKey(norm)]
+	return ok && now.UnixNano() < until
+}
+
+// add remembers norm missing until then, forgetting the oldest name
+// added when maxMissing are.
+func (m *missingNames) add(norm string, until time.Time) {
+	e := missingName{key: missingKey(norm), until: until.UnixNano()}
+	if m.until == nil {
+		m.until = map[[16]byte]int64{}
+	}
+	if len(m.ring) < maxMissing {
+		m.ring = append(m.ring, e)
+	} else {
+		// A name added again since has a later time: kept.
+		if old := m.ring[m.head]; m.until[old.key] == old.until {
+			delete(m.until, old.key)
+		}
+		m.ring[m.head] = e
+		m.head = (m.head + 1) % maxMissing
+	}
+	m.until[e.key] = e.until
+}
+
+// len is the number of names remembered, expired or not.
+func (m *missingNames) len() int { return len(m.until) }
 
 // cached returns a cached page, marking it used. u.mu is held.
 func (u *upstream) cached(norm string) *upstreamPage {

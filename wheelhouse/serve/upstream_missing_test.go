@@ -1,0 +1,281 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/larder-build/larder/internal/pypitest"
+	"github.com/larder-build/larder/internal/testenv"
+)
+
+// countingUpstream serves idx, counting the page requests for each path,
+// and answers 404 to every project it does not have.
+type countingUpstream struct {
+	mu    sync.Mutex
+	asked map[string]int
+	total atomic.Int64
+}
+
+func startCountingUpstream(t *testing.T, idx *pypitest.Index, hold func(r *http.Request)) (*countingUpstream, string) {
+	t.Helper()
+	h := pypitest.New(idx)
+	c := &countingUpstream{asked: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/simple/") && r.URL.Path != "/simple/" {
+			c.total.Add(1)
+			c.mu.Lock()
+			c.asked[r.URL.Path]++
+			c.mu.Unlock()
+			if hold != nil {
+				hold(r)
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return c, srv.URL + "/simple/"
+}
+
+func (c *countingUpstream) of(project string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.asked["/simple/"+project+"/"]
+}
+
+// askAll GETs the project page of every name with workers at once, as
+// one client, and reports the first answer that is not want.
+func askAll(ctx context.Context, client *http.Client, base string, names []string, workers int, headers map[string]string) error {
+	next := make(chan string)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for n := range next {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/simple/"+n+"/", nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for k, v := range headers {
+					req.Header.Set(k, v)
+				}
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusNotFound {
+						err = fmt.Errorf("%s: %s, want 404", n, resp.Status)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	var err error
+feed:
+	for _, n := range names {
+		select {
+		case next <- n:
+		case err = <-errs:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err == nil {
+		err = <-errs
+	}
+	return err
+}
+
+// TestRandomNamesCostOneUpstreamRequestEachAndEvictNoRealPage: a client
+// asks for 20,000 names the upstream has no page for. The upstream sees
+// one request for each; the server remembers at most maxMissing of them,
+// and asking again for those it remembers (the newest) costs nothing
+// within the TTL, while the oldest, forgotten, are asked again. A real
+// page cached before the flood is still served from the cache: the
+// names nobody has never push it out (they shared its cache of 4,096
+// pages, so the flood made every real page a new upstream request). Past
+// the TTL a remembered name is asked about again.
+func TestRandomNamesCostOneUpstreamRequestEachAndEvictNoRealPage(t *testing.T) {
+	testenv.Slow(t, "asks for 20,000 names")
+	up, upURL := startCountingUpstream(t, upstreamIndex(), nil)
+	st, _ := smallStore(t)
+	clock := newFakeClock()
+	s, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withClock(clock.now))
+	if p := pageOf(t, base, "gamma"); len(fileNames(p)) != 1 {
+		t.Fatalf("gamma: %v", fileNames(p))
+	}
+	const n = 20000
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("nobody-has-%05d", i)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	t.Cleanup(client.CloseIdleConnections)
+	// More workers than a client's fetch slots: some wait for one.
+	if err := askAll(ctx, client, base, names, 2*maxFetchesPerClient, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := up.total.Load()
+	if want := int64(n + 1); before != want {
+		t.Errorf("%d names nobody has, and gamma: %d upstream requests, want %d", n, before, want)
+	}
+	s.up.mu.Lock()
+	remembered, ring := s.up.missing.len(), len(s.up.missing.ring)
+	s.up.mu.Unlock()
+	if remembered != maxMissing || ring != maxMissing {
+		t.Errorf("after %d names nobody has: %d remembered in a ring of %d, want %d in %d", n, remembered, ring, maxMissing, maxMissing)
+	}
+	// The newest names, but for those added in another order by the
+	// workers at the ring's end, every 16th: remembered.
+	var newest, oldest []string
+	for i := n - maxMissing + 64; i < n; i += 16 {
+		newest = append(newest, names[i])
+	}
+	if err := askAll(ctx, client, base, newest, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.total.Load() - before; got != 0 {
+		t.Errorf("%d of the newest names asked again within the TTL: %d upstream requests, want 0", len(newest), got)
+	}
+	if g := pageOf(t, base, "gamma"); len(fileNames(g)) != 1 || up.of("gamma") != 1 {
+		t.Errorf("gamma after the flood: %v, the upstream asked %d times; want its page from the cache, asked once", fileNames(g), up.of("gamma"))
+	}
+	// The oldest, every 16th: forgotten, and asked again.
+	for i := 0; i < n-maxMissing-64; i += 16 {
+		oldest = append(oldest, names[i])
+	}
+	before = up.total.Load()
+	if err := askAll(ctx, client, base, oldest, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.total.Load() - before; got != int64(len(oldest)) {
+		t.Errorf("%d of the oldest names asked again: %d upstream requests, want %d (the cache is bounded)", len(oldest), got, len(oldest))
+	}
+	// Past the TTL, a name is asked about again, once.
+	clock.advance(DefaultTTL)
+	last := names[n-1]
+	for range 3 {
+		if resp, _ := get(t, base+"/simple/"+last+"/", pipAccept); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s past the TTL: %d, want 404", last, resp.StatusCode)
+		}
+	}
+	if got := up.of(last); got != 2 {
+		t.Errorf("%s asked thrice, the last three past the TTL: the upstream asked %d times, want 2", last, got)
+	}
+}
+
+// TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce: behind a
+// trusted proxy, one client asks for three times maxFetchesPerClient
+// names nobody has at once, while the upstream holds every request. The
+// upstream sees at most maxFetchesPerClient of them at once; another
+// client of the same proxy is not held up by them; once the upstream
+// answers, every request is answered 404, each name asked once.
+func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
+	gate := make(chan struct{})
+	var release sync.Once
+	open := func() { release.Do(func() { close(gate) }) }
+	var inFlight, most atomic.Int32
+	arrived := make(chan string, 100)
+	up, upURL := startCountingUpstream(t, upstreamIndex(), func(r *http.Request) {
+		if r.URL.Path == "/simple/gamma/" {
+			return
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		arrived <- r.URL.Path
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	})
+	t.Cleanup(open) // before the upstream's Close, which waits for the handlers
+	st, _ := smallStore(t)
+	_, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
+		WithTrustedProxies("127.0.0.0/8"))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+
+	// The first request is the breaker's probe, which the others would
+	// wait for: the upstream answers it at once.
+	if resp, _ := get(t, base+"/simple/gamma/", pipAccept); resp.StatusCode != http.StatusOK {
+		t.Fatalf("gamma: %d", resp.StatusCode)
+	}
+	const many = 3 * maxFetchesPerClient
+	names := make([]string, many)
+	for i := range names {
+		names[i] = fmt.Sprintf("flood-%02d", i)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- askAll(t.Context(), client, base, names, many, map[string]string{"X-Forwarded-For": "203.0.113.7"})
+	}()
+	deadline := time.After(10 * time.Second)
+	for range maxFetchesPerClient {
+		select {
+		case <-arrived:
+		case <-deadline:
+			open()
+			t.Fatalf("the upstream saw %d of the client's requests, want %d", inFlight.Load(), maxFetchesPerClient)
+		}
+	}
+	// No more of that client's come while its fetches are held...
+	select {
+	case p := <-arrived:
+		t.Errorf("the upstream got %s beyond the client's %d fetches at once", p, maxFetchesPerClient)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// ...but another client's does.
+	other := make(chan error, 1)
+	go func() {
+		other <- askAll(t.Context(), client, base, []string{"other-client"}, 1, map[string]string{"X-Forwarded-For": "198.51.100.9"})
+	}()
+	select {
+	case p := <-arrived:
+		if p != "/simple/other-client/" {
+			t.Errorf("the upstream got %s, want the other client's request", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("another client's request did not reach the upstream while the first client's were held")
+	}
+	open()
+	for _, ch := range []chan error{done, other} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the requests had no answer once the upstream answered")
+		}
+	}
+	if m := most.Load(); m > maxFetchesPerClient+1 {
+		t.Errorf("the upstream had %d requests at once, want at most %d of the client's and 1 of the other", m, maxFetchesPerClient)
+	}
+	for _, n := range append(names, "other-client") {
+		if got := up.of(n); got != 1 {
+			t.Errorf("%s: the upstream asked %d times, want 1", n, got)
+		}
+	}
+}
