@@ -20,13 +20,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"runtime/debug"
 	"sync"
 )
 
 // PanicError is work that panicked: what it panicked with, and where.
 type PanicError struct {
-	Key   string // the work's key, as fmt prints it
+	Key   string // the work's key, as fmt prints it (a URL without its user)
 	Value any
 	Stack []byte
 }
@@ -133,7 +134,7 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 func (g *Group[K, V]) call(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			pe := &PanicError{Key: fmt.Sprint(key), Value: p, Stack: debug.Stack()}
+			pe := &PanicError{Key: keyString(key), Value: p, Stack: debug.Stack()}
 			log := g.Log
 			if log == nil {
 				log = slog.Default()
@@ -144,6 +145,17 @@ func (g *Group[K, V]) call(ctx context.Context, key K, fn func(context.Context) 
 		}
 	}()
 	return fn(ctx)
+}
+
+// keyString prints a key for logs and errors; a URL's user and password
+// are left out, a token sent as either included.
+func keyString(key any) string {
+	s := fmt.Sprint(key)
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return s
 }
 
 // leave counts a caller of c gone; the last one cancels the work, lets

@@ -205,3 +205,22 @@ func TestWorkThatPanicsIsAnErrorForEveryCallerAndItsStackIsLoggedOnce(t *testing
 		t.Errorf("the next caller: %q, %v; want the work done again", r.v, r.err)
 	}
 }
+
+// TestAPanicsKeyIsLoggedWithoutItsCredentials: work keyed by a URL with
+// a user and password (an index's token) panics: neither the error nor
+// the log repeats them.
+func TestAPanicsKeyIsLoggedWithoutItsCredentials(t *testing.T) {
+	for _, key := range []string{"https://ci:s3cr3t-token@index.example/simple/x/", "https://s3cr3t-token@index.example/simple/x/"} {
+		var logged bytes.Buffer
+		var g Group[string, string]
+		g.Log = slog.New(slog.NewTextHandler(&logged, nil))
+		_, err := g.Do(t.Context(), key, func(context.Context) (string, error) { panic("a bug") })
+		var pe *PanicError
+		if !errors.As(err, &pe) || pe.Key != "https://index.example/simple/x/" {
+			t.Errorf("key %s: %v; want a *PanicError naming the URL without its user", key, err)
+		}
+		if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(logged.String(), "s3cr3t") {
+			t.Errorf("key %s: the error %q or the log repeats the token:\n%s", key, err, logged.String())
+		}
+	}
+}
