@@ -371,7 +371,8 @@ func renderProjectPage(p *overviewProject, index string, viewer pageViewer) []by
 	fmt.Fprintf(&h, " Simple page: <a href=\"../../simple/%s/\">/simple/%s/</a>.</p>\n", url.PathEscape(p.name), html.EscapeString(p.name))
 	fmt.Fprintf(&h, "    <pre>pip install --index-url %s %s</pre>\n", html.EscapeString(index), html.EscapeString(p.name))
 	if viewer.logins && !viewer.loggedIn && p.kinds[kindUploaded] {
-		h.WriteString("    <p>Who uploaded each file is shown to users of this index: <a href=\"?login\">log in</a>.</p>\n")
+		// Not a link: every link of a page answers 200 to whoever reads it.
+		h.WriteString("    <p>Who uploaded each file is shown to users of this index once logged in: add <code>?login</code> to this page's address.</p>\n")
 	}
 	for i := len(p.versions) - 1; i >= 0; i-- {
 		v := p.versions[i]

@@ -21,7 +21,7 @@ func basicAuth(user, pass string) string {
 // project; its page for people names her to a logged-in user (alice, or
 // bob), as a page for that client's cache only, and to nobody else: not
 // to an anonymous reader, nor to one with a wrong password, who are
-// offered a link that asks for credentials; and no other page (the
+// told to add ?login to the page's address, which asks for credentials; and no other page (the
 // overview, the simple pages in HTML and JSON) names her to anyone. A
 // server that takes no logins never names an uploader, even of a file
 // its wheelhouse says was uploaded.
@@ -32,7 +32,7 @@ func TestWhoUploadedAFileIsShownOnlyToLoggedInUsers(t *testing.T) {
 	}
 	_, base := startServer(t, st, WithOffline(true), WithHtpasswd(uploadtest.Htpasswd(t, "alice:pw-a", "bob:pw-b")))
 	mustUpload(t, base, projectWheel(t, "acme-tools", "0.1", 0), "alice", "pw-a")
-	const named, login = "uploaded by alice", `<a href="?login">log in</a>`
+	const named, login = "uploaded by alice", "add <code>?login</code> to this page's address"
 	for _, c := range []struct {
 		name, path, auth string
 		status           int
