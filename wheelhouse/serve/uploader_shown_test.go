@@ -21,10 +21,10 @@ func basicAuth(user, pass string) string {
 // project; its page for people names her to a logged-in user (alice, or
 // bob), as a page for that client's cache only, and to nobody else: not
 // to an anonymous reader, nor to one with a wrong password, who are
-// told to add ?login to the page's address, which asks for credentials; and no other page (the
-// overview, the simple pages in HTML and JSON) names her to anyone. A
-// server that takes no logins never names an uploader, even of a file
-// its wheelhouse says was uploaded.
+// told to add ?login to the page's address, which asks for credentials;
+// and no other page (the overview, the simple pages in HTML and JSON)
+// names her to anyone. A server that takes no logins never names an
+// uploader, even of a file its wheelhouse says was uploaded.
 func TestWhoUploadedAFileIsShownOnlyToLoggedInUsers(t *testing.T) {
 	st, err := wheelhouse.Create(t.TempDir())
 	if err != nil {
