@@ -382,22 +382,15 @@ func WriteLayoutFile(dir string) error {
 	return wheelhouse.WriteFileAtomic(p, []byte(LayoutContent), 0o644)
 }
 
-// ReadIndex reads the index.json of the layout in dir; a layout without
-// one has an empty index.
+// ReadIndex reads the index.json of the layout in dir (ReadIndexFile: a
+// regular file of at most MaxIndexBytes); a layout without one has an
+// empty index.
 func ReadIndex(dir string) (*v1.IndexManifest, error) {
-	f, err := os.Open(filepath.Join(dir, IndexFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	im, _, err := ReadIndexFile(dir)
+	if missing(err) {
 		return &v1.IndexManifest{}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	im, err := v1.ParseIndexManifest(f)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, IndexFile), err)
-	}
-	return im, nil
+	return im, err
 }
 
 // WriteIndex replaces the index.json of the layout in dir, atomically.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // PipeAndDevice makes in dir a named pipe called pipe and a link called
@@ -23,4 +24,40 @@ func PipeAndDevice(t testing.TB, dir, pipe, device string) (pipePath, devicePath
 		t.Fatal(err)
 	}
 	return pipePath, devicePath
+}
+
+// Within runs f, and fails the test when it has not returned after d: a
+// read that waits on a named pipe, or reads a device that never ends,
+// fails the test rather than hanging it. The named pipes given are then
+// opened for writing and closed, so that a reader f left waiting on one
+// sees its end and f returns; Within waits for it d more at most.
+func Within(t testing.TB, d time.Duration, f func(), pipes ...string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(d):
+	}
+	t.Errorf("still running after %v", d)
+	deadline := time.After(d)
+	for {
+		for _, p := range pipes {
+			// Without waiting for a reader: none may be left.
+			if w, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-deadline:
+			t.Fatalf("still running %v after its named pipes were closed", d)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
