@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -218,7 +219,7 @@ func writeLayout(ctx context.Context, dir, tag string, a Artifact, progress func
 		if err != nil {
 			return err
 		}
-		return removeUnreferenced(dir, *idx)
+		return removeUnreferenced(ctx, dir, *idx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("removing blobs no tag uses: %w", err)
@@ -376,24 +377,36 @@ func (p progressWriter) Write(b []byte) (int, error) { p(int64(len(b))); return 
 // files at once, other dot-files in blobs/ once older than an hour (a
 // younger one may be another program's). Only the holder of the layout's
 // use lock alone may call it: no live larder process is writing then.
-func removeUnreferenced(dir string, idx v1.IndexManifest) error {
+//
+// The layout may be shared, its other tags anyone's: the manifests and
+// indexes it reads are regular files only (a named pipe would hang it,
+// holding the layout's use lock, and a link lead out of it), of at most
+// ocilayout.MaxManifestBytes and of their digests (ocilayout.ReadBlob);
+// a tag naming one that is not leaves every blob in place, and is an
+// error naming it. It stops when ctx ends.
+func removeUnreferenced(ctx context.Context, dir string, idx v1.IndexManifest) error {
 	if err := ocilayout.RemoveLeftovers(dir); err != nil {
 		return err
 	}
 	keep := map[string]bool{}
 	var walk func(d v1.Descriptor) error
 	walk = func(d v1.Descriptor) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if keep[d.Digest.Hex] {
 			return nil
 		}
 		keep[d.Digest.Hex] = true
-		data, err := os.ReadFile(filepath.Join(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex))
+		if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
+			return nil
+		}
+		data, err := ocilayout.ReadBlob(dir, d, ocilayout.MaxManifestBytes)
 		if err != nil {
 			return err
 		}
-		switch {
-		case d.MediaType.IsIndex():
-			im, err := v1.ParseIndexManifest(strings.NewReader(string(data)))
+		if d.MediaType.IsIndex() {
+			im, err := v1.ParseIndexManifest(bytes.NewReader(data))
 			if err != nil {
 				return err
 			}
@@ -402,20 +415,23 @@ func removeUnreferenced(dir string, idx v1.IndexManifest) error {
 					return err
 				}
 			}
-		case d.MediaType.IsImage():
-			m, err := v1.ParseManifest(strings.NewReader(string(data)))
-			if err != nil {
-				return err
-			}
-			keep[m.Config.Digest.Hex] = true
-			for _, l := range m.Layers {
-				keep[l.Digest.Hex] = true
-			}
+			return nil
+		}
+		m, err := v1.ParseManifest(bytes.NewReader(data))
+		if err != nil {
+			return err
+		}
+		keep[m.Config.Digest.Hex] = true
+		for _, l := range m.Layers {
+			keep[l.Digest.Hex] = true
 		}
 		return nil
 	}
 	for _, d := range idx.Manifests {
 		if err := walk(d); err != nil {
+			if ocilayout.Refused(err) || ctx.Err() != nil {
+				return err
+			}
 			// A manifest this version cannot read: keep everything.
 			return nil
 		}

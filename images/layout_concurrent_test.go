@@ -96,7 +96,7 @@ func checkLayoutHolds(t *testing.T, dir string, want map[string]string) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if err := removeUnreferenced(dir, *idx); err != nil {
+	if err := removeUnreferenced(context.Background(), dir, *idx); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))

@@ -15,12 +15,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/internal/regtransport"
 )
@@ -161,11 +161,12 @@ func (s *Source) openLayout() error {
 	if err := regularLayout(s.Ref.Path); err != nil {
 		return err
 	}
-	p, err := layout.FromPath(s.Ref.Path)
-	if err != nil {
+	// Read as hostile input: index.json, manifests and configs bounded
+	// and checked against their digests (ocilayout.Open).
+	ii, err := ocilayout.Open(s.Ref.Path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s is not an OCI layout: %w", s.Ref.Path, err)
 	}
-	ii, err := p.ImageIndex()
 	if err != nil {
 		return err
 	}
@@ -359,7 +360,7 @@ func scratch(p v1.Platform) (v1.Image, error) {
 // long its config is, and go-containerregistry reads that much into
 // memory: a hostile registry would name gigabytes. larder's own configs
 // are about 100 kB (the layout label), the largest real ones a few MB.
-const maxConfigBytes = 64 << 20
+const maxConfigBytes = ocilayout.MaxConfigBytes
 
 // checkConfigSize refuses an image whose manifest names a config longer
 // than maxConfigBytes, before the config is read.
