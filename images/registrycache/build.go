@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/larder-build/larder/internal/ocilayout"
 	"github.com/larder-build/larder/wheelhouse/fetch"
 )
 
@@ -91,13 +92,15 @@ func (c *Cache) manifest(ctx context.Context, tag string) ([]byte, bool, error) 
 			return nil, false, err
 		}
 		defer release()
-		p, tagged, err := c.layoutManifests()
+		tagged, err := c.layoutManifests()
 		if err != nil {
 			return nil, false, fmt.Errorf("reading %s: %w", c.ref, err)
 		}
 		for _, d := range tagged {
 			if d.Annotations[annotationRefName] == tag {
-				b, err := p.Bytes(d.Digest)
+				// Checked against its digest, and read only as far as
+				// its descriptor says (at most a registry's limit).
+				b, err := ocilayout.ReadBlob(c.dir, d, ocilayout.MaxManifestBytes)
 				if err != nil {
 					return nil, false, fmt.Errorf("reading %s of %s: %w", tag, c.ref, err)
 				}

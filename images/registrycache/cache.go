@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -243,23 +242,16 @@ func (c *Cache) String() string { return c.ref }
 // annotationRefName names a manifest's tag in an OCI layout's index.
 const annotationRefName = "org.opencontainers.image.ref.name"
 
-// layoutManifests reads the index of the cache's OCI layout: the layout,
-// and the descriptors of the manifests it holds, each tagged by its
-// annotationRefName.
-func (c *Cache) layoutManifests() (layout.Path, []v1.Descriptor, error) {
-	p, err := layout.FromPath(c.dir)
+// layoutManifests reads the index of the cache's OCI layout: the
+// descriptors of the manifests it holds, each tagged by its
+// annotationRefName. index.json is read as anything in a shared folder
+// is (ocilayout.ReadIndexFile): a regular file, bounded.
+func (c *Cache) layoutManifests() ([]v1.Descriptor, error) {
+	im, _, err := ocilayout.ReadIndexFile(c.dir)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return "", nil, err
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return "", nil, err
-	}
-	return p, im.Manifests, nil
+	return im.Manifests, nil
 }
 
 // plainHTTPGuard refuses plain HTTP to anything but loopback unless the

@@ -665,7 +665,7 @@ func (s *Served) readRacedTag(ctx context.Context, tag string) (raw []byte, foun
 func (c *Cache) wheelhouseTags(ctx context.Context) (locks, uploads []string, err error) {
 	var all []string
 	if c.dir != "" {
-		_, tagged, err := c.layoutManifests()
+		tagged, err := c.layoutManifests()
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing the tags of %s: %w", c.ref, err)
 		}
