@@ -529,39 +529,7 @@ func (e *encoder) str(s string) string {
 	if !utf8.ValidString(s) {
 		e.fail(fmt.Errorf("cannot encode %q: not valid UTF-8", s))
 	}
-	return quote(s)
-}
-
-func quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-				fmt.Fprintf(&b, `\u%04X`, r)
-				continue
-			}
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return tomldoc.Quote(s)
 }
 
 // tomlKey writes k bare when TOML allows it, else quoted.
@@ -569,7 +537,7 @@ func tomlKey(k string) string {
 	if tomldoc.IsBareKey(k) {
 		return k
 	}
-	return quote(k)
+	return tomldoc.Quote(k)
 }
 
 // compareVersions orders versions by PEP 440, or naturally (runs of digits

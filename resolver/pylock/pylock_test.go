@@ -190,7 +190,7 @@ func TestMarkersMayUseTheVariablesPEP751Adds(t *testing.T) {
 		{`'test' in dependency_groups and`, false},
 	}
 	for _, tt := range tests {
-		doc := strings.Replace(base, `name = "six"`, `name = "six"`+"\nmarker = "+quote(tt.marker), 1)
+		doc := strings.Replace(base, `name = "six"`, `name = "six"`+"\nmarker = "+tomldoc.Quote(tt.marker), 1)
 		_, err := Decode(strings.NewReader(doc))
 		if (err == nil) != tt.ok {
 			t.Errorf("marker %q: error = %v, want ok=%v", tt.marker, err, tt.ok)

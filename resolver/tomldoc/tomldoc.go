@@ -275,6 +275,44 @@ func JoinKey(prefix, part string) string {
 	return prefix + "." + part
 }
 
+// Quote writes s as a TOML basic string: '"' and '\\' escaped, the
+// control characters TOML refuses raw (all but tab, and DEL) written with
+// TOML's own escapes (\n, \u007F; never Go's \x, which TOML does not
+// have), and every other character as it is. Invalid UTF-8, which no
+// TOML string can hold, becomes U+FFFD: callers that must keep the bytes
+// check utf8.ValidString first.
+func Quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+				fmt.Fprintf(&b, `\u%04X`, r)
+				continue
+			}
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 // IndexKey appends an array index to a path.
 func IndexKey(prefix string, i int) string {
 	return prefix + "[" + strconv.Itoa(i) + "]"

@@ -3,7 +3,25 @@ package tomldoc
 import (
 	"strings"
 	"testing"
+
+	toml "github.com/pelletier/go-toml/v2"
 )
+
+func TestQuoteWritesEveryValidStringAsTOMLReadsIt(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "requirements/a\x7fb.txt", "c\nurl=1.txt", "tab\there", "\x00\x01\x1f",
+		`quote " and back\slash`, "\b\f\r", "unicode \u00e9 \U0001F600 \u2028", "\uFFFD itself",
+	} {
+		q := Quote(s)
+		if strings.Contains(q, `\x`) {
+			t.Errorf("Quote(%q) = %s: \\x is not a TOML escape", s, q)
+		}
+		var v struct{ K string }
+		if err := toml.Unmarshal([]byte("K = "+q+"\n"), &v); err != nil || v.K != s {
+			t.Errorf("Quote(%q) = %s reads back as %q, %v", s, q, v.K, err)
+		}
+	}
+}
 
 func TestKeyLinesLocateNestedArrayTablesDottedAndQuotedKeys(t *testing.T) {
 	doc := `a.b = 1
