@@ -3,8 +3,12 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +26,9 @@ type initSummary struct {
 	Python       string   `json:"python"`
 	PythonWhy    []string `json:"python_why"`
 	Next         string   `json:"next"`
+	// Warnings name the found files left out (names with control
+	// characters or not UTF-8).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -70,7 +77,7 @@ image is for running the tests; --extra and --group choose others.`,
 			if err != nil {
 				return fmt.Errorf("init: the starter does not read back: %w", err)
 			}
-			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Extras: st.Extras, Groups: st.Groups, Chosen: st.Why, Python: st.Python, PythonWhy: st.PythonWhy, Next: "larder lock"}
+			s := initSummary{Wrote: out, Requirements: cfg.Project.Requirements, Extras: st.Extras, Groups: st.Groups, Chosen: st.Why, Python: st.Python, PythonWhy: st.PythonWhy, Next: "larder lock", Warnings: st.Warnings}
 			if s.Requirements == nil {
 				s.Requirements = []string{}
 			}
@@ -80,15 +87,7 @@ image is for running the tests; --extra and --group choose others.`,
 			if g.json {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
-			if len(s.Requirements) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, with no requirement files: none were found here\nnext: %s\n", out, s.Next)
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s for %s; next: %s\n", out, strings.Join(s.Requirements, ", "), s.Next)
-			fmt.Fprintf(cmd.OutOrStdout(), "  extras %s, groups %s: %s\n", listOrNone(s.Extras), listOrNone(s.Groups), s.Chosen)
-			if len(s.PythonWhy) > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "  python %s: %s\n", s.Python, s.PythonWhy[0])
-			}
+			s.writeText(cmd.OutOrStdout())
 			return nil
 		},
 	}
@@ -98,10 +97,43 @@ image is for running the tests; --extra and --group choose others.`,
 	return c
 }
 
-// listOrNone shows names as a list, or "none".
+// writeText says what init wrote. Every name in it comes from the
+// project's files or the command line, so each is shown escaped when it
+// holds a byte a terminal would act on.
+func (s *initSummary) writeText(w io.Writer) {
+	if len(s.Requirements) == 0 {
+		fmt.Fprintf(w, "wrote %s, with no requirement files: none were found here\nnext: %s\n", printable(s.Wrote), printable(s.Next))
+	} else {
+		fmt.Fprintf(w, "wrote %s for %s; next: %s\n", printable(s.Wrote), listOrNone(s.Requirements), printable(s.Next))
+		fmt.Fprintf(w, "  extras %s, groups %s: %s\n", listOrNone(s.Extras), listOrNone(s.Groups), printable(s.Chosen))
+		if len(s.PythonWhy) > 0 {
+			fmt.Fprintf(w, "  python %s: %s\n", printable(s.Python), printable(s.PythonWhy[0]))
+		}
+	}
+	for _, wn := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", printable(wn))
+	}
+}
+
+// listOrNone shows names as a list, each printable, or "none".
 func listOrNone(names []string) string {
 	if len(names) == 0 {
 		return "none"
 	}
-	return strings.Join(names, ", ")
+	shown := make([]string, len(names))
+	for i, n := range names {
+		shown[i] = printable(n)
+	}
+	return strings.Join(shown, ", ")
+}
+
+// printable returns s as it is when a terminal shows it as text, else
+// Go-quoted: a control character (a newline that starts a fake line, an
+// escape sequence), an invisible format character or invalid UTF-8 is
+// written as an escape, never raw.
+func printable(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return r != ' ' && !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -25,20 +26,30 @@ import (
 	"github.com/larder-build/larder/resolver/pep517"
 	"github.com/larder-build/larder/resolver/pyproject"
 	"github.com/larder-build/larder/resolver/target"
+	"github.com/larder-build/larder/resolver/tomldoc"
 	"github.com/larder-build/larder/resolver/uvlock"
 )
 
 // Detect finds the project inputs in dir: requirements*.txt at the top,
 // every .txt and .in under requirements/, pyproject.toml and uv.lock.
-// Paths are relative to dir, sorted.
-func Detect(dir string) ([]string, error) {
-	var found []string
+// Paths are relative to dir, sorted. A file whose name has a control
+// character or is not UTF-8 is left out (larder.toml cannot hold the
+// latter, and either would be mangled on a terminal): skipped says each
+// one, escaped, and why.
+func Detect(dir string) (found, skipped []string, err error) {
+	add := func(rel string) {
+		if why := nameProblem(rel); why != "" {
+			skipped = append(skipped, fmt.Sprintf("skipped %s: its name %s; rename it and add it to [project] requirements if it belongs", strconv.Quote(rel), why))
+			return
+		}
+		found = append(found, rel)
+	}
 	top, err := filepath.Glob(filepath.Join(dir, "requirements*.txt"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, f := range top {
-		found = append(found, filepath.Base(f))
+		add(filepath.Base(f))
 	}
 	for _, f := range []string{"pyproject.toml", "uv.lock", "pylock.toml"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.Mode().IsRegular() {
@@ -58,15 +69,29 @@ func Detect(dir string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			found = append(found, filepath.ToSlash(rel))
+			add(filepath.ToSlash(rel))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("looking for requirement files: %w", err)
+		return nil, nil, fmt.Errorf("looking for requirement files: %w", err)
 	}
 	sort.Strings(found)
-	return found, nil
+	sort.Strings(skipped)
+	return found, skipped, nil
+}
+
+// nameProblem says why a file name cannot go into larder.toml and the
+// terminal as it is, or "" when it can.
+func nameProblem(name string) string {
+	if !utf8.ValidString(name) {
+		return "is not valid UTF-8"
+	}
+	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return fmt.Sprintf("has the control character %U", r)
+	}
+	return ""
 }
 
 // isConstraints tells constraint files from requirement files by name.
@@ -124,6 +149,9 @@ type StarterFile struct {
 	// Python is [project] python, and PythonWhy why it was chosen.
 	Python    string
 	PythonWhy []string
+	// Warnings are the found files left out (see Detect), each a
+	// sentence whose names are escaped.
+	Warnings []string
 }
 
 // Starter returns a commented larder.toml for the project in dir. With
@@ -136,9 +164,15 @@ type StarterFile struct {
 func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 	explicit := o.Files
 	files := explicit
+	var skipped []string
+	for _, f := range explicit {
+		if why := nameProblem(f); why != "" {
+			return nil, fmt.Errorf("%s: the file name %s: rename the file", strconv.Quote(f), why)
+		}
+	}
 	if len(files) == 0 {
 		var err error
-		if files, err = Detect(dir); err != nil {
+		if files, skipped, err = Detect(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -186,10 +220,10 @@ func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 		"Default":      def,
 		"Python":       python,
 		"PythonWhy":    why,
-		"Choices":      ch.lines(),
+		"Choices":      commentSafe(ch.lines()),
 		"Extras":       sel.Extras,
 		"Groups":       sel.Groups,
-		"Why":          sel.Why,
+		"Why":          commentSafe([]string{sel.Why})[0],
 		"Builder":      builder.Python,
 		"BuilderWhy":   builder.Why,
 	})
@@ -202,6 +236,7 @@ func Starter(dir string, o StarterOptions) (*StarterFile, error) {
 	}
 	sel.TOML = b.Bytes()
 	sel.Python, sel.PythonWhy = builder.Python, builder.Why
+	sel.Warnings = skipped
 	return sel, nil
 }
 
@@ -414,7 +449,7 @@ func pickInputs(dir string, files []string) (chosen, rest []string) {
 const OwnLockName = "pylock.larder.toml"
 
 var starterTemplate = template.Must(template.New("larder.toml").Funcs(template.FuncMap{
-	"q": func(s string) string { return fmt.Sprintf("%q", s) },
+	"q": tomldoc.Quote,
 }).Parse(`# larder.toml: what larder locks, fetches and bakes.
 # Reference: https://github.com/larder-build/larder#configuration
 # Relative paths are relative to this file.
