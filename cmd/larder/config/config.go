@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -16,9 +18,11 @@ import (
 	"github.com/larder-build/larder/images"
 	"github.com/larder-build/larder/images/registrycache"
 	"github.com/larder-build/larder/internal/readlimit"
+	"github.com/larder-build/larder/resolver/dist"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/resolver/target"
 	"github.com/larder-build/larder/resolver/tomldoc"
+	"github.com/larder-build/larder/wheelhouse/build"
 )
 
 // DefaultFile is the name of the configuration file looked up in the
@@ -301,6 +305,20 @@ func (c *Config) validate(name string, data []byte) error {
 		}
 	} else if c.Cache.Push {
 		bad("cache.push", "needs cache.registry")
+	}
+	// [build.NAME] apt goes into a Dockerfile RUN line (fetch --builder
+	// buildkit): each entry must be one Debian package, nothing a newline
+	// or the shell would read as more.
+	for _, name := range slices.Sorted(maps.Keys(c.Build)) {
+		key := tomldoc.JoinKey("build", name)
+		if !dist.ValidName(name) {
+			bad(key, "%q is not a project name (letters, digits, '.', '_' and '-', starting and ending with a letter or digit)", name)
+		}
+		for i, p := range c.Build[name].Apt {
+			if err := build.CheckAptPackage(p); err != nil {
+				bad(tomldoc.IndexKey(tomldoc.JoinKey(key, "apt"), i), "%s", err.Error())
+			}
+		}
 	}
 	seen := map[string]int{}
 	for i, t := range c.Targets {
