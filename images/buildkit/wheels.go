@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/larder-build/larder/resolver/gitsrc"
 	"github.com/larder-build/larder/wheelhouse"
@@ -65,7 +68,11 @@ func (w *WheelBuilder) Build(ctx context.Context, req build.Request, outDir stri
 	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
 		return fail(err, "")
 	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(wheelDockerfile(w.Apt[req.Project], target)), 0o644); err != nil {
+	dockerfile, err := wheelDockerfile(w.Apt[req.Project], target)
+	if err != nil {
+		return fail(err, "")
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return fail(err, "")
 	}
 	c, err := Connect(ctx, w.Addr)
@@ -136,8 +143,21 @@ func (w *WheelBuilder) source(ctx context.Context, req build.Request, work strin
 }
 
 // wheelDockerfile builds /src/target into a wheel in the base image,
-// installing the apt packages first, and keeps only the wheel.
-func wheelDockerfile(apt []string, target string) string {
+// installing the apt packages first, and keeps only the wheel. Nothing
+// it is given adds a line or a shell word: each apt package must pass
+// build.CheckAptPackage (config checks them when larder.toml is read;
+// this is for every other caller), and the target, which comes from the
+// lock (an sdist's file name or a git subdirectory), is refused with a
+// control character and else single-quoted for the shell.
+func wheelDockerfile(apt []string, target string) (string, error) {
+	for _, p := range apt {
+		if err := build.CheckAptPackage(p); err != nil {
+			return "", fmt.Errorf("[build] apt: %w", err)
+		}
+	}
+	if !utf8.ValidString(target) || strings.ContainsFunc(target, unicode.IsControl) {
+		return "", fmt.Errorf("cannot build %s: its name has a control character or is not UTF-8", strconv.Quote(target))
+	}
 	var b strings.Builder
 	b.WriteString("FROM base AS build\n")
 	if len(apt) > 0 {
@@ -146,7 +166,12 @@ func wheelDockerfile(apt []string, target string) string {
 	// The source is mounted read-only and copied: a tree build writes
 	// build/ and *.egg-info next to its sources.
 	fmt.Fprintf(&b, "RUN --network=none --mount=type=bind,from=src,target=/src \\\n"+
-		"    cp -a /src /tmp/src && python3 -m pip wheel --no-deps --no-build-isolation --no-index --wheel-dir /out /tmp/src/%s\n", target)
+		"    cp -a /src /tmp/src && python3 -m pip wheel --no-deps --no-build-isolation --no-index --wheel-dir /out %s\n", shellQuote("/tmp/src/"+target))
 	b.WriteString("FROM scratch\nCOPY --from=build /out/ /\n")
-	return b.String()
+	return b.String(), nil
+}
+
+// shellQuote makes s one word for sh, with nothing expanded.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
