@@ -306,14 +306,17 @@ func putBlobs(ctx context.Context, dir string, blobs []blob, progress func(int64
 	return res, nil
 }
 
-// writeBlob puts a blob into a layout: nothing when a file of the right
-// size is there (blobs only ever arrive complete, by rename), a hard link
+// writeBlob puts a blob into a layout: nothing when a regular file of the
+// right size is there (blobs only ever arrive complete, by rename), a hard link
 // when the blob is on disk on the same file system, else a copy through a
 // temporary file, synced, checked against the digest and renamed. It
 // returns the bytes written, or -1 when the blob was there.
 func writeBlob(ctx context.Context, dir string, b blob, progress func(int64)) (int64, error) {
 	final := filepath.Join(dir, "blobs", b.digest.Algorithm, b.digest.Hex)
-	if st, err := os.Stat(final); err == nil && st.Size() == b.size {
+	// A link, a named pipe or a device planted as the blob (a shared
+	// layout is anyone's to plant in) is no blob: the rename below
+	// replaces it.
+	if st, err := os.Lstat(final); err == nil && st.Mode().IsRegular() && st.Size() == b.size {
 		return -1, nil
 	}
 	tmp := filepath.Join(dir, "blobs", b.digest.Algorithm, "."+b.digest.Hex+"."+randomSuffix()+".tmp")

@@ -255,3 +255,39 @@ func blobNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestABlobPlantedAsALinkInAnOutputLayoutIsReplacedNotKept: a link
+// planted in a shared output layout where a blob of the image will be,
+// to a file of the blob's size but other bytes, is not taken for the
+// blob: the write replaces it with the blob itself.
+func TestABlobPlantedAsALinkInAnOutputLayoutIsReplacedNotKept(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := Write(ctx, mustRef(t, "oci:"+dir+":first"), Artifact{Image: baseImage(t, "amd64")}, Remote{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	img := baseImage(t, "arm64")
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := layoutBlob(dir, m.Config.Digest)
+	out := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(out, bytes.Repeat([]byte("x"), int(m.Config.Size)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(out, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(ctx, mustRef(t, "oci:"+dir+":second"), Artifact{Image: img}, Remote{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("%s after the write: %v, %v; want the blob, a regular file", p, st, err)
+	}
+	if _, err := ocilayout.ReadBlob(dir, m.Config, ocilayout.MaxConfigBytes); err != nil {
+		t.Errorf("the config after the write: %v", err)
+	}
+}
