@@ -46,19 +46,6 @@ func appendTo(t *testing.T, path string, data []byte) {
 	}
 }
 
-// sparseFile makes a file of size bytes that takes no room on disk.
-func sparseFile(t *testing.T, path string, size int64) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestABaseLayoutsFilesAreReadOnlyAsFarAsDeclaredAndOfTheirDigests: a
 // base layout (anyone's to write) whose config or manifest holds more than
 // its descriptor says, a config whose bytes are not its digest's (another
@@ -81,7 +68,7 @@ func TestABaseLayoutsFilesAreReadOnlyAsFarAsDeclaredAndOfTheirDigests(t *testing
 		}, "larger than"},
 		{"a config of a sparse 400 MB", func(t *testing.T, dir string, m *v1.Manifest, _ v1.Hash) string {
 			p := layoutBlob(dir, m.Config.Digest)
-			sparseFile(t, p, 400<<20)
+			testenv.Sparse(t, p, 400<<20)
 			return p
 		}, "larger than"},
 		{"a config of other bytes of its size", func(t *testing.T, dir string, m *v1.Manifest, _ v1.Hash) string {
@@ -192,7 +179,7 @@ func TestABakesCleanUpRefusesAHostileManifestUnderAnotherTagWithoutWaiting(t *te
 			return ""
 		}, "a symbolic link"},
 		{"a sparse 300 MB file", func(t *testing.T, p string) string {
-			sparseFile(t, p, 300<<20)
+			testenv.Sparse(t, p, 300<<20)
 			return ""
 		}, ""},
 	} {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,19 +40,6 @@ func putWheel(t *testing.T, ctx context.Context, c *registrycache.Cache) fetch.B
 	return w
 }
 
-// sparseAt makes a file of size bytes that takes no room on disk.
-func sparseAt(t *testing.T, path string, size int64) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestAHostileIndexJSONOfALayoutCacheIsRefusedWithoutWaiting: the
 // index.json of an oci:DIR cache (a group's folder) that is a named pipe,
 // a link (to a sparse file of 500 MB, to /dev/zero) or a file over its
@@ -80,29 +66,7 @@ func TestAHostileIndexJSONOfALayoutCacheIsRefusedWithoutWaiting(t *testing.T) {
 			}
 			w := putWheel(t, ctx, c)
 			p := filepath.Join(dir, ocilayout.IndexFile)
-			if err := os.Remove(p); err != nil {
-				t.Fatal(err)
-			}
-			var pipe string
-			switch tc.hostile {
-			case "a named pipe":
-				if err := syscall.Mkfifo(p, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				pipe = p
-			case "a link to a sparse file":
-				out := filepath.Join(t.TempDir(), "sparse")
-				sparseAt(t, out, 500<<20)
-				if err := os.Symlink(out, p); err != nil {
-					t.Fatal(err)
-				}
-			case "a link to a device":
-				if err := os.Symlink("/dev/zero", p); err != nil {
-					t.Fatal(err)
-				}
-			case "a sparse file":
-				sparseAt(t, p, ocilayout.MaxIndexBytes+1)
-			}
+			pipe := testenv.PlantHostile(t, p, tc.hostile, ocilayout.MaxIndexBytes+1)
 			for _, op := range []struct {
 				name string
 				run  func() error
@@ -154,7 +118,7 @@ func TestABuildRecordOfALayoutCacheIsReadOnlyAsFarAsDeclaredAndOfItsDigest(t *te
 				t.Fatal(err)
 			}
 		}, "larger than"},
-		{"a sparse 300 MB", func(t *testing.T, p string) { sparseAt(t, p, 300<<20) }, "larger than"},
+		{"a sparse 300 MB", func(t *testing.T, p string) { testenv.Sparse(t, p, 300<<20) }, "larger than"},
 		{"other bytes of its size", func(t *testing.T, p string) {
 			b, err := os.ReadFile(p)
 			if err != nil {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,56 +25,6 @@ import (
 // bound is how long a refusal may take: it reads nothing, so a test that
 // waits this long has found a read that waits.
 const bound = 10 * time.Second
-
-// plant replaces path with what hostile names, in a layout another member
-// of the group may write: the kind of *readlimit.NotRegularError expected,
-// or "" for a regular file over size (a sparse one: no disk spent). It
-// returns the named pipe it made, if any.
-func plant(t *testing.T, path, hostile string, size int64) (pipe string) {
-	t.Helper()
-	if err := os.RemoveAll(path); err != nil {
-		t.Fatal(err)
-	}
-	switch hostile {
-	case "a named pipe":
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	case "a link to a sparse file":
-		out := filepath.Join(t.TempDir(), "sparse")
-		sparse(t, out, size)
-		if err := os.Symlink(out, path); err != nil {
-			t.Fatal(err)
-		}
-	case "a link to a device":
-		if err := os.Symlink("/dev/zero", path); err != nil {
-			t.Fatal(err)
-		}
-	case "a folder":
-		if err := os.Mkdir(path, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	case "a sparse file":
-		sparse(t, path, size)
-	default:
-		t.Fatalf("no such plant %q", hostile)
-	}
-	return ""
-}
-
-// sparse makes a file of size bytes that takes no room on disk.
-func sparse(t *testing.T, path string, size int64) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // wantRefused checks that err refuses path as what it is, and says what
 // to do.
@@ -119,7 +68,7 @@ func TestAHostileIndexJSONIsRefusedUnreadWithoutWaiting(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := filepath.Join(dir, IndexFile)
-			pipe := plant(t, p, tc.hostile, tc.size)
+			pipe := testenv.PlantHostile(t, p, tc.hostile, tc.size)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			u, err := Take(ctx, dir, true, nil)
@@ -178,11 +127,11 @@ func TestABlobIsReadOnlyAsTheRegularFileOfTheSizeAndDigestItsDescriptorNames(t *
 	}{
 		{"an intact blob", func(*testing.T, *v1.Descriptor, string) string { return "" }, MaxManifestBytes, ""},
 		{"a blob larger than its descriptor says", func(t *testing.T, _ *v1.Descriptor, p string) string {
-			sparse(t, p, 400<<20)
+			testenv.Sparse(t, p, 400<<20)
 			return ""
 		}, MaxManifestBytes, "larger than"},
 		{"a blob declared larger than the limit", func(t *testing.T, d *v1.Descriptor, p string) string {
-			sparse(t, p, 400<<20)
+			testenv.Sparse(t, p, 400<<20)
 			d.Size = 400 << 20
 			return ""
 		}, MaxManifestBytes, "at most"},
@@ -193,7 +142,7 @@ func TestABlobIsReadOnlyAsTheRegularFileOfTheSizeAndDigestItsDescriptorNames(t *
 			return ""
 		}, MaxManifestBytes, "not sha256:"},
 		{"a blob that is a named pipe", func(t *testing.T, _ *v1.Descriptor, p string) string {
-			return plant(t, p, "a named pipe", 0)
+			return testenv.PlantHostile(t, p, "a named pipe", 0)
 		}, MaxManifestBytes, "a named pipe"},
 		{"a blob that is a link to its own bytes", func(t *testing.T, _ *v1.Descriptor, p string) string {
 			out := filepath.Join(t.TempDir(), "copy")
@@ -245,7 +194,7 @@ func TestALayersBytesAreReadOnlyAsFarAsItsDescriptorSaysAndChecked(t *testing.T)
 		want   string
 	}{
 		{"an intact layer", func(*testing.T, string) {}, ""},
-		{"a layer longer than its manifest says", func(t *testing.T, p string) { sparse(t, p, 400<<20) }, "its manifest says"},
+		{"a layer longer than its manifest says", func(t *testing.T, p string) { testenv.Sparse(t, p, 400<<20) }, "its manifest says"},
 		{"a layer of other bytes", func(t *testing.T, p string) {
 			if err := os.WriteFile(p, []byte("layer-of-other-bytes!"), 0o644); err != nil {
 				t.Fatal(err)

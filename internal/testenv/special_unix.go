@@ -61,3 +61,49 @@ func Within(t testing.TB, d time.Duration, f func(), pipes ...string) {
 		}
 	}
 }
+
+// PlantHostile replaces path with what hostile names, as another member of a
+// group may in a folder they share: "a named pipe", "a link to a sparse
+// file" (of size bytes), "a link to a device" (/dev/zero), "a folder" or
+// "a sparse file" (of size bytes: a file that takes no room on disk). It
+// returns the named pipe it made, if any, for Within.
+func PlantHostile(t testing.TB, path, hostile string, size int64) (pipe string) {
+	t.Helper()
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	switch hostile {
+	case "a named pipe":
+		err, pipe = syscall.Mkfifo(path, 0o644), path
+	case "a link to a sparse file":
+		out := filepath.Join(t.TempDir(), "sparse")
+		Sparse(t, out, size)
+		err = os.Symlink(out, path)
+	case "a link to a device":
+		err = os.Symlink("/dev/zero", path)
+	case "a folder":
+		err = os.Mkdir(path, 0o755)
+	case "a sparse file":
+		Sparse(t, path, size)
+	default:
+		t.Fatalf("no such plant %q", hostile)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pipe
+}
+
+// Sparse makes a file of size bytes that takes no room on disk.
+func Sparse(t testing.TB, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+}
