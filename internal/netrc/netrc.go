@@ -1,6 +1,6 @@
 // Package netrc reads the credentials of a ~/.netrc file (or $NETRC),
 // as curl, git and pip read them: "machine HOST login USER password
-// PASS" entries, and a "default" entry for every other host. Unknown
+// PASS" entries; a "default" entry is read but never used (see Find). Unknown
 // tokens (account, port) are skipped with their value, a "macdef"'s
 // macro is skipped to its blank line, and a file larger than MaxSize is
 // refused rather than read.
@@ -21,6 +21,7 @@ const MaxSize = 1 << 20
 // Entry is one machine's (or the default's) credentials.
 type Entry struct {
 	Machine  string // "" for the default entry
+	Default  bool
 	Login    string
 	Password string
 }
@@ -30,19 +31,15 @@ type File struct {
 	Entries []Entry
 }
 
-// Find returns the credentials for host: the first entry of that machine
-// (host names compare without case), else the default entry.
+// Find returns the credentials of the first entry for host (host names
+// compare without case). A "default" entry is never returned: larder
+// would send its password to every host a lock or a redirect names.
 func (f *File) Find(host string) (Entry, bool) {
-	if f == nil {
+	if f == nil || host == "" {
 		return Entry{}, false
 	}
 	for _, e := range f.Entries {
-		if e.Machine != "" && strings.EqualFold(e.Machine, host) {
-			return e, true
-		}
-	}
-	for _, e := range f.Entries {
-		if e.Machine == "" {
+		if !e.Default && e.Machine != "" && strings.EqualFold(e.Machine, host) {
 			return e, true
 		}
 	}
@@ -87,62 +84,57 @@ func Load(path string) (*File, error) {
 }
 
 // Parse reads netrc text. It never fails: what it cannot read is
-// skipped, as curl skips it.
+// skipped, as curl skips it. A keyword's value may stand on the next
+// line ("machine" then the host below it), as curl reads it.
 func Parse(text string) *File {
 	f := &File{}
-	var cur *Entry
-	lines := strings.Split(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		toks := strings.Fields(lines[i])
-		for j := 0; j < len(toks); j++ {
-			tok := toks[j]
-			if strings.HasPrefix(tok, "#") {
-				break // a comment to the line's end
-			}
-			next := func() string {
-				if j+1 < len(toks) {
-					j++
-					return toks[j]
-				}
-				return ""
-			}
-			switch tok {
-			case "machine":
-				f.Entries = append(f.Entries, Entry{Machine: next()})
-				cur = &f.Entries[len(f.Entries)-1]
-			case "default":
-				f.Entries = append(f.Entries, Entry{})
-				cur = &f.Entries[len(f.Entries)-1]
-			case "login":
-				if v := next(); cur != nil {
-					cur.Login = v
-				}
-			case "password":
-				if v := next(); cur != nil {
-					cur.Password = v
-				}
-			case "macdef":
-				// The macro runs to the next blank line; it belongs to no
-				// entry and what follows it starts afresh.
-				cur = nil
-				for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
-					i++
-				}
-				j = len(toks)
-			default:
-				next() // account, port or unknown: skip its value
-			}
-		}
-	}
-	// Entries are pointed at while parsing: drop the ones without a
-	// machine name (a trailing "machine") only now.
-	out := f.Entries[:0]
-	for _, e := range f.Entries {
-		if e.Machine == "" && e.Login == "" && e.Password == "" {
+	cur := -1      // the entry login and password go to; -1 for none
+	want := ""     // the keyword whose value the next token is
+	macro := false // in a macdef's macro, which runs to a blank line
+	for _, line := range strings.Split(text, "\n") {
+		toks := strings.Fields(line)
+		if macro {
+			macro = len(toks) > 0
 			continue
 		}
-		out = append(out, e)
+		for _, tok := range toks {
+			if want == "" && strings.HasPrefix(tok, "#") {
+				break // a comment to the line's end
+			}
+			if want != "" {
+				switch want {
+				case "machine":
+					f.Entries = append(f.Entries, Entry{Machine: tok})
+					cur = len(f.Entries) - 1
+				case "login":
+					if cur >= 0 {
+						f.Entries[cur].Login = tok
+					}
+				case "password":
+					if cur >= 0 {
+						f.Entries[cur].Password = tok
+					}
+				}
+				want = ""
+				continue
+			}
+			switch tok {
+			case "machine", "login", "password":
+				want = tok
+			case "default":
+				f.Entries = append(f.Entries, Entry{Default: true})
+				cur = len(f.Entries) - 1
+			case "macdef":
+				// The macro (from the next line) runs to a blank line; it
+				// belongs to no entry.
+				cur, macro = -1, true
+			default:
+				want = "skip" // account, port or unknown: skip its value
+			}
+			if macro {
+				break
+			}
+		}
 	}
-	f.Entries = out
 	return f
 }

@@ -16,7 +16,7 @@ func write(t *testing.T, text string) string {
 	return p
 }
 
-func TestAMachinesCredentialsAreFoundAndTheDefaultServesEveryOtherHost(t *testing.T) {
+func TestAMachinesCredentialsAreFoundAndTheDefaultServesNoHost(t *testing.T) {
 	f, err := Load(write(t, `# a comment: machine evil login x password y
 machine pypi.example.org
   login ci
@@ -38,8 +38,9 @@ default login anon password guest
 	}{
 		{"pypi.example.org", "ci", "s3cr3t", true},
 		{"other.example.org", "o", "p", true},
-		{"inside.example.org", "anon", "guest", true}, // the macro's text is no entry
-		{"evil", "anon", "guest", true},               // nor is a comment's
+		{"inside.example.org", "", "", false}, // the macro's text is no entry
+		{"evil", "", "", false},               // nor is a comment's, nor the default
+		{"", "", "", false},
 	} {
 		e, ok := f.Find(tt.host)
 		if ok != tt.ok || e.Login != tt.login || e.Password != tt.pass {
@@ -55,6 +56,19 @@ func TestWithoutADefaultAnUnknownHostHasNoCredentials(t *testing.T) {
 	}
 	if e, ok := f.Find("a.example"); !ok || e.Password != "p" {
 		t.Errorf("Find(a.example) = %+v, %v", e, ok)
+	}
+}
+
+// TestAMachineNamedOnTheNextLineIsThatMachinesOnly: curl reads a
+// keyword's value on the next line; a reader that took "machine" alone
+// for the default entry sent its password to every host.
+func TestAMachineNamedOnTheNextLineIsThatMachinesOnly(t *testing.T) {
+	f := Parse("machine\n  private.example.com\n  login alice\n  password s3cret\n")
+	if e, ok := f.Find("evil.example.net"); ok {
+		t.Errorf("another host got %+v", e)
+	}
+	if e, ok := f.Find("private.example.com"); !ok || e.Login != "alice" || e.Password != "s3cret" {
+		t.Errorf("Find(private.example.com) = %+v, %v", e, ok)
 	}
 }
 
@@ -86,8 +100,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		p := Parse(s)
 		for _, e := range p.Entries {
-			if e.Machine == "" && e.Login == "" && e.Password == "" {
-				t.Fatalf("an empty entry from %q", s)
+			if e.Machine == "" && !e.Default {
+				t.Fatalf("an entry of no machine from %q", s)
+			}
+			if e.Default {
+				if _, ok := p.Find(""); ok {
+					t.Fatalf("the default entry was found from %q", s)
+				}
 			}
 		}
 	})
