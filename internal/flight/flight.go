@@ -20,14 +20,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"runtime/debug"
 	"sync"
+
+	"github.com/larder-build/larder/resolver/simple"
 )
 
 // PanicError is work that panicked: what it panicked with, and where.
 type PanicError struct {
-	Key   string // the work's key, as fmt prints it (a URL without its user)
+	Key   string // the work's key, as fmt prints it (a URL without its password)
 	Value any
 	Stack []byte
 }
@@ -147,15 +148,11 @@ func (g *Group[K, V]) call(ctx context.Context, key K, fn func(context.Context) 
 	return fn(ctx)
 }
 
-// keyString prints a key for logs and errors; a URL's user and password
-// are left out, a token sent as either included.
+// keyString prints a key for logs and errors; a URL's password (or a
+// token given as its user) is shown as xxxxx, even in a URL that does
+// not parse.
 func keyString(key any) string {
-	s := fmt.Sprint(key)
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	return s
+	return simple.RedactURL(fmt.Sprint(key))
 }
 
 // leave counts a caller of c gone; the last one cancels the work, lets

@@ -210,14 +210,15 @@ func TestWorkThatPanicsIsAnErrorForEveryCallerAndItsStackIsLoggedOnce(t *testing
 // a user and password (an index's token) panics: neither the error nor
 // the log repeats them.
 func TestAPanicsKeyIsLoggedWithoutItsCredentials(t *testing.T) {
-	for _, key := range []string{"https://ci:s3cr3t-token@index.example/simple/x/", "https://s3cr3t-token@index.example/simple/x/"} {
+	for _, key := range []string{"https://ci:s3cr3t-token@index.example/simple/x/", "https://s3cr3t-token@index.example/simple/x/",
+		"https://ci:s3cr3t-token%zz@index.example/simple/x/"} { // the last one does not parse
 		var logged bytes.Buffer
 		var g Group[string, string]
 		g.Log = slog.New(slog.NewTextHandler(&logged, nil))
 		_, err := g.Do(t.Context(), key, func(context.Context) (string, error) { panic("a bug") })
 		var pe *PanicError
-		if !errors.As(err, &pe) || pe.Key != "https://index.example/simple/x/" {
-			t.Errorf("key %s: %v; want a *PanicError naming the URL without its user", key, err)
+		if !errors.As(err, &pe) || !strings.Contains(pe.Key, "index.example/simple/x/") {
+			t.Errorf("key %s: %v; want a *PanicError naming the URL", key, err)
 		}
 		if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(logged.String(), "s3cr3t") {
 			t.Errorf("key %s: the error %q or the log repeats the token:\n%s", key, err, logged.String())
