@@ -470,10 +470,11 @@ func ParseProjectList(contentType string, body []byte) ([]string, error) {
 // "//" and its last "@" is replaced.
 func RedactURL(u string) string {
 	if p, err := url.Parse(u); err == nil {
-		if p.User != nil {
-			if _, ok := p.User.Password(); !ok {
-				p.User = url.User("xxxxx")
-			}
+		if p.User == nil {
+			return u // as given: a message names what the user wrote
+		}
+		if _, ok := p.User.Password(); !ok {
+			p.User = url.User("xxxxx")
 		}
 		return p.Redacted()
 	}
