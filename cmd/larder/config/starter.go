@@ -630,10 +630,8 @@ func largestCompiledBase(dir string, files []string) string {
 }
 
 // probeTimeout bounds each interpreter probe: a python3 that hangs (a
-// broken shim, a network home folder) must not hang init. Importing
-// setuptools took over 5 s on a loaded 2-core machine, which made init
-// take a good interpreter for none.
-const probeTimeout = 15 * time.Second
+// broken shim, a network home folder) must not hang init.
+const probeTimeout = 5 * time.Second
 
 // builderCandidates are the interpreters init considers for [project]
 // python, in order of preference among equals: the python3 the user runs,
