@@ -52,6 +52,11 @@ type Client struct {
 	group flight.Group[string, *Page]
 	mu    sync.Mutex
 	pages map[string]*Page // page URL -> parsed page, for this client's lifetime
+	// failed has the pages whose fetch failed after its retries, for
+	// this client's lifetime: a lock asks each project's page for every
+	// target and warm-up, and a down index would otherwise cost the
+	// retries' waits again each time.
+	failed map[string]error
 	// opened has, for each https host asked, a channel closed once the
 	// first request to it has its connection (firstConn).
 	opened map[string]chan struct{}
@@ -104,12 +109,20 @@ func WithParallel(n int) Option {
 func (c *Client) CachedOnly() *Client {
 	return &Client{indexes: c.indexes, pins: c.pins, private: c.private, public: c.public, http: c.http, cache: c.cache,
 		sem: c.sem, retries: c.retries, backoff: c.backoff, stall: c.stall, offline: true, twin: true, sdistBuilder: c.sdistBuilder,
-		pages: map[string]*Page{}, opened: map[string]chan struct{}{}}
+		pages: map[string]*Page{}, failed: map[string]error{}, opened: map[string]chan struct{}{}}
 }
 
 // Parallel reports how many requests the client has in flight at most,
 // so that callers queue work for it instead of piling up goroutines.
 func (c *Client) Parallel() int { return cap(c.sem) }
+
+// DefaultRetries and DefaultBackoff are how often a failed request is
+// retried and the first wait before it (doubled each time): 4 retries
+// wait 3 s in all, as pip's own do.
+const (
+	DefaultRetries = 4
+	DefaultBackoff = 200 * time.Millisecond
+)
 
 // WithRetries sets how many times a request is retried after a 5xx, a 429
 // or a network error, and the first back-off delay (doubled each time).
@@ -208,10 +221,11 @@ func New(indexes []string, opts ...Option) (*Client, error) {
 		public:  IsPublic,
 		cache:   newCache(DefaultCacheDir()),
 		sem:     make(chan struct{}, DefaultParallel),
-		retries: 4,
-		backoff: 200 * time.Millisecond,
+		retries: DefaultRetries,
+		backoff: DefaultBackoff,
 		stall:   DefaultStall,
 		pages:   map[string]*Page{},
+		failed:  map[string]error{},
 		opened:  map[string]chan struct{}{},
 	}
 	for _, ix := range indexes {
@@ -354,9 +368,13 @@ func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error)
 	pageURL := indexURL + norm + "/"
 	c.mu.Lock()
 	p, ok := c.pages[pageURL]
+	failed := c.failed[pageURL]
 	c.mu.Unlock()
 	if ok {
 		return p, nil
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	if c.testHookPageMissed != nil {
 		c.testHookPageMissed(pageURL)
@@ -366,16 +384,22 @@ func (c *Client) page(ctx context.Context, indexURL, norm string) (*Page, error)
 	// every caller waiting for it has given up.
 	return c.group.Do(ctx, pageURL, func(ctx context.Context) (*Page, error) {
 		// A caller that found no page above may arrive here after the
-		// flight that fetched it has ended: it takes that page rather
-		// than asking the index again.
+		// flight that fetched it has ended: it takes that page (or that
+		// failure) rather than asking the index again.
 		c.mu.Lock()
 		p, ok := c.pages[pageURL]
+		failed := c.failed[pageURL]
 		c.mu.Unlock()
-		if ok {
-			return p, nil
+		if ok || failed != nil {
+			return p, failed
 		}
 		p, err := c.fetchPage(ctx, pageURL)
 		if err != nil {
+			if ctx.Err() == nil {
+				c.mu.Lock()
+				c.failed[pageURL] = err
+				c.mu.Unlock()
+			}
 			return nil, err
 		}
 		p.Index = indexURL

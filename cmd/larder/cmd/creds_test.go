@@ -108,7 +108,7 @@ func TestAnIndexTokenOnTheCommandLineOrInNetrcReachesFetchAndNoOutput(t *testing
 	}
 	wrong := strings.Replace(srv.URL(), "http://", "http://ci:s3cr3t-wrong@", 1)
 	step("lock with a wrong token", 1, "hint: the index wants credentials", "lock", "--index-url", wrong)
-	step("lock from an unreachable index", 1, "unreachable", "lock", "--index-url", "http://ci:s3cr3t-x@127.0.0.1:1/simple/")
+	step("lock from an unreachable index", 1, "unreachable", "lock", "--retries", "0", "--index-url", "http://ci:s3cr3t-x@127.0.0.1:1/simple/")
 	step("lock", 0, "", "lock", "--index-url", withToken)
 	step("fetch without the token", 1, "hint: the index wants credentials", "fetch")
 	step("fetch", 0, "", "fetch", "--index-url", withToken)

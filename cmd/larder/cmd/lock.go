@@ -36,6 +36,7 @@ type lockOptions struct {
 	allowMissing bool
 	cacheDir     string
 	parallel     int
+	retries      int
 }
 
 func newLockCmd(g *globals) *cobra.Command {
@@ -69,6 +70,7 @@ named in a warning and marked unpinned in the lock.`,
 	f.BoolVar(&o.allowMissing, "allow-missing-includes", false, "warn instead of failing when a -r/-c file named inside a requirement file is missing")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "HTTP and metadata cache (default $XDG_CACHE_HOME/larder)")
 	f.IntVar(&o.parallel, "parallel", index.DefaultParallel, "requests in flight at once")
+	f.IntVar(&o.retries, "retries", index.DefaultRetries, "retries of a failed request (0 for none)")
 	return c
 }
 
@@ -105,6 +107,9 @@ type targetSummary struct {
 func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 	cfg := g.cfg
 	start := time.Now()
+	if o.retries < 0 {
+		return usageError{fmt.Errorf("lock: --retries must not be negative, not %d", o.retries)}
+	}
 	reqs, cons := o.requirements, o.constraints
 	if len(reqs) == 0 {
 		for _, r := range cfg.Project.Requirements {
@@ -157,7 +162,7 @@ func runLock(cmd *cobra.Command, g *globals, o *lockOptions) error {
 		Pre: cfg.Project.Pre, OnlyBinary: cfg.Project.OnlyBinary, NoBinary: cfg.Project.NoBinary, Python: cfg.Project.Python,
 		Previous: lockPath,
 	}
-	client, err := req.NewIndex(index.WithParallel(o.parallel), index.WithOffline(o.offline), index.WithCacheDir(cacheDir))
+	client, err := req.NewIndex(index.WithParallel(o.parallel), index.WithRetries(o.retries, index.DefaultBackoff), index.WithOffline(o.offline), index.WithCacheDir(cacheDir))
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}

@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/larder-build/larder/cmd/larder/config"
@@ -154,5 +157,35 @@ func TestLockNeverReplacesAnotherToolsLockOrAnInput(t *testing.T) {
 	cfg, err := config.Load(filepath.Join(dir, "larder.toml"), false)
 	if err != nil || cfg.Project.Lock != config.OwnLockName {
 		t.Errorf("init beside uv's pylock.toml: lock = %q (%v), want %q", cfg.Project.Lock, err, config.OwnLockName)
+	}
+}
+
+// TestLockRetriesAFailingIndexAsOftenAsAsked: --retries bounds how often
+// lock asks an index that answers 503 before it gives up, and a negative
+// count is a usage error that asks nothing.
+func TestLockRetriesAFailingIndexAsOftenAsAsked(t *testing.T) {
+	var asked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	writeFiles(t, dir, map[string]string{"requirements.txt": "web\n", "larder.toml": larderTOML(srv.URL+"/simple/", "", "")})
+	for _, c := range []struct {
+		retries   string
+		wantCode  int
+		wantAsked int64
+	}{
+		{"0", 1, 1},
+		{"2", 1, 3},
+		{"-1", 2, 0},
+	} {
+		asked.Store(0)
+		code, out, stderr := run(t, dir, "lock", "--retries", c.retries)
+		if code != c.wantCode || asked.Load() != c.wantAsked {
+			t.Errorf("lock --retries %s: exit %d after %d requests, want %d after %d\n%s\n%s", c.retries, code, asked.Load(), c.wantCode, c.wantAsked, out, stderr)
+		}
 	}
 }
