@@ -64,7 +64,9 @@ func timedGet(t *testing.T, u, user, pass string) (time.Duration, int) {
 // not exist takes as long as one with a wrong password, so that timing
 // does not tell which user names exist.
 func TestAWrongUserTakesAsLongAsAWrongPassword(t *testing.T) {
-	base := readAuthServer(t, costlyHtpasswd(t, "11", "alice", "pw"))
+	// Cost 9: each check some 40 ms, far above the noise of a loaded
+	// machine's scheduling, a quarter of cost 11's CPU.
+	base := readAuthServer(t, costlyHtpasswd(t, "9", "alice", "pw"))
 	// The fastest of a few tries of each, well under the failures an
 	// address may make a minute, the two users taking turns so that a
 	// burst of load on the machine slows both alike.
@@ -92,7 +94,8 @@ func TestAWrongUserTakesAsLongAsAWrongPassword(t *testing.T) {
 // sends many wrong logins at once gets no more bcrypt checks than the
 // failures it may make a minute; the others are answered 429 at once.
 func TestConcurrentWrongLoginsAreBoundedByTheFailureLimit(t *testing.T) {
-	base := readAuthServer(t, costlyHtpasswd(t, "10", "alice", "pw"))
+	// The failure limit holds however fast each check is: cost 8.
+	base := readAuthServer(t, costlyHtpasswd(t, "8", "alice", "pw"))
 	const attempts = 4 * maxAuthFailures
 	// Each a guess of its own: the same one sent at once is checked once.
 	counts := loginsAtOnce(t, base+"/simple/", "alice", attempts, func(i int) string { return fmt.Sprintf("wr0ng-%d", i) })

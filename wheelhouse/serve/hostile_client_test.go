@@ -56,6 +56,7 @@ func TestAClientThatStopsReadingIsCut(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			base, f, cache := c.start(t)
 			conn, err := net.Dial("tcp", base[len("http://"):])
 			if err != nil {
