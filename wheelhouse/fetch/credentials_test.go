@@ -29,17 +29,7 @@ func TestAnIndexsCredentialsGoOnlyToItsOwnOrigin(t *testing.T) {
 	if err := WithIndexCredentials(strings.Replace(index.URL, "http://", "http://ci:tok@", 1) + "/simple/")(&o); err != nil {
 		t.Fatal(err)
 	}
-	c := o.authorizeRedirects(&http.Client{})
-	req, err := http.NewRequest(http.MethodGet, index.URL+"/files/x.whl", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.authorize(req)
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	getAuthorized(t, &o, o.authorizeRedirects(&http.Client{}), context.Background(), index.URL+"/files/x.whl")
 	if len(seen) != 2 || seen[0] != "index:Basic Y2k6dG9r" || seen[1] != "other:" {
 		t.Errorf("requests saw %q, want the index's credentials at the index only", seen)
 	}
@@ -95,16 +85,7 @@ func TestTwoIndexesOnOneHostGiveTheirFilesTheirOwnTokens(t *testing.T) {
 			mu.Lock()
 			seen = nil
 			mu.Unlock()
-			req, err := http.NewRequestWithContext(withIndex(context.Background(), tt.index), http.MethodGet, tt.url, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o.authorize(req)
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			getAuthorized(t, &o, c, withIndex(context.Background(), tt.index), tt.url)
 			mu.Lock()
 			defer mu.Unlock()
 			if len(seen) != 1 || seen[0] != tt.want {
@@ -112,4 +93,20 @@ func TestTwoIndexesOnOneHostGiveTheirFilesTheirOwnTokens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// getAuthorized sends a GET of u as fetch does: with o's credentials,
+// through a client that keeps them to their origin on redirects.
+func getAuthorized(t *testing.T, o *options, c *http.Client, ctx context.Context, u string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.authorize(req)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
