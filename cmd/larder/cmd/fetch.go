@@ -404,6 +404,6 @@ func (s *fetchSummary) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  needs a builder: %s\n", n)
 	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", wn)
+		fmt.Fprintf(w, "  warning: %s\n", escapeControls(wn))
 	}
 }

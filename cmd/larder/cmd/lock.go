@@ -305,7 +305,7 @@ func (s *lockSummary) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  %d requests: pages %d fetched, %d revalidated, %d cached; metadata %d files, %d range reads, %d downloads, %d cached\n",
 		r.Requests, r.PagesFetched, r.Revalidated, r.PageCacheHits, r.MetadataFiles, r.RangeReads, r.FullDownloads, r.MetadataHits)
 	for _, wn := range s.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", wn)
+		fmt.Fprintf(w, "  warning: %s\n", escapeControls(wn))
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/testenv"
@@ -200,5 +202,34 @@ python = "3.11"
 	}
 	if code, out, stderr := run(t, dir, "verify", "--strict"); code != 1 {
 		t.Errorf("verify --strict with a stale file: exit %d, want 1\n%s%s", code, out, stderr)
+	}
+}
+
+// TestAnErrorWritesNoControlCharacterToTheTerminal: a requirement line
+// holding an escape sequence, backspaces, a bidirectional override or a
+// C1 control is named in lock's error with that
+// character escaped, never raw, so that hostile input cannot recolour,
+// clear or rewrite the terminal, nor fake a line of larder's output.
+func TestAnErrorWritesNoControlCharacterToTheTerminal(t *testing.T) {
+	for _, c := range []struct{ name, line, want string }{
+		{"an escape sequence", "web\x1b[2J==1", `web\x1b[2J==1`},
+		{"backspaces over the name", "evil\b\b\b\bweb==1", `evil\b\b\b\bweb==1`},
+		{"a bidirectional override", "web\u202e==1", `web\u202e==1`},
+		{"a C1 control sequence introducer", "web\u009b2J==1", `web\u009b2J==1`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+			writeFiles(t, dir, map[string]string{"requirements.txt": c.line + "\n", "larder.toml": larderTOML("http://127.0.0.1:1/simple/", "", "")})
+			code, _, stderr := run(t, dir, "lock", "--retries", "0")
+			if code != 1 || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, want 1 and the line shown as %s:\n%s", code, c.want, stderr)
+			}
+			if bad := strings.IndexFunc(stderr, func(r rune) bool {
+				return r == utf8.RuneError || r != '\n' && r != '\t' && r != ' ' && !unicode.IsPrint(r)
+			}); bad >= 0 || !utf8.ValidString(stderr) {
+				t.Errorf("stderr holds a raw control character at byte %d: %q", bad, stderr)
+			}
+		})
 	}
 }

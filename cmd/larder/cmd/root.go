@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sirupsen/logrus"
@@ -270,10 +273,10 @@ func printError(w io.Writer, err error, helpOf string) {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		fmt.Fprintf(w, "larder: %s\n", l)
+		fmt.Fprintf(w, "larder: %s\n", escapeControls(l))
 	}
 	if hint := hintFor(err); hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", hint)
+		fmt.Fprintf(w, "hint: %s\n", escapeControls(hint))
 	}
 	if len(suggest) > 0 {
 		fmt.Fprintf(w, "hint: did you mean %s?\n", strings.Join(suggest, " or "))
@@ -281,6 +284,35 @@ func printError(w io.Writer, err error, helpOf string) {
 	if isUsage(err) {
 		fmt.Fprintf(w, "Run '%s --help' for usage.\n", helpOf)
 	}
+}
+
+// escapeControls returns a line of a message with every character a
+// terminal would not show as text written as a Go escape: an error names
+// what a lock, a requirement file, an index or a registry said, and a
+// name holding ESC or a carriage return must not rewrite the terminal or
+// fake another line. Tabs and printable text, in any script, stay.
+func escapeControls(s string) string {
+	bad := func(r rune) bool { return r == utf8.RuneError || r != ' ' && r != '\t' && !unicode.IsPrint(r) }
+	if strings.IndexFunc(s, bad) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				fmt.Fprintf(&b, `\x%02x`, s[i])
+			} else {
+				b.WriteString(`\ufffd`)
+			}
+		case bad(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // textReport is what a verb reports, written for people.
