@@ -84,6 +84,21 @@ func TestAGitSourcesTokenStaysOutOfTheLockAndComesBackForFetch(t *testing.T) {
 		t.Errorf("fetch could not check the fork out:\n%s", stderr)
 	}
 	noSecret(t, "s3cr3t", map[string]string{"fetch's stdout": out, "fetch's stderr": stderr}, lockPath, manifest, args)
+
+	// Without the requirement file, fetch says the fork is checked out
+	// without its credentials (and git's server refuses it).
+	if err := os.Rename(filepath.Join(dir, "requirements.txt"), filepath.Join(dir, "moved.txt")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	if err := os.RemoveAll(filepath.Join(dir, "wh")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = run(t, dir, "fetch")
+	if code == 0 || !strings.Contains(stderr, "warning:") || !strings.Contains(stderr, "requirements.txt") || !strings.Contains(stderr, "without the credentials") {
+		t.Errorf("fetch without the requirement file: exit %d, want a failure after a warning naming it\n%s\n%s", code, out, stderr)
+	}
+	noSecret(t, "s3cr3t", map[string]string{"fetch's stdout": out, "fetch's stderr": stderr}, lockPath, args)
 }
 
 // TestAnIndexTokenOnTheCommandLineOrInNetrcReachesFetchAndNoOutput: a

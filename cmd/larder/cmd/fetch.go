@@ -147,8 +147,12 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 	if err != nil {
 		return err
 	}
+	gitURLs, err := inputGitURLs(cmd.Context(), g, lock)
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "larder: warning: %s: git sources are checked out without the credentials their URLs there give\n", escapeControls(err.Error()))
+	}
 	opts := []fetch.Option{fetch.WithJobs(o.jobs), fetch.WithRetries(o.retries), fetch.WithCacheDir(cacheDir), fetch.WithIndexCredentials(creds...),
-		fetch.WithNetrc(nrc), fetch.WithGitCredentials(inputGitURLs(cmd.Context(), g, lock)...)}
+		fetch.WithNetrc(nrc), fetch.WithGitCredentials(gitURLs...)}
 	shared, err := openCache(cmd, g, "fetch", &o.cache)
 	if err != nil {
 		return err
@@ -233,11 +237,12 @@ func runFetch(cmd *cobra.Command, g *globals, o *fetchOptions) error {
 // names, credentials and all, when the lock has a git package: a lock
 // records a git URL without its user and token, which come back from
 // the same requirement or pyproject.toml it was locked from. Inputs that
-// cannot be read give none (a lock may be fetched without them): git's
-// own credential helpers and netrc still apply.
-func inputGitURLs(ctx context.Context, g *globals, lock *pylock.Lock) []string {
+// cannot be read give none and an error to warn with (a lock may be
+// fetched without them): git's own credential helpers and netrc still
+// apply.
+func inputGitURLs(ctx context.Context, g *globals, lock *pylock.Lock) ([]string, error) {
 	if !slices.ContainsFunc(lock.Packages, func(p pylock.Package) bool { return p.VCS != nil }) {
-		return nil
+		return nil, nil
 	}
 	var reqs, cons []string
 	for _, r := range g.cfg.Project.Requirements {
@@ -248,7 +253,7 @@ func inputGitURLs(ctx context.Context, g *globals, lock *pylock.Lock) []string {
 	}
 	in, err := resolver.ReadInputsContext(ctx, reqs, cons, resolver.InputOptions{IgnoreMissing: true, Extras: g.cfg.Project.Extras, Groups: g.cfg.Project.Groups})
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("reading the project's inputs for their git credentials: %w", err)
 	}
 	var urls []string
 	for _, list := range [][]resolver.Requirement{in.Requirements, in.Constraints} {
@@ -258,7 +263,7 @@ func inputGitURLs(ctx context.Context, g *globals, lock *pylock.Lock) []string {
 			}
 		}
 	}
-	return urls
+	return urls, nil
 }
 
 // buildkitBuilder builds wheels in [image] base on a BuildKit daemon,
