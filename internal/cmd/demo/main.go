@@ -25,6 +25,7 @@ import (
 	"github.com/larder-build/larder/internal/baseimage"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/runc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 )
 
 func main() {
@@ -110,7 +111,7 @@ requirements = ["requirements.txt"]
 python = "/usr/bin/python3"
 
 [index]
-url = %q
+url = %s
 
 [[target]]
 platform = "linux/amd64"
@@ -118,9 +119,9 @@ python = "3.11"
 libc = "glibc2.36"
 
 [image]
-base = "oci:%s:%s"
-output = "oci:%s:latest"
-`, indexURL, base, baseimage.Tag, filepath.Join(d.dir, "demo")),
+base = %s
+output = %s
+`, tomldoc.Quote(indexURL), tomldoc.Quote("oci:"+base+":"+baseimage.Tag), tomldoc.Quote("oci:"+filepath.Join(d.dir, "demo")+":latest")),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(d.project, name), []byte(body), 0o644); err != nil {

@@ -41,6 +41,7 @@ import (
 	"github.com/larder-build/larder/internal/edxindex"
 	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/runc"
+	"github.com/larder-build/larder/resolver/tomldoc"
 )
 
 func main() {
@@ -403,7 +404,7 @@ requirements = ["requirements/edx/base.txt"]
 python = "/usr/bin/python3"
 
 [index]
-url = %q
+url = %s
 
 [[target]]
 platform = "linux/amd64"
@@ -411,9 +412,9 @@ python = "3.11.2"
 libc = "glibc2.36"
 
 [image]
-base = "oci:%s:%s"
-output = %q
-`, idxURL, base, baseimage.Tag, out),
+base = %s
+output = %s
+`, tomldoc.Quote(idxURL), tomldoc.Quote("oci:"+base+":"+baseimage.Tag), tomldoc.Quote(out)),
 		"sample/test_installed.py": sampleTest(e.pins),
 	}
 	bumpedPins := map[string]string{}
