@@ -315,9 +315,15 @@ func writeBlob(ctx context.Context, dir string, b blob, progress func(int64)) (i
 	final := filepath.Join(dir, "blobs", b.digest.Algorithm, b.digest.Hex)
 	// A link, a named pipe or a device planted as the blob (a shared
 	// layout is anyone's to plant in) is no blob: the rename below
-	// replaces it.
-	if st, err := os.Lstat(final); err == nil && st.Mode().IsRegular() && st.Size() == b.size {
+	// replaces it. A folder it cannot: that is an error naming it.
+	ok, err := ocilayout.HasBlob(dir, b.digest, b.size)
+	var nb *ocilayout.NotBlobError
+	switch {
+	case ok:
 		return -1, nil
+	case errors.As(err, &nb) && nb.Replaceable():
+	case err != nil:
+		return 0, fmt.Errorf("writing blob %s: %w", b.digest, err)
 	}
 	tmp := filepath.Join(dir, "blobs", b.digest.Algorithm, "."+b.digest.Hex+"."+randomSuffix()+".tmp")
 	if b.path != "" {

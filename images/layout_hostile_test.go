@@ -278,3 +278,87 @@ func TestABlobPlantedAsALinkInAnOutputLayoutIsReplacedNotKept(t *testing.T) {
 		t.Errorf("the config after the write: %v", err)
 	}
 }
+
+// TestWhatIsPlantedAtABlobsPathOfAnOutputIsNeitherPlannedAsThereNorKept:
+// in a shared output layout, a link planted where a blob of the image is
+// (to that blob's own bytes, moved elsewhere) or a named pipe is no blob:
+// a plan (--plan) counts the blob as one to write, and the bake writes it
+// in its place, a regular file; a folder there, which the bake cannot
+// replace, fails the plan and the bake naming it and saying to remove it.
+// The plan followed the link (os.Stat) and counted the blob as there, and
+// took the folder for a blob to write; the bake failed on the folder with
+// the rename's error alone.
+func TestWhatIsPlantedAtABlobsPathOfAnOutputIsNeitherPlannedAsThereNorKept(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		plant   func(t *testing.T, p string)
+		refused string // what the refusal calls it; "" when replaced
+	}{
+		{"a link to the blob's own bytes elsewhere", func(t *testing.T, p string) {
+			out := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.Rename(p, out); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(out, p); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"a named pipe", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a named pipe", 0) }, ""},
+		{"a folder", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a folder", 0) }, "a folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			dir := filepath.Join(t.TempDir(), "out")
+			s := sample(t)
+			req := request(t, s, baseLayout(t), mustRef(t, "oci:"+dir+":v1"), "linux/amd64")
+			// Baked afresh each time: what is planted is in the image
+			// the output holds, which a refresh would read first.
+			req.NoFrom = true
+			if _, err := Bake(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			img, err := openOutput(t, req.Output).ForPlatform("linux/amd64")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := img.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := layoutBlob(dir, m.Config.Digest)
+			tc.plant(t, p)
+
+			req.DryRun = true
+			plan, err := Bake(ctx, req)
+			switch {
+			case tc.refused != "":
+				if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.refused) || !strings.Contains(err.Error(), "remove it") {
+					t.Errorf("the plan with %s at %s: %v; want it refused, named, and what to do", tc.name, p, err)
+				}
+			case err != nil:
+				t.Fatalf("the plan: %v", err)
+			case plan.Upload == nil || plan.Upload.Blobs != 1 || plan.Upload.Bytes != m.Config.Size:
+				t.Errorf("the plan with %s as the config would write %+v; want the config, 1 blob of %d bytes", tc.name, plan.Upload, m.Config.Size)
+			}
+
+			req.DryRun = false
+			_, err = Bake(ctx, req)
+			if tc.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.refused) || !strings.Contains(err.Error(), "remove it") {
+					t.Errorf("the bake with %s at %s: %v; want it refused, named, and what to do", tc.name, p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the bake over %s: %v", tc.name, err)
+			}
+			if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
+				t.Fatalf("%s after the bake: %v, %v; want the blob, a regular file", p, st, err)
+			}
+			if _, err := ocilayout.ReadBlob(dir, m.Config, ocilayout.MaxConfigBytes); err != nil {
+				t.Errorf("the config after the bake: %v", err)
+			}
+		})
+	}
+}

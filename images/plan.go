@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/larder-build/larder/internal/ocilayout"
 )
 
 // wouldWrite counts the blobs of an artifact that the output lacks: files
@@ -24,11 +23,15 @@ func wouldWrite(ctx context.Context, ref Ref, a Artifact, o Remote) (*UploadPlan
 	switch ref.Transport {
 	case OCI:
 		has = func(b blob) (bool, error) {
-			st, err := os.Stat(filepath.Join(ref.Path, "blobs", b.digest.Algorithm, b.digest.Hex))
-			if errors.Is(err, fs.ErrNotExist) {
+			ok, err := ocilayout.HasBlob(ref.Path, b.digest, b.size)
+			var nb *ocilayout.NotBlobError
+			if errors.As(err, &nb) && nb.Replaceable() {
+				// Not the blob (a link, even to its bytes elsewhere; a
+				// named pipe; another size): the bake replaces it
+				// (writeBlob), so it is one to write.
 				return false, nil
 			}
-			return err == nil && st.Size() == b.size, err
+			return ok, err
 		}
 	case Docker:
 		client, err := registryClient(ctx, ref, o)

@@ -366,13 +366,25 @@ func (c *Cache) blobRequest(ctx context.Context, method string, h v1.Hash) (*htt
 // Has reports whether the cache holds the blob sha256 (a HEAD, for a
 // registry).
 func (c *Cache) Has(ctx context.Context, sum string) (bool, error) {
+	return c.has(ctx, sum, -1)
+}
+
+// has is Has, for a layout of a blob of size bytes when size is not
+// negative. What is planted at a blob's path of a layout (a link, even
+// to the blob's bytes elsewhere, which Get refuses; a named pipe; a file
+// of another size) is no blob: Put replaces it. A folder there, which
+// Put cannot replace, is an error naming it (ocilayout.HasBlob).
+func (c *Cache) has(ctx context.Context, sum string, size int64) (bool, error) {
 	h, err := checkSum(sum)
 	if err != nil {
 		return false, err
 	}
 	if c.dir != "" {
-		st, err := os.Lstat(c.blobPath(h)) // a link is no blob (Get)
-		return err == nil && st.Mode().IsRegular(), nil
+		ok, err := ocilayout.HasBlob(c.dir, h, size)
+		if replaceable(err) {
+			return false, nil
+		}
+		return ok, err
 	}
 	resp, err := c.blobRequest(ctx, http.MethodHead, h)
 	if err != nil {
@@ -456,9 +468,13 @@ func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader)
 	defer release()
 	dst := c.blobPath(h)
 	// A link planted as the blob is no blob (Get refuses it): the
-	// rename below replaces it.
-	if st, err := os.Lstat(dst); err == nil && st.Mode().IsRegular() && st.Size() == size {
+	// rename below replaces it. A folder it cannot.
+	ok, err := ocilayout.HasBlob(c.dir, h, size)
+	if ok {
 		return nil
+	}
+	if err != nil && !replaceable(err) {
+		return fmt.Errorf("writing blob %s to %s: %w", h, c.ref, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o775); err != nil {
 		return fmt.Errorf("writing blob %s: %w", h, err)
@@ -486,6 +502,14 @@ func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader)
 		return fmt.Errorf("writing blob %s to %s: %w", h, c.ref, err)
 	}
 	return nil
+}
+
+// replaceable says whether err is something at a blob's path of a
+// layout that is not the blob and that a rename of the blob into place
+// replaces (anything but a folder).
+func replaceable(err error) bool {
+	var nb *ocilayout.NotBlobError
+	return errors.As(err, &nb) && nb.Replaceable()
 }
 
 // blobLayer is a file as go-containerregistry pushes a layer: its bytes

@@ -170,3 +170,134 @@ func TestABuildRecordOfALayoutCacheIsReadOnlyAsFarAsDeclaredAndOfItsDigest(t *te
 		})
 	}
 }
+
+// TestABuildRecordIsNotWrittenOverWhatIsPlantedAtItsWheelsPath: a build
+// record names a wheel the oci:DIR cache already holds; when the wheel's
+// path holds a link (to the wheel's own bytes, moved elsewhere: Get
+// refuses it), a named pipe or a folder instead, the record is refused,
+// naming the path and saying to remove it, and no tag is written. The
+// check followed the link (os.Stat) and tagged a record whose wheel no
+// fetch could read, and said of the others "put it again", naming no
+// path.
+func TestABuildRecordIsNotWrittenOverWhatIsPlantedAtItsWheelsPath(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, p string)
+		kind  string
+	}{
+		{"a link to the wheel's own bytes elsewhere", func(t *testing.T, p string) {
+			out := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.Rename(p, out); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(out, p); err != nil {
+				t.Fatal(err)
+			}
+		}, "a symbolic link"},
+		{"a named pipe", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a named pipe", 0) }, "a named pipe"},
+		{"a folder", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a folder", 0) }, "a folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, err := registrycache.Open(ctx, "oci:"+dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := putWheel(t, ctx, c)
+			p := filepath.Join(dir, "blobs", "sha256", w.SHA256)
+			tc.plant(t, p)
+			testenv.Within(t, layoutBound, func() {
+				err := c.PutBuild(ctx, buildKey, w)
+				if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.kind) || !strings.Contains(err.Error(), "remove it") {
+					t.Errorf("PutBuild with %s as the wheel: %v; want it refused naming %s as %s, and what to do", tc.name, err, p, tc.kind)
+				}
+				if _, found, err := c.LookupBuild(ctx, buildKey); found || err != nil {
+					t.Errorf("LookupBuild after the refusal: found %t, %v; want no record", found, err)
+				}
+			})
+		})
+	}
+}
+
+// TestAPushOverWhatIsPlantedAtABlobsPathReplacesItOrSaysToRemoveIt: a
+// push into an oci:DIR cache whose blob path holds a link (to the blob's
+// own bytes elsewhere), a named pipe or a file of another size writes the
+// blob in its place, a regular file that Get reads; a folder there, which
+// a write cannot replace, fails Has and the push naming it and saying to
+// remove it. The push took a file of another size for the blob and then
+// refused to tag it ("put it again", which did the same), failed on the
+// folder with the rename's error alone, and Has took the folder for a
+// missing blob.
+func TestAPushOverWhatIsPlantedAtABlobsPathReplacesItOrSaysToRemoveIt(t *testing.T) {
+	srv, lock := lockIndex(t, closure(), "app")
+	a := newMachine(t)
+	dir := filepath.Join(t.TempDir(), "layout")
+	c, err := registrycache.Open(context.Background(), "oci:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.fetch(t, lock, c, false)
+	srv.Close()
+	sum := lockSum(t, lock)
+	file := lock.Packages[0].Wheels[0]
+	for _, tc := range []struct {
+		name    string
+		plant   func(t *testing.T, p string)
+		refused string // what the refusal calls it; "" when replaced
+		// sized: only its size tells it from the blob, which Has is
+		// not told (the push is, by the file it pushes).
+		sized bool
+	}{
+		{"a link to the blob's own bytes elsewhere", func(t *testing.T, p string) {
+			out := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.Rename(p, out); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(out, p); err != nil {
+				t.Fatal(err)
+			}
+		}, "", false},
+		{"a named pipe", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a named pipe", 0) }, "", false},
+		{"a file of another size", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a sparse file", 1<<30) }, "", true},
+		{"a folder", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a folder", 0) }, "a folder", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := registrycache.PushWheelhouse(ctx, c, a.store, sum, registrycache.WithJobs(2)); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "blobs", "sha256", file.Hashes["sha256"])
+			tc.plant(t, p)
+			testenv.Within(t, layoutBound, func() {
+				has, herr := c.Has(ctx, file.Hashes["sha256"])
+				rep, err := registrycache.PushWheelhouse(ctx, c, a.store, sum, registrycache.WithJobs(2))
+				if tc.refused != "" {
+					for _, e := range []error{herr, err} {
+						if e == nil || !strings.Contains(e.Error(), p) || !strings.Contains(e.Error(), tc.refused) || !strings.Contains(e.Error(), "remove it") {
+							t.Errorf("Has (%t) and the push with %s at %s: %v; want it refused naming it, and what to do", has, tc.name, p, e)
+						}
+					}
+					return
+				}
+				if (has && !tc.sized) || herr != nil {
+					t.Errorf("Has with %s as the blob: %t, %v; want false", tc.name, has, herr)
+				}
+				if err != nil || rep.Uploaded != 1 {
+					t.Errorf("the push over %s: %+v, %v; want the blob written again", tc.name, rep, err)
+				}
+				if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
+					t.Errorf("%s after the push: %v, %v; want the blob, a regular file", p, st, err)
+				}
+				rc, _, err := c.Get(ctx, file.Hashes["sha256"])
+				if err != nil {
+					t.Errorf("Get after the push: %v", err)
+					return
+				}
+				rc.Close()
+			})
+		})
+	}
+}

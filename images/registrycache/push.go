@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -295,13 +294,6 @@ func fileSize(path string) (int64, error) {
 // putIfAbsent uploads the file at path as blob sum unless the cache has
 // it, and says how many bytes it sent.
 func (c *Cache) putIfAbsent(ctx context.Context, sum, path string) (int64, error) {
-	ok, err := c.Has(ctx, sum)
-	if err != nil {
-		return 0, err
-	}
-	if ok {
-		return 0, nil
-	}
 	f, err := wheelhouse.OpenRegular(path)
 	if err != nil {
 		return 0, fmt.Errorf("pushing %s: %w", path, err)
@@ -311,11 +303,20 @@ func (c *Cache) putIfAbsent(ctx context.Context, sum, path string) (int64, error
 	if err != nil {
 		return 0, fmt.Errorf("pushing %s: %w", path, err)
 	}
+	// Of its size: a file of another size at the blob's path of a
+	// layout is not the blob.
+	ok, err := c.has(ctx, sum, st.Size())
+	if err != nil {
+		return 0, err
+	}
+	if ok {
+		return 0, nil
+	}
 	if err := c.Put(ctx, sum, st.Size(), f); err != nil {
 		// Another pusher may have stored the same blob at the same time,
 		// and a registry can fail one of two identical uploads: the blob
 		// being there is what counts.
-		if ok, herr := c.Has(ctx, sum); herr == nil && ok {
+		if ok, herr := c.has(ctx, sum, st.Size()); herr == nil && ok {
 			return 0, nil
 		}
 		return 0, err
@@ -325,12 +326,12 @@ func (c *Cache) putIfAbsent(ctx context.Context, sum, path string) (int64, error
 
 func (c *Cache) putBytes(ctx context.Context, b []byte) (v1.Hash, error) {
 	h, _, _ := v1.SHA256(strings.NewReader(string(b)))
-	ok, err := c.Has(ctx, h.Hex)
+	ok, err := c.has(ctx, h.Hex, int64(len(b)))
 	if err != nil || ok {
 		return h, err
 	}
 	if err := c.Put(ctx, h.Hex, int64(len(b)), strings.NewReader(string(b))); err != nil {
-		if ok, herr := c.Has(ctx, h.Hex); herr == nil && ok {
+		if ok, herr := c.has(ctx, h.Hex, int64(len(b))); herr == nil && ok {
 			return h, nil // another pusher's
 		}
 		return h, err
@@ -385,7 +386,11 @@ func (c *Cache) tagInLayout(ctx context.Context, h v1.Hash, raw []byte, tags []s
 		return fmt.Errorf("tagging %v in %s: %w", tags, c.ref, err)
 	}
 	for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-		if st, err := os.Stat(c.blobPath(d.Digest)); err != nil || !st.Mode().IsRegular() || st.Size() != d.Size {
+		ok, err := ocilayout.HasBlob(c.dir, d.Digest, d.Size)
+		if err != nil {
+			return fmt.Errorf("tagging %v in %s: %w", tags, c.ref, err)
+		}
+		if !ok {
 			return fmt.Errorf("tagging %v in %s: the cache lacks blob %s of the manifest (removed meanwhile by another larder process's clean-up?): put it again", tags, c.ref, d.Digest)
 		}
 	}

@@ -45,13 +45,15 @@ func (e *DigestError) Error() string {
 }
 
 // Refused says whether err is a file of a layout refused as hostile: not
-// a regular file, larger than it may be, or not the bytes its digest
-// names (not merely missing or in a format larder does not know).
+// a regular file, larger than it may be, not the bytes its digest names,
+// or not its blob (NotBlobError); not merely missing or in a format
+// larder does not know.
 func Refused(err error) bool {
 	var nr *readlimit.NotRegularError
 	var tl *readlimit.TooLargeError
 	var de *DigestError
-	return errors.As(err, &nr) || errors.As(err, &tl) || errors.As(err, &de)
+	var nb *NotBlobError
+	return errors.As(err, &nr) || errors.As(err, &tl) || errors.As(err, &de) || errors.As(err, &nb)
 }
 
 // removeIt adds what to do to an error reading path that Refused: remove
@@ -59,7 +61,8 @@ func Refused(err error) bool {
 func removeIt(path string, err error) error {
 	if Refused(err) {
 		var de *DigestError
-		if errors.As(err, &de) {
+		var nb *NotBlobError
+		if errors.As(err, &de) || errors.As(err, &nb) {
 			return err // it says so already
 		}
 		return fmt.Errorf("%w (remove %s: larder will not read it)", err, path)
