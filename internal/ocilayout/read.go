@@ -128,12 +128,17 @@ func ReadBlob(dir string, d v1.Descriptor, limit int64) ([]byte, error) {
 // regular files only, no longer than their descriptors say. It replaces
 // go-containerregistry's layout reader, which reads each of them whole,
 // whatever its size, and index.json through links and named pipes.
+//
+// index.json is read and parsed once, here: the index answers from that
+// view for as long as it is used (Image, ImageIndex), however index.json
+// changes meanwhile. A caller that needs a fresh view opens the layout
+// again.
 func Open(dir string) (v1.ImageIndex, error) {
-	_, raw, err := ReadIndexFile(dir)
+	im, raw, err := ReadIndexFile(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &index{dir: dir, mediaType: types.OCIImageIndex, raw: raw}, nil
+	return &index{dir: dir, mediaType: types.OCIImageIndex, raw: raw, im: im}, nil
 }
 
 // index is an image index of a layout: index.json, or an index blob.
@@ -141,6 +146,9 @@ type index struct {
 	dir       string
 	mediaType types.MediaType
 	raw       []byte
+	// im is raw parsed, once: read only (IndexManifest gives callers
+	// their own copy).
+	im *v1.IndexManifest
 }
 
 var _ v1.ImageIndex = (*index)(nil)
@@ -150,18 +158,15 @@ func (i *index) Digest() (v1.Hash, error)            { return partial.Digest(i) 
 func (i *index) Size() (int64, error)                { return int64(len(i.raw)), nil }
 func (i *index) RawManifest() ([]byte, error)        { return i.raw, nil }
 
-// IndexManifest parses the index afresh: the caller may change it.
+// IndexManifest is the index, parsed from the bytes read at its open
+// into a copy of its own: the caller may change it.
 func (i *index) IndexManifest() (*v1.IndexManifest, error) {
 	return v1.ParseIndexManifest(bytes.NewReader(i.raw))
 }
 
-// find is the descriptor of h in the index.
+// find is the descriptor of h in the index, from its parse at open.
 func (i *index) find(h v1.Hash) (v1.Descriptor, error) {
-	im, err := i.IndexManifest()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	for _, d := range im.Manifests {
+	for _, d := range i.im.Manifests {
 		if d.Digest == h {
 			return d, nil
 		}
@@ -182,7 +187,11 @@ func (i *index) Image(h v1.Hash) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return partial.CompressedToImage(&image{dir: i.dir, desc: d, raw: raw})
+	mf, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("reading the image %s of the OCI layout %s: %w", h, i.dir, err)
+	}
+	return partial.CompressedToImage(&image{dir: i.dir, desc: d, raw: raw, mf: mf})
 }
 
 // ImageIndex is the index h of the index, read and checked.
@@ -198,14 +207,20 @@ func (i *index) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &index{dir: i.dir, mediaType: d.MediaType, raw: raw}, nil
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("reading the index %s of the OCI layout %s: %w", h, i.dir, err)
+	}
+	return &index{dir: i.dir, mediaType: d.MediaType, raw: raw, im: im}, nil
 }
 
-// image is an image of a layout, its manifest already read and checked.
+// image is an image of a layout, its manifest already read, checked
+// and parsed (mf, read only).
 type image struct {
 	dir  string
 	desc v1.Descriptor
 	raw  []byte
+	mf   *v1.Manifest
 }
 
 var _ partial.CompressedImageCore = (*image)(nil)
@@ -217,18 +232,11 @@ func (m *image) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m *image) Descriptor() (*v1.Descriptor, error) { d := m.desc; return &d, nil }
 
 func (m *image) RawConfigFile() ([]byte, error) {
-	mf, err := v1.ParseManifest(bytes.NewReader(m.raw))
-	if err != nil {
-		return nil, err
-	}
-	return ReadBlob(m.dir, mf.Config, MaxConfigBytes)
+	return ReadBlob(m.dir, m.mf.Config, MaxConfigBytes)
 }
 
 func (m *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	mf, err := v1.ParseManifest(bytes.NewReader(m.raw))
-	if err != nil {
-		return nil, err
-	}
+	mf := m.mf
 	if h == mf.Config.Digest {
 		return &layer{dir: m.dir, desc: mf.Config}, nil
 	}
