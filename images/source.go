@@ -207,6 +207,16 @@ func (s *Source) openLayout() error {
 // is not its blob, or to a device that never ends) and a named pipe would
 // never answer. It reads the folders only; a missing file is left to the
 // layout reader to report.
+//
+// It is not redundant with ocilayout, which refuses each file only as it
+// reads it, and reads most of them after Open: index.json at Open, but a
+// platform's manifest at ForPlatform, a config at its first read, and a
+// layer only when it is streamed, so that a bake would find a layer
+// planted as a link or a pipe only as it writes its output, after it
+// built every layer of its own. This walk refuses them all when the
+// layout is opened, before any work (TestALayoutWithALinkOrAPipeAmongIts
+// FilesIsRefusedUnread plants such a blob: without the walk the layout
+// opens). It costs a read of the blob folder, no stat of each blob.
 func regularLayout(dir string) error {
 	for _, name := range []string{"oci-layout", "index.json"} {
 		p := filepath.Join(dir, name)
