@@ -29,6 +29,20 @@ const buildKey = "11111111111111111111111111111111111111111111111111111111111111
 
 // putWheel puts a wheel's bytes into the cache c, and returns it as
 // built under buildKey.
+// openLayoutCache opens a new OCI layout cache, with a context that ends
+// after 20 s, and returns its folder.
+func openLayoutCache(t *testing.T) (string, context.Context, *registrycache.Cache) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cache")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	c, err := registrycache.Open(ctx, "oci:"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, ctx, c
+}
+
 func putWheel(t *testing.T, ctx context.Context, c *registrycache.Cache) fetch.BuiltWheel {
 	t.Helper()
 	data := []byte("the wheel's bytes")
@@ -57,13 +71,7 @@ func TestAHostileIndexJSONOfALayoutCacheIsRefusedWithoutWaiting(t *testing.T) {
 		{"a sparse file", ""},
 	} {
 		t.Run(tc.hostile, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "cache")
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			c, err := registrycache.Open(ctx, "oci:"+dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dir, ctx, c := openLayoutCache(t)
 			w := putWheel(t, ctx, c)
 			p := filepath.Join(dir, ocilayout.IndexFile)
 			pipe := testenv.PlantHostile(t, p, tc.hostile, ocilayout.MaxIndexBytes+1)
@@ -134,13 +142,7 @@ func TestABuildRecordOfALayoutCacheIsReadOnlyAsFarAsDeclaredAndOfItsDigest(t *te
 		}, "not sha256:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "cache")
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			c, err := registrycache.Open(ctx, "oci:"+dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dir, ctx, c := openLayoutCache(t)
 			if err := c.PutBuild(ctx, buildKey, putWheel(t, ctx, c)); err != nil {
 				t.Fatal(err)
 			}
@@ -198,13 +200,7 @@ func TestABuildRecordIsNotWrittenOverWhatIsPlantedAtItsWheelsPath(t *testing.T) 
 		{"a folder", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a folder", 0) }, "a folder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "cache")
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			c, err := registrycache.Open(ctx, "oci:"+dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dir, ctx, c := openLayoutCache(t)
 			w := putWheel(t, ctx, c)
 			p := filepath.Join(dir, "blobs", "sha256", w.SHA256)
 			tc.plant(t, p)
