@@ -184,6 +184,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 			pages:        map[string]*list.Element{},
 			flights:      map[string]*flight{},
 			listed:       map[string]*upstreamFile{},
+			fetches:      clientSlots{size: maxFetchesPerClient},
 		}
 	}
 	return s, nil

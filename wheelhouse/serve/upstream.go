@@ -132,11 +132,13 @@ type upstream struct {
 	cacheBytes int64
 	flights    map[string]*flight
 	listed     map[string]*upstreamFile // by file name
-	// missing are the names the upstream had no page for, and fetching
-	// the fetches under way by client: see maxMissing and
-	// maxFetchesPerClient.
-	missing  missingNames
-	fetching map[string]*clientFetches
+	// missing are the names the upstream had no page for: see
+	// maxMissing.
+	missing missingNames
+	// fetches bounds the page fetches each client has under way
+	// (maxFetchesPerClient); it has a lock of its own, never taken with
+	// mu held.
+	fetches clientSlots
 
 	// testHookJoined, set by tests only before the server serves, runs
 	// each time a caller joins the flight of a page another started.
@@ -173,6 +175,14 @@ func newTransport(connectTimeout, headerTimeout time.Duration, control func(netw
 // waiting for one as long as ctx lasts. It returns an *unreachableError
 // without asking when the breaker is open.
 func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage, error) {
+	// held is a slot of client's taken for a fetch not started yet; it
+	// is the fetch's once started, and given back on every other way out.
+	held := false
+	defer func() {
+		if held {
+			u.fetches.release(client)
+		}
+	}()
 	for {
 		u.mu.Lock()
 		old := u.cached(norm)
@@ -190,19 +200,21 @@ func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage
 		f := u.flights[norm]
 		joined := f != nil
 		if f == nil {
-			if freed := u.takeFetch(client); freed != nil {
+			if !held {
+				// Waited for without u.mu; the cache and the flights may
+				// have the page once it is taken: asked again.
 				u.mu.Unlock()
-				select {
-				case <-freed:
-					continue
-				case <-ctx.Done():
-					return nil, ctx.Err()
+				if err := u.fetches.acquire(ctx, client); err != nil {
+					return nil, err
 				}
+				held = true
+				continue
 			}
 			ok, probe, wait := u.br.allow(now)
 			if !ok {
-				u.giveFetch(client)
 				u.mu.Unlock()
+				u.fetches.release(client) // not held while the probe is waited for
+				held = false
 				if wait != nil {
 					select {
 					case <-wait:
@@ -217,9 +229,14 @@ func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage
 			}
 			f = &flight{done: make(chan struct{})}
 			u.flights[norm] = f
+			held = false // the fetch's now: run gives it back
 			go u.run(f, norm, client, old, probe)
 		}
 		u.mu.Unlock()
+		if held { // another's fetch was started while this one waited
+			u.fetches.release(client)
+			held = false
+		}
 		if joined && u.testHookJoined != nil {
 			u.testHookJoined(norm)
 		}
@@ -232,8 +249,9 @@ func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage
 	}
 }
 
-// run fetches a page for the callers of f. A panic in the fetch (a bug an
-// upstream's answer tripped) is recovered here, where net/http's own
+// run fetches a page for the callers of f, with one of client's fetch
+// slots, which it gives back once the fetch ends. A panic in the fetch (a
+// bug an upstream's answer tripped) is recovered here, where net/http's own
 // recovery of handlers does not reach and it would end the server: every
 // caller gets an error, the stack is logged once, and a probe the fetch
 // held is let go.
@@ -253,7 +271,6 @@ func (u *upstream) run(f *flight, norm, client string, old *upstreamPage, probe 
 	}()
 	u.mu.Lock()
 	delete(u.flights, norm)
-	u.giveFetch(client)
 	switch {
 	case f.page != nil && f.page.found:
 		u.store(norm, f.page)
@@ -265,49 +282,8 @@ func (u *upstream) run(f *flight, norm, client string, old *upstreamPage, probe 
 		u.missing.add(norm, f.page.fetched.Add(u.ttl))
 	}
 	u.mu.Unlock()
+	u.fetches.release(client)
 	close(f.done)
-}
-
-// clientFetches are the page fetches one client has under way; freed is
-// closed when one ends.
-type clientFetches struct {
-	n     int
-	freed chan struct{}
-}
-
-// takeFetch takes one of client's fetch slots and returns nil, or, when
-// client has every slot, returns a channel closed once one is given back.
-// u.mu is held.
-func (u *upstream) takeFetch(client string) <-chan struct{} {
-	c := u.fetching[client]
-	if c == nil {
-		if u.fetching == nil {
-			u.fetching = map[string]*clientFetches{}
-		}
-		c = &clientFetches{freed: make(chan struct{})}
-		u.fetching[client] = c
-	}
-	if c.n >= maxFetchesPerClient {
-		return c.freed
-	}
-	c.n++
-	return nil
-}
-
-// giveFetch gives back a slot takeFetch took, waking those waiting for
-// one; a client with none is forgotten, so that the map holds only the
-// clients with fetches under way. u.mu is held.
-func (u *upstream) giveFetch(client string) {
-	c := u.fetching[client]
-	if c == nil {
-		return
-	}
-	c.n--
-	close(c.freed)
-	c.freed = make(chan struct{})
-	if c.n <= 0 {
-		delete(u.fetching, client)
-	}
 }
 
 // missingNames remembers, for a TTL each, the names the upstream had no
