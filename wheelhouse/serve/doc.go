@@ -30,7 +30,8 @@
 // Upstream pages are cached for a TTL and revalidated with their ETag; the
 // names the upstream has no page for are remembered for the TTL apart from
 // them, in bounded memory, and one client has at most maxFetchesPerClient
-// pages fetched at once. A
+// pages (and metadata files) fetched at once, and maxDownloadsPerClient
+// fall-through files downloading at once. A
 // circuit breaker stops asking an upstream that failed (refused, timed out,
 // 5xx) for a back-off period that starts at 30 s and doubles up to 5 min, so
 // an offline container pays for one failed connection, not one per project.

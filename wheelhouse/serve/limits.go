@@ -28,8 +28,18 @@ const (
 	// (clientKey; behind a trusted proxy, the client it forwarded for)
 	// has fetched at once, from a request until the fetch ends, whether
 	// the client stayed for it or not; more wait for one to end. Pages
-	// cached and fetches others started cost no slot.
+	// cached and fetches others started cost no slot. A fall-through
+	// file's PEP 658 metadata fetched upstream takes one of these slots
+	// too, while its request lasts: like a page, a resolver's small
+	// request, bounded by the page timeout.
 	maxFetchesPerClient = 8
+	// maxDownloadsPerClient bounds the fall-through files one client
+	// downloads from the upstream at once, each for as long as it
+	// streams; more wait for one to end, as long as their requests
+	// last. Slots of their own, not the pages': a client's downloads
+	// of large wheels, which may each stream for minutes, do not hold
+	// up its resolution's pages, nor its pages its downloads.
+	maxDownloadsPerClient = 8
 	// pageCacheBytes bounds the parsed pages kept, least recently used
 	// going first; maxPages bounds their number (the names the upstream
 	// has no page for are kept apart: maxMissing).

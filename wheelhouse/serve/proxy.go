@@ -118,6 +118,12 @@ func (s *Server) proxyFile(w http.ResponseWriter, r *http.Request, uf *upstreamF
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	// One of the client's download slots, held while the file streams.
+	client := requestKey(r, s.o.trustedProxies)
+	if err := s.up.downloads.acquire(r.Context(), client); err != nil {
+		return // the client went away
+	}
+	defer s.up.downloads.release(client)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	resp := s.answerUpstream(ctx, w, uf.url, "fall-through download failed", uf.filename)
@@ -405,6 +411,13 @@ func (s *Server) proxyMetadata(w http.ResponseWriter, r *http.Request, uf *upstr
 		}
 	}
 	if data == nil {
+		// One of the client's fetch slots, as a page's, held while the
+		// metadata is fetched.
+		client := requestKey(r, s.o.trustedProxies)
+		if err := s.up.fetches.acquire(r.Context(), client); err != nil {
+			return // the client went away
+		}
+		defer s.up.fetches.release(client)
 		ctx, cancel := context.WithTimeout(r.Context(), s.o.pageTimeout)
 		defer cancel()
 		resp := s.answerUpstream(ctx, w, uf.url+".metadata", "fall-through metadata failed", uf.filename)

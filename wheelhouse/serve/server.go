@@ -185,6 +185,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 			flights:      map[string]*flight{},
 			listed:       map[string]*upstreamFile{},
 			fetches:      clientSlots{size: maxFetchesPerClient},
+			downloads:    clientSlots{size: maxDownloadsPerClient},
 		}
 	}
 	return s, nil

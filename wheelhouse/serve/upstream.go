@@ -139,6 +139,9 @@ type upstream struct {
 	// (maxFetchesPerClient); it has a lock of its own, never taken with
 	// mu held.
 	fetches clientSlots
+	// downloads bounds the fall-through files each client downloads
+	// from the upstream at once (maxDownloadsPerClient).
+	downloads clientSlots
 
 	// testHookJoined, set by tests only before the server serves, runs
 	// each time a caller joins the flight of a page another started.
