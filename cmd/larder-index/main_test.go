@@ -83,6 +83,10 @@ func TestBinaryLinksOnlyTheStandardLibraryAndTheWheelhouse(t *testing.T) {
 		// A loop's iterations on every core (start-up's checks, the
 		// static pages): standard library only.
 		"github.com/larder-build/larder/internal/par": true,
+		// The recovery of a panic in work run for waiting callers (an
+		// upstream page's fetch): standard library and resolver/simple
+		// only.
+		"github.com/larder-build/larder/internal/flight": true,
 		// The wheelhouse's flock(2) locks and careful open flags:
 		// standard library only.
 		"github.com/larder-build/larder/internal/flock": true,

@@ -132,20 +132,30 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 }
 
 // call runs fn, turning a panic into a *PanicError whose stack it logs.
-func (g *Group[K, V]) call(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, err error) {
+func (g *Group[K, V]) call(ctx context.Context, key K, fn func(context.Context) (V, error)) (V, error) {
+	return Recover(g.Log, key, func() (V, error) { return fn(ctx) })
+}
+
+// Recover returns what fn returns. A panic in fn is recovered and
+// returned as a *PanicError for key, its stack logged once to log (nil
+// is slog.Default()). It is for work that runs in a goroutine of its own
+// on behalf of callers waiting for it (as a Group's does), where neither
+// their recover nor net/http's recovery of handlers reaches and a panic
+// would end the process: each caller gets the error, the log the stack.
+func Recover[V any](log *slog.Logger, key any, fn func() (V, error)) (v V, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			pe := &PanicError{Key: keyString(key), Value: p, Stack: debug.Stack()}
-			log := g.Log
 			if log == nil {
 				log = slog.Default()
 			}
-			log.Error("shared work panicked; its callers get an error", "key", pe.Key, "panic", fmt.Sprint(p), "stack", string(pe.Stack))
+			log.Error("shared work panicked; its callers get an error (a bug: please report it with this stack)",
+				"key", pe.Key, "panic", fmt.Sprint(p), "stack", string(pe.Stack))
 			var zero V
 			v, err = zero, pe
 		}
 	}()
-	return fn(ctx)
+	return fn()
 }
 
 // keyString prints a key for logs and errors; a URL's password (or a

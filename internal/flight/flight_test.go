@@ -225,3 +225,46 @@ func TestAPanicsKeyIsLoggedWithoutItsCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoverGivesAPanicAsAnErrorAndWhatFnReturnsAsIs: Recover, the
+// recovery Group's work runs under and that work outside a Group (an
+// index server's page fetch) uses too, gives back what fn returns, and a
+// panic as a *PanicError whose stack is logged once, its key without
+// credentials.
+func TestRecoverGivesAPanicAsAnErrorAndWhatFnReturnsAsIs(t *testing.T) {
+	failed := errors.New("failed")
+	for _, tc := range []struct {
+		name    string
+		fn      func() (string, error)
+		v       string
+		err     error
+		panicky bool
+	}{
+		{"a value", func() (string, error) { return "v", nil }, "v", nil, false},
+		{"an error", func() (string, error) { return "", failed }, "", failed, false},
+		{"a panic", func() (string, error) { panic("a bug") }, "", nil, true},
+		{"a panic with an error", func() (string, error) { panic(errors.New("nil map")) }, "", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logged, nil))
+			v, err := Recover(log, "https://ci:s3cr3t-token@index.example/simple/x/", tc.fn)
+			if !tc.panicky {
+				if v != tc.v || err != tc.err || logged.Len() != 0 {
+					t.Errorf("%q, %v, logged %q; want %q, %v and nothing logged", v, err, logged.String(), tc.v, tc.err)
+				}
+				return
+			}
+			var pe *PanicError
+			if !errors.As(err, &pe) || v != "" || !strings.Contains(pe.Key, "index.example/simple/x/") {
+				t.Fatalf("%q, %v; want a *PanicError naming the URL", v, err)
+			}
+			if n := strings.Count(logged.String(), "stack="); n != 1 || !strings.Contains(logged.String(), "flight_test.go") {
+				t.Errorf("logged %d stacks, want one naming the panic's file:\n%s", n, logged.String())
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(logged.String(), "s3cr3t") {
+				t.Errorf("the error %q or the log repeats the token:\n%s", err, logged.String())
+			}
+		})
+	}
+}

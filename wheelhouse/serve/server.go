@@ -182,7 +182,7 @@ func New(store *wheelhouse.Store, opts ...Option) (*Server, error) {
 			userAgent:    "larder-index/" + o.version,
 			ctx:          s.ctx,
 			pages:        map[string]*list.Element{},
-			flights:      map[string]*flight{},
+			flights:      map[string]*pageFlight{},
 			listed:       map[string]*upstreamFile{},
 			fetches:      clientSlots{size: maxFetchesPerClient},
 			downloads:    clientSlots{size: maxDownloadsPerClient},

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/larder-build/larder/internal/flight"
 	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
@@ -96,7 +96,8 @@ func (f *upstreamFile) bytes() int64 {
 // pageIDs numbers the pages parsed.
 var pageIDs atomic.Uint64
 
-type flight struct {
+// pageFlight is a page fetch under way and, once done is closed, its result.
+type pageFlight struct {
 	done chan struct{}
 	page *upstreamPage
 	err  error
@@ -130,7 +131,7 @@ type upstream struct {
 	pages      map[string]*list.Element // of *cachedUpstream, most recently used first
 	lru        list.List
 	cacheBytes int64
-	flights    map[string]*flight
+	flights    map[string]*pageFlight
 	listed     map[string]*upstreamFile // by file name
 	// missing are the names the upstream had no page for: see
 	// maxMissing.
@@ -230,7 +231,7 @@ func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage
 				st := u.br.state(now)
 				return nil, &unreachableError{retryIn: st.retryIn, last: st.lastError}
 			}
-			f = &flight{done: make(chan struct{})}
+			f = &pageFlight{done: make(chan struct{})}
 			u.flights[norm] = f
 			held = false // the fetch's now: run gives it back
 			go u.run(f, norm, client, old, probe)
@@ -254,24 +255,19 @@ func (u *upstream) page(ctx context.Context, norm, client string) (*upstreamPage
 
 // run fetches a page for the callers of f, with one of client's fetch
 // slots, which it gives back once the fetch ends. A panic in the fetch (a
-// bug an upstream's answer tripped) is recovered here, where net/http's own
-// recovery of handlers does not reach and it would end the server: every
-// caller gets an error, the stack is logged once, and a probe the fetch
-// held is let go.
-func (u *upstream) run(f *flight, norm, client string, old *upstreamPage, probe bool) {
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				u.log.Error("fetching an upstream page panicked; its requests get an error (a bug: please report it with this stack)",
-					"project", norm, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				f.page, f.err = nil, fmt.Errorf("fetching upstream page of %s: panicked: %v", norm, p)
-				if probe {
-					u.br.done()
-				}
-			}
-		}()
-		f.page, f.err = u.fetch(norm, old, probe)
-	}()
+// bug an upstream's answer tripped) is recovered by flight.Recover, as
+// net/http's own recovery of handlers does not reach this goroutine and it
+// would end the server: every caller gets an error, the stack is logged
+// once, and a probe the fetch held is let go.
+func (u *upstream) run(f *pageFlight, norm, client string, old *upstreamPage, probe bool) {
+	f.page, f.err = flight.Recover(u.log, norm, func() (*upstreamPage, error) { return u.fetch(norm, old, probe) })
+	var pe *flight.PanicError
+	if errors.As(f.err, &pe) {
+		f.page, f.err = nil, fmt.Errorf("fetching upstream page of %s: %w", norm, pe)
+		if probe {
+			u.br.done()
+		}
+	}
 	u.mu.Lock()
 	delete(u.flights, norm)
 	switch {
