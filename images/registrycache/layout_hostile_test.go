@@ -187,15 +187,7 @@ func TestABuildRecordIsNotWrittenOverWhatIsPlantedAtItsWheelsPath(t *testing.T) 
 		plant func(t *testing.T, p string)
 		kind  string
 	}{
-		{"a link to the wheel's own bytes elsewhere", func(t *testing.T, p string) {
-			out := filepath.Join(t.TempDir(), "elsewhere")
-			if err := os.Rename(p, out); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(out, p); err != nil {
-				t.Fatal(err)
-			}
-		}, "a symbolic link"},
+		{"a link to the wheel's own bytes elsewhere", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a link to its own bytes elsewhere", 0) }, "a symbolic link"},
 		{"a named pipe", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a named pipe", 0) }, "a named pipe"},
 		{"a folder", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a folder", 0) }, "a folder"},
 	} {
@@ -246,15 +238,7 @@ func TestAPushOverWhatIsPlantedAtABlobsPathReplacesItOrSaysToRemoveIt(t *testing
 		// not told (the push is, by the file it pushes).
 		sized bool
 	}{
-		{"a link to the blob's own bytes elsewhere", func(t *testing.T, p string) {
-			out := filepath.Join(t.TempDir(), "elsewhere")
-			if err := os.Rename(p, out); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(out, p); err != nil {
-				t.Fatal(err)
-			}
-		}, "", false},
+		{"a link to the blob's own bytes elsewhere", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a link to its own bytes elsewhere", 0) }, "", false},
 		{"a named pipe", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a named pipe", 0) }, "", false},
 		{"a file of another size", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a sparse file", 1<<30) }, "", true},
 		{"a folder", func(t *testing.T, p string) { testenv.PlantHostile(t, p, "a folder", 0) }, "a folder", false},

@@ -64,11 +64,23 @@ func Within(t testing.TB, d time.Duration, f func(), pipes ...string) {
 
 // PlantHostile replaces path with what hostile names, as another member of a
 // group may in a folder they share: "a named pipe", "a link to a sparse
-// file" (of size bytes), "a link to a device" (/dev/zero), "a folder" or
-// "a sparse file" (of size bytes: a file that takes no room on disk). It
-// returns the named pipe it made, if any, for Within.
+// file" (of size bytes), "a link to a device" (/dev/zero), "a folder",
+// "a sparse file" (of size bytes: a file that takes no room on disk) or
+// "a link to its own bytes elsewhere" (the file at path moved out of the
+// folder, a link to it left in its place). It returns the named pipe it
+// made, if any, for Within.
 func PlantHostile(t testing.TB, path, hostile string, size int64) (pipe string) {
 	t.Helper()
+	if hostile == "a link to its own bytes elsewhere" {
+		out := filepath.Join(t.TempDir(), "elsewhere")
+		if err := os.Rename(path, out); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(out, path); err != nil {
+			t.Fatal(err)
+		}
+		return ""
+	}
 	if err := os.RemoveAll(path); err != nil {
 		t.Fatal(err)
 	}
