@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,28 +28,15 @@ func TestOneClientDownloadsAtMostItsShareOfUpstreamFilesAtOnce(t *testing.T) {
 		idx.Projects[0].Releases = append(idx.Projects[0].Releases, release(fmt.Sprintf("1.%d", i)))
 	}
 	h := pypitest.New(idx)
-	gate := make(chan struct{})
-	var once sync.Once
-	open := func() { once.Do(func() { close(gate) }) }
-	var inFlight, most atomic.Int32
-	arrived := make(chan string, 2*many)
+	g := newUpstreamGate(2 * many)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/files/") {
-			n := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
-			arrived <- r.URL.Path
-			select {
-			case <-gate:
-			case <-r.Context().Done():
-			case <-time.After(30 * time.Second):
-			}
+			g.hold(r)
 		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(up.Close)
-	t.Cleanup(open) // before the upstream's Close, which waits for the handlers
+	t.Cleanup(g.open) // before the upstream's Close, which waits for the handlers
 	warmUp(t, up.URL, "wide")
 	st, _ := smallStore(t)
 	s, base := startServer(t, st, WithUpstream(up.URL+"/simple/"), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
@@ -94,32 +80,19 @@ func TestOneClientDownloadsAtMostItsShareOfUpstreamFilesAtOnce(t *testing.T) {
 	for _, name := range mine {
 		go func() { errs <- download(name, "203.0.113.7") }()
 	}
-	deadline := time.After(10 * time.Second)
-	for range maxDownloadsPerClient {
-		select {
-		case <-arrived:
-		case <-deadline:
-			open()
-			t.Fatalf("the upstream saw %d of the client's downloads, want %d", inFlight.Load(), maxDownloadsPerClient)
-		}
-	}
 	// No more of that client's come while its downloads are held...
-	select {
-	case p := <-arrived:
-		t.Errorf("the upstream got %s beyond the client's %d downloads at once", p, maxDownloadsPerClient)
-	case <-time.After(300 * time.Millisecond):
-	}
+	g.expectAtOnce(t, maxDownloadsPerClient, "downloads")
 	// ...but another client's does.
 	go func() { errs <- download(theirs, "198.51.100.9") }()
 	select {
-	case p := <-arrived:
+	case p := <-g.arrived:
 		if p != "/files/"+theirs {
 			t.Errorf("the upstream got %s, want the other client's download", p)
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("another client's download did not reach the upstream while the first client's were held")
 	}
-	open()
+	g.open()
 	for range many + 1 {
 		select {
 		case err := <-errs:
@@ -130,7 +103,7 @@ func TestOneClientDownloadsAtMostItsShareOfUpstreamFilesAtOnce(t *testing.T) {
 			t.Fatal("the downloads had no answer once the upstream answered")
 		}
 	}
-	if m := most.Load(); m > maxDownloadsPerClient+1 {
+	if m := g.most.Load(); m > maxDownloadsPerClient+1 {
 		t.Errorf("the upstream had %d downloads at once, want at most %d of the client's and 1 of the other", m, maxDownloadsPerClient)
 	}
 	// A handler gives its slot back once it has returned, which may be

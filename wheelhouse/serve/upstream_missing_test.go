@@ -190,27 +190,13 @@ func TestRandomNamesCostOneUpstreamRequestEachAndEvictNoRealPage(t *testing.T) {
 // client of the same proxy is not held up by them; once the upstream
 // answers, every request is answered 404, each name asked once.
 func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
-	gate := make(chan struct{})
-	var release sync.Once
-	open := func() { release.Do(func() { close(gate) }) }
-	var inFlight, most atomic.Int32
-	arrived := make(chan string, 100)
+	g := newUpstreamGate(100)
 	up, upURL := startCountingUpstream(t, upstreamIndex(), func(r *http.Request) {
-		if r.URL.Path == "/simple/gamma/" {
-			return
-		}
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
-		arrived <- r.URL.Path
-		select {
-		case <-gate:
-		case <-r.Context().Done():
-		case <-time.After(30 * time.Second):
+		if r.URL.Path != "/simple/gamma/" {
+			g.hold(r)
 		}
 	})
-	t.Cleanup(open) // before the upstream's Close, which waits for the handlers
+	t.Cleanup(g.open)
 	st, _ := smallStore(t)
 	_, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
 		WithTrustedProxies("127.0.0.0/8"))
@@ -231,35 +217,21 @@ func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
 	go func() {
 		done <- askAll(t.Context(), client, base, names, many, map[string]string{"X-Forwarded-For": "203.0.113.7"})
 	}()
-	deadline := time.After(10 * time.Second)
-	for range maxFetchesPerClient {
-		select {
-		case <-arrived:
-		case <-deadline:
-			open()
-			t.Fatalf("the upstream saw %d of the client's requests, want %d", inFlight.Load(), maxFetchesPerClient)
-		}
-	}
-	// No more of that client's come while its fetches are held...
-	select {
-	case p := <-arrived:
-		t.Errorf("the upstream got %s beyond the client's %d fetches at once", p, maxFetchesPerClient)
-	case <-time.After(300 * time.Millisecond):
-	}
+	g.expectAtOnce(t, maxFetchesPerClient, "requests")
 	// ...but another client's does.
 	other := make(chan error, 1)
 	go func() {
 		other <- askAll(t.Context(), client, base, []string{"other-client"}, 1, map[string]string{"X-Forwarded-For": "198.51.100.9"})
 	}()
 	select {
-	case p := <-arrived:
+	case p := <-g.arrived:
 		if p != "/simple/other-client/" {
 			t.Errorf("the upstream got %s, want the other client's request", p)
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("another client's request did not reach the upstream while the first client's were held")
 	}
-	open()
+	g.open()
 	for _, ch := range []chan error{done, other} {
 		select {
 		case err := <-ch:
@@ -270,12 +242,64 @@ func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
 			t.Fatal("the requests had no answer once the upstream answered")
 		}
 	}
-	if m := most.Load(); m > maxFetchesPerClient+1 {
+	if m := g.most.Load(); m > maxFetchesPerClient+1 {
 		t.Errorf("the upstream had %d requests at once, want at most %d of the client's and 1 of the other", m, maxFetchesPerClient)
 	}
 	for _, n := range append(names, "other-client") {
 		if got := up.of(n); got != 1 {
 			t.Errorf("%s: the upstream asked %d times, want 1", n, got)
 		}
+	}
+}
+
+// upstreamGate holds the requests an upstream's handler gives it until
+// it is opened (or the request ends, or 30 s pass), counting those held
+// at once and the most ever held.
+type upstreamGate struct {
+	gate           chan struct{}
+	once           sync.Once
+	inFlight, most atomic.Int32
+	arrived        chan string // the path of each request held, as it arrives
+}
+
+// newUpstreamGate returns a gate for up to arrivals requests. The test
+// registers its open as a clean-up after the upstream's Close, so that it
+// runs before that Close, which waits for the handlers.
+func newUpstreamGate(arrivals int) *upstreamGate {
+	return &upstreamGate{gate: make(chan struct{}), arrived: make(chan string, arrivals)}
+}
+
+func (g *upstreamGate) open() { g.once.Do(func() { close(g.gate) }) }
+
+func (g *upstreamGate) hold(r *http.Request) {
+	n := g.inFlight.Add(1)
+	defer g.inFlight.Add(-1)
+	for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
+	}
+	g.arrived <- r.URL.Path
+	select {
+	case <-g.gate:
+	case <-r.Context().Done():
+	case <-time.After(30 * time.Second):
+	}
+}
+
+// expectAtOnce waits up to 10 s for n held requests, then 300 ms in
+// which no other may arrive.
+func (g *upstreamGate) expectAtOnce(t *testing.T, n int, what string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for range n {
+		select {
+		case <-g.arrived:
+		case <-deadline:
+			g.open()
+			t.Fatalf("the upstream saw %d of the client's %s, want %d", g.inFlight.Load(), what, n)
+		}
+	}
+	select {
+	case p := <-g.arrived:
+		t.Errorf("the upstream got %s beyond the client's %d %s at once", p, n, what)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
