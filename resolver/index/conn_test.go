@@ -195,3 +195,37 @@ func (l *holdFirst) release() {
 		l.held.Close()
 	}
 }
+
+// TestAPageWhoseEveryCallerGaveUpIsAskedAgain: a page fetch ended because
+// every caller left (a cancelled warm-up, a stopped stale-first search)
+// is not remembered as failed: the next caller asks the index again and
+// gets the page, where a remembered failure would fail the whole lock.
+func TestAPageWhoseEveryCallerGaveUpIsAskedAgain(t *testing.T) {
+	fake := pypitest.New(demoIndex())
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) == 1 {
+			select { // the first request stalls until its caller goes
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := New([]string{srv.URL + "/simple/"}, WithCacheDir(t.TempDir()), WithRetries(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.Project(ctx, "six"); err == nil {
+		t.Fatal("a caller that gave up got the page")
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if p, err := c.Project(ctx2, "six"); err != nil || len(p.Files) == 0 {
+		t.Errorf("asked again after every caller gave up: %v (requests %d), want the page", err, asked.Load())
+	}
+}
