@@ -122,6 +122,7 @@ func (c *Client) Parallel() int { return cap(c.sem) }
 const (
 	DefaultRetries = 4
 	DefaultBackoff = 200 * time.Millisecond
+	maxBackoff     = time.Minute
 )
 
 // WithRetries sets how many times a request is retried after a 5xx, a 429
@@ -486,7 +487,10 @@ func (c *Client) do(ctx context.Context, u string, hdr http.Header, fn func(*htt
 	var last error
 	for attempt := 0; attempt <= c.retries; attempt++ {
 		if attempt > 0 {
-			d := c.backoff << (attempt - 1)
+			// Doubled each time up to a minute, as pip's back-off tops
+			// out: --retries 20 must not wait a day.
+			d := c.backoff << min(attempt-1, 16)
+			d = min(d, maxBackoff)
 			d += time.Duration(rand.Int64N(int64(d)/4 + 1))
 			select {
 			case <-ctx.Done():
