@@ -264,7 +264,7 @@ func printError(w io.Writer, err error, helpOf string) {
 		msg = head
 		for _, l := range strings.Split(tail, "\n") {
 			if l = strings.TrimSpace(l); l != "" {
-				suggest = append(suggest, "'larder "+l+"'")
+				suggest = append(suggest, "'larder "+escapeControls(l)+"'")
 			}
 		}
 	}
