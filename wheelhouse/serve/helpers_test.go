@@ -155,12 +155,19 @@ func startServer(t testing.TB, st *wheelhouse.Store, opts ...Option) (*Server, s
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, serveOn(t, s)
+}
+
+// serveOn serves s on a loopback port until the test ends and returns
+// its base URL: for a test that sets s's hooks before it serves.
+func serveOn(t testing.TB, s *Server) string {
+	t.Helper()
 	ln, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	wheelhousetest.Serve(t, ln, s.Serve)
-	return s, "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String()
 }
 
 // refusingAddr returns a loopback address nothing listens on.

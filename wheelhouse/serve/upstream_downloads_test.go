@@ -93,19 +93,8 @@ func TestOneClientDownloadsAtMostItsShareOfUpstreamFilesAtOnce(t *testing.T) {
 		t.Error("another client's download did not reach the upstream while the first client's were held")
 	}
 	g.open()
-	for range many + 1 {
-		select {
-		case err := <-errs:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("the downloads had no answer once the upstream answered")
-		}
-	}
-	if m := g.most.Load(); m > maxDownloadsPerClient+1 {
-		t.Errorf("the upstream had %d downloads at once, want at most %d of the client's and 1 of the other", m, maxDownloadsPerClient)
-	}
+	awaitAnswers(t, errs, many+1, "downloads")
+	g.checkMost(t, maxDownloadsPerClient, "downloads")
 	// A handler gives its slot back once it has returned, which may be
 	// just after its client read the last byte.
 	for end := time.Now().Add(5 * time.Second); s.up.downloads.clients() != 0 && time.Now().Before(end); {

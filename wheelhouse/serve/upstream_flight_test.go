@@ -13,7 +13,6 @@ import (
 
 	"github.com/larder-build/larder/internal/flight/flighttest"
 	"github.com/larder-build/larder/internal/pypitest"
-	"github.com/larder-build/larder/internal/wheelhousetest"
 )
 
 // TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage: a
@@ -31,12 +30,7 @@ func TestAPipThatDisconnectsDoesNotFailTheOthersWaitingForTheSamePage(t *testing
 	joined := make(chan struct{})
 	var joinedOnce sync.Once
 	s.up.testHookJoined = func(string) { joinedOnce.Do(func() { close(joined) }) }
-	ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wheelhousetest.Serve(t, ln, s.Serve)
-	base := "http://" + ln.Addr().String()
+	base := serveOn(t, s)
 
 	type answer struct {
 		code int
@@ -102,12 +96,7 @@ func TestAnUpstreamFetchThatPanicsFailsItsRequestsAndTheServerGoesOn(t *testing.
 			panic("a bug an upstream answer tripped")
 		}
 	}
-	ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wheelhousetest.Serve(t, ln, s.Serve)
-	base := "http://" + ln.Addr().String()
+	base := serveOn(t, s)
 
 	type answer struct {
 		code int

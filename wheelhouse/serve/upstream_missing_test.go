@@ -232,19 +232,9 @@ func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
 		t.Error("another client's request did not reach the upstream while the first client's were held")
 	}
 	g.open()
-	for _, ch := range []chan error{done, other} {
-		select {
-		case err := <-ch:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("the requests had no answer once the upstream answered")
-		}
-	}
-	if m := g.most.Load(); m > maxFetchesPerClient+1 {
-		t.Errorf("the upstream had %d requests at once, want at most %d of the client's and 1 of the other", m, maxFetchesPerClient)
-	}
+	awaitAnswers(t, done, 1, "requests")
+	awaitAnswers(t, other, 1, "requests")
+	g.checkMost(t, maxFetchesPerClient, "requests")
 	for _, n := range append(names, "other-client") {
 		if got := up.of(n); got != 1 {
 			t.Errorf("%s: the upstream asked %d times, want 1", n, got)
@@ -301,5 +291,30 @@ func (g *upstreamGate) expectAtOnce(t *testing.T, n int, what string) {
 	case p := <-g.arrived:
 		t.Errorf("the upstream got %s beyond the client's %d %s at once", p, n, what)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// checkMost checks the upstream held at most n of the client's requests
+// at once, and the other client's one.
+func (g *upstreamGate) checkMost(t *testing.T, n int, what string) {
+	t.Helper()
+	if m := g.most.Load(); m > int32(n)+1 {
+		t.Errorf("the upstream had %d %s at once, want at most %d of the client's and 1 of the other", m, what, n)
+	}
+}
+
+// awaitAnswers waits up to 30 s for each of n results on errs, failing
+// the test on any error.
+func awaitAnswers(t *testing.T, errs <-chan error, n int, what string) {
+	t.Helper()
+	for range n {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the %s had no answer once the upstream answered", what)
+		}
 	}
 }
