@@ -30,6 +30,7 @@ type Server struct {
 	counts  map[string]int
 	total   int
 	specErr error
+	conns   int // connections open, for Settle
 }
 
 // catalog is an immutable snapshot of an Index with its files built lazily.
@@ -170,8 +171,48 @@ func New(idx *Index, opts ...Option) *Server {
 // when done.
 func NewServer(idx *Index, opts ...Option) *Server {
 	s := New(idx, opts...)
-	s.ts = httptest.NewServer(s)
+	s.ts = httptest.NewUnstartedServer(s)
+	s.ts.Config.ConnState = s.connState
+	s.ts.Start()
 	return s
+}
+
+// connState counts the connections open.
+func (s *Server) connState(_ net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		s.conns++
+	case http.StateClosed, http.StateHijacked:
+		s.conns--
+	}
+}
+
+// Settle closes every client connection and waits, up to ten seconds,
+// until each has ended: a request a client sent before it gave up (a
+// cancelled fetch) is read and counted before Settle returns, never
+// after a Reset that follows it. It fails tb if a connection outlives
+// the wait.
+func (s *Server) Settle(tb testing.TB) {
+	tb.Helper()
+	if s.ts == nil {
+		return
+	}
+	s.ts.CloseClientConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		n := s.conns
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("pypitest: %d connections still open 10 s after they were closed", n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // Start is NewServer for tests: it fails t on an invalid spec and closes the
