@@ -95,13 +95,19 @@ func TestOneClientDownloadsAtMostItsShareOfUpstreamFilesAtOnce(t *testing.T) {
 	g.open()
 	awaitAnswers(t, errs, many+1, "downloads")
 	g.checkMost(t, maxDownloadsPerClient, "downloads")
-	// A handler gives its slot back once it has returned, which may be
-	// just after its client read the last byte.
-	for end := time.Now().Add(5 * time.Second); s.up.downloads.clients() != 0 && time.Now().Before(end); {
+	noClientHolds(t, &s.up.downloads, "download slots once every download ended")
+}
+
+// noClientHolds waits up to 5 s until no client holds or waits for one
+// of slots: a handler gives its slot back once it has returned, which
+// may be just after its client read the last byte.
+func noClientHolds(t *testing.T, slots *clientSlots, when string) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); slots.clients() != 0 && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := s.up.downloads.clients(); n != 0 {
-		t.Errorf("%d clients still hold download slots once every download ended, want 0", n)
+	if n := slots.clients(); n != 0 {
+		t.Errorf("%d clients still hold %s, want 0", n, when)
 	}
 }
 
@@ -172,12 +178,7 @@ func TestAFallThroughWaitingForASlotEndsWithItsRequest(t *testing.T) {
 			for range tc.size {
 				slots.release("127.0.0.1")
 			}
-			for end := time.Now().Add(5 * time.Second); slots.clients() != 0 && time.Now().Before(end); {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if n := slots.clients(); n != 0 {
-				t.Errorf("%d clients kept after the wait was given up and the slots given back, want 0", n)
-			}
+			noClientHolds(t, slots, "slots after the wait was given up and the slots given back")
 			if resp, _ := get(t, base+"/files/"+name+tc.suffix); resp.StatusCode != http.StatusOK {
 				t.Errorf("the request once the slots were free: %d, want 200", resp.StatusCode)
 			}

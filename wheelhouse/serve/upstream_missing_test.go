@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -198,7 +199,7 @@ func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
 	})
 	t.Cleanup(g.open)
 	st, _ := smallStore(t)
-	_, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
+	s, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
 		WithTrustedProxies("127.0.0.0/8"))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
@@ -235,10 +236,98 @@ func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
 	awaitAnswers(t, done, 1, "requests")
 	awaitAnswers(t, other, 1, "requests")
 	g.checkMost(t, maxFetchesPerClient, "requests")
+	noClientHolds(t, &s.up.fetches, "page fetch slots once every request was answered")
 	for _, n := range append(names, "other-client") {
 		if got := up.of(n); got != 1 {
 			t.Errorf("%s: the upstream asked %d times, want 1", n, got)
 		}
+	}
+}
+
+// TestAPageRequestThatFindsAnothersFetchStartedHoldsNoSlotWhileItWaits:
+// a client's request for a name waits for one of its page fetch slots;
+// meanwhile another client starts the fetch of that name, which the
+// upstream holds. Once the first client's other fetches end, its request
+// gets a slot, finds the other's fetch and waits for it without the slot:
+// the client holds none while the other's fetch is still held, and both
+// get the page's answer once it ends.
+func TestAPageRequestThatFindsAnothersFetchStartedHoldsNoSlotWhileItWaits(t *testing.T) {
+	g := newUpstreamGate(100)
+	var shared atomic.Value // the path whose fetch the other client starts
+	shared.Store("")
+	other, otherArrived := make(chan struct{}), make(chan struct{}, 1)
+	up, upURL := startCountingUpstream(t, upstreamIndex(), func(r *http.Request) {
+		switch r.URL.Path {
+		case "/simple/gamma/":
+		case shared.Load():
+			otherArrived <- struct{}{}
+			select {
+			case <-other:
+			case <-r.Context().Done():
+			case <-time.After(30 * time.Second):
+			}
+		default:
+			g.hold(r)
+		}
+	})
+	var openOther sync.Once
+	t.Cleanup(func() { openOther.Do(func() { close(other) }) })
+	t.Cleanup(g.open)
+	st, _ := smallStore(t)
+	s, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
+		WithTrustedProxies("127.0.0.0/8"))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	if resp, _ := get(t, base+"/simple/gamma/", pipAccept); resp.StatusCode != http.StatusOK {
+		t.Fatalf("gamma: %d", resp.StatusCode)
+	}
+	const first, second = "203.0.113.7", "198.51.100.9"
+	names := make([]string, maxFetchesPerClient+1)
+	for i := range names {
+		names[i] = fmt.Sprintf("wait-%02d", i)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- askAll(t.Context(), client, base, names, len(names), map[string]string{"X-Forwarded-For": first})
+	}()
+	held := g.expectAtOnce(t, maxFetchesPerClient, "requests")
+	// The one name not at the upstream is the one waiting for a slot.
+	waiting := ""
+	for _, n := range names {
+		if !slices.Contains(held, "/simple/"+n+"/") {
+			waiting = n
+		}
+	}
+	shared.Store("/simple/" + waiting + "/")
+	second1 := make(chan error, 1)
+	go func() {
+		second1 <- askAll(t.Context(), client, base, []string{waiting}, 1, map[string]string{"X-Forwarded-For": second})
+	}()
+	select {
+	case <-otherArrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other client's fetch did not reach the upstream")
+	}
+	g.open()
+	// The first client's other fetches end; its waiting request finds
+	// the other's fetch under way and gives its slot back.
+	for end := time.Now().Add(5 * time.Second); s.up.fetches.refs(first) != 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.up.fetches.refs(first); n != 0 {
+		t.Errorf("the first client holds or waits for %d page fetch slots while its last request waits for another client's fetch, want 0", n)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the first client's requests all ended (%v) while one waited for the other's fetch", err)
+	default:
+	}
+	openOther.Do(func() { close(other) })
+	awaitAnswers(t, done, 1, "requests")
+	awaitAnswers(t, second1, 1, "requests")
+	noClientHolds(t, &s.up.fetches, "page fetch slots once every request was answered")
+	if got := up.of(waiting); got != 1 {
+		t.Errorf("%s: the upstream asked %d times, want 1", waiting, got)
 	}
 }
 
@@ -275,13 +364,14 @@ func (g *upstreamGate) hold(r *http.Request) {
 }
 
 // expectAtOnce waits up to 10 s for n held requests, then 300 ms in
-// which no other may arrive.
-func (g *upstreamGate) expectAtOnce(t *testing.T, n int, what string) {
+// which no other may arrive, and returns the paths of the n.
+func (g *upstreamGate) expectAtOnce(t *testing.T, n int, what string) (paths []string) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for range n {
 		select {
-		case <-g.arrived:
+		case p := <-g.arrived:
+			paths = append(paths, p)
 		case <-deadline:
 			g.open()
 			t.Fatalf("the upstream saw %d of the client's %s, want %d", g.inFlight.Load(), what, n)
@@ -292,6 +382,7 @@ func (g *upstreamGate) expectAtOnce(t *testing.T, n int, what string) {
 		t.Errorf("the upstream got %s beyond the client's %d %s at once", p, n, what)
 	case <-time.After(300 * time.Millisecond):
 	}
+	return paths
 }
 
 // checkMost checks the upstream held at most n of the client's requests
