@@ -198,17 +198,7 @@ func TestOneClientFetchesAtMostItsShareOfUpstreamPagesAtOnce(t *testing.T) {
 		}
 	})
 	t.Cleanup(g.open)
-	st, _ := smallStore(t)
-	s, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
-		WithTrustedProxies("127.0.0.0/8"))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
-
-	// The first request is the breaker's probe, which the others would
-	// wait for: the upstream answers it at once.
-	if resp, _ := get(t, base+"/simple/gamma/", pipAccept); resp.StatusCode != http.StatusOK {
-		t.Fatalf("gamma: %d", resp.StatusCode)
-	}
+	s, base, client := startProxiedPastProbe(t, upURL)
 	const many = 3 * maxFetchesPerClient
 	names := make([]string, many)
 	for i := range names {
@@ -273,14 +263,7 @@ func TestAPageRequestThatFindsAnothersFetchStartedHoldsNoSlotWhileItWaits(t *tes
 	var openOther sync.Once
 	t.Cleanup(func() { openOther.Do(func() { close(other) }) })
 	t.Cleanup(g.open)
-	st, _ := smallStore(t)
-	s, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
-		WithTrustedProxies("127.0.0.0/8"))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
-	if resp, _ := get(t, base+"/simple/gamma/", pipAccept); resp.StatusCode != http.StatusOK {
-		t.Fatalf("gamma: %d", resp.StatusCode)
-	}
+	s, base, client := startProxiedPastProbe(t, upURL)
 	const first, second = "203.0.113.7", "198.51.100.9"
 	names := make([]string, maxFetchesPerClient+1)
 	for i := range names {
@@ -329,6 +312,24 @@ func TestAPageRequestThatFindsAnothersFetchStartedHoldsNoSlotWhileItWaits(t *tes
 	if got := up.of(waiting); got != 1 {
 		t.Errorf("%s: the upstream asked %d times, want 1", waiting, got)
 	}
+}
+
+// startProxiedPastProbe starts a server falling through to upURL behind
+// a trusted proxy on loopback (X-Forwarded-For names the client), and a
+// client for many requests at once. It asks for gamma first: that first
+// request is the breaker's probe, which the others would wait for, and
+// the test's upstream answers it at once.
+func startProxiedPastProbe(t *testing.T, upURL string) (*Server, string, *http.Client) {
+	t.Helper()
+	st, _ := smallStore(t)
+	s, base := startServer(t, st, WithUpstream(upURL), WithCacheDir(t.TempDir()), withTimeouts(10*time.Second, 40*time.Second),
+		WithTrustedProxies("127.0.0.0/8"))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	if resp, _ := get(t, base+"/simple/gamma/", pipAccept); resp.StatusCode != http.StatusOK {
+		t.Fatalf("gamma: %d", resp.StatusCode)
+	}
+	return s, base, client
 }
 
 // upstreamGate holds the requests an upstream's handler gives it until
