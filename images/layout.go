@@ -317,11 +317,10 @@ func writeBlob(ctx context.Context, dir string, b blob, progress func(int64)) (i
 	// layout is anyone's to plant in) is no blob: the rename below
 	// replaces it. A folder it cannot: that is an error naming it.
 	ok, err := ocilayout.HasBlob(dir, b.digest, b.size)
-	var nb *ocilayout.NotBlobError
 	switch {
 	case ok:
 		return -1, nil
-	case errors.As(err, &nb) && nb.Replaceable():
+	case ocilayout.Replaceable(err):
 	case err != nil:
 		return 0, fmt.Errorf("writing blob %s: %w", b.digest, err)
 	}

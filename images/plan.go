@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -24,8 +23,7 @@ func wouldWrite(ctx context.Context, ref Ref, a Artifact, o Remote) (*UploadPlan
 	case OCI:
 		has = func(b blob) (bool, error) {
 			ok, err := ocilayout.HasBlob(ref.Path, b.digest, b.size)
-			var nb *ocilayout.NotBlobError
-			if errors.As(err, &nb) && nb.Replaceable() {
+			if ocilayout.Replaceable(err) {
 				// Not the blob (a link, even to its bytes elsewhere; a
 				// named pipe; another size): the bake replaces it
 				// (writeBlob), so it is one to write.

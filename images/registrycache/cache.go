@@ -381,7 +381,7 @@ func (c *Cache) has(ctx context.Context, sum string, size int64) (bool, error) {
 	}
 	if c.dir != "" {
 		ok, err := ocilayout.HasBlob(c.dir, h, size)
-		if replaceable(err) {
+		if ocilayout.Replaceable(err) {
 			return false, nil
 		}
 		return ok, err
@@ -473,7 +473,7 @@ func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader)
 	if ok {
 		return nil
 	}
-	if err != nil && !replaceable(err) {
+	if err != nil && !ocilayout.Replaceable(err) {
 		return fmt.Errorf("writing blob %s to %s: %w", h, c.ref, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o775); err != nil {
@@ -502,14 +502,6 @@ func (c *Cache) putFile(ctx context.Context, h v1.Hash, size int64, r io.Reader)
 		return fmt.Errorf("writing blob %s to %s: %w", h, c.ref, err)
 	}
 	return nil
-}
-
-// replaceable says whether err is something at a blob's path of a
-// layout that is not the blob and that a rename of the blob into place
-// replaces (anything but a folder).
-func replaceable(err error) bool {
-	var nb *ocilayout.NotBlobError
-	return errors.As(err, &nb) && nb.Replaceable()
 }
 
 // blobLayer is a file as go-containerregistry pushes a layer: its bytes

@@ -1,6 +1,7 @@
 package ocilayout
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -36,6 +37,14 @@ func (e *NotBlobError) Error() string {
 // as it renames the blob into place: anything but a folder, which a
 // rename cannot replace.
 func (e *NotBlobError) Replaceable() bool { return !e.Mode.IsDir() }
+
+// Replaceable says whether err, from HasBlob, is a *NotBlobError whose
+// thing a writer of the blob replaces as it renames the blob into place:
+// for a writer, the blob is then simply not there yet.
+func Replaceable(err error) bool {
+	var nb *NotBlobError
+	return errors.As(err, &nb) && nb.Replaceable()
+}
 
 // HasBlob reports whether the layout in dir holds the blob h: a regular
 // file at its path, never followed through a link, of size bytes (of any
