@@ -153,5 +153,5 @@ func readRootDir(r *os.Root) ([]fs.DirEntry, error) {
 		return nil, err
 	}
 	defer d.Close()
-	return d.ReadDir(-1)
+	return readDirTypes(d)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/larder-build/larder/internal/pypitest"
 	"github.com/larder-build/larder/internal/readlimit"
 	"github.com/larder-build/larder/wheelhouse"
 )
@@ -248,5 +249,53 @@ func TestOpenRefusesAManifestThatIsNotARegularFile(t *testing.T) {
 				t.Errorf("Open: %v, want a *NotRegularError naming %s as %s", err, manifest, tt.kind)
 			}
 		})
+	}
+}
+
+// TestOpenRemembersWhichFilesDidNotMatch: what Open found wrong with a
+// file (missing, a link, another size) is what Mismatched says, file by
+// file, until a Put replaces the entry; the index server reads it
+// instead of looking at every file again.
+func TestOpenRemembersWhichFilesDidNotMatch(t *testing.T) {
+	var dists []*pypitest.File
+	for _, name := range []string{"good", "gone", "linked", "grown"} {
+		dists = append(dists, build(t, name, "1.0", ">=3.8", false, "py3-none-any")...)
+	}
+	s := storeWith(t, dists...)
+	path := func(name string) string { return s.Path(name + "-1.0-py3-none-any.whl") }
+	if err := os.Remove(path("gone")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path("linked"))
+	out := filepath.Join(t.TempDir(), "copy.whl")
+	mustWrite(t, out, b)
+	os.Remove(path("linked"))
+	if err := os.Symlink(out, path("linked")); err != nil {
+		t.Fatal(err)
+	}
+	grown, _ := os.ReadFile(path("grown"))
+	mustWrite(t, path("grown"), append(grown, 0))
+
+	opened, err := wheelhouse.Open(s.Dir())
+	var ie *wheelhouse.InconsistentError
+	if !errors.As(err, &ie) || len(ie.Problems) != 3 {
+		t.Fatalf("Open: %v, want three problems", err)
+	}
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{
+		{"good", false}, {"gone", true}, {"linked", true}, {"grown", true}, {"never-listed", false},
+	} {
+		if got := opened.Mismatched(tt.name + "-1.0-py3-none-any.whl"); got != tt.want {
+			t.Errorf("Mismatched(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	e, _ := opened.Lookup("grown-1.0-py3-none-any.whl")
+	if err := opened.Put(e); err != nil {
+		t.Fatal(err)
+	}
+	if opened.Mismatched(e.Filename) {
+		t.Error("a file put again is still reported as not matching")
 	}
 }

@@ -1,6 +1,7 @@
 package wheelhouse
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/internal/readlimit"
 )
 
@@ -104,6 +106,10 @@ type Store struct {
 	removed map[string]bool
 	gen     uint64
 	reserve string // a file whose space Commit may free on a full disk
+	// mismatched is the entries whose file Open found missing, not a
+	// regular file or not of the recorded size, and that no Put has
+	// replaced since.
+	mismatched map[string]bool
 }
 
 // pendingPut is an entry put since the last Commit; gen tells a Put made
@@ -178,7 +184,10 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening wheelhouse: %w", err)
 	}
-	var m manifest
+	// Unmarshal appends to the slice it is given: sized for the entries
+	// the manifest names, it is not regrown (and copied, and faulted in
+	// again) a dozen times on the way to thousands.
+	m := manifest{Files: make([]Entry, 0, bytes.Count(b, []byte(`"filename"`)))}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("opening wheelhouse %s: %w", dir, &CorruptManifestError{Path: filepath.Join(dir, ManifestName), Err: err})
 	}
@@ -186,27 +195,26 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("opening wheelhouse %s: manifest version %d is not supported (want %d)", dir, m.Version, manifestVersion)
 	}
 	s := newStore(dir, len(m.Files))
+	// A stat per file, on every core: with thousands of files it is most
+	// of what opening a store costs.
+	found := make([]string, len(m.Files)) // each entry's problem, if any
+	kept := make([]bool, len(m.Files))
+	par.For(len(m.Files), 64, 0, func(i int) {
+		found[i], kept[i] = s.checkEntry(m.Files[i])
+	})
 	var problems []string
-	for _, e := range m.Files {
-		switch {
-		case !ValidFilename(e.Filename):
-			problems = append(problems, fmt.Sprintf("%q is not a valid file name", e.Filename))
-			continue
-		case len(e.SHA256) != 64:
-			problems = append(problems, fmt.Sprintf("%s has no sha256", e.Filename))
-			continue
+	for i, e := range m.Files {
+		if found[i] != "" {
+			problems = append(problems, found[i])
+			if kept[i] {
+				s.mismatched[e.Filename] = true
+			}
+		} else {
+			delete(s.mismatched, e.Filename)
 		}
-		// Lstat: a link is not the store's file, wherever it points.
-		st, err := os.Lstat(s.Path(e.Filename))
-		switch {
-		case err != nil:
-			problems = append(problems, fmt.Sprintf("%s is missing", e.Filename))
-		case !st.Mode().IsRegular():
-			problems = append(problems, fmt.Sprintf("%s is %s, not a regular file", e.Filename, readlimit.Kind(st.Mode())))
-		case st.Size() != e.Size:
-			problems = append(problems, fmt.Sprintf("%s is %d bytes, the manifest says %d", e.Filename, st.Size(), e.Size))
+		if kept[i] {
+			s.entries[e.Filename] = e
 		}
-		s.entries[e.Filename] = e
 	}
 	if len(problems) > 0 {
 		return s, &InconsistentError{Dir: dir, Problems: problems}
@@ -214,8 +222,32 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
+// checkEntry says what is wrong with a manifest entry against the
+// folder ("" for nothing), and whether the store keeps it: one with a
+// valid name and hash is kept even when its file is not right, so that
+// fetch can repair it and verify report it.
+func (s *Store) checkEntry(e Entry) (problem string, keep bool) {
+	switch {
+	case !ValidFilename(e.Filename):
+		return fmt.Sprintf("%q is not a valid file name", e.Filename), false
+	case len(e.SHA256) != 64:
+		return fmt.Sprintf("%s has no sha256", e.Filename), false
+	}
+	// Lstat: a link is not the store's file, wherever it points.
+	st, err := os.Lstat(s.Path(e.Filename))
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s is missing", e.Filename), true
+	case !st.Mode().IsRegular():
+		return fmt.Sprintf("%s is %s, not a regular file", e.Filename, readlimit.Kind(st.Mode())), true
+	case st.Size() != e.Size:
+		return fmt.Sprintf("%s is %d bytes, the manifest says %d", e.Filename, st.Size(), e.Size), true
+	}
+	return "", true
+}
+
 func newStore(dir string, n int) *Store {
-	return &Store{dir: dir, entries: make(map[string]Entry, n), puts: map[string]pendingPut{}, removed: map[string]bool{}}
+	return &Store{dir: dir, entries: make(map[string]Entry, n), puts: map[string]pendingPut{}, removed: map[string]bool{}, mismatched: map[string]bool{}}
 }
 
 // CorruptManifestError reports a manifest.json that is not a manifest.
@@ -272,6 +304,17 @@ func (s *Store) Entries() []Entry {
 	return out
 }
 
+// Mismatched reports whether Open found the file of an entry missing, not
+// a regular file, or not of the size the manifest records, and no Put
+// has replaced it since: what Open checked with a stat per file, for a
+// reader that would otherwise check it again (the index server's start).
+// Files written later by other processes are not looked at.
+func (s *Store) Mismatched(filename string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.mismatched[filename]
+}
+
 // Projects returns the entries grouped by normalized project name.
 func (s *Store) Projects() map[string][]Entry {
 	out := map[string][]Entry{}
@@ -292,6 +335,7 @@ func (s *Store) Put(e Entry) error {
 	s.gen++
 	s.puts[e.Filename] = pendingPut{e: e, gen: s.gen}
 	delete(s.removed, e.Filename)
+	delete(s.mismatched, e.Filename)
 	s.mu.Unlock()
 	return nil
 }
@@ -307,6 +351,7 @@ func (s *Store) Remove(filename string) error {
 	s.mu.Lock()
 	delete(s.entries, filename)
 	delete(s.puts, filename)
+	delete(s.mismatched, filename)
 	s.removed[filename] = true
 	s.mu.Unlock()
 	r, err := s.FilesRoot()
