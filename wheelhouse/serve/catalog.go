@@ -5,12 +5,11 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
-	"github.com/larder-build/larder/internal/par"
 	"github.com/larder-build/larder/resolver/distname"
 	"github.com/larder-build/larder/resolver/simple"
 	"github.com/larder-build/larder/wheelhouse"
@@ -51,6 +50,36 @@ type localFile struct {
 	metaPath string // "" when no verified sidecar is advertised
 	metaSHA  string
 	kind     fileKind
+	// unchecked is a store's sidecar at metaPath, with the manifest's hash
+	// in metaSHA, that nothing has checked yet; nil when metaPath and
+	// metaSHA are known. Use metadata(), never the fields.
+	unchecked *sidecarCheck
+}
+
+// sidecarCheck is the check of a store's sidecar against its manifest,
+// made the first time a page or a request needs the sidecar instead of
+// at start-up, where thousands of them would be read before the first
+// answer.
+type sidecarCheck struct {
+	once sync.Once
+	log  *slog.Logger
+}
+
+// metadata returns the wheel's sidecar and its hash, or two "" when none
+// is advertised. A store's sidecar is advertised only if it exists and
+// matches the hash the manifest records (any hash when it records none):
+// a client that is promised metadata fails the install without it.
+func (lf *localFile) metadata() (path, sha string) {
+	if c := lf.unchecked; c != nil {
+		c.once.Do(func() {
+			want := lf.metaSHA
+			lf.metaPath, lf.metaSHA = checkSidecar(lf.metaPath, want)
+			if lf.metaSHA == "" && want != "" {
+				c.log.Warn("not advertising metadata whose sidecar is missing or does not match the manifest", "file", lf.entry.Filename)
+			}
+		})
+	}
+	return lf.metaPath, lf.metaSHA
 }
 
 // catalog is the files of one store, by name and by project.
@@ -64,10 +93,9 @@ func newCatalog() *catalog {
 	return &catalog{files: map[string]*localFile{}, projects: map[string][]*localFile{}, private: map[string]bool{}}
 }
 
-// loadCatalog reads a store's entries, keeping only those whose file is in
-// place with the recorded size, and advertising a wheel's sidecar only when
-// it exists and matches the recorded hash (a client that is promised
-// metadata fails the install without it).
+// loadCatalog reads a store's entries, keeping only those whose file was
+// in place with the recorded size when the store was opened. A wheel's
+// sidecar is checked when first needed (localFile.metadata).
 func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog {
 	c := newCatalog()
 	if st == nil {
@@ -77,16 +105,8 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 		log.Error("the wheelhouse's files/ folder is a link or not a folder; serving none of it", "wheelhouse", st.Dir())
 		return c
 	}
-	entries := st.Entries()
-	kept := make([]*localFile, len(entries))
-	// The checks read the disk (a stat per file, a hash per sidecar): on
-	// several cores at once, as start-up with thousands of projects is
-	// mostly these.
-	par.For(len(entries), 64, 8, func(i int) {
-		kept[i] = checkEntry(st, entries[i], fetched, log)
-	})
-	for _, lf := range kept {
-		if lf != nil {
+	for _, e := range st.Entries() {
+		if lf := checkEntry(st, e, fetched, log); lf != nil {
 			c.add(lf)
 		}
 	}
@@ -94,8 +114,7 @@ func loadCatalog(st *wheelhouse.Store, fetched bool, log *slog.Logger) *catalog 
 }
 
 // checkEntry returns the local file of a manifest entry, or nil (and a
-// log line) when its name, project, file or size is not right; a wheel's
-// sidecar is advertised only when it matches the entry.
+// log line) when its name, project, file or size was not right.
 func checkEntry(st *wheelhouse.Store, e wheelhouse.Entry, fetched bool, log *slog.Logger) *localFile {
 	if !wheelhouse.ValidFilename(e.Filename) || !simple.ValidSHA256(e.SHA256) {
 		log.Warn("skipping a manifest entry with no valid name or hash", "file", e.Filename, "wheelhouse", st.Dir())
@@ -111,17 +130,10 @@ func checkEntry(st *wheelhouse.Store, e wheelhouse.Entry, fetched bool, log *slo
 		log.Warn("skipping a manifest entry with no valid project name", "file", e.Filename, "project", e.Project)
 		return nil
 	}
-	fi, err := os.Lstat(lf.path)
-	if err == nil && !fi.Mode().IsRegular() {
-		log.Error("skipping a file that is a link or not a regular file", "file", e.Filename, "mode", fi.Mode().Type().String(), "wheelhouse", st.Dir())
-		return nil
-	}
-	if err != nil {
-		log.Warn("skipping a file the manifest lists that cannot be read", "file", e.Filename, "err", err, "wheelhouse", st.Dir())
-		return nil
-	}
-	if fi.Size() != e.Size {
-		log.Warn("skipping a file whose size does not match the manifest", "file", e.Filename, "size", fi.Size(), "manifest_size", e.Size, "wheelhouse", st.Dir())
+	// Opening the store looked at every file (a stat each): its findings
+	// are not made again. A file changed since is refused when asked for.
+	if st.Mismatched(e.Filename) {
+		log.Warn("skipping a file that is missing, not a regular file or not of the size the manifest records", "file", e.Filename, "wheelhouse", st.Dir())
 		return nil
 	}
 	switch {
@@ -135,10 +147,8 @@ func checkEntry(st *wheelhouse.Store, e wheelhouse.Entry, fetched bool, log *slo
 		lf.kind = kindUploaded
 	}
 	if e.IsWheel() {
-		lf.metaPath, lf.metaSHA = checkSidecar(st.MetadataPath(e.Filename), e.MetadataSHA256)
-		if lf.metaSHA == "" && e.MetadataSHA256 != "" {
-			log.Warn("not advertising metadata whose sidecar is missing or does not match the manifest", "file", e.Filename)
-		}
+		lf.metaPath, lf.metaSHA = st.MetadataPath(e.Filename), e.MetadataSHA256
+		lf.unchecked = &sidecarCheck{log: log}
 	}
 	return lf
 }
@@ -154,13 +164,20 @@ func checkSidecar(p, want string) (string, string) {
 }
 
 func hashFile(p string, limit int64) (string, error) {
-	f, _, err := openRegular(p)
+	f, fi, err := openRegular(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	if fi.Size() > limit {
+		return "", errTooLarge
+	}
+	// A buffer of its own per file would be most of the start-up's
+	// allocation: the check hashes every sidecar of the store.
+	buf := hashBuffers.Get().(*[]byte)
+	defer hashBuffers.Put(buf)
 	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(f, limit+1))
+	n, err := io.CopyBuffer(h, io.LimitReader(f, limit+1), *buf)
 	if err != nil {
 		return "", err
 	}
@@ -169,6 +186,8 @@ func hashFile(p string, limit int64) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // add puts a file in, replacing one of the same name.
 func (c *catalog) add(lf *localFile) {
@@ -205,12 +224,13 @@ type row struct {
 }
 
 func (lf *localFile) row() row {
+	_, metaSHA := lf.metadata()
 	return row{
 		filename:       lf.entry.Filename,
 		sha256:         lf.entry.SHA256,
 		requiresPython: lf.entry.RequiresPython,
-		meta:           lf.metaSHA != "",
-		metaSHA:        lf.metaSHA,
+		meta:           metaSHA != "",
+		metaSHA:        metaSHA,
 		size:           lf.entry.Size,
 		uploadTime:     lf.entry.UploadTime,
 	}

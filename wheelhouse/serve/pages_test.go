@@ -144,6 +144,13 @@ func TestMetadataFilesExistAndMatchTheAdvertisedHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, base := startServer(t, st, WithOffline(true))
+	// Asked for before any page lists them, neither is served: the check
+	// is the same wherever it is first needed.
+	for _, name := range []string{gone, altered} {
+		if resp, _ := get(t, base+"/files/"+name+".metadata"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s.metadata before any page: status %d, want 404", name, resp.StatusCode)
+		}
+	}
 	advertised := 0
 	for _, project := range []string{"alpha-tools", "beta"} {
 		_, body := get(t, base+"/simple/"+project+"/", pipAccept)

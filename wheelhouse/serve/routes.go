@@ -310,11 +310,10 @@ var (
 func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, lf *localFile, meta bool) {
 	p, tag := lf.path, lf.entry.SHA256
 	if meta {
-		if lf.metaPath == "" {
+		if p, tag = lf.metadata(); p == "" {
 			http.NotFound(w, r)
 			return
 		}
-		p, tag = lf.metaPath, lf.metaSHA
 	}
 	f, size, err := openServed(p)
 	switch {
