@@ -1,10 +1,8 @@
 package wheelhouse
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -184,11 +182,8 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening wheelhouse: %w", err)
 	}
-	// Unmarshal appends to the slice it is given: sized for the entries
-	// the manifest names, it is not regrown (and copied, and faulted in
-	// again) a dozen times on the way to thousands.
-	m := manifest{Files: make([]Entry, 0, bytes.Count(b, []byte(`"filename"`)))}
-	if err := json.Unmarshal(b, &m); err != nil {
+	m, err := unmarshalManifest(b)
+	if err != nil {
 		return nil, fmt.Errorf("opening wheelhouse %s: %w", dir, &CorruptManifestError{Path: filepath.Join(dir, ManifestName), Err: err})
 	}
 	if m.Version != manifestVersion {
@@ -197,10 +192,17 @@ func Open(dir string) (*Store, error) {
 	s := newStore(dir, len(m.Files))
 	// A stat per file, on every core: with thousands of files it is most
 	// of what opening a store costs.
+	// Each stat is of a name in files/, looked up from the folder opened
+	// once rather than walked down to from the root of the file system.
+	lstat := func(name string) (fs.FileInfo, error) { return os.Lstat(s.Path(name)) }
+	if r, err := s.FilesRoot(); err == nil {
+		defer r.Close()
+		lstat = r.Lstat
+	}
 	found := make([]string, len(m.Files)) // each entry's problem, if any
 	kept := make([]bool, len(m.Files))
 	par.For(len(m.Files), 64, 0, func(i int) {
-		found[i], kept[i] = s.checkEntry(m.Files[i])
+		found[i], kept[i] = checkEntry(m.Files[i], lstat)
 	})
 	var problems []string
 	for i, e := range m.Files {
@@ -222,11 +224,11 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// checkEntry says what is wrong with a manifest entry against the
-// folder ("" for nothing), and whether the store keeps it: one with a
-// valid name and hash is kept even when its file is not right, so that
-// fetch can repair it and verify report it.
-func (s *Store) checkEntry(e Entry) (problem string, keep bool) {
+// checkEntry says what is wrong with a manifest entry against its file
+// in files/, which lstat looks at ("" for nothing), and whether the
+// store keeps it: one with a valid name and hash is kept even when its
+// file is not right, so that fetch can repair it and verify report it.
+func checkEntry(e Entry, lstat func(name string) (fs.FileInfo, error)) (problem string, keep bool) {
 	switch {
 	case !ValidFilename(e.Filename):
 		return fmt.Sprintf("%q is not a valid file name", e.Filename), false
@@ -234,7 +236,7 @@ func (s *Store) checkEntry(e Entry) (problem string, keep bool) {
 		return fmt.Sprintf("%s has no sha256", e.Filename), false
 	}
 	// Lstat: a link is not the store's file, wherever it points.
-	st, err := os.Lstat(s.Path(e.Filename))
+	st, err := lstat(e.Filename)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("%s is missing", e.Filename), true
@@ -492,8 +494,8 @@ func (s *Store) readManifest() (map[string]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m manifest
-	if json.Unmarshal(b, &m) != nil || m.Version != manifestVersion {
+	m, err := unmarshalManifest(b)
+	if err != nil || m.Version != manifestVersion {
 		return nil, nil
 	}
 	out := make(map[string]Entry, len(m.Files))
