@@ -78,35 +78,25 @@ var entryKeys = map[string]uint{
 	"requires_python": 6, "upload_time": 7, "origin": 8, "targets": 9, "private": 10,
 }
 
-// originKeys are the keys of an origin, by the bit that marks one seen.
+// originKeys are the keys of an origin, by the bit that marks one seen,
+// in the order of Origin's fields.
 var originKeys = map[string]uint{
 	"kind": 0, "url": 1, "index": 2, "commit": 3, "sdist": 4, "sdist_sha256": 5, "uploader": 6,
 }
 
 func (d *manifestDecoder) entry(e *Entry) bool {
-	var seen uint
-	return d.object(func(key string) bool {
-		bit, known := entryKeys[key]
-		if !known || seen&(1<<bit) != 0 {
-			return false
+	// The string fields, at the bits of their keys.
+	strs := [...]*string{0: &e.Filename, 1: &e.Project, 2: &e.Version, 3: &e.SHA256, 5: &e.MetadataSHA256, 6: &e.RequiresPython}
+	return d.fields(entryKeys, func(key string, bit uint) bool {
+		if int(bit) < len(strs) && strs[bit] != nil {
+			v, ok := d.str()
+			*strs[bit] = v
+			return ok
 		}
-		seen |= 1 << bit
-		ok := true
+		ok := false
 		switch key {
-		case "filename":
-			e.Filename, ok = d.str()
-		case "project":
-			e.Project, ok = d.str()
-		case "version":
-			e.Version, ok = d.str()
-		case "sha256":
-			e.SHA256, ok = d.str()
 		case "size":
 			e.Size, ok = d.integer()
-		case "metadata_sha256":
-			e.MetadataSHA256, ok = d.str()
-		case "requires_python":
-			e.RequiresPython, ok = d.str()
 		case "upload_time":
 			// What encoding/json hands time.Time: the literal, quotes and
 			// all.
@@ -132,31 +122,25 @@ func (d *manifestDecoder) entry(e *Entry) bool {
 }
 
 func (d *manifestDecoder) origin(o *Origin) bool {
+	strs := [...]*string{&o.Kind, &o.URL, &o.Index, &o.Commit, &o.Sdist, &o.SdistSHA256, &o.Uploader}
+	return d.fields(originKeys, func(_ string, bit uint) bool {
+		v, ok := d.str()
+		*strs[bit] = v
+		return ok
+	})
+}
+
+// fields reads an object whose keys are all keys of keys, each once;
+// field reads the value of one, given its key and bit.
+func (d *manifestDecoder) fields(keys map[string]uint, field func(key string, bit uint) bool) bool {
 	var seen uint
 	return d.object(func(key string) bool {
-		bit, known := originKeys[key]
+		bit, known := keys[key]
 		if !known || seen&(1<<bit) != 0 {
 			return false
 		}
 		seen |= 1 << bit
-		v, ok := d.str()
-		switch key {
-		case "kind":
-			o.Kind = v
-		case "url":
-			o.URL = v
-		case "index":
-			o.Index = v
-		case "commit":
-			o.Commit = v
-		case "sdist":
-			o.Sdist = v
-		case "sdist_sha256":
-			o.SdistSHA256 = v
-		case "uploader":
-			o.Uploader = v
-		}
-		return ok
+		return field(key, bit)
 	})
 }
 

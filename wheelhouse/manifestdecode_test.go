@@ -31,12 +31,7 @@ func fastManifest(b []byte) (manifest, bool) {
 
 func writtenManifests(t testing.TB) map[string][]byte {
 	sha := strings.Repeat("ab", 32)
-	full := Entry{Filename: "demo-1.0-py3-none-any.whl", Project: "demo", Version: "1.0", SHA256: sha, Size: 1234,
-		MetadataSHA256: strings.Repeat("cd", 32), RequiresPython: ">=3.8,<4",
-		UploadTime: time.Date(2024, 3, 1, 12, 30, 45, 123456789, time.UTC),
-		Origin: Origin{Kind: OriginVCS, URL: "https://example.com/r.git", Index: "https://pypi.org/simple/", Commit: strings.Repeat("1", 40),
-			Sdist: "demo-1.0.tar.gz", SdistSHA256: sha, Uploader: "alice"},
-		Targets: []string{"linux/amd64:3.11", "linux/arm64:3.12"}, Private: true}
+	full := fullEntry()
 	out := map[string][]byte{}
 	for name, entries := range map[string][]Entry{
 		"no entries":      nil,
@@ -159,28 +154,16 @@ func FuzzManifestDecoderAgreesWithEncodingJSON(f *testing.F) {
 }
 
 func BenchmarkUnmarshalManifest(b *testing.B) {
-	entries := make([]Entry, 3000)
-	for i := range entries {
-		entries[i] = Entry{Filename: fmt.Sprintf("project_%04d-1.0-py3-none-any.whl", i), Project: fmt.Sprintf("project-%04d", i), Version: "1.0",
-			SHA256: strings.Repeat("ab", 32), Size: int64(i) * 1000, MetadataSHA256: strings.Repeat("cd", 32), RequiresPython: ">=3.8",
-			Origin: Origin{Kind: OriginIndex, URL: "https://files.example/packages/ab/cd/project-1.0-py3-none-any.whl", Index: "https://pypi.org/simple/"}}
-	}
+	entries := benchEntries(3000)
 	data, err := MarshalManifest(entries)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("larder", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := unmarshalManifest(data); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := referenceManifest(data); err != nil {
-				b.Fatal(err)
-			}
-		}
+	sideBySide(b, func(*testing.B) error {
+		_, err := unmarshalManifest(data)
+		return err
+	}, func(*testing.B) error {
+		_, err := referenceManifest(data)
+		return err
 	})
 }
