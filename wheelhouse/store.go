@@ -191,9 +191,9 @@ func Open(dir string) (*Store, error) {
 	}
 	s := newStore(dir, len(m.Files))
 	// A stat per file, on every core: with thousands of files it is most
-	// of what opening a store costs.
-	// Each stat is of a name in files/, looked up from the folder opened
-	// once rather than walked down to from the root of the file system.
+	// of what opening a store costs. Each is of a name in files/, looked
+	// up from the folder opened once rather than walked down to from the
+	// root of the file system.
 	lstat := func(name string) (fs.FileInfo, error) { return os.Lstat(s.Path(name)) }
 	if r, err := s.FilesRoot(); err == nil {
 		defer r.Close()

@@ -172,8 +172,9 @@ func hashFile(p string, limit int64) (string, error) {
 	if fi.Size() > limit {
 		return "", errTooLarge
 	}
-	// A buffer of its own per file would be most of the start-up's
-	// allocation: the check hashes every sidecar of the store.
+	// Pooled: a buffer of its own per file was most of the allocation
+	// when every sidecar was hashed at start, and pages of big projects
+	// still check many at once.
 	buf := hashBuffers.Get().(*[]byte)
 	defer hashBuffers.Put(buf)
 	h := sha256.New()
