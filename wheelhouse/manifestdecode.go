@@ -17,19 +17,30 @@ import (
 // the reference, reads the file. Opening a store of thousands of files
 // was mostly encoding/json's allocations.
 func unmarshalManifest(b []byte) (manifest, error) {
-	// Both append to a slice sized for the entries the file names, as
-	// they would grow one a dozen times on the way to thousands.
-	n := bytes.Count(b, []byte(`"filename"`))
-	m := manifest{Files: make([]Entry, 0, n)}
-	if utf8.Valid(b) {
-		d := &manifestDecoder{b: b, s: string(b)}
-		if d.manifest(&m) {
-			return m, nil
-		}
+	if m, ok := decodeManifest(b); ok {
+		return m, nil
 	}
-	m = manifest{Files: make([]Entry, 0, n)}
+	m := emptyManifest(b)
 	err := json.Unmarshal(b, &m)
 	return m, err
+}
+
+// emptyManifest is what both decoders append to: a slice sized for the
+// entries b names, as they would grow one a dozen times on the way to
+// thousands.
+func emptyManifest(b []byte) manifest {
+	return manifest{Files: make([]Entry, 0, bytes.Count(b, []byte(`"filename"`)))}
+}
+
+// decodeManifest is the decoder of its own: the manifest, or false when
+// it gives up.
+func decodeManifest(b []byte) (manifest, bool) {
+	m := emptyManifest(b)
+	if !utf8.Valid(b) {
+		return m, false
+	}
+	d := &manifestDecoder{b: b, s: string(b)}
+	return m, d.manifest(&m)
 }
 
 // manifestDecoder reads the JSON of a manifest from b (valid UTF-8),

@@ -1,10 +1,7 @@
 package readlimit
 
 import (
-	"bytes"
-	"io"
 	"io/fs"
-	"math"
 	"os"
 
 	"github.com/larder-build/larder/internal/flock"
@@ -108,15 +105,8 @@ func File(path string, limit int64, links Links) ([]byte, error) {
 	if limit = max(limit, 0); size > limit {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: &TooLargeError{Max: limit}}
 	}
-	// Read into a buffer of the size the file has: io.ReadAll would grow
-	// one from 512 bytes, copying as it goes (a wheelhouse manifest is
-	// megabytes).
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	_, err = buf.ReadFrom(io.LimitReader(f, min(limit, math.MaxInt64-1)+1))
-	if err == nil && int64(buf.Len()) > limit {
-		err = &TooLargeError{Max: limit}
-	}
-	b := buf.Bytes()
+	// A wheelhouse manifest is megabytes: read into a buffer of its size.
+	b, err := readSized(f, size, limit)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}

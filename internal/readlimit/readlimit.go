@@ -7,6 +7,7 @@
 package readlimit
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"strconv"
@@ -31,6 +32,21 @@ func (e *TooLargeError) Error() string {
 func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 	limit = min(max(limit, 0), math.MaxInt64-1) // room for the extra byte
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	return checked(b, err, limit)
+}
+
+// readSized is ReadAll of an input expected to hold size bytes (at most
+// limit): read into a buffer of that size, where io.ReadAll would grow
+// one from 512 bytes, copying as it goes.
+func readSized(r io.Reader, size, limit int64) ([]byte, error) {
+	limit = min(max(limit, 0), math.MaxInt64-1)
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), limit)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	return checked(buf.Bytes(), err, limit)
+}
+
+// checked is what ReadAll returns for b read up to limit+1 bytes.
+func checked(b []byte, err error, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
